@@ -1,0 +1,30 @@
+import type { ChatEvent } from '../core/events.js';
+
+/** Receives every event published on the Bus, by any process. */
+export type BusHandler = (event: ChatEvent) => void;
+
+/**
+ * The Bus carries events between processes. It is the one delivery path: the chat service
+ * publishes, and the handler on every process (the one that published included) hands the
+ * event to its Hub. Nothing is delivered around the Bus.
+ *
+ * Contract (checked for every backend by bus.contract.ts):
+ *
+ * - Every handler subscribed before a publish receives that event exactly once, on every
+ *   process, with the same content (backends may copy it through serialization).
+ * - Events from one publisher reach each handler in publish order.
+ * - A handler must not throw; the Bus does not catch for it.
+ * - The Bus is not durable. An event published while a process is cut off may never reach
+ *   it; the Store is the durable truth and clients catch up from it.
+ * - `publish` resolves once the backend has accepted the event; in-process backends may call
+ *   the handlers before it resolves.
+ * - After `close()` resolves, handlers are not called and `publish` must not be.
+ */
+export interface Bus {
+  /** Sends an event to the handlers of every process. */
+  publish(event: ChatEvent): Promise<void>;
+  /** Adds a handler for every event published from now on. */
+  subscribe(handler: BusHandler): void;
+  /** Stops delivery and releases connections. */
+  close(): Promise<void>;
+}

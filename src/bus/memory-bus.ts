@@ -1,0 +1,22 @@
+import type { ChatEvent } from '../core/events.js';
+import type { Bus, BusHandler } from './bus.js';
+
+/**
+ * The in-process Bus, for a single ssechat process. Handlers run synchronously inside
+ * `publish`, so delivery order is publish order and no event waits in a queue.
+ */
+export class MemoryBus implements Bus {
+  private handlers: BusHandler[] = [];
+
+  async publish(event: ChatEvent): Promise<void> {
+    for (const handler of this.handlers) handler(event);
+  }
+
+  subscribe(handler: BusHandler): void {
+    this.handlers.push(handler);
+  }
+
+  async close(): Promise<void> {
+    this.handlers = [];
+  }
+}

@@ -1,0 +1,195 @@
+/**
+ * The one typed, frozen config. Each option states its flag, its environment variable, its
+ * default and its bounds once, here; README.md's config table lists the same (a test checks).
+ * Precedence: command-line flag, then environment variable, then default.
+ */
+
+interface Option<T> {
+  readonly flag: string;
+  readonly env: string;
+  readonly default: T;
+  readonly doc: string;
+  parse(raw: string): T;
+}
+
+function int(flag: string, def: number, min: number, max: number, doc: string): Option<number> {
+  return {
+    flag,
+    env: envName(flag),
+    default: def,
+    doc: `${doc} (${min} to ${max})`,
+    parse(raw) {
+      const n = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+      if (!Number.isSafeInteger(n) || n < min || n > max) {
+        throw new Error(`"${raw}" is not a whole number from ${min} to ${max}`);
+      }
+      return n;
+    },
+  };
+}
+
+function oneOf<const T extends string>(
+  flag: string,
+  def: T,
+  values: readonly T[],
+  doc: string,
+): Option<T> {
+  return {
+    flag,
+    env: envName(flag),
+    default: def,
+    doc: `${doc} (${values.join(', ')})`,
+    parse(raw) {
+      if (!(values as readonly string[]).includes(raw)) {
+        throw new Error(`"${raw}" is not one of ${values.join(', ')}`);
+      }
+      return raw as T;
+    },
+  };
+}
+
+function text(flag: string, def: string, doc: string): Option<string> {
+  return {
+    flag,
+    env: envName(flag),
+    default: def,
+    doc,
+    parse(raw) {
+      if (raw === '') throw new Error('must not be empty');
+      return raw;
+    },
+  };
+}
+
+function envName(flag: string): string {
+  return `SSECHAT_${flag.replace(/^--/, '').replace(/-/g, '_').toUpperCase()}`;
+}
+
+/** Every option ssechat understands. */
+export const OPTIONS = {
+  host: text('--host', '127.0.0.1', 'Address to listen on; 0.0.0.0 or :: for all interfaces'),
+  port: int('--port', 8000, 0, 65535, 'TCP port to listen on; 0 picks a free one'),
+  dataDir: text('--data-dir', './data', 'Directory for the SQLite database (ssechat.db)'),
+  store: oneOf('--store', 'sqlite', ['sqlite', 'memory'], 'Where messages are kept'),
+  sqliteSynchronous: oneOf(
+    '--sqlite-synchronous',
+    'normal',
+    ['normal', 'full'],
+    'normal survives a crash of the process; full also survives power loss, at some speed',
+  ),
+  bus: oneOf('--bus', 'memory', ['memory'], 'How processes share events'),
+  logLevel: oneOf(
+    '--log-level',
+    'info',
+    ['debug', 'info', 'warn', 'error', 'silent'],
+    'Least severe log level written to stdout',
+  ),
+  heartbeatMs: int(
+    '--heartbeat-ms',
+    15_000,
+    1_000,
+    30_000,
+    'Interval of the keep-alive comment on every open stream, in ms; proxies drop idle ones',
+  ),
+  maxNickLength: int('--max-nick-length', 32, 1, 64, 'Longest nickname, in characters'),
+  maxMessageLength: int(
+    '--max-message-length',
+    2_000,
+    1,
+    100_000,
+    'Longest message text, in characters',
+  ),
+  maxUrlLength: int(
+    '--max-url-length',
+    8_192,
+    256,
+    12_288,
+    'Longest request target, in bytes; longer gets 414 (a classic /msg carries its text in the URL)',
+  ),
+  maxOfflinePerUser: int(
+    '--max-offline-per-user',
+    1_000,
+    1,
+    1_000_000,
+    'Messages that may wait for one offline user; more get 429',
+  ),
+  maxQueueBytes: int(
+    '--max-queue-bytes',
+    1_048_576,
+    4_096,
+    67_108_864,
+    'Unsent bytes one stream may buffer before it is closed as a slow reader',
+  ),
+} as const;
+
+type Options = typeof OPTIONS;
+
+/** The validated settings ssechat runs with. */
+export type Config = { readonly [K in keyof Options]: ReturnType<Options[K]['parse']> };
+
+/** The result of reading the command line: run with a config, or print help. */
+export type ConfigResult =
+  | { readonly help: true }
+  | { readonly help: false; readonly config: Config };
+
+/** Thrown for a bad flag or value; the message names the setting. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/**
+ * Reads flags (`--port 8000` or `--port=8000`) over environment variables over defaults, and
+ * validates each. A leading `serve` command is accepted and ignored. Throws ConfigError.
+ */
+export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): ConfigResult {
+  const byFlag = new Map<string, keyof Options>();
+  for (const key of Object.keys(OPTIONS) as (keyof Options)[]) byFlag.set(OPTIONS[key].flag, key);
+
+  const flags = new Map<keyof Options, string>();
+  const args = argv[0] === 'serve' ? argv.slice(1) : argv;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (arg === '--help' || arg === '-h') return { help: true };
+    const eq = arg.indexOf('=');
+    const flag = eq === -1 ? arg : arg.slice(0, eq);
+    const key = byFlag.get(flag);
+    if (!key) throw new ConfigError(`unknown argument "${arg}"; see --help`);
+    const value = eq === -1 ? args[++i] : arg.slice(eq + 1);
+    if (value === undefined) throw new ConfigError(`${flag} needs a value`);
+    flags.set(key, value);
+  }
+
+  const config: Record<string, unknown> = {};
+  for (const key of Object.keys(OPTIONS) as (keyof Options)[]) {
+    const option: Option<unknown> = OPTIONS[key];
+    const fromFlag = flags.get(key);
+    const raw = fromFlag ?? env[option.env];
+    if (raw === undefined) {
+      config[key] = option.default;
+      continue;
+    }
+    try {
+      config[key] = option.parse(raw);
+    } catch (err) {
+      const source = fromFlag === undefined ? option.env : option.flag;
+      throw new ConfigError(`invalid ${source}: ${(err as Error).message}`);
+    }
+  }
+  return { help: false, config: Object.freeze(config) as Config };
+}
+
+/** Builds a config from defaults and overrides, validated the same way; for tests. */
+export function configWith(overrides: Partial<Config>): Config {
+  const result = loadConfig([], {});
+  if (result.help) throw new Error('unreachable');
+  return Object.freeze({ ...result.config, ...overrides });
+}
+
+/** The text of `ssechat --help`. */
+export function helpText(): string {
+  const rows = Object.values(OPTIONS).map(
+    (o: Option<unknown>) =>
+      `  ${o.flag.padEnd(24)} ${o.doc}\n  ${''.padEnd(24)} env ${o.env}, default ${String(o.default)}`,
+  );
+  return `Usage: ssechat [serve] [options]\n\nOptions (flag, then env var, then default):\n${rows.join('\n')}\n  --help, -h               Show this help\n`;
+}

@@ -1,0 +1,115 @@
+import { type ChatEvent, EVERYONE } from './events.js';
+
+/**
+ * Turns events into wire frames for one front door (the classic text protocol, later the JSON
+ * API). For an event addressed to everyone (a broadcast, a join, a leave) the frame must not
+ * depend on the viewer: the Hub renders it once per format and reuses it for every stream.
+ */
+export interface Format {
+  /** The frame `viewer` sees for `event`, or null when this format does not show it. */
+  render(event: ChatEvent, viewer: string): string | null;
+}
+
+/**
+ * One open stream to one client. The Hub holds Subscribers, never sockets or responses: how a
+ * frame reaches the wire, and what happens when the client reads too slowly, is the
+ * transport's business (see http/sse.ts).
+ */
+export interface Subscriber {
+  /** Unique across every process of the cluster (the Bus carries it in `joined.origin`). */
+  readonly id: string;
+  readonly nick: string;
+  readonly format: Format;
+  /** Queues a frame; must not throw, even after the client went away. */
+  send(frame: string): void;
+  /** Writes a keep-alive if the transport needs one. */
+  heartbeat(): void;
+  /** Ends the stream. */
+  close(): void;
+}
+
+/**
+ * Local fan-out: which Subscribers on this process belong to which user. It decides who sees
+ * an event and renders each frame as few times as it can. It does no I/O of its own.
+ */
+export class Hub {
+  private readonly all = new Set<Subscriber>();
+  private readonly byNick = new Map<string, Set<Subscriber>>();
+
+  /** Number of open streams on this process. */
+  get size(): number {
+    return this.all.size;
+  }
+
+  add(sub: Subscriber): void {
+    this.all.add(sub);
+    let tabs = this.byNick.get(sub.nick);
+    if (!tabs) {
+      tabs = new Set();
+      this.byNick.set(sub.nick, tabs);
+    }
+    tabs.add(sub);
+  }
+
+  remove(sub: Subscriber): void {
+    if (!this.all.delete(sub)) return;
+    const tabs = this.byNick.get(sub.nick);
+    tabs?.delete(sub);
+    if (tabs?.size === 0) this.byNick.delete(sub.nick);
+  }
+
+  /** Calls `fn` for every local stream (heartbeats, shutdown). */
+  forEach(fn: (sub: Subscriber) => void): void {
+    for (const sub of [...this.all]) fn(sub);
+  }
+
+  /**
+   * Hands an event from the Bus to the streams that should see it, following the seed:
+   * a broadcast, a join and a leave go to every stream (a join skips the stream that joined);
+   * a direct message goes to every tab of the recipient (unless it is offline, or a note to
+   * self) and to every tab of the sender.
+   */
+  deliver(event: ChatEvent): void {
+    switch (event.kind) {
+      case 'joined':
+        this.toEveryone(event, event.origin);
+        return;
+      case 'left':
+        this.toEveryone(event, undefined);
+        return;
+      case 'message': {
+        const { from, to, offline } = event.message;
+        if (to === EVERYONE) {
+          this.toEveryone(event, undefined);
+          return;
+        }
+        if (!offline && to !== from) this.toNick(to, event);
+        this.toNick(from, event);
+        return;
+      }
+    }
+  }
+
+  private toEveryone(event: ChatEvent, skipId: string | undefined): void {
+    // Streams of one format share the frame; with a single format this renders once.
+    let format: Format | undefined;
+    let frame: string | null = null;
+    for (const sub of this.all) {
+      if (sub.id === skipId) continue;
+      if (sub.format !== format) {
+        format = sub.format;
+        frame = format.render(event, sub.nick);
+      }
+      if (frame !== null) sub.send(frame);
+    }
+  }
+
+  private toNick(nick: string, event: ChatEvent): void {
+    const tabs = this.byNick.get(nick);
+    if (!tabs) return;
+    for (const sub of tabs) {
+      const frame = sub.format.render(event, nick);
+      if (frame !== null) sub.send(frame);
+    }
+  }
+}

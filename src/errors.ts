@@ -1,0 +1,45 @@
+/**
+ * The one catalogue of error codes. Every error that reaches a client is a ChatError with a
+ * stable code from this table; the HTTP edge maps it to a status in one place (http/respond.ts).
+ * Codes are part of the public API: add new ones, never rename or reuse one.
+ */
+export const ERRORS = {
+  CHAT_NICK_INVALID: { status: 400, message: 'invalid nickname' },
+  CHAT_NICK_RESERVED: { status: 400, message: 'this nickname is reserved' },
+  CHAT_MESSAGE_MALFORMED: { status: 400, message: 'malformed message request' },
+  CHAT_TEXT_INVALID: { status: 400, message: 'message text contains forbidden characters' },
+  CHAT_TEXT_TOO_LONG: { status: 413, message: 'message text is too long' },
+  CHAT_MAILBOX_FULL: {
+    status: 429,
+    message: "the recipient's offline mailbox is full; try again after they log in",
+  },
+  HTTP_NOT_FOUND: { status: 404, message: 'not found' },
+  HTTP_METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed' },
+  HTTP_URI_TOO_LONG: { status: 414, message: 'request URI is too long' },
+  HTTP_HEADERS_TOO_LARGE: { status: 431, message: 'request headers are too large' },
+  HTTP_BAD_REQUEST: { status: 400, message: 'malformed HTTP request' },
+  SERVER_UNAVAILABLE: { status: 503, message: 'the server is shutting down' },
+  INTERNAL: { status: 500, message: 'internal error' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+/** A stable error code from the catalogue. */
+export type ErrorCode = keyof typeof ERRORS;
+
+/** An error with a stable code, an HTTP status and a message that is safe to show a client. */
+export class ChatError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+
+  constructor(code: ErrorCode, detail?: string) {
+    const entry = ERRORS[code];
+    super(detail ? `${entry.message}: ${detail}` : entry.message);
+    this.name = 'ChatError';
+    this.code = code;
+    this.status = entry.status;
+  }
+}
+
+/** Narrows an unknown thrown value to a ChatError, wrapping anything else as INTERNAL. */
+export function toChatError(err: unknown): ChatError {
+  return err instanceof ChatError ? err : new ChatError('INTERNAL');
+}

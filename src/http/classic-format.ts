@@ -1,0 +1,57 @@
+import type { Greeting } from '../core/chat.js';
+import { type ChatEvent, EVERYONE, type EventId, type StoredMessage } from '../core/events.js';
+import type { Format } from '../core/hub.js';
+
+/**
+ * One SSE frame of the seed's protocol: `data: <line>` and a blank line. Stored messages also
+ * carry `id: <n>` (old pages ignore it; it is what a later resume will use). Text with line
+ * breaks (normalized to LF by parseText) becomes several `data:` lines, which EventSource
+ * joins back with LF, so no text can end a frame early or inject a field.
+ */
+export function classicFrame(line: string, id?: EventId): string {
+  const data = line.includes('\n') ? line.replaceAll('\n', '\ndata: ') : line;
+  return id === undefined ? `data: ${data}\n\n` : `id: ${id}\ndata: ${data}\n\n`;
+}
+
+/**
+ * The seed's `date("Y-m-d H:i")`: the send time in the server's local time zone (TZ), which
+ * is UTC unless the operator sets one.
+ */
+export function seedTimestamp(ts: number): string {
+  const d = new Date(ts);
+  const p = (n: number): string => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
+/** The text lines of the 2012 post, byte for byte. */
+export class ClassicFormat implements Format {
+  render(event: ChatEvent, viewer: string): string | null {
+    switch (event.kind) {
+      case 'joined':
+        return classicFrame(`${event.nick} has joined.`);
+      case 'left':
+        return classicFrame(`${event.nick} has left.`);
+      case 'message':
+        return this.message(event.message, viewer);
+    }
+  }
+
+  /** The stream's first lines: welcome, who is online, then the offline mailbox. */
+  greeting(nick: string, greeting: Greeting): string {
+    let out =
+      classicFrame(`Welcome ${nick}!`) + classicFrame(`now online: ${greeting.online.join(', ')}`);
+    for (const m of greeting.offline) {
+      out += classicFrame(`${m.from} (${seedTimestamp(m.ts)}): ${m.text}`, m.id);
+    }
+    return out;
+  }
+
+  private message(m: StoredMessage, viewer: string): string {
+    if (m.to === EVERYONE) return classicFrame(`${m.from} to all: ${m.text}`, m.id);
+    if (viewer === m.from) {
+      const note = m.offline ? ' (offline)' : '';
+      return classicFrame(`You to ${m.to}${note}: ${m.text}`, m.id);
+    }
+    return classicFrame(`${m.from}: ${m.text}`, m.id);
+  }
+}

@@ -1,0 +1,118 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ChatService } from '../core/chat.js';
+import { ChatError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { ClassicFormat } from './classic-format.js';
+import { sendError } from './respond.js';
+import { SseSubscriber } from './sse.js';
+
+/**
+ * Decodes a path segment of the seed's protocol the way its clients encode it. PHP's
+ * urldecode turned `+` into a space, so we do too. The seed's page encodes with JavaScript's
+ * legacy escape(), which writes `%uXXXX` for non-Latin-1 characters and single `%XX` bytes for
+ * Latin-1 ones; modern clients send UTF-8 percent-encoding. We take UTF-8 when it is valid and
+ * fall back to escape()'s encoding otherwise, so both old and new pages work.
+ */
+export function decodeClassic(raw: string): string {
+  const s = raw.includes('+') ? raw.replaceAll('+', ' ') : raw;
+  if (!s.includes('%')) return s;
+  if (!s.includes('%u')) {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      // Not UTF-8: fall through to escape()'s encoding.
+    }
+  }
+  return unescape(s);
+}
+
+/** The parts of `/msg/<from>/<to>%20<text>`, decoded but not yet validated. */
+export interface ClassicMessage {
+  readonly from: string;
+  readonly to: string;
+  readonly text: string;
+}
+
+/**
+ * Splits what follows `/msg/`. As in the seed, the sender ends at the first `/`, and the rest
+ * (slashes, `?` and all) is decoded and split at its first space. Where the seed silently
+ * ignored a request with no space after the recipient, we answer 400.
+ */
+export function parseClassicMessage(rest: string): ClassicMessage {
+  const slash = rest.indexOf('/');
+  if (slash <= 0 || slash === rest.length - 1) {
+    throw new ChatError('CHAT_MESSAGE_MALFORMED', 'expected /msg/<from>/<to>%20<text>');
+  }
+  const tail = decodeClassic(rest.slice(slash + 1));
+  const space = tail.indexOf(' ');
+  if (space <= 0) {
+    throw new ChatError(
+      'CHAT_MESSAGE_MALFORMED',
+      'expected a recipient, then a space (%20), then the text',
+    );
+  }
+  return {
+    from: decodeClassic(rest.slice(0, slash)),
+    to: tail.slice(0, space),
+    text: tail.slice(space + 1),
+  };
+}
+
+/** What the classic front door needs. */
+export interface ClassicDeps {
+  readonly chat: ChatService;
+  readonly logger: Logger;
+  /** See SseOptions.maxQueueBytes. */
+  readonly maxQueueBytes: number;
+}
+
+/**
+ * The seed's protocol, as a thin front door onto the chat service: `GET /<nick>` opens a
+ * stream, `GET /msg/...` sends. Everything else (routing, limits) is the router's.
+ */
+export class ClassicProtocol {
+  private readonly format = new ClassicFormat();
+
+  constructor(private readonly deps: ClassicDeps) {}
+
+  /** `GET /msg/<from>/<to>%20<text>`: answers 204 once the message is durable and published. */
+  async send(res: ServerResponse, rest: string): Promise<void> {
+    try {
+      const { from, to, text } = parseClassicMessage(rest);
+      await this.deps.chat.send(from, to, text);
+      res.writeHead(204);
+      res.end();
+    } catch (err) {
+      sendError(res, err, this.deps.logger);
+    }
+  }
+
+  /** `GET /<nick>` with `Accept: text/event-stream`: logs a stream in. */
+  stream(req: IncomingMessage, res: ServerResponse, rawNick: string): void {
+    const { chat, logger, maxQueueBytes } = this.deps;
+    const nick = chat.parseNick(decodeClassic(rawNick));
+    const sub = new SseSubscriber(res, nick, this.format, {
+      maxQueueBytes,
+      onOverflow: (s) => logger.warn('slow reader closed', { nick: s.nick, sub: s.id }),
+      // A client may leave before its login finished: log it out only after, and only if, it
+      // got in.
+      onClose: (s) => {
+        ready
+          .then((ok) => (ok ? chat.disconnect(s) : undefined))
+          .catch((err: unknown) => logger.error('logout failed', { err, nick: s.nick }));
+      },
+    });
+    const ready = chat.connect(sub).then(
+      (greeting) => {
+        sub.open(this.format.greeting(nick, greeting));
+        return true;
+      },
+      (err: unknown) => {
+        logger.error('login failed', { err, nick });
+        sub.close();
+        return false;
+      },
+    );
+    logger.info('stream opened', { nick, sub: sub.id, remote: req.socket.remoteAddress });
+  }
+}

@@ -1,0 +1,27 @@
+import type { ServerResponse } from 'node:http';
+import { ChatError, toChatError } from '../errors.js';
+import type { Logger } from '../logger.js';
+
+/**
+ * The one place an error becomes an HTTP response: the catalogue's status, and a JSON body
+ * `{"error": {"code", "message"}}` with a stable code. Unexpected errors are logged and
+ * answered as 500 INTERNAL without their details.
+ */
+export function sendError(res: ServerResponse, err: unknown, logger: Logger): void {
+  const error = toChatError(err);
+  if (!(err instanceof ChatError)) logger.error('request failed', { err });
+  if (res.headersSent) {
+    // A stream already answered 200; all that is left is to end it.
+    res.destroy();
+    return;
+  }
+  const body = JSON.stringify({ error: { code: error.code, message: error.message } });
+  const headers: Record<string, string | number> = {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(body),
+    'Cache-Control': 'no-store',
+  };
+  if (error.code === 'HTTP_METHOD_NOT_ALLOWED') headers.Allow = 'GET, HEAD';
+  res.writeHead(error.status, headers);
+  res.end(body);
+}

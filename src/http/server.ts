@@ -1,0 +1,122 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
+import type { Config } from '../config.js';
+import type { ChatService } from '../core/chat.js';
+import { ChatError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { ClassicProtocol } from './classic.js';
+import { sendError } from './respond.js';
+import { findWebDir, StaticPage } from './static.js';
+
+/**
+ * Bounds on what a client may send before the router sees it. Headers (request line
+ * included) past MAX_HEADER_BYTES get 431; a request whose headers take longer than
+ * HEADERS_TIMEOUT_MS is dropped (slowloris); idle keep-alive sockets close after
+ * KEEP_ALIVE_TIMEOUT_MS. Open streams are not affected: their request is long complete.
+ */
+const MAX_HEADER_BYTES = 16_384;
+const HEADERS_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 30_000;
+const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+
+// Our page builds every element with textContent; scripts and styles are inline and nothing
+// is loaded from elsewhere.
+const PAGE_CSP =
+  "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/** What the HTTP edge needs from the composition root. */
+export interface HttpDeps {
+  readonly config: Config;
+  readonly chat: ChatService;
+  readonly logger: Logger;
+}
+
+/**
+ * The HTTP edge: routes each request to a page, the classic protocol or an error. Routes:
+ *
+ * - `GET /`: our chat page. `GET /classic`: the seed's own page, unchanged.
+ * - `GET /msg/<from>/<to>%20<text>`: send (classic protocol).
+ * - `GET /<nick>` with `Accept: text/event-stream`: open a stream (classic protocol).
+ * - anything else: 404, and nobody is logged in.
+ */
+export function createHttpServer(deps: HttpDeps): Server {
+  const { config, logger } = deps;
+  const web = findWebDir();
+  const index = new StaticPage(join(web, 'index.html'), 'text/html; charset=utf-8', {
+    'Content-Security-Policy': PAGE_CSP,
+    'X-Frame-Options': 'DENY',
+  });
+  const seedPage = new StaticPage(join(web, 'classic.html'), 'text/html; charset=UTF-8');
+  const classic = new ClassicProtocol({
+    chat: deps.chat,
+    logger,
+    maxQueueBytes: config.maxQueueBytes,
+  });
+
+  const route = (req: IncomingMessage, res: ServerResponse): void => {
+    const url = req.url ?? '/';
+    // Node hands us the request target as bytes (latin1), so length is its size in bytes.
+    if (url.length > config.maxUrlLength) {
+      throw new ChatError('HTTP_URI_TOO_LONG', `the limit is ${config.maxUrlLength} bytes`);
+    }
+    const method = req.method;
+    if (url.startsWith('/msg/')) {
+      if (method !== 'GET') throw new ChatError('HTTP_METHOD_NOT_ALLOWED');
+      void classic.send(res, url.slice('/msg/'.length));
+      return;
+    }
+    if (method !== 'GET' && method !== 'HEAD') throw new ChatError('HTTP_METHOD_NOT_ALLOWED');
+    const end = url.search(/[?#]/);
+    const path = end === -1 ? url : url.slice(0, end);
+    if (path === '/') {
+      index.serve(req, res);
+    } else if (method === 'GET' && req.headers.accept?.includes('text/event-stream')) {
+      classic.stream(req, res, path.slice(1));
+    } else if (path === '/classic') {
+      seedPage.serve(req, res);
+    } else {
+      throw new ChatError('HTTP_NOT_FOUND');
+    }
+  };
+
+  const server = createServer(
+    {
+      maxHeaderSize: MAX_HEADER_BYTES,
+      headersTimeout: HEADERS_TIMEOUT_MS,
+      requestTimeout: REQUEST_TIMEOUT_MS,
+      keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    },
+    (req, res) => {
+      try {
+        route(req, res);
+      } catch (err) {
+        sendError(res, err, logger);
+      }
+    },
+  );
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) =>
+    answerClientError(err, socket),
+  );
+  return server;
+}
+
+/**
+ * Node's parser rejected the request before it reached us. Answer in plain HTTP with the same
+ * JSON shape as every other error, then close: the connection's framing is lost.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable || err.code === 'ECONNRESET') {
+    socket.destroy();
+    return;
+  }
+  const error =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? new ChatError('HTTP_HEADERS_TOO_LARGE', `the limit is ${MAX_HEADER_BYTES} bytes`)
+      : new ChatError('HTTP_BAD_REQUEST');
+  const body = JSON.stringify({ error: { code: error.code, message: error.message } });
+  const reason = error.status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
+  socket.end(
+    `HTTP/1.1 ${error.status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
