@@ -18,7 +18,7 @@ export type BusHandler = (event: ChatEvent) => void;
  *   it; the Store is the durable truth and clients catch up from it.
  * - `publish` resolves once the backend has accepted the event; in-process backends may call
  *   the handlers before it resolves.
- * - After `close()` resolves, handlers are not called and `publish` must not be.
+ * - After `close()` resolves, handlers are not called and `publish` rejects.
  */
 export interface Bus {
   /** Sends an event to the handlers of every process. */

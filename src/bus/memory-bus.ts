@@ -7,8 +7,15 @@ import type { Bus, BusHandler } from './bus.js';
  */
 export class MemoryBus implements Bus {
   private handlers: BusHandler[] = [];
+  private isClosed = false;
+
+  /** True once close() was called. */
+  get closed(): boolean {
+    return this.isClosed;
+  }
 
   async publish(event: ChatEvent): Promise<void> {
+    if (this.isClosed) throw new Error('publish on a closed bus');
     for (const handler of this.handlers) handler(event);
   }
 
@@ -17,6 +24,7 @@ export class MemoryBus implements Bus {
   }
 
   async close(): Promise<void> {
+    this.isClosed = true;
     this.handlers = [];
   }
 }

@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { ConfigError, type ConfigResult, helpText, loadConfig, OPTIONS } from './config.js';
+
+const config = (r: ConfigResult) => {
+  assert.equal(r.help, false);
+  if (r.help) throw new Error('unreachable');
+  return r.config;
+};
+
+test('defaults: 127.0.0.1:8000, ./data, sqlite', () => {
+  const c = config(loadConfig([], {}));
+  assert.equal(c.host, '127.0.0.1');
+  assert.equal(c.port, 8000);
+  assert.equal(c.dataDir, './data');
+  assert.equal(c.store, 'sqlite');
+  assert.ok(Object.isFrozen(c));
+});
+
+test('flags beat environment variables, which beat defaults', () => {
+  const env = { SSECHAT_PORT: '9000', SSECHAT_LOG_LEVEL: 'warn', SSECHAT_MAX_NICK_LENGTH: '20' };
+  const c = config(loadConfig(['serve', '--port', '9100', '--max-nick-length=10'], env));
+  assert.equal(c.port, 9100);
+  assert.equal(c.maxNickLength, 10);
+  assert.equal(c.logLevel, 'warn');
+});
+
+test('bad values and unknown flags fail with a message that names the setting', () => {
+  assert.throws(() => loadConfig(['--port', 'abc'], {}), /invalid --port: "abc"/);
+  assert.throws(() => loadConfig(['--port', '70000'], {}), ConfigError);
+  assert.throws(() => loadConfig([], { SSECHAT_PORT: '-1' }), /invalid SSECHAT_PORT/);
+  assert.throws(() => loadConfig(['--store', 'mongo'], {}), /sqlite, memory/);
+  assert.throws(() => loadConfig(['--heartbeat-ms', '60000'], {}), /1000 to 30000/);
+  assert.throws(() => loadConfig(['--nope'], {}), /unknown argument "--nope"/);
+  assert.throws(() => loadConfig(['--port'], {}), /--port needs a value/);
+  assert.throws(() => loadConfig(['--data-dir='], {}), /must not be empty/);
+});
+
+test('--help asks for help', () => {
+  assert.deepEqual(loadConfig(['--help'], {}), { help: true });
+  for (const o of Object.values(OPTIONS)) assert.ok(helpText().includes(o.flag));
+});
+
+test('README.md documents every option with its flag, env var and default', () => {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  for (const o of Object.values(OPTIONS)) {
+    const row = readme.split('\n').find((line) => line.includes(`\`${o.flag}\``));
+    assert.ok(row, `README.md has no row for ${o.flag}`);
+    assert.ok(row.includes(`\`${o.env}\``), `README row for ${o.flag} lacks ${o.env}`);
+    assert.ok(
+      row.includes(`\`${String(o.default)}\``),
+      `README row for ${o.flag} lacks its default`,
+    );
+  }
+});

@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { ChatEvent, StoredMessage } from './events.js';
+import { type Format, Hub, type Subscriber } from './hub.js';
+
+// A format that shows who sees what, and counts renders.
+class Probe implements Format {
+  renders = 0;
+  render(event: ChatEvent, viewer: string): string {
+    this.renders++;
+    return event.kind === 'message'
+      ? `${viewer}<-${event.message.text}`
+      : `${viewer}<-${event.kind}`;
+  }
+}
+
+function sub(id: string, nick: string, format: Format): Subscriber & { got: string[] } {
+  const got: string[] = [];
+  return { id, nick, format, got, send: (f) => got.push(f), heartbeat() {}, close() {} };
+}
+
+const message = (over: Partial<StoredMessage>): ChatEvent => ({
+  kind: 'message',
+  message: { id: 1, from: 'mary', to: 'all', text: 't', ts: 0, offline: false, ...over },
+});
+
+test('a broadcast reaches every stream, rendered once per format', () => {
+  const hub = new Hub();
+  const probe = new Probe();
+  const subs = [sub('1', 'john', probe), sub('2', 'john', probe), sub('3', 'mary', probe)];
+  for (const s of subs) hub.add(s);
+  hub.deliver(message({ text: 'hi' }));
+  assert.deepEqual(
+    subs.map((s) => s.got),
+    [['john<-hi'], ['john<-hi'], ['john<-hi']],
+  );
+  assert.equal(probe.renders, 1);
+});
+
+test('a direct message reaches every tab of the recipient and of the sender', () => {
+  const hub = new Hub();
+  const probe = new Probe();
+  const [j1, j2, m1, b1] = [
+    sub('1', 'john', probe),
+    sub('2', 'john', probe),
+    sub('3', 'mary', probe),
+    sub('4', 'bob', probe),
+  ];
+  for (const s of [j1, j2, m1, b1]) if (s) hub.add(s);
+  hub.deliver(message({ to: 'john', text: 'dm' }));
+  assert.deepEqual(j1?.got, ['john<-dm']);
+  assert.deepEqual(j2?.got, ['john<-dm']);
+  assert.deepEqual(m1?.got, ['mary<-dm']);
+  assert.deepEqual(b1?.got, []);
+});
+
+test('offline and self messages reach only the sender, once per tab', () => {
+  const hub = new Hub();
+  const probe = new Probe();
+  const john = sub('1', 'john', probe);
+  const mary = sub('2', 'mary', probe);
+  hub.add(john);
+  hub.add(mary);
+  hub.deliver(message({ to: 'john', text: 'late', offline: true }));
+  hub.deliver(message({ from: 'mary', to: 'mary', text: 'self' }));
+  assert.deepEqual(john.got, []);
+  assert.deepEqual(mary.got, ['mary<-late', 'mary<-self']);
+});
+
+test('a join skips the stream that joined; removed streams get nothing', () => {
+  const hub = new Hub();
+  const probe = new Probe();
+  const a = sub('a', 'john', probe);
+  const b = sub('b', 'john', probe);
+  const c = sub('c', 'mary', probe);
+  for (const s of [a, b, c]) hub.add(s);
+  hub.deliver({ kind: 'joined', nick: 'john', origin: 'b' });
+  hub.remove(c);
+  hub.remove(c);
+  hub.deliver({ kind: 'left', nick: 'mary' });
+  assert.deepEqual(a.got, ['john<-joined', 'john<-left']);
+  assert.deepEqual(b.got, ['john<-left']);
+  // Rendered once, for the first viewer, and the frame reused (see Format).
+  assert.deepEqual(c.got, ['john<-joined']);
+  assert.equal(hub.size, 2);
+});

@@ -1,0 +1,179 @@
+import { request } from 'node:http';
+import { type Config, configWith } from '../src/config.js';
+import { silentLogger } from '../src/logger.js';
+import { type RunningServer, startServer } from '../src/main.js';
+
+/** Starts a real ssechat on 127.0.0.1 and a free port, silent, with an in-memory store. */
+export function startTestServer(overrides: Partial<Config> = {}): Promise<RunningServer> {
+  const config = configWith({ port: 0, store: 'memory', logLevel: 'silent', ...overrides });
+  return startServer(config, silentLogger);
+}
+
+/** A complete HTTP response. */
+export interface Reply {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: string;
+}
+
+/** One request over a fresh connection; `path` is sent exactly as given. */
+export function get(
+  base: string,
+  path: string,
+  headers: Record<string, string> = {},
+  method = 'GET',
+): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${base}/`, { method, path, headers, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** An event as a client sees it: the joined `data:` lines and the last `id:`, if any. */
+export interface SseEvent {
+  readonly id: string | undefined;
+  readonly data: string;
+}
+
+/**
+ * A raw SSE client over node:http. It keeps every byte received, so tests can check framing
+ * byte for byte, and parses events as the EventSource spec does.
+ */
+export class SseClient {
+  raw = '';
+  readonly events: SseEvent[] = [];
+  comments = 0;
+  private buffer = '';
+  private waiters: Array<() => void> = [];
+  private ended = false;
+
+  private constructor(
+    readonly status: number,
+    readonly headers: Record<string, string | string[] | undefined>,
+    private readonly destroy: () => void,
+  ) {}
+
+  /** Opens `GET path` with `Accept: text/event-stream`; resolves once headers arrived. */
+  static open(
+    base: string,
+    path: string,
+    headers: Record<string, string> = {},
+  ): Promise<SseClient> {
+    return new Promise((resolve, reject) => {
+      const req = request(
+        `${base}/`,
+        { path, agent: false, headers: { Accept: 'text/event-stream', ...headers } },
+        (res) => {
+          const client = new SseClient(res.statusCode ?? 0, res.headers, () => req.destroy());
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => client.receive(chunk));
+          res.on('end', () => client.finish());
+          res.on('error', () => client.finish());
+          res.on('close', () => client.finish());
+          resolve(client);
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  /** The `data` of every event so far. */
+  get lines(): string[] {
+    return this.events.map((e) => e.data);
+  }
+
+  /** True once the server ended the stream. */
+  get closed(): boolean {
+    return this.ended;
+  }
+
+  /** Resolves when `predicate` holds; rejects after `timeoutMs` with what was received. */
+  async waitFor(predicate: (c: SseClient) => boolean, timeoutMs = 3000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!predicate(this)) {
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new Error(`timed out; received so far:\n${JSON.stringify(this.raw)}`);
+      }
+      await new Promise<void>((ok) => {
+        const timer = setTimeout(ok, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          ok();
+        });
+      });
+    }
+  }
+
+  /** Waits until an event with exactly this data has arrived. */
+  waitForLine(data: string, timeoutMs?: number): Promise<void> {
+    return this.waitFor((c) => c.lines.includes(data), timeoutMs);
+  }
+
+  /** Drops the connection, as a closed browser tab would. */
+  close(): void {
+    this.destroy();
+  }
+
+  private receive(chunk: string): void {
+    this.raw += chunk;
+    this.buffer += chunk;
+    // Our server only writes LF line endings; a frame ends at a blank line.
+    let end = this.buffer.indexOf('\n\n');
+    while (end !== -1) {
+      this.parse(this.buffer.slice(0, end));
+      this.buffer = this.buffer.slice(end + 2);
+      end = this.buffer.indexOf('\n\n');
+    }
+    this.wake();
+  }
+
+  private parse(frame: string): void {
+    let id: string | undefined;
+    const data: string[] = [];
+    let comment = true;
+    for (const line of frame.split('\n')) {
+      if (line.startsWith(':')) continue;
+      comment = false;
+      const colon = line.indexOf(':');
+      const field = colon === -1 ? line : line.slice(0, colon);
+      let value = colon === -1 ? '' : line.slice(colon + 1);
+      if (value.startsWith(' ')) value = value.slice(1);
+      if (field === 'data') data.push(value);
+      if (field === 'id') id = value;
+    }
+    if (comment) this.comments++;
+    else if (data.length > 0) this.events.push({ id, data: data.join('\n') });
+  }
+
+  private finish(): void {
+    this.ended = true;
+    this.wake();
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+}
+
+/**
+ * Sends a broadcast and waits until every given client has it. Whatever a client shows before
+ * the marker was delivered before it, so a test can assert that something did *not* arrive.
+ */
+export async function barrier(base: string, clients: SseClient[], tag: string): Promise<void> {
+  const reply = await get(base, `/msg/barrier/all%20${encodeURIComponent(tag)}`);
+  if (reply.status !== 204) throw new Error(`barrier send failed: ${reply.status} ${reply.body}`);
+  await Promise.all(clients.map((c) => c.waitForLine(`barrier to all: ${tag}`)));
+}

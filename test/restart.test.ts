@@ -1,0 +1,94 @@
+// Offline messages live in SQLite: they survive a restart, and a kill -9, and arrive once.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { get, SseClient, startTestServer } from './helpers.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'ssechat-restart-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Reads the offline lines a fresh login of `nick` gets, then logs it out. */
+async function offlineLines(base: string, nick: string, count: number): Promise<string[]> {
+  const c = await SseClient.open(base, `/${nick}`);
+  await c.waitFor((x) => x.events.length >= 2 + count);
+  // One more message through the same stream proves nothing else was queued before it.
+  await get(base, `/msg/${nick}/${nick}%20end`);
+  await c.waitForLine(`You to ${nick}: end`);
+  c.close();
+  return c.lines.slice(2, -1).map((l) => l.replace(/ \(\d{4}-\d\d-\d\d \d\d:\d\d\)/, ''));
+}
+
+test('offline messages survive a graceful restart and are delivered once', async () => {
+  const dataDir = join(dir, 'graceful');
+  const first = await startTestServer({ store: 'sqlite', dataDir });
+  assert.equal((await get(first.url, '/msg/mary/john%20before%20restart')).status, 204);
+  assert.equal((await get(first.url, '/msg/ann/john%20two%0Alines')).status, 204);
+  await first.close();
+
+  const second = await startTestServer({ store: 'sqlite', dataDir });
+  try {
+    assert.deepEqual(await offlineLines(second.url, 'john', 2), [
+      'mary: before restart',
+      'ann: two\nlines',
+    ]);
+    assert.deepEqual(await offlineLines(second.url, 'john', 0), []);
+  } finally {
+    await second.close();
+  }
+  const third = await startTestServer({ store: 'sqlite', dataDir });
+  try {
+    assert.deepEqual(await offlineLines(third.url, 'john', 0), [], 'still once after a restart');
+  } finally {
+    await third.close();
+  }
+});
+
+/** Starts `ssechat` as a child process on a free port; resolves with its base URL. */
+function spawnServer(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
+  const bin = new URL('../../bin/ssechat.js', import.meta.url).pathname;
+  const child = spawn(process.execPath, [bin, '--port', '0', '--data-dir', dataDir], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`no "listening" line: ${out}`)), 10_000);
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const url = /"msg":"listening","url":"([^"]+)"/.exec(out)?.[1];
+      if (url) {
+        clearTimeout(timer);
+        resolve({ child, url });
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`ssechat exited early (${code}): ${out}`)));
+  });
+}
+
+test('every acknowledged offline message survives kill -9', async () => {
+  const dataDir = join(dir, 'killed');
+  const { child, url } = await spawnServer(dataDir);
+  const sent: string[] = [];
+  try {
+    for (let i = 0; i < 50; i++) {
+      const r = await get(url, `/msg/mary/kim%20n${i}`);
+      if (r.status === 204) sent.push(`mary: n${i}`);
+    }
+  } finally {
+    const exited = new Promise((ok) => child.once('exit', ok));
+    child.kill('SIGKILL');
+    await exited;
+  }
+  assert.equal(sent.length, 50);
+
+  const { child: again, url: url2 } = await spawnServer(dataDir);
+  try {
+    assert.deepEqual(await offlineLines(url2, 'kim', 50), sent);
+  } finally {
+    const exited = new Promise((ok) => again.once('exit', ok));
+    again.kill('SIGTERM');
+    assert.equal(await exited, 0, 'SIGTERM exits cleanly');
+  }
+});
