@@ -34,9 +34,10 @@ export interface ChatDeps {
  * The chat service: the rules of the chat, independent of any wire format. Both front doors
  * (the seed's classic protocol, the JSON API) call it; it calls the Store, then the Bus.
  *
- * Within one process the in-process backends answer synchronously (store.ts), so a login and
- * a send never interleave between "is the recipient online?" and "put it in the mailbox": a
- * message is either delivered live or waits in the mailbox for the next login, never neither.
+ * Within one process, presence answers synchronously and a send queues its append in the same
+ * turn as its "is the recipient online?" check; takeOffline sees every append queued before it
+ * (store.ts). So a message to a user who is logging in is either delivered live or in that
+ * login's greeting, never left behind.
  */
 export class ChatService {
   private readonly now: () => number;

@@ -83,6 +83,39 @@ export function storeContract(name: string, open: StoreFactory): void {
       assert.equal((await store.takeOffline('john')).length, 1);
     });
 
+    test('concurrent appends get ids in call order; takeOffline sees appends in flight', async () => {
+      const texts = Array.from({ length: 20 }, (_, i) => `c${i}`);
+      const stored = await Promise.all(texts.map((text) => store.append(msg({ text }))));
+      assert.deepEqual(
+        stored.map((m) => m.text),
+        texts,
+      );
+      for (let i = 1; i < stored.length; i++) {
+        assert.ok((stored[i]?.id ?? 0) > (stored[i - 1]?.id ?? 0));
+      }
+      const inFlight = store.append(msg({ text: 'racing', offline: true }));
+      const taken = await store.takeOffline('john');
+      assert.deepEqual(
+        taken.map((m) => m.text),
+        ['racing'],
+      );
+      assert.equal((await inFlight).id, taken[0]?.id);
+    });
+
+    test('a full mailbox fails only its own message among concurrent appends', async () => {
+      const results = await Promise.allSettled(
+        ['a', 'b', 'c', 'd', 'e'].map((text) => store.append(msg({ text, offline: text !== 'b' }))),
+      );
+      assert.deepEqual(
+        results.map((r) => r.status),
+        ['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'rejected'],
+      );
+      assert.deepEqual(
+        (await store.takeOffline('john')).map((m) => m.text),
+        ['a', 'c', 'd'],
+      );
+    });
+
     test('ids are not reused after a mailbox is emptied', async () => {
       const a = await store.append(msg({ offline: true }));
       await store.takeOffline('john');

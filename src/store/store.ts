@@ -16,9 +16,10 @@ import type { NewMessage, StoredMessage } from '../core/events.js';
  * - `takeOffline(nick)` returns the messages waiting for `nick`, oldest first, and removes them
  *   from the mailbox in the same transaction, so each is handed out once. Concurrent calls for
  *   one nick never both receive the same message.
- * - Methods return promises so that networked backends fit the same shape. In-process
- *   backends (memory, sqlite) do their work synchronously inside the call, before the promise
- *   is returned; the chat service relies on that within one process (see core/chat.ts).
+ * - Appends made concurrently get ids in the order `append` was called.
+ * - `takeOffline` sees every append that was called before it, even one whose promise has not
+ *   resolved yet. The chat service relies on this (see core/chat.ts): a message queued for a
+ *   user who is logging in at that moment lands in that login's greeting.
  * - After `close()` resolves, no call may be made.
  */
 export interface Store {
