@@ -133,11 +133,14 @@ test('limits on the request: 414 for a long URL, 431 for huge headers, 405 for o
   assert.equal(errorCode(longUrl.body), 'HTTP_URI_TOO_LONG');
   const bigHeaders = await raw(`GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'z'.repeat(20_000)}\r\n\r\n`);
   assert.match(bigHeaders, /^HTTP\/1\.1 431 /);
-  for (const method of ['POST', 'DELETE', 'PUT']) {
+  for (const method of ['POST', 'DELETE', 'PUT', 'HEAD']) {
     const r = await get(base, '/msg/mary/all%20x', {}, method);
     assert.equal(r.status, 405, method);
-    assert.equal(r.headers.allow, 'GET, HEAD');
+    assert.equal(r.headers.allow, 'GET');
   }
+  const del = await get(base, '/', {}, 'DELETE');
+  assert.equal(del.status, 405);
+  assert.equal(del.headers.allow, 'GET, HEAD');
 });
 
 test('garbage, truncated and abandoned requests leave the server up', async () => {

@@ -87,8 +87,12 @@ test('every acknowledged offline message survives kill -9', async () => {
   try {
     assert.deepEqual(await offlineLines(url2, 'kim', 50), sent);
   } finally {
+    // Open streams at shutdown: closing them announces leaves to streams that are closing too.
+    const streams = await Promise.all(['a', 'a', 'b'].map((n) => SseClient.open(url2, `/${n}`)));
+    await streams[2]?.waitFor((c) => c.events.length >= 2);
     const exited = new Promise((ok) => again.once('exit', ok));
     again.kill('SIGTERM');
     assert.equal(await exited, 0, 'SIGTERM exits cleanly');
+    for (const s of streams) await s.waitFor((c) => c.closed);
   }
 });

@@ -21,7 +21,9 @@ export function sendError(res: ServerResponse, err: unknown, logger: Logger): vo
     'Content-Length': Buffer.byteLength(body),
     'Cache-Control': 'no-store',
   };
-  if (error.code === 'HTTP_METHOD_NOT_ALLOWED') headers.Allow = 'GET, HEAD';
+  if (error.code === 'HTTP_METHOD_NOT_ALLOWED' && !res.hasHeader('Allow')) {
+    headers.Allow = 'GET, HEAD';
+  }
   res.writeHead(error.status, headers);
   res.end(body);
 }

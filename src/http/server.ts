@@ -62,7 +62,11 @@ export function createHttpServer(deps: HttpDeps): Server {
     }
     const method = req.method;
     if (url.startsWith('/msg/')) {
-      if (method !== 'GET') throw new ChatError('HTTP_METHOD_NOT_ALLOWED');
+      if (method !== 'GET') {
+        // Sending has effects, so not even HEAD.
+        res.setHeader('Allow', 'GET');
+        throw new ChatError('HTTP_METHOD_NOT_ALLOWED');
+      }
       void classic.send(res, url.slice('/msg/'.length));
       return;
     }

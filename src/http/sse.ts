@@ -73,7 +73,7 @@ export class SseSubscriber implements Subscriber {
   }
 
   send(frame: string): void {
-    if (this.closed) return;
+    if (this.closed || this.res.writableEnded) return;
     if (this.held) {
       this.held.push(frame);
       this.heldBytes += frame.length;
@@ -96,7 +96,9 @@ export class SseSubscriber implements Subscriber {
   }
 
   private write(chunk: string): void {
-    if (this.closed || chunk === '') return;
+    // writableEnded: close() was called but the socket has not closed yet. A write then would
+    // make the response emit 'error', which nothing listens for.
+    if (this.closed || this.res.writableEnded || chunk === '') return;
     this.res.write(chunk);
     if (this.res.writableLength > this.options.maxQueueBytes) this.overflow();
   }
