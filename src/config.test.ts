@@ -26,6 +26,18 @@ test('flags beat environment variables, which beat defaults', () => {
   assert.equal(c.logLevel, 'warn');
 });
 
+test('like the seed: a bare number is the port; PORT and HOST are read when ours are unset', () => {
+  assert.equal(config(loadConfig(['18501'], {})).port, 18501);
+  assert.equal(config(loadConfig(['serve', '18501', '--host', '::1'], {})).host, '::1');
+  const c = config(loadConfig([], { PORT: '9001', HOST: '0.0.0.0' }));
+  assert.equal(c.port, 9001);
+  assert.equal(c.host, '0.0.0.0');
+  assert.equal(config(loadConfig([], { PORT: '9001', SSECHAT_PORT: '9002' })).port, 9002);
+  assert.equal(config(loadConfig(['--port', '9003'], { PORT: '9001' })).port, 9003);
+  assert.throws(() => loadConfig([], { PORT: 'x' }), /invalid PORT/);
+  assert.throws(() => loadConfig(['1', '2'], {}), /unknown argument "2"/);
+});
+
 test('bad values and unknown flags fail with a message that names the setting', () => {
   assert.throws(() => loadConfig(['--port', 'abc'], {}), /invalid --port: "abc"/);
   assert.throws(() => loadConfig(['--port', '70000'], {}), ConfigError);

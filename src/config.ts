@@ -7,6 +7,8 @@
 interface Option<T> {
   readonly flag: string;
   readonly env: string;
+  /** A conventional variable read when `env` is unset (PORT, HOST: what the seed read). */
+  readonly alias?: string;
   readonly default: T;
   readonly doc: string;
   parse(raw: string): T;
@@ -67,8 +69,14 @@ function envName(flag: string): string {
 
 /** Every option ssechat understands. */
 export const OPTIONS = {
-  host: text('--host', '127.0.0.1', 'Address to listen on; 0.0.0.0 or :: for all interfaces'),
-  port: int('--port', 8000, 0, 65535, 'TCP port to listen on; 0 picks a free one'),
+  host: {
+    ...text('--host', '127.0.0.1', 'Address to listen on; 0.0.0.0 or :: for all interfaces'),
+    alias: 'HOST',
+  },
+  port: {
+    ...int('--port', 8000, 0, 65535, 'TCP port to listen on; 0 picks a free one'),
+    alias: 'PORT',
+  },
   dataDir: text('--data-dir', './data', 'Directory for the SQLite database (ssechat.db)'),
   store: oneOf('--store', 'sqlite', ['sqlite', 'memory'], 'Where messages are kept'),
   sqliteSynchronous: oneOf(
@@ -139,7 +147,9 @@ export class ConfigError extends Error {
 
 /**
  * Reads flags (`--port 8000` or `--port=8000`) over environment variables over defaults, and
- * validates each. A leading `serve` command is accepted and ignored. Throws ConfigError.
+ * validates each. A leading `serve` command is accepted and ignored; a bare number is the
+ * port. `PORT` and `HOST` are read when SSECHAT_PORT and SSECHAT_HOST are unset. Throws
+ * ConfigError.
  */
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): ConfigResult {
   const byFlag = new Map<string, keyof Options>();
@@ -152,6 +162,11 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
     if (arg === '--help' || arg === '-h') return { help: true };
     const eq = arg.indexOf('=');
     const flag = eq === -1 ? arg : arg.slice(0, eq);
+    // A bare number is the port, as the seed's servers took it (`php server.php 8001`).
+    if (!arg.startsWith('-') && /^\d+$/.test(arg) && !flags.has('port')) {
+      flags.set('port', arg);
+      continue;
+    }
     const key = byFlag.get(flag);
     if (!key) throw new ConfigError(`unknown argument "${arg}"; see --help`);
     const value = eq === -1 ? args[++i] : arg.slice(eq + 1);
@@ -163,7 +178,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
   for (const key of Object.keys(OPTIONS) as (keyof Options)[]) {
     const option: Option<unknown> = OPTIONS[key];
     const fromFlag = flags.get(key);
-    const raw = fromFlag ?? env[option.env];
+    const fromEnv = env[option.env] ?? (option.alias ? env[option.alias] : undefined);
+    const raw = fromFlag ?? fromEnv;
     if (raw === undefined) {
       config[key] = option.default;
       continue;
@@ -171,7 +187,12 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
     try {
       config[key] = option.parse(raw);
     } catch (err) {
-      const source = fromFlag === undefined ? option.env : option.flag;
+      const source =
+        fromFlag !== undefined
+          ? option.flag
+          : env[option.env] !== undefined
+            ? option.env
+            : option.alias;
       throw new ConfigError(`invalid ${source}: ${(err as Error).message}`);
     }
   }
@@ -189,7 +210,7 @@ export function configWith(overrides: Partial<Config>): Config {
 export function helpText(): string {
   const rows = Object.values(OPTIONS).map(
     (o: Option<unknown>) =>
-      `  ${o.flag.padEnd(24)} ${o.doc}\n  ${''.padEnd(24)} env ${o.env}, default ${String(o.default)}`,
+      `  ${o.flag.padEnd(24)} ${o.doc}\n  ${''.padEnd(24)} env ${o.env}${o.alias ? ` or ${o.alias}` : ''}, default ${String(o.default)}`,
   );
-  return `Usage: ssechat [serve] [options]\n\nOptions (flag, then env var, then default):\n${rows.join('\n')}\n  --help, -h               Show this help\n`;
+  return `Usage: ssechat [serve] [PORT] [options]\n\nOptions (flag, then env var, then default):\n${rows.join('\n')}\n  --help, -h               Show this help\n`;
 }
