@@ -8,13 +8,14 @@
  * With SCREENSHOTS=1 they also write docs/screenshot-chat.png and docs/screenshot-mobile.png.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, type TestContext, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import type { RunningServer } from '../src/main.js';
-import { startTestServer } from './helpers.js';
+import { get, startTestServer } from './helpers.js';
 
 // The callbacks passed to page.evaluate and page.waitForFunction run in the page. tsconfig has
 // no DOM lib (the server has no business with one), so declare the little they use.
@@ -90,9 +91,12 @@ async function screenshot(page: Page, name: string): Promise<void> {
 }
 
 /** A fresh browser context: a separate user with their own cookies and connections. */
-async function newContext(viewport = { width: 1000, height: 600 }): Promise<BrowserContext> {
-  assert.ok(browser && server);
-  const context = await browser.newContext({ viewport, baseURL: server.url });
+async function newContext(
+  viewport = { width: 1000, height: 600 },
+  baseURL = server?.url,
+): Promise<BrowserContext> {
+  assert.ok(browser && baseURL);
+  const context = await browser.newContext({ viewport, baseURL });
   context.setDefaultTimeout(WAIT_MS);
   contexts.add(context);
   return context;
@@ -390,5 +394,50 @@ test('375px wide: the login form fits', { timeout: TEST_TIMEOUT }, async (t) => 
     assert.ok(await page.locator('#chat').isHidden());
   } finally {
     await closeContext(cm);
+  }
+});
+
+test('the server restarts mid-session: the page shows it, reconnects, and shows every message once', {
+  timeout: TEST_TIMEOUT,
+}, async (t) => {
+  if (!ready(t)) return;
+  const dataDir = mkdtempSync(join(tmpdir(), 'ssechat-browser-'));
+  let first: RunningServer | undefined = await startTestServer({ store: 'sqlite', dataDir });
+  const port = first.port;
+  let second: RunningServer | undefined;
+  const context = await newContext(undefined, first.url);
+  const page = await login(context, 'rita');
+  const status = (want: string[]) =>
+    page.waitForFunction(
+      (w) => w.includes(document.getElementById('status')?.textContent ?? ''),
+      want,
+      { timeout: 20_000 },
+    );
+  try {
+    assert.equal((await get(first.url, '/msg/sam/rita%20before')).status, 204);
+    await waitForLine(page, 'sam: before');
+
+    await first.close();
+    first = undefined;
+    await status(['reconnecting…', 'offline, retrying']);
+
+    second = await startTestServer({ store: 'sqlite', dataDir, port });
+    // Sent while the page may still be away: kept for its login, or delivered live.
+    assert.equal((await get(second.url, '/msg/sam/rita%20while%20away')).status, 204);
+    await status(['connected']);
+    await waitForLine(page, /^sam( \(\d{4}-\d\d-\d\d \d\d:\d\d\))?: while away$/);
+    assert.equal((await get(second.url, '/msg/sam/rita%20after')).status, 204);
+    await waitForLine(page, 'sam: after');
+
+    const lines = await logLines(page);
+    assert.equal(lines.filter((l) => l === 'Welcome rita!').length, 2, lines.join('\n'));
+    for (const text of ['before', 'while away', 'after']) {
+      assert.equal(lines.filter((l) => l.endsWith(`: ${text}`)).length, 1, `"${text}" once`);
+    }
+  } finally {
+    await closeContext(context);
+    await first?.close();
+    await second?.close();
+    rmSync(dataDir, { recursive: true, force: true });
   }
 });
