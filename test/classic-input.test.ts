@@ -147,6 +147,10 @@ test('garbage, truncated and abandoned requests leave the server up', async () =
   assert.match(await raw('\x00\x01\x02 garbage\r\n\r\n'), /^HTTP\/1\.1 400 /);
   assert.match(await raw('GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n'), /^HTTP\/1\.1 400 /);
   assert.match(await raw('GET /%%% HTTP/1.1\r\nHost: x\r\n\r\n'), /^HTTP\/1\.1 404 /);
+  assert.match(await raw('CONNECT x:443 HTTP/1.1\r\nHost: x\r\n\r\n'), /^HTTP\/1\.1 405 /);
+  const upgrade =
+    'GET /john HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n';
+  assert.match(await raw(upgrade), /^HTTP\/1\.1 404 /);
   // A stream dropped before its greeting was read, and a request cut off mid-headers.
   const sock = connect(server.port, '127.0.0.1');
   sock.write('GET /vic HTTP/1.1\r\nAccept: text/event-stream\r\n\r\n');

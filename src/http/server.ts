@@ -102,6 +102,10 @@ export function createHttpServer(deps: HttpDeps): Server {
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) =>
     answerClientError(err, socket),
   );
+  // Without a listener node would drop a CONNECT without a word; we are not a proxy.
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) =>
+    answerRaw(socket, new ChatError('HTTP_METHOD_NOT_ALLOWED'), 'Method Not Allowed'),
+  );
   return server;
 }
 
@@ -118,9 +122,15 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
     err.code === 'HPE_HEADER_OVERFLOW'
       ? new ChatError('HTTP_HEADERS_TOO_LARGE', `the limit is ${MAX_HEADER_BYTES} bytes`)
       : new ChatError('HTTP_BAD_REQUEST');
-  const body = JSON.stringify({ error: { code: error.code, message: error.message } });
   const reason = error.status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
+  answerRaw(socket, error, reason);
+}
+
+/** Writes an error response straight to a socket node:http has given up on, then closes it. */
+function answerRaw(socket: Duplex, error: ChatError, reason: string): void {
+  const body = JSON.stringify({ error: { code: error.code, message: error.message } });
+  const allow = error.status === 405 ? 'Allow: GET, HEAD\r\n' : '';
   socket.end(
-    `HTTP/1.1 ${error.status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${error.status} ${reason}\r\n${allow}Content-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
   );
 }
