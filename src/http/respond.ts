@@ -2,6 +2,11 @@ import type { ServerResponse } from 'node:http';
 import { ChatError, toChatError } from '../errors.js';
 import type { Logger } from '../logger.js';
 
+/** The JSON body of every error response: `{"error": {"code", "message"}}`. */
+export function errorBody(error: ChatError): string {
+  return JSON.stringify({ error: { code: error.code, message: error.message } });
+}
+
 /**
  * The one place an error becomes an HTTP response: the catalogue's status, and a JSON body
  * `{"error": {"code", "message"}}` with a stable code. Unexpected errors are logged and
@@ -15,7 +20,7 @@ export function sendError(res: ServerResponse, err: unknown, logger: Logger): vo
     res.destroy();
     return;
   }
-  const body = JSON.stringify({ error: { code: error.code, message: error.message } });
+  const body = errorBody(error);
   const headers: Record<string, string | number> = {
     'Content-Type': 'application/json',
     'Content-Length': Buffer.byteLength(body),

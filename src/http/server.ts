@@ -6,7 +6,7 @@ import type { ChatService } from '../core/chat.js';
 import { ChatError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { ClassicProtocol } from './classic.js';
-import { sendError } from './respond.js';
+import { errorBody, sendError } from './respond.js';
 import { findWebDir, StaticPage } from './static.js';
 
 /**
@@ -128,7 +128,7 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
 
 /** Writes an error response straight to a socket node:http has given up on, then closes it. */
 function answerRaw(socket: Duplex, error: ChatError, reason: string): void {
-  const body = JSON.stringify({ error: { code: error.code, message: error.message } });
+  const body = errorBody(error);
   const allow = error.status === 405 ? 'Allow: GET, HEAD\r\n' : '';
   socket.end(
     `HTTP/1.1 ${error.status} ${reason}\r\n${allow}Content-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
