@@ -163,7 +163,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
     const eq = arg.indexOf('=');
     const flag = eq === -1 ? arg : arg.slice(0, eq);
     // A bare number is the port, as the seed's servers took it (`php server.php 8001`).
-    if (!arg.startsWith('-') && /^\d+$/.test(arg) && !flags.has('port')) {
+    if (/^\d+$/.test(arg) && !flags.has('port')) {
       flags.set('port', arg);
       continue;
     }
@@ -177,23 +177,21 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
   const config: Record<string, unknown> = {};
   for (const key of Object.keys(OPTIONS) as (keyof Options)[]) {
     const option: Option<unknown> = OPTIONS[key];
-    const fromFlag = flags.get(key);
-    const fromEnv = env[option.env] ?? (option.alias ? env[option.alias] : undefined);
-    const raw = fromFlag ?? fromEnv;
-    if (raw === undefined) {
+    // The first place that sets the option wins, and an error names that place.
+    const source = [
+      [option.flag, flags.get(key)],
+      [option.env, env[option.env]],
+      [option.alias, option.alias === undefined ? undefined : env[option.alias]],
+    ].find(([, value]) => value !== undefined);
+    if (source === undefined) {
       config[key] = option.default;
       continue;
     }
+    const [name, raw] = source as [string, string];
     try {
       config[key] = option.parse(raw);
     } catch (err) {
-      const source =
-        fromFlag !== undefined
-          ? option.flag
-          : env[option.env] !== undefined
-            ? option.env
-            : option.alias;
-      throw new ConfigError(`invalid ${source}: ${(err as Error).message}`);
+      throw new ConfigError(`invalid ${name}: ${(err as Error).message}`);
     }
   }
   return { help: false, config: Object.freeze(config) as Config };
