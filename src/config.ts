@@ -63,6 +63,27 @@ function text(flag: string, def: string, doc: string): Option<string> {
   };
 }
 
+function list(flag: string, doc: string): Option<readonly string[]> {
+  return {
+    flag,
+    env: envName(flag),
+    default: [],
+    doc: `${doc} (comma-separated)`,
+    parse(raw) {
+      const items = raw
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
+      for (const item of items) {
+        if (!/^https?:\/\/[^/?#\s]+$/.test(item)) {
+          throw new Error(`"${item}" is not an origin like https://chat.example.com`);
+        }
+      }
+      return Object.freeze(items);
+    },
+  };
+}
+
 function envName(flag: string): string {
   return `SSECHAT_${flag.replace(/^--/, '').replace(/-/g, '_').toUpperCase()}`;
 }
@@ -86,6 +107,56 @@ export const OPTIONS = {
     'normal survives a crash of the process; full also survives power loss, at some speed',
   ),
   bus: oneOf('--bus', 'memory', ['memory'], 'How processes share events'),
+  auth: oneOf(
+    '--auth',
+    'open',
+    ['open', 'accounts'],
+    'open: anyone may use any nickname, as in the seed; accounts: users register with a password',
+  ),
+  cookieSecure: oneOf(
+    '--cookie-secure',
+    'auto',
+    ['auto', 'always', 'never'],
+    'Secure flag of the session cookie; auto sets it on TLS or X-Forwarded-Proto: https',
+  ),
+  trustProxy: oneOf(
+    '--trust-proxy',
+    'no',
+    ['no', 'yes'],
+    'yes: take the client address from X-Forwarded-For (behind nginx), for per-IP limits',
+  ),
+  corsOrigins: list(
+    '--cors-origins',
+    'Other origins whose pages may call the API with a bearer token or stream ticket',
+  ),
+  presenceGraceMs: int(
+    '--presence-grace-ms',
+    5_000,
+    0,
+    60_000,
+    'A JSON API user who reconnects within this many ms does not announce leave and join',
+  ),
+  retentionDays: int(
+    '--retention-days',
+    0,
+    0,
+    36_500,
+    'Delete messages older than this many days; 0 keeps them forever',
+  ),
+  retentionCount: int(
+    '--retention-count',
+    0,
+    0,
+    1_000_000_000,
+    'Keep at most this many newest messages and receipts; 0 keeps any number',
+  ),
+  maxReplay: int(
+    '--max-replay',
+    10_000,
+    100,
+    1_000_000,
+    'Most events one resume replays; a client further behind gets a reset',
+  ),
   logLevel: oneOf(
     '--log-level',
     'info',
@@ -204,11 +275,17 @@ export function configWith(overrides: Partial<Config>): Config {
   return Object.freeze({ ...result.config, ...overrides });
 }
 
+/** How docs show an option's default: lists comma-separated, an empty one as (none). */
+export function defaultText(value: unknown): string {
+  if (!Array.isArray(value)) return String(value);
+  return value.length === 0 ? '(none)' : value.join(',');
+}
+
 /** The text of `ssechat --help`. */
 export function helpText(): string {
   const rows = Object.values(OPTIONS).map(
     (o: Option<unknown>) =>
-      `  ${o.flag.padEnd(24)} ${o.doc}\n  ${''.padEnd(24)} env ${o.env}${o.alias ? ` or ${o.alias}` : ''}, default ${String(o.default)}`,
+      `  ${o.flag.padEnd(24)} ${o.doc}\n  ${''.padEnd(24)} env ${o.env}${o.alias ? ` or ${o.alias}` : ''}, default ${defaultText(o.default)}`,
   );
   return `Usage: ssechat [serve] [PORT] [options]\n\nOptions (flag, then env var, then default):\n${rows.join('\n')}\n  --help, -h               Show this help\n`;
 }

@@ -5,6 +5,8 @@ import { MemoryBus } from './bus/memory-bus.js';
 import { type Config, ConfigError, helpText, loadConfig } from './config.js';
 import { ChatService } from './core/chat.js';
 import { Hub } from './core/hub.js';
+import { Resume } from './core/resume.js';
+import { Auth } from './http/auth.js';
 import { createHttpServer } from './http/server.js';
 import { startHeartbeat } from './http/sse.js';
 import { createLogger, type Logger } from './logger.js';
@@ -15,6 +17,9 @@ import type { Store } from './store/store.js';
 
 /** How long shutdown waits for open responses to finish before cutting them. */
 const SHUTDOWN_GRACE_MS = 5_000;
+/** How often the maintenance job applies retention and drops expired sessions and tickets. */
+const MAINTENANCE_INTERVAL_MS = 10 * 60_000;
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** A listening ssechat. */
 export interface RunningServer {
@@ -41,15 +46,13 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const store = openStore(config);
   const bus = new MemoryBus();
   const hub = new Hub();
-  const chat = new ChatService({
-    store,
-    bus,
-    presence: new MemoryPresence(),
-    hub,
-    limits: config,
-  });
-  const server = createHttpServer({ config, chat, logger });
+  const presence = new MemoryPresence();
+  const chat = new ChatService({ store, bus, presence, hub, limits: config });
+  const auth = new Auth({ accounts: store.accounts, config });
+  const resume = new Resume(store, config.maxReplay);
+  const server = createHttpServer({ config, chat, auth, resume, logger });
   const stopHeartbeat = startHeartbeat(hub, config.heartbeatMs);
+  const stopMaintenance = startMaintenance(config, store, auth, logger);
 
   try {
     await new Promise<void>((ok, fail) => {
@@ -61,6 +64,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     });
   } catch (err) {
     stopHeartbeat();
+    stopMaintenance();
+    await presence.close();
     await store.close();
     throw err;
   }
@@ -70,6 +75,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   let closing: Promise<void> | undefined;
   const close = async (): Promise<void> => {
     stopHeartbeat();
+    stopMaintenance();
     const closed = new Promise<void>((ok) => server.close(() => ok()));
     hub.forEach((sub) => {
       sub.close();
@@ -78,6 +84,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     const cut = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
     await closed;
     clearTimeout(cut);
+    await presence.close();
     await bus.close();
     await store.close();
   };
@@ -88,6 +95,37 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       closing ??= close();
       return closing;
     },
+  };
+}
+
+/**
+ * Runs retention (config retentionDays, retentionCount) and drops expired credentials now and
+ * every MAINTENANCE_INTERVAL_MS; returns a stop function. A run that fails is logged and
+ * retried at the next interval.
+ */
+function startMaintenance(config: Config, store: Store, auth: Auth, logger: Logger): () => void {
+  let running = false;
+  const run = async (): Promise<void> => {
+    if (running) return;
+    running = true;
+    try {
+      const olderThan = config.retentionDays === 0 ? 0 : Date.now() - config.retentionDays * DAY_MS;
+      const pruned = await store.prune({ olderThan, keep: config.retentionCount });
+      const expired = await auth.prune();
+      if (pruned > 0 || expired > 0) logger.info('maintenance', { pruned, expired });
+    } catch (err) {
+      logger.error('maintenance failed', { err });
+    } finally {
+      running = false;
+    }
+  };
+  const first = setTimeout(run, 1_000);
+  const timer = setInterval(run, MAINTENANCE_INTERVAL_MS);
+  first.unref();
+  timer.unref();
+  return () => {
+    clearTimeout(first);
+    clearInterval(timer);
   };
 }
 

@@ -41,6 +41,8 @@ export function get(
 /** An event as a client sees it: the joined `data:` lines and the last `id:`, if any. */
 export interface SseEvent {
   readonly id: string | undefined;
+  /** The `event:` field, 'message' when absent (as EventSource does). */
+  readonly type: string;
   readonly data: string;
 }
 
@@ -92,6 +94,12 @@ export class SseClient {
     return this.events.map((e) => e.data);
   }
 
+  /** The parsed JSON data of every event of this type so far (JSON API streams). */
+  // biome-ignore lint/suspicious/noExplicitAny: test assertions check the shape themselves
+  of(type: string): any[] {
+    return this.events.filter((e) => e.type === type).map((e) => JSON.parse(e.data));
+  }
+
   /** True once the server ended the stream. */
   get closed(): boolean {
     return this.ended;
@@ -140,6 +148,7 @@ export class SseClient {
 
   private parse(frame: string): void {
     let id: string | undefined;
+    let type = 'message';
     const data: string[] = [];
     let comment = true;
     for (const line of frame.split('\n')) {
@@ -151,9 +160,10 @@ export class SseClient {
       if (value.startsWith(' ')) value = value.slice(1);
       if (field === 'data') data.push(value);
       if (field === 'id') id = value;
+      if (field === 'event') type = value;
     }
     if (comment) this.comments++;
-    else if (data.length > 0) this.events.push({ id, data: data.join('\n') });
+    else if (data.length > 0) this.events.push({ id, type, data: data.join('\n') });
   }
 
   private finish(): void {
@@ -176,4 +186,70 @@ export async function barrier(base: string, clients: SseClient[], tag: string): 
   const reply = await get(base, `/msg/barrier/all%20${encodeURIComponent(tag)}`);
   if (reply.status !== 204) throw new Error(`barrier send failed: ${reply.status} ${reply.body}`);
   await Promise.all(clients.map((c) => c.waitForLine(`barrier to all: ${tag}`)));
+}
+
+/** A JSON API response. */
+export interface JsonReply extends Reply {
+  /** The parsed body; undefined when it was empty. */
+  // biome-ignore lint/suspicious/noExplicitAny: test assertions check the shape themselves
+  readonly json: any;
+}
+
+/**
+ * One JSON API request over a fresh connection. A body is sent as application/json unless
+ * `headers` set another Content-Type.
+ */
+export function api(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<JsonReply> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const all: Record<string, string> = { ...headers };
+    if (payload !== undefined) {
+      all['Content-Type'] ??= 'application/json';
+      all['Content-Length'] = String(Buffer.byteLength(payload));
+    }
+    const req = request(`${base}/`, { method, path, headers: all, agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        text += chunk;
+      });
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: text,
+          json: text === '' ? undefined : JSON.parse(text),
+        }),
+      );
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/**
+ * Opens a session for `nick` (open mode: the nick alone; accounts mode: registers it with
+ * `password` first when `register` is set) and returns the Cookie header to send.
+ */
+export async function session(
+  base: string,
+  nick: string,
+  password?: string,
+  register = false,
+): Promise<Record<string, string>> {
+  if (register) {
+    const reply = await api(base, 'POST', '/api/v1/users', { nick, password });
+    if (reply.status !== 201) throw new Error(`register failed: ${reply.status} ${reply.body}`);
+  }
+  const reply = await api(base, 'POST', '/api/v1/session', { nick, password });
+  if (reply.status !== 201) throw new Error(`login failed: ${reply.status} ${reply.body}`);
+  const cookie = String(reply.headers['set-cookie']?.[0] ?? '').split(';')[0] ?? '';
+  return { Cookie: cookie };
 }

@@ -55,7 +55,8 @@ export function busContract(name: string, factory: () => BusFactory): void {
       const rec = recorder(bus);
       const events: ChatEvent[] = [
         message(1, 'héllo\nwörld ✓'),
-        { kind: 'joined', nick: 'jöhn', origin: 'p.1' },
+        { kind: 'joined', nick: 'jöhn', origin: 'p.1', first: true },
+        { kind: 'read', receipt: { id: 2, from: 'mary', to: 'jöhn', upTo: 1, ts: 5 } },
         { kind: 'left', nick: 'jöhn' },
       ];
       for (const e of events) await bus.publish(e);

@@ -20,6 +20,12 @@ export interface NewMessage {
   readonly ts: number;
   /** True when the recipient was offline: the Store also puts it in their mailbox. */
   readonly offline: boolean;
+  /**
+   * The sender's own id for this send (JSON API), which makes a retry idempotent: a second
+   * append with the same sender and clientId stores nothing and returns the first message.
+   * Absent (the key is not set) for sends without one.
+   */
+  readonly clientId?: string;
 }
 
 /** A message after the Store has made it durable and given it an id. */
@@ -28,14 +34,45 @@ export interface StoredMessage extends NewMessage {
 }
 
 /**
+ * A read receipt: `from` has read everything up to and including message `upTo`, which `to`
+ * sent. It is logged like a message, so a sender who was away gets it on resume.
+ */
+export interface NewReceipt {
+  readonly from: string;
+  readonly to: string;
+  readonly upTo: EventId;
+  readonly ts: number;
+}
+
+/** A receipt after the Store has given it an id (from the same sequence as messages). */
+export interface StoredReceipt extends NewReceipt {
+  readonly id: EventId;
+}
+
+/**
  * What travels on the Bus and reaches the Hub on every process. Messages carry their Store id;
- * presence changes are ephemeral and carry none. `origin` on `joined` is the connection that
+ * receipts too; presence changes are ephemeral and carry none. `origin` on `joined` is the connection that
  * joined: the seed announces a login to every *other* connection, so the Hub skips that one.
  */
 export type ChatEvent =
   | { readonly kind: 'message'; readonly message: StoredMessage }
-  | { readonly kind: 'joined'; readonly nick: string; readonly origin: string }
+  | { readonly kind: 'read'; readonly receipt: StoredReceipt }
+  | {
+      readonly kind: 'joined';
+      readonly nick: string;
+      readonly origin: string;
+      /** True for the user's first connection (after any grace window): they came online. */
+      readonly first: boolean;
+    }
   | { readonly kind: 'left'; readonly nick: string };
+
+/** The events the Store logs, with an id, and replays on resume. */
+export type LoggedEvent = Extract<ChatEvent, { kind: 'message' | 'read' }>;
+
+/** The id of a logged event. */
+export function eventId(event: LoggedEvent): EventId {
+  return event.kind === 'message' ? event.message.id : event.receipt.id;
+}
 
 /** Limits on user input, each from config (see config.ts for defaults and bounds). */
 export interface InputLimits {

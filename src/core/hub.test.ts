@@ -74,7 +74,7 @@ test('a join skips the stream that joined; removed streams get nothing', () => {
   const b = sub('b', 'john', probe);
   const c = sub('c', 'mary', probe);
   for (const s of [a, b, c]) hub.add(s);
-  hub.deliver({ kind: 'joined', nick: 'john', origin: 'b' });
+  hub.deliver({ kind: 'joined', nick: 'john', origin: 'b', first: false });
   hub.remove(c);
   hub.remove(c);
   hub.deliver({ kind: 'left', nick: 'mary' });
@@ -83,4 +83,18 @@ test('a join skips the stream that joined; removed streams get nothing', () => {
   // Rendered once, for the first viewer, and the frame reused (see Format).
   assert.deepEqual(c.got, ['john<-joined']);
   assert.equal(hub.size, 2);
+});
+
+test('a read receipt reaches both parties and carries its id', () => {
+  const hub = new Hub();
+  const probe = new Probe();
+  const ids: Array<number | undefined> = [];
+  const john = sub('1', 'john', probe);
+  const mary = { ...sub('2', 'mary', probe), send: (_f: string, id?: number) => ids.push(id) };
+  const bob = sub('3', 'bob', probe);
+  for (const s of [john, mary, bob]) hub.add(s);
+  hub.deliver({ kind: 'read', receipt: { id: 9, from: 'john', to: 'mary', upTo: 4, ts: 0 } });
+  assert.deepEqual(john.got, ['john<-read']);
+  assert.deepEqual(ids, [9]);
+  assert.deepEqual(bob.got, []);
 });

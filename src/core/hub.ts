@@ -1,4 +1,4 @@
-import { type ChatEvent, EVERYONE } from './events.js';
+import { type ChatEvent, EVERYONE, type EventId } from './events.js';
 
 /**
  * Turns events into wire frames for one front door (the classic text protocol, later the JSON
@@ -20,8 +20,11 @@ export interface Subscriber {
   readonly id: string;
   readonly nick: string;
   readonly format: Format;
-  /** Queues a frame; must not throw, even after the client went away. */
-  send(frame: string): void;
+  /**
+   * Queues a frame; must not throw, even after the client went away. `id` is the logged
+   * event's id, so that a stream replaying from the Store can drop live copies it replayed.
+   */
+  send(frame: string, id?: EventId): void;
   /** Writes a keep-alive if the transport needs one. */
   heartbeat(): void;
   /** Ends the stream. */
@@ -67,7 +70,7 @@ export class Hub {
    * Hands an event from the Bus to the streams that should see it, following the seed:
    * a broadcast, a join and a leave go to every stream (a join skips the stream that joined);
    * a direct message goes to every tab of the recipient (unless it is offline, or a note to
-   * self) and to every tab of the sender.
+   * self) and to every tab of the sender. A read receipt goes to both parties' tabs too.
    */
   deliver(event: ChatEvent): void {
     switch (event.kind) {
@@ -78,19 +81,25 @@ export class Hub {
         this.toEveryone(event, undefined);
         return;
       case 'message': {
-        const { from, to, offline } = event.message;
+        const { from, to, offline, id } = event.message;
         if (to === EVERYONE) {
-          this.toEveryone(event, undefined);
+          this.toEveryone(event, undefined, id);
           return;
         }
-        if (!offline && to !== from) this.toNick(to, event);
-        this.toNick(from, event);
+        if (!offline && to !== from) this.toNick(to, event, id);
+        this.toNick(from, event, id);
+        return;
+      }
+      case 'read': {
+        const { from, to, id } = event.receipt;
+        this.toNick(to, event, id);
+        if (to !== from) this.toNick(from, event, id);
         return;
       }
     }
   }
 
-  private toEveryone(event: ChatEvent, skipId: string | undefined): void {
+  private toEveryone(event: ChatEvent, skipId: string | undefined, id?: EventId): void {
     // Streams of one format share the frame; with a single format this renders once.
     let format: Format | undefined;
     let frame: string | null = null;
@@ -100,16 +109,16 @@ export class Hub {
         format = sub.format;
         frame = format.render(event, sub.nick);
       }
-      if (frame !== null) sub.send(frame);
+      if (frame !== null) sub.send(frame, id);
     }
   }
 
-  private toNick(nick: string, event: ChatEvent): void {
+  private toNick(nick: string, event: ChatEvent, id: EventId): void {
     const tabs = this.byNick.get(nick);
     if (!tabs) return;
     for (const sub of tabs) {
       const frame = sub.format.render(event, nick);
-      if (frame !== null) sub.send(frame);
+      if (frame !== null) sub.send(frame, id);
     }
   }
 }

@@ -33,6 +33,9 @@ export class ClassicFormat implements Format {
         return classicFrame(`${event.nick} has left.`);
       case 'message':
         return this.message(event.message, viewer);
+      case 'read':
+        // The seed has no receipts; old pages would show them as chat lines.
+        return null;
     }
   }
 

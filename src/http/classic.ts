@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ChatService } from '../core/chat.js';
 import { ChatError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { Auth } from './auth.js';
 import { ClassicFormat } from './classic-format.js';
 import { sendError } from './respond.js';
 import { SseSubscriber } from './sse.js';
@@ -61,6 +62,7 @@ export function parseClassicMessage(rest: string): ClassicMessage {
 /** What the classic front door needs. */
 export interface ClassicDeps {
   readonly chat: ChatService;
+  readonly auth: Auth;
   readonly logger: Logger;
   /** See SseOptions.maxQueueBytes. */
   readonly maxQueueBytes: number;
@@ -75,11 +77,18 @@ export class ClassicProtocol {
 
   constructor(private readonly deps: ClassicDeps) {}
 
-  /** `GET /msg/<from>/<to>%20<text>`: answers 204 once the message is durable and published. */
-  async send(res: ServerResponse, rest: string): Promise<void> {
+  /**
+   * `GET /msg/<from>/<to>%20<text>`: answers 204 once the message is durable and published.
+   * It changes state through a GET, so it gets the same cross-site check as the API's POSTs;
+   * in accounts mode the session must be `<from>`'s.
+   */
+  async send(req: IncomingMessage, res: ServerResponse, rest: string): Promise<void> {
     try {
+      const { chat, auth } = this.deps;
+      auth.checkSameOrigin(req);
       const { from, to, text } = parseClassicMessage(rest);
-      await this.deps.chat.send(from, to, text);
+      if (auth.accountsMode) await this.requireUser(req, chat.parseNick(from));
+      await chat.send(from, to, text);
       res.writeHead(204);
       res.end();
     } catch (err) {
@@ -87,10 +96,23 @@ export class ClassicProtocol {
     }
   }
 
-  /** `GET /<nick>` with `Accept: text/event-stream`: logs a stream in. */
-  stream(req: IncomingMessage, res: ServerResponse, rawNick: string): void {
-    const { chat, logger, maxQueueBytes } = this.deps;
+  /**
+   * `GET /<nick>` with `Accept: text/event-stream`: logs a stream in. In accounts mode the
+   * session (or a `?ticket=`) must be `<nick>`'s.
+   */
+  async stream(
+    req: IncomingMessage,
+    res: ServerResponse,
+    rawNick: string,
+    query: URLSearchParams,
+  ): Promise<void> {
+    const { chat, auth, logger, maxQueueBytes } = this.deps;
     const nick = chat.parseNick(decodeClassic(rawNick));
+    if (auth.accountsMode) {
+      const ticket = query.get('ticket');
+      const identity = ticket === null ? undefined : await auth.redeemTicket(ticket);
+      await this.requireUser(req, nick, identity?.nick);
+    }
     const sub = new SseSubscriber(res, nick, this.format, {
       maxQueueBytes,
       onOverflow: (s) => logger.warn('slow reader closed', { nick: s.nick, sub: s.id }),
@@ -98,7 +120,8 @@ export class ClassicProtocol {
       // got in.
       onClose: (s) => {
         ready
-          .then((ok) => (ok ? chat.disconnect(s) : undefined))
+          // The seed's clients expect "has left" at once: no grace window here.
+          .then((ok) => (ok ? chat.disconnect(s, 0) : undefined))
           .catch((err: unknown) => logger.error('logout failed', { err, nick: s.nick }));
       },
     });
@@ -114,5 +137,16 @@ export class ClassicProtocol {
       },
     );
     logger.info('stream opened', { nick, sub: sub.id, remote: req.socket.remoteAddress });
+  }
+
+  /** Throws AUTH_FORBIDDEN unless the request (or a redeemed ticket) acts as `nick`. */
+  private async requireUser(req: IncomingMessage, nick: string, ticketNick?: string) {
+    const acting = ticketNick ?? (await this.deps.auth.identify(req))?.nick;
+    if (acting !== nick) {
+      throw new ChatError(
+        'AUTH_FORBIDDEN',
+        acting ? `you are logged in as ${acting}` : 'log in first',
+      );
+    }
   }
 }

@@ -3,8 +3,11 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { Config } from '../config.js';
 import type { ChatService } from '../core/chat.js';
+import type { Resume } from '../core/resume.js';
 import { ChatError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { Api } from './api.js';
+import type { Auth } from './auth.js';
 import { ClassicProtocol } from './classic.js';
 import { errorBody, sendError } from './respond.js';
 import { findWebDir, StaticPage } from './static.js';
@@ -29,6 +32,8 @@ const PAGE_CSP =
 export interface HttpDeps {
   readonly config: Config;
   readonly chat: ChatService;
+  readonly auth: Auth;
+  readonly resume: Resume;
   readonly logger: Logger;
 }
 
@@ -36,6 +41,7 @@ export interface HttpDeps {
  * The HTTP edge: routes each request to a page, the classic protocol or an error. Routes:
  *
  * - `GET /`: our chat page. `GET /classic`: the seed's own page, unchanged.
+ * - `/api/v1/...`: the JSON API (api.ts, docs/api.md).
  * - `GET /msg/<from>/<to>%20<text>`: send (classic protocol).
  * - `GET /<nick>` with `Accept: text/event-stream`: open a stream (classic protocol).
  * - anything else: 404, and nobody is logged in.
@@ -50,9 +56,11 @@ export function createHttpServer(deps: HttpDeps): Server {
   const seedPage = new StaticPage(join(web, 'classic.html'), 'text/html; charset=UTF-8');
   const classic = new ClassicProtocol({
     chat: deps.chat,
+    auth: deps.auth,
     logger,
     maxQueueBytes: config.maxQueueBytes,
   });
+  const api = new Api({ ...deps });
 
   const route = (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? '/';
@@ -67,7 +75,13 @@ export function createHttpServer(deps: HttpDeps): Server {
         res.setHeader('Allow', 'GET');
         throw new ChatError('HTTP_METHOD_NOT_ALLOWED');
       }
-      void classic.send(res, url.slice('/msg/'.length));
+      void classic.send(req, res, url.slice('/msg/'.length));
+      return;
+    }
+    if (url.startsWith('/api/v1/')) {
+      const end = url.search(/[?#]/);
+      const rest = url.slice('/api/v1/'.length, end === -1 ? undefined : end);
+      api.handle(req, res, rest).catch((err: unknown) => sendError(res, err, logger));
       return;
     }
     if (method !== 'GET' && method !== 'HEAD') throw new ChatError('HTTP_METHOD_NOT_ALLOWED');
@@ -76,7 +90,10 @@ export function createHttpServer(deps: HttpDeps): Server {
     if (path === '/') {
       index.serve(req, res);
     } else if (method === 'GET' && req.headers.accept?.includes('text/event-stream')) {
-      classic.stream(req, res, path.slice(1));
+      const query = new URLSearchParams(end === -1 ? '' : url.slice(end + 1));
+      classic
+        .stream(req, res, path.slice(1), query)
+        .catch((err: unknown) => sendError(res, err, logger));
     } else if (path === '/classic') {
       seedPage.serve(req, res);
     } else {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
+import type { EventId } from '../core/events.js';
 import type { Format, Hub, Subscriber } from '../core/hub.js';
 
 /**
@@ -40,9 +41,11 @@ export interface SseOptions {
  */
 export class SseSubscriber implements Subscriber {
   readonly id = `${PROCESS_TAG}.${++nextSubscriber}`;
-  /** Frames that arrived before open(); null once the greeting is written. */
-  private held: string[] | null = [];
+  /** Frames that arrived before open(), with their event ids; null once open. */
+  private held: Array<[string, EventId | undefined]> | null = [];
   private heldBytes = 0;
+  /** Logged events up to this id were replayed from the Store: live copies are dropped. */
+  private floor = 0;
   private pending = '';
   private flushScheduled = false;
   private closed = false;
@@ -64,18 +67,49 @@ export class SseSubscriber implements Subscriber {
     res.on('close', () => this.ended());
   }
 
-  /** Writes the greeting, then whatever arrived while it was being gathered. */
-  open(greeting: string): void {
+  /** True once the client went away or the stream was closed. */
+  get isClosed(): boolean {
+    return this.closed || this.res.writableEnded;
+  }
+
+  /**
+   * Writes part of a replay while live frames are still held, and resolves once the socket
+   * can take more: a replay of thousands of events flows at the client's pace instead of
+   * piling up in memory. Resolves at once if the stream has closed.
+   */
+  writeReplay(chunk: string): Promise<void> {
+    if (this.isClosed || chunk === '') return Promise.resolve();
+    if (this.res.write(chunk)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.res.off('drain', done);
+        this.res.off('close', done);
+        resolve();
+      };
+      this.res.on('drain', done);
+      this.res.on('close', done);
+    });
+  }
+
+  /**
+   * Writes the greeting, then whatever arrived while it was being gathered, except logged
+   * events up to `replayedThrough`, which the client already has from the Store.
+   */
+  open(greeting: string, replayedThrough: EventId = 0): void {
     const held = this.held ?? [];
     this.held = null;
     this.heldBytes = 0;
-    this.write(greeting + held.join(''));
+    this.floor = replayedThrough;
+    let chunk = greeting;
+    for (const [frame, id] of held) if (id === undefined || id > replayedThrough) chunk += frame;
+    this.write(chunk);
   }
 
-  send(frame: string): void {
+  send(frame: string, id?: EventId): void {
     if (this.closed || this.res.writableEnded) return;
+    if (id !== undefined && id <= this.floor) return;
     if (this.held) {
-      this.held.push(frame);
+      this.held.push([frame, id]);
       this.heldBytes += frame.length;
       if (this.heldBytes > this.options.maxQueueBytes) this.overflow();
       return;

@@ -1,29 +1,69 @@
-import type { Presence } from './presence.js';
+import type { Arrival, OfflineListener, Presence } from './presence.js';
 
-/** Presence for a single process: a connection count per user, in order of arrival. */
+/**
+ * Presence for a single process: a connection count per user, in order of arrival, and one
+ * timer per user within their grace window (so at most one per user who was ever online).
+ */
 export class MemoryPresence implements Presence {
   // A Map iterates in insertion order; a user who goes offline is deleted, so coming back
-  // puts them at the end, as the seed's PHP array did.
+  // puts them at the end, as the seed's PHP array did. A count of 0 is a grace window.
   private readonly counts = new Map<string, number>();
+  private readonly leaving = new Map<string, NodeJS.Timeout>();
+  private readonly listeners: OfflineListener[] = [];
 
-  async connect(nick: string): Promise<string[]> {
-    const before = [...this.counts.keys()];
-    this.counts.set(nick, (this.counts.get(nick) ?? 0) + 1);
-    return before;
+  async connect(nick: string): Promise<Arrival> {
+    const online = [...this.counts.keys()];
+    const timer = this.leaving.get(nick);
+    if (timer) {
+      clearTimeout(timer);
+      this.leaving.delete(nick);
+    }
+    const count = this.counts.get(nick);
+    this.counts.set(nick, (count ?? 0) + 1);
+    return { online, first: count === undefined, tabs: count ?? 0 };
   }
 
-  async disconnect(nick: string): Promise<boolean> {
+  async disconnect(nick: string, graceMs: number): Promise<void> {
     const count = this.counts.get(nick);
-    if (count === undefined) return false;
+    if (!count) return;
     if (count > 1) {
       this.counts.set(nick, count - 1);
-      return false;
+      return;
     }
-    this.counts.delete(nick);
-    return true;
+    if (graceMs === 0) {
+      this.goOffline(nick);
+      return;
+    }
+    this.counts.set(nick, 0);
+    const timer = setTimeout(() => {
+      this.leaving.delete(nick);
+      this.goOffline(nick);
+    }, graceMs);
+    // A pending grace window must not keep the process alive at shutdown.
+    timer.unref();
+    this.leaving.set(nick, timer);
   }
 
-  async isOnline(nick: string): Promise<boolean> {
-    return this.counts.has(nick);
+  async isConnected(nick: string): Promise<boolean> {
+    return (this.counts.get(nick) ?? 0) > 0;
+  }
+
+  async online(): Promise<string[]> {
+    return [...this.counts.keys()];
+  }
+
+  onOffline(listener: OfflineListener): void {
+    this.listeners.push(listener);
+  }
+
+  async close(): Promise<void> {
+    for (const timer of this.leaving.values()) clearTimeout(timer);
+    this.leaving.clear();
+    this.listeners.length = 0;
+  }
+
+  private goOffline(nick: string): void {
+    this.counts.delete(nick);
+    for (const listener of this.listeners) listener(nick);
   }
 }

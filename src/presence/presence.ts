@@ -1,23 +1,55 @@
+/** What a new connection learns from Presence. */
+export interface Arrival {
+  /**
+   * Users online just before this connection, in the order they came online. That list is
+   * the seed's "now online" line, so it includes `nick` itself when another tab of it is open
+   * (or it is within its grace window).
+   */
+  readonly online: string[];
+  /** True when the user was not online before: they came online, rather than back. */
+  readonly first: boolean;
+  /**
+   * The user's connections open just before this one. 0 with `first` false means they came
+   * back within their grace window.
+   */
+  readonly tabs: number;
+}
+
+/** Called when a user's last connection closed and the grace window ran out. */
+export type OfflineListener = (nick: string) => void;
+
 /**
  * Presence counts each user's open connections, across all processes, so that the chat
- * service knows who is online, when a login is a user's first connection and when a logout
- * is the last.
+ * service knows who is online, when a login brings a user online and when they went offline.
+ *
+ * A user whose last connection closes stays online for a grace window, so that a client that
+ * reconnects at once (a network blip, a page reload) does not flicker leave and join.
  *
  * Contract (checked for every backend by presence.contract.ts):
  *
- * - `connect` adds one connection and returns the users that were online just before it, in
- *   the order they came online (their first open connection). That list is the seed's
- *   "now online" line, so it includes `nick` itself when another tab of it is open.
- * - `disconnect` removes one connection and returns true when it was the user's last one.
- *   Disconnecting a user with no connections is a no-op that returns false.
- * - `isOnline` is true while the user has at least one connection.
+ * - `connect` counts one connection. A user is online from their first connection until the
+ *   grace window after their last one ran out; `online` lists them in the order they came
+ *   online, and a user who comes back within the window keeps their place.
+ * - `disconnect(nick, graceMs)` uncounts one connection. When it was the last, the user goes
+ *   offline `graceMs` later unless they connect again; with 0 they go offline before the call
+ *   resolves. Going offline calls every offline listener once. Disconnecting a user with no
+ *   connections is a no-op.
+ * - `isConnected` is true while the user has an open connection (grace does not count): a
+ *   message to a user who is only within their grace window goes to their mailbox.
  * - In-process backends answer synchronously inside the call (see store.ts for why).
+ * - `close` cancels pending grace windows without calling listeners.
  */
 export interface Presence {
-  /** Counts a new connection of `nick`; returns who was online before it. */
-  connect(nick: string): Promise<string[]>;
-  /** Uncounts a connection of `nick`; true when it was the last. */
-  disconnect(nick: string): Promise<boolean>;
-  /** Whether `nick` has any open connection. */
-  isOnline(nick: string): Promise<boolean>;
+  /** Counts a new connection of `nick`. */
+  connect(nick: string): Promise<Arrival>;
+  /** Uncounts a connection of `nick`; the last one starts its grace window. */
+  disconnect(nick: string, graceMs: number): Promise<void>;
+  /** Whether `nick` has an open connection right now. */
+  isConnected(nick: string): Promise<boolean>;
+  /** Users online (grace windows included), in the order they came online. */
+  online(): Promise<string[]>;
+  /** Adds a listener for users going offline. */
+  onOffline(listener: OfflineListener): void;
+  /** Cancels timers; no listener is called afterwards. */
+  close(): Promise<void>;
 }

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
+import { accountsContract } from './accounts.contract.js';
+import { SCHEMA_VERSION } from './sqlite-schema.js';
 import { SqliteStore } from './sqlite-store.js';
 import { storeContract } from './store.contract.js';
 
@@ -11,29 +13,113 @@ const dir = mkdtempSync(join(tmpdir(), 'ssechat-sqlite-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 const file = (): string => join(dir, `store-${++n}.db`);
+const open = (path: string, maxOfflinePerUser = 10): SqliteStore =>
+  new SqliteStore({ path, synchronous: 'normal', maxOfflinePerUser });
 
-storeContract(
-  'sqlite',
-  (limits) => new SqliteStore({ path: file(), synchronous: 'normal', ...limits }),
-);
+storeContract('sqlite', (limits) => open(file(), limits.maxOfflinePerUser));
+accountsContract('sqlite', () => open(file()));
+
+// The schema of version 1, as released: the migration test starts from it.
+const VERSION_1 = `
+  CREATE TABLE messages (
+    id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, sender TEXT NOT NULL,
+    recipient TEXT NOT NULL, text TEXT NOT NULL
+  );
+  CREATE TABLE offline (
+    recipient TEXT NOT NULL, message_id INTEGER NOT NULL REFERENCES messages(id),
+    PRIMARY KEY (recipient, message_id)
+  ) WITHOUT ROWID;
+  PRAGMA user_version = 1;`;
 
 describe('SqliteStore', () => {
-  test('uses WAL and keeps mailboxes and ids across a reopen', async () => {
+  test('uses WAL and keeps ids, mailboxes, receipts and accounts across a reopen', async () => {
     const path = file();
-    const limits = { maxOfflinePerUser: 10, synchronous: 'full' as const };
-    const first = new SqliteStore({ path, ...limits });
-    const kept = await first.append({ from: 'a', to: 'b', text: 'kept', ts: 1, offline: true });
+    const first = new SqliteStore({ path, maxOfflinePerUser: 10, synchronous: 'full' });
+    const msg = { from: 'a', to: 'b', text: 'kept', ts: 1, offline: true, clientId: 'k' };
+    const { message: kept } = await first.append(msg);
+    const read = await first.appendReceipt({ from: 'b', to: 'a', upTo: kept.id, ts: 2 });
+    await first.accounts.createUser('Ann', 'hash', 1);
     await first.close();
 
     const db = new Database(path, { readonly: true });
     assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
     db.close();
 
-    const second = new SqliteStore({ path, ...limits });
+    const second = open(path);
+    assert.equal(await second.head(), read.id);
+    assert.deepEqual(await second.since('a', 0, 10), [
+      { kind: 'message', message: kept },
+      { kind: 'read', receipt: read },
+    ]);
     assert.deepEqual(await second.takeOffline('b'), [kept]);
-    const next = await second.append({ from: 'a', to: 'all', text: 'x', ts: 2, offline: false });
-    assert.ok(next.id > kept.id);
+    assert.deepEqual(await second.append(msg), { message: kept, created: false });
+    assert.equal(await second.accounts.passwordHash('Ann'), 'hash');
+    const { message: next } = await second.append({ ...msg, clientId: 'k2', offline: false });
+    assert.ok(next.id > read.id);
     await second.close();
+  });
+
+  test('ids are not reused after a prune and a reopen', async () => {
+    const path = file();
+    const first = open(path);
+    const send = (text: string) =>
+      first.append({ from: 'a', to: 'all', text, ts: 1, offline: false });
+    await Promise.all(['x', 'y', 'z'].map(send));
+    assert.equal(await first.prune({ olderThan: 0, keep: 1 }), 2);
+    const head = await first.head();
+    await first.close();
+
+    const second = open(path);
+    assert.equal(await second.head(), head);
+    assert.equal(await second.prunedThrough(), head - 1);
+    const r = await second.appendReceipt({ from: 'a', to: 'b', upTo: head, ts: 2 });
+    assert.equal(r.id, head + 1);
+    await second.close();
+  });
+
+  test('prunes in chunks, and more than one chunk in a call', async () => {
+    const store = open(file());
+    const total = 25_001;
+    const sends = [];
+    for (let i = 0; i < total; i++) {
+      const offline = i % 1000 === 0;
+      sends.push(store.append({ from: 'a', to: `u${i}`, text: 't', ts: i, offline }));
+    }
+    const last = (await Promise.all(sends)).at(-1)?.message;
+    assert.equal(await store.prune({ olderThan: 0, keep: 1 }), total - 1);
+    assert.equal(await store.prunedThrough(), (last?.id ?? 0) - 1);
+    assert.deepEqual(await store.takeOffline('u1000'), []);
+    assert.deepEqual(await store.since('a', 0, 10), [{ kind: 'message', message: last }]);
+    await store.close();
+  });
+
+  test('migrates a version-1 database and keeps its messages and mailboxes', async () => {
+    const path = file();
+    const old = new Database(path);
+    old.exec(VERSION_1);
+    const insert = old.prepare(
+      'INSERT INTO messages (ts, sender, recipient, text) VALUES (?, ?, ?, ?)',
+    );
+    insert.run(10, 'a', 'all', 'hello');
+    insert.run(20, 'a', 'b', 'waiting');
+    old.prepare('INSERT INTO offline (recipient, message_id) VALUES (?, ?)').run('b', 2);
+    old.close();
+
+    const store = open(path);
+    const hello = { id: 1, ts: 10, from: 'a', to: 'all', text: 'hello', offline: false };
+    const waiting = { id: 2, ts: 20, from: 'a', to: 'b', text: 'waiting', offline: true };
+    assert.deepEqual(await store.message(1), hello);
+    assert.deepEqual(await store.history('b', 'a', Number.MAX_SAFE_INTEGER, 10), [waiting]);
+    assert.deepEqual(await store.takeOffline('b'), [waiting]);
+    assert.equal(await store.head(), 2);
+    const { message } = await store.append({ ...hello, clientId: 'c' });
+    assert.equal(message.id, 3);
+    assert.equal(await store.accounts.createUser('Ann', 'h', 1), true);
+    await store.close();
+
+    const db = new Database(path, { readonly: true });
+    assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+    db.close();
   });
 
   test('refuses a database from a newer ssechat', () => {
@@ -41,9 +127,6 @@ describe('SqliteStore', () => {
     const db = new Database(path);
     db.pragma('user_version = 99');
     db.close();
-    assert.throws(
-      () => new SqliteStore({ path, synchronous: 'normal', maxOfflinePerUser: 1 }),
-      /schema version 99, newer/,
-    );
+    assert.throws(() => open(path), /schema version 99, newer/);
   });
 });

@@ -1,7 +1,17 @@
 import Database from 'better-sqlite3';
-import type { NewMessage, StoredMessage } from '../core/events.js';
+import type {
+  EventId,
+  LoggedEvent,
+  NewMessage,
+  NewReceipt,
+  StoredMessage,
+  StoredReceipt,
+} from '../core/events.js';
 import { ChatError } from '../errors.js';
-import type { Store, StoreLimits } from './store.js';
+import { SqliteAccounts } from './sqlite-accounts.js';
+import { COLUMNS, type Row, SqliteLog, toMessage } from './sqlite-log.js';
+import { migrate } from './sqlite-schema.js';
+import type { Appended, RetentionPolicy, Store, StoreLimits } from './store.js';
 
 /** Options for the SQLite backend. */
 export interface SqliteStoreOptions extends StoreLimits {
@@ -14,92 +24,88 @@ export interface SqliteStoreOptions extends StoreLimits {
   readonly synchronous: 'normal' | 'full';
 }
 
-// Each entry migrates the schema from version i to i+1; PRAGMA user_version records how many
-// ran. Append new steps, never edit old ones: databases in the field have run them.
-const MIGRATIONS = [
-  `CREATE TABLE messages (
-     -- A plain rowid: the next id is the highest plus one. Rows are never deleted, so ids
-     -- are never reused. A future retention job must keep the newest row, or switch to
-     -- AUTOINCREMENT, which costs about a third more per insert (measured on this machine).
-     id        INTEGER PRIMARY KEY,
-     ts        INTEGER NOT NULL,
-     sender    TEXT    NOT NULL,
-     recipient TEXT    NOT NULL,
-     text      TEXT    NOT NULL
-   );
-   CREATE TABLE offline (
-     recipient  TEXT    NOT NULL,
-     message_id INTEGER NOT NULL REFERENCES messages(id),
-     PRIMARY KEY (recipient, message_id)
-   ) WITHOUT ROWID;`,
-];
-
 /**
  * Most appends one transaction takes. The queue is bounded anyway by the requests in flight,
  * each of which waits for its append; this keeps one commit's write lock short.
  */
 const MAX_BATCH = 256;
 
-interface PendingAppend {
-  readonly message: NewMessage;
-  resolve(stored: StoredMessage): void;
+interface Settle<T> {
+  resolve(value: T): void;
   reject(err: unknown): void;
 }
 
-interface MessageRow {
-  id: number;
-  ts: number;
-  sender: string;
-  recipient: string;
-  text: string;
-}
+type PendingWrite =
+  | { readonly kind: 'message'; readonly message: NewMessage; readonly done: Settle<Appended> }
+  | { readonly kind: 'read'; readonly receipt: NewReceipt; readonly done: Settle<StoredReceipt> };
+
+type Statement<P extends unknown[], R = unknown> = Database.Statement<P, R>;
 
 /** The default Store: one SQLite file in WAL mode, through better-sqlite3's synchronous API. */
 export class SqliteStore implements Store {
+  readonly accounts: SqliteAccounts;
+  private readonly log: SqliteLog;
   private readonly db: Database.Database;
-  private readonly insertMessage: Database.Statement<[number, string, string, string]>;
-  private readonly countOffline: Database.Statement<[string], { n: number }>;
-  private readonly insertOffline: Database.Statement<[string, number]>;
-  private readonly selectOffline: Database.Statement<[string], MessageRow>;
-  private readonly deleteOffline: Database.Statement<[string]>;
-  private readonly commitBatch: (batch: PendingAppend[]) => Array<StoredMessage | ChatError>;
-  private pending: PendingAppend[] = [];
-  private flushScheduled = false;
+  private readonly insertMessage: Statement<
+    [number, string, string, string, number, string | null]
+  >;
+  private readonly insertReceipt: Statement<[number, string, string, number]>;
+  private readonly selectByClientId: Statement<[string, string], Row>;
+  private readonly countOffline: Statement<[string], { n: number }>;
+  private readonly insertOffline: Statement<[string, number]>;
+  private readonly selectOffline: Statement<[string], Row>;
+  private readonly deleteOffline: Statement<[string]>;
+  private readonly commitBatch: (batch: PendingWrite[]) => Array<() => void>;
   private readonly takeTx: (nick: string) => StoredMessage[];
+  private pending: PendingWrite[] = [];
+  private flushScheduled = false;
 
   constructor(private readonly options: SqliteStoreOptions) {
     this.db = new Database(options.path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-    this.db.pragma('foreign_keys = ON');
+    const db = this.db;
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+    db.pragma('foreign_keys = ON');
     // Another process (a backup, the sqlite3 shell) may hold the lock briefly.
-    this.db.pragma('busy_timeout = 5000');
-    this.migrate();
+    db.pragma('busy_timeout = 5000');
+    migrate(db, options.path);
+    this.accounts = new SqliteAccounts(db);
+    this.log = new SqliteLog(db);
 
-    this.insertMessage = this.db.prepare(
-      'INSERT INTO messages (ts, sender, recipient, text) VALUES (?, ?, ?, ?)',
+    // DO NOTHING only fires for the (sender, client_id) index: a second process that stored
+    // the same clientId after our lookup (see writeMessage). The id never conflicts.
+    this.insertMessage = db.prepare(
+      `INSERT INTO messages (ts, sender, recipient, text, offline, client_id)
+       VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
     );
-    this.countOffline = this.db.prepare('SELECT count(*) AS n FROM offline WHERE recipient = ?');
-    this.insertOffline = this.db.prepare(
-      'INSERT INTO offline (recipient, message_id) VALUES (?, ?)',
+    this.insertReceipt = db.prepare(
+      `INSERT INTO messages (kind, ts, sender, recipient, text, up_to)
+       VALUES ('read', ?, ?, ?, '', ?)`,
     );
-    this.selectOffline = this.db.prepare(
-      `SELECT m.id, m.ts, m.sender, m.recipient, m.text
-         FROM offline o JOIN messages m ON m.id = o.message_id
-        WHERE o.recipient = ? ORDER BY o.message_id`,
+    this.selectByClientId = db.prepare(
+      `SELECT ${COLUMNS} FROM messages WHERE sender = ? AND client_id = ?`,
     );
-    this.deleteOffline = this.db.prepare('DELETE FROM offline WHERE recipient = ?');
+    this.countOffline = db.prepare('SELECT count(*) AS n FROM offline WHERE recipient = ?');
+    this.insertOffline = db.prepare('INSERT INTO offline (recipient, message_id) VALUES (?, ?)');
+    this.selectOffline = db.prepare(
+      `SELECT ${COLUMNS} FROM messages
+        WHERE id IN (SELECT message_id FROM offline WHERE recipient = ?) ORDER BY id`,
+    );
+    this.deleteOffline = db.prepare('DELETE FROM offline WHERE recipient = ?');
 
     // One transaction for a whole batch; a full mailbox fails only its own message, checked
-    // before that message writes anything.
-    const inTransaction = this.db.transaction((batch: PendingAppend[]) => this.write(batch));
-    // A lone live message is one INSERT, atomic on its own (autocommit): BEGIN and COMMIT
-    // would only add work. An offline one also checks and fills the mailbox: a transaction.
+    // before that message writes anything. IMMEDIATE takes the write lock before the lookups
+    // (mailbox size, clientId), so another process cannot change what they saw.
+    const inTransaction = db.transaction((batch: PendingWrite[]) => this.write(batch));
+    // A lone live message or receipt is one INSERT, atomic on its own (autocommit): BEGIN and
+    // COMMIT would only add work. An offline one also checks and fills the mailbox.
     this.commitBatch = (batch) =>
-      batch.length === 1 && !batch[0]?.message.offline ? this.write(batch) : inTransaction(batch);
-    // IMMEDIATE takes the write lock up front, so two processes sharing the file cannot both
-    // read the same mailbox before either deletes it.
-    const take = this.db.transaction((nick: string) => {
+      batch.length === 1 && !(batch[0]?.kind === 'message' && batch[0].message.offline)
+        ? this.write(batch)
+        : inTransaction.immediate(batch);
+    // IMMEDIATE, so two processes sharing the file cannot both read the same mailbox before
+    // either deletes it.
+    const take = db.transaction((nick: string) => {
       const rows = this.selectOffline.all(nick);
       if (rows.length > 0) this.deleteOffline.run(nick);
       return rows.map(toMessage);
@@ -112,14 +118,16 @@ export class SqliteStore implements Store {
    * in one transaction: a commit costs about as much as all the inserts of a small batch
    * together, so concurrent senders share it (group commit). Resolves after the commit.
    */
-  append(message: NewMessage): Promise<StoredMessage> {
+  append(message: NewMessage): Promise<Appended> {
     return new Promise((resolve, reject) => {
-      this.pending.push({ message, resolve, reject });
-      if (this.pending.length >= MAX_BATCH) this.flush();
-      else if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(this.flush);
-      }
+      this.enqueue({ kind: 'message', message, done: { resolve, reject } });
+    });
+  }
+
+  /** Queues the receipt with the messages, so that its id follows the order of calls. */
+  appendReceipt(receipt: NewReceipt): Promise<StoredReceipt> {
+    return new Promise((resolve, reject) => {
+      this.enqueue({ kind: 'read', receipt, done: { resolve, reject } });
     });
   }
 
@@ -130,78 +138,124 @@ export class SqliteStore implements Store {
     return this.takeTx(nick);
   }
 
+  // Reads of the log flush first: they must see every append called before them.
+
+  async head(): Promise<EventId> {
+    this.flush();
+    return this.log.head();
+  }
+
+  async prunedThrough(): Promise<EventId> {
+    return this.log.prunedThrough();
+  }
+
+  async since(viewer: string, after: EventId, limit: number): Promise<LoggedEvent[]> {
+    this.flush();
+    return this.log.since(viewer, after, limit);
+  }
+
+  async history(
+    viewer: string,
+    peer: string,
+    before: EventId,
+    limit: number,
+  ): Promise<StoredMessage[]> {
+    this.flush();
+    return this.log.history(viewer, peer, before, limit);
+  }
+
+  async message(id: EventId): Promise<StoredMessage | undefined> {
+    this.flush();
+    return this.log.message(id);
+  }
+
+  /** See SqliteLog.prune: oldest first, in chunks. */
+  prune(policy: RetentionPolicy): Promise<number> {
+    return this.log.prune(policy);
+  }
+
   async close(): Promise<void> {
     this.flush();
     if (this.db.open) this.db.close();
   }
 
-  /** Commits every queued append and settles their promises, in append order. */
+  private enqueue(write: PendingWrite): void {
+    this.pending.push(write);
+    if (this.pending.length >= MAX_BATCH) this.flush();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flush);
+    }
+  }
+
+  /** Commits every queued write and settles their promises, in call order. */
   private readonly flush = (): void => {
     this.flushScheduled = false;
     if (this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
-    let outcomes: Array<StoredMessage | ChatError>;
+    let settlers: Array<() => void>;
     try {
-      outcomes = this.commitBatch(batch);
+      settlers = this.commitBatch(batch);
     } catch (err) {
-      for (const p of batch) p.reject(err);
+      for (const p of batch) p.done.reject(err);
       return;
     }
-    batch.forEach((p, i) => {
-      const outcome = outcomes[i] as StoredMessage | ChatError;
-      if (outcome instanceof ChatError) p.reject(outcome);
-      else p.resolve(outcome);
+    for (const settle of settlers) settle();
+  };
+
+  /**
+   * Writes a batch and returns, for each write, how to settle its promise once the batch has
+   * committed. The caller provides the transaction (or a lone statement is atomic).
+   */
+  private write(batch: PendingWrite[]): Array<() => void> {
+    return batch.map((p) => {
+      if (p.kind === 'message') return this.writeMessage(p.message, p.done);
+      const { from, to, upTo, ts } = p.receipt;
+      const { lastInsertRowid } = this.insertReceipt.run(ts, from, to, upTo);
+      const stored: StoredReceipt = { from, to, upTo, ts, id: Number(lastInsertRowid) };
+      return () => p.done.resolve(stored);
     });
-  };
+  }
 
-  /** Writes a batch; the caller provides the transaction (or a lone statement is atomic). */
-  private write(batch: PendingAppend[]): Array<StoredMessage | ChatError> {
-    const outcomes: Array<StoredMessage | ChatError> = [];
-    for (const { message } of batch) {
-      if (message.offline) {
-        const waiting = this.countOffline.get(message.to)?.n ?? 0;
-        if (waiting >= this.options.maxOfflinePerUser) {
-          outcomes.push(new ChatError('CHAT_MAILBOX_FULL'));
-          continue;
-        }
+  private writeMessage(message: NewMessage, done: Settle<Appended>): () => void {
+    const { from, to, text, ts, offline, clientId } = message;
+    // Looked up before the mailbox check, so that a retry neither fills nor is refused by a
+    // mailbox the first send already counts in. It also sees an earlier write of this batch.
+    if (clientId !== undefined) {
+      const first = this.selectByClientId.get(from, clientId);
+      if (first) return () => done.resolve({ message: toMessage(first), created: false });
+    }
+    if (offline) {
+      const waiting = this.countOffline.get(to)?.n ?? 0;
+      if (waiting >= this.options.maxOfflinePerUser) {
+        return () => done.reject(new ChatError('CHAT_MAILBOX_FULL'));
       }
-      const { lastInsertRowid } = this.insertMessage.run(
-        message.ts,
-        message.from,
-        message.to,
-        message.text,
-      );
-      const stored = { ...message, id: Number(lastInsertRowid) };
-      if (message.offline) this.insertOffline.run(message.to, stored.id);
-      outcomes.push(stored);
     }
-    return outcomes;
+    const { changes, lastInsertRowid } = this.insertMessage.run(
+      ts,
+      from,
+      to,
+      text,
+      offline ? 1 : 0,
+      clientId ?? null,
+    );
+    if (changes === 0) {
+      // Only the clientId index can refuse the row: another process stored it since the lookup.
+      const first = clientId === undefined ? undefined : this.selectByClientId.get(from, clientId);
+      if (!first) throw new Error('the message insert stored nothing');
+      return () => done.resolve({ message: toMessage(first), created: false });
+    }
+    const stored: StoredMessage = {
+      from,
+      to,
+      text,
+      ts,
+      offline,
+      ...(clientId !== undefined && { clientId }),
+      id: Number(lastInsertRowid),
+    };
+    if (offline) this.insertOffline.run(to, stored.id);
+    return () => done.resolve({ message: stored, created: true });
   }
-
-  private migrate(): void {
-    const current = this.db.pragma('user_version', { simple: true }) as number;
-    if (current > MIGRATIONS.length) {
-      throw new Error(
-        `database ${this.options.path} has schema version ${current}, newer than this ssechat supports (${MIGRATIONS.length})`,
-      );
-    }
-    for (let version = current; version < MIGRATIONS.length; version++) {
-      this.db.transaction(() => {
-        this.db.exec(MIGRATIONS[version] as string);
-        this.db.pragma(`user_version = ${version + 1}`);
-      })();
-    }
-  }
-}
-
-function toMessage(row: MessageRow): StoredMessage {
-  return {
-    id: row.id,
-    ts: row.ts,
-    from: row.sender,
-    to: row.recipient,
-    text: row.text,
-    offline: true,
-  };
 }

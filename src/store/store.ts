@@ -1,4 +1,27 @@
-import type { NewMessage, StoredMessage } from '../core/events.js';
+import type {
+  EventId,
+  LoggedEvent,
+  NewMessage,
+  NewReceipt,
+  StoredMessage,
+  StoredReceipt,
+} from '../core/events.js';
+import type { AccountStore } from './accounts.js';
+
+/** What `append` did: stored the message, or found an earlier one with the same clientId. */
+export interface Appended {
+  readonly message: StoredMessage;
+  /** False when (from, clientId) was already stored: `message` is that first one. */
+  readonly created: boolean;
+}
+
+/** What retention removes; a zero turns that bound off. */
+export interface RetentionPolicy {
+  /** Remove entries whose ts is older than this (ms since the epoch); 0 keeps any age. */
+  readonly olderThan: number;
+  /** Keep at most this many newest entries; 0 keeps any number. */
+  readonly keep: number;
+}
 
 /**
  * The Store is ssechat's durable truth. Every accepted message is appended here before it is
@@ -7,26 +30,50 @@ import type { NewMessage, StoredMessage } from '../core/events.js';
  *
  * Contract (checked for every backend by store.contract.ts):
  *
- * - `append` assigns the message its id. Ids are positive safe integers and strictly increase
- *   in the order appends complete on one store; an id is never reused, even after its message
- *   left a mailbox.
+ * - `append` and `appendReceipt` assign ids from one sequence. Ids are positive safe integers
+ *   and strictly increase in the order the appends were called; an id is never reused, even
+ *   after its entry left a mailbox or was pruned.
  * - When `message.offline` is true, `append` also puts the message in the recipient's mailbox,
  *   in the same transaction: either both happen or neither does. A full mailbox (more than
  *   `maxOfflinePerUser` waiting) rejects the append with CHAT_MAILBOX_FULL and stores nothing.
+ * - A message with a `clientId` that its sender already used is not stored again: `append`
+ *   returns the first one with `created: false`, even for appends racing in one batch.
  * - `takeOffline(nick)` returns the messages waiting for `nick`, oldest first, and removes them
  *   from the mailbox in the same transaction, so each is handed out once. Concurrent calls for
  *   one nick never both receive the same message.
- * - Appends made concurrently get ids in the order `append` was called.
- * - `takeOffline` sees every append that was called before it, even one whose promise has not
- *   resolved yet. The chat service relies on this (see core/chat.ts): a message queued for a
- *   user who is logging in at that moment lands in that login's greeting.
+ * - `takeOffline`, `head` and `since` see every append that was called before them, even one
+ *   whose promise has not resolved yet. The chat service relies on this (see core/chat.ts): a
+ *   message queued for a user who is logging in lands in that login's greeting or replay.
+ * - A viewer sees a message sent to `all`, to them or by them, and a receipt sent to them or
+ *   by them. `since` and `history` return only what the viewer sees.
+ * - `prune` never removes the newest entry (so the sequence cannot restart) and records the
+ *   highest id it removed in `prunedThrough`; it also empties those entries from mailboxes.
  * - After `close()` resolves, no call may be made.
  */
 export interface Store {
   /** Makes a message durable and returns it with its id. */
-  append(message: NewMessage): Promise<StoredMessage>;
+  append(message: NewMessage): Promise<Appended>;
+  /** Makes a read receipt durable and returns it with its id. */
+  appendReceipt(receipt: NewReceipt): Promise<StoredReceipt>;
   /** Hands out, and removes, the messages kept for `nick` while it was offline. */
   takeOffline(nick: string): Promise<StoredMessage[]>;
+  /** The highest id assigned so far, 0 when nothing was ever appended. */
+  head(): Promise<EventId>;
+  /** The highest id retention removed, 0 when none: a resume from below it has a gap. */
+  prunedThrough(): Promise<EventId>;
+  /** The logged events `viewer` sees with an id above `after`, oldest first, at most `limit`. */
+  since(viewer: string, after: EventId, limit: number): Promise<LoggedEvent[]>;
+  /**
+   * One page of a conversation, oldest first: the `limit` newest messages with an id below
+   * `before` between `viewer` and `peer`, or the broadcasts when `peer` is `all`.
+   */
+  history(viewer: string, peer: string, before: EventId, limit: number): Promise<StoredMessage[]>;
+  /** The message with this id, if it is stored (receipts are not messages). */
+  message(id: EventId): Promise<StoredMessage | undefined>;
+  /** Removes entries beyond the policy; returns how many went. */
+  prune(policy: RetentionPolicy): Promise<number>;
+  /** Users, sessions, tokens and tickets, kept in the same backend. */
+  readonly accounts: AccountStore;
   /** Flushes and releases the backend. */
   close(): Promise<void>;
 }

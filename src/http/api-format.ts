@@ -1,0 +1,71 @@
+import type { ChatEvent, EventId, StoredMessage, StoredReceipt } from '../core/events.js';
+import type { Format } from '../core/hub.js';
+import type { ResetReason } from '../core/resume.js';
+
+/**
+ * One SSE frame of the JSON API: `id:` (logged events only), `event:` and one `data:` line.
+ * JSON.stringify escapes every control character, CR and LF included, so the data can never
+ * end the frame early or inject a field.
+ */
+export function apiFrame(event: string, data: unknown, id?: EventId): string {
+  const json = JSON.stringify(data);
+  return id === undefined
+    ? `event: ${event}\ndata: ${json}\n\n`
+    : `id: ${id}\nevent: ${event}\ndata: ${json}\n\n`;
+}
+
+/** A message as the JSON API shows it, in the stream and in history. */
+export interface ApiMessage {
+  readonly id: EventId;
+  readonly from: string;
+  readonly to: string;
+  readonly text: string;
+  readonly ts: number;
+  readonly clientId?: string;
+}
+
+/** The public fields of a stored message (the mailbox flag is the server's business). */
+export function apiMessage(m: StoredMessage): ApiMessage {
+  const out = { id: m.id, from: m.from, to: m.to, text: m.text, ts: m.ts };
+  return m.clientId === undefined ? out : { ...out, clientId: m.clientId };
+}
+
+/** A read receipt as the JSON API shows it. */
+export function apiReceipt(r: StoredReceipt): Record<string, unknown> {
+  return { id: r.id, from: r.from, to: r.to, upTo: r.upTo, ts: r.ts };
+}
+
+/**
+ * The event types of `GET /api/v1/events` (docs/api.md lists their data):
+ * `hello`, `message`, `read`, `join`, `leave`, `reset`. Joins are announced once per user
+ * coming online, not per tab (the classic protocol keeps the seed's every-login wording).
+ */
+export class ApiFormat implements Format {
+  render(event: ChatEvent): string | null {
+    switch (event.kind) {
+      case 'message':
+        return apiFrame('message', apiMessage(event.message), event.message.id);
+      case 'read':
+        return apiFrame('read', apiReceipt(event.receipt), event.receipt.id);
+      case 'joined':
+        return event.first ? apiFrame('join', { user: event.nick }) : null;
+      case 'left':
+        return apiFrame('leave', { user: event.nick });
+    }
+  }
+
+  /**
+   * The frame that marks "live from here": who the stream is for, who is online, and `id:`
+   * set to the head, so that a client that received nothing else can still resume. `retry:`
+   * spreads reconnects over 1 to 3 s, so a restart does not bring every client back at once.
+   */
+  hello(user: string, head: EventId, online: string[]): string {
+    const retry = 1000 + Math.floor(Math.random() * 2000);
+    return `retry: ${retry}\n${apiFrame('hello', { user, id: head, online }, head)}`;
+  }
+
+  /** Tells the client its view is stale: drop it, and reload history from the API. */
+  reset(reason: ResetReason, head: EventId): string {
+    return apiFrame('reset', { reason, id: head }, head);
+  }
+}

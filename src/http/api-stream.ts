@@ -1,0 +1,95 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ChatService } from '../core/chat.js';
+import type { ResetReason, Resume } from '../core/resume.js';
+import type { Logger } from '../logger.js';
+import { ApiFormat, apiFrame, apiMessage } from './api-format.js';
+import type { Identity } from './auth.js';
+import { SseSubscriber } from './sse.js';
+
+/** What the event stream needs. */
+export interface ApiStreamDeps {
+  readonly chat: ChatService;
+  readonly resume: Resume;
+  readonly logger: Logger;
+  readonly maxQueueBytes: number;
+  /** See config presenceGraceMs. */
+  readonly graceMs: number;
+}
+
+/**
+ * `GET /api/v1/events`: one stream with everything `identity` sees. The order of the opening
+ * frames depends on how the client came:
+ *
+ * - fresh (no Last-Event-ID): `hello` (with `id:` = head), then the offline mailbox as
+ *   `message` events without `id:`, so the client's resume point stays at the head;
+ * - resuming: every missed event the user sees, in order with their ids, then `hello`;
+ * - resuming from an id that cannot be replayed exactly: `reset` with the reason, then `hello`.
+ *
+ * Live events follow, minus any the replay already carried.
+ */
+export class ApiStream {
+  private readonly format = new ApiFormat();
+
+  constructor(private readonly deps: ApiStreamDeps) {}
+
+  /** Opens the stream; `lastEventId` is the header, or the query parameter for polyfills. */
+  open(req: IncomingMessage, res: ServerResponse, identity: Identity, lastEventId?: string): void {
+    const { chat, logger, maxQueueBytes, graceMs } = this.deps;
+    const nick = identity.nick;
+    const sub = new SseSubscriber(res, nick, this.format, {
+      maxQueueBytes,
+      onOverflow: (s) => logger.warn('slow reader closed', { nick: s.nick, sub: s.id }),
+      onClose: (s) => {
+        ready
+          .then((ok) => (ok ? chat.disconnect(s, graceMs) : undefined))
+          .catch((err: unknown) => logger.error('logout failed', { err, nick: s.nick }));
+      },
+    });
+    const ready = this.start(sub, lastEventId).then(
+      () => true,
+      (err: unknown) => {
+        logger.error('stream start failed', { err, nick });
+        sub.close();
+        return false;
+      },
+    );
+    logger.info('events opened', { nick, sub: sub.id, remote: req.socket.remoteAddress });
+  }
+
+  private async start(sub: SseSubscriber, lastEventId: string | undefined): Promise<void> {
+    const { chat, resume } = this.deps;
+    const greeting = await chat.connect(sub);
+    const { head, online } = greeting;
+    const hello = this.format.hello(sub.nick, head, online);
+    const plan = await resume.plan(lastEventId, head);
+    if (plan.kind === 'fresh') {
+      let mailbox = '';
+      for (const m of greeting.offline) {
+        mailbox += apiFrame('message', { ...apiMessage(m), offline: true });
+      }
+      sub.open(hello + mailbox, head);
+      return;
+    }
+    // Resuming: the mailbox holds nothing the replay does not carry (or the client saw).
+    let reset: ResetReason | undefined = plan.kind === 'reset' ? plan.reason : undefined;
+    if (plan.kind === 'replay') reset = await this.replay(sub, plan.after, head);
+    sub.open((reset ? this.format.reset(reset, head) : '') + hello, head);
+  }
+
+  /** Writes the missed events at the client's pace; returns why it stopped short, if it did. */
+  private async replay(
+    sub: SseSubscriber,
+    after: number,
+    head: number,
+  ): Promise<ResetReason | undefined> {
+    const pages = this.deps.resume.replay(sub.nick, after, head);
+    for (;;) {
+      const next = await pages.next();
+      if (next.done) return next.value;
+      if (sub.isClosed) return undefined;
+      let chunk = '';
+      for (const event of next.value) chunk += this.format.render(event) ?? '';
+      await sub.writeReplay(chunk);
+    }
+  }
+}

@@ -1,0 +1,245 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Config } from '../config.js';
+import type { ChatService } from '../core/chat.js';
+import type { Resume } from '../core/resume.js';
+import { ChatError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { apiMessage } from './api-format.js';
+import { ApiStream } from './api-stream.js';
+import { type Auth, type Identity, TICKET_TTL_MS } from './auth.js';
+import { type JsonBody, optionalString, readJson, sendJson, stringField } from './body.js';
+
+/** Default and largest page of `GET /api/v1/messages`. */
+const DEFAULT_HISTORY_PAGE = 50;
+
+/** What the JSON API needs from the composition root. */
+export interface ApiDeps {
+  readonly config: Config;
+  readonly chat: ChatService;
+  readonly auth: Auth;
+  readonly resume: Resume;
+  readonly logger: Logger;
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse, arg: string) => Promise<void>;
+
+/**
+ * The JSON API under `/api/v1` (docs/api.md), a thin front door onto the chat service like
+ * the classic protocol. Every error is `{"error": {"code", "message"}}` via respond.ts.
+ */
+export class Api {
+  private readonly stream: ApiStream;
+  private readonly routes: Record<string, Partial<Record<string, Handler>>>;
+  /** Largest JSON body: the longest message, each character escaped at worst, plus slack. */
+  private readonly maxBodyBytes: number;
+
+  constructor(private readonly deps: ApiDeps) {
+    const { config, chat, logger, resume } = deps;
+    this.maxBodyBytes = 16_384 + 12 * config.maxMessageLength;
+    this.stream = new ApiStream({
+      chat,
+      resume,
+      logger,
+      maxQueueBytes: config.maxQueueBytes,
+      graceMs: config.presenceGraceMs,
+    });
+    this.routes = {
+      users: { POST: this.register },
+      session: { GET: this.whoami, POST: this.login, DELETE: this.logout },
+      password: { POST: this.changePassword },
+      tokens: { GET: this.listTokens, POST: this.createToken, DELETE: this.revokeToken },
+      tickets: { POST: this.createTicket },
+      messages: { GET: this.history, POST: this.send },
+      events: { GET: this.events },
+      presence: { GET: this.presence },
+      read: { POST: this.read },
+    };
+  }
+
+  /** Answers a request whose path starts with `/api/v1/`; `rest` is the path after it. */
+  async handle(req: IncomingMessage, res: ServerResponse, rest: string): Promise<void> {
+    const slash = rest.indexOf('/');
+    const name = slash === -1 ? rest : rest.slice(0, slash);
+    const arg = slash === -1 ? '' : rest.slice(slash + 1);
+    const route = Object.hasOwn(this.routes, name) ? this.routes[name] : undefined;
+    // Only /tokens/<id> takes an argument.
+    if (
+      !route ||
+      (arg !== '' && name !== 'tokens') ||
+      (arg === '' && req.method === 'DELETE' && name === 'tokens')
+    ) {
+      throw new ChatError('HTTP_NOT_FOUND');
+    }
+    this.cors(req, res, Object.keys(route));
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204);
+      res.end();
+      return;
+    }
+    const handler = route[req.method ?? ''];
+    if (!handler) {
+      res.setHeader('Allow', Object.keys(route).join(', '));
+      throw new ChatError('HTTP_METHOD_NOT_ALLOWED');
+    }
+    if (req.method !== 'GET') this.deps.auth.checkSameOrigin(req);
+    await handler(req, res, decodeURIComponent(arg));
+  }
+
+  private readonly register: Handler = async (req, res) => {
+    const body = await this.body(req, res);
+    const nick = this.deps.chat.parseNick(stringField(body, 'nick'));
+    await this.deps.auth.register(req, res, nick, body.password);
+    sendJson(res, 201, { user: nick });
+  };
+
+  private readonly whoami: Handler = async (req, res) => {
+    const { nick } = await this.deps.auth.require(req);
+    sendJson(res, 200, { user: nick, auth: this.deps.config.auth });
+  };
+
+  private readonly login: Handler = async (req, res) => {
+    const body = await this.body(req, res);
+    const nick = this.deps.chat.parseNick(stringField(body, 'nick'));
+    await this.deps.auth.login(req, res, nick, body.password);
+    sendJson(res, 201, { user: nick, auth: this.deps.config.auth });
+  };
+
+  private readonly logout: Handler = async (req, res) => {
+    const identity = await this.deps.auth.require(req);
+    await this.deps.auth.logout(req, res, identity);
+    res.writeHead(204);
+    res.end();
+  };
+
+  private readonly changePassword: Handler = async (req, res) => {
+    const identity = await this.deps.auth.require(req);
+    const body = await this.body(req, res);
+    await this.deps.auth.changePassword(identity, body.current, body.password);
+    res.writeHead(204);
+    res.end();
+  };
+
+  private readonly listTokens: Handler = async (req, res) => {
+    const { nick } = await this.deps.auth.require(req);
+    const tokens = await this.deps.auth.tokens(nick);
+    sendJson(res, 200, {
+      tokens: tokens.map(({ id, label, created }) => ({ id, label, created })),
+    });
+  };
+
+  private readonly createToken: Handler = async (req, res) => {
+    const { nick } = await this.deps.auth.require(req);
+    const body = await this.body(req, res);
+    const { token, credential } = await this.deps.auth.createToken(nick, body.label);
+    const { id, label, created } = credential;
+    sendJson(res, 201, { id, label, created, token });
+  };
+
+  private readonly revokeToken: Handler = async (req, res, id) => {
+    const { nick } = await this.deps.auth.require(req);
+    if (!(await this.deps.auth.revoke(nick, id))) throw new ChatError('HTTP_NOT_FOUND');
+    res.writeHead(204);
+    res.end();
+  };
+
+  private readonly createTicket: Handler = async (req, res) => {
+    const { nick } = await this.deps.auth.require(req);
+    const ticket = await this.deps.auth.createTicket(nick);
+    sendJson(res, 201, { ticket, expiresInMs: TICKET_TTL_MS });
+  };
+
+  private readonly send: Handler = async (req, res) => {
+    const { nick } = await this.deps.auth.require(req);
+    const body = await this.body(req, res);
+    const to = stringField(body, 'to');
+    const text = stringField(body, 'text');
+    const clientId = optionalString(body, 'clientId');
+    const { message, created } = await this.deps.chat.send(nick, to, text, clientId);
+    if (!created) res.setHeader('Idempotent-Replayed', 'true');
+    sendJson(res, 201, { id: message.id, ts: message.ts });
+  };
+
+  private readonly history: Handler = async (req, res) => {
+    const { nick } = await this.deps.auth.require(req);
+    const query = new URL(req.url ?? '/', 'http://x').searchParams;
+    const peer = query.get('with') ?? 'all';
+    const before = intParam(query, 'before', Number.MAX_SAFE_INTEGER, 1, Number.MAX_SAFE_INTEGER);
+    const limit = intParam(query, 'limit', DEFAULT_HISTORY_PAGE, 1, 200);
+    const page = await this.deps.chat.history(nick, peer, before, limit);
+    const first = page[0];
+    sendJson(res, 200, {
+      messages: page.map(apiMessage),
+      // Where the next (older) page starts; null when this page is the oldest there is.
+      before: page.length === limit && first ? first.id : null,
+    });
+  };
+
+  private readonly events: Handler = async (req, res) => {
+    const query = new URL(req.url ?? '/', 'http://x').searchParams;
+    const identity = await this.streamIdentity(req, query);
+    const header = req.headers['last-event-id'];
+    const lastEventId =
+      typeof header === 'string' ? header : (query.get('lastEventId') ?? undefined);
+    this.stream.open(req, res, identity, lastEventId);
+  };
+
+  private readonly presence: Handler = async (req, res) => {
+    await this.deps.auth.require(req);
+    sendJson(res, 200, { online: await this.deps.chat.online() });
+  };
+
+  private readonly read: Handler = async (req, res) => {
+    const { nick } = await this.deps.auth.require(req);
+    const body = await this.body(req, res);
+    const upTo = body.upTo;
+    if (typeof upTo !== 'number' || !Number.isSafeInteger(upTo) || upTo < 1) {
+      throw new ChatError('CHAT_RECEIPT_INVALID');
+    }
+    const receipt = await this.deps.chat.markRead(nick, upTo);
+    sendJson(res, 201, { id: receipt?.id ?? null });
+  };
+
+  /** The identity of a stream request: a `?ticket=`, or a session or token. */
+  async streamIdentity(req: IncomingMessage, query: URLSearchParams): Promise<Identity> {
+    const ticket = query.get('ticket');
+    if (ticket !== null) return this.deps.auth.redeemTicket(ticket);
+    return this.deps.auth.require(req);
+  }
+
+  private body(req: IncomingMessage, res: ServerResponse): Promise<JsonBody> {
+    return readJson(req, res, this.maxBodyBytes);
+  }
+
+  /** Lets the configured other origins call the API with tokens or tickets (no cookies). */
+  private cors(req: IncomingMessage, res: ServerResponse, methods: string[]): void {
+    const origin = req.headers.origin;
+    if (origin === undefined || !this.deps.config.corsOrigins.includes(origin)) return;
+    res.setHeader('Access-Control-Allow-Origin', origin);
+    res.setHeader('Vary', 'Origin');
+    if (req.method === 'OPTIONS') {
+      res.setHeader('Access-Control-Allow-Methods', methods.join(', '));
+      res.setHeader('Access-Control-Allow-Headers', 'Authorization, Content-Type, Last-Event-ID');
+      res.setHeader('Access-Control-Max-Age', '600');
+    }
+  }
+}
+
+/** A whole-number query parameter within bounds, or its default when absent. */
+function intParam(
+  query: URLSearchParams,
+  name: string,
+  def: number,
+  min: number,
+  max: number,
+): number {
+  const raw = query.get(name);
+  if (raw === null) return def;
+  const n = /^\d{1,16}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new ChatError(
+      'API_QUERY_INVALID',
+      `${name} must be a whole number from ${min} to ${max}`,
+    );
+  }
+  return n;
+}

@@ -1,0 +1,266 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { checkNewPassword, hashPassword, verifyPassword } from '../auth/passwords.js';
+import { RateLimiter } from '../auth/rate-limit.js';
+import { hashSecret, newId, newSecret } from '../auth/secrets.js';
+import type { Config } from '../config.js';
+import { ChatError } from '../errors.js';
+import type { AccountStore, Credential, CredentialKind } from '../store/accounts.js';
+
+/** Name of the session cookie. */
+export const SESSION_COOKIE = 'ssechat_session';
+/** A browser session lasts this long after login, then the user logs in again. */
+const SESSION_TTL_MS = 30 * 24 * 60 * 60 * 1000;
+/** A stream ticket must be redeemed this soon after it was issued, and only once. */
+export const TICKET_TTL_MS = 30_000;
+/** Bearer tokens one user may hold; creating more gets 429 until one is revoked. */
+const MAX_TOKENS_PER_USER = 100;
+/** Longest token label, in UTF-16 units. */
+const MAX_LABEL_LENGTH = 100;
+
+// Brute force: each client address may try this many logins, registrations and open-mode
+// sessions per window, and each account may fail this many logins per window. Memory is
+// bounded by maxKeys (the oldest key is forgotten first).
+const PER_IP = { limit: 100, windowMs: 10 * 60_000, maxKeys: 100_000 };
+const PER_ACCOUNT_FAILURES = { limit: 10, windowMs: 10 * 60_000, maxKeys: 100_000 };
+
+/** Who made a request, and with which credential. */
+export interface Identity {
+  readonly nick: string;
+  readonly credential: Credential;
+}
+
+/** What the auth edge needs. */
+export interface AuthDeps {
+  readonly accounts: AccountStore;
+  readonly config: Pick<Config, 'auth' | 'cookieSecure' | 'trustProxy'>;
+  readonly now?: () => number;
+}
+
+/**
+ * Authentication at the HTTP edge: sessions in an HttpOnly cookie, bearer tokens for bots,
+ * single-use tickets for cross-origin EventSource, and the checks against cross-site requests
+ * and password guessing. Secrets are random and only their hashes are stored.
+ */
+export class Auth {
+  private readonly now: () => number;
+  private readonly perIp = new RateLimiter(PER_IP);
+  private readonly perAccount = new RateLimiter(PER_ACCOUNT_FAILURES);
+
+  constructor(private readonly deps: AuthDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  /** True when users must register and log in with a password. */
+  get accountsMode(): boolean {
+    return this.deps.config.auth === 'accounts';
+  }
+
+  /** The identity of a request's bearer token or session cookie, if it has a valid one. */
+  async identify(req: IncomingMessage): Promise<Identity | undefined> {
+    const bearer = bearerToken(req);
+    const secret = bearer ?? cookie(req, SESSION_COOKIE);
+    if (secret === undefined) return undefined;
+    const credential = await this.deps.accounts.credential(hashSecret(secret), this.now());
+    // A ticket is for one stream, never for the API; a token is only valid as a bearer.
+    if (!credential || credential.kind === 'ticket') return undefined;
+    if ((bearer !== undefined) !== (credential.kind === 'token')) return undefined;
+    return { nick: credential.nick, credential };
+  }
+
+  /** Like identify, or throws AUTH_REQUIRED (401). */
+  async require(req: IncomingMessage): Promise<Identity> {
+    const identity = await this.identify(req);
+    if (!identity) throw new ChatError('AUTH_REQUIRED');
+    return identity;
+  }
+
+  /**
+   * Refuses a state-changing request that a browser sent on behalf of another site (CSRF).
+   * Browsers mark every request with Sec-Fetch-Site, older ones with Origin; a request with
+   * neither comes from a non-browser client, which no other site can drive. A bearer-token
+   * request is exempt: a browser never attaches a token by itself.
+   */
+  checkSameOrigin(req: IncomingMessage): void {
+    if (bearerToken(req) !== undefined) return;
+    const site = req.headers['sec-fetch-site'];
+    if (site !== undefined) {
+      if (site === 'same-origin' || site === 'none') return;
+      throw new ChatError('AUTH_CROSS_SITE', `Sec-Fetch-Site: ${site}`);
+    }
+    const origin = req.headers.origin;
+    if (origin === undefined) return;
+    let host: string | undefined;
+    try {
+      host = new URL(origin).host;
+    } catch {
+      host = undefined;
+    }
+    if (host === undefined || host !== req.headers.host) {
+      throw new ChatError('AUTH_CROSS_SITE', `Origin: ${origin}`);
+    }
+  }
+
+  /** Registers an account (accounts mode) and logs the client in. */
+  async register(req: IncomingMessage, res: ServerResponse, nick: string, password: unknown) {
+    if (!this.accountsMode) throw new ChatError('AUTH_ACCOUNTS_ONLY');
+    this.limitAddress(req);
+    const hash = await hashPassword(checkNewPassword(password));
+    if (!(await this.deps.accounts.createUser(nick, hash, this.now()))) {
+      throw new ChatError('AUTH_NICK_TAKEN');
+    }
+    return this.startSession(req, res, nick);
+  }
+
+  /**
+   * Logs a client in: with a password in accounts mode, with the nick alone in open mode
+   * (where, as in the seed, nobody owns a nick). Sets the session cookie.
+   */
+  async login(req: IncomingMessage, res: ServerResponse, nick: string, password: unknown) {
+    this.limitAddress(req);
+    if (this.accountsMode) {
+      const wait = this.perAccount.check(nick.toLowerCase(), this.now());
+      if (wait > 0) throw rateLimited(res, wait);
+      const stored = await this.deps.accounts.passwordHash(nick);
+      const ok = typeof password === 'string' && (await verifyPassword(password, stored));
+      if (!ok) {
+        this.perAccount.hit(nick.toLowerCase(), this.now());
+        throw new ChatError('AUTH_FAILED');
+      }
+    }
+    return this.startSession(req, res, nick);
+  }
+
+  /** Ends the session of this request and clears its cookie. */
+  async logout(req: IncomingMessage, res: ServerResponse, identity: Identity): Promise<void> {
+    await this.deps.accounts.revoke(identity.nick, identity.credential.id);
+    res.setHeader('Set-Cookie', this.cookieHeader(req, '', 0));
+  }
+
+  /** Changes the password and ends every other session of the user. */
+  async changePassword(identity: Identity, current: unknown, next: unknown): Promise<void> {
+    if (!this.accountsMode) throw new ChatError('AUTH_ACCOUNTS_ONLY');
+    const { accounts } = this.deps;
+    const wait = this.perAccount.check(identity.nick.toLowerCase(), this.now());
+    if (wait > 0) throw new ChatError('AUTH_RATE_LIMITED');
+    const stored = await accounts.passwordHash(identity.nick);
+    if (typeof current !== 'string' || !(await verifyPassword(current, stored))) {
+      this.perAccount.hit(identity.nick.toLowerCase(), this.now());
+      throw new ChatError('AUTH_FAILED');
+    }
+    await accounts.setPasswordHash(identity.nick, await hashPassword(checkNewPassword(next)));
+    await accounts.revokeAll(identity.nick, 'session', identity.credential.id);
+  }
+
+  /** Issues a bearer token; the secret is returned this once and never stored. */
+  async createToken(
+    nick: string,
+    label: unknown,
+  ): Promise<{ token: string; credential: Credential }> {
+    if (label !== undefined && (typeof label !== 'string' || label.length > MAX_LABEL_LENGTH)) {
+      throw new ChatError(
+        'API_BODY_INVALID',
+        `label must be a string of at most ${MAX_LABEL_LENGTH}`,
+      );
+    }
+    const held = await this.deps.accounts.credentials(nick, 'token', this.now());
+    if (held.length >= MAX_TOKENS_PER_USER) {
+      throw new ChatError('AUTH_RATE_LIMITED', `at most ${MAX_TOKENS_PER_USER} tokens per user`);
+    }
+    return this.issue('token', nick, label ?? '', 0);
+  }
+
+  /** A user's bearer tokens, without their secrets. */
+  tokens(nick: string): Promise<Credential[]> {
+    return this.deps.accounts.credentials(nick, 'token', this.now());
+  }
+
+  /** Revokes a token (or session) the user owns; true when one went. */
+  revoke(nick: string, id: string): Promise<boolean> {
+    return this.deps.accounts.revoke(nick, id);
+  }
+
+  /** Issues a single-use stream ticket, valid for TICKET_TTL_MS. */
+  async createTicket(nick: string): Promise<string> {
+    return (await this.issue('ticket', nick, '', this.now() + TICKET_TTL_MS)).token;
+  }
+
+  /** Redeems a stream ticket: its identity, or AUTH_TICKET_INVALID. It cannot be used again. */
+  async redeemTicket(ticket: string): Promise<Identity> {
+    const credential = await this.deps.accounts.takeCredential(hashSecret(ticket), this.now());
+    if (!credential || credential.kind !== 'ticket') throw new ChatError('AUTH_TICKET_INVALID');
+    return { nick: credential.nick, credential };
+  }
+
+  /** Deletes expired sessions and tickets (run by the maintenance job). */
+  prune(): Promise<number> {
+    return this.deps.accounts.pruneCredentials(this.now());
+  }
+
+  private async startSession(req: IncomingMessage, res: ServerResponse, nick: string) {
+    const { token, credential } = await this.issue(
+      'session',
+      nick,
+      '',
+      this.now() + SESSION_TTL_MS,
+    );
+    res.setHeader('Set-Cookie', this.cookieHeader(req, token, SESSION_TTL_MS / 1000));
+    return { nick, credential };
+  }
+
+  private async issue(kind: CredentialKind, nick: string, label: string, expires: number) {
+    const token = newSecret();
+    const credential: Credential = { kind, id: newId(), nick, label, created: this.now(), expires };
+    await this.deps.accounts.addCredential(hashSecret(token), credential);
+    return { token, credential };
+  }
+
+  private limitAddress(req: IncomingMessage): void {
+    const wait = this.perIp.hit(
+      clientAddress(req, this.deps.config.trustProxy === 'yes'),
+      this.now(),
+    );
+    if (wait > 0) throw new ChatError('AUTH_RATE_LIMITED', `retry in ${Math.ceil(wait / 1000)} s`);
+  }
+
+  private cookieHeader(req: IncomingMessage, value: string, maxAgeS: number): string {
+    const mode = this.deps.config.cookieSecure;
+    const tls =
+      (req.socket as { encrypted?: boolean }).encrypted === true ||
+      req.headers['x-forwarded-proto'] === 'https';
+    const secure = mode === 'always' || (mode === 'auto' && tls) ? '; Secure' : '';
+    return `${SESSION_COOKIE}=${value}; Path=/; Max-Age=${maxAgeS}; HttpOnly; SameSite=Lax${secure}`;
+  }
+}
+
+function rateLimited(res: ServerResponse, waitMs: number): ChatError {
+  res.setHeader('Retry-After', Math.ceil(waitMs / 1000));
+  return new ChatError('AUTH_RATE_LIMITED', `retry in ${Math.ceil(waitMs / 1000)} s`);
+}
+
+/** The secret of an `Authorization: Bearer …` header, if there is one. */
+function bearerToken(req: IncomingMessage): string | undefined {
+  const header = req.headers.authorization;
+  if (header === undefined || !/^Bearer [A-Za-z0-9_-]{1,128}$/.test(header)) return undefined;
+  return header.slice('Bearer '.length);
+}
+
+/** One cookie's value from the Cookie header; secrets are base64url, so no decoding. */
+export function cookie(req: IncomingMessage, name: string): string | undefined {
+  const header = req.headers.cookie;
+  if (header === undefined) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq !== -1 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+/** The client's address: the socket's, or the last X-Forwarded-For hop behind a proxy. */
+export function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
+  const forwarded = req.headers['x-forwarded-for'];
+  if (trustProxy && typeof forwarded === 'string') {
+    const last = forwarded.split(',').at(-1)?.trim();
+    if (last) return last;
+  }
+  return req.socket.remoteAddress ?? 'unknown';
+}

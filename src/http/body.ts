@@ -1,0 +1,72 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ChatError } from '../errors.js';
+
+/** A parsed JSON request body: always an object. */
+export type JsonBody = Record<string, unknown>;
+
+/**
+ * Reads a JSON object body of at most `maxBytes`. Only `Content-Type: application/json` is
+ * accepted: an HTML form cannot send it cross-site without a CORS preflight, which closes the
+ * simplest CSRF path. A body over the limit is refused as soon as the limit is crossed, and
+ * the connection is closed, since the rest of it is never read.
+ */
+export async function readJson(
+  req: IncomingMessage,
+  res: ServerResponse,
+  maxBytes: number,
+): Promise<JsonBody> {
+  const type = req.headers['content-type'] ?? '';
+  if (!/^application\/json\s*(;|$)/i.test(type)) throw new ChatError('API_JSON_REQUIRED');
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > maxBytes) throw tooLarge(res, maxBytes);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes) throw tooLarge(res, maxBytes);
+    chunks.push(chunk);
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new ChatError('API_BODY_INVALID', 'not valid JSON');
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new ChatError('API_BODY_INVALID', 'expected a JSON object');
+  }
+  return body as JsonBody;
+}
+
+function tooLarge(res: ServerResponse, maxBytes: number): ChatError {
+  res.setHeader('Connection', 'close');
+  return new ChatError('API_BODY_TOO_LARGE', `the limit is ${maxBytes} bytes`);
+}
+
+/** A required string field, or API_BODY_INVALID naming it. */
+export function stringField(body: JsonBody, name: string): string {
+  const value = body[name];
+  if (typeof value !== 'string')
+    throw new ChatError('API_BODY_INVALID', `"${name}" must be a string`);
+  return value;
+}
+
+/** An optional string field: undefined when absent or null. */
+export function optionalString(body: JsonBody, name: string): string | undefined {
+  const value = body[name];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string')
+    throw new ChatError('API_BODY_INVALID', `"${name}" must be a string`);
+  return value;
+}
+
+/** Writes a JSON response. */
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const json = JSON.stringify(body);
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(json),
+    'Cache-Control': 'no-store',
+  });
+  res.end(json);
+}

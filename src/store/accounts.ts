@@ -1,0 +1,55 @@
+/** What a credential is for. */
+export type CredentialKind = 'session' | 'token' | 'ticket';
+
+/**
+ * A secret that proves who a client is: a browser session (cookie), a bearer token for bots,
+ * or a single-use stream ticket. The Store keeps only a hash of the secret (see
+ * http/credentials.ts), so a leaked database does not hand out logins.
+ */
+export interface Credential {
+  readonly kind: CredentialKind;
+  /** Public id: lists and revocation use it; it is not a secret. */
+  readonly id: string;
+  /** The user it logs in as. */
+  readonly nick: string;
+  /** A name the owner gave it (tokens), or '' */
+  readonly label: string;
+  /** ms since the epoch */
+  readonly created: number;
+  /** ms since the epoch after which it no longer works; 0 for never. */
+  readonly expires: number;
+}
+
+/**
+ * Accounts and credentials, kept by the same backend as the messages (Store.accounts).
+ *
+ * Contract (checked for every backend by accounts.contract.ts):
+ *
+ * - Nicks of accounts are unique regardless of ASCII letter case: once "Bob" is registered,
+ *   "bob" cannot be, and `passwordHash("bob")` finds nothing (a login must use the exact nick).
+ * - An expired credential is never returned, by `credential` or `takeCredential`.
+ * - `takeCredential` returns a credential at most once, even to concurrent callers.
+ * - `revoke` deletes only a credential the given nick owns.
+ */
+export interface AccountStore {
+  /** Registers a user; false when the nick (in any ASCII case) is taken. */
+  createUser(nick: string, passwordHash: string, now: number): Promise<boolean>;
+  /** The stored password hash of exactly this nick, if it is registered. */
+  passwordHash(nick: string): Promise<string | undefined>;
+  /** Replaces a registered user's password hash. */
+  setPasswordHash(nick: string, passwordHash: string): Promise<void>;
+  /** Keeps a credential under the hash of its secret. */
+  addCredential(secretHash: string, credential: Credential): Promise<void>;
+  /** The credential with this secret hash, unless it expired before `now`. */
+  credential(secretHash: string, now: number): Promise<Credential | undefined>;
+  /** Like `credential`, and deletes it: for single-use tickets. */
+  takeCredential(secretHash: string, now: number): Promise<Credential | undefined>;
+  /** A user's credentials of one kind, oldest first, expired ones excluded. */
+  credentials(nick: string, kind: CredentialKind, now: number): Promise<Credential[]>;
+  /** Deletes the credential with public id `id` if `nick` owns it; true when one went. */
+  revoke(nick: string, id: string): Promise<boolean>;
+  /** Deletes every credential of `nick` of this kind except the one with public id `except`. */
+  revokeAll(nick: string, kind: CredentialKind, except?: string): Promise<number>;
+  /** Deletes credentials that expired before `now`; returns how many. */
+  pruneCredentials(now: number): Promise<number>;
+}

@@ -1,0 +1,124 @@
+import type Database from 'better-sqlite3';
+import type { AccountStore, Credential, CredentialKind } from './accounts.js';
+
+interface CredentialRow {
+  kind: CredentialKind;
+  id: string;
+  nick: string;
+  label: string;
+  created: number;
+  expires: number;
+}
+
+const CREDENTIAL = 'kind, id, nick, label, created, expires';
+// `expires` is the last ms at which a credential works; 0 means it never expires.
+const UNEXPIRED = '(expires = 0 OR expires >= ?)';
+
+/** The AccountStore of SqliteStore: the users and credentials tables of the same database. */
+export class SqliteAccounts implements AccountStore {
+  private readonly insertUser: Database.Statement<[string, string, number]>;
+  private readonly selectPassword: Database.Statement<[{ nick: string }], { password: string }>;
+  private readonly updatePassword: Database.Statement<[{ nick: string; password: string }]>;
+  private readonly insertCredential: Database.Statement<[string, CredentialRow]>;
+  private readonly selectCredential: Database.Statement<[string, number], CredentialRow>;
+  private readonly deleteCredential: Database.Statement<[string], CredentialRow>;
+  private readonly selectCredentials: Database.Statement<
+    [string, CredentialKind, number],
+    CredentialRow
+  >;
+  private readonly deleteById: Database.Statement<[string, string]>;
+  private readonly deleteAll: Database.Statement<[string, CredentialKind, string | null]>;
+  private readonly deleteExpired: Database.Statement<[number]>;
+
+  /** Prepares its statements on `db`, which must already have the current schema. */
+  constructor(db: Database.Database) {
+    // The column's NOCASE collation makes a nick taken in any ASCII case a conflict.
+    this.insertUser = db.prepare(
+      'INSERT INTO users (nick, password, created) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+    );
+    // The first comparison (NOCASE) finds the row through the primary key; the second makes
+    // a login use the exact nick.
+    this.selectPassword = db.prepare(
+      'SELECT password FROM users WHERE nick = @nick AND nick = @nick COLLATE BINARY',
+    );
+    this.updatePassword = db.prepare(
+      'UPDATE users SET password = @password WHERE nick = @nick AND nick = @nick COLLATE BINARY',
+    );
+    this.insertCredential = db.prepare(
+      `INSERT INTO credentials (secret_hash, ${CREDENTIAL})
+       VALUES (?, @kind, @id, @nick, @label, @created, @expires)`,
+    );
+    this.selectCredential = db.prepare(
+      `SELECT ${CREDENTIAL} FROM credentials WHERE secret_hash = ? AND ${UNEXPIRED}`,
+    );
+    // One statement, so that two takers (even in two processes) cannot both get the row.
+    this.deleteCredential = db.prepare(
+      `DELETE FROM credentials WHERE secret_hash = ? RETURNING ${CREDENTIAL}`,
+    );
+    this.selectCredentials = db.prepare(
+      `SELECT ${CREDENTIAL} FROM credentials WHERE nick = ? AND kind = ? AND ${UNEXPIRED}
+        ORDER BY created, rowid`,
+    );
+    this.deleteById = db.prepare('DELETE FROM credentials WHERE nick = ? AND id = ?');
+    this.deleteAll = db.prepare(
+      'DELETE FROM credentials WHERE nick = ? AND kind = ? AND id IS NOT ?',
+    );
+    this.deleteExpired = db.prepare('DELETE FROM credentials WHERE expires <> 0 AND expires < ?');
+  }
+
+  async createUser(nick: string, passwordHash: string, now: number): Promise<boolean> {
+    return this.insertUser.run(nick, passwordHash, now).changes === 1;
+  }
+
+  async passwordHash(nick: string): Promise<string | undefined> {
+    return this.selectPassword.get({ nick })?.password;
+  }
+
+  async setPasswordHash(nick: string, passwordHash: string): Promise<void> {
+    this.updatePassword.run({ nick, password: passwordHash });
+  }
+
+  async addCredential(secretHash: string, credential: Credential): Promise<void> {
+    const { kind, id, nick, label, created, expires } = credential;
+    this.insertCredential.run(secretHash, { kind, id, nick, label, created, expires });
+  }
+
+  async credential(secretHash: string, now: number): Promise<Credential | undefined> {
+    const row = this.selectCredential.get(secretHash, now);
+    return row && toCredential(row);
+  }
+
+  async takeCredential(secretHash: string, now: number): Promise<Credential | undefined> {
+    // An expired one is deleted too: it could never be used again anyway.
+    const row = this.deleteCredential.get(secretHash);
+    return row && (row.expires === 0 || row.expires >= now) ? toCredential(row) : undefined;
+  }
+
+  async credentials(nick: string, kind: CredentialKind, now: number): Promise<Credential[]> {
+    return this.selectCredentials.all(nick, kind, now).map(toCredential);
+  }
+
+  async revoke(nick: string, id: string): Promise<boolean> {
+    return this.deleteById.run(nick, id).changes > 0;
+  }
+
+  async revokeAll(nick: string, kind: CredentialKind, except?: string): Promise<number> {
+    // `id IS NOT NULL` holds for every row: no exception.
+    return this.deleteAll.run(nick, kind, except ?? null).changes;
+  }
+
+  async pruneCredentials(now: number): Promise<number> {
+    return this.deleteExpired.run(now).changes;
+  }
+}
+
+function toCredential(row: CredentialRow): Credential {
+  return {
+    kind: row.kind,
+    id: row.id,
+    nick: row.nick,
+    label: row.label,
+    created: row.created,
+    expires: row.expires,
+  };
+}

@@ -1,0 +1,200 @@
+import type Database from 'better-sqlite3';
+import { EVERYONE, type EventId, type LoggedEvent, type StoredMessage } from '../core/events.js';
+import type { RetentionPolicy } from './store.js';
+
+/**
+ * Most rows one prune transaction deletes. Between chunks the write lock is released and the
+ * event loop turns, so appends are not held up for the whole of a large prune.
+ */
+const PRUNE_CHUNK = 10_000;
+
+/** A row of the messages table, which holds messages and read receipts. */
+export interface Row {
+  id: number;
+  kind: 'message' | 'read';
+  ts: number;
+  sender: string;
+  recipient: string;
+  text: string;
+  offline: number;
+  client_id: string | null;
+  up_to: number | null;
+}
+
+/** The columns of a Row, for SELECT lists. */
+export const COLUMNS = 'id, kind, ts, sender, recipient, text, offline, client_id, up_to';
+
+interface Page {
+  viewer: string;
+  before: number;
+  limit: number;
+}
+
+type Statement<P extends unknown[], R = unknown> = Database.Statement<P, R>;
+
+// The three arms are disjoint and each reads one index in id order, so SQLite merges them and
+// stops at the limit instead of collecting and sorting every match (a viewer is never `all`).
+const SINCE = `
+  SELECT ${COLUMNS} FROM messages
+   WHERE recipient = '${EVERYONE}' AND kind = 'message' AND id > @after
+  UNION ALL
+  SELECT ${COLUMNS} FROM messages WHERE recipient = @viewer AND id > @after
+  UNION ALL
+  SELECT ${COLUMNS} FROM messages WHERE sender = @viewer AND recipient <> @viewer AND id > @after
+     AND NOT (recipient = '${EVERYONE}' AND kind = 'message')
+  ORDER BY id LIMIT @limit`;
+// Newest first, so that LIMIT keeps the page next to `before`; the caller reverses it.
+const DIRECT = `
+  SELECT ${COLUMNS} FROM messages
+   WHERE recipient = @peer AND sender = @viewer AND kind = 'message' AND id < @before
+  UNION ALL
+  SELECT ${COLUMNS} FROM messages
+   WHERE recipient = @viewer AND sender = @peer AND kind = 'message' AND id < @before
+  ORDER BY id DESC LIMIT @limit`;
+
+/**
+ * The reads and the retention of SqliteStore's log. Reads are synchronous: the store flushes
+ * its queued appends before calling them.
+ */
+export class SqliteLog {
+  private readonly selectHead: Statement<[], { id: number }>;
+  private readonly selectPruned: Statement<[], { value: number }>;
+  private readonly selectSince: Statement<[{ after: number; viewer: string; limit: number }], Row>;
+  private readonly selectBroadcasts: Statement<[number, number], Row>;
+  private readonly selectNotes: Statement<[Page], Row>;
+  private readonly selectDirect: Statement<[Page & { peer: string }], Row>;
+  private readonly selectMessage: Statement<[number], Row>;
+  private readonly selectFirstYoung: Statement<[number], { id: number }>;
+  private readonly selectNthNewest: Statement<[number], { id: number }>;
+  private readonly selectChunk: Statement<[number, number], { last: number | null }>;
+  private readonly deleteMailed: Statement<[number]>;
+  private readonly deleteThrough: Statement<[number]>;
+  private readonly recordPruned: Statement<[number]>;
+  private readonly pruneTx: (below: EventId) => number;
+
+  /** Prepares its statements on `db`, which must already have the current schema. */
+  constructor(private readonly db: Database.Database) {
+    this.selectHead = db.prepare('SELECT coalesce(max(id), 0) AS id FROM messages');
+    this.selectPruned = db.prepare("SELECT value FROM meta WHERE key = 'pruned_through'");
+    this.selectSince = db.prepare(SINCE);
+    this.selectBroadcasts = db.prepare(
+      `SELECT ${COLUMNS} FROM messages WHERE recipient = '${EVERYONE}' AND kind = 'message'
+          AND id < ? ORDER BY id DESC LIMIT ?`,
+    );
+    this.selectNotes = db.prepare(
+      `SELECT ${COLUMNS} FROM messages WHERE recipient = @viewer AND sender = @viewer
+          AND kind = 'message' AND id < @before ORDER BY id DESC LIMIT @limit`,
+    );
+    this.selectDirect = db.prepare(DIRECT);
+    this.selectMessage = db.prepare(
+      `SELECT ${COLUMNS} FROM messages WHERE id = ? AND kind = 'message'`,
+    );
+    // Scans from the oldest row and stops at the first young one: cheap when run regularly.
+    this.selectFirstYoung = db.prepare('SELECT id FROM messages WHERE ts >= ? ORDER BY id LIMIT 1');
+    this.selectNthNewest = db.prepare('SELECT id FROM messages ORDER BY id DESC LIMIT 1 OFFSET ?');
+    this.selectChunk = db.prepare(
+      'SELECT max(id) AS last FROM (SELECT id FROM messages WHERE id < ? ORDER BY id LIMIT ?)',
+    );
+    this.deleteMailed = db.prepare('DELETE FROM offline WHERE message_id <= ?');
+    this.deleteThrough = db.prepare('DELETE FROM messages WHERE id <= ?');
+    this.recordPruned = db.prepare(
+      `INSERT INTO meta (key, value) VALUES ('pruned_through', ?)
+       ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)`,
+    );
+    const prune = db.transaction((below: EventId) => this.pruneChunk(below));
+    this.pruneTx = (below) => prune.immediate(below);
+  }
+
+  /** The highest id in the log; prune keeps the newest row, so it is the last id assigned. */
+  head(): EventId {
+    return this.selectHead.get()?.id ?? 0;
+  }
+
+  /** See Store.prunedThrough. */
+  prunedThrough(): EventId {
+    return this.selectPruned.get()?.value ?? 0;
+  }
+
+  /** See Store.since. */
+  since(viewer: string, after: EventId, limit: number): LoggedEvent[] {
+    // SQLite reads a negative LIMIT as "no limit".
+    if (limit <= 0) return [];
+    return this.selectSince.all({ after, viewer, limit }).map(toEvent);
+  }
+
+  /** See Store.history. */
+  history(viewer: string, peer: string, before: EventId, limit: number): StoredMessage[] {
+    if (limit <= 0) return [];
+    let rows: Row[];
+    if (peer === EVERYONE) rows = this.selectBroadcasts.all(before, limit);
+    else if (peer === viewer) rows = this.selectNotes.all({ viewer, before, limit });
+    else rows = this.selectDirect.all({ viewer, peer, before, limit });
+    return rows.reverse().map(toMessage);
+  }
+
+  /** See Store.message. */
+  message(id: EventId): StoredMessage | undefined {
+    const row = this.selectMessage.get(id);
+    return row && toMessage(row);
+  }
+
+  /**
+   * Removes the oldest entries up to the first one the policy keeps: with an age bound, that is
+   * the first entry not older than it, so an old entry logged after a newer one (the clock
+   * stepped back) waits for a later prune and `prunedThrough` stays a clean cut. Deletes in
+   * chunks of PRUNE_CHUNK, each in its own transaction; a close() between chunks ends it.
+   */
+  async prune(policy: RetentionPolicy): Promise<number> {
+    const below = this.pruneBound(policy);
+    let removed = 0;
+    while (below > 0 && this.db.open) {
+      const n = this.pruneTx(below);
+      removed += n;
+      if (n < PRUNE_CHUNK) break;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    return removed;
+  }
+
+  /** The id below which `policy` removes entries, never above the newest; 0 for none. */
+  private pruneBound(policy: RetentionPolicy): EventId {
+    const newest = this.head();
+    let below = 0;
+    if (policy.olderThan > 0) below = this.selectFirstYoung.get(policy.olderThan)?.id ?? newest;
+    if (policy.keep > 0) {
+      below = Math.max(below, this.selectNthNewest.get(policy.keep - 1)?.id ?? 0);
+    }
+    return Math.min(below, newest);
+  }
+
+  /** Deletes up to PRUNE_CHUNK of the oldest entries below `below`; runs in a transaction. */
+  private pruneChunk(below: EventId): number {
+    const last = this.selectChunk.get(below, PRUNE_CHUNK)?.last;
+    if (last === null || last === undefined) return 0;
+    // Mailbox rows first: they reference the messages (foreign key).
+    this.deleteMailed.run(last);
+    const { changes } = this.deleteThrough.run(last);
+    this.recordPruned.run(last);
+    return changes;
+  }
+}
+
+/** A message row as the Store hands it out. */
+export function toMessage(row: Row): StoredMessage {
+  return {
+    id: row.id,
+    ts: row.ts,
+    from: row.sender,
+    to: row.recipient,
+    text: row.text,
+    offline: row.offline === 1,
+    // Absent rather than undefined, so that a message read back deep-equals the one appended.
+    ...(row.client_id !== null && { clientId: row.client_id }),
+  };
+}
+
+function toEvent(row: Row): LoggedEvent {
+  if (row.kind === 'message') return { kind: 'message', message: toMessage(row) };
+  const receipt = { id: row.id, ts: row.ts, from: row.sender, to: row.recipient };
+  return { kind: 'read', receipt: { ...receipt, upTo: row.up_to ?? 0 } };
+}

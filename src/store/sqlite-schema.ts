@@ -1,0 +1,85 @@
+import type Database from 'better-sqlite3';
+
+// Each entry migrates the schema from version i to i+1; PRAGMA user_version records how many
+// ran. Append new steps, never edit old ones: databases in the field have run them.
+const MIGRATIONS = [
+  `CREATE TABLE messages (
+     -- A plain rowid: the next id is the highest plus one. Rows are never deleted, so ids
+     -- are never reused. A future retention job must keep the newest row, or switch to
+     -- AUTOINCREMENT, which costs about a third more per insert (measured on this machine).
+     id        INTEGER PRIMARY KEY,
+     ts        INTEGER NOT NULL,
+     sender    TEXT    NOT NULL,
+     recipient TEXT    NOT NULL,
+     text      TEXT    NOT NULL
+   );
+   CREATE TABLE offline (
+     recipient  TEXT    NOT NULL,
+     message_id INTEGER NOT NULL REFERENCES messages(id),
+     PRIMARY KEY (recipient, message_id)
+   ) WITHOUT ROWID;`,
+
+  // Read receipts share the messages table, and so its id sequence. The id stays a plain
+  // rowid: prune (sqlite-store.ts) keeps the newest row, so the sequence never restarts.
+  `ALTER TABLE messages ADD COLUMN kind TEXT NOT NULL DEFAULT 'message'
+     CHECK (kind IN ('message', 'read'));
+   ALTER TABLE messages ADD COLUMN offline INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE messages ADD COLUMN client_id TEXT;
+   -- The id of the last message a receipt covers; NULL for messages.
+   ALTER TABLE messages ADD COLUMN up_to INTEGER;
+   -- Version 1 did not store the flag; a message still waiting in a mailbox was sent offline.
+   -- Those already handed out read back as live: the version-1 rows cannot tell.
+   UPDATE messages SET offline = 1 WHERE id IN (SELECT message_id FROM offline);
+   -- Makes a retried send idempotent, also against a second process on the same file.
+   CREATE UNIQUE INDEX messages_client_id ON messages (sender, client_id)
+     WHERE client_id IS NOT NULL;
+   -- since() and history() read one person's entries in id order from these.
+   CREATE INDEX messages_recipient ON messages (recipient, id);
+   CREATE INDEX messages_sender ON messages (sender, id);
+   -- Without it, every message prune deletes makes the foreign key check scan all mailboxes.
+   CREATE INDEX offline_message ON offline (message_id);
+   CREATE TABLE meta (
+     key   TEXT PRIMARY KEY,
+     value INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   -- NOCASE folds ASCII letters only, which is what the AccountStore contract asks.
+   CREATE TABLE users (
+     nick     TEXT    PRIMARY KEY COLLATE NOCASE,
+     password TEXT    NOT NULL,
+     created  INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   -- No foreign key to users: with auth=open, stream tickets are issued to unregistered nicks.
+   -- A rowid table on purpose: the rowid breaks ties of created when listing, oldest first.
+   CREATE TABLE credentials (
+     secret_hash TEXT    PRIMARY KEY,
+     id          TEXT    NOT NULL UNIQUE,
+     kind        TEXT    NOT NULL CHECK (kind IN ('session', 'token', 'ticket')),
+     nick        TEXT    NOT NULL,
+     label       TEXT    NOT NULL,
+     created     INTEGER NOT NULL,
+     expires     INTEGER NOT NULL
+   );
+   CREATE INDEX credentials_nick ON credentials (nick, kind);`,
+];
+
+/** The schema version this ssechat writes; a database with a higher one is refused. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * Brings the database at `path` up to SCHEMA_VERSION, one transaction per step, or throws when
+ * it was written by a newer ssechat (whose schema this one cannot know).
+ */
+export function migrate(db: Database.Database, path: string): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > SCHEMA_VERSION) {
+    throw new Error(
+      `database ${path} has schema version ${current}, newer than this ssechat supports (${SCHEMA_VERSION})`,
+    );
+  }
+  for (let version = current; version < SCHEMA_VERSION; version++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[version] as string);
+      db.pragma(`user_version = ${version + 1}`);
+    })();
+  }
+}
