@@ -27,6 +27,19 @@ describe('JSON API, open mode', () => {
     assert.deepEqual(who.json, { user: 'ann', auth: 'open' });
   });
 
+  test('the cookie is Secure behind TLS', async () => {
+    const reply = await api(
+      base,
+      'POST',
+      '/api/v1/session',
+      { nick: 'tls' },
+      {
+        'X-Forwarded-Proto': 'https',
+      },
+    );
+    assert.match(String(reply.headers['set-cookie']?.[0]), /; Secure$/);
+  });
+
   test('no session gets 401 with a JSON error on every API route', async () => {
     for (const [method, path, body] of [
       ['GET', '/api/v1/messages', undefined],
@@ -425,6 +438,26 @@ describe('JSON API and classic protocol, accounts mode', () => {
     await viaTicket.waitForLine('Welcome john!');
     viaTicket.close();
     stream.close();
+  });
+
+  test('login attempts are rate-limited per client address', async () => {
+    const limited = await startTestServer({ auth: 'accounts' });
+    try {
+      const statuses = new Set<number>();
+      // 100 attempts per address per window; each a different account, so only the address
+      // limit applies.
+      for (let i = 0; i < 101; i++) {
+        const reply = await api(limited.url, 'POST', '/api/v1/session', {
+          nick: `u${i}`,
+          password: 'whatever1',
+        });
+        statuses.add(reply.status);
+        if (i === 100) assert.equal(reply.status, 429);
+      }
+      assert.deepEqual([...statuses].sort(), [401, 429]);
+    } finally {
+      await limited.close();
+    }
   });
 
   test('open-mode sessions are refused', async () => {

@@ -69,8 +69,8 @@ export class Hub {
   /**
    * Hands an event from the Bus to the streams that should see it, following the seed:
    * a broadcast, a join and a leave go to every stream (a join skips the stream that joined);
-   * a direct message goes to every tab of the recipient (unless it is offline, or a note to
-   * self) and to every tab of the sender. A read receipt goes to both parties' tabs too.
+   * a direct message goes to every tab of the recipient (once for a note to self) and to
+   * every tab of the sender. A read receipt goes to both parties' tabs too.
    */
   deliver(event: ChatEvent): void {
     switch (event.kind) {
@@ -81,12 +81,16 @@ export class Hub {
         this.toEveryone(event, undefined);
         return;
       case 'message': {
-        const { from, to, offline, id } = event.message;
+        const { from, to, id } = event.message;
         if (to === EVERYONE) {
           this.toEveryone(event, undefined, id);
           return;
         }
-        if (!offline && to !== from) this.toNick(to, event, id);
+        // A message flagged offline still goes to any stream the recipient has: one may have
+        // connected between the sender's presence check and the append. Whether to show it
+        // is the format's call (the classic one leaves it to the mailbox; the JSON one shows
+        // it, and a stream that replayed it drops the copy by id).
+        if (to !== from) this.toNick(to, event, id);
         this.toNick(from, event, id);
         return;
       }

@@ -49,12 +49,14 @@ export class ClassicFormat implements Format {
     return out;
   }
 
-  private message(m: StoredMessage, viewer: string): string {
+  private message(m: StoredMessage, viewer: string): string | null {
     if (m.to === EVERYONE) return classicFrame(`${m.from} to all: ${m.text}`, m.id);
     if (viewer === m.from) {
       const note = m.offline ? ' (offline)' : '';
       return classicFrame(`You to ${m.to}${note}: ${m.text}`, m.id);
     }
+    // As in the seed, a message stored for an offline user waits for their next login.
+    if (m.offline) return null;
     return classicFrame(`${m.from}: ${m.text}`, m.id);
   }
 }

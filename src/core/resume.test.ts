@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { MemoryStore } from '../store/memory-store.js';
+import { eventId, type LoggedEvent } from './events.js';
+import { Resume } from './resume.js';
+
+async function storeWith(n: number): Promise<MemoryStore> {
+  const store = new MemoryStore({ maxOfflinePerUser: 10 });
+  for (let i = 1; i <= n; i++) {
+    // Every third message is a DM between others, which the viewer "ann" must not see.
+    const to = i % 3 === 0 ? 'bob' : 'all';
+    await store.append({ from: 'cat', to, text: `m${i}`, ts: i, offline: false });
+  }
+  return store;
+}
+
+async function collect(resume: Resume, after: number, head: number) {
+  const pages = resume.replay('ann', after, head);
+  const seen: LoggedEvent[] = [];
+  for (;;) {
+    const next = await pages.next();
+    if (next.done) return { seen: seen.map(eventId), stopped: next.value };
+    seen.push(...next.value);
+  }
+}
+
+test('plan: fresh, replay, and each reset reason', async () => {
+  const store = await storeWith(10);
+  const resume = new Resume(store, 100);
+  assert.deepEqual(await resume.plan(undefined, 10), { kind: 'fresh' });
+  assert.deepEqual(await resume.plan('', 10), { kind: 'fresh' });
+  assert.deepEqual(await resume.plan('0', 10), { kind: 'replay', after: 0 });
+  assert.deepEqual(await resume.plan('7', 10), { kind: 'replay', after: 7 });
+  assert.deepEqual(await resume.plan('10', 10), { kind: 'replay', after: 10 });
+  for (const bad of ['x', '-1', '1.5', '07', ' 7', '1e3', '99999999999999999999']) {
+    assert.deepEqual(await resume.plan(bad, 10), { kind: 'reset', reason: 'invalid' }, bad);
+  }
+  assert.deepEqual(await resume.plan('11', 10), { kind: 'reset', reason: 'unknown' });
+  await store.prune({ olderThan: 0, keep: 4 });
+  assert.deepEqual(await resume.plan('5', 10), { kind: 'reset', reason: 'expired' });
+  assert.deepEqual(await resume.plan('6', 10), { kind: 'replay', after: 6 });
+});
+
+test('replay yields what the viewer sees in (after, head], in order, across pages', async () => {
+  const store = await storeWith(700);
+  const resume = new Resume(store, 10_000);
+  const { seen, stopped } = await collect(resume, 100, 650);
+  const expected = [];
+  for (let id = 101; id <= 650; id++) if (id % 3 !== 0) expected.push(id);
+  assert.deepEqual(seen, expected);
+  assert.equal(stopped, undefined);
+  // Nothing to replay at the head.
+  assert.deepEqual(await collect(resume, 650, 650), { seen: [], stopped: undefined });
+});
+
+test('replay stops with too-far-behind past maxReplay', async () => {
+  const store = await storeWith(1000);
+  const resume = new Resume(store, 300);
+  const { stopped, seen } = await collect(resume, 0, 1000);
+  assert.equal(stopped, 'too-far-behind');
+  assert.ok(seen.length <= 300);
+});
