@@ -18,6 +18,7 @@ export const ERRORS = {
     message: 'clientId must be 1 to 64 characters from A-Z a-z 0-9 . _ : -',
   },
   CHAT_RECEIPT_INVALID: { status: 400, message: 'upTo must be the id of a message you received' },
+  CHAT_RATE_LIMITED: { status: 429, message: 'too many requests; slow down' },
   AUTH_REQUIRED: { status: 401, message: 'log in first' },
   AUTH_FAILED: { status: 401, message: 'wrong nickname or password' },
   AUTH_FORBIDDEN: { status: 403, message: 'this session may not act as that user' },

@@ -49,6 +49,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const presence = new MemoryPresence();
   const chat = new ChatService({ store, bus, presence, hub, limits: config });
   const auth = new Auth({ accounts: store.accounts, config });
+  const revoked = await store.accounts.setAuthMode(config.auth);
+  if (revoked > 0) logger.warn('auth mode changed: every session and token ended', { revoked });
   const resume = new Resume(store, config.maxReplay);
   const server = createHttpServer({ config, chat, auth, resume, logger });
   const stopHeartbeat = startHeartbeat(hub, config.heartbeatMs);

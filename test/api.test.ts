@@ -332,16 +332,22 @@ describe('JSON API, open mode', () => {
       ['banana', 'invalid'],
       ['99999999', 'unknown'],
     ]) {
+      // Past the grace window zed is offline: this DM waits in the mailbox.
+      await new Promise((r) => setTimeout(r, 350));
+      await api(base, 'POST', '/api/v1/messages', { to: 'zed', text: `kept ${reason}` }, ann);
       const s = await SseClient.open(base, '/api/v1/events', {
         ...zed,
         'Last-Event-ID': id as string,
       });
-      await s.waitFor((c) => c.of('hello').length === 1);
+      await s.waitFor((c) => c.of('hello').length === 1 && c.of('message').length === 1);
       assert.deepEqual(
         s.events.map((e) => e.type),
-        ['reset', 'hello'],
+        ['reset', 'hello', 'message'],
       );
       assert.equal(s.of('reset')[0].reason, reason);
+      // A reset still hands over what waited in the mailbox.
+      assert.equal(s.of('message')[0].text, `kept ${reason}`);
+      assert.equal(s.of('message')[0].offline, true);
       s.close();
     }
   });
@@ -390,6 +396,29 @@ describe('JSON API and classic protocol, accounts mode', () => {
     assert.equal(out.status, 204);
     assert.match(String(out.headers['set-cookie']), /Max-Age=0/);
     assert.equal((await api(base, 'GET', '/api/v1/session', undefined, alice)).status, 401);
+  });
+
+  test('guessing from one address does not lock the owner out from another', async () => {
+    const proxied = await startTestServer({ auth: 'accounts', trustProxy: 'yes' });
+    try {
+      await session(proxied.url, 'owner', 'owner password', true);
+      const from = (ip: string, password: string) =>
+        api(
+          proxied.url,
+          'POST',
+          '/api/v1/session',
+          { nick: 'owner', password },
+          {
+            'X-Forwarded-For': ip,
+          },
+        );
+      for (let i = 0; i < 10; i++)
+        assert.equal((await from('10.0.0.66', `guess ${i}`)).status, 401);
+      assert.equal((await from('10.0.0.66', 'owner password')).status, 429);
+      assert.equal((await from('10.0.0.7', 'owner password')).status, 201);
+    } finally {
+      await proxied.close();
+    }
   });
 
   test('a wrong password is rate-limited per account', async () => {
@@ -458,6 +487,55 @@ describe('JSON API and classic protocol, accounts mode', () => {
     } finally {
       await limited.close();
     }
+  });
+
+  test('logging out or changing the password ends the streams of the old sessions', async () => {
+    const mine = await session(base, 'revoker', 'first password', true);
+    const other = await session(base, 'revoker', 'first password');
+    const third = await session(base, 'revoker', 'first password');
+    const a = await SseClient.open(base, '/api/v1/events', mine);
+    const b = await SseClient.open(base, '/api/v1/events', other);
+    const c = await SseClient.open(base, '/api/v1/events', third);
+    for (const s of [a, b, c]) await s.waitFor((x) => x.of('hello').length === 1);
+    assert.equal((await api(base, 'DELETE', '/api/v1/session', undefined, third)).status, 204);
+    await c.waitFor((x) => x.closed);
+    const change = await api(
+      base,
+      'POST',
+      '/api/v1/password',
+      {
+        current: 'first password',
+        password: 'second password',
+      },
+      mine,
+    );
+    assert.equal(change.status, 204);
+    await b.waitFor((x) => x.closed);
+    assert.equal(a.closed, false);
+    a.close();
+  });
+
+  test('a malformed path encoding is a 404, not a crash', async () => {
+    const mine = await session(base, 'encoder', 'some password', true);
+    for (const path of ['/api/v1/tokens/%E0%A4', '/api/v1/tokens/%zz']) {
+      const reply = await api(base, 'DELETE', path, undefined, mine);
+      assert.equal(reply.status, 404, path);
+    }
+  });
+
+  test('a page from another site cannot send through a Referer-only browser', async () => {
+    const mine = await session(base, 'referred', 'some password', true);
+    const host = new URL(base).host;
+    const evil = await get(base, '/msg/referred/all%20x', {
+      ...mine,
+      Referer: 'http://evil.example/',
+    });
+    assert.equal(evil.status, 403);
+    const ok = await get(base, '/msg/referred/all%20x', {
+      ...mine,
+      Referer: `http://${host}/classic`,
+    });
+    assert.equal(ok.status, 204);
   });
 
   test('open-mode sessions are refused', async () => {

@@ -41,6 +41,7 @@ class Receiver {
   lastId: string | undefined;
   readonly problems: string[] = [];
   connects = 0;
+  hellos = 0;
   /** Requests made, the package's own reconnects included. */
   requests = 0;
   /** Kills that landed after a replayed message and before that connection's `hello`. */
@@ -56,9 +57,12 @@ class Receiver {
 
   /**
    * Opens a new connection, replacing any current one. `killAfter` kills it from inside the
-   * handler of its n-th event (so possibly in the middle of a replay chunk).
+   * handler of its n-th event (so possibly in the middle of a replay chunk). `stallMs` keeps
+   * the connection from reading for that long after the headers: with a replay bigger than
+   * the socket buffers, the server then waits for the socket to drain while live messages
+   * are held behind the replay.
    */
-  open(killAfter?: number): void {
+  open({ killAfter, stallMs }: { killAfter?: number; stallMs?: number } = {}): void {
     this.kill();
     const generation = ++this.generation;
     const live = (): boolean => generation === this.generation;
@@ -73,7 +77,7 @@ class Receiver {
     };
     this.connects++;
     const es = new EventSource(this.url, {
-      fetch: (input, init) => {
+      fetch: async (input, init) => {
         this.requests++;
         // The package's own reconnects send the last id it saw: it must be ours.
         const own = init.headers['Last-Event-ID'];
@@ -82,7 +86,10 @@ class Receiver {
         }
         const headers: Record<string, string> = { ...init.headers, Cookie: this.cookie };
         if (this.lastId !== undefined) headers['Last-Event-ID'] = this.lastId;
-        return fetch(input, { ...init, headers });
+        const res = await fetch(input, { ...init, headers });
+        if (stallMs === undefined || res.body === null) return res;
+        const body = stall(res.body, stallMs);
+        return new Response(body, { status: res.status, headers: res.headers });
       },
     });
     es.addEventListener('hello', (e) => {
@@ -90,6 +97,7 @@ class Receiver {
       const id = JSON.parse(e.data).id as number;
       if (e.lastEventId !== String(id)) this.problems.push(`hello id: ${e.lastEventId} != ${id}`);
       this.firstHello ??= id;
+      this.hellos++;
       this.lastId = e.lastEventId;
       hello = true;
       counted();
@@ -116,6 +124,11 @@ class Receiver {
     this.es = es;
   }
 
+  /** False once the current connection was killed. */
+  get connected(): boolean {
+    return this.es !== undefined;
+  }
+
   /** Drops the current connection (aborts the fetch, which destroys the socket). */
   kill(): void {
     this.generation++;
@@ -134,6 +147,30 @@ class Receiver {
       await sleep(10);
     }
   }
+}
+
+/**
+ * Passes `body` through after `ms`: meanwhile fetch stops reading the socket once its own
+ * buffers are full (a few MB on loopback), and the server's writes back up.
+ */
+function stall(body: ReadableStream<Uint8Array>, ms: number): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  let first = true;
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        if (first) await sleep(ms);
+        first = false;
+        const { done, value } = await reader.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      },
+      cancel(reason) {
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
 }
 
 /** The ids `nick` sees among `sent`, from its first hello on, in order. */
@@ -205,7 +242,8 @@ for (const store of ['memory', 'sqlite'] as const) {
               while (next < perSender) {
                 const i = next++;
                 const to = i % 3 === 0 ? 'all' : (names[(i + si) % names.length] as string);
-                const reply = await send(base, cookie, to, `${senderNicks[si]} ${i}`);
+                const text = `${senderNicks[si]} ${i} ${'x'.repeat(randInt(0, 400))}`;
+                const reply = await send(base, cookie, to, text);
                 assert.equal(reply.status, 201, reply.body);
                 sent.push({ id: reply.json.id, from: senderNicks[si] as string, to });
               }
@@ -221,8 +259,9 @@ for (const store of ['memory', 'sqlite'] as const) {
         const chaos = receivers.map(async (r) => {
           while (sending) {
             r.kill();
-            await sleep(randInt(0, 30));
-            r.open(Math.random() < 0.6 ? randInt(1, 12) : undefined);
+            // Now and then long enough to miss dozens of messages.
+            await sleep(Math.random() < 0.15 ? randInt(100, 300) : randInt(0, 30));
+            r.open({ killAfter: Math.random() < 0.6 ? randInt(1, 12) : undefined });
             await sleep(randInt(0, 25));
           }
           r.open();
@@ -243,6 +282,63 @@ for (const store of ['memory', 'sqlite'] as const) {
         t.diagnostic(`${sent.length} messages; ${stats.join('; ')}`);
       } finally {
         for (const r of receivers) r.kill();
+        await server.close();
+      }
+    });
+
+    test('a replay that waits for a slow reader hands over to live exactly', async (t) => {
+      // Loopback and fetch buffer a few MB: a bigger replay makes the server wait for the
+      // reader while live messages are held behind it.
+      const server = await startTestServer({
+        store,
+        dataDir: join(dir, `handover-${store}`),
+        maxMessageLength: 100_000,
+        maxQueueBytes: 64 * 1024 * 1024,
+      });
+      const base = server.url;
+      const r = new Receiver(
+        'lag',
+        (await session(base, 'lag')).Cookie ?? '',
+        `${base}/api/v1/events`,
+      );
+      try {
+        const cookie = await session(base, 'snd');
+        const sent: Sent[] = [];
+        const sendAs = async (to: string, text: string): Promise<void> => {
+          const reply = await send(base, cookie, to, text);
+          assert.equal(reply.status, 201, reply.body);
+          sent.push({ id: reply.json.id, from: 'snd', to });
+        };
+        r.open();
+        await r.waitFor(() => r.firstHello !== undefined, 'hello');
+        const big = 'x'.repeat(20_000);
+        for (let round = 0; round < 3; round++) {
+          r.kill();
+          // 300 messages of 20 kB: more than one replay page, and more than the buffers hold.
+          for (let i = 0; i < 300; i += 10) {
+            await Promise.all(
+              Array.from({ length: 10 }, (_, j) =>
+                sendAs(j % 2 ? 'all' : 'lag', `${round} ${big}`),
+              ),
+            );
+          }
+          // The first round dies partway into the replay and resumes from where it got to.
+          if (round === 0) r.open({ stallMs: 200, killAfter: randInt(2, 250) });
+          else r.open({ stallMs: 300 });
+          for (let i = 0; i < 30; i++) await sendAs(i % 2 ? 'all' : 'lag', `live ${round} ${i}`);
+          if (round === 0) {
+            await r.waitFor(() => !r.connected, 'the kill in the replay');
+            r.open({ stallMs: 300 });
+            for (let i = 0; i < 30; i++) await sendAs('all', `live again ${i}`);
+          }
+        }
+        await sendAs('all', 'barrier');
+        const last = sent[sent.length - 1]?.id as number;
+        await r.waitFor(() => r.ids.includes(last), `barrier ${last}`);
+        assertExactly(r, expectedFor(r, sent));
+        t.diagnostic(`${sent.length} messages, ${r.connects} connects`);
+      } finally {
+        r.kill();
         await server.close();
       }
     });
@@ -346,17 +442,24 @@ test('resume across a graceful restart and a kill -9: every acknowledged message
       }),
     );
 
+    // Waits until every receiver is back (the package retries after the server's `retry:`,
+    // 1 to 3 s), with sends still going on.
+    const back = async (what: string): Promise<void> => {
+      const hellos = receivers.map((r) => r.hellos);
+      await Promise.all(
+        receivers.map((r, i) => r.waitFor(() => r.hellos > (hellos[i] as number), what, 15_000)),
+      );
+      await sleep(200);
+    };
     await sleep(300);
-    const t0 = Date.now();
     assert.equal(await stop(server.child, 'SIGTERM'), 0, 'SIGTERM exits cleanly');
-    t.diagnostic(`graceful stop took ${Date.now() - t0} ms`);
     await sleep(100);
     server = await spawnServer(dataDir, port);
-    await sleep(500);
+    await back('reconnect after SIGTERM');
     await stop(server.child, 'SIGKILL');
     await sleep(100);
     server = await spawnServer(dataDir, port);
-    await sleep(300);
+    await back('reconnect after kill -9');
     sending = false;
     await Promise.all(loops);
 
@@ -381,7 +484,9 @@ test('resume across a graceful restart and a kill -9: every acknowledged message
         truth.filter((id) => id > (r.firstHello as number)),
       );
     }
-    const stats = receivers.map((r) => `${r.nick}: ${r.requests} requests, ${r.ids.length} ids`);
+    const stats = receivers.map(
+      (r) => `${r.nick}: ${r.requests} requests, ${r.hellos} hellos, ${r.ids.length} ids`,
+    );
     t.diagnostic(`${acked.length} acknowledged, ${failed} failed sends; ${stats.join('; ')}`);
   } finally {
     for (const r of receivers) r.kill();

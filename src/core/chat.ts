@@ -169,6 +169,14 @@ export class ChatService {
     return this.deps.store.history(viewer, peer, before, Math.min(limit, MAX_HISTORY_PAGE));
   }
 
+  /**
+   * Ends this process's streams of `nick` that `which` selects: a revoked session must stop
+   * receiving at once, not when the client next reconnects.
+   */
+  endStreams(nick: string, which: (sub: Subscriber) => boolean): void {
+    for (const sub of this.deps.hub.streamsOf(nick)) if (which(sub)) sub.close();
+  }
+
   /** Users online now (grace windows included), in order of arrival. */
   online(): Promise<string[]> {
     return this.deps.presence.online();

@@ -20,6 +20,8 @@ export interface Subscriber {
   readonly id: string;
   readonly nick: string;
   readonly format: Format;
+  /** The id of the credential that opened it, if any: revoking that credential ends it. */
+  readonly credential?: string;
   /**
    * Queues a frame; must not throw, even after the client went away. `id` is the logged
    * event's id, so that a stream replaying from the Store can drop live copies it replayed.
@@ -59,6 +61,11 @@ export class Hub {
     const tabs = this.byNick.get(sub.nick);
     tabs?.delete(sub);
     if (tabs?.size === 0) this.byNick.delete(sub.nick);
+  }
+
+  /** The local streams of one user. */
+  streamsOf(nick: string): Subscriber[] {
+    return [...(this.byNick.get(nick) ?? [])];
   }
 
   /** Calls `fn` for every local stream (heartbeats, shutdown). */

@@ -60,3 +60,15 @@ test('replay stops with too-far-behind past maxReplay', async () => {
   assert.equal(stopped, 'too-far-behind');
   assert.ok(seen.length <= 300);
 });
+
+test('replay stops with expired when retention runs between pages', async () => {
+  const store = await storeWith(1000);
+  const resume = new Resume(store, 10_000);
+  const pages = resume.replay('ann', 100, 1000);
+  const first = await pages.next();
+  assert.equal(first.done, false);
+  await store.prune({ olderThan: 0, keep: 200 });
+  let next = await pages.next();
+  while (!next.done) next = await pages.next();
+  assert.equal(next.value, 'expired');
+});

@@ -55,6 +55,9 @@ export class Resume {
     let sent = 0;
     while (cursor < head) {
       const page = await this.store.since(viewer, cursor, REPLAY_PAGE);
+      // Retention may have run since the plan (a replay goes at the client's pace): a page
+      // read after events above the cursor were pruned would hide a gap.
+      if ((await this.store.prunedThrough()) > cursor) return 'expired';
       // Events above head were appended after the stream joined the Hub: they come live.
       const upToHead = page.filter((event) => eventId(event) <= head);
       if (upToHead.length === 0) return undefined;

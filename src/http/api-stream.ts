@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ChatService } from '../core/chat.js';
+import type { ChatService, Greeting } from '../core/chat.js';
 import type { ResetReason, Resume } from '../core/resume.js';
 import type { Logger } from '../logger.js';
 import { ApiFormat, apiFrame, apiMessage } from './api-format.js';
@@ -23,7 +23,8 @@ export interface ApiStreamDeps {
  * - fresh (no Last-Event-ID): `hello` (with `id:` = head), then the offline mailbox as
  *   `message` events without `id:`, so the client's resume point stays at the head;
  * - resuming: every missed event the user sees, in order with their ids, then `hello`;
- * - resuming from an id that cannot be replayed exactly: `reset` with the reason, then `hello`.
+ * - resuming from an id that cannot be replayed exactly: `reset` with the reason, `hello`, then
+ *   the mailbox as for a fresh stream.
  *
  * Live events follow, minus any the replay already carried.
  */
@@ -36,44 +37,63 @@ export class ApiStream {
   open(req: IncomingMessage, res: ServerResponse, identity: Identity, lastEventId?: string): void {
     const { chat, logger, maxQueueBytes, graceMs } = this.deps;
     const nick = identity.nick;
-    const sub = new SseSubscriber(res, nick, this.format, {
-      maxQueueBytes,
-      onOverflow: (s) => logger.warn('slow reader closed', { nick: s.nick, sub: s.id }),
-      onClose: (s) => {
-        ready
-          .then((ok) => (ok ? chat.disconnect(s, graceMs) : undefined))
-          .catch((err: unknown) => logger.error('logout failed', { err, nick: s.nick }));
+    const sub = new SseSubscriber(
+      res,
+      nick,
+      this.format,
+      {
+        maxQueueBytes,
+        onOverflow: (s) => logger.warn('slow reader closed', { nick: s.nick, sub: s.id }),
+        onClose: (s) => {
+          ready
+            .then((ok) => (ok ? chat.disconnect(s, graceMs) : undefined))
+            .catch((err: unknown) => logger.error('logout failed', { err, nick: s.nick }));
+        },
       },
-    });
-    const ready = this.start(sub, lastEventId).then(
-      () => true,
-      (err: unknown) => {
-        logger.error('stream start failed', { err, nick });
-        sub.close();
-        return false;
-      },
+      identity.credential.id,
     );
+    // True once the user is logged in, even if writing the opening frames fails afterwards:
+    // then the close still logs them out.
+    let loggedIn = false;
+    const ready = chat
+      .connect(sub)
+      .then((greeting) => {
+        loggedIn = true;
+        return this.start(sub, greeting, lastEventId);
+      })
+      .then(
+        () => true,
+        (err: unknown) => {
+          logger.error('stream start failed', { err, nick });
+          sub.close();
+          return loggedIn;
+        },
+      );
     logger.info('events opened', { nick, sub: sub.id, remote: req.socket.remoteAddress });
   }
 
-  private async start(sub: SseSubscriber, lastEventId: string | undefined): Promise<void> {
-    const { chat, resume } = this.deps;
-    const greeting = await chat.connect(sub);
+  private async start(
+    sub: SseSubscriber,
+    greeting: Greeting,
+    lastEventId: string | undefined,
+  ): Promise<void> {
     const { head, online } = greeting;
     const hello = this.format.hello(sub.nick, head, online);
-    const plan = await resume.plan(lastEventId, head);
-    if (plan.kind === 'fresh') {
-      let mailbox = '';
-      for (const m of greeting.offline) {
-        mailbox += apiFrame('message', { ...apiMessage(m), offline: true });
-      }
-      sub.open(hello + mailbox, head);
-      return;
-    }
-    // Resuming: the mailbox holds nothing the replay does not carry (or the client saw).
+    const plan = await this.deps.resume.plan(lastEventId, head);
     let reset: ResetReason | undefined = plan.kind === 'reset' ? plan.reason : undefined;
     if (plan.kind === 'replay') reset = await this.replay(sub, plan.after, head);
-    sub.open((reset ? this.format.reset(reset, head) : '') + hello, head);
+    if (plan.kind === 'replay' && reset === undefined) {
+      // An exact resume: the replay carried every mailbox message the client had not seen.
+      sub.open(hello, head);
+      return;
+    }
+    // Fresh, or a reset: the client starts over at the head, so the messages that waited for
+    // it come after hello, without `id:` (they are older than the head).
+    let mailbox = '';
+    for (const m of greeting.offline) {
+      mailbox += apiFrame('message', { ...apiMessage(m), offline: true });
+    }
+    sub.open((reset ? this.format.reset(reset, head) : '') + hello + mailbox, head);
   }
 
   /** Writes the missed events at the client's pace; returns why it stopped short, if it did. */

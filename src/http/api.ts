@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { RateLimiter } from '../auth/rate-limit.js';
 import type { Config } from '../config.js';
-import type { ChatService } from '../core/chat.js';
+import { type ChatService, MAX_HISTORY_PAGE } from '../core/chat.js';
 import type { Resume } from '../core/resume.js';
 import { ChatError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -9,8 +10,13 @@ import { ApiStream } from './api-stream.js';
 import { type Auth, type Identity, TICKET_TTL_MS } from './auth.js';
 import { type JsonBody, optionalString, readJson, sendJson, stringField } from './body.js';
 
-/** Default and largest page of `GET /api/v1/messages`. */
+/** Default page of `GET /api/v1/messages` (the largest is MAX_HISTORY_PAGE). */
 const DEFAULT_HISTORY_PAGE = 50;
+/**
+ * Read receipts each user may send per minute. Each is stored and delivered, so this bounds
+ * what one client can make the server write; a client needs one per conversation it reads.
+ */
+const RECEIPTS = { limit: 120, windowMs: 60_000, maxKeys: 100_000 };
 
 /** What the JSON API needs from the composition root. */
 export interface ApiDeps {
@@ -29,6 +35,7 @@ type Handler = (req: IncomingMessage, res: ServerResponse, arg: string) => Promi
  */
 export class Api {
   private readonly stream: ApiStream;
+  private readonly receipts = new RateLimiter(RECEIPTS);
   private readonly routes: Record<string, Partial<Record<string, Handler>>>;
   /** Largest JSON body: the longest message, each character escaped at worst, plus slack. */
   private readonly maxBodyBytes: number;
@@ -82,7 +89,7 @@ export class Api {
       throw new ChatError('HTTP_METHOD_NOT_ALLOWED');
     }
     if (req.method !== 'GET') this.deps.auth.checkSameOrigin(req);
-    await handler(req, res, decodeURIComponent(arg));
+    await handler(req, res, decodePathSegment(arg));
   }
 
   private readonly register: Handler = async (req, res) => {
@@ -107,6 +114,8 @@ export class Api {
   private readonly logout: Handler = async (req, res) => {
     const identity = await this.deps.auth.require(req);
     await this.deps.auth.logout(req, res, identity);
+    const id = identity.credential.id;
+    this.deps.chat.endStreams(identity.nick, (sub) => sub.credential === id);
     res.writeHead(204);
     res.end();
   };
@@ -114,7 +123,9 @@ export class Api {
   private readonly changePassword: Handler = async (req, res) => {
     const identity = await this.deps.auth.require(req);
     const body = await this.body(req, res);
-    await this.deps.auth.changePassword(identity, body.current, body.password);
+    await this.deps.auth.changePassword(req, res, identity, body.current, body.password);
+    const id = identity.credential.id;
+    this.deps.chat.endStreams(identity.nick, (sub) => sub.credential !== id);
     res.writeHead(204);
     res.end();
   };
@@ -138,6 +149,7 @@ export class Api {
   private readonly revokeToken: Handler = async (req, res, id) => {
     const { nick } = await this.deps.auth.require(req);
     if (!(await this.deps.auth.revoke(nick, id))) throw new ChatError('HTTP_NOT_FOUND');
+    this.deps.chat.endStreams(nick, (sub) => sub.credential === id);
     res.writeHead(204);
     res.end();
   };
@@ -164,7 +176,7 @@ export class Api {
     const query = new URL(req.url ?? '/', 'http://x').searchParams;
     const peer = query.get('with') ?? 'all';
     const before = intParam(query, 'before', Number.MAX_SAFE_INTEGER, 1, Number.MAX_SAFE_INTEGER);
-    const limit = intParam(query, 'limit', DEFAULT_HISTORY_PAGE, 1, 200);
+    const limit = intParam(query, 'limit', DEFAULT_HISTORY_PAGE, 1, MAX_HISTORY_PAGE);
     const page = await this.deps.chat.history(nick, peer, before, limit);
     const first = page[0];
     sendJson(res, 200, {
@@ -195,6 +207,11 @@ export class Api {
     if (typeof upTo !== 'number' || !Number.isSafeInteger(upTo) || upTo < 1) {
       throw new ChatError('CHAT_RECEIPT_INVALID');
     }
+    const wait = this.receipts.hit(nick);
+    if (wait > 0) {
+      res.setHeader('Retry-After', Math.ceil(wait / 1000));
+      throw new ChatError('CHAT_RATE_LIMITED');
+    }
     const receipt = await this.deps.chat.markRead(nick, upTo);
     sendJson(res, 201, { id: receipt?.id ?? null });
   };
@@ -221,6 +238,15 @@ export class Api {
       res.setHeader('Access-Control-Allow-Headers', 'Authorization, Content-Type, Last-Event-ID');
       res.setHeader('Access-Control-Max-Age', '600');
     }
+  }
+}
+
+/** A percent-decoded path segment; a malformed encoding names nothing here (404). */
+function decodePathSegment(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new ChatError('HTTP_NOT_FOUND');
   }
 }
 

@@ -18,10 +18,15 @@ const MAX_TOKENS_PER_USER = 100;
 const MAX_LABEL_LENGTH = 100;
 
 // Brute force: each client address may try this many logins, registrations and open-mode
-// sessions per window, and each account may fail this many logins per window. Memory is
-// bounded by maxKeys (the oldest key is forgotten first).
+// sessions per window; each account may fail this many logins per window from one address,
+// and this many in all. The per-address cap is below the account-wide one, so that a single
+// address cannot lock a user out of their own account. Memory is bounded by maxKeys (the
+// least recently used key is forgotten first).
 const PER_IP = { limit: 100, windowMs: 10 * 60_000, maxKeys: 100_000 };
-const PER_ACCOUNT_FAILURES = { limit: 10, windowMs: 10 * 60_000, maxKeys: 100_000 };
+const PER_ACCOUNT_AND_IP_FAILURES = { limit: 10, windowMs: 10 * 60_000, maxKeys: 100_000 };
+const PER_ACCOUNT_FAILURES = { limit: 300, windowMs: 10 * 60_000, maxKeys: 100_000 };
+/** Stream tickets one user may hold unredeemed (each lives TICKET_TTL_MS). */
+const MAX_TICKETS_PER_USER = 20;
 
 /** Who made a request, and with which credential. */
 export interface Identity {
@@ -44,6 +49,7 @@ export interface AuthDeps {
 export class Auth {
   private readonly now: () => number;
   private readonly perIp = new RateLimiter(PER_IP);
+  private readonly perAccountAndIp = new RateLimiter(PER_ACCOUNT_AND_IP_FAILURES);
   private readonly perAccount = new RateLimiter(PER_ACCOUNT_FAILURES);
 
   constructor(private readonly deps: AuthDeps) {
@@ -76,8 +82,8 @@ export class Auth {
 
   /**
    * Refuses a state-changing request that a browser sent on behalf of another site (CSRF).
-   * Browsers mark every request with Sec-Fetch-Site, older ones with Origin; a request with
-   * neither comes from a non-browser client, which no other site can drive. A bearer-token
+   * Browsers mark every request with Sec-Fetch-Site, older ones with Origin or Referer; a
+   * request with none comes from a non-browser client, which no other site can drive. A bearer-token
    * request is exempt: a browser never attaches a token by itself.
    */
   checkSameOrigin(req: IncomingMessage): void {
@@ -87,23 +93,30 @@ export class Auth {
       if (site === 'same-origin' || site === 'none') return;
       throw new ChatError('AUTH_CROSS_SITE', `Sec-Fetch-Site: ${site}`);
     }
+    // Older browsers send no Sec-Fetch-Site, and no Origin on a top-level GET (a link to a
+    // classic /msg URL); their Referer still names the page that sent them, unless a policy
+    // hid it. Origin and Referer must name this host.
     const origin = req.headers.origin;
-    if (origin === undefined) return;
+    const from = origin ?? req.headers.referer;
+    if (from === undefined) return;
     let host: string | undefined;
     try {
-      host = new URL(origin).host;
+      host = new URL(from).host;
     } catch {
       host = undefined;
     }
     if (host === undefined || host !== req.headers.host) {
-      throw new ChatError('AUTH_CROSS_SITE', `Origin: ${origin}`);
+      throw new ChatError(
+        'AUTH_CROSS_SITE',
+        origin === undefined ? 'Referer' : `Origin: ${origin}`,
+      );
     }
   }
 
   /** Registers an account (accounts mode) and logs the client in. */
   async register(req: IncomingMessage, res: ServerResponse, nick: string, password: unknown) {
     if (!this.accountsMode) throw new ChatError('AUTH_ACCOUNTS_ONLY');
-    this.limitAddress(req);
+    this.limitAddress(req, res);
     const hash = await hashPassword(checkNewPassword(password));
     if (!(await this.deps.accounts.createUser(nick, hash, this.now()))) {
       throw new ChatError('AUTH_NICK_TAKEN');
@@ -116,18 +129,35 @@ export class Auth {
    * (where, as in the seed, nobody owns a nick). Sets the session cookie.
    */
   async login(req: IncomingMessage, res: ServerResponse, nick: string, password: unknown) {
-    this.limitAddress(req);
-    if (this.accountsMode) {
-      const wait = this.perAccount.check(nick.toLowerCase(), this.now());
-      if (wait > 0) throw rateLimited(res, wait);
-      const stored = await this.deps.accounts.passwordHash(nick);
-      const ok = typeof password === 'string' && (await verifyPassword(password, stored));
-      if (!ok) {
-        this.perAccount.hit(nick.toLowerCase(), this.now());
-        throw new ChatError('AUTH_FAILED');
-      }
-    }
+    const address = this.limitAddress(req, res);
+    if (this.accountsMode) await this.checkPassword(res, nick, address, password);
     return this.startSession(req, res, nick);
+  }
+
+  /**
+   * Verifies a password under the guessing limits: once an account has failed too often
+   * (from this address, or in all), every attempt waits, the right password included, or the
+   * limit would only slow the guesses down.
+   */
+  private async checkPassword(
+    res: ServerResponse,
+    nick: string,
+    address: string,
+    password: unknown,
+  ): Promise<void> {
+    const account = nick.toLowerCase();
+    const pair = `${account} ${address}`;
+    const now = this.now();
+    const wait = Math.max(
+      this.perAccountAndIp.check(pair, now),
+      this.perAccount.check(account, now),
+    );
+    if (wait > 0) throw rateLimited(res, wait);
+    const stored = await this.deps.accounts.passwordHash(nick);
+    if (typeof password === 'string' && (await verifyPassword(password, stored))) return;
+    this.perAccountAndIp.hit(pair, now);
+    this.perAccount.hit(account, now);
+    throw new ChatError('AUTH_FAILED');
   }
 
   /** Ends the session of this request and clears its cookie. */
@@ -136,19 +166,23 @@ export class Auth {
     res.setHeader('Set-Cookie', this.cookieHeader(req, '', 0));
   }
 
-  /** Changes the password and ends every other session of the user. */
-  async changePassword(identity: Identity, current: unknown, next: unknown): Promise<void> {
+  /** Changes the password and ends every other session, token and ticket of the user. */
+  async changePassword(
+    req: IncomingMessage,
+    res: ServerResponse,
+    identity: Identity,
+    current: unknown,
+    next: unknown,
+  ): Promise<void> {
     if (!this.accountsMode) throw new ChatError('AUTH_ACCOUNTS_ONLY');
     const { accounts } = this.deps;
-    const wait = this.perAccount.check(identity.nick.toLowerCase(), this.now());
-    if (wait > 0) throw new ChatError('AUTH_RATE_LIMITED');
-    const stored = await accounts.passwordHash(identity.nick);
-    if (typeof current !== 'string' || !(await verifyPassword(current, stored))) {
-      this.perAccount.hit(identity.nick.toLowerCase(), this.now());
-      throw new ChatError('AUTH_FAILED');
-    }
+    await this.checkPassword(res, identity.nick, this.address(req), current);
     await accounts.setPasswordHash(identity.nick, await hashPassword(checkNewPassword(next)));
-    await accounts.revokeAll(identity.nick, 'session', identity.credential.id);
+    // Whoever knew the old password may have made themselves a token or a ticket: those go
+    // too, with every session but this one.
+    for (const kind of ['session', 'token', 'ticket'] as const) {
+      await accounts.revokeAll(identity.nick, kind, identity.credential.id);
+    }
   }
 
   /** Issues a bearer token; the secret is returned this once and never stored. */
@@ -181,6 +215,10 @@ export class Auth {
 
   /** Issues a single-use stream ticket, valid for TICKET_TTL_MS. */
   async createTicket(nick: string): Promise<string> {
+    const held = await this.deps.accounts.credentials(nick, 'ticket', this.now());
+    if (held.length >= MAX_TICKETS_PER_USER) {
+      throw new ChatError('AUTH_RATE_LIMITED', `at most ${MAX_TICKETS_PER_USER} unused tickets`);
+    }
     return (await this.issue('ticket', nick, '', this.now() + TICKET_TTL_MS)).token;
   }
 
@@ -214,12 +252,16 @@ export class Auth {
     return { token, credential };
   }
 
-  private limitAddress(req: IncomingMessage): void {
-    const wait = this.perIp.hit(
-      clientAddress(req, this.deps.config.trustProxy === 'yes'),
-      this.now(),
-    );
-    if (wait > 0) throw new ChatError('AUTH_RATE_LIMITED', `retry in ${Math.ceil(wait / 1000)} s`);
+  /** Counts an attempt from the client's address; returns the address. */
+  private limitAddress(req: IncomingMessage, res: ServerResponse): string {
+    const address = this.address(req);
+    const wait = this.perIp.hit(address, this.now());
+    if (wait > 0) throw rateLimited(res, wait);
+    return address;
+  }
+
+  private address(req: IncomingMessage): string {
+    return clientAddress(req, this.deps.config.trustProxy === 'yes');
   }
 
   private cookieHeader(req: IncomingMessage, value: string, maxAgeS: number): string {

@@ -108,23 +108,31 @@ export class ClassicProtocol {
   ): Promise<void> {
     const { chat, auth, logger, maxQueueBytes } = this.deps;
     const nick = chat.parseNick(decodeClassic(rawNick));
+    let credential: string | undefined;
     if (auth.accountsMode) {
       const ticket = query.get('ticket');
-      const identity = ticket === null ? undefined : await auth.redeemTicket(ticket);
-      await this.requireUser(req, nick, identity?.nick);
+      const identity = ticket === null ? await auth.identify(req) : await auth.redeemTicket(ticket);
+      if (identity?.nick !== nick) throw forbidden(identity?.nick);
+      credential = identity.credential.id;
     }
-    const sub = new SseSubscriber(res, nick, this.format, {
-      maxQueueBytes,
-      onOverflow: (s) => logger.warn('slow reader closed', { nick: s.nick, sub: s.id }),
-      // A client may leave before its login finished: log it out only after, and only if, it
-      // got in.
-      onClose: (s) => {
-        ready
-          // The seed's clients expect "has left" at once: no grace window here.
-          .then((ok) => (ok ? chat.disconnect(s, 0) : undefined))
-          .catch((err: unknown) => logger.error('logout failed', { err, nick: s.nick }));
+    const sub = new SseSubscriber(
+      res,
+      nick,
+      this.format,
+      {
+        maxQueueBytes,
+        onOverflow: (s) => logger.warn('slow reader closed', { nick: s.nick, sub: s.id }),
+        // A client may leave before its login finished: log it out only after, and only if, it
+        // got in.
+        onClose: (s) => {
+          ready
+            // The seed's clients expect "has left" at once: no grace window here.
+            .then((ok) => (ok ? chat.disconnect(s, 0) : undefined))
+            .catch((err: unknown) => logger.error('logout failed', { err, nick: s.nick }));
+        },
       },
-    });
+      credential,
+    );
     const ready = chat.connect(sub).then(
       (greeting) => {
         sub.open(this.format.greeting(nick, greeting));
@@ -139,14 +147,17 @@ export class ClassicProtocol {
     logger.info('stream opened', { nick, sub: sub.id, remote: req.socket.remoteAddress });
   }
 
-  /** Throws AUTH_FORBIDDEN unless the request (or a redeemed ticket) acts as `nick`. */
-  private async requireUser(req: IncomingMessage, nick: string, ticketNick?: string) {
-    const acting = ticketNick ?? (await this.deps.auth.identify(req))?.nick;
-    if (acting !== nick) {
-      throw new ChatError(
-        'AUTH_FORBIDDEN',
-        acting ? `you are logged in as ${acting}` : 'log in first',
-      );
-    }
+  /** Throws AUTH_FORBIDDEN unless the request's session acts as `nick`. */
+  private async requireUser(req: IncomingMessage, nick: string): Promise<void> {
+    const acting = (await this.deps.auth.identify(req))?.nick;
+    if (acting !== nick) throw forbidden(acting);
   }
+}
+
+/** The answer when a session may not act as the nick it names. */
+function forbidden(acting: string | undefined): ChatError {
+  return new ChatError(
+    'AUTH_FORBIDDEN',
+    acting ? `you are logged in as ${acting}` : 'log in first',
+  );
 }

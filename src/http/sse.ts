@@ -61,6 +61,7 @@ export class SseSubscriber implements Subscriber {
     readonly nick: string,
     readonly format: Format,
     private readonly options: SseOptions,
+    readonly credential?: string,
   ) {
     res.writeHead(200, SSE_HEADERS);
     res.socket?.setNoDelay(true);

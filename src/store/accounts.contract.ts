@@ -155,5 +155,19 @@ export function accountsContract(name: string, open: AccountsFactory): void {
         assert.equal(await accounts.credential('s1', 0), undefined);
       });
     });
+
+    test('changing the auth mode deletes every credential; the same mode keeps them', async () => {
+      assert.equal(await accounts.setAuthMode('open'), 0);
+      await accounts.addCredential('s1', cred({ id: 'a' }));
+      await accounts.addCredential('s2', cred({ id: 'b', kind: 'token' }));
+      assert.equal(await accounts.setAuthMode('open'), 0);
+      assert.ok(await accounts.credential('s1', NOW));
+      assert.equal(await accounts.setAuthMode('accounts'), 2);
+      assert.equal(await accounts.credential('s1', NOW), undefined);
+      assert.equal(await accounts.credential('s2', NOW), undefined);
+      await accounts.addCredential('s3', cred({ id: 'c' }));
+      assert.equal(await accounts.setAuthMode('accounts'), 0);
+      assert.equal(await accounts.setAuthMode('open'), 1);
+    });
   });
 }

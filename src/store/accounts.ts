@@ -30,6 +30,10 @@ export interface Credential {
  * - An expired credential is never returned, by `credential` or `takeCredential`.
  * - `takeCredential` returns a credential at most once, even to concurrent callers.
  * - `revoke` deletes only a credential the given nick owns.
+ * - `setAuthMode` with a mode other than the one recorded before deletes every credential:
+ *   a cookie issued for a bare nick in open mode must not act as the registered user of that
+ *   nick in accounts mode (nor the other way round). The first call on a new store records
+ *   the mode and deletes nothing.
  */
 export interface AccountStore {
   /** Registers a user; false when the nick (in any ASCII case) is taken. */
@@ -52,4 +56,9 @@ export interface AccountStore {
   revokeAll(nick: string, kind: CredentialKind, except?: string): Promise<number>;
   /** Deletes credentials that expired before `now`; returns how many. */
   pruneCredentials(now: number): Promise<number>;
+  /**
+   * Records the server's auth mode; when it differs from the recorded one, deletes every
+   * credential and returns how many went.
+   */
+  setAuthMode(mode: 'open' | 'accounts'): Promise<number>;
 }

@@ -15,6 +15,7 @@ export class MemoryAccounts implements AccountStore {
   private readonly users = new Map<string, User>();
   /** By secret hash, in insertion order: the tie-break for equal `created`. */
   private readonly secrets = new Map<string, Credential>();
+  private mode: 'open' | 'accounts' | undefined;
 
   async createUser(nick: string, passwordHash: string, now: number): Promise<boolean> {
     const key = foldAscii(nick);
@@ -30,6 +31,15 @@ export class MemoryAccounts implements AccountStore {
   async setPasswordHash(nick: string, passwordHash: string): Promise<void> {
     const user = this.user(nick);
     if (user) user.passwordHash = passwordHash;
+  }
+
+  async setAuthMode(mode: 'open' | 'accounts'): Promise<number> {
+    const before = this.mode;
+    this.mode = mode;
+    if (before === undefined || before === mode) return 0;
+    const n = this.secrets.size;
+    this.secrets.clear();
+    return n;
   }
 
   async addCredential(secretHash: string, credential: Credential): Promise<void> {

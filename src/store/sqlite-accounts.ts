@@ -29,9 +29,11 @@ export class SqliteAccounts implements AccountStore {
   private readonly deleteById: Database.Statement<[string, string]>;
   private readonly deleteAll: Database.Statement<[string, CredentialKind, string | null]>;
   private readonly deleteExpired: Database.Statement<[number]>;
+  private readonly db: Database.Database;
 
   /** Prepares its statements on `db`, which must already have the current schema. */
   constructor(db: Database.Database) {
+    this.db = db;
     // The column's NOCASE collation makes a nick taken in any ASCII case a conflict.
     this.insertUser = db.prepare(
       'INSERT INTO users (nick, password, created) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
@@ -109,6 +111,25 @@ export class SqliteAccounts implements AccountStore {
 
   async pruneCredentials(now: number): Promise<number> {
     return this.deleteExpired.run(now).changes;
+  }
+
+  async setAuthMode(mode: 'open' | 'accounts'): Promise<number> {
+    // meta holds integers: 0 is open, 1 is accounts.
+    const value = mode === 'accounts' ? 1 : 0;
+    return this.db
+      .transaction(() => {
+        const row = this.db.prepare("SELECT value FROM meta WHERE key = 'auth_mode'").get() as
+          | { value: number }
+          | undefined;
+        this.db
+          .prepare(
+            "INSERT INTO meta (key, value) VALUES ('auth_mode', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+          )
+          .run(value);
+        if (row === undefined || row.value === value) return 0;
+        return this.db.prepare('DELETE FROM credentials').run().changes;
+      })
+      .immediate();
   }
 }
 

@@ -122,6 +122,30 @@ describe('SqliteStore', () => {
     db.close();
   });
 
+  test('a restart in another auth mode ends the sessions of the old one', async () => {
+    const path = file();
+    const cred = {
+      kind: 'session' as const,
+      id: 'x',
+      nick: 'alice',
+      label: '',
+      created: 1,
+      expires: 0,
+    };
+    const first = open(path);
+    await first.accounts.setAuthMode('open');
+    await first.accounts.addCredential('h', cred);
+    await first.close();
+    const second = open(path);
+    assert.equal(await second.accounts.setAuthMode('open'), 0);
+    assert.ok(await second.accounts.credential('h', 2));
+    await second.close();
+    const third = open(path);
+    assert.equal(await third.accounts.setAuthMode('accounts'), 1);
+    assert.equal(await third.accounts.credential('h', 2), undefined);
+    await third.close();
+  });
+
   test('refuses a database from a newer ssechat', () => {
     const path = file();
     const db = new Database(path);
