@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { MemoryBus } from './bus/memory-bus.js';
 import { type Config, ConfigError, helpText, loadConfig } from './config.js';
@@ -53,6 +54,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   if (revoked > 0) logger.warn('auth mode changed: every session and token ended', { revoked });
   const resume = new Resume(store, config.maxReplay);
   const server = createHttpServer({ config, chat, auth, resume, logger });
+  const closeUnused = trackUnusedSockets(server);
   const stopHeartbeat = startHeartbeat(hub, config.heartbeatMs);
   const stopMaintenance = startMaintenance(config, store, auth, logger);
 
@@ -83,6 +85,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       sub.close();
     });
     server.closeIdleConnections();
+    closeUnused();
     const cut = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
     await closed;
     clearTimeout(cut);
@@ -97,6 +100,28 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       closing ??= close();
       return closing;
     },
+  };
+}
+
+/**
+ * Returns a function that closes every connection not serving a request. node's
+ * closeIdleConnections misses a connection that was opened but never sent a request (browsers
+ * and fetch pools open them ahead of time), and shutdown would wait SHUTDOWN_GRACE_MS for it.
+ */
+function trackUnusedSockets(server: Server): () => void {
+  const busy = new WeakMap<Socket, number>();
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const socket = req.socket;
+    busy.set(socket, (busy.get(socket) ?? 0) + 1);
+    res.once('close', () => busy.set(socket, (busy.get(socket) ?? 1) - 1));
+  });
+  return () => {
+    for (const socket of sockets) if (!busy.get(socket)) socket.destroy();
   };
 }
 

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -95,4 +96,15 @@ test('every acknowledged offline message survives kill -9', async () => {
     assert.equal(await exited, 0, 'SIGTERM exits cleanly');
     for (const s of streams) await s.waitFor((c) => c.closed);
   }
+});
+
+test('shutdown does not wait for a connection that never sent a request', async () => {
+  const server = await startTestServer();
+  const socket = connect(server.port, '127.0.0.1');
+  await new Promise((ok) => socket.once('connect', ok));
+  const started = Date.now();
+  await server.close();
+  // The grace period for open responses is 5 s; an unused connection must not wait for it.
+  assert.ok(Date.now() - started < 2_500, `close took ${Date.now() - started} ms`);
+  socket.destroy();
 });

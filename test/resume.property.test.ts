@@ -3,11 +3,13 @@
 // Store says its user sees after the stream's first hello: in id order, none twice, none left.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { EventSource } from 'eventsource';
+import { EventSource, type FetchLike, type FetchLikeResponse } from 'eventsource';
 import fc from 'fast-check';
 import type { RunningServer } from '../src/main.js';
 import { api, session, startTestServer } from './helpers.js';
@@ -32,6 +34,29 @@ type Command =
   /** Closes the server and starts a new one on the same data dir; open tabs come back. */
   | { readonly kind: 'restart' }
   | { readonly kind: 'wait'; readonly ms: number };
+
+/**
+ * The EventSource's requests over node:http, one connection each, destroyed on abort. (The
+ * global fetch keeps a pool: a connection it opened for a request that was aborted before it
+ * was sent stays open with no request, and holds the server's shutdown until its grace ends.)
+ */
+function nodeFetch(extra: () => Record<string, string>): FetchLike {
+  return (url, init) =>
+    new Promise<FetchLikeResponse>((resolve, reject) => {
+      const headers = { ...init.headers, ...extra() };
+      const req = request(url, { headers, agent: false, signal: init.signal }, (res) => {
+        resolve({
+          status: res.statusCode ?? 0,
+          url: String(url),
+          redirected: false,
+          headers: { get: (name) => res.headers[name.toLowerCase()]?.toString() ?? null },
+          body: Readable.toWeb(res) as ReadableStream<Uint8Array>,
+        });
+      });
+      req.on('error', reject);
+      req.end();
+    });
+}
 
 /**
  * One tab's stream over successive EventSource connections (none of them reconnects on its
@@ -68,11 +93,11 @@ class Tab {
     const live = (): boolean => generation === this.generation;
     let hello: number | undefined;
     const es = new EventSource(`${base}/api/v1/events`, {
-      fetch: (input, init) => {
-        const headers: Record<string, string> = { ...init.headers, Cookie: this.cookie };
+      fetch: nodeFetch(() => {
+        const headers: Record<string, string> = { Cookie: this.cookie };
         if (this.lastId !== undefined) headers['Last-Event-ID'] = this.lastId;
-        return fetch(input, { ...init, headers });
-      },
+        return headers;
+      }),
     });
     es.addEventListener('hello', (e) => {
       if (!live()) return;
@@ -148,6 +173,14 @@ async function seenByStore(base: string, cookie: Record<string, string>): Promis
 /** Runs `commands` against a fresh sqlite server, then checks every tab against the Store. */
 async function check(commands: readonly Command[]): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'ssechat-resume-prop-'));
+  try {
+    await run(commands, dataDir);
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function run(commands: readonly Command[], dataDir: string): Promise<void> {
   const start = (): Promise<RunningServer> => startTestServer({ store: 'sqlite', dataDir });
   let server = await start();
   const tabs = new Map<TabName, Tab>();
@@ -229,7 +262,6 @@ async function check(commands: readonly Command[]): Promise<void> {
   } finally {
     for (const t of tabs.values()) t.drop();
     await server.close();
-    rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
@@ -260,7 +292,9 @@ const command: fc.Arbitrary<Command> = fc.oneof(
 
 test('resumed streams match the Store exactly, across disconnects and restarts', async () => {
   await fc.assert(fc.asyncProperty(fc.array(command, { minLength: 1, maxLength: 30 }), check), {
-    numRuns: 20,
+    numRuns: 25,
     interruptAfterTimeLimit: 50_000,
+    // Show the assertion that failed, not only the counterexample.
+    includeErrorInReport: true,
   });
 });
