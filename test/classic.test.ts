@@ -26,12 +26,14 @@ after(async () => {
 });
 
 describe('pages', () => {
-  test('GET / is our chat page: HTML that uses EventSource and /msg', async () => {
+  test('GET / is our chat page: HTML whose script uses EventSource on the JSON API', async () => {
     const r = await get(base, '/');
     assert.equal(r.status, 200);
     assert.match(String(r.headers['content-type']), /^text\/html/);
-    assert.match(r.body, /new EventSource\(/);
-    assert.match(r.body, /'\/msg\/'/);
+    assert.match(r.body, /<script type="module" src="\/assets\/app.js">/);
+    const stream = await get(base, '/assets/stream.js');
+    assert.match(stream.body, /new EventSource\(/);
+    assert.match(stream.body, /\/api\/v1\/events/);
     const head = await get(base, '/', {}, 'HEAD');
     assert.equal(head.status, 200);
     assert.equal(head.body, '');

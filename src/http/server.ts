@@ -10,7 +10,7 @@ import { Api } from './api.js';
 import type { Auth } from './auth.js';
 import { ClassicProtocol } from './classic.js';
 import { errorBody, sendError } from './respond.js';
-import { findWebDir, StaticPage } from './static.js';
+import { findWebDir, StaticAssets, StaticPage } from './static.js';
 
 /**
  * Bounds on what a client may send before the router sees it. Headers (request line
@@ -23,10 +23,10 @@ const HEADERS_TIMEOUT_MS = 10_000;
 const REQUEST_TIMEOUT_MS = 30_000;
 const KEEP_ALIVE_TIMEOUT_MS = 5_000;
 
-// Our page builds every element with textContent; scripts and styles are inline and nothing
-// is loaded from elsewhere.
+// Our page builds every element with textContent; its scripts and styles are files under
+// /assets/ (no inline code at all), and nothing is loaded from elsewhere.
 const PAGE_CSP =
-  "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /** What the HTTP edge needs from the composition root. */
 export interface HttpDeps {
@@ -41,6 +41,7 @@ export interface HttpDeps {
  * The HTTP edge: routes each request to a page, the classic protocol or an error. Routes:
  *
  * - `GET /`: our chat page. `GET /classic`: the seed's own page, unchanged.
+ * - `GET /assets/<name>`: the page's scripts and styles (static.ts WEB_ASSETS).
  * - `/api/v1/...`: the JSON API (api.ts, docs/api.md).
  * - `GET /msg/<from>/<to>%20<text>`: send (classic protocol).
  * - `GET /<nick>` with `Accept: text/event-stream`: open a stream (classic protocol).
@@ -54,6 +55,7 @@ export function createHttpServer(deps: HttpDeps): Server {
     'X-Frame-Options': 'DENY',
   });
   const seedPage = new StaticPage(join(web, 'classic.html'), 'text/html; charset=UTF-8');
+  const assets = new StaticAssets(web);
   const classic = new ClassicProtocol({
     chat: deps.chat,
     auth: deps.auth,
@@ -89,6 +91,10 @@ export function createHttpServer(deps: HttpDeps): Server {
     const path = end === -1 ? url : url.slice(0, end);
     if (path === '/') {
       index.serve(req, res);
+    } else if (path.startsWith('/assets/')) {
+      if (!assets.serve(req, res, path.slice('/assets/'.length))) {
+        throw new ChatError('HTTP_NOT_FOUND');
+      }
     } else if (method === 'GET' && req.headers.accept?.includes('text/event-stream')) {
       const query = new URLSearchParams(end === -1 ? '' : url.slice(end + 1));
       classic

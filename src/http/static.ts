@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { dirname, join } from 'node:path';
+import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -48,5 +48,50 @@ export class StaticPage {
     res.writeHead(200, this.headers);
     // node:http sends no body for HEAD by itself.
     res.end(this.body);
+  }
+}
+
+/**
+ * The files of web/ served at `/assets/<name>`. A fixed list, read once at startup: no part of
+ * a request path ever reaches the file system, and a file added to web/ is not served until
+ * it is named here. The page's modules import each other relatively, so they all live here.
+ */
+export const WEB_ASSETS = [
+  'style.css',
+  'icon.svg',
+  'app.js',
+  'api.js',
+  'stream.js',
+  'model.js',
+  'view.js',
+  'outbox.js',
+  'login.js',
+] as const;
+
+/** Content-Type by file extension, for the kinds of file WEB_ASSETS holds. */
+const ASSET_TYPES: Record<string, string> = {
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+};
+
+/** The page's scripts, styles and icon (WEB_ASSETS), each a StaticPage. */
+export class StaticAssets {
+  private readonly files = new Map<string, StaticPage>();
+
+  constructor(webDir: string, names: readonly string[] = WEB_ASSETS) {
+    for (const name of names) {
+      const type = ASSET_TYPES[extname(name)];
+      if (!type) throw new Error(`no Content-Type for web asset ${name}`);
+      this.files.set(name, new StaticPage(join(webDir, name), type));
+    }
+  }
+
+  /** Serves the asset called `name`; false when there is none (the caller answers 404). */
+  serve(req: IncomingMessage, res: ServerResponse, name: string): boolean {
+    const file = this.files.get(name);
+    if (!file) return false;
+    file.serve(req, res);
+    return true;
   }
 }

@@ -1,0 +1,54 @@
+// The JSON API (docs/api.md) as the page uses it: same origin, session cookie, JSON bodies.
+
+/** An API answer that was not a success, or a request that never got one (status 0). */
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+
+  /** True when trying again later may work: no answer at all, or a server-side failure. */
+  get transient() {
+    return this.status === 0 || this.status >= 500;
+  }
+}
+
+/**
+ * One request to `/api/v1/<path>`. Resolves with the parsed body (null for 204); rejects with
+ * an ApiError, whose status is 0 when the network failed before any answer.
+ */
+export async function call(method, path, body) {
+  const init = { method, credentials: 'same-origin', cache: 'no-store', headers: {} };
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  let res;
+  try {
+    res = await fetch(`/api/v1/${path}`, init);
+  } catch {
+    throw new ApiError(0, 'NETWORK', 'cannot reach the server');
+  }
+  if (res.status === 204) return null;
+  const json = await res.json().catch(() => null);
+  if (!res.ok) {
+    const error = json && typeof json === 'object' ? json.error : null;
+    throw new ApiError(
+      res.status,
+      error?.code ?? `HTTP_${res.status}`,
+      error?.message ?? `the server answered ${res.status}`,
+    );
+  }
+  return json;
+}
+
+/**
+ * A random id for an idempotent send. crypto.randomUUID exists only in secure contexts
+ * (https, localhost); getRandomValues works everywhere.
+ */
+export function newClientId() {
+  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}

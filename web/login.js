@@ -1,0 +1,167 @@
+// Getting in. One form serves both server modes, since the page cannot ask which one a
+// server runs before logging in (GET /api/v1/session answers 401 either way):
+//
+// - accounts: "Sign in" logs in with nick and password; "Register" creates the account.
+// - open: any nickname, no password. "Sign in" works with the nick alone (a password, if
+//   typed, is not sent); "Register" gets 404 AUTH_ACCOUNTS_ONLY, and the page then joins
+//   with the nickname, saying that this server has no accounts.
+//
+// Every answer tells the mode; the page remembers it in localStorage and shapes the form to
+// it on the next visit (open: no password field; accounts: password required).
+
+import { ApiError, call } from './api.js';
+import { EVERYONE } from './model.js';
+
+const MODE_KEY = 'ssechat:auth';
+// The server's nick rule (src/core/events.ts), checked here too so a bad name gets its reason.
+const NICK_FORBIDDEN = /[\s\p{C}\p{Z}/?#%+:,<>"'&`\\]/u;
+
+const $ = (id) => document.getElementById(id);
+
+/** The server's mode as last seen by this browser: 'open', 'accounts' or null. */
+export function knownMode() {
+  try {
+    const mode = localStorage.getItem(MODE_KEY);
+    return mode === 'open' || mode === 'accounts' ? mode : null;
+  } catch {
+    return null;
+  }
+}
+
+export function rememberMode(mode) {
+  try {
+    localStorage.setItem(MODE_KEY, mode);
+  } catch {
+    // Not remembered: the form shows both fields next time.
+  }
+}
+
+/** Why `nick` cannot be a nickname, or '' when it can (the server has the last word). */
+export function nickProblem(nick) {
+  if (nick === '') return 'Enter a nickname.';
+  const bad = NICK_FORBIDDEN.exec(nick);
+  if (bad) {
+    return bad[0].trim()
+      ? `A nickname cannot contain "${bad[0]}".`
+      : 'A nickname cannot contain spaces or control characters.';
+  }
+  if (nick.toLowerCase() === EVERYONE) return '"all" means everyone; pick another name.';
+  return '';
+}
+
+/** Shapes the form to the mode this browser knows the server runs in. */
+function shapeForm(mode) {
+  const form = $('login');
+  form.dataset.mode = mode ?? 'unknown';
+  $('password-row').hidden = mode === 'open';
+  $('password').required = mode === 'accounts';
+  $('register').hidden = mode === 'open';
+  $('signin').textContent = mode === 'open' ? 'Join' : 'Sign in';
+  $('login-hint').textContent =
+    mode === 'open'
+      ? 'This server has no accounts: pick any nickname to join.'
+      : mode === 'accounts'
+        ? 'New here? Choose a nickname and a password of at least 8 characters, then Register.'
+        : 'New here? Choose Register. On a server without accounts a nickname is enough.';
+}
+
+/**
+ * Shows the login view; calls `enter(user, auth, notice)` once the session is open. `error`
+ * is shown at once (e.g. the server could not be reached).
+ */
+export function showLogin(enter, error = '') {
+  document.title = 'ssechat';
+  $('app').hidden = true;
+  $('login-view').hidden = false;
+  shapeForm(knownMode());
+  $('login-error').textContent = error;
+  const form = $('login');
+  form.onsubmit = async (e) => {
+    e.preventDefault();
+    const register = e.submitter?.id === 'register';
+    const nick = $('nick').value.trim().normalize('NFC');
+    const password = $('password').value;
+    const problem = nickProblem(nick);
+    if (problem) return fail(problem, 'nick');
+    if (register && password.length < 8) {
+      return fail('Choose a password of at least 8 characters.', 'password');
+    }
+    setBusy(true);
+    try {
+      const { user, auth, notice } = register
+        ? await registerOrJoin(nick, password)
+        : await signIn(nick, password);
+      rememberMode(auth);
+      $('password').value = '';
+      enter(user, auth, notice);
+    } catch (err) {
+      fail(explain(err, register), err.code === 'AUTH_FAILED' ? 'password' : 'nick');
+    } finally {
+      setBusy(false);
+    }
+  };
+  $(knownMode() === 'accounts' && $('nick').value ? 'password' : 'nick').focus();
+}
+
+async function signIn(nick, password) {
+  const mode = knownMode();
+  const body = mode === 'open' || password === '' ? { nick } : { nick, password };
+  try {
+    const reply = await call('POST', 'session', body);
+    const notice =
+      reply.auth === 'open' && password !== ''
+        ? 'This server has no accounts: your password was not needed, and anyone may use any nickname.'
+        : '';
+    return { user: reply.user, auth: reply.auth, notice };
+  } catch (err) {
+    // A nick alone was refused: the server has accounts.
+    if (err.code === 'AUTH_FAILED') {
+      rememberMode('accounts');
+      shapeForm('accounts');
+      if (password === '') throw new ApiError(401, 'AUTH_PASSWORD_NEEDED', '');
+    }
+    throw err;
+  }
+}
+
+async function registerOrJoin(nick, password) {
+  try {
+    const reply = await call('POST', 'users', { nick, password });
+    return { user: reply.user, auth: 'accounts', notice: '' };
+  } catch (err) {
+    if (err.code !== 'AUTH_ACCOUNTS_ONLY') throw err;
+  }
+  rememberMode('open');
+  shapeForm('open');
+  const reply = await call('POST', 'session', { nick });
+  return {
+    user: reply.user,
+    auth: reply.auth,
+    notice: 'This server has no accounts: nothing was registered, and anyone may use any nickname.',
+  };
+}
+
+function explain(err, register) {
+  switch (err.code) {
+    case 'AUTH_PASSWORD_NEEDED':
+      return 'This server has accounts: enter your password, or Register.';
+    case 'AUTH_FAILED':
+      return 'Wrong nickname or password.';
+    case 'AUTH_NICK_TAKEN':
+      return 'This nickname is already registered. Sign in, or pick another.';
+    case 'NETWORK':
+      return 'Cannot reach the server. Check your connection and try again.';
+    default:
+      return register ? `Could not register: ${err.message}.` : `Could not sign in: ${err.message}.`;
+  }
+}
+
+function fail(message, field) {
+  $('login-error').textContent = message;
+  $(field === 'password' && !$('password-row').hidden ? 'password' : 'nick').focus();
+}
+
+function setBusy(busy) {
+  for (const id of ['signin', 'register']) $(id).disabled = busy;
+  $('login').setAttribute('aria-busy', String(busy));
+}

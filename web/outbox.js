@@ -1,0 +1,81 @@
+// Sending. Each message gets a clientId once, when it is written; every retry reuses it, so
+// the server stores and delivers it at most once however often the network drops the answer
+// (docs/api.md, "Idempotent sends"). Messages go out one at a time, in the order written.
+
+import { call, newClientId } from './api.js';
+
+/** Automatic attempts before a message is shown as failed (the user can still retry). */
+const MAX_ATTEMPTS = 8;
+const BASE_DELAY_MS = 500;
+const MAX_DELAY_MS = 15_000;
+
+/**
+ * The queue of unsent messages. Handlers: onChange(item) when an item's state changes;
+ * onSent(item, {id, ts}) when the server stored it; onLoggedOut() on a 401.
+ */
+export class Outbox {
+  constructor(handlers) {
+    this.h = handlers;
+    this.queue = [];
+    this.busy = false;
+    this.timer = 0;
+    window.addEventListener('online', () => {
+      if (!this.busy && this.queue.length > 0) this.pump();
+    });
+  }
+
+  /** Queues `text` for `to`; returns the item (state 'pending'). */
+  send(to, text) {
+    const item = { clientId: newClientId(), to, text, created: Date.now(), state: 'pending', error: '', attempts: 0 };
+    this.queue.push(item);
+    if (!this.busy) this.pump();
+    return item;
+  }
+
+  /** Tries a failed message again, with its first clientId. */
+  retry(item) {
+    if (item.state !== 'failed') return;
+    item.state = 'pending';
+    item.error = '';
+    item.attempts = 0;
+    this.queue.push(item);
+    this.h.onChange(item);
+    if (!this.busy) this.pump();
+  }
+
+  async pump() {
+    clearTimeout(this.timer);
+    const item = this.queue[0];
+    if (!item) return;
+    if (navigator.onLine === false) return; // the online event pumps again
+    this.busy = true;
+    item.attempts++;
+    try {
+      const reply = await call('POST', 'messages', {
+        to: item.to,
+        text: item.text,
+        clientId: item.clientId,
+      });
+      this.queue.shift();
+      item.state = 'sent';
+      this.h.onSent(item, reply);
+    } catch (err) {
+      if (err.transient && item.attempts < MAX_ATTEMPTS) {
+        // No answer, or a server error: the message may or may not be stored. Same clientId.
+        item.state = 'retrying';
+        this.h.onChange(item);
+        const base = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** (item.attempts - 1));
+        this.busy = false;
+        this.timer = setTimeout(() => this.pump(), base / 2 + Math.random() * base);
+        return;
+      }
+      this.queue.shift();
+      item.state = 'failed';
+      item.error = err.message;
+      this.h.onChange(item);
+      if (err.status === 401) this.h.onLoggedOut();
+    }
+    this.busy = false;
+    if (this.queue.length > 0) this.pump();
+  }
+}

@@ -1,0 +1,298 @@
+// The event stream, shared by every tab of one user.
+//
+// Browsers allow 6 connections per origin over HTTP/1.1, so one EventSource per tab would
+// leave a user's 7th tab hanging. Instead, the tabs elect a leader with a Web Lock: the tab
+// holding `ssechat-stream-<nick>` opens the one EventSource and forwards every event over a
+// BroadcastChannel; the others (followers) apply what it forwards. The lock is held until the
+// tab closes (or logs out); the browser then grants it to a waiting tab, which resumes the
+// stream from the last event id the tabs have seen, so nothing is lost, and every tab drops
+// events it already has by id. Without Web Locks (old browsers, or plain http on a host other
+// than localhost: it is a secure-context API) or BroadcastChannel, each tab has its own stream.
+//
+// Reconnecting is ours, not the browser's: on any error the EventSource is closed and a new
+// one opened after an exponential backoff with jitter, with `?lastEventId=` (a new
+// EventSource cannot send the Last-Event-ID header), so the server replays exactly what was
+// missed.
+
+/** The event types of GET /api/v1/events (docs/api.md). */
+const TYPES = ['hello', 'message', 'read', 'join', 'leave', 'reset'];
+/** First reconnect delay (before jitter); it doubles per failure up to MAX_DELAY_MS. */
+const BASE_DELAY_MS = 1_000;
+const MAX_DELAY_MS = 30_000;
+/** After this many failed attempts in a row the page says it is offline. */
+const OFFLINE_AFTER = 4;
+/** How long a new leader waits for the other tabs to say which event they saw last. */
+const GATHER_MS = 300;
+
+/**
+ * The stream of one user. Handlers:
+ * - onEvent(type, data): an event, from our EventSource or forwarded by the leader;
+ * - onStatus(status, retryAt): 'connecting' | 'connected' | 'reconnecting' | 'offline';
+ * - onSync(state): a follower learned the leader's state (snapshot() of the leader's page);
+ * - snapshot(): what a new follower needs (who is online);
+ * - onSignal(message): a message another tab posted with post();
+ * - onLoggedOut(): the session is gone (the stream is refused and the API says 401).
+ */
+export class Stream {
+  constructor(nick, handlers) {
+    this.nick = nick;
+    this.h = handlers;
+    /** Id of the newest event seen (the resume point), null before the first. */
+    this.lastId = null;
+    /** True once this tab knows "live from here" (a hello, its own or forwarded). */
+    this.ready = false;
+    /** 'solo' (own stream), 'leader' or 'follower'. */
+    this.role = 'solo';
+    this.status = 'connecting';
+    this.retryAt = 0;
+    this.failures = 0;
+    this.es = null;
+    this.timer = 0;
+    this.stopped = false;
+    this.channel = null;
+    this.release = null;
+    this.onLastId = null;
+    this.onOnline = () => this.networkBack();
+    this.onOffline = () => this.networkLost();
+  }
+
+  /** The Web Lock name: one leader per user and browser. */
+  get lockName() {
+    return `ssechat-stream-${this.nick}`;
+  }
+
+  start() {
+    window.addEventListener('online', this.onOnline);
+    window.addEventListener('offline', this.onOffline);
+    if (navigator.locks && typeof BroadcastChannel === 'function') {
+      this.channel = new BroadcastChannel(`ssechat-events-${this.nick}`);
+      this.channel.onmessage = (e) => this.fromChannel(e.data);
+      this.role = 'follower';
+      // A leader answers with its state; if there is none yet, the lock comes to us.
+      this.post({ t: 'sync?' });
+      navigator.locks
+        .request(this.lockName, () => this.lead())
+        .catch(() => {
+          // The lock manager failed (rare): do without sharing.
+          this.role = 'solo';
+          this.connect();
+        });
+    } else {
+      this.connect();
+    }
+  }
+
+  /** Ends everything: the stream, the lock (another tab may lead), the channel. */
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.es?.close();
+    this.es = null;
+    this.release?.();
+    this.channel?.close();
+    window.removeEventListener('online', this.onOnline);
+    window.removeEventListener('offline', this.onOffline);
+  }
+
+  /** Tries to connect now instead of waiting for the next attempt (or asks the leader to). */
+  retryNow() {
+    if (this.role === 'follower') this.post({ t: 'retry-now' });
+    else if (!this.es) this.connect();
+  }
+
+  /** Sends a message to this user's other tabs (nothing without a channel). */
+  post(message) {
+    try {
+      this.channel?.postMessage(message);
+    } catch {
+      // The channel is closed (logging out).
+    }
+  }
+
+  /** Runs while this tab holds the lock; the returned promise keeps it until stop(). */
+  async lead() {
+    if (this.stopped) return;
+    this.role = 'leader';
+    await this.gatherLastIds();
+    this.connect();
+    await new Promise((resolve) => {
+      this.release = resolve;
+    });
+  }
+
+  /**
+   * A new leader resumes from the last event id that every tab has seen (the smallest one
+   * they report), so that no tab misses an event sent while no tab was leading; the tabs
+   * drop the repeats by id. Tabs that know nothing yet (null) load history themselves.
+   */
+  async gatherLastIds() {
+    let others = 0;
+    try {
+      const { pending } = await navigator.locks.query();
+      others = pending.filter((lock) => lock.name === this.lockName).length;
+    } catch {
+      others = 0;
+    }
+    if (others === 0) return;
+    const ids = [];
+    await new Promise((resolve) => {
+      const timer = setTimeout(resolve, GATHER_MS);
+      this.onLastId = (id) => {
+        ids.push(id);
+        if (ids.length >= others) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      this.post({ t: 'last-id?' });
+    });
+    this.onLastId = null;
+    const known = ids.filter((id) => Number.isSafeInteger(id));
+    if (this.lastId !== null) known.push(this.lastId);
+    if (known.length > 0) this.lastId = Math.min(...known);
+  }
+
+  connect() {
+    clearTimeout(this.timer);
+    if (this.stopped) return;
+    this.es?.close();
+    this.es = null;
+    if (navigator.onLine === false) {
+      // Nothing to try until the browser says the network is back (the online event).
+      this.setStatus('offline', 0);
+      return;
+    }
+    const url =
+      this.lastId === null ? '/api/v1/events' : `/api/v1/events?lastEventId=${this.lastId}`;
+    const es = new EventSource(url);
+    this.es = es;
+    for (const type of TYPES) {
+      es.addEventListener(type, (e) => {
+        if (this.es === es) this.fromStream(type, e.data, e.lastEventId);
+      });
+    }
+    es.onerror = () => {
+      if (this.es !== es) return;
+      // The browser would retry by itself, at the server's retry: interval and without
+      // backoff; it also gives up for good on an HTTP error. Take over in both cases.
+      es.close();
+      this.es = null;
+      this.failed();
+    };
+  }
+
+  failed() {
+    this.failures++;
+    if (navigator.onLine === false) {
+      this.setStatus('offline', 0);
+      return;
+    }
+    const base = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** (this.failures - 1));
+    const delay = base / 2 + Math.random() * base;
+    this.timer = setTimeout(() => this.connect(), delay);
+    this.setStatus(this.failures >= OFFLINE_AFTER ? 'offline' : 'reconnecting', Date.now() + delay);
+    // An EventSource does not tell why it failed: a 401 (logged out elsewhere, session
+    // expired) looks like a network error. Ask the API.
+    fetch('/api/v1/session', { credentials: 'same-origin', cache: 'no-store' })
+      .then((res) => {
+        if (res.status === 401 && !this.stopped) this.h.onLoggedOut();
+      })
+      .catch(() => {});
+  }
+
+  networkBack() {
+    if (this.role !== 'follower' && !this.es && !this.stopped) this.connect();
+  }
+
+  networkLost() {
+    if (this.role === 'follower' || this.stopped) return;
+    // The stream is dead or about to be; resume cleanly when the network is back.
+    this.es?.close();
+    this.es = null;
+    clearTimeout(this.timer);
+    this.setStatus('offline', 0);
+  }
+
+  fromStream(type, data, lastEventId) {
+    if (type === 'hello') this.failures = 0;
+    this.apply(type, data, lastEventId);
+    if (this.channel) this.post({ t: 'event', type, data, lastEventId });
+    if (type === 'hello') this.setStatus('connected', 0);
+  }
+
+  /** Applies one event, ours or forwarded: moves the resume point, then tells the page. */
+  apply(type, data, lastEventId) {
+    let parsed;
+    try {
+      parsed = JSON.parse(data);
+    } catch {
+      return;
+    }
+    // EventSource keeps the last id for events that carry none (join, leave, the mailbox).
+    if (lastEventId !== '' && lastEventId !== undefined) {
+      const id = Number(lastEventId);
+      if (Number.isSafeInteger(id)) {
+        // After a reset the server's head may be below what we had (a wiped database).
+        this.lastId = type === 'reset' || this.lastId === null ? id : Math.max(this.lastId, id);
+      }
+    }
+    if (type === 'hello') this.ready = true;
+    this.h.onEvent(type, parsed);
+  }
+
+  setStatus(status, retryAt) {
+    this.status = status;
+    this.retryAt = retryAt;
+    this.h.onStatus(status, retryAt);
+    if (this.role === 'leader') this.post({ t: 'status', status, retryAt });
+  }
+
+  fromChannel(m) {
+    if (!m || typeof m !== 'object' || this.stopped) return;
+    const leader = this.role === 'leader';
+    switch (m.t) {
+      case 'event':
+        if (!leader) this.apply(m.type, m.data, m.lastEventId);
+        return;
+      case 'status':
+        if (!leader) {
+          this.status = m.status;
+          this.retryAt = m.retryAt;
+          this.h.onStatus(m.status, m.retryAt);
+        }
+        return;
+      case 'sync?':
+        if (leader) {
+          this.post({
+            t: 'sync',
+            ready: this.ready,
+            lastId: this.lastId,
+            status: this.status,
+            retryAt: this.retryAt,
+            state: this.h.snapshot(),
+          });
+        }
+        return;
+      case 'sync':
+        if (!leader && m.ready && !this.ready && Number.isSafeInteger(m.lastId)) {
+          this.lastId = this.lastId === null ? m.lastId : Math.max(this.lastId, m.lastId);
+          this.ready = true;
+          this.status = m.status;
+          this.h.onStatus(m.status, m.retryAt);
+          this.h.onSync(m.state);
+        }
+        return;
+      case 'last-id?':
+        if (!leader) this.post({ t: 'last-id', id: this.lastId });
+        return;
+      case 'last-id':
+        this.onLastId?.(m.id);
+        return;
+      case 'retry-now':
+        if (leader && !this.es) this.connect();
+        return;
+      default:
+        this.h.onSignal(m);
+    }
+  }
+}
