@@ -89,6 +89,11 @@ export class MemoryStore implements Store {
     return out;
   }
 
+  async log(after: EventId, limit: number): Promise<LoggedEvent[]> {
+    const start = this.indexAbove(after);
+    return this.entries.slice(start, start + Math.max(0, limit));
+  }
+
   async history(
     viewer: string,
     peer: string,

@@ -60,6 +60,7 @@ export class SqliteLog {
   private readonly selectHead: Statement<[], { id: number }>;
   private readonly selectPruned: Statement<[], { value: number }>;
   private readonly selectSince: Statement<[{ after: number; viewer: string; limit: number }], Row>;
+  private readonly selectAll: Statement<[number, number], Row>;
   private readonly selectBroadcasts: Statement<[number, number], Row>;
   private readonly selectNotes: Statement<[Page], Row>;
   private readonly selectDirect: Statement<[Page & { peer: string }], Row>;
@@ -77,6 +78,7 @@ export class SqliteLog {
     this.selectHead = db.prepare('SELECT coalesce(max(id), 0) AS id FROM messages');
     this.selectPruned = db.prepare("SELECT value FROM meta WHERE key = 'pruned_through'");
     this.selectSince = db.prepare(SINCE);
+    this.selectAll = db.prepare(`SELECT ${COLUMNS} FROM messages WHERE id > ? ORDER BY id LIMIT ?`);
     this.selectBroadcasts = db.prepare(
       `SELECT ${COLUMNS} FROM messages WHERE recipient = '${EVERYONE}' AND kind = 'message'
           AND id < ? ORDER BY id DESC LIMIT ?`,
@@ -120,6 +122,12 @@ export class SqliteLog {
     // SQLite reads a negative LIMIT as "no limit".
     if (limit <= 0) return [];
     return this.selectSince.all({ after, viewer, limit }).map(toEvent);
+  }
+
+  /** See Store.log. */
+  all(after: EventId, limit: number): LoggedEvent[] {
+    if (limit <= 0) return [];
+    return this.selectAll.all(after, limit).map(toEvent);
   }
 
   /** See Store.history. */

@@ -44,7 +44,7 @@ type Statement<P extends unknown[], R = unknown> = Database.Statement<P, R>;
 /** The default Store: one SQLite file in WAL mode, through better-sqlite3's synchronous API. */
 export class SqliteStore implements Store {
   readonly accounts: SqliteAccounts;
-  private readonly log: SqliteLog;
+  private readonly journal: SqliteLog;
   private readonly db: Database.Database;
   private readonly insertMessage: Statement<
     [number, string, string, string, number, string | null]
@@ -70,7 +70,7 @@ export class SqliteStore implements Store {
     db.pragma('busy_timeout = 5000');
     migrate(db, options.path);
     this.accounts = new SqliteAccounts(db);
-    this.log = new SqliteLog(db);
+    this.journal = new SqliteLog(db);
 
     // DO NOTHING only fires for the (sender, client_id) index: a second process that stored
     // the same clientId after our lookup (see writeMessage). The id never conflicts.
@@ -142,16 +142,21 @@ export class SqliteStore implements Store {
 
   async head(): Promise<EventId> {
     this.flush();
-    return this.log.head();
+    return this.journal.head();
   }
 
   async prunedThrough(): Promise<EventId> {
-    return this.log.prunedThrough();
+    return this.journal.prunedThrough();
   }
 
   async since(viewer: string, after: EventId, limit: number): Promise<LoggedEvent[]> {
     this.flush();
-    return this.log.since(viewer, after, limit);
+    return this.journal.since(viewer, after, limit);
+  }
+
+  async log(after: EventId, limit: number): Promise<LoggedEvent[]> {
+    this.flush();
+    return this.journal.all(after, limit);
   }
 
   async history(
@@ -161,17 +166,17 @@ export class SqliteStore implements Store {
     limit: number,
   ): Promise<StoredMessage[]> {
     this.flush();
-    return this.log.history(viewer, peer, before, limit);
+    return this.journal.history(viewer, peer, before, limit);
   }
 
   async message(id: EventId): Promise<StoredMessage | undefined> {
     this.flush();
-    return this.log.message(id);
+    return this.journal.message(id);
   }
 
   /** See SqliteLog.prune: oldest first, in chunks. */
   prune(policy: RetentionPolicy): Promise<number> {
-    return this.log.prune(policy);
+    return this.journal.prune(policy);
   }
 
   async close(): Promise<void> {

@@ -64,6 +64,11 @@ export interface Store {
   /** The logged events `viewer` sees with an id above `after`, oldest first, at most `limit`. */
   since(viewer: string, after: EventId, limit: number): Promise<LoggedEvent[]>;
   /**
+   * Every logged event with an id above `after`, whoever sees it, oldest first, at most
+   * `limit`: what a process's Sequencer reads to fill a gap the Bus left.
+   */
+  log(after: EventId, limit: number): Promise<LoggedEvent[]>;
+  /**
    * One page of a conversation, oldest first: the `limit` newest messages with an id below
    * `before` between `viewer` and `peer`, or the broadcasts when `peer` is `all`.
    */
