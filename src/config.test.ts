@@ -49,11 +49,28 @@ test('bad values and unknown flags fail with a message that names the setting', 
   assert.throws(() => loadConfig(['--port', 'abc'], {}), /invalid --port: "abc"/);
   assert.throws(() => loadConfig(['--port', '70000'], {}), ConfigError);
   assert.throws(() => loadConfig([], { SSECHAT_PORT: '-1' }), /invalid SSECHAT_PORT/);
-  assert.throws(() => loadConfig(['--store', 'mongo'], {}), /sqlite, memory/);
+  assert.throws(() => loadConfig(['--store', 'mongo'], {}), /sqlite, postgres, memory/);
   assert.throws(() => loadConfig(['--heartbeat-ms', '60000'], {}), /1000 to 30000/);
   assert.throws(() => loadConfig(['--nope'], {}), /unknown argument "--nope"/);
   assert.throws(() => loadConfig(['--port'], {}), /--port needs a value/);
   assert.throws(() => loadConfig(['--data-dir='], {}), /must not be empty/);
+});
+
+test('settings that cannot work together are refused with the reason', () => {
+  assert.throws(() => loadConfig(['--bus', 'redis'], {}), /--bus redis needs --store postgres/);
+  assert.throws(
+    () => loadConfig(['--bus', 'redis', '--store', 'memory'], {}),
+    /every process would keep its own messages/,
+  );
+  assert.equal(config(loadConfig(['--bus', 'redis', '--store', 'postgres'], {})).bus, 'redis');
+  assert.throws(
+    () => loadConfig(['--webhook-url', 'https://app.example/hook'], {}),
+    /--webhook-secret of at least 16/,
+  );
+  assert.throws(
+    () => loadConfig(['--webhook-url', 'ftp://x', '--webhook-secret', 'x'.repeat(16)], {}),
+    /not an http\(s\) URL/,
+  );
 });
 
 test('--help asks for help', () => {

@@ -99,14 +99,54 @@ export const OPTIONS = {
     alias: 'PORT',
   },
   dataDir: text('--data-dir', './data', 'Directory for the SQLite database (ssechat.db)'),
-  store: oneOf('--store', 'sqlite', ['sqlite', 'memory'], 'Where messages are kept'),
+  store: oneOf(
+    '--store',
+    'sqlite',
+    ['sqlite', 'postgres', 'memory'],
+    'Where messages and accounts are kept; postgres for a cluster',
+  ),
+  databaseUrl: text(
+    '--database-url',
+    'postgres://127.0.0.1:5432/ssechat',
+    'PostgreSQL connection string, for --store postgres',
+  ),
   sqliteSynchronous: oneOf(
     '--sqlite-synchronous',
     'normal',
     ['normal', 'full'],
     'normal survives a crash of the process; full also survives power loss, at some speed',
   ),
-  bus: oneOf('--bus', 'memory', ['memory'], 'How processes share events'),
+  databaseSchema: text(
+    '--database-schema',
+    'public',
+    'PostgreSQL schema of the tables, created if missing; several chats can share a database',
+  ),
+  bus: oneOf(
+    '--bus',
+    'memory',
+    ['memory', 'redis'],
+    'How processes share events and presence: memory (one process) or redis (a cluster)',
+  ),
+  redisUrl: text(
+    '--redis-url',
+    'redis://127.0.0.1:6379',
+    'Redis connection string, for --bus redis',
+  ),
+  redisPrefix: text(
+    '--redis-prefix',
+    'ssechat:',
+    'Prefix of every Redis key and channel, so that several chats can share one Redis',
+  ),
+  webhookUrl: text(
+    '--webhook-url',
+    'none',
+    'POST a signed JSON event here when a user comes online or goes offline; none for off',
+  ),
+  webhookSecret: text(
+    '--webhook-secret',
+    'none',
+    'HMAC-SHA256 key that signs webhook bodies (X-Ssechat-Signature); required with a URL',
+  ),
   auth: oneOf(
     '--auth',
     'open',
@@ -265,14 +305,34 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
       throw new ConfigError(`invalid ${name}: ${(err as Error).message}`);
     }
   }
+  checkCombinations(config as Config);
   return { help: false, config: Object.freeze(config) as Config };
+}
+
+/** Rejects settings that are valid alone but not together; throws ConfigError. */
+function checkCombinations(config: Config): void {
+  if (config.bus === 'redis' && config.store !== 'postgres') {
+    throw new ConfigError(
+      `--bus redis needs --store postgres: with --store ${config.store} every process would keep its own messages, and clients moving between processes would miss them`,
+    );
+  }
+  if (config.webhookUrl !== 'none') {
+    if (!/^https?:\/\/[^\s]+$/.test(config.webhookUrl)) {
+      throw new ConfigError(`invalid --webhook-url: "${config.webhookUrl}" is not an http(s) URL`);
+    }
+    if (config.webhookSecret === 'none' || config.webhookSecret.length < 16) {
+      throw new ConfigError('--webhook-url needs --webhook-secret of at least 16 characters');
+    }
+  }
 }
 
 /** Builds a config from defaults and overrides, validated the same way; for tests. */
 export function configWith(overrides: Partial<Config>): Config {
   const result = loadConfig([], {});
   if (result.help) throw new Error('unreachable');
-  return Object.freeze({ ...result.config, ...overrides });
+  const config = { ...result.config, ...overrides };
+  checkCombinations(config);
+  return Object.freeze(config);
 }
 
 /** How docs show an option's default: lists comma-separated, an empty one as (none). */

@@ -2,17 +2,24 @@ import { mkdirSync } from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { join, resolve } from 'node:path';
+import type { Bus } from './bus/bus.js';
 import { MemoryBus } from './bus/memory-bus.js';
+import { RedisBus } from './bus/redis-bus.js';
 import { type Config, ConfigError, helpText, loadConfig } from './config.js';
 import { ChatService } from './core/chat.js';
 import { Hub } from './core/hub.js';
 import { Resume } from './core/resume.js';
+import { Sequencer } from './core/sequencer.js';
+import { Webhooks } from './core/webhooks.js';
 import { Auth } from './http/auth.js';
 import { createHttpServer } from './http/server.js';
 import { startHeartbeat } from './http/sse.js';
 import { createLogger, type Logger } from './logger.js';
 import { MemoryPresence } from './presence/memory-presence.js';
+import type { Presence } from './presence/presence.js';
+import { RedisPresence } from './presence/redis-presence.js';
 import { MemoryStore } from './store/memory-store.js';
+import { PostgresStore } from './store/postgres-store.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import type { Store } from './store/store.js';
 
@@ -31,9 +38,19 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** How often a cluster process compares the Store's head with what it delivered (Sequencer). */
+const SEQUENCER_POLL_MS = 1_000;
+
 /** The choice of Store backend happens here and nowhere else. */
-function openStore(config: Config): Store {
+async function openStore(config: Config): Promise<Store> {
   if (config.store === 'memory') return new MemoryStore(config);
+  if (config.store === 'postgres') {
+    return PostgresStore.open({
+      url: config.databaseUrl,
+      schema: config.databaseSchema,
+      maxOfflinePerUser: config.maxOfflinePerUser,
+    });
+  }
   mkdirSync(config.dataDir, { recursive: true });
   return new SqliteStore({
     path: join(config.dataDir, 'ssechat.db'),
@@ -44,11 +61,48 @@ function openStore(config: Config): Store {
 
 /** The composition root: builds store, bus, presence, hub, chat and HTTP edge, and listens. */
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
-  const store = openStore(config);
-  const bus = new MemoryBus();
+  const store = await openStore(config);
+  let bus: Bus;
+  let presence: Presence;
+  let sequencer: Sequencer | undefined;
   const hub = new Hub();
-  const presence = new MemoryPresence();
-  const chat = new ChatService({ store, bus, presence, hub, limits: config });
+  try {
+    if (config.bus === 'redis') {
+      const redis = { url: config.redisUrl, prefix: config.redisPrefix, logger };
+      const redisBus = await RedisBus.open(redis);
+      bus = redisBus;
+      presence = await RedisPresence.open(redis);
+      sequencer = await Sequencer.start({
+        store,
+        logger,
+        pollMs: SEQUENCER_POLL_MS,
+        deliver: (event) => hub.deliver(event),
+      });
+      const ordered = sequencer;
+      redisBus.onReconnect(() => void ordered.catchUp());
+    } else {
+      bus = new MemoryBus();
+      presence = new MemoryPresence();
+    }
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  const webhooks =
+    config.webhookUrl === 'none'
+      ? undefined
+      : new Webhooks({ url: config.webhookUrl, secret: config.webhookSecret, logger });
+  if (webhooks) presence.onOffline((nick) => webhooks.notify('offline', nick));
+  const chat = new ChatService({
+    store,
+    bus,
+    presence,
+    hub,
+    limits: config,
+    logger,
+    sequencer,
+    onOnline: webhooks ? (nick) => webhooks.notify('online', nick) : undefined,
+  });
   const auth = new Auth({ accounts: store.accounts, config });
   const revoked = await store.accounts.setAuthMode(config.auth);
   if (revoked > 0) logger.warn('auth mode changed: every session and token ended', { revoked });
@@ -69,7 +123,10 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   } catch (err) {
     stopHeartbeat();
     stopMaintenance();
+    sequencer?.close();
+    webhooks?.close();
     await presence.close();
+    await bus.close();
     await store.close();
     throw err;
   }
@@ -89,6 +146,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     const cut = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
     await closed;
     clearTimeout(cut);
+    sequencer?.close();
+    webhooks?.close();
     await presence.close();
     await bus.close();
     await store.close();

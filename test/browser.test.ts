@@ -292,6 +292,112 @@ test('history: scrolling to the top loads older pages', { timeout: TEST_TIMEOUT 
   noPageErrors();
 });
 
+test('a long session keeps the newest 300 messages per conversation; older ones load again', {
+  timeout: TEST_TIMEOUT,
+}, async (t) => {
+  const own = await setup(t);
+  if (!own) return;
+  const KEEP = 300; // web/model.js
+  const context = await newContext();
+  const page = await login(context, 'stayer');
+  const cookie = await session(own.url, 'talker');
+  const post = async (text: string) =>
+    assert.equal(
+      (await api(own.url, 'POST', '/api/v1/messages', { to: 'all', text }, cookie)).status,
+      201,
+    );
+  const count = () => page.locator('#messages li.msg').count();
+  for (let i = 1; i <= KEEP + 30; i++) await post(`n ${i}`);
+  await shown(page, `n ${KEEP + 30}`);
+  // Read at the bottom, the oldest 30 were dropped, from memory and from the page.
+  await until(
+    page,
+    `${KEEP} messages`,
+    (k) => document.querySelectorAll('#messages li.msg').length === k,
+    KEEP,
+  );
+  assert.equal((await texts(page))[0], 'n 31');
+  assert.ok(await page.locator('#older').isVisible(), 'older messages can be loaded again');
+
+  // Scrolling up brings them back, each once, and nothing is dropped while reading there.
+  await page.$eval('#scroller', (s) => s.scrollTo(0, 0));
+  await until(
+    page,
+    `${KEEP + 30} messages`,
+    (k) => document.querySelectorAll('#messages li.msg').length === k,
+    KEEP + 30,
+  );
+  await post('while scrolled up');
+  await until(
+    page,
+    'the new message, counted',
+    (k) => document.querySelectorAll('#messages li.msg').length === k,
+    KEEP + 31,
+  );
+  const all = await texts(page);
+  assert.deepEqual(all, [
+    ...Array.from({ length: KEEP + 30 }, (_, i) => `n ${i + 1}`),
+    'while scrolled up',
+  ]);
+
+  // Leaving the conversation trims it again; coming back shows the newest KEEP.
+  await page.fill('#dm-nick', 'talker');
+  await page.press('#dm-nick', 'Enter');
+  await until(page, 'the DM', () => document.getElementById('app')?.dataset.conv === 'talker');
+  await openConv(page, 'all');
+  assert.equal(await count(), KEEP);
+  assert.deepEqual((await texts(page)).slice(-2), [`n ${KEEP + 30}`, 'while scrolled up']);
+  noPageErrors();
+});
+
+test('no read receipt goes out when the tab is hidden before the receipt delay ends', {
+  timeout: TEST_TIMEOUT,
+}, async (t) => {
+  if (!(await setup(t))) return;
+  const ca = await newContext();
+  const cb = await newContext();
+  const reads: string[] = [];
+  cb.on('request', (req) => {
+    if (req.method() === 'POST' && new URL(req.url()).pathname === '/api/v1/read')
+      reads.push(req.url());
+  });
+  const ann = await login(ca, 'ann');
+  const ben = await login(cb, 'ben');
+  await openConv(ben, 'ann');
+  await openConv(ann, 'ben');
+  // Ben's tab is hidden the moment the message shows, well inside the 250 ms delay.
+  await ben.evaluate(() => {
+    const observer = new MutationObserver(() => {
+      if (!document.querySelector('#messages li.msg')) return;
+      observer.disconnect();
+      Object.defineProperty(document, 'visibilityState', {
+        configurable: true,
+        get: () => 'hidden',
+      });
+      Object.defineProperty(document, 'hidden', { configurable: true, get: () => true });
+      document.dispatchEvent(new Event('visibilitychange'));
+    });
+    observer.observe(document.getElementById('messages') as HTMLElement, { childList: true });
+  });
+  await send(ann, 'seen by nobody yet');
+  await shown(ben, 'seen by nobody yet');
+  await until(ben, 'the tab to be hidden', () => document.visibilityState === 'hidden');
+  await ben.waitForTimeout(1_000); // four receipt delays: a receipt would have gone
+  assert.deepEqual(reads, [], 'no receipt from a hidden tab');
+  assert.equal(
+    await ann.locator('#messages li.msg.mine').last().getAttribute('data-state'),
+    'sent',
+  );
+  await setHidden(ben, false);
+  await until(
+    ann,
+    'the receipt once visible',
+    () => document.querySelector<HTMLElement>('#messages li.msg.mine')?.dataset.state === 'read',
+  );
+  assert.equal(reads.length, 1);
+  noPageErrors();
+});
+
 test('the server restarts mid-session: the page shows it, reconnects, and shows every message once', {
   timeout: TEST_TIMEOUT,
 }, async (t) => {
@@ -361,6 +467,14 @@ test('a network loss shows the offline banner; the page resumes and sends what w
     'a pending message',
     () => document.querySelector<HTMLElement>('#messages li.msg.mine')?.dataset.state === 'pending',
   );
+  // Closing the page now would lose it: the page asks first (and only then).
+  const guarded = () =>
+    nora.evaluate(() => {
+      const e = new Event('beforeunload', { cancelable: true });
+      window.dispatchEvent(e);
+      return e.defaultPrevented;
+    });
+  assert.equal(await guarded(), true, 'unsent messages hold the page');
 
   await cn.setOffline(false);
   await connected(nora);
@@ -373,6 +487,7 @@ test('a network loss shows the offline banner; the page resumes and sends what w
   );
   assert.deepEqual(await texts(nora), ['one', 'two', 'three', 'written offline']);
   assert.deepEqual(await texts(max), ['one', 'two', 'three', 'written offline']);
+  assert.equal(await guarded(), false, 'nothing unsent: the page closes freely');
   noPageErrors();
 });
 
@@ -408,6 +523,52 @@ test('a send whose answer is lost is retried with its clientId and stored once',
   assert.deepEqual(
     history.json.messages.map((m: { text: string }) => m.text),
     ['exactly once'],
+  );
+  noPageErrors();
+});
+
+test('a send answered with a cut-short body is retried once; the message queued behind it still goes', {
+  timeout: TEST_TIMEOUT,
+}, async (t) => {
+  const own = await setup(t);
+  if (!own) return;
+  const context = await newContext();
+  const page = await login(context, 'cutshort');
+  const bodies: string[] = [];
+  // The first POST is stored, but its answer is not JSON (a body cut short on the way).
+  await page.route('**/api/v1/messages', async (route) => {
+    const req = route.request();
+    if (req.method() !== 'POST') return route.continue();
+    bodies.push(req.postData() ?? '');
+    if (bodies.length > 1) return route.continue();
+    const reply = await route.fetch();
+    assert.equal(reply.status(), 201);
+    // Answer once the second message waits behind this one in the outbox.
+    await until(page, 'the second message queued', () => {
+      return document.querySelectorAll('#messages li.msg.mine').length === 2;
+    });
+    return route.fulfill({ status: 201, contentType: 'application/json', body: '{"id":' });
+  });
+  for (const text of ['first of two', 'second of two']) {
+    await page.fill('#text', text);
+    await page.press('#text', 'Enter');
+  }
+  await until(page, 'both sent', () => {
+    const mine = Array.from(document.querySelectorAll<HTMLElement>('#messages li.msg.mine'));
+    return mine.length === 2 && mine.every((li) => li.dataset.state === 'sent');
+  });
+  assert.deepEqual(await texts(page), ['first of two', 'second of two']);
+  const sent = bodies.map((b) => JSON.parse(b) as { text: string; clientId: string });
+  assert.deepEqual(
+    sent.map((b) => b.text),
+    ['first of two', 'first of two', 'second of two'],
+  );
+  assert.equal(sent[0]?.clientId, sent[1]?.clientId, 'the retry reuses the clientId');
+  const cookie = await session(own.url, 'auditor');
+  const history = await api(own.url, 'GET', '/api/v1/messages?with=all', undefined, cookie);
+  assert.deepEqual(
+    history.json.messages.map((m: { text: string }) => m.text),
+    ['first of two', 'second of two'],
   );
   noPageErrors();
 });
@@ -551,6 +712,16 @@ test('375 px wide: no horizontal scroll; the list is a drawer; sending works', {
   );
   for (const w of await scroll())
     assert.ok(w <= width, `no horizontal scroll with the list open (${w})`);
+  // Tabbing out of the drawer would put focus under it: the drawer closes instead.
+  const inDrawer = () => mobile.evaluate(() => !!document.activeElement?.closest('#sidebar'));
+  assert.ok(await inDrawer(), 'opening the drawer moves focus into it');
+  for (let i = 0; i < 20 && (await inDrawer()); i++) await mobile.keyboard.press('Tab');
+  await until(
+    mobile,
+    'the drawer to close',
+    () => document.getElementById('menu')?.getAttribute('aria-expanded') === 'false',
+  );
+  await mobile.locator('#sidebar').waitFor({ state: 'hidden' });
   noPageErrors();
 });
 

@@ -1,8 +1,10 @@
 import type { Bus } from '../bus/bus.js';
 import { ChatError } from '../errors.js';
+import { type Logger, silentLogger } from '../logger.js';
 import type { Presence } from '../presence/presence.js';
 import type { Appended, Store } from '../store/store.js';
 import {
+  type ChatEvent,
   EVERYONE,
   type EventId,
   type InputLimits,
@@ -13,6 +15,7 @@ import {
   type StoredReceipt,
 } from './events.js';
 import type { Hub, Subscriber } from './hub.js';
+import type { Sequencer } from './sequencer.js';
 
 /** What a new stream shows before any live event. */
 export interface Greeting {
@@ -36,6 +39,11 @@ export interface ChatDeps {
   readonly limits: InputLimits;
   /** Clock for message timestamps; injectable for tests. */
   readonly now?: () => number;
+  /** Puts a networked Bus's events in id order before the Hub; absent for in-process buses. */
+  readonly sequencer?: Sequencer;
+  readonly logger?: Logger;
+  /** Called once when a user comes online (their first connection anywhere; webhooks). */
+  readonly onOnline?: (nick: string) => void;
 }
 
 // A clientId is echoed in events and used as a key; keep it short and plain.
@@ -55,10 +63,13 @@ export const MAX_HISTORY_PAGE = 200;
  */
 export class ChatService {
   private readonly now: () => number;
+  private readonly logger: Logger;
 
   constructor(private readonly deps: ChatDeps) {
     this.now = deps.now ?? Date.now;
-    deps.bus.subscribe((event) => deps.hub.deliver(event));
+    this.logger = deps.logger ?? silentLogger;
+    const { sequencer, hub } = deps;
+    deps.bus.subscribe(sequencer ? (e) => sequencer.accept(e) : (e) => hub.deliver(e));
     deps.presence.onOffline((nick) => {
       // publish rejects only once the bus is closed, at shutdown: nobody is left to tell.
       deps.bus.publish({ kind: 'left', nick }).catch(() => {});
@@ -87,6 +98,7 @@ export class ChatService {
       // `first` lets formats that announce only arrivals tell them apart. A user back within
       // their grace window never left, so nothing is announced.
       const back = !arrival.first && arrival.tabs === 0;
+      if (arrival.first) this.deps.onOnline?.(sub.nick);
       if (!back) {
         await bus.publish({ kind: 'joined', nick: sub.nick, origin: sub.id, first: arrival.first });
       }
@@ -121,7 +133,7 @@ export class ChatService {
     textRaw: string,
     clientId?: string,
   ): Promise<Appended> {
-    const { limits, presence, store, bus } = this.deps;
+    const { limits, presence, store } = this.deps;
     const from = parseNick(fromRaw, limits);
     const to = parseRecipient(toRaw, limits);
     const text = parseText(textRaw, limits);
@@ -135,7 +147,7 @@ export class ChatService {
         ? { from, to, text, ts, offline }
         : { from, to, text, ts, offline, clientId };
     const appended = await store.append(message);
-    if (appended.created) await bus.publish({ kind: 'message', message: appended.message });
+    if (appended.created) await this.publish({ kind: 'message', message: appended.message });
     return appended;
   }
 
@@ -144,7 +156,7 @@ export class ChatService {
    * the reader's own message: there is nobody to tell.
    */
   async markRead(reader: string, upTo: EventId): Promise<StoredReceipt | undefined> {
-    const { store, bus } = this.deps;
+    const { store } = this.deps;
     const message = await store.message(upTo);
     if (!message || !sees(reader, message)) throw new ChatError('CHAT_RECEIPT_INVALID');
     if (message.from === reader) return undefined;
@@ -154,8 +166,21 @@ export class ChatService {
       upTo,
       ts: this.now(),
     });
-    await bus.publish({ kind: 'read', receipt });
+    await this.publish({ kind: 'read', receipt });
     return receipt;
+  }
+
+  /**
+   * Publishes a logged event. Once it is in the Store it is acknowledged whatever the Bus
+   * does: if the Bus is down, every process's Sequencer reads it from the Store, and clients
+   * that miss it live get it on resume.
+   */
+  private async publish(event: ChatEvent): Promise<void> {
+    try {
+      await this.deps.bus.publish(event);
+    } catch (err) {
+      this.logger.warn('publish failed; the event is stored and will be caught up', { err });
+    }
   }
 
   /** A page of the conversation of `viewer` with `peerRaw` (a nick, or `all`), oldest first. */

@@ -1,0 +1,319 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import type { ChatEvent } from '../core/events.js';
+import { type Logger, silentLogger } from '../logger.js';
+import type { Bus, BusHandler } from './bus.js';
+
+/** Called when the subscriber is subscribed again after its connection dropped. */
+export type ReconnectListener = () => void;
+
+/** How a RedisBus connects; every duration is in milliseconds. */
+export interface RedisBusOptions {
+  /** `redis://[user:password@]host:port[/db]`. */
+  readonly url: string;
+  /**
+   * Prepended to the channel name (`${prefix}events`), so that several chats, or test runs,
+   * share one Redis without hearing each other.
+   */
+  readonly prefix: string;
+  /** Shown in `CLIENT LIST` as `${name}:bus-pub` and `${name}:bus-sub`. [default 'ssechat'] */
+  readonly name?: string;
+  /**
+   * Longest wait for Redis to accept a publish before it rejects, for a connection that is
+   * open but unresponsive (a closed one rejects at once). [default 1000, 50 to 60000]
+   */
+  readonly publishTimeoutMs?: number;
+  /**
+   * How often the idle subscriber connection is pinged. A subscriber only ever reads, so a
+   * half-open TCP connection (a partition, a Redis host that vanished) would otherwise go
+   * unnoticed until the kernel's keepalive gives up, which takes minutes; a missed ping drops
+   * and reconnects it. [default 5000, 100 to 60000]
+   */
+  readonly healthCheckMs?: number;
+  /** Longest wait for the first subscription in `RedisBus.open`. [default 10000, 100 to 600000] */
+  readonly startTimeoutMs?: number;
+  readonly logger?: Logger;
+}
+
+/** Longest pause between two reconnection attempts: an outage is noticed within this. */
+export const MAX_RECONNECT_DELAY_MS = 2000;
+
+/**
+ * The ioredis retryStrategy shared by ssechat's Redis connections: exponential from 50 ms,
+ * capped at MAX_RECONNECT_DELAY_MS, with "equal jitter" (half fixed, half random) so that the
+ * nodes of a cluster do not reconnect in lockstep after a Redis restart. It never gives up:
+ * a node without Redis is degraded, not dead, and must recover on its own.
+ */
+export function reconnectDelay(attempt: number): number {
+  const base = Math.min(MAX_RECONNECT_DELAY_MS, 50 * 2 ** Math.min(attempt - 1, 16));
+  return Math.round(base / 2 + (Math.random() * base) / 2);
+}
+
+/** Checks an integer option against its documented bounds; names the option when it is not. */
+export function boundedOption(name: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`${name} must be an integer from ${min} to ${max}, got ${value}`);
+  }
+  return value;
+}
+
+/**
+ * Closes an ioredis connection for good and resolves once it is released. `disconnect()` on a
+ * connection that is waiting to reconnect only cancels the retry timer and never emits `end`,
+ * so that case resolves at once instead of waiting for an event that will not come.
+ */
+export function release(redis: Redis): Promise<void> {
+  if (redis.status === 'end') return Promise.resolve();
+  const idle = redis.status === 'reconnecting' || redis.status === 'close';
+  return new Promise((resolve) => {
+    // ioredis destroys a socket whose FIN is not answered after 2 s; wait a little longer.
+    const fallback = setTimeout(resolve, 2500);
+    redis.once('end', () => {
+      clearTimeout(fallback);
+      resolve();
+    });
+    redis.disconnect();
+    if (idle) {
+      clearTimeout(fallback);
+      resolve();
+    }
+  });
+}
+
+/**
+ * The Bus across processes, on Redis pub/sub: one channel, `${prefix}events`, carrying each
+ * ChatEvent as JSON. Publishing and subscribing use two connections, because a subscribed
+ * connection is reserved for pub/sub (RESP2) and because a burst of deliveries must not delay
+ * a publish behind it.
+ *
+ * Delivery and order. Redis hands a PUBLISH to every subscribed connection before it replies,
+ * and one connection's commands run in the order they were sent, so the events of one
+ * publisher reach every handler in publish order. Pub/sub is fire-and-forget: a process whose
+ * subscriber is disconnected misses what is published meanwhile. That is the Bus contract
+ * (the Store is the durable truth): when the subscriber is subscribed again, `onReconnect`
+ * listeners run and the process must fill the gap from the Store (Store.log).
+ *
+ * Outages. Both connections reconnect forever with `reconnectDelay`. While the publisher is
+ * disconnected, `publish` rejects at once instead of queueing (an unbounded offline queue
+ * would grow with traffic and then replay stale events); on a connection that is open but
+ * silent it rejects after `publishTimeoutMs`. Either way the event is already durable in the
+ * Store, so the caller treats the failure as "clients catch up on resume". A publish that was
+ * in flight when the connection dropped is never resent: Redis may already have delivered it,
+ * and a resend would deliver it twice.
+ */
+export class RedisBus implements Bus {
+  private readonly pub: Redis;
+  private readonly sub: Redis;
+  private readonly channel: string;
+  private readonly logger: Logger;
+  private handlers: BusHandler[] = [];
+  private reconnectListeners: ReconnectListener[] = [];
+  private isClosed = false;
+  private subscribedOnce = false;
+  // True while subscribed, so that a drop is logged once and not at every failed retry.
+  private subscribedNow = false;
+  private healthCheck: NodeJS.Timeout | undefined;
+  private readonly subscribed: Promise<void>;
+  private resolveSubscribed: () => void = () => {};
+  private rejectSubscribed: (err: Error) => void = () => {};
+
+  /**
+   * Starts both connections; `ready()` resolves at the first subscription. Prefer
+   * `RedisBus.open`, which also bounds that wait.
+   */
+  constructor(options: RedisBusOptions) {
+    const name = options.name ?? 'ssechat';
+    const publishTimeoutMs = boundedOption(
+      'publishTimeoutMs',
+      options.publishTimeoutMs ?? 1000,
+      50,
+      60_000,
+    );
+    const healthCheckMs = boundedOption(
+      'healthCheckMs',
+      options.healthCheckMs ?? 5000,
+      100,
+      60_000,
+    );
+    this.channel = `${options.prefix}events`;
+    this.logger = options.logger ?? silentLogger;
+    this.subscribed = new Promise((resolve, reject) => {
+      this.resolveSubscribed = resolve;
+      this.rejectSubscribed = reject;
+    });
+    // An unobserved startup failure (close before the first subscription) is not a crash.
+    this.subscribed.catch(() => {});
+
+    const common: RedisOptions = {
+      retryStrategy: reconnectDelay,
+      // Fail fast rather than queue while disconnected (see the class comment).
+      enableOfflineQueue: false,
+      // Reject in-flight commands when the connection drops instead of keeping them for a
+      // resend after reconnection: a resent PUBLISH could be delivered twice.
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      commandTimeout: publishTimeoutMs,
+    };
+    this.pub = new Redis(options.url, { ...common, connectionName: `${name}:bus-pub` });
+    // Resubscription is ours, not ioredis's, so that we know when it is confirmed and can
+    // tell onReconnect listeners that from now on nothing is missed.
+    this.sub = new Redis(options.url, {
+      ...common,
+      connectionName: `${name}:bus-sub`,
+      autoResubscribe: false,
+    });
+
+    for (const [role, redis] of [
+      ['publisher', this.pub],
+      ['subscriber', this.sub],
+    ] as const) {
+      // Without a listener ioredis prints every connection error to the console. During an
+      // outage every retry fails the same way: warn once, then keep the repeats at debug.
+      let last = '';
+      redis.on('ready', () => {
+        last = '';
+      });
+      redis.on('error', (err: Error) => {
+        const fields = { role, error: err.message };
+        if (err.message === last) this.logger.debug('redis bus connection error', fields);
+        else this.logger.warn('redis bus connection error', fields);
+        last = err.message;
+      });
+    }
+    this.sub.on('ready', () => this.resubscribe());
+    this.sub.on('close', () => {
+      if (!this.subscribedNow || this.isClosed) return;
+      this.subscribedNow = false;
+      this.logger.warn('redis bus subscriber disconnected; events are missed until it is back');
+    });
+    this.sub.on('message', (channel: string, payload: string) => this.receive(channel, payload));
+
+    this.healthCheck = setInterval(() => this.ping(publishTimeoutMs), healthCheckMs);
+    this.healthCheck.unref();
+  }
+
+  /**
+   * Creates a bus and waits until it is subscribed, so that it receives every event published
+   * after this resolves. Rejects, naming the URL, when Redis is not reachable within
+   * `startTimeoutMs`: a node should not start without its Bus.
+   */
+  static async open(options: RedisBusOptions): Promise<RedisBus> {
+    const startTimeoutMs = boundedOption(
+      'startTimeoutMs',
+      options.startTimeoutMs ?? 10_000,
+      100,
+      600_000,
+    );
+    const bus = new RedisBus(options);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `Redis bus: no subscription at ${redact(options.url)} after ${startTimeoutMs} ms`,
+            ),
+          ),
+        startTimeoutMs,
+      );
+    });
+    try {
+      await Promise.race([bus.ready(), timeout]);
+      return bus;
+    } catch (err) {
+      await bus.close();
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Resolves once the subscriber is subscribed for the first time; rejects if closed before. */
+  ready(): Promise<void> {
+    return this.subscribed;
+  }
+
+  async publish(event: ChatEvent): Promise<void> {
+    if (this.isClosed) throw new Error('publish on a closed bus');
+    await this.pub.publish(this.channel, JSON.stringify(event));
+  }
+
+  subscribe(handler: BusHandler): void {
+    this.handlers.push(handler);
+  }
+
+  /**
+   * Adds a listener for resubscription after a drop: events published while the subscriber
+   * was away were missed, so the listener fills the gap from the Store. It runs once per
+   * recovery, after the subscription is confirmed (so nothing later is missed either).
+   */
+  onReconnect(listener: ReconnectListener): void {
+    this.reconnectListeners.push(listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.handlers = [];
+    this.reconnectListeners = [];
+    clearInterval(this.healthCheck);
+    this.healthCheck = undefined;
+    this.rejectSubscribed(new Error('bus closed before it was subscribed'));
+    await Promise.all([release(this.pub), release(this.sub)]);
+  }
+
+  // On every `ready`, the first one included: a fresh connection has no subscription.
+  private resubscribe(): void {
+    this.sub.subscribe(this.channel).then(
+      () => {
+        if (this.isClosed) return;
+        this.subscribedNow = true;
+        if (!this.subscribedOnce) {
+          this.subscribedOnce = true;
+          this.resolveSubscribed();
+          return;
+        }
+        this.logger.info('redis bus subscriber is back', { channel: this.channel });
+        for (const listener of this.reconnectListeners) listener();
+      },
+      // The connection dropped again before the reply; its next `ready` retries.
+      (err: Error) => this.logger.warn('redis bus subscribe failed', { error: err.message }),
+    );
+  }
+
+  private receive(channel: string, payload: string): void {
+    if (this.isClosed || channel !== this.channel) return;
+    let event: ChatEvent;
+    try {
+      event = JSON.parse(payload) as ChatEvent;
+    } catch (err) {
+      // Someone else publishes on our channel; one bad payload must not stop delivery.
+      this.logger.warn('redis bus dropped an unreadable event', { error: String(err) });
+      return;
+    }
+    for (const handler of this.handlers) handler(event);
+  }
+
+  private ping(timeoutMs: number): void {
+    if (this.sub.status !== 'ready') return;
+    this.sub.ping().catch((err: Error) => {
+      if (this.isClosed || this.sub.status !== 'ready') return;
+      this.logger.warn('redis bus subscriber missed a ping; reconnecting', {
+        error: err.message,
+        timeoutMs,
+      });
+      // true: reconnect (with the usual backoff) rather than close for good.
+      this.sub.disconnect(true);
+    });
+  }
+}
+
+/** The URL without its password, for error messages and logs. */
+export function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparsable Redis URL)';
+  }
+}

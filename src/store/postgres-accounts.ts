@@ -1,0 +1,144 @@
+import type pg from 'pg';
+import type { AccountStore, Credential, CredentialKind } from './accounts.js';
+import { inTransaction, LOCK } from './postgres-schema.js';
+
+interface CredentialRow {
+  kind: CredentialKind;
+  id: string;
+  nick: string;
+  label: string;
+  created: number;
+  expires: number;
+}
+
+const CREDENTIAL = 'kind, id, nick, label, created, expires';
+// `expires` is the last ms at which a credential works; 0 means it never expires.
+const UNEXPIRED = '(expires = 0 OR expires >= $2)';
+
+/** The AccountStore of PostgresStore: the users and credentials tables of the same schema. */
+export class PostgresAccounts implements AccountStore {
+  /**
+   * Queries through `pool`, whose connections already use the store's schema; `lockKey` is the
+   * schema's advisory-lock key (schemaKey in postgres-schema.ts).
+   */
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly lockKey: number,
+  ) {}
+
+  async createUser(nick: string, passwordHash: string, now: number): Promise<boolean> {
+    // The unique index on lower(nick) makes a nick taken in any ASCII case a conflict.
+    const { rowCount } = await this.pool.query(
+      'INSERT INTO users (nick, password, created) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
+      [nick, passwordHash, now],
+    );
+    return rowCount === 1;
+  }
+
+  async passwordHash(nick: string): Promise<string | undefined> {
+    // The primary key compares exactly: a login must use the exact nick.
+    const { rows } = await this.pool.query<{ password: string }>(
+      'SELECT password FROM users WHERE nick = $1',
+      [nick],
+    );
+    return rows[0]?.password;
+  }
+
+  async setPasswordHash(nick: string, passwordHash: string): Promise<void> {
+    await this.pool.query('UPDATE users SET password = $2 WHERE nick = $1', [nick, passwordHash]);
+  }
+
+  async addCredential(secretHash: string, credential: Credential): Promise<void> {
+    const { kind, id, nick, label, created, expires } = credential;
+    await this.pool.query(
+      `INSERT INTO credentials (secret_hash, ${CREDENTIAL}) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [secretHash, kind, id, nick, label, created, expires],
+    );
+  }
+
+  async credential(secretHash: string, now: number): Promise<Credential | undefined> {
+    const { rows } = await this.pool.query<CredentialRow>(
+      `SELECT ${CREDENTIAL} FROM credentials WHERE secret_hash = $1 AND ${UNEXPIRED}`,
+      [secretHash, now],
+    );
+    return rows[0] && toCredential(rows[0]);
+  }
+
+  async takeCredential(secretHash: string, now: number): Promise<Credential | undefined> {
+    // One statement, so that two takers (even on two nodes) cannot both get the row: the
+    // second blocks on the row lock and then finds it gone. An expired one is deleted too: it
+    // could never be used again anyway.
+    const { rows } = await this.pool.query<CredentialRow>(
+      `DELETE FROM credentials WHERE secret_hash = $1 RETURNING ${CREDENTIAL}`,
+      [secretHash],
+    );
+    const row = rows[0];
+    return row && (row.expires === 0 || row.expires >= now) ? toCredential(row) : undefined;
+  }
+
+  async credentials(nick: string, kind: CredentialKind, now: number): Promise<Credential[]> {
+    const { rows } = await this.pool.query<CredentialRow>(
+      `SELECT ${CREDENTIAL} FROM credentials WHERE nick = $1 AND ${UNEXPIRED} AND kind = $3
+        ORDER BY created, seq`,
+      [nick, now, kind],
+    );
+    return rows.map(toCredential);
+  }
+
+  async revoke(nick: string, id: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      'DELETE FROM credentials WHERE nick = $1 AND id = $2',
+      [nick, id],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+
+  async revokeAll(nick: string, kind: CredentialKind, except?: string): Promise<number> {
+    // IS DISTINCT FROM NULL holds for every row: no exception.
+    const { rowCount } = await this.pool.query(
+      'DELETE FROM credentials WHERE nick = $1 AND kind = $2 AND id IS DISTINCT FROM $3::text',
+      [nick, kind, except ?? null],
+    );
+    return rowCount ?? 0;
+  }
+
+  async pruneCredentials(now: number): Promise<number> {
+    const { rowCount } = await this.pool.query(
+      'DELETE FROM credentials WHERE expires <> 0 AND expires < $1',
+      [now],
+    );
+    return rowCount ?? 0;
+  }
+
+  async setAuthMode(mode: 'open' | 'accounts'): Promise<number> {
+    // meta holds integers: 0 is open, 1 is accounts. The lock makes the read and the write one
+    // step even when nodes start at once and no row exists yet (FOR UPDATE cannot lock a row
+    // that is missing).
+    const value = mode === 'accounts' ? 1 : 0;
+    return inTransaction(this.pool, async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK.authMode, this.lockKey]);
+      const { rows } = await client.query<{ value: number }>(
+        "SELECT value FROM meta WHERE key = 'auth_mode'",
+      );
+      await client.query(
+        `INSERT INTO meta (key, value) VALUES ('auth_mode', $1)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+        [value],
+      );
+      const recorded = rows[0]?.value;
+      if (recorded === undefined || recorded === value) return 0;
+      return (await client.query('DELETE FROM credentials')).rowCount ?? 0;
+    });
+  }
+}
+
+function toCredential(row: CredentialRow): Credential {
+  return {
+    kind: row.kind,
+    id: row.id,
+    nick: row.nick,
+    label: row.label,
+    created: row.created,
+    expires: row.expires,
+  };
+}

@@ -1,0 +1,238 @@
+import type pg from 'pg';
+import { EVERYONE, type EventId, type LoggedEvent, type StoredMessage } from '../core/events.js';
+import { inTransaction } from './postgres-schema.js';
+import type { RetentionPolicy } from './store.js';
+
+/**
+ * Most rows one prune transaction deletes. Between chunks the row locks are released and the
+ * event loop turns, so a large prune does not hold up takeOffline or fill PostgreSQL's memory
+ * with one huge transaction.
+ */
+const PRUNE_CHUNK = 10_000;
+
+/** A row of the messages table, which holds messages and read receipts (int8 read as number). */
+export interface Row {
+  id: number;
+  kind: 'message' | 'read';
+  ts: number;
+  sender: string;
+  recipient: string;
+  text: string;
+  offline: boolean;
+  client_id: string | null;
+  up_to: number | null;
+}
+
+/** The columns of a Row, for SELECT lists. */
+export const COLUMNS = 'id, kind, ts, sender, recipient, text, offline, client_id, up_to';
+
+// Named queries are prepared once per pooled connection and then only bound and executed.
+// The three arms are disjoint, and each reads one index in id order and stops at the limit, so
+// a resume from far back costs O(limit), not a sort of everything since the cursor: left to
+// itself, the planner collects every broadcast after the cursor and sorts them.
+const SINCE: pg.QueryConfig = {
+  name: 'ssechat_since',
+  text: `
+  (SELECT ${COLUMNS} FROM messages
+    WHERE recipient = '${EVERYONE}' AND kind = 'message' AND id > $1 ORDER BY id LIMIT $3)
+  UNION ALL
+  (SELECT ${COLUMNS} FROM messages WHERE recipient = $2 AND id > $1 ORDER BY id LIMIT $3)
+  UNION ALL
+  (SELECT ${COLUMNS} FROM messages WHERE sender = $2 AND recipient <> $2 AND id > $1
+      AND NOT (recipient = '${EVERYONE}' AND kind = 'message') ORDER BY id LIMIT $3)
+  ORDER BY id LIMIT $3`,
+};
+const ALL: pg.QueryConfig = {
+  name: 'ssechat_log',
+  text: `SELECT ${COLUMNS} FROM messages WHERE id > $1 ORDER BY id LIMIT $2`,
+};
+// History pages are newest first, so that LIMIT keeps the page next to `before`; the caller
+// reverses them.
+const BROADCASTS: pg.QueryConfig = {
+  name: 'ssechat_history_all',
+  text: `SELECT ${COLUMNS} FROM messages WHERE recipient = '${EVERYONE}' AND kind = 'message'
+            AND id < $1 ORDER BY id DESC LIMIT $2`,
+};
+const NOTES: pg.QueryConfig = {
+  name: 'ssechat_history_self',
+  text: `SELECT ${COLUMNS} FROM messages WHERE recipient = $1 AND sender = $1
+            AND kind = 'message' AND id < $2 ORDER BY id DESC LIMIT $3`,
+};
+const DIRECT: pg.QueryConfig = {
+  name: 'ssechat_history_direct',
+  text: `
+  (SELECT ${COLUMNS} FROM messages
+    WHERE recipient = $2 AND sender = $1 AND kind = 'message' AND id < $3
+    ORDER BY id DESC LIMIT $4)
+  UNION ALL
+  (SELECT ${COLUMNS} FROM messages
+    WHERE recipient = $1 AND sender = $2 AND kind = 'message' AND id < $3
+    ORDER BY id DESC LIMIT $4)
+  ORDER BY id DESC LIMIT $4`,
+};
+const MESSAGE: pg.QueryConfig = {
+  name: 'ssechat_message',
+  text: `SELECT ${COLUMNS} FROM messages WHERE id = $1 AND kind = 'message'`,
+};
+// One statement: the DELETE locks the mailbox rows it takes, so a concurrent taker (on this
+// node or another) blocks on them and then finds them gone. The messages were committed with
+// their mailbox rows, so the statement's snapshot sees every one it deletes.
+const TAKE: pg.QueryConfig = {
+  name: 'ssechat_take_offline',
+  text: `
+  WITH taken AS (DELETE FROM offline WHERE recipient = $1 RETURNING message_id)
+  SELECT ${COLUMNS} FROM messages WHERE id IN (SELECT message_id FROM taken) ORDER BY id`,
+};
+
+/**
+ * The reads and the retention of PostgresStore's log. The store awaits its queued appends
+ * before calling a read, so that the read sees them.
+ */
+export class PostgresLog {
+  /** Reads through `pool`, whose connections already use the store's schema. */
+  constructor(private readonly pool: pg.Pool) {}
+
+  /**
+   * The highest id in the log. Appends commit in id order (see postgres-store.ts), so every id
+   * below it is committed or will never exist; prune keeps the newest row, so it is also the
+   * last id assigned.
+   */
+  async head(): Promise<EventId> {
+    const { rows } = await this.pool.query<{ id: number }>(
+      'SELECT coalesce(max(id), 0) AS id FROM messages',
+    );
+    return rows[0]?.id ?? 0;
+  }
+
+  /** See Store.prunedThrough. */
+  async prunedThrough(): Promise<EventId> {
+    const { rows } = await this.pool.query<{ value: number }>(
+      "SELECT value FROM meta WHERE key = 'pruned_through'",
+    );
+    return rows[0]?.value ?? 0;
+  }
+
+  /** See Store.since. */
+  async since(viewer: string, after: EventId, limit: number): Promise<LoggedEvent[]> {
+    // PostgreSQL rejects a negative LIMIT.
+    if (limit <= 0) return [];
+    return (await this.rows(SINCE, [after, viewer, limit])).map(toEvent);
+  }
+
+  /** See Store.log. */
+  async all(after: EventId, limit: number): Promise<LoggedEvent[]> {
+    if (limit <= 0) return [];
+    return (await this.rows(ALL, [after, limit])).map(toEvent);
+  }
+
+  /** See Store.history. */
+  async history(
+    viewer: string,
+    peer: string,
+    before: EventId,
+    limit: number,
+  ): Promise<StoredMessage[]> {
+    if (limit <= 0) return [];
+    let rows: Row[];
+    if (peer === EVERYONE) rows = await this.rows(BROADCASTS, [before, limit]);
+    else if (peer === viewer) rows = await this.rows(NOTES, [viewer, before, limit]);
+    else rows = await this.rows(DIRECT, [viewer, peer, before, limit]);
+    return rows.reverse().map(toMessage);
+  }
+
+  /** See Store.message. */
+  async message(id: EventId): Promise<StoredMessage | undefined> {
+    const [row] = await this.rows(MESSAGE, [id]);
+    return row && toMessage(row);
+  }
+
+  /** See Store.takeOffline. */
+  async takeOffline(nick: string): Promise<StoredMessage[]> {
+    return (await this.rows(TAKE, [nick])).map(toMessage);
+  }
+
+  /**
+   * Removes the oldest entries up to the first one the policy keeps: with an age bound, that is
+   * the first entry not older than it, so an old entry logged after a newer one (the clock
+   * stepped back) waits for a later prune and `prunedThrough` stays a clean cut. Deletes in
+   * chunks of PRUNE_CHUNK, each in its own transaction; `stopped()` ends it between chunks.
+   */
+  async prune(policy: RetentionPolicy, stopped: () => boolean): Promise<number> {
+    const below = await this.pruneBound(policy);
+    let removed = 0;
+    while (below > 0 && !stopped()) {
+      const n = await this.pruneChunk(below);
+      removed += n;
+      if (n < PRUNE_CHUNK) break;
+    }
+    return removed;
+  }
+
+  /** The id below which `policy` removes entries, never above the newest; 0 for none. */
+  private async pruneBound(policy: RetentionPolicy): Promise<EventId> {
+    const newest = await this.head();
+    let below = 0;
+    if (policy.olderThan > 0) {
+      // Scans from the oldest row and stops at the first young one: cheap when run regularly.
+      const { rows } = await this.pool.query<{ id: number }>(
+        'SELECT id FROM messages WHERE ts >= $1 ORDER BY id LIMIT 1',
+        [policy.olderThan],
+      );
+      below = rows[0]?.id ?? newest;
+    }
+    if (policy.keep > 0) {
+      const { rows } = await this.pool.query<{ id: number }>(
+        'SELECT id FROM messages ORDER BY id DESC LIMIT 1 OFFSET $1',
+        [policy.keep - 1],
+      );
+      below = Math.max(below, rows[0]?.id ?? 0);
+    }
+    return Math.min(below, newest);
+  }
+
+  /** Deletes up to PRUNE_CHUNK of the oldest entries below `below`, in one transaction. */
+  private pruneChunk(below: EventId): Promise<number> {
+    return inTransaction(this.pool, async (client) => {
+      const { rows } = await client.query<{ last: number | null }>(
+        'SELECT max(id) AS last FROM (SELECT id FROM messages WHERE id < $1 ORDER BY id LIMIT $2) s',
+        [below, PRUNE_CHUNK],
+      );
+      const last = rows[0]?.last ?? null;
+      if (last === null) return 0;
+      // Mailbox rows first: they reference the messages (foreign key).
+      await client.query('DELETE FROM offline WHERE message_id <= $1', [last]);
+      const { rowCount } = await client.query('DELETE FROM messages WHERE id <= $1', [last]);
+      // greatest(): two nodes pruning at once must not move the mark backwards.
+      await client.query(
+        `INSERT INTO meta (key, value) VALUES ('pruned_through', $1)
+         ON CONFLICT (key) DO UPDATE SET value = greatest(meta.value, excluded.value)`,
+        [last],
+      );
+      return rowCount ?? 0;
+    });
+  }
+
+  private async rows(query: pg.QueryConfig, values: unknown[]): Promise<Row[]> {
+    return (await this.pool.query<Row>({ ...query, values })).rows;
+  }
+}
+
+/** A message row as the Store hands it out. */
+export function toMessage(row: Row): StoredMessage {
+  return {
+    id: row.id,
+    ts: row.ts,
+    from: row.sender,
+    to: row.recipient,
+    text: row.text,
+    offline: row.offline,
+    // Absent rather than undefined, so that a message read back deep-equals the one appended.
+    ...(row.client_id !== null && { clientId: row.client_id }),
+  };
+}
+
+function toEvent(row: Row): LoggedEvent {
+  if (row.kind === 'message') return { kind: 'message', message: toMessage(row) };
+  const receipt = { id: row.id, ts: row.ts, from: row.sender, to: row.recipient };
+  return { kind: 'read', receipt: { ...receipt, upTo: row.up_to ?? 0 } };
+}

@@ -1,0 +1,238 @@
+import pg from 'pg';
+
+// Each entry migrates the schema from version i to i+1; the schema_version table records how
+// many ran. Append new steps, never edit old ones: databases in the field have run them.
+// Version 1 is the SQLite backend's current schema (sqlite-schema.ts, version 2), in
+// PostgreSQL's types.
+const MIGRATIONS = [
+  `-- BIGSERIAL creates messages_id_seq. PostgresStore draws ids from it explicitly, under the
+   -- append lock (postgres-store.ts), and relies on its default CACHE 1: a cache would hand
+   -- each session its own block of ids, so that the order of ids no longer followed commits.
+   CREATE TABLE messages (
+     id        BIGSERIAL PRIMARY KEY,
+     kind      TEXT    NOT NULL DEFAULT 'message' CHECK (kind IN ('message', 'read')),
+     ts        BIGINT  NOT NULL,
+     sender    TEXT    NOT NULL,
+     recipient TEXT    NOT NULL,
+     text      TEXT    NOT NULL,
+     offline   BOOLEAN NOT NULL DEFAULT false,
+     client_id TEXT,
+     -- The id of the last message a receipt covers; NULL for messages.
+     up_to     BIGINT
+   );
+   -- Makes a retried send idempotent; under the append lock it is only a safety net.
+   CREATE UNIQUE INDEX messages_client_id ON messages (sender, client_id)
+     WHERE client_id IS NOT NULL;
+   -- since() and history() read one person's entries in id order from these.
+   CREATE INDEX messages_recipient ON messages (recipient, id);
+   CREATE INDEX messages_sender ON messages (sender, id);
+   CREATE TABLE offline (
+     recipient  TEXT   NOT NULL,
+     message_id BIGINT NOT NULL REFERENCES messages (id),
+     PRIMARY KEY (recipient, message_id)
+   );
+   -- Without it, every message prune deletes makes the foreign key check scan all mailboxes.
+   CREATE INDEX offline_message ON offline (message_id);
+   CREATE TABLE meta (
+     key   TEXT   PRIMARY KEY,
+     value BIGINT NOT NULL
+   );
+   CREATE TABLE users (
+     nick     TEXT   PRIMARY KEY,
+     password TEXT   NOT NULL,
+     created  BIGINT NOT NULL
+   );
+   -- lower() under the C collation folds ASCII letters only, which is what the AccountStore
+   -- contract asks: "Bob" and "bob" collide, "Jöhn" and "JÖHN" do not.
+   CREATE UNIQUE INDEX users_nick_folded ON users (lower(nick COLLATE "C"));
+   -- No foreign key to users: with auth=open, stream tickets are issued to unregistered nicks.
+   -- seq breaks ties of created when listing, oldest first (SQLite uses the rowid).
+   CREATE TABLE credentials (
+     seq         BIGSERIAL,
+     secret_hash TEXT   PRIMARY KEY,
+     id          TEXT   NOT NULL UNIQUE,
+     kind        TEXT   NOT NULL CHECK (kind IN ('session', 'token', 'ticket')),
+     nick        TEXT   NOT NULL,
+     label       TEXT   NOT NULL,
+     created     BIGINT NOT NULL,
+     expires     BIGINT NOT NULL
+   );
+   CREATE INDEX credentials_nick ON credentials (nick, kind);`,
+];
+
+/** The schema version this ssechat writes; a database with a higher one is refused. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * Classes of the two-key advisory locks ssechat takes (`pg_advisory_xact_lock(class, key)`);
+ * the key is schemaKey(schema), so that stores in different schemas of one database do not
+ * wait for each other. Advisory locks are database-wide: these numbers only have to differ
+ * from those of other applications on the same database.
+ */
+export const LOCK = {
+  /** Held while migrating, so that nodes starting at once run each step once. */
+  migrate: 0x55ec_0001,
+  /** Held by every append transaction from before it draws ids until it commits. */
+  append: 0x55ec_0002,
+  /** Held while reading and changing the recorded auth mode. */
+  authMode: 0x55ec_0003,
+} as const;
+
+/**
+ * Schema names are restricted to lowercase ASCII letters, digits and `_`, at most 63 bytes
+ * (PostgreSQL's identifier limit): such a name needs no quoting, neither in SQL nor in the
+ * `options` connection parameter, where a space or a backslash would need escaping.
+ */
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** Throws unless `schema` is a name PostgresStore accepts (see SCHEMA_NAME). */
+export function checkSchemaName(schema: string): void {
+  if (!SCHEMA_NAME.test(schema)) {
+    throw new Error(
+      `PostgreSQL schema "${schema}" must be 1 to 63 characters from a-z 0-9 _, not starting with a digit`,
+    );
+  }
+}
+
+/** The second advisory-lock key for `schema`: FNV-1a, as a signed 32-bit integer. */
+export function schemaKey(schema: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < schema.length; i++) {
+    h ^= schema.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h | 0;
+}
+
+/**
+ * The name of the schema the store's tables live in: `schema` when given, else the first
+ * existing schema of the connection's search_path. Lock keys hash it, so that a node given
+ * `public` and a node given no schema (on a default search_path) take the same locks.
+ */
+export async function effectiveSchema(
+  client: pg.ClientBase,
+  schema: string | undefined,
+): Promise<string> {
+  if (schema !== undefined) return schema;
+  const { rows } = await client.query<{ name: string | null }>('SELECT current_schema() AS name');
+  const name = rows[0]?.name;
+  if (!name) throw new Error('no schema of the PostgreSQL search_path exists: name one');
+  return name;
+}
+
+/**
+ * Brings `schema` (see effectiveSchema) up to SCHEMA_VERSION in one transaction, creating it
+ * first when `create` (it was named in the options), or throws when it was written by a newer
+ * ssechat (whose schema this one cannot know). The transaction holds the migrate advisory lock
+ * from its start, so nodes that start at once queue up: the first migrates, the others find
+ * the current version and do nothing.
+ */
+export async function migrate(client: pg.ClientBase, schema: string, create: boolean) {
+  await client.query('BEGIN');
+  try {
+    await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK.migrate, schemaKey(schema)]);
+    if (create) {
+      // Inside the lock: two concurrent CREATE SCHEMA IF NOT EXISTS can both try to insert the
+      // name and one fails on the catalog's unique index. SET LOCAL makes the new schema the
+      // target of what follows even if this connection's search_path was resolved before it
+      // existed. The name was checked by checkSchemaName, so it needs no quoting.
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+      await client.query(`SET LOCAL search_path TO ${schema}`);
+    }
+    // One row, so that the version is a single value to read and update.
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS schema_version (
+         one     BOOLEAN PRIMARY KEY DEFAULT true CHECK (one),
+         version INTEGER NOT NULL
+       )`,
+    );
+    await client.query('INSERT INTO schema_version (version) VALUES (0) ON CONFLICT DO NOTHING');
+    const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_version');
+    const current = rows[0]?.version ?? 0;
+    if (current > SCHEMA_VERSION) {
+      throw new Error(
+        `PostgreSQL schema ${schema} has schema version ${current}, newer than this ssechat supports (${SCHEMA_VERSION})`,
+      );
+    }
+    for (let version = current; version < SCHEMA_VERSION; version++) {
+      await client.query(MIGRATIONS[version] as string);
+    }
+    await client.query('UPDATE schema_version SET version = $1', [SCHEMA_VERSION]);
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  }
+}
+
+/**
+ * Runs `work` in a transaction on one pooled connection: commits when it resolves, rolls back
+ * when it throws. A connection whose rollback failed is destroyed rather than reused, since it
+ * may still be inside the failed transaction.
+ */
+export async function inTransaction<T>(
+  pool: pg.Pool,
+  work: (client: pg.PoolClient) => Promise<T>,
+  begin = 'BEGIN',
+): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query(begin);
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch((e: unknown) => {
+      broken = e instanceof Error ? e : new Error(String(e));
+    });
+    throw err;
+  } finally {
+    client.release(broken);
+  }
+}
+
+/**
+ * How long a session may sit in an open transaction: a node that stalls mid-append (a paused
+ * process, a lost network) holds the append lock, and with it every node's appends, until
+ * PostgreSQL ends that session. A batch normally holds it for a few milliseconds.
+ */
+const IDLE_IN_TRANSACTION_MS = 10_000;
+
+/** How long opening a connection may take before the query that needed it fails. */
+const CONNECT_TIMEOUT_MS = 5_000;
+
+/** The pool settings shared by every PostgresStore connection. */
+export function poolConfig(url: string, schema: string | undefined, max: number): pg.PoolConfig {
+  const settings = [`-c idle_in_transaction_session_timeout=${IDLE_IN_TRANSACTION_MS}`];
+  if (schema !== undefined) settings.push(`-c search_path=${schema}`);
+  // pg lets an `options` parameter in the URL replace the one configured here, which would
+  // drop the search_path: move it in front of ours instead (a later -c wins).
+  let connectionString = url;
+  const parsed = URL.canParse(url) ? new URL(url) : undefined;
+  const own = parsed?.searchParams.get('options');
+  if (parsed && own) {
+    parsed.searchParams.delete('options');
+    connectionString = parsed.toString();
+    settings.unshift(own);
+  }
+  return {
+    connectionString,
+    max,
+    options: settings.join(' '),
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    keepAlive: true,
+    types: { getTypeParser },
+  };
+}
+
+// int8 (ids, timestamps, counts) arrives as a string, since it can exceed 2^53. Ours cannot in
+// practice: ids would need 285 years at a million appends a second, and ts is ms since 1970.
+const INT8 = pg.types.builtins.INT8;
+const parseInt8 = (value: string): number => Number(value);
+
+/** The default type parsers, with int8 read as a number; pool-local, never global. */
+const getTypeParser = ((oid: number, format?: 'text' | 'binary') =>
+  oid === INT8 && format !== 'binary'
+    ? parseInt8
+    : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser;

@@ -1,0 +1,238 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { setImmediate as turn } from 'node:timers/promises';
+import pg from 'pg';
+import type { LoggedEvent, NewMessage } from '../core/events.js';
+import { accountsContract } from './accounts.contract.js';
+import { SCHEMA_VERSION } from './postgres-schema.js';
+import { PostgresStore } from './postgres-store.js';
+import { storeContract } from './store.contract.js';
+
+// CI starts PostgreSQL (.ci/run); a run without one fails rather than skipping, so that a
+// green run always means these tests ran.
+const url = process.env.SSECHAT_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+// One schema per store, under a prefix unique to this process, all dropped at the end.
+const prefix = `ssechat_test_${process.pid}_`;
+let n = 0;
+const newSchema = (): string => `${prefix}${++n}`;
+const open = (schema: string, maxOfflinePerUser = 10): Promise<PostgresStore> =>
+  PostgresStore.open({ url, schema, maxOfflinePerUser, poolSize: 4 });
+
+/** Runs `sql` on a connection of its own, outside any store. */
+async function admin<R extends pg.QueryResultRow>(sql: string, values: unknown[] = []) {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  await client.connect();
+  try {
+    return (await client.query<R>(sql, values)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+before(async () => {
+  try {
+    await admin('SELECT 1');
+  } catch (err) {
+    throw new Error(
+      `PostgreSQL is not reachable at ${url} (${(err as Error).message}): start it, or point ` +
+        'SSECHAT_TEST_DATABASE_URL at one (CI starts it in .ci/run)',
+    );
+  }
+});
+
+after(async () => {
+  const schemas = await admin<{ nspname: string }>(
+    'SELECT nspname FROM pg_namespace WHERE starts_with(nspname, $1)',
+    [prefix],
+  );
+  // The names are ours and match checkSchemaName: no quoting needed.
+  for (const { nspname } of schemas) await admin(`DROP SCHEMA ${nspname} CASCADE`);
+});
+
+storeContract('postgres', (limits) => open(newSchema(), limits.maxOfflinePerUser));
+accountsContract('postgres', () => open(newSchema()));
+
+const msg = (over: Partial<NewMessage> = {}): NewMessage => ({
+  from: 'a',
+  to: 'b',
+  text: 't',
+  ts: 1,
+  offline: false,
+  ...over,
+});
+const idOf = (e: LoggedEvent): number => (e.kind === 'message' ? e.message.id : e.receipt.id);
+
+describe('PostgresStore', () => {
+  test('keeps ids, mailboxes, receipts and accounts across a reopen', async () => {
+    const schema = newSchema();
+    const first = await open(schema);
+    const sent = msg({ text: 'kept', offline: true, clientId: 'k' });
+    const { message: kept } = await first.append(sent);
+    const read = await first.appendReceipt({ from: 'b', to: 'a', upTo: kept.id, ts: 2 });
+    await first.accounts.createUser('Ann', 'hash', 1);
+    await first.close();
+
+    const second = await open(schema);
+    assert.equal(await second.head(), read.id);
+    assert.deepEqual(await second.since('a', 0, 10), [
+      { kind: 'message', message: kept },
+      { kind: 'read', receipt: read },
+    ]);
+    assert.deepEqual(await second.takeOffline('b'), [kept]);
+    assert.deepEqual(await second.append(sent), { message: kept, created: false });
+    assert.equal(await second.accounts.passwordHash('Ann'), 'hash');
+    const { message: next } = await second.append({ ...sent, clientId: 'k2', offline: false });
+    assert.ok(next.id > read.id);
+    await second.close();
+  });
+
+  test('ids are not reused after a prune and a reopen', async () => {
+    const schema = newSchema();
+    const first = await open(schema);
+    await Promise.all(['x', 'y', 'z'].map((text) => first.append(msg({ to: 'all', text }))));
+    assert.equal(await first.prune({ olderThan: 0, keep: 1 }), 2);
+    const head = await first.head();
+    await first.close();
+
+    const second = await open(schema);
+    assert.equal(await second.head(), head);
+    assert.equal(await second.prunedThrough(), head - 1);
+    const r = await second.appendReceipt({ from: 'a', to: 'b', upTo: head, ts: 2 });
+    assert.equal(r.id, head + 1);
+    await second.close();
+  });
+
+  test('prunes in chunks, and more than one chunk in a call', async () => {
+    const store = await open(newSchema());
+    const total = 25_001;
+    const sends = [];
+    for (let i = 0; i < total; i++) {
+      const offline = i % 1000 === 0;
+      sends.push(store.append(msg({ to: `u${i}`, ts: i, offline })));
+    }
+    const last = (await Promise.all(sends)).at(-1)?.message;
+    assert.equal(await store.prune({ olderThan: 0, keep: 1 }), total - 1);
+    assert.equal(await store.prunedThrough(), (last?.id ?? 0) - 1);
+    assert.deepEqual(await store.takeOffline('u1000'), []);
+    assert.deepEqual(await store.since('a', 0, 10), [{ kind: 'message', message: last }]);
+    await store.close();
+  });
+
+  test('two nodes appending at once make ids visible in id order only', async () => {
+    const schema = newSchema();
+    const [a, b, reader] = await Promise.all([open(schema), open(schema), open(schema)]);
+    const total = 600;
+    let writing = true;
+    // The commits of both nodes race; between them, the reader must never see a hole that a
+    // later commit fills. The schema is new and no append fails, so the ids are 1..total: each
+    // snapshot of the log must be 1..k, and a cursor that follows it must collect every id.
+    const watch = (async () => {
+      const collected: number[] = [];
+      let polls = 0;
+      // One more poll after the writers finished, so the last commits are collected too.
+      for (let last = false; !last; ) {
+        last = !writing;
+        const visible = (await reader.log(0, total)).map(idOf);
+        assert.deepEqual(
+          visible,
+          visible.map((_, i) => i + 1),
+          'a snapshot of the log has a hole',
+        );
+        const cursor = collected.at(-1) ?? 0;
+        collected.push(...(await reader.log(cursor, total)).map(idOf));
+        polls++;
+      }
+      return { collected, polls };
+    })();
+    // Awaited below; this only keeps a failed check from being reported as unhandled first.
+    watch.catch(() => {});
+    const sends: Array<Promise<unknown>> = [];
+    for (let i = 0; i < total; i++) {
+      const node = i % 2 === 0 ? a : b;
+      sends.push(
+        i % 7 === 0
+          ? node.appendReceipt({ from: 'b', to: 'a', upTo: 1, ts: i })
+          : node.append(msg({ ts: i })),
+      );
+      // Small batches from both nodes, many transactions in flight at once.
+      if (i % 10 === 9) await turn();
+    }
+    await Promise.all(sends);
+    writing = false;
+    const { collected, polls } = await watch;
+    assert.deepEqual(
+      collected,
+      Array.from({ length: total }, (_, i) => i + 1),
+    );
+    assert.ok(polls > 1, 'the reader polled while the nodes wrote');
+    await Promise.all([a.close(), b.close(), reader.close()]);
+  });
+
+  test('the mailbox limit and takeOffline hold across nodes', async () => {
+    const schema = newSchema();
+    const [a, b] = await Promise.all([open(schema, 5), open(schema, 5)]);
+    const results = await Promise.allSettled(
+      Array.from({ length: 12 }, (_, i) =>
+        (i % 2 === 0 ? a : b).append(msg({ text: `m${i}`, offline: true })),
+      ),
+    );
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 5);
+    const [takenA, takenB] = await Promise.all([a.takeOffline('b'), b.takeOffline('b')]);
+    const ids = [...takenA, ...takenB].map((m) => m.id);
+    assert.equal(ids.length, 5);
+    assert.equal(new Set(ids).size, 5);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  test('a clientId used on one node is a retry on another', async () => {
+    const schema = newSchema();
+    const [a, b] = await Promise.all([open(schema), open(schema)]);
+    const first = await a.append(msg({ clientId: 'c' }));
+    assert.deepEqual(await b.append(msg({ clientId: 'c', text: 'retry' })), {
+      message: first.message,
+      created: false,
+    });
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  test('nodes opening a new schema at once migrate it once', async () => {
+    const schema = newSchema();
+    const stores = await Promise.all(Array.from({ length: 4 }, () => open(schema)));
+    const rows = await admin<{ version: number }>(`SELECT version FROM ${schema}.schema_version`);
+    assert.deepEqual(rows, [{ version: SCHEMA_VERSION }]);
+    await Promise.all(stores.map((s) => s.append(msg())));
+    assert.equal(await stores[0]?.head(), 4);
+    await Promise.all(stores.map((s) => s.close()));
+  });
+
+  test('refuses a schema from a newer ssechat', async () => {
+    const schema = newSchema();
+    await (await open(schema)).close();
+    await admin(`UPDATE ${schema}.schema_version SET version = 99`);
+    await assert.rejects(open(schema), /schema version 99, newer/);
+  });
+
+  test('refuses a schema name that would need quoting', async () => {
+    await assert.rejects(
+      PostgresStore.open({ url, schema: 'Bad-Name', maxOfflinePerUser: 1 }),
+      /must be 1 to 63 characters/,
+    );
+  });
+
+  test('an options parameter in the URL keeps the schema in the search path', async () => {
+    const withOptions = `${url}${url.includes('?') ? '&' : '?'}options=-c%20statement_timeout%3D60000`;
+    const store = await PostgresStore.open({
+      url: withOptions,
+      schema: newSchema(),
+      maxOfflinePerUser: 1,
+    });
+    const { message } = await store.append(msg());
+    assert.equal(await store.head(), message.id);
+    await store.close();
+  });
+
+  test('open fails when the server cannot be reached', async () => {
+    const closed = 'postgres://postgres@127.0.0.1:1/test';
+    await assert.rejects(PostgresStore.open({ url: closed, maxOfflinePerUser: 1 }), /ECONNREFUSED/);
+  });
+});
