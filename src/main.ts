@@ -42,13 +42,14 @@ export interface RunningServer {
 const SEQUENCER_POLL_MS = 1_000;
 
 /** The choice of Store backend happens here and nowhere else. */
-async function openStore(config: Config): Promise<Store> {
+async function openStore(config: Config, logger: Logger): Promise<Store> {
   if (config.store === 'memory') return new MemoryStore(config);
   if (config.store === 'postgres') {
     return PostgresStore.open({
       url: config.databaseUrl,
       schema: config.databaseSchema,
       maxOfflinePerUser: config.maxOfflinePerUser,
+      logger,
     });
   }
   mkdirSync(config.dataDir, { recursive: true });
@@ -61,7 +62,7 @@ async function openStore(config: Config): Promise<Store> {
 
 /** The composition root: builds store, bus, presence, hub, chat and HTTP edge, and listens. */
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
-  const store = await openStore(config);
+  const store = await openStore(config, logger);
   let bus: Bus;
   let presence: Presence;
   let sequencer: Sequencer | undefined;
@@ -71,7 +72,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       const redis = { url: config.redisUrl, prefix: config.redisPrefix, logger };
       const redisBus = await RedisBus.open(redis);
       bus = redisBus;
-      presence = await RedisPresence.open(redis);
+      // A node that stops hands its users the same grace window as a closing stream.
+      presence = await RedisPresence.open({ ...redis, closeGraceMs: config.presenceGraceMs });
       sequencer = await Sequencer.start({
         store,
         logger,

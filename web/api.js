@@ -32,6 +32,8 @@ export async function call(method, path, body) {
   }
   if (res.status === 204) return null;
   const json = await res.json().catch(() => null);
+  // A success whose body was cut short: the request may have taken effect, as with no answer.
+  if (res.ok && json === null) throw new ApiError(0, 'NETWORK', 'the answer was cut short');
   if (!res.ok) {
     const error = json && typeof json === 'object' ? json.error : null;
     throw new ApiError(

@@ -6,6 +6,12 @@
 export const EVERYONE = 'all';
 /** Most DM peers remembered in localStorage between visits. */
 const MAX_REMEMBERED = 200;
+/**
+ * Most stored messages a conversation keeps in memory (and in the DOM) once the user reads at
+ * its newest end: six pages of history. Older ones are dropped and load again on scrolling
+ * up, so a tab left open for days does not grow without bound. Unread counts saturate here.
+ */
+export const KEEP = 300;
 
 /** One conversation: everyone, or the direct messages with one user. */
 export class Conversation {
@@ -71,6 +77,23 @@ export class Conversation {
     return n;
   }
 
+  /**
+   * Drops the oldest stored messages beyond `max`; the next older page then starts at the
+   * oldest one kept (before any history is in, the first page sets that). Not while a page
+   * is loading: it would land beyond a gap.
+   */
+  trim(max) {
+    if (this.loading || this.byId.size <= max) return;
+    const list = this.messages;
+    const drop = list.length - max;
+    for (let i = 0; i < drop; i++) {
+      this.byId.delete(list[i].id);
+      this.offlineIds.delete(list[i].id);
+    }
+    if (this.loaded) this.before = list[drop].id;
+    this.sorted = list.slice(drop);
+  }
+
   /** Forgets the stored messages (after a reset); unsent ones stay. */
   clear() {
     this.byId.clear();
@@ -93,7 +116,6 @@ export class Model {
     this.peers = new Set();
     /** Users seen online during this visit: listed (as offline once gone) until a reload. */
     this.seen = new Set();
-    this.receipts = new Set();
     this.storageKey = `ssechat:${me}`;
     this.conv(EVERYONE);
     this.restore();
@@ -128,12 +150,12 @@ export class Model {
   /**
    * Applies a read receipt; returns the conversation it changed, or null. Ours (another tab
    * or device of ours read the peer's messages) marks them seen; the peer's marks ours read.
+   * Receipts only move marks forward, so a replayed one changes nothing (no ids to keep).
    */
   addReceipt(receipt) {
-    if (this.receipts.has(receipt.id)) return null;
-    this.receipts.add(receipt.id);
     if (receipt.from === this.me) {
       const conv = this.conv(receipt.to);
+      if (receipt.upTo <= conv.readUpTo && receipt.upTo <= conv.receiptSent) return null;
       conv.readUpTo = Math.max(conv.readUpTo, receipt.upTo);
       conv.receiptSent = Math.max(conv.receiptSent, receipt.upTo);
       return conv;
@@ -195,7 +217,6 @@ export class Model {
         conv.receiptSent = 0;
       }
     }
-    this.receipts.clear();
     if (reason === 'unknown') this.save();
   }
 

@@ -19,16 +19,14 @@ export class Outbox {
     this.queue = [];
     this.busy = false;
     this.timer = 0;
-    window.addEventListener('online', () => {
-      if (!this.busy && this.queue.length > 0) this.pump();
-    });
+    window.addEventListener('online', () => this.next());
   }
 
   /** Queues `text` for `to`; returns the item (state 'pending'). */
   send(to, text) {
     const item = { clientId: newClientId(), to, text, created: Date.now(), state: 'pending', error: '', attempts: 0 };
     this.queue.push(item);
-    if (!this.busy) this.pump();
+    this.next();
     return item;
   }
 
@@ -40,7 +38,7 @@ export class Outbox {
     item.attempts = 0;
     this.queue.push(item);
     this.h.onChange(item);
-    if (!this.busy) this.pump();
+    this.next();
   }
 
   async pump() {
@@ -50,22 +48,20 @@ export class Outbox {
     if (navigator.onLine === false) return; // the online event pumps again
     this.busy = true;
     item.attempts++;
+    let reply;
     try {
-      const reply = await call('POST', 'messages', {
+      reply = await call('POST', 'messages', {
         to: item.to,
         text: item.text,
         clientId: item.clientId,
       });
-      this.queue.shift();
-      item.state = 'sent';
-      this.h.onSent(item, reply);
     } catch (err) {
+      this.busy = false;
       if (err.transient && item.attempts < MAX_ATTEMPTS) {
         // No answer, or a server error: the message may or may not be stored. Same clientId.
         item.state = 'retrying';
         this.h.onChange(item);
         const base = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** (item.attempts - 1));
-        this.busy = false;
         this.timer = setTimeout(() => this.pump(), base / 2 + Math.random() * base);
         return;
       }
@@ -74,8 +70,22 @@ export class Outbox {
       item.error = err.message;
       this.h.onChange(item);
       if (err.status === 401) this.h.onLoggedOut();
+      else this.next();
+      return;
     }
+    // Only the request is guarded above: a failure in a handler must not touch the queue.
+    this.queue.shift();
     this.busy = false;
-    if (this.queue.length > 0) this.pump();
+    item.state = 'sent';
+    try {
+      this.h.onSent(item, reply);
+    } finally {
+      this.next();
+    }
+  }
+
+  /** Sends the next message, if any. */
+  next() {
+    if (!this.busy && this.queue.length > 0) this.pump();
   }
 }

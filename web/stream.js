@@ -51,6 +51,8 @@ export class Stream {
     this.stopped = false;
     this.channel = null;
     this.release = null;
+    /** Withdraws our lock request when we stop before getting it. */
+    this.abort = typeof AbortController === 'function' ? new AbortController() : null;
     this.onLastId = null;
     this.onOnline = () => this.networkBack();
     this.onOffline = () => this.networkLost();
@@ -71,8 +73,9 @@ export class Stream {
       // A leader answers with its state; if there is none yet, the lock comes to us.
       this.post({ t: 'sync?' });
       navigator.locks
-        .request(this.lockName, () => this.lead())
+        .request(this.lockName, { signal: this.abort?.signal }, () => this.lead())
         .catch(() => {
+          if (this.stopped) return; // our own abort
           // The lock manager failed (rare): do without sharing.
           this.role = 'solo';
           this.connect();
@@ -88,6 +91,7 @@ export class Stream {
     clearTimeout(this.timer);
     this.es?.close();
     this.es = null;
+    this.abort?.abort();
     this.release?.();
     this.channel?.close();
     window.removeEventListener('online', this.onOnline);
@@ -114,6 +118,8 @@ export class Stream {
     if (this.stopped) return;
     this.role = 'leader';
     await this.gatherLastIds();
+    // Stopped while gathering: stop() found nothing to release; let the lock go now.
+    if (this.stopped) return;
     this.connect();
     await new Promise((resolve) => {
       this.release = resolve;

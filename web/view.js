@@ -8,6 +8,9 @@ const GROUP_MS = 5 * 60_000;
 /** Number of avatar colours in style.css (.c0 to .c7). */
 const COLOURS = 8;
 
+/** The element with id `id` (the page's fixed elements, index.html). */
+export const $ = (id) => document.getElementById(id);
+
 /** A new element with a class and, optionally, text. */
 export function el(tag, className, text) {
   const node = document.createElement(tag);

@@ -60,7 +60,7 @@ export function busContract(name: string, factory: () => BusFactory): void {
         { kind: 'left', nick: 'jöhn' },
       ];
       for (const e of events) await bus.publish(e);
-      await rec.waitFor(3);
+      await rec.waitFor(events.length);
       assert.deepEqual(rec.events, events);
     });
 

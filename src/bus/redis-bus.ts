@@ -112,12 +112,13 @@ export class RedisBus implements Bus {
   // True while subscribed, so that a drop is logged once and not at every failed retry.
   private subscribedNow = false;
   private healthCheck: NodeJS.Timeout | undefined;
-  private readonly subscribed: Promise<void>;
+  // Settles once both connections have been ready: subscribed, and able to publish.
+  private readonly started: Promise<void>;
   private resolveSubscribed: () => void = () => {};
-  private rejectSubscribed: (err: Error) => void = () => {};
+  private rejectStart: (err: Error) => void = () => {};
 
   /**
-   * Starts both connections; `ready()` resolves at the first subscription. Prefer
+   * Starts both connections; `ready()` resolves once both are up. Prefer
    * `RedisBus.open`, which also bounds that wait.
    */
   constructor(options: RedisBusOptions) {
@@ -136,12 +137,6 @@ export class RedisBus implements Bus {
     );
     this.channel = `${options.prefix}events`;
     this.logger = options.logger ?? silentLogger;
-    this.subscribed = new Promise((resolve, reject) => {
-      this.resolveSubscribed = resolve;
-      this.rejectSubscribed = reject;
-    });
-    // An unobserved startup failure (close before the first subscription) is not a crash.
-    this.subscribed.catch(() => {});
 
     const common: RedisOptions = {
       retryStrategy: reconnectDelay,
@@ -173,12 +168,22 @@ export class RedisBus implements Bus {
         last = '';
       });
       redis.on('error', (err: Error) => {
-        const fields = { role, error: err.message };
-        if (err.message === last) this.logger.debug('redis bus connection error', fields);
-        else this.logger.warn('redis bus connection error', fields);
+        const level = err.message === last ? 'debug' : 'warn';
+        this.logger[level]('redis bus connection error', { role, error: err.message });
         last = err.message;
       });
     }
+    const subscribed = new Promise<void>((resolve) => {
+      this.resolveSubscribed = resolve;
+    });
+    // Without this a publish right after `open` could meet a publisher still connecting.
+    const publisherReady = new Promise<void>((resolve) => this.pub.once('ready', resolve));
+    const closed = new Promise<never>((_, reject) => {
+      this.rejectStart = reject;
+    });
+    this.started = Promise.race([Promise.all([subscribed, publisherReady]).then(() => {}), closed]);
+    // An unobserved startup failure (close before the start) is not a crash.
+    this.started.catch(() => {});
     this.sub.on('ready', () => this.resubscribe());
     this.sub.on('close', () => {
       if (!this.subscribedNow || this.isClosed) return;
@@ -192,9 +197,9 @@ export class RedisBus implements Bus {
   }
 
   /**
-   * Creates a bus and waits until it is subscribed, so that it receives every event published
-   * after this resolves. Rejects, naming the URL, when Redis is not reachable within
-   * `startTimeoutMs`: a node should not start without its Bus.
+   * Creates a bus and waits until it is subscribed and can publish, so that it receives every
+   * event published after this resolves. Rejects, naming the URL, when Redis is not reachable
+   * within `startTimeoutMs`: a node should not start without its Bus.
    */
   static async open(options: RedisBusOptions): Promise<RedisBus> {
     const startTimeoutMs = boundedOption(
@@ -210,7 +215,7 @@ export class RedisBus implements Bus {
         () =>
           reject(
             new Error(
-              `Redis bus: no subscription at ${redact(options.url)} after ${startTimeoutMs} ms`,
+              `Redis bus: not connected to ${redact(options.url)} after ${startTimeoutMs} ms`,
             ),
           ),
         startTimeoutMs,
@@ -227,9 +232,12 @@ export class RedisBus implements Bus {
     }
   }
 
-  /** Resolves once the subscriber is subscribed for the first time; rejects if closed before. */
+  /**
+   * Resolves once the subscriber is subscribed and the publisher connected, for the first time;
+   * rejects if the bus is closed before.
+   */
   ready(): Promise<void> {
-    return this.subscribed;
+    return this.started;
   }
 
   async publish(event: ChatEvent): Promise<void> {
@@ -257,7 +265,7 @@ export class RedisBus implements Bus {
     this.reconnectListeners = [];
     clearInterval(this.healthCheck);
     this.healthCheck = undefined;
-    this.rejectSubscribed(new Error('bus closed before it was subscribed'));
+    this.rejectStart(new Error('bus closed before it was ready'));
     await Promise.all([release(this.pub), release(this.sub)]);
   }
 

@@ -66,6 +66,10 @@ export const WEB_ASSETS = [
   'view.js',
   'outbox.js',
   'login.js',
+  'composer.js',
+  'history.js',
+  'sidebar.js',
+  'status.js',
 ] as const;
 
 /** Content-Type by file extension, for the kinds of file WEB_ASSETS holds. */

@@ -90,7 +90,9 @@ const MAX_SWEEP_RUNS = 20;
  * share) is lowered anyway, and the next heartbeat that reaches Redis writes that share back
  * (SYNC). The same heals a node whose heartbeat expired while it was alive (a stall longer
  * than the TTL, or Redis restarted without its data): its users, reaped and announced as gone,
- * are counted again and come back online silently, without a "joined".
+ * are counted again and come back online silently, without a "joined". One loss remains: a
+ * reply lost after its script ran (the connection dropped in between) can cost one "offline"
+ * call, since the transition happened in Redis but no node saw its result.
  *
  * Limits: needs a standalone Redis 5+ (see the scripts). `online()` and the `online` list of
  * `connect` hold every online user, as in the in-memory backend.
@@ -117,6 +119,9 @@ export class RedisPresence implements Presence {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private isClosed = false;
+  // Calls whose reply may fire listeners; close() lets them finish, so that a transition that
+  // already happened in Redis is announced rather than lost.
+  private readonly inflight = new Set<Promise<unknown>>();
 
   private constructor(options: RedisPresenceOptions) {
     this.prefix = options.prefix;
@@ -154,9 +159,8 @@ export class RedisPresence implements Presence {
     });
     // Without a listener ioredis prints every connection error; warn once per kind of error.
     this.redis.on('error', (err: Error) => {
-      if (err.message === last)
-        this.logger.debug('redis presence connection error', { error: err.message });
-      else this.logger.warn('redis presence connection error', { error: err.message });
+      const level = err.message === last ? 'debug' : 'warn';
+      this.logger[level]('redis presence connection error', { error: err.message });
       last = err.message;
     });
   }
@@ -214,9 +218,13 @@ export class RedisPresence implements Presence {
     return { online: asStrings(online), first: first === 1, tabs: asInt(tabs) };
   }
 
-  async disconnect(nick: string, graceMs: number): Promise<void> {
+  disconnect(nick: string, graceMs: number): Promise<void> {
     // Only this node's own connections can be uncounted here.
-    if (this.isClosed || !this.mine.get(nick)) return;
+    if (this.isClosed || !this.mine.get(nick)) return Promise.resolve();
+    return this.track(this.uncount(nick, graceMs));
+  }
+
+  private async uncount(nick: string, graceMs: number): Promise<void> {
     this.add(nick, -1);
     let code: number;
     try {
@@ -253,6 +261,8 @@ export class RedisPresence implements Presence {
   async close(): Promise<void> {
     if (this.isClosed) return;
     this.stop();
+    await Promise.allSettled([...this.inflight]);
+    this.listeners = [];
     try {
       let more = true;
       while (more) more = asInt(await this.run(LEAVE, this.nodeId, this.closeGraceMs, BATCH)) === 1;
@@ -275,12 +285,13 @@ export class RedisPresence implements Presence {
 
   private async abandon(): Promise<void> {
     this.stop();
+    this.listeners = [];
     await release(this.redis);
   }
 
+  // Stops everything that would start new work; what is in flight finishes.
   private stop(): void {
     this.isClosed = true;
-    this.listeners = [];
     clearTimeout(this.heartbeatTimer);
     clearTimeout(this.sweepTimer);
     for (const timer of this.graceTimers.values()) clearTimeout(timer);
@@ -293,8 +304,16 @@ export class RedisPresence implements Presence {
     else this.mine.delete(nick);
   }
 
+  private track<T>(work: Promise<T>): Promise<T> {
+    this.inflight.add(work);
+    const done = (): void => {
+      this.inflight.delete(work);
+    };
+    work.then(done, done);
+    return work;
+  }
+
   private fire(nick: string): void {
-    if (this.isClosed) return;
     for (const listener of this.listeners) listener(nick);
   }
 
@@ -304,15 +323,17 @@ export class RedisPresence implements Presence {
     this.cancelGrace(nick);
     const timer = setTimeout(() => {
       this.graceTimers.delete(nick);
-      this.run(EXPIRE, nick).then(
-        (reply) => {
-          const wait = asInt(reply);
-          if (wait === 0) this.fire(nick);
-          else if (wait > 0 && !this.isClosed) this.armGrace(nick, wait);
-        },
-        // The sweep ends the window instead.
-        (err: unknown) =>
-          this.logger.debug('redis presence grace check failed', { error: String(err) }),
+      this.track(
+        this.run(EXPIRE, nick).then(
+          (reply) => {
+            const wait = asInt(reply);
+            if (wait === 0) this.fire(nick);
+            else if (wait > 0 && !this.isClosed) this.armGrace(nick, wait);
+          },
+          // The sweep ends the window instead.
+          (err: unknown) =>
+            this.logger.debug('redis presence grace check failed', { error: String(err) }),
+        ),
       );
     }, ms);
     // A pending grace window must not keep the process alive at shutdown.
@@ -378,7 +399,7 @@ export class RedisPresence implements Presence {
   private scheduleSweep(): void {
     if (this.isClosed) return;
     this.sweepTimer = setTimeout(() => {
-      this.sweep()
+      this.track(this.sweep())
         .catch((err: unknown) =>
           this.logger.debug('redis presence sweep failed', { error: String(err) }),
         )

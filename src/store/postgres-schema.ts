@@ -127,16 +127,26 @@ export async function effectiveSchema(
  * from its start, so nodes that start at once queue up: the first migrates, the others find
  * the current version and do nothing.
  */
-export async function migrate(client: pg.ClientBase, schema: string, create: boolean) {
+export async function migrate(
+  client: pg.ClientBase,
+  schema: string,
+  create: boolean,
+): Promise<void> {
   await client.query('BEGIN');
   try {
     await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK.migrate, schemaKey(schema)]);
     if (create) {
       // Inside the lock: two concurrent CREATE SCHEMA IF NOT EXISTS can both try to insert the
-      // name and one fails on the catalog's unique index. SET LOCAL makes the new schema the
-      // target of what follows even if this connection's search_path was resolved before it
-      // existed. The name was checked by checkSchemaName, so it needs no quoting.
-      await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+      // name and one fails on the catalog's unique index. Looked up first, because CREATE
+      // SCHEMA IF NOT EXISTS needs the CREATE privilege on the database even when the schema
+      // exists, which a role given only an existing schema (say `public`) lacks.
+      const { rowCount } = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [
+        schema,
+      ]);
+      // The name was checked by checkSchemaName, so it needs no quoting. SET LOCAL makes the
+      // new schema the target of what follows even if this connection's search_path was
+      // resolved before it existed.
+      if (rowCount === 0) await client.query(`CREATE SCHEMA ${schema}`);
       await client.query(`SET LOCAL search_path TO ${schema}`);
     }
     // One row, so that the version is a single value to read and update.

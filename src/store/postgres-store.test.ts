@@ -29,9 +29,11 @@ async function admin<R extends pg.QueryResultRow>(sql: string, values: unknown[]
   }
 }
 
+let reachable = false;
 before(async () => {
   try {
     await admin('SELECT 1');
+    reachable = true;
   } catch (err) {
     throw new Error(
       `PostgreSQL is not reachable at ${url} (${(err as Error).message}): start it, or point ` +
@@ -41,6 +43,7 @@ before(async () => {
 });
 
 after(async () => {
+  if (!reachable) return;
   const schemas = await admin<{ nspname: string }>(
     'SELECT nspname FROM pg_namespace WHERE starts_with(nspname, $1)',
     [prefix],

@@ -30,10 +30,10 @@ import type {
   StoredMessage,
   StoredReceipt,
 } from '../core/events.js';
-import { ChatError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { PostgresAccounts } from './postgres-accounts.js';
-import { COLUMNS, PostgresLog, type Row, toMessage } from './postgres-log.js';
+import { type PendingWrite, writeBatch } from './postgres-append.js';
+import { PostgresLog } from './postgres-log.js';
 import {
   checkSchemaName,
   effectiveSchema,
@@ -72,57 +72,6 @@ export const DEFAULT_POOL_SIZE = 10;
  * append lock, short.
  */
 const MAX_BATCH = 256;
-
-interface Settle<T> {
-  resolve(value: T): void;
-  reject(err: unknown): void;
-}
-
-type PendingWrite =
-  | { readonly kind: 'message'; readonly message: NewMessage; readonly done: Settle<Appended> }
-  | { readonly kind: 'read'; readonly receipt: NewReceipt; readonly done: Settle<StoredReceipt> };
-
-/** A row mailbox or clientId lookup found; `waiting` is set only on mailbox sizes. */
-type LookupRow = Row & { waiting: number | null };
-
-// Both lookups a batch needs, in one round trip: the first messages of the batch's
-// (sender, clientId) pairs, and the size of each mailbox the batch adds to.
-const LOOKUP: pg.QueryConfig = {
-  name: 'ssechat_append_lookup',
-  text: `
-  SELECT ${COLUMNS.replace(/(\w+)/g, 'm.$1')}, NULL::int8 AS waiting
-    FROM unnest($1::text[], $2::text[]) AS k (sender, client_id)
-    JOIN messages m ON m.sender = k.sender AND m.client_id = k.client_id
-  UNION ALL
-  SELECT NULL, NULL, NULL, NULL, recipient, NULL, NULL, NULL, NULL, count(*)
-    FROM offline WHERE recipient = ANY ($3::text[]) GROUP BY recipient`,
-};
-
-// Draws $1 ids and pairs the k-th smallest with the k-th row, so ids follow the order of the
-// arrays (the order of calls) whatever order nextval() ran in; the caller sorts the returned
-// ids to match. Rows of offline messages go to the mailbox in the same statement. The
-// ranking is needed: nothing in SQL promises that nextval() runs in generate_series order.
-const INSERT: pg.QueryConfig = {
-  name: 'ssechat_append',
-  text: `
-  WITH ids AS MATERIALIZED (
-    SELECT nextval('messages_id_seq') AS id FROM generate_series(1, $1::int)
-  ), ranked AS (
-    SELECT id, row_number() OVER (ORDER BY id) AS ord FROM ids
-  ), stored AS (
-    INSERT INTO messages (id, kind, ts, sender, recipient, text, offline, client_id, up_to)
-    SELECT r.id, u.kind, u.ts, u.sender, u.recipient, u.text, u.offline, u.client_id, u.up_to
-      FROM unnest($2::text[], $3::int8[], $4::text[], $5::text[], $6::text[], $7::bool[],
-                  $8::text[], $9::int8[])
-             WITH ORDINALITY AS u (kind, ts, sender, recipient, text, offline, client_id,
-                                   up_to, ord)
-      JOIN ranked r ON r.ord = u.ord
-    RETURNING id, recipient, offline
-  ), mailed AS (
-    INSERT INTO offline (recipient, message_id) SELECT recipient, id FROM stored WHERE offline
-  )
-  SELECT id FROM stored`,
-};
 
 /** The Store for a cluster of ssechat processes: one PostgreSQL database (or schema of one). */
 export class PostgresStore implements Store {
@@ -276,7 +225,7 @@ export class PostgresStore implements Store {
     this.writing = true;
     while (this.pending.length > 0) {
       const batch = this.pending.splice(0, MAX_BATCH);
-      await this.writeBatch(batch);
+      await this.commit(batch);
       this.settled += batch.length;
       const ready = this.waiters.filter((w) => w.upTo <= this.settled);
       this.waiters = this.waiters.filter((w) => w.upTo > this.settled);
@@ -291,146 +240,18 @@ export class PostgresStore implements Store {
    * connection during COMMIT leaves the outcome unknown; a client retrying with its clientId
    * gets the stored message back if it did commit.
    */
-  private async writeBatch(batch: PendingWrite[]): Promise<void> {
+  private async commit(batch: PendingWrite[]): Promise<void> {
     let settlers: Array<() => void>;
     try {
-      settlers = await inTransaction(this.pool, (client) => this.write(client, batch), this.begin);
+      settlers = await inTransaction(
+        this.pool,
+        (client) => writeBatch(client, batch, this.options.maxOfflinePerUser),
+        this.begin,
+      );
     } catch (err) {
       for (const p of batch) p.done.reject(err);
       return;
     }
     for (const settle of settlers) settle();
   }
-
-  /**
-   * Writes a batch inside the caller's transaction, which holds the append lock, and returns
-   * for each write how to settle its promise once the batch has committed.
-   */
-  private async write(client: pg.PoolClient, batch: PendingWrite[]): Promise<Array<() => void>> {
-    const { firsts, waiting } = await this.lookup(client, batch);
-    // What each write becomes: a row of this batch (new, or a clientId retry of an earlier
-    // one), a message stored before, or an error.
-    type Outcome = { readonly row: number; readonly created: boolean } | Row | ChatError;
-    const rows: PendingWrite[] = [];
-    const outcomes: Outcome[] = [];
-    for (const p of batch) {
-      if (p.kind === 'read') {
-        outcomes.push({ row: rows.push(p) - 1, created: true });
-        continue;
-      }
-      const { from, to, offline, clientId } = p.message;
-      // Checked before the mailbox, so that a retry neither fills nor is refused by a mailbox
-      // the first send already counts in. `firsts` also learns this batch's new rows.
-      const key = clientId === undefined ? undefined : pairKey(from, clientId);
-      const first = key === undefined ? undefined : firsts.get(key);
-      if (first !== undefined) {
-        outcomes.push(typeof first === 'number' ? { row: first, created: false } : first);
-        continue;
-      }
-      if (offline) {
-        const n = waiting.get(to) ?? 0;
-        if (n >= this.options.maxOfflinePerUser) {
-          outcomes.push(new ChatError('CHAT_MAILBOX_FULL'));
-          continue;
-        }
-        waiting.set(to, n + 1);
-      }
-      const row = rows.push(p) - 1;
-      if (key !== undefined) firsts.set(key, row);
-      outcomes.push({ row, created: true });
-    }
-    const ids = rows.length === 0 ? [] : await insert(client, rows);
-    const stored = rows.map((p, i) => toStored(p, ids[i] as number));
-    return batch.map((p, i) => {
-      const outcome = outcomes[i] as Outcome;
-      if (outcome instanceof ChatError) return () => p.done.reject(outcome);
-      if (p.kind === 'read') {
-        const receipt = stored[(outcome as { row: number }).row] as StoredReceipt;
-        return () => p.done.resolve(receipt);
-      }
-      const appended: Appended =
-        'row' in outcome
-          ? { message: stored[outcome.row] as StoredMessage, created: outcome.created }
-          : { message: toMessage(outcome), created: false };
-      return () => p.done.resolve(appended);
-    });
-  }
-
-  /** The stored first message of each (sender, clientId) in the batch, and mailbox sizes. */
-  private async lookup(
-    client: pg.PoolClient,
-    batch: PendingWrite[],
-  ): Promise<{ firsts: Map<string, Row | number>; waiting: Map<string, number> }> {
-    const senders: string[] = [];
-    const clientIds: string[] = [];
-    const mailboxes = new Set<string>();
-    for (const p of batch) {
-      if (p.kind !== 'message') continue;
-      const { from, to, offline, clientId } = p.message;
-      if (clientId !== undefined) {
-        senders.push(from);
-        clientIds.push(clientId);
-      }
-      if (offline) mailboxes.add(to);
-    }
-    const firsts = new Map<string, Row | number>();
-    const waiting = new Map<string, number>();
-    if (senders.length === 0 && mailboxes.size === 0) return { firsts, waiting };
-    const { rows } = await client.query<LookupRow>({
-      ...LOOKUP,
-      values: [senders, clientIds, [...mailboxes]],
-    });
-    for (const row of rows) {
-      if (row.waiting !== null) waiting.set(row.recipient, row.waiting);
-      else firsts.set(pairKey(row.sender, row.client_id ?? ''), row);
-    }
-    return { firsts, waiting };
-  }
-}
-
-/** Inserts the rows in one statement and returns their ids, in the order of `rows`. */
-async function insert(client: pg.PoolClient, rows: PendingWrite[]): Promise<number[]> {
-  const columns = {
-    kind: [] as string[],
-    ts: [] as number[],
-    sender: [] as string[],
-    recipient: [] as string[],
-    text: [] as string[],
-    offline: [] as boolean[],
-    clientId: [] as Array<string | null>,
-    upTo: [] as Array<number | null>,
-  };
-  for (const p of rows) {
-    const m = p.kind === 'message' ? p.message : undefined;
-    const r = p.kind === 'read' ? p.receipt : undefined;
-    const { from, to, ts } = m ?? (r as NewReceipt);
-    columns.kind.push(p.kind);
-    columns.ts.push(ts);
-    columns.sender.push(from);
-    columns.recipient.push(to);
-    columns.text.push(m?.text ?? '');
-    columns.offline.push(m?.offline ?? false);
-    columns.clientId.push(m?.clientId ?? null);
-    columns.upTo.push(r?.upTo ?? null);
-  }
-  const { rows: ids } = await client.query<{ id: number }>({
-    ...INSERT,
-    values: [rows.length, ...Object.values(columns)],
-  });
-  if (ids.length !== rows.length) throw new Error('the append stored fewer rows than it was given');
-  return ids.map((r) => r.id).sort((a, b) => a - b);
-}
-
-function toStored(p: PendingWrite, id: EventId): StoredMessage | StoredReceipt {
-  if (p.kind === 'read') {
-    const { from, to, upTo, ts } = p.receipt;
-    return { from, to, upTo, ts, id };
-  }
-  const { from, to, text, ts, offline, clientId } = p.message;
-  return { from, to, text, ts, offline, ...(clientId !== undefined && { clientId }), id };
-}
-
-/** One string per (sender, clientId); nicks cannot hold NUL (core/events.ts). */
-function pairKey(sender: string, clientId: string): string {
-  return `${sender}\u0000${clientId}`;
 }

@@ -1,0 +1,67 @@
+// What the page says about itself around the conversation: the connection status pill, the
+// offline banner with its countdown, and the tab title.
+
+import { $ } from './view.js';
+
+const LABELS = {
+  connecting: 'Connecting…',
+  connected: 'Connected',
+  reconnecting: 'Reconnecting…',
+  offline: 'Offline',
+};
+
+/** The status pill and the offline banner. */
+export class StatusView {
+  constructor() {
+    /** The banner's countdown; runs only while it has seconds left to show. */
+    this.timer = 0;
+  }
+
+  /** Shows `status` (Stream's onStatus); `retryAt` is when the next attempt starts, or 0. */
+  show(status, retryAt) {
+    const pill = $('status');
+    pill.dataset.state = status;
+    pill.textContent = LABELS[status] ?? status;
+    $('app').dataset.status = status;
+    clearInterval(this.timer);
+    const banner = $('banner');
+    banner.hidden = status !== 'offline';
+    if (status !== 'offline') return;
+    const update = () => {
+      const left = Math.ceil((retryAt - Date.now()) / 1000);
+      if (left <= 0) clearInterval(this.timer);
+      $('banner-text').textContent =
+        navigator.onLine === false
+          ? 'You are offline. Messages you write are sent when the connection is back.'
+          : left > 0
+            ? `Cannot reach the server. Trying again in ${left} s.`
+            : 'Cannot reach the server. Trying again…';
+    };
+    if (retryAt > 0) this.timer = setInterval(update, 1000);
+    update();
+  }
+}
+
+/** The tab title: as the seed's page, "nick (n)" while messages arrive in a hidden tab. */
+export class TitleCount {
+  constructor(me) {
+    this.me = me;
+    this.count = 0;
+  }
+
+  /** One more message from someone else arrived while the tab was hidden. */
+  bump() {
+    this.count++;
+    this.update();
+  }
+
+  /** The tab is visible again. */
+  clear() {
+    this.count = 0;
+    this.update();
+  }
+
+  update() {
+    document.title = this.count > 0 ? `${this.me} (${this.count})` : this.me;
+  }
+}
