@@ -101,12 +101,15 @@ describe('RedisPresence across nodes', () => {
     assert.equal(await a.isConnected('john'), true);
     await sleep(300);
     assert.deepEqual(log, []);
-    await b.disconnect('john', 100);
+    await b.disconnect('john', 500);
     assert.equal(await a.isConnected('john'), false);
     assert.deepEqual(await a.online(), ['john']);
     await waitUntil('offline', () => log.length > 0);
     await sleep(300);
-    assert.deepEqual(log, ['b:john']);
+    // Exactly once across the cluster. Which node fires it is a race between b's own timer and
+    // any node's sweep (a loaded machine can make the sweep win), and either is right.
+    assert.equal(log.length, 1, `fired ${JSON.stringify(log)}`);
+    assert.match(log[0] as string, /^[ab]:john$/);
     assert.deepEqual(await a.online(), []);
   });
 
