@@ -1,17 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ChatService, Greeting } from '../core/chat.js';
+import type { Greeting } from '../core/chat.js';
 import type { ResetReason, Resume } from '../core/resume.js';
-import type { Logger } from '../logger.js';
 import { ApiFormat, apiFrame, apiMessage } from './api-format.js';
 import type { Identity } from './auth.js';
-import { SseSubscriber } from './sse.js';
+import { openStream, type StreamDeps } from './open-stream.js';
+import type { SseSubscriber } from './sse.js';
 
 /** What the event stream needs. */
-export interface ApiStreamDeps {
-  readonly chat: ChatService;
+export interface ApiStreamDeps extends StreamDeps {
   readonly resume: Resume;
-  readonly logger: Logger;
-  readonly maxQueueBytes: number;
   /** See config presenceGraceMs. */
   readonly graceMs: number;
 }
@@ -35,41 +32,15 @@ export class ApiStream {
 
   /** Opens the stream; `lastEventId` is the header, or the query parameter for polyfills. */
   open(req: IncomingMessage, res: ServerResponse, identity: Identity, lastEventId?: string): void {
-    const { chat, logger, maxQueueBytes, graceMs } = this.deps;
-    const nick = identity.nick;
-    const sub = new SseSubscriber(
+    openStream(this.deps, {
+      req,
       res,
-      nick,
-      this.format,
-      {
-        maxQueueBytes,
-        onOverflow: (s) => logger.warn('slow reader closed', { nick: s.nick, sub: s.id }),
-        onClose: (s) => {
-          ready
-            .then((ok) => (ok ? chat.disconnect(s, graceMs) : undefined))
-            .catch((err: unknown) => logger.error('logout failed', { err, nick: s.nick }));
-        },
-      },
-      identity.credential.id,
-    );
-    // True once the user is logged in, even if writing the opening frames fails afterwards:
-    // then the close still logs them out.
-    let loggedIn = false;
-    const ready = chat
-      .connect(sub)
-      .then((greeting) => {
-        loggedIn = true;
-        return this.start(sub, greeting, lastEventId);
-      })
-      .then(
-        () => true,
-        (err: unknown) => {
-          logger.error('stream start failed', { err, nick });
-          sub.close();
-          return loggedIn;
-        },
-      );
-    logger.info('events opened', { nick, sub: sub.id, remote: req.socket.remoteAddress });
+      nick: identity.nick,
+      format: this.format,
+      credential: identity.credential.id,
+      graceMs: this.deps.graceMs,
+      start: (sub, greeting) => this.start(sub, greeting, lastEventId),
+    });
   }
 
   private async start(

@@ -1,11 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ChatService } from '../core/chat.js';
 import { ChatError } from '../errors.js';
-import type { Logger } from '../logger.js';
 import type { Auth } from './auth.js';
 import { ClassicFormat } from './classic-format.js';
+import { openStream, type StreamDeps } from './open-stream.js';
 import { sendError } from './respond.js';
-import { SseSubscriber } from './sse.js';
 
 /**
  * Decodes a path segment of the seed's protocol the way its clients encode it. PHP's
@@ -60,12 +58,8 @@ export function parseClassicMessage(rest: string): ClassicMessage {
 }
 
 /** What the classic front door needs. */
-export interface ClassicDeps {
-  readonly chat: ChatService;
+export interface ClassicDeps extends StreamDeps {
   readonly auth: Auth;
-  readonly logger: Logger;
-  /** See SseOptions.maxQueueBytes. */
-  readonly maxQueueBytes: number;
 }
 
 /**
@@ -106,7 +100,7 @@ export class ClassicProtocol {
     rawNick: string,
     query: URLSearchParams,
   ): Promise<void> {
-    const { chat, auth, logger, maxQueueBytes } = this.deps;
+    const { chat, auth } = this.deps;
     const nick = chat.parseNick(decodeClassic(rawNick));
     let credential: string | undefined;
     if (auth.accountsMode) {
@@ -115,36 +109,16 @@ export class ClassicProtocol {
       if (identity?.nick !== nick) throw forbidden(identity?.nick);
       credential = identity.credential.id;
     }
-    const sub = new SseSubscriber(
+    openStream(this.deps, {
+      req,
       res,
       nick,
-      this.format,
-      {
-        maxQueueBytes,
-        onOverflow: (s) => logger.warn('slow reader closed', { nick: s.nick, sub: s.id }),
-        // A client may leave before its login finished: log it out only after, and only if, it
-        // got in.
-        onClose: (s) => {
-          ready
-            // The seed's clients expect "has left" at once: no grace window here.
-            .then((ok) => (ok ? chat.disconnect(s, 0) : undefined))
-            .catch((err: unknown) => logger.error('logout failed', { err, nick: s.nick }));
-        },
-      },
+      format: this.format,
       credential,
-    );
-    const ready = chat.connect(sub).then(
-      (greeting) => {
-        sub.open(this.format.greeting(nick, greeting));
-        return true;
-      },
-      (err: unknown) => {
-        logger.error('login failed', { err, nick });
-        sub.close();
-        return false;
-      },
-    );
-    logger.info('stream opened', { nick, sub: sub.id, remote: req.socket.remoteAddress });
+      // The seed's clients expect "has left" at once: no grace window here.
+      graceMs: 0,
+      start: (sub, greeting) => sub.open(this.format.greeting(nick, greeting)),
+    });
   }
 
   /** Throws AUTH_FORBIDDEN unless the request's session acts as `nick`. */
