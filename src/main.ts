@@ -25,6 +25,12 @@ import type { Store } from './store/store.js';
 
 /** How long shutdown waits for open responses to finish before cutting them. */
 const SHUTDOWN_GRACE_MS = 5_000;
+/**
+ * Connections the kernel may queue before ssechat accepts them (capped by net.core.somaxconn).
+ * Node's default, 511, overflows when thousands of clients reconnect at once after a restart;
+ * the dropped ones retry after 1, 3, 7… s, which stretched a 10k-client storm to 30 s.
+ */
+const LISTEN_BACKLOG = 4096;
 /** How often the maintenance job applies retention and drops expired sessions and tickets. */
 const MAINTENANCE_INTERVAL_MS = 10 * 60_000;
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -117,7 +123,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   try {
     await new Promise<void>((ok, fail) => {
       server.once('error', fail);
-      server.listen(config.port, config.host, () => {
+      server.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG }, () => {
         server.off('error', fail);
         ok();
       });

@@ -32,7 +32,7 @@ test('a broadcast reaches every stream, rendered once per format', () => {
   hub.deliver(message({ text: 'hi' }));
   assert.deepEqual(
     subs.map((s) => s.got),
-    [['john<-hi'], ['john<-hi'], ['john<-hi']],
+    [['<-hi'], ['<-hi'], ['<-hi']],
   );
   assert.equal(probe.renders, 1);
 });
@@ -79,10 +79,10 @@ test('a join skips the stream that joined; removed streams get nothing', () => {
   hub.remove(c);
   hub.remove(c);
   hub.deliver({ kind: 'left', nick: 'mary' });
-  assert.deepEqual(a.got, ['john<-joined', 'john<-left']);
-  assert.deepEqual(b.got, ['john<-left']);
-  // Rendered once, for the first viewer, and the frame reused (see Format).
-  assert.deepEqual(c.got, ['john<-joined']);
+  // Rendered once per format, for no viewer in particular, and the frame reused (see Format).
+  assert.deepEqual(a.got, ['<-joined', '<-left']);
+  assert.deepEqual(b.got, ['<-left']);
+  assert.deepEqual(c.got, ['<-joined']);
   assert.equal(hub.size, 2);
 });
 
@@ -98,4 +98,29 @@ test('a read receipt reaches both parties and carries its id', () => {
   assert.deepEqual(john.got, ['john<-read']);
   assert.deepEqual(ids, [9]);
   assert.deepEqual(bob.got, []);
+});
+
+test('an event no format shows visits no stream; two formats render once each', () => {
+  const hub = new Hub();
+  const silent: Format = { render: () => null };
+  let visits = 0;
+  const counting = (id: string, format: Format): Subscriber => ({
+    id,
+    nick: id,
+    format,
+    send: () => {
+      visits++;
+    },
+    heartbeat() {},
+    close() {},
+  });
+  for (let i = 0; i < 5; i++) hub.add(counting(`s${i}`, silent));
+  hub.deliver({ kind: 'joined', nick: 'x', origin: 'o', first: false });
+  assert.equal(visits, 0);
+  const probe = new Probe();
+  hub.add(counting('p1', probe));
+  hub.add(counting('p2', probe));
+  hub.deliver({ kind: 'left', nick: 'x' });
+  assert.equal(visits, 2);
+  assert.equal(probe.renders, 1);
 });

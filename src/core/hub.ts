@@ -39,6 +39,8 @@ export interface Subscriber {
  */
 export class Hub {
   private readonly all = new Set<Subscriber>();
+  /** How many local streams use each format: a broadcast is rendered once per format. */
+  private readonly formats = new Map<Format, number>();
   private readonly byNick = new Map<string, Set<Subscriber>>();
 
   /** Number of open streams on this process. */
@@ -47,7 +49,9 @@ export class Hub {
   }
 
   add(sub: Subscriber): void {
+    if (this.all.has(sub)) return;
     this.all.add(sub);
+    this.formats.set(sub.format, (this.formats.get(sub.format) ?? 0) + 1);
     let tabs = this.byNick.get(sub.nick);
     if (!tabs) {
       tabs = new Set();
@@ -58,6 +62,9 @@ export class Hub {
 
   remove(sub: Subscriber): void {
     if (!this.all.delete(sub)) return;
+    const count = this.formats.get(sub.format) ?? 1;
+    if (count > 1) this.formats.set(sub.format, count - 1);
+    else this.formats.delete(sub.format);
     const tabs = this.byNick.get(sub.nick);
     tabs?.delete(sub);
     if (tabs?.size === 0) this.byNick.delete(sub.nick);
@@ -111,16 +118,18 @@ export class Hub {
   }
 
   private toEveryone(event: ChatEvent, skipId: string | undefined, id?: EventId): void {
-    // Streams of one format share the frame; with a single format this renders once.
-    let format: Format | undefined;
-    let frame: string | null = null;
+    // A frame for everyone does not depend on the viewer (see Format): render it once per
+    // format in use. When no format shows the event (a JSON stream's view of a second tab's
+    // login), no stream is visited at all: in a reconnect storm that loop was most of the cost.
+    const frames = new Map<Format, string>();
+    for (const format of this.formats.keys()) {
+      const frame = format.render(event, '');
+      if (frame !== null) frames.set(format, frame);
+    }
+    if (frames.size === 0) return;
     for (const sub of this.all) {
-      if (sub.id === skipId) continue;
-      if (sub.format !== format) {
-        format = sub.format;
-        frame = format.render(event, sub.nick);
-      }
-      if (frame !== null) sub.send(frame, id);
+      const frame = frames.get(sub.format);
+      if (frame !== undefined && sub.id !== skipId) sub.send(frame, id);
     }
   }
 

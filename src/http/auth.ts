@@ -25,6 +25,14 @@ const MAX_LABEL_LENGTH = 100;
 const PER_IP = { limit: 100, windowMs: 10 * 60_000, maxKeys: 100_000 };
 const PER_ACCOUNT_AND_IP_FAILURES = { limit: 10, windowMs: 10 * 60_000, maxKeys: 100_000 };
 const PER_ACCOUNT_FAILURES = { limit: 300, windowMs: 10 * 60_000, maxKeys: 100_000 };
+/**
+ * Sessions and tokens looked up in the Store are remembered this long, for at most
+ * CREDENTIAL_CACHE_SIZE of them, so that a busy client does not cost a Store read per request
+ * (it was about a sixth of a keep-alive send). Revoking on this process clears the cache at
+ * once; another process of a cluster may accept a revoked credential for up to this long.
+ */
+const CREDENTIAL_CACHE_MS = 10_000;
+const CREDENTIAL_CACHE_SIZE = 10_000;
 /** Stream tickets one user may hold unredeemed (each lives TICKET_TTL_MS). */
 const MAX_TICKETS_PER_USER = 20;
 
@@ -51,6 +59,8 @@ export class Auth {
   private readonly perIp = new RateLimiter(PER_IP);
   private readonly perAccountAndIp = new RateLimiter(PER_ACCOUNT_AND_IP_FAILURES);
   private readonly perAccount = new RateLimiter(PER_ACCOUNT_FAILURES);
+  /** Secret hash → a session or token credential and when it was read (see above). */
+  private readonly cache = new Map<string, { credential: Credential; at: number }>();
 
   constructor(private readonly deps: AuthDeps) {
     this.now = deps.now ?? Date.now;
@@ -66,11 +76,38 @@ export class Auth {
     const bearer = bearerToken(req);
     const secret = bearer ?? cookie(req, SESSION_COOKIE);
     if (secret === undefined) return undefined;
-    const credential = await this.deps.accounts.credential(hashSecret(secret), this.now());
+    const credential = await this.lookup(hashSecret(secret));
     // A ticket is for one stream, never for the API; a token is only valid as a bearer.
     if (!credential || credential.kind === 'ticket') return undefined;
     if ((bearer !== undefined) !== (credential.kind === 'token')) return undefined;
     return { nick: credential.nick, credential };
+  }
+
+  /** A credential by the hash of its secret, from the cache when it is fresh. */
+  private async lookup(hash: string): Promise<Credential | undefined> {
+    const now = this.now();
+    const hit = this.cache.get(hash);
+    if (hit && now - hit.at < CREDENTIAL_CACHE_MS) {
+      const { expires } = hit.credential;
+      return expires === 0 || expires >= now ? hit.credential : undefined;
+    }
+    const credential = await this.deps.accounts.credential(hash, now);
+    // Tickets are single-use and never looked up here; unknown secrets are not remembered,
+    // so guessing cannot fill the cache.
+    if (credential && credential.kind !== 'ticket') {
+      if (this.cache.size >= CREDENTIAL_CACHE_SIZE) {
+        this.cache.delete(this.cache.keys().next().value as string);
+      }
+      this.cache.set(hash, { credential, at: now });
+    } else {
+      this.cache.delete(hash);
+    }
+    return credential;
+  }
+
+  /** Forgets every remembered credential: something was revoked. */
+  private forget(): void {
+    this.cache.clear();
   }
 
   /** Like identify, or throws AUTH_REQUIRED (401). */
@@ -163,6 +200,7 @@ export class Auth {
   /** Ends the session of this request and clears its cookie. */
   async logout(req: IncomingMessage, res: ServerResponse, identity: Identity): Promise<void> {
     await this.deps.accounts.revoke(identity.nick, identity.credential.id);
+    this.forget();
     res.setHeader('Set-Cookie', this.cookieHeader(req, '', 0));
   }
 
@@ -183,6 +221,7 @@ export class Auth {
     for (const kind of ['session', 'token', 'ticket'] as const) {
       await accounts.revokeAll(identity.nick, kind, identity.credential.id);
     }
+    this.forget();
   }
 
   /** Issues a bearer token; the secret is returned this once and never stored. */
@@ -209,8 +248,10 @@ export class Auth {
   }
 
   /** Revokes a token (or session) the user owns; true when one went. */
-  revoke(nick: string, id: string): Promise<boolean> {
-    return this.deps.accounts.revoke(nick, id);
+  async revoke(nick: string, id: string): Promise<boolean> {
+    const revoked = await this.deps.accounts.revoke(nick, id);
+    this.forget();
+    return revoked;
   }
 
   /** Issues a single-use stream ticket, valid for TICKET_TTL_MS. */

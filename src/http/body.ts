@@ -19,16 +19,12 @@ export async function readJson(
   if (!/^application\/json\s*(;|$)/i.test(type)) throw new ChatError('API_JSON_REQUIRED');
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > maxBytes) throw tooLarge(res, maxBytes);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBytes) throw tooLarge(res, maxBytes);
-    chunks.push(chunk);
-  }
+  const raw = await readAll(req, maxBytes).catch((err: unknown) => {
+    throw err === TOO_LARGE ? tooLarge(res, maxBytes) : err;
+  });
   let body: unknown;
   try {
-    body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    body = JSON.parse(raw);
   } catch {
     throw new ChatError('API_BODY_INVALID', 'not valid JSON');
   }
@@ -36,6 +32,41 @@ export async function readJson(
     throw new ChatError('API_BODY_INVALID', 'expected a JSON object');
   }
   return body as JsonBody;
+}
+
+const TOO_LARGE = Symbol('too large');
+
+/**
+ * The body as text, or a rejection with TOO_LARGE once it passes `maxBytes`. Plain 'data' and
+ * 'end' listeners: an async iterator over the request costs about 5 µs more per request.
+ */
+function readAll(req: IncomingMessage, maxBytes: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        req.off('data', onData);
+        req.pause();
+        reject(TOO_LARGE);
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.once('end', () =>
+      resolve(
+        chunks.length === 1
+          ? (chunks[0] as Buffer).toString('utf8')
+          : Buffer.concat(chunks).toString('utf8'),
+      ),
+    );
+    req.once('error', reject);
+    req.once('aborted', () =>
+      reject(new ChatError('HTTP_BAD_REQUEST', 'the request body was cut short')),
+    );
+  });
 }
 
 function tooLarge(res: ServerResponse, maxBytes: number): ChatError {
