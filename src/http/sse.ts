@@ -35,9 +35,43 @@ export interface SseOptions {
   readonly onOverflow: (sub: SseSubscriber) => void;
 }
 
+// Streams with frames waiting, flushed together once per tick. One list and one nextTick
+// for the whole process, rather than a closure and a nextTick per stream.
+let dirty: SseSubscriber[] = [];
+let flushQueued = false;
+// The last chunk built in this flush: consecutive streams with the same frames (a broadcast)
+// share one Buffer instead of each encoding the same string again.
+let lastFrames: string[] | null = null;
+let lastChunk: Buffer | null = null;
+
+function flushAll(): void {
+  flushQueued = false;
+  const subs = dirty;
+  dirty = [];
+  for (const sub of subs) sub.flushNow();
+  lastFrames = null;
+  lastChunk = null;
+}
+
+function chunkFor(frames: string[]): Buffer {
+  if (lastFrames !== null && lastChunk !== null && lastFrames.length === frames.length) {
+    let same = true;
+    for (let i = 0; i < frames.length && same; i++) same = frames[i] === lastFrames[i];
+    if (same) return lastChunk;
+  }
+  lastFrames = frames;
+  lastChunk = Buffer.from(frames.length === 1 ? (frames[0] as string) : frames.join(''));
+  return lastChunk;
+}
+
 /**
  * A Subscriber over one node:http response. Frames sent within one tick are joined and
- * written once, which keeps the syscalls per delivery low under bursts.
+ * written once, which keeps the syscalls per delivery low under bursts; a broadcast is encoded
+ * once and the same bytes written to every stream.
+ *
+ * The body is not chunk-encoded: a stream ends only when its connection closes, so the
+ * response says `Connection: close` and sends raw bytes, as the seed's servers did. That
+ * spares a chunk header and trailer per write.
  */
 export class SseSubscriber implements Subscriber {
   readonly id = `${PROCESS_TAG}.${++nextSubscriber}`;
@@ -46,15 +80,9 @@ export class SseSubscriber implements Subscriber {
   private heldBytes = 0;
   /** Logged events up to this id were replayed from the Store: live copies are dropped. */
   private floor = 0;
-  private pending = '';
-  private flushScheduled = false;
+  /** Frames sent in this tick, or null when none wait. */
+  private pending: string[] | null = null;
   private closed = false;
-  private readonly flush = (): void => {
-    this.flushScheduled = false;
-    const chunk = this.pending;
-    this.pending = '';
-    this.write(chunk);
-  };
 
   constructor(
     private readonly res: ServerResponse,
@@ -63,6 +91,7 @@ export class SseSubscriber implements Subscriber {
     private readonly options: SseOptions,
     readonly credential?: string,
   ) {
+    res.useChunkedEncodingByDefault = false;
     res.writeHead(200, SSE_HEADERS);
     res.socket?.setNoDelay(true);
     res.on('close', () => this.ended());
@@ -115,25 +144,37 @@ export class SseSubscriber implements Subscriber {
       if (this.heldBytes > this.options.maxQueueBytes) this.overflow();
       return;
     }
-    this.pending += frame;
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      process.nextTick(this.flush);
+    if (this.pending !== null) {
+      this.pending.push(frame);
+      return;
+    }
+    this.pending = [frame];
+    dirty.push(this);
+    if (!flushQueued) {
+      flushQueued = true;
+      process.nextTick(flushAll);
     }
   }
 
+  /** Writes the frames sent in this tick (called by the process-wide flush). */
+  flushNow(): void {
+    const frames = this.pending;
+    this.pending = null;
+    if (frames !== null) this.write(chunkFor(frames));
+  }
+
   heartbeat(): void {
-    if (this.held === null && this.pending === '') this.write(HEARTBEAT);
+    if (this.held === null && this.pending === null) this.write(HEARTBEAT);
   }
 
   close(): void {
     if (!this.closed) this.res.end();
   }
 
-  private write(chunk: string): void {
+  private write(chunk: string | Buffer): void {
     // writableEnded: close() was called but the socket has not closed yet. A write then would
     // make the response emit 'error', which nothing listens for.
-    if (this.closed || this.res.writableEnded || chunk === '') return;
+    if (this.closed || this.res.writableEnded || chunk.length === 0) return;
     this.res.write(chunk);
     if (this.res.writableLength > this.options.maxQueueBytes) this.overflow();
   }
@@ -149,7 +190,7 @@ export class SseSubscriber implements Subscriber {
     if (this.closed) return;
     this.closed = true;
     this.held = null;
-    this.pending = '';
+    this.pending = null;
     this.options.onClose(this);
   }
 }
