@@ -1,0 +1,356 @@
+// bench/send.mjs [--quick] [--duration 10s] [--reps 3] [--conns 10,50] [--php-n 10000]
+//
+// "Keep-alive send" (issue 6, scenario 2): wrk POSTs /api/v1/messages over keep-alive
+// connections for a fixed time; every message is stored (SQLite, persistence on) and delivered
+// to one SSE receiver, which must get every one of them. Baseline, measured in the same run:
+// the seed PHP server's `msg c10` exactly as the seed's bench.sh measures it (ab -n N -c 10
+// GET /msg/mary/john%20hello, a new connection per request, one curl SSE receiver "john").
+//
+// Servers run pinned to CPU 0; wrk, ab, curl and this process (the ssechat receiver) on CPU 1.
+// Every timed run holds /tmp/bench.lock. Prints progress on stderr and one JSON line on stdout.
+// Env: SEED_REF (default ../shared/seed-reference), PHP (php8.2), LOADCPU (1).
+import { existsSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { join } from 'node:path';
+import {
+  cpuNs,
+  gitCommit,
+  installCleanup,
+  memKB,
+  parseArgs,
+  pinSelf,
+  ROOT,
+  SERVER_CPU,
+  sleep,
+  spawnTracked,
+  startServer,
+  tempDir,
+  today,
+  withBenchLock,
+} from './lib/common.mjs';
+import {
+  api,
+  assertPortFree,
+  cpuWatch,
+  freePort,
+  goal,
+  login,
+  median,
+  parseWrk,
+  printResult,
+  round,
+  SseReader,
+  say,
+  startScenarioServer,
+} from './lib/runner-util.mjs';
+
+const args = parseArgs(process.argv.slice(2));
+const quick = Boolean(args.quick);
+const DURATION = String(args.duration ?? (quick ? '3s' : '10s'));
+const REPS = Number(args.reps ?? (quick ? 1 : 3));
+const CONNS = String(args.conns ?? '10,50')
+  .split(',')
+  .map(Number);
+const PHP_N = Number(args['php-n'] ?? (quick ? 2000 : 10000));
+const WARMUP = quick ? '1s' : '3s';
+const SEED_REF = process.env.SEED_REF ?? join(ROOT, '..', 'shared', 'seed-reference');
+const PHP = process.env.PHP ?? 'php8.2';
+// Fixed ports with --php-port/--port; by default free ones (other benchmarks run here too).
+const PHP_PORT = Number(args['php-port'] ?? (await freePort()));
+const PORT = Number(args.port ?? (await freePort()));
+
+// Bounded: each wrk run is killed at its duration + 30 s, each ab at 300 s, and the whole
+// script stops (killing every child) after this, waits for the bench lock included.
+installCleanup(Number(args.timeout ?? 1800) * 1000, 'bench/send');
+pinSelf();
+
+/** Runs a tracked child to completion within `timeoutMs`; resolves its stdout+stderr. */
+function run(cmd, argv, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    const child = spawnTracked(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      out += d;
+    });
+    const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearTimeout(t);
+      resolve({ code, out });
+    });
+  });
+}
+
+// ---- the seed PHP server's msg c10, as bench.sh measures it --------------------------------
+async function phpMsgC10() {
+  if (!existsSync(join(SEED_REF, 'server.php')))
+    throw new Error(`no seed reference at ${SEED_REF}`);
+  await assertPortFree(PHP_PORT);
+  const php = await startServer(
+    'php',
+    PHP,
+    [join(SEED_REF, 'server.php'), String(PHP_PORT)],
+    PHP_PORT,
+  );
+  const base = `http://127.0.0.1:${PHP_PORT}`;
+  const runs = [];
+  try {
+    for (let r = 1; r <= REPS; r++) {
+      // One curl receiver "john" per run, as bench.sh starts it: the stream is counted after.
+      const recv = spawnTracked(
+        'curl',
+        ['-sN', '-H', 'Accept: text/event-stream', `${base}/john`],
+        {
+          stdio: ['ignore', 'pipe', 'ignore'],
+        },
+      );
+      let text = '';
+      recv.stdout.setEncoding('utf8');
+      recv.stdout.on('data', (d) => {
+        text += d;
+      });
+      await sleep(300);
+      const alive = recv.exitCode === null;
+      const { out, cpu } = await withBenchLock(async () => {
+        const stop = cpuWatch(php.pid, SERVER_CPU, cpuNs);
+        const res = await run(
+          'ab',
+          ['-r', '-s', '10', '-n', String(PHP_N), '-c', '10', `${base}/msg/mary/john%20hello`],
+          300_000,
+        );
+        return { out: res.out, cpu: stop() };
+      });
+      await sleep(200);
+      recv.kill('SIGTERM');
+      const rps = Number(/^Requests per second:\s+([\d.]+)/m.exec(out)?.[1] ?? 0);
+      const complete = Number(/^Complete requests:\s+(\d+)/m.exec(out)?.[1] ?? 0);
+      const failed = Number(/^Failed requests:\s+(\d+)/m.exec(out)?.[1] ?? NaN);
+      const delivered = (text.match(/^data: mary: hello/gm) ?? []).length;
+      const run1 = {
+        rps,
+        us_per_req: complete ? round(cpu.server_cpu_ns / 1000 / complete) : null,
+        other_cpu0_pct: cpu.other_cpu_pct,
+        failed,
+        delivered,
+        receiver_alive: alive,
+      };
+      say(
+        `php msg c10 run ${r}: ${rps} req/s, ${run1.us_per_req} µs/req, delivered ${delivered}/${PHP_N}` +
+          ` (other load on CPU ${SERVER_CPU}: ${cpu.other_cpu_pct}%)`,
+      );
+      runs.push(run1);
+    }
+  } finally {
+    await php.stop();
+  }
+  return {
+    server: 'php',
+    scenario: 'msg c10',
+    tool: `ab -n ${PHP_N} -c 10 /msg/mary/john%20hello (new connection per request), 1 SSE receiver`,
+    rps: median(runs.map((x) => x.rps)),
+    us_per_msg: median(runs.map((x) => x.us_per_req)),
+    all_delivered: runs.every((x) => x.delivered === PHP_N && x.failed === 0),
+    runs,
+  };
+}
+
+// ---- ssechat: wrk POST /api/v1/messages over keep-alive ------------------------------------
+
+/** The receiver: one SSE stream of "rx", remembering every message id it got. */
+function openReceiver(port, cookie) {
+  const ids = [];
+  let last = 0;
+  let waiter = null;
+  let hello;
+  const helloSeen = new Promise((resolve) => {
+    hello = resolve;
+  });
+  const reader = new SseReader(
+    (event, id) => {
+      if (event === 'hello') hello();
+      if (event !== 'message' || id === undefined) return;
+      ids.push(id);
+      if (id > last) last = id;
+      if (waiter && last >= waiter.id) {
+        waiter.resolve();
+        waiter = null;
+      }
+    },
+    { wantData: false },
+  );
+  const req = request(
+    {
+      host: '127.0.0.1',
+      port,
+      path: '/api/v1/events',
+      headers: { Cookie: cookie, Accept: 'text/event-stream' },
+      agent: false,
+    },
+    (res) => {
+      if (res.statusCode !== 200) throw new Error(`receiver: GET /api/v1/events ${res.statusCode}`);
+      res.setEncoding('utf8');
+      res.on('data', (d) => reader.push(d));
+    },
+  );
+  req.on('error', (err) => {
+    if (!req.destroyed || err.code !== 'ECONNRESET') say(`receiver: ${err.message}`);
+  });
+  req.end();
+  return {
+    ids,
+    ready: helloSeen,
+    /** Resolves once message `id` arrived, or after `ms` (the caller then counts the loss). */
+    waitFor(id, ms) {
+      if (last >= id) return Promise.resolve();
+      return Promise.race([
+        new Promise((resolve) => {
+          waiter = { id, resolve };
+        }),
+        sleep(ms),
+      ]);
+    },
+    close: () => req.destroy(),
+  };
+}
+
+async function ssechatSend(phpRps) {
+  await assertPortFree(PORT);
+  const server = await startScenarioServer(PORT, args);
+  const dir = tempDir('ssechat-bench-send-');
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const rows = [];
+  try {
+    const tx = await login(PORT, 'tx', { agent });
+    const rxCookie = await login(PORT, 'rx', { agent });
+    const rx = openReceiver(PORT, rxCookie);
+    await Promise.race([
+      rx.ready,
+      sleep(5000).then(() => Promise.reject(new Error('receiver got no hello in 5 s'))),
+    ]);
+    const send = async (text) => {
+      const r = await api(
+        PORT,
+        'POST',
+        '/api/v1/messages',
+        { to: 'rx', text },
+        { cookie: tx, agent },
+      );
+      if (r.status !== 201)
+        throw new Error(`POST /api/v1/messages: ${r.status} ${JSON.stringify(r.body)}`);
+      return r.body.id;
+    };
+    const script = join(dir, 'post.lua');
+    writeFileSync(
+      script,
+      [
+        'wrk.method = "POST"',
+        `wrk.body = '{"to":"rx","text":"hello from wrk"}'`,
+        'wrk.headers["Content-Type"] = "application/json"',
+        `wrk.headers["Cookie"] = "${tx}"`,
+        '',
+      ].join('\n'),
+    );
+    const url = `http://127.0.0.1:${PORT}/api/v1/messages`;
+    const wrk = (c, d) =>
+      run(
+        'wrk',
+        ['-t1', `-c${c}`, `-d${d}`, '--latency', '-s', script, url],
+        (Number.parseFloat(d) + 30) * 1000,
+      );
+
+    say(`ssechat warm-up: wrk -c10 -d${WARMUP}`);
+    await withBenchLock(() => wrk(10, WARMUP));
+
+    for (const c of CONNS) {
+      const runs = [];
+      for (let r = 1; r <= REPS; r++) {
+        const first = await send('start');
+        const { res, cpu } = await withBenchLock(async () => {
+          const stop = cpuWatch(server.pid, SERVER_CPU, cpuNs);
+          const res = await wrk(c, DURATION);
+          return { res, cpu: stop() };
+        });
+        const w = parseWrk(res.out);
+        if (!Number.isFinite(w.rps)) throw new Error(`wrk output not understood:\n${res.out}`);
+        const lastId = await send('end');
+        await rx.waitFor(lastId, 15_000);
+        const inRange = rx.ids.filter((id) => id >= first && id <= lastId);
+        const unique = new Set(inRange).size;
+        const ok = w.requests - w.non2xx;
+        const one = {
+          msgs_per_s: round(w.rps * (ok / Math.max(1, w.requests))),
+          requests: w.requests,
+          non2xx: w.non2xx,
+          socket_errors: w.socketErrors,
+          p50_ms: round(w.latencyMs.p50, 3),
+          p99_ms: round(w.latencyMs.p99, 3),
+          max_ms: round(w.latencyMs.max, 3),
+          us_per_msg: round(cpu.server_cpu_ns / 1000 / Math.max(1, ok)),
+          other_cpu0_pct: cpu.other_cpu_pct,
+          // Everything stored between the two markers, markers included, must have arrived.
+          stored: lastId - first + 1,
+          delivered: unique,
+          lost: lastId - first + 1 - unique,
+          duplicates: inRange.length - unique,
+        };
+        say(
+          `ssechat send c${c} run ${r}: ${one.msgs_per_s} msg/s, p50 ${one.p50_ms} ms, p99 ${one.p99_ms} ms, ` +
+            `${one.us_per_msg} µs/msg, delivered ${one.delivered}/${one.stored}, dup ${one.duplicates}, non-2xx ${one.non2xx}` +
+            ` (other load on CPU ${SERVER_CPU}: ${one.other_cpu0_pct}%)`,
+        );
+        runs.push(one);
+      }
+      const med = (k) => median(runs.map((x) => x[k]));
+      rows.push({
+        server: 'ssechat',
+        scenario: `send c${c}`,
+        tool: `wrk -t1 -c${c} -d${DURATION} --latency, POST /api/v1/messages (keep-alive), 1 SSE receiver`,
+        msgs_per_s: med('msgs_per_s'),
+        p50_ms: med('p50_ms'),
+        p99_ms: med('p99_ms'),
+        us_per_msg: med('us_per_msg'),
+        all_delivered: runs.every((x) => x.lost === 0 && x.duplicates === 0 && x.non2xx === 0),
+        vs_php_msg_c10: round(med('msgs_per_s') / phpRps, 2),
+        runs,
+      });
+    }
+    rx.close();
+    const mem = memKB(server.pid);
+    for (const row of rows) row.server_peak_rss_mib = round(mem.hwm / 1024);
+  } catch (err) {
+    const gone = server.proc.exitCode ?? server.proc.signalCode;
+    if (gone !== null)
+      say(`ssechat exited (${gone}) during the run; its last output:\n${server.log()}`);
+    throw err;
+  } finally {
+    agent.destroy();
+    await server.stop();
+  }
+  return rows;
+}
+
+// --no-php: ssechat alone (for profiling); the goal then has no baseline and is not met.
+const php = args['no-php']
+  ? { server: 'php', scenario: 'msg c10', rps: Number.NaN, all_delivered: false, skipped: true }
+  : await phpMsgC10();
+const rows = await ssechatSend(php.rps);
+const c10 = rows.find((r) => r.scenario === 'send c10');
+const goals = [];
+if (c10) {
+  const g = goal('keep-alive send c10 ≥ 5× seed PHP msg c10', c10.msgs_per_s, php.rps, 5);
+  g.met = g.met && c10.all_delivered && php.all_delivered;
+  g.unit = 'msg/s';
+  goals.push(g);
+}
+printResult({
+  scenario: 'send',
+  date: today(),
+  commit: gitCommit(),
+  params: { duration: DURATION, reps: REPS, conns: CONNS, php_n: PHP_N, warmup: WARMUP, quick },
+  rows: [php, ...rows],
+  goals,
+});
+process.exit(0);
