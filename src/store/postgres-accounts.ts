@@ -1,17 +1,8 @@
 import type pg from 'pg';
 import type { AccountStore, Credential, CredentialKind } from './accounts.js';
+import { CREDENTIAL, type CredentialRow, toCredential } from './credential-row.js';
 import { inTransaction, LOCK } from './postgres-schema.js';
 
-interface CredentialRow {
-  kind: CredentialKind;
-  id: string;
-  nick: string;
-  label: string;
-  created: number;
-  expires: number;
-}
-
-const CREDENTIAL = 'kind, id, nick, label, created, expires';
 // `expires` is the last ms at which a credential works; 0 means it never expires.
 const UNEXPIRED = '(expires = 0 OR expires >= $2)';
 
@@ -130,15 +121,4 @@ export class PostgresAccounts implements AccountStore {
       return (await client.query('DELETE FROM credentials')).rowCount ?? 0;
     });
   }
-}
-
-function toCredential(row: CredentialRow): Credential {
-  return {
-    kind: row.kind,
-    id: row.id,
-    nick: row.nick,
-    label: row.label,
-    created: row.created,
-    expires: row.expires,
-  };
 }

@@ -1,16 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { AccountStore, Credential, CredentialKind } from './accounts.js';
+import { CREDENTIAL, type CredentialRow, toCredential } from './credential-row.js';
 
-interface CredentialRow {
-  kind: CredentialKind;
-  id: string;
-  nick: string;
-  label: string;
-  created: number;
-  expires: number;
-}
-
-const CREDENTIAL = 'kind, id, nick, label, created, expires';
 // `expires` is the last ms at which a credential works; 0 means it never expires.
 const UNEXPIRED = '(expires = 0 OR expires >= ?)';
 
@@ -131,15 +122,4 @@ export class SqliteAccounts implements AccountStore {
       })
       .immediate();
   }
-}
-
-function toCredential(row: CredentialRow): Credential {
-  return {
-    kind: row.kind,
-    id: row.id,
-    nick: row.nick,
-    label: row.label,
-    created: row.created,
-    expires: row.expires,
-  };
 }
