@@ -34,6 +34,16 @@ export interface StoredMessage extends NewMessage {
 }
 
 /**
+ * The stored form of `message` under `id`: a copy of its fields (never of extra ones a caller
+ * may have added), with `clientId` only when it has one, so stored messages compare equal
+ * however a backend built them.
+ */
+export function storedMessage(message: NewMessage, id: EventId): StoredMessage {
+  const { from, to, text, ts, offline, clientId } = message;
+  return { from, to, text, ts, offline, ...(clientId !== undefined && { clientId }), id };
+}
+
+/**
  * A read receipt: `from` has read everything up to and including message `upTo`, which `to`
  * sent. It is logged like a message, so a sender who was away gets it on resume.
  */

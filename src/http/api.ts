@@ -37,6 +37,7 @@ export class Api {
   private readonly stream: ApiStream;
   private readonly receipts = new RateLimiter(RECEIPTS);
   private readonly routes: Record<string, Partial<Record<string, Handler>>>;
+  private readonly allow: Map<string, string>;
   /** Largest JSON body: the longest message, each character escaped at worst, plus slack. */
   private readonly maxBodyBytes: number;
 
@@ -61,6 +62,12 @@ export class Api {
       presence: { GET: this.presence },
       read: { POST: this.read },
     };
+    this.allow = new Map(
+      Object.entries(this.routes).map(([route, methods]) => [
+        route,
+        Object.keys(methods).join(', '),
+      ]),
+    );
   }
 
   /** Answers a request whose path starts with `/api/v1/`; `rest` is the path after it. */
@@ -77,7 +84,9 @@ export class Api {
     ) {
       throw new ChatError('HTTP_NOT_FOUND');
     }
-    this.cors(req, res, Object.keys(route));
+    // The methods a route answers, for Allow and for CORS preflights; derived once per route.
+    const allow = this.allow.get(name) ?? '';
+    this.cors(req, res, allow);
     if (req.method === 'OPTIONS') {
       res.writeHead(204);
       res.end();
@@ -85,7 +94,7 @@ export class Api {
     }
     const handler = route[req.method ?? ''];
     if (!handler) {
-      res.setHeader('Allow', Object.keys(route).join(', '));
+      res.setHeader('Allow', allow);
       throw new ChatError('HTTP_METHOD_NOT_ALLOWED');
     }
     if (req.method !== 'GET') this.deps.auth.checkSameOrigin(req);
@@ -228,13 +237,13 @@ export class Api {
   }
 
   /** Lets the configured other origins call the API with tokens or tickets (no cookies). */
-  private cors(req: IncomingMessage, res: ServerResponse, methods: string[]): void {
+  private cors(req: IncomingMessage, res: ServerResponse, methods: string): void {
     const origin = req.headers.origin;
     if (origin === undefined || !this.deps.config.corsOrigins.includes(origin)) return;
     res.setHeader('Access-Control-Allow-Origin', origin);
     res.setHeader('Vary', 'Origin');
     if (req.method === 'OPTIONS') {
-      res.setHeader('Access-Control-Allow-Methods', methods.join(', '));
+      res.setHeader('Access-Control-Allow-Methods', methods);
       res.setHeader('Access-Control-Allow-Headers', 'Authorization, Content-Type, Last-Event-ID');
       res.setHeader('Access-Control-Max-Age', '600');
     }

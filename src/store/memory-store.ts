@@ -7,6 +7,7 @@ import {
   type NewReceipt,
   type StoredMessage,
   type StoredReceipt,
+  storedMessage,
 } from '../core/events.js';
 import { ChatError } from '../errors.js';
 import { MemoryAccounts } from './memory-accounts.js';
@@ -30,7 +31,7 @@ export class MemoryStore implements Store {
   constructor(private readonly limits: StoreLimits) {}
 
   async append(message: NewMessage): Promise<Appended> {
-    const { from, to, text, ts, offline, clientId } = message;
+    const { from, to, offline, clientId } = message;
     const key = clientId === undefined ? undefined : clientKey(from, clientId);
     // Before the mailbox check, so that a retry neither fills nor is refused by a mailbox the
     // first send already counts in.
@@ -41,15 +42,7 @@ export class MemoryStore implements Store {
       box = this.mailboxes.get(to) ?? [];
       if (box.length >= this.limits.maxOfflinePerUser) throw new ChatError('CHAT_MAILBOX_FULL');
     }
-    const stored: StoredMessage = {
-      from,
-      to,
-      text,
-      ts,
-      offline,
-      ...(clientId !== undefined && { clientId }),
-      id: ++this.lastId,
-    };
+    const stored = storedMessage(message, ++this.lastId);
     this.entries.push({ kind: 'message', message: stored });
     if (key !== undefined) this.byClientId.set(key, stored);
     if (box) {

@@ -1,10 +1,11 @@
 import type pg from 'pg';
-import type {
-  EventId,
-  NewMessage,
-  NewReceipt,
-  StoredMessage,
-  StoredReceipt,
+import {
+  type EventId,
+  type NewMessage,
+  type NewReceipt,
+  type StoredMessage,
+  type StoredReceipt,
+  storedMessage,
 } from '../core/events.js';
 import { ChatError } from '../errors.js';
 import { COLUMNS, type Row, toMessage } from './postgres-log.js';
@@ -192,8 +193,7 @@ function toStored(p: PendingWrite, id: EventId): StoredMessage | StoredReceipt {
     const { from, to, upTo, ts } = p.receipt;
     return { from, to, upTo, ts, id };
   }
-  const { from, to, text, ts, offline, clientId } = p.message;
-  return { from, to, text, ts, offline, ...(clientId !== undefined && { clientId }), id };
+  return storedMessage(p.message, id);
 }
 
 /** One string per (sender, clientId); nicks cannot hold NUL (core/events.ts). */

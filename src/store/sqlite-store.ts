@@ -1,11 +1,12 @@
 import Database from 'better-sqlite3';
-import type {
-  EventId,
-  LoggedEvent,
-  NewMessage,
-  NewReceipt,
-  StoredMessage,
-  StoredReceipt,
+import {
+  type EventId,
+  type LoggedEvent,
+  type NewMessage,
+  type NewReceipt,
+  type StoredMessage,
+  type StoredReceipt,
+  storedMessage,
 } from '../core/events.js';
 import { ChatError } from '../errors.js';
 import { SqliteAccounts } from './sqlite-accounts.js';
@@ -251,15 +252,7 @@ export class SqliteStore implements Store {
       if (!first) throw new Error('the message insert stored nothing');
       return () => done.resolve({ message: toMessage(first), created: false });
     }
-    const stored: StoredMessage = {
-      from,
-      to,
-      text,
-      ts,
-      offline,
-      ...(clientId !== undefined && { clientId }),
-      id: Number(lastInsertRowid),
-    };
+    const stored = storedMessage(message, Number(lastInsertRowid));
     if (offline) this.insertOffline.run(to, stored.id);
     return () => done.resolve({ message: stored, created: true });
   }
