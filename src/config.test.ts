@@ -91,3 +91,14 @@ test('README.md documents every option with its flag, env var and default', () =
     );
   }
 });
+
+test('rate limits are RATE,BURST or 0 for none', () => {
+  const c = config(loadConfig(['--send-limit-user', '2.5,10', '--connect-limit-ip', '0'], {}));
+  assert.deepEqual(c.sendLimitUser, { rate: 2.5, burst: 10 });
+  assert.equal(c.connectLimitIp, null);
+  assert.deepEqual(config(loadConfig([], {})).sendLimitIp, { rate: 500, burst: 5000 });
+  assert.throws(() => loadConfig(['--send-limit-ip', '10'], {}), /invalid --send-limit-ip/);
+  assert.throws(() => loadConfig(['--send-limit-ip', '0,10'], {}), /RATE,BURST/);
+  assert.throws(() => loadConfig(['--send-limit-ip', '10,0'], {}), /RATE,BURST/);
+  assert.throws(() => loadConfig([], { SSECHAT_CONNECT_LIMIT_USER: '-1,5' }), /CONNECT_LIMIT_USER/);
+});

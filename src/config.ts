@@ -84,6 +84,29 @@ function list(flag: string, doc: string): Option<readonly string[]> {
   };
 }
 
+/** A token-bucket limit: `rate` per second refilled, up to `burst` at once; null when off. */
+export type RateLimit = { readonly rate: number; readonly burst: number } | null;
+
+function rate(flag: string, def: string, doc: string): Option<RateLimit> {
+  const parse = (raw: string): RateLimit => {
+    if (raw === '0' || raw === 'off') return null;
+    const m = /^(\d{1,7}(?:\.\d{1,3})?),(\d{1,9})$/.exec(raw);
+    const r = m ? Number(m[1]) : 0;
+    const b = m ? Number(m[2]) : 0;
+    if (!m || r <= 0 || b < 1) {
+      throw new Error(`"${raw}" is not RATE,BURST (per second, e.g. 50,1000) or 0 for no limit`);
+    }
+    return Object.freeze({ rate: r, burst: b });
+  };
+  return {
+    flag,
+    env: envName(flag),
+    default: parse(def),
+    doc: `${doc} (RATE,BURST: RATE per second refilled, BURST at once; 0 for no limit)`,
+    parse,
+  };
+}
+
 function envName(flag: string): string {
   return `SSECHAT_${flag.replace(/^--/, '').replace(/-/g, '_').toUpperCase()}`;
 }
@@ -239,6 +262,38 @@ export const OPTIONS = {
     67_108_864,
     'Unsent bytes one stream may buffer before it is closed as a slow reader',
   ),
+  sendLimitUser: rate(
+    '--send-limit-user',
+    '50,1000',
+    'Messages (and read receipts) one user may send; more get 429 with Retry-After',
+  ),
+  sendLimitIp: rate(
+    '--send-limit-ip',
+    '500,5000',
+    'Messages (and read receipts) one client address may send; more get 429 with Retry-After',
+  ),
+  connectLimitUser: rate(
+    '--connect-limit-user',
+    '20,200',
+    'Streams one user may open; more get 429 with Retry-After',
+  ),
+  connectLimitIp: rate(
+    '--connect-limit-ip',
+    '50,1000',
+    'Streams one client address may open; more get 429 with Retry-After',
+  ),
+  maxStreamsPerUser: int(
+    '--max-streams-per-user',
+    32,
+    0,
+    100_000,
+    'Streams one user may hold open at once on this process, against tab storms; 0 for any number',
+  ),
+  metricsToken: text(
+    '--metrics-token',
+    'none',
+    'When set, GET /metrics needs Authorization: Bearer <token>; none serves it to anyone',
+  ),
 } as const;
 
 type Options = typeof OPTIONS;
@@ -337,6 +392,10 @@ export function configWith(overrides: Partial<Config>): Config {
 
 /** How docs show an option's default: lists comma-separated, an empty one as (none). */
 export function defaultText(value: unknown): string {
+  if (value === null) return '0';
+  if (typeof value === 'object' && 'rate' in value && 'burst' in value) {
+    return `${value.rate},${value.burst}`;
+  }
   if (!Array.isArray(value)) return String(value);
   return value.length === 0 ? '(none)' : value.join(',');
 }

@@ -19,6 +19,10 @@ export const ERRORS = {
   },
   CHAT_RECEIPT_INVALID: { status: 400, message: 'upTo must be the id of a message you received' },
   CHAT_RATE_LIMITED: { status: 429, message: 'too many requests; slow down' },
+  CHAT_TOO_MANY_STREAMS: {
+    status: 429,
+    message: 'this user has too many streams open; close a tab or share one stream between tabs',
+  },
   AUTH_REQUIRED: { status: 401, message: 'log in first' },
   AUTH_FAILED: { status: 401, message: 'wrong nickname or password' },
   AUTH_FORBIDDEN: { status: 403, message: 'this session may not act as that user' },
