@@ -52,8 +52,10 @@ export type ErrorCode = keyof typeof ERRORS;
 export class ChatError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
+  /** For a 429 or 503: when the client may try again (the Retry-After header), in ms. */
+  readonly retryAfterMs: number | undefined;
 
-  constructor(code: ErrorCode, detail?: string) {
+  constructor(code: ErrorCode, detail?: string, retryAfterMs?: number) {
     const entry = ERRORS[code];
     // A ChatError is an answer to a client, not a bug: capturing a stack trace would make
     // every rejected request cost as much as two accepted ones (measured with wrk), a cheap
@@ -65,6 +67,7 @@ export class ChatError extends Error {
     this.name = 'ChatError';
     this.code = code;
     this.status = entry.status;
+    this.retryAfterMs = retryAfterMs;
   }
 }
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { ChatEvent } from '../core/events.js';
 import { type Logger, silentLogger } from '../logger.js';
@@ -54,6 +55,35 @@ export function boundedOption(name: string, value: number, min: number, max: num
     throw new RangeError(`${name} must be an integer from ${min} to ${max}, got ${value}`);
   }
   return value;
+}
+
+/**
+ * Runs a Lua script by its SHA1 and loads it on the first NOSCRIPT (a new or flushed Redis),
+ * so that each call sends the 40-byte hash instead of the script. `keys` are KEYS, `args` ARGV.
+ */
+export async function runScript(
+  redis: Redis,
+  script: string,
+  keys: readonly string[],
+  args: readonly (string | number)[],
+): Promise<unknown> {
+  const sha = shaOf(script);
+  try {
+    return await redis.evalsha(sha, keys.length, ...keys, ...args);
+  } catch (err) {
+    if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+    return await redis.eval(script, keys.length, ...keys, ...args);
+  }
+}
+
+const shas = new Map<string, string>();
+function shaOf(script: string): string {
+  let sha = shas.get(script);
+  if (!sha) {
+    sha = createHash('sha1').update(script).digest('hex');
+    shas.set(script, sha);
+  }
+  return sha;
 }
 
 /**

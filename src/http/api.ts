@@ -132,7 +132,7 @@ export class Api {
   private readonly changePassword: Handler = async (req, res) => {
     const identity = await this.deps.auth.require(req);
     const body = await this.body(req, res);
-    await this.deps.auth.changePassword(req, res, identity, body.current, body.password);
+    await this.deps.auth.changePassword(req, identity, body.current, body.password);
     const id = identity.credential.id;
     this.deps.chat.endStreams(identity.nick, (sub) => sub.credential !== id);
     res.writeHead(204);
@@ -217,10 +217,7 @@ export class Api {
       throw new ChatError('CHAT_RECEIPT_INVALID');
     }
     const wait = this.receipts.hit(nick);
-    if (wait > 0) {
-      res.setHeader('Retry-After', Math.ceil(wait / 1000));
-      throw new ChatError('CHAT_RATE_LIMITED');
-    }
+    if (wait > 0) throw new ChatError('CHAT_RATE_LIMITED', 'read receipts', wait);
     const receipt = await this.deps.chat.markRead(nick, upTo);
     sendJson(res, 201, { id: receipt?.id ?? null });
   };

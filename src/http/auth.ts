@@ -153,7 +153,7 @@ export class Auth {
   /** Registers an account (accounts mode) and logs the client in. */
   async register(req: IncomingMessage, res: ServerResponse, nick: string, password: unknown) {
     if (!this.accountsMode) throw new ChatError('AUTH_ACCOUNTS_ONLY');
-    this.limitAddress(req, res);
+    this.limitAddress(req);
     const hash = await hashPassword(checkNewPassword(password));
     if (!(await this.deps.accounts.createUser(nick, hash, this.now()))) {
       throw new ChatError('AUTH_NICK_TAKEN');
@@ -166,8 +166,8 @@ export class Auth {
    * (where, as in the seed, nobody owns a nick). Sets the session cookie.
    */
   async login(req: IncomingMessage, res: ServerResponse, nick: string, password: unknown) {
-    const address = this.limitAddress(req, res);
-    if (this.accountsMode) await this.checkPassword(res, nick, address, password);
+    const address = this.limitAddress(req);
+    if (this.accountsMode) await this.checkPassword(nick, address, password);
     return this.startSession(req, res, nick);
   }
 
@@ -176,12 +176,7 @@ export class Auth {
    * (from this address, or in all), every attempt waits, the right password included, or the
    * limit would only slow the guesses down.
    */
-  private async checkPassword(
-    res: ServerResponse,
-    nick: string,
-    address: string,
-    password: unknown,
-  ): Promise<void> {
+  private async checkPassword(nick: string, address: string, password: unknown): Promise<void> {
     const account = nick.toLowerCase();
     const pair = `${account} ${address}`;
     const now = this.now();
@@ -189,7 +184,7 @@ export class Auth {
       this.perAccountAndIp.check(pair, now),
       this.perAccount.check(account, now),
     );
-    if (wait > 0) throw rateLimited(res, wait);
+    if (wait > 0) throw rateLimited(wait);
     const stored = await this.deps.accounts.passwordHash(nick);
     if (typeof password === 'string' && (await verifyPassword(password, stored))) return;
     this.perAccountAndIp.hit(pair, now);
@@ -207,14 +202,13 @@ export class Auth {
   /** Changes the password and ends every other session, token and ticket of the user. */
   async changePassword(
     req: IncomingMessage,
-    res: ServerResponse,
     identity: Identity,
     current: unknown,
     next: unknown,
   ): Promise<void> {
     if (!this.accountsMode) throw new ChatError('AUTH_ACCOUNTS_ONLY');
     const { accounts } = this.deps;
-    await this.checkPassword(res, identity.nick, this.address(req), current);
+    await this.checkPassword(identity.nick, this.address(req), current);
     await accounts.setPasswordHash(identity.nick, await hashPassword(checkNewPassword(next)));
     // Whoever knew the old password may have made themselves a token or a ticket: those go
     // too, with every session but this one.
@@ -294,10 +288,10 @@ export class Auth {
   }
 
   /** Counts an attempt from the client's address; returns the address. */
-  private limitAddress(req: IncomingMessage, res: ServerResponse): string {
+  private limitAddress(req: IncomingMessage): string {
     const address = this.address(req);
     const wait = this.perIp.hit(address, this.now());
-    if (wait > 0) throw rateLimited(res, wait);
+    if (wait > 0) throw rateLimited(wait);
     return address;
   }
 
@@ -315,9 +309,8 @@ export class Auth {
   }
 }
 
-function rateLimited(res: ServerResponse, waitMs: number): ChatError {
-  res.setHeader('Retry-After', Math.ceil(waitMs / 1000));
-  return new ChatError('AUTH_RATE_LIMITED', `retry in ${Math.ceil(waitMs / 1000)} s`);
+function rateLimited(waitMs: number): ChatError {
+  return new ChatError('AUTH_RATE_LIMITED', `retry in ${Math.ceil(waitMs / 1000)} s`, waitMs);
 }
 
 /** The secret of an `Authorization: Bearer …` header, if there is one. */

@@ -26,6 +26,10 @@ export function sendError(res: ServerResponse, err: unknown, logger: Logger): vo
     'Content-Length': Buffer.byteLength(body),
     'Cache-Control': 'no-store',
   };
+  if (error.retryAfterMs !== undefined) {
+    // Whole seconds, rounded up: a client that waits that long is let in.
+    headers['Retry-After'] = Math.max(1, Math.ceil(error.retryAfterMs / 1000));
+  }
   if (error.code === 'HTTP_METHOD_NOT_ALLOWED' && !res.hasHeader('Allow')) {
     headers.Allow = 'GET, HEAD';
   }

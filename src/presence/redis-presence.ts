@@ -1,7 +1,7 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
-import { boundedOption, reconnectDelay, redact, release } from '../bus/redis-bus.js';
+import { boundedOption, reconnectDelay, redact, release, runScript } from '../bus/redis-bus.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { Arrival, OfflineListener, Presence } from './presence.js';
 import {
@@ -416,26 +416,10 @@ export class RedisPresence implements Presence {
     }
   }
 
-  /** Runs a script by its SHA1, loading it on the first NOSCRIPT (new or flushed Redis). */
-  private async run(script: string, ...args: (string | number)[]): Promise<unknown> {
-    const sha = shaOf(script);
-    try {
-      return await this.redis.evalsha(sha, 0, this.prefix, ...args);
-    } catch (err) {
-      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-      return await this.redis.eval(script, 0, this.prefix, ...args);
-    }
+  /** Runs one of the scripts (see runScript). */
+  private run(script: string, ...args: (string | number)[]): Promise<unknown> {
+    return runScript(this.redis, script, [], [this.prefix, ...args]);
   }
-}
-
-const shas = new Map<string, string>();
-function shaOf(script: string): string {
-  let sha = shas.get(script);
-  if (!sha) {
-    sha = createHash('sha1').update(script).digest('hex');
-    shas.set(script, sha);
-  }
-  return sha;
 }
 
 // Script replies are checked rather than cast: a wrong shape is a bug to surface, not to
