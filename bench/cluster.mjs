@@ -45,6 +45,7 @@ import {
   installCleanup,
   LOAD_CPU,
   memKB,
+  NO_RATE_LIMITS,
   parseArgs,
   percentile,
   pinSelf,
@@ -223,6 +224,7 @@ async function startNode(port, backend) {
       ...['--store', 'postgres', '--database-url', DB_URL, '--database-schema', SCHEMA],
       ...['--bus', 'redis', '--redis-url', REDIS_URL, '--redis-prefix', PREFIX],
       ...['--log-level', 'warn'],
+      ...NO_RATE_LIMITS,
     ],
     port,
   );

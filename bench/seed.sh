@@ -85,7 +85,10 @@ CMD[c]="$WORK/server.bin ${PORT[c]}"
 CMD[node-http]="node $SEED_REF/test.js ${PORT[node-http]}"
 CMD[node-net]="node $SEED_REF/test2.js ${PORT[node-net]}"
 # Persistence ON (the default sqlite store) in a fresh dir, so msg numbers include the writes.
-CMD[ssechat]="node $ROOT/bin/ssechat.js --host 127.0.0.1 --port ${PORT[ssechat]} --data-dir $WORK/ssechat-data --log-level warn"
+# The flood guards are off: the benchmark is one client sending as fast as it can, which the
+# default limits (README, Configuration) would answer with 429s. Same list as lib/common.mjs.
+NO_RATE_LIMITS="--send-limit-user 0 --send-limit-ip 0 --connect-limit-user 0 --connect-limit-ip 0 --max-streams-per-user 0"
+CMD[ssechat]="node $ROOT/bin/ssechat.js --host 127.0.0.1 --port ${PORT[ssechat]} --data-dir $WORK/ssechat-data --log-level warn $NO_RATE_LIMITS"
 
 mkdir -p "$RESULTS_DIR"
 : > "$OUT_TXT"

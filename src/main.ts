@@ -5,15 +5,19 @@ import { join, resolve } from 'node:path';
 import type { Bus } from './bus/bus.js';
 import { MemoryBus } from './bus/memory-bus.js';
 import { RedisBus } from './bus/redis-bus.js';
-import { type Config, ConfigError, helpText, loadConfig } from './config.js';
+import { type Config, ConfigError, helpText, loadConfig, type RateLimit } from './config.js';
 import { ChatService } from './core/chat.js';
 import { Hub } from './core/hub.js';
 import { Resume } from './core/resume.js';
 import { Sequencer } from './core/sequencer.js';
 import { Webhooks } from './core/webhooks.js';
+import { Admission, type AdmissionLimiters } from './http/admission.js';
 import { Auth } from './http/auth.js';
 import { createHttpServer } from './http/server.js';
 import { startHeartbeat } from './http/sse.js';
+import type { Limiter } from './limits/limiter.js';
+import { MemoryLimiter } from './limits/memory-limiter.js';
+import { RedisLimiter } from './limits/redis-limiter.js';
 import { createLogger, type Logger } from './logger.js';
 import { MemoryPresence } from './presence/memory-presence.js';
 import type { Presence } from './presence/presence.js';
@@ -25,6 +29,11 @@ import type { Store } from './store/store.js';
 
 /** How long shutdown waits for open responses to finish before cutting them. */
 const SHUTDOWN_GRACE_MS = 5_000;
+/**
+ * At shutdown each stream is told to come back after a random delay in this range (ms), so
+ * that its clients do not all reconnect in the same instant to the next process.
+ */
+const SHUTDOWN_RETRY_MS = [1_000, 6_000] as const;
 /**
  * Connections the kernel may queue before ssechat accepts them (capped by net.core.somaxconn).
  * Node's default, 511, overflows when thousands of clients reconnect at once after a restart;
@@ -64,6 +73,26 @@ async function openStore(config: Config, logger: Logger): Promise<Store> {
     synchronous: config.sqliteSynchronous,
     maxOfflinePerUser: config.maxOfflinePerUser,
   });
+}
+
+/**
+ * The rate limiters of the edge (config `--send-limit-*`, `--connect-limit-*`): in this
+ * process's memory, or in Redis for a cluster, so that a client spreading its requests over
+ * the nodes meets one limit, not one per node.
+ */
+function openLimiters(config: Config, logger: Logger): AdmissionLimiters {
+  const make = (name: string, bucket: RateLimit): Limiter | undefined => {
+    if (bucket === null) return undefined;
+    if (config.bus !== 'redis') return new MemoryLimiter(bucket);
+    const prefix = `${config.redisPrefix}limit:${name}:`;
+    return new RedisLimiter({ ...bucket, url: config.redisUrl, prefix, logger });
+  };
+  return {
+    sendUser: make('send-user', config.sendLimitUser),
+    sendIp: make('send-ip', config.sendLimitIp),
+    connectUser: make('connect-user', config.connectLimitUser),
+    connectIp: make('connect-ip', config.connectLimitIp),
+  };
 }
 
 /** The composition root: builds store, bus, presence, hub, chat and HTTP edge, and listens. */
@@ -115,7 +144,16 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const revoked = await store.accounts.setAuthMode(config.auth);
   if (revoked > 0) logger.warn('auth mode changed: every session and token ended', { revoked });
   const resume = new Resume(store, config.maxReplay);
-  const server = createHttpServer({ config, chat, auth, resume, logger });
+  const limiters = openLimiters(config, logger);
+  const closeLimiters = () =>
+    Promise.all(Object.values(limiters).map((l: Limiter | undefined) => l?.close()));
+  const admission = new Admission({
+    limiters,
+    trustProxy: config.trustProxy === 'yes',
+    maxStreamsPerUser: config.maxStreamsPerUser,
+    streamsOf: (nick) => hub.countOf(nick),
+  });
+  const server = createHttpServer({ config, chat, auth, resume, logger, admission });
   const closeUnused = trackUnusedSockets(server);
   const stopHeartbeat = startHeartbeat(hub, config.heartbeatMs);
   const stopMaintenance = startMaintenance(config, store, auth, logger);
@@ -133,6 +171,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     stopMaintenance();
     sequencer?.close();
     webhooks?.close();
+    await closeLimiters();
     await presence.close();
     await bus.close();
     await store.close();
@@ -146,8 +185,9 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     stopHeartbeat();
     stopMaintenance();
     const closed = new Promise<void>((ok) => server.close(() => ok()));
+    const [low, high] = SHUTDOWN_RETRY_MS;
     hub.forEach((sub) => {
-      sub.close();
+      sub.close(low + Math.random() * (high - low));
     });
     server.closeIdleConnections();
     closeUnused();
@@ -156,6 +196,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     clearTimeout(cut);
     sequencer?.close();
     webhooks?.close();
+    await closeLimiters();
     await presence.close();
     await bus.close();
     await store.close();

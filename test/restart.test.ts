@@ -6,7 +6,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { get, SseClient, startTestServer } from './helpers.js';
+import { get, SseClient, session, startTestServer } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ssechat-restart-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -107,4 +107,24 @@ test('shutdown does not wait for a connection that never sent a request', async 
   // The grace period for open responses is 5 s; an unused connection must not wait for it.
   assert.ok(Date.now() - started < 2_500, `close took ${Date.now() - started} ms`);
   socket.destroy();
+});
+
+test('shutdown tells every stream to come back later, each after its own delay', async () => {
+  const server = await startTestServer();
+  const streams = await Promise.all(
+    ['p', 'q', 'r', 's'].map((n) => SseClient.open(server.url, `/${n}`)),
+  );
+  await Promise.all(streams.map((s) => s.waitFor((c) => c.raw.includes('Welcome'))));
+  const cat = await session(server.url, 'cat');
+  const json = await SseClient.open(server.url, '/api/v1/events', cat);
+  await json.waitFor((c) => c.of('hello').length === 1);
+  await server.close();
+  await Promise.all([...streams, json].map((s) => s.waitFor((c) => c.closed)));
+  const retries = [...streams, json].map((s) => {
+    const m = /\nretry: (\d+)\n\n$/.exec(s.raw);
+    assert.ok(m, `the stream ends with a retry field: ${JSON.stringify(s.raw.slice(-40))}`);
+    return Number(m[1]);
+  });
+  for (const r of retries) assert.ok(r >= 1_000 && r <= 6_000, `retry ${r}`);
+  assert.ok(new Set(retries).size > 1, `jittered: ${retries}`);
 });

@@ -190,6 +190,17 @@ export async function startServer(name, cmd, args, port, { cpu = SERVER_CPU, env
 }
 
 /**
+ * Flags that turn off the flood guards (rate limits, streams per user). A throughput benchmark
+ * is one client flooding on purpose; with the defaults it would measure 429s. An operator
+ * load-testing their own server passes the same flags.
+ */
+export const NO_RATE_LIMITS = [
+  ...['--send-limit-user', '0', '--send-limit-ip', '0'],
+  ...['--connect-limit-user', '0', '--connect-limit-ip', '0'],
+  ...['--max-streams-per-user', '0'],
+];
+
+/**
  * Starts ssechat from the build with a fresh data dir (removed on stop). `extra` are more flags.
  * Persistence is on (`--store sqlite`) unless `extra` says otherwise.
  */
@@ -209,6 +220,7 @@ export async function startSsechat(port, extra = []) {
     'warn',
     '--store',
     'sqlite',
+    ...NO_RATE_LIMITS,
     ...extra,
   ];
   const s = await startServer('ssechat', process.execPath, args, port);

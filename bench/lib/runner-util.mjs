@@ -220,7 +220,7 @@ export function say(...parts) {
  * --cpu-prof-dir=DIR` to profile the server: the profile is written when it stops).
  */
 export async function startSsechatProfiled(port, nodeFlags) {
-  const { ensureBuild, startServer, tempDir, ROOT } = await import('./common.mjs');
+  const { ensureBuild, startServer, tempDir, ROOT, NO_RATE_LIMITS } = await import('./common.mjs');
   const { join } = await import('node:path');
   const { rmSync } = await import('node:fs');
   await ensureBuild();
@@ -229,6 +229,7 @@ export async function startSsechatProfiled(port, nodeFlags) {
     ...nodeFlags,
     join(ROOT, 'bin', 'ssechat.js'),
     ...['--host', '127.0.0.1', '--port', String(port), '--data-dir', dir, '--log-level', 'warn'],
+    ...NO_RATE_LIMITS,
   ];
   const s = await startServer('ssechat', process.execPath, args, port);
   const stop = s.stop;

@@ -29,8 +29,11 @@ export interface Subscriber {
   send(frame: string, id?: EventId): void;
   /** Writes a keep-alive if the transport needs one. */
   heartbeat(): void;
-  /** Ends the stream. */
-  close(): void;
+  /**
+   * Ends the stream. With `retryMs`, first tells the client to come back after that long (a
+   * shutdown spreads its clients' reconnections this way).
+   */
+  close(retryMs?: number): void;
 }
 
 /**

@@ -5,6 +5,7 @@ import { type ChatService, MAX_HISTORY_PAGE } from '../core/chat.js';
 import type { Resume } from '../core/resume.js';
 import { ChatError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { Admission } from './admission.js';
 import { apiMessage } from './api-format.js';
 import { ApiStream } from './api-stream.js';
 import { type Auth, type Identity, TICKET_TTL_MS } from './auth.js';
@@ -25,6 +26,7 @@ export interface ApiDeps {
   readonly auth: Auth;
   readonly resume: Resume;
   readonly logger: Logger;
+  readonly admission: Admission;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse, arg: string) => Promise<void>;
@@ -42,13 +44,14 @@ export class Api {
   private readonly maxBodyBytes: number;
 
   constructor(private readonly deps: ApiDeps) {
-    const { config, chat, logger, resume } = deps;
+    const { config, chat, logger, resume, admission } = deps;
     this.maxBodyBytes = 16_384 + 12 * config.maxMessageLength;
     this.stream = new ApiStream({
       chat,
       resume,
       logger,
       maxQueueBytes: config.maxQueueBytes,
+      admission,
       graceMs: config.presenceGraceMs,
     });
     this.routes = {
@@ -171,6 +174,7 @@ export class Api {
 
   private readonly send: Handler = async (req, res) => {
     const { nick } = await this.deps.auth.require(req);
+    await this.deps.admission.send(req, nick);
     const body = await this.body(req, res);
     const to = stringField(body, 'to');
     const text = stringField(body, 'text');
@@ -198,6 +202,7 @@ export class Api {
   private readonly events: Handler = async (req, res) => {
     const query = new URL(req.url ?? '/', 'http://x').searchParams;
     const identity = await this.streamIdentity(req, query);
+    await this.deps.admission.connect(req, identity.nick);
     const header = req.headers['last-event-id'];
     const lastEventId =
       typeof header === 'string' ? header : (query.get('lastEventId') ?? undefined);
@@ -216,6 +221,7 @@ export class Api {
     if (typeof upTo !== 'number' || !Number.isSafeInteger(upTo) || upTo < 1) {
       throw new ChatError('CHAT_RECEIPT_INVALID');
     }
+    await this.deps.admission.send(req, nick);
     const wait = this.receipts.hit(nick);
     if (wait > 0) throw new ChatError('CHAT_RATE_LIMITED', 'read receipts', wait);
     const receipt = await this.deps.chat.markRead(nick, upTo);

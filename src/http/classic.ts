@@ -81,7 +81,9 @@ export class ClassicProtocol {
       const { chat, auth } = this.deps;
       auth.checkSameOrigin(req);
       const { from, to, text } = parseClassicMessage(rest);
-      if (auth.accountsMode) await this.requireUser(req, chat.parseNick(from));
+      const sender = chat.parseNick(from);
+      if (auth.accountsMode) await this.requireUser(req, sender);
+      await this.deps.admission.send(req, sender);
       await chat.send(from, to, text);
       res.writeHead(204);
       res.end();
@@ -109,6 +111,7 @@ export class ClassicProtocol {
       if (identity?.nick !== nick) throw forbidden(identity?.nick);
       credential = identity.credential.id;
     }
+    await this.deps.admission.connect(req, nick);
     openStream(this.deps, {
       req,
       res,

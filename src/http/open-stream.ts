@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ChatService, Greeting } from '../core/chat.js';
 import type { Format } from '../core/hub.js';
 import type { Logger } from '../logger.js';
+import type { Admission } from './admission.js';
 import { SseSubscriber } from './sse.js';
 
 /** What opening a stream needs, whichever front door it is for. */
@@ -10,6 +11,8 @@ export interface StreamDeps {
   readonly logger: Logger;
   /** See SseOptions.maxQueueBytes. */
   readonly maxQueueBytes: number;
+  /** Rate limits and the per-user stream cap. */
+  readonly admission: Admission;
 }
 
 /** One stream to open: whose, in which format, and how it ends. */
@@ -30,11 +33,14 @@ export interface StreamRequest {
  * Opens an SSE stream and logs its user in through the chat service. The close logs them out,
  * but only after, and only if, the login got through: a client may leave before its login
  * finished. A failure while writing the opening frames (after the login) closes the stream
- * and still logs the user out.
+ * and still logs the user out. Throws CHAT_TOO_MANY_STREAMS, before answering, when the user
+ * holds the most streams allowed (the caller has already counted the connect rate).
  */
 export function openStream(deps: StreamDeps, request: StreamRequest): SseSubscriber {
-  const { chat, logger, maxQueueBytes } = deps;
+  const { chat, logger, maxQueueBytes, admission } = deps;
   const { req, res, nick, format, credential, graceMs, start } = request;
+  // Checked here, in the same synchronous run as chat.connect adds the stream to the Hub.
+  admission.checkStreams(nick);
   let loggedIn = false;
   const sub = new SseSubscriber(
     res,

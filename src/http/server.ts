@@ -6,6 +6,7 @@ import type { ChatService } from '../core/chat.js';
 import type { Resume } from '../core/resume.js';
 import { ChatError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { Admission } from './admission.js';
 import { Api } from './api.js';
 import type { Auth } from './auth.js';
 import { ClassicProtocol } from './classic.js';
@@ -35,6 +36,7 @@ export interface HttpDeps {
   readonly auth: Auth;
   readonly resume: Resume;
   readonly logger: Logger;
+  readonly admission: Admission;
 }
 
 /**
@@ -61,6 +63,7 @@ export function createHttpServer(deps: HttpDeps): Server {
     auth: deps.auth,
     logger,
     maxQueueBytes: config.maxQueueBytes,
+    admission: deps.admission,
   });
   const api = new Api({ ...deps });
 

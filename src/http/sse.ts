@@ -167,8 +167,14 @@ export class SseSubscriber implements Subscriber {
     if (this.held === null && this.pending === null) this.write(HEARTBEAT);
   }
 
-  close(): void {
-    if (!this.closed) this.res.end();
+  close(retryMs?: number): void {
+    if (this.closed || this.res.writableEnded) return;
+    // After the greeting only: before it, a retry line would be the stream's first bytes.
+    if (retryMs !== undefined && this.held === null) {
+      this.flushNow();
+      this.res.write(`retry: ${Math.round(retryMs)}\n\n`);
+    }
+    this.res.end();
   }
 
   private write(chunk: string | Buffer): void {
