@@ -99,7 +99,7 @@ describe('stream limits', () => {
 
   test('opening streams is rate limited per user and per address', () =>
     withServer(
-      { connectLimitUser: { rate: 0.01, burst: 2 }, connectLimitIp: { rate: 0.01, burst: 5 } },
+      { connectLimitUser: { rate: 0.01, burst: 2 }, connectLimitIp: { rate: 0.01, burst: 4 } },
       async (base) => {
         const open: SseClient[] = [];
         for (let i = 0; i < 2; i++) open.push(await SseClient.open(base, '/eve'));
@@ -107,7 +107,8 @@ describe('stream limits', () => {
         assert.equal(third.status, 429);
         await third.waitFor((c) => c.closed);
         assert.match(JSON.parse(third.raw).error.message, /opening streams as eve/);
-        // The address's bucket (5) paid for eve's refused third try too: it is checked first.
+        // eve's refused third try took nothing from the address's bucket (4): the user's is
+        // checked first.
         open.push(await SseClient.open(base, '/fay'));
         open.push(await SseClient.open(base, '/gus'));
         const fifth = await SseClient.open(base, '/hal');

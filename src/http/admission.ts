@@ -29,8 +29,9 @@ export interface AdmissionDeps {
  * `--connect-limit-*`), and how many streams a user may hold at once. A refusal is a
  * ChatError, 429 with Retry-After, answered by respond.ts like every other error.
  *
- * The address is checked before the user, so a flood from one address does not drain the
- * buckets of the users it names. IPv6 addresses are keyed by their /64, the block one
+ * The user is checked before the address: a user flooding from a shared address (an office
+ * NAT) is stopped by their own bucket and leaves the address's bucket to their neighbours,
+ * while a client rotating nicks still empties its address's bucket. IPv6 addresses are keyed by their /64, the block one
  * subscriber usually holds, or a single client could rotate addresses forever.
  */
 export class Admission {
@@ -67,13 +68,13 @@ export class Admission {
     byUser: Limiter | undefined,
     what: string,
   ): Promise<void> {
-    if (byIp) {
-      const wait = await byIp.take(addressKey(clientAddress(req, this.deps.trustProxy)));
-      if (wait > 0) throw limited(`${what} from this address`, wait);
-    }
     if (byUser) {
       const wait = await byUser.take(nick);
       if (wait > 0) throw limited(`${what} as ${nick}`, wait);
+    }
+    if (byIp) {
+      const wait = await byIp.take(addressKey(clientAddress(req, this.deps.trustProxy)));
+      if (wait > 0) throw limited(`${what} from this address`, wait);
     }
   }
 }
