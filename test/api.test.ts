@@ -543,3 +543,22 @@ describe('JSON API and classic protocol, accounts mode', () => {
     assert.equal(reply.status, 401);
   });
 });
+
+test('an idle JSON stream gets a ping event every heartbeat, and hello says how often', async () => {
+  const server = await startTestServer({ heartbeatMs: 1000 });
+  try {
+    const stream = await SseClient.open(
+      server.url,
+      '/api/v1/events',
+      await session(server.url, 'idle'),
+    );
+    await stream.waitFor((c) => c.of('hello').length === 1);
+    assert.equal(stream.of('hello')[0].heartbeatMs, 1000);
+    await stream.waitFor((c) => c.of('ping').length >= 2, 3500);
+    assert.deepEqual(stream.of('ping')[0], {});
+    assert.ok(!stream.raw.includes('\n:\n'), 'no comment heartbeats on the JSON stream');
+    stream.close();
+  } finally {
+    await server.close();
+  }
+});

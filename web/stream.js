@@ -12,7 +12,9 @@
 // Reconnecting is ours, not the browser's: on any error the EventSource is closed and a new
 // one opened after an exponential backoff with jitter, with `?lastEventId=` (a new
 // EventSource cannot send the Last-Event-ID header), so the server replays exactly what was
-// missed.
+// missed. A Watchdog (watchdog.js) closes a stream that went silent, which no error reports.
+
+import { Watchdog } from './watchdog.js';
 
 /** The event types of GET /api/v1/events (docs/api.md). */
 const TYPES = ['hello', 'message', 'read', 'join', 'leave', 'reset'];
@@ -56,6 +58,7 @@ export class Stream {
     this.onLastId = null;
     this.onOnline = () => this.networkBack();
     this.onOffline = () => this.networkLost();
+    this.watchdog = new Watchdog(() => this.silent());
   }
 
   /** The Web Lock name: one leader per user and browser. */
@@ -89,6 +92,7 @@ export class Stream {
   stop() {
     this.stopped = true;
     clearTimeout(this.timer);
+    this.watchdog.stop();
     this.es?.close();
     this.es = null;
     this.abort?.abort();
@@ -177,14 +181,27 @@ export class Stream {
         if (this.es === es) this.fromStream(type, e.data, e.lastEventId);
       });
     }
+    es.addEventListener('ping', () => {
+      if (this.es === es) this.watchdog.feed();
+    });
+    this.watchdog.feed();
     es.onerror = () => {
       if (this.es !== es) return;
+      this.watchdog.stop();
       // The browser would retry by itself, at the server's retry: interval and without
       // backoff; it also gives up for good on an HTTP error. Take over in both cases.
       es.close();
       this.es = null;
       this.failed();
     };
+  }
+
+  /** The watchdog heard nothing for too long: the connection is dead; reconnect. */
+  silent() {
+    if (!this.es || this.stopped) return;
+    this.es.close();
+    this.es = null;
+    this.failed();
   }
 
   failed() {
@@ -213,6 +230,7 @@ export class Stream {
   networkLost() {
     if (this.role === 'follower' || this.stopped) return;
     // The stream is dead or about to be; resume cleanly when the network is back.
+    this.watchdog.stop();
     this.es?.close();
     this.es = null;
     clearTimeout(this.timer);
@@ -220,7 +238,13 @@ export class Stream {
   }
 
   fromStream(type, data, lastEventId) {
-    if (type === 'hello') this.failures = 0;
+    this.watchdog.feed();
+    if (type === 'hello') {
+      this.failures = 0;
+      try {
+        this.watchdog.setHeartbeat(JSON.parse(data).heartbeatMs);
+      } catch {}
+    }
     this.apply(type, data, lastEventId);
     if (this.channel) this.post({ t: 'event', type, data, lastEventId });
     if (type === 'hello') this.setStatus('connected', 0);

@@ -8,6 +8,12 @@ import { type ChatEvent, EVERYONE, type EventId } from './events.js';
 export interface Format {
   /** The frame `viewer` sees for `event`, or null when this format does not show it. */
   render(event: ChatEvent, viewer: string): string | null;
+  /**
+   * What an idle stream of this format is sent every heartbeat; an SSE comment when absent.
+   * A comment keeps proxies from closing the stream, but EventSource never shows it to the
+   * page; an event lets a client notice a stream that died without a word.
+   */
+  readonly heartbeat?: string;
 }
 
 /**

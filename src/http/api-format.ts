@@ -37,10 +37,19 @@ export function apiReceipt(r: StoredReceipt): Record<string, unknown> {
 
 /**
  * The event types of `GET /api/v1/events` (docs/api.md lists their data):
- * `hello`, `message`, `read`, `join`, `leave`, `reset`. Joins are announced once per user
+ * `hello`, `message`, `read`, `join`, `leave`, `reset`, `ping`. Joins are announced once per user
  * coming online, not per tab (the classic protocol keeps the seed's every-login wording).
  */
 export class ApiFormat implements Format {
+  /**
+   * A `ping` event on idle streams, every `--heartbeat-ms`: a client that hears nothing for
+   * a few of those knows its connection is dead (a sleeping laptop, a NAT that forgot it)
+   * and reconnects, which it could not tell from a comment.
+   */
+  readonly heartbeat = 'event: ping\ndata: {}\n\n';
+
+  constructor(private readonly heartbeatMs: number) {}
+
   render(event: ChatEvent): string | null {
     switch (event.kind) {
       case 'message':
@@ -61,7 +70,8 @@ export class ApiFormat implements Format {
    */
   hello(user: string, head: EventId, online: string[]): string {
     const retry = 1000 + Math.floor(Math.random() * 2000);
-    return `retry: ${retry}\n${apiFrame('hello', { user, id: head, online }, head)}`;
+    const data = { user, id: head, online, heartbeatMs: this.heartbeatMs };
+    return `retry: ${retry}\n${apiFrame('hello', data, head)}`;
   }
 
   /** Tells the client its view is stale: drop it, and reload history from the API. */

@@ -11,6 +11,8 @@ export interface ApiStreamDeps extends StreamDeps {
   readonly resume: Resume;
   /** See config presenceGraceMs. */
   readonly graceMs: number;
+  /** See config heartbeatMs: told to the client in `hello`, for its dead-stream watchdog. */
+  readonly heartbeatMs: number;
 }
 
 /**
@@ -26,9 +28,11 @@ export interface ApiStreamDeps extends StreamDeps {
  * Live events follow, minus any the replay already carried.
  */
 export class ApiStream {
-  private readonly format = new ApiFormat();
+  private readonly format: ApiFormat;
 
-  constructor(private readonly deps: ApiStreamDeps) {}
+  constructor(private readonly deps: ApiStreamDeps) {
+    this.format = new ApiFormat(deps.heartbeatMs);
+  }
 
   /** Opens the stream; `lastEventId` is the header, or the query parameter for polyfills. */
   open(req: IncomingMessage, res: ServerResponse, identity: Identity, lastEventId?: string): void {

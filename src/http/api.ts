@@ -53,6 +53,7 @@ export class Api {
       maxQueueBytes: config.maxQueueBytes,
       admission,
       graceMs: config.presenceGraceMs,
+      heartbeatMs: config.heartbeatMs,
     });
     this.routes = {
       users: { POST: this.register },

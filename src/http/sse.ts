@@ -164,7 +164,7 @@ export class SseSubscriber implements Subscriber {
   }
 
   heartbeat(): void {
-    if (this.held === null && this.pending === null) this.write(HEARTBEAT);
+    if (this.held === null && this.pending === null) this.write(this.format.heartbeat ?? HEARTBEAT);
   }
 
   close(retryMs?: number): void {

@@ -62,6 +62,7 @@ export const WEB_ASSETS = [
   'app.js',
   'api.js',
   'stream.js',
+  'watchdog.js',
   'model.js',
   'view.js',
   'outbox.js',
