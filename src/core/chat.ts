@@ -20,7 +20,7 @@ import type { Sequencer } from './sequencer.js';
 /** What a new stream shows before any live event. */
 export interface Greeting {
   /** Users online just before this connection, in order of arrival. */
-  readonly online: string[];
+  readonly online: readonly string[];
   /** Messages kept while the user was offline, oldest first; handed out this once. */
   readonly offline: StoredMessage[];
   /**

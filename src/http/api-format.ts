@@ -48,6 +48,10 @@ export class ApiFormat implements Format {
    */
   readonly heartbeat = 'event: ping\ndata: {}\n\n';
 
+  /** The last online list hello rendered, and its JSON: see Arrival.online. */
+  private lastOnline: readonly string[] | null = null;
+  private lastOnlineJson = '[]';
+
   constructor(private readonly heartbeatMs: number) {}
 
   render(event: ChatEvent): string | null {
@@ -68,10 +72,16 @@ export class ApiFormat implements Format {
    * set to the head, so that a client that received nothing else can still resume. `retry:`
    * spreads reconnects over 1 to 3 s, so a restart does not bring every client back at once.
    */
-  hello(user: string, head: EventId, online: string[]): string {
+  hello(user: string, head: EventId, online: readonly string[]): string {
     const retry = 1000 + Math.floor(Math.random() * 2000);
-    const data = { user, id: head, online, heartbeatMs: this.heartbeatMs };
-    return `retry: ${retry}\n${apiFrame('hello', data, head)}`;
+    if (online !== this.lastOnline) {
+      this.lastOnline = online;
+      this.lastOnlineJson = JSON.stringify(online);
+    }
+    // Built by hand to reuse the list's JSON; the same fields, in the same order, as
+    // apiFrame('hello', {user, id, online, heartbeatMs}, head) would write.
+    const data = `{"user":${JSON.stringify(user)},"id":${head},"online":${this.lastOnlineJson},"heartbeatMs":${this.heartbeatMs}}`;
+    return `retry: ${retry}\nid: ${head}\nevent: hello\ndata: ${data}\n\n`;
   }
 
   /** Tells the client its view is stale: drop it, and reload history from the API. */

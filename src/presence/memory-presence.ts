@@ -10,9 +10,16 @@ export class MemoryPresence implements Presence {
   private readonly counts = new Map<string, number>();
   private readonly leaving = new Map<string, NodeJS.Timeout>();
   private readonly listeners: OfflineListener[] = [];
+  /**
+   * The users online, as handed to connections, until someone comes or goes: a reconnect
+   * storm of thousands of streams then shares one list (and one rendering of it, see
+   * ApiFormat.hello) instead of copying it per stream, which made connecting O(users) each.
+   */
+  private snapshot: readonly string[] | null = null;
 
   async connect(nick: string): Promise<Arrival> {
-    const online = [...this.counts.keys()];
+    this.snapshot ??= Object.freeze([...this.counts.keys()]);
+    const online = this.snapshot;
     const timer = this.leaving.get(nick);
     if (timer) {
       clearTimeout(timer);
@@ -20,6 +27,7 @@ export class MemoryPresence implements Presence {
     }
     const count = this.counts.get(nick);
     this.counts.set(nick, (count ?? 0) + 1);
+    if (count === undefined) this.snapshot = null;
     return { online, first: count === undefined, tabs: count ?? 0 };
   }
 
@@ -64,6 +72,7 @@ export class MemoryPresence implements Presence {
 
   private goOffline(nick: string): void {
     this.counts.delete(nick);
+    this.snapshot = null;
     for (const listener of this.listeners) listener(nick);
   }
 }

@@ -3,9 +3,10 @@ export interface Arrival {
   /**
    * Users online just before this connection, in the order they came online. That list is
    * the seed's "now online" line, so it includes `nick` itself when another tab of it is open
-   * (or it is within its grace window).
+   * (or it is within its grace window). Backends may hand the same frozen array to every
+   * connection until the list changes, so that a formatter can render it once.
    */
-  readonly online: string[];
+  readonly online: readonly string[];
   /** True when the user was not online before: they came online, rather than back. */
   readonly first: boolean;
   /**
