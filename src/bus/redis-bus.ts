@@ -192,7 +192,7 @@ export class RedisBus implements Bus {
     });
     this.sub.on('message', (channel: string, payload: string) => this.receive(channel, payload));
 
-    this.healthCheck = setInterval(() => this.ping(publishTimeoutMs), healthCheckMs);
+    this.healthCheck = setInterval(() => this.checkSubscriber(publishTimeoutMs), healthCheckMs);
     this.healthCheck.unref();
   }
 
@@ -250,6 +250,16 @@ export class RedisBus implements Bus {
   }
 
   /**
+   * Both connections must answer a PING (each within publishTimeoutMs), and the subscriber
+   * must hold its subscription: a process that cannot hear the channel misses events.
+   */
+  async ping(): Promise<void> {
+    if (this.isClosed) throw new Error('ping on a closed bus');
+    if (!this.subscribedNow) throw new Error('the redis bus subscriber is not subscribed');
+    await Promise.all([this.pub.ping(), this.sub.ping()]);
+  }
+
+  /**
    * Adds a listener for resubscription after a drop: events published while the subscriber
    * was away were missed, so the listener fills the gap from the Store. It runs once per
    * recovery, after the subscription is confirmed (so nothing later is missed either).
@@ -301,7 +311,7 @@ export class RedisBus implements Bus {
     for (const handler of this.handlers) handler(event);
   }
 
-  private ping(timeoutMs: number): void {
+  private checkSubscriber(timeoutMs: number): void {
     if (this.sub.status !== 'ready') return;
     this.sub.ping().catch((err: Error) => {
       if (this.isClosed || this.sub.status !== 'ready') return;

@@ -10,6 +10,8 @@ export class MemoryPresence implements Presence {
   private readonly counts = new Map<string, number>();
   private readonly leaving = new Map<string, NodeJS.Timeout>();
   private readonly listeners: OfflineListener[] = [];
+  /** Set by close(), so that ping() tells a closed presence from a live one. */
+  private closed = false;
 
   async connect(nick: string): Promise<Arrival> {
     const online = [...this.counts.keys()];
@@ -56,7 +58,12 @@ export class MemoryPresence implements Presence {
     this.listeners.push(listener);
   }
 
+  async ping(): Promise<void> {
+    if (this.closed) throw new Error('ping on a closed presence');
+  }
+
   async close(): Promise<void> {
+    this.closed = true;
     for (const timer of this.leaving.values()) clearTimeout(timer);
     this.leaving.clear();
     this.listeners.length = 0;

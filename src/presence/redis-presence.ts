@@ -252,6 +252,12 @@ export class RedisPresence implements Presence {
     this.listeners.push(listener);
   }
 
+  /** A PING on the connection every call uses, bounded by commandTimeoutMs. */
+  async ping(): Promise<void> {
+    if (this.isClosed) throw new Error('ping on a closed presence');
+    await this.redis.ping();
+  }
+
   /**
    * Stops the timers, then removes this node's connections from Redis: users whose last one
    * was here get a grace window of `closeGraceMs`, which another node ends (see the class
