@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
-import { boundedOption, reconnectDelay, redact, release } from '../bus/redis-bus.js';
+import { boundedOption, reconnectDelay, redact, release } from '../bus/redis-connection.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { Arrival, OfflineListener, Presence } from './presence.js';
 import {
