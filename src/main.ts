@@ -15,6 +15,10 @@ import { Auth } from './http/auth.js';
 import { createHttpServer } from './http/server.js';
 import { startHeartbeat } from './http/sse.js';
 import { createLogger, type Logger } from './logger.js';
+import { Metrics } from './ops/prometheus.js';
+import { Readiness } from './ops/readiness.js';
+import { TimedBus } from './ops/timed-bus.js';
+import { TimedStore } from './ops/timed-store.js';
 import { MemoryPresence } from './presence/memory-presence.js';
 import type { Presence } from './presence/presence.js';
 import { RedisPresence } from './presence/redis-presence.js';
@@ -40,6 +44,11 @@ export interface RunningServer {
   /** Base URL, e.g. http://127.0.0.1:8000 */
   readonly url: string;
   readonly port: number;
+  /**
+   * Turns `/readyz` to 503 (draining) while everything else keeps working, so that a load
+   * balancer stops sending new clients before close(); close() calls it first.
+   */
+  markDraining(): void;
   /** Stops accepting, ends every stream, then closes the bus and the store. */
   close(): Promise<void>;
 }
@@ -68,16 +77,26 @@ async function openStore(config: Config, logger: Logger): Promise<Store> {
 
 /** The composition root: builds store, bus, presence, hub, chat and HTTP edge, and listens. */
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
-  const store = await openStore(config, logger);
+  const metrics = new Metrics();
+  const { stats } = metrics;
+  const store = new TimedStore(
+    await openStore(config, logger),
+    stats.storeAppendSeconds,
+    stats.storeReadSeconds,
+  );
   let bus: Bus;
   let presence: Presence;
   let sequencer: Sequencer | undefined;
-  const hub = new Hub();
+  const hub = new Hub(stats);
+  metrics.watch(hub);
   try {
     if (config.bus === 'redis') {
       const redis = { url: config.redisUrl, prefix: config.redisPrefix, logger };
-      const redisBus = await RedisBus.open(redis);
-      bus = redisBus;
+      const redisBus = await RedisBus.open({
+        ...redis,
+        onTransit: (seconds) => stats.busTransitSeconds.observe(seconds),
+      });
+      bus = new TimedBus(redisBus, stats.busPublishSeconds);
       // A node that stops hands its users the same grace window as a closing stream.
       presence = await RedisPresence.open({ ...redis, closeGraceMs: config.presenceGraceMs });
       sequencer = await Sequencer.start({
@@ -89,7 +108,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       const ordered = sequencer;
       redisBus.onReconnect(() => void ordered.catchUp());
     } else {
-      bus = new MemoryBus();
+      bus = new TimedBus(new MemoryBus(), stats.busPublishSeconds);
       presence = new MemoryPresence();
     }
   } catch (err) {
@@ -115,7 +134,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const revoked = await store.accounts.setAuthMode(config.auth);
   if (revoked > 0) logger.warn('auth mode changed: every session and token ended', { revoked });
   const resume = new Resume(store, config.maxReplay);
-  const server = createHttpServer({ config, chat, auth, resume, logger });
+  const readiness = new Readiness({ checks: { store, bus, presence }, logger });
+  const server = createHttpServer({ config, chat, auth, resume, logger, metrics, readiness });
   const closeUnused = trackUnusedSockets(server);
   const stopHeartbeat = startHeartbeat(hub, config.heartbeatMs);
   const stopMaintenance = startMaintenance(config, store, auth, logger);
@@ -143,6 +163,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
 
   let closing: Promise<void> | undefined;
   const close = async (): Promise<void> => {
+    readiness.markDraining();
     stopHeartbeat();
     stopMaintenance();
     const closed = new Promise<void>((ok) => server.close(() => ok()));
@@ -163,6 +184,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   return {
     url: `http://${host}:${port}`,
     port,
+    markDraining: () => readiness.markDraining(),
     close: () => {
       closing ??= close();
       return closing;

@@ -1,3 +1,4 @@
+import { Stats } from '../ops/stats.js';
 import { type ChatEvent, EVERYONE, type EventId } from './events.js';
 
 /**
@@ -31,6 +32,8 @@ export interface Subscriber {
   heartbeat(): void;
   /** Ends the stream. */
   close(): void;
+  /** Bytes queued and not yet taken by the client, for metrics; absent when not known. */
+  queuedBytes?(): number;
 }
 
 /**
@@ -43,9 +46,17 @@ export class Hub {
   private readonly formats = new Map<Format, number>();
   private readonly byNick = new Map<string, Set<Subscriber>>();
 
+  /** `stats.deliveries` counts the frames handed to streams (added once per event, not per frame). */
+  constructor(private readonly stats: Stats = new Stats()) {}
+
   /** Number of open streams on this process. */
   get size(): number {
     return this.all.size;
+  }
+
+  /** Number of users with at least one open stream on this process. */
+  get users(): number {
+    return this.byNick.size;
   }
 
   add(sub: Subscriber): void {
@@ -127,18 +138,28 @@ export class Hub {
       if (frame !== null) frames.set(format, frame);
     }
     if (frames.size === 0) return;
+    let handed = 0;
     for (const sub of this.all) {
       const frame = frames.get(sub.format);
-      if (frame !== undefined && sub.id !== skipId) sub.send(frame, id);
+      if (frame !== undefined && sub.id !== skipId) {
+        sub.send(frame, id);
+        handed++;
+      }
     }
+    this.stats.deliveries += handed;
   }
 
   private toNick(nick: string, event: ChatEvent, id: EventId): void {
     const tabs = this.byNick.get(nick);
     if (!tabs) return;
+    let handed = 0;
     for (const sub of tabs) {
       const frame = sub.format.render(event, nick);
-      if (frame !== null) sub.send(frame, id);
+      if (frame !== null) {
+        sub.send(frame, id);
+        handed++;
+      }
     }
+    this.stats.deliveries += handed;
   }
 }

@@ -5,6 +5,7 @@ import { type ChatService, MAX_HISTORY_PAGE } from '../core/chat.js';
 import type { Resume } from '../core/resume.js';
 import { ChatError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { Stats } from '../ops/stats.js';
 import { apiMessage } from './api-format.js';
 import { ApiStream } from './api-stream.js';
 import { type Auth, type Identity, TICKET_TTL_MS } from './auth.js';
@@ -25,6 +26,8 @@ export interface ApiDeps {
   readonly auth: Auth;
   readonly resume: Resume;
   readonly logger: Logger;
+  /** Counts accepted messages and receipts (the stream adds its own counts). */
+  readonly stats: Stats;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse, arg: string) => Promise<void>;
@@ -42,7 +45,7 @@ export class Api {
   private readonly maxBodyBytes: number;
 
   constructor(private readonly deps: ApiDeps) {
-    const { config, chat, logger, resume } = deps;
+    const { config, chat, logger, resume, stats } = deps;
     this.maxBodyBytes = 16_384 + 12 * config.maxMessageLength;
     this.stream = new ApiStream({
       chat,
@@ -50,6 +53,7 @@ export class Api {
       logger,
       maxQueueBytes: config.maxQueueBytes,
       graceMs: config.presenceGraceMs,
+      stats,
     });
     this.routes = {
       users: { POST: this.register },
@@ -176,7 +180,8 @@ export class Api {
     const text = stringField(body, 'text');
     const clientId = optionalString(body, 'clientId');
     const { message, created } = await this.deps.chat.send(nick, to, text, clientId);
-    if (!created) res.setHeader('Idempotent-Replayed', 'true');
+    if (created) this.deps.stats.messagesIn.api++;
+    else res.setHeader('Idempotent-Replayed', 'true');
     sendJson(res, 201, { id: message.id, ts: message.ts });
   };
 
@@ -222,6 +227,7 @@ export class Api {
       throw new ChatError('CHAT_RATE_LIMITED');
     }
     const receipt = await this.deps.chat.markRead(nick, upTo);
+    if (receipt) this.deps.stats.receipts++;
     sendJson(res, 201, { id: receipt?.id ?? null });
   };
 

@@ -82,7 +82,8 @@ export class ClassicProtocol {
       auth.checkSameOrigin(req);
       const { from, to, text } = parseClassicMessage(rest);
       if (auth.accountsMode) await this.requireUser(req, chat.parseNick(from));
-      await chat.send(from, to, text);
+      const { created } = await chat.send(from, to, text);
+      if (created) this.deps.stats.messagesIn.classic++;
       res.writeHead(204);
       res.end();
     } catch (err) {
@@ -114,6 +115,7 @@ export class ClassicProtocol {
       res,
       nick,
       format: this.format,
+      door: 'classic',
       credential,
       // The seed's clients expect "has left" at once: no grace window here.
       graceMs: 0,

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ChatService, Greeting } from '../core/chat.js';
 import type { Format } from '../core/hub.js';
 import type { Logger } from '../logger.js';
+import type { FrontDoor, Stats } from '../ops/stats.js';
 import { SseSubscriber } from './sse.js';
 
 /** What opening a stream needs, whichever front door it is for. */
@@ -10,6 +11,8 @@ export interface StreamDeps {
   readonly logger: Logger;
   /** See SseOptions.maxQueueBytes. */
   readonly maxQueueBytes: number;
+  /** Counts open streams and slow-reader drops. */
+  readonly stats: Stats;
 }
 
 /** One stream to open: whose, in which format, and how it ends. */
@@ -18,6 +21,8 @@ export interface StreamRequest {
   readonly res: ServerResponse;
   readonly nick: string;
   readonly format: Format;
+  /** Which front door it came through, for metrics. */
+  readonly door: FrontDoor;
   /** The credential that opened it, so that revoking that credential ends it. */
   readonly credential: string | undefined;
   /** The grace window when this was the user's last stream (0: announce the leave at once). */
@@ -33,8 +38,8 @@ export interface StreamRequest {
  * and still logs the user out.
  */
 export function openStream(deps: StreamDeps, request: StreamRequest): SseSubscriber {
-  const { chat, logger, maxQueueBytes } = deps;
-  const { req, res, nick, format, credential, graceMs, start } = request;
+  const { chat, logger, maxQueueBytes, stats } = deps;
+  const { req, res, nick, format, door, credential, graceMs, start } = request;
   let loggedIn = false;
   const sub = new SseSubscriber(
     res,
@@ -42,8 +47,12 @@ export function openStream(deps: StreamDeps, request: StreamRequest): SseSubscri
     format,
     {
       maxQueueBytes,
-      onOverflow: (s) => logger.warn('slow reader closed', { nick: s.nick, sub: s.id }),
+      onOverflow: (s) => {
+        stats.slowReaderDrops[door]++;
+        logger.warn('slow reader closed', { nick: s.nick, sub: s.id });
+      },
       onClose: (s) => {
+        stats.streamsOpen[door]--;
         ready
           .then(() => (loggedIn ? chat.disconnect(s, graceMs) : undefined))
           .catch((err: unknown) => logger.error('logout failed', { err, nick: s.nick }));
@@ -51,6 +60,9 @@ export function openStream(deps: StreamDeps, request: StreamRequest): SseSubscri
     },
     credential,
   );
+  // SseSubscriber calls onClose exactly once, for every way a stream ends.
+  stats.streamsOpen[door]++;
+  stats.streamsOpened[door]++;
   const ready = chat
     .connect(sub)
     .then((greeting) => {
