@@ -32,6 +32,10 @@ export const ERRORS = {
   AUTH_PASSWORD_WEAK: { status: 400, message: 'password does not meet the rules' },
   AUTH_RATE_LIMITED: { status: 429, message: 'too many attempts; try again later' },
   AUTH_TICKET_INVALID: { status: 401, message: 'unknown, used or expired stream ticket' },
+  AUTH_METRICS_TOKEN: {
+    status: 401,
+    message: 'send the metrics token as Authorization: Bearer <token>',
+  },
   API_JSON_REQUIRED: { status: 415, message: 'send the body as Content-Type: application/json' },
   API_BODY_INVALID: { status: 400, message: 'malformed request body' },
   API_BODY_TOO_LARGE: { status: 413, message: 'request body is too large' },
@@ -42,6 +46,7 @@ export const ERRORS = {
   HTTP_HEADERS_TOO_LARGE: { status: 431, message: 'request headers are too large' },
   HTTP_BAD_REQUEST: { status: 400, message: 'malformed HTTP request' },
   SERVER_UNAVAILABLE: { status: 503, message: 'the server is shutting down' },
+  SERVER_NOT_READY: { status: 503, message: 'not ready: a dependency did not answer' },
   INTERNAL: { status: 500, message: 'internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -19,6 +19,10 @@ import type { Limiter } from './limits/limiter.js';
 import { MemoryLimiter } from './limits/memory-limiter.js';
 import { RedisLimiter } from './limits/redis-limiter.js';
 import { createLogger, type Logger } from './logger.js';
+import { Metrics } from './ops/prometheus.js';
+import { Readiness } from './ops/readiness.js';
+import { TimedBus } from './ops/timed-bus.js';
+import { TimedStore } from './ops/timed-store.js';
 import { MemoryPresence } from './presence/memory-presence.js';
 import type { Presence } from './presence/presence.js';
 import { RedisPresence } from './presence/redis-presence.js';
@@ -49,6 +53,11 @@ export interface RunningServer {
   /** Base URL, e.g. http://127.0.0.1:8000 */
   readonly url: string;
   readonly port: number;
+  /**
+   * Turns `/readyz` to 503 (draining) while everything else keeps working, so that a load
+   * balancer stops sending new clients before close(); close() calls it first.
+   */
+  markDraining(): void;
   /** Stops accepting, ends every stream, then closes the bus and the store. */
   close(): Promise<void>;
 }
@@ -97,16 +106,26 @@ function openLimiters(config: Config, logger: Logger): AdmissionLimiters {
 
 /** The composition root: builds store, bus, presence, hub, chat and HTTP edge, and listens. */
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
-  const store = await openStore(config, logger);
+  const metrics = new Metrics();
+  const { stats } = metrics;
+  const store = new TimedStore(
+    await openStore(config, logger),
+    stats.storeAppendSeconds,
+    stats.storeReadSeconds,
+  );
   let bus: Bus;
   let presence: Presence;
   let sequencer: Sequencer | undefined;
-  const hub = new Hub();
+  const hub = new Hub(stats);
+  metrics.watch(hub);
   try {
     if (config.bus === 'redis') {
       const redis = { url: config.redisUrl, prefix: config.redisPrefix, logger };
-      const redisBus = await RedisBus.open(redis);
-      bus = redisBus;
+      const redisBus = await RedisBus.open({
+        ...redis,
+        onTransit: (seconds) => stats.busTransitSeconds.observe(seconds),
+      });
+      bus = new TimedBus(redisBus, stats.busPublishSeconds);
       // A node that stops hands its users the same grace window as a closing stream.
       presence = await RedisPresence.open({ ...redis, closeGraceMs: config.presenceGraceMs });
       sequencer = await Sequencer.start({
@@ -118,7 +137,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       const ordered = sequencer;
       redisBus.onReconnect(() => void ordered.catchUp());
     } else {
-      bus = new MemoryBus();
+      bus = new TimedBus(new MemoryBus(), stats.busPublishSeconds);
       presence = new MemoryPresence();
     }
   } catch (err) {
@@ -153,7 +172,17 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     maxStreamsPerUser: config.maxStreamsPerUser,
     streamsOf: (nick) => hub.countOf(nick),
   });
-  const server = createHttpServer({ config, chat, auth, resume, logger, admission });
+  const readiness = new Readiness({ checks: { store, bus, presence }, logger });
+  const server = createHttpServer({
+    config,
+    chat,
+    auth,
+    resume,
+    logger,
+    admission,
+    metrics,
+    readiness,
+  });
   const closeUnused = trackUnusedSockets(server);
   const stopHeartbeat = startHeartbeat(hub, config.heartbeatMs);
   const stopMaintenance = startMaintenance(config, store, auth, logger);
@@ -182,6 +211,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
 
   let closing: Promise<void> | undefined;
   const close = async (): Promise<void> => {
+    readiness.markDraining();
     stopHeartbeat();
     stopMaintenance();
     const closed = new Promise<void>((ok) => server.close(() => ok()));
@@ -204,6 +234,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   return {
     url: `http://${host}:${port}`,
     port,
+    markDraining: () => readiness.markDraining(),
     close: () => {
       closing ??= close();
       return closing;

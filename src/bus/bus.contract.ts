@@ -83,6 +83,18 @@ export function busContract(name: string, factory: () => BusFactory): void {
       assert.equal(recA.events.length, 50);
     });
 
+    test('ping resolves on an open bus, delivers nothing, and rejects after close', async () => {
+      const bus = await connect();
+      const rec = recorder(bus);
+      await bus.ping();
+      await bus.publish(message(1, 'marker'));
+      await rec.waitFor(1);
+      assert.equal(rec.events.length, 1);
+      await bus.close();
+      buses = buses.filter((b) => b !== bus);
+      await assert.rejects(bus.ping());
+    });
+
     test('after close, a bus delivers nothing more and refuses to publish', async () => {
       const a = await connect();
       const rec = recorder(a);

@@ -18,6 +18,10 @@ export type BusHandler = (event: ChatEvent) => void;
  *   it; the Store is the durable truth and clients catch up from it.
  * - `publish` resolves once the backend has accepted the event; in-process backends may call
  *   the handlers before it resolves.
+ * - `ping` resolves when the backend can carry events now (for a networked one: connected,
+ *   subscribed, and its server answering), and rejects otherwise, after `close()` included. It
+ *   publishes nothing. Networked backends bound it by their command timeout; a caller that
+ *   needs a tighter bound races it against its own timer.
  * - After `close()` resolves, handlers are not called and `publish` rejects.
  */
 export interface Bus {
@@ -25,6 +29,8 @@ export interface Bus {
   publish(event: ChatEvent): Promise<void>;
   /** Adds a handler for every event published from now on. */
   subscribe(handler: BusHandler): void;
+  /** Checks that events can flow now (readiness); see the contract above. */
+  ping(): Promise<void>;
   /** Stops delivery and releases connections. */
   close(): Promise<void>;
 }

@@ -19,6 +19,10 @@ export class MemoryBus implements Bus {
     for (const handler of this.handlers) handler(event);
   }
 
+  async ping(): Promise<void> {
+    if (this.isClosed) throw new Error('ping on a closed bus');
+  }
+
   subscribe(handler: BusHandler): void {
     this.handlers.push(handler);
   }

@@ -183,6 +183,7 @@ describe('RedisBus on a real Redis', () => {
     try {
       const started = Date.now();
       await assert.rejects(bus.publish(left('lost')));
+      await assert.rejects(bus.ping());
       assert.ok(Date.now() - started < 100);
     } finally {
       await bus.close();
@@ -191,6 +192,21 @@ describe('RedisBus on a real Redis', () => {
       RedisBus.open({ url, prefix: freshPrefix(), startTimeoutMs: 300 }),
       /not connected to redis:\/\/127\.0\.0\.1:1/,
     );
+  });
+
+  test('onTransit times the bus’s own events only, once each', async () => {
+    const prefix = freshPrefix();
+    const transits: number[] = [];
+    const bus = await openBus({ prefix, onTransit: (s) => transits.push(s) });
+    const other = await openBus({ prefix });
+    const seen: string[] = [];
+    bus.subscribe((e) => seen.push(nickOf(e)));
+    await other.publish(left('theirs'));
+    for (let i = 0; i < 5; i++) await bus.publish(left(`mine${i}`));
+    await other.publish(left('theirs again'));
+    await waitUntil('all events', () => seen.length === 7);
+    assert.equal(transits.length, 5);
+    for (const s of transits) assert.ok(s >= 0 && s < 5, `implausible transit ${s} s`);
   });
 
   test('an unreadable payload is dropped and later events still arrive', async () => {

@@ -1,8 +1,9 @@
-import { createHash } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { ChatEvent } from '../core/events.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { Bus, BusHandler } from './bus.js';
+import { boundedOption, reconnectDelay, redact, release } from './redis-connection.js';
+import { TransitTimer } from './transit.js';
 
 /** Called when the subscriber is subscribed again after its connection dropped. */
 export type ReconnectListener = () => void;
@@ -32,81 +33,12 @@ export interface RedisBusOptions {
   readonly healthCheckMs?: number;
   /** Longest wait for the first subscription in `RedisBus.open`. [default 10000, 100 to 600000] */
   readonly startTimeoutMs?: number;
+  /**
+   * Called with the seconds from publishing one of this bus's own events to receiving it back
+   * on the subscriber, for a latency histogram. [default: not measured]
+   */
+  readonly onTransit?: (seconds: number) => void;
   readonly logger?: Logger;
-}
-
-/** Longest pause between two reconnection attempts: an outage is noticed within this. */
-export const MAX_RECONNECT_DELAY_MS = 2000;
-
-/**
- * The ioredis retryStrategy shared by ssechat's Redis connections: exponential from 50 ms,
- * capped at MAX_RECONNECT_DELAY_MS, with "equal jitter" (half fixed, half random) so that the
- * nodes of a cluster do not reconnect in lockstep after a Redis restart. It never gives up:
- * a node without Redis is degraded, not dead, and must recover on its own.
- */
-export function reconnectDelay(attempt: number): number {
-  const base = Math.min(MAX_RECONNECT_DELAY_MS, 50 * 2 ** Math.min(attempt - 1, 16));
-  return Math.round(base / 2 + (Math.random() * base) / 2);
-}
-
-/** Checks an integer option against its documented bounds; names the option when it is not. */
-export function boundedOption(name: string, value: number, min: number, max: number): number {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(`${name} must be an integer from ${min} to ${max}, got ${value}`);
-  }
-  return value;
-}
-
-/**
- * Runs a Lua script by its SHA1 and loads it on the first NOSCRIPT (a new or flushed Redis),
- * so that each call sends the 40-byte hash instead of the script. `keys` are KEYS, `args` ARGV.
- */
-export async function runScript(
-  redis: Redis,
-  script: string,
-  keys: readonly string[],
-  args: readonly (string | number)[],
-): Promise<unknown> {
-  const sha = shaOf(script);
-  try {
-    return await redis.evalsha(sha, keys.length, ...keys, ...args);
-  } catch (err) {
-    if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-    return await redis.eval(script, keys.length, ...keys, ...args);
-  }
-}
-
-const shas = new Map<string, string>();
-function shaOf(script: string): string {
-  let sha = shas.get(script);
-  if (!sha) {
-    sha = createHash('sha1').update(script).digest('hex');
-    shas.set(script, sha);
-  }
-  return sha;
-}
-
-/**
- * Closes an ioredis connection for good and resolves once it is released. `disconnect()` on a
- * connection that is waiting to reconnect only cancels the retry timer and never emits `end`,
- * so that case resolves at once instead of waiting for an event that will not come.
- */
-export function release(redis: Redis): Promise<void> {
-  if (redis.status === 'end') return Promise.resolve();
-  const idle = redis.status === 'reconnecting' || redis.status === 'close';
-  return new Promise((resolve) => {
-    // ioredis destroys a socket whose FIN is not answered after 2 s; wait a little longer.
-    const fallback = setTimeout(resolve, 2500);
-    redis.once('end', () => {
-      clearTimeout(fallback);
-      resolve();
-    });
-    redis.disconnect();
-    if (idle) {
-      clearTimeout(fallback);
-      resolve();
-    }
-  });
 }
 
 /**
@@ -142,6 +74,8 @@ export class RedisBus implements Bus {
   // True while subscribed, so that a drop is logged once and not at every failed retry.
   private subscribedNow = false;
   private healthCheck: NodeJS.Timeout | undefined;
+  // Redis delivers one connection's publishes in order, as TransitTimer needs.
+  private readonly transit: TransitTimer | undefined;
   // Settles once both connections have been ready: subscribed, and able to publish.
   private readonly started: Promise<void>;
   private resolveSubscribed: () => void = () => {};
@@ -167,6 +101,7 @@ export class RedisBus implements Bus {
     );
     this.channel = `${options.prefix}events`;
     this.logger = options.logger ?? silentLogger;
+    this.transit = options.onTransit && new TransitTimer(options.onTransit);
 
     const common: RedisOptions = {
       retryStrategy: reconnectDelay,
@@ -222,7 +157,7 @@ export class RedisBus implements Bus {
     });
     this.sub.on('message', (channel: string, payload: string) => this.receive(channel, payload));
 
-    this.healthCheck = setInterval(() => this.ping(publishTimeoutMs), healthCheckMs);
+    this.healthCheck = setInterval(() => this.checkSubscriber(publishTimeoutMs), healthCheckMs);
     this.healthCheck.unref();
   }
 
@@ -272,11 +207,32 @@ export class RedisBus implements Bus {
 
   async publish(event: ChatEvent): Promise<void> {
     if (this.isClosed) throw new Error('publish on a closed bus');
-    await this.pub.publish(this.channel, JSON.stringify(event));
+    const payload = JSON.stringify(event);
+    if (this.transit === undefined) {
+      await this.pub.publish(this.channel, payload);
+      return;
+    }
+    const forget = this.transit.sent(payload);
+    try {
+      await this.pub.publish(this.channel, payload);
+    } catch (err) {
+      forget();
+      throw err;
+    }
   }
 
   subscribe(handler: BusHandler): void {
     this.handlers.push(handler);
+  }
+
+  /**
+   * Both connections must answer a PING (each within publishTimeoutMs), and the subscriber
+   * must hold its subscription: a process that cannot hear the channel misses events.
+   */
+  async ping(): Promise<void> {
+    if (this.isClosed) throw new Error('ping on a closed bus');
+    if (!this.subscribedNow) throw new Error('the redis bus subscriber is not subscribed');
+    await Promise.all([this.pub.ping(), this.sub.ping()]);
   }
 
   /**
@@ -311,6 +267,7 @@ export class RedisBus implements Bus {
           return;
         }
         this.logger.info('redis bus subscriber is back', { channel: this.channel });
+        this.transit?.clear();
         for (const listener of this.reconnectListeners) listener();
       },
       // The connection dropped again before the reply; its next `ready` retries.
@@ -328,10 +285,11 @@ export class RedisBus implements Bus {
       this.logger.warn('redis bus dropped an unreadable event', { error: String(err) });
       return;
     }
+    this.transit?.received(payload);
     for (const handler of this.handlers) handler(event);
   }
 
-  private ping(timeoutMs: number): void {
+  private checkSubscriber(timeoutMs: number): void {
     if (this.sub.status !== 'ready') return;
     this.sub.ping().catch((err: Error) => {
       if (this.isClosed || this.sub.status !== 'ready') return;
@@ -342,16 +300,5 @@ export class RedisBus implements Bus {
       // true: reconnect (with the usual backoff) rather than close for good.
       this.sub.disconnect(true);
     });
-  }
-}
-
-/** The URL without its password, for error messages and logs. */
-export function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparsable Redis URL)';
   }
 }

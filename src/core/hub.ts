@@ -1,3 +1,4 @@
+import { Stats } from '../ops/stats.js';
 import { type ChatEvent, EVERYONE, type EventId } from './events.js';
 
 /**
@@ -40,6 +41,8 @@ export interface Subscriber {
    * shutdown spreads its clients' reconnections this way).
    */
   close(retryMs?: number): void;
+  /** Bytes queued and not yet taken by the client, for metrics; absent when not known. */
+  queuedBytes?(): number;
 }
 
 /**
@@ -52,9 +55,17 @@ export class Hub {
   private readonly formats = new Map<Format, number>();
   private readonly byNick = new Map<string, Set<Subscriber>>();
 
+  /** `stats.deliveries` counts the frames handed to streams (added once per event, not per frame). */
+  constructor(private readonly stats: Stats = new Stats()) {}
+
   /** Number of open streams on this process. */
   get size(): number {
     return this.all.size;
+  }
+
+  /** Number of users with at least one open stream on this process. */
+  get users(): number {
+    return this.byNick.size;
   }
 
   add(sub: Subscriber): void {
@@ -141,18 +152,28 @@ export class Hub {
       if (frame !== null) frames.set(format, frame);
     }
     if (frames.size === 0) return;
+    let handed = 0;
     for (const sub of this.all) {
       const frame = frames.get(sub.format);
-      if (frame !== undefined && sub.id !== skipId) sub.send(frame, id);
+      if (frame !== undefined && sub.id !== skipId) {
+        sub.send(frame, id);
+        handed++;
+      }
     }
+    this.stats.deliveries += handed;
   }
 
   private toNick(nick: string, event: ChatEvent, id: EventId): void {
     const tabs = this.byNick.get(nick);
     if (!tabs) return;
+    let handed = 0;
     for (const sub of tabs) {
       const frame = sub.format.render(event, nick);
-      if (frame !== null) sub.send(frame, id);
+      if (frame !== null) {
+        sub.send(frame, id);
+        handed++;
+      }
     }
+    this.stats.deliveries += handed;
   }
 }

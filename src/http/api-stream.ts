@@ -41,6 +41,7 @@ export class ApiStream {
       res,
       nick: identity.nick,
       format: this.format,
+      door: 'api',
       credential: identity.credential.id,
       graceMs: this.deps.graceMs,
       start: (sub, greeting) => this.start(sub, greeting, lastEventId),
@@ -57,6 +58,7 @@ export class ApiStream {
     const plan = await this.deps.resume.plan(lastEventId, head);
     let reset: ResetReason | undefined = plan.kind === 'reset' ? plan.reason : undefined;
     if (plan.kind === 'replay') reset = await this.replay(sub, plan.after, head);
+    if (reset) this.deps.stats.resets[reset]++;
     if (plan.kind === 'replay' && reset === undefined) {
       // An exact resume: the replay carried every mailbox message the client had not seen.
       sub.open(hello, head);
@@ -78,13 +80,19 @@ export class ApiStream {
     head: number,
   ): Promise<ResetReason | undefined> {
     const pages = this.deps.resume.replay(sub.nick, after, head);
-    for (;;) {
-      const next = await pages.next();
-      if (next.done) return next.value;
-      if (sub.isClosed) return undefined;
-      let chunk = '';
-      for (const event of next.value) chunk += this.format.render(event) ?? '';
-      await sub.writeReplay(chunk);
+    let replayed = 0;
+    try {
+      for (;;) {
+        const next = await pages.next();
+        if (next.done) return next.value;
+        if (sub.isClosed) return undefined;
+        let chunk = '';
+        for (const event of next.value) chunk += this.format.render(event) ?? '';
+        replayed += next.value.length;
+        await sub.writeReplay(chunk);
+      }
+    } finally {
+      this.deps.stats.replayEvents.observe(replayed);
     }
   }
 }

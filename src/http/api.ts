@@ -5,6 +5,7 @@ import { type ChatService, MAX_HISTORY_PAGE } from '../core/chat.js';
 import type { Resume } from '../core/resume.js';
 import { ChatError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { Stats } from '../ops/stats.js';
 import type { Admission } from './admission.js';
 import { apiMessage } from './api-format.js';
 import { ApiStream } from './api-stream.js';
@@ -27,6 +28,8 @@ export interface ApiDeps {
   readonly resume: Resume;
   readonly logger: Logger;
   readonly admission: Admission;
+  /** Counts accepted messages and receipts (the stream adds its own counts). */
+  readonly stats: Stats;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse, arg: string) => Promise<void>;
@@ -44,7 +47,7 @@ export class Api {
   private readonly maxBodyBytes: number;
 
   constructor(private readonly deps: ApiDeps) {
-    const { config, chat, logger, resume, admission } = deps;
+    const { config, chat, logger, resume, admission, stats } = deps;
     this.maxBodyBytes = 16_384 + 12 * config.maxMessageLength;
     this.stream = new ApiStream({
       chat,
@@ -54,6 +57,7 @@ export class Api {
       admission,
       graceMs: config.presenceGraceMs,
       heartbeatMs: config.heartbeatMs,
+      stats,
     });
     this.routes = {
       users: { POST: this.register },
@@ -181,7 +185,8 @@ export class Api {
     const text = stringField(body, 'text');
     const clientId = optionalString(body, 'clientId');
     const { message, created } = await this.deps.chat.send(nick, to, text, clientId);
-    if (!created) res.setHeader('Idempotent-Replayed', 'true');
+    if (created) this.deps.stats.messagesIn.api++;
+    else res.setHeader('Idempotent-Replayed', 'true');
     sendJson(res, 201, { id: message.id, ts: message.ts });
   };
 
@@ -226,6 +231,7 @@ export class Api {
     const wait = this.receipts.hit(nick);
     if (wait > 0) throw new ChatError('CHAT_RATE_LIMITED', 'read receipts', wait);
     const receipt = await this.deps.chat.markRead(nick, upTo);
+    if (receipt) this.deps.stats.receipts++;
     sendJson(res, 201, { id: receipt?.id ?? null });
   };
 

@@ -84,7 +84,8 @@ export class ClassicProtocol {
       const sender = chat.parseNick(from);
       if (auth.accountsMode) await this.requireUser(req, sender);
       await this.deps.admission.send(req, sender);
-      await chat.send(from, to, text);
+      const { created } = await chat.send(from, to, text);
+      if (created) this.deps.stats.messagesIn.classic++;
       res.writeHead(204);
       res.end();
     } catch (err) {
@@ -117,6 +118,7 @@ export class ClassicProtocol {
       res,
       nick,
       format: this.format,
+      door: 'classic',
       credential,
       // The seed's clients expect "has left" at once: no grace window here.
       graceMs: 0,

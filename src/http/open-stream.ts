@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ChatService, Greeting } from '../core/chat.js';
 import type { Format } from '../core/hub.js';
 import type { Logger } from '../logger.js';
+import type { FrontDoor, Stats } from '../ops/stats.js';
 import type { Admission } from './admission.js';
 import { SseSubscriber } from './sse.js';
 
@@ -13,6 +14,8 @@ export interface StreamDeps {
   readonly maxQueueBytes: number;
   /** Rate limits and the per-user stream cap. */
   readonly admission: Admission;
+  /** Counts open streams and slow-reader drops. */
+  readonly stats: Stats;
 }
 
 /** One stream to open: whose, in which format, and how it ends. */
@@ -21,6 +24,8 @@ export interface StreamRequest {
   readonly res: ServerResponse;
   readonly nick: string;
   readonly format: Format;
+  /** Which front door it came through, for metrics. */
+  readonly door: FrontDoor;
   /** The credential that opened it, so that revoking that credential ends it. */
   readonly credential: string | undefined;
   /** The grace window when this was the user's last stream (0: announce the leave at once). */
@@ -37,8 +42,8 @@ export interface StreamRequest {
  * holds the most streams allowed (the caller has already counted the connect rate).
  */
 export function openStream(deps: StreamDeps, request: StreamRequest): SseSubscriber {
-  const { chat, logger, maxQueueBytes, admission } = deps;
-  const { req, res, nick, format, credential, graceMs, start } = request;
+  const { chat, logger, maxQueueBytes, admission, stats } = deps;
+  const { req, res, nick, format, door, credential, graceMs, start } = request;
   // Checked here, in the same synchronous run as chat.connect adds the stream to the Hub.
   admission.checkStreams(nick);
   let loggedIn = false;
@@ -48,8 +53,12 @@ export function openStream(deps: StreamDeps, request: StreamRequest): SseSubscri
     format,
     {
       maxQueueBytes,
-      onOverflow: (s) => logger.warn('slow reader closed', { nick: s.nick, sub: s.id }),
+      onOverflow: (s) => {
+        stats.slowReaderDrops[door]++;
+        logger.warn('slow reader closed', { nick: s.nick, sub: s.id });
+      },
       onClose: (s) => {
+        stats.streamsOpen[door]--;
         ready
           .then(() => (loggedIn ? chat.disconnect(s, graceMs) : undefined))
           .catch((err: unknown) => logger.error('logout failed', { err, nick: s.nick }));
@@ -57,6 +66,9 @@ export function openStream(deps: StreamDeps, request: StreamRequest): SseSubscri
     },
     credential,
   );
+  // SseSubscriber calls onClose exactly once, for every way a stream ends.
+  stats.streamsOpen[door]++;
+  stats.streamsOpened[door]++;
   const ready = chat
     .connect(sub)
     .then((greeting) => {

@@ -6,10 +6,13 @@ import type { ChatService } from '../core/chat.js';
 import type { Resume } from '../core/resume.js';
 import { ChatError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../ops/prometheus.js';
+import type { Readiness } from '../ops/readiness.js';
 import type { Admission } from './admission.js';
 import { Api } from './api.js';
 import type { Auth } from './auth.js';
 import { ClassicProtocol } from './classic.js';
+import { OpsEndpoints } from './ops.js';
 import { errorBody, sendError } from './respond.js';
 import { findWebDir, StaticAssets, StaticPage } from './static.js';
 
@@ -36,7 +39,12 @@ export interface HttpDeps {
   readonly auth: Auth;
   readonly resume: Resume;
   readonly logger: Logger;
+  /** Rate limits and the per-user stream cap. */
   readonly admission: Admission;
+  /** Counters for the front doors, and what /metrics serves. */
+  readonly metrics: Metrics;
+  /** What /readyz reports; markDraining() turns it to 503. */
+  readonly readiness: Readiness;
 }
 
 /**
@@ -47,10 +55,13 @@ export interface HttpDeps {
  * - `/api/v1/...`: the JSON API (api.ts, docs/api.md).
  * - `GET /msg/<from>/<to>%20<text>`: send (classic protocol).
  * - `GET /<nick>` with `Accept: text/event-stream`: open a stream (classic protocol).
+ * - `GET /metrics`, `/healthz`, `/readyz` without that Accept header: operations (ops.ts).
+ *   A stream request comes first, so a user may be called `metrics`.
  * - anything else: 404, and nobody is logged in.
  */
 export function createHttpServer(deps: HttpDeps): Server {
   const { config, logger } = deps;
+  const stats = deps.metrics.stats;
   const web = findWebDir();
   const index = new StaticPage(join(web, 'index.html'), 'text/html; charset=utf-8', {
     'Content-Security-Policy': PAGE_CSP,
@@ -64,8 +75,10 @@ export function createHttpServer(deps: HttpDeps): Server {
     logger,
     maxQueueBytes: config.maxQueueBytes,
     admission: deps.admission,
+    stats,
   });
-  const api = new Api({ ...deps });
+  const api = new Api({ ...deps, stats });
+  const ops = new OpsEndpoints({ ...deps, metricsToken: config.metricsToken });
 
   const route = (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? '/';
@@ -105,6 +118,8 @@ export function createHttpServer(deps: HttpDeps): Server {
         .catch((err: unknown) => sendError(res, err, logger));
     } else if (path === '/classic') {
       seedPage.serve(req, res);
+    } else if (ops.handles(path)) {
+      ops.serve(req, res, path).catch((err: unknown) => sendError(res, err, logger));
     } else {
       throw new ChatError('HTTP_NOT_FOUND');
     }

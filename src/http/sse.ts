@@ -163,6 +163,11 @@ export class SseSubscriber implements Subscriber {
     if (frames !== null) this.write(chunkFor(frames));
   }
 
+  /** Unsent bytes: the socket's write buffer plus frames held during the greeting. */
+  queuedBytes(): number {
+    return this.closed ? 0 : this.res.writableLength + this.heldBytes;
+  }
+
   heartbeat(): void {
     if (this.held === null && this.pending === null) this.write(this.format.heartbeat ?? HEARTBEAT);
   }

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { reconnectDelay, release, runScript } from '../bus/redis-bus.js';
+import { reconnectDelay, release, runScript } from '../bus/redis-connection.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { Bucket, Limiter } from './limiter.js';
 

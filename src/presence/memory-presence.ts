@@ -16,6 +16,8 @@ export class MemoryPresence implements Presence {
    * ApiFormat.hello) instead of copying it per stream, which made connecting O(users) each.
    */
   private snapshot: readonly string[] | null = null;
+  /** Set by close(), so that ping() tells a closed presence from a live one. */
+  private closed = false;
 
   async connect(nick: string): Promise<Arrival> {
     this.snapshot ??= Object.freeze([...this.counts.keys()]);
@@ -64,7 +66,12 @@ export class MemoryPresence implements Presence {
     this.listeners.push(listener);
   }
 
+  async ping(): Promise<void> {
+    if (this.closed) throw new Error('ping on a closed presence');
+  }
+
   async close(): Promise<void> {
+    this.closed = true;
     for (const timer of this.leaving.values()) clearTimeout(timer);
     this.leaving.clear();
     this.listeners.length = 0;

@@ -86,6 +86,13 @@ export function presenceContract(name: string, open: () => Promise<Presence> | P
       assert.deepEqual(offline, []);
     });
 
+    test('ping resolves on an open presence, counts nothing, and rejects after close', async () => {
+      await presence.ping();
+      assert.deepEqual(await presence.online(), []);
+      await presence.close();
+      await assert.rejects(presence.ping());
+    });
+
     test('nicks are compared exactly', async () => {
       await presence.connect('John');
       assert.equal(await presence.isConnected('john'), false);

@@ -39,6 +39,8 @@ export type OfflineListener = (nick: string) => void;
  *   message to a user who is only within their grace window goes to their mailbox.
  * - In-process backends answer synchronously inside the call (see store.ts for why).
  * - `close` cancels pending grace windows without calling listeners.
+ * - `ping` resolves when the backend can answer calls now and rejects otherwise (after `close`
+ *   included); it changes nothing. Networked backends bound it by their command timeout.
  */
 export interface Presence {
   /** Counts a new connection of `nick`. */
@@ -51,6 +53,8 @@ export interface Presence {
   online(): Promise<string[]>;
   /** Adds a listener for users going offline. */
   onOffline(listener: OfflineListener): void;
+  /** Checks that presence can be read and counted now (readiness); see the contract above. */
+  ping(): Promise<void>;
   /** Cancels timers; no listener is called afterwards. */
   close(): Promise<void>;
 }

@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
-import { boundedOption, reconnectDelay, redact, release, runScript } from '../bus/redis-bus.js';
+import {
+  boundedOption,
+  reconnectDelay,
+  redact,
+  release,
+  runScript,
+} from '../bus/redis-connection.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { Arrival, OfflineListener, Presence } from './presence.js';
 import {
@@ -250,6 +256,12 @@ export class RedisPresence implements Presence {
 
   onOffline(listener: OfflineListener): void {
     this.listeners.push(listener);
+  }
+
+  /** A PING on the connection every call uses, bounded by commandTimeoutMs. */
+  async ping(): Promise<void> {
+    if (this.isClosed) throw new Error('ping on a closed presence');
+    await this.redis.ping();
   }
 
   /**

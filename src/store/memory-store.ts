@@ -27,6 +27,8 @@ export class MemoryStore implements Store {
   private readonly mailboxes = new Map<string, StoredMessage[]>();
   /** Messages that carry a clientId, by sender and clientId. */
   private readonly byClientId = new Map<string, StoredMessage>();
+  /** Set by close(), so that ping() tells a closed store from a live one. */
+  private closed = false;
 
   constructor(private readonly limits: StoreLimits) {}
 
@@ -137,7 +139,13 @@ export class MemoryStore implements Store {
     return gone.length;
   }
 
-  async close(): Promise<void> {}
+  async ping(): Promise<void> {
+    if (this.closed) throw new Error('ping on a closed store');
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
 
   /** The index of the first entry with an id above `id` (binary search; ids ascend). */
   private indexAbove(id: EventId): number {

@@ -196,6 +196,15 @@ export class PostgresStore implements Store {
     return this.journal.prune(policy, () => this.closing !== undefined);
   }
 
+  /**
+   * One round trip on a pooled connection. It waits for a free connection like any query
+   * (up to the pool's connect timeout), so a pool saturated by slow queries reads as not ready.
+   */
+  async ping(): Promise<void> {
+    if (this.closing) throw new Error('ping on a closed store');
+    await this.pool.query('SELECT 1');
+  }
+
   /** Writes the queued appends, then closes every connection. Calling it again is harmless. */
   close(): Promise<void> {
     this.closing ??= this.flushed().then(() => this.pool.end());

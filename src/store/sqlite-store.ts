@@ -56,6 +56,7 @@ export class SqliteStore implements Store {
   private readonly insertOffline: Statement<[string, number]>;
   private readonly selectOffline: Statement<[string], Row>;
   private readonly deleteOffline: Statement<[string]>;
+  private readonly selectOne: Statement<[]>;
   private readonly commitBatch: (batch: PendingWrite[]) => Array<() => void>;
   private readonly takeTx: (nick: string) => StoredMessage[];
   private pending: PendingWrite[] = [];
@@ -93,6 +94,7 @@ export class SqliteStore implements Store {
         WHERE id IN (SELECT message_id FROM offline WHERE recipient = ?) ORDER BY id`,
     );
     this.deleteOffline = db.prepare('DELETE FROM offline WHERE recipient = ?');
+    this.selectOne = db.prepare('SELECT 1');
 
     // One transaction for a whole batch; a full mailbox fails only its own message, checked
     // before that message writes anything. IMMEDIATE takes the write lock before the lookups
@@ -178,6 +180,11 @@ export class SqliteStore implements Store {
   /** See SqliteLog.prune: oldest first, in chunks. */
   prune(policy: RetentionPolicy): Promise<number> {
     return this.journal.prune(policy);
+  }
+
+  /** A read of no table: it fails only when the connection is closed or broken. */
+  async ping(): Promise<void> {
+    this.selectOne.get();
   }
 
   async close(): Promise<void> {

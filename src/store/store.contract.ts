@@ -375,5 +375,14 @@ export function storeContract(name: string, open: StoreFactory): void {
       assert.deepEqual(await store.log(b.id, 1), [{ kind: 'read', receipt: r }]);
       assert.deepEqual(await store.log(a.id, 0), []);
     });
+
+    test('ping resolves on an open store, changes nothing, and rejects after close', async () => {
+      await store.ping();
+      assert.equal(await store.head(), 0);
+      const other = await open({ maxOfflinePerUser: 3 });
+      await other.ping();
+      await other.close();
+      await assert.rejects(other.ping());
+    });
   });
 }

@@ -48,7 +48,11 @@ export interface RetentionPolicy {
  *   by them. `since` and `history` return only what the viewer sees.
  * - `prune` never removes the newest entry (so the sequence cannot restart) and records the
  *   highest id it removed in `prunedThrough`; it also empties those entries from mailboxes.
- * - After `close()` resolves, no call may be made.
+ * - `ping` resolves once the backend has answered a trivial request, and rejects when it cannot
+ *   serve one now: after `close()`, or when its server does not answer. It changes nothing.
+ *   It may wait as long as the backend's own connection and query bounds allow; a caller that
+ *   needs a tighter bound (readiness, `/readyz`) races it against its own timer.
+ * - After `close()` resolves, no call may be made, except `ping` (which rejects).
  */
 export interface Store {
   /** Makes a message durable and returns it with its id. */
@@ -79,6 +83,8 @@ export interface Store {
   prune(policy: RetentionPolicy): Promise<number>;
   /** Users, sessions, tokens and tickets, kept in the same backend. */
   readonly accounts: AccountStore;
+  /** Checks that the backend can serve requests now (readiness); see the contract above. */
+  ping(): Promise<void>;
   /** Flushes and releases the backend. */
   close(): Promise<void>;
 }
