@@ -171,6 +171,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     trustProxy: config.trustProxy === 'yes',
     maxStreamsPerUser: config.maxStreamsPerUser,
     streamsOf: (nick) => hub.countOf(nick),
+    stats: metrics.stats,
   });
   const readiness = new Readiness({ checks: { store, bus, presence }, logger });
   const server = createHttpServer({

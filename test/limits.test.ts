@@ -50,6 +50,9 @@ describe('sending limits', () => {
         page.json.messages.map((m: { text: string }) => m.text),
         ['m0', 'm1', 'm2', 'hi'],
       );
+      // The operator sees them.
+      const metrics = (await get(base, '/metrics')).body;
+      assert.match(metrics, /^ssechat_refused_total\{what="send"\} 3$/m);
       // Waiting out Retry-After is enough.
       await sleep(2_050);
       assert.equal((await get(base, '/msg/ann/all%20later')).status, 204);
@@ -86,6 +89,10 @@ describe('stream limits', () => {
       const api3 = await SseClient.open(base, '/api/v1/events', cat);
       assert.equal(api3.status, 429);
       api3.close();
+      assert.match(
+        (await get(base, '/metrics')).body,
+        /^ssechat_refused_total\{what="streams"\} 2$/m,
+      );
       // Another user is not affected.
       const dog = await SseClient.open(base, '/dog');
       assert.equal(dog.status, 200);

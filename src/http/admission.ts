@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { isIPv6 } from 'node:net';
 import { ChatError } from '../errors.js';
 import type { Limiter } from '../limits/limiter.js';
+import type { Refusal, Stats } from '../ops/stats.js';
 import { clientAddress } from './auth.js';
 
 /** The limiters of the edge, one per kind of hit and key; absent means no limit. */
@@ -21,6 +22,8 @@ export interface AdmissionDeps {
   readonly maxStreamsPerUser: number;
   /** How many streams a user has open on this process (Hub.countOf). */
   readonly streamsOf: (nick: string) => number;
+  /** Counts refusals, by what was refused. */
+  readonly stats?: Stats;
 }
 
 /**
@@ -40,13 +43,13 @@ export class Admission {
   /** Counts a message or receipt from `nick`; throws CHAT_RATE_LIMITED when over a limit. */
   send(req: IncomingMessage, nick: string): Promise<void> {
     const { sendIp, sendUser } = this.deps.limiters;
-    return this.take(req, nick, sendIp, sendUser, 'sending');
+    return this.take(req, nick, sendIp, sendUser, 'send');
   }
 
   /** Counts a stream opened by `nick`; throws CHAT_RATE_LIMITED when over a limit. */
   connect(req: IncomingMessage, nick: string): Promise<void> {
     const { connectIp, connectUser } = this.deps.limiters;
-    return this.take(req, nick, connectIp, connectUser, 'opening streams');
+    return this.take(req, nick, connectIp, connectUser, 'connect');
   }
 
   /**
@@ -57,6 +60,7 @@ export class Admission {
   checkStreams(nick: string): void {
     const max = this.deps.maxStreamsPerUser;
     if (max > 0 && this.deps.streamsOf(nick) >= max) {
+      if (this.deps.stats) this.deps.stats.refused.streams++;
       throw new ChatError('CHAT_TOO_MANY_STREAMS', `the limit is ${max}`);
     }
   }
@@ -66,16 +70,22 @@ export class Admission {
     nick: string,
     byIp: Limiter | undefined,
     byUser: Limiter | undefined,
-    what: string,
+    what: Refusal,
   ): Promise<void> {
+    const doing = what === 'send' ? 'sending' : 'opening streams';
     if (byUser) {
       const wait = await byUser.take(nick);
-      if (wait > 0) throw limited(`${what} as ${nick}`, wait);
+      if (wait > 0) throw this.refuse(what, `${doing} as ${nick}`, wait);
     }
     if (byIp) {
       const wait = await byIp.take(addressKey(clientAddress(req, this.deps.trustProxy)));
-      if (wait > 0) throw limited(`${what} from this address`, wait);
+      if (wait > 0) throw this.refuse(what, `${doing} from this address`, wait);
     }
+  }
+
+  private refuse(what: Refusal, detail: string, waitMs: number): ChatError {
+    if (this.deps.stats) this.deps.stats.refused[what]++;
+    return limited(detail, waitMs);
   }
 }
 

@@ -158,6 +158,18 @@ export class Metrics {
         },
       });
     };
+    new Counter({
+      name: `${METRIC_PREFIX}refused_total`,
+      help: 'Requests refused by the flood guards (429), by what was refused',
+      labelNames: ['what'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const what of ['send', 'connect', 'streams'] as const) {
+          this.inc({ what }, stats.refused[what]);
+        }
+      },
+    });
     total('deliveries_total', 'Frames handed to streams', () => stats.deliveries);
     total('read_receipts_total', 'Read receipts stored', () => stats.receipts);
     new Counter({

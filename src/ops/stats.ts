@@ -3,6 +3,9 @@ import type { ResetReason } from '../core/resume.js';
 /** The two ways into the chat: the seed's classic protocol and the JSON API. */
 export type FrontDoor = 'classic' | 'api';
 
+/** Why the flood guards refused a request. */
+export type Refusal = 'send' | 'connect' | 'streams';
+
 /** Records one observation of a distribution; a prom-client Histogram (or a child) fits. */
 export interface Observer {
   observe(value: number): void;
@@ -47,6 +50,11 @@ export class Stats {
     expired: 0,
     'too-far-behind': 0,
   };
+  /**
+   * Requests the flood guards refused (http/admission.ts): sends and stream opens over a
+   * rate limit, and streams over --max-streams-per-user.
+   */
+  readonly refused: Record<Refusal, number> = { send: 0, connect: 0, streams: 0 };
   /** Frames the Hub handed to streams (one per stream per event it shows). */
   deliveries = 0;
   /** Read receipts stored. */
