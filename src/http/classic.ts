@@ -3,6 +3,7 @@ import { ChatError } from '../errors.js';
 import type { Auth } from './auth.js';
 import { ClassicFormat } from './classic-format.js';
 import { openStream, type StreamDeps } from './open-stream.js';
+import { setRequestUser } from './request-context.js';
 import { sendError } from './respond.js';
 
 /**
@@ -82,6 +83,7 @@ export class ClassicProtocol {
       auth.checkSameOrigin(req);
       const { from, to, text } = parseClassicMessage(rest);
       if (auth.accountsMode) await this.requireUser(req, chat.parseNick(from));
+      else setRequestUser(req, chat.parseNick(from));
       await chat.send(from, to, text);
       res.writeHead(204);
       res.end();

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ChatService, Greeting } from '../core/chat.js';
 import type { Format } from '../core/hub.js';
 import type { Logger } from '../logger.js';
+import { requestFields, setRequestUser } from './request-context.js';
 import { SseSubscriber } from './sse.js';
 
 /** What opening a stream needs, whichever front door it is for. */
@@ -36,17 +37,20 @@ export function openStream(deps: StreamDeps, request: StreamRequest): SseSubscri
   const { chat, logger, maxQueueBytes } = deps;
   const { req, res, nick, format, credential, graceMs, start } = request;
   let loggedIn = false;
+  setRequestUser(req, nick);
+  // One object per stream, reused by each of its lines: they all belong to this request.
+  const traced = requestFields(req);
   const sub = new SseSubscriber(
     res,
     nick,
     format,
     {
       maxQueueBytes,
-      onOverflow: (s) => logger.warn('slow reader closed', { nick: s.nick, sub: s.id }),
+      onOverflow: (s) => logger.warn('slow reader closed', { ...traced, sub: s.id }),
       onClose: (s) => {
         ready
           .then(() => (loggedIn ? chat.disconnect(s, graceMs) : undefined))
-          .catch((err: unknown) => logger.error('logout failed', { err, nick: s.nick }));
+          .catch((err: unknown) => logger.error('logout failed', { err, ...traced }));
       },
     },
     credential,
@@ -58,9 +62,9 @@ export function openStream(deps: StreamDeps, request: StreamRequest): SseSubscri
       return start(sub, greeting);
     })
     .catch((err: unknown) => {
-      logger.error('stream start failed', { err, nick });
+      logger.error('stream start failed', { err, ...traced });
       sub.close();
     });
-  logger.info('stream opened', { nick, sub: sub.id, remote: req.socket.remoteAddress });
+  logger.info('stream opened', { ...traced, sub: sub.id, remote: req.socket.remoteAddress });
   return sub;
 }
