@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { type Options, OPTIONS } from './config-options.js';
+import { OPTIONS, type Options } from './config-options.js';
 
 /** Thrown for a bad flag, value or config file; the message names the setting. */
 export class ConfigError extends Error {

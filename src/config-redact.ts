@@ -1,4 +1,4 @@
-import { type Config, defaultText, type Options, OPTIONS } from './config-options.js';
+import { type Config, defaultText, OPTIONS, type Options } from './config-options.js';
 
 /** What a redacted secret reads as. */
 export const REDACTED = '[redacted]';

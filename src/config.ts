@@ -8,14 +8,14 @@
  * SSECHAT_HOST are unset.
  */
 import { ConfigError, type FileValue, readConfigFile } from './config-file.js';
-import { type Config, defaultText, type Option, type Options, OPTIONS } from './config-options.js';
+import { type Config, defaultText, OPTIONS, type Option, type Options } from './config-options.js';
 
 export { ConfigError } from './config-file.js';
 export {
   type Config,
   defaultText,
-  type Option,
   OPTIONS,
+  type Option,
   type RateLimit,
 } from './config-options.js';
 

@@ -15,7 +15,8 @@ export function errorBody(error: ChatError): string {
  */
 export function sendError(res: ServerResponse, err: unknown, logger: Logger): void {
   const error = toChatError(err);
-  if (!(err instanceof ChatError)) logger.error('request failed', { err, ...requestFields(res.req) });
+  if (!(err instanceof ChatError))
+    logger.error('request failed', { err, ...requestFields(res.req) });
   if (res.headersSent) {
     // A stream already answered 200; all that is left is to end it.
     res.destroy();
