@@ -93,8 +93,11 @@ export function resolveConfig(parsed: ParsedArgs, env: NodeJS.ProcessEnv): Confi
   const config: Record<string, unknown> = {};
   for (const key of Object.keys(OPTIONS) as (keyof Options)[]) {
     const option: Option<unknown> = OPTIONS[key];
-    // The first place that sets the option wins, and an error names that place.
     const fromFile = file.get(key);
+    // Every value of the file is checked, also one a flag overrides today: the file must not
+    // hold a mistake that only shows once that flag is dropped.
+    if (fromFile) parseFrom(option, fromFile.source, fromFile.raw);
+    // The first place that sets the option wins, and an error names that place.
     const source = [
       [option.flag, parsed.flags.get(key)],
       [option.env, env[option.env]],
@@ -106,14 +109,19 @@ export function resolveConfig(parsed: ParsedArgs, env: NodeJS.ProcessEnv): Confi
       continue;
     }
     const [name, raw] = source as [string, string];
-    try {
-      config[key] = option.parse(raw);
-    } catch (err) {
-      throw new ConfigError(`invalid ${name}: ${(err as Error).message}`);
-    }
+    config[key] = parseFrom(option, name, raw);
   }
   checkCombinations(config as Config);
   return Object.freeze(config) as Config;
+}
+
+/** Parses one raw value, or throws ConfigError naming where it came from. */
+function parseFrom(option: Option<unknown>, name: string, raw: string): unknown {
+  try {
+    return option.parse(raw);
+  } catch (err) {
+    throw new ConfigError(`invalid ${name}: ${(err as Error).message}`);
+  }
 }
 
 /**
