@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import {
+  CONFIG_FILE,
   ConfigError,
   type ConfigResult,
   defaultText,
@@ -9,6 +12,7 @@ import {
   loadConfig,
   OPTIONS,
 } from './config.js';
+import { REDACTED, redactedConfig, redactUrl } from './config-redact.js';
 
 const config = (r: ConfigResult) => {
   assert.equal(r.help, false);
@@ -80,6 +84,8 @@ test('--help asks for help', () => {
 
 test('README.md documents every option with its flag, env var and default', () => {
   const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const configRow = readme.split('\n').find((line) => line.startsWith(`| \`${CONFIG_FILE.flag}\``));
+  assert.ok(configRow?.includes(`\`${CONFIG_FILE.env}\``), 'README.md has no row for --config');
   for (const o of Object.values(OPTIONS)) {
     const row = readme.split('\n').find((line) => line.includes(`\`${o.flag}\``));
     assert.ok(row, `README.md has no row for ${o.flag}`);
@@ -101,4 +107,92 @@ test('rate limits are RATE,BURST or 0 for none', () => {
   assert.throws(() => loadConfig(['--send-limit-ip', '0,10'], {}), /RATE,BURST/);
   assert.throws(() => loadConfig(['--send-limit-ip', '10,0'], {}), /RATE,BURST/);
   assert.throws(() => loadConfig([], { SSECHAT_CONNECT_LIMIT_USER: '-1,5' }), /CONNECT_LIMIT_USER/);
+});
+
+/** Writes `content` to a fresh temp file, runs `fn` with its path, then removes it. */
+function withFile<T>(content: string, fn: (path: string) => T): T {
+  const dir = mkdtempSync(join(tmpdir(), 'ssechat-config-'));
+  try {
+    const path = join(dir, 'ssechat.json');
+    writeFileSync(path, content);
+    return fn(path);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('a config file: flag beats env var beats file beats default; numbers or strings', () => {
+  const json = JSON.stringify({
+    port: 8001,
+    'max-queue-bytes': '65536',
+    'send-limit-user': '5,10',
+    'connect-limit-ip': 0,
+    'log-level': 'warn',
+    host: '0.0.0.0',
+  });
+  withFile(json, (path) => {
+    const c = config(loadConfig(['--config', path, '--log-level', 'debug'], { HOST: '::1' }));
+    assert.equal(c.port, 8001);
+    assert.equal(c.maxQueueBytes, 65536);
+    assert.deepEqual(c.sendLimitUser, { rate: 5, burst: 10 });
+    assert.equal(c.connectLimitIp, null);
+    assert.equal(c.logLevel, 'debug');
+    // HOST counts as an environment variable, and those beat the file.
+    assert.equal(c.host, '::1');
+    assert.equal(c.heartbeatMs, 15_000);
+    assert.equal(config(loadConfig([], { SSECHAT_CONFIG: path })).port, 8001);
+    assert.equal(config(loadConfig(['9000', `--config=${path}`], {})).port, 9000);
+    assert.equal(config(loadConfig([], { SSECHAT_CONFIG: path, PORT: '8100' })).port, 8100);
+  });
+});
+
+test('a bad config file fails with a message naming the file and the key', () => {
+  const cases: Array<[string, RegExp]> = [
+    ['{"max-queue-bytes": 1}', /invalid "max-queue-bytes" in config file .*ssechat\.json: "1"/],
+    ['{"send-limit-user": "fast"}', /invalid "send-limit-user" in config file .*RATE,BURST/],
+    ['{"--port": 8001}', /unknown key "--port" in config file/],
+    ['{"config": "other.json"}', /unknown key "config" in config file/],
+    ['{"port": null}', /invalid "port" in config file .*: must be a number or a string/],
+    ['{"port": 80', /config file .*ssechat\.json is not valid JSON/],
+    ['"port"', /must hold one JSON object/],
+  ];
+  for (const [content, message] of cases) {
+    withFile(content, (path) => {
+      assert.throws(() => loadConfig(['--config', path], {}), message);
+      assert.throws(() => loadConfig([], { SSECHAT_CONFIG: path }), ConfigError);
+    });
+  }
+  assert.throws(() => loadConfig(['--config', '/nonexistent/x.json'], {}), /cannot read config/);
+  assert.throws(() => loadConfig(['--config='], {}), /--config must not be empty/);
+  // A flag that fixes the bad value does not excuse the file: it is read whole.
+  withFile('{"port": "x"}', (path) => {
+    assert.throws(() => loadConfig(['--config', path, '--port', '1'], {}), /"port" in config/);
+  });
+});
+
+test('redactedConfig hides secrets and URL passwords, and reads back as a config file', () => {
+  const c = config(
+    loadConfig(
+      [
+        '--metrics-token',
+        'tok',
+        '--database-url',
+        'postgres://u:p%40ss@db/chat',
+        '--cors-origins',
+        'https://a.example',
+      ],
+      {},
+    ),
+  );
+  const shown = redactedConfig(c);
+  assert.equal(shown['metrics-token'], REDACTED);
+  assert.equal(shown['webhook-secret'], 'none');
+  assert.equal(shown['database-url'], `postgres://u:${REDACTED}@db/chat`);
+  assert.equal(shown['redis-url'], 'redis://127.0.0.1:6379');
+  assert.equal(redactUrl('not a url, pw'), REDACTED);
+  assert.equal(redactUrl('postgres://u:p@ss:w@rd@host/db').includes('ss:w'), false);
+  const { 'metrics-token': _, 'database-url': __, ...rest } = shown;
+  withFile(JSON.stringify(rest), (path) => {
+    assert.deepEqual(config(loadConfig(['--config', path], {})).corsOrigins, ['https://a.example']);
+  });
 });

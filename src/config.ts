@@ -1,367 +1,145 @@
 /**
- * The one typed, frozen config. Each option states its flag, its environment variable, its
- * default and its bounds once, here; README.md's config table lists the same (a test checks).
- * Precedence: command-line flag, then environment variable, then default.
+ * The one typed, frozen config, read at startup and validated before anything runs. The
+ * options themselves (flag, variable, default, bounds) are listed in config-options.ts.
+ *
+ * Precedence: a command-line flag, then the environment variable, then the config file
+ * (`--config <path>` or SSECHAT_CONFIG: JSON keyed by flag names without the dashes), then
+ * the default. `PORT` and `HOST` count as environment variables when SSECHAT_PORT and
+ * SSECHAT_HOST are unset.
  */
+import { ConfigError, type FileValue, readConfigFile } from './config-file.js';
+import { type Config, defaultText, OPTIONS, type Option, type Options } from './config-options.js';
 
-interface Option<T> {
-  readonly flag: string;
-  readonly env: string;
-  /** A conventional variable read when `env` is unset (PORT, HOST: what the seed read). */
-  readonly alias?: string;
-  readonly default: T;
-  readonly doc: string;
-  parse(raw: string): T;
-}
+export { ConfigError } from './config-file.js';
+export {
+  type Config,
+  defaultText,
+  OPTIONS,
+  type Option,
+  type RateLimit,
+} from './config-options.js';
 
-function int(flag: string, def: number, min: number, max: number, doc: string): Option<number> {
-  return {
-    flag,
-    env: envName(flag),
-    default: def,
-    doc: `${doc} (${min} to ${max})`,
-    parse(raw) {
-      const n = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
-      if (!Number.isSafeInteger(n) || n < min || n > max) {
-        throw new Error(`"${raw}" is not a whole number from ${min} to ${max}`);
-      }
-      return n;
-    },
-  };
-}
-
-function oneOf<const T extends string>(
-  flag: string,
-  def: T,
-  values: readonly T[],
-  doc: string,
-): Option<T> {
-  return {
-    flag,
-    env: envName(flag),
-    default: def,
-    doc: `${doc} (${values.join(', ')})`,
-    parse(raw) {
-      if (!(values as readonly string[]).includes(raw)) {
-        throw new Error(`"${raw}" is not one of ${values.join(', ')}`);
-      }
-      return raw as T;
-    },
-  };
-}
-
-function text(flag: string, def: string, doc: string): Option<string> {
-  return {
-    flag,
-    env: envName(flag),
-    default: def,
-    doc,
-    parse(raw) {
-      if (raw === '') throw new Error('must not be empty');
-      return raw;
-    },
-  };
-}
-
-function list(flag: string, doc: string): Option<readonly string[]> {
-  return {
-    flag,
-    env: envName(flag),
-    default: [],
-    doc: `${doc} (comma-separated)`,
-    parse(raw) {
-      const items = raw
-        .split(',')
-        .map((item) => item.trim())
-        .filter((item) => item !== '');
-      for (const item of items) {
-        if (!/^https?:\/\/[^/?#\s]+$/.test(item)) {
-          throw new Error(`"${item}" is not an origin like https://chat.example.com`);
-        }
-      }
-      return Object.freeze(items);
-    },
-  };
-}
-
-/** A token-bucket limit: `rate` per second refilled, up to `burst` at once; null when off. */
-export type RateLimit = { readonly rate: number; readonly burst: number } | null;
-
-function rate(flag: string, def: string, doc: string): Option<RateLimit> {
-  const parse = (raw: string): RateLimit => {
-    if (raw === '0' || raw === 'off') return null;
-    const m = /^(\d{1,7}(?:\.\d{1,3})?),(\d{1,9})$/.exec(raw);
-    const r = m ? Number(m[1]) : 0;
-    const b = m ? Number(m[2]) : 0;
-    if (!m || r <= 0 || b < 1) {
-      throw new Error(`"${raw}" is not RATE,BURST (per second, e.g. 50,1000) or 0 for no limit`);
-    }
-    return Object.freeze({ rate: r, burst: b });
-  };
-  return {
-    flag,
-    env: envName(flag),
-    default: parse(def),
-    doc: `${doc} (RATE,BURST: RATE per second refilled, BURST at once; 0 for no limit)`,
-    parse,
-  };
-}
-
-function envName(flag: string): string {
-  return `SSECHAT_${flag.replace(/^--/, '').replace(/-/g, '_').toUpperCase()}`;
-}
-
-/** Every option ssechat understands. */
-export const OPTIONS = {
-  host: {
-    ...text('--host', '127.0.0.1', 'Address to listen on; 0.0.0.0 or :: for all interfaces'),
-    alias: 'HOST',
-  },
-  port: {
-    ...int('--port', 8000, 0, 65535, 'TCP port to listen on; 0 picks a free one'),
-    alias: 'PORT',
-  },
-  dataDir: text('--data-dir', './data', 'Directory for the SQLite database (ssechat.db)'),
-  store: oneOf(
-    '--store',
-    'sqlite',
-    ['sqlite', 'postgres', 'memory'],
-    'Where messages and accounts are kept; postgres for a cluster',
-  ),
-  databaseUrl: text(
-    '--database-url',
-    'postgres://127.0.0.1:5432/ssechat',
-    'PostgreSQL connection string, for --store postgres',
-  ),
-  sqliteSynchronous: oneOf(
-    '--sqlite-synchronous',
-    'normal',
-    ['normal', 'full'],
-    'normal survives a crash of the process; full also survives power loss, at some speed',
-  ),
-  databaseSchema: text(
-    '--database-schema',
-    'public',
-    'PostgreSQL schema of the tables, created if missing; several chats can share a database',
-  ),
-  bus: oneOf(
-    '--bus',
-    'memory',
-    ['memory', 'redis'],
-    'How processes share events and presence: memory (one process) or redis (a cluster)',
-  ),
-  redisUrl: text(
-    '--redis-url',
-    'redis://127.0.0.1:6379',
-    'Redis connection string, for --bus redis',
-  ),
-  redisPrefix: text(
-    '--redis-prefix',
-    'ssechat:',
-    'Prefix of every Redis key and channel, so that several chats can share one Redis',
-  ),
-  webhookUrl: text(
-    '--webhook-url',
-    'none',
-    'POST a signed JSON event here when a user comes online or goes offline; none for off',
-  ),
-  webhookSecret: text(
-    '--webhook-secret',
-    'none',
-    'HMAC-SHA256 key that signs webhook bodies (X-Ssechat-Signature); required with a URL',
-  ),
-  auth: oneOf(
-    '--auth',
-    'open',
-    ['open', 'accounts'],
-    'open: anyone may use any nickname, as in the seed; accounts: users register with a password',
-  ),
-  cookieSecure: oneOf(
-    '--cookie-secure',
-    'auto',
-    ['auto', 'always', 'never'],
-    'Secure flag of the session cookie; auto sets it on TLS or X-Forwarded-Proto: https',
-  ),
-  trustProxy: oneOf(
-    '--trust-proxy',
-    'no',
-    ['no', 'yes'],
-    'yes: take the client address from X-Forwarded-For (behind nginx), for per-IP limits',
-  ),
-  corsOrigins: list(
-    '--cors-origins',
-    'Other origins whose pages may call the API with a bearer token or stream ticket',
-  ),
-  presenceGraceMs: int(
-    '--presence-grace-ms',
-    5_000,
-    0,
-    60_000,
-    'A JSON API user who reconnects within this many ms does not announce leave and join',
-  ),
-  retentionDays: int(
-    '--retention-days',
-    0,
-    0,
-    36_500,
-    'Delete messages older than this many days; 0 keeps them forever',
-  ),
-  retentionCount: int(
-    '--retention-count',
-    0,
-    0,
-    1_000_000_000,
-    'Keep at most this many newest messages and receipts; 0 keeps any number',
-  ),
-  maxReplay: int(
-    '--max-replay',
-    10_000,
-    100,
-    1_000_000,
-    'Most events one resume replays; a client further behind gets a reset',
-  ),
-  logLevel: oneOf(
-    '--log-level',
-    'info',
-    ['debug', 'info', 'warn', 'error', 'silent'],
-    'Least severe log level written to stdout',
-  ),
-  heartbeatMs: int(
-    '--heartbeat-ms',
-    15_000,
-    1_000,
-    30_000,
-    'Interval of the keep-alive comment on every open stream, in ms; proxies drop idle ones',
-  ),
-  maxNickLength: int('--max-nick-length', 32, 1, 64, 'Longest nickname, in characters'),
-  maxMessageLength: int(
-    '--max-message-length',
-    2_000,
-    1,
-    100_000,
-    'Longest message text, in characters',
-  ),
-  maxUrlLength: int(
-    '--max-url-length',
-    8_192,
-    256,
-    12_288,
-    'Longest request target, in bytes; longer gets 414 (a classic /msg carries its text in the URL)',
-  ),
-  maxOfflinePerUser: int(
-    '--max-offline-per-user',
-    1_000,
-    1,
-    1_000_000,
-    'Messages that may wait for one offline user; more get 429',
-  ),
-  maxQueueBytes: int(
-    '--max-queue-bytes',
-    1_048_576,
-    4_096,
-    67_108_864,
-    'Unsent bytes one stream may buffer before it is closed as a slow reader',
-  ),
-  sendLimitUser: rate(
-    '--send-limit-user',
-    '50,1000',
-    'Messages (and read receipts) one user may send; more get 429 with Retry-After',
-  ),
-  sendLimitIp: rate(
-    '--send-limit-ip',
-    '500,5000',
-    'Messages (and read receipts) one client address may send; more get 429 with Retry-After',
-  ),
-  connectLimitUser: rate(
-    '--connect-limit-user',
-    '20,200',
-    'Streams one user may open; more get 429 with Retry-After',
-  ),
-  connectLimitIp: rate(
-    '--connect-limit-ip',
-    '50,1000',
-    'Streams one client address may open; more get 429 with Retry-After',
-  ),
-  maxStreamsPerUser: int(
-    '--max-streams-per-user',
-    32,
-    0,
-    100_000,
-    'Streams one user may hold open at once on this process, against tab storms; 0 for any number',
-  ),
-  metricsToken: text(
-    '--metrics-token',
-    'none',
-    'When set, GET /metrics needs Authorization: Bearer <token>; none serves it to anyone',
-  ),
-} as const;
-
-type Options = typeof OPTIONS;
-
-/** The validated settings ssechat runs with. */
-export type Config = { readonly [K in keyof Options]: ReturnType<Options[K]['parse']> };
+/** The flag and variable that name a config file; not an option itself, as it holds them. */
+export const CONFIG_FILE = { flag: '--config', env: 'SSECHAT_CONFIG' } as const;
 
 /** The result of reading the command line: run with a config, or print help. */
 export type ConfigResult =
   | { readonly help: true }
   | { readonly help: false; readonly config: Config };
 
-/** Thrown for a bad flag or value; the message names the setting. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
+/** A command line split into options, a config file, command-specific flags and the rest. */
+export interface ParsedArgs {
+  readonly help: boolean;
+  readonly flags: ReadonlyMap<keyof Options, string>;
+  readonly configFile: string | undefined;
+  /** Values of the flags the command added (`--name` of `token create`), by flag. */
+  readonly extras: ReadonlyMap<string, string>;
+  /** Arguments that are not flags, in order (after `--`, everything is one). */
+  readonly positionals: readonly string[];
+}
+
+const BY_FLAG = new Map<string, keyof Options>(
+  (Object.keys(OPTIONS) as (keyof Options)[]).map((key) => [OPTIONS[key].flag, key]),
+);
+
+/**
+ * Splits `args` into option flags (`--port 8000` or `--port=8000`), `--config`, the command's
+ * own `extraFlags`, and positional arguments. Throws ConfigError for an unknown flag or one
+ * without a value.
+ */
+export function parseArgs(args: readonly string[], extraFlags: readonly string[] = []): ParsedArgs {
+  const flags = new Map<keyof Options, string>();
+  const extras = new Map<string, string>();
+  const positionals: string[] = [];
+  let configFile: string | undefined;
+  let help = false;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (arg === '--') {
+      positionals.push(...args.slice(i + 1));
+      break;
+    }
+    if (arg === '--help' || arg === '-h') {
+      help = true;
+      continue;
+    }
+    if (!arg.startsWith('-') || /^\d+$/.test(arg)) {
+      positionals.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const flag = eq === -1 ? arg : arg.slice(0, eq);
+    const key = BY_FLAG.get(flag);
+    if (!key && flag !== CONFIG_FILE.flag && !extraFlags.includes(flag)) {
+      throw new ConfigError(`unknown argument "${arg}"; see --help`);
+    }
+    const value = eq === -1 ? args[++i] : arg.slice(eq + 1);
+    if (value === undefined) throw new ConfigError(`${flag} needs a value`);
+    if (key) flags.set(key, value);
+    else if (flag === CONFIG_FILE.flag) configFile = value;
+    else extras.set(flag, value);
+  }
+  return { help, flags, configFile, extras, positionals };
 }
 
 /**
- * Reads flags (`--port 8000` or `--port=8000`) over environment variables over defaults, and
- * validates each. A leading `serve` command is accepted and ignored; a bare number is the
- * port. `PORT` and `HOST` are read when SSECHAT_PORT and SSECHAT_HOST are unset. Throws
- * ConfigError.
+ * Validates every option from the parsed flags, `env` and the config file, in that order of
+ * precedence, and checks combinations. Throws ConfigError naming the setting (and the file).
  */
-export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): ConfigResult {
-  const byFlag = new Map<string, keyof Options>();
-  for (const key of Object.keys(OPTIONS) as (keyof Options)[]) byFlag.set(OPTIONS[key].flag, key);
-
-  const flags = new Map<keyof Options, string>();
-  const args = argv[0] === 'serve' ? argv.slice(1) : argv;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] as string;
-    if (arg === '--help' || arg === '-h') return { help: true };
-    const eq = arg.indexOf('=');
-    const flag = eq === -1 ? arg : arg.slice(0, eq);
-    // A bare number is the port, as the seed's servers took it (`php server.php 8001`).
-    if (/^\d+$/.test(arg) && !flags.has('port')) {
-      flags.set('port', arg);
-      continue;
-    }
-    const key = byFlag.get(flag);
-    if (!key) throw new ConfigError(`unknown argument "${arg}"; see --help`);
-    const value = eq === -1 ? args[++i] : arg.slice(eq + 1);
-    if (value === undefined) throw new ConfigError(`${flag} needs a value`);
-    flags.set(key, value);
-  }
-
+export function resolveConfig(parsed: ParsedArgs, env: NodeJS.ProcessEnv): Config {
+  const path = parsed.configFile ?? env[CONFIG_FILE.env];
+  if (path === '') throw new ConfigError(`${CONFIG_FILE.flag} must not be empty`);
+  const file = path === undefined ? new Map<keyof Options, FileValue>() : readConfigFile(path);
   const config: Record<string, unknown> = {};
   for (const key of Object.keys(OPTIONS) as (keyof Options)[]) {
     const option: Option<unknown> = OPTIONS[key];
+    const fromFile = file.get(key);
+    // Every value of the file is checked, also one a flag overrides today: the file must not
+    // hold a mistake that only shows once that flag is dropped.
+    if (fromFile) parseFrom(option, fromFile.source, fromFile.raw);
     // The first place that sets the option wins, and an error names that place.
     const source = [
-      [option.flag, flags.get(key)],
+      [option.flag, parsed.flags.get(key)],
       [option.env, env[option.env]],
       [option.alias, option.alias === undefined ? undefined : env[option.alias]],
+      [fromFile?.source, fromFile?.raw],
     ].find(([, value]) => value !== undefined);
     if (source === undefined) {
       config[key] = option.default;
       continue;
     }
     const [name, raw] = source as [string, string];
-    try {
-      config[key] = option.parse(raw);
-    } catch (err) {
-      throw new ConfigError(`invalid ${name}: ${(err as Error).message}`);
-    }
+    config[key] = parseFrom(option, name, raw);
   }
   checkCombinations(config as Config);
-  return { help: false, config: Object.freeze(config) as Config };
+  return Object.freeze(config) as Config;
+}
+
+/** Parses one raw value, or throws ConfigError naming where it came from. */
+function parseFrom(option: Option<unknown>, name: string, raw: string): unknown {
+  try {
+    return option.parse(raw);
+  } catch (err) {
+    throw new ConfigError(`invalid ${name}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Reads the command line of `ssechat [serve]`: options over environment variables over the
+ * config file over defaults. A leading `serve` command is accepted and ignored; a bare number
+ * is the port, as the seed's servers took it (`php server.php 8001`). Throws ConfigError.
+ */
+export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): ConfigResult {
+  const parsed = parseArgs(argv[0] === 'serve' ? argv.slice(1) : argv);
+  if (parsed.help) return { help: true };
+  const [port, extra] = parsed.positionals;
+  if (port !== undefined && (!/^\d+$/.test(port) || parsed.flags.has('port'))) {
+    throw new ConfigError(`unknown argument "${port}"; see --help`);
+  }
+  if (extra !== undefined) throw new ConfigError(`unknown argument "${extra}"; see --help`);
+  if (port === undefined) return { help: false, config: resolveConfig(parsed, env) };
+  const flags = new Map(parsed.flags).set('port', port);
+  return { help: false, config: resolveConfig({ ...parsed, flags }, env) };
 }
 
 /** Rejects settings that are valid alone but not together; throws ConfigError. */
@@ -383,28 +161,17 @@ function checkCombinations(config: Config): void {
 
 /** Builds a config from defaults and overrides, validated the same way; for tests. */
 export function configWith(overrides: Partial<Config>): Config {
-  const result = loadConfig([], {});
-  if (result.help) throw new Error('unreachable');
-  const config = { ...result.config, ...overrides };
+  const config = { ...resolveConfig(parseArgs([]), {}), ...overrides };
   checkCombinations(config);
   return Object.freeze(config);
 }
 
-/** How docs show an option's default: lists comma-separated, an empty one as (none). */
-export function defaultText(value: unknown): string {
-  if (value === null) return '0';
-  if (typeof value === 'object' && 'rate' in value && 'burst' in value) {
-    return `${value.rate},${value.burst}`;
-  }
-  if (!Array.isArray(value)) return String(value);
-  return value.length === 0 ? '(none)' : value.join(',');
-}
-
-/** The text of `ssechat --help`. */
+/** The option list of `--help`: each flag, its meaning, variable and default. */
 export function helpText(): string {
   const rows = Object.values(OPTIONS).map(
     (o: Option<unknown>) =>
       `  ${o.flag.padEnd(24)} ${o.doc}\n  ${''.padEnd(24)} env ${o.env}${o.alias ? ` or ${o.alias}` : ''}, default ${defaultText(o.default)}`,
   );
-  return `Usage: ssechat [serve] [PORT] [options]\n\nOptions (flag, then env var, then default):\n${rows.join('\n')}\n  --help, -h               Show this help\n`;
+  const file = `  ${CONFIG_FILE.flag.padEnd(24)} A JSON file of settings keyed by flag name without the dashes,\n  ${''.padEnd(24)} e.g. {"port": 8001, "send-limit-user": "50,1000"}; env ${CONFIG_FILE.env}`;
+  return `Usage: ssechat [serve] [PORT] [options]\n\nOptions (a flag beats its env var, which beats the config file, which beats the default):\n${file}\n${rows.join('\n')}\n  --help, -h               Show this help\n`;
 }

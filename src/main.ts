@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import type { Bus } from './bus/bus.js';
 import { MemoryBus } from './bus/memory-bus.js';
 import { RedisBus } from './bus/redis-bus.js';
-import { type Config, ConfigError, helpText, loadConfig, type RateLimit } from './config.js';
+import type { Config, RateLimit } from './config.js';
 import { ChatService } from './core/chat.js';
 import { Hub } from './core/hub.js';
 import { Resume } from './core/resume.js';
@@ -65,8 +65,11 @@ export interface RunningServer {
 /** How often a cluster process compares the Store's head with what it delivered (Sequencer). */
 const SEQUENCER_POLL_MS = 1_000;
 
-/** The choice of Store backend happens here and nowhere else. */
-async function openStore(config: Config, logger: Logger): Promise<Store> {
+/**
+ * Opens the configured Store: the choice of backend happens here and nowhere else (the
+ * command line's account commands open theirs through this too).
+ */
+export async function openStore(config: Config, logger: Logger): Promise<Store> {
   if (config.store === 'memory') return new MemoryStore(config);
   if (config.store === 'postgres') {
     return PostgresStore.open({
@@ -296,23 +299,11 @@ function startMaintenance(config: Config, store: Store, auth: Auth, logger: Logg
   };
 }
 
-/** The `ssechat` command: reads config, serves until SIGINT or SIGTERM. */
-export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {
-  let config: Config;
-  try {
-    const result = loadConfig(argv, env);
-    if (result.help) {
-      process.stdout.write(helpText());
-      return;
-    }
-    config = result.config;
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`ssechat: ${err.message}\n`);
-    process.exitCode = 2;
-    return;
-  }
-
+/**
+ * `ssechat serve`: listens with `config` until SIGINT or SIGTERM, then shuts down gracefully.
+ * Resolves once listening (or once the start failed, with process.exitCode 1).
+ */
+export async function serve(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel);
   let running: RunningServer;
   try {

@@ -98,7 +98,7 @@ function startNode(): Promise<Node> {
     child.stdout?.on('data', (d: Buffer) => {
       out += d.toString();
       if (out.length > 100_000) out = out.slice(-50_000);
-      const url = /"msg":"listening","url":"([^"]+)"/.exec(out)?.[1];
+      const url = /"url":"([^"]+)"[^\n]*"msg":"listening"/.exec(out)?.[1];
       if (url) {
         clearTimeout(timer);
         resolve({ child, url });

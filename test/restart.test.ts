@@ -58,7 +58,7 @@ function spawnServer(dataDir: string): Promise<{ child: ChildProcess; url: strin
     const timer = setTimeout(() => reject(new Error(`no "listening" line: ${out}`)), 10_000);
     child.stdout?.on('data', (d: Buffer) => {
       out += d.toString();
-      const url = /"msg":"listening","url":"([^"]+)"/.exec(out)?.[1];
+      const url = /"url":"([^"]+)"[^\n]*"msg":"listening"/.exec(out)?.[1];
       if (url) {
         clearTimeout(timer);
         resolve({ child, url });

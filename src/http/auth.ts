@@ -1,10 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { checkNewPassword, hashPassword, verifyPassword } from '../auth/passwords.js';
+import { verifyPassword } from '../auth/passwords.js';
 import { RateLimiter } from '../auth/rate-limit.js';
-import { hashSecret, newId, newSecret } from '../auth/secrets.js';
+import { hashSecret } from '../auth/secrets.js';
+import { type Issued, Users } from '../auth/users.js';
 import type { Config } from '../config.js';
 import { ChatError } from '../errors.js';
-import type { AccountStore, Credential, CredentialKind } from '../store/accounts.js';
+import type { AccountStore, Credential } from '../store/accounts.js';
+import { setRequestUser } from './request-context.js';
 
 /** Name of the session cookie. */
 export const SESSION_COOKIE = 'ssechat_session';
@@ -12,10 +14,6 @@ export const SESSION_COOKIE = 'ssechat_session';
 const SESSION_TTL_MS = 30 * 24 * 60 * 60 * 1000;
 /** A stream ticket must be redeemed this soon after it was issued, and only once. */
 export const TICKET_TTL_MS = 30_000;
-/** Bearer tokens one user may hold; creating more gets 429 until one is revoked. */
-const MAX_TOKENS_PER_USER = 100;
-/** Longest token label, in UTF-16 units. */
-const MAX_LABEL_LENGTH = 100;
 
 // Brute force: each client address may try this many logins, registrations and open-mode
 // sessions per window; each account may fail this many logins per window from one address,
@@ -56,6 +54,8 @@ export interface AuthDeps {
  */
 export class Auth {
   private readonly now: () => number;
+  /** The account rules, shared with the command line. */
+  private readonly users: Users;
   private readonly perIp = new RateLimiter(PER_IP);
   private readonly perAccountAndIp = new RateLimiter(PER_ACCOUNT_AND_IP_FAILURES);
   private readonly perAccount = new RateLimiter(PER_ACCOUNT_FAILURES);
@@ -64,6 +64,7 @@ export class Auth {
 
   constructor(private readonly deps: AuthDeps) {
     this.now = deps.now ?? Date.now;
+    this.users = new Users(deps.accounts, this.now);
   }
 
   /** True when users must register and log in with a password. */
@@ -80,6 +81,7 @@ export class Auth {
     // A ticket is for one stream, never for the API; a token is only valid as a bearer.
     if (!credential || credential.kind === 'ticket') return undefined;
     if ((bearer !== undefined) !== (credential.kind === 'token')) return undefined;
+    setRequestUser(req, credential.nick);
     return { nick: credential.nick, credential };
   }
 
@@ -154,10 +156,7 @@ export class Auth {
   async register(req: IncomingMessage, res: ServerResponse, nick: string, password: unknown) {
     if (!this.accountsMode) throw new ChatError('AUTH_ACCOUNTS_ONLY');
     this.limitAddress(req);
-    const hash = await hashPassword(checkNewPassword(password));
-    if (!(await this.deps.accounts.createUser(nick, hash, this.now()))) {
-      throw new ChatError('AUTH_NICK_TAKEN');
-    }
+    await this.users.create(nick, password);
     return this.startSession(req, res, nick);
   }
 
@@ -207,33 +206,14 @@ export class Auth {
     next: unknown,
   ): Promise<void> {
     if (!this.accountsMode) throw new ChatError('AUTH_ACCOUNTS_ONLY');
-    const { accounts } = this.deps;
     await this.checkPassword(identity.nick, this.address(req), current);
-    await accounts.setPasswordHash(identity.nick, await hashPassword(checkNewPassword(next)));
-    // Whoever knew the old password may have made themselves a token or a ticket: those go
-    // too, with every session but this one.
-    for (const kind of ['session', 'token', 'ticket'] as const) {
-      await accounts.revokeAll(identity.nick, kind, identity.credential.id);
-    }
+    await this.users.setPassword(identity.nick, next, identity.credential.id);
     this.forget();
   }
 
   /** Issues a bearer token; the secret is returned this once and never stored. */
-  async createToken(
-    nick: string,
-    label: unknown,
-  ): Promise<{ token: string; credential: Credential }> {
-    if (label !== undefined && (typeof label !== 'string' || label.length > MAX_LABEL_LENGTH)) {
-      throw new ChatError(
-        'API_BODY_INVALID',
-        `label must be a string of at most ${MAX_LABEL_LENGTH}`,
-      );
-    }
-    const held = await this.deps.accounts.credentials(nick, 'token', this.now());
-    if (held.length >= MAX_TOKENS_PER_USER) {
-      throw new ChatError('AUTH_RATE_LIMITED', `at most ${MAX_TOKENS_PER_USER} tokens per user`);
-    }
-    return this.issue('token', nick, label ?? '', 0);
+  createToken(nick: string, label: unknown): Promise<Issued> {
+    return this.users.createToken(nick, label);
   }
 
   /** A user's bearer tokens, without their secrets. */
@@ -254,7 +234,7 @@ export class Auth {
     if (held.length >= MAX_TICKETS_PER_USER) {
       throw new ChatError('AUTH_RATE_LIMITED', `at most ${MAX_TICKETS_PER_USER} unused tickets`);
     }
-    return (await this.issue('ticket', nick, '', this.now() + TICKET_TTL_MS)).token;
+    return (await this.users.issue('ticket', nick, '', this.now() + TICKET_TTL_MS)).token;
   }
 
   /** Redeems a stream ticket: its identity, or AUTH_TICKET_INVALID. It cannot be used again. */
@@ -270,7 +250,8 @@ export class Auth {
   }
 
   private async startSession(req: IncomingMessage, res: ServerResponse, nick: string) {
-    const { token, credential } = await this.issue(
+    setRequestUser(req, nick);
+    const { token, credential } = await this.users.issue(
       'session',
       nick,
       '',
@@ -278,13 +259,6 @@ export class Auth {
     );
     res.setHeader('Set-Cookie', this.cookieHeader(req, token, SESSION_TTL_MS / 1000));
     return { nick, credential };
-  }
-
-  private async issue(kind: CredentialKind, nick: string, label: string, expires: number) {
-    const token = newSecret();
-    const credential: Credential = { kind, id: newId(), nick, label, created: this.now(), expires };
-    await this.deps.accounts.addCredential(hashSecret(token), credential);
-    return { token, credential };
   }
 
   /** Counts an attempt from the client's address; returns the address. */

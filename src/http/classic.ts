@@ -3,6 +3,7 @@ import { ChatError } from '../errors.js';
 import type { Auth } from './auth.js';
 import { ClassicFormat } from './classic-format.js';
 import { openStream, type StreamDeps } from './open-stream.js';
+import { setRequestUser } from './request-context.js';
 import { sendError } from './respond.js';
 
 /**
@@ -83,6 +84,7 @@ export class ClassicProtocol {
       const { from, to, text } = parseClassicMessage(rest);
       const sender = chat.parseNick(from);
       if (auth.accountsMode) await this.requireUser(req, sender);
+      else setRequestUser(req, sender);
       await this.deps.admission.send(req, sender);
       const { created } = await chat.send(from, to, text);
       if (created) this.deps.stats.messagesIn.classic++;

@@ -4,6 +4,7 @@ import type { Format } from '../core/hub.js';
 import type { Logger } from '../logger.js';
 import type { FrontDoor, Stats } from '../ops/stats.js';
 import type { Admission } from './admission.js';
+import { requestFields, setRequestUser } from './request-context.js';
 import { SseSubscriber } from './sse.js';
 
 /** What opening a stream needs, whichever front door it is for. */
@@ -47,6 +48,9 @@ export function openStream(deps: StreamDeps, request: StreamRequest): SseSubscri
   // Checked here, in the same synchronous run as chat.connect adds the stream to the Hub.
   admission.checkStreams(nick);
   let loggedIn = false;
+  setRequestUser(req, nick);
+  // One object per stream, reused by each of its lines: they all belong to this request.
+  const traced = requestFields(req);
   const sub = new SseSubscriber(
     res,
     nick,
@@ -55,13 +59,13 @@ export function openStream(deps: StreamDeps, request: StreamRequest): SseSubscri
       maxQueueBytes,
       onOverflow: (s) => {
         stats.slowReaderDrops[door]++;
-        logger.warn('slow reader closed', { nick: s.nick, sub: s.id });
+        logger.warn('slow reader closed', { ...traced, sub: s.id });
       },
       onClose: (s) => {
         stats.streamsOpen[door]--;
         ready
           .then(() => (loggedIn ? chat.disconnect(s, graceMs) : undefined))
-          .catch((err: unknown) => logger.error('logout failed', { err, nick: s.nick }));
+          .catch((err: unknown) => logger.error('logout failed', { err, ...traced }));
       },
     },
     credential,
@@ -76,9 +80,9 @@ export function openStream(deps: StreamDeps, request: StreamRequest): SseSubscri
       return start(sub, greeting);
     })
     .catch((err: unknown) => {
-      logger.error('stream start failed', { err, nick });
+      logger.error('stream start failed', { err, ...traced });
       sub.close();
     });
-  logger.info('stream opened', { nick, sub: sub.id, remote: req.socket.remoteAddress });
+  logger.info('stream opened', { ...traced, sub: sub.id, remote: req.socket.remoteAddress });
   return sub;
 }

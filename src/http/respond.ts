@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { ChatError, toChatError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { requestFields } from './request-context.js';
 
 /** The JSON body of every error response: `{"error": {"code", "message"}}`. */
 export function errorBody(error: ChatError): string {
@@ -14,7 +15,8 @@ export function errorBody(error: ChatError): string {
  */
 export function sendError(res: ServerResponse, err: unknown, logger: Logger): void {
   const error = toChatError(err);
-  if (!(err instanceof ChatError)) logger.error('request failed', { err });
+  if (!(err instanceof ChatError))
+    logger.error('request failed', { err, ...requestFields(res.req) });
   if (res.headersSent) {
     // A stream already answered 200; all that is left is to end it.
     res.destroy();

@@ -13,6 +13,7 @@ import { Api } from './api.js';
 import type { Auth } from './auth.js';
 import { ClassicProtocol } from './classic.js';
 import { OpsEndpoints } from './ops.js';
+import { startRequest, TracedRequest, TracedResponse } from './request-context.js';
 import { errorBody, sendError } from './respond.js';
 import { findWebDir, StaticAssets, StaticPage } from './static.js';
 
@@ -125,14 +126,20 @@ export function createHttpServer(deps: HttpDeps): Server {
     }
   };
 
+  // Decided once: at info and above, a request allocates no listener, clock read or line.
+  const accessLog = logger.isLevelEnabled('debug');
   const server = createServer(
     {
+      IncomingMessage: TracedRequest,
+      ServerResponse: TracedResponse,
       maxHeaderSize: MAX_HEADER_BYTES,
       headersTimeout: HEADERS_TIMEOUT_MS,
       requestTimeout: REQUEST_TIMEOUT_MS,
       keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     },
     (req, res) => {
+      startRequest(req);
+      if (accessLog) logAccess(req, res, logger);
       try {
         route(req, res);
       } catch (err) {
@@ -148,6 +155,32 @@ export function createHttpServer(deps: HttpDeps): Server {
     answerRaw(socket, new ChatError('HTTP_METHOD_NOT_ALLOWED'), 'Method Not Allowed'),
   );
   return server;
+}
+
+/**
+ * Logs one debug line when the response is done (or the client left): method, path, status,
+ * duration, request id and user. The query string is left out, and a classic send's path is
+ * cut after its sender, because both can carry message text.
+ */
+function logAccess(req: TracedRequest, res: ServerResponse, logger: Logger): void {
+  const start = performance.now();
+  res.once('close', () => {
+    const url = req.url ?? '/';
+    const end = url.search(/[?#]/);
+    let path = end === -1 ? url : url.slice(0, end);
+    if (path.startsWith('/msg/')) {
+      const slash = path.indexOf('/', '/msg/'.length);
+      if (slash !== -1) path = `${path.slice(0, slash)}/…`;
+    }
+    logger.debug('request', {
+      method: req.method,
+      path,
+      status: res.statusCode,
+      ms: Math.round((performance.now() - start) * 10) / 10,
+      reqId: req.reqId,
+      user: req.user,
+    });
+  });
 }
 
 /**

@@ -34,6 +34,7 @@ test('Redis out of reach: hits are let through, not refused', async () => {
       info() {},
       warn: (msg) => warnings.push(msg),
       error() {},
+      isLevelEnabled: () => true,
     },
   });
   try {

@@ -157,12 +157,15 @@ export function accountsContract(name: string, open: AccountsFactory): void {
     });
 
     test('changing the auth mode deletes every credential; the same mode keeps them', async () => {
+      assert.equal(await accounts.authMode(), undefined);
       assert.equal(await accounts.setAuthMode('open'), 0);
+      assert.equal(await accounts.authMode(), 'open');
       await accounts.addCredential('s1', cred({ id: 'a' }));
       await accounts.addCredential('s2', cred({ id: 'b', kind: 'token' }));
       assert.equal(await accounts.setAuthMode('open'), 0);
       assert.ok(await accounts.credential('s1', NOW));
       assert.equal(await accounts.setAuthMode('accounts'), 2);
+      assert.equal(await accounts.authMode(), 'accounts');
       assert.equal(await accounts.credential('s1', NOW), undefined);
       assert.equal(await accounts.credential('s2', NOW), undefined);
       await accounts.addCredential('s3', cred({ id: 'c' }));

@@ -61,4 +61,9 @@ export interface AccountStore {
    * credential and returns how many went.
    */
   setAuthMode(mode: 'open' | 'accounts'): Promise<number>;
+  /**
+   * The auth mode a server last recorded (setAuthMode), or undefined before any did; the
+   * command line reads it to tell an operator how the server treats the accounts it makes.
+   */
+  authMode(): Promise<'open' | 'accounts' | undefined>;
 }

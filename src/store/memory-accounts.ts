@@ -33,6 +33,10 @@ export class MemoryAccounts implements AccountStore {
     if (user) user.passwordHash = passwordHash;
   }
 
+  async authMode(): Promise<'open' | 'accounts' | undefined> {
+    return this.mode;
+  }
+
   async setAuthMode(mode: 'open' | 'accounts'): Promise<number> {
     const before = this.mode;
     this.mode = mode;

@@ -101,6 +101,14 @@ export class PostgresAccounts implements AccountStore {
     return rowCount ?? 0;
   }
 
+  async authMode(): Promise<'open' | 'accounts' | undefined> {
+    const { rows } = await this.pool.query<{ value: number }>(
+      "SELECT value FROM meta WHERE key = 'auth_mode'",
+    );
+    const value = rows[0]?.value;
+    return value === undefined ? undefined : value === 1 ? 'accounts' : 'open';
+  }
+
   async setAuthMode(mode: 'open' | 'accounts'): Promise<number> {
     // meta holds integers: 0 is open, 1 is accounts. The lock makes the read and the write one
     // step even when nodes start at once and no row exists yet (FOR UPDATE cannot lock a row

@@ -104,6 +104,13 @@ export class SqliteAccounts implements AccountStore {
     return this.deleteExpired.run(now).changes;
   }
 
+  async authMode(): Promise<'open' | 'accounts' | undefined> {
+    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'auth_mode'").get() as
+      | { value: number }
+      | undefined;
+    return row === undefined ? undefined : row.value === 1 ? 'accounts' : 'open';
+  }
+
   async setAuthMode(mode: 'open' | 'accounts'): Promise<number> {
     // meta holds integers: 0 is open, 1 is accounts.
     const value = mode === 'accounts' ? 1 : 0;

@@ -67,19 +67,26 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /**
  * Brings the database at `path` up to SCHEMA_VERSION, one transaction per step, or throws when
- * it was written by a newer ssechat (whose schema this one cannot know).
+ * it was written by a newer ssechat (whose schema this one cannot know). Each step takes the
+ * write lock first (IMMEDIATE) and reads the version under it: a server and a command line
+ * opening a new file at once must not both run step 1.
  */
 export function migrate(db: Database.Database, path: string): void {
-  const current = db.pragma('user_version', { simple: true }) as number;
-  if (current > SCHEMA_VERSION) {
-    throw new Error(
-      `database ${path} has schema version ${current}, newer than this ssechat supports (${SCHEMA_VERSION})`,
-    );
-  }
-  for (let version = current; version < SCHEMA_VERSION; version++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[version] as string);
-      db.pragma(`user_version = ${version + 1}`);
-    })();
+  const step = db.transaction((): boolean => {
+    const current = db.pragma('user_version', { simple: true }) as number;
+    if (current > SCHEMA_VERSION) {
+      throw new Error(
+        `database ${path} has schema version ${current}, newer than this ssechat supports (${SCHEMA_VERSION})`,
+      );
+    }
+    if (current === SCHEMA_VERSION) return false;
+    db.exec(MIGRATIONS[current] as string);
+    db.pragma(`user_version = ${current + 1}`);
+    return true;
+  });
+  // The usual case, a current schema, needs no write lock: a busy server keeps its own.
+  if (db.pragma('user_version', { simple: true }) === SCHEMA_VERSION) return;
+  while (step.immediate()) {
+    // One step per transaction, until the schema is current.
   }
 }

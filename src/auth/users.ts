@@ -1,0 +1,80 @@
+import { ChatError } from '../errors.js';
+import type { AccountStore, Credential, CredentialKind } from '../store/accounts.js';
+import { checkNewPassword, hashPassword } from './passwords.js';
+import { hashSecret, newId, newSecret } from './secrets.js';
+
+/** Bearer tokens one user may hold; creating more gets 429 until one is revoked. */
+export const MAX_TOKENS_PER_USER = 100;
+/** Longest token label, in UTF-16 units. */
+export const MAX_LABEL_LENGTH = 100;
+
+/** A newly issued credential and its secret, which exists only in this value. */
+export interface Issued {
+  readonly token: string;
+  readonly credential: Credential;
+}
+
+/**
+ * Account operations with their rules (password strength, token limits, what a password
+ * change revokes), shared by the JSON API (http/auth.ts) and the command line (cli/), so that
+ * both front doors create, change and issue exactly alike. No HTTP here: rate limits and
+ * cookies are the edge's.
+ */
+export class Users {
+  constructor(
+    private readonly accounts: AccountStore,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** True when `nick` (exactly) is a registered account. */
+  async exists(nick: string): Promise<boolean> {
+    return (await this.accounts.passwordHash(nick)) !== undefined;
+  }
+
+  /** Registers `nick`; throws AUTH_PASSWORD_WEAK or AUTH_NICK_TAKEN. */
+  async create(nick: string, password: unknown): Promise<void> {
+    const hash = await hashPassword(checkNewPassword(password));
+    if (!(await this.accounts.createUser(nick, hash, this.now()))) {
+      throw new ChatError('AUTH_NICK_TAKEN');
+    }
+  }
+
+  /**
+   * Sets a registered user's password and ends every session, token and ticket of theirs but
+   * `keep` (the session that asked, if any): whoever knew the old password may have made
+   * themselves a token or a ticket. Throws AUTH_PASSWORD_WEAK. Returns how many credentials
+   * went.
+   */
+  async setPassword(nick: string, password: unknown, keep?: string): Promise<number> {
+    const hash = await hashPassword(checkNewPassword(password));
+    await this.accounts.setPasswordHash(nick, hash);
+    let revoked = 0;
+    for (const kind of ['session', 'token', 'ticket'] as const) {
+      revoked += await this.accounts.revokeAll(nick, kind, keep);
+    }
+    return revoked;
+  }
+
+  /** Issues a bearer token; the secret is returned this once and never stored. */
+  async createToken(nick: string, label: unknown): Promise<Issued> {
+    if (label !== undefined && (typeof label !== 'string' || label.length > MAX_LABEL_LENGTH)) {
+      throw new ChatError(
+        'API_BODY_INVALID',
+        `label must be a string of at most ${MAX_LABEL_LENGTH}`,
+      );
+    }
+    const held = await this.accounts.credentials(nick, 'token', this.now());
+    if (held.length >= MAX_TOKENS_PER_USER) {
+      throw new ChatError('AUTH_RATE_LIMITED', `at most ${MAX_TOKENS_PER_USER} tokens per user`);
+    }
+    return this.issue('token', nick, label ?? '', 0);
+  }
+
+  /** Stores a new credential of `kind` under the hash of a fresh random secret. */
+  async issue(kind: CredentialKind, nick: string, label: string, expires: number): Promise<Issued> {
+    const token = newSecret();
+    const credential: Credential = { kind, id: newId(), nick, label, created: this.now(), expires };
+    await this.accounts.addCredential(hashSecret(token), credential);
+    return { token, credential };
+  }
+}

@@ -1,0 +1,121 @@
+import { ConfigError, helpText, loadConfig, parseArgs, resolveConfig } from '../config.js';
+import { redactedConfig } from '../config-redact.js';
+import { serve } from '../main.js';
+import { type AccountCommand, runAccountCommand } from './accounts.js';
+import { UsageError } from './errors.js';
+
+const USAGE = `Usage:
+  ssechat [serve] [PORT] [options]      Run the chat server (the default command)
+  ssechat user add <nick> [options]     Register an account; the password is read from stdin
+  ssechat user passwd <nick> [options]  Set an account's password and end its sessions and tokens
+  ssechat token create <nick> [--name <label>] [options]
+                                        Issue a bearer token and print it, once, to stdout
+  ssechat config [options]              Print the effective config as JSON, secrets redacted
+  ssechat <command> --help              Help on one command
+
+Passwords are never taken from the command line: on a terminal they are typed twice without
+echo, otherwise the first line of stdin is the password. The account commands open the store
+the options name (--store, --data-dir, --database-url, ...), the same way serve does, and are
+safe to run while a server uses it.
+
+Exit codes: 0 done, 1 failed (a taken nick, a weak password, a store error), 2 bad usage.
+`;
+
+const COMMAND_HELP: Record<string, string> = {
+  user: `Usage:
+  ssechat user add <nick> [options]
+  ssechat user passwd <nick> [options]
+
+add registers <nick> (it must not exist yet); passwd sets the password of an existing user and
+ends every session, token and ticket of theirs. The password is read from stdin: typed twice
+without echo on a terminal, else the first line (printf '%s\\n' "$PW" | ssechat user add bob).
+Accounts are checked only by a server run with --auth accounts; in open mode the command works
+and says so. Options: those of serve (ssechat serve --help) that choose the store.
+`,
+  token: `Usage:
+  ssechat token create <nick> [--name <label>] [options]
+
+Issues a bearer token (Authorization: Bearer <token>) for the registered user <nick> and
+prints it to stdout; it is shown this once and only its hash is kept. --name labels it in
+GET /api/v1/tokens (at most 100 characters). Options: those of serve that choose the store.
+`,
+  config: `Usage:
+  ssechat config [options]
+
+Prints the config that serve would run with, after flags, environment variables, the config
+file and defaults, as a JSON object a --config file could hold. --webhook-secret,
+--metrics-token and any password in --database-url or --redis-url read [redacted].
+`,
+};
+
+/** Output of the command line; the real process's streams unless a caller passes others. */
+export interface CliStreams {
+  readonly stdin: NodeJS.ReadStream;
+  readonly stdout: { write(text: string): unknown };
+  readonly stderr: { write(text: string): unknown };
+}
+
+/**
+ * The `ssechat` command line (bin/ssechat.js): picks the command, runs it, and turns its
+ * errors into a message on stderr and an exit code (2 for usage, 1 for failures).
+ */
+export async function main(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  streams: CliStreams = process,
+): Promise<void> {
+  try {
+    await run(argv, env, streams);
+  } catch (err) {
+    // Anything else (a store that cannot be opened, a lost connection) is a failure too,
+    // and its message is what an operator needs; the stack would only bury it.
+    const usage = err instanceof UsageError || err instanceof ConfigError;
+    streams.stderr.write(`ssechat: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = usage ? 2 : 1;
+  }
+}
+
+async function run(argv: readonly string[], env: NodeJS.ProcessEnv, streams: CliStreams) {
+  const [command] = argv;
+  const write = (text: string) => void streams.stdout.write(text);
+  if (command === undefined || command === 'serve' || /^(-|\d)/.test(command)) {
+    const result = loadConfig(argv, env);
+    if (result.help) write(command === 'serve' ? helpText() : `${USAGE}\n${helpText()}`);
+    else await serve(result.config);
+    return;
+  }
+  if (command === 'help') return write(`${USAGE}\n${helpText()}`);
+  const help = COMMAND_HELP[command];
+  if (help === undefined) throw new UsageError(`unknown command "${command}"; see --help`);
+  const parsed = parseArgs(argv.slice(1), command === 'token' ? ['--name'] : []);
+  if (parsed.help) return write(help);
+  if (command === 'config') {
+    if (parsed.positionals.length > 0) {
+      throw new UsageError(`unexpected argument "${parsed.positionals[0]}"; see config --help`);
+    }
+    return write(`${JSON.stringify(redactedConfig(resolveConfig(parsed, env)), null, 2)}\n`);
+  }
+  const verbs = command === 'user' ? ['add', 'passwd'] : ['create'];
+  const [verb, nick, extra] = parsed.positionals;
+  if (verb === undefined || !verbs.includes(verb)) {
+    throw new UsageError(`${command} needs one of: ${verbs.join(', ')}; see ${command} --help`);
+  }
+  if (nick === undefined) throw new UsageError(`${command} ${verb} needs a <nick>`);
+  if (extra !== undefined) {
+    throw new UsageError(
+      `unexpected argument "${extra}" (passwords are read from stdin, never from arguments)`,
+    );
+  }
+  const config = resolveConfig(parsed, env);
+  await runAccountCommand(
+    `${command} ${verb}` as AccountCommand,
+    nick,
+    { label: parsed.extras.get('--name') },
+    config,
+    {
+      stdin: streams.stdin,
+      out: write,
+      note: (text) => void streams.stderr.write(text),
+    },
+  );
+}
