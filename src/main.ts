@@ -1,6 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Bus } from './bus/bus.js';
 import { MemoryBus } from './bus/memory-bus.js';
@@ -8,6 +7,7 @@ import { RedisBus } from './bus/redis-bus.js';
 import type { Config, RateLimit } from './config.js';
 import { ChatService } from './core/chat.js';
 import { Hub } from './core/hub.js';
+import { startMaintenance } from './core/maintenance.js';
 import { Resume } from './core/resume.js';
 import { Sequencer } from './core/sequencer.js';
 import { Webhooks } from './core/webhooks.js';
@@ -15,6 +15,7 @@ import { Admission, type AdmissionLimiters } from './http/admission.js';
 import { Auth } from './http/auth.js';
 import { createHttpServer } from './http/server.js';
 import { startHeartbeat } from './http/sse.js';
+import { trackUnusedSockets } from './http/unused-sockets.js';
 import type { Limiter } from './limits/limiter.js';
 import { MemoryLimiter } from './limits/memory-limiter.js';
 import { RedisLimiter } from './limits/redis-limiter.js';
@@ -44,9 +45,6 @@ const SHUTDOWN_RETRY_MS = [1_000, 6_000] as const;
  * the dropped ones retry after 1, 3, 7… s, which stretched a 10k-client storm to 30 s.
  */
 const LISTEN_BACKLOG = 4096;
-/** How often the maintenance job applies retention and drops expired sessions and tickets. */
-const MAINTENANCE_INTERVAL_MS = 10 * 60_000;
-const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** A listening ssechat. */
 export interface RunningServer {
@@ -189,7 +187,12 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   });
   const closeUnused = trackUnusedSockets(server);
   const stopHeartbeat = startHeartbeat(hub, config.heartbeatMs);
-  const stopMaintenance = startMaintenance(config, store, auth, logger);
+  const stopMaintenance = startMaintenance({
+    config,
+    store,
+    pruneCredentials: () => auth.prune(),
+    logger,
+  });
 
   try {
     await new Promise<void>((ok, fail) => {
@@ -243,59 +246,6 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       closing ??= close();
       return closing;
     },
-  };
-}
-
-/**
- * Returns a function that closes every connection not serving a request. node's
- * closeIdleConnections misses a connection that was opened but never sent a request (browsers
- * and fetch pools open them ahead of time), and shutdown would wait SHUTDOWN_GRACE_MS for it.
- */
-function trackUnusedSockets(server: Server): () => void {
-  const busy = new WeakMap<Socket, number>();
-  const sockets = new Set<Socket>();
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    const socket = req.socket;
-    busy.set(socket, (busy.get(socket) ?? 0) + 1);
-    res.once('close', () => busy.set(socket, (busy.get(socket) ?? 1) - 1));
-  });
-  return () => {
-    for (const socket of sockets) if (!busy.get(socket)) socket.destroy();
-  };
-}
-
-/**
- * Runs retention (config retentionDays, retentionCount) and drops expired credentials now and
- * every MAINTENANCE_INTERVAL_MS; returns a stop function. A run that fails is logged and
- * retried at the next interval.
- */
-function startMaintenance(config: Config, store: Store, auth: Auth, logger: Logger): () => void {
-  let running = false;
-  const run = async (): Promise<void> => {
-    if (running) return;
-    running = true;
-    try {
-      const olderThan = config.retentionDays === 0 ? 0 : Date.now() - config.retentionDays * DAY_MS;
-      const pruned = await store.prune({ olderThan, keep: config.retentionCount });
-      const expired = await auth.prune();
-      if (pruned > 0 || expired > 0) logger.info('maintenance', { pruned, expired });
-    } catch (err) {
-      logger.error('maintenance failed', { err });
-    } finally {
-      running = false;
-    }
-  };
-  const first = setTimeout(run, 1_000);
-  const timer = setInterval(run, MAINTENANCE_INTERVAL_MS);
-  first.unref();
-  timer.unref();
-  return () => {
-    clearTimeout(first);
-    clearInterval(timer);
   };
 }
 
