@@ -377,7 +377,7 @@ const date = today();
 const commit = gitCommit();
 const command = `${process.env.DURATION ? `DURATION=${process.env.DURATION} ` : ''}npm run bench:soak${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
 say(
-  `soak: ${DURATION_MS / 60_000} min, warm-up ${WARMUP_MS / 1000} s, ${STREAMS} stream slots, ` +
+  `soak: ${round(DURATION_MS / 60_000, 1)} min, warm-up ${WARMUP_MS / 1000} s, ${STREAMS} stream slots, ` +
     `${SEND_RATE} sends/s, ${READ_RATE} reads/s, port ${port}`,
 );
 const outcome = await withBenchLock(async () => {
@@ -433,7 +433,7 @@ const result = {
 const mib = (kb) => (kb / 1024).toFixed(1);
 const c = counts;
 const md = [
-  `${date}, commit ${commit}, \`${command}\`: ${DURATION_MS / 60_000} min, warm-up ` +
+  `${date}, commit ${commit}, \`${command}\`: ${round(DURATION_MS / 60_000, 1)} min, warm-up ` +
     `${WARMUP_MS / 1000} s, RSS sampled every ${SAMPLE_MS / 1000} s. Raw: \`bench/results/${date}-soak.json\`.`,
   '',
   '| RSS first | after warm-up | last | max | idle after | slope after warm-up | goal |',
