@@ -121,7 +121,8 @@ function failUnlessRevoked(kind, nick, startGen, detail) {
 let nextAddress = 0;
 const loginAddress = () => `127.0.0.${2 + (nextAddress++ % 250)}`;
 
-async function run(port, pid) {
+async function run(port, server) {
+  const { pid } = server;
   const agent = new Agent({ keepAlive: true, maxSockets: 16 });
   for (const nick of apiUsers) {
     cookies.set(nick, await loginAs(port, nick));
@@ -315,7 +316,12 @@ async function run(port, pid) {
   const sampler = setInterval(sample, SAMPLE_MS);
   while (Date.now() < stopAt) {
     await sleep(Math.min(1000, stopAt - Date.now()));
-    if (serverGone(pid)) throw new Error('the server died during the soak');
+    if (server.proc.exitCode !== null || server.proc.signalCode !== null) {
+      const how = server.proc.exitCode ?? server.proc.signalCode;
+      throw new Error(
+        `the server died during the soak (${how}); errors so far: ${JSON.stringify(errorSamples)}; its log ends:\n${server.log()}`,
+      );
+    }
   }
   sample();
   running = false;
@@ -332,15 +338,6 @@ async function run(port, pid) {
     hwm_kb: idle.hwm,
     server_cpu_s: round((cpuNs(pid) - cpu0) / 1e9, 1),
   };
-}
-
-function serverGone(pid) {
-  try {
-    readFileSync(`/proc/${pid}/status`);
-    return false;
-  } catch {
-    return true;
-  }
 }
 
 const errorTotal = () =>
@@ -383,7 +380,7 @@ say(
 const outcome = await withBenchLock(async () => {
   const server = await startSsechat(port, NO_LIMITS);
   try {
-    return await run(port, server.pid);
+    return await run(port, server);
   } finally {
     await server.stop();
   }
