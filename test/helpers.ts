@@ -34,10 +34,22 @@ export const NO_LIMIT_FLAGS: readonly string[] = [
   ...['--max-streams-per-user', '0'],
 ];
 
-/** A silent logger that keeps what was logged at error level, for tests that expect none. */
-export function errorRecorder(): Logger & { readonly errors: Array<[string, LogFields?]> } {
-  const errors: Array<[string, LogFields?]> = [];
-  return { ...silentLogger, errors, error: (msg, fields) => void errors.push([msg, fields]) };
+/** A logged line, as a recording logger keeps it. */
+export interface LoggedLine {
+  readonly level: 'warn' | 'error';
+  readonly msg: string;
+  readonly fields?: LogFields;
+}
+
+/** A silent logger that keeps what was logged at warn and error level. */
+export function recordingLogger(): Logger & { readonly lines: LoggedLine[] } {
+  const lines: LoggedLine[] = [];
+  return {
+    ...silentLogger,
+    lines,
+    warn: (msg, fields) => void lines.push({ level: 'warn', msg, fields }),
+    error: (msg, fields) => void lines.push({ level: 'error', msg, fields }),
+  };
 }
 
 /** An ssechat child process. */
@@ -45,6 +57,8 @@ export interface ChildServer {
   readonly child: ChildProcess;
   readonly url: string;
   readonly port: number;
+  /** Everything the child wrote on stdout so far (its JSON log lines). */
+  output(): string;
 }
 
 /** Starts `ssechat` (bin/ssechat.js) as a child process on a free port with `args`. */
@@ -55,19 +69,21 @@ export function spawnServer(dataDir: string, args: readonly string[] = []): Prom
   });
   return new Promise((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`no "listening" line: ${out}`)), 10_000);
-    const onData = (d: Buffer): void => {
+    // The "listening" line is logged at info: a --log-level above it never shows it.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`no "listening" line: ${out}`));
+    }, 10_000);
+    let listening = false;
+    child.stdout?.on('data', (d: Buffer) => {
       out += d.toString();
-      const url = /"msg":"listening","url":"([^"]+)"/.exec(out)?.[1];
+      const url = listening ? undefined : /"msg":"listening","url":"([^"]+)"/.exec(out)?.[1];
       if (url) {
+        listening = true;
         clearTimeout(timer);
-        child.stdout?.off('data', onData);
-        // Keep draining the child's log, so that a full pipe never blocks it.
-        child.stdout?.resume();
-        resolve({ child, url, port: Number(new URL(url).port) });
+        resolve({ child, url, port: Number(new URL(url).port), output: () => out });
       }
-    };
-    child.stdout?.on('data', onData);
+    });
     child.on('exit', (code) => reject(new Error(`ssechat exited early (${code}): ${out}`)));
   });
 }
