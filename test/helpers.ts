@@ -1,12 +1,146 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { type Config, configWith } from '../src/config.js';
-import { silentLogger } from '../src/logger.js';
+import { type LogFields, type Logger, silentLogger } from '../src/logger.js';
 import { type RunningServer, startServer } from '../src/main.js';
 
 /** Starts a real ssechat on 127.0.0.1 and a free port, silent, with an in-memory store. */
-export function startTestServer(overrides: Partial<Config> = {}): Promise<RunningServer> {
+export function startTestServer(
+  overrides: Partial<Config> = {},
+  logger: Logger = silentLogger,
+): Promise<RunningServer> {
   const config = configWith({ port: 0, store: 'memory', logLevel: 'silent', ...overrides });
-  return startServer(config, silentLogger);
+  return startServer(config, logger);
+}
+
+/**
+ * Every per-user and per-address rate and stream limit off, for tests that send or connect
+ * fast or hold many streams of one user from one address (loopback).
+ */
+export const NO_LIMITS = {
+  sendLimitUser: null,
+  sendLimitIp: null,
+  connectLimitUser: null,
+  connectLimitIp: null,
+  maxStreamsPerUser: 0,
+} as const satisfies Partial<Config>;
+
+/** The same as command-line flags, for a server started as a child process. */
+export const NO_LIMIT_FLAGS: readonly string[] = [
+  ...['--send-limit-user', '0', '--send-limit-ip', '0'],
+  ...['--connect-limit-user', '0', '--connect-limit-ip', '0'],
+  ...['--max-streams-per-user', '0'],
+];
+
+/** A logged line, as a recording logger keeps it. */
+export interface LoggedLine {
+  readonly level: 'warn' | 'error';
+  readonly msg: string;
+  readonly fields?: LogFields;
+}
+
+/** A silent logger that keeps what was logged at warn and error level. */
+export function recordingLogger(): Logger & { readonly lines: LoggedLine[] } {
+  const lines: LoggedLine[] = [];
+  return {
+    ...silentLogger,
+    lines,
+    warn: (msg, fields) => void lines.push({ level: 'warn', msg, fields }),
+    error: (msg, fields) => void lines.push({ level: 'error', msg, fields }),
+  };
+}
+
+/** An ssechat child process. */
+export interface ChildServer {
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly port: number;
+  /** Everything the child wrote on stdout so far (its JSON log lines). */
+  output(): string;
+}
+
+/** Starts `ssechat` (bin/ssechat.js) as a child process on a free port with `args`. */
+export function spawnServer(dataDir: string, args: readonly string[] = []): Promise<ChildServer> {
+  const bin = new URL('../../bin/ssechat.js', import.meta.url).pathname;
+  const child = spawn(process.execPath, [bin, '--port', '0', '--data-dir', dataDir, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    // The "listening" line is logged at info: a --log-level above it never shows it.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`no "listening" line: ${out}`));
+    }, 10_000);
+    let listening = false;
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const url = listening ? undefined : /"url":"([^"]+)"[^\n]*"msg":"listening"/.exec(out)?.[1];
+      if (url) {
+        listening = true;
+        clearTimeout(timer);
+        resolve({ child, url, port: Number(new URL(url).port), output: () => out });
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`ssechat exited early (${code}): ${out}`)));
+  });
+}
+
+/** Kills a child with `signal` and resolves with its exit code once it is gone. */
+export function killChild(child: ChildProcess, signal: NodeJS.Signals): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  const exited = new Promise<number | null>((ok) => child.once('exit', (code) => ok(code)));
+  child.kill(signal);
+  return exited;
+}
+
+/** VmRSS of a process, in KiB, from /proc. */
+export function rssKiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? Number.NaN);
+}
+
+/**
+ * Writes `bytes` to a fresh loopback connection and resolves with every byte the server sent
+ * back (as latin1) once it closed the connection, or once it has been silent for `idleMs`, or
+ * after `maxMs` in all. `end` half-closes after writing, as a client with nothing more to send.
+ */
+export function rawExchange(
+  port: number,
+  bytes: Buffer,
+  { end = true, idleMs = 200, maxMs = 3000 } = {},
+): Promise<string> {
+  return new Promise((resolve) => {
+    const sock = connect(port, '127.0.0.1');
+    let got = '';
+    let idle: NodeJS.Timeout | undefined;
+    const done = (): void => {
+      clearTimeout(idle);
+      clearTimeout(cap);
+      sock.destroy();
+      resolve(got);
+    };
+    const quiet = (): void => {
+      clearTimeout(idle);
+      idle = setTimeout(done, idleMs);
+    };
+    const cap = setTimeout(done, maxMs);
+    sock.setEncoding('latin1');
+    sock.on('connect', () => {
+      sock.write(bytes);
+      if (end) sock.end();
+      quiet();
+    });
+    sock.on('data', (d: string) => {
+      got += d;
+      quiet();
+    });
+    sock.on('close', done);
+    // A reset (the server cut a request it refused) ends the exchange like a close.
+    sock.on('error', done);
+  });
 }
 
 /** A complete HTTP response. */

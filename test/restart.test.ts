@@ -1,12 +1,11 @@
 // Offline messages live in SQLite: they survive a restart, and a kill -9, and arrive once.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { get, SseClient, session, startTestServer } from './helpers.js';
+import { get, SseClient, session, spawnServer, startTestServer } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ssechat-restart-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -46,27 +45,6 @@ test('offline messages survive a graceful restart and are delivered once', async
     await third.close();
   }
 });
-
-/** Starts `ssechat` as a child process on a free port; resolves with its base URL. */
-function spawnServer(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
-  const bin = new URL('../../bin/ssechat.js', import.meta.url).pathname;
-  const child = spawn(process.execPath, [bin, '--port', '0', '--data-dir', dataDir], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`no "listening" line: ${out}`)), 10_000);
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const url = /"url":"([^"]+)"[^\n]*"msg":"listening"/.exec(out)?.[1];
-      if (url) {
-        clearTimeout(timer);
-        resolve({ child, url });
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`ssechat exited early (${code}): ${out}`)));
-  });
-}
 
 test('every acknowledged offline message survives kill -9', async () => {
   const dataDir = join(dir, 'killed');

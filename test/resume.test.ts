@@ -360,7 +360,7 @@ function spawnServer(
     child.stdout?.on('data', (d: Buffer) => {
       if (listening) return;
       out += d.toString();
-      const url = /"msg":"listening","url":"([^"]+)"/.exec(out)?.[1];
+      const url = /"url":"([^"]+)"[^\n]*"msg":"listening"/.exec(out)?.[1];
       if (url) {
         listening = true;
         clearTimeout(timer);

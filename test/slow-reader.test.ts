@@ -4,16 +4,16 @@ import assert from 'node:assert/strict';
 import { Agent, request } from 'node:http';
 import { connect } from 'node:net';
 import { test } from 'node:test';
-import { SseClient, startTestServer } from './helpers.js';
+import { NO_LIMITS, recordingLogger, SseClient, startTestServer } from './helpers.js';
 
 test('a stalled reader is closed at its queue bound; the others are unaffected', {
   timeout: 60_000,
 }, async () => {
-  const server = await startTestServer({
-    maxQueueBytes: 65_536,
-    maxMessageLength: 10_000,
-    maxUrlLength: 12_288,
-  });
+  const logger = recordingLogger();
+  const server = await startTestServer(
+    { ...NO_LIMITS, maxQueueBytes: 65_536, maxMessageLength: 10_000, maxUrlLength: 12_288 },
+    logger,
+  );
   const agent = new Agent({ keepAlive: true, maxSockets: 4 });
   try {
     // The stalled client: logs in over a raw socket, then never reads again.
@@ -66,6 +66,12 @@ test('a stalled reader is closed at its queue bound; the others are unaffected',
       Array.from({ length: sent }, (_, i) => i),
     );
     reader.close();
+    // Once: deliveries that land between the cut and the socket's close must not count again.
+    const cuts = logger.lines.filter((l) => l.msg === 'slow reader closed');
+    assert.deepEqual(
+      cuts.map((l) => l.fields?.nick),
+      ['stuck'],
+    );
   } finally {
     agent.destroy();
     await server.close();

@@ -99,7 +99,7 @@ export class SseSubscriber implements Subscriber {
 
   /** True once the client went away or the stream was closed. */
   get isClosed(): boolean {
-    return this.closed || this.res.writableEnded;
+    return this.closed || this.res.writableEnded || this.res.destroyed;
   }
 
   /**
@@ -136,7 +136,7 @@ export class SseSubscriber implements Subscriber {
   }
 
   send(frame: string, id?: EventId): void {
-    if (this.closed || this.res.writableEnded) return;
+    if (this.isClosed) return;
     if (id !== undefined && id <= this.floor) return;
     if (this.held) {
       this.held.push([frame, id]);
@@ -184,14 +184,16 @@ export class SseSubscriber implements Subscriber {
 
   private write(chunk: string | Buffer): void {
     // writableEnded: close() was called but the socket has not closed yet. A write then would
-    // make the response emit 'error', which nothing listens for.
-    if (this.closed || this.res.writableEnded || chunk.length === 0) return;
+    // make the response emit 'error', which nothing listens for. destroyed: overflow() cut the
+    // stream, and 'close' has not come yet; writing would overflow, and report, again.
+    if (this.isClosed || chunk.length === 0) return;
     this.res.write(chunk);
     if (this.res.writableLength > this.options.maxQueueBytes) this.overflow();
   }
 
   private overflow(): void {
-    if (this.closed) return;
+    // Once per stream: destroy() below makes isClosed true at once, 'close' comes later.
+    if (this.isClosed) return;
     this.options.onOverflow(this);
     // destroy, not end: end would wait behind the very bytes the client is not reading.
     this.res.destroy();
