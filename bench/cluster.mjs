@@ -33,7 +33,7 @@
 // prefix ssechat-bench:<pid>:, dropped and deleted after the case, and at exit (ctrl-c, error,
 // timeout) by psql/redis-cli. Loopback only. Progress on stderr, one JSON line on stdout.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -70,6 +70,7 @@ import {
   round,
   SseReader,
   say,
+  wrkPostScript,
 } from './lib/runner-util.mjs';
 
 const args = parseArgs(process.argv.slice(2));
@@ -350,20 +351,9 @@ async function runCase(spec, portBase) {
         throw new Error(`POST /api/v1/messages: ${r.status} ${JSON.stringify(r.body)}`);
       return r.body.id;
     };
-    const scripts = ports.map((p, i) => {
-      const file = join(dir, `post-${p}.lua`);
-      writeFileSync(
-        file,
-        [
-          'wrk.method = "POST"',
-          `wrk.body = '{"to":"rx","text":"hello from wrk"}'`,
-          'wrk.headers["Content-Type"] = "application/json"',
-          `wrk.headers["Cookie"] = "${tx[i]}"`,
-          '',
-        ].join('\n'),
-      );
-      return file;
-    });
+    const scripts = ports.map((p, i) =>
+      wrkPostScript(join(dir, `post-${p}.lua`), { to: 'rx', text: 'hello from wrk' }, tx[i]),
+    );
     const wrkAll = (d) =>
       Promise.all(
         ports.map((p, i) =>

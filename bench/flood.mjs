@@ -11,7 +11,6 @@
 // The server is pinned to CPU 0; wrk and this process to CPU 1. Every timed run holds
 // /tmp/bench.lock. Bounded: wrk is killed at its duration + 30 s, the whole script after
 // --timeout (default 600 s). Prints progress on stderr and one JSON line on stdout.
-import { writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import {
@@ -25,7 +24,16 @@ import {
   tempDir,
   withBenchLock,
 } from './lib/common.mjs';
-import { api, freePort, login, parseWrk, printResult, round, say } from './lib/runner-util.mjs';
+import {
+  api,
+  freePort,
+  login,
+  parseWrk,
+  printResult,
+  round,
+  say,
+  wrkPostScript,
+} from './lib/runner-util.mjs';
 
 const args = parseArgs(process.argv.slice(2));
 const DURATION_S = Number(args.duration ?? 10);
@@ -96,17 +104,7 @@ try {
   rx.on('response', (res) => res.resume());
   rx.on('error', () => {});
   rx.end();
-  const script = join(dir, 'flood.lua');
-  writeFileSync(
-    script,
-    [
-      'wrk.method = "POST"',
-      `wrk.body = '{"to":"all","text":"flood"}'`,
-      'wrk.headers["Content-Type"] = "application/json"',
-      `wrk.headers["Cookie"] = "${flooder}"`,
-      '',
-    ].join('\n'),
-  );
+  const script = wrkPostScript(join(dir, 'flood.lua'), { to: 'all', text: 'flood' }, flooder);
   say(`warm-up: calm traffic for 2 s`);
   await calmTraffic(port, cookies, 2);
   const result = await withBenchLock(async () => {

@@ -9,7 +9,7 @@
 // Servers run pinned to CPU 0; wrk, ab, curl and this process (the ssechat receiver) on CPU 1.
 // Every timed run holds /tmp/bench.lock. Prints progress on stderr and one JSON line on stdout.
 // Env: SEED_REF (default ../shared/seed-reference), PHP (php8.2), LOADCPU (1).
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import {
@@ -42,6 +42,7 @@ import {
   SseReader,
   say,
   startScenarioServer,
+  wrkPostScript,
 } from './lib/runner-util.mjs';
 
 const args = parseArgs(process.argv.slice(2));
@@ -242,17 +243,7 @@ async function ssechatSend(phpRps) {
         throw new Error(`POST /api/v1/messages: ${r.status} ${JSON.stringify(r.body)}`);
       return r.body.id;
     };
-    const script = join(dir, 'post.lua');
-    writeFileSync(
-      script,
-      [
-        'wrk.method = "POST"',
-        `wrk.body = '{"to":"rx","text":"hello from wrk"}'`,
-        'wrk.headers["Content-Type"] = "application/json"',
-        `wrk.headers["Cookie"] = "${tx}"`,
-        '',
-      ].join('\n'),
-    );
+    const script = wrkPostScript(join(dir, 'post.lua'), { to: 'rx', text: 'hello from wrk' }, tx);
     const url = `http://127.0.0.1:${PORT}/api/v1/messages`;
     const wrk = (c, d) =>
       run(

@@ -1,8 +1,7 @@
 // bench/lib/runner-util.mjs -- helpers of bench/send.mjs, bench/storm.mjs and bench/run.mjs that
 // bench/lib/common.mjs does not have: JSON API calls, a lean SSE frame reader, wrk output
 // parsing, medians, and the one-line JSON result every scenario prints.
-
-import { readFileSync as fsRead } from 'node:fs';
+import { readFileSync as fsRead, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 
@@ -331,4 +330,23 @@ export async function freePort() {
       s.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * Writes a wrk Lua script to `file` that POSTs `body` (an object, sent as JSON) with the
+ * session `cookie`, and returns `file`: how the send benchmarks load POST /api/v1/messages.
+ */
+export function wrkPostScript(file, body, cookie) {
+  // JSON.stringify never writes a single quote, so it fits in a Lua '...' string as is.
+  writeFileSync(
+    file,
+    [
+      'wrk.method = "POST"',
+      `wrk.body = '${JSON.stringify(body)}'`,
+      'wrk.headers["Content-Type"] = "application/json"',
+      `wrk.headers["Cookie"] = "${cookie}"`,
+      '',
+    ].join('\n'),
+  );
+  return file;
 }
