@@ -299,6 +299,11 @@ async function run(port, server) {
   const sample = () => {
     const { rss } = memKB(pid);
     const s = { t_s: round((Date.now() - t0) / 1000, 0), rss_kb: rss, open: open.size };
+    // The V8 heap in use, from /metrics: RSS keeps pages the heap has freed, so the lowest
+    // heap reading of each minute (just after a collection) is the better leak signal.
+    void heapKb(port).then((kb) => {
+      s.heap_kb = kb;
+    });
     for (const k of ['connects', 'sends', 'stream_errors', 'send_errors']) s[k] = counts[k];
     samples.push(s);
     say(
@@ -354,6 +359,37 @@ async function loginAs(port, nick) {
   return pair;
 }
 
+/** The server's V8 heap in use (KB), from its /metrics; undefined when it cannot be read. */
+async function heapKb(port) {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path: '/metrics', agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => {
+        text += d;
+      });
+      res.on('end', () => {
+        const m = /^ssechat_nodejs_heap_size_used_bytes (\d+(?:\.\d+)?)/m.exec(text);
+        resolve(m ? Math.round(Number(m[1]) / 1024) : undefined);
+      });
+    });
+    req.setTimeout(5000, () => req.destroy());
+    req.on('error', () => resolve(undefined));
+    req.end();
+  });
+}
+
+/** The lowest heap reading of each whole minute after `fromS` seconds: [minute, KB] points. */
+function heapFloors(samples, fromS) {
+  const floors = new Map();
+  for (const s of samples) {
+    if (s.t_s < fromS || s.heap_kb === undefined) continue;
+    const minute = Math.floor(s.t_s / 60);
+    floors.set(minute, Math.min(floors.get(minute) ?? Infinity, s.heap_kb));
+  }
+  return [...floors].map(([m, kb]) => [m + 0.5, kb]);
+}
+
 /** Least-squares slope of y over x. */
 function slope(points) {
   const n = points.length;
@@ -390,6 +426,8 @@ const { samples } = outcome;
 const warm = samples.filter((s) => s.t_s * 1000 >= WARMUP_MS);
 const slopeKbMin = slope(warm.map((s) => [s.t_s / 60, s.rss_kb]));
 const rss = samples.map((s) => s.rss_kb);
+const floors = heapFloors(samples, WARMUP_MS / 1000);
+const heapSlopeKbMin = floors.length >= 2 ? slope(floors) : NaN;
 const after = warm[0] ?? samples[0];
 const last = samples[samples.length - 1];
 const result = {
@@ -409,6 +447,8 @@ const result = {
     hwm: outcome.hwm_kb,
   },
   slope_kb_per_min: round(slopeKbMin, 1),
+  heap_floor_kb_by_minute: floors,
+  heap_floor_slope_kb_per_min: round(heapSlopeKbMin, 1),
   slope_goal_kb_per_min: SLOPE_GOAL_KB_MIN,
   counts,
   errors: errorTotal(),
@@ -443,6 +483,10 @@ const md = [
   '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   `| ${c.connects} | ${c.hellos} | ${c.stream_events} | ${c.streams_ended_by_server} | ${c.sends} | ` +
     `${c.sends_ok} | ${c.sends_429} | ${c.reads} | ${c.relogins} | ${c.revoked} | ${result.errors} | ${outcome.server_cpu_s} s |`,
+  '',
+  `V8 heap in use, lowest reading of each minute after the warm-up (MiB): ${floors
+    .map(([m, kb]) => `${Math.floor(m)}′ ${mib(kb)}`)
+    .join(', ')}; slope ${round(heapSlopeKbMin, 1)} KB/min.`,
   '',
   `RSS by minute (MiB): ${samples
     .filter((s, i) => i === 0 || s.t_s % 60 < SAMPLE_MS / 1000)

@@ -69,7 +69,7 @@ test('a stalled reader is closed at its queue bound; the others are unaffected',
     // Once: deliveries that land between the cut and the socket's close must not count again.
     const cuts = logger.lines.filter((l) => l.msg === 'slow reader closed');
     assert.deepEqual(
-      cuts.map((l) => l.fields?.nick),
+      cuts.map((l) => l.fields?.user),
       ['stuck'],
     );
   } finally {
