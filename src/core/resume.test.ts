@@ -72,3 +72,34 @@ test('replay stops with expired when retention runs between pages', async () => 
   while (!next.done) next = await pages.next();
   assert.equal(next.value, 'expired');
 });
+
+test('streams resuming from the same point share a page; a later head reads again', async () => {
+  const store = await storeWith(300);
+  let reads = 0;
+  const since = store.since.bind(store);
+  store.since = (viewer, after, limit) => {
+    reads++;
+    return since(viewer, after, limit);
+  };
+  const resume = new Resume(store, 10_000);
+  const first = await collect(resume, 200, 290);
+  assert.equal(reads, 1);
+  // Ten tabs of the same user, back with the same Last-Event-ID and the same head.
+  for (let tab = 0; tab < 9; tab++) assert.deepEqual(await collect(resume, 200, 290), first);
+  assert.equal(reads, 1, 'one Store read for ten identical replays');
+  // Someone else, or the same user at a later head, reads again and sees what it must.
+  await store.append({ from: 'cat', to: 'all', text: 'late', ts: 301, offline: false });
+  const later = await collect(resume, 200, 301);
+  assert.equal(reads, 2);
+  // 291 to 300 but every third (a DM between others), then 301.
+  assert.deepEqual(later.seen, [...first.seen, 292, 293, 295, 296, 298, 299, 301]);
+  assert.equal(later.stopped, undefined);
+});
+
+test('a cached page still stops at retention that ran since it was read', async () => {
+  const store = await storeWith(300);
+  const resume = new Resume(store, 10_000);
+  assert.equal((await collect(resume, 100, 300)).stopped, undefined);
+  await store.prune({ olderThan: 0, keep: 150 });
+  assert.equal((await collect(resume, 100, 300)).stopped, 'expired');
+});
