@@ -57,8 +57,15 @@ const STREAMS = Number(args.streams ?? 200);
 const SEND_RATE = Number(args['send-rate'] ?? 100);
 const READ_RATE = Number(args['read-rate'] ?? 10);
 const USERS = Number(args.users ?? 100);
-/** Slope above this (KB/min, after the warm-up) counts as growth; the goal in the README. */
-const SLOPE_GOAL_KB_MIN = 1024;
+/**
+ * The goal: the V8 heap's per-minute floor (the live JavaScript objects) may grow at most this
+ * much (KB/min) after the warm-up. RSS is reported beside it but is not the goal: it also holds
+ * SQLite's page cache (better-sqlite3's default cache_size is 16 MB), which fills as the
+ * database grows and then stays, and memory the allocator keeps after a burst.
+ */
+const SLOPE_GOAL_KB_MIN = 256;
+/** Fewer heap readings than this in a minute make no floor (the last, partial minute). */
+const MIN_READINGS_PER_MINUTE = 3;
 const RESULTS = process.env.RESULTS_DIR ?? join(ROOT, 'bench', 'results');
 const README = args.readme ? String(args.readme) : join(ROOT, 'bench', 'README.md');
 const START = '<!-- bench:soak:start -->';
@@ -382,12 +389,16 @@ async function heapKb(port) {
 /** The lowest heap reading of each whole minute after `fromS` seconds: [minute, KB] points. */
 function heapFloors(samples, fromS) {
   const floors = new Map();
+  const readings = new Map();
   for (const s of samples) {
     if (s.t_s < fromS || s.heap_kb === undefined) continue;
     const minute = Math.floor(s.t_s / 60);
     floors.set(minute, Math.min(floors.get(minute) ?? Infinity, s.heap_kb));
+    readings.set(minute, (readings.get(minute) ?? 0) + 1);
   }
-  return [...floors].map(([m, kb]) => [m + 0.5, kb]);
+  return [...floors]
+    .filter(([m]) => readings.get(m) >= MIN_READINGS_PER_MINUTE)
+    .map(([m, kb]) => [m + 0.5, kb]);
 }
 
 /** Least-squares slope of y over x. */
@@ -458,10 +469,10 @@ const result = {
   samples,
   goals: [
     {
-      goal: `soak: RSS slope after warm-up ≤ ${SLOPE_GOAL_KB_MIN} KB/min, no errors`,
-      value: round(slopeKbMin, 1),
+      goal: `soak: V8 heap floor slope after warm-up ≤ ${SLOPE_GOAL_KB_MIN} KB/min, no errors`,
+      value: round(heapSlopeKbMin, 1),
       baseline: SLOPE_GOAL_KB_MIN,
-      met: slopeKbMin <= SLOPE_GOAL_KB_MIN && errorTotal() === 0,
+      met: heapSlopeKbMin <= SLOPE_GOAL_KB_MIN && errorTotal() === 0,
       unit: 'KB/min',
     },
   ],
@@ -473,11 +484,11 @@ const md = [
   `${date}, commit ${commit}, \`${command}\`: ${round(DURATION_MS / 60_000, 1)} min, warm-up ` +
     `${WARMUP_MS / 1000} s, RSS sampled every ${SAMPLE_MS / 1000} s. Raw: \`bench/results/${date}-soak.json\`.`,
   '',
-  '| RSS first | after warm-up | last | max | idle after | slope after warm-up | goal |',
-  '|---:|---:|---:|---:|---:|---:|---|',
+  '| RSS first | after warm-up | last | max | idle after | RSS slope | V8 heap floor slope | goal |',
+  '|---:|---:|---:|---:|---:|---:|---:|---|',
   `| ${mib(rss[0])} MiB | ${mib(after.rss_kb)} MiB | ${mib(last.rss_kb)} MiB | ` +
-    `${mib(Math.max(...rss))} MiB | ${mib(outcome.idle_rss_kb)} MiB | ` +
-    `${round(slopeKbMin, 1)} KB/min | ≤ ${SLOPE_GOAL_KB_MIN} KB/min: ${result.goals[0].met ? 'MET' : 'NOT MET'} |`,
+    `${mib(Math.max(...rss))} MiB | ${mib(outcome.idle_rss_kb)} MiB | ${round(slopeKbMin, 1)} KB/min | ` +
+    `${round(heapSlopeKbMin, 1)} KB/min | heap ≤ ${SLOPE_GOAL_KB_MIN} KB/min, no errors: ${result.goals[0].met ? 'MET' : 'NOT MET'} |`,
   '',
   '| connects | greeted | events received | ended by server | sends | ok | 429 | reads | relogins | revoked | errors | server CPU |',
   '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
