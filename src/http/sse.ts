@@ -140,7 +140,8 @@ export class SseSubscriber implements Subscriber {
     if (id !== undefined && id <= this.floor) return;
     if (this.held) {
       this.held.push([frame, id]);
-      this.heldBytes += frame.length;
+      // Bytes, as --max-queue-bytes says (held frames exist only while a login is gathered).
+      this.heldBytes += Buffer.byteLength(frame);
       if (this.heldBytes > this.options.maxQueueBytes) this.overflow();
       return;
     }
