@@ -170,8 +170,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const admission = new Admission({
     limiters,
     trustProxy: config.trustProxy === 'yes',
+    accounts: config.auth === 'accounts',
     maxStreamsPerUser: config.maxStreamsPerUser,
-    streamsOf: (nick) => hub.countOf(nick),
     stats: metrics.stats,
   });
   const readiness = new Readiness({ checks: { store, bus, presence }, logger });

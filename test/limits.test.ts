@@ -106,7 +106,7 @@ describe('stream limits', () => {
 
   test('opening streams is rate limited per user and per address', () =>
     withServer(
-      { connectLimitUser: { rate: 0.01, burst: 2 }, connectLimitIp: { rate: 0.01, burst: 4 } },
+      { connectLimitUser: { rate: 0.01, burst: 2 }, connectLimitIp: { rate: 0.01, burst: 5 } },
       async (base) => {
         const open: SseClient[] = [];
         for (let i = 0; i < 2; i++) open.push(await SseClient.open(base, '/eve'));
@@ -114,8 +114,8 @@ describe('stream limits', () => {
         assert.equal(third.status, 429);
         await third.waitFor((c) => c.closed);
         assert.match(JSON.parse(third.raw).error.message, /opening streams as eve/);
-        // eve's refused third try took nothing from the address's bucket (4): the user's is
-        // checked first.
+        // In open mode the address is charged first: eve's refused third try took one of the
+        // address's 5 tokens too.
         open.push(await SseClient.open(base, '/fay'));
         open.push(await SseClient.open(base, '/gus'));
         const fifth = await SseClient.open(base, '/hal');
@@ -126,6 +126,65 @@ describe('stream limits', () => {
           [200, 200, 200, 200],
         );
         for (const c of open) c.close();
+      },
+    ));
+});
+
+describe('open mode: a nick is only a claim', () => {
+  test('another address cannot lock a user out by sending, connecting or holding streams as them', () =>
+    withServer(
+      {
+        trustProxy: 'yes',
+        maxStreamsPerUser: 2,
+        sendLimitUser: { rate: 0.01, burst: 2 },
+        connectLimitUser: { rate: 0.01, burst: 3 },
+      },
+      async (base) => {
+        const attacker = { 'X-Forwarded-For': '198.51.100.66' };
+        const owner = { 'X-Forwarded-For': '203.0.113.1' };
+        // The attacker empties "ann"'s buckets and fills her stream places, from its address.
+        for (let i = 0; i < 3; i++) await get(base, '/msg/ann/all%20spam', attacker);
+        assert.equal((await get(base, '/msg/ann/all%20spam', attacker)).status, 429);
+        const held = [
+          await SseClient.open(base, '/ann', attacker),
+          await SseClient.open(base, '/ann', attacker),
+        ];
+        assert.deepEqual(
+          held.map((c) => c.status),
+          [200, 200],
+        );
+        assert.equal((await SseClient.open(base, '/ann', attacker)).status, 429);
+        // Ann, from her own address, is not touched by any of it.
+        assert.equal((await get(base, '/msg/ann/all%20hello', owner)).status, 204);
+        const mine = await SseClient.open(base, '/ann', owner);
+        assert.equal(mine.status, 200);
+        for (const c of [...held, mine]) c.close();
+      },
+    ));
+});
+
+describe('accounts mode: a proven user is one user wherever they connect from', () => {
+  test('the stream cap and the user buckets hold across addresses', () =>
+    withServer(
+      {
+        auth: 'accounts',
+        trustProxy: 'yes',
+        maxStreamsPerUser: 2,
+        sendLimitUser: { rate: 0.01, burst: 2 },
+      },
+      async (base) => {
+        const cookie = await session(base, 'bea', 'correct horse battery', true);
+        const from = (ip: string) => ({ ...cookie, 'X-Forwarded-For': ip });
+        const one = await SseClient.open(base, '/api/v1/events', from('203.0.113.1'));
+        const two = await SseClient.open(base, '/api/v1/events', from('203.0.113.2'));
+        const three = await SseClient.open(base, '/api/v1/events', from('203.0.113.3'));
+        assert.deepEqual([one.status, two.status, three.status], [200, 200, 429]);
+        const send = (ip: string) =>
+          api(base, 'POST', '/api/v1/messages', { to: 'all', text: 'x' }, from(ip));
+        assert.equal((await send('203.0.113.1')).status, 201);
+        assert.equal((await send('203.0.113.2')).status, 201);
+        assert.equal((await send('203.0.113.3')).status, 429);
+        for (const c of [one, two, three]) c.close();
       },
     ));
 });

@@ -90,11 +90,6 @@ export class Hub {
     if (tabs?.size === 0) this.byNick.delete(sub.nick);
   }
 
-  /** How many local streams one user has open. */
-  countOf(nick: string): number {
-    return this.byNick.get(nick)?.size ?? 0;
-  }
-
   /** The local streams of one user. */
   streamsOf(nick: string): Subscriber[] {
     return [...(this.byNick.get(nick) ?? [])];

@@ -87,10 +87,15 @@ test('streams resuming from the same point share a page; a later head reads agai
   // Ten tabs of the same user, back with the same Last-Event-ID and the same head.
   for (let tab = 0; tab < 9; tab++) assert.deepEqual(await collect(resume, 200, 290), first);
   assert.equal(reads, 1, 'one Store read for ten identical replays');
+  // Ten at the same moment share the one read in flight.
+  const together = await Promise.all(Array.from({ length: 10 }, () => collect(resume, 201, 290)));
+  assert.equal(reads, 2);
+  // 201 is a DM between others: from 201 the viewer sees what it sees from 200.
+  for (const t of together) assert.deepEqual(t.seen, first.seen);
   // Someone else, or the same user at a later head, reads again and sees what it must.
   await store.append({ from: 'cat', to: 'all', text: 'late', ts: 301, offline: false });
   const later = await collect(resume, 200, 301);
-  assert.equal(reads, 2);
+  assert.equal(reads, 3);
   // 291 to 300 but every third (a DM between others), then 301.
   assert.deepEqual(later.seen, [...first.seen, 292, 293, 295, 296, 298, 299, 301]);
   assert.equal(later.stopped, undefined);
@@ -102,4 +107,24 @@ test('a cached page still stops at retention that ran since it was read', async 
   assert.equal((await collect(resume, 100, 300)).stopped, undefined);
   await store.prune({ olderThan: 0, keep: 150 });
   assert.equal((await collect(resume, 100, 300)).stopped, 'expired');
+});
+
+test("only a replay's first page is kept: a long replay reads its later pages each time", async () => {
+  const store = await storeWith(900);
+  let reads = 0;
+  const since = store.since.bind(store);
+  store.since = (viewer, after, limit) => {
+    reads++;
+    return since(viewer, after, limit);
+  };
+  const resume = new Resume(store, 10_000);
+  const once = await collect(resume, 0, 900);
+  const perReplay = reads;
+  assert.ok(perReplay >= 3, `${perReplay} pages`);
+  assert.deepEqual(await collect(resume, 0, 900), once);
+  assert.equal(
+    reads,
+    2 * perReplay - 1,
+    'the first page came from the cache, the rest from the Store',
+  );
 });

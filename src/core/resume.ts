@@ -20,17 +20,33 @@ export type ResumeStart =
 export const REPLAY_PAGE = 256;
 
 /**
- * Replay pages kept for other streams resuming from the same point (PAGE_CACHE_TTL_MS, at
- * most PAGE_CACHE_SIZE pages of up to REPLAY_PAGE events). After a restart or a network blip,
- * every tab and device of a user comes back at once with the same Last-Event-ID: with ten
- * streams per user, nine of ten Store reads of a reconnect storm are then answered from here.
+ * First replay pages kept for other streams resuming from the same point. After a restart or a
+ * network blip, every tab and device of a user comes back at once with the same Last-Event-ID:
+ * with ten streams per user, nine of ten Store reads of a reconnect storm are answered from
+ * here, and simultaneous ones share one read. Only a replay's first page is kept (the one the
+ * other tabs share; a long replay's later pages serve one stream). Entries live
+ * PAGE_CACHE_TTL_MS, and all of them together weigh at most PAGE_CACHE_WEIGHT: each event
+ * counts its text's length plus EVENT_WEIGHT, so the cache holds at most a few tens of MB
+ * however long messages are, and a flood of far-behind resumes only pushes entries out.
  */
-const PAGE_CACHE_SIZE = 512;
 const PAGE_CACHE_TTL_MS = 5_000;
+const PAGE_CACHE_WEIGHT = 8_000_000;
+const EVENT_WEIGHT = 200;
 
 interface CachedPage {
-  readonly page: readonly LoggedEvent[];
+  readonly page: Promise<readonly LoggedEvent[]>;
   readonly at: number;
+  /** 0 until the read is done; see PAGE_CACHE_WEIGHT. */
+  weight: number;
+}
+
+/** What one page weighs in the cache. */
+function weigh(page: readonly LoggedEvent[]): number {
+  let weight = 0;
+  for (const event of page) {
+    weight += EVENT_WEIGHT + (event.kind === 'message' ? event.message.text.length : 0);
+  }
+  return weight;
 }
 
 /**
@@ -48,6 +64,8 @@ export class Resume {
    * events, should they come, must clear this cache.)
    */
   private readonly pages = new Map<string, CachedPage>();
+  /** What the cached pages weigh in all (see PAGE_CACHE_WEIGHT). */
+  private weight = 0;
 
   constructor(
     private readonly store: Store,
@@ -78,7 +96,10 @@ export class Resume {
     let cursor = after;
     let sent = 0;
     while (cursor < head) {
-      const page = await this.page(viewer, cursor, head);
+      const page =
+        cursor === after
+          ? await this.firstPage(viewer, cursor, head)
+          : await this.store.since(viewer, cursor, REPLAY_PAGE);
       // Retention may have run since the plan (a replay goes at the client's pace): a page
       // read after events above the cursor were pruned would hide a gap.
       if ((await this.store.prunedThrough()) > cursor) return 'expired';
@@ -94,24 +115,56 @@ export class Resume {
     return undefined;
   }
 
-  /** since(viewer, cursor) for a replay up to `head`: from the cache, or read and kept. */
-  private async page(
+  /** The first page of a replay up to `head`: from the cache, or read (once) and kept. */
+  private firstPage(
     viewer: string,
     cursor: EventId,
     head: EventId,
   ): Promise<readonly LoggedEvent[]> {
     const key = `${viewer}\u0000${cursor}\u0000${head}`;
     const now = performance.now();
+    this.expire(now);
     const hit = this.pages.get(key);
-    if (hit && now - hit.at < PAGE_CACHE_TTL_MS) return hit.page;
-    const page = await this.store.since(viewer, cursor, REPLAY_PAGE);
-    this.pages.delete(key);
-    if (this.pages.size >= PAGE_CACHE_SIZE) {
-      // The oldest entry first (Map order is insertion order).
-      const oldest = this.pages.keys().next();
-      if (!oldest.done) this.pages.delete(oldest.value);
+    if (hit) return hit.page;
+    const entry: CachedPage = {
+      page: this.store.since(viewer, cursor, REPLAY_PAGE),
+      at: now,
+      weight: 0,
+    };
+    this.pages.set(key, entry);
+    entry.page.then(
+      (page) => {
+        if (this.pages.get(key) !== entry) return;
+        entry.weight = weigh(page);
+        this.weight += entry.weight;
+        this.shed();
+      },
+      () => {
+        // A failed read is not kept: the next stream tries again.
+        if (this.pages.get(key) === entry) this.pages.delete(key);
+      },
+    );
+    return entry.page;
+  }
+
+  /** Drops entries older than PAGE_CACHE_TTL_MS (the Map is oldest first). */
+  private expire(now: number): void {
+    for (const [key, entry] of this.pages) {
+      if (now - entry.at < PAGE_CACHE_TTL_MS) return;
+      this.drop(key, entry);
     }
-    this.pages.set(key, { page, at: performance.now() });
-    return page;
+  }
+
+  /** Drops the oldest entries until the cache weighs at most PAGE_CACHE_WEIGHT. */
+  private shed(): void {
+    for (const [key, entry] of this.pages) {
+      if (this.weight <= PAGE_CACHE_WEIGHT) return;
+      this.drop(key, entry);
+    }
+  }
+
+  private drop(key: string, entry: CachedPage): void {
+    this.pages.delete(key);
+    this.weight -= entry.weight;
   }
 }

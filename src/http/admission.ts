@@ -18,10 +18,13 @@ export interface AdmissionDeps {
   readonly limiters: AdmissionLimiters;
   /** config trustProxy: take the address from X-Forwarded-For. */
   readonly trustProxy: boolean;
+  /**
+   * config auth === 'accounts': nicks are proven, and a user is limited as one user wherever
+   * they connect from. In open mode a nick is only a claim, see `userKey`.
+   */
+  readonly accounts: boolean;
   /** config maxStreamsPerUser; 0 for any number. */
   readonly maxStreamsPerUser: number;
-  /** How many streams a user has open on this process (Hub.countOf). */
-  readonly streamsOf: (nick: string) => number;
   /** Counts refusals, by what was refused. */
   readonly stats?: Stats;
 }
@@ -32,12 +35,21 @@ export interface AdmissionDeps {
  * `--connect-limit-*`), and how many streams a user may hold at once. A refusal is a
  * ChatError, 429 with Retry-After, answered by respond.ts like every other error.
  *
- * The user is checked before the address: a user flooding from a shared address (an office
- * NAT) is stopped by their own bucket and leaves the address's bucket to their neighbours,
- * while a client rotating nicks still empties its address's bucket. IPv6 addresses are keyed by their /64, the block one
- * subscriber usually holds, or a single client could rotate addresses forever.
+ * Whose bucket a request takes from depends on whether its nick is proven:
+ * - accounts mode: the user's, then the address's. A user flooding from a shared address (an
+ *   office NAT) is stopped by their own bucket and leaves the address's to their neighbours.
+ * - open mode, where anyone may claim any nick: the address's first, then that of the nick as
+ *   claimed from this address. Keying "the user" by nick alone would let anyone empty a
+ *   victim's buckets, or hold their streams, and lock them out; and a refused address must
+ *   not add entries for the nicks it cycles through.
+ *
+ * IPv6 addresses are keyed by their /64, the block one subscriber usually holds, or a single
+ * client could rotate addresses forever.
  */
 export class Admission {
+  /** Open streams per user key (see userKey); an entry lives while its streams do. */
+  private readonly streams = new Map<string, number>();
+
   constructor(private readonly deps: AdmissionDeps) {}
 
   /** Counts a message or receipt from `nick`; throws CHAT_RATE_LIMITED when over a limit. */
@@ -53,16 +65,37 @@ export class Admission {
   }
 
   /**
-   * Throws CHAT_TOO_MANY_STREAMS when `nick` already holds the most streams allowed here.
-   * Call it in the same synchronous run as the stream joins the Hub, or two opens racing
-   * could both pass.
+   * Counts one more open stream of `nick` and returns the function that gives its place back
+   * when it closes; throws CHAT_TOO_MANY_STREAMS when they hold the most allowed here. Call
+   * it in the same synchronous run as the stream joins the Hub.
    */
-  checkStreams(nick: string): void {
+  openStream(req: IncomingMessage, nick: string): () => void {
     const max = this.deps.maxStreamsPerUser;
-    if (max > 0 && this.deps.streamsOf(nick) >= max) {
+    if (max === 0) return noop;
+    const key = this.userKey(req, nick);
+    const open = this.streams.get(key) ?? 0;
+    if (open >= max) {
       if (this.deps.stats) this.deps.stats.refused.streams++;
       throw new ChatError('CHAT_TOO_MANY_STREAMS', `the limit is ${max}`);
     }
+    this.streams.set(key, open + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.streams.get(key) ?? 1) - 1;
+      if (left > 0) this.streams.set(key, left);
+      else this.streams.delete(key);
+    };
+  }
+
+  /** The key of "this user": the nick when proven, else the nick as claimed from this address. */
+  private userKey(req: IncomingMessage, nick: string): string {
+    return this.deps.accounts ? nick : `${nick} ${this.addressOf(req)}`;
+  }
+
+  private addressOf(req: IncomingMessage): string {
+    return addressKey(clientAddress(req, this.deps.trustProxy));
   }
 
   private async take(
@@ -73,13 +106,22 @@ export class Admission {
     what: Refusal,
   ): Promise<void> {
     const doing = what === 'send' ? 'sending' : 'opening streams';
-    if (byUser) {
-      const wait = await byUser.take(nick);
+    const user = async (): Promise<void> => {
+      if (!byUser) return;
+      const wait = await byUser.take(this.userKey(req, nick));
       if (wait > 0) throw this.refuse(what, `${doing} as ${nick}`, wait);
-    }
-    if (byIp) {
-      const wait = await byIp.take(addressKey(clientAddress(req, this.deps.trustProxy)));
+    };
+    const address = async (): Promise<void> => {
+      if (!byIp) return;
+      const wait = await byIp.take(this.addressOf(req));
       if (wait > 0) throw this.refuse(what, `${doing} from this address`, wait);
+    };
+    if (this.deps.accounts) {
+      await user();
+      await address();
+    } else {
+      await address();
+      await user();
     }
   }
 
@@ -88,6 +130,8 @@ export class Admission {
     return limited(detail, waitMs);
   }
 }
+
+const noop = (): void => {};
 
 function limited(what: string, waitMs: number): ChatError {
   return new ChatError(
@@ -99,11 +143,21 @@ function limited(what: string, waitMs: number): ChatError {
 
 /**
  * The key an address is limited by: an IPv4 address as it is (IPv4-mapped IPv6 included), an
- * IPv6 address by its first 64 bits.
+ * IPv6 address by its first 64 bits. A port or brackets, as some proxies write them in
+ * X-Forwarded-For (`1.2.3.4:5678`, `[2001:db8::1]:443`), are dropped first, or every source
+ * port would get a bucket of its own.
  */
-export function addressKey(address: string): string {
-  if (address.startsWith('::ffff:') && address.includes('.')) return address.slice(7);
+export function addressKey(raw: string): string {
+  let address = raw.trim().toLowerCase();
+  if (address.startsWith('[')) {
+    const end = address.indexOf(']');
+    if (end > 0) address = address.slice(1, end);
+  } else if (/^\d{1,3}(?:\.\d{1,3}){3}:\d{1,5}$/.test(address)) {
+    address = address.slice(0, address.lastIndexOf(':'));
+  }
   if (!isIPv6(address)) return address;
+  // IPv4-mapped (::ffff:1.2.3.4, or written out in full): the IPv4 client it stands for.
+  if (address.includes('.')) return address.slice(address.lastIndexOf(':') + 1);
   const [head = '', tail = ''] = address.split('::', 2);
   const left = head === '' ? [] : head.split(':');
   const right = address.includes('::') && tail !== '' ? tail.split(':') : [];
@@ -112,6 +166,6 @@ export function addressKey(address: string): string {
     : left;
   return `${groups
     .slice(0, 4)
-    .map((g) => g.toLowerCase().replace(/^0+(?=.)/, ''))
+    .map((g) => g.replace(/^0+(?=.)/, ''))
     .join(':')}::/64`;
 }

@@ -40,36 +40,51 @@ export interface StreamRequest {
  * but only after, and only if, the login got through: a client may leave before its login
  * finished. A failure while writing the opening frames (after the login) closes the stream
  * and still logs the user out. Throws CHAT_TOO_MANY_STREAMS, before answering, when the user
- * holds the most streams allowed (the caller has already counted the connect rate).
+ * holds the most streams allowed (the caller has already counted the connect rate). Returns
+ * undefined, and opens nothing, when the client has already gone.
  */
-export function openStream(deps: StreamDeps, request: StreamRequest): SseSubscriber {
+export function openStream(deps: StreamDeps, request: StreamRequest): SseSubscriber | undefined {
   const { chat, logger, maxQueueBytes, admission, stats } = deps;
   const { req, res, nick, format, door, credential, graceMs, start } = request;
-  // Checked here, in the same synchronous run as chat.connect adds the stream to the Hub.
-  admission.checkStreams(nick);
+  // The client may have gone while its request waited (authentication, a rate limit in
+  // Redis). Its response has then emitted 'close' already, which a stream opened now would
+  // never hear: it would stay in the Hub and in presence for good.
+  if (res.destroyed || req.socket.destroyed) return undefined;
+  // Counted here, in the same synchronous run as chat.connect adds the stream to the Hub.
+  const release = admission.openStream(req, nick);
   let loggedIn = false;
   setRequestUser(req, nick);
   // One object per stream, reused by each of its lines: they all belong to this request.
   const traced = requestFields(req);
-  const sub = new SseSubscriber(
-    res,
-    nick,
-    format,
-    {
-      maxQueueBytes,
-      onOverflow: (s) => {
-        stats.slowReaderDrops[door]++;
-        logger.warn('slow reader closed', { ...traced, sub: s.id });
+  let sub: SseSubscriber;
+  try {
+    sub = newSubscriber();
+  } catch (err) {
+    release();
+    throw err;
+  }
+  function newSubscriber(): SseSubscriber {
+    return new SseSubscriber(
+      res,
+      nick,
+      format,
+      {
+        maxQueueBytes,
+        onOverflow: (s) => {
+          stats.slowReaderDrops[door]++;
+          logger.warn('slow reader closed', { ...traced, sub: s.id });
+        },
+        onClose: (s) => {
+          release();
+          stats.streamsOpen[door]--;
+          ready
+            .then(() => (loggedIn ? chat.disconnect(s, graceMs) : undefined))
+            .catch((err: unknown) => logger.error('logout failed', { err, ...traced }));
+        },
       },
-      onClose: (s) => {
-        stats.streamsOpen[door]--;
-        ready
-          .then(() => (loggedIn ? chat.disconnect(s, graceMs) : undefined))
-          .catch((err: unknown) => logger.error('logout failed', { err, ...traced }));
-      },
-    },
-    credential,
-  );
+      credential,
+    );
+  }
   // SseSubscriber calls onClose exactly once, for every way a stream ends.
   stats.streamsOpen[door]++;
   stats.streamsOpened[door]++;
