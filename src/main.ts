@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Bus } from './bus/bus.js';
@@ -160,41 +161,48 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     sequencer,
     onOnline: webhooks ? (nick) => webhooks.notify('online', nick) : undefined,
   });
-  const auth = new Auth({ accounts: store.accounts, config });
-  const revoked = await store.accounts.setAuthMode(config.auth);
-  if (revoked > 0) logger.warn('auth mode changed: every session and token ended', { revoked });
-  const resume = new Resume(store, config.maxReplay);
-  const limiters = openLimiters(config, logger);
+  // Everything opened from here on is closed again if the start fails, or the open
+  // connections (Redis limiters, timers) would keep a failed process alive.
+  let limiters: AdmissionLimiters = {};
   const closeLimiters = () =>
     Promise.all(Object.values(limiters).map((l: Limiter | undefined) => l?.close()));
-  const admission = new Admission({
-    limiters,
-    trustProxy: config.trustProxy === 'yes',
-    accounts: config.auth === 'accounts',
-    maxStreamsPerUser: config.maxStreamsPerUser,
-    stats: metrics.stats,
-  });
-  const readiness = new Readiness({ checks: { store, bus, presence }, logger });
-  const server = createHttpServer({
-    config,
-    chat,
-    auth,
-    resume,
-    logger,
-    admission,
-    metrics,
-    readiness,
-  });
-  const closeUnused = trackUnusedSockets(server);
-  const stopHeartbeat = startHeartbeat(hub, config.heartbeatMs);
-  const stopMaintenance = startMaintenance({
-    config,
-    store,
-    pruneCredentials: () => auth.prune(),
-    logger,
-  });
-
+  let readiness: Readiness;
+  let server: Server;
+  let closeUnused = (): void => {};
+  let stopHeartbeat = (): void => {};
+  let stopMaintenance = (): void => {};
   try {
+    const auth = new Auth({ accounts: store.accounts, config });
+    const revoked = await store.accounts.setAuthMode(config.auth);
+    if (revoked > 0) logger.warn('auth mode changed: every session and token ended', { revoked });
+    const resume = new Resume(store, config.maxReplay);
+    limiters = openLimiters(config, logger);
+    const admission = new Admission({
+      limiters,
+      trustProxy: config.trustProxy === 'yes',
+      accounts: config.auth === 'accounts',
+      maxStreamsPerUser: config.maxStreamsPerUser,
+      stats: metrics.stats,
+    });
+    readiness = new Readiness({ checks: { store, bus, presence }, logger });
+    server = createHttpServer({
+      config,
+      chat,
+      auth,
+      resume,
+      logger,
+      admission,
+      metrics,
+      readiness,
+    });
+    closeUnused = trackUnusedSockets(server);
+    stopHeartbeat = startHeartbeat(hub, config.heartbeatMs);
+    stopMaintenance = startMaintenance({
+      config,
+      store,
+      pruneCredentials: () => auth.prune(),
+      logger,
+    });
     await new Promise<void>((ok, fail) => {
       server.once('error', fail);
       server.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG }, () => {
