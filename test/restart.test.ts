@@ -98,11 +98,18 @@ test('shutdown tells every stream to come back later, each after its own delay',
   await json.waitFor((c) => c.of('hello').length === 1);
   await server.close();
   await Promise.all([...streams, json].map((s) => s.waitFor((c) => c.closed)));
-  const retries = [...streams, json].map((s) => {
+  const retries = streams.map((s) => {
     const m = /\nretry: (\d+)\n\n$/.exec(s.raw);
     assert.ok(m, `the stream ends with a retry field: ${JSON.stringify(s.raw.slice(-40))}`);
     return Number(m[1]);
   });
+  // The JSON stream's last frame sets retry: and says the same in a bye event, for clients
+  // (like our page) that reconnect by themselves.
+  const m = /\nretry: (\d+)\nevent: bye\ndata: \{"retryMs":(\d+)\}\n\n$/.exec(json.raw);
+  assert.ok(m, `the JSON stream ends with bye: ${JSON.stringify(json.raw.slice(-60))}`);
+  assert.equal(m[1], m[2]);
+  assert.deepEqual(json.of('bye'), [{ retryMs: Number(m[1]) }]);
+  retries.push(Number(m[1]));
   for (const r of retries) assert.ok(r >= 1_000 && r <= 6_000, `retry ${r}`);
   assert.ok(new Set(retries).size > 1, `jittered: ${retries}`);
 });

@@ -59,6 +59,8 @@ export class Stream {
     this.onOnline = () => this.networkBack();
     this.onOffline = () => this.networkLost();
     this.watchdog = new Watchdog(() => this.silent());
+    /** The delay a `bye` asked for, used once by the next reconnect. */
+    this.comeBackIn = null;
   }
 
   /** The Web Lock name: one leader per user and browser. */
@@ -184,6 +186,14 @@ export class Stream {
     es.addEventListener('ping', () => {
       if (this.es === es) this.watchdog.feed();
     });
+    es.addEventListener('bye', (e) => {
+      // The server is shutting down and says when to come back: each page at its own time.
+      let ms = Number.NaN;
+      try {
+        ms = Number(JSON.parse(e.data).retryMs);
+      } catch {}
+      if (this.es === es && Number.isFinite(ms)) this.comeBackIn = Math.min(Math.max(ms, 0), 60_000);
+    });
     this.watchdog.feed();
     es.onerror = () => {
       if (this.es !== es) return;
@@ -211,7 +221,8 @@ export class Stream {
       return;
     }
     const base = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** (this.failures - 1));
-    const delay = base / 2 + Math.random() * base;
+    const delay = this.comeBackIn ?? base / 2 + Math.random() * base;
+    this.comeBackIn = null;
     this.timer = setTimeout(() => this.connect(), delay);
     this.setStatus(this.failures >= OFFLINE_AFTER ? 'offline' : 'reconnecting', Date.now() + delay);
     // An EventSource does not tell why it failed: a 401 (logged out elsewhere, session

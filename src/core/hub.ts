@@ -15,6 +15,11 @@ export interface Format {
    * page; an event lets a client notice a stream that died without a word.
    */
   readonly heartbeat?: string;
+  /**
+   * The last frame of a stream ended at shutdown, telling the client to come back in
+   * `retryMs`; a bare `retry:` field when absent (EventSource obeys it by itself).
+   */
+  farewell?(retryMs: number): string;
 }
 
 /**

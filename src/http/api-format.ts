@@ -37,7 +37,7 @@ export function apiReceipt(r: StoredReceipt): Record<string, unknown> {
 
 /**
  * The event types of `GET /api/v1/events` (docs/api.md lists their data):
- * `hello`, `message`, `read`, `join`, `leave`, `reset`, `ping`. Joins are announced once per user
+ * `hello`, `message`, `read`, `join`, `leave`, `reset`, `ping`, `bye`. Joins are announced once per user
  * coming online, not per tab (the classic protocol keeps the seed's every-login wording).
  */
 export class ApiFormat implements Format {
@@ -82,6 +82,15 @@ export class ApiFormat implements Format {
     // apiFrame('hello', {user, id, online, heartbeatMs}, head) would write.
     const data = `{"user":${JSON.stringify(user)},"id":${head},"online":${this.lastOnlineJson},"heartbeatMs":${this.heartbeatMs}}`;
     return `retry: ${retry}\nid: ${head}\nevent: hello\ndata: ${data}\n\n`;
+  }
+
+  /**
+   * The last frame at shutdown: `retry:` for EventSource's own reconnect, and a `bye` event
+   * with the same delay for clients that reconnect by themselves (our page does, with its own
+   * backoff, which would otherwise bring every page back within a second).
+   */
+  farewell(retryMs: number): string {
+    return `retry: ${retryMs}\nevent: bye\ndata: {"retryMs":${retryMs}}\n\n`;
   }
 
   /** Tells the client its view is stale: drop it, and reload history from the API. */

@@ -178,7 +178,8 @@ export class SseSubscriber implements Subscriber {
     // After the greeting only: before it, a retry line would be the stream's first bytes.
     if (retryMs !== undefined && this.held === null) {
       this.flushNow();
-      this.res.write(`retry: ${Math.round(retryMs)}\n\n`);
+      const ms = Math.round(retryMs);
+      this.res.write(this.format.farewell?.(ms) ?? `retry: ${ms}\n\n`);
     }
     this.res.end();
   }
