@@ -90,8 +90,8 @@ export class Admission {
   }
 
   /** The key of "this user": the nick when proven, else the nick as claimed from this address. */
-  private userKey(req: IncomingMessage, nick: string): string {
-    return this.deps.accounts ? nick : `${nick} ${this.addressOf(req)}`;
+  private userKey(req: IncomingMessage, nick: string, address = this.addressOf(req)): string {
+    return this.deps.accounts ? nick : `${nick} ${address}`;
   }
 
   private addressOf(req: IncomingMessage): string {
@@ -105,24 +105,30 @@ export class Admission {
     byUser: Limiter | undefined,
     what: Refusal,
   ): Promise<void> {
+    if (!byIp && !byUser) return;
     const doing = what === 'send' ? 'sending' : 'opening streams';
-    const user = async (): Promise<void> => {
-      if (!byUser) return;
-      const wait = await byUser.take(this.userKey(req, nick));
-      if (wait > 0) throw this.refuse(what, `${doing} as ${nick}`, wait);
-    };
-    const address = async (): Promise<void> => {
-      if (!byIp) return;
-      const wait = await byIp.take(this.addressOf(req));
-      if (wait > 0) throw this.refuse(what, `${doing} from this address`, wait);
-    };
+    // Once per request: the address bucket and, in open mode, the user's key both use it.
+    const address = this.addressOf(req);
+    const user = this.userKey(req, nick, address);
     if (this.deps.accounts) {
-      await user();
-      await address();
+      await this.check(byUser, user, what, `${doing} as ${nick}`);
+      await this.check(byIp, address, what, `${doing} from this address`);
     } else {
-      await address();
-      await user();
+      await this.check(byIp, address, what, `${doing} from this address`);
+      await this.check(byUser, user, what, `${doing} as ${nick}`);
     }
+  }
+
+  /** Takes a token for `key`; throws CHAT_RATE_LIMITED, counted, when there is none. */
+  private async check(
+    limiter: Limiter | undefined,
+    key: string,
+    what: Refusal,
+    detail: string,
+  ): Promise<void> {
+    if (!limiter) return;
+    const wait = await limiter.take(key);
+    if (wait > 0) throw this.refuse(what, detail, wait);
   }
 
   private refuse(what: Refusal, detail: string, waitMs: number): ChatError {

@@ -56,34 +56,27 @@ export function openStream(deps: StreamDeps, request: StreamRequest): SseSubscri
   setRequestUser(req, nick);
   // One object per stream, reused by each of its lines: they all belong to this request.
   const traced = requestFields(req);
+  const options = {
+    maxQueueBytes,
+    onOverflow: (s: SseSubscriber) => {
+      stats.slowReaderDrops[door]++;
+      logger.warn('slow reader closed', { ...traced, sub: s.id });
+    },
+    onClose: (s: SseSubscriber) => {
+      release();
+      stats.streamsOpen[door]--;
+      ready
+        .then(() => (loggedIn ? chat.disconnect(s, graceMs) : undefined))
+        .catch((err: unknown) => logger.error('logout failed', { err, ...traced }));
+    },
+  };
   let sub: SseSubscriber;
   try {
-    sub = newSubscriber();
+    sub = new SseSubscriber(res, nick, format, options, credential);
   } catch (err) {
+    // The stream never opened: give its place back.
     release();
     throw err;
-  }
-  function newSubscriber(): SseSubscriber {
-    return new SseSubscriber(
-      res,
-      nick,
-      format,
-      {
-        maxQueueBytes,
-        onOverflow: (s) => {
-          stats.slowReaderDrops[door]++;
-          logger.warn('slow reader closed', { ...traced, sub: s.id });
-        },
-        onClose: (s) => {
-          release();
-          stats.streamsOpen[door]--;
-          ready
-            .then(() => (loggedIn ? chat.disconnect(s, graceMs) : undefined))
-            .catch((err: unknown) => logger.error('logout failed', { err, ...traced }));
-        },
-      },
-      credential,
-    );
   }
   // SseSubscriber calls onClose exactly once, for every way a stream ends.
   stats.streamsOpen[door]++;
