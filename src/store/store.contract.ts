@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
-import type { LoggedEvent, NewMessage, NewReceipt, StoredMessage } from '../core/events.js';
+import {
+  eventId,
+  type LoggedEvent,
+  type NewMessage,
+  type NewReceipt,
+  type StoredMessage,
+} from '../core/events.js';
 import { ChatError } from '../errors.js';
+import { roomsContract } from './rooms.contract.js';
 import type { Store } from './store.js';
 
 /** How a backend's test file hands the suite a fresh store with these limits. */
@@ -30,7 +37,7 @@ const NEWEST = Number.MAX_SAFE_INTEGER;
 const isMailboxFull = (err: unknown): boolean =>
   err instanceof ChatError && err.code === 'CHAT_MAILBOX_FULL';
 
-const idOf = (e: LoggedEvent): number => (e.kind === 'message' ? e.message.id : e.receipt.id);
+const idOf = (e: LoggedEvent): number => eventId(e);
 
 /** The Store contract (store.ts), run by every backend's *-store.test.ts. */
 export function storeContract(name: string, open: StoreFactory): void {
@@ -385,4 +392,5 @@ export function storeContract(name: string, open: StoreFactory): void {
       await assert.rejects(other.ping());
     });
   });
+  roomsContract(name, open);
 }
