@@ -171,7 +171,9 @@ export type ChatEvent =
   | { readonly kind: 'edit'; readonly edit: StoredEdit }
   | { readonly kind: 'delete'; readonly delete: StoredDelete }
   /** Ephemeral: `from` is typing to `to` (a nick or a room). Never stored. */
-  | { readonly kind: 'typing'; readonly from: string; readonly to: string };
+  | { readonly kind: 'typing'; readonly from: string; readonly to: string }
+  /** Local to one process: a big room's member count changed (see Hub). Never stored. */
+  | { readonly kind: 'room'; readonly room: string; readonly members: number };
 
 /** The events the Store logs, with an id, and replays on resume. */
 export type LoggedEvent = Extract<
@@ -188,6 +190,7 @@ export function isLogged(event: ChatEvent): event is LoggedEvent {
     case 'joined':
     case 'left':
     case 'typing':
+    case 'room':
       return false;
     default:
       return true;

@@ -375,10 +375,7 @@ export function storeContract(name: string, open: StoreFactory): void {
       const r = await store.appendReceipt({ from: 'bob', to: 'ann', upTo: a.id, ts: 1 });
       const c = store.append(msg({ from: 'cat', to: 'dan', text: 'in flight' }));
       const all = await store.log(0, 10);
-      assert.deepEqual(
-        all.map((e) => (e.kind === 'message' ? e.message.id : e.receipt.id)),
-        [a.id, b.id, r.id, (await c).message.id],
-      );
+      assert.deepEqual(all.map(idOf), [a.id, b.id, r.id, (await c).message.id]);
       assert.deepEqual(await store.log(b.id, 1), [{ kind: 'read', receipt: r }]);
       assert.deepEqual(await store.log(a.id, 0), []);
     });
