@@ -187,15 +187,14 @@ async function phase(server, fleet, http, cookie, count, intervalMs, timeoutMs, 
 async function runOne(name, size) {
   const port = Number(args.port ?? (await freePort()));
   const room = name === 'ssechat-room' ? '#bench' : undefined;
-  const server =
-    name.startsWith('ssechat')
-      ? await startSsechat(port)
-      : await startServer(
-          'baseline',
-          process.execPath,
-          [`${ROOT}/bench/lib/baseline-sse.mjs`, String(port)],
-          port,
-        );
+  const server = name.startsWith('ssechat')
+    ? await startSsechat(port)
+    : await startServer(
+        'baseline',
+        process.execPath,
+        [`${ROOT}/bench/lib/baseline-sse.mjs`, String(port)],
+        port,
+      );
   const http = client(port, 8);
   let fleet;
   try {
@@ -210,7 +209,12 @@ async function runOne(name, size) {
         Array.from({ length: 8 }, async (_, w) => {
           for (let i = w; i < size; i += 8) {
             const cookie = await login(http, `m${i}`);
-            const joined = await http.call('POST', `/api/v1/rooms/${room.slice(1)}/join`, {}, cookie);
+            const joined = await http.call(
+              'POST',
+              `/api/v1/rooms/${room.slice(1)}/join`,
+              {},
+              cookie,
+            );
             if (joined.status !== 201) throw new Error(`join: ${joined.status} ${joined.text}`);
             cookies[i] = cookie;
           }
