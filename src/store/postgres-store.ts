@@ -25,15 +25,23 @@ import pg from 'pg';
 import type {
   EventId,
   LoggedEvent,
+  NewDelete,
+  NewEdit,
+  NewMemberChange,
   NewMessage,
   NewReceipt,
+  Role,
+  StoredDelete,
+  StoredEdit,
+  StoredMemberChange,
   StoredMessage,
   StoredReceipt,
 } from '../core/events.js';
 import type { Logger } from '../logger.js';
 import { PostgresAccounts } from './postgres-accounts.js';
-import { type PendingWrite, writeBatch } from './postgres-append.js';
+import { type PendingWrite, type Settle, writeBatch } from './postgres-append.js';
 import { PostgresLog } from './postgres-log.js';
+import { PostgresRooms } from './postgres-rooms.js';
 import {
   checkSchemaName,
   effectiveSchema,
@@ -43,7 +51,16 @@ import {
   poolConfig,
   schemaKey,
 } from './postgres-schema.js';
-import type { Appended, RetentionPolicy, Store, StoreLimits } from './store.js';
+import type {
+  Appended,
+  Member,
+  MembershipSnapshot,
+  RetentionPolicy,
+  RoomInfo,
+  RoomListing,
+  Store,
+  StoreLimits,
+} from './store.js';
 
 /** Options for the PostgreSQL backend. */
 export interface PostgresStoreOptions extends StoreLimits {
@@ -77,6 +94,7 @@ const MAX_BATCH = 256;
 export class PostgresStore implements Store {
   readonly accounts: PostgresAccounts;
   private readonly journal: PostgresLog;
+  private readonly roomReads: PostgresRooms;
   /** `BEGIN` and the append lock in one round trip (a simple query may hold several). */
   private readonly begin: string;
   private pending: PendingWrite[] = [];
@@ -126,6 +144,7 @@ export class PostgresStore implements Store {
   ) {
     this.accounts = new PostgresAccounts(pool, key);
     this.journal = new PostgresLog(pool);
+    this.roomReads = new PostgresRooms(pool);
     // Both are integers we chose, not input: safe to inline.
     this.begin = `BEGIN; SELECT pg_advisory_xact_lock(${LOCK.append}, ${key})`;
   }
@@ -136,16 +155,26 @@ export class PostgresStore implements Store {
    * next one. Resolves after the commit.
    */
   append(message: NewMessage): Promise<Appended> {
-    return new Promise((resolve, reject) => {
-      this.enqueue({ kind: 'message', message, done: { resolve, reject } });
-    });
+    return this.queue((done) => ({ kind: 'message', message, done }));
   }
 
-  /** Queues the receipt with the messages, so that its id follows the order of calls. */
+  // The other writes go through the same queue, so that their ids follow the order of calls.
+
   appendReceipt(receipt: NewReceipt): Promise<StoredReceipt> {
-    return new Promise((resolve, reject) => {
-      this.enqueue({ kind: 'read', receipt, done: { resolve, reject } });
-    });
+    return this.queue((done) => ({ kind: 'read', receipt, done }));
+  }
+
+  /** Decided inside its batch's transaction, under the append lock (postgres-changes.ts). */
+  appendMember(change: NewMemberChange): Promise<StoredMemberChange | undefined> {
+    return this.queue((done) => ({ kind: 'member', change, done }));
+  }
+
+  appendEdit(edit: NewEdit): Promise<StoredEdit> {
+    return this.queue((done) => ({ kind: 'edit', edit, done }));
+  }
+
+  appendDelete(del: NewDelete): Promise<StoredDelete> {
+    return this.queue((done) => ({ kind: 'delete', delete: del, done }));
   }
 
   // Reads wait for the appends queued before them: the contract says they see every append
@@ -191,6 +220,31 @@ export class PostgresStore implements Store {
     return this.journal.message(id);
   }
 
+  async room(name: string): Promise<RoomInfo | undefined> {
+    await this.flushed();
+    return this.roomReads.room(name);
+  }
+
+  async rooms(viewer: string): Promise<RoomListing[]> {
+    await this.flushed();
+    return this.roomReads.rooms(viewer);
+  }
+
+  async role(room: string, user: string): Promise<Role | null> {
+    await this.flushed();
+    return this.roomReads.role(room, user);
+  }
+
+  async members(room: string): Promise<Member[]> {
+    await this.flushed();
+    return this.roomReads.members(room);
+  }
+
+  async memberships(): Promise<MembershipSnapshot> {
+    await this.flushed();
+    return this.roomReads.memberships();
+  }
+
   /** See PostgresLog.prune: oldest first, in chunks; close() ends it between chunks. */
   prune(policy: RetentionPolicy): Promise<number> {
     return this.journal.prune(policy, () => this.closing !== undefined);
@@ -209,6 +263,11 @@ export class PostgresStore implements Store {
   close(): Promise<void> {
     this.closing ??= this.flushed().then(() => this.pool.end());
     return this.closing;
+  }
+
+  /** Queues the write that `make` builds around its promise's settlers. */
+  private queue<T>(make: (done: Settle<T>) => PendingWrite): Promise<T> {
+    return new Promise((resolve, reject) => this.enqueue(make({ resolve, reject })));
   }
 
   private enqueue(write: PendingWrite): void {
