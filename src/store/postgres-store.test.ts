@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setImmediate as turn } from 'node:timers/promises';
 import pg from 'pg';
-import type { LoggedEvent, NewMessage } from '../core/events.js';
+import { eventId, type LoggedEvent, type NewMessage } from '../core/events.js';
 import { accountsContract } from './accounts.contract.js';
 import { SCHEMA_VERSION } from './postgres-schema.js';
 import { PostgresStore } from './postgres-store.js';
@@ -63,7 +63,7 @@ const msg = (over: Partial<NewMessage> = {}): NewMessage => ({
   offline: false,
   ...over,
 });
-const idOf = (e: LoggedEvent): number => (e.kind === 'message' ? e.message.id : e.receipt.id);
+const idOf = (e: LoggedEvent): number => eventId(e);
 
 describe('PostgresStore', () => {
   test('keeps ids, mailboxes, receipts and accounts across a reopen', async () => {
