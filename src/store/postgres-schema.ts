@@ -76,16 +76,14 @@ const MIGRATIONS = [
      ADD COLUMN deleted BOOLEAN NOT NULL DEFAULT false;
    -- A delete empties the texts of its target's edits.
    CREATE INDEX messages_edits ON messages (up_to) WHERE kind = 'edit';
-   -- Rooms are never removed, so their rows outlive the log entries that made them: prune
-   -- deletes from messages only, and nothing here references messages.
+   -- Rooms outlive the log entries that made them: nothing here references messages.
    CREATE TABLE rooms (
      name       TEXT    PRIMARY KEY,
      visibility TEXT    NOT NULL CHECK (visibility IN ('public', 'private')),
      history    TEXT    NOT NULL CHECK (history IN ('joined', 'all')),
      created_by TEXT    NOT NULL,
      created    BIGINT  NOT NULL,
-     -- The number of rows of members for this room, kept by the append that changes them, so
-     -- that deciding a join in a big room and listing rooms do not count them.
+     -- Its rows in members, kept by the writes that change them (postgres-changes.ts).
      members    INTEGER NOT NULL DEFAULT 0
    );
    -- Room listings go by name in byte order (plain JS string order for ASCII names).
