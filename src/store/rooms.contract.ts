@@ -9,8 +9,8 @@ import {
   type StoredMessage,
 } from '../core/events.js';
 import { ChatError, type ErrorCode } from '../errors.js';
-import type { Store } from './store.js';
 import type { StoreFactory } from './store.contract.js';
+import type { Store } from './store.js';
 
 const TS = 1_700_000_000_000;
 const NEWEST = Number.MAX_SAFE_INTEGER;
