@@ -59,11 +59,12 @@ export const NOT_ROOM = "substr(recipient, 1, 1) <> '#'";
 // Five disjoint arms (a viewer is never `all` and has no `#`): broadcasts, entries to the
 // viewer, the viewer's entries to nicks and all, the viewer's own membership changes that
 // the last arm does not yield (quiet ones, invitations, removals of an invitation), and the
-// room entries one of the viewer's spans covers. Each reads an index in id order, the last
-// one per span (a viewer has few), with both bounds in the index range so that a resume does
-// not step over a span's older rows; SQLite merges the arms and stops at the limit instead
-// of collecting and sorting every match. Receipts are never broadcasts, whatever their
-// recipient.
+// room entries one of the viewer's spans covers. The first four each read an index in id
+// order, so SQLite merges them and stops at the limit instead of collecting and sorting every
+// match. The last reads each of the viewer's spans (a viewer has few) in id order from the
+// recipient index, with both bounds in the index range so that a resume does not step over a
+// span's older rows; SQLite sorts that arm, but leaves a span's range once it holds `limit`
+// smaller rows. Receipts are never broadcasts, whatever their recipient.
 const SINCE = `
   SELECT ${COLUMNS} FROM messages
    WHERE recipient = '${EVERYONE}' AND kind <> 'read' AND id > @after

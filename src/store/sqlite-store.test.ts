@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
+import { ChatError } from '../errors.js';
 import { accountsContract } from './accounts.contract.js';
 import { SCHEMA_VERSION } from './sqlite-schema.js';
 import { SqliteStore } from './sqlite-store.js';
@@ -260,6 +261,27 @@ describe('SqliteStore', () => {
     ]);
     assert.equal((await store.room('#r'))?.members, 2);
     await store.close();
+  });
+
+  test('two stores on one file decide a room against what the other wrote', async () => {
+    const path = file();
+    const [a, b] = [open(path), open(path)];
+    const change = { room: '#r', ts: 1, bigRoom: 100 } as const;
+    await a.appendMember({ ...change, action: 'create', user: 'ann', by: 'ann' });
+    await assert.rejects(
+      b.appendMember({ ...change, action: 'create', user: 'bob', by: 'bob' }),
+      (err) => err instanceof ChatError && err.code === 'CHAT_ROOM_EXISTS',
+    );
+    const join = await b.appendMember({ ...change, action: 'join', user: 'bob', by: 'bob' });
+    assert.equal(await a.role('#r', 'bob'), 'member');
+    assert.deepEqual(await a.memberships(), {
+      head: join?.id,
+      members: [
+        { room: '#r', user: 'ann', role: 'owner' },
+        { room: '#r', user: 'bob', role: 'member' },
+      ],
+    });
+    await Promise.all([a.close(), b.close()]);
   });
 
   test('a restart in another auth mode ends the sessions of the old one', async () => {
