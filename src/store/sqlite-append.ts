@@ -2,37 +2,19 @@ import type Database from 'better-sqlite3';
 import {
   type NewDelete,
   type NewEdit,
-  type NewMemberChange,
   type NewMessage,
-  type NewReceipt,
   type StoredDelete,
   type StoredEdit,
-  type StoredMemberChange,
   type StoredReceipt,
   storedMessage,
 } from '../core/events.js';
 import { ChatError } from '../errors.js';
+import type { PendingWrite, Settle } from './pending-write.js';
 import { COLUMNS, type Row, toMessage } from './sqlite-log.js';
 import type { SqliteRooms } from './sqlite-rooms.js';
 import type { Appended } from './store.js';
 
-/** How a queued write's promise is settled. */
-export interface Settle<T> {
-  resolve(value: T): void;
-  reject(err: unknown): void;
-}
-
-/** A write waiting in SqliteStore's queue for its batch; every kind takes its id there. */
-export type PendingWrite =
-  | { readonly kind: 'message'; readonly message: NewMessage; readonly done: Settle<Appended> }
-  | { readonly kind: 'read'; readonly receipt: NewReceipt; readonly done: Settle<StoredReceipt> }
-  | {
-      readonly kind: 'member';
-      readonly change: NewMemberChange;
-      readonly done: Settle<StoredMemberChange | undefined>;
-    }
-  | { readonly kind: 'edit'; readonly edit: NewEdit; readonly done: Settle<StoredEdit> }
-  | { readonly kind: 'delete'; readonly delete: NewDelete; readonly done: Settle<StoredDelete> };
+export type { PendingWrite, Settle };
 
 type Statement<P extends unknown[], R = unknown> = Database.Statement<P, R>;
 
