@@ -124,7 +124,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     // The head first, then the rooms: a Sequencer starting at that head may deliver changes the
     // snapshot already holds, which the directory skips, but none it lacks.
     const head = await store.head();
-    hub = new Hub(stats, new RoomDirectory(await store.memberships()));
+    hub = new Hub(stats, new RoomDirectory(await store.memberships()), config.bigRoomMembers);
     metrics.watch(hub);
     if (config.bus === 'redis') {
       const redis = { url: config.redisUrl, prefix: config.redisPrefix, logger };
@@ -151,6 +151,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       bus = new TimedBus(new MemoryBus(), stats.busPublishSeconds);
       presence = new MemoryPresence();
     }
+    // Users other processes hold already count towards the crowd (Hub.setOnline).
+    hub.setOnline((await presence.online()).length);
   } catch (err) {
     await store.close();
     throw err;

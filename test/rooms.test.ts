@@ -48,8 +48,7 @@ for (const store of ['memory', 'sqlite'] as const) {
 
     before(async () => {
       const overrides: Partial<Config> = { ...NO_LIMITS, bigRoomMembers: 3 };
-      if (store === 'sqlite')
-        Object.assign(overrides, { store: 'sqlite', dbPath: join(dir, 'r.db') });
+      if (store === 'sqlite') Object.assign(overrides, { store: 'sqlite', dataDir: dir });
       server = await startTestServer(overrides);
       base = server.url;
     });

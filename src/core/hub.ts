@@ -30,6 +30,13 @@ export interface Format {
    */
   readonly heartbeat?: string;
   /**
+   * When present, this format shows presence as a count once more users are online than the
+   * Hub's crowd bound: instead of a frame per user who comes or goes, a stream gets this
+   * frame with the number online, at most once per ROOM_COUNT_MS. Formats without it (the
+   * classic one, which must say every "X has joined." as the seed did) get every change.
+   */
+  crowd?(online: number): string;
+  /**
    * The last frame of a stream ended at shutdown, telling the client to come back in
    * `retryMs`; a bare `retry:` field when absent (EventSource obeys it by itself).
    */
@@ -76,6 +83,15 @@ export class Hub {
   /** Big rooms whose member count changed since their members were last told. */
   private readonly recounted = new Set<string>();
   private countTimer: NodeJS.Timeout | undefined;
+  /**
+   * Users online in the whole chat, as counted from the joins and leaves delivered here
+   * (started from Presence at startup: see setOnline). It decides when presence becomes a
+   * count (Format.crowd), and is the count shown.
+   */
+  private online = 0;
+  /** Whether the crowd count changed since streams were last told it. */
+  private crowdChanged = false;
+  private crowdTimer: NodeJS.Timeout | undefined;
 
   /**
    * `stats.deliveries` counts the frames handed to streams (added once per event, not per
@@ -85,7 +101,14 @@ export class Hub {
   constructor(
     private readonly stats: Stats = new Stats(),
     readonly rooms: RoomDirectory = new RoomDirectory(),
+    /** More users online than this, and presence becomes a count (Format.crowd). */
+    private readonly crowd = Number.POSITIVE_INFINITY,
   ) {}
+
+  /** Sets the count of users online, at startup (other processes' users, in a cluster). */
+  setOnline(count: number): void {
+    this.online = count;
+  }
 
   /** Number of open streams on this process. */
   get size(): number {
@@ -156,9 +179,11 @@ export class Hub {
         return;
       }
       case 'joined':
+        if (event.first) this.online++;
         this.toEveryone(event, event.origin);
         return;
       case 'left':
+        this.online = Math.max(0, this.online - 1);
         this.toEveryone(event, undefined);
         return;
       case 'message': {
@@ -223,6 +248,30 @@ export class Hub {
     this.countTimer.unref();
   }
 
+  /** Tells streams whose format counts a crowd the number online, within ROOM_COUNT_MS. */
+  private recountOnline(): void {
+    this.crowdChanged = true;
+    this.crowdTimer ??= setTimeout(() => {
+      this.crowdTimer = undefined;
+      if (!this.crowdChanged) return;
+      this.crowdChanged = false;
+      const frames = new Map<Format, string>();
+      for (const format of this.formats.keys()) {
+        if (format.crowd) frames.set(format, format.crowd(this.online));
+      }
+      let handed = 0;
+      for (const sub of this.all) {
+        const frame = frames.get(sub.format);
+        if (frame !== undefined) {
+          sub.send(frame);
+          handed++;
+        }
+      }
+      this.stats.deliveries += handed;
+    }, ROOM_COUNT_MS);
+    this.crowdTimer.unref();
+  }
+
   /**
    * To the local streams of a room's members (but those of `skip`). The frame is rendered
    * once per format (see Format); the loop walks whichever is smaller, the room's members or
@@ -261,8 +310,13 @@ export class Hub {
     // A frame for everyone does not depend on the viewer (see Format): render it once per
     // format in use. When no format shows the event (a JSON stream's view of a second tab's
     // login), no stream is visited at all: in a reconnect storm that loop was most of the cost.
+    const crowded = (event.kind === 'joined' || event.kind === 'left') && this.online > this.crowd;
     const frames = new Map<Format, string>();
     for (const format of this.formats.keys()) {
+      if (crowded && format.crowd) {
+        this.recountOnline();
+        continue;
+      }
       const frame = format.render(event, '');
       if (frame !== null) frames.set(format, frame);
     }

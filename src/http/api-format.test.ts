@@ -10,11 +10,29 @@ test('hello is the frame apiFrame would write, with the online list rendered onc
     ['zoë "z"', 42],
   ] as const) {
     const frame = format.hello(user, head, online);
-    const expected = apiFrame('hello', { user, id: head, online, heartbeatMs: 15_000 }, head);
+    const expected = apiFrame(
+      'hello',
+      { user, id: head, online, onlineCount: 3, heartbeatMs: 15_000 },
+      head,
+    );
     assert.equal(frame.replace(/^retry: \d+\n/, ''), expected);
     assert.match(frame, /^retry: (1\d{3}|2\d{3})\n/);
   }
   // A new list (someone came or went) is rendered anew.
   const next = format.hello('ann', 43, ['cy']);
-  assert.ok(next.includes('"online":["cy"]'));
+  assert.ok(next.includes('"online":["cy"],"onlineCount":1'));
+});
+
+test('in a crowd, hello lists the first users online and counts them all', () => {
+  const format = new ApiFormat(15_000, 2);
+  const frame = format.hello('ann', 7, ['a', 'b', 'c', 'd']);
+  const data = JSON.parse(frame.split('data: ')[1] as string);
+  assert.deepEqual(data, {
+    user: 'ann',
+    id: 7,
+    online: ['a', 'b'],
+    onlineCount: 4,
+    heartbeatMs: 15_000,
+  });
+  assert.equal(format.crowd(4), 'event: online\ndata: {"count":4}\n\n');
 });

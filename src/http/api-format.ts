@@ -90,9 +90,18 @@ export class ApiFormat implements Format {
 
   /** The last online list hello rendered, and its JSON: see Arrival.online. */
   private lastOnline: readonly string[] | null = null;
-  private lastOnlineJson = '[]';
+  private lastOnlineJson = '[],"onlineCount":0';
 
-  constructor(private readonly heartbeatMs: number) {}
+  constructor(
+    private readonly heartbeatMs: number,
+    /** More users online than this: `hello` lists this many, and presence is a count. */
+    private readonly crowdSize = Number.POSITIVE_INFINITY,
+  ) {}
+
+  /** Presence in a crowd (see Format.crowd): the number of users online. */
+  crowd(online: number): string {
+    return `event: online\ndata: {"count":${online}}\n\n`;
+  }
 
   render(event: ChatEvent): string | null {
     switch (event.kind) {
@@ -126,10 +135,13 @@ export class ApiFormat implements Format {
     const retry = 1000 + Math.floor(Math.random() * 2000);
     if (online !== this.lastOnline) {
       this.lastOnline = online;
-      this.lastOnlineJson = JSON.stringify(online);
+      // In a crowd, the first users online stand for the rest: a list of thousands in every
+      // hello would make a reconnect storm cost the square of the users.
+      const listed = online.length > this.crowdSize ? online.slice(0, this.crowdSize) : online;
+      this.lastOnlineJson = `${JSON.stringify(listed)},"onlineCount":${online.length}`;
     }
     // Built by hand to reuse the list's JSON; the same fields, in the same order, as
-    // apiFrame('hello', {user, id, online, heartbeatMs}, head) would write.
+    // apiFrame('hello', {user, id, online, onlineCount, heartbeatMs}, head) would write.
     const data = `{"user":${JSON.stringify(user)},"id":${head},"online":${this.lastOnlineJson},"heartbeatMs":${this.heartbeatMs}}`;
     return `retry: ${retry}\nid: ${head}\nevent: hello\ndata: ${data}\n\n`;
   }

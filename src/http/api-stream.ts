@@ -13,6 +13,8 @@ export interface ApiStreamDeps extends StreamDeps {
   readonly graceMs: number;
   /** See config heartbeatMs: told to the client in `hello`, for its dead-stream watchdog. */
   readonly heartbeatMs: number;
+  /** See config bigRoomMembers: past it, presence is a count (ApiFormat). */
+  readonly crowd: number;
 }
 
 /**
@@ -31,7 +33,7 @@ export class ApiStream {
   private readonly format: ApiFormat;
 
   constructor(private readonly deps: ApiStreamDeps) {
-    this.format = new ApiFormat(deps.heartbeatMs);
+    this.format = new ApiFormat(deps.heartbeatMs, deps.crowd);
   }
 
   /** Opens the stream; `lastEventId` is the header, or the query parameter for polyfills. */

@@ -60,6 +60,7 @@ export class Api {
       admission,
       graceMs: config.presenceGraceMs,
       heartbeatMs: config.heartbeatMs,
+      crowd: config.bigRoomMembers,
       stats,
     });
     this.rooms = new ApiRooms({
