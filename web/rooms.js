@@ -36,6 +36,12 @@ export class Rooms {
       e.preventDefault();
       this.create();
     });
+    // No event says that someone made a public room: the list is read again on request, and
+    // when the user comes back to the tab.
+    $('rooms-refresh').addEventListener('click', () => this.load());
+    document.addEventListener('visibilitychange', () => {
+      if (document.visibilityState === 'visible' && this.chat.stream.ready) this.load();
+    });
   }
 
   /** Asks the server for the list (at every hello: events missed before it are in it). */
@@ -238,7 +244,7 @@ export class Rooms {
   /** The "Rooms to join" list: invitations and public rooms, each with a Join button. */
   render() {
     const offers = this.offers();
-    $('room-offers-box').hidden = offers.length === 0;
+    $('room-offers-empty').hidden = offers.length > 0;
     reconcile(
       $('room-offers'),
       offers.map((room) => ({
