@@ -222,6 +222,13 @@ export const OPTIONS = {
     1_000_000,
     'Most events one resume replays; a client further behind gets a reset',
   ),
+  bigRoomMembers: int(
+    '--big-room-members',
+    200,
+    2,
+    1_000_000,
+    'Rooms with more members get a member count instead of every join and leave',
+  ),
   logLevel: oneOf(
     '--log-level',
     'info',

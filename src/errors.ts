@@ -18,6 +18,13 @@ export const ERRORS = {
     message: 'clientId must be 1 to 64 characters from A-Z a-z 0-9 . _ : -',
   },
   CHAT_RECEIPT_INVALID: { status: 400, message: 'upTo must be the id of a message you received' },
+  CHAT_ROOM_INVALID: { status: 400, message: 'invalid room name' },
+  CHAT_ROOM_NOT_FOUND: { status: 404, message: 'no such room' },
+  CHAT_ROOM_EXISTS: { status: 409, message: 'a room of this name exists' },
+  CHAT_NOT_MEMBER: { status: 403, message: 'you are not a member of this room' },
+  CHAT_FORBIDDEN: { status: 403, message: 'you may not do this in this room' },
+  CHAT_MESSAGE_NOT_FOUND: { status: 404, message: 'no such message' },
+  CHAT_ROLE_INVALID: { status: 400, message: 'role must be owner, moderator or member' },
   CHAT_RATE_LIMITED: { status: 429, message: 'too many requests; slow down' },
   CHAT_TOO_MANY_STREAMS: {
     status: 429,

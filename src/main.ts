@@ -10,6 +10,7 @@ import { ChatService } from './core/chat.js';
 import { Hub } from './core/hub.js';
 import { startMaintenance } from './core/maintenance.js';
 import { Resume } from './core/resume.js';
+import { RoomDirectory } from './core/rooms.js';
 import { Sequencer } from './core/sequencer.js';
 import { Webhooks } from './core/webhooks.js';
 import { Admission, type AdmissionLimiters } from './http/admission.js';
@@ -118,9 +119,13 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   let bus: Bus;
   let presence: Presence;
   let sequencer: Sequencer | undefined;
-  const hub = new Hub(stats);
-  metrics.watch(hub);
+  let hub: Hub;
   try {
+    // The head first, then the rooms: a Sequencer starting at that head may deliver changes the
+    // snapshot already holds, which the directory skips, but none it lacks.
+    const head = await store.head();
+    hub = new Hub(stats, new RoomDirectory(await store.memberships()));
+    metrics.watch(hub);
     if (config.bus === 'redis') {
       const redis = { url: config.redisUrl, prefix: config.redisPrefix, logger };
       const redisBus = await RedisBus.open({
@@ -130,12 +135,16 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       bus = new TimedBus(redisBus, stats.busPublishSeconds);
       // A node that stops hands its users the same grace window as a closing stream.
       presence = await RedisPresence.open({ ...redis, closeGraceMs: config.presenceGraceMs });
-      sequencer = await Sequencer.start({
-        store,
-        logger,
-        pollMs: SEQUENCER_POLL_MS,
-        deliver: (event) => hub.deliver(event),
-      });
+      const local = hub;
+      sequencer = await Sequencer.start(
+        {
+          store,
+          logger,
+          pollMs: SEQUENCER_POLL_MS,
+          deliver: (event) => local.deliver(event),
+        },
+        head,
+      );
       const ordered = sequencer;
       redisBus.onReconnect(() => void ordered.catchUp());
     } else {
@@ -159,6 +168,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     limits: config,
     logger,
     sequencer,
+    bigRoom: config.bigRoomMembers,
     onOnline: webhooks ? (nick) => webhooks.notify('online', nick) : undefined,
   });
   // Everything opened from here on is closed again if the start fails, or the open

@@ -3,18 +3,24 @@ import { ChatError } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { Presence } from '../presence/presence.js';
 import type { Appended, Store } from '../store/store.js';
+import { ChatRooms } from './chat-rooms.js';
 import {
   type ChatEvent,
   EVERYONE,
   type EventId,
   type InputLimits,
+  isRoom,
   parseNick,
   parseRecipient,
+  parseTarget,
   parseText,
+  type StoredDelete,
+  type StoredEdit,
   type StoredMessage,
   type StoredReceipt,
 } from './events.js';
 import type { Hub, Subscriber } from './hub.js';
+import { canModerate } from './room-rules.js';
 import type { Sequencer } from './sequencer.js';
 
 /** What a new stream shows before any live event. */
@@ -44,6 +50,8 @@ export interface ChatDeps {
   readonly logger?: Logger;
   /** Called once when a user comes online (their first connection anywhere; webhooks). */
   readonly onOnline?: (nick: string) => void;
+  /** See config bigRoomMembers; 200 when absent. */
+  readonly bigRoom?: number;
 }
 
 // A clientId is echoed in events and used as a key; keep it short and plain.
@@ -51,6 +59,13 @@ const CLIENT_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
 /** Most messages one history page returns (API `limit`). */
 export const MAX_HISTORY_PAGE = 200;
+
+/**
+ * Typing notices pass on at most once per TYPING_EVERY_MS per sender and conversation; more
+ * are dropped. The times are kept for at most TYPING_KEYS pairs (the oldest go first).
+ */
+export const TYPING_EVERY_MS = 2_000;
+const TYPING_KEYS = 50_000;
 
 /**
  * The chat service: the rules of the chat, independent of any wire format. Both front doors
@@ -64,10 +79,22 @@ export const MAX_HISTORY_PAGE = 200;
 export class ChatService {
   private readonly now: () => number;
   private readonly logger: Logger;
+  /** When each sender last passed a typing notice on, by sender and conversation. */
+  private readonly typed = new Map<string, number>();
+  /** Creating rooms and changing their members. */
+  readonly rooms: ChatRooms;
 
   constructor(private readonly deps: ChatDeps) {
     this.now = deps.now ?? Date.now;
     this.logger = deps.logger ?? silentLogger;
+    this.rooms = new ChatRooms({
+      store: deps.store,
+      presence: deps.presence,
+      limits: deps.limits,
+      bigRoom: deps.bigRoom ?? 200,
+      now: this.now,
+      publish: (event) => this.publish(event),
+    });
     const { sequencer, hub } = deps;
     deps.bus.subscribe(sequencer ? (e) => sequencer.accept(e) : (e) => hub.deliver(e));
     deps.presence.onOffline((nick) => {
@@ -123,24 +150,29 @@ export class ChatService {
   }
 
   /**
-   * Sends `text` from `from` to a user or to everyone. A recipient with no open stream gets it
-   * in their mailbox. Resolves once the message is durable and published. A retry with the
-   * same `clientId` returns the first message and publishes nothing.
+   * Sends `text` from `from` to a user or to everyone, or, with `rooms` (the JSON API; the
+   * classic protocol knows no rooms), to a room `from` is a member of. A recipient with no
+   * open stream gets it in their mailbox. Resolves once the message is durable and published.
+   * A retry with the same `clientId` returns the first message and publishes nothing.
    */
   async send(
     fromRaw: string,
     toRaw: string,
     textRaw: string,
     clientId?: string,
+    rooms = false,
   ): Promise<Appended> {
     const { limits, presence, store } = this.deps;
     const from = parseNick(fromRaw, limits);
-    const to = parseRecipient(toRaw, limits);
+    const to = rooms ? parseTarget(toRaw, limits) : parseRecipient(toRaw, limits);
     const text = parseText(textRaw, limits);
     if (clientId !== undefined && !CLIENT_ID.test(clientId)) {
       throw new ChatError('CHAT_CLIENT_ID_INVALID');
     }
-    const offline = to !== EVERYONE && !(await presence.isConnected(to));
+    // Room members catch up from the log (resume, history), not from a mailbox.
+    const room = isRoom(to);
+    if (room) await this.rooms.requireMember(to, from);
+    const offline = to !== EVERYONE && !room && !(await presence.isConnected(to));
     const ts = this.now();
     const message =
       clientId === undefined
@@ -171,6 +203,92 @@ export class ChatService {
   }
 
   /**
+   * Replaces the text of message `id`, which `by` sent. CHAT_MESSAGE_NOT_FOUND when `by` cannot
+   * see it (a room they are not in) or it was deleted; CHAT_FORBIDDEN for another's message.
+   */
+  async edit(by: string, id: EventId, textRaw: string): Promise<StoredEdit> {
+    const text = parseText(textRaw, this.deps.limits);
+    const message = await this.visible(by, id);
+    if (message.from !== by)
+      throw new ChatError('CHAT_FORBIDDEN', 'you can edit your own messages only');
+    const { to } = message;
+    const edit = await this.deps.store.appendEdit({
+      target: id,
+      from: by,
+      to,
+      text,
+      ts: this.now(),
+    });
+    await this.publish({ kind: 'edit', edit });
+    return edit;
+  }
+
+  /**
+   * Deletes message `id`: `by` sent it, or it is in a room where `by` is an owner or
+   * moderator. Its text is gone from the Store once this resolves.
+   */
+  async delete(by: string, id: EventId): Promise<StoredDelete> {
+    const message = await this.visible(by, id);
+    if (message.from !== by) {
+      const role = isRoom(message.to) ? await this.deps.store.role(message.to, by) : null;
+      if (!canModerate(role)) {
+        throw new ChatError(
+          'CHAT_FORBIDDEN',
+          "only a room's owners and moderators delete others' messages",
+        );
+      }
+    }
+    const del = await this.deps.store.appendDelete({
+      target: id,
+      from: by,
+      to: message.to,
+      ts: this.now(),
+    });
+    await this.publish({ kind: 'delete', delete: del });
+    return del;
+  }
+
+  /**
+   * Tells `toRaw` (a nick, or a room `from` is in) that `from` is typing. Not stored; passed on
+   * at most once per TYPING_EVERY_MS per conversation (the rest are dropped). Returns whether
+   * it was passed on.
+   */
+  async typing(from: string, toRaw: string): Promise<boolean> {
+    const to = parseTarget(toRaw, this.deps.limits);
+    if (to === EVERYONE)
+      throw new ChatError('CHAT_MESSAGE_MALFORMED', 'typing goes to a user or a room');
+    if (isRoom(to) && !this.deps.hub.rooms.has(to, from)) await this.rooms.requireMember(to, from);
+    const key = `${from}\u0000${to}`;
+    const now = this.now();
+    const last = this.typed.get(key);
+    if (last !== undefined && now - last < TYPING_EVERY_MS) return false;
+    this.typed.delete(key);
+    this.typed.set(key, now);
+    if (this.typed.size > TYPING_KEYS) {
+      for (const old of this.typed.keys()) {
+        this.typed.delete(old);
+        break;
+      }
+    }
+    // Like presence, typing is best effort: lost with the Bus, never an error for the client.
+    this.deps.bus.publish({ kind: 'typing', from, to }).catch(() => {});
+    return true;
+  }
+
+  /** Message `id` if `viewer` may see it now and it was not deleted; else CHAT_MESSAGE_NOT_FOUND. */
+  private async visible(viewer: string, id: EventId): Promise<StoredMessage> {
+    const message = await this.deps.store.message(id);
+    const ok =
+      message !== undefined &&
+      !message.deleted &&
+      (isRoom(message.to)
+        ? (await this.deps.store.role(message.to, viewer)) !== null
+        : sees(viewer, message));
+    if (!ok) throw new ChatError('CHAT_MESSAGE_NOT_FOUND');
+    return message as StoredMessage;
+  }
+
+  /**
    * Publishes a logged event. Once it is in the Store it is acknowledged whatever the Bus
    * does: if the Bus is down, every process's Sequencer reads it from the Store, and clients
    * that miss it live get it on resume.
@@ -183,14 +301,18 @@ export class ChatService {
     }
   }
 
-  /** A page of the conversation of `viewer` with `peerRaw` (a nick, or `all`), oldest first. */
+  /**
+   * A page of the conversation of `viewer` with `peerRaw` (a nick, `all`, or a room they are a
+   * member of), oldest first.
+   */
   async history(
     viewer: string,
     peerRaw: string,
     before: EventId,
     limit: number,
   ): Promise<StoredMessage[]> {
-    const peer = parseRecipient(peerRaw, this.deps.limits);
+    const peer = parseTarget(peerRaw, this.deps.limits);
+    if (isRoom(peer)) await this.rooms.requireMember(peer, viewer);
     return this.deps.store.history(viewer, peer, before, Math.min(limit, MAX_HISTORY_PAGE));
   }
 

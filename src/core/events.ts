@@ -31,6 +31,10 @@ export interface NewMessage {
 /** A message after the Store has made it durable and given it an id. */
 export interface StoredMessage extends NewMessage {
   readonly id: EventId;
+  /** When it was last edited (ms since the epoch); absent (the key is not set) if never. */
+  readonly edited?: number;
+  /** Set once it was deleted: its text, and its edits' texts, are then empty in the Store. */
+  readonly deleted?: true;
 }
 
 /**
@@ -59,6 +63,94 @@ export interface StoredReceipt extends NewReceipt {
   readonly id: EventId;
 }
 
+/** A room's name: `#` and 1 to 48 of `a-z 0-9 - _`, starting with a letter or digit. */
+export const ROOM_NAME = /^#[a-z0-9][a-z0-9_-]{0,47}$/;
+
+/** Whether a recipient names a room (nicks cannot contain `#`). */
+export function isRoom(to: string): boolean {
+  return to.charCodeAt(0) === 0x23;
+}
+
+/** What a member may do in a room; see core/room-rules.ts. */
+export type Role = 'owner' | 'moderator' | 'member';
+
+/** Who may join a room: anyone, or those invited. */
+export type Visibility = 'public' | 'private';
+
+/** Which messages a member sees in history: from their joining onward, or all. */
+export type HistoryMode = 'joined' | 'all';
+
+/** A room's settings, fixed at creation. */
+export interface RoomSettings {
+  readonly visibility: Visibility;
+  readonly history: HistoryMode;
+}
+
+/**
+ * A change of a room's membership, as the chat service asks for it: `by` does `action` to
+ * `user` (for create, join and leave they are the same). The Store checks it against the
+ * room's current state with decideMembership (room-rules.ts), in the same transaction that
+ * logs it, and rejects it with a ChatError when the rules forbid it.
+ */
+export interface NewMemberChange {
+  readonly room: string;
+  readonly user: string;
+  readonly by: string;
+  readonly action: MemberAction;
+  readonly ts: number;
+  /** The role `user` gets; for `role` only. */
+  readonly role?: Role;
+  /** The room's settings; for `create` only. */
+  readonly settings?: RoomSettings;
+  /** Joins and leaves in a room with more members than this are logged quiet (see quiet). */
+  readonly bigRoom: number;
+}
+
+/** `remove` is done by an owner or moderator to another member. */
+export type MemberAction = 'create' | 'join' | 'invite' | 'leave' | 'remove' | 'role';
+
+/** A membership change after the Store has logged it. */
+export interface StoredMemberChange {
+  readonly id: EventId;
+  readonly room: string;
+  readonly user: string;
+  readonly by: string;
+  readonly action: MemberAction;
+  readonly ts: number;
+  /** The role of `user` after the change; null when they are not (or no longer) a member. */
+  readonly role: Role | null;
+  /**
+   * A join or leave in a big room (more than NewMemberChange.bigRoom members): only `user`
+   * sees it, the other members get a coalesced member count instead.
+   */
+  readonly quiet: boolean;
+}
+
+/** An edit: `from` (its sender) replaces the text of message `target`, which was sent `to`. */
+export interface NewEdit {
+  readonly target: EventId;
+  readonly from: string;
+  readonly to: string;
+  readonly text: string;
+  readonly ts: number;
+}
+
+export interface StoredEdit extends NewEdit {
+  readonly id: EventId;
+}
+
+/** A delete: `from` (the sender, or a room's owner or moderator) deletes message `target`. */
+export interface NewDelete {
+  readonly target: EventId;
+  readonly from: string;
+  readonly to: string;
+  readonly ts: number;
+}
+
+export interface StoredDelete extends NewDelete {
+  readonly id: EventId;
+}
+
 /**
  * What travels on the Bus and reaches the Hub on every process. Messages carry their Store id;
  * receipts too; presence changes are ephemeral and carry none. `origin` on `joined` is the connection that
@@ -74,14 +166,67 @@ export type ChatEvent =
       /** True for the user's first connection (after any grace window): they came online. */
       readonly first: boolean;
     }
-  | { readonly kind: 'left'; readonly nick: string };
+  | { readonly kind: 'left'; readonly nick: string }
+  | { readonly kind: 'member'; readonly change: StoredMemberChange }
+  | { readonly kind: 'edit'; readonly edit: StoredEdit }
+  | { readonly kind: 'delete'; readonly delete: StoredDelete }
+  /** Ephemeral: `from` is typing to `to` (a nick or a room). Never stored. */
+  | { readonly kind: 'typing'; readonly from: string; readonly to: string }
+  /** Local to one process: a big room's member count changed (see Hub). Never stored. */
+  | { readonly kind: 'room'; readonly room: string; readonly members: number };
 
 /** The events the Store logs, with an id, and replays on resume. */
-export type LoggedEvent = Extract<ChatEvent, { kind: 'message' | 'read' }>;
+export type LoggedEvent = Extract<
+  ChatEvent,
+  { kind: 'message' | 'read' | 'member' | 'edit' | 'delete' }
+>;
+
+/** Events that carry no id and are never stored: they pass the Sequencer straight through. */
+export type EphemeralEvent = Exclude<ChatEvent, LoggedEvent>;
+
+/** Whether an event is logged (has an id). */
+export function isLogged(event: ChatEvent): event is LoggedEvent {
+  switch (event.kind) {
+    case 'joined':
+    case 'left':
+    case 'typing':
+    case 'room':
+      return false;
+    default:
+      return true;
+  }
+}
 
 /** The id of a logged event. */
 export function eventId(event: LoggedEvent): EventId {
-  return event.kind === 'message' ? event.message.id : event.receipt.id;
+  switch (event.kind) {
+    case 'message':
+      return event.message.id;
+    case 'read':
+      return event.receipt.id;
+    case 'member':
+      return event.change.id;
+    case 'edit':
+      return event.edit.id;
+    case 'delete':
+      return event.delete.id;
+  }
+}
+
+/** When a logged event happened (ms since the epoch); retention goes by it. */
+export function eventTime(event: LoggedEvent): number {
+  switch (event.kind) {
+    case 'message':
+      return event.message.ts;
+    case 'read':
+      return event.receipt.ts;
+    case 'member':
+      return event.change.ts;
+    case 'edit':
+      return event.edit.ts;
+    case 'delete':
+      return event.delete.ts;
+  }
 }
 
 /** Limits on user input, each from config (see config.ts for defaults and bounds). */
@@ -122,6 +267,22 @@ export function parseNick(raw: string, limits: InputLimits): string {
 /** Validates a recipient: `all`, or a nick. */
 export function parseRecipient(raw: string, limits: InputLimits): string {
   return raw === EVERYONE ? EVERYONE : parseNick(raw, limits);
+}
+
+/** Validates a room name (with its `#`), or throws CHAT_ROOM_INVALID. */
+export function parseRoom(raw: string): string {
+  if (!ROOM_NAME.test(raw)) {
+    throw new ChatError(
+      'CHAT_ROOM_INVALID',
+      '# and 1 to 48 of a-z 0-9 - _, starting with a letter or digit',
+    );
+  }
+  return raw;
+}
+
+/** Validates a recipient of the JSON API: `all`, a nick or a room. */
+export function parseTarget(raw: string, limits: InputLimits): string {
+  return isRoom(raw) ? parseRoom(raw) : parseRecipient(raw, limits);
 }
 
 // C0 controls other than TAB, LF and CR, DEL and the C1 controls. NUL is among them: some

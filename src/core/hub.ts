@@ -1,10 +1,24 @@
 import { Stats } from '../ops/stats.js';
-import { type ChatEvent, EVERYONE, type EventId } from './events.js';
+import {
+  type ChatEvent,
+  EVERYONE,
+  type EventId,
+  isRoom,
+  type StoredMemberChange,
+} from './events.js';
+import { RoomDirectory } from './rooms.js';
+
+/**
+ * How often, at most, the members of a big room are told its new member count (a `room`
+ * event), instead of each join and leave (see StoredMemberChange.quiet).
+ */
+export const ROOM_COUNT_MS = 1_000;
 
 /**
  * Turns events into wire frames for one front door (the classic text protocol, later the JSON
- * API). For an event addressed to everyone (a broadcast, a join, a leave) the frame must not
- * depend on the viewer: the Hub renders it once per format and reuses it for every stream.
+ * API). For an event addressed to everyone (a broadcast, a join, a leave) or to a room the
+ * frame must not depend on the viewer: the Hub renders it once per format and reuses it for
+ * every stream.
  */
 export interface Format {
   /** The frame `viewer` sees for `event`, or null when this format does not show it. */
@@ -59,9 +73,19 @@ export class Hub {
   /** How many local streams use each format: a broadcast is rendered once per format. */
   private readonly formats = new Map<Format, number>();
   private readonly byNick = new Map<string, Set<Subscriber>>();
+  /** Big rooms whose member count changed since their members were last told. */
+  private readonly recounted = new Set<string>();
+  private countTimer: NodeJS.Timeout | undefined;
 
-  /** `stats.deliveries` counts the frames handed to streams (added once per event, not per frame). */
-  constructor(private readonly stats: Stats = new Stats()) {}
+  /**
+   * `stats.deliveries` counts the frames handed to streams (added once per event, not per
+   * frame). `rooms` is this process's room directory, which the Hub keeps up to date with the
+   * membership changes it delivers.
+   */
+  constructor(
+    private readonly stats: Stats = new Stats(),
+    readonly rooms: RoomDirectory = new RoomDirectory(),
+  ) {}
 
   /** Number of open streams on this process. */
   get size(): number {
@@ -109,10 +133,28 @@ export class Hub {
    * Hands an event from the Bus to the streams that should see it, following the seed:
    * a broadcast, a join and a leave go to every stream (a join skips the stream that joined);
    * a direct message goes to every tab of the recipient (once for a note to self) and to
-   * every tab of the sender. A read receipt goes to both parties' tabs too.
+   * every tab of the sender. A read receipt goes to both parties' tabs too. A room's message,
+   * edit or delete goes to its members, as the directory has them at that event; edits and
+   * deletes of other messages go where their message went.
    */
   deliver(event: ChatEvent): void {
     switch (event.kind) {
+      case 'member':
+        this.member(event.change, event);
+        return;
+      case 'typing':
+        if (isRoom(event.to)) this.toRoom(event.to, event, undefined, event.from);
+        else if (event.to !== event.from) this.toNick(event.to, event, undefined);
+        return;
+      case 'room':
+        this.toRoom(event.room, event, undefined);
+        return;
+      case 'edit':
+      case 'delete': {
+        const { from, to, id } = event.kind === 'edit' ? event.edit : event.delete;
+        this.toParties(from, to, event, id);
+        return;
+      }
       case 'joined':
         this.toEveryone(event, event.origin);
         return;
@@ -120,17 +162,12 @@ export class Hub {
         this.toEveryone(event, undefined);
         return;
       case 'message': {
-        const { from, to, id } = event.message;
-        if (to === EVERYONE) {
-          this.toEveryone(event, undefined, id);
-          return;
-        }
         // A message flagged offline still goes to any stream the recipient has: one may have
         // connected between the sender's presence check and the append. Whether to show it
         // is the format's call (the classic one leaves it to the mailbox; the JSON one shows
         // it, and a stream that replayed it drops the copy by id).
-        if (to !== from) this.toNick(to, event, id);
-        this.toNick(from, event, id);
+        const { from, to, id } = event.message;
+        this.toParties(from, to, event, id);
         return;
       }
       case 'read': {
@@ -140,6 +177,84 @@ export class Hub {
         return;
       }
     }
+  }
+
+  /** To everyone, a room's members, or a direct message's two parties. */
+  private toParties(from: string, to: string, event: ChatEvent, id: EventId): void {
+    if (to === EVERYONE) this.toEveryone(event, undefined, id);
+    else if (isRoom(to)) this.toRoom(to, event, id);
+    else {
+      if (to !== from) this.toNick(to, event, id);
+      this.toNick(from, event, id);
+    }
+  }
+
+  /**
+   * A membership change goes to the room's members and to the user it is about, whether
+   * they are a member before it (a leave, a removal), after it (a join) or neither (an
+   * invitation); a quiet one goes to that user alone, and the members get the new count
+   * within ROOM_COUNT_MS. The directory is updated after a leave is delivered, before a
+   * join is, so that both reach the user who left or joined.
+   */
+  private member(change: StoredMemberChange, event: ChatEvent): void {
+    const { room, user, id } = change;
+    if (change.role !== null) this.rooms.apply(change);
+    if (change.quiet) {
+      this.toNick(user, event, id);
+      this.recount(room);
+    } else {
+      this.toRoom(room, event, id);
+      if (!this.rooms.has(room, user)) this.toNick(user, event, id);
+    }
+    if (change.role === null) this.rooms.apply(change);
+  }
+
+  /** Marks a big room's count as changed; its members hear of it within ROOM_COUNT_MS. */
+  private recount(room: string): void {
+    this.recounted.add(room);
+    this.countTimer ??= setTimeout(() => {
+      this.countTimer = undefined;
+      const rooms = [...this.recounted];
+      this.recounted.clear();
+      for (const name of rooms) {
+        this.deliver({ kind: 'room', room: name, members: this.rooms.members(name).size });
+      }
+    }, ROOM_COUNT_MS);
+    this.countTimer.unref();
+  }
+
+  /**
+   * To the local streams of a room's members (but those of `skip`). The frame is rendered
+   * once per format (see Format); the loop walks whichever is smaller, the room's members or
+   * the users with streams here, so a big room with few local members costs little.
+   */
+  private toRoom(room: string, event: ChatEvent, id: EventId | undefined, skip?: string): void {
+    const members = this.rooms.members(room);
+    if (members.size === 0) return;
+    const frames = new Map<Format, string | null>();
+    let handed = 0;
+    const visit = (tabs: Set<Subscriber>): void => {
+      for (const sub of tabs) {
+        let frame = frames.get(sub.format);
+        if (frame === undefined) {
+          frame = sub.format.render(event, '');
+          frames.set(sub.format, frame);
+        }
+        if (frame !== null) {
+          sub.send(frame, id);
+          handed++;
+        }
+      }
+    };
+    if (members.size <= this.byNick.size) {
+      for (const nick of members.keys()) {
+        const tabs = this.byNick.get(nick);
+        if (tabs && nick !== skip) visit(tabs);
+      }
+    } else {
+      for (const [nick, tabs] of this.byNick) if (nick !== skip && members.has(nick)) visit(tabs);
+    }
+    this.stats.deliveries += handed;
   }
 
   private toEveryone(event: ChatEvent, skipId: string | undefined, id?: EventId): void {
@@ -163,7 +278,7 @@ export class Hub {
     this.stats.deliveries += handed;
   }
 
-  private toNick(nick: string, event: ChatEvent, id: EventId): void {
+  private toNick(nick: string, event: ChatEvent, id: EventId | undefined): void {
     const tabs = this.byNick.get(nick);
     if (!tabs) return;
     let handed = 0;

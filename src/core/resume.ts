@@ -44,7 +44,9 @@ interface CachedPage {
 function weigh(page: readonly LoggedEvent[]): number {
   let weight = 0;
   for (const event of page) {
-    weight += EVENT_WEIGHT + (event.kind === 'message' ? event.message.text.length : 0);
+    const text =
+      event.kind === 'message' ? event.message.text : event.kind === 'edit' ? event.edit.text : '';
+    weight += EVENT_WEIGHT + text.length;
   }
   return weight;
 }
@@ -60,8 +62,9 @@ export class Resume {
    * read after `head` was visible. Logged events never change once written, and the Store
    * makes ids visible in order (store.ts), so the events up to `head` of such a page are the
    * same whenever it is read: any stream with the same viewer, cursor and head may use it.
-   * Retention is checked after every page, cached or not. (Edits and deletes of stored
-   * events, should they come, must clear this cache.)
+   * Retention is checked after every page, cached or not. An edit or delete changes a stored
+   * message, but it is logged above the head of every page cached before it, so each stream
+   * that may be handed such a page also gets the edit or delete itself, after it.
    */
   private readonly pages = new Map<string, CachedPage>();
   /** What the cached pages weigh in all (see PAGE_CACHE_WEIGHT). */

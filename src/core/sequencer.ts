@@ -1,6 +1,6 @@
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/store.js';
-import { type ChatEvent, type EventId, eventId, type LoggedEvent } from './events.js';
+import { type ChatEvent, type EventId, eventId, isLogged, type LoggedEvent } from './events.js';
 
 /** How long an event that arrived ahead of a missing one waits before the Store is asked. */
 const GAP_WAIT_MS = 50;
@@ -37,7 +37,7 @@ export interface SequencerOptions {
  * class delivers strictly in id order, waiting GAP_WAIT_MS for a missing id and then reading
  * the Store, which also skips ids that were never committed.
  *
- * Joins and leaves carry no id and pass straight through. An in-process Bus delivers in id
+ * Presence changes and typing carry no id and pass straight through. An in-process Bus delivers in id
  * order already and needs no Sequencer.
  */
 export class Sequencer {
@@ -59,9 +59,9 @@ export class Sequencer {
     }
   }
 
-  /** Starts delivering after the Store's current head. */
-  static async start(options: SequencerOptions): Promise<Sequencer> {
-    return new Sequencer(options, await options.store.head());
+  /** Starts delivering after `head`, by default the Store's current head. */
+  static async start(options: SequencerOptions, head?: EventId): Promise<Sequencer> {
+    return new Sequencer(options, head ?? (await options.store.head()));
   }
 
   /** The highest id delivered so far: every logged event up to it has gone to the Hub. */
@@ -72,7 +72,7 @@ export class Sequencer {
   /** Takes an event from the Bus. */
   accept(event: ChatEvent): void {
     if (this.closed) return;
-    if (event.kind === 'joined' || event.kind === 'left') {
+    if (!isLogged(event)) {
       this.options.deliver(event);
       return;
     }

@@ -1,4 +1,12 @@
-import type { ChatEvent, EventId, StoredMessage, StoredReceipt } from '../core/events.js';
+import type {
+  ChatEvent,
+  EventId,
+  StoredDelete,
+  StoredEdit,
+  StoredMemberChange,
+  StoredMessage,
+  StoredReceipt,
+} from '../core/events.js';
 import type { Format } from '../core/hub.js';
 import type { ResetReason } from '../core/resume.js';
 
@@ -22,12 +30,43 @@ export interface ApiMessage {
   readonly text: string;
   readonly ts: number;
   readonly clientId?: string;
+  readonly edited?: number;
+  readonly deleted?: true;
 }
 
 /** The public fields of a stored message (the mailbox flag is the server's business). */
 export function apiMessage(m: StoredMessage): ApiMessage {
   const out = { id: m.id, from: m.from, to: m.to, text: m.text, ts: m.ts };
-  return m.clientId === undefined ? out : { ...out, clientId: m.clientId };
+  if (m.clientId === undefined && m.edited === undefined && m.deleted === undefined) return out;
+  return {
+    ...out,
+    ...(m.clientId !== undefined && { clientId: m.clientId }),
+    ...(m.edited !== undefined && { edited: m.edited }),
+    ...(m.deleted && { deleted: true }),
+  };
+}
+
+/** A membership change as the JSON API shows it. */
+export function apiMember(c: StoredMemberChange): Record<string, unknown> {
+  return {
+    id: c.id,
+    room: c.room,
+    user: c.user,
+    action: c.action,
+    by: c.by,
+    role: c.role,
+    ts: c.ts,
+  };
+}
+
+/** An edit as the JSON API shows it (`message` is the edited message's id). */
+export function apiEdit(e: StoredEdit): Record<string, unknown> {
+  return { id: e.id, message: e.target, from: e.from, to: e.to, text: e.text, ts: e.ts };
+}
+
+/** A delete as the JSON API shows it. */
+export function apiDelete(d: StoredDelete): Record<string, unknown> {
+  return { id: d.id, message: d.target, from: d.from, to: d.to, ts: d.ts };
 }
 
 /** A read receipt as the JSON API shows it. */
@@ -37,7 +76,8 @@ export function apiReceipt(r: StoredReceipt): Record<string, unknown> {
 
 /**
  * The event types of `GET /api/v1/events` (docs/api.md lists their data):
- * `hello`, `message`, `read`, `join`, `leave`, `reset`, `ping`, `bye`. Joins are announced once per user
+ * `hello`, `message`, `read`, `join`, `leave`, `member`, `edit`, `delete`, `typing`, `room`,
+ * `reset`, `ping`, `bye`. Joins are announced once per user
  * coming online, not per tab (the classic protocol keeps the seed's every-login wording).
  */
 export class ApiFormat implements Format {
@@ -64,6 +104,16 @@ export class ApiFormat implements Format {
         return event.first ? apiFrame('join', { user: event.nick }) : null;
       case 'left':
         return apiFrame('leave', { user: event.nick });
+      case 'member':
+        return apiFrame('member', apiMember(event.change), event.change.id);
+      case 'edit':
+        return apiFrame('edit', apiEdit(event.edit), event.edit.id);
+      case 'delete':
+        return apiFrame('delete', apiDelete(event.delete), event.delete.id);
+      case 'typing':
+        return apiFrame('typing', { from: event.from, to: event.to });
+      case 'room':
+        return apiFrame('room', { room: event.room, members: event.members });
     }
   }
 

@@ -8,6 +8,8 @@ import type { Logger } from '../logger.js';
 import type { Stats } from '../ops/stats.js';
 import type { Admission } from './admission.js';
 import { apiMessage } from './api-format.js';
+import { intParam, messageId, takesArgument } from './api-paths.js';
+import { ApiRooms, decodeSegment } from './api-rooms.js';
 import { ApiStream } from './api-stream.js';
 import { type Auth, type Identity, TICKET_TTL_MS } from './auth.js';
 import { type JsonBody, optionalString, readJson, sendJson, stringField } from './body.js';
@@ -40,6 +42,7 @@ type Handler = (req: IncomingMessage, res: ServerResponse, arg: string) => Promi
  */
 export class Api {
   private readonly stream: ApiStream;
+  private readonly rooms: ApiRooms;
   private readonly receipts = new RateLimiter(RECEIPTS);
   private readonly routes: Record<string, Partial<Record<string, Handler>>>;
   private readonly allow: Map<string, string>;
@@ -59,13 +62,26 @@ export class Api {
       heartbeatMs: config.heartbeatMs,
       stats,
     });
+    this.rooms = new ApiRooms({
+      chat,
+      auth: deps.auth,
+      admission,
+      body: (req, res) => this.body(req, res),
+    });
     this.routes = {
       users: { POST: this.register },
       session: { GET: this.whoami, POST: this.login, DELETE: this.logout },
       password: { POST: this.changePassword },
       tokens: { GET: this.listTokens, POST: this.createToken, DELETE: this.revokeToken },
       tickets: { POST: this.createTicket },
-      messages: { GET: this.history, POST: this.send },
+      messages: { GET: this.history, POST: this.send, PATCH: this.edit, DELETE: this.delete },
+      rooms: {
+        GET: this.roomRoute,
+        POST: this.roomRoute,
+        PUT: this.roomRoute,
+        DELETE: this.roomRoute,
+      },
+      typing: { POST: this.typing },
       events: { GET: this.events },
       presence: { GET: this.presence },
       read: { POST: this.read },
@@ -84,12 +100,7 @@ export class Api {
     const name = slash === -1 ? rest : rest.slice(0, slash);
     const arg = slash === -1 ? '' : rest.slice(slash + 1);
     const route = Object.hasOwn(this.routes, name) ? this.routes[name] : undefined;
-    // Only /tokens/<id> takes an argument.
-    if (
-      !route ||
-      (arg !== '' && name !== 'tokens') ||
-      (arg === '' && req.method === 'DELETE' && name === 'tokens')
-    ) {
+    if (!route || !takesArgument(name, req.method, arg !== '')) {
       throw new ChatError('HTTP_NOT_FOUND');
     }
     // The methods a route answers, for Allow and for CORS preflights; derived once per route.
@@ -106,7 +117,8 @@ export class Api {
       throw new ChatError('HTTP_METHOD_NOT_ALLOWED');
     }
     if (req.method !== 'GET') this.deps.auth.checkSameOrigin(req);
-    await handler(req, res, decodePathSegment(arg));
+    // Room paths have several segments, decoded one by one (ApiRooms).
+    await handler(req, res, name === 'rooms' ? arg : decodeSegment(arg));
   }
 
   private readonly register: Handler = async (req, res) => {
@@ -184,7 +196,7 @@ export class Api {
     const to = stringField(body, 'to');
     const text = stringField(body, 'text');
     const clientId = optionalString(body, 'clientId');
-    const { message, created } = await this.deps.chat.send(nick, to, text, clientId);
+    const { message, created } = await this.deps.chat.send(nick, to, text, clientId, true);
     if (created) this.deps.stats.messagesIn.api++;
     else res.setHeader('Idempotent-Replayed', 'true');
     sendJson(res, 201, { id: message.id, ts: message.ts });
@@ -204,6 +216,30 @@ export class Api {
       before: page.length === limit && first ? first.id : null,
     });
   };
+
+  private readonly edit: Handler = async (req, res, arg) => {
+    const { nick } = await this.deps.auth.require(req);
+    await this.deps.admission.send(req, nick);
+    const text = stringField(await this.body(req, res), 'text');
+    const edit = await this.deps.chat.edit(nick, messageId(arg), text);
+    sendJson(res, 200, { id: edit.id });
+  };
+
+  private readonly delete: Handler = async (req, res, arg) => {
+    const { nick } = await this.deps.auth.require(req);
+    await this.deps.admission.send(req, nick);
+    const del = await this.deps.chat.delete(nick, messageId(arg));
+    sendJson(res, 200, { id: del.id });
+  };
+
+  private readonly typing: Handler = async (req, res) => {
+    const { nick } = await this.deps.auth.require(req);
+    await this.deps.admission.send(req, nick);
+    await this.deps.chat.typing(nick, stringField(await this.body(req, res), 'to'));
+    sendJson(res, 202, {});
+  };
+
+  private readonly roomRoute: Handler = (req, res, arg) => this.rooms.handle(req, res, arg);
 
   private readonly events: Handler = async (req, res) => {
     const query = new URL(req.url ?? '/', 'http://x').searchParams;
@@ -258,33 +294,4 @@ export class Api {
       res.setHeader('Access-Control-Max-Age', '600');
     }
   }
-}
-
-/** A percent-decoded path segment; a malformed encoding names nothing here (404). */
-function decodePathSegment(raw: string): string {
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    throw new ChatError('HTTP_NOT_FOUND');
-  }
-}
-
-/** A whole-number query parameter within bounds, or its default when absent. */
-function intParam(
-  query: URLSearchParams,
-  name: string,
-  def: number,
-  min: number,
-  max: number,
-): number {
-  const raw = query.get(name);
-  if (raw === null) return def;
-  const n = /^\d{1,16}$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n < min || n > max) {
-    throw new ChatError(
-      'API_QUERY_INVALID',
-      `${name} must be a whole number from ${min} to ${max}`,
-    );
-  }
-  return n;
 }

@@ -1,5 +1,11 @@
 import type { Greeting } from '../core/chat.js';
-import { type ChatEvent, EVERYONE, type EventId, type StoredMessage } from '../core/events.js';
+import {
+  type ChatEvent,
+  EVERYONE,
+  type EventId,
+  isRoom,
+  type StoredMessage,
+} from '../core/events.js';
 import type { Format } from '../core/hub.js';
 
 /**
@@ -34,7 +40,12 @@ export class ClassicFormat implements Format {
       case 'message':
         return this.message(event.message, viewer);
       case 'read':
-        // The seed has no receipts; old pages would show them as chat lines.
+      case 'member':
+      case 'edit':
+      case 'delete':
+      case 'typing':
+      case 'room':
+        // The seed has none of these (nor rooms); old pages would show them as chat lines.
         return null;
     }
   }
@@ -50,6 +61,7 @@ export class ClassicFormat implements Format {
   }
 
   private message(m: StoredMessage, viewer: string): string | null {
+    if (isRoom(m.to)) return null;
     if (m.to === EVERYONE) return classicFrame(`${m.from} to all: ${m.text}`, m.id);
     if (viewer === m.from) {
       const note = m.offline ? ' (offline)' : '';

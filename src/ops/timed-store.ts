@@ -1,13 +1,28 @@
 import type {
   EventId,
   LoggedEvent,
+  NewDelete,
+  NewEdit,
+  NewMemberChange,
   NewMessage,
   NewReceipt,
+  Role,
+  StoredDelete,
+  StoredEdit,
+  StoredMemberChange,
   StoredMessage,
   StoredReceipt,
 } from '../core/events.js';
 import type { AccountStore } from '../store/accounts.js';
-import type { Appended, RetentionPolicy, Store } from '../store/store.js';
+import type {
+  Appended,
+  Member,
+  MembershipSnapshot,
+  RetentionPolicy,
+  RoomInfo,
+  RoomListing,
+  Store,
+} from '../store/store.js';
 import { type Observer, secondsSince } from './stats.js';
 
 /** Observes `work`'s duration in seconds, whether it resolves or rejects. */
@@ -20,7 +35,7 @@ export function timed<T>(observer: Observer, work: () => Promise<T>): Promise<T>
 }
 
 /**
- * A Store that times appends (messages and receipts alike) and the reads of a resume (`since`),
+ * A Store that times appends (messages, receipts, room changes, edits and deletes alike) and the reads of a resume (`since`),
  * and passes every call straight through. Each call reaches the inner Store in the same turn
  * it was made, so the ordering promises of store.ts hold unchanged.
  */
@@ -41,6 +56,38 @@ export class TimedStore implements Store {
 
   appendReceipt(receipt: NewReceipt): Promise<StoredReceipt> {
     return timed(this.appendSeconds, () => this.inner.appendReceipt(receipt));
+  }
+
+  appendMember(change: NewMemberChange): Promise<StoredMemberChange | undefined> {
+    return timed(this.appendSeconds, () => this.inner.appendMember(change));
+  }
+
+  appendEdit(edit: NewEdit): Promise<StoredEdit> {
+    return timed(this.appendSeconds, () => this.inner.appendEdit(edit));
+  }
+
+  appendDelete(del: NewDelete): Promise<StoredDelete> {
+    return timed(this.appendSeconds, () => this.inner.appendDelete(del));
+  }
+
+  room(name: string): Promise<RoomInfo | undefined> {
+    return this.inner.room(name);
+  }
+
+  rooms(viewer: string): Promise<RoomListing[]> {
+    return this.inner.rooms(viewer);
+  }
+
+  role(room: string, user: string): Promise<Role | null> {
+    return this.inner.role(room, user);
+  }
+
+  members(room: string): Promise<Member[]> {
+    return this.inner.members(room);
+  }
+
+  memberships(): Promise<MembershipSnapshot> {
+    return this.inner.memberships();
   }
 
   since(viewer: string, after: EventId, limit: number): Promise<LoggedEvent[]> {

@@ -2,16 +2,35 @@ import {
   EVERYONE,
   type EventId,
   eventId,
+  eventTime,
+  isRoom,
   type LoggedEvent,
+  type NewDelete,
+  type NewEdit,
+  type NewMemberChange,
   type NewMessage,
   type NewReceipt,
+  type Role,
+  type StoredDelete,
+  type StoredEdit,
+  type StoredMemberChange,
   type StoredMessage,
   type StoredReceipt,
   storedMessage,
 } from '../core/events.js';
 import { ChatError } from '../errors.js';
 import { MemoryAccounts } from './memory-accounts.js';
-import type { Appended, RetentionPolicy, Store, StoreLimits } from './store.js';
+import { MemoryRooms } from './memory-rooms.js';
+import type {
+  Appended,
+  Member,
+  MembershipSnapshot,
+  RetentionPolicy,
+  RoomInfo,
+  RoomListing,
+  Store,
+  StoreLimits,
+} from './store.js';
 
 /**
  * A Store that lives in this process's memory and is gone when it exits. For tests and for
@@ -24,9 +43,13 @@ export class MemoryStore implements Store {
   private pruned = 0;
   /** Every logged entry, in id order. */
   private entries: LoggedEvent[] = [];
-  private readonly mailboxes = new Map<string, StoredMessage[]>();
-  /** Messages that carry a clientId, by sender and clientId. */
-  private readonly byClientId = new Map<string, StoredMessage>();
+  /** The ids of the messages waiting in each mailbox. */
+  private readonly mailboxes = new Map<string, EventId[]>();
+  /** The ids of the messages that carry a clientId, by sender and clientId. */
+  private readonly byClientId = new Map<string, EventId>();
+  /** The ids of each message's edits, so that a delete can empty their texts. */
+  private readonly editsOf = new Map<EventId, EventId[]>();
+  private readonly roomState = new MemoryRooms();
   /** Set by close(), so that ping() tells a closed store from a live one. */
   private closed = false;
 
@@ -37,18 +60,19 @@ export class MemoryStore implements Store {
     const key = clientId === undefined ? undefined : clientKey(from, clientId);
     // Before the mailbox check, so that a retry neither fills nor is refused by a mailbox the
     // first send already counts in.
-    const first = key === undefined ? undefined : this.byClientId.get(key);
+    const firstId = key === undefined ? undefined : this.byClientId.get(key);
+    const first = firstId === undefined ? undefined : this.messageNow(firstId);
     if (first) return { message: first, created: false };
-    let box: StoredMessage[] | undefined;
+    let box: EventId[] | undefined;
     if (offline) {
       box = this.mailboxes.get(to) ?? [];
       if (box.length >= this.limits.maxOfflinePerUser) throw new ChatError('CHAT_MAILBOX_FULL');
     }
     const stored = storedMessage(message, ++this.lastId);
     this.entries.push({ kind: 'message', message: stored });
-    if (key !== undefined) this.byClientId.set(key, stored);
+    if (key !== undefined) this.byClientId.set(key, stored.id);
     if (box) {
-      box.push(stored);
+      box.push(stored.id);
       this.mailboxes.set(to, box);
     }
     return { message: stored, created: true };
@@ -64,7 +88,7 @@ export class MemoryStore implements Store {
   async takeOffline(nick: string): Promise<StoredMessage[]> {
     const box = this.mailboxes.get(nick) ?? [];
     this.mailboxes.delete(nick);
-    return box;
+    return box.map((id) => this.messageNow(id)).filter((m) => m !== undefined);
   }
 
   async head(): Promise<EventId> {
@@ -79,7 +103,7 @@ export class MemoryStore implements Store {
     const out: LoggedEvent[] = [];
     for (let i = this.indexAbove(after); i < this.entries.length && out.length < limit; i++) {
       const entry = this.entries[i] as LoggedEvent;
-      if (sees(viewer, entry)) out.push(entry);
+      if (this.sees(viewer, entry)) out.push(entry);
     }
     return out;
   }
@@ -95,9 +119,10 @@ export class MemoryStore implements Store {
     before: EventId,
     limit: number,
   ): Promise<StoredMessage[]> {
+    const all = isRoom(peer) && this.roomState.seesAllHistory(peer);
     const between = (m: StoredMessage): boolean =>
-      peer === EVERYONE
-        ? m.to === EVERYONE
+      peer === EVERYONE || isRoom(peer)
+        ? m.to === peer && (all || peer === EVERYONE || this.roomState.covers(peer, viewer, m.id))
         : (m.from === viewer && m.to === peer) || (m.from === peer && m.to === viewer);
     const out: StoredMessage[] = [];
     for (let i = this.indexAbove(before - 1) - 1; i >= 0 && out.length < limit; i--) {
@@ -108,8 +133,105 @@ export class MemoryStore implements Store {
   }
 
   async message(id: EventId): Promise<StoredMessage | undefined> {
+    return this.messageNow(id);
+  }
+
+  async appendMember(change: NewMemberChange): Promise<StoredMemberChange | undefined> {
+    const outcome = this.roomState.decide(change);
+    if (!outcome) return undefined;
+    const id = ++this.lastId;
+    this.roomState.apply(change, outcome, id);
+    const { room, user, by, action, ts } = change;
+    const stored = { id, room, user, by, action, ts, role: outcome.role, quiet: outcome.quiet };
+    this.entries.push({ kind: 'member', change: stored });
+    return stored;
+  }
+
+  async appendEdit(edit: NewEdit): Promise<StoredEdit> {
+    const target = this.live(edit.target);
+    const { from, to, text, ts } = edit;
+    const stored: StoredEdit = { id: ++this.lastId, target: edit.target, from, to, text, ts };
+    this.entries.push({ kind: 'edit', edit: stored });
+    this.replace({ ...target, text, edited: ts });
+    this.editsOf.set(target.id, [...(this.editsOf.get(target.id) ?? []), stored.id]);
+    return stored;
+  }
+
+  async appendDelete(del: NewDelete): Promise<StoredDelete> {
+    const target = this.live(del.target);
+    const { from, to, ts } = del;
+    const stored: StoredDelete = { id: ++this.lastId, target: del.target, from, to, ts };
+    this.entries.push({ kind: 'delete', delete: stored });
+    this.replace({ ...target, text: '', deleted: true });
+    for (const id of this.editsOf.get(target.id) ?? []) {
+      const entry = this.entries[this.indexAbove(id - 1)];
+      if (entry?.kind === 'edit' && entry.edit.id === id) {
+        this.entries[this.indexAbove(id - 1)] = { kind: 'edit', edit: { ...entry.edit, text: '' } };
+      }
+    }
+    this.editsOf.delete(target.id);
+    return stored;
+  }
+
+  async room(name: string): Promise<RoomInfo | undefined> {
+    return this.roomState.info(name);
+  }
+
+  async rooms(viewer: string): Promise<RoomListing[]> {
+    return this.roomState.list(viewer);
+  }
+
+  async role(room: string, user: string): Promise<Role | null> {
+    return this.roomState.role(room, user);
+  }
+
+  async members(room: string): Promise<Member[]> {
+    return this.roomState.members(room);
+  }
+
+  async memberships(): Promise<MembershipSnapshot> {
+    return { head: this.lastId, members: this.roomState.all() };
+  }
+
+  /** The message with this id as it reads now, if it is still stored. */
+  private messageNow(id: EventId): StoredMessage | undefined {
     const entry = this.entries[this.indexAbove(id - 1)];
     return entry?.kind === 'message' && entry.message.id === id ? entry.message : undefined;
+  }
+
+  /** The undeleted message with this id, or CHAT_MESSAGE_NOT_FOUND. */
+  private live(id: EventId): StoredMessage {
+    const message = this.messageNow(id);
+    if (!message || message.deleted) throw new ChatError('CHAT_MESSAGE_NOT_FOUND');
+    return message;
+  }
+
+  /** Puts a changed copy of a stored message in its place (stored objects are never mutated). */
+  private replace(message: StoredMessage): void {
+    this.entries[this.indexAbove(message.id - 1)] = { kind: 'message', message };
+  }
+
+  /** Whether `viewer` may see `entry` (the visibility rule of store.ts). */
+  private sees(viewer: string, entry: LoggedEvent): boolean {
+    switch (entry.kind) {
+      case 'read':
+        return entry.receipt.to === viewer || entry.receipt.from === viewer;
+      case 'member': {
+        const { change } = entry;
+        if (change.user === viewer) return true;
+        return !change.quiet && this.roomState.covers(change.room, viewer, change.id);
+      }
+      default: {
+        const { from, to, id } =
+          entry.kind === 'message'
+            ? entry.message
+            : entry.kind === 'edit'
+              ? entry.edit
+              : entry.delete;
+        if (isRoom(to)) return this.roomState.covers(to, viewer, id);
+        return to === EVERYONE || to === viewer || from === viewer;
+      }
+    }
   }
 
   /** The same cut as SqliteStore.prune: the oldest entries up to the first the policy keeps. */
@@ -117,7 +239,7 @@ export class MemoryStore implements Store {
     const last = this.entries.length - 1;
     let cut = 0;
     if (policy.olderThan > 0) {
-      const young = this.entries.findIndex((e) => timeOf(e) >= policy.olderThan);
+      const young = this.entries.findIndex((e) => eventTime(e) >= policy.olderThan);
       cut = young === -1 ? last : young;
     }
     if (policy.keep > 0) cut = Math.max(cut, this.entries.length - policy.keep);
@@ -128,11 +250,12 @@ export class MemoryStore implements Store {
     this.entries = this.entries.slice(cut);
     this.pruned = eventId(gone[gone.length - 1] as LoggedEvent);
     for (const entry of gone) {
+      if (entry.kind === 'message') this.editsOf.delete(entry.message.id);
       if (entry.kind !== 'message' || entry.message.clientId === undefined) continue;
       this.byClientId.delete(clientKey(entry.message.from, entry.message.clientId));
     }
     for (const [nick, box] of this.mailboxes) {
-      const kept = box.filter((m) => m.id > this.pruned);
+      const kept = box.filter((id) => id > this.pruned);
       if (kept.length === 0) this.mailboxes.delete(nick);
       else this.mailboxes.set(nick, kept);
     }
@@ -158,17 +281,6 @@ export class MemoryStore implements Store {
     }
     return lo;
   }
-}
-
-/** Whether `viewer` may see `entry` (the visibility rule of store.ts). */
-function sees(viewer: string, entry: LoggedEvent): boolean {
-  if (entry.kind === 'read') return entry.receipt.to === viewer || entry.receipt.from === viewer;
-  const { to, from } = entry.message;
-  return to === EVERYONE || to === viewer || from === viewer;
-}
-
-function timeOf(entry: LoggedEvent): number {
-  return entry.kind === 'message' ? entry.message.ts : entry.receipt.ts;
 }
 
 // NUL cannot occur in a nick (events.ts forbids control characters), so keys cannot collide.

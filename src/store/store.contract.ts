@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
-import type { LoggedEvent, NewMessage, NewReceipt, StoredMessage } from '../core/events.js';
+import {
+  eventId,
+  type LoggedEvent,
+  type NewMessage,
+  type NewReceipt,
+  type StoredMessage,
+} from '../core/events.js';
 import { ChatError } from '../errors.js';
+import { roomsContract } from './rooms.contract.js';
 import type { Store } from './store.js';
 
 /** How a backend's test file hands the suite a fresh store with these limits. */
@@ -30,7 +37,7 @@ const NEWEST = Number.MAX_SAFE_INTEGER;
 const isMailboxFull = (err: unknown): boolean =>
   err instanceof ChatError && err.code === 'CHAT_MAILBOX_FULL';
 
-const idOf = (e: LoggedEvent): number => (e.kind === 'message' ? e.message.id : e.receipt.id);
+const idOf = (e: LoggedEvent): number => eventId(e);
 
 /** The Store contract (store.ts), run by every backend's *-store.test.ts. */
 export function storeContract(name: string, open: StoreFactory): void {
@@ -368,10 +375,7 @@ export function storeContract(name: string, open: StoreFactory): void {
       const r = await store.appendReceipt({ from: 'bob', to: 'ann', upTo: a.id, ts: 1 });
       const c = store.append(msg({ from: 'cat', to: 'dan', text: 'in flight' }));
       const all = await store.log(0, 10);
-      assert.deepEqual(
-        all.map((e) => (e.kind === 'message' ? e.message.id : e.receipt.id)),
-        [a.id, b.id, r.id, (await c).message.id],
-      );
+      assert.deepEqual(all.map(idOf), [a.id, b.id, r.id, (await c).message.id]);
       assert.deepEqual(await store.log(b.id, 1), [{ kind: 'read', receipt: r }]);
       assert.deepEqual(await store.log(a.id, 0), []);
     });
@@ -385,4 +389,5 @@ export function storeContract(name: string, open: StoreFactory): void {
       await assert.rejects(other.ping());
     });
   });
+  roomsContract(name, open);
 }

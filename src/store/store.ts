@@ -1,8 +1,16 @@
 import type {
   EventId,
   LoggedEvent,
+  NewDelete,
+  NewEdit,
+  NewMemberChange,
   NewMessage,
   NewReceipt,
+  Role,
+  RoomSettings,
+  StoredDelete,
+  StoredEdit,
+  StoredMemberChange,
   StoredMessage,
   StoredReceipt,
 } from '../core/events.js';
@@ -22,6 +30,45 @@ export interface RetentionPolicy {
   /** Keep at most this many newest entries; 0 keeps any number. */
   readonly keep: number;
 }
+
+/** A room as the Store describes it. */
+export interface RoomInfo extends RoomSettings {
+  /** With its `#`. */
+  readonly name: string;
+  readonly createdBy: string;
+  /** When it was created, ms since the epoch. */
+  readonly created: number;
+  /** How many members it has now. */
+  readonly members: number;
+}
+
+/** A room as one user sees it in their list. */
+export interface RoomListing extends RoomInfo {
+  /** The user's role in it; null when not a member. */
+  readonly role: Role | null;
+  /** Whether the user holds an invitation to it. */
+  readonly invited: boolean;
+}
+
+/** One member of a room. */
+export interface Member {
+  readonly user: string;
+  readonly role: Role;
+}
+
+/** Every room's members as of `head`, for a process's room directory (core/rooms.ts). */
+export interface MembershipSnapshot {
+  /** Every membership change up to this id is reflected, none above it. */
+  readonly head: EventId;
+  readonly members: ReadonlyArray<{
+    readonly room: string;
+    readonly user: string;
+    readonly role: Role;
+  }>;
+}
+
+/** Most rooms `Store.rooms` lists. */
+export const MAX_ROOM_LISTING = 1000;
 
 /**
  * The Store is ssechat's durable truth. Every accepted message is appended here before it is
@@ -48,6 +95,28 @@ export interface RetentionPolicy {
  *   by them. `since` and `history` return only what the viewer sees.
  * - `prune` never removes the newest entry (so the sequence cannot restart) and records the
  *   highest id it removed in `prunedThrough`; it also empties those entries from mailboxes.
+ * - Rooms. `appendMember` decides a membership change with decideMembership (room-rules.ts)
+ *   against the room's state read in the same transaction that logs it, and writes the
+ *   outcome there: the room (for create), the member's role, their invitation, and their
+ *   membership spans. It returns undefined, logging nothing, when the rules say the change
+ *   changes nothing, and rejects with the rules' ChatError when they forbid it. Changes of one
+ *   room are decided one at a time, also across processes.
+ * - A span is a stretch of ids during which a user was a member of a room: from the id of the
+ *   change that made them one (create or join) to the id of the one that ended it (leave or
+ *   remove), both included; open while they are a member.
+ * - A viewer sees a room's entry (its messages, edits, deletes and membership changes; the
+ *   recipient of each is the room) when one of the viewer's spans in that room covers its id
+ *   and it is not quiet, and sees every membership change whose `user` they are.
+ * - `history(viewer, '#room', …)` returns the room's messages that one of the viewer's spans
+ *   covers, or all of them when the room's history mode is `all`. (The chat service checks
+ *   that the viewer is a member first.)
+ * - `appendEdit` logs the edit and sets the target's text and `edited` (to the edit's ts) in
+ *   the same transaction; `appendDelete` logs the delete, empties the text of the target and
+ *   of every edit of it, and marks the target deleted. Both reject with CHAT_MESSAGE_NOT_FOUND
+ *   when the target is not a stored, undeleted message. Edits and deletes are seen by whoever
+ *   sees their target (they carry its recipient).
+ * - Messages read back (`since`, `history`, `message`, `takeOffline`) carry their current text,
+ *   `edited` and `deleted`.
  * - `ping` resolves once the backend has answered a trivial request, and rejects when it cannot
  *   serve one now: after `close()`, or when its server does not answer. It changes nothing.
  *   It may wait as long as the backend's own connection and query bounds allow; a caller that
@@ -79,6 +148,25 @@ export interface Store {
   history(viewer: string, peer: string, before: EventId, limit: number): Promise<StoredMessage[]>;
   /** The message with this id, if it is stored (receipts are not messages). */
   message(id: EventId): Promise<StoredMessage | undefined>;
+  /** Decides and logs a membership change; see the contract above. */
+  appendMember(change: NewMemberChange): Promise<StoredMemberChange | undefined>;
+  /** Logs an edit and applies it to its target; see the contract above. */
+  appendEdit(edit: NewEdit): Promise<StoredEdit>;
+  /** Logs a delete and removes its target's text; see the contract above. */
+  appendDelete(del: NewDelete): Promise<StoredDelete>;
+  /** The room of this name (with `#`), if it exists. */
+  room(name: string): Promise<RoomInfo | undefined>;
+  /**
+   * The rooms `viewer` is a member of or invited to, and the public ones, by name, at most
+   * MAX_ROOM_LISTING.
+   */
+  rooms(viewer: string): Promise<RoomListing[]>;
+  /** The role of `user` in `room`, null when not a member (or there is no such room). */
+  role(room: string, user: string): Promise<Role | null>;
+  /** A room's members, in the order they became members. */
+  members(room: string): Promise<Member[]>;
+  /** Every room's members, read consistently with the head it reports. */
+  memberships(): Promise<MembershipSnapshot>;
   /** Removes entries beyond the policy; returns how many went. */
   prune(policy: RetentionPolicy): Promise<number>;
   /** Users, sessions, tokens and tickets, kept in the same backend. */

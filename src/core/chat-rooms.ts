@@ -1,0 +1,134 @@
+import { ChatError } from '../errors.js';
+import type { Presence } from '../presence/presence.js';
+import type { Member, RoomInfo, RoomListing, Store } from '../store/store.js';
+import {
+  type ChatEvent,
+  type InputLimits,
+  type MemberAction,
+  type NewMemberChange,
+  parseNick,
+  parseRoom,
+  type Role,
+  type RoomSettings,
+  type StoredMemberChange,
+} from './events.js';
+
+/** What the room operations need from the chat service. */
+export interface ChatRoomsDeps {
+  readonly store: Store;
+  readonly presence: Presence;
+  readonly limits: InputLimits;
+  /** See config bigRoomMembers. */
+  readonly bigRoom: number;
+  readonly now: () => number;
+  /** Publishes a logged event (ChatService.publish). */
+  readonly publish: (event: ChatEvent) => Promise<void>;
+}
+
+/** A room with its members, as its page shows it. */
+export interface RoomView {
+  readonly room: RoomInfo;
+  readonly members: ReadonlyArray<Member & { readonly online: boolean }>;
+}
+
+/**
+ * Rooms: creating them and changing who is in them. The rules live in the Store's
+ * transaction (room-rules.ts), so that two processes cannot both let a change through; this
+ * class validates input, logs the change, and publishes it like any other logged event.
+ */
+export class ChatRooms {
+  constructor(private readonly deps: ChatRoomsDeps) {}
+
+  /** Creates a room with `by` as its owner; CHAT_ROOM_EXISTS when the name is taken. */
+  async create(by: string, nameRaw: string, settings: RoomSettings): Promise<StoredMemberChange> {
+    const change = await this.change(by, 'create', nameRaw, by, settings);
+    // A create always changes something: the rules return null for nothing here.
+    if (!change) throw new ChatError('CHAT_ROOM_EXISTS');
+    return change;
+  }
+
+  /** `user` joins; undefined when they are a member already. */
+  join(user: string, room: string): Promise<StoredMemberChange | undefined> {
+    return this.change(user, 'join', room, user);
+  }
+
+  leave(user: string, room: string): Promise<StoredMemberChange | undefined> {
+    return this.change(user, 'leave', room, user);
+  }
+
+  /** `by` invites `userRaw`; undefined when they are a member or invited already. */
+  invite(by: string, room: string, userRaw: string): Promise<StoredMemberChange | undefined> {
+    return this.change(by, 'invite', room, userRaw);
+  }
+
+  remove(by: string, room: string, userRaw: string): Promise<StoredMemberChange | undefined> {
+    return this.change(by, 'remove', room, userRaw);
+  }
+
+  setRole(
+    by: string,
+    room: string,
+    userRaw: string,
+    role: unknown,
+  ): Promise<StoredMemberChange | undefined> {
+    if (role !== 'owner' && role !== 'moderator' && role !== 'member') {
+      throw new ChatError('CHAT_ROLE_INVALID');
+    }
+    return this.change(by, 'role', room, userRaw, undefined, role);
+  }
+
+  /** The rooms `viewer` is in or invited to, and the public ones. */
+  list(viewer: string): Promise<RoomListing[]> {
+    return this.deps.store.rooms(viewer);
+  }
+
+  /**
+   * A room and its members with who of them is online. A private room shows itself only to
+   * its members and to those invited to it.
+   */
+  async view(viewer: string, nameRaw: string): Promise<RoomView> {
+    const { store, presence } = this.deps;
+    const name = parseRoom(nameRaw);
+    const room = await store.room(name);
+    if (!room) throw new ChatError('CHAT_ROOM_NOT_FOUND');
+    const members = await store.members(name);
+    if (room.visibility === 'private' && !members.some((m) => m.user === viewer)) {
+      const listed = await store.rooms(viewer);
+      if (!listed.some((r) => r.name === name && r.invited)) throw new ChatError('CHAT_NOT_MEMBER');
+    }
+    const online = new Set(await presence.online());
+    return { room, members: members.map((m) => ({ ...m, online: online.has(m.user) })) };
+  }
+
+  /** Throws CHAT_NOT_MEMBER (or CHAT_ROOM_NOT_FOUND) unless `user` is in `room`; their role. */
+  async requireMember(room: string, user: string): Promise<Role> {
+    const role = await this.deps.store.role(room, user);
+    if (role !== null) return role;
+    if (!(await this.deps.store.room(room))) throw new ChatError('CHAT_ROOM_NOT_FOUND');
+    throw new ChatError('CHAT_NOT_MEMBER');
+  }
+
+  private async change(
+    by: string,
+    action: MemberAction,
+    roomRaw: string,
+    userRaw: string,
+    settings?: RoomSettings,
+    role?: Role,
+  ): Promise<StoredMemberChange | undefined> {
+    const { store, limits, bigRoom, now } = this.deps;
+    const change: NewMemberChange = {
+      room: parseRoom(roomRaw),
+      user: parseNick(userRaw, limits),
+      by,
+      action,
+      ts: now(),
+      bigRoom,
+      ...(settings && { settings }),
+      ...(role && { role }),
+    };
+    const stored = await store.appendMember(change);
+    if (stored) await this.deps.publish({ kind: 'member', change: stored });
+    return stored;
+  }
+}

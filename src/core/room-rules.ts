@@ -1,0 +1,106 @@
+import { ChatError } from '../errors.js';
+import type { NewMemberChange, Role, RoomSettings } from './events.js';
+
+/** What a Store reads, inside the transaction that logs a membership change, to decide it. */
+export interface MembershipState {
+  /** The room's settings; undefined when there is no such room. */
+  readonly room: RoomSettings | undefined;
+  /** The role of the change's `user`, null when not a member. */
+  readonly userRole: Role | null;
+  /** The role of the change's `by`, null when not a member. */
+  readonly byRole: Role | null;
+  /** Whether `user` holds an invitation to the room. */
+  readonly invited: boolean;
+  /** How many members the room has before the change. */
+  readonly members: number;
+}
+
+/** What the change does, for the Store to write in the same transaction. */
+export interface MembershipOutcome {
+  /** The role of `user` afterwards; null when not a member. */
+  readonly role: Role | null;
+  /** Whether `user` holds an invitation afterwards. */
+  readonly invited: boolean;
+  /** See StoredMemberChange.quiet. */
+  readonly quiet: boolean;
+  /** True for `create`: the room is to be made, with the change's settings. */
+  readonly create: boolean;
+}
+
+const ROLES: readonly Role[] = ['owner', 'moderator', 'member'];
+
+/**
+ * The rules of room membership, in one place for every Store backend. Returns what `change`
+ * does given `state`, null when it changes nothing (a join of a member, a second invitation:
+ * nothing is logged), or throws a ChatError when the rules forbid it:
+ *
+ * - `create`: the room must not exist; its creator becomes its owner.
+ * - `join`: anyone to a public room, the invited to a private one; the invitation is used up.
+ * - `invite`: owners and moderators invite a user who is not a member.
+ * - `leave`: any member.
+ * - `remove`: owners remove anyone but themselves; moderators remove plain members. It also
+ *   withdraws an invitation.
+ * - `role`: owners set a member's role.
+ *
+ * A join or leave is quiet when the room had more than `bigRoom` members before it.
+ */
+export function decideMembership(
+  change: NewMemberChange,
+  state: MembershipState,
+): MembershipOutcome | null {
+  const { action } = change;
+  if (action === 'create') {
+    if (state.room) throw new ChatError('CHAT_ROOM_EXISTS');
+    return { role: 'owner', invited: false, quiet: false, create: true };
+  }
+  if (!state.room) throw new ChatError('CHAT_ROOM_NOT_FOUND');
+  const big = state.members > change.bigRoom;
+  switch (action) {
+    case 'join':
+      if (state.userRole !== null) return null;
+      if (state.room.visibility === 'private' && !state.invited) {
+        throw new ChatError('CHAT_FORBIDDEN', 'this room is private; ask for an invitation');
+      }
+      return { role: 'member', invited: false, quiet: big, create: false };
+    case 'leave':
+      if (state.userRole === null) throw new ChatError('CHAT_NOT_MEMBER');
+      return { role: null, invited: false, quiet: big, create: false };
+    case 'invite':
+      moderates(state.byRole);
+      if (state.userRole !== null || state.invited) return null;
+      return { role: null, invited: true, quiet: false, create: false };
+    case 'remove':
+      moderates(state.byRole);
+      if (change.user === change.by)
+        throw new ChatError('CHAT_FORBIDDEN', 'leave the room instead');
+      if (state.userRole === null && !state.invited) {
+        throw new ChatError('CHAT_NOT_MEMBER', `${change.user} is not a member`);
+      }
+      if (state.byRole === 'moderator' && state.userRole !== null && state.userRole !== 'member') {
+        throw new ChatError('CHAT_FORBIDDEN', 'moderators remove plain members only');
+      }
+      return { role: null, invited: false, quiet: false, create: false };
+    case 'role': {
+      if (state.byRole === null) throw new ChatError('CHAT_NOT_MEMBER');
+      if (state.byRole !== 'owner') throw new ChatError('CHAT_FORBIDDEN', 'owners set roles');
+      const role = change.role;
+      if (role === undefined || !ROLES.includes(role)) throw new ChatError('CHAT_ROLE_INVALID');
+      if (state.userRole === null) {
+        throw new ChatError('CHAT_NOT_MEMBER', `${change.user} is not a member`);
+      }
+      if (state.userRole === role) return null;
+      return { role, invited: false, quiet: false, create: false };
+    }
+  }
+}
+
+/** Throws unless `role` may invite and remove (owners and moderators). */
+function moderates(role: Role | null): void {
+  if (role === null) throw new ChatError('CHAT_NOT_MEMBER');
+  if (role === 'member') throw new ChatError('CHAT_FORBIDDEN', 'owners and moderators only');
+}
+
+/** Whether `role` may delete other members' messages in a room. */
+export function canModerate(role: Role | null): boolean {
+  return role === 'owner' || role === 'moderator';
+}

@@ -1,0 +1,47 @@
+import { ChatError } from '../errors.js';
+
+/**
+ * Whether route `name` takes a path argument for `method`: /tokens/<id> to DELETE,
+ * /messages/<id> to PATCH and DELETE, and /rooms/… (ApiRooms routes its own paths).
+ */
+export function takesArgument(name: string, method: string | undefined, has: boolean): boolean {
+  if (method === 'OPTIONS')
+    return name === 'rooms' || name === 'tokens' || name === 'messages' || !has;
+  switch (name) {
+    case 'rooms':
+      return true;
+    case 'tokens':
+      return has === (method === 'DELETE');
+    case 'messages':
+      return has === (method === 'PATCH' || method === 'DELETE');
+    default:
+      return !has;
+  }
+}
+
+/** A message id from a path, or CHAT_MESSAGE_NOT_FOUND. */
+export function messageId(raw: string): number {
+  const id = /^[1-9]\d{0,15}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isSafeInteger(id)) throw new ChatError('CHAT_MESSAGE_NOT_FOUND');
+  return id;
+}
+
+/** A whole-number query parameter within bounds, or its default when absent. */
+export function intParam(
+  query: URLSearchParams,
+  name: string,
+  def: number,
+  min: number,
+  max: number,
+): number {
+  const raw = query.get(name);
+  if (raw === null) return def;
+  const n = /^\d{1,16}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new ChatError(
+      'API_QUERY_INVALID',
+      `${name} must be a whole number from ${min} to ${max}`,
+    );
+  }
+  return n;
+}

@@ -1,0 +1,126 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ChatService } from '../core/chat.js';
+import type { HistoryMode, StoredMemberChange, Visibility } from '../core/events.js';
+import { ChatError } from '../errors.js';
+import type { Admission } from './admission.js';
+import type { Auth } from './auth.js';
+import { type JsonBody, optionalString, sendJson, stringField } from './body.js';
+
+/** What the room routes need from the JSON API. */
+export interface ApiRoomsDeps {
+  readonly chat: ChatService;
+  readonly auth: Auth;
+  readonly admission: Admission;
+  /** Reads the request's JSON body within the API's size bound. */
+  readonly body: (req: IncomingMessage, res: ServerResponse) => Promise<JsonBody>;
+}
+
+/** The actions of `POST /api/v1/rooms/<name>/<action>`. */
+const ACTIONS = new Set(['join', 'leave', 'invite']);
+
+/**
+ * `/api/v1/rooms` and below (docs/api.md, Rooms): listing, creating and viewing rooms, and
+ * changing their members. Every change counts against the sender's flood guards like a send.
+ */
+export class ApiRooms {
+  constructor(private readonly deps: ApiRoomsDeps) {}
+
+  /** The methods this part of the API answers, for Allow and CORS. */
+  static readonly methods = 'GET, POST, PUT, DELETE';
+
+  /** Answers `/api/v1/rooms/<arg>`; `arg` is the raw (still percent-encoded) rest of the path. */
+  async handle(req: IncomingMessage, res: ServerResponse, arg: string): Promise<void> {
+    const { nick } = await this.deps.auth.require(req);
+    const parts = arg === '' ? [] : arg.split('/').map(decodeSegment);
+    const method = req.method ?? '';
+    const [name, sub, user, extra] = parts;
+    if (name === undefined) {
+      if (method === 'GET') return this.list(res, nick);
+      if (method === 'POST') return this.create(req, res, nick);
+    } else if (sub === undefined) {
+      if (method === 'GET') {
+        sendJson(res, 200, await this.deps.chat.rooms.view(nick, `#${name}`));
+        return;
+      }
+    } else if (user === undefined && ACTIONS.has(sub)) {
+      if (method === 'POST') return this.act(req, res, nick, `#${name}`, sub);
+    } else if (sub === 'members' && user !== undefined && extra === undefined) {
+      if (method === 'DELETE' || method === 'PUT') {
+        return this.member(req, res, nick, `#${name}`, user);
+      }
+    } else {
+      throw new ChatError('HTTP_NOT_FOUND');
+    }
+    res.setHeader('Allow', ApiRooms.methods);
+    throw new ChatError('HTTP_METHOD_NOT_ALLOWED');
+  }
+
+  private async list(res: ServerResponse, nick: string): Promise<void> {
+    sendJson(res, 200, { rooms: await this.deps.chat.rooms.list(nick) });
+  }
+
+  private async create(req: IncomingMessage, res: ServerResponse, nick: string): Promise<void> {
+    await this.deps.admission.send(req, nick);
+    const body = await this.deps.body(req, res);
+    const name = stringField(body, 'name');
+    const visibility = choice<Visibility>(body, 'visibility', ['public', 'private']);
+    const history = choice<HistoryMode>(body, 'history', ['joined', 'all']);
+    const rooms = this.deps.chat.rooms;
+    const change = await rooms.create(nick, name.startsWith('#') ? name : `#${name}`, {
+      visibility,
+      history,
+    });
+    sendJson(res, 201, { room: (await rooms.view(nick, change.room)).room, id: change.id });
+  }
+
+  private async act(
+    req: IncomingMessage,
+    res: ServerResponse,
+    nick: string,
+    room: string,
+    action: string,
+  ): Promise<void> {
+    await this.deps.admission.send(req, nick);
+    const body = await this.deps.body(req, res);
+    const rooms = this.deps.chat.rooms;
+    let change: StoredMemberChange | undefined;
+    if (action === 'join') change = await rooms.join(nick, room);
+    else if (action === 'leave') change = await rooms.leave(nick, room);
+    else change = await rooms.invite(nick, room, stringField(body, 'user'));
+    sendJson(res, change ? 201 : 200, { id: change?.id ?? null });
+  }
+
+  private async member(
+    req: IncomingMessage,
+    res: ServerResponse,
+    nick: string,
+    room: string,
+    user: string,
+  ): Promise<void> {
+    await this.deps.admission.send(req, nick);
+    const rooms = this.deps.chat.rooms;
+    let change: StoredMemberChange | undefined;
+    if (req.method === 'DELETE') change = await rooms.remove(nick, room, user);
+    else change = await rooms.setRole(nick, room, user, (await this.deps.body(req, res)).role);
+    sendJson(res, 200, { id: change?.id ?? null });
+  }
+}
+
+/** An optional field that must be one of `values`; the first when absent. */
+function choice<T extends string>(body: JsonBody, name: string, values: readonly T[]): T {
+  const value = optionalString(body, name);
+  if (value === undefined) return values[0] as T;
+  if (!values.includes(value as T)) {
+    throw new ChatError('API_BODY_INVALID', `"${name}" must be ${values.join(' or ')}`);
+  }
+  return value as T;
+}
+
+/** A percent-decoded path segment; a malformed encoding names nothing here (404). */
+export function decodeSegment(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new ChatError('HTTP_NOT_FOUND');
+  }
+}
