@@ -37,8 +37,18 @@ async function createRoom(page: Page, name: string, visibility: 'public' | 'priv
   await page.fill('#room-name', name);
   await page.check(`#new-room input[name="visibility"][value="${visibility}"]`);
   await page.click('#room-create');
-  await until(page, `#${name} open`, (id) => document.getElementById('app')?.dataset.conv === id, `#${name}`);
-  await until(page, `#${name} listed`, (id) => !!document.querySelector(`#convs button[data-conv="${id}"]`), `#${name}`);
+  await until(
+    page,
+    `#${name} open`,
+    (id) => document.getElementById('app')?.dataset.conv === id,
+    `#${name}`,
+  );
+  await until(
+    page,
+    `#${name} listed`,
+    (id) => !!document.querySelector(`#convs button[data-conv="${id}"]`),
+    `#${name}`,
+  );
 }
 
 /** Opens the members panel of the open room and waits until it lists `nick`. */
@@ -77,7 +87,9 @@ async function tool(page: Page, text: string, name: 'Edit' | 'Delete') {
 /** Deletes the message with `text` (Delete, then the Yes of the question). */
 async function deleteMessage(page: Page, text: string) {
   await tool(page, text, 'Delete');
-  await message(page, text).getByRole('button', { name: `Yes, delete “${text}”` }).click();
+  await message(page, text)
+    .getByRole('button', { name: `Yes, delete “${text}”` })
+    .click();
 }
 
 /** Waits until the open conversation shows a deleted message and no longer `text`. */
@@ -167,16 +179,29 @@ test('a private room: create, invite, join, chat, typing, edit, delete, leave', 
   await openConv(bob, '#team');
   await waitUnread(bob, '#team', '');
 
-  // Typing: bob sees it, and it goes when alice's message arrives.
+  // Typing: bob sees it, and it goes when alice's message arrives. The server passes on one
+  // notice per 2 s and conversation: wait for the last one (writing "one more thing") to age.
+  await alice.waitForTimeout(2_200);
   await alice.fill('#text', 'I am writ');
-  await until(bob, 'alice typing', () => document.getElementById('typing')?.textContent === 'alice is typing…');
+  await until(
+    bob,
+    'alice typing',
+    () => document.getElementById('typing')?.textContent === 'alice is typing…',
+  );
   await alice.press('#text', 'Enter');
   await shown(bob, 'I am writ');
-  await until(bob, 'the typing line cleared', () => document.getElementById('typing')?.textContent === '');
+  await until(
+    bob,
+    'the typing line cleared',
+    () => document.getElementById('typing')?.textContent === '',
+  );
 
   // Only our own messages can be edited; a member cannot delete another's.
   assert.equal(await message(bob, 'welcome to the team').getByRole('button').count(), 0);
-  assert.equal(await message(bob, 'glad to be here').getByRole('button', { name: /^Edit/ }).count(), 1);
+  assert.equal(
+    await message(bob, 'glad to be here').getByRole('button', { name: /^Edit/ }).count(),
+    1,
+  );
 
   // Alice edits a message; bob sees the new text and "(edited)".
   await tool(alice, 'welcome to the team', 'Edit');
@@ -206,7 +231,11 @@ test('a private room: create, invite, join, chat, typing, edit, delete, leave', 
   await members(bob, 'bob');
   await bob.click('#leave-room');
   await until(bob, 'Everyone open', () => document.getElementById('app')?.dataset.conv === 'all');
-  await until(bob, '#team not listed', () => !document.querySelector('#convs button[data-conv="#team"]'));
+  await until(
+    bob,
+    '#team not listed',
+    () => !document.querySelector('#convs button[data-conv="#team"]'),
+  );
   await memberListed(alice, 'bob', false);
   await send(alice, 'after bob left');
   // A broadcast after it: once bob has it, he would have had the room message before.
@@ -257,7 +286,11 @@ test('a public room: edits and deletes made while a member was away show after a
 
   // Offline and back (the stream resumes: the edit and delete events are replayed).
   await cb.setOffline(true);
-  await until(bob, 'offline', () => document.getElementById('status')?.dataset.state !== 'connected');
+  await until(
+    bob,
+    'offline',
+    () => document.getElementById('status')?.dataset.state !== 'connected',
+  );
   await tool(alice, 'stays', 'Edit');
   await alice.fill('#text', 'stays, edited');
   await alice.press('#text', 'Enter');

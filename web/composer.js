@@ -131,7 +131,6 @@ export class Composer {
     const text = $('text').value;
     if (text.trim() === '') return;
     const conv = this.chat.model.conv(this.chat.active);
-    this.chat.typing.sent(conv.id);
     const item = this.outbox.send(conv.id, text);
     conv.pending.set(item.clientId, item);
     $('text').value = '';

@@ -33,8 +33,10 @@ export class MessageTools {
     const can = this.allowed(conv, m);
     const confirming = this.confirming === m.id && can.del;
     const signature = `${can.edit}|${can.del}|${confirming}`;
-    if (li.dataset.tools === signature) return;
+    // An edit replaces the message object: the buttons' names quote the new text.
+    if (li.dataset.tools === signature && li.toolsFor === m) return;
     li.dataset.tools = signature;
+    li.toolsFor = m;
     const box = li.querySelector('.tools');
     box.replaceChildren();
     const quote = m.text.length > QUOTE_CHARS ? `${m.text.slice(0, QUOTE_CHARS)}…` : m.text;
