@@ -11,6 +11,8 @@ import { $, el, reconcile } from './view.js';
 /** Member events that arrive together cost one reload of the list. */
 const RELOAD_DELAY_MS = 200;
 const ROLE_ORDER = { owner: 0, moderator: 1, member: 2 };
+/** The layout in which the panel is a drawer over the conversation (rooms.css). */
+const NARROW = window.matchMedia('(max-width: 720px)');
 
 /** The members panel of `chat` (app.js). */
 export class Members {
@@ -55,6 +57,8 @@ export class Members {
   show(id) {
     const room = isRoom(id) ? id : null;
     if (room !== this.room) {
+      // On a small screen the panel covers the conversation: another room opens without it.
+      if (NARROW.matches) this.wanted = false;
       this.room = room;
       this.members = [];
       this.generation++;

@@ -46,7 +46,7 @@ export class Reading {
 
   /** Another tab of ours read a conversation up to a message. */
   onSignal(m) {
-    if (m.t !== 'viewed') return;
+    if (m.t !== 'viewed' || typeof m.conv !== 'string') return;
     // A room we left has no conversation any more: nothing to mark.
     if (m.conv.startsWith('#') && !this.chat.model.convs.has(m.conv)) return;
     const conv = this.chat.model.conv(m.conv);
