@@ -1,6 +1,10 @@
 #!/usr/bin/env node
 // bench/fanout.mjs [--quick] [--sizes 1000,10000] [--rate 20,10] [--seconds 10] [--burst 200]
-//                  [--servers ssechat,baseline] [--cookies 20]
+//                  [--servers ssechat,baseline,ssechat-room] [--cookies 20]
+//
+// `ssechat-room` (issue 9) is ssechat with the same load sent to a room instead of `all`:
+// every subscriber is a user of its own, a member of `#bench`, and the broadcasts are
+// `POST /api/v1/messages {to:'#bench'}`. It is not run unless named in --servers.
 //
 // Fan-out (issue 6, scenario 3): N subscribers on `GET /api/v1/events`, and broadcasts sent with
 // `POST /api/v1/messages {to:'all'}` over keep-alive, (a) at a fixed rate and (b) in a burst of
@@ -99,7 +103,7 @@ let phaseNo = 0;
  * fails on the network (a keep-alive socket the server closed as it was reused) is retried
  * once with the same clientId, which makes the retry idempotent in ssechat.
  */
-async function broadcast(http, cookie, count, intervalMs) {
+async function broadcast(http, cookie, count, intervalMs, to) {
   const ph = ++phaseNo;
   const firstUs = nowUs();
   const t0 = performance.now();
@@ -111,7 +115,7 @@ async function broadcast(http, cookie, count, intervalMs) {
       const wait = t0 + (seq - 1) * intervalMs - performance.now();
       if (wait > 0) await sleep(wait);
     }
-    const body = { to: 'all', text: marker(seq), clientId: `p${ph}-${seq}` };
+    const body = { to, text: marker(seq), clientId: `p${ph}-${seq}` };
     const send = () => http.call('POST', '/api/v1/messages', body, cookie);
     pending.push(
       send()
@@ -135,13 +139,13 @@ async function broadcast(http, cookie, count, intervalMs) {
 }
 
 /** One measured phase: arm the fleet, send, wait for every delivery, read the server's CPU. */
-async function phase(server, fleet, http, cookie, count, intervalMs, timeoutMs) {
+async function phase(server, fleet, http, cookie, count, intervalMs, timeoutMs, to = 'all') {
   await fleet.arm(count);
   const cpu0 = cpuNs(server.pid);
   const busy0 = cpuBusyNs();
   const w0 = writeSyscalls(server.pid);
   const load0 = fleet.cpuNs();
-  const sent = await broadcast(http, cookie, count, intervalMs);
+  const sent = await broadcast(http, cookie, count, intervalMs, to);
   if (process.env.DEBUG)
     log(
       `  sent ${count} (${sent.failed} failed) in ${((nowUs() - sent.firstUs) / 1000).toFixed(0)} ms`,
@@ -182,21 +186,44 @@ async function phase(server, fleet, http, cookie, count, intervalMs, timeoutMs) 
 
 async function runOne(name, size) {
   const port = Number(args.port ?? (await freePort()));
-  const server =
-    name === 'ssechat'
-      ? await startSsechat(port)
-      : await startServer(
-          'baseline',
-          process.execPath,
-          [`${ROOT}/bench/lib/baseline-sse.mjs`, String(port)],
-          port,
-        );
+  const room = name === 'ssechat-room' ? '#bench' : undefined;
+  const server = name.startsWith('ssechat')
+    ? await startSsechat(port)
+    : await startServer(
+        'baseline',
+        process.execPath,
+        [`${ROOT}/bench/lib/baseline-sse.mjs`, String(port)],
+        port,
+      );
   const http = client(port, 8);
   let fleet;
   try {
     const cookies = [];
-    for (let i = 0; i < nCookies; i++) cookies.push(await login(http, `sub${i}`));
     const sender = await login(http, 'sender');
+    if (room) {
+      // A room of `size` members, each with one stream: its fan-out walks the members.
+      const made = await http.call('POST', '/api/v1/rooms', { name: room }, sender);
+      if (made.status !== 201) throw new Error(`create ${room}: ${made.status} ${made.text}`);
+      const t = Date.now();
+      await Promise.all(
+        Array.from({ length: 8 }, async (_, w) => {
+          for (let i = w; i < size; i += 8) {
+            const cookie = await login(http, `m${i}`);
+            const joined = await http.call(
+              'POST',
+              `/api/v1/rooms/${room.slice(1)}/join`,
+              {},
+              cookie,
+            );
+            if (joined.status !== 201) throw new Error(`join: ${joined.status} ${joined.text}`);
+            cookies[i] = cookie;
+          }
+        }),
+      );
+      log(`  ${size} members joined ${room} in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    } else {
+      for (let i = 0; i < nCookies; i++) cookies.push(await login(http, `sub${i}`));
+    }
     fleet = await SseFleet.start(SseFleet.childrenFor(size));
     const c = await fleet.connect(size, { port, cookies });
     if (c.failed)
@@ -204,7 +231,8 @@ async function runOne(name, size) {
     log(`  ${name} ${size}: ${c.ok} streams up in ${(c.ms / 1000).toFixed(1)} s`);
     await sleep(1000);
     // Warm-up (not measured): the JIT of both sides, and the server's first commits.
-    await phase(server, fleet, http, sender, 20, 0, 60_000);
+    const to = room ?? 'all';
+    await phase(server, fleet, http, sender, 20, 0, 60_000, to);
     const out = [];
     const rate = rateFor(size);
     const steady = await phase(
@@ -215,9 +243,10 @@ async function runOne(name, size) {
       Math.round(rate * seconds),
       1000 / rate,
       seconds * 1000 + 60_000,
+      to,
     );
     out.push({ server: name, subscribers: size, mode: `rate ${rate}/s x ${seconds}s`, ...steady });
-    const b = await phase(server, fleet, http, sender, burst, 0, 120_000);
+    const b = await phase(server, fleet, http, sender, burst, 0, 120_000, to);
     out.push({ server: name, subscribers: size, mode: `burst ${burst}`, ...b });
     if (server.proc.exitCode !== null) throw new Error(`${name} died: ${server.log()}`);
     return out;
@@ -319,7 +348,17 @@ if (sr) {
     met: sr.p99Ms <= 50,
   });
 }
-const lossless = rows.filter((r) => r.server === 'ssechat');
+const rb = find('ssechat-room', 'burst');
+if (rb) {
+  goals.push({
+    goal: `room fan-out: ${top} members, burst deliveries/s vs the same to all (issue 9)`,
+    value: rb.deliveriesPerSec,
+    baseline: sb?.deliveriesPerSec ?? null,
+    ratio: sb ? +(rb.deliveriesPerSec / sb.deliveriesPerSec).toFixed(2) : null,
+    met: rb.lost === 0 && rb.dups === 0 && rb.complete,
+  });
+}
+const lossless = rows.filter((r) => r.server.startsWith('ssechat'));
 if (lossless.length)
   goals.push({
     goal: 'fan-out: every subscriber gets every broadcast once (ssechat)',

@@ -201,6 +201,75 @@ describe('a cluster of three ssechat processes on PostgreSQL and Redis', () => {
     watch.close();
   });
 
+  test('rooms across nodes: membership changes on one node steer delivery on the others', async () => {
+    const [a, b, c] = nodes as [Node, Node, Node];
+    const owner = await session(a.url, 'owner');
+    const member = await session(b.url, 'member');
+    const outsider = await session(c.url, 'outsider');
+    const call = (
+      node: Node,
+      who: Record<string, string>,
+      method: string,
+      path: string,
+      body?: unknown,
+    ) => api(node.url, method, `/api/v1${path}`, body ?? {}, who);
+    assert.equal(
+      (await call(a, owner, 'POST', '/rooms', { name: 'crew', visibility: 'private' })).status,
+      201,
+    );
+    assert.equal(
+      (await call(b, owner, 'POST', '/rooms/crew/invite', { user: 'member' })).status,
+      201,
+    );
+    assert.equal((await call(c, member, 'POST', '/rooms/crew/join')).status, 201);
+    const memberOnC = await events(c.url, member);
+    const outsiderOnC = await events(c.url, outsider);
+    const ownerOnB = await events(b.url, owner);
+    for (const s of [memberOnC, outsiderOnC, ownerOnB])
+      await s.waitFor((x) => x.of('hello').length === 1);
+    const say = async (node: Node, text: string) => {
+      const reply = await call(node, owner, 'POST', '/messages', { to: '#crew', text });
+      assert.equal(reply.status, 201, reply.body);
+      return reply.json.id as number;
+    };
+    const first = await say(a, 'one');
+    await memberOnC.waitFor((x) => x.of('message').some((m) => m.text === 'one'), 5_000);
+    // An edit on B and a leave on A; then a message on A must not reach the member on C.
+    assert.equal(
+      (await call(b, owner, 'PATCH', `/messages/${first}`, { text: 'one!' })).status,
+      200,
+    );
+    await memberOnC.waitFor((x) => x.of('edit').some((e) => e.text === 'one!'), 5_000);
+    assert.equal((await call(a, member, 'POST', '/rooms/crew/leave')).status, 201);
+    await say(a, 'two');
+    const fence = await api(a.url, 'POST', '/api/v1/messages', { to: 'all', text: 'fence' }, owner);
+    for (const s of [memberOnC, outsiderOnC, ownerOnB]) {
+      await s.waitFor((x) => x.of('message').some((m) => m.id === fence.json.id), 5_000);
+    }
+    assert.deepEqual(
+      memberOnC.of('message').map((m) => m.text),
+      ['one', 'fence'],
+    );
+    assert.deepEqual(
+      outsiderOnC.of('message').map((m) => m.text),
+      ['fence'],
+    );
+    assert.deepEqual(
+      ownerOnB.of('message').map((m) => m.text),
+      ['one', 'two', 'fence'],
+    );
+    assert.ok(!outsiderOnC.raw.includes('#crew'));
+    // A node started now loads the directory from PostgreSQL: the owner's stream on it gets
+    // the room's messages.
+    const late = await startNode();
+    nodes.push(late);
+    const ownerOnLate = await events(late.url, owner);
+    await ownerOnLate.waitFor((x) => x.of('hello').length === 1);
+    await say(b, 'three');
+    await ownerOnLate.waitFor((x) => x.of('message').some((m) => m.text === 'three'), 5_000);
+    for (const s of [memberOnC, outsiderOnC, ownerOnB, ownerOnLate]) s.close();
+  });
+
   test('kill -9 of a node mid-traffic: its clients resume on another node and miss nothing', async () => {
     const [a, b, c] = nodes as [Node, Node, Node];
     const sender = await session(a.url, 'sender');

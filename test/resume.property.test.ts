@@ -1,6 +1,8 @@
-// Property: whatever sequence of sends, connects, disconnects, resumes and server restarts
-// happens, every stream that resumes with its last id ends up with exactly the messages the
-// Store says its user sees after the stream's first hello: in id order, none twice, none left.
+// Property: whatever sequence of sends, room joins and leaves, edits, deletes, connects,
+// disconnects, resumes and server restarts happens, every stream that resumes with its last
+// id ends up with exactly the events the Store says its user sees after the stream's first
+// hello: in id order, none twice, none left. Two truths: the conversations' history pages
+// (messages to everyone and direct ones), and one replay of everything from that hello.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
@@ -12,18 +14,26 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { EventSource, type FetchLike, type FetchLikeResponse } from 'eventsource';
 import fc from 'fast-check';
 import type { RunningServer } from '../src/main.js';
-import { api, session, startTestServer } from './helpers.js';
+import { api, SseClient, session, startTestServer } from './helpers.js';
 
 const NICKS = ['a', 'b', 'c'] as const;
 /** Streams: a user may have two tabs, each with its own resume point. */
 const TABS = ['a0', 'a1', 'b0', 'b1', 'c0'] as const;
 const TEXTS = ['hi', '', 'two\nlines', 'ünïcode ✓', 'x'.repeat(300)];
+/** Public rooms made at the start, by a and b; members come and go. */
+const ROOMS = ['#r1', '#r2'] as const;
+/** The events with an `id:` that a tab records (hello aside). */
+const LOGGED = ['message', 'read', 'member', 'edit', 'delete'] as const;
 
 type Nick = (typeof NICKS)[number];
+type Room = (typeof ROOMS)[number];
 type TabName = (typeof TABS)[number];
-type Send = { readonly from: Nick; readonly to: Nick | 'all'; readonly text: string };
+type Send = { readonly from: Nick; readonly to: Nick | Room | 'all'; readonly text: string };
 type Command =
   | ({ readonly kind: 'send' } & Send)
+  | { readonly kind: 'join' | 'leave'; readonly nick: Nick; readonly room: Room }
+  /** Edits or deletes the `pick`-th (modulo) message `by` sent so far, if any. */
+  | { readonly kind: 'edit' | 'delete'; readonly by: Nick; readonly pick: number }
   /** Concurrent sends. */
   | { readonly kind: 'burst'; readonly sends: readonly Send[] }
   /** Opens the tab if it is not open: fresh the first time, else from its last id. */
@@ -64,7 +74,10 @@ function nodeFetch(extra: () => Record<string, string>): FetchLike {
  * `id:`; resumes from the last `id:` seen.
  */
 class Tab {
+  /** Every logged event's id, in arrival order. */
   readonly ids: number[] = [];
+  /** The ids of the messages to everyone or to one user (not to a room). */
+  readonly direct: number[] = [];
   firstHello: number | undefined;
   lastId: string | undefined;
   readonly problems: string[] = [];
@@ -106,20 +119,23 @@ class Tab {
       this.lastId = e.lastEventId;
       this.hellos++;
     });
-    es.addEventListener('message', (e) => {
-      if (!live()) return;
-      const m = JSON.parse(e.data) as { id: number; offline?: boolean };
-      if (e.lastEventId === '') {
-        // A fresh connect's mailbox, which the hello's id already covers.
-        if (!m.offline || hello === undefined || m.id > hello) {
-          this.problems.push(`message ${m.id} without id: after hello ${hello}`);
+    for (const type of LOGGED) {
+      es.addEventListener(type, (e) => {
+        if (!live()) return;
+        const m = JSON.parse(e.data) as { id: number; offline?: boolean; to?: string };
+        if (e.lastEventId === '') {
+          // A fresh connect's mailbox, which the hello's id already covers.
+          if (type !== 'message' || !m.offline || hello === undefined || m.id > hello) {
+            this.problems.push(`${type} ${m.id} without id: after hello ${hello}`);
+          }
+          return;
         }
-        return;
-      }
-      if (e.lastEventId !== String(m.id)) this.problems.push(`id: ${e.lastEventId} != ${m.id}`);
-      this.ids.push(m.id);
-      this.lastId = e.lastEventId;
-    });
+        if (e.lastEventId !== String(m.id)) this.problems.push(`id: ${e.lastEventId} != ${m.id}`);
+        this.ids.push(m.id);
+        if (type === 'message' && !m.to?.startsWith('#')) this.direct.push(m.id);
+        this.lastId = e.lastEventId;
+      });
+    }
     es.addEventListener('reset', (e) => {
       if (live()) this.problems.push(`reset ${e.data}`);
     });
@@ -170,6 +186,30 @@ async function seenByStore(base: string, cookie: Record<string, string>): Promis
   return [...ids].sort((x, y) => x - y);
 }
 
+/** The ids of every logged event `nick` sees in (after, upTo], replayed by one fresh stream. */
+async function replayed(
+  base: string,
+  cookie: Record<string, string>,
+  after: number,
+  upTo: number,
+): Promise<number[]> {
+  const stream = await SseClient.open(base, '/api/v1/events', {
+    ...cookie,
+    'Last-Event-ID': String(after),
+  });
+  try {
+    await stream.waitFor((c) => c.events.some((e) => e.type === 'hello'), 5_000);
+    const replay = stream.events.slice(
+      0,
+      stream.events.findIndex((e) => e.type === 'hello'),
+    );
+    assert.ok(!replay.some((e) => e.type === 'reset'), 'the truth replay was reset');
+    return replay.map((e) => Number(e.id)).filter((id) => id <= upTo);
+  } finally {
+    stream.close();
+  }
+}
+
 /** Runs `commands` against a fresh sqlite server, then checks every tab against the Store. */
 async function check(commands: readonly Command[]): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'ssechat-resume-prop-'));
@@ -197,11 +237,22 @@ async function run(commands: readonly Command[], dataDir: string): Promise<void>
       }
       return t;
     };
+    /** What each user sent, for edits and deletes to pick from. */
+    const sent = new Map<Nick, number[]>(NICKS.map((n) => [n, []]));
     const send = async ({ from, to, text }: Send): Promise<number> => {
       const reply = await api(server.url, 'POST', '/api/v1/messages', { to, text }, cookie(from));
+      // A room the sender is not in refuses the message, and stores nothing.
+      if (to.startsWith('#') && reply.status === 403) return 0;
       assert.equal(reply.status, 201, reply.body);
+      sent.get(from)?.push(reply.json.id);
       return reply.json.id;
     };
+    const call = async (nick: Nick, method: string, path: string, body?: unknown) =>
+      api(server.url, method, `/api/v1${path}`, body ?? {}, cookie(nick));
+    for (const [i, room] of ROOMS.entries()) {
+      const made = await call(NICKS[i] as Nick, 'POST', '/rooms', { name: room });
+      assert.equal(made.status, 201, made.body);
+    }
 
     for (const c of commands) {
       switch (c.kind) {
@@ -211,6 +262,26 @@ async function run(commands: readonly Command[], dataDir: string): Promise<void>
         case 'burst':
           await Promise.all(c.sends.map(send));
           break;
+        case 'join':
+        case 'leave': {
+          const reply = await call(c.nick, 'POST', `/rooms/${c.room.slice(1)}/${c.kind}`);
+          // Leaving a room one is not in is refused; joining twice changes nothing.
+          assert.ok([200, 201, 403].includes(reply.status), reply.body);
+          break;
+        }
+        case 'edit':
+        case 'delete': {
+          const mine = sent.get(c.by) ?? [];
+          if (mine.length === 0) break;
+          const id = mine[c.pick % mine.length];
+          const reply =
+            c.kind === 'edit'
+              ? await call(c.by, 'PATCH', `/messages/${id}`, { text: `edited ${c.pick}` })
+              : await api(server.url, 'DELETE', `/api/v1/messages/${id}`, undefined, cookie(c.by));
+          // Deleted already, or in a room its sender has left since: not found.
+          assert.ok([200, 404].includes(reply.status), reply.body);
+          break;
+        }
         case 'connect':
           if (!tab(c.tab).connected) tab(c.tab).open(server.url);
           break;
@@ -257,7 +328,9 @@ async function run(commands: readonly Command[], dataDir: string): Promise<void>
       const truth = (await seenByStore(server.url, cookie(t.nick))).filter(
         (id) => id > first && id <= barrier,
       );
-      assert.deepEqual(t.ids, truth, `${t.name}: received (first hello ${first}) vs Store`);
+      assert.deepEqual(t.direct, truth, `${t.name}: messages (first hello ${first}) vs history`);
+      const all = await replayed(server.url, cookie(t.nick), first, barrier);
+      assert.deepEqual(t.ids, all, `${t.name}: events (first hello ${first}) vs one replay`);
     }
   } finally {
     for (const t of tabs.values()) t.drop();
@@ -267,9 +340,10 @@ async function run(commands: readonly Command[], dataDir: string): Promise<void>
 
 const nick = fc.constantFrom(...NICKS);
 const tabName = fc.constantFrom(...TABS);
+const room = fc.constantFrom(...ROOMS);
 const sendArb: fc.Arbitrary<Send> = fc.record({
   from: nick,
-  to: fc.constantFrom<Nick | 'all'>('all', ...NICKS),
+  to: fc.constantFrom<Nick | Room | 'all'>('all', ...NICKS, ...ROOMS),
   text: fc.constantFrom(...TEXTS),
 });
 const command: fc.Arbitrary<Command> = fc.oneof(
@@ -285,12 +359,28 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   { weight: 2, arbitrary: tabName.map((tab): Command => ({ kind: 'reconnect', tab })) },
   { weight: 1, arbitrary: fc.constant<Command>({ kind: 'restart' }) },
   {
+    weight: 2,
+    arbitrary: fc
+      .record({ kind: fc.constantFrom('join' as const, 'leave' as const), nick, room })
+      .map((c): Command => c),
+  },
+  {
+    weight: 1,
+    arbitrary: fc
+      .record({
+        kind: fc.constantFrom('edit' as const, 'delete' as const),
+        by: nick,
+        pick: fc.nat(20),
+      })
+      .map((c): Command => c),
+  },
+  {
     weight: 1,
     arbitrary: fc.integer({ min: 0, max: 20 }).map((ms): Command => ({ kind: 'wait', ms })),
   },
 );
 
-test('resumed streams match the Store exactly, across disconnects and restarts', async () => {
+test('resumed streams match the Store exactly, across rooms, edits, deletes, disconnects and restarts', async () => {
   await fc.assert(fc.asyncProperty(fc.array(command, { minLength: 1, maxLength: 30 }), check), {
     numRuns: 25,
     interruptAfterTimeLimit: 50_000,

@@ -215,7 +215,9 @@ for (const store of ['memory', 'sqlite'] as const) {
       assert.deepEqual(
         replay.map((e) => {
           const d = JSON.parse(e.data);
-          return [e.type, d.text ?? d.action, d.message ?? d.user].filter((x) => x !== undefined).join(' ');
+          return [e.type, d.text ?? d.action, d.message ?? d.user]
+            .filter((x) => x !== undefined)
+            .join(' ');
         }),
         [
           `edit second version ${keep}`,

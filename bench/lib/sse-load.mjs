@@ -93,22 +93,26 @@ export class SseFleet {
   /**
    * Opens `total` streams to `GET path` on 127.0.0.1:port, split evenly over the children,
    * each from its own 127.0.0.x address. `cookies` are used round-robin (several streams per
-   * user are allowed). Resolves with { ok, failed, ms, errors } once every stream got `hello`
+   * user are allowed); given at least one per stream, each stream gets its own. Resolves with { ok, failed, ms, errors } once every stream got `hello`
    * or failed.
    */
   async connect(total, { port, path = '/api/v1/events', cookies = [], concurrency = 200 }) {
     const t0 = Date.now();
     const n = this.children.length;
+    // With a cookie per stream (one user each), every child takes its own slice.
+    const own = cookies.length >= total;
+    let offset = 0;
     const replies = await Promise.all(
       this.children.map((c, i) => {
         const count = Math.floor(total / n) + (i < total % n ? 1 : 0);
+        offset += count;
         return c.ask(
           {
             op: 'connect',
             count,
             port,
             path,
-            cookies,
+            cookies: own ? cookies.slice(offset - count, offset) : cookies,
             localAddress: c.address,
             concurrency: Math.max(1, Math.floor(concurrency / n)),
           },

@@ -1,14 +1,21 @@
 import type pg from 'pg';
 import {
   type EventId,
+  type NewDelete,
+  type NewEdit,
+  type NewMemberChange,
   type NewMessage,
   type NewReceipt,
+  type StoredDelete,
+  type StoredEdit,
+  type StoredMemberChange,
   type StoredMessage,
   type StoredReceipt,
   storedMessage,
 } from '../core/events.js';
 import { ChatError } from '../errors.js';
-import { COLUMNS, type Row, toMessage } from './postgres-log.js';
+import { writeDelete, writeEdit, writeMember } from './postgres-changes.js';
+import { COLUMNS, type Row, toMessage } from './postgres-rows.js';
 import type { Appended } from './store.js';
 
 /** How a queued write's promise is settled. */
@@ -17,10 +24,21 @@ export interface Settle<T> {
   reject(err: unknown): void;
 }
 
-/** An append or a receipt waiting in PostgresStore's queue for its batch. */
-export type PendingWrite =
+/** A message or a receipt waiting in PostgresStore's queue: written in bulk. */
+type PendingRow =
   | { readonly kind: 'message'; readonly message: NewMessage; readonly done: Settle<Appended> }
   | { readonly kind: 'read'; readonly receipt: NewReceipt; readonly done: Settle<StoredReceipt> };
+
+/** A write waiting in PostgresStore's queue for its batch. */
+export type PendingWrite =
+  | PendingRow
+  | {
+      readonly kind: 'member';
+      readonly change: NewMemberChange;
+      readonly done: Settle<StoredMemberChange | undefined>;
+    }
+  | { readonly kind: 'edit'; readonly edit: NewEdit; readonly done: Settle<StoredEdit> }
+  | { readonly kind: 'delete'; readonly delete: NewDelete; readonly done: Settle<StoredDelete> };
 
 /** A row mailbox or clientId lookup found; `waiting` is set only on mailbox sizes. */
 type LookupRow = Row & { waiting: number | null };
@@ -34,7 +52,7 @@ const LOOKUP: pg.QueryConfig = {
     FROM unnest($1::text[], $2::text[]) AS k (sender, client_id)
     JOIN messages m ON m.sender = k.sender AND m.client_id = k.client_id
   UNION ALL
-  SELECT NULL, NULL, NULL, NULL, recipient, NULL, NULL, NULL, NULL, count(*)
+  SELECT ${COLUMNS.replace(/\w+/g, (c) => (c === 'recipient' ? c : 'NULL'))}, count(*)
     FROM offline WHERE recipient = ANY ($3::text[]) GROUP BY recipient`,
 };
 
@@ -68,7 +86,9 @@ const INSERT: pg.QueryConfig = {
  * Writes a batch inside the caller's transaction, which must hold the append lock (see
  * postgres-store.ts), and returns for each write how to settle its promise once the batch has
  * committed. A full mailbox fails only its own message; a clientId its sender already used,
- * before or earlier in the batch, returns that first message and stores nothing.
+ * before or earlier in the batch, returns that first message and stores nothing. Messages and
+ * receipts are inserted in bulk; a membership change, edit or delete is decided and written on
+ * its own, in call order between them, and a ChatError from it fails only its own promise.
  */
 export async function writeBatch(
   client: pg.PoolClient,
@@ -76,14 +96,25 @@ export async function writeBatch(
   maxOfflinePerUser: number,
 ): Promise<Array<() => void>> {
   const { firsts, waiting } = await lookup(client, batch);
-  // What each write becomes: a row of this batch (new, or a clientId retry of an earlier
-  // one), a message stored before, or an error.
-  type Outcome = { readonly row: number; readonly created: boolean } | Row | ChatError;
-  const rows: PendingWrite[] = [];
-  const outcomes: Outcome[] = [];
+  // How to settle each write, given the stored rows of the batch (known once all have ids).
+  type Settler = (stored: ReadonlyArray<StoredMessage | StoredReceipt>) => () => void;
+  const settlers: Settler[] = [];
+  const rows: PendingRow[] = [];
+  // The ids of rows[0 .. ids.length): rows are inserted before each room write, and at the end.
+  const ids: number[] = [];
+  const flush = async (): Promise<void> => {
+    if (rows.length > ids.length) ids.push(...(await insert(client, rows.slice(ids.length))));
+  };
   for (const p of batch) {
+    if (p.kind === 'member' || p.kind === 'edit' || p.kind === 'delete') {
+      await flush();
+      const settle = await writeChange(client, p);
+      settlers.push(() => settle);
+      continue;
+    }
     if (p.kind === 'read') {
-      outcomes.push({ row: rows.push(p) - 1, created: true });
+      const row = rows.push(p) - 1;
+      settlers.push((stored) => () => p.done.resolve(stored[row] as StoredReceipt));
       continue;
     }
     const { from, to, offline, clientId } = p.message;
@@ -92,36 +123,56 @@ export async function writeBatch(
     const key = clientId === undefined ? undefined : pairKey(from, clientId);
     const first = key === undefined ? undefined : firsts.get(key);
     if (first !== undefined) {
-      outcomes.push(typeof first === 'number' ? { row: first, created: false } : first);
+      const found = typeof first === 'number' ? undefined : toMessage(first);
+      settlers.push((stored) => () => {
+        const message = found ?? (stored[first as number] as StoredMessage);
+        p.done.resolve({ message, created: false });
+      });
       continue;
     }
     if (offline) {
       const n = waiting.get(to) ?? 0;
       if (n >= maxOfflinePerUser) {
-        outcomes.push(new ChatError('CHAT_MAILBOX_FULL'));
+        settlers.push(() => () => p.done.reject(new ChatError('CHAT_MAILBOX_FULL')));
         continue;
       }
       waiting.set(to, n + 1);
     }
     const row = rows.push(p) - 1;
     if (key !== undefined) firsts.set(key, row);
-    outcomes.push({ row, created: true });
+    settlers.push((stored) => () => {
+      p.done.resolve({ message: stored[row] as StoredMessage, created: true });
+    });
   }
-  const ids = rows.length === 0 ? [] : await insert(client, rows);
+  await flush();
   const stored = rows.map((p, i) => toStored(p, ids[i] as number));
-  return batch.map((p, i) => {
-    const outcome = outcomes[i] as Outcome;
-    if (outcome instanceof ChatError) return () => p.done.reject(outcome);
-    if (p.kind === 'read') {
-      const receipt = stored[(outcome as { row: number }).row] as StoredReceipt;
-      return () => p.done.resolve(receipt);
+  return settlers.map((settler) => settler(stored));
+}
+
+/**
+ * Writes a membership change, edit or delete, and returns how to settle its promise: a
+ * ChatError (the rules refused it, or its target is gone) rejects only it, having written
+ * nothing; any other error fails the batch.
+ */
+async function writeChange(
+  client: pg.PoolClient,
+  p: Exclude<PendingWrite, PendingRow>,
+): Promise<() => void> {
+  try {
+    if (p.kind === 'member') {
+      const stored = await writeMember(client, p.change);
+      return () => p.done.resolve(stored);
     }
-    const appended: Appended =
-      'row' in outcome
-        ? { message: stored[outcome.row] as StoredMessage, created: outcome.created }
-        : { message: toMessage(outcome), created: false };
-    return () => p.done.resolve(appended);
-  });
+    if (p.kind === 'edit') {
+      const stored = await writeEdit(client, p.edit);
+      return () => p.done.resolve(stored);
+    }
+    const stored = await writeDelete(client, p.delete);
+    return () => p.done.resolve(stored);
+  } catch (err) {
+    if (!(err instanceof ChatError)) throw err;
+    return () => p.done.reject(err);
+  }
 }
 
 /** The stored first message of each (sender, clientId) in the batch, and mailbox sizes. */
@@ -156,7 +207,7 @@ async function lookup(
 }
 
 /** Inserts the rows in one statement and returns their ids, in the order of `rows`. */
-async function insert(client: pg.PoolClient, rows: PendingWrite[]): Promise<number[]> {
+async function insert(client: pg.PoolClient, rows: PendingRow[]): Promise<number[]> {
   const columns = {
     kind: [] as string[],
     ts: [] as number[],
@@ -188,7 +239,7 @@ async function insert(client: pg.PoolClient, rows: PendingWrite[]): Promise<numb
   return ids.map((r) => r.id).sort((a, b) => a - b);
 }
 
-function toStored(p: PendingWrite, id: EventId): StoredMessage | StoredReceipt {
+function toStored(p: PendingRow, id: EventId): StoredMessage | StoredReceipt {
   if (p.kind === 'read') {
     const { from, to, upTo, ts } = p.receipt;
     return { from, to, upTo, ts, id };

@@ -1,5 +1,12 @@
 import type pg from 'pg';
-import { EVERYONE, type EventId, type LoggedEvent, type StoredMessage } from '../core/events.js';
+import {
+  EVERYONE,
+  type EventId,
+  isRoom,
+  type LoggedEvent,
+  type StoredMessage,
+} from '../core/events.js';
+import { COLUMNS, type Row, toEvent, toMessage } from './postgres-rows.js';
 import { inTransaction } from './postgres-schema.js';
 import type { RetentionPolicy } from './store.js';
 
@@ -10,36 +17,37 @@ import type { RetentionPolicy } from './store.js';
  */
 const PRUNE_CHUNK = 10_000;
 
-/** A row of the messages table, which holds messages and read receipts (int8 read as number). */
-export interface Row {
-  id: number;
-  kind: 'message' | 'read';
-  ts: number;
-  sender: string;
-  recipient: string;
-  text: string;
-  offline: boolean;
-  client_id: string | null;
-  up_to: number | null;
-}
-
-/** The columns of a Row, for SELECT lists. */
-export const COLUMNS = 'id, kind, ts, sender, recipient, text, offline, client_id, up_to';
+// Whether span `s` covers the id of row `m`.
+const COVERS = 'm.id >= s.from_id AND m.id <= coalesce(s.to_id, 9223372036854775807)';
 
 // Named queries are prepared once per pooled connection and then only bound and executed.
-// The three arms are disjoint, and each reads one index in id order and stops at the limit, so
-// a resume from far back costs O(limit), not a sort of everything since the cursor: left to
-// itself, the planner collects every broadcast after the cursor and sorts them.
+// The arms are disjoint, and each reads one index in id order and stops at the limit, so a
+// resume from far back costs O(limit), not a sort of everything since the cursor: left to
+// itself, the planner collects every broadcast after the cursor and sorts them. The arms:
+// broadcasts (and their edits and deletes); what was sent to the viewer; what the viewer sent
+// outside rooms, and the changes of their own membership that the fourth arm leaves out
+// (quiet, or outside their spans: an invitation); the fourth reads each room in the viewer's
+// spans from the recipient index, within that span.
 const SINCE: pg.QueryConfig = {
   name: 'ssechat_since',
   text: `
   (SELECT ${COLUMNS} FROM messages
-    WHERE recipient = '${EVERYONE}' AND kind = 'message' AND id > $1 ORDER BY id LIMIT $3)
+    WHERE recipient = '${EVERYONE}' AND kind <> 'read' AND id > $1 ORDER BY id LIMIT $3)
   UNION ALL
   (SELECT ${COLUMNS} FROM messages WHERE recipient = $2 AND id > $1 ORDER BY id LIMIT $3)
   UNION ALL
-  (SELECT ${COLUMNS} FROM messages WHERE sender = $2 AND recipient <> $2 AND id > $1
-      AND NOT (recipient = '${EVERYONE}' AND kind = 'message') ORDER BY id LIMIT $3)
+  (SELECT ${COLUMNS} FROM messages m WHERE sender = $2 AND recipient <> $2 AND id > $1
+      AND NOT (recipient = '${EVERYONE}' AND kind <> 'read')
+      AND (recipient NOT LIKE '#%' OR (kind = 'member' AND (quiet OR NOT EXISTS (
+        SELECT 1 FROM spans s WHERE s.nick = $2 AND s.room = m.recipient AND ${COVERS}))))
+      ORDER BY id LIMIT $3)
+  UNION ALL
+  (SELECT m.* FROM spans s CROSS JOIN LATERAL (
+      SELECT ${COLUMNS} FROM messages m
+       WHERE recipient = s.room AND id > greatest($1, s.from_id - 1)
+         AND id <= coalesce(s.to_id, 9223372036854775807) AND NOT quiet
+       ORDER BY id LIMIT $3) m
+    WHERE s.nick = $2 AND (s.to_id IS NULL OR s.to_id > $1) ORDER BY id LIMIT $3)
   ORDER BY id LIMIT $3`,
 };
 const ALL: pg.QueryConfig = {
@@ -67,6 +75,26 @@ const DIRECT: pg.QueryConfig = {
   UNION ALL
   (SELECT ${COLUMNS} FROM messages
     WHERE recipient = $1 AND sender = $2 AND kind = 'message' AND id < $3
+    ORDER BY id DESC LIMIT $4)
+  ORDER BY id DESC LIMIT $4`,
+};
+// A room's messages within the viewer's spans, or all of them in history mode all: one arm
+// runs, the other is cut off by its one-time condition on rooms.
+const ROOM: pg.QueryConfig = {
+  name: 'ssechat_history_room',
+  text: `
+  (SELECT ${COLUMNS} FROM messages
+    WHERE recipient = $2 AND kind = 'message' AND id < $3
+      AND EXISTS (SELECT 1 FROM rooms WHERE name = $2 AND history = 'all')
+    ORDER BY id DESC LIMIT $4)
+  UNION ALL
+  (SELECT m.* FROM spans s CROSS JOIN LATERAL (
+      SELECT ${COLUMNS} FROM messages m
+       WHERE recipient = s.room AND kind = 'message' AND id >= s.from_id
+         AND id < least($3, coalesce(s.to_id + 1, 9223372036854775807))
+       ORDER BY id DESC LIMIT $4) m
+    WHERE s.nick = $1 AND s.room = $2 AND s.from_id < $3
+      AND NOT EXISTS (SELECT 1 FROM rooms WHERE name = $2 AND history = 'all')
     ORDER BY id DESC LIMIT $4)
   ORDER BY id DESC LIMIT $4`,
 };
@@ -135,6 +163,7 @@ export class PostgresLog {
     if (limit <= 0) return [];
     let rows: Row[];
     if (peer === EVERYONE) rows = await this.rows(BROADCASTS, [before, limit]);
+    else if (isRoom(peer)) rows = await this.rows(ROOM, [viewer, peer, before, limit]);
     else if (peer === viewer) rows = await this.rows(NOTES, [viewer, before, limit]);
     else rows = await this.rows(DIRECT, [viewer, peer, before, limit]);
     return rows.reverse().map(toMessage);
@@ -215,24 +244,4 @@ export class PostgresLog {
   private async rows(query: pg.QueryConfig, values: unknown[]): Promise<Row[]> {
     return (await this.pool.query<Row>({ ...query, values })).rows;
   }
-}
-
-/** A message row as the Store hands it out. */
-export function toMessage(row: Row): StoredMessage {
-  return {
-    id: row.id,
-    ts: row.ts,
-    from: row.sender,
-    to: row.recipient,
-    text: row.text,
-    offline: row.offline,
-    // Absent rather than undefined, so that a message read back deep-equals the one appended.
-    ...(row.client_id !== null && { clientId: row.client_id }),
-  };
-}
-
-function toEvent(row: Row): LoggedEvent {
-  if (row.kind === 'message') return { kind: 'message', message: toMessage(row) };
-  const receipt = { id: row.id, ts: row.ts, from: row.sender, to: row.recipient };
-  return { kind: 'read', receipt: { ...receipt, upTo: row.up_to ?? 0 } };
 }

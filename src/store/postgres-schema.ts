@@ -58,6 +58,60 @@ const MIGRATIONS = [
      expires     BIGINT NOT NULL
    );
    CREATE INDEX credentials_nick ON credentials (nick, kind);`,
+  `-- Rooms, edits and deletes. Membership changes, edits and deletes are logged in messages,
+   -- in the one id sequence: sender is the change's user (the edit's or delete's from),
+   -- recipient its room (the edit's or delete's to), up_to the target of an edit or delete.
+   ALTER TABLE messages DROP CONSTRAINT messages_kind_check;
+   ALTER TABLE messages ADD CONSTRAINT messages_kind_check
+     CHECK (kind IN ('message', 'read', 'member', 'edit', 'delete'));
+   ALTER TABLE messages
+     -- A membership change: who did it, what, the user's role afterwards (NULL: not a
+     -- member) and whether only its user sees it (store.ts).
+     ADD COLUMN actor   TEXT,
+     ADD COLUMN action  TEXT CHECK (action IN ('create', 'join', 'invite', 'leave', 'remove', 'role')),
+     ADD COLUMN role    TEXT CHECK (role IN ('owner', 'moderator', 'member')),
+     ADD COLUMN quiet   BOOLEAN NOT NULL DEFAULT false,
+     -- A message: the ts of its last edit, and whether it was deleted (its text is then '').
+     ADD COLUMN edited  BIGINT,
+     ADD COLUMN deleted BOOLEAN NOT NULL DEFAULT false;
+   -- A delete empties the texts of its target's edits.
+   CREATE INDEX messages_edits ON messages (up_to) WHERE kind = 'edit';
+   -- Rooms outlive the log entries that made them: nothing here references messages.
+   CREATE TABLE rooms (
+     name       TEXT    PRIMARY KEY,
+     visibility TEXT    NOT NULL CHECK (visibility IN ('public', 'private')),
+     history    TEXT    NOT NULL CHECK (history IN ('joined', 'all')),
+     created_by TEXT    NOT NULL,
+     created    BIGINT  NOT NULL,
+     -- Its rows in members, kept by the writes that change them (postgres-changes.ts).
+     members    INTEGER NOT NULL DEFAULT 0
+   );
+   -- Room listings go by name in byte order (plain JS string order for ASCII names).
+   CREATE INDEX rooms_public ON rooms (name COLLATE "C") WHERE visibility = 'public';
+   CREATE TABLE members (
+     room  TEXT   NOT NULL REFERENCES rooms (name),
+     nick  TEXT   NOT NULL,
+     role  TEXT   NOT NULL CHECK (role IN ('owner', 'moderator', 'member')),
+     -- The id of the change that made them a member: members are listed in this order.
+     since BIGINT NOT NULL,
+     PRIMARY KEY (room, nick)
+   );
+   CREATE INDEX members_nick ON members (nick);
+   CREATE TABLE invites (
+     room TEXT NOT NULL REFERENCES rooms (name),
+     nick TEXT NOT NULL,
+     PRIMARY KEY (room, nick)
+   );
+   CREATE INDEX invites_nick ON invites (nick);
+   -- Membership spans (store.ts): since() and history() read a viewer's spans by nick.
+   CREATE TABLE spans (
+     nick    TEXT   NOT NULL,
+     room    TEXT   NOT NULL REFERENCES rooms (name),
+     from_id BIGINT NOT NULL,
+     -- NULL while the span is open.
+     to_id   BIGINT,
+     PRIMARY KEY (nick, room, from_id)
+   );`,
 ];
 
 /** The schema version this ssechat writes; a database with a higher one is refused. */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setImmediate as turn } from 'node:timers/promises';
 import pg from 'pg';
-import type { LoggedEvent, NewMessage } from '../core/events.js';
+import { eventId, type LoggedEvent, type NewMessage } from '../core/events.js';
 import { accountsContract } from './accounts.contract.js';
 import { SCHEMA_VERSION } from './postgres-schema.js';
 import { PostgresStore } from './postgres-store.js';
@@ -63,7 +63,7 @@ const msg = (over: Partial<NewMessage> = {}): NewMessage => ({
   offline: false,
   ...over,
 });
-const idOf = (e: LoggedEvent): number => (e.kind === 'message' ? e.message.id : e.receipt.id);
+const idOf = (e: LoggedEvent): number => eventId(e);
 
 describe('PostgresStore', () => {
   test('keeps ids, mailboxes, receipts and accounts across a reopen', async () => {
@@ -196,6 +196,42 @@ describe('PostgresStore', () => {
       created: false,
     });
     await Promise.all([a.close(), b.close()]);
+  });
+
+  test('membership changes of one room are decided one at a time across nodes', async () => {
+    const schema = newSchema();
+    const [a, b] = await Promise.all([open(schema), open(schema)]);
+    const change = (node: PostgresStore, action: 'create' | 'join', room: string, user: string) =>
+      node.appendMember({ room, user, by: user, action, ts: 1, bigRoom: 100 });
+    const rooms = Array.from({ length: 8 }, (_, i) => `#r${i}`);
+    const creates = await Promise.allSettled(
+      rooms.flatMap((room) => [change(a, 'create', room, 'ann'), change(b, 'create', room, 'bob')]),
+    );
+    assert.equal(creates.filter((r) => r.status === 'fulfilled').length, rooms.length);
+    const joins = Array.from({ length: 20 }, (_, i) =>
+      change(i % 2 ? a : b, 'join', '#r0', `u${i}`),
+    );
+    await Promise.all(joins);
+    assert.equal((await a.room('#r0'))?.members, 21);
+    assert.equal((await b.members('#r0')).length, 21);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  test('a refused change draws no id and fails nothing else in its batch', async () => {
+    const store = await open(newSchema());
+    const writes = await Promise.allSettled([
+      store.append(msg()),
+      store.appendMember({ room: '#r', user: 'a', by: 'a', action: 'join', ts: 1, bigRoom: 9 }),
+      store.appendEdit({ target: 99, from: 'a', to: 'b', text: 'x', ts: 1 }),
+      store.appendDelete({ target: 99, from: 'a', to: 'b', ts: 1 }),
+      store.append(msg()),
+    ]);
+    assert.deepEqual(
+      writes.map((w) => w.status),
+      ['fulfilled', 'rejected', 'rejected', 'rejected', 'fulfilled'],
+    );
+    assert.deepEqual((await store.log(0, 10)).map(eventId), [1, 2]);
+    await store.close();
   });
 
   test('nodes opening a new schema at once migrate it once', async () => {

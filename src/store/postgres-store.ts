@@ -19,31 +19,50 @@
  * The lock serializes writers, which group commit makes cheap: each node writes the appends
  * called in one turn of its event loop as one batch in one transaction, so the lock is taken
  * once per batch, not once per message. The same lock makes the mailbox limit and the clientId
- * check exact across nodes: no other node can append between the lookup and the insert.
+ * check exact across nodes: no other node can append between the lookup and the insert. And it
+ * makes room membership exact: a membership change is decided against the room's state read
+ * in the transaction that writes it (postgres-changes.ts), so changes of one room are decided
+ * one at a time across nodes. Membership changes, edits and deletes take the same queue as
+ * messages, so that ids follow the order of calls whatever their kind.
  */
 import pg from 'pg';
 import type {
   EventId,
   LoggedEvent,
+  NewDelete,
+  NewEdit,
+  NewMemberChange,
   NewMessage,
   NewReceipt,
+  Role,
+  StoredDelete,
+  StoredEdit,
+  StoredMemberChange,
   StoredMessage,
   StoredReceipt,
 } from '../core/events.js';
 import type { Logger } from '../logger.js';
 import { PostgresAccounts } from './postgres-accounts.js';
-import { type PendingWrite, writeBatch } from './postgres-append.js';
 import { PostgresLog } from './postgres-log.js';
+import { AppendQueue } from './postgres-queue.js';
+import { PostgresRooms } from './postgres-rooms.js';
 import {
   checkSchemaName,
   effectiveSchema,
-  inTransaction,
-  LOCK,
   migrate,
   poolConfig,
   schemaKey,
 } from './postgres-schema.js';
-import type { Appended, RetentionPolicy, Store, StoreLimits } from './store.js';
+import type {
+  Appended,
+  Member,
+  MembershipSnapshot,
+  RetentionPolicy,
+  RoomInfo,
+  RoomListing,
+  Store,
+  StoreLimits,
+} from './store.js';
 
 /** Options for the PostgreSQL backend. */
 export interface PostgresStoreOptions extends StoreLimits {
@@ -66,26 +85,12 @@ export interface PostgresStoreOptions extends StoreLimits {
  */
 export const DEFAULT_POOL_SIZE = 10;
 
-/**
- * Most appends one transaction takes. The queue is bounded anyway by the requests in flight,
- * each of which waits for its append; this keeps one transaction, and so the cluster-wide
- * append lock, short.
- */
-const MAX_BATCH = 256;
-
 /** The Store for a cluster of ssechat processes: one PostgreSQL database (or schema of one). */
 export class PostgresStore implements Store {
   readonly accounts: PostgresAccounts;
   private readonly journal: PostgresLog;
-  /** `BEGIN` and the append lock in one round trip (a simple query may hold several). */
-  private readonly begin: string;
-  private pending: PendingWrite[] = [];
-  private scheduled = false;
-  private writing = false;
-  /** Writes ever queued, and writes ever settled: batches settle in queue order. */
-  private queued = 0;
-  private settled = 0;
-  private waiters: Array<{ readonly upTo: number; readonly wake: () => void }> = [];
+  private readonly roomReads: PostgresRooms;
+  private readonly writes: AppendQueue;
   private closing: Promise<void> | undefined;
 
   /**
@@ -121,13 +126,13 @@ export class PostgresStore implements Store {
 
   private constructor(
     private readonly pool: pg.Pool,
-    private readonly options: PostgresStoreOptions,
+    options: PostgresStoreOptions,
     key: number,
   ) {
     this.accounts = new PostgresAccounts(pool, key);
     this.journal = new PostgresLog(pool);
-    // Both are integers we chose, not input: safe to inline.
-    this.begin = `BEGIN; SELECT pg_advisory_xact_lock(${LOCK.append}, ${key})`;
+    this.roomReads = new PostgresRooms(pool);
+    this.writes = new AppendQueue(pool, key, options.maxOfflinePerUser);
   }
 
   /**
@@ -136,16 +141,26 @@ export class PostgresStore implements Store {
    * next one. Resolves after the commit.
    */
   append(message: NewMessage): Promise<Appended> {
-    return new Promise((resolve, reject) => {
-      this.enqueue({ kind: 'message', message, done: { resolve, reject } });
-    });
+    return this.writes.add((done) => ({ kind: 'message', message, done }));
   }
 
-  /** Queues the receipt with the messages, so that its id follows the order of calls. */
+  // The other writes go through the same queue, so that their ids follow the order of calls.
+
   appendReceipt(receipt: NewReceipt): Promise<StoredReceipt> {
-    return new Promise((resolve, reject) => {
-      this.enqueue({ kind: 'read', receipt, done: { resolve, reject } });
-    });
+    return this.writes.add((done) => ({ kind: 'read', receipt, done }));
+  }
+
+  /** Decided inside its batch's transaction, under the append lock (postgres-changes.ts). */
+  appendMember(change: NewMemberChange): Promise<StoredMemberChange | undefined> {
+    return this.writes.add((done) => ({ kind: 'member', change, done }));
+  }
+
+  appendEdit(edit: NewEdit): Promise<StoredEdit> {
+    return this.writes.add((done) => ({ kind: 'edit', edit, done }));
+  }
+
+  appendDelete(del: NewDelete): Promise<StoredDelete> {
+    return this.writes.add((done) => ({ kind: 'delete', delete: del, done }));
   }
 
   // Reads wait for the appends queued before them: the contract says they see every append
@@ -153,12 +168,12 @@ export class PostgresStore implements Store {
   // mailbox or replay, not the next one).
 
   async takeOffline(nick: string): Promise<StoredMessage[]> {
-    await this.flushed();
+    await this.writes.flushed();
     return this.journal.takeOffline(nick);
   }
 
   async head(): Promise<EventId> {
-    await this.flushed();
+    await this.writes.flushed();
     return this.journal.head();
   }
 
@@ -167,12 +182,12 @@ export class PostgresStore implements Store {
   }
 
   async since(viewer: string, after: EventId, limit: number): Promise<LoggedEvent[]> {
-    await this.flushed();
+    await this.writes.flushed();
     return this.journal.since(viewer, after, limit);
   }
 
   async log(after: EventId, limit: number): Promise<LoggedEvent[]> {
-    await this.flushed();
+    await this.writes.flushed();
     return this.journal.all(after, limit);
   }
 
@@ -182,13 +197,38 @@ export class PostgresStore implements Store {
     before: EventId,
     limit: number,
   ): Promise<StoredMessage[]> {
-    await this.flushed();
+    await this.writes.flushed();
     return this.journal.history(viewer, peer, before, limit);
   }
 
   async message(id: EventId): Promise<StoredMessage | undefined> {
-    await this.flushed();
+    await this.writes.flushed();
     return this.journal.message(id);
+  }
+
+  async room(name: string): Promise<RoomInfo | undefined> {
+    await this.writes.flushed();
+    return this.roomReads.room(name);
+  }
+
+  async rooms(viewer: string): Promise<RoomListing[]> {
+    await this.writes.flushed();
+    return this.roomReads.rooms(viewer);
+  }
+
+  async role(room: string, user: string): Promise<Role | null> {
+    await this.writes.flushed();
+    return this.roomReads.role(room, user);
+  }
+
+  async members(room: string): Promise<Member[]> {
+    await this.writes.flushed();
+    return this.roomReads.members(room);
+  }
+
+  async memberships(): Promise<MembershipSnapshot> {
+    await this.writes.flushed();
+    return this.roomReads.memberships();
   }
 
   /** See PostgresLog.prune: oldest first, in chunks; close() ends it between chunks. */
@@ -207,60 +247,7 @@ export class PostgresStore implements Store {
 
   /** Writes the queued appends, then closes every connection. Calling it again is harmless. */
   close(): Promise<void> {
-    this.closing ??= this.flushed().then(() => this.pool.end());
+    this.closing ??= this.writes.flushed().then(() => this.pool.end());
     return this.closing;
-  }
-
-  private enqueue(write: PendingWrite): void {
-    this.pending.push(write);
-    this.queued++;
-    // While a batch is being written, the writer picks this one up when it finishes.
-    if (!this.scheduled && !this.writing) {
-      this.scheduled = true;
-      setImmediate(this.drain);
-    }
-  }
-
-  /** Resolves once every write queued before the call has settled. */
-  private flushed(): Promise<void> {
-    const upTo = this.queued;
-    if (this.settled >= upTo) return Promise.resolve();
-    return new Promise((wake) => this.waiters.push({ upTo, wake }));
-  }
-
-  /** Writes the queue in batches of at most MAX_BATCH, one after another, in call order. */
-  private readonly drain = async (): Promise<void> => {
-    this.scheduled = false;
-    this.writing = true;
-    while (this.pending.length > 0) {
-      const batch = this.pending.splice(0, MAX_BATCH);
-      await this.commit(batch);
-      this.settled += batch.length;
-      const ready = this.waiters.filter((w) => w.upTo <= this.settled);
-      this.waiters = this.waiters.filter((w) => w.upTo > this.settled);
-      for (const w of ready) w.wake();
-    }
-    this.writing = false;
-  };
-
-  /**
-   * Commits a batch in one transaction and settles its promises in call order. Never throws:
-   * when the transaction fails, every write of the batch is rejected with the error. A lost
-   * connection during COMMIT leaves the outcome unknown; a client retrying with its clientId
-   * gets the stored message back if it did commit.
-   */
-  private async commit(batch: PendingWrite[]): Promise<void> {
-    let settlers: Array<() => void>;
-    try {
-      settlers = await inTransaction(
-        this.pool,
-        (client) => writeBatch(client, batch, this.options.maxOfflinePerUser),
-        this.begin,
-      );
-    } catch (err) {
-      for (const p of batch) p.done.reject(err);
-      return;
-    }
-    for (const settle of settlers) settle();
   }
 }

@@ -1,0 +1,176 @@
+import type pg from 'pg';
+import type {
+  NewDelete,
+  NewEdit,
+  NewMemberChange,
+  Role,
+  StoredDelete,
+  StoredEdit,
+  StoredMemberChange,
+} from '../core/events.js';
+import { decideMembership } from '../core/room-rules.js';
+import { ChatError } from '../errors.js';
+
+// The writes of this file run inside an append batch's transaction, which holds the append
+// lock (postgres-store.ts): no other writer, on any node, runs between a decision and its
+// write, so changes of one room are decided one at a time across nodes. Each draws its id from
+// messages_id_seq only when it writes, so a change the rules refuse leaves no hole.
+
+/** The row of STATE: what decideMembership needs. */
+interface StateRow {
+  visibility: 'public' | 'private' | null;
+  history: 'joined' | 'all' | null;
+  members: number | null;
+  user_role: Role | null;
+  by_role: Role | null;
+  invited: boolean;
+}
+
+// One row even when there is no such room (the LEFT JOIN leaves its columns NULL).
+const STATE: pg.QueryConfig = {
+  name: 'ssechat_member_state',
+  text: `
+  SELECT r.visibility, r.history, r.members,
+         (SELECT role FROM members WHERE room = $1 AND nick = $2) AS user_role,
+         (SELECT role FROM members WHERE room = $1 AND nick = $3) AS by_role,
+         EXISTS (SELECT 1 FROM invites WHERE room = $1 AND nick = $2) AS invited
+    FROM (SELECT 1) one LEFT JOIN rooms r ON r.name = $1`,
+};
+
+// Logs a decided change and writes its outcome, in one statement. The sub-statements see the
+// same snapshot and touch different rows; the foreign keys of members and spans are checked at
+// its end, when a room it creates exists. Parameters: $1 ts, $2 room, $3 user, $4 by,
+// $5 action, $6 role afterwards (NULL: not a member), $7 quiet, $8 invited afterwards,
+// $9 create, $10 visibility, $11 history, $12 member count afterwards, $13 whether the user
+// was a member before.
+const WRITE_MEMBER: pg.QueryConfig = {
+  name: 'ssechat_member_write',
+  text: `
+  WITH logged AS (
+    INSERT INTO messages (id, kind, ts, sender, recipient, text, actor, action, role, quiet)
+    VALUES (nextval('messages_id_seq'), 'member', $1, $3, $2, '', $4, $5, $6, $7)
+    RETURNING id
+  ), made AS (
+    INSERT INTO rooms (name, visibility, history, created_by, created, members)
+    SELECT $2, $10, $11, $3, $1, $12 WHERE $9
+  ), counted AS (
+    UPDATE rooms SET members = $12 WHERE name = $2 AND NOT $9 AND members <> $12
+  ), gone AS (
+    DELETE FROM members WHERE room = $2 AND nick = $3 AND $6::text IS NULL
+  ), kept AS (
+    INSERT INTO members (room, nick, role, since)
+    SELECT $2, $3, $6, id FROM logged WHERE $6::text IS NOT NULL
+    ON CONFLICT (room, nick) DO UPDATE SET role = excluded.role
+  ), invited AS (
+    INSERT INTO invites (room, nick) SELECT $2, $3 WHERE $8 ON CONFLICT DO NOTHING
+  ), uninvited AS (
+    DELETE FROM invites WHERE room = $2 AND nick = $3 AND NOT $8
+  ), opened AS (
+    INSERT INTO spans (nick, room, from_id)
+    SELECT $3, $2, id FROM logged WHERE $6::text IS NOT NULL AND NOT $13
+  ), closed AS (
+    UPDATE spans SET to_id = (SELECT id FROM logged)
+     WHERE nick = $3 AND room = $2 AND to_id IS NULL AND $6::text IS NULL AND $13
+  )
+  SELECT id FROM logged`,
+};
+
+// The target must be a stored, undeleted message; without one, nothing is written and no id
+// is drawn (nextval runs once per row of target).
+const EDIT: pg.QueryConfig = {
+  name: 'ssechat_edit',
+  text: `
+  WITH target AS (
+    UPDATE messages SET text = $4, edited = $1
+     WHERE id = $5 AND kind = 'message' AND NOT deleted RETURNING id
+  )
+  INSERT INTO messages (id, kind, ts, sender, recipient, text, up_to)
+  SELECT nextval('messages_id_seq'), 'edit', $1, $2, $3, $4, id FROM target
+  RETURNING id`,
+};
+
+// Empties the target and every edit of it, so that no trace of the text stays in the log.
+const DELETE: pg.QueryConfig = {
+  name: 'ssechat_delete',
+  text: `
+  WITH target AS (
+    UPDATE messages SET text = '', deleted = true
+     WHERE id = $4 AND kind = 'message' AND NOT deleted RETURNING id
+  ), edits AS (
+    UPDATE messages SET text = ''
+     WHERE kind = 'edit' AND up_to = $4 AND text <> '' AND EXISTS (SELECT 1 FROM target)
+  )
+  INSERT INTO messages (id, kind, ts, sender, recipient, text, up_to)
+  SELECT nextval('messages_id_seq'), 'delete', $1, $2, $3, '', id FROM target
+  RETURNING id`,
+};
+
+/**
+ * Decides `change` against the room's state (room-rules.ts) and writes it: undefined when it
+ * changes nothing, a ChatError thrown when the rules forbid it, and nothing written either way.
+ */
+export async function writeMember(
+  client: pg.ClientBase,
+  change: NewMemberChange,
+): Promise<StoredMemberChange | undefined> {
+  const { room, user, by, action, ts } = change;
+  const { rows } = await client.query<StateRow>({ ...STATE, values: [room, user, by] });
+  const state = rows[0] as StateRow;
+  const outcome = decideMembership(change, {
+    room:
+      state.visibility && state.history
+        ? { visibility: state.visibility, history: state.history }
+        : undefined,
+    userRole: state.user_role,
+    byRole: state.by_role,
+    invited: state.invited,
+    members: state.members ?? 0,
+  });
+  if (!outcome) return undefined;
+  const { role, quiet, invited, create } = outcome;
+  const was = state.user_role !== null;
+  const members = (state.members ?? 0) + (role !== null ? 1 : 0) - (was ? 1 : 0);
+  const settings = change.settings ?? { visibility: 'public', history: 'joined' };
+  const id = await oneId(client, WRITE_MEMBER, [
+    ts,
+    room,
+    user,
+    by,
+    action,
+    role,
+    quiet,
+    invited,
+    create,
+    settings.visibility,
+    settings.history,
+    members,
+    was,
+  ]);
+  return { id: id as number, room, user, by, action, ts, role, quiet };
+}
+
+/** Applies and logs an edit; throws CHAT_MESSAGE_NOT_FOUND, writing nothing, without a target. */
+export async function writeEdit(client: pg.ClientBase, edit: NewEdit): Promise<StoredEdit> {
+  const { target, from, to, text, ts } = edit;
+  const id = await oneId(client, EDIT, [ts, from, to, text, target]);
+  if (id === undefined) throw new ChatError('CHAT_MESSAGE_NOT_FOUND');
+  return { id, target, from, to, text, ts };
+}
+
+/** Applies and logs a delete; throws CHAT_MESSAGE_NOT_FOUND, writing nothing, without a target. */
+export async function writeDelete(client: pg.ClientBase, del: NewDelete): Promise<StoredDelete> {
+  const { target, from, to, ts } = del;
+  const id = await oneId(client, DELETE, [ts, from, to, target]);
+  if (id === undefined) throw new ChatError('CHAT_MESSAGE_NOT_FOUND');
+  return { id, target, from, to, ts };
+}
+
+/** The id a statement returned, undefined when it returned no row. */
+async function oneId(
+  client: pg.ClientBase,
+  query: pg.QueryConfig,
+  values: unknown[],
+): Promise<number | undefined> {
+  const { rows } = await client.query<{ id: number }>({ ...query, values });
+  return rows[0]?.id;
+}
