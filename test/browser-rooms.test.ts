@@ -32,10 +32,16 @@ afterEach(cleanUp);
 after(closeBrowser);
 
 /** Creates room `#name` from the sidebar form; the page opens it. */
-async function createRoom(page: Page, name: string, visibility: 'public' | 'private') {
+async function createRoom(
+  page: Page,
+  name: string,
+  visibility: 'public' | 'private',
+  history: 'joined' | 'all' = 'joined',
+) {
   await page.click('#new-room-box summary');
   await page.fill('#room-name', name);
   await page.check(`#new-room input[name="visibility"][value="${visibility}"]`);
+  await page.check(`#new-room input[name="history"][value="${history}"]`);
   await page.click('#room-create');
   await until(
     page,
@@ -318,5 +324,65 @@ test('a public room: edits and deletes made while a member was away show after a
   );
   await bob.getByRole('button', { name: 'Join #lobby' }).waitFor();
   assert.equal(await bob.locator('#convs button[data-conv="#lobby"]').count(), 0);
+  noPageErrors();
+});
+
+test('three in a room: the whole history for newcomers, two typing at once, a moderator deletes; typing in a DM', {
+  timeout: TEST_TIMEOUT,
+}, async (t) => {
+  if (!(await setup(t))) return;
+  const alice = await login(await newContext(), 'alice');
+  const bob = await login(await newContext(), 'bob');
+  const carol = await login(await newContext(), 'carol');
+
+  await createRoom(alice, 'club', 'public', 'all');
+  await send(alice, 'before you came');
+  for (const page of [bob, carol]) {
+    await page.click('#rooms-refresh');
+    await page.getByRole('button', { name: 'Join #club' }).click();
+    await until(page, '#club open', () => document.getElementById('app')?.dataset.conv === '#club');
+    // A room made with history "all" shows newcomers what was said before.
+    await shown(page, 'before you came');
+  }
+  await until(alice, '3 members', () =>
+    document.getElementById('conv-sub')?.textContent?.includes('3 members'),
+  );
+
+  // Two typing at once are both named.
+  await bob.fill('#text', 'hmm');
+  await carol.fill('#text', 'well');
+  await until(alice, 'two typing', () =>
+    /^(bob and carol|carol and bob) are typing…$/.test(
+      document.getElementById('typing')?.textContent ?? '',
+    ),
+  );
+  await bob.fill('#text', '');
+  await send(carol, 'carol says hi');
+  await shown(bob, 'carol says hi');
+
+  // A member cannot delete carol's message; made a moderator, bob can (and may invite).
+  assert.equal(await message(bob, 'carol says hi').getByRole('button').count(), 0);
+  assert.equal(await bob.isVisible('#invite'), false);
+  await members(alice, 'bob');
+  await alice.getByLabel('Role of bob').selectOption('moderator');
+  await members(bob, 'bob');
+  await bob.locator('#invite').waitFor();
+  await deleteMessage(bob, 'carol says hi');
+  await gone(carol, 'carol says hi');
+  await gone(alice, 'carol says hi');
+
+  // Typing in a DM shows in that conversation only.
+  await openConv(bob, 'alice');
+  await openConv(alice, 'bob');
+  await alice.waitForTimeout(2_200);
+  await alice.fill('#text', 'a private word');
+  await until(
+    bob,
+    'alice typing',
+    () => document.getElementById('typing')?.textContent === 'alice is typing…',
+  );
+  assert.doesNotMatch((await carol.textContent('#typing')) ?? '', /alice/);
+  await openConv(bob, '#club');
+  assert.doesNotMatch((await bob.textContent('#typing')) ?? '', /alice/);
   noPageErrors();
 });

@@ -45,6 +45,13 @@ export class Conversation {
     this.offlineIds = new Set();
     /** Edits and deletes of messages not here, by message id: applied when they come. */
     this.patches = new Map();
+    /**
+     * Rooms: the event id at which we joined. Messages before it never came on our stream,
+     * so the first history page reaches at least that far (history.js).
+     */
+    this.floor = 0;
+    /** Where the first history page ended (its `before`), 0 before one was asked for. */
+    this.firstBefore = 0;
   }
 
   /** True for a DM (or notes to self): receipts and presence apply. */

@@ -141,6 +141,7 @@ export class Model {
         conv.readUpTo = 0;
         conv.peerRead = 0;
         conv.receiptSent = 0;
+        conv.floor = 0;
       }
     }
     if (reason === 'unknown') this.save();

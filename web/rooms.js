@@ -119,6 +119,9 @@ export class Rooms {
   onMember(e) {
     const room = this.byName.get(e.room);
     if (e.user === this.chat.me) {
+      if (e.action === 'join' || e.action === 'create') {
+        this.chat.history.joinedAt(this.chat.model.conv(e.room), e.id);
+      }
       if (!room) {
         this.reloadSoon();
         return;
@@ -206,8 +209,9 @@ export class Rooms {
   }
 
   async join(room) {
+    let answer;
     try {
-      await call('POST', `${roomPath(room.name)}/join`, {});
+      answer = await call('POST', `${roomPath(room.name)}/join`, {});
     } catch (err) {
       this.chat.notify(`Could not join ${room.name}: ${err.message}.`);
       if (err.status === 403 || err.status === 404) this.reloadSoon();
@@ -218,6 +222,7 @@ export class Rooms {
       kept.role = 'member';
       kept.invited = false;
     }
+    if (answer?.id) this.chat.history.joinedAt(this.chat.model.conv(room.name), answer.id);
     this.chat.open(room.name, true);
   }
 
