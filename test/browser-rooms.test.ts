@@ -297,7 +297,9 @@ test('a public room: edits and deletes made while a member was away show after a
     'offline',
     () => document.getElementById('status')?.dataset.state !== 'connected',
   );
-  await tool(alice, 'stays', 'Edit');
+  // Up in the empty box edits alice's newest message.
+  await alice.press('#text', 'ArrowUp');
+  assert.equal(await alice.inputValue('#text'), 'stays');
   await alice.fill('#text', 'stays, edited');
   await alice.press('#text', 'Enter');
   await edited(alice, 'stays, edited');

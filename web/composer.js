@@ -56,6 +56,13 @@ export class Composer {
       if (e.key === 'Escape' && this.editing) {
         e.preventDefault();
         this.cancelEdit();
+      } else if (e.key === 'ArrowUp' && $('text').value === '' && !this.editing) {
+        // Up in an empty box edits our newest message here, as in most chat apps.
+        const conv = this.chat.model.conv(this.chat.active);
+        const m = conv.messages.findLast((x) => x.from === this.chat.me && !x.deleted);
+        if (!m) return;
+        e.preventDefault();
+        this.beginEdit(conv, m);
       }
     });
     $('edit-cancel').addEventListener('click', () => this.cancelEdit());

@@ -39,6 +39,7 @@ export class MessageTools {
     li.toolsFor = m;
     const box = li.querySelector('.tools');
     box.replaceChildren();
+    box.classList.toggle('asking', confirming);
     const quote = m.text.length > QUOTE_CHARS ? `${m.text.slice(0, QUOTE_CHARS)}…` : m.text;
     if (confirming) {
       const yes = this.button('danger', 'Delete', `Yes, delete “${quote}”`, () => this.remove(conv, m));
