@@ -197,36 +197,30 @@ export function isLogged(event: ChatEvent): event is LoggedEvent {
   }
 }
 
-/** The id of a logged event. */
-export function eventId(event: LoggedEvent): EventId {
+/** The record a logged event carries: every kind has an id and a time. */
+function record(event: LoggedEvent): { readonly id: EventId; readonly ts: number } {
   switch (event.kind) {
     case 'message':
-      return event.message.id;
+      return event.message;
     case 'read':
-      return event.receipt.id;
+      return event.receipt;
     case 'member':
-      return event.change.id;
+      return event.change;
     case 'edit':
-      return event.edit.id;
+      return event.edit;
     case 'delete':
-      return event.delete.id;
+      return event.delete;
   }
+}
+
+/** The id of a logged event. */
+export function eventId(event: LoggedEvent): EventId {
+  return record(event).id;
 }
 
 /** When a logged event happened (ms since the epoch); retention goes by it. */
 export function eventTime(event: LoggedEvent): number {
-  switch (event.kind) {
-    case 'message':
-      return event.message.ts;
-    case 'read':
-      return event.receipt.ts;
-    case 'member':
-      return event.change.ts;
-    case 'edit':
-      return event.edit.ts;
-    case 'delete':
-      return event.delete.ts;
-  }
+  return record(event).ts;
 }
 
 /** Limits on user input, each from config (see config.ts for defaults and bounds). */

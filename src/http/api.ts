@@ -86,11 +86,16 @@ export class Api {
       presence: { GET: this.presence },
       read: { POST: this.read },
     };
+    // The methods each route answers with and without a path argument, for Allow and CORS.
     this.allow = new Map(
-      Object.entries(this.routes).map(([route, methods]) => [
-        route,
-        Object.keys(methods).join(', '),
-      ]),
+      Object.entries(this.routes).flatMap(([route, methods]) =>
+        [false, true].map((has): [string, string] => [
+          `${route}/${has}`,
+          Object.keys(methods)
+            .filter((method) => takesArgument(route, method, has))
+            .join(', '),
+        ]),
+      ),
     );
   }
 
@@ -103,8 +108,7 @@ export class Api {
     if (!route || !takesArgument(name, req.method, arg !== '')) {
       throw new ChatError('HTTP_NOT_FOUND');
     }
-    // The methods a route answers, for Allow and for CORS preflights; derived once per route.
-    const allow = this.allow.get(name) ?? '';
+    const allow = this.allow.get(`${name}/${arg !== ''}`) ?? '';
     this.cors(req, res, allow);
     if (req.method === 'OPTIONS') {
       res.writeHead(204);

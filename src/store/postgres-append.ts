@@ -1,44 +1,20 @@
 import type pg from 'pg';
 import {
   type EventId,
-  type NewDelete,
-  type NewEdit,
-  type NewMemberChange,
-  type NewMessage,
   type NewReceipt,
-  type StoredDelete,
-  type StoredEdit,
-  type StoredMemberChange,
   type StoredMessage,
   type StoredReceipt,
   storedMessage,
 } from '../core/events.js';
 import { ChatError } from '../errors.js';
+import type { PendingWrite, Settle } from './pending-write.js';
 import { writeDelete, writeEdit, writeMember } from './postgres-changes.js';
 import { COLUMNS, type Row, toMessage } from './postgres-rows.js';
-import type { Appended } from './store.js';
 
-/** How a queued write's promise is settled. */
-export interface Settle<T> {
-  resolve(value: T): void;
-  reject(err: unknown): void;
-}
+export type { PendingWrite, Settle };
 
 /** A message or a receipt waiting in PostgresStore's queue: written in bulk. */
-type PendingRow =
-  | { readonly kind: 'message'; readonly message: NewMessage; readonly done: Settle<Appended> }
-  | { readonly kind: 'read'; readonly receipt: NewReceipt; readonly done: Settle<StoredReceipt> };
-
-/** A write waiting in PostgresStore's queue for its batch. */
-export type PendingWrite =
-  | PendingRow
-  | {
-      readonly kind: 'member';
-      readonly change: NewMemberChange;
-      readonly done: Settle<StoredMemberChange | undefined>;
-    }
-  | { readonly kind: 'edit'; readonly edit: NewEdit; readonly done: Settle<StoredEdit> }
-  | { readonly kind: 'delete'; readonly delete: NewDelete; readonly done: Settle<StoredDelete> };
+type PendingRow = Extract<PendingWrite, { kind: 'message' | 'read' }>;
 
 /** A row mailbox or clientId lookup found; `waiting` is set only on mailbox sizes. */
 type LookupRow = Row & { waiting: number | null };

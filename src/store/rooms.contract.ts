@@ -421,6 +421,19 @@ export function roomsContract(name: string, open: StoreFactory): void {
       );
     });
 
+    test('edits and deletes of a broadcast are seen by everyone', async () => {
+      const m = (
+        await store.append({ from: 'ann', to: 'all', text: 'hi all', ts: TS, offline: false })
+      ).message;
+      await store.appendEdit({ target: m.id, from: 'ann', to: 'all', text: 'hello all', ts: TS });
+      await store.appendDelete({ target: m.id, from: 'ann', to: 'all', ts: TS });
+      assert.deepEqual(await seen('zed'), [
+        'message ann all ',
+        `edit ann all ${m.id} `,
+        `delete ann all ${m.id}`,
+      ]);
+    });
+
     test('a delete removes the text of the message and of its edits, and is logged', async () => {
       await create('ann');
       const m = await say('ann', 'oops');

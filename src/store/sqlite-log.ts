@@ -1,5 +1,12 @@
 import type Database from 'better-sqlite3';
-import { EVERYONE, type EventId, type LoggedEvent, type StoredMessage } from '../core/events.js';
+import {
+  EVERYONE,
+  type EventId,
+  type LoggedEvent,
+  type MemberAction,
+  type Role,
+  type StoredMessage,
+} from '../core/events.js';
 import type { RetentionPolicy } from './store.js';
 
 /**
@@ -8,10 +15,13 @@ import type { RetentionPolicy } from './store.js';
  */
 const PRUNE_CHUNK = 10_000;
 
-/** A row of the messages table, which holds messages and read receipts. */
+/**
+ * A row of the messages table, which holds every logged event (see the columns by kind in
+ * sqlite-schema.ts, version 3).
+ */
 export interface Row {
   id: number;
-  kind: 'message' | 'read';
+  kind: LoggedEvent['kind'];
   ts: number;
   sender: string;
   recipient: string;
@@ -19,10 +29,18 @@ export interface Row {
   offline: number;
   client_id: string | null;
   up_to: number | null;
+  edited: number | null;
+  deleted: number;
+  actor: string | null;
+  action: MemberAction | null;
+  role: Role | null;
+  quiet: number;
 }
 
 /** The columns of a Row, for SELECT lists. */
-export const COLUMNS = 'id, kind, ts, sender, recipient, text, offline, client_id, up_to';
+export const COLUMNS =
+  'id, kind, ts, sender, recipient, text, offline, client_id, up_to, edited, deleted, actor, ' +
+  'action, role, quiet';
 
 interface Page {
   viewer: string;
@@ -32,24 +50,52 @@ interface Page {
 
 type Statement<P extends unknown[], R = unknown> = Database.Statement<P, R>;
 
-// The three arms are disjoint and each reads one index in id order, so SQLite merges them and
-// stops at the limit instead of collecting and sorting every match (a viewer is never `all`).
+/** The id no span reaches: an open span's end. */
+export const OPEN = '9223372036854775807';
+
+/** Rows by one sender that are not a room's: the WHERE of the partial index messages_sender. */
+export const NOT_ROOM = "substr(recipient, 1, 1) <> '#'";
+
+// Five disjoint arms (a viewer is never `all` and has no `#`): broadcasts, entries to the
+// viewer, the viewer's entries to nicks and all, the viewer's own membership changes that
+// the last arm does not yield (quiet ones, invitations, removals of an invitation), and the
+// room entries one of the viewer's spans covers. The first four each read an index in id
+// order, so SQLite merges them and stops at the limit instead of collecting and sorting every
+// match. The last reads each of the viewer's spans (a viewer has few) in id order from the
+// recipient index, with both bounds in the index range so that a resume does not step over a
+// span's older rows; SQLite sorts that arm, but leaves a span's range once it holds `limit`
+// smaller rows. Receipts are never broadcasts, whatever their recipient.
 const SINCE = `
   SELECT ${COLUMNS} FROM messages
-   WHERE recipient = '${EVERYONE}' AND kind = 'message' AND id > @after
+   WHERE recipient = '${EVERYONE}' AND kind <> 'read' AND id > @after
   UNION ALL
   SELECT ${COLUMNS} FROM messages WHERE recipient = @viewer AND id > @after
   UNION ALL
-  SELECT ${COLUMNS} FROM messages WHERE sender = @viewer AND recipient <> @viewer AND id > @after
-     AND NOT (recipient = '${EVERYONE}' AND kind = 'message')
+  SELECT ${COLUMNS} FROM messages
+   WHERE sender = @viewer AND ${NOT_ROOM} AND id > @after AND recipient <> @viewer
+     AND NOT (recipient = '${EVERYONE}' AND kind <> 'read')
+  UNION ALL
+  SELECT ${COLUMNS} FROM messages m
+   WHERE sender = @viewer AND kind = 'member' AND id > @after
+     AND (quiet = 1 OR NOT EXISTS (
+       SELECT 1 FROM spans s WHERE s.nick = @viewer AND s.room = m.recipient
+          AND s.from_id <= m.id AND ifnull(s.to_id, ${OPEN}) >= m.id))
+  UNION ALL
+  SELECT ${COLUMNS.replace(/(\w+)/g, 'm.$1')} FROM spans s
+    JOIN messages m ON m.recipient = s.room
+     AND m.id > max(s.from_id - 1, @after) AND m.id <= ifnull(s.to_id, ${OPEN})
+   WHERE s.nick = @viewer AND ifnull(s.to_id, ${OPEN}) > @after AND m.quiet = 0
   ORDER BY id LIMIT @limit`;
 // Newest first, so that LIMIT keeps the page next to `before`; the caller reverses it.
+// NOT_ROOM lets SQLite pick the sender index when it is the narrower one.
 const DIRECT = `
   SELECT ${COLUMNS} FROM messages
-   WHERE recipient = @peer AND sender = @viewer AND kind = 'message' AND id < @before
+   WHERE recipient = @peer AND sender = @viewer AND ${NOT_ROOM} AND kind = 'message'
+     AND id < @before
   UNION ALL
   SELECT ${COLUMNS} FROM messages
-   WHERE recipient = @viewer AND sender = @peer AND kind = 'message' AND id < @before
+   WHERE recipient = @viewer AND sender = @peer AND ${NOT_ROOM} AND kind = 'message'
+     AND id < @before
   ORDER BY id DESC LIMIT @limit`;
 
 /**
@@ -130,7 +176,7 @@ export class SqliteLog {
     return this.selectAll.all(after, limit).map(toEvent);
   }
 
-  /** See Store.history. */
+  /** See Store.history, for a peer that is not a room (see SqliteRooms.history). */
   history(viewer: string, peer: string, before: EventId, limit: number): StoredMessage[] {
     if (limit <= 0) return [];
     let rows: Row[];
@@ -198,11 +244,27 @@ export function toMessage(row: Row): StoredMessage {
     offline: row.offline === 1,
     // Absent rather than undefined, so that a message read back deep-equals the one appended.
     ...(row.client_id !== null && { clientId: row.client_id }),
+    ...(row.edited !== null && { edited: row.edited }),
+    ...(row.deleted === 1 && { deleted: true as const }),
   };
 }
 
-function toEvent(row: Row): LoggedEvent {
-  if (row.kind === 'message') return { kind: 'message', message: toMessage(row) };
-  const receipt = { id: row.id, ts: row.ts, from: row.sender, to: row.recipient };
-  return { kind: 'read', receipt: { ...receipt, upTo: row.up_to ?? 0 } };
+/** A row of any kind as the logged event it stores. */
+export function toEvent(row: Row): LoggedEvent {
+  const { id, ts, sender: from, recipient: to } = row;
+  switch (row.kind) {
+    case 'message':
+      return { kind: 'message', message: toMessage(row) };
+    case 'read':
+      return { kind: 'read', receipt: { id, ts, from, to, upTo: row.up_to ?? 0 } };
+    case 'edit':
+      return { kind: 'edit', edit: { id, ts, from, to, target: row.up_to ?? 0, text: row.text } };
+    case 'delete':
+      return { kind: 'delete', delete: { id, ts, from, to, target: row.up_to ?? 0 } };
+    case 'member': {
+      const { actor, action, role, quiet } = row;
+      const change = { id, ts, room: to, user: from, by: actor ?? from, role, quiet: quiet === 1 };
+      return { kind: 'member', change: { ...change, action: action ?? 'join' } };
+    }
+  }
 }

@@ -60,6 +60,93 @@ const MIGRATIONS = [
      expires     INTEGER NOT NULL
    );
    CREATE INDEX credentials_nick ON credentials (nick, kind);`,
+
+  // Rooms, edits and deletes. Their log entries share the messages table (and so its id
+  // sequence), which needs a wider CHECK on kind: SQLite cannot alter a CHECK, so the table is
+  // rebuilt with its ids. DROP TABLE of a parent runs an implicit DELETE that the mailbox's
+  // foreign key would refuse (and PRAGMA foreign_keys cannot be turned off inside this
+  // transaction), so the mailbox is copied aside, dropped first and rebuilt after.
+  // Columns by kind: sender is the member change's user (the edit's or delete's from),
+  // recipient its room (their to), up_to the edit's or delete's target; actor, action, role
+  // and quiet are the member change's; edited and deleted are a message's state.
+  `CREATE TABLE messages_v3 (
+     id        INTEGER PRIMARY KEY,
+     ts        INTEGER NOT NULL,
+     sender    TEXT    NOT NULL,
+     recipient TEXT    NOT NULL,
+     text      TEXT    NOT NULL,
+     kind      TEXT    NOT NULL DEFAULT 'message'
+       CHECK (kind IN ('message', 'read', 'member', 'edit', 'delete')),
+     offline   INTEGER NOT NULL DEFAULT 0,
+     client_id TEXT,
+     up_to     INTEGER,
+     edited    INTEGER,
+     deleted   INTEGER NOT NULL DEFAULT 0,
+     actor     TEXT,
+     action    TEXT CHECK (action IN ('create', 'join', 'invite', 'leave', 'remove', 'role')),
+     role      TEXT CHECK (role IN ('owner', 'moderator', 'member')),
+     quiet     INTEGER NOT NULL DEFAULT 0
+   );
+   INSERT INTO messages_v3 (id, ts, sender, recipient, text, kind, offline, client_id, up_to)
+     SELECT id, ts, sender, recipient, text, kind, offline, client_id, up_to FROM messages;
+   CREATE TABLE offline_v2 AS SELECT recipient, message_id FROM offline;
+   DROP TABLE offline;
+   DROP TABLE messages;
+   ALTER TABLE messages_v3 RENAME TO messages;
+   CREATE TABLE offline (
+     recipient  TEXT    NOT NULL,
+     message_id INTEGER NOT NULL REFERENCES messages(id),
+     PRIMARY KEY (recipient, message_id)
+   ) WITHOUT ROWID;
+   INSERT INTO offline (recipient, message_id) SELECT recipient, message_id FROM offline_v2;
+   DROP TABLE offline_v2;
+   CREATE INDEX offline_message ON offline (message_id);
+   CREATE UNIQUE INDEX messages_client_id ON messages (sender, client_id)
+     WHERE client_id IS NOT NULL;
+   CREATE INDEX messages_recipient ON messages (recipient, id);
+   -- since() reads a viewer's entries to nicks and to all from the first, and their own
+   -- membership changes from the second: a busy room's messages are in neither, so a
+   -- viewer's replay does not step over what they posted to rooms (the recipient index and
+   -- their spans find those). A query uses a partial index only when it repeats its WHERE.
+   CREATE INDEX messages_sender ON messages (sender, id) WHERE substr(recipient, 1, 1) <> '#';
+   CREATE INDEX messages_members ON messages (sender, id) WHERE kind = 'member';
+   -- A delete empties the text of its target's edits; edits are few, so is this index.
+   CREATE INDEX messages_edits ON messages (up_to) WHERE kind = 'edit';
+   -- members counts the members table's rows of the room, kept by the writer of changes.
+   CREATE TABLE rooms (
+     name       TEXT    PRIMARY KEY,
+     visibility TEXT    NOT NULL CHECK (visibility IN ('public', 'private')),
+     history    TEXT    NOT NULL CHECK (history IN ('joined', 'all')),
+     created_by TEXT    NOT NULL,
+     created    INTEGER NOT NULL,
+     members    INTEGER NOT NULL DEFAULT 0
+   ) WITHOUT ROWID;
+   CREATE INDEX rooms_public ON rooms (name) WHERE visibility = 'public';
+   -- joined: the id of the change that made them a member, which orders a room's members.
+   CREATE TABLE members (
+     room   TEXT    NOT NULL REFERENCES rooms(name),
+     nick   TEXT    NOT NULL,
+     role   TEXT    NOT NULL CHECK (role IN ('owner', 'moderator', 'member')),
+     joined INTEGER NOT NULL,
+     PRIMARY KEY (room, nick)
+   ) WITHOUT ROWID;
+   CREATE INDEX members_joined ON members (room, joined);
+   CREATE INDEX members_nick ON members (nick, room);
+   CREATE TABLE invites (
+     room TEXT NOT NULL REFERENCES rooms(name),
+     nick TEXT NOT NULL,
+     PRIMARY KEY (room, nick)
+   ) WITHOUT ROWID;
+   CREATE INDEX invites_nick ON invites (nick, room);
+   -- Membership spans (store.ts): from_id to to_id, both included; to_id NULL while open.
+   -- since() and history() read one viewer's spans, which are few, by this key.
+   CREATE TABLE spans (
+     nick    TEXT    NOT NULL,
+     room    TEXT    NOT NULL REFERENCES rooms(name),
+     from_id INTEGER NOT NULL,
+     to_id   INTEGER,
+     PRIMARY KEY (nick, room, from_id)
+   ) WITHOUT ROWID;`,
 ];
 
 /** The schema version this ssechat writes; a database with a higher one is refused. */

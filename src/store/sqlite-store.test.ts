@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
+import { ChatError } from '../errors.js';
 import { accountsContract } from './accounts.contract.js';
 import { SCHEMA_VERSION } from './sqlite-schema.js';
 import { SqliteStore } from './sqlite-store.js';
@@ -30,6 +31,31 @@ const VERSION_1 = `
     PRIMARY KEY (recipient, message_id)
   ) WITHOUT ROWID;
   PRAGMA user_version = 1;`;
+
+// Version 2, as released, from version 1: receipts, clientIds, accounts.
+const VERSION_2 = `
+  ${VERSION_1.replace('PRAGMA user_version = 1;', '')}
+  ALTER TABLE messages ADD COLUMN kind TEXT NOT NULL DEFAULT 'message'
+    CHECK (kind IN ('message', 'read'));
+  ALTER TABLE messages ADD COLUMN offline INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE messages ADD COLUMN client_id TEXT;
+  ALTER TABLE messages ADD COLUMN up_to INTEGER;
+  CREATE UNIQUE INDEX messages_client_id ON messages (sender, client_id)
+    WHERE client_id IS NOT NULL;
+  CREATE INDEX messages_recipient ON messages (recipient, id);
+  CREATE INDEX messages_sender ON messages (sender, id);
+  CREATE INDEX offline_message ON offline (message_id);
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+  CREATE TABLE users (
+    nick TEXT PRIMARY KEY COLLATE NOCASE, password TEXT NOT NULL, created INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE credentials (
+    secret_hash TEXT PRIMARY KEY, id TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL CHECK (kind IN ('session', 'token', 'ticket')), nick TEXT NOT NULL,
+    label TEXT NOT NULL, created INTEGER NOT NULL, expires INTEGER NOT NULL
+  );
+  CREATE INDEX credentials_nick ON credentials (nick, kind);
+  PRAGMA user_version = 2;`;
 
 describe('SqliteStore', () => {
   test('uses WAL and keeps ids, mailboxes, receipts and accounts across a reopen', async () => {
@@ -120,6 +146,142 @@ describe('SqliteStore', () => {
     const db = new Database(path, { readonly: true });
     assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
     db.close();
+  });
+
+  test('migrates a version-2 database: ids, mailboxes, receipts and clientIds kept', async () => {
+    const path = file();
+    const old = new Database(path);
+    old.exec(VERSION_2);
+    const insert = old.prepare(
+      `INSERT INTO messages (id, kind, ts, sender, recipient, text, offline, client_id, up_to)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    // A gap below 7: ids are kept, not renumbered.
+    insert.run(3, 'message', 10, 'a', 'b', 'waiting', 1, 'k', null);
+    insert.run(5, 'message', 20, 'a', 'all', 'hello', 0, null, null);
+    insert.run(7, 'read', 30, 'b', 'a', '', 0, null, 3);
+    old.prepare('INSERT INTO offline (recipient, message_id) VALUES (?, ?)').run('b', 3);
+    old.exec(`INSERT INTO meta (key, value) VALUES ('pruned_through', 2);
+      INSERT INTO users (nick, password, created) VALUES ('Ann', 'h', 1);`);
+    old.close();
+
+    const store = open(path);
+    const waiting = { id: 3, ts: 10, from: 'a', to: 'b', text: 'waiting', offline: true };
+    const keyed = { ...waiting, clientId: 'k' };
+    const hello = { id: 5, ts: 20, from: 'a', to: 'all', text: 'hello', offline: false };
+    const read = { id: 7, ts: 30, from: 'b', to: 'a', upTo: 3 };
+    assert.deepEqual(await store.since('a', 0, 10), [
+      { kind: 'message', message: keyed },
+      { kind: 'message', message: hello },
+      { kind: 'read', receipt: read },
+    ]);
+    assert.equal(await store.head(), 7);
+    assert.equal(await store.prunedThrough(), 2);
+    assert.deepEqual(await store.append({ ...waiting, text: 'retry', clientId: 'k' }), {
+      message: keyed,
+      created: false,
+    });
+    assert.equal(await store.accounts.passwordHash('Ann'), 'h');
+    // The new kinds fit, and continue the sequence.
+    const created = await store.appendMember({
+      room: '#r',
+      user: 'a',
+      by: 'a',
+      action: 'create',
+      ts: 40,
+      bigRoom: 100,
+    });
+    assert.equal(created?.id, 8);
+    const edit = await store.appendEdit({ target: 3, from: 'a', to: 'b', text: 'edited', ts: 50 });
+    assert.equal(edit.id, 9);
+    assert.deepEqual(await store.takeOffline('b'), [{ ...keyed, text: 'edited', edited: 50 }]);
+    await store.close();
+
+    const db = new Database(path, { readonly: true });
+    assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+    assert.deepEqual(db.pragma('foreign_key_check'), []);
+    assert.deepEqual(db.pragma('integrity_check', { simple: true }), 'ok');
+    // The mailbox still references the messages table.
+    const [fk] = db.pragma('foreign_key_list(offline)') as Array<{ table: string }>;
+    assert.equal(fk?.table, 'messages');
+    const leftovers = db
+      .prepare("SELECT name FROM sqlite_schema WHERE name LIKE '%\\_v_' ESCAPE '\\'")
+      .all();
+    assert.deepEqual(leftovers, []);
+    db.close();
+  });
+
+  test('an edit or delete of a broadcast is seen by everyone, a receipt is not', async () => {
+    const store = open(file());
+    const { message } = await store.append({
+      from: 'a',
+      to: 'all',
+      text: 't',
+      ts: 1,
+      offline: false,
+    });
+    const edit = await store.appendEdit({
+      target: message.id,
+      from: 'a',
+      to: 'all',
+      text: 'u',
+      ts: 2,
+    });
+    const del = await store.appendDelete({ target: message.id, from: 'a', to: 'all', ts: 3 });
+    await store.appendReceipt({ from: 'a', to: 'all', upTo: message.id, ts: 4 });
+    assert.deepEqual(await store.since('zed', 0, 10), [
+      { kind: 'message', message: { ...message, text: '', edited: 2, deleted: true } },
+      { kind: 'edit', edit: { ...edit, text: '' } },
+      { kind: 'delete', delete: del },
+    ]);
+    await store.close();
+  });
+
+  test('a refused change fails only its own promise, and writes nothing', async () => {
+    const store = open(file());
+    const change = { room: '#r', user: 'a', by: 'a', ts: 1, bigRoom: 100 } as const;
+    const results = await Promise.allSettled([
+      store.appendMember({ ...change, action: 'create' }),
+      store.appendMember({ ...change, action: 'create', user: 'b', by: 'b' }),
+      store.appendEdit({ target: 99, from: 'a', to: 'b', text: 'x', ts: 1 }),
+      store.appendMember({ ...change, action: 'join', user: 'c', by: 'c' }),
+      store.appendDelete({ target: 99, from: 'a', to: 'b', ts: 1 }),
+      store.appendMember({ ...change, action: 'remove', user: 'a', by: 'c' }),
+      store.append({ from: 'c', to: '#r', text: 'hi', ts: 2, offline: false }),
+    ]);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'rejected', 'rejected', 'fulfilled', 'rejected', 'rejected', 'fulfilled'],
+    );
+    const ids = (await store.log(0, 10)).map((e) => e.kind);
+    assert.deepEqual(ids, ['member', 'member', 'message']);
+    assert.deepEqual(await store.members('#r'), [
+      { user: 'a', role: 'owner' },
+      { user: 'c', role: 'member' },
+    ]);
+    assert.equal((await store.room('#r'))?.members, 2);
+    await store.close();
+  });
+
+  test('two stores on one file decide a room against what the other wrote', async () => {
+    const path = file();
+    const [a, b] = [open(path), open(path)];
+    const change = { room: '#r', ts: 1, bigRoom: 100 } as const;
+    await a.appendMember({ ...change, action: 'create', user: 'ann', by: 'ann' });
+    await assert.rejects(
+      b.appendMember({ ...change, action: 'create', user: 'bob', by: 'bob' }),
+      (err) => err instanceof ChatError && err.code === 'CHAT_ROOM_EXISTS',
+    );
+    const join = await b.appendMember({ ...change, action: 'join', user: 'bob', by: 'bob' });
+    assert.equal(await a.role('#r', 'bob'), 'member');
+    assert.deepEqual(await a.memberships(), {
+      head: join?.id,
+      members: [
+        { room: '#r', user: 'ann', role: 'owner' },
+        { room: '#r', user: 'bob', role: 'member' },
+      ],
+    });
+    await Promise.all([a.close(), b.close()]);
   });
 
   test('a restart in another auth mode ends the sessions of the old one', async () => {

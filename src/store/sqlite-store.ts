@@ -1,18 +1,35 @@
 import Database from 'better-sqlite3';
 import {
   type EventId,
+  isRoom,
   type LoggedEvent,
+  type NewDelete,
+  type NewEdit,
+  type NewMemberChange,
   type NewMessage,
   type NewReceipt,
+  type Role,
+  type StoredDelete,
+  type StoredEdit,
+  type StoredMemberChange,
   type StoredMessage,
   type StoredReceipt,
-  storedMessage,
 } from '../core/events.js';
-import { ChatError } from '../errors.js';
 import { SqliteAccounts } from './sqlite-accounts.js';
+import { type PendingWrite, SqliteAppender } from './sqlite-append.js';
 import { COLUMNS, type Row, SqliteLog, toMessage } from './sqlite-log.js';
+import { SqliteRooms } from './sqlite-rooms.js';
 import { migrate } from './sqlite-schema.js';
-import type { Appended, RetentionPolicy, Store, StoreLimits } from './store.js';
+import type {
+  Appended,
+  Member,
+  MembershipSnapshot,
+  RetentionPolicy,
+  RoomInfo,
+  RoomListing,
+  Store,
+  StoreLimits,
+} from './store.js';
 
 /** Options for the SQLite backend. */
 export interface SqliteStoreOptions extends StoreLimits {
@@ -31,38 +48,24 @@ export interface SqliteStoreOptions extends StoreLimits {
  */
 const MAX_BATCH = 256;
 
-interface Settle<T> {
-  resolve(value: T): void;
-  reject(err: unknown): void;
-}
-
-type PendingWrite =
-  | { readonly kind: 'message'; readonly message: NewMessage; readonly done: Settle<Appended> }
-  | { readonly kind: 'read'; readonly receipt: NewReceipt; readonly done: Settle<StoredReceipt> };
-
 type Statement<P extends unknown[], R = unknown> = Database.Statement<P, R>;
 
 /** The default Store: one SQLite file in WAL mode, through better-sqlite3's synchronous API. */
 export class SqliteStore implements Store {
   readonly accounts: SqliteAccounts;
   private readonly journal: SqliteLog;
+  private readonly roomState: SqliteRooms;
   private readonly db: Database.Database;
-  private readonly insertMessage: Statement<
-    [number, string, string, string, number, string | null]
-  >;
-  private readonly insertReceipt: Statement<[number, string, string, number]>;
-  private readonly selectByClientId: Statement<[string, string], Row>;
-  private readonly countOffline: Statement<[string], { n: number }>;
-  private readonly insertOffline: Statement<[string, number]>;
   private readonly selectOffline: Statement<[string], Row>;
   private readonly deleteOffline: Statement<[string]>;
   private readonly selectOne: Statement<[]>;
   private readonly commitBatch: (batch: PendingWrite[]) => Array<() => void>;
   private readonly takeTx: (nick: string) => StoredMessage[];
+  private readonly snapshotTx: () => MembershipSnapshot;
   private pending: PendingWrite[] = [];
   private flushScheduled = false;
 
-  constructor(private readonly options: SqliteStoreOptions) {
+  constructor(options: SqliteStoreOptions) {
     this.db = new Database(options.path);
     const db = this.db;
     db.pragma('journal_mode = WAL');
@@ -73,22 +76,8 @@ export class SqliteStore implements Store {
     migrate(db, options.path);
     this.accounts = new SqliteAccounts(db);
     this.journal = new SqliteLog(db);
-
-    // DO NOTHING only fires for the (sender, client_id) index: a second process that stored
-    // the same clientId after our lookup (see writeMessage). The id never conflicts.
-    this.insertMessage = db.prepare(
-      `INSERT INTO messages (ts, sender, recipient, text, offline, client_id)
-       VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-    );
-    this.insertReceipt = db.prepare(
-      `INSERT INTO messages (kind, ts, sender, recipient, text, up_to)
-       VALUES ('read', ?, ?, ?, '', ?)`,
-    );
-    this.selectByClientId = db.prepare(
-      `SELECT ${COLUMNS} FROM messages WHERE sender = ? AND client_id = ?`,
-    );
-    this.countOffline = db.prepare('SELECT count(*) AS n FROM offline WHERE recipient = ?');
-    this.insertOffline = db.prepare('INSERT INTO offline (recipient, message_id) VALUES (?, ?)');
+    this.roomState = new SqliteRooms(db);
+    const appender = new SqliteAppender(db, this.roomState, options.maxOfflinePerUser);
     this.selectOffline = db.prepare(
       `SELECT ${COLUMNS} FROM messages
         WHERE id IN (SELECT message_id FROM offline WHERE recipient = ?) ORDER BY id`,
@@ -96,16 +85,18 @@ export class SqliteStore implements Store {
     this.deleteOffline = db.prepare('DELETE FROM offline WHERE recipient = ?');
     this.selectOne = db.prepare('SELECT 1');
 
-    // One transaction for a whole batch; a full mailbox fails only its own message, checked
-    // before that message writes anything. IMMEDIATE takes the write lock before the lookups
-    // (mailbox size, clientId), so another process cannot change what they saw.
-    const inTransaction = db.transaction((batch: PendingWrite[]) => this.write(batch));
+    // One transaction for a whole batch; a refused write (a full mailbox, a membership change
+    // the rules forbid, an edit of a missing message) fails only its own promise, decided
+    // before it writes anything. IMMEDIATE takes the write lock before the lookups (mailbox
+    // size, clientId, a room's state), so another process cannot change what they saw: that
+    // is also what decides one room's changes one at a time across processes.
+    const inTransaction = db.transaction((batch: PendingWrite[]) => appender.write(batch));
     // A lone live message or receipt is one INSERT, atomic on its own (autocommit): BEGIN and
-    // COMMIT would only add work. An offline one also checks and fills the mailbox.
+    // COMMIT would only add work. Anything else reads before it writes, or writes twice.
     this.commitBatch = (batch) =>
-      batch.length === 1 && !(batch[0]?.kind === 'message' && batch[0].message.offline)
-        ? this.write(batch)
-        : inTransaction.immediate(batch);
+      SqliteAppender.needsTransaction(batch)
+        ? inTransaction.immediate(batch)
+        : appender.write(batch);
     // IMMEDIATE, so two processes sharing the file cannot both read the same mailbox before
     // either deletes it.
     const take = db.transaction((nick: string) => {
@@ -114,6 +105,15 @@ export class SqliteStore implements Store {
       return rows.map(toMessage);
     });
     this.takeTx = (nick) => take.immediate(nick);
+    // A read transaction: the members and the head come from one snapshot, also when another
+    // process writes in between.
+    const snapshot = db.transaction(
+      (): MembershipSnapshot => ({
+        head: this.journal.head(),
+        members: this.roomState.all(),
+      }),
+    );
+    this.snapshotTx = () => snapshot.deferred();
   }
 
   /**
@@ -131,6 +131,27 @@ export class SqliteStore implements Store {
   appendReceipt(receipt: NewReceipt): Promise<StoredReceipt> {
     return new Promise((resolve, reject) => {
       this.enqueue({ kind: 'read', receipt, done: { resolve, reject } });
+    });
+  }
+
+  /** Queued with the messages, so that its id follows the order of calls (see SqliteRooms). */
+  appendMember(change: NewMemberChange): Promise<StoredMemberChange | undefined> {
+    return new Promise((resolve, reject) => {
+      this.enqueue({ kind: 'member', change, done: { resolve, reject } });
+    });
+  }
+
+  /** Queued with the messages; the target is updated in the same transaction. */
+  appendEdit(edit: NewEdit): Promise<StoredEdit> {
+    return new Promise((resolve, reject) => {
+      this.enqueue({ kind: 'edit', edit, done: { resolve, reject } });
+    });
+  }
+
+  /** Queued with the messages; the target and its edits are emptied in the same transaction. */
+  appendDelete(del: NewDelete): Promise<StoredDelete> {
+    return new Promise((resolve, reject) => {
+      this.enqueue({ kind: 'delete', delete: del, done: { resolve, reject } });
     });
   }
 
@@ -169,12 +190,40 @@ export class SqliteStore implements Store {
     limit: number,
   ): Promise<StoredMessage[]> {
     this.flush();
+    if (isRoom(peer)) return this.roomState.history(viewer, peer, before, limit);
     return this.journal.history(viewer, peer, before, limit);
   }
 
   async message(id: EventId): Promise<StoredMessage | undefined> {
     this.flush();
     return this.journal.message(id);
+  }
+
+  // Room reads flush too: a membership change called before them is in what they read.
+
+  async room(name: string): Promise<RoomInfo | undefined> {
+    this.flush();
+    return this.roomState.room(name);
+  }
+
+  async rooms(viewer: string): Promise<RoomListing[]> {
+    this.flush();
+    return this.roomState.rooms(viewer);
+  }
+
+  async role(room: string, user: string): Promise<Role | null> {
+    this.flush();
+    return this.roomState.role(room, user);
+  }
+
+  async members(room: string): Promise<Member[]> {
+    this.flush();
+    return this.roomState.members(room);
+  }
+
+  async memberships(): Promise<MembershipSnapshot> {
+    this.flush();
+    return this.snapshotTx();
   }
 
   /** See SqliteLog.prune: oldest first, in chunks. */
@@ -216,51 +265,4 @@ export class SqliteStore implements Store {
     }
     for (const settle of settlers) settle();
   };
-
-  /**
-   * Writes a batch and returns, for each write, how to settle its promise once the batch has
-   * committed. The caller provides the transaction (or a lone statement is atomic).
-   */
-  private write(batch: PendingWrite[]): Array<() => void> {
-    return batch.map((p) => {
-      if (p.kind === 'message') return this.writeMessage(p.message, p.done);
-      const { from, to, upTo, ts } = p.receipt;
-      const { lastInsertRowid } = this.insertReceipt.run(ts, from, to, upTo);
-      const stored: StoredReceipt = { from, to, upTo, ts, id: Number(lastInsertRowid) };
-      return () => p.done.resolve(stored);
-    });
-  }
-
-  private writeMessage(message: NewMessage, done: Settle<Appended>): () => void {
-    const { from, to, text, ts, offline, clientId } = message;
-    // Looked up before the mailbox check, so that a retry neither fills nor is refused by a
-    // mailbox the first send already counts in. It also sees an earlier write of this batch.
-    if (clientId !== undefined) {
-      const first = this.selectByClientId.get(from, clientId);
-      if (first) return () => done.resolve({ message: toMessage(first), created: false });
-    }
-    if (offline) {
-      const waiting = this.countOffline.get(to)?.n ?? 0;
-      if (waiting >= this.options.maxOfflinePerUser) {
-        return () => done.reject(new ChatError('CHAT_MAILBOX_FULL'));
-      }
-    }
-    const { changes, lastInsertRowid } = this.insertMessage.run(
-      ts,
-      from,
-      to,
-      text,
-      offline ? 1 : 0,
-      clientId ?? null,
-    );
-    if (changes === 0) {
-      // Only the clientId index can refuse the row: another process stored it since the lookup.
-      const first = clientId === undefined ? undefined : this.selectByClientId.get(from, clientId);
-      if (!first) throw new Error('the message insert stored nothing');
-      return () => done.resolve({ message: toMessage(first), created: false });
-    }
-    const stored = storedMessage(message, Number(lastInsertRowid));
-    if (offline) this.insertOffline.run(to, stored.id);
-    return () => done.resolve({ message: stored, created: true });
-  }
 }

@@ -1,0 +1,173 @@
+import type Database from 'better-sqlite3';
+import {
+  type NewDelete,
+  type NewEdit,
+  type NewMessage,
+  type StoredDelete,
+  type StoredEdit,
+  type StoredReceipt,
+  storedMessage,
+} from '../core/events.js';
+import { ChatError } from '../errors.js';
+import type { PendingWrite, Settle } from './pending-write.js';
+import { COLUMNS, type Row, toMessage } from './sqlite-log.js';
+import type { SqliteRooms } from './sqlite-rooms.js';
+import type { Appended } from './store.js';
+
+export type { PendingWrite, Settle };
+
+type Statement<P extends unknown[], R = unknown> = Database.Statement<P, R>;
+
+/**
+ * Writes SqliteStore's batches. Each write decides whether it can be done before it writes
+ * anything (a full mailbox, a membership the rules refuse, a missing target), so a refused
+ * write fails only its own promise and leaves the batch's transaction clean.
+ */
+export class SqliteAppender {
+  private readonly insertMessage: Statement<
+    [number, string, string, string, number, string | null]
+  >;
+  private readonly insertReceipt: Statement<[number, string, string, number]>;
+  private readonly insertEdit: Statement<
+    ['edit' | 'delete', number, string, string, string, number]
+  >;
+  private readonly applyEdit: Statement<[string, number, number]>;
+  private readonly applyDelete: Statement<[number]>;
+  private readonly emptyEdits: Statement<[number]>;
+  private readonly selectByClientId: Statement<[string, string], Row>;
+  private readonly countOffline: Statement<[string], { n: number }>;
+  private readonly insertOffline: Statement<[string, number]>;
+
+  constructor(
+    db: Database.Database,
+    private readonly rooms: SqliteRooms,
+    private readonly maxOfflinePerUser: number,
+  ) {
+    // DO NOTHING only fires for the (sender, client_id) index: a second process that stored
+    // the same clientId after our lookup (see writeMessage). The id never conflicts.
+    this.insertMessage = db.prepare(
+      `INSERT INTO messages (ts, sender, recipient, text, offline, client_id)
+       VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    );
+    this.insertReceipt = db.prepare(
+      `INSERT INTO messages (kind, ts, sender, recipient, text, up_to)
+       VALUES ('read', ?, ?, ?, '', ?)`,
+    );
+    this.insertEdit = db.prepare(
+      `INSERT INTO messages (kind, ts, sender, recipient, text, up_to) VALUES (?, ?, ?, ?, ?, ?)`,
+    );
+    const live = "id = ? AND kind = 'message' AND deleted = 0";
+    this.applyEdit = db.prepare(`UPDATE messages SET text = ?, edited = ? WHERE ${live}`);
+    this.applyDelete = db.prepare(`UPDATE messages SET text = '', deleted = 1 WHERE ${live}`);
+    this.emptyEdits = db.prepare(
+      "UPDATE messages SET text = '' WHERE kind = 'edit' AND up_to = ? AND text <> ''",
+    );
+    this.selectByClientId = db.prepare(
+      `SELECT ${COLUMNS} FROM messages WHERE sender = ? AND client_id = ?`,
+    );
+    this.countOffline = db.prepare('SELECT count(*) AS n FROM offline WHERE recipient = ?');
+    this.insertOffline = db.prepare('INSERT INTO offline (recipient, message_id) VALUES (?, ?)');
+  }
+
+  /**
+   * Writes a batch and returns, for each write, how to settle its promise once the batch has
+   * committed. The caller provides the transaction (or a lone statement is atomic).
+   */
+  write(batch: PendingWrite[]): Array<() => void> {
+    return batch.map((p) => this.writeOne(p));
+  }
+
+  private writeOne(p: PendingWrite): () => void {
+    switch (p.kind) {
+      case 'message':
+        return this.writeMessage(p.message, p.done);
+      case 'read': {
+        const { from, to, upTo, ts } = p.receipt;
+        const { lastInsertRowid } = this.insertReceipt.run(ts, from, to, upTo);
+        const stored: StoredReceipt = { from, to, upTo, ts, id: Number(lastInsertRowid) };
+        return () => p.done.resolve(stored);
+      }
+      case 'member':
+        return refused(p.done, () => this.rooms.append(p.change));
+      case 'edit':
+        return refused(p.done, () => this.writeEdit(p.edit));
+      case 'delete':
+        return refused(p.done, () => this.writeDelete(p.delete));
+    }
+  }
+
+  /** Whether `write` needs a transaction for this batch: more than one plain INSERT. */
+  static needsTransaction(batch: PendingWrite[]): boolean {
+    const [only] = batch;
+    return (
+      batch.length !== 1 ||
+      only === undefined ||
+      !(only.kind === 'read' || (only.kind === 'message' && !only.message.offline))
+    );
+  }
+
+  private writeMessage(message: NewMessage, done: Settle<Appended>): () => void {
+    const { from, to, text, ts, offline, clientId } = message;
+    // Looked up before the mailbox check, so that a retry neither fills nor is refused by a
+    // mailbox the first send already counts in. It also sees an earlier write of this batch.
+    if (clientId !== undefined) {
+      const first = this.selectByClientId.get(from, clientId);
+      if (first) return () => done.resolve({ message: toMessage(first), created: false });
+    }
+    if (offline) {
+      const waiting = this.countOffline.get(to)?.n ?? 0;
+      if (waiting >= this.maxOfflinePerUser) {
+        return () => done.reject(new ChatError('CHAT_MAILBOX_FULL'));
+      }
+    }
+    const { changes, lastInsertRowid } = this.insertMessage.run(
+      ts,
+      from,
+      to,
+      text,
+      offline ? 1 : 0,
+      clientId ?? null,
+    );
+    if (changes === 0) {
+      // Only the clientId index can refuse the row: another process stored it since the lookup.
+      const first = clientId === undefined ? undefined : this.selectByClientId.get(from, clientId);
+      if (!first) throw new Error('the message insert stored nothing');
+      return () => done.resolve({ message: toMessage(first), created: false });
+    }
+    const stored = storedMessage(message, Number(lastInsertRowid));
+    if (offline) this.insertOffline.run(to, stored.id);
+    return () => done.resolve({ message: stored, created: true });
+  }
+
+  /** The target's update comes first: when it finds no live message, nothing was written. */
+  private writeEdit(edit: NewEdit): StoredEdit {
+    const { target, from, to, text, ts } = edit;
+    if (this.applyEdit.run(text, ts, target).changes === 0) {
+      throw new ChatError('CHAT_MESSAGE_NOT_FOUND');
+    }
+    const { lastInsertRowid } = this.insertEdit.run('edit', ts, from, to, text, target);
+    return { id: Number(lastInsertRowid), target, from, to, text, ts };
+  }
+
+  private writeDelete(del: NewDelete): StoredDelete {
+    const { target, from, to, ts } = del;
+    if (this.applyDelete.run(target).changes === 0) throw new ChatError('CHAT_MESSAGE_NOT_FOUND');
+    this.emptyEdits.run(target);
+    const { lastInsertRowid } = this.insertEdit.run('delete', ts, from, to, '', target);
+    return { id: Number(lastInsertRowid), target, from, to, ts };
+  }
+}
+
+/**
+ * Runs a write that throws a ChatError, before writing anything, when it is refused: that
+ * error rejects only its own promise. Any other error fails the batch.
+ */
+function refused<T>(done: Settle<T>, write: () => T): () => void {
+  try {
+    const value = write();
+    return () => done.resolve(value);
+  } catch (err) {
+    if (err instanceof ChatError) return () => done.reject(err);
+    throw err;
+  }
+}

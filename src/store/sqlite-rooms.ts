@@ -1,0 +1,222 @@
+import type Database from 'better-sqlite3';
+import type {
+  EventId,
+  HistoryMode,
+  NewMemberChange,
+  Role,
+  StoredMemberChange,
+  StoredMessage,
+  Visibility,
+} from '../core/events.js';
+import { decideMembership } from '../core/room-rules.js';
+import { COLUMNS, OPEN, type Row, toMessage } from './sqlite-log.js';
+import { MAX_ROOM_LISTING, type Member, type RoomInfo, type RoomListing } from './store.js';
+
+type Statement<P extends unknown[], R = unknown> = Database.Statement<P, R>;
+
+interface RoomRow {
+  name: string;
+  visibility: Visibility;
+  history: HistoryMode;
+  created_by: string;
+  created: number;
+  members: number;
+}
+
+type ListingRow = RoomRow & { role: Role | null; invited: number };
+
+interface Page {
+  viewer: string;
+  room: string;
+  before: number;
+  limit: number;
+}
+
+const ROOM_COLUMNS = 'r.name, r.visibility, r.history, r.created_by, r.created, r.members';
+
+// Each arm of `listed` reads an index in name order (public rooms, the viewer's memberships,
+// their invitations), so SQLite merges them and stops at the limit: a viewer's listing costs
+// what it returns, however many private rooms others have. CROSS JOIN keeps that order of
+// the loops: SQLite's statistics may otherwise make it scan every room.
+const LISTING = `
+  WITH listed (name) AS (
+    SELECT name FROM rooms WHERE visibility = 'public'
+    UNION SELECT room FROM members WHERE nick = @viewer
+    UNION SELECT room FROM invites WHERE nick = @viewer
+    ORDER BY 1 LIMIT ${MAX_ROOM_LISTING})
+  SELECT ${ROOM_COLUMNS}, m.role, i.nick IS NOT NULL AS invited
+    FROM listed l CROSS JOIN rooms r ON r.name = l.name
+    LEFT JOIN members m ON m.room = r.name AND m.nick = @viewer
+    LEFT JOIN invites i ON i.room = r.name AND i.nick = @viewer
+   ORDER BY r.name`;
+
+// Newest first, so that LIMIT keeps the page next to `before`; the caller reverses them.
+const HISTORY_ALL = `
+  SELECT ${COLUMNS} FROM messages
+   WHERE recipient = @room AND kind = 'message' AND id < @before
+   ORDER BY id DESC LIMIT @limit`;
+// Per span (a viewer has few in a room), the room's range newest first, both bounds in the
+// index range as in since() (sqlite-log.ts).
+const HISTORY_SPANS = `
+  SELECT ${COLUMNS.replace(/(\w+)/g, 'm.$1')} FROM spans s
+    JOIN messages m ON m.recipient = s.room
+     AND m.id BETWEEN s.from_id AND min(ifnull(s.to_id, ${OPEN}), @before - 1)
+   WHERE s.nick = @viewer AND s.room = @room AND s.from_id < @before AND m.kind = 'message'
+   ORDER BY m.id DESC LIMIT @limit`;
+
+/**
+ * The rooms of SqliteStore: membership changes, decided and written inside the store's write
+ * transaction, and the reads of rooms, members and room history. Reads are synchronous: the
+ * store flushes its queued writes before calling them.
+ */
+export class SqliteRooms {
+  private readonly selectRoom: Statement<[string], RoomRow>;
+  private readonly selectListing: Statement<[{ viewer: string }], ListingRow>;
+  private readonly selectRole: Statement<[string, string], { role: Role }>;
+  private readonly selectInvited: Statement<[string, string], { x: number }>;
+  private readonly selectMembers: Statement<[string], Member>;
+  private readonly selectAll: Statement<[], { room: string; user: string; role: Role }>;
+  private readonly selectHistoryAll: Statement<[Page], Row>;
+  private readonly selectHistorySpans: Statement<[Page], Row>;
+  private readonly insertChange: Statement<
+    [number, string, string, string, string, Role | null, number]
+  >;
+  private readonly insertRoom: Statement<[string, Visibility, HistoryMode, string, number]>;
+  private readonly countMembers: Statement<[number, string]>;
+  private readonly insertMember: Statement<[string, string, Role, number]>;
+  private readonly updateMember: Statement<[Role, string, string]>;
+  private readonly deleteMember: Statement<[string, string]>;
+  private readonly insertInvite: Statement<[string, string]>;
+  private readonly deleteInvite: Statement<[string, string]>;
+  private readonly openSpan: Statement<[string, string, number]>;
+  private readonly closeSpan: Statement<[number, string, string]>;
+
+  /** Prepares its statements on `db`, which must already have the current schema. */
+  constructor(db: Database.Database) {
+    this.selectRoom = db.prepare(`SELECT ${ROOM_COLUMNS} FROM rooms r WHERE r.name = ?`);
+    this.selectListing = db.prepare(LISTING);
+    this.selectRole = db.prepare('SELECT role FROM members WHERE room = ? AND nick = ?');
+    this.selectInvited = db.prepare('SELECT 1 AS x FROM invites WHERE room = ? AND nick = ?');
+    this.selectMembers = db.prepare(
+      'SELECT nick AS user, role FROM members WHERE room = ? ORDER BY joined',
+    );
+    this.selectAll = db.prepare('SELECT room, nick AS user, role FROM members');
+    this.selectHistoryAll = db.prepare(HISTORY_ALL);
+    this.selectHistorySpans = db.prepare(HISTORY_SPANS);
+    this.insertChange = db.prepare(
+      `INSERT INTO messages (kind, ts, sender, recipient, text, actor, action, role, quiet)
+       VALUES ('member', ?, ?, ?, '', ?, ?, ?, ?)`,
+    );
+    this.insertRoom = db.prepare(
+      `INSERT INTO rooms (name, visibility, history, created_by, created)
+       VALUES (?, ?, ?, ?, ?)`,
+    );
+    this.countMembers = db.prepare('UPDATE rooms SET members = members + ? WHERE name = ?');
+    this.insertMember = db.prepare(
+      'INSERT INTO members (room, nick, role, joined) VALUES (?, ?, ?, ?)',
+    );
+    this.updateMember = db.prepare('UPDATE members SET role = ? WHERE room = ? AND nick = ?');
+    this.deleteMember = db.prepare('DELETE FROM members WHERE room = ? AND nick = ?');
+    this.insertInvite = db.prepare('INSERT INTO invites (room, nick) VALUES (?, ?)');
+    this.deleteInvite = db.prepare('DELETE FROM invites WHERE room = ? AND nick = ?');
+    this.openSpan = db.prepare('INSERT INTO spans (room, nick, from_id) VALUES (?, ?, ?)');
+    this.closeSpan = db.prepare(
+      'UPDATE spans SET to_id = ? WHERE nick = ? AND room = ? AND to_id IS NULL',
+    );
+  }
+
+  /**
+   * Decides `change` (room-rules.ts) against the room's state and writes it: the log entry,
+   * the room, the member, the invitation and the spans. Must run inside the write transaction
+   * (IMMEDIATE, so the state read cannot change before the write). Returns undefined when the
+   * change changes nothing; throws the rules' ChatError before writing anything.
+   */
+  append(change: NewMemberChange): StoredMemberChange | undefined {
+    const { room, user, by, action, ts } = change;
+    const found = this.selectRoom.get(room);
+    const userRole = this.role(room, user);
+    const invited = this.selectInvited.get(room, user) !== undefined;
+    const outcome = decideMembership(change, {
+      room: found && { visibility: found.visibility, history: found.history },
+      userRole,
+      byRole: by === user ? userRole : this.role(room, by),
+      invited,
+      members: found?.members ?? 0,
+    });
+    if (!outcome) return undefined;
+    if (outcome.create) {
+      const { visibility, history } = change.settings ?? {
+        visibility: 'public',
+        history: 'joined',
+      };
+      this.insertRoom.run(room, visibility, history, user, ts);
+    }
+    const { role, quiet } = outcome;
+    const { lastInsertRowid } = this.insertChange.run(
+      ts,
+      user,
+      room,
+      by,
+      action,
+      role,
+      quiet ? 1 : 0,
+    );
+    const id = Number(lastInsertRowid);
+    if (role !== null && userRole === null) {
+      this.insertMember.run(room, user, role, id);
+      this.countMembers.run(1, room);
+      this.openSpan.run(room, user, id);
+    } else if (role !== null && role !== userRole) {
+      this.updateMember.run(role, room, user);
+    } else if (role === null && userRole !== null) {
+      this.deleteMember.run(room, user);
+      this.countMembers.run(-1, room);
+      this.closeSpan.run(id, user, room);
+    }
+    if (outcome.invited && !invited) this.insertInvite.run(room, user);
+    else if (!outcome.invited && invited) this.deleteInvite.run(room, user);
+    return { id, room, user, by, action, ts, role, quiet };
+  }
+
+  /** See Store.room. */
+  room(name: string): RoomInfo | undefined {
+    const row = this.selectRoom.get(name);
+    return row && toInfo(row);
+  }
+
+  /** See Store.rooms. */
+  rooms(viewer: string): RoomListing[] {
+    return this.selectListing
+      .all({ viewer })
+      .map((row) => ({ ...toInfo(row), role: row.role, invited: row.invited === 1 }));
+  }
+
+  /** See Store.role. */
+  role(room: string, user: string): Role | null {
+    return this.selectRole.get(room, user)?.role ?? null;
+  }
+
+  /** See Store.members. */
+  members(room: string): Member[] {
+    return this.selectMembers.all(room);
+  }
+
+  /** Every room's members; the caller reads the head in the same transaction. */
+  all(): Array<{ room: string; user: string; role: Role }> {
+    return this.selectAll.all();
+  }
+
+  /** See Store.history, for a room. */
+  history(viewer: string, room: string, before: EventId, limit: number): StoredMessage[] {
+    if (limit <= 0) return [];
+    const page = { viewer, room, before, limit };
+    const all = this.selectRoom.get(room)?.history === 'all';
+    const rows = (all ? this.selectHistoryAll : this.selectHistorySpans).all(page);
+    return rows.reverse().map(toMessage);
+  }
+}
+
+function toInfo(row: RoomRow): RoomInfo {
+  const { name, visibility, history, created_by: createdBy, created, members } = row;
+  return { name, visibility, history, createdBy, created, members };
+}
