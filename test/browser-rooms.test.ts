@@ -388,3 +388,29 @@ test('three in a room: the whole history for newcomers, two typing at once, a mo
   assert.doesNotMatch((await bob.textContent('#typing')) ?? '', /alice/);
   noPageErrors();
 });
+
+test('a big room: joins are not announced to everyone; the member count comes as a room event', {
+  timeout: TEST_TIMEOUT,
+}, async (t) => {
+  // More than 2 members make a big room here.
+  if (!(await setup(t, { bigRoomMembers: 2 }))) return;
+  const alice = await login(await newContext(), 'alice');
+  const others = [await login(await newContext(), 'bob'), await login(await newContext(), 'carol')];
+  await createRoom(alice, 'crowd', 'public');
+  for (const page of others) {
+    await page.click('#rooms-refresh');
+    await page.getByRole('button', { name: 'Join #crowd' }).click();
+    await until(
+      page,
+      '#crowd open',
+      () => document.getElementById('app')?.dataset.conv === '#crowd',
+    );
+  }
+  await until(alice, '3 members', () =>
+    document.getElementById('conv-sub')?.textContent?.includes('3 members'),
+  );
+  assert.equal(await alice.textContent('#members-count'), '3');
+  await send(others[1] as Page, 'hello crowd');
+  await shown(alice, 'hello crowd');
+  noPageErrors();
+});
