@@ -65,10 +65,10 @@ const log = (s) => process.stderr.write(`${s}\n`);
 /** A small JSON-over-HTTP client on keep-alive connections. */
 function client(port, maxSockets) {
   const agent = new Agent({ keepAlive: true, maxSockets });
-  const call = (method, path, body, cookie) =>
+  const call = (method, path, body, cookie, extra = {}) =>
     new Promise((resolve, reject) => {
       const data = body === undefined ? undefined : JSON.stringify(body);
-      const headers = { Host: `127.0.0.1:${port}` };
+      const headers = { Host: `127.0.0.1:${port}`, ...extra };
       if (data !== undefined) {
         headers['Content-Type'] = 'application/json';
         headers['Content-Length'] = Buffer.byteLength(data);
@@ -88,9 +88,14 @@ function client(port, maxSockets) {
   return { call, close: () => agent.destroy() };
 }
 
-/** Logs `nick` in (open mode) and returns the session cookie (`name=value`). */
-async function login(http, nick) {
-  const r = await http.call('POST', '/api/v1/session', { nick });
+/**
+ * Logs `nick` in (open mode) and returns the session cookie (`name=value`). `from` is the
+ * client address to claim (a server with --trust-proxy yes believes it): login attempts are
+ * limited per address, and a room of 10k members takes 10k logins.
+ */
+async function login(http, nick, from) {
+  const extra = from ? { 'X-Forwarded-For': from } : {};
+  const r = await http.call('POST', '/api/v1/session', { nick }, undefined, extra);
   if (r.status !== 201) throw new Error(`POST /api/v1/session ${nick}: ${r.status} ${r.text}`);
   return String(r.headers['set-cookie']).split(';')[0];
 }
@@ -188,7 +193,7 @@ async function runOne(name, size) {
   const port = Number(args.port ?? (await freePort()));
   const room = name === 'ssechat-room' ? '#bench' : undefined;
   const server = name.startsWith('ssechat')
-    ? await startSsechat(port)
+    ? await startSsechat(port, room ? ['--trust-proxy', 'yes'] : [])
     : await startServer(
         'baseline',
         process.execPath,
@@ -208,7 +213,7 @@ async function runOne(name, size) {
       await Promise.all(
         Array.from({ length: 8 }, async (_, w) => {
           for (let i = w; i < size; i += 8) {
-            const cookie = await login(http, `m${i}`);
+            const cookie = await login(http, `m${i}`, `10.9.${i >> 8}.${i & 255}`);
             const joined = await http.call(
               'POST',
               `/api/v1/rooms/${room.slice(1)}/join`,

@@ -13,7 +13,15 @@ export interface MembershipState {
   readonly invited: boolean;
   /** How many members the room has before the change. */
   readonly members: number;
+  /** How many rooms `user` is a member of before the change. */
+  readonly userRooms: number;
 }
+
+/**
+ * Most rooms one user may be a member of. Every process keeps every membership in memory
+ * (core/rooms.ts), so this bounds what one user can make the cluster hold.
+ */
+export const MAX_ROOMS_PER_USER = 500;
 
 /** What the change does, for the Store to write in the same transaction. */
 export interface MembershipOutcome {
@@ -36,6 +44,7 @@ const ROLES: readonly Role[] = ['owner', 'moderator', 'member'];
  *
  * - `create`: the room must not exist; its creator becomes its owner.
  * - `join`: anyone to a public room, the invited to a private one; the invitation is used up.
+ * - Nobody creates or joins a room while a member of MAX_ROOMS_PER_USER rooms.
  * - `invite`: owners and moderators invite a user who is not a member.
  * - `leave`: any member.
  * - `remove`: owners remove anyone but themselves; moderators remove plain members. It also
@@ -51,6 +60,7 @@ export function decideMembership(
   const { action } = change;
   if (action === 'create') {
     if (state.room) throw new ChatError('CHAT_ROOM_EXISTS');
+    full(state);
     return { role: 'owner', invited: false, quiet: false, create: true };
   }
   if (!state.room) throw new ChatError('CHAT_ROOM_NOT_FOUND');
@@ -61,6 +71,7 @@ export function decideMembership(
       if (state.room.visibility === 'private' && !state.invited) {
         throw new ChatError('CHAT_FORBIDDEN', 'this room is private; ask for an invitation');
       }
+      full(state);
       return { role: 'member', invited: false, quiet: big, create: false };
     case 'leave':
       if (state.userRole === null) throw new ChatError('CHAT_NOT_MEMBER');
@@ -91,6 +102,13 @@ export function decideMembership(
       if (state.userRole === role) return null;
       return { role, invited: false, quiet: false, create: false };
     }
+  }
+}
+
+/** Throws CHAT_TOO_MANY_ROOMS when the user is in MAX_ROOMS_PER_USER rooms already. */
+function full(state: MembershipState): void {
+  if (state.userRooms >= MAX_ROOMS_PER_USER) {
+    throw new ChatError('CHAT_TOO_MANY_ROOMS', `the limit is ${MAX_ROOMS_PER_USER}`);
   }
 }
 

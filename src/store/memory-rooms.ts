@@ -27,6 +27,7 @@ export class MemoryRooms {
       byRole: room?.members.get(change.by) ?? null,
       invited: room?.invited.has(change.user) ?? false,
       members: room?.members.size ?? 0,
+      userRooms: [...this.rooms.values()].filter((r) => r.members.has(change.user)).length,
     });
   }
 

@@ -24,6 +24,7 @@ interface StateRow {
   user_role: Role | null;
   by_role: Role | null;
   invited: boolean;
+  user_rooms: number;
 }
 
 // One row even when there is no such room (the LEFT JOIN leaves its columns NULL).
@@ -33,7 +34,8 @@ const STATE: pg.QueryConfig = {
   SELECT r.visibility, r.history, r.members,
          (SELECT role FROM members WHERE room = $1 AND nick = $2) AS user_role,
          (SELECT role FROM members WHERE room = $1 AND nick = $3) AS by_role,
-         EXISTS (SELECT 1 FROM invites WHERE room = $1 AND nick = $2) AS invited
+         EXISTS (SELECT 1 FROM invites WHERE room = $1 AND nick = $2) AS invited,
+         (SELECT count(*)::int FROM members WHERE nick = $2) AS user_rooms
     FROM (SELECT 1) one LEFT JOIN rooms r ON r.name = $1`,
 };
 
@@ -125,6 +127,7 @@ export async function writeMember(
     byRole: state.by_role,
     invited: state.invited,
     members: state.members ?? 0,
+    userRooms: state.user_rooms,
   });
   if (!outcome) return undefined;
   const { role, quiet, invited, create } = outcome;

@@ -8,6 +8,7 @@ import {
   type StoredMemberChange,
   type StoredMessage,
 } from '../core/events.js';
+import { MAX_ROOMS_PER_USER } from '../core/room-rules.js';
 import { ChatError, type ErrorCode } from '../errors.js';
 import type { StoreFactory } from './store.contract.js';
 import type { Store } from './store.js';
@@ -77,6 +78,30 @@ export function roomsContract(name: string, open: StoreFactory): void {
       assert.equal(await store.role('#none', 'ann'), null);
       await assert.rejects(create('bob'), code('CHAT_ROOM_EXISTS'));
       assert.equal(await store.head(), c.id);
+    });
+
+    test('a user in MAX_ROOMS_PER_USER rooms can neither create nor join another', async () => {
+      await change({
+        action: 'create',
+        room: '#open',
+        user: 'bob',
+        settings: { visibility: 'public', history: 'joined' },
+      });
+      for (let i = 0; i < MAX_ROOMS_PER_USER; i++) {
+        await change({
+          action: 'create',
+          room: `#r${i}`,
+          user: 'ann',
+          settings: { visibility: 'public', history: 'joined' },
+        });
+      }
+      await assert.rejects(create('ann'), code('CHAT_TOO_MANY_ROOMS'));
+      await assert.rejects(
+        change({ action: 'join', room: '#open', user: 'ann' }),
+        code('CHAT_TOO_MANY_ROOMS'),
+      );
+      await change({ action: 'leave', room: '#r0', user: 'ann' });
+      assert.ok(await change({ action: 'join', room: '#open', user: 'ann' }));
     });
 
     test('two creates of one room at once: exactly one wins', async () => {

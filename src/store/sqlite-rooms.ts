@@ -73,6 +73,7 @@ export class SqliteRooms {
   private readonly selectRoom: Statement<[string], RoomRow>;
   private readonly selectListing: Statement<[{ viewer: string }], ListingRow>;
   private readonly selectRole: Statement<[string, string], { role: Role }>;
+  private readonly countRooms: Statement<[string], { n: number }>;
   private readonly selectInvited: Statement<[string, string], { x: number }>;
   private readonly selectMembers: Statement<[string], Member>;
   private readonly selectAll: Statement<[], { room: string; user: string; role: Role }>;
@@ -96,6 +97,7 @@ export class SqliteRooms {
     this.selectRoom = db.prepare(`SELECT ${ROOM_COLUMNS} FROM rooms r WHERE r.name = ?`);
     this.selectListing = db.prepare(LISTING);
     this.selectRole = db.prepare('SELECT role FROM members WHERE room = ? AND nick = ?');
+    this.countRooms = db.prepare('SELECT count(*) AS n FROM members WHERE nick = ?');
     this.selectInvited = db.prepare('SELECT 1 AS x FROM invites WHERE room = ? AND nick = ?');
     this.selectMembers = db.prepare(
       'SELECT nick AS user, role FROM members WHERE room = ? ORDER BY joined',
@@ -142,6 +144,7 @@ export class SqliteRooms {
       byRole: by === user ? userRole : this.role(room, by),
       invited,
       members: found?.members ?? 0,
+      userRooms: this.countRooms.get(user)?.n ?? 0,
     });
     if (!outcome) return undefined;
     if (outcome.create) {
