@@ -1,19 +1,24 @@
 // The chat page: wires the stream, the model and the parts of the page together. The parts
-// are sidebar.js (conversation list), history.js (paging), composer.js (message box and
-// outbox) and status.js (connection status, title); view.js builds the DOM.
+// are sidebar.js (conversation list), rooms.js (rooms to join, new room), members.js (the
+// open room's members), history.js (paging), composer.js (message box and outbox),
+// message-tools.js (edit, delete), typing.js, reading.js (read marks and receipts) and
+// status.js (connection status, title); view.js builds the DOM.
 
 import { call } from './api.js';
 import { Composer } from './composer.js';
+import { applyEvent } from './events.js';
 import { History } from './history.js';
 import { rememberMode, showLogin } from './login.js';
-import { EVERYONE, KEEP, Model } from './model.js';
+import { Members } from './members.js';
+import { MessageTools } from './message-tools.js';
+import { EVERYONE, isRoom, KEEP, Model } from './model.js';
+import { Reading } from './reading.js';
+import { Rooms } from './rooms.js';
 import { Sidebar } from './sidebar.js';
 import { StatusView, TitleCount } from './status.js';
 import { Stream } from './stream.js';
+import { Typing } from './typing.js';
 import { $, renderMessages } from './view.js';
-
-/** Delay before a read receipt goes out, so a burst of messages costs one. */
-const RECEIPT_DELAY_MS = 250;
 
 // Logins and logouts in one tab reach the others, which follow (one cookie per browser).
 const sessions = typeof BroadcastChannel === 'function' ? new BroadcastChannel('ssechat-session') : null;
@@ -27,20 +32,24 @@ class Chat {
     this.auth = auth;
     this.model = new Model(me);
     this.active = EVERYONE;
-    this.receiptTimer = 0;
     /** True once the page is going away on purpose: unsent messages no longer hold it. */
     this.leaving = false;
     this.title = new TitleCount(me);
     this.status = new StatusView();
+    this.rooms = new Rooms(this);
+    this.members = new Members(this);
     this.sidebar = new Sidebar(this);
     this.history = new History(this);
     this.composer = new Composer(this);
+    this.tools = new MessageTools(this);
+    this.typing = new Typing(this);
+    this.reading = new Reading(this);
     this.stream = new Stream(me, {
       onEvent: (type, data) => this.onEvent(type, data),
       onStatus: (status, retryAt) => this.status.show(status, retryAt),
       onSync: (state) => this.onSync(state),
       snapshot: () => ({ online: [...this.model.online] }),
-      onSignal: (m) => this.onSignal(m),
+      onSignal: (m) => this.reading.onSignal(m),
       onLoggedOut: () => this.loggedOut(),
     });
   }
@@ -61,6 +70,8 @@ class Chat {
 
   wire() {
     this.sidebar.wire();
+    this.rooms.wire();
+    this.members.wire();
     this.history.wire();
     this.composer.wire();
     $('logout').addEventListener('click', () => this.logout());
@@ -87,65 +98,17 @@ class Chat {
     });
   }
 
-  // ---- events from the stream (our own, or forwarded by the leader tab)
+  // ---- events from the stream (our own, or forwarded by the leader tab): events.js
 
   onEvent(type, data) {
-    switch (type) {
-      case 'hello':
-        this.model.setOnline(data.online);
-        this.sidebar.render();
-        this.history.ensureLoaded(this.model.conv(this.active));
-        return;
-      case 'message':
-        this.onMessage(data);
-        return;
-      case 'read': {
-        const conv = this.model.addReceipt(data);
-        if (conv) this.renderIf(conv);
-        return;
-      }
-      case 'join':
-        this.model.join(data.user);
-        this.sidebar.render();
-        this.renderHeader();
-        return;
-      case 'leave':
-        this.model.leave(data.user);
-        this.sidebar.render();
-        this.renderHeader();
-        return;
-      case 'reset':
-        // Our view cannot be brought up to date exactly: drop it; the hello that follows
-        // loads history again.
-        this.model.reset(data.reason);
-        this.renderIf(this.model.conv(this.active));
-        return;
-    }
+    applyEvent(this, type, data);
   }
 
   onSync(state) {
     this.model.setOnline(state.online);
     this.sidebar.render();
     this.history.ensureLoaded(this.model.conv(this.active));
-  }
-
-  onMessage(m) {
-    const conv = this.model.addMessage(m);
-    if (!conv) return;
-    if (m.offline) conv.offlineIds.add(m.id);
-    if (m.from !== this.me && document.visibilityState === 'hidden') this.title.bump();
-    this.renderIf(conv, m.from === this.me ? 'bottom' : 'auto');
-    this.markRead();
-  }
-
-  onSignal(m) {
-    if (m.t === 'viewed') {
-      const conv = this.model.conv(m.conv);
-      if (m.upTo > conv.readUpTo) {
-        conv.readUpTo = m.upTo;
-        this.sidebar.render();
-      }
-    }
+    this.rooms.load();
   }
 
   // ---- conversations and history
@@ -159,8 +122,11 @@ class Chat {
     const title = id === EVERYONE ? 'Everyone' : id;
     $('conv-title').textContent = title;
     this.composer.show(id, title);
+    this.tools.confirming = 0;
     $('messages').replaceChildren();
     $('app').dataset.conv = id;
+    this.members.show(id);
+    this.typing.render();
     this.renderHeader();
     this.render(conv, 'bottom');
     this.sidebar.render();
@@ -174,6 +140,14 @@ class Chat {
 
   renderHeader() {
     const id = this.active;
+    if (isRoom(id)) {
+      const room = this.rooms.byName.get(id);
+      const n = room?.members ?? 0;
+      const kind = room?.visibility === 'private' ? 'Private room' : 'Room';
+      $('conv-sub').textContent = room ? `${kind}, ${n} member${n === 1 ? '' : 's'}` : 'Room';
+      $('members-count').textContent = room ? String(n) : '';
+      return;
+    }
     $('conv-sub').textContent =
       id === EVERYONE
         ? `${this.model.online.size} online`
@@ -205,7 +179,7 @@ class Chat {
     const fromBottom = scroller.scrollHeight - scroller.scrollTop;
     const follow = scroll === 'bottom' || (scroll === 'auto' && atBottom);
     if (follow) conv.trim(KEEP);
-    renderMessages($('messages'), conv, this.me, this.composer.actions);
+    renderMessages($('messages'), conv, this.me, this.composer.actions, this.tools);
     this.history.showState(conv);
     if (follow) {
       scroller.scrollTop = scroller.scrollHeight;
@@ -214,34 +188,15 @@ class Chat {
     }
   }
 
-  // ---- reading
-
-  /**
-   * The user sees the active conversation when the tab is visible: its messages are read.
-   * Other tabs are told (unread counts), and in a DM the peer gets a receipt.
-   */
+  /** The user sees the active conversation (if the tab is visible): reading.js. */
   markRead() {
-    if (document.visibilityState !== 'visible' || $('app').hidden) return;
-    const conv = this.model.conv(this.active);
-    const newest = conv.newest();
-    if (newest > conv.readUpTo) {
-      conv.readUpTo = newest;
-      this.stream.post({ t: 'viewed', conv: conv.id, upTo: newest });
-      this.sidebar.render();
-    }
-    if (!conv.isDirect || conv.id === this.me) return;
-    clearTimeout(this.receiptTimer);
-    this.receiptTimer = setTimeout(() => {
-      // Still shown? The tab may have been hidden, or the conversation left, meanwhile.
-      if (document.visibilityState !== 'visible' || this.active !== conv.id) return;
-      const upTo = conv.newestFrom(conv.id);
-      if (upTo <= conv.receiptSent) return;
-      const previous = conv.receiptSent;
-      conv.receiptSent = upTo;
-      call('POST', 'read', { upTo }).catch(() => {
-        conv.receiptSent = previous;
-      });
-    }, RECEIPT_DELAY_MS);
+    this.reading.markRead();
+  }
+
+  /** Says `text` in the notice line under the top bar (a failed edit, a removal…). */
+  notify(text) {
+    $('notice-text').textContent = text;
+    $('notice').hidden = false;
   }
 
   async logout() {

@@ -37,12 +37,14 @@ export class History {
   }
 
   /**
-   * Loads a page of history. The first page ends at the stream's resume point: everything
-   * after it arrives on the stream, and messages in both merge by id.
+   * Loads a page of history. The first page ends at the stream's resume point (or, in a room,
+   * at our join if that is newer): everything after it arrives on the stream, and messages in
+   * both merge by id.
    */
   async loadPage(conv, first) {
     const { chat } = this;
-    const before = first ? (chat.stream.lastId ?? 0) + 1 : conv.before;
+    const before = first ? Math.max(chat.stream.lastId ?? 0, conv.floor) + 1 : conv.before;
+    if (first) conv.firstBefore = before;
     const generation = conv.generation;
     conv.loading = true;
     this.showState(conv);
@@ -76,6 +78,21 @@ export class History {
     const scroller = $('scroller');
     if (conv.id === chat.active && scroller.scrollHeight <= scroller.clientHeight) {
       this.loadOlder(conv);
+    }
+  }
+
+  /**
+   * We joined room `conv` at event `id`. What was said there before it never came on our
+   * stream (it may be newer than our resume point, in a room that shows its whole history):
+   * the first page must reach that far, and one that ended before it is read again.
+   */
+  joinedAt(conv, id) {
+    if (!Number.isSafeInteger(id) || id <= conv.floor) return;
+    conv.floor = id;
+    if ((conv.loaded || conv.loading) && conv.firstBefore <= id) {
+      conv.clear();
+      this.chat.renderIf(conv);
+      if (conv.id === this.chat.active) this.ensureLoaded(conv);
     }
   }
 

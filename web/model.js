@@ -1,110 +1,14 @@
 // What the page knows: conversations, their messages (by id, so that history pages, live
-// events, replays and forwarded events merge without duplicates), unsent messages, read
-// receipts and who is online. No DOM here.
+// events, replays and forwarded events merge without duplicates), their edits and deletes,
+// unsent messages, read receipts and who is online. No DOM here. Rooms (rooms.js) are
+// conversations too, with the id '#name'.
 
-/** The recipient that means everyone, and the id of the shared conversation. */
-export const EVERYONE = 'all';
+import { Conversation, EVERYONE, isRoom } from './conversation.js';
+
+export { EVERYONE, isRoom, KEEP } from './conversation.js';
+
 /** Most DM peers remembered in localStorage between visits. */
 const MAX_REMEMBERED = 200;
-/**
- * Most stored messages a conversation keeps in memory (and in the DOM) once the user reads at
- * its newest end: six pages of history. Older ones are dropped and load again on scrolling
- * up, so a tab left open for days does not grow without bound. Unread counts saturate here.
- */
-export const KEEP = 300;
-
-/** One conversation: everyone, or the direct messages with one user. */
-export class Conversation {
-  constructor(id) {
-    this.id = id;
-    /** Stored messages by id. */
-    this.byId = new Map();
-    this.sorted = null;
-    /** Messages not yet stored, by clientId, in the order they were written. */
-    this.pending = new Map();
-    /** True once the newest page of history is in. */
-    this.loaded = false;
-    this.loading = false;
-    /** Where the next older page starts; null when there is none, undefined before loading. */
-    this.before = undefined;
-    /** Bumped when the conversation is cleared, so that a page asked for before is dropped. */
-    this.generation = 0;
-    /** Newest message id the user has seen here; messages from others above it are unread. */
-    this.readUpTo = 0;
-    /** DMs: newest message of ours the peer has read (from `read` events). */
-    this.peerRead = 0;
-    /** DMs: newest message of the peer's we sent (or saw another tab send) a receipt for. */
-    this.receiptSent = 0;
-    /** Ids that came from the offline mailbox: unread even once history is loaded. */
-    this.offlineIds = new Set();
-  }
-
-  get isDirect() {
-    return this.id !== EVERYONE;
-  }
-
-  /** Stored messages, oldest first. */
-  get messages() {
-    this.sorted ??= [...this.byId.values()].sort((a, b) => a.id - b.id);
-    return this.sorted;
-  }
-
-  /** Adds a stored message; false when it was already there. */
-  add(message) {
-    if (this.byId.has(message.id)) return false;
-    this.byId.set(message.id, message);
-    this.sorted = null;
-    return true;
-  }
-
-  /** The newest message id, or 0. */
-  newest() {
-    const list = this.messages;
-    return list.length === 0 ? 0 : list[list.length - 1].id;
-  }
-
-  /** The newest id of a message sent by `nick`, or 0. */
-  newestFrom(nick) {
-    const list = this.messages;
-    for (let i = list.length - 1; i >= 0; i--) if (list[i].from === nick) return list[i].id;
-    return 0;
-  }
-
-  /** Messages from others that the user has not seen. */
-  unread(me) {
-    let n = 0;
-    for (const m of this.byId.values()) if (m.from !== me && m.id > this.readUpTo) n++;
-    return n;
-  }
-
-  /**
-   * Drops the oldest stored messages beyond `max`; the next older page then starts at the
-   * oldest one kept (before any history is in, the first page sets that). Not while a page
-   * is loading: it would land beyond a gap.
-   */
-  trim(max) {
-    if (this.loading || this.byId.size <= max) return;
-    const list = this.messages;
-    const drop = list.length - max;
-    for (let i = 0; i < drop; i++) {
-      this.byId.delete(list[i].id);
-      this.offlineIds.delete(list[i].id);
-    }
-    if (this.loaded) this.before = list[drop].id;
-    this.sorted = list.slice(drop);
-  }
-
-  /** Forgets the stored messages (after a reset); unsent ones stay. */
-  clear() {
-    this.byId.clear();
-    this.sorted = null;
-    this.loaded = false;
-    this.loading = false;
-    this.before = undefined;
-    this.offlineIds.clear();
-    this.generation++;
-  }
-}
 
 /** Everything the page shows for the signed-in user `me`. */
 export class Model {
@@ -121,7 +25,7 @@ export class Model {
     this.restore();
   }
 
-  /** The conversation `id` ('all' or a nick), created when new. */
+  /** The conversation `id` ('all', '#room' or a nick), created when new. */
   conv(id) {
     let conv = this.convs.get(id);
     if (!conv) {
@@ -133,8 +37,13 @@ export class Model {
 
   /** The conversation a message belongs to. */
   convOf(message) {
-    if (message.to === EVERYONE) return this.conv(EVERYONE);
-    return this.conv(message.from === this.me ? message.to : message.from);
+    return this.conv(this.convIdOf(message));
+  }
+
+  /** The id of the conversation of an event with `from` and `to` (a message, an edit…). */
+  convIdOf({ from, to }) {
+    if (to === EVERYONE || isRoom(to)) return to;
+    return from === this.me ? to : from;
   }
 
   /** Adds a message from any source; returns its conversation, or null when known already. */
@@ -145,6 +54,23 @@ export class Model {
     if (!conv.add(message)) return null;
     if (conv.isDirect) this.addPeer(conv.id);
     return conv;
+  }
+
+  /**
+   * Applies an `edit` or `delete` event; returns the conversation it changed, or null. Only a
+   * conversation the page has is touched: one loaded later reads the latest text from history.
+   * In a room, a moderator's delete has `from` the moderator: the room is the conversation.
+   */
+  addPatch(type, event) {
+    const conv = this.convs.get(this.convIdOf(event));
+    if (!conv) return null;
+    const patch = type === 'delete' ? { deleted: true } : { text: event.text, edited: event.ts };
+    return conv.patch(event.message, patch) ? conv : null;
+  }
+
+  /** Forgets a room's conversation (we left it or were removed): a rejoin loads it again. */
+  dropConv(id) {
+    if (id !== EVERYONE) this.convs.delete(id);
   }
 
   /**
@@ -215,6 +141,7 @@ export class Model {
         conv.readUpTo = 0;
         conv.peerRead = 0;
         conv.receiptSent = 0;
+        conv.floor = 0;
       }
     }
     if (reason === 'unknown') this.save();

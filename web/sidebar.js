@@ -1,5 +1,6 @@
-// The conversation list: Everyone and one entry per DM peer with presence and unread counts,
-// the "Message someone" form, and, on small screens, the drawer that holds them.
+// The conversation list: Everyone, the rooms we are in, and one entry per DM peer with
+// presence and unread counts; the rooms to join (rooms.js); the "Message someone" form; and,
+// on small screens, the drawer that holds them.
 
 import { nickProblem } from './login.js';
 import { $, renderConversations } from './view.js';
@@ -54,7 +55,9 @@ export class Sidebar {
   /** Renders the list, the total unread badge on the menu button, and who is online. */
   render() {
     const { model, active } = this.chat;
-    renderConversations($('convs'), model, active, (id, byUser) => this.chat.open(id, byUser));
+    const rooms = this.chat.rooms.joined();
+    renderConversations($('convs'), model, rooms, active, (id, byUser) => this.chat.open(id, byUser));
+    this.chat.rooms.render();
     const total = model.totalUnread();
     const badge = $('menu-badge');
     badge.textContent = total > 0 ? String(total) : '';

@@ -17,7 +17,10 @@
 import { Watchdog } from './watchdog.js';
 
 /** The event types of GET /api/v1/events (docs/api.md). */
-const TYPES = ['hello', 'message', 'read', 'join', 'leave', 'reset'];
+const TYPES = [
+  ...['hello', 'message', 'read', 'join', 'leave', 'reset'],
+  ...['member', 'edit', 'delete', 'typing', 'room'], // rooms, edits and deletes, typing
+];
 /** First reconnect delay (before jitter); it doubles per failure up to MAX_DELAY_MS. */
 const BASE_DELAY_MS = 1_000;
 const MAX_DELAY_MS = 30_000;

@@ -1,7 +1,7 @@
 // DOM building. Every piece of text from a user goes in with textContent or a text node,
 // never as HTML. Links are elements we build, and only for http: and https: URLs.
 
-import { EVERYONE } from './model.js';
+import { EVERYONE, isRoom } from './model.js';
 
 /** Messages from one sender within this time of each other are grouped under one name. */
 const GROUP_MS = 5 * 60_000;
@@ -93,9 +93,10 @@ function colour(nick) {
 }
 
 function avatar(nick) {
-  const node = el('span', `avatar ${nick === EVERYONE ? 'everyone' : colour(nick)}`);
+  const room = isRoom(nick);
+  const node = el('span', `avatar ${nick === EVERYONE ? 'everyone' : colour(nick)}${room ? ' room' : ''}`);
   node.setAttribute('aria-hidden', 'true');
-  node.textContent = nick === EVERYONE ? '#' : [...nick][0].toUpperCase();
+  node.textContent = nick === EVERYONE || room ? '#' : [...nick][0].toUpperCase();
   return node;
 }
 
@@ -115,9 +116,10 @@ function dayLabel(ts) {
 
 /**
  * Renders the messages of `conv` (stored, then unsent) into the list `ol`. `actions` has
- * retry(item) and discard(item) for unsent messages that failed.
+ * retry(item) and discard(item) for unsent messages that failed; `tools` (message-tools.js)
+ * keeps the Edit and Delete buttons of stored messages up to date.
  */
-export function renderMessages(ol, conv, me, actions) {
+export function renderMessages(ol, conv, me, actions, tools) {
   const rows = [
     ...conv.messages.map((m) => ({ message: m, key: `m:${m.id}`, from: m.from, ts: m.ts })),
     ...[...conv.pending.values()].map((p) => ({ item: p, key: `p:${p.clientId}`, from: me, ts: p.created })),
@@ -140,9 +142,13 @@ export function renderMessages(ol, conv, me, actions) {
       prev !== null && prev.from === row.from && row.ts - prev.ts < GROUP_MS && dayKey(prev.ts) === day;
     items.push({
       key: row.key,
-      create: () => messageNode(row.from, row.ts, row.message?.text ?? row.item.text, row.from === me),
+      create: () => messageNode(row.from, row.ts, row.item?.text, row.from === me),
       update: (li) => {
         li.classList.toggle('grouped', grouped);
+        if (row.message) {
+          updateBody(li, row.message);
+          tools?.update(li, conv, row.message);
+        }
         if (row.from === me) updateOwnState(li, conv, row, actions);
       },
     });
@@ -151,6 +157,7 @@ export function renderMessages(ol, conv, me, actions) {
   reconcile(ol, items);
 }
 
+/** A message's node; the text of a stored message is filled in by updateBody. */
 function messageNode(from, ts, text, mine) {
   const li = el('li', mine ? 'msg mine' : 'msg');
   const head = el('div', 'meta');
@@ -161,10 +168,29 @@ function messageNode(from, ts, text, mine) {
   time.title = new Date(ts).toLocaleString();
   head.append(time);
   const body = el('div', 'text');
-  appendText(body, text);
-  li.append(head, body);
+  if (text !== undefined) appendText(body, text);
+  const edited = el('span', 'edited', '(edited)');
+  edited.hidden = true;
+  li.append(head, body, edited, el('div', 'tools'));
   if (mine) li.append(el('div', 'state'));
   return li;
+}
+
+/**
+ * Shows stored message `m`'s text, "(edited)", or that it was deleted. An edit or delete
+ * replaces the message object (conversation.js patch), so an unchanged one costs nothing.
+ */
+function updateBody(li, m) {
+  if (li.shown === m) return;
+  li.shown = m;
+  const body = li.querySelector('.text');
+  body.replaceChildren();
+  li.classList.toggle('deleted', Boolean(m.deleted));
+  if (m.deleted) body.textContent = 'message deleted';
+  else appendText(body, m.text);
+  const edited = li.querySelector('.edited');
+  edited.hidden = !m.edited || Boolean(m.deleted);
+  edited.title = m.edited ? `Edited ${new Date(m.edited).toLocaleString()}` : '';
 }
 
 /** The delivery state of one of our messages: sending, retrying, failed, sent or read. */
@@ -202,9 +228,12 @@ function updateOwnState(li, conv, row, actions) {
   }
 }
 
-/** Renders the conversation list: Everyone, then one entry per DM peer. */
-export function renderConversations(ul, model, active, open) {
-  const entries = [EVERYONE, ...model.directList()];
+/**
+ * Renders the conversation list: Everyone, the rooms we are in (`rooms`, '#name' ids), then
+ * one entry per DM peer.
+ */
+export function renderConversations(ul, model, rooms, active, open) {
+  const entries = [EVERYONE, ...rooms, ...model.directList()];
   reconcile(
     ul,
     entries.map((id) => ({
@@ -217,7 +246,7 @@ export function renderConversations(ul, model, active, open) {
         button.addEventListener('click', () => open(id, true));
         const who = el('span', 'who');
         who.append(avatar(id));
-        if (id !== EVERYONE) who.append(el('span', 'presence'));
+        if (id !== EVERYONE && !isRoom(id)) who.append(el('span', 'presence'));
         button.append(who, el('span', 'name', id === EVERYONE ? 'Everyone' : id));
         const badge = el('span', 'badge');
         badge.setAttribute('aria-hidden', 'true');
@@ -229,12 +258,13 @@ export function renderConversations(ul, model, active, open) {
         const button = li.firstElementChild;
         const conv = model.conv(id);
         const unread = conv.unread(model.me);
-        const online = id !== EVERYONE && model.online.has(id);
+        const direct = id !== EVERYONE && !isRoom(id);
+        const online = direct && model.online.has(id);
         if (active === id) button.setAttribute('aria-current', 'true');
         else button.removeAttribute('aria-current');
         button.classList.toggle('online', online);
         button.classList.toggle('unread', unread > 0);
-        const presence = id === EVERYONE ? '' : online ? ', online' : ', offline';
+        const presence = isRoom(id) ? ', room' : !direct ? '' : online ? ', online' : ', offline';
         button.querySelector('.sr-only').textContent =
           presence + (unread > 0 ? `, ${unread} unread` : '');
         const badge = button.querySelector('.badge');

@@ -58,12 +58,14 @@ export class StaticPage {
  */
 export const WEB_ASSETS = [
   'style.css',
+  'rooms.css',
   'icon.svg',
   'app.js',
   'api.js',
   'stream.js',
   'watchdog.js',
   'model.js',
+  'conversation.js',
   'view.js',
   'outbox.js',
   'login.js',
@@ -71,6 +73,12 @@ export const WEB_ASSETS = [
   'history.js',
   'sidebar.js',
   'status.js',
+  'events.js',
+  'reading.js',
+  'rooms.js',
+  'members.js',
+  'typing.js',
+  'message-tools.js',
 ] as const;
 
 /** Content-Type by file extension, for the kinds of file WEB_ASSETS holds. */

@@ -1,0 +1,171 @@
+// One conversation's messages: stored ones by id (so that history pages, live events,
+// replays and forwarded events merge without duplicates), unsent ones, edits and deletes
+// waiting for their message, and the read marks. No DOM here.
+
+/** The recipient that means everyone, and the id of the shared conversation. */
+export const EVERYONE = 'all';
+/**
+ * Most stored messages a conversation keeps in memory (and in the DOM) once the user reads at
+ * its newest end: six pages of history. Older ones are dropped and load again on scrolling
+ * up, so a tab left open for days does not grow without bound. Unread counts saturate here.
+ */
+export const KEEP = 300;
+/**
+ * Most edits and deletes a conversation holds for messages it does not have (yet): one that
+ * arrives while a history page is on its way is applied when the page lands.
+ */
+const MAX_PATCHES = 200;
+
+/** True for a room's conversation id ('#name'). */
+export const isRoom = (id) => id.startsWith('#');
+
+/** One conversation: everyone, a room, or the direct messages with one user. */
+export class Conversation {
+  constructor(id) {
+    this.id = id;
+    /** Stored messages by id. */
+    this.byId = new Map();
+    this.sorted = null;
+    /** Messages not yet stored, by clientId, in the order they were written. */
+    this.pending = new Map();
+    /** True once the newest page of history is in. */
+    this.loaded = false;
+    this.loading = false;
+    /** Where the next older page starts; null when there is none, undefined before loading. */
+    this.before = undefined;
+    /** Bumped when the conversation is cleared, so that a page asked for before is dropped. */
+    this.generation = 0;
+    /** Newest message id the user has seen here; messages from others above it are unread. */
+    this.readUpTo = 0;
+    /** DMs: newest message of ours the peer has read (from `read` events). */
+    this.peerRead = 0;
+    /** DMs: newest message of the peer's we sent (or saw another tab send) a receipt for. */
+    this.receiptSent = 0;
+    /** Ids that came from the offline mailbox: unread even once history is loaded. */
+    this.offlineIds = new Set();
+    /** Edits and deletes of messages not here, by message id: applied when they come. */
+    this.patches = new Map();
+    /**
+     * Rooms: the event id at which we joined. Messages before it never came on our stream,
+     * so the first history page reaches at least that far (history.js).
+     */
+    this.floor = 0;
+    /** Where the first history page ended (its `before`), 0 before one was asked for. */
+    this.firstBefore = 0;
+  }
+
+  /** True for a DM (or notes to self): receipts and presence apply. */
+  get isDirect() {
+    return this.id !== EVERYONE && !isRoom(this.id);
+  }
+
+  get isRoom() {
+    return isRoom(this.id);
+  }
+
+  /** Stored messages, oldest first. */
+  get messages() {
+    this.sorted ??= [...this.byId.values()].sort((a, b) => a.id - b.id);
+    return this.sorted;
+  }
+
+  /** Adds a stored message; false when it was already there. */
+  add(message) {
+    if (this.byId.has(message.id)) return false;
+    const patch = this.patches.get(message.id);
+    if (patch) {
+      this.patches.delete(message.id);
+      message = applyPatch({ ...message }, patch);
+    }
+    this.byId.set(message.id, message);
+    this.sorted = null;
+    return true;
+  }
+
+  /**
+   * Applies an edit ({text, edited}) or a delete ({deleted: true}) to message `id`, or keeps
+   * it for when the message comes. The message object is replaced, so that the view sees a
+   * new one. A patch never brings back a deleted message's text.
+   */
+  patch(id, patch) {
+    const message = this.byId.get(id);
+    if (!message) {
+      const kept = this.patches.get(id);
+      if (kept?.deleted) return false;
+      this.patches.delete(id);
+      this.patches.set(id, patch);
+      if (this.patches.size > MAX_PATCHES) this.patches.delete(this.patches.keys().next().value);
+      return false;
+    }
+    // Deleted is final; an edit older than the text we show (a history page that was read
+    // after it, then the event) changes nothing.
+    if (message.deleted || (patch.edited && message.edited > patch.edited)) return false;
+    this.byId.set(id, applyPatch({ ...message }, patch));
+    this.sorted = null;
+    return true;
+  }
+
+  /** The newest message id, or 0. */
+  newest() {
+    const list = this.messages;
+    return list.length === 0 ? 0 : list[list.length - 1].id;
+  }
+
+  /** The newest id of a message sent by `nick`, or 0. */
+  newestFrom(nick) {
+    const list = this.messages;
+    for (let i = list.length - 1; i >= 0; i--) if (list[i].from === nick) return list[i].id;
+    return 0;
+  }
+
+  /** Messages from others that the user has not seen. */
+  unread(me) {
+    let n = 0;
+    for (const m of this.byId.values()) {
+      if (m.from !== me && m.id > this.readUpTo && !m.deleted) n++;
+    }
+    return n;
+  }
+
+  /**
+   * Drops the oldest stored messages beyond `max`; the next older page then starts at the
+   * oldest one kept (before any history is in, the first page sets that). Not while a page
+   * is loading: it would land beyond a gap.
+   */
+  trim(max) {
+    if (this.loading || this.byId.size <= max) return;
+    const list = this.messages;
+    const drop = list.length - max;
+    for (let i = 0; i < drop; i++) {
+      this.byId.delete(list[i].id);
+      this.offlineIds.delete(list[i].id);
+    }
+    if (this.loaded) this.before = list[drop].id;
+    this.sorted = list.slice(drop);
+  }
+
+  /** Forgets the stored messages (after a reset); unsent ones stay. */
+  clear() {
+    this.byId.clear();
+    this.sorted = null;
+    this.loaded = false;
+    this.loading = false;
+    this.before = undefined;
+    this.offlineIds.clear();
+    this.patches.clear();
+    this.generation++;
+  }
+}
+
+/** Applies an edit or delete to a copy of a message (Conversation.patch). */
+function applyPatch(message, patch) {
+  if (patch.deleted) {
+    message.deleted = true;
+    message.text = '';
+    delete message.edited;
+  } else {
+    message.text = patch.text;
+    message.edited = patch.edited;
+  }
+  return message;
+}

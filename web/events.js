@@ -1,0 +1,67 @@
+// What each event of the stream (stream.js: our own, or forwarded by the leader tab) does to
+// the page of `chat` (app.js). The event types are those of docs/api.md.
+
+/** Applies one event of type `type` with its parsed `data`. */
+export function applyEvent(chat, type, data) {
+  switch (type) {
+    case 'hello':
+      chat.model.setOnline(data.online);
+      chat.sidebar.render();
+      chat.history.ensureLoaded(chat.model.conv(chat.active));
+      // Whatever changed in our rooms while we were away is in the list.
+      chat.rooms.load();
+      return;
+    case 'message':
+      onMessage(chat, data);
+      return;
+    case 'read': {
+      const conv = chat.model.addReceipt(data);
+      if (conv) chat.renderIf(conv);
+      return;
+    }
+    case 'join':
+    case 'leave':
+      if (type === 'join') chat.model.join(data.user);
+      else chat.model.leave(data.user);
+      chat.sidebar.render();
+      chat.renderHeader();
+      chat.members.presenceChanged();
+      return;
+    case 'member':
+      chat.rooms.onMember(data);
+      chat.members.onMember(data);
+      // Our role may have changed what we may delete.
+      if (data.user === chat.me && data.room === chat.active) chat.renderIf(chat.model.conv(chat.active));
+      return;
+    case 'room':
+      chat.rooms.onCount(data);
+      return;
+    case 'edit':
+    case 'delete': {
+      const conv = chat.model.addPatch(type, data);
+      if (conv) chat.renderIf(conv);
+      if (type === 'delete') chat.composer.messageGone(data.message);
+      return;
+    }
+    case 'typing':
+      chat.typing.onEvent(data);
+      return;
+    case 'reset':
+      // Our view cannot be brought up to date exactly: drop it; the hello that follows
+      // loads history again.
+      chat.model.reset(data.reason);
+      chat.renderIf(chat.model.conv(chat.active));
+      return;
+  }
+}
+
+/** A `message` event: a new message in any conversation (and its sender stopped typing). */
+function onMessage(chat, m) {
+  const conv = chat.model.addMessage(m);
+  if (!conv) return;
+  if (m.offline) conv.offlineIds.add(m.id);
+  chat.typing.stop(conv.id, m.from);
+  if (m.from !== chat.me && document.visibilityState === 'hidden') chat.title.bump();
+  chat.renderIf(conv, m.from === chat.me ? 'bottom' : 'auto');
+  chat.markRead();
+}
