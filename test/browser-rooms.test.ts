@@ -412,5 +412,13 @@ test('a big room: joins are not announced to everyone; the member count comes as
   assert.equal(await alice.textContent('#members-count'), '3');
   await send(others[1] as Page, 'hello crowd');
   await shown(alice, 'hello crowd');
+  // Three users online, more than 2: presence is a count too (event: online), and the page
+  // shows it. A fourth user arriving moves it.
+  await login(await newContext(), 'dave');
+  await until(
+    alice,
+    '4 online',
+    () => document.getElementById('people-count')?.textContent === '4 online',
+  );
   noPageErrors();
 });

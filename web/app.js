@@ -48,7 +48,7 @@ class Chat {
       onEvent: (type, data) => this.onEvent(type, data),
       onStatus: (status, retryAt) => this.status.show(status, retryAt),
       onSync: (state) => this.onSync(state),
-      snapshot: () => ({ online: [...this.model.online] }),
+      snapshot: () => ({ online: [...this.model.online], onlineCount: this.model.onlineCount }),
       onSignal: (m) => this.reading.onSignal(m),
       onLoggedOut: () => this.loggedOut(),
     });
@@ -105,7 +105,7 @@ class Chat {
   }
 
   onSync(state) {
-    this.model.setOnline(state.online);
+    this.model.setOnline(state.online, state.onlineCount);
     this.sidebar.render();
     this.history.ensureLoaded(this.model.conv(this.active));
     this.rooms.load();
@@ -150,7 +150,7 @@ class Chat {
     }
     $('conv-sub').textContent =
       id === EVERYONE
-        ? `${this.model.online.size} online`
+        ? `${this.model.onlineCount ?? this.model.online.size} online`
         : id === this.me
           ? 'Notes to yourself'
           : this.model.online.has(id)

@@ -5,7 +5,7 @@
 export function applyEvent(chat, type, data) {
   switch (type) {
     case 'hello':
-      chat.model.setOnline(data.online);
+      chat.model.setOnline(data.online, data.onlineCount);
       chat.sidebar.render();
       chat.history.ensureLoaded(chat.model.conv(chat.active));
       // Whatever changed in our rooms while we were away is in the list.
@@ -26,6 +26,12 @@ export function applyEvent(chat, type, data) {
       chat.sidebar.render();
       chat.renderHeader();
       chat.members.presenceChanged();
+      return;
+    case 'online':
+      // A crowd: the server counts users instead of announcing each (docs/api.md).
+      chat.model.onlineCount = data.count;
+      chat.sidebar.render();
+      chat.renderHeader();
       return;
     case 'member':
       chat.rooms.onMember(data);

@@ -16,6 +16,8 @@ export class Model {
     this.me = me;
     this.convs = new Map();
     this.online = new Set([me]);
+    /** How many users are online when the server only counts them (a crowd); else null. */
+    this.onlineCount = null;
     /** Users we have a DM conversation with (remembered between visits). */
     this.peers = new Set();
     /** Users seen online during this visit: listed (as offline once gone) until a reload. */
@@ -97,8 +99,14 @@ export class Model {
     return null;
   }
 
-  setOnline(list) {
+  /**
+   * Who is online. In a crowd the server lists only the first users and says how many there
+   * are (`count`, before our own stream); `onlineCount` is then that number, else null.
+   */
+  setOnline(list, count) {
     this.online = new Set(list);
+    this.onlineCount =
+      typeof count === 'number' && count > list.length ? count + (list.includes(this.me) ? 0 : 1) : null;
     this.online.add(this.me);
     for (const nick of list) if (nick !== this.me) this.seen.add(nick);
   }

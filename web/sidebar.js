@@ -62,6 +62,6 @@ export class Sidebar {
     const badge = $('menu-badge');
     badge.textContent = total > 0 ? String(total) : '';
     badge.hidden = total === 0;
-    $('people-count').textContent = `${model.online.size} online`;
+    $('people-count').textContent = `${model.onlineCount ?? model.online.size} online`;
   }
 }

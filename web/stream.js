@@ -20,6 +20,7 @@ import { Watchdog } from './watchdog.js';
 const TYPES = [
   ...['hello', 'message', 'read', 'join', 'leave', 'reset'],
   ...['member', 'edit', 'delete', 'typing', 'room'], // rooms, edits and deletes, typing
+  'online', // the number online, instead of join and leave, in a crowd
 ];
 /** First reconnect delay (before jitter); it doubles per failure up to MAX_DELAY_MS. */
 const BASE_DELAY_MS = 1_000;
