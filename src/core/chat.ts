@@ -19,9 +19,11 @@ import {
   type StoredMessage,
   type StoredReceipt,
 } from './events.js';
-import type { Hub, Subscriber } from './hub.js';
+import type { Hub } from './hub.js';
 import { canModerate } from './room-rules.js';
 import type { Sequencer } from './sequencer.js';
+import type { Subscriber } from './subscriber.js';
+import { TypingThrottle } from './typing.js';
 
 /** What a new stream shows before any live event. */
 export interface Greeting {
@@ -61,13 +63,6 @@ const CLIENT_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 export const MAX_HISTORY_PAGE = 200;
 
 /**
- * Typing notices pass on at most once per TYPING_EVERY_MS per sender and conversation; more
- * are dropped. The times are kept for at most TYPING_KEYS pairs (the oldest go first).
- */
-export const TYPING_EVERY_MS = 2_000;
-const TYPING_KEYS = 50_000;
-
-/**
  * The chat service: the rules of the chat, independent of any wire format. Both front doors
  * (the seed's classic protocol, the JSON API) call it; it calls the Store, then the Bus.
  *
@@ -79,8 +74,7 @@ const TYPING_KEYS = 50_000;
 export class ChatService {
   private readonly now: () => number;
   private readonly logger: Logger;
-  /** When each sender last passed a typing notice on, by sender and conversation. */
-  private readonly typed = new Map<string, number>();
+  private readonly typed = new TypingThrottle();
   /** Creating rooms and changing their members. */
   readonly rooms: ChatRooms;
 
@@ -263,18 +257,7 @@ export class ChatService {
     if (to === EVERYONE)
       throw new ChatError('CHAT_MESSAGE_MALFORMED', 'typing goes to a user or a room');
     if (isRoom(to) && !this.deps.hub.rooms.has(to, from)) await this.rooms.requireMember(to, from);
-    const key = `${from}\u0000${to}`;
-    const now = this.now();
-    const last = this.typed.get(key);
-    if (last !== undefined && now - last < TYPING_EVERY_MS) return false;
-    this.typed.delete(key);
-    this.typed.set(key, now);
-    if (this.typed.size > TYPING_KEYS) {
-      for (const old of this.typed.keys()) {
-        this.typed.delete(old);
-        break;
-      }
-    }
+    if (!this.typed.pass(from, to, this.now())) return false;
     // Like presence, typing is best effort: lost with the Bus, never an error for the client.
     this.deps.bus.publish({ kind: 'typing', from, to }).catch(() => {});
     return true;

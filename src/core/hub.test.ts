@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ChatEvent, StoredMessage } from './events.js';
-import { type Format, Hub, type Subscriber } from './hub.js';
+import { Hub } from './hub.js';
+import type { Format, Subscriber } from './subscriber.js';
 
 // A format that shows who sees what, and counts renders.
 class Probe implements Format {

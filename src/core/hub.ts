@@ -1,4 +1,5 @@
 import { Stats } from '../ops/stats.js';
+import { Coalescer } from './coalescer.js';
 import {
   type ChatEvent,
   EVERYONE,
@@ -7,69 +8,13 @@ import {
   type StoredMemberChange,
 } from './events.js';
 import { RoomDirectory } from './rooms.js';
+import type { Format, Subscriber } from './subscriber.js';
 
 /**
  * How often, at most, the members of a big room are told its new member count (a `room`
  * event), instead of each join and leave (see StoredMemberChange.quiet).
  */
 export const ROOM_COUNT_MS = 1_000;
-
-/**
- * Turns events into wire frames for one front door (the classic text protocol, later the JSON
- * API). For an event addressed to everyone (a broadcast, a join, a leave) or to a room the
- * frame must not depend on the viewer: the Hub renders it once per format and reuses it for
- * every stream.
- */
-export interface Format {
-  /** The frame `viewer` sees for `event`, or null when this format does not show it. */
-  render(event: ChatEvent, viewer: string): string | null;
-  /**
-   * What an idle stream of this format is sent every heartbeat; an SSE comment when absent.
-   * A comment keeps proxies from closing the stream, but EventSource never shows it to the
-   * page; an event lets a client notice a stream that died without a word.
-   */
-  readonly heartbeat?: string;
-  /**
-   * When present, this format shows presence as a count once more users are online than the
-   * Hub's crowd bound: instead of a frame per user who comes or goes, a stream gets this
-   * frame with the number online, at most once per ROOM_COUNT_MS. Formats without it (the
-   * classic one, which must say every "X has joined." as the seed did) get every change.
-   */
-  crowd?(online: number): string;
-  /**
-   * The last frame of a stream ended at shutdown, telling the client to come back in
-   * `retryMs`; a bare `retry:` field when absent (EventSource obeys it by itself).
-   */
-  farewell?(retryMs: number): string;
-}
-
-/**
- * One open stream to one client. The Hub holds Subscribers, never sockets or responses: how a
- * frame reaches the wire, and what happens when the client reads too slowly, is the
- * transport's business (see http/sse.ts).
- */
-export interface Subscriber {
-  /** Unique across every process of the cluster (the Bus carries it in `joined.origin`). */
-  readonly id: string;
-  readonly nick: string;
-  readonly format: Format;
-  /** The id of the credential that opened it, if any: revoking that credential ends it. */
-  readonly credential?: string;
-  /**
-   * Queues a frame; must not throw, even after the client went away. `id` is the logged
-   * event's id, so that a stream replaying from the Store can drop live copies it replayed.
-   */
-  send(frame: string, id?: EventId): void;
-  /** Writes a keep-alive if the transport needs one. */
-  heartbeat(): void;
-  /**
-   * Ends the stream. With `retryMs`, first tells the client to come back after that long (a
-   * shutdown spreads its clients' reconnections this way).
-   */
-  close(retryMs?: number): void;
-  /** Bytes queued and not yet taken by the client, for metrics; absent when not known. */
-  queuedBytes?(): number;
-}
 
 /**
  * Local fan-out: which Subscribers on this process belong to which user. It decides who sees
@@ -80,18 +25,20 @@ export class Hub {
   /** How many local streams use each format: a broadcast is rendered once per format. */
   private readonly formats = new Map<Format, number>();
   private readonly byNick = new Map<string, Set<Subscriber>>();
-  /** Big rooms whose member count changed since their members were last told. */
-  private readonly recounted = new Set<string>();
-  private countTimer: NodeJS.Timeout | undefined;
+  /** Big rooms whose member count changed: their members are told within ROOM_COUNT_MS. */
+  private readonly recounted = new Coalescer<string>(ROOM_COUNT_MS, (rooms) => {
+    for (const room of rooms) {
+      this.deliver({ kind: 'room', room, members: this.rooms.members(room).size });
+    }
+  });
+  /** The crowd's count changed: streams whose format counts it are told within ROOM_COUNT_MS. */
+  private readonly recountedOnline = new Coalescer<true>(ROOM_COUNT_MS, () => this.tellOnline());
   /**
    * Users online in the whole chat, as counted from the joins and leaves delivered here
    * (started from Presence at startup: see setOnline). It decides when presence becomes a
    * count (Format.crowd), and is the count shown.
    */
   private online = 0;
-  /** Whether the crowd count changed since streams were last told it. */
-  private crowdChanged = false;
-  private crowdTimer: NodeJS.Timeout | undefined;
 
   /**
    * `stats.deliveries` counts the frames handed to streams (added once per event, not per
@@ -226,7 +173,7 @@ export class Hub {
     if (change.role !== null) this.rooms.apply(change);
     if (change.quiet) {
       this.toNick(user, event, id);
-      this.recount(room);
+      this.recounted.add(room);
     } else {
       this.toRoom(room, event, id);
       if (!this.rooms.has(room, user)) this.toNick(user, event, id);
@@ -234,42 +181,21 @@ export class Hub {
     if (change.role === null) this.rooms.apply(change);
   }
 
-  /** Marks a big room's count as changed; its members hear of it within ROOM_COUNT_MS. */
-  private recount(room: string): void {
-    this.recounted.add(room);
-    this.countTimer ??= setTimeout(() => {
-      this.countTimer = undefined;
-      const rooms = [...this.recounted];
-      this.recounted.clear();
-      for (const name of rooms) {
-        this.deliver({ kind: 'room', room: name, members: this.rooms.members(name).size });
+  /** Tells every stream whose format counts a crowd the number online. */
+  private tellOnline(): void {
+    const frames = new Map<Format, string>();
+    for (const format of this.formats.keys()) {
+      if (format.crowd) frames.set(format, format.crowd(this.online));
+    }
+    let handed = 0;
+    for (const sub of this.all) {
+      const frame = frames.get(sub.format);
+      if (frame !== undefined) {
+        sub.send(frame);
+        handed++;
       }
-    }, ROOM_COUNT_MS);
-    this.countTimer.unref();
-  }
-
-  /** Tells streams whose format counts a crowd the number online, within ROOM_COUNT_MS. */
-  private recountOnline(): void {
-    this.crowdChanged = true;
-    this.crowdTimer ??= setTimeout(() => {
-      this.crowdTimer = undefined;
-      if (!this.crowdChanged) return;
-      this.crowdChanged = false;
-      const frames = new Map<Format, string>();
-      for (const format of this.formats.keys()) {
-        if (format.crowd) frames.set(format, format.crowd(this.online));
-      }
-      let handed = 0;
-      for (const sub of this.all) {
-        const frame = frames.get(sub.format);
-        if (frame !== undefined) {
-          sub.send(frame);
-          handed++;
-        }
-      }
-      this.stats.deliveries += handed;
-    }, ROOM_COUNT_MS);
-    this.crowdTimer.unref();
+    }
+    this.stats.deliveries += handed;
   }
 
   /**
@@ -314,7 +240,7 @@ export class Hub {
     const frames = new Map<Format, string>();
     for (const format of this.formats.keys()) {
       if (crowded && format.crowd) {
-        this.recountOnline();
+        this.recountedOnline.add(true);
         continue;
       }
       const frame = format.render(event, '');

@@ -7,8 +7,8 @@ import type {
   StoredMessage,
   StoredReceipt,
 } from '../core/events.js';
-import type { Format } from '../core/hub.js';
 import type { ResetReason } from '../core/resume.js';
+import type { Format } from '../core/subscriber.js';
 
 /**
  * One SSE frame of the JSON API: `id:` (logged events only), `event:` and one `data:` line.

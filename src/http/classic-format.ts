@@ -6,7 +6,7 @@ import {
   isRoom,
   type StoredMessage,
 } from '../core/events.js';
-import type { Format } from '../core/hub.js';
+import type { Format } from '../core/subscriber.js';
 
 /**
  * One SSE frame of the seed's protocol: `data: <line>` and a blank line. Stored messages also

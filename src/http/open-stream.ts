@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ChatService, Greeting } from '../core/chat.js';
-import type { Format } from '../core/hub.js';
+import type { Format } from '../core/subscriber.js';
 import type { Logger } from '../logger.js';
 import type { FrontDoor, Stats } from '../ops/stats.js';
 import type { Admission } from './admission.js';

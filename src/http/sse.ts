@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { EventId } from '../core/events.js';
-import type { Format, Hub, Subscriber } from '../core/hub.js';
+import type { Hub } from '../core/hub.js';
+import type { Format, Subscriber } from '../core/subscriber.js';
 
 /**
  * Response headers of every stream. No compression, ever: a compressing proxy or middleware

@@ -10,8 +10,8 @@ import {
 } from '../core/events.js';
 import { ChatError } from '../errors.js';
 import type { PendingWrite, Settle } from './pending-write.js';
-import { COLUMNS, type Row, toMessage } from './sqlite-log.js';
 import type { SqliteRooms } from './sqlite-rooms.js';
+import { COLUMNS, type Row, toMessage } from './sqlite-rows.js';
 import type { Appended } from './store.js';
 
 export type { PendingWrite, Settle };

@@ -9,7 +9,8 @@ import type {
   Visibility,
 } from '../core/events.js';
 import { decideMembership } from '../core/room-rules.js';
-import { COLUMNS, OPEN, type Row, toMessage } from './sqlite-log.js';
+import { OPEN } from './sqlite-log.js';
+import { COLUMNS, type Row, toMessage } from './sqlite-rows.js';
 import { MAX_ROOM_LISTING, type Member, type RoomInfo, type RoomListing } from './store.js';
 
 type Statement<P extends unknown[], R = unknown> = Database.Statement<P, R>;

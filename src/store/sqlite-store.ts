@@ -17,8 +17,9 @@ import {
 } from '../core/events.js';
 import { SqliteAccounts } from './sqlite-accounts.js';
 import { type PendingWrite, SqliteAppender } from './sqlite-append.js';
-import { COLUMNS, type Row, SqliteLog, toMessage } from './sqlite-log.js';
+import { SqliteLog } from './sqlite-log.js';
 import { SqliteRooms } from './sqlite-rooms.js';
+import { COLUMNS, type Row, toMessage } from './sqlite-rows.js';
 import { migrate } from './sqlite-schema.js';
 import type {
   Appended,
