@@ -36,6 +36,9 @@ before(async () => {
   );
   cookie = (await session(server.url, 'fuzzer')).Cookie ?? '';
   health = await session(server.url, 'healthy');
+  // A room the fuzzer owns and one it is not in, so that room paths reach the rules.
+  await api(server.url, 'POST', '/api/v1/rooms', { name: 'fz' }, { Cookie: cookie });
+  await api(server.url, 'POST', '/api/v1/rooms', { name: 'priv', visibility: 'private' }, health);
 });
 after(async () => {
   await server.close();
@@ -92,7 +95,11 @@ const query = fc.oneof(
     .map((kv) => `?${kv.map(([k, v]) => `${k}=${v}`).join('&')}`),
 );
 
-const API_ROUTES = ['users', 'session', 'password', 'tokens', 'tickets', 'messages'];
+const API_ROUTES = [
+  ...['users', 'session', 'password', 'tokens', 'tickets', 'messages', 'rooms', 'typing'],
+  ...['rooms/fz', 'rooms/fz/join', 'rooms/fz/leave', 'rooms/fz/invite', 'rooms/priv/join'],
+  ...['rooms/fz/members/healthy', 'rooms/fz/members/fuzzer', 'messages/1', 'messages/3'],
+];
 const prefix = fc.oneof(
   fc.constantFrom('/', '/msg/', '/msg/mary/', '/msg/mary/all%20', '/msg/', '/classic', '/assets/'),
   fc.constantFrom(
@@ -212,6 +219,11 @@ const apiObject = fc.record(
     upTo: fc.oneof(fc.integer(), fc.double(), field),
     label: field,
     current: field,
+    name: fc.oneof(fc.constantFrom('fz', '#fz', 'new', '#', 'UP', 'a'.repeat(49)), field),
+    visibility: fc.oneof(fc.constantFrom('public', 'private'), field),
+    history: fc.oneof(fc.constantFrom('joined', 'all'), field),
+    user: fc.oneof(fc.constantFrom('healthy', 'fuzzer', 'all', ''), field),
+    role: fc.oneof(fc.constantFrom('owner', 'moderator', 'member', 'boss'), field),
   },
   { requiredKeys: [] },
 );
@@ -235,7 +247,10 @@ const body = fc.oneof(
 const sendObject = fc.record(
   {
     to: fc.oneof(
-      { weight: 3, arbitrary: fc.constantFrom('all', 'fuzzer', 'healthy', 'nobody') },
+      {
+        weight: 3,
+        arbitrary: fc.constantFrom('all', 'fuzzer', 'healthy', 'nobody', '#fz', '#priv', '#no'),
+      },
       fc.string({ unit: 'grapheme', maxLength: 12 }),
       field,
     ),
@@ -366,7 +381,18 @@ test('any request line, headers and body: never 5xx, the server stays up', {
 
 test('the JSON API with a valid session: never 5xx', { timeout: 60_000 }, async (t) => {
   const route = fc.tuple(
-    fc.constantFrom(...API_ROUTES, 'read', 'presence', 'events', 'tokens/x', 'tokens/%zz'),
+    fc.oneof(
+      {
+        weight: 4,
+        arbitrary: fc.constantFrom(
+          ...[...API_ROUTES, 'read', 'presence', 'events', 'tokens/x', 'tokens/%zz'],
+        ),
+      },
+      // Room and message paths with odd segments.
+      ...['rooms/', 'rooms/fz/', 'rooms/fz/members/', 'messages/'].map((p) =>
+        pieces.map((x) => p + x),
+      ),
+    ),
     query,
   );
   const apiHeaders = someHeaders.map(
@@ -379,7 +405,16 @@ test('the JSON API with a valid session: never 5xx', { timeout: 60_000 }, async 
       ] as const,
   );
   const apiTarget = route.map(([r, q]) => `/api/v1/${r}${q}`);
-  const apiMethod = fc.constantFrom('GET', 'POST', 'POST', 'POST', 'DELETE', 'OPTIONS');
+  const apiMethod = fc.constantFrom(
+    'GET',
+    'POST',
+    'POST',
+    'POST',
+    'DELETE',
+    'OPTIONS',
+    'PATCH',
+    'PUT',
+  );
   await fuzz(
     t,
     request(apiTarget, apiMethod, apiHeaders, false, apiBody),
