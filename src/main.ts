@@ -44,9 +44,11 @@ const SHUTDOWN_RETRY_MS = [1_000, 6_000] as const;
 /**
  * Connections the kernel may queue before ssechat accepts them (capped by net.core.somaxconn).
  * Node's default, 511, overflows when thousands of clients reconnect at once after a restart;
- * the dropped ones retry after 1, 3, 7… s, which stretched a 10k-client storm to 30 s.
+ * the dropped ones retry after 1, 3, 7… s, which stretched a 10k-client storm to 30 s. Asking
+ * for more than the kernel allows is harmless, so an operator who raises somaxconn
+ * (docs/deploy.md) gets the longer queue without a flag.
  */
-const LISTEN_BACKLOG = 4096;
+const LISTEN_BACKLOG = 65_535;
 
 /** A listening ssechat. */
 export interface RunningServer {
