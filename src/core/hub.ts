@@ -122,7 +122,10 @@ export class Hub {
       case 'edit':
       case 'delete': {
         const { from, to, id } = event.kind === 'edit' ? event.edit : event.delete;
-        this.toParties(from, to, event, id);
+        // A room's edit goes only to members who were there for its message (store.ts).
+        if (isRoom(to) && event.kind === 'edit') {
+          this.toRoom(to, event, id, undefined, event.edit.target);
+        } else this.toParties(from, to, event, id);
         return;
       }
       case 'joined':
@@ -203,7 +206,14 @@ export class Hub {
    * once per format (see Format); the loop walks whichever is smaller, the room's members or
    * the users with streams here, so a big room with few local members costs little.
    */
-  private toRoom(room: string, event: ChatEvent, id: EventId | undefined, skip?: string): void {
+  private toRoom(
+    room: string,
+    event: ChatEvent,
+    id: EventId | undefined,
+    skip?: string,
+    /** Only members since this id or earlier. */
+    before = Number.POSITIVE_INFINITY,
+  ): void {
     const members = this.rooms.members(room);
     if (members.size === 0) return;
     const frames = new Map<Format, string | null>();
@@ -222,12 +232,15 @@ export class Hub {
       }
     };
     if (members.size <= this.byNick.size) {
-      for (const nick of members.keys()) {
+      for (const [nick, member] of members) {
         const tabs = this.byNick.get(nick);
-        if (tabs && nick !== skip) visit(tabs);
+        if (tabs && nick !== skip && member.since <= before) visit(tabs);
       }
     } else {
-      for (const [nick, tabs] of this.byNick) if (nick !== skip && members.has(nick)) visit(tabs);
+      for (const [nick, tabs] of this.byNick) {
+        const member = members.get(nick);
+        if (member && nick !== skip && member.since <= before) visit(tabs);
+      }
     }
     this.stats.deliveries += handed;
   }

@@ -10,14 +10,23 @@ import type { EventId, Role, StoredMemberChange } from './events.js';
  * a replay from the Store gives (see store.ts, spans). Authorization (may this user post,
  * read history, moderate?) asks the Store, which is the truth also between processes.
  */
+/** A member as the directory knows them. */
+export interface Membership {
+  readonly role: Role;
+  /** The id of the change that made them a member this time. */
+  readonly since: EventId;
+}
+
 export class RoomDirectory {
-  private readonly rooms = new Map<string, Map<string, Role>>();
+  private readonly rooms = new Map<string, Map<string, Membership>>();
   /** Changes up to this id are in the snapshot the directory was loaded from. */
   private readonly loaded: EventId;
 
   constructor(snapshot: MembershipSnapshot = { head: 0, members: [] }) {
     this.loaded = snapshot.head;
-    for (const { room, user, role } of snapshot.members) this.membersOf(room).set(user, role);
+    for (const { room, user, role, since } of snapshot.members) {
+      this.membersOf(room).set(user, { role, since });
+    }
   }
 
   /**
@@ -27,7 +36,9 @@ export class RoomDirectory {
   apply(change: StoredMemberChange): void {
     if (change.id <= this.loaded) return;
     if (change.role !== null) {
-      this.membersOf(change.room).set(change.user, change.role);
+      const members = this.membersOf(change.room);
+      const since = members.get(change.user)?.since ?? change.id;
+      members.set(change.user, { role: change.role, since });
       return;
     }
     const members = this.rooms.get(change.room);
@@ -35,8 +46,8 @@ export class RoomDirectory {
     if (members?.size === 0) this.rooms.delete(change.room);
   }
 
-  /** The members of `room` and their roles; empty when there is no such room. */
-  members(room: string): ReadonlyMap<string, Role> {
+  /** The members of `room`; empty when there is no such room. */
+  members(room: string): ReadonlyMap<string, Membership> {
     return this.rooms.get(room) ?? EMPTY;
   }
 
@@ -45,7 +56,7 @@ export class RoomDirectory {
     return this.rooms.get(room)?.has(user) ?? false;
   }
 
-  private membersOf(room: string): Map<string, Role> {
+  private membersOf(room: string): Map<string, Membership> {
     let members = this.rooms.get(room);
     if (!members) {
       members = new Map();
@@ -55,4 +66,4 @@ export class RoomDirectory {
   }
 }
 
-const EMPTY: ReadonlyMap<string, Role> = new Map();
+const EMPTY: ReadonlyMap<string, Membership> = new Map();

@@ -58,10 +58,10 @@ export class MemoryRooms {
     if (before !== null && outcome.role === null && open) open[1] = id;
   }
 
-  /** Whether one of `user`'s spans in `room` covers `id`. */
-  covers(room: string, user: string, id: EventId): boolean {
+  /** Whether one of `user`'s spans in `room` covers `id` (and `from`, when given). */
+  covers(room: string, user: string, id: EventId, from = id): boolean {
     const spans = this.rooms.get(room)?.spans.get(user);
-    return spans?.some(([from, to]) => from <= id && id <= to) ?? false;
+    return spans?.some(([start, end]) => start <= from && id <= end) ?? false;
   }
 
   /** Whether `user` sees all of `room`'s history (history mode all). */
@@ -94,10 +94,13 @@ export class MemoryRooms {
     return [...(this.rooms.get(name)?.members ?? [])].map(([user, role]) => ({ user, role }));
   }
 
-  all(): Array<{ room: string; user: string; role: Role }> {
-    const out: Array<{ room: string; user: string; role: Role }> = [];
+  all(): Array<{ room: string; user: string; role: Role; since: EventId }> {
+    const out: Array<{ room: string; user: string; role: Role; since: EventId }> = [];
     for (const room of this.rooms.values()) {
-      for (const [user, role] of room.members) out.push({ room: room.name, user, role });
+      for (const [user, role] of room.members) {
+        const since = room.spans.get(user)?.at(-1)?.[0] ?? 0;
+        out.push({ room: room.name, user, role, since });
+      }
     }
     return out;
   }

@@ -228,7 +228,9 @@ export class MemoryStore implements Store {
             : entry.kind === 'edit'
               ? entry.edit
               : entry.delete;
-        if (isRoom(to)) return this.roomState.covers(to, viewer, id);
+        // An edit shows only through a span that holds its target too (store.ts).
+        const target = entry.kind === 'edit' ? entry.edit.target : id;
+        if (isRoom(to)) return this.roomState.covers(to, viewer, id, target);
         return to === EVERYONE || to === viewer || from === viewer;
       }
     }

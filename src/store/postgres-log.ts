@@ -46,6 +46,7 @@ const SINCE: pg.QueryConfig = {
       SELECT ${COLUMNS} FROM messages m
        WHERE recipient = s.room AND id > greatest($1, s.from_id - 1)
          AND id <= coalesce(s.to_id, 9223372036854775807) AND NOT quiet
+         AND (kind <> 'edit' OR up_to >= s.from_id)
        ORDER BY id LIMIT $3) m
     WHERE s.nick = $2 AND (s.to_id IS NULL OR s.to_id > $1) ORDER BY id LIMIT $3)
   ORDER BY id LIMIT $3`,

@@ -62,7 +62,7 @@ const MEMBERS: pg.QueryConfig = {
 const MEMBERSHIPS: pg.QueryConfig = {
   name: 'ssechat_memberships',
   text: `
-  SELECT h.head, m.room, m.nick, m.role
+  SELECT h.head, m.room, m.nick, m.role, m.since
     FROM (SELECT coalesce(max(id), 0) AS head FROM messages) h
     LEFT JOIN members m ON true
    ORDER BY m.room, m.since`,
@@ -111,10 +111,13 @@ export class PostgresRooms {
       room: string | null;
       nick: string | null;
       role: Role | null;
+      since: number | null;
     }>(MEMBERSHIPS);
-    const members: Array<{ room: string; user: string; role: Role }> = [];
-    for (const { room, nick, role } of rows) {
-      if (room !== null && nick !== null && role !== null) members.push({ room, user: nick, role });
+    const members: Array<{ room: string; user: string; role: Role; since: number }> = [];
+    for (const { room, nick, role, since } of rows) {
+      if (room !== null && nick !== null && role !== null) {
+        members.push({ room, user: nick, role, since: Number(since) });
+      }
     }
     return { head: rows[0]?.head ?? 0, members };
   }

@@ -377,23 +377,27 @@ export function roomsContract(name: string, open: StoreFactory): void {
     });
 
     test('memberships is a snapshot of every room with the head it reflects', async () => {
-      await create('ann');
+      const r = await create('ann');
       await change({ action: 'join', user: 'bob' });
-      await change({
+      const s = await change({
         action: 'create',
         room: '#s',
         user: 'cat',
         settings: { visibility: 'private', history: 'joined' },
       });
       await change({ action: 'leave', user: 'bob' });
+      const dan = await change({ action: 'join', user: 'dan' });
+      // A role change keeps the start of the membership.
+      await change({ action: 'role', user: 'dan', by: 'ann', role: 'moderator' });
       await say('ann', 'x');
       const snap = await store.memberships();
       assert.equal(snap.head, await store.head());
       assert.deepEqual(
         [...snap.members].sort((a, b) => (a.room + a.user).localeCompare(b.room + b.user)),
         [
-          { room: '#r', user: 'ann', role: 'owner' },
-          { room: '#s', user: 'cat', role: 'owner' },
+          { room: '#r', user: 'ann', role: 'owner', since: r?.id },
+          { room: '#r', user: 'dan', role: 'moderator', since: dan?.id },
+          { room: '#s', user: 'cat', role: 'owner', since: s?.id },
         ],
       );
     });
@@ -444,6 +448,29 @@ export function roomsContract(name: string, open: StoreFactory): void {
         store.appendEdit({ target: 999_999, from: 'ann', to: '#r', text: 'x', ts: TS }),
         code('CHAT_MESSAGE_NOT_FOUND'),
       );
+    });
+
+    test('a member who joined after a message gets its delete, not its edits', async () => {
+      await create('ann', 'public', 'all');
+      await change({ action: 'join', user: 'bob' });
+      const old = await say('ann', 'secret draft');
+      await change({ action: 'join', user: 'cat' });
+      const newer = await say('ann', 'hello cat');
+      await store.appendEdit({ target: old.id, from: 'ann', to: '#r', text: 'new secret', ts: TS });
+      await store.appendEdit({ target: newer.id, from: 'ann', to: '#r', text: 'hi cat', ts: TS });
+      await store.appendDelete({ target: old.id, from: 'ann', to: '#r', ts: TS });
+      const edits = async (viewer: string) =>
+        (await seen(viewer)).filter((l) => l.startsWith('edit') || l.startsWith('delete'));
+      assert.deepEqual(await edits('cat'), [
+        `edit ann #r ${newer.id} hi cat`,
+        `delete ann #r ${old.id}`,
+      ]);
+      // (The delete emptied the text of the old message's edit.)
+      assert.deepEqual(await edits('bob'), [
+        `edit ann #r ${old.id} `,
+        `edit ann #r ${newer.id} hi cat`,
+        `delete ann #r ${old.id}`,
+      ]);
     });
 
     test('edits and deletes of a broadcast are seen by everyone', async () => {

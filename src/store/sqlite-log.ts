@@ -51,7 +51,8 @@ const ROOM_ARMS = `
   SELECT ${COLUMNS.replace(/(\w+)/g, 'm.$1')} FROM spans s
     JOIN messages m ON m.recipient = s.room
      AND m.id > max(s.from_id - 1, @after) AND m.id <= ifnull(s.to_id, ${OPEN})
-   WHERE s.nick = @viewer AND ifnull(s.to_id, ${OPEN}) > @after AND m.quiet = 0`;
+   WHERE s.nick = @viewer AND ifnull(s.to_id, ${OPEN}) > @after AND m.quiet = 0
+     AND (m.kind <> 'edit' OR m.up_to >= s.from_id)`;
 const SINCE = `${PEOPLE_ARMS}\n  UNION ALL${ROOM_ARMS}\n  ORDER BY id LIMIT @limit`;
 // A viewer who was never in a room nor invited to one (most, in a chat without rooms) needs
 // only the first three arms: the two others cost as much again per resume.

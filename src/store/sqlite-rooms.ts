@@ -77,7 +77,10 @@ export class SqliteRooms {
   private readonly countRooms: Statement<[string], { n: number }>;
   private readonly selectInvited: Statement<[string, string], { x: number }>;
   private readonly selectMembers: Statement<[string], Member>;
-  private readonly selectAll: Statement<[], { room: string; user: string; role: Role }>;
+  private readonly selectAll: Statement<
+    [],
+    { room: string; user: string; role: Role; since: EventId }
+  >;
   private readonly selectHistoryAll: Statement<[Page], Row>;
   private readonly selectHistorySpans: Statement<[Page], Row>;
   private readonly insertChange: Statement<
@@ -103,7 +106,7 @@ export class SqliteRooms {
     this.selectMembers = db.prepare(
       'SELECT nick AS user, role FROM members WHERE room = ? ORDER BY joined',
     );
-    this.selectAll = db.prepare('SELECT room, nick AS user, role FROM members');
+    this.selectAll = db.prepare('SELECT room, nick AS user, role, joined AS since FROM members');
     this.selectHistoryAll = db.prepare(HISTORY_ALL);
     this.selectHistorySpans = db.prepare(HISTORY_SPANS);
     this.insertChange = db.prepare(
@@ -206,7 +209,7 @@ export class SqliteRooms {
   }
 
   /** Every room's members; the caller reads the head in the same transaction. */
-  all(): Array<{ room: string; user: string; role: Role }> {
+  all(): Array<{ room: string; user: string; role: Role; since: EventId }> {
     return this.selectAll.all();
   }
 

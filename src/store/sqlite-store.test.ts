@@ -277,8 +277,8 @@ describe('SqliteStore', () => {
     assert.deepEqual(await a.memberships(), {
       head: join?.id,
       members: [
-        { room: '#r', user: 'ann', role: 'owner' },
-        { room: '#r', user: 'bob', role: 'member' },
+        { room: '#r', user: 'ann', role: 'owner', since: 1 },
+        { room: '#r', user: 'bob', role: 'member', since: 2 },
       ],
     });
     await Promise.all([a.close(), b.close()]);

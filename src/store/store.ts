@@ -64,6 +64,8 @@ export interface MembershipSnapshot {
     readonly room: string;
     readonly user: string;
     readonly role: Role;
+    /** The id of the change that made them a member this time (their open span's start). */
+    readonly since: EventId;
   }>;
 }
 
@@ -106,7 +108,11 @@ export const MAX_ROOM_LISTING = 1000;
  *   remove), both included; open while they are a member.
  * - A viewer sees a room's entry (its messages, edits, deletes and membership changes; the
  *   recipient of each is the room) when one of the viewer's spans in that room covers its id
- *   and it is not quiet, and sees every membership change whose `user` they are.
+ *   and it is not quiet, and sees every membership change whose `user` they are. An edit of a
+ *   room's message is seen only through a span that covers its target too: a member who
+ *   joined after a message does not get its new text through an edit, whatever the room's
+ *   history mode. (A delete carries no text, and goes to every member: one who read the
+ *   message in a history-`all` room must learn that it is gone.)
  * - `history(viewer, '#room', …)` returns the room's messages that one of the viewer's spans
  *   covers, or all of them when the room's history mode is `all`. (The chat service checks
  *   that the viewer is a member first.)
