@@ -75,15 +75,18 @@ export class MemoryRooms {
   }
 
   list(viewer: string): RoomListing[] {
-    const out: RoomListing[] = [];
+    // The viewer's own rooms and invitations always; other public rooms up to the bound, so
+    // that nobody can push a user's rooms out of their list by creating public ones.
+    const mine: RoomListing[] = [];
+    const others: RoomListing[] = [];
     for (const room of this.rooms.values()) {
       const role = room.members.get(viewer) ?? null;
       const invited = room.invited.has(viewer);
-      if (role !== null || invited || room.settings.visibility === 'public') {
-        out.push({ ...describe(room), role, invited });
-      }
+      if (role !== null || invited) mine.push({ ...describe(room), role, invited });
+      else if (room.settings.visibility === 'public') others.push({ ...describe(room), role, invited });
     }
-    return out.sort((a, b) => (a.name < b.name ? -1 : 1)).slice(0, MAX_ROOM_LISTING);
+    const byName = (a: RoomListing, b: RoomListing): number => (a.name < b.name ? -1 : 1);
+    return [...mine, ...others.sort(byName).slice(0, MAX_ROOM_LISTING)].sort(byName);
   }
 
   role(room: string, user: string): Role | null {

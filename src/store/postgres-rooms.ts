@@ -44,7 +44,7 @@ const LIST: pg.QueryConfig = {
     FROM listed JOIN rooms r USING (name)
     LEFT JOIN members m ON m.room = r.name AND m.nick = $1
     LEFT JOIN invites i ON i.room = r.name AND i.nick = $1
-   ORDER BY r.name COLLATE "C" LIMIT $2`,
+   ORDER BY r.name COLLATE "C"`,
 };
 
 const ROLE: pg.QueryConfig = {

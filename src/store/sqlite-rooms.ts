@@ -35,16 +35,17 @@ interface Page {
 
 const ROOM_COLUMNS = 'r.name, r.visibility, r.history, r.created_by, r.created, r.members';
 
-// Each arm of `listed` reads an index in name order (public rooms, the viewer's memberships,
-// their invitations), so SQLite merges them and stops at the limit: a viewer's listing costs
-// what it returns, however many private rooms others have. CROSS JOIN keeps that order of
+// Each arm of `listed` reads an index (the viewer's memberships, their invitations, and the
+// public rooms in name order, of which at most the limit), so a viewer's listing costs what it
+// returns, however many rooms others have. The viewer's own rooms and invitations are never
+// cut by the limit: others could otherwise push them out with public rooms that sort first. CROSS JOIN keeps that order of
 // the loops: SQLite's statistics may otherwise make it scan every room.
 const LISTING = `
   WITH listed (name) AS (
-    SELECT name FROM rooms WHERE visibility = 'public'
-    UNION SELECT room FROM members WHERE nick = @viewer
+    SELECT room FROM members WHERE nick = @viewer
     UNION SELECT room FROM invites WHERE nick = @viewer
-    ORDER BY 1 LIMIT ${MAX_ROOM_LISTING})
+    UNION SELECT name FROM (
+      SELECT name FROM rooms WHERE visibility = 'public' ORDER BY name LIMIT ${MAX_ROOM_LISTING}))
   SELECT ${ROOM_COLUMNS}, m.role, i.nick IS NOT NULL AS invited
     FROM listed l CROSS JOIN rooms r ON r.name = l.name
     LEFT JOIN members m ON m.room = r.name AND m.nick = @viewer

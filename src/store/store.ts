@@ -163,8 +163,8 @@ export interface Store {
   /** The room of this name (with `#`), if it exists. */
   room(name: string): Promise<RoomInfo | undefined>;
   /**
-   * The rooms `viewer` is a member of or invited to, and the public ones, by name, at most
-   * MAX_ROOM_LISTING.
+   * The rooms `viewer` is a member of or invited to, all of them, and the public ones, at most
+   * MAX_ROOM_LISTING of those, by name.
    */
   rooms(viewer: string): Promise<RoomListing[]>;
   /** The role of `user` in `room`, null when not a member (or there is no such room). */
