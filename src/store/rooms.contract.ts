@@ -11,7 +11,7 @@ import {
 import { MAX_ROOMS_PER_USER } from '../core/room-rules.js';
 import { ChatError, type ErrorCode } from '../errors.js';
 import type { StoreFactory } from './store.contract.js';
-import type { Store } from './store.js';
+import { MAX_ROOM_LISTING, type Store } from './store.js';
 
 const TS = 1_700_000_000_000;
 const NEWEST = Number.MAX_SAFE_INTEGER;
@@ -374,6 +374,32 @@ export function roomsContract(name: string, open: StoreFactory): void {
         (await store.rooms('ann')).map((r) => r.name),
         ['#a-private', '#b-public', '#c-hidden'],
       );
+    });
+
+    test('rooms never cuts the viewer\'s own rooms and invitations for public ones', async () => {
+      // Public rooms that sort first, more than the listing's bound on them.
+      for (let i = 0; i <= MAX_ROOM_LISTING; i++) {
+        const room = `#a${String(i).padStart(4, '0')}`;
+        await change({ action: 'create', room, user: `spam${Math.floor(i / 400)}` });
+      }
+      await change({ action: 'create', room: '#z-mine', user: 'bob' });
+      await change({
+        action: 'create',
+        room: '#z-secret',
+        user: 'ann',
+        settings: { visibility: 'private', history: 'joined' },
+      });
+      await change({ action: 'invite', room: '#z-secret', user: 'bob', by: 'ann' });
+      const list = await store.rooms('bob');
+      assert.deepEqual(
+        list.slice(-2).map((r) => [r.name, r.role, r.invited]),
+        [
+          ['#z-mine', 'owner', false],
+          ['#z-secret', null, true],
+        ],
+      );
+      assert.equal(list.length, MAX_ROOM_LISTING + 2);
+      assert.equal(list[0]?.name, '#a0000');
     });
 
     test('memberships is a snapshot of every room with the head it reflects', async () => {
