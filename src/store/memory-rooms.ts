@@ -83,7 +83,8 @@ export class MemoryRooms {
       const role = room.members.get(viewer) ?? null;
       const invited = room.invited.has(viewer);
       if (role !== null || invited) mine.push({ ...describe(room), role, invited });
-      else if (room.settings.visibility === 'public') others.push({ ...describe(room), role, invited });
+      else if (room.settings.visibility === 'public')
+        others.push({ ...describe(room), role, invited });
     }
     const byName = (a: RoomListing, b: RoomListing): number => (a.name < b.name ? -1 : 1);
     return [...mine, ...others.sort(byName).slice(0, MAX_ROOM_LISTING)].sort(byName);

@@ -376,7 +376,7 @@ export function roomsContract(name: string, open: StoreFactory): void {
       );
     });
 
-    test('rooms never cuts the viewer\'s own rooms and invitations for public ones', async () => {
+    test("rooms never cuts the viewer's own rooms and invitations for public ones", async () => {
       // Public rooms that sort first, more than the listing's bound on them.
       for (let i = 0; i <= MAX_ROOM_LISTING; i++) {
         const room = `#a${String(i).padStart(4, '0')}`;
