@@ -77,17 +77,21 @@ export class MemoryRooms {
   list(viewer: string): RoomListing[] {
     // The viewer's own rooms and invitations always; other public rooms up to the bound, so
     // that nobody can push a user's rooms out of their list by creating public ones.
+    // Memberships are bounded by MAX_ROOMS_PER_USER; invitations are not, so they are cut too.
     const mine: RoomListing[] = [];
+    const invitations: RoomListing[] = [];
     const others: RoomListing[] = [];
     for (const room of this.rooms.values()) {
       const role = room.members.get(viewer) ?? null;
       const invited = room.invited.has(viewer);
-      if (role !== null || invited) mine.push({ ...describe(room), role, invited });
-      else if (room.settings.visibility === 'public')
-        others.push({ ...describe(room), role, invited });
+      const listing = { ...describe(room), role, invited };
+      if (role !== null) mine.push(listing);
+      else if (invited) invitations.push(listing);
+      else if (room.settings.visibility === 'public') others.push(listing);
     }
     const byName = (a: RoomListing, b: RoomListing): number => (a.name < b.name ? -1 : 1);
-    return [...mine, ...others.sort(byName).slice(0, MAX_ROOM_LISTING)].sort(byName);
+    const first = (list: RoomListing[]) => list.sort(byName).slice(0, MAX_ROOM_LISTING);
+    return [...mine, ...first(invitations), ...first(others)].sort(byName);
   }
 
   role(room: string, user: string): Role | null {

@@ -35,7 +35,7 @@ const LIST: pg.QueryConfig = {
   WITH listed AS (
     SELECT room AS name FROM members WHERE nick = $1
     UNION
-    SELECT room FROM invites WHERE nick = $1
+    (SELECT room FROM invites WHERE nick = $1 ORDER BY room COLLATE "C" LIMIT $2)
     UNION
     (SELECT name FROM rooms WHERE visibility = 'public' ORDER BY name COLLATE "C" LIMIT $2)
   )

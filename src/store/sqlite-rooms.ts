@@ -37,13 +37,15 @@ const ROOM_COLUMNS = 'r.name, r.visibility, r.history, r.created_by, r.created, 
 
 // Each arm of `listed` reads an index (the viewer's memberships, their invitations, and the
 // public rooms in name order, of which at most the limit), so a viewer's listing costs what it
-// returns, however many rooms others have. The viewer's own rooms and invitations are never
-// cut by the limit: others could otherwise push them out with public rooms that sort first. CROSS JOIN keeps that order of
+// returns, however many rooms others have. The viewer's own rooms (at most MAX_ROOMS_PER_USER)
+// are never cut, and public rooms and invitations each by their own limit: others could
+// otherwise push a user's rooms out with public rooms, or invitations, that sort first. CROSS JOIN keeps that order of
 // the loops: SQLite's statistics may otherwise make it scan every room.
 const LISTING = `
   WITH listed (name) AS (
     SELECT room FROM members WHERE nick = @viewer
-    UNION SELECT room FROM invites WHERE nick = @viewer
+    UNION SELECT room FROM (
+      SELECT room FROM invites WHERE nick = @viewer ORDER BY room LIMIT ${MAX_ROOM_LISTING})
     UNION SELECT name FROM (
       SELECT name FROM rooms WHERE visibility = 'public' ORDER BY name LIMIT ${MAX_ROOM_LISTING}))
   SELECT ${ROOM_COLUMNS}, m.role, i.nick IS NOT NULL AS invited
