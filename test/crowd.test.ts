@@ -31,14 +31,15 @@ test('in a crowd, presence is a count and hello lists the first users', async ()
   await classic.waitFor((c) => c.lines.length >= 2);
   // w, oldie: two online. u1 makes three, more than 2: from here on, counts.
   const u1 = await open('u1');
-  await open('u2');
+  const u2 = await open('u2');
   await watcher.waitFor((c) => c.of('online').some((o) => o.count === 4), 4_000);
   assert.deepEqual(
     watcher.of('join').map((j) => j.user),
     ['oldie'],
     'the joins of u1 and u2 were counted, not listed',
   );
-  const hello = (await open('u3')).of('hello')[0];
+  const u3 = await open('u3');
+  const hello = u3.of('hello')[0];
   // As the list, the count is of the users online before this stream.
   assert.deepEqual(hello.online, ['w', 'oldie']);
   assert.equal(hello.onlineCount, 4);
@@ -52,4 +53,15 @@ test('in a crowd, presence is a count and hello lists the first users', async ()
   );
   assert.deepEqual(watcher.of('leave'), []);
   await classic.waitForLine('u1 has left.');
+  // Back to the bound (2): the last count says the crowd ended, and joins are listed again.
+  for (const s of [u2, u3, classic]) s.close();
+  await watcher.waitFor((c) => c.of('online').some((o) => o.crowd === false), 4_000);
+  const end = watcher.of('online').find((o) => o.crowd === false);
+  assert.equal(end.count, 2);
+  await open('v');
+  await watcher.waitFor((c) => c.of('join').some((j) => j.user === 'v'), 4_000);
+  const after = watcher.events.slice(
+    watcher.events.findIndex((e) => e.data.includes('"crowd":false')),
+  );
+  assert.ok(!after.slice(1).some((e) => e.type === 'online'), 'no count after the crowd ended');
 });

@@ -1,6 +1,8 @@
 // What each event of the stream (stream.js: our own, or forwarded by the leader tab) does to
 // the page of `chat` (app.js). The event types are those of docs/api.md.
 
+import { call } from './api.js';
+
 /** Applies one event of type `type` with its parsed `data`. */
 export function applyEvent(chat, type, data) {
   switch (type) {
@@ -28,8 +30,19 @@ export function applyEvent(chat, type, data) {
       chat.members.presenceChanged();
       return;
     case 'online':
-      // A crowd: the server counts users instead of announcing each (docs/api.md).
-      chat.model.onlineCount = data.count;
+      // A crowd: the server counts users instead of announcing each (docs/api.md). When it
+      // thins out, joins and leaves follow again, and the list is read anew.
+      if (data.crowd === false) {
+        chat.model.onlineCount = null;
+        call('GET', 'presence').then(
+          (answer) => {
+            chat.model.setOnline(answer.online);
+            chat.sidebar.render();
+            chat.renderHeader();
+          },
+          () => {},
+        );
+      } else chat.model.onlineCount = data.count;
       chat.sidebar.render();
       chat.renderHeader();
       return;

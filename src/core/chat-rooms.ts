@@ -25,6 +25,9 @@ export interface ChatRoomsDeps {
   readonly publish: (event: ChatEvent) => Promise<void>;
 }
 
+/** Most members a room's view lists (the first to join); `room.members` has the count. */
+export const MAX_MEMBER_LISTING = 1000;
+
 /** A room with its members, as its page shows it. */
 export interface RoomView {
   readonly room: RoomInfo;
@@ -97,7 +100,8 @@ export class ChatRooms {
       if (!listed.some((r) => r.name === name && r.invited)) throw new ChatError('CHAT_NOT_MEMBER');
     }
     const online = new Set(await presence.online());
-    return { room, members: members.map((m) => ({ ...m, online: online.has(m.user) })) };
+    const listed = members.slice(0, MAX_MEMBER_LISTING);
+    return { room, members: listed.map((m) => ({ ...m, online: online.has(m.user) })) };
   }
 
   /** Throws CHAT_NOT_MEMBER (or CHAT_ROOM_NOT_FOUND) unless `user` is in `room`; their role. */

@@ -189,7 +189,10 @@ export class ChatService {
   async markRead(reader: string, upTo: EventId): Promise<StoredReceipt | undefined> {
     const { store } = this.deps;
     const message = await store.message(upTo);
-    if (!message || !sees(reader, message)) throw new ChatError('CHAT_RECEIPT_INVALID');
+    // Receipts are for direct messages and broadcasts; a room's messages take none.
+    if (!message || isRoom(message.to) || !sees(reader, message)) {
+      throw new ChatError('CHAT_RECEIPT_INVALID');
+    }
     if (message.from === reader) return undefined;
     const receipt = await store.appendReceipt({
       from: reader,

@@ -39,6 +39,8 @@ export class Hub {
    * count (Format.crowd), and is the count shown.
    */
   private online = 0;
+  /** Whether streams were last told presence as a count (see Format.crowd). */
+  private inCrowd = false;
 
   /**
    * `stats.deliveries` counts the frames handed to streams (added once per event, not per
@@ -184,11 +186,16 @@ export class Hub {
     if (change.role === null) this.rooms.apply(change);
   }
 
-  /** Tells every stream whose format counts a crowd the number online. */
-  private tellOnline(): void {
+  /**
+   * Tells every stream whose format counts a crowd the number online; `ended` when the crowd
+   * has just thinned out, so that clients go back to following joins and leaves.
+   */
+  private tellOnline(ended = false): void {
+    // A count still pending when the crowd ended would start it again on the clients.
+    if (!ended && this.online <= this.crowd) return;
     const frames = new Map<Format, string>();
     for (const format of this.formats.keys()) {
-      if (format.crowd) frames.set(format, format.crowd(this.online));
+      if (format.crowd) frames.set(format, format.crowd(this.online, ended));
     }
     let handed = 0;
     for (const sub of this.all) {
@@ -249,7 +256,13 @@ export class Hub {
     // A frame for everyone does not depend on the viewer (see Format): render it once per
     // format in use. When no format shows the event (a JSON stream's view of a second tab's
     // login), no stream is visited at all: in a reconnect storm that loop was most of the cost.
-    const crowded = (event.kind === 'joined' || event.kind === 'left') && this.online > this.crowd;
+    const presence = event.kind === 'joined' || event.kind === 'left';
+    const crowded = presence && this.online > this.crowd;
+    if (crowded) this.inCrowd = true;
+    else if (presence && this.inCrowd) {
+      this.inCrowd = false;
+      this.tellOnline(true);
+    }
     const frames = new Map<Format, string>();
     for (const format of this.formats.keys()) {
       if (crowded && format.crowd) {

@@ -20,8 +20,10 @@ export interface Format {
    * Hub's crowd bound: instead of a frame per user who comes or goes, a stream gets this
    * frame with the number online, at most once per ROOM_COUNT_MS. Formats without it (the
    * classic one, which must say every "X has joined." as the seed did) get every change.
+   * `ended` marks the last count, sent at once when the crowd thins out to the bound: joins
+   * and leaves follow again, and the client should read the whole list anew.
    */
-  crowd?(online: number): string;
+  crowd?(online: number, ended: boolean): string;
   /**
    * The last frame of a stream ended at shutdown, telling the client to come back in
    * `retryMs`; a bare `retry:` field when absent (EventSource obeys it by itself).

@@ -99,8 +99,9 @@ export class ApiFormat implements Format {
   ) {}
 
   /** Presence in a crowd (see Format.crowd): the number of users online. */
-  crowd(online: number): string {
-    return `event: online\ndata: {"count":${online}}\n\n`;
+  crowd(online: number, ended = false): string {
+    const end = ended ? ',"crowd":false' : '';
+    return `event: online\ndata: {"count":${online}${end}}\n\n`;
   }
 
   render(event: ChatEvent): string | null {

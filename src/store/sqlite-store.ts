@@ -72,6 +72,8 @@ export class SqliteStore implements Store {
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
     db.pragma('foreign_keys = ON');
+    // A deleted message's text is overwritten in the file, not just unlinked (see appendDelete).
+    db.pragma('secure_delete = ON');
     // Another process (a backup, the sqlite3 shell) may hold the lock briefly.
     db.pragma('busy_timeout = 5000');
     migrate(db, options.path);
