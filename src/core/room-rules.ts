@@ -15,7 +15,18 @@ export interface MembershipState {
   readonly members: number;
   /** How many rooms `user` is a member of before the change. */
   readonly userRooms: number;
+  /** How many invitations `user` holds, to any room. */
+  readonly userInvites: number;
+  /** How many owners the room has. */
+  readonly owners: number;
 }
+
+/**
+ * Most invitations one user may hold at once: an invitation is a `member` event in the
+ * invitee's stream and a line in their room list, and a room can be made, used to invite and
+ * left again and again.
+ */
+export const MAX_INVITES_PER_USER = 100;
 
 /**
  * Most rooms one user may be a member of. Every process keeps every membership in memory
@@ -44,7 +55,10 @@ const ROLES: readonly Role[] = ['owner', 'moderator', 'member'];
  *
  * - `create`: the room must not exist; its creator becomes its owner.
  * - `join`: anyone to a public room, the invited to a private one; the invitation is used up.
- * - Nobody creates or joins a room while a member of MAX_ROOMS_PER_USER rooms.
+ * - Nobody creates or joins a room while a member of MAX_ROOMS_PER_USER rooms, nor is
+ *   invited while holding MAX_INVITES_PER_USER invitations.
+ * - A room keeps an owner while it has members: its last owner can neither leave nor give up
+ *   the role until another member is an owner (alone, they may leave).
  * - `invite`: owners and moderators invite a user who is not a member.
  * - `leave`: any member.
  * - `remove`: owners remove anyone but themselves; moderators remove plain members. It also
@@ -75,10 +89,14 @@ export function decideMembership(
       return { role: 'member', invited: false, quiet: big, create: false };
     case 'leave':
       if (state.userRole === null) throw new ChatError('CHAT_NOT_MEMBER');
+      if (lastOwner(state) && state.members > 1) throw LAST_OWNER();
       return { role: null, invited: false, quiet: big, create: false };
     case 'invite':
       moderates(state.byRole);
       if (state.userRole !== null || state.invited) return null;
+      if (state.userInvites >= MAX_INVITES_PER_USER) {
+        throw new ChatError('CHAT_FORBIDDEN', `${change.user} holds too many invitations`);
+      }
       return { role: null, invited: true, quiet: false, create: false };
     case 'remove':
       moderates(state.byRole);
@@ -100,10 +118,19 @@ export function decideMembership(
         throw new ChatError('CHAT_NOT_MEMBER', `${change.user} is not a member`);
       }
       if (state.userRole === role) return null;
+      if (lastOwner(state)) throw LAST_OWNER();
       return { role, invited: false, quiet: false, create: false };
     }
   }
 }
+
+/** Whether the change's user is the room's only owner. */
+function lastOwner(state: MembershipState): boolean {
+  return state.userRole === 'owner' && state.owners <= 1;
+}
+
+const LAST_OWNER = (): ChatError =>
+  new ChatError('CHAT_FORBIDDEN', 'the room needs an owner: make another member an owner first');
 
 /** Throws CHAT_TOO_MANY_ROOMS when the user is in MAX_ROOMS_PER_USER rooms already. */
 function full(state: MembershipState): void {

@@ -28,6 +28,8 @@ export class MemoryRooms {
       invited: room?.invited.has(change.user) ?? false,
       members: room?.members.size ?? 0,
       userRooms: [...this.rooms.values()].filter((r) => r.members.has(change.user)).length,
+      userInvites: [...this.rooms.values()].filter((r) => r.invited.has(change.user)).length,
+      owners: [...(room?.members.values() ?? [])].filter((role) => role === 'owner').length,
     });
   }
 

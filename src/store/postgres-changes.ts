@@ -25,6 +25,8 @@ interface StateRow {
   by_role: Role | null;
   invited: boolean;
   user_rooms: number;
+  user_invites: number;
+  owners: number;
 }
 
 // One row even when there is no such room (the LEFT JOIN leaves its columns NULL).
@@ -35,7 +37,9 @@ const STATE: pg.QueryConfig = {
          (SELECT role FROM members WHERE room = $1 AND nick = $2) AS user_role,
          (SELECT role FROM members WHERE room = $1 AND nick = $3) AS by_role,
          EXISTS (SELECT 1 FROM invites WHERE room = $1 AND nick = $2) AS invited,
-         (SELECT count(*)::int FROM members WHERE nick = $2) AS user_rooms
+         (SELECT count(*)::int FROM members WHERE nick = $2) AS user_rooms,
+         (SELECT count(*)::int FROM invites WHERE nick = $2) AS user_invites,
+         (SELECT count(*)::int FROM members WHERE room = $1 AND role = 'owner') AS owners
     FROM (SELECT 1) one LEFT JOIN rooms r ON r.name = $1`,
 };
 
@@ -128,6 +132,8 @@ export async function writeMember(
     invited: state.invited,
     members: state.members ?? 0,
     userRooms: state.user_rooms,
+    userInvites: state.user_invites,
+    owners: state.owners,
   });
   if (!outcome) return undefined;
   const { role, quiet, invited, create } = outcome;

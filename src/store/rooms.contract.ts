@@ -8,7 +8,7 @@ import {
   type StoredMemberChange,
   type StoredMessage,
 } from '../core/events.js';
-import { MAX_ROOMS_PER_USER } from '../core/room-rules.js';
+import { MAX_INVITES_PER_USER, MAX_ROOMS_PER_USER } from '../core/room-rules.js';
 import { ChatError, type ErrorCode } from '../errors.js';
 import type { StoreFactory } from './store.contract.js';
 import { MAX_ROOM_LISTING, type Store } from './store.js';
@@ -102,6 +102,37 @@ export function roomsContract(name: string, open: StoreFactory): void {
       );
       await change({ action: 'leave', room: '#r0', user: 'ann' });
       assert.ok(await change({ action: 'join', room: '#open', user: 'ann' }));
+    });
+
+    test('a room keeps an owner while it has members', async () => {
+      await create('ann');
+      await change({ action: 'join', user: 'bob' });
+      await assert.rejects(change({ action: 'leave', user: 'ann' }), code('CHAT_FORBIDDEN'));
+      await assert.rejects(
+        change({ action: 'role', user: 'ann', by: 'ann', role: 'moderator' }),
+        code('CHAT_FORBIDDEN'),
+      );
+      await change({ action: 'role', user: 'bob', by: 'ann', role: 'owner' });
+      assert.equal((await change({ action: 'leave', user: 'ann' }))?.role, null);
+      // Alone, the last owner may leave.
+      assert.equal((await change({ action: 'leave', user: 'bob' }))?.role, null);
+      assert.equal((await store.room('#r'))?.members, 0);
+    });
+
+    test('a user holds at most MAX_INVITES_PER_USER invitations', async () => {
+      for (let i = 0; i < MAX_INVITES_PER_USER; i++) {
+        const room = `#i${i}`;
+        const settings = { visibility: 'private' as const, history: 'joined' as const };
+        await change({ action: 'create', room, user: 'ann', settings });
+        assert.ok(await change({ action: 'invite', room, user: 'bob', by: 'ann' }));
+      }
+      await create('ann', 'private');
+      await assert.rejects(
+        change({ action: 'invite', user: 'bob', by: 'ann' }),
+        code('CHAT_FORBIDDEN'),
+      );
+      await change({ action: 'join', room: '#i0', user: 'bob' });
+      assert.ok(await change({ action: 'invite', user: 'bob', by: 'ann' }));
     });
 
     test('two creates of one room at once: exactly one wins', async () => {

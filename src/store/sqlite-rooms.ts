@@ -78,6 +78,8 @@ export class SqliteRooms {
   private readonly selectListing: Statement<[{ viewer: string }], ListingRow>;
   private readonly selectRole: Statement<[string, string], { role: Role }>;
   private readonly countRooms: Statement<[string], { n: number }>;
+  private readonly countInvites: Statement<[string], { n: number }>;
+  private readonly countOwners: Statement<[string], { n: number }>;
   private readonly selectInvited: Statement<[string, string], { x: number }>;
   private readonly selectMembers: Statement<[string], Member>;
   private readonly selectAll: Statement<
@@ -105,6 +107,10 @@ export class SqliteRooms {
     this.selectListing = db.prepare(LISTING);
     this.selectRole = db.prepare('SELECT role FROM members WHERE room = ? AND nick = ?');
     this.countRooms = db.prepare('SELECT count(*) AS n FROM members WHERE nick = ?');
+    this.countInvites = db.prepare('SELECT count(*) AS n FROM invites WHERE nick = ?');
+    this.countOwners = db.prepare(
+      "SELECT count(*) AS n FROM members WHERE room = ? AND role = 'owner'",
+    );
     this.selectInvited = db.prepare('SELECT 1 AS x FROM invites WHERE room = ? AND nick = ?');
     this.selectMembers = db.prepare(
       'SELECT nick AS user, role FROM members WHERE room = ? ORDER BY joined',
@@ -152,6 +158,8 @@ export class SqliteRooms {
       invited,
       members: found?.members ?? 0,
       userRooms: this.countRooms.get(user)?.n ?? 0,
+      userInvites: this.countInvites.get(user)?.n ?? 0,
+      owners: this.countOwners.get(room)?.n ?? 0,
     });
     if (!outcome) return undefined;
     if (outcome.create) {
