@@ -245,6 +245,30 @@ for (const store of ['memory', 'sqlite'] as const) {
       assert.ok(!JSON.stringify(ann.json).includes('to be deleted'));
     });
 
+    test('a later member gets no edit of a message from before they joined, live or replayed', async () => {
+      await call('ann', 'POST', '/rooms', { name: 'staff', visibility: 'private' });
+      const secret = await say('ann', '#staff', 'the code is 1234');
+      await call('ann', 'POST', '/rooms/staff/invite', { user: 'ivy' });
+      assert.equal((await call('ivy', 'POST', '/rooms/staff/join', {})).status, 201);
+      const ivy = await stream('ivy');
+      const later = await say('ann', '#staff', 'welcome ivy');
+      await call('ann', 'PATCH', `/messages/${secret}`, { text: 'the code is 5678' });
+      await call('ann', 'PATCH', `/messages/${later}`, { text: 'welcome, ivy' });
+      await call('ann', 'DELETE', `/messages/${secret}`);
+      await fence([ivy], 'staff-1');
+      const seenBy = (s: SseClient) =>
+        s.events
+          .filter((e) => e.type === 'edit' || e.type === 'delete')
+          .map((e) => `${e.type} ${JSON.parse(e.data).message}`);
+      const expected = [`edit ${later}`, `delete ${secret}`];
+      assert.deepEqual(seenBy(ivy), expected);
+      assert.ok(!ivy.raw.includes('5678') && !ivy.raw.includes('1234'));
+      const replay = await stream('ivy', '0');
+      await fence([replay], 'staff-2');
+      assert.deepEqual(seenBy(replay), expected);
+      assert.ok(!replay.raw.includes('5678') && !replay.raw.includes('1234'));
+    });
+
     test('typing reaches the room or the peer, not the typist, at most once per 2 s', async () => {
       await call('ann', 'POST', '/rooms', { name: 'typing' });
       await call('gus', 'POST', '/rooms/typing/join', {});
