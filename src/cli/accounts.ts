@@ -1,6 +1,6 @@
 import { Users } from '../auth/users.js';
 import type { Config } from '../config.js';
-import { parseNick } from '../core/events.js';
+import { parseNick } from '../core/input.js';
 import { ChatError } from '../errors.js';
 import { silentLogger } from '../logger.js';
 import { openStore } from '../main.js';

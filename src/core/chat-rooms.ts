@@ -1,17 +1,15 @@
 import { ChatError } from '../errors.js';
 import type { Presence } from '../presence/presence.js';
 import type { Member, RoomInfo, RoomListing, Store } from '../store/store.js';
-import {
-  type ChatEvent,
-  type InputLimits,
-  type MemberAction,
-  type NewMemberChange,
-  parseNick,
-  parseRoom,
-  type Role,
-  type RoomSettings,
-  type StoredMemberChange,
+import type {
+  ChatEvent,
+  MemberAction,
+  NewMemberChange,
+  Role,
+  RoomSettings,
+  StoredMemberChange,
 } from './events.js';
+import { type InputLimits, parseNick, parseRoom } from './input.js';
 
 /** What the room operations need from the chat service. */
 export interface ChatRoomsDeps {

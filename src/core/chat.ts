@@ -8,18 +8,14 @@ import {
   type ChatEvent,
   EVERYONE,
   type EventId,
-  type InputLimits,
   isRoom,
-  parseNick,
-  parseRecipient,
-  parseTarget,
-  parseText,
   type StoredDelete,
   type StoredEdit,
   type StoredMessage,
   type StoredReceipt,
 } from './events.js';
 import type { Hub } from './hub.js';
+import { type InputLimits, parseNick, parseRecipient, parseTarget, parseText } from './input.js';
 import { canModerate } from './room-rules.js';
 import type { Sequencer } from './sequencer.js';
 import type { Subscriber } from './subscriber.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ChatError } from '../errors.js';
-import { parseNick, parseRecipient, parseText } from './events.js';
+import { parseNick, parseRecipient, parseText } from './input.js';
 
 const limits = { maxNickLength: 8, maxMessageLength: 10 };
 const code = (c: string) => (err: unknown) => err instanceof ChatError && err.code === c;

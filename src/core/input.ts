@@ -1,0 +1,95 @@
+import { ChatError } from '../errors.js';
+import { EVERYONE, isRoom, ROOM_NAME } from './events.js';
+
+// Validation of what clients send: nicks, recipients, room names and texts.
+
+/** Limits on user input, each from config (see config.ts for defaults and bounds). */
+export interface InputLimits {
+  /** Longest nick, in Unicode code points. */
+  readonly maxNickLength: number;
+  /** Longest message text, in Unicode code points. */
+  readonly maxMessageLength: number;
+}
+
+// Whitespace, control and format characters, separators, and the characters that carry
+// structure in our URLs (`/ ? # % +`), in the classic text lines (`:` and `,` in
+// "now online: a, b") or in HTML (`< > " ' & \``). Everything else, in any script, is allowed.
+const NICK_FORBIDDEN = /[\s\p{C}\p{Z}/?#%+:,<>"'&`\\]/u;
+
+/**
+ * Validates and normalizes (NFC) a nick, or throws CHAT_NICK_INVALID / CHAT_NICK_RESERVED with
+ * a reason a client can show.
+ */
+export function parseNick(raw: string, limits: InputLimits): string {
+  if (!raw.isWellFormed()) throw new ChatError('CHAT_NICK_INVALID', 'not valid Unicode');
+  const nick = raw.normalize('NFC');
+  if (nick.length === 0) throw new ChatError('CHAT_NICK_INVALID', 'empty');
+  if (exceeds(nick, limits.maxNickLength)) {
+    throw new ChatError('CHAT_NICK_INVALID', `longer than ${limits.maxNickLength} characters`);
+  }
+  const bad = NICK_FORBIDDEN.exec(nick);
+  if (bad) {
+    throw new ChatError('CHAT_NICK_INVALID', `character ${describe(bad[0])} is not allowed`);
+  }
+  // Reserved in any letter case, so that "All" cannot pose as the broadcast address.
+  if (nick.toLowerCase() === EVERYONE) {
+    throw new ChatError('CHAT_NICK_RESERVED', `"${EVERYONE}" addresses everyone`);
+  }
+  return nick;
+}
+
+/** Validates a recipient: `all`, or a nick. */
+export function parseRecipient(raw: string, limits: InputLimits): string {
+  return raw === EVERYONE ? EVERYONE : parseNick(raw, limits);
+}
+
+/** Validates a room name (with its `#`), or throws CHAT_ROOM_INVALID. */
+export function parseRoom(raw: string): string {
+  if (!ROOM_NAME.test(raw)) {
+    throw new ChatError(
+      'CHAT_ROOM_INVALID',
+      '# and 1 to 48 of a-z 0-9 - _, starting with a letter or digit',
+    );
+  }
+  return raw;
+}
+
+/** Validates a recipient of the JSON API: `all`, a nick or a room. */
+export function parseTarget(raw: string, limits: InputLimits): string {
+  return isRoom(raw) ? parseRoom(raw) : parseRecipient(raw, limits);
+}
+
+// C0 controls other than TAB, LF and CR, DEL and the C1 controls. NUL is among them: some
+// clients treat it as end of string. LF and CR are allowed and framed as several `data:` lines.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const TEXT_FORBIDDEN = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
+
+/**
+ * Validates message text. Line breaks are kept, normalized to LF (an SSE frame splits them
+ * into several `data:` lines, which EventSource joins back with LF). Empty text is allowed,
+ * as in the seed.
+ */
+export function parseText(raw: string, limits: InputLimits): string {
+  if (!raw.isWellFormed()) throw new ChatError('CHAT_TEXT_INVALID', 'not valid Unicode');
+  const bad = TEXT_FORBIDDEN.exec(raw);
+  if (bad) throw new ChatError('CHAT_TEXT_INVALID', `control character ${describe(bad[0])}`);
+  const text = raw.includes('\r') ? raw.replace(/\r\n?/g, '\n') : raw;
+  if (exceeds(text, limits.maxMessageLength)) {
+    throw new ChatError('CHAT_TEXT_TOO_LONG', `longer than ${limits.maxMessageLength} characters`);
+  }
+  return text;
+}
+
+/** True when `s` has more than `max` code points; cheap when its UTF-16 length is within. */
+function exceeds(s: string, max: number): boolean {
+  if (s.length <= max) return false;
+  let n = 0;
+  for (const _ of s) if (++n > max) return true;
+  return false;
+}
+
+function describe(ch: string): string {
+  const cp = ch.codePointAt(0) ?? 0;
+  const hex = `U+${cp.toString(16).toUpperCase().padStart(4, '0')}`;
+  return cp > 0x20 && cp !== 0x7f ? `"${ch}" (${hex})` : hex;
+}
