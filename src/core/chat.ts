@@ -3,6 +3,7 @@ import { ChatError } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { Presence } from '../presence/presence.js';
 import type { Appended, Store } from '../store/store.js';
+import { ChatEdits } from './chat-edits.js';
 import { ChatRooms } from './chat-rooms.js';
 import {
   type ChatEvent,
@@ -13,10 +14,10 @@ import {
   type StoredEdit,
   type StoredMessage,
   type StoredReceipt,
+  sees,
 } from './events.js';
 import type { Hub } from './hub.js';
 import { type InputLimits, parseNick, parseRecipient, parseTarget, parseText } from './input.js';
-import { canModerate } from './room-rules.js';
 import type { Sequencer } from './sequencer.js';
 import type { Subscriber } from './subscriber.js';
 import { TypingThrottle } from './typing.js';
@@ -73,6 +74,7 @@ export class ChatService {
   private readonly typed = new TypingThrottle();
   /** Creating rooms and changing their members. */
   readonly rooms: ChatRooms;
+  private readonly edits: ChatEdits;
 
   constructor(private readonly deps: ChatDeps) {
     this.now = deps.now ?? Date.now;
@@ -82,6 +84,12 @@ export class ChatService {
       presence: deps.presence,
       limits: deps.limits,
       bigRoom: deps.bigRoom ?? 200,
+      now: this.now,
+      publish: (event) => this.publish(event),
+    });
+    this.edits = new ChatEdits({
+      store: deps.store,
+      limits: deps.limits,
       now: this.now,
       publish: (event) => this.publish(event),
     });
@@ -200,50 +208,14 @@ export class ChatService {
     return receipt;
   }
 
-  /**
-   * Replaces the text of message `id`, which `by` sent. CHAT_MESSAGE_NOT_FOUND when `by` cannot
-   * see it (a room they are not in) or it was deleted; CHAT_FORBIDDEN for another's message.
-   */
-  async edit(by: string, id: EventId, textRaw: string): Promise<StoredEdit> {
-    const text = parseText(textRaw, this.deps.limits);
-    const message = await this.visible(by, id);
-    if (message.from !== by)
-      throw new ChatError('CHAT_FORBIDDEN', 'you can edit your own messages only');
-    const { to } = message;
-    const edit = await this.deps.store.appendEdit({
-      target: id,
-      from: by,
-      to,
-      text,
-      ts: this.now(),
-    });
-    await this.publish({ kind: 'edit', edit });
-    return edit;
+  /** Replaces the text of message `id`, which `by` sent (see ChatEdits.edit). */
+  edit(by: string, id: EventId, textRaw: string): Promise<StoredEdit> {
+    return this.edits.edit(by, id, textRaw);
   }
 
-  /**
-   * Deletes message `id`: `by` sent it, or it is in a room where `by` is an owner or
-   * moderator. Its text is gone from the Store once this resolves.
-   */
-  async delete(by: string, id: EventId): Promise<StoredDelete> {
-    const message = await this.visible(by, id);
-    if (message.from !== by) {
-      const role = isRoom(message.to) ? await this.deps.store.role(message.to, by) : null;
-      if (!canModerate(role)) {
-        throw new ChatError(
-          'CHAT_FORBIDDEN',
-          "only a room's owners and moderators delete others' messages",
-        );
-      }
-    }
-    const del = await this.deps.store.appendDelete({
-      target: id,
-      from: by,
-      to: message.to,
-      ts: this.now(),
-    });
-    await this.publish({ kind: 'delete', delete: del });
-    return del;
+  /** Deletes message `id` (see ChatEdits.delete). */
+  delete(by: string, id: EventId): Promise<StoredDelete> {
+    return this.edits.delete(by, id);
   }
 
   /**
@@ -260,19 +232,6 @@ export class ChatService {
     // Like presence, typing is best effort: lost with the Bus, never an error for the client.
     this.deps.bus.publish({ kind: 'typing', from, to }).catch(() => {});
     return true;
-  }
-
-  /** Message `id` if `viewer` may see it now and it was not deleted; else CHAT_MESSAGE_NOT_FOUND. */
-  private async visible(viewer: string, id: EventId): Promise<StoredMessage> {
-    const message = await this.deps.store.message(id);
-    const ok =
-      message !== undefined &&
-      !message.deleted &&
-      (isRoom(message.to)
-        ? (await this.deps.store.role(message.to, viewer)) !== null
-        : sees(viewer, message));
-    if (!ok) throw new ChatError('CHAT_MESSAGE_NOT_FOUND');
-    return message as StoredMessage;
   }
 
   /**
@@ -315,9 +274,4 @@ export class ChatService {
   online(): Promise<string[]> {
     return this.deps.presence.online();
   }
-}
-
-/** Whether `viewer` may see `message`: a broadcast, or a message to or from them. */
-export function sees(viewer: string, message: StoredMessage): boolean {
-  return message.to === EVERYONE || message.to === viewer || message.from === viewer;
 }
