@@ -10,10 +10,13 @@ import type {
   StoredMemberChange,
 } from './events.js';
 import { type InputLimits, parseNick, parseRoom } from './input.js';
+import type { RoomDirectory } from './rooms.js';
 
 /** What the room operations need from the chat service. */
 export interface ChatRoomsDeps {
   readonly store: Store;
+  /** This process's room directory (the Hub's). */
+  readonly directory: RoomDirectory;
   readonly presence: Presence;
   readonly limits: InputLimits;
   /** See config bigRoomMembers. */
@@ -100,6 +103,23 @@ export class ChatRooms {
     const online = new Set(await presence.online());
     const listed = members.slice(0, MAX_MEMBER_LISTING);
     return { room, members: listed.map((m) => ({ ...m, online: online.has(m.user) })) };
+  }
+
+  /** The room of this name (with `#`), if it exists. */
+  info(name: string): Promise<RoomInfo | undefined> {
+    return this.deps.store.room(name);
+  }
+
+  /**
+   * Throws like requireMember unless `user` may post to `room` (a message, a typing notice).
+   * It asks this process's directory first: a Store read would flush the Store's batch and
+   * cost a commit per send (group commit measured 6x the deliveries per write). The directory
+   * has every change this process delivered, so only a leave made on another process in the
+   * last moments (the Bus's transit) can slip through; a join made there and not yet
+   * delivered here is found in the Store.
+   */
+  async requirePoster(room: string, user: string): Promise<void> {
+    if (!this.deps.directory.has(room, user)) await this.requireMember(room, user);
   }
 
   /** Throws CHAT_NOT_MEMBER (or CHAT_ROOM_NOT_FOUND) unless `user` is in `room`; their role. */

@@ -81,6 +81,7 @@ export class ChatService {
     this.logger = deps.logger ?? silentLogger;
     this.rooms = new ChatRooms({
       store: deps.store,
+      directory: deps.hub.rooms,
       presence: deps.presence,
       limits: deps.limits,
       bigRoom: deps.bigRoom ?? 200,
@@ -167,14 +168,9 @@ export class ChatService {
     if (clientId !== undefined && !CLIENT_ID.test(clientId)) {
       throw new ChatError('CHAT_CLIENT_ID_INVALID');
     }
-    // Room members catch up from the log (resume, history), not from a mailbox. Membership is
-    // read from this process's directory first: a Store read would flush the Store's batch
-    // and cost a commit per send (group commit measured 6x the deliveries per write). The
-    // directory has every change this process delivered, so only a leave made on another
-    // process in the last moments (the Bus's transit) can slip through; a join made there
-    // and not yet delivered here is found in the Store.
+    // Room members catch up from the log (resume, history), not from a mailbox.
     const room = isRoom(to);
-    if (room && !this.deps.hub.rooms.has(to, from)) await this.rooms.requireMember(to, from);
+    if (room) await this.rooms.requirePoster(to, from);
     const offline = to !== EVERYONE && !room && !(await presence.isConnected(to));
     const ts = this.now();
     const message =
@@ -227,7 +223,7 @@ export class ChatService {
     const to = parseTarget(toRaw, this.deps.limits);
     if (to === EVERYONE)
       throw new ChatError('CHAT_MESSAGE_MALFORMED', 'typing goes to a user or a room');
-    if (isRoom(to) && !this.deps.hub.rooms.has(to, from)) await this.rooms.requireMember(to, from);
+    if (isRoom(to)) await this.rooms.requirePoster(to, from);
     if (!this.typed.pass(from, to, this.now())) return false;
     // Like presence, typing is best effort: lost with the Bus, never an error for the client.
     this.deps.bus.publish({ kind: 'typing', from, to }).catch(() => {});

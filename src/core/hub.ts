@@ -132,11 +132,11 @@ export class Hub {
       }
       case 'joined':
         if (event.first) this.online++;
-        this.toEveryone(event, event.origin);
+        this.toPresence(event, event.origin);
         return;
       case 'left':
         this.online = Math.max(0, this.online - 1);
-        this.toEveryone(event, undefined);
+        this.toPresence(event, undefined);
         return;
       case 'message': {
         // A message flagged offline still goes to any stream the recipient has: one may have
@@ -197,15 +197,19 @@ export class Hub {
     for (const format of this.formats.keys()) {
       if (format.crowd) frames.set(format, format.crowd(this.online, ended));
     }
-    let handed = 0;
-    for (const sub of this.all) {
-      const frame = frames.get(sub.format);
-      if (frame !== undefined) {
-        sub.send(frame);
-        handed++;
-      }
-    }
-    this.stats.deliveries += handed;
+    this.toAll(frames, undefined, undefined);
+  }
+
+  /**
+   * A join or leave: to everyone, but in a crowd (more online than the crowd bound) formats
+   * that count a crowd get the count instead, within ROOM_COUNT_MS, and the end of a crowd is
+   * told at once.
+   */
+  private toPresence(event: ChatEvent, skipId: string | undefined): void {
+    const crowded = this.online > this.crowd;
+    if (!crowded && this.inCrowd) this.tellOnline(true);
+    this.inCrowd = crowded;
+    this.toEveryone(event, skipId, undefined, crowded);
   }
 
   /**
@@ -252,26 +256,34 @@ export class Hub {
     this.stats.deliveries += handed;
   }
 
-  private toEveryone(event: ChatEvent, skipId: string | undefined, id?: EventId): void {
+  /** `counted`: formats that count a crowd are told the count later instead (toPresence). */
+  private toEveryone(
+    event: ChatEvent,
+    skipId: string | undefined,
+    id?: EventId,
+    counted = false,
+  ): void {
     // A frame for everyone does not depend on the viewer (see Format): render it once per
     // format in use. When no format shows the event (a JSON stream's view of a second tab's
     // login), no stream is visited at all: in a reconnect storm that loop was most of the cost.
-    const presence = event.kind === 'joined' || event.kind === 'left';
-    const crowded = presence && this.online > this.crowd;
-    if (crowded) this.inCrowd = true;
-    else if (presence && this.inCrowd) {
-      this.inCrowd = false;
-      this.tellOnline(true);
-    }
     const frames = new Map<Format, string>();
     for (const format of this.formats.keys()) {
-      if (crowded && format.crowd) {
+      if (counted && format.crowd) {
         this.recountedOnline.add(true);
         continue;
       }
       const frame = format.render(event, '');
       if (frame !== null) frames.set(format, frame);
     }
+    this.toAll(frames, skipId, id);
+  }
+
+  /** Hands each stream the frame of its format, if there is one (but the stream `skipId`). */
+  private toAll(
+    frames: Map<Format, string>,
+    skipId: string | undefined,
+    id: EventId | undefined,
+  ): void {
     if (frames.size === 0) return;
     let handed = 0;
     for (const sub of this.all) {

@@ -45,3 +45,12 @@ export function intParam(
   }
   return n;
 }
+
+/** A percent-decoded path segment; a malformed encoding names nothing here (404). */
+export function decodeSegment(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new ChatError('HTTP_NOT_FOUND');
+  }
+}

@@ -3,6 +3,7 @@ import type { ChatService } from '../core/chat.js';
 import type { HistoryMode, StoredMemberChange, Visibility } from '../core/events.js';
 import { ChatError } from '../errors.js';
 import type { Admission } from './admission.js';
+import { decodeSegment } from './api-paths.js';
 import type { Auth } from './auth.js';
 import { type JsonBody, optionalString, sendJson, stringField } from './body.js';
 
@@ -70,7 +71,7 @@ export class ApiRooms {
       visibility,
       history,
     });
-    sendJson(res, 201, { room: (await rooms.view(nick, change.room)).room, id: change.id });
+    sendJson(res, 201, { room: await rooms.info(change.room), id: change.id });
   }
 
   private async act(
@@ -114,13 +115,4 @@ function choice<T extends string>(body: JsonBody, name: string, values: readonly
     throw new ChatError('API_BODY_INVALID', `"${name}" must be ${values.join(' or ')}`);
   }
   return value as T;
-}
-
-/** A percent-decoded path segment; a malformed encoding names nothing here (404). */
-export function decodeSegment(raw: string): string {
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    throw new ChatError('HTTP_NOT_FOUND');
-  }
 }

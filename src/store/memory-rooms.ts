@@ -21,14 +21,21 @@ export class MemoryRooms {
   /** Decides `change` (room-rules.ts) against the current state; does not apply it. */
   decide(change: NewMemberChange): MembershipOutcome | null {
     const room = this.rooms.get(change.room);
+    // What the user holds across every room, in one pass.
+    let userRooms = 0;
+    let userInvites = 0;
+    for (const r of this.rooms.values()) {
+      if (r.members.has(change.user)) userRooms++;
+      if (r.invited.has(change.user)) userInvites++;
+    }
     return decideMembership(change, {
       room: room?.settings,
       userRole: room?.members.get(change.user) ?? null,
       byRole: room?.members.get(change.by) ?? null,
       invited: room?.invited.has(change.user) ?? false,
       members: room?.members.size ?? 0,
-      userRooms: [...this.rooms.values()].filter((r) => r.members.has(change.user)).length,
-      userInvites: [...this.rooms.values()].filter((r) => r.invited.has(change.user)).length,
+      userRooms,
+      userInvites,
       owners: [...(room?.members.values() ?? [])].filter((role) => role === 'owner').length,
     });
   }
