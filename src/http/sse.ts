@@ -95,6 +95,11 @@ export class SseSubscriber implements Subscriber {
     res.useChunkedEncodingByDefault = false;
     res.writeHead(200, SSE_HEADERS);
     res.socket?.setNoDelay(true);
+    // Sent now, on their own: node builds the head by `+=`, a tree of some 25 string pieces
+    // (about 770 bytes) that the response keeps for the life of the stream. Written alone, it
+    // is flattened in place to one string of about 170 bytes; written in front of the
+    // greeting, it would be copied and the tree kept (heap snapshots, 2k and 6k streams).
+    res.flushHeaders();
     res.on('close', () => this.ended());
   }
 
