@@ -84,6 +84,8 @@ export class SseSubscriber implements Subscriber {
   /** Frames sent in this tick, or null when none wait. */
   private pending: string[] | null = null;
   private closed = false;
+  /** The socket is held corked from the head until the greeting (see the constructor). */
+  private corked = false;
 
   constructor(
     private readonly res: ServerResponse,
@@ -95,10 +97,13 @@ export class SseSubscriber implements Subscriber {
     res.useChunkedEncodingByDefault = false;
     res.writeHead(200, SSE_HEADERS);
     res.socket?.setNoDelay(true);
-    // Sent now, on their own: node builds the head by `+=`, a tree of some 25 string pieces
-    // (about 770 bytes) that the response keeps for the life of the stream. Written alone, it
-    // is flattened in place to one string of about 170 bytes; written in front of the
-    // greeting, it would be copied and the tree kept (heap snapshots, 2k and 6k streams).
+    // node builds the head by `+=`, a tree of some 25 string pieces (about 770 bytes) that the
+    // response keeps for the life of the stream. Handed to the socket on its own, it is
+    // flattened in place to one string of about 170 bytes; written in front of the greeting,
+    // as node does by default, it is copied and the tree kept (heap snapshots at 2k and 6k
+    // streams). The socket stays corked until the greeting, so both still go in one write.
+    res.socket?.cork();
+    this.corked = true;
     res.flushHeaders();
     res.on('close', () => this.ended());
   }
@@ -115,7 +120,9 @@ export class SseSubscriber implements Subscriber {
    */
   writeReplay(chunk: string): Promise<void> {
     if (this.isClosed || chunk === '') return Promise.resolve();
-    if (this.res.write(chunk)) return Promise.resolve();
+    const more = this.res.write(chunk);
+    this.uncork();
+    if (more) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
         this.res.off('drain', done);
@@ -139,6 +146,7 @@ export class SseSubscriber implements Subscriber {
     let chunk = greeting;
     for (const [frame, id] of held) if (id === undefined || id > replayedThrough) chunk += frame;
     this.write(chunk);
+    this.uncork();
   }
 
   send(frame: string, id?: EventId): void {
@@ -187,6 +195,7 @@ export class SseSubscriber implements Subscriber {
       const ms = Math.round(retryMs);
       this.res.write(this.format.farewell?.(ms) ?? `retry: ${ms}\n\n`);
     }
+    this.uncork();
     this.res.end();
   }
 
@@ -197,6 +206,12 @@ export class SseSubscriber implements Subscriber {
     if (this.isClosed || chunk.length === 0) return;
     this.res.write(chunk);
     if (this.res.writableLength > this.options.maxQueueBytes) this.overflow();
+  }
+
+  private uncork(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    this.res.socket?.uncork();
   }
 
   private overflow(): void {
