@@ -3,7 +3,7 @@ import type { Greeting } from '../core/chat.js';
 import type { ResetReason, Resume } from '../core/resume.js';
 import { ApiFormat, apiFrame, apiMessage } from './api-format.js';
 import type { Identity } from './auth.js';
-import { openStream, type StreamDeps } from './open-stream.js';
+import { type StreamDeps, StreamOpener } from './open-stream.js';
 import type { SseSubscriber } from './sse.js';
 
 /** What the event stream needs. */
@@ -31,19 +31,20 @@ export interface ApiStreamDeps extends StreamDeps {
  */
 export class ApiStream {
   private readonly format: ApiFormat;
+  private readonly streams: StreamOpener;
 
   constructor(private readonly deps: ApiStreamDeps) {
     this.format = new ApiFormat(deps.heartbeatMs, deps.crowd);
+    this.streams = new StreamOpener(deps, 'api');
   }
 
   /** Opens the stream; `lastEventId` is the header, or the query parameter for polyfills. */
   open(req: IncomingMessage, res: ServerResponse, identity: Identity, lastEventId?: string): void {
-    openStream(this.deps, {
+    this.streams.open({
       req,
       res,
       nick: identity.nick,
       format: this.format,
-      door: 'api',
       credential: identity.credential.id,
       graceMs: this.deps.graceMs,
       start: (sub, greeting) => this.start(sub, greeting, lastEventId),

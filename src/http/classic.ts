@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ChatError } from '../errors.js';
 import type { Auth } from './auth.js';
 import { ClassicFormat } from './classic-format.js';
-import { openStream, type StreamDeps } from './open-stream.js';
+import { type StreamDeps, StreamOpener } from './open-stream.js';
 import { setRequestUser } from './request-context.js';
 import { sendError } from './respond.js';
 
@@ -69,8 +69,11 @@ export interface ClassicDeps extends StreamDeps {
  */
 export class ClassicProtocol {
   private readonly format = new ClassicFormat();
+  private readonly streams: StreamOpener;
 
-  constructor(private readonly deps: ClassicDeps) {}
+  constructor(private readonly deps: ClassicDeps) {
+    this.streams = new StreamOpener(deps, 'classic');
+  }
 
   /**
    * `GET /msg/<from>/<to>%20<text>`: answers 204 once the message is durable and published.
@@ -115,12 +118,11 @@ export class ClassicProtocol {
       credential = identity.credential.id;
     }
     await this.deps.admission.connect(req, nick);
-    openStream(this.deps, {
+    this.streams.open({
       req,
       res,
       nick,
       format: this.format,
-      door: 'classic',
       credential,
       // The seed's clients expect "has left" at once: no grace window here.
       graceMs: 0,

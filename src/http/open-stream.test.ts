@@ -13,7 +13,7 @@ import { MemoryPresence } from '../presence/memory-presence.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { Admission } from './admission.js';
 import { ClassicFormat } from './classic-format.js';
-import { openStream } from './open-stream.js';
+import { StreamOpener } from './open-stream.js';
 
 test('a client gone while its request waited opens nothing: no ghost in the Hub or presence', async () => {
   const config = configWith({});
@@ -29,16 +29,16 @@ test('a client gone while its request waited opens nothing: no ghost in the Hub 
   });
   const deps = { chat, logger: silentLogger, maxQueueBytes: 65_536, admission, stats: new Stats() };
   const format = new ClassicFormat();
+  const streams = new StreamOpener(deps, 'classic');
   let opened = 0;
   const server = createServer(async (req, res) => {
     // As a front door waiting on authentication or a rate limit in Redis.
     await sleep(150);
-    const sub = openStream(deps, {
+    const sub = streams.open({
       req,
       res,
       nick: 'ghost',
       format,
-      door: 'classic',
       credential: undefined,
       graceMs: 0,
       start: (s, greeting) => s.open(format.greeting('ghost', greeting)),

@@ -5,7 +5,7 @@ import type { Logger } from '../logger.js';
 import type { FrontDoor, Stats } from '../ops/stats.js';
 import type { Admission } from './admission.js';
 import { requestFields, setRequestUser } from './request-context.js';
-import { SseSubscriber } from './sse.js';
+import { type SseOptions, SseSubscriber } from './sse.js';
 
 /** What opening a stream needs, whichever front door it is for. */
 export interface StreamDeps {
@@ -19,14 +19,12 @@ export interface StreamDeps {
   readonly stats: Stats;
 }
 
-/** One stream to open: whose, in which format, and how it ends. */
+/** One stream to open: whose, in which format, and how it starts. */
 export interface StreamRequest {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly nick: string;
   readonly format: Format;
-  /** Which front door it came through, for metrics. */
-  readonly door: FrontDoor;
   /** The credential that opened it, so that revoking that credential ends it. */
   readonly credential: string | undefined;
   /** The grace window when this was the user's last stream (0: announce the leave at once). */
@@ -36,61 +34,110 @@ export interface StreamRequest {
 }
 
 /**
- * Opens an SSE stream and logs its user in through the chat service. The close logs them out,
- * but only after, and only if, the login got through: a client may leave before its login
- * finished. A failure while writing the opening frames (after the login) closes the stream
- * and still logs the user out. Throws CHAT_TOO_MANY_STREAMS, before answering, when the user
- * holds the most streams allowed (the caller has already counted the connect rate). Returns
- * undefined, and opens nothing, when the client has already gone.
+ * A stream with what its end must undo. Its state is a few fields rather than closures over
+ * the opening call, which would keep that call's whole scope (the request's `start` among it)
+ * for as long as the stream lives.
  */
-export function openStream(deps: StreamDeps, request: StreamRequest): SseSubscriber | undefined {
-  const { chat, logger, maxQueueBytes, admission, stats } = deps;
-  const { req, res, nick, format, door, credential, graceMs, start } = request;
-  // The client may have gone while its request waited (authentication, a rate limit in
-  // Redis). Its response has then emitted 'close' already, which a stream opened now would
-  // never hear: it would stay in the Hub and in presence for good.
-  if (res.destroyed || req.socket.destroyed) return undefined;
-  // Counted here, in the same synchronous run as chat.connect adds the stream to the Hub.
-  const release = admission.openStream(req, nick);
-  let loggedIn = false;
-  setRequestUser(req, nick);
-  // One object per stream, reused by each of its lines: they all belong to this request.
-  const traced = requestFields(req);
-  const options = {
-    maxQueueBytes,
-    onOverflow: (s: SseSubscriber) => {
-      stats.slowReaderDrops[door]++;
-      logger.warn('slow reader closed', { ...traced, sub: s.id });
-    },
-    onClose: (s: SseSubscriber) => {
-      release();
-      stats.streamsOpen[door]--;
-      ready
-        .then(() => (loggedIn ? chat.disconnect(s, graceMs) : undefined))
-        .catch((err: unknown) => logger.error('logout failed', { err, ...traced }));
-    },
-  };
-  let sub: SseSubscriber;
-  try {
-    sub = new SseSubscriber(res, nick, format, options, credential);
-  } catch (err) {
-    // The stream never opened: give its place back.
-    release();
-    throw err;
+class ChatStream extends SseSubscriber {
+  /** The login and the opening frames while they run; null once they are done. */
+  opening: Promise<void> | null = null;
+  loggedIn = false;
+
+  constructor(
+    request: StreamRequest,
+    options: SseOptions,
+    /** Gives back the stream's place under --max-streams-per-user. */
+    readonly release: () => void,
+    readonly graceMs: number,
+  ) {
+    super(request.res, request.nick, request.format, options, request.credential);
   }
-  // SseSubscriber calls onClose exactly once, for every way a stream ends.
-  stats.streamsOpen[door]++;
-  stats.streamsOpened[door]++;
-  const ready = chat
-    .connect(sub)
-    .then((greeting) => {
-      loggedIn = true;
-      return start(sub, greeting);
-    })
-    .catch((err: unknown) => {
-      logger.error('stream start failed', { err, ...traced });
-      sub.close();
+}
+
+/**
+ * Opens the SSE streams of one front door and logs their users in through the chat service.
+ * A close logs the user out, but only after, and only if, the login got through: a client may
+ * leave before its login finished. A failure while writing the opening frames (after the
+ * login) closes the stream and still logs the user out.
+ */
+export class StreamOpener {
+  /** Shared by every stream of this door (see ChatStream). */
+  private readonly options: SseOptions;
+
+  constructor(
+    private readonly deps: StreamDeps,
+    private readonly door: FrontDoor,
+  ) {
+    this.options = {
+      maxQueueBytes: deps.maxQueueBytes,
+      onOverflow: (s) => this.overflowed(s as ChatStream),
+      onClose: (s) => this.closed(s as ChatStream),
+    };
+  }
+
+  /**
+   * Opens the stream. Throws CHAT_TOO_MANY_STREAMS, before answering, when the user holds the
+   * most streams allowed (the caller has already counted the connect rate). Returns
+   * undefined, and opens nothing, when the client has already gone.
+   */
+  open(request: StreamRequest): SseSubscriber | undefined {
+    const { chat, logger, admission, stats } = this.deps;
+    const { req, res, nick, graceMs, start } = request;
+    // The client may have gone while its request waited (authentication, a rate limit in
+    // Redis). Its response has then emitted 'close' already, which a stream opened now would
+    // never hear: it would stay in the Hub and in presence for good.
+    if (res.destroyed || req.socket.destroyed) return undefined;
+    // Counted here, in the same synchronous run as chat.connect adds the stream to the Hub.
+    const release = admission.openStream(req, nick);
+    setRequestUser(req, nick);
+    let sub: ChatStream;
+    try {
+      sub = new ChatStream(request, this.options, release, graceMs);
+    } catch (err) {
+      // The stream never opened: give its place back.
+      release();
+      throw err;
+    }
+    // SseSubscriber calls onClose exactly once, for every way a stream ends.
+    stats.streamsOpen[this.door]++;
+    stats.streamsOpened[this.door]++;
+    const opening = chat
+      .connect(sub)
+      .then((greeting) => {
+        sub.loggedIn = true;
+        return start(sub, greeting);
+      })
+      .catch((err: unknown) => {
+        logger.error('stream start failed', { err, ...requestFields(req) });
+        sub.close();
+      })
+      .finally(() => {
+        sub.opening = null;
+      });
+    // Set before any close can come ('close' is an event, emitted later): see closed().
+    sub.opening = opening;
+    logger.info('stream opened', {
+      ...requestFields(req),
+      sub: sub.id,
+      remote: req.socket.remoteAddress,
     });
-  logger.info('stream opened', { ...traced, sub: sub.id, remote: req.socket.remoteAddress });
-  return sub;
+    return sub;
+  }
+
+  private overflowed(sub: ChatStream): void {
+    this.deps.stats.slowReaderDrops[this.door]++;
+    this.deps.logger.warn('slow reader closed', { ...requestFields(sub.request), sub: sub.id });
+  }
+
+  private closed(sub: ChatStream): void {
+    sub.release();
+    this.deps.stats.streamsOpen[this.door]--;
+    const logout = (): Promise<void> | undefined =>
+      sub.loggedIn ? this.deps.chat.disconnect(sub, sub.graceMs) : undefined;
+    Promise.resolve(sub.opening ?? undefined)
+      .then(logout)
+      .catch((err: unknown) =>
+        this.deps.logger.error('logout failed', { err, ...requestFields(sub.request) }),
+      );
+  }
 }

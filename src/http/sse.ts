@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EventId } from '../core/events.js';
 import type { Hub } from '../core/hub.js';
 import type { Format, Subscriber } from '../core/subscriber.js';
@@ -106,6 +106,11 @@ export class SseSubscriber implements Subscriber {
     this.corked = true;
     res.flushHeaders();
     res.on('close', () => this.ended());
+  }
+
+  /** The request that opened the stream, for log lines. */
+  get request(): IncomingMessage {
+    return this.res.req;
   }
 
   /** True once the client went away or the stream was closed. */

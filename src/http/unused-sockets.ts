@@ -1,24 +1,29 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
 
 /**
- * Returns a function that closes every connection not serving a request. node's
- * closeIdleConnections misses a connection that was opened but never sent a request (browsers
- * and fetch pools open them ahead of time), and shutdown would wait its whole grace period for it.
+ * Returns a function that closes every connection that has not sent a request yet. node's
+ * closeIdleConnections misses such a connection (browsers and fetch pools open them ahead of
+ * time), and shutdown would wait its whole grace period for it; a keep-alive connection
+ * between two requests it does close, so the caller calls both.
+ *
+ * Per connection this costs a Set entry until its first request and one shared 'close'
+ * listener, no closure or once-wrapper: an SSE stream holds its connection for hours, and
+ * what each one keeps adds up over tens of thousands of them (bench/README.md, idle).
  */
 export function trackUnusedSockets(server: Server): () => void {
-  const busy = new WeakMap<Socket, number>();
-  const sockets = new Set<Socket>();
+  const fresh = new Set<Socket>();
+  function forget(this: Socket): void {
+    fresh.delete(this);
+  }
   server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
+    fresh.add(socket);
+    socket.on('close', forget);
   });
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    const socket = req.socket;
-    busy.set(socket, (busy.get(socket) ?? 0) + 1);
-    res.once('close', () => busy.set(socket, (busy.get(socket) ?? 1) - 1));
+  server.on('request', (req: IncomingMessage) => {
+    fresh.delete(req.socket);
   });
   return () => {
-    for (const socket of sockets) if (!busy.get(socket)) socket.destroy();
+    for (const socket of fresh) socket.destroy();
   };
 }
