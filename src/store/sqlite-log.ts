@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { EVERYONE, type EventId, type LoggedEvent, type StoredMessage } from '../core/events.js';
+import { LimitedQuery } from './sqlite-limited.js';
 import { COLUMNS, fromRaw, type RawRow, type Row, toEvent, toMessage } from './sqlite-rows.js';
 import type { RetentionPolicy } from './store.js';
 
@@ -53,10 +54,10 @@ const ROOM_ARMS = `
      AND m.id > max(s.from_id - 1, @after) AND m.id <= ifnull(s.to_id, ${OPEN})
    WHERE s.nick = @viewer AND ifnull(s.to_id, ${OPEN}) > @after AND m.quiet = 0
      AND (m.kind <> 'edit' OR m.up_to >= s.from_id)`;
-const SINCE = `${PEOPLE_ARMS}\n  UNION ALL${ROOM_ARMS}\n  ORDER BY id LIMIT @limit`;
+const SINCE = `${PEOPLE_ARMS}\n  UNION ALL${ROOM_ARMS}\n  ORDER BY id LIMIT_N`;
 // A viewer who was never in a room nor invited to one (most, in a chat without rooms) needs
 // only the first three arms: the two others cost as much again per resume.
-const SINCE_PEOPLE = `${PEOPLE_ARMS}\n  ORDER BY id LIMIT @limit`;
+const SINCE_PEOPLE = `${PEOPLE_ARMS}\n  ORDER BY id LIMIT_N`;
 const IN_ROOMS = `
   SELECT EXISTS (SELECT 1 FROM spans WHERE nick = ?)
       OR EXISTS (SELECT 1 FROM messages WHERE sender = ? AND kind = 'member') AS yes`;
@@ -79,16 +80,10 @@ const DIRECT = `
 export class SqliteLog {
   private readonly selectHead: Statement<[], { id: number }>;
   private readonly selectPruned: Statement<[], { value: number }>;
-  private readonly selectSince: Statement<
-    [{ after: number; viewer: string; limit: number }],
-    RawRow
-  >;
-  private readonly selectSincePeople: Statement<
-    [{ after: number; viewer: string; limit: number }],
-    RawRow
-  >;
+  private readonly selectSince: LimitedQuery<[{ after: number; viewer: string }], RawRow>;
+  private readonly selectSincePeople: LimitedQuery<[{ after: number; viewer: string }], RawRow>;
   private readonly selectInRooms: Statement<[string, string], { yes: number }>;
-  private readonly selectAll: Statement<[number, number], RawRow>;
+  private readonly selectAll: LimitedQuery<[number], RawRow>;
   private readonly selectBroadcasts: Statement<[number, number], Row>;
   private readonly selectNotes: Statement<[Page], Row>;
   private readonly selectDirect: Statement<[Page & { peer: string }], Row>;
@@ -105,18 +100,14 @@ export class SqliteLog {
   constructor(private readonly db: Database.Database) {
     this.selectHead = db.prepare('SELECT coalesce(max(id), 0) AS id FROM messages');
     this.selectPruned = db.prepare("SELECT value FROM meta WHERE key = 'pruned_through'");
-    this.selectSince = db
-      .prepare<[{ after: number; viewer: string; limit: number }], RawRow>(SINCE)
-      .raw(true);
-    this.selectSincePeople = db
-      .prepare<[{ after: number; viewer: string; limit: number }], RawRow>(SINCE_PEOPLE)
-      .raw(true);
+    this.selectSince = new LimitedQuery(db, SINCE, true);
+    this.selectSincePeople = new LimitedQuery(db, SINCE_PEOPLE, true);
     this.selectInRooms = db.prepare(IN_ROOMS);
-    this.selectAll = db
-      .prepare<[number, number], RawRow>(
-        `SELECT ${COLUMNS} FROM messages WHERE id > ? ORDER BY id LIMIT ?`,
-      )
-      .raw(true);
+    this.selectAll = new LimitedQuery(
+      db,
+      `SELECT ${COLUMNS} FROM messages WHERE id > ? ORDER BY id LIMIT_N`,
+      true,
+    );
     this.selectBroadcasts = db.prepare(
       `SELECT ${COLUMNS} FROM messages WHERE recipient = '${EVERYONE}' AND kind = 'message'
           AND id < ? ORDER BY id DESC LIMIT ?`,
@@ -161,13 +152,13 @@ export class SqliteLog {
     if (limit <= 0) return [];
     const rooms = this.selectInRooms.get(viewer, viewer)?.yes === 1;
     const select = rooms ? this.selectSince : this.selectSincePeople;
-    return select.all({ after, viewer, limit }).map((r) => toEvent(fromRaw(r)));
+    return select.all(limit, { after, viewer }).map((r) => toEvent(fromRaw(r)));
   }
 
   /** See Store.log. */
   all(after: EventId, limit: number): LoggedEvent[] {
     if (limit <= 0) return [];
-    return this.selectAll.all(after, limit).map((r) => toEvent(fromRaw(r)));
+    return this.selectAll.all(limit, after).map((r) => toEvent(fromRaw(r)));
   }
 
   /** See Store.history, for a peer that is not a room (see SqliteRooms.history). */
