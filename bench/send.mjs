@@ -1,10 +1,14 @@
 // bench/send.mjs [--quick] [--duration 10s] [--reps 3] [--conns 10,50] [--php-n 10000]
+//               [--servers ssechat,baseline]
 //
 // "Keep-alive send" (issue 6, scenario 2): wrk POSTs /api/v1/messages over keep-alive
 // connections for a fixed time; every message is stored (SQLite, persistence on) and delivered
 // to one SSE receiver, which must get every one of them. Baseline, measured in the same run:
 // the seed PHP server's `msg c10` exactly as the seed's bench.sh measures it (ab -n N -c 10
 // GET /msg/mary/john%20hello, a new connection per request, one curl SSE receiver "john").
+// Also in the same run, the same wrk load against the bare node:http server of the fan-out
+// and idle scenarios (bench/lib/baseline-sse.mjs: it parses the JSON body and writes the frame
+// to the receiver, with no store, no auth and no checks): what node:http itself allows here.
 //
 // Servers run pinned to CPU 0; wrk, ab, curl and this process (the ssechat receiver) on CPU 1.
 // Every timed run holds /tmp/bench.lock. Prints progress on stderr and one JSON line on stdout.
@@ -59,6 +63,7 @@ const PHP = process.env.PHP ?? 'php8.2';
 // Fixed ports with --php-port/--port; by default free ones (other benchmarks run here too).
 const PHP_PORT = Number(args['php-port'] ?? (await freePort()));
 const PORT = Number(args.port ?? (await freePort()));
+const SERVERS = String(args.servers ?? 'ssechat,baseline').split(',');
 
 // Bounded: each wrk run is killed at its duration + 30 s, each ab at 300 s, and the whole
 // script stops (killing every child) after this, waits for the bench lock included.
@@ -217,9 +222,18 @@ function openReceiver(port, cookie) {
   };
 }
 
-async function ssechatSend(phpRps) {
+/** The keep-alive send runs against `name`: ssechat (SQLite on) or the bare baseline. */
+async function keepAliveSend(name, phpRps) {
   await assertPortFree(PORT);
-  const server = await startScenarioServer(PORT, args);
+  const server =
+    name === 'ssechat'
+      ? await startScenarioServer(PORT, args)
+      : await startServer(
+          'baseline',
+          process.execPath,
+          [join(ROOT, 'bench', 'lib', 'baseline-sse.mjs'), String(PORT)],
+          PORT,
+        );
   const dir = tempDir('ssechat-bench-send-');
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const rows = [];
@@ -252,7 +266,7 @@ async function ssechatSend(phpRps) {
         (Number.parseFloat(d) + 30) * 1000,
       );
 
-    say(`ssechat warm-up: wrk -c10 -d${WARMUP}`);
+    say(`${name} warm-up: wrk -c10 -d${WARMUP}`);
     await withBenchLock(() => wrk(10, WARMUP));
 
     for (const c of CONNS) {
@@ -288,7 +302,7 @@ async function ssechatSend(phpRps) {
           duplicates: inRange.length - unique,
         };
         say(
-          `ssechat send c${c} run ${r}: ${one.msgs_per_s} msg/s, p50 ${one.p50_ms} ms, p99 ${one.p99_ms} ms, ` +
+          `${name} send c${c} run ${r}: ${one.msgs_per_s} msg/s, p50 ${one.p50_ms} ms, p99 ${one.p99_ms} ms, ` +
             `${one.us_per_msg} µs/msg, delivered ${one.delivered}/${one.stored}, dup ${one.duplicates}, non-2xx ${one.non2xx}` +
             ` (other load on CPU ${SERVER_CPU}: ${one.other_cpu0_pct}%)`,
         );
@@ -296,7 +310,7 @@ async function ssechatSend(phpRps) {
       }
       const med = (k) => median(runs.map((x) => x[k]));
       rows.push({
-        server: 'ssechat',
+        server: name,
         scenario: `send c${c}`,
         tool: `wrk -t1 -c${c} -d${DURATION} --latency, POST /api/v1/messages (keep-alive), 1 SSE receiver`,
         msgs_per_s: med('msgs_per_s'),
@@ -314,7 +328,7 @@ async function ssechatSend(phpRps) {
   } catch (err) {
     const gone = server.proc.exitCode ?? server.proc.signalCode;
     if (gone !== null)
-      say(`ssechat exited (${gone}) during the run; its last output:\n${server.log()}`);
+      say(`${name} exited (${gone}) during the run; its last output:\n${server.log()}`);
     throw err;
   } finally {
     agent.destroy();
@@ -327,8 +341,18 @@ async function ssechatSend(phpRps) {
 const php = args['no-php']
   ? { server: 'php', scenario: 'msg c10', rps: Number.NaN, all_delivered: false, skipped: true }
   : await phpMsgC10();
-const rows = await ssechatSend(php.rps);
-const c10 = rows.find((r) => r.scenario === 'send c10');
+const rows = [];
+for (const name of SERVERS) rows.push(...(await keepAliveSend(name, php.rps)));
+for (const r of rows) {
+  const bare = rows.find((b) => b.server === 'baseline' && b.scenario === r.scenario);
+  if (r.server !== 'ssechat' || !bare) continue;
+  r.vs_baseline = round(r.msgs_per_s / bare.msgs_per_s, 2);
+  say(
+    `${r.scenario}: ssechat ${r.msgs_per_s} msg/s, bare node:http ${bare.msgs_per_s} (${r.vs_baseline}×); ` +
+      `against php msg c10: ssechat ${r.vs_php_msg_c10}×, bare node:http ${bare.vs_php_msg_c10}×`,
+  );
+}
+const c10 = rows.find((r) => r.server === 'ssechat' && r.scenario === 'send c10');
 const goals = [];
 if (c10) {
   const g = goal('keep-alive send c10 ≥ 5× seed PHP msg c10', c10.msgs_per_s, php.rps, 5);
