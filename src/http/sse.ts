@@ -208,9 +208,13 @@ export class SseSubscriber implements Subscriber {
     // writableEnded: close() was called but the socket has not closed yet. A write then would
     // make the response emit 'error', which nothing listens for. destroyed: overflow() cut the
     // stream, and 'close' has not come yet; writing would overflow, and report, again.
-    if (this.isClosed || chunk.length === 0) return;
-    this.res.write(chunk);
-    if (this.res.writableLength > this.options.maxQueueBytes) this.overflow();
+    const socket = this.res.socket;
+    if (this.isClosed || chunk.length === 0 || socket === null) return;
+    // Straight to the socket: the head is out (see the constructor) and the body is not
+    // chunk-encoded, so these are the bytes res.write would send, without the response's
+    // bookkeeping and its cork and next-tick uncork on every write.
+    socket.write(chunk);
+    if (socket.writableLength > this.options.maxQueueBytes) this.overflow();
   }
 
   private uncork(): void {
