@@ -6,6 +6,9 @@ import type { Identity } from './auth.js';
 import { type StreamDeps, StreamOpener } from './open-stream.js';
 import type { SseSubscriber } from './sse.js';
 
+/** Characters of a replay's last page that may go out in one write with the greeting. */
+const MAX_TAIL = 16_384;
+
 /** What the event stream needs. */
 export interface ApiStreamDeps extends StreamDeps {
   readonly resume: Resume;
@@ -60,11 +63,13 @@ export class ApiStream {
     const hello = this.format.hello(sub.nick, head, online);
     const plan = await this.deps.resume.plan(lastEventId, head);
     let reset: ResetReason | undefined = plan.kind === 'reset' ? plan.reason : undefined;
-    if (plan.kind === 'replay') reset = await this.replay(sub, plan.after, head);
+    // The replay's last page goes out with what follows it: one write for a short replay.
+    let tail = '';
+    if (plan.kind === 'replay') ({ reset, tail } = await this.replay(sub, plan.after, head));
     if (reset) this.deps.stats.resets[reset]++;
     if (plan.kind === 'replay' && reset === undefined) {
       // An exact resume: the replay carried every mailbox message the client had not seen.
-      sub.open(hello, head);
+      sub.open(tail + hello, head);
       return;
     }
     // Fresh, or a reset: the client starts over at the head, so the messages that waited for
@@ -73,26 +78,37 @@ export class ApiStream {
     for (const m of greeting.offline) {
       mailbox += apiFrame('message', { ...apiMessage(m), offline: true });
     }
-    sub.open((reset ? this.format.reset(reset, head) : '') + hello + mailbox, head);
+    sub.open(tail + (reset ? this.format.reset(reset, head) : '') + hello + mailbox, head);
   }
 
-  /** Writes the missed events at the client's pace; returns why it stopped short, if it did. */
+  /**
+   * Writes the missed events at the client's pace, but for the last page, which it returns
+   * (`tail`) for the caller to write with the frames that follow; also returns why it stopped
+   * short, if it did.
+   */
   private async replay(
     sub: SseSubscriber,
     after: number,
     head: number,
-  ): Promise<ResetReason | undefined> {
+  ): Promise<{ reset: ResetReason | undefined; tail: string }> {
     const pages = this.deps.resume.replay(sub.nick, after, head);
     let replayed = 0;
+    let tail = '';
     try {
       for (;;) {
         const next = await pages.next();
-        if (next.done) return next.value;
-        if (sub.isClosed) return undefined;
-        let chunk = '';
-        for (const event of next.value) chunk += this.format.render(event) ?? '';
+        if (next.done) return { reset: next.value, tail };
+        if (sub.isClosed) return { reset: undefined, tail: '' };
+        await sub.writeReplay(tail);
+        tail = '';
+        for (const event of next.value) tail += this.format.render(event) ?? '';
         replayed += next.value.length;
-        await sub.writeReplay(chunk);
+        // A long page goes at the client's pace too: written with the greeting, it would
+        // count against --max-queue-bytes all at once.
+        if (tail.length > MAX_TAIL) {
+          await sub.writeReplay(tail);
+          tail = '';
+        }
       }
     } finally {
       this.deps.stats.replayEvents.observe(replayed);
