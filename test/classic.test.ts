@@ -1,7 +1,9 @@
 // The seed's classic protocol over the real wire: a server on port 0, real sockets.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { EventSource } from 'eventsource';
 import type { RunningServer } from '../src/main.js';
 import { barrier, get, SseClient, startTestServer } from './helpers.js';
@@ -184,6 +186,39 @@ describe('transport', () => {
     await quiet.waitFor((c) => c.comments > 0, 3000);
     assert.match(quiet.raw, /\n:\n\n/);
     quiet.close();
+  });
+
+  test('a stream pipelined behind a send on one connection gets all its frames, in order', async () => {
+    // node gives the stream's response its socket only once the 204 before it is out: until
+    // then the stream's frames must wait in order, not be dropped.
+    const sock = connect(server.port, '127.0.0.1');
+    let got = '';
+    const until = async (ok: () => boolean, what: string): Promise<void> => {
+      for (const end = Date.now() + 3000; !ok(); await sleep(10)) {
+        if (Date.now() > end) throw new Error(`no ${what} in ${JSON.stringify(got)}`);
+      }
+    };
+    sock.setEncoding('latin1');
+    sock.on('data', (d: string) => {
+      got += d;
+    });
+    try {
+      sock.write(
+        'GET /msg/carol/all%20hello HTTP/1.1\r\nHost: x\r\n\r\n' +
+          'GET /piper HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n',
+      );
+      await until(() => got.includes('now online:'), 'greeting');
+      assert.equal((await get(base, '/msg/dave/piper%20live')).status, 204);
+      await until(() => got.includes('dave: live'), 'live message');
+      const order = ['HTTP/1.1 204', 'HTTP/1.1 200', 'Welcome piper!', 'now online:', 'dave: live'];
+      const at = order.map((s) => got.indexOf(s));
+      assert.ok(
+        at.every((i, k) => i >= 0 && (k === 0 || i > (at[k - 1] as number))),
+        JSON.stringify(got),
+      );
+    } finally {
+      sock.destroy();
+    }
   });
 
   test('a real EventSource logs in, receives messages and their ids', async () => {

@@ -6,8 +6,11 @@ import type { Identity } from './auth.js';
 import { type StreamDeps, StreamOpener } from './open-stream.js';
 import type { SseSubscriber } from './sse.js';
 
-/** Characters of a replay's last page that may go out in one write with the greeting. */
-const MAX_TAIL = 16_384;
+/**
+ * Bytes of a replay's last page that may go out in one write with the greeting (and at most a
+ * quarter of --max-queue-bytes, which counts all of that write at once).
+ */
+const MAX_TAIL_BYTES = 16_384;
 
 /** What the event stream needs. */
 export interface ApiStreamDeps extends StreamDeps {
@@ -105,7 +108,7 @@ export class ApiStream {
         replayed += next.value.length;
         // A long page goes at the client's pace too: written with the greeting, it would
         // count against --max-queue-bytes all at once.
-        if (tail.length > MAX_TAIL) {
+        if (Buffer.byteLength(tail) > Math.min(MAX_TAIL_BYTES, this.deps.maxQueueBytes / 4)) {
           await sub.writeReplay(tail);
           tail = '';
         }

@@ -102,8 +102,10 @@ export class SseSubscriber implements Subscriber {
     // flattened in place to one string of about 170 bytes; written in front of the greeting,
     // as node does by default, it is copied and the tree kept (heap snapshots at 2k and 6k
     // streams). The socket stays corked until the greeting, so both still go in one write.
+    // (A response queued behind another on a pipelined connection has no socket yet: node
+    // buffers its head and writes until the socket is its turn, see write().)
+    this.corked = res.socket !== null;
     res.socket?.cork();
-    this.corked = true;
     res.flushHeaders();
     res.on('close', () => this.ended());
   }
@@ -208,8 +210,14 @@ export class SseSubscriber implements Subscriber {
     // writableEnded: close() was called but the socket has not closed yet. A write then would
     // make the response emit 'error', which nothing listens for. destroyed: overflow() cut the
     // stream, and 'close' has not come yet; writing would overflow, and report, again.
+    if (this.isClosed || chunk.length === 0) return;
     const socket = this.res.socket;
-    if (this.isClosed || chunk.length === 0 || socket === null) return;
+    if (socket === null) {
+      // Pipelined behind another response: node keeps this in order with the head.
+      this.res.write(chunk);
+      if (this.res.writableLength > this.options.maxQueueBytes) this.overflow();
+      return;
+    }
     // Straight to the socket: the head is out (see the constructor) and the body is not
     // chunk-encoded, so these are the bytes res.write would send, without the response's
     // bookkeeping and its cork and next-tick uncork on every write.

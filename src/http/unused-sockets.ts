@@ -5,7 +5,9 @@ import type { Socket } from 'node:net';
  * Returns a function that closes every connection that has not sent a request yet. node's
  * closeIdleConnections misses such a connection (browsers and fetch pools open them ahead of
  * time), and shutdown would wait its whole grace period for it; a keep-alive connection
- * between two requests it does close, so the caller calls both.
+ * between two requests it does close, so the caller calls both. A connection whose next
+ * request has only partly arrived is neither: it gets the grace period to finish it, like a
+ * request in progress.
  *
  * Per connection this costs a Set entry until its first request and one shared 'close'
  * listener, no closure or once-wrapper: an SSE stream holds its connection for hours, and
