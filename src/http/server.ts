@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { Config } from '../config.js';
@@ -188,7 +189,11 @@ function logAccess(req: TracedRequest, res: ServerResponse, logger: Logger): voi
  * JSON shape as every other error, then close: the connection's framing is lost.
  */
 function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
-  if (!socket.writable || err.code === 'ECONNRESET') {
+  // Once anything went out on this connection, a response may be in progress (an SSE stream
+  // above all, whose client then sent bytes that are no request): an answer written now would
+  // land inside it. Such a connection is only closed.
+  const started = socket instanceof Socket && socket.bytesWritten > 0;
+  if (!socket.writable || err.code === 'ECONNRESET' || started) {
     socket.destroy();
     return;
   }
