@@ -42,15 +42,16 @@ class ChatStream extends SseSubscriber {
   /** The login and the opening frames while they run; null once they are done. */
   opening: Promise<void> | null = null;
   loggedIn = false;
+  readonly graceMs: number;
 
   constructor(
     request: StreamRequest,
     options: SseOptions,
     /** Gives back the stream's place under --max-streams-per-user. */
     readonly release: () => void,
-    readonly graceMs: number,
   ) {
     super(request.res, request.nick, request.format, options, request.credential);
+    this.graceMs = request.graceMs;
   }
 }
 
@@ -82,7 +83,7 @@ export class StreamOpener {
    */
   open(request: StreamRequest): SseSubscriber | undefined {
     const { chat, logger, admission, stats } = this.deps;
-    const { req, res, nick, graceMs, start } = request;
+    const { req, res, nick, start } = request;
     // The client may have gone while its request waited (authentication, a rate limit in
     // Redis). Its response has then emitted 'close' already, which a stream opened now would
     // never hear: it would stay in the Hub and in presence for good.
@@ -92,7 +93,7 @@ export class StreamOpener {
     setRequestUser(req, nick);
     let sub: ChatStream;
     try {
-      sub = new ChatStream(request, this.options, release, graceMs);
+      sub = new ChatStream(request, this.options, release);
     } catch (err) {
       // The stream never opened: give its place back.
       release();
@@ -134,7 +135,7 @@ export class StreamOpener {
     this.deps.stats.streamsOpen[this.door]--;
     const logout = (): Promise<void> | undefined =>
       sub.loggedIn ? this.deps.chat.disconnect(sub, sub.graceMs) : undefined;
-    Promise.resolve(sub.opening ?? undefined)
+    Promise.resolve(sub.opening)
       .then(logout)
       .catch((err: unknown) =>
         this.deps.logger.error('logout failed', { err, ...requestFields(sub.request) }),

@@ -211,18 +211,13 @@ export class SseSubscriber implements Subscriber {
     // make the response emit 'error', which nothing listens for. destroyed: overflow() cut the
     // stream, and 'close' has not come yet; writing would overflow, and report, again.
     if (this.isClosed || chunk.length === 0) return;
-    const socket = this.res.socket;
-    if (socket === null) {
-      // Pipelined behind another response: node keeps this in order with the head.
-      this.res.write(chunk);
-      if (this.res.writableLength > this.options.maxQueueBytes) this.overflow();
-      return;
-    }
     // Straight to the socket: the head is out (see the constructor) and the body is not
     // chunk-encoded, so these are the bytes res.write would send, without the response's
-    // bookkeeping and its cork and next-tick uncork on every write.
-    socket.write(chunk);
-    if (socket.writableLength > this.options.maxQueueBytes) this.overflow();
+    // bookkeeping and its cork and next-tick uncork on every write. A response pipelined
+    // behind another has no socket yet: through it, node keeps the bytes in order.
+    const out = this.res.socket ?? this.res;
+    out.write(chunk);
+    if (out.writableLength > this.options.maxQueueBytes) this.overflow();
   }
 
   private uncork(): void {

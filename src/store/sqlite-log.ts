@@ -148,7 +148,7 @@ export class SqliteLog {
 
   /** See Store.since. */
   since(viewer: string, after: EventId, limit: number): LoggedEvent[] {
-    // SQLite reads a negative LIMIT as "no limit".
+    // LimitedQuery takes positive limits only; none asked for is none read.
     if (limit <= 0) return [];
     const rooms = this.selectInRooms.get(viewer, viewer)?.yes === 1;
     const select = rooms ? this.selectSince : this.selectSincePeople;
