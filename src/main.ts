@@ -250,7 +250,14 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     });
     server.closeIdleConnections();
     closeUnused();
-    const cut = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+    // Streams have given their connection's parser back (http/release-parser.ts), so node no
+    // longer lists their connections: the Hub cuts them.
+    const cut = setTimeout(() => {
+      server.closeAllConnections();
+      hub.forEach((sub) => {
+        sub.abort?.();
+      });
+    }, SHUTDOWN_GRACE_MS);
     await closed;
     clearTimeout(cut);
     sequencer?.close();

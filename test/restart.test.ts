@@ -1,11 +1,12 @@
 // Offline messages live in SQLite: they survive a restart, and a kill -9, and arrive once.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { Agent, request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { get, SseClient, session, spawnServer, startTestServer } from './helpers.js';
+import { get, NO_LIMITS, SseClient, session, spawnServer, startTestServer } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ssechat-restart-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -85,6 +86,56 @@ test('shutdown does not wait for a connection that never sent a request', async 
   // The grace period for open responses is 5 s; an unused connection must not wait for it.
   assert.ok(Date.now() - started < 2_500, `close took ${Date.now() - started} ms`);
   socket.destroy();
+});
+
+test('shutdown cuts a stream whose client stopped reading once the grace period is over', {
+  timeout: 60_000,
+}, async () => {
+  const server = await startTestServer({
+    ...NO_LIMITS,
+    maxQueueBytes: 256 << 20,
+    maxMessageLength: 10_000,
+    maxUrlLength: 12_288,
+  });
+  const agent = new Agent({ keepAlive: true, maxSockets: 10 });
+  const stalled = connect(server.port, '127.0.0.1');
+  try {
+    await new Promise((ok) => stalled.once('connect', ok));
+    stalled.write('GET /stuck HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n');
+    stalled.pause();
+    // Fill the loopback buffers until bytes wait in the server's own queue: its close() of the
+    // stream then never finishes by itself.
+    const text = 'x'.repeat(9_990);
+    const sendOne = (i: number): Promise<void> =>
+      new Promise((ok, fail) => {
+        const req = request(`${server.url}/msg/flood/all%20${i}:${text}`, { agent }, (res) =>
+          res.resume().on('end', ok),
+        );
+        req.on('error', fail);
+        req.end();
+      });
+    const queued = async (): Promise<number> => {
+      const m = /^ssechat_stream_queue_max_bytes (\d+)$/m.exec(
+        (await get(server.url, '/metrics')).body,
+      );
+      return Number(m?.[1] ?? 0);
+    };
+    let sent = 0;
+    while ((await queued()) < 1_000_000 && sent < 6_000) {
+      await Promise.all(Array.from({ length: 20 }, (_, k) => sendOne(sent + k)));
+      sent += 20;
+    }
+    assert.ok((await queued()) >= 1_000_000, `a queue after ${sent} messages`);
+    agent.destroy();
+    const started = Date.now();
+    await server.close();
+    const took = Date.now() - started;
+    // The grace period is 5 s; after it the stream is cut, whatever it still holds.
+    assert.ok(took >= 4_500 && took < 8_000, `close took ${took} ms`);
+  } finally {
+    agent.destroy();
+    stalled.destroy();
+  }
 });
 
 test('shutdown tells every stream to come back later, each after its own delay', async () => {

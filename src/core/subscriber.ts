@@ -55,6 +55,11 @@ export interface Subscriber {
    * shutdown spreads its clients' reconnections this way).
    */
   close(retryMs?: number): void;
+  /**
+   * Cuts the stream at once, without waiting for queued bytes to reach the client (shutdown's
+   * last resort for a client that does not read). Absent where close() never waits.
+   */
+  abort?(): void;
   /** Bytes queued and not yet taken by the client, for metrics; absent when not known. */
   queuedBytes?(): number;
 }

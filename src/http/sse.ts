@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EventId } from '../core/events.js';
 import type { Hub } from '../core/hub.js';
 import type { Format, Subscriber } from '../core/subscriber.js';
+import { releaseParser } from './release-parser.js';
 
 /**
  * Response headers of every stream. No compression, ever: a compressing proxy or middleware
@@ -108,6 +109,9 @@ export class SseSubscriber implements Subscriber {
     res.socket?.cork();
     res.flushHeaders();
     res.on('close', () => this.ended());
+    // The connection will read no other request: its parser can go (see release-parser.ts),
+    // once node's parser callbacks, which may have called this constructor, have returned.
+    if (this.corked) setImmediate(releaseParser, res);
   }
 
   /** The request that opened the stream, for log lines. */
@@ -127,16 +131,18 @@ export class SseSubscriber implements Subscriber {
    */
   writeReplay(chunk: string): Promise<void> {
     if (this.isClosed || chunk === '') return Promise.resolve();
-    const more = this.res.write(chunk);
+    // The socket, as write() does: once its parser is released, the response hears no 'drain'.
+    const out = this.res.socket ?? this.res;
+    const more = out.write(chunk);
     this.uncork();
     if (more) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
-        this.res.off('drain', done);
+        out.off('drain', done);
         this.res.off('close', done);
         resolve();
       };
-      this.res.on('drain', done);
+      out.on('drain', done);
       this.res.on('close', done);
     });
   }
@@ -204,6 +210,11 @@ export class SseSubscriber implements Subscriber {
     }
     this.uncork();
     this.res.end();
+  }
+
+  /** Cuts the stream at once, unsent bytes and all: shutdown's last resort. */
+  abort(): void {
+    this.res.destroy();
   }
 
   private write(chunk: string | Buffer): void {

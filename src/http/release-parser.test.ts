@@ -1,0 +1,140 @@
+// A stream gives its connection's HTTP parser back to node (release-parser.ts). Over real
+// sockets against a bare node:http server: the parser goes, frames still flow, whatever the
+// client does next ends the stream cleanly, and the parsers given back serve new connections.
+import assert from 'node:assert/strict';
+import { createServer, get, type IncomingMessage, type ServerResponse } from 'node:http';
+import { type AddressInfo, connect, type Socket } from 'node:net';
+import { test } from 'node:test';
+import { setImmediate as tick } from 'node:timers/promises';
+import type { ChatEvent } from '../core/events.js';
+import type { Format } from '../core/subscriber.js';
+import { SseSubscriber } from './sse.js';
+
+const format: Format = { render: (e: ChatEvent) => `data: ${e.kind}\n\n` };
+
+/** A server whose GET /s opens an SseSubscriber, and whose other paths echo the request. */
+async function streamServer() {
+  const subs: SseSubscriber[] = [];
+  const closed: SseSubscriber[] = [];
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    if (req.url === '/s') {
+      const sub = new SseSubscriber(res, 'n', format, {
+        maxQueueBytes: 1 << 20,
+        onClose: (s) => closed.push(s),
+        onOverflow: () => {},
+      });
+      sub.open('event: hello\ndata: {}\n\n');
+      subs.push(sub);
+      return;
+    }
+    res.end(`${req.method} ${req.url} ${req.headers['x-probe'] ?? '-'}`);
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const { port } = server.address() as AddressInfo;
+  // node no longer lists a released stream's connection: closeAllConnections() misses it.
+  const stop = (): void => {
+    for (const s of subs) s.abort();
+    server.closeAllConnections();
+    server.close();
+  };
+  return { port, subs, closed, stop };
+}
+
+/** A raw connection that sent `GET /s` and has read the greeting; `text` keeps what arrived. */
+async function rawStream(port: number): Promise<{ socket: Socket; text: () => string }> {
+  const socket = connect(port, '127.0.0.1');
+  let text = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (d: string) => {
+    text += d;
+  });
+  socket.write('GET /s HTTP/1.1\r\nHost: x\r\n\r\n');
+  while (!text.includes('event: hello')) await new Promise((ok) => socket.once('data', ok));
+  return { socket, text: () => text };
+}
+
+/** The server side's socket of a stream, as node:http holds it. */
+const parserOf = (sub: SseSubscriber) =>
+  (sub.request.socket as Socket & { parser?: unknown }).parser;
+
+const until = async (cond: () => boolean, what: string): Promise<void> => {
+  const end = Date.now() + 5_000;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((ok) => setTimeout(ok, 10));
+  }
+};
+
+test('an open stream gives its parser back, and its frames still flow', async () => {
+  const { port, subs, stop } = await streamServer();
+  try {
+    const c = await rawStream(port);
+    await tick();
+    const sub = subs[0] as SseSubscriber;
+    // Fails should a later node rename what release-parser.ts looks for: then every stream
+    // would keep its parser again (2.5 KB per idle connection, bench/README.md).
+    assert.equal(parserOf(sub), null, 'the parser was released');
+    sub.send('data: after\n\n');
+    await until(() => c.text().endsWith('data: after\n\n'), 'the frame');
+    c.socket.destroy();
+  } finally {
+    stop();
+  }
+});
+
+test('bytes after the request, or a half-close, end the stream; an abort cuts it', async () => {
+  const { port, subs, closed, stop } = await streamServer();
+  try {
+    const pipelined = await rawStream(port);
+    const halfClosed = await rawStream(port);
+    const aborted = await rawStream(port);
+    await tick();
+    assert.ok(subs.every((s) => parserOf(s) === null));
+    const [a, b, c] = subs as [SseSubscriber, SseSubscriber, SseSubscriber];
+    // Once the parser is gone, a further request on the connection is nobody's to answer.
+    pipelined.socket.write('GET /other HTTP/1.1\r\nHost: x\r\n\r\n');
+    halfClosed.socket.end();
+    c.abort();
+    await until(() => closed.length === 3, 'three closes');
+    assert.deepEqual(new Set(closed), new Set([a, b, c]));
+    for (const x of [pipelined, halfClosed, aborted])
+      await until(() => x.socket.destroyed || x.socket.readableEnded, 'the client to see it');
+    assert.ok(!pipelined.text().includes('GET /other'), 'the second request was not answered');
+  } finally {
+    stop();
+  }
+});
+
+test('parsers given back by 1,200 streams parse later requests right', async () => {
+  const { port, subs, stop } = await streamServer();
+  try {
+    // More than node's pool of 1,000 free parsers: the rest are closed, not pooled.
+    const streams = [];
+    for (let i = 0; i < 1_200; i += 100)
+      streams.push(...(await Promise.all(Array.from({ length: 100 }, () => rawStream(port)))));
+    await tick();
+    assert.equal(subs.filter((s) => parserOf(s) === null).length, 1_200);
+    const ask = (n: number): Promise<string> =>
+      new Promise((ok, fail) => {
+        get({ port, host: '127.0.0.1', path: `/q${n}`, headers: { 'X-Probe': `p${n}` } }, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => {
+            body += d;
+          });
+          res.on('end', () => ok(body));
+        }).on('error', fail);
+      });
+    // While the streams are open, and after they have closed and given their sockets back.
+    for (let n = 0; n < 50; n++) assert.equal(await ask(n), `GET /q${n} p${n}`);
+    for (const s of streams) s.socket.destroy();
+    await until(() => subs.every((s) => s.isClosed), 'every stream to close');
+    const answers = await Promise.all(Array.from({ length: 200 }, (_, n) => ask(n)));
+    assert.deepEqual(
+      answers,
+      Array.from({ length: 200 }, (_, n) => `GET /q${n} p${n}`),
+    );
+  } finally {
+    stop();
+  }
+});

@@ -1,0 +1,92 @@
+import type { ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
+import type { Socket } from 'node:net';
+
+/**
+ * Gives a stream's HTTP parser back to node once its request has been read.
+ *
+ * node:http keeps a parser on every connection until it closes: a native object of some
+ * 1.7 KB (llhttp's state and room for 32 header fields) plus the listeners that feed it. An SSE
+ * stream never reads another request on its connection (its response ends only when the
+ * connection does), so for each of thousands of idle streams that parser is dead weight:
+ * 2.5 KB of RSS per connection, a quarter of it, in bench/idle.mjs (bench/README.md).
+ *
+ * node does the same for a connection that upgrades (`_http_server.js`, the upgrade branch of
+ * onParserExecuteCommon): it takes its four listeners off the socket, stops the parser from
+ * consuming the socket, and frees it (into a pool of 1,000 that new connections draw from). There is no public call for a response that is not an
+ * upgrade, so this uses node's own `freeParser` and finds the listeners by name. Should a
+ * later node name them otherwise, nothing is released and streams keep their parsers, as
+ * before; test/release-parser.test.ts fails then, so that the loss is seen.
+ *
+ * After the release the socket is read by this module: bytes from the client after a
+ * stream's request (no EventSource sends any) close the connection, as a malformed request
+ * did when the parser still read them. A half-close from the client ends the stream, as node
+ * does (its server's sockets allow half-open connections, and its parser's listener ended them). Errors still go to node's listener, and so to the server's
+ * 'clientError' handler.
+ */
+
+interface Parser {
+  incoming: unknown;
+}
+type FreeParser = (parser: Parser, req: null, socket: Socket) => void;
+
+/** node's own, from the module its http server uses; undefined if a later node lacks it. */
+const freeParser: FreeParser | undefined = (() => {
+  try {
+    const common = createRequire(import.meta.url)('_http_common') as { freeParser?: unknown };
+    return typeof common.freeParser === 'function' ? (common.freeParser as FreeParser) : undefined;
+  } catch {
+    return undefined;
+  }
+})();
+
+/** The listeners node:http puts on a connection for its parser, by event and name. */
+const FEEDERS: ReadonlyArray<readonly [string, string]> = [
+  ['data', 'bound socketOnData'],
+  ['end', 'bound socketOnEnd'],
+  ['close', 'bound socketOnClose'],
+  ['drain', 'bound socketOnDrain'],
+  ['pause', 'onSocketPause'],
+  ['resume', 'onSocketResume'],
+];
+
+type Listener = (...args: unknown[]) => void;
+/** A connection as node:http keeps it; `_paused`: node stopped reading until output drains. */
+type HttpSocket = Socket & { parser?: Parser | null; _httpMessage?: unknown; _paused?: boolean };
+
+/** Bytes after a stream's request: nothing a client should send; the connection is closed. */
+function closeOnData(this: Socket): void {
+  this.destroy();
+}
+
+/** The client half-closed: the stream ends, as node:http ends a response then. */
+function endOnEnd(this: Socket): void {
+  this.end();
+}
+
+/**
+ * Releases the parser of `res`'s connection if `res` streams on it now and its request has been
+ * read whole; returns whether it did. Call it outside node's parser callbacks (from
+ * setImmediate), never from within a 'request' handler: the parser may still be running.
+ */
+export function releaseParser(res: ServerResponse): boolean {
+  const socket = res.socket as HttpSocket | null;
+  if (freeParser === undefined || socket === null || socket.destroyed || socket._paused)
+    return false;
+  const parser = socket.parser;
+  // A response queued behind another on a pipelined connection, or bytes of a further request
+  // already read: leave node in charge.
+  if (!parser || socket._httpMessage !== res || !res.req.complete || parser.incoming !== res.req)
+    return false;
+  const found: Array<[string, Listener]> = [];
+  for (const [event, name] of FEEDERS) {
+    const fn = (socket.listeners(event) as Listener[]).find((l) => l.name === name);
+    if (fn === undefined) return false;
+    found.push([event, fn]);
+  }
+  for (const [event, fn] of found) socket.removeListener(event, fn);
+  freeParser(parser, null, socket);
+  socket.on('data', closeOnData);
+  socket.on('end', endOnEnd);
+  return true;
+}
