@@ -28,7 +28,7 @@ import type { Socket } from 'node:net';
 interface Parser {
   incoming: unknown;
 }
-type FreeParser = (parser: Parser, req: null, socket: Socket) => void;
+type FreeParser = (parser: Parser, req: unknown, socket: Socket) => void;
 
 /** node's own, from the module its http server uses; undefined if a later node lacks it. */
 const freeParser: FreeParser | undefined = (() => {
@@ -85,7 +85,7 @@ export function releaseParser(res: ServerResponse): boolean {
     found.push([event, fn]);
   }
   for (const [event, fn] of found) socket.removeListener(event, fn);
-  freeParser(parser, null, socket);
+  freeParser(parser, res.req, socket);
   socket.on('data', closeOnData);
   socket.on('end', endOnEnd);
   return true;
