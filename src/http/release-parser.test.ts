@@ -65,7 +65,7 @@ const until = async (cond: () => boolean, what: string): Promise<void> => {
   }
 };
 
-test('an open stream gives its parser back, and its frames still flow', async () => {
+test('an open stream gives its parser back; frames still flow, past empty lines too', async () => {
   const { port, subs, stop } = await streamServer();
   try {
     const c = await rawStream(port);
@@ -74,8 +74,12 @@ test('an open stream gives its parser back, and its frames still flow', async ()
     // Fails should a later node rename what release-parser.ts looks for: then every stream
     // would keep its parser again (2.5 KB per idle connection, bench/README.md).
     assert.equal(parserOf(sub), null, 'the parser was released');
+    // An empty line is no request: node's parser skipped it, and so does the release.
+    c.socket.write('\r\n\r\n');
+    await new Promise((ok) => setTimeout(ok, 50));
     sub.send('data: after\n\n');
     await until(() => c.text().endsWith('data: after\n\n'), 'the frame');
+    assert.ok(!sub.isClosed);
     c.socket.destroy();
   } finally {
     stop();

@@ -18,9 +18,11 @@ import type { Socket } from 'node:net';
  * later node name them otherwise, nothing is released and streams keep their parsers, as
  * before; test/release-parser.test.ts fails then, so that the loss is seen.
  *
- * After the release the socket is read by this module: bytes from the client after a
- * stream's request (no EventSource sends any) close the connection, as a malformed request
- * did when the parser still read them. A half-close from the client ends the stream, as node
+ * After the release the socket is read by this module. Empty lines (CR and LF only) are
+ * ignored, as node's parser ignored them before a request line (RFC 9112, section 2.2). Any
+ * other bytes from the client after a stream's request (no EventSource sends any) close the
+ * connection: a further request on it could not be answered before the stream ends anyway,
+ * and used to wait unanswered for as long as the stream lived. A half-close from the client ends the stream, as node
  * does (its server's sockets allow half-open connections, and its parser's listener ended them). Errors still go to node's listener, and so to the server's
  * 'clientError' handler.
  */
@@ -54,9 +56,14 @@ type Listener = (...args: unknown[]) => void;
 /** A connection as node:http keeps it; `_paused`: node stopped reading until output drains. */
 type HttpSocket = Socket & { parser?: Parser | null; _httpMessage?: unknown; _paused?: boolean };
 
-/** Bytes after a stream's request: nothing a client should send; the connection is closed. */
-function closeOnData(this: Socket): void {
-  this.destroy();
+/** Bytes after a stream's request: empty lines are let be; anything else closes it. */
+function closeOnData(this: Socket, chunk: Buffer): void {
+  for (const byte of chunk) {
+    if (byte !== 0x0d && byte !== 0x0a) {
+      this.destroy();
+      return;
+    }
+  }
 }
 
 /** The client half-closed: the stream ends, as node:http ends a response then. */
