@@ -1,11 +1,11 @@
 // GET /metrics over the real wire: the counters move by what real traffic did, the token
 // guards the page, and the operations paths never shadow a user's classic stream.
 import assert from 'node:assert/strict';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { RunningServer } from '../src/main.js';
-import { api, get, SseClient, session, startTestServer } from './helpers.js';
+import { api, get, getVia, SseClient, session, startTestServer } from './helpers.js';
 
 /** One scrape, as `name{labels}` → value. */
 type Scrape = Map<string, number>;
@@ -220,13 +220,8 @@ test('a stalled reader shows in the queue gauges, then as one slow-reader drop',
     stalled.pause();
     await scrapeUntil(server.url, (s) => s.get('ssechat_streams_open{door="classic"}') === 1);
     const text = 'x'.repeat(9_990);
-    const sendOne = (i: number): Promise<void> =>
-      new Promise((ok, fail) => {
-        const path = `${server.url}/msg/flood/all%20${i}:${text}`;
-        const req = request(path, { agent }, (res) => res.resume().on('end', ok));
-        req.on('error', fail);
-        req.end();
-      });
+    const sendOne = (i: number): Promise<number> =>
+      getVia(agent, `${server.url}/msg/flood/all%20${i}:${text}`);
     let queued = 0;
     let sent = 0;
     let s = await scrape(server.url);

@@ -1,12 +1,20 @@
 // Offline messages live in SQLite: they survive a restart, and a kill -9, and arrive once.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { get, NO_LIMITS, SseClient, session, spawnServer, startTestServer } from './helpers.js';
+import {
+  get,
+  getVia,
+  NO_LIMITS,
+  SseClient,
+  session,
+  spawnServer,
+  startTestServer,
+} from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ssechat-restart-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -106,14 +114,8 @@ test('shutdown cuts a stream whose client stopped reading once the grace period 
     // Fill the loopback buffers until bytes wait in the server's own queue: its close() of the
     // stream then never finishes by itself.
     const text = 'x'.repeat(9_990);
-    const sendOne = (i: number): Promise<void> =>
-      new Promise((ok, fail) => {
-        const req = request(`${server.url}/msg/flood/all%20${i}:${text}`, { agent }, (res) =>
-          res.resume().on('end', ok),
-        );
-        req.on('error', fail);
-        req.end();
-      });
+    const sendOne = (i: number): Promise<number> =>
+      getVia(agent, `${server.url}/msg/flood/all%20${i}:${text}`);
     const queued = async (): Promise<number> => {
       const m = /^ssechat_stream_queue_max_bytes (\d+)$/m.exec(
         (await get(server.url, '/metrics')).body,

@@ -1,10 +1,10 @@
 // A client that stops reading is cut off once its queue passes --max-queue-bytes; the
 // others keep getting everything.
 import assert from 'node:assert/strict';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { connect } from 'node:net';
 import { test } from 'node:test';
-import { NO_LIMITS, recordingLogger, SseClient, startTestServer } from './helpers.js';
+import { getVia, NO_LIMITS, recordingLogger, SseClient, startTestServer } from './helpers.js';
 
 test('a stalled reader is closed at its queue bound; the others are unaffected', {
   timeout: 60_000,
@@ -30,14 +30,7 @@ test('a stalled reader is closed at its queue bound; the others are unaffected',
 
     const text = 'x'.repeat(9_990);
     const sendOne = (i: number): Promise<number> =>
-      new Promise((ok, fail) => {
-        const req = request(`${server.url}/msg/flood/all%20${i}:${text}`, { agent }, (res) => {
-          res.resume();
-          res.on('end', () => ok(res.statusCode ?? 0));
-        });
-        req.on('error', fail);
-        req.end();
-      });
+      getVia(agent, `${server.url}/msg/flood/all%20${i}:${text}`);
     // Loopback buffers take several MB before node's own queue grows; 4,000 messages of
     // 10 KB (40 MB) is far past both, and the loop stops as soon as the reader is cut off.
     // The server's close of the stalled stream cannot reach a client that does not read (its

@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { waitUntil } from '../src/wait-until.js';
 import { killChild, NO_LIMIT_FLAGS, rssKiB, session, spawnServer } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ssechat-stalled-'));
@@ -155,14 +156,6 @@ function broadcast(port: number, agent: Agent, cookie: string): Promise<number> 
   });
 }
 
-async function waitUntil(what: string, ok: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
 test('1,000 stalled readers are cut at their queue bound; memory and a reader stay fine', {
   timeout: 90_000,
 }, async (t) => {
@@ -195,12 +188,12 @@ test('1,000 stalled readers are cut at their queue bound; memory and a reader st
         `GET /api/v1/events HTTP/1.1\r\nHost: x\r\nCookie: ${cookies.get(users[i % STALLED_USERS] as string)}\r\nAccept: text/event-stream\r\n\r\n`,
     );
     py.stdin.write(`${JSON.stringify(requests)}\n`);
-    await waitUntil('the stalled streams', () => pyOut.includes('ready'), 30_000);
+    await waitUntil('the stalled streams', () => pyOut.includes('ready'), 30_000, 50);
     assert.match(pyOut, new RegExp(`ready ${STALLED}\\n`), 'every stalled stream answered 200');
 
     reader = new Reader(server.port, cookies.get('reader') ?? '');
     const r = reader;
-    await waitUntil('the reader', () => r.hello, 5_000);
+    await waitUntil('the reader', () => r.hello, 5_000, 50);
     await sleep(1000);
     const baseline = rssKiB(pid);
     let peak = baseline;
@@ -224,6 +217,7 @@ test('1,000 stalled readers are cut at their queue bound; memory and a reader st
       'every broadcast at the reader',
       () => r.latencies.length >= BROADCASTS || r.closed,
       20_000,
+      50,
     );
     const floodMs = performance.now() - started;
     clearInterval(sampler);
@@ -248,11 +242,16 @@ test('1,000 stalled readers are cut at their queue bound; memory and a reader st
     assert.ok(p(0.99) <= P99_BOUND_MS, `reader p99 ${p(0.99).toFixed(1)} ms > ${P99_BOUND_MS} ms`);
     const slowClosed = server.output().match(/"msg":"slow reader closed"/g)?.length ?? 0;
     assert.equal(slowClosed, STALLED, 'every stalled stream was closed as a slow reader');
-    await waitUntil('a leave for every stalled user', () => r.leaves.size === STALLED_USERS, 5_000);
+    await waitUntil(
+      'a leave for every stalled user',
+      () => r.leaves.size === STALLED_USERS,
+      5_000,
+      50,
+    );
 
     // The server really closed the stalled connections: each one reads to its end.
     py.stdin.end();
-    await waitUntil('the stalled clients to drain', () => pyOut.includes('closed'), 30_000);
+    await waitUntil('the stalled clients to drain', () => pyOut.includes('closed'), 30_000, 50);
     assert.match(pyOut, new RegExp(`closed ${STALLED}\\n`));
   } finally {
     clearInterval(sampler);

@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import type { ChatEvent } from '../core/events.js';
+import { waitUntil } from '../wait-until.js';
 import { busContract } from './bus.contract.js';
 import { RedisBus, type RedisBusOptions } from './redis-bus.js';
 
@@ -66,14 +67,6 @@ async function clientId(name: string): Promise<string> {
   const id = line?.match(/^id=(\d+) /)?.[1];
   if (!id) throw new Error(`no Redis client named ${name}`);
   return id;
-}
-
-async function waitUntil(what: string, check: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
 }
 
 const left = (nick: string): ChatEvent => ({ kind: 'left', nick });

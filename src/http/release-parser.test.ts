@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { setImmediate as tick } from 'node:timers/promises';
 import type { ChatEvent } from '../core/events.js';
 import type { Format } from '../core/subscriber.js';
+import { waitUntil } from '../wait-until.js';
 import { SseSubscriber } from './sse.js';
 
 const format: Format = { render: (e: ChatEvent) => `data: ${e.kind}\n\n` };
@@ -57,14 +58,6 @@ async function rawStream(port: number): Promise<{ socket: Socket; text: () => st
 const parserOf = (sub: SseSubscriber) =>
   (sub.request.socket as Socket & { parser?: unknown }).parser;
 
-const until = async (cond: () => boolean, what: string): Promise<void> => {
-  const end = Date.now() + 5_000;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((ok) => setTimeout(ok, 10));
-  }
-};
-
 test('an open stream gives its parser back; frames still flow, past empty lines too', async () => {
   const { port, subs, stop } = await streamServer();
   try {
@@ -78,7 +71,7 @@ test('an open stream gives its parser back; frames still flow, past empty lines 
     c.socket.write('\r\n\r\n');
     await new Promise((ok) => setTimeout(ok, 50));
     sub.send('data: after\n\n');
-    await until(() => c.text().endsWith('data: after\n\n'), 'the frame');
+    await waitUntil('the frame', () => c.text().endsWith('data: after\n\n'));
     assert.ok(!sub.isClosed);
     c.socket.destroy();
   } finally {
@@ -99,10 +92,10 @@ test('bytes after the request, or a half-close, end the stream; an abort cuts it
     pipelined.socket.write('GET /other HTTP/1.1\r\nHost: x\r\n\r\n');
     halfClosed.socket.end();
     c.abort();
-    await until(() => closed.length === 3, 'three closes');
+    await waitUntil('three closes', () => closed.length === 3);
     assert.deepEqual(new Set(closed), new Set([a, b, c]));
     for (const x of [pipelined, halfClosed, aborted])
-      await until(() => x.socket.destroyed || x.socket.readableEnded, 'the client to see it');
+      await waitUntil('the client to see it', () => x.socket.destroyed || x.socket.readableEnded);
     assert.ok(!pipelined.text().includes('GET /other'), 'the second request was not answered');
   } finally {
     stop();
@@ -132,7 +125,7 @@ test('parsers given back by 1,200 streams parse later requests right', async () 
     // While the streams are open, and after they have closed and given their sockets back.
     for (let n = 0; n < 50; n++) assert.equal(await ask(n), `GET /q${n} p${n}`);
     for (const s of streams) s.socket.destroy();
-    await until(() => subs.every((s) => s.isClosed), 'every stream to close');
+    await waitUntil('every stream to close', () => subs.every((s) => s.isClosed));
     const answers = await Promise.all(Array.from({ length: 200 }, (_, n) => ask(n)));
     assert.deepEqual(
       answers,

@@ -12,18 +12,20 @@ import type { Socket } from 'node:net';
  * 2.5 KB of RSS per connection, a quarter of it, in bench/idle.mjs (bench/README.md).
  *
  * node does the same for a connection that upgrades (`_http_server.js`, the upgrade branch of
- * onParserExecuteCommon): it takes its four listeners off the socket, stops the parser from
- * consuming the socket, and frees it (into a pool of 1,000 that new connections draw from). There is no public call for a response that is not an
- * upgrade, so this uses node's own `freeParser` and finds the listeners by name. Should a
- * later node name them otherwise, nothing is released and streams keep their parsers, as
- * before; test/release-parser.test.ts fails then, so that the loss is seen.
+ * onParserExecuteCommon): it takes its parser's listeners off the socket, stops the parser from
+ * consuming the socket, and frees it (into a pool of 1,000 that new connections draw from).
+ * There is no public call for a response that is not an upgrade, so this uses node's own
+ * `freeParser` and finds the six listeners by name. Should a later node name them otherwise,
+ * nothing is released and streams keep their parsers, as before; release-parser.test.ts fails
+ * then, so that the loss is seen.
  *
  * After the release the socket is read by this module. Empty lines (CR and LF only) are
  * ignored, as node's parser ignored them before a request line (RFC 9112, section 2.2). Any
  * other bytes from the client after a stream's request (no EventSource sends any) close the
  * connection: a further request on it could not be answered before the stream ends anyway,
- * and used to wait unanswered for as long as the stream lived. A half-close from the client ends the stream, as node
- * does (its server's sockets allow half-open connections, and its parser's listener ended them). Errors still go to node's listener, and so to the server's
+ * and used to wait unanswered for as long as the stream lived. A half-close from the client
+ * ends the stream, as node does (its server's sockets allow half-open connections, and its
+ * parser's listener ended them). Errors still go to node's listener, and so to the server's
  * 'clientError' handler.
  */
 

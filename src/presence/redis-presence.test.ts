@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
+import { waitUntil } from '../wait-until.js';
 import { presenceContract } from './presence.contract.js';
 import { RedisPresence, type RedisPresenceOptions } from './redis-presence.js';
 
@@ -41,14 +42,6 @@ function offlineLog(nodes: Record<string, RedisPresence>): string[] {
   for (const [label, p] of Object.entries(nodes))
     p.onOffline((nick) => log.push(`${label}:${nick}`));
   return log;
-}
-
-async function waitUntil(what: string, check: () => boolean | Promise<boolean>, ms = 5000) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
 }
 
 before(async () => {
