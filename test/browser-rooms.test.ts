@@ -422,3 +422,40 @@ test('a big room: joins are not announced to everyone; the member count comes as
   );
   noPageErrors();
 });
+
+test('members called . and .. are made moderators and removed from the members panel', {
+  timeout: TEST_TIMEOUT,
+}, async (t) => {
+  if (!(await setup(t))) return;
+  const alice = await login(await newContext(), 'alice');
+  // Valid nicks, but a URL path segment of . or .. is removed by the browser's URL parser,
+  // even written %2E (docs/api.md, Rooms).
+  const dots = [await login(await newContext(), '.'), await login(await newContext(), '..')];
+  await createRoom(alice, 'dots', 'public');
+  for (const page of dots) {
+    await page.click('#rooms-refresh');
+    await page.getByRole('button', { name: 'Join #dots' }).click();
+    await until(page, '#dots open', () => document.getElementById('app')?.dataset.conv === '#dots');
+  }
+  for (const nick of ['.', '..']) {
+    await members(alice, nick);
+    await alice.getByLabel(`Role of ${nick}`, { exact: true }).selectOption('moderator');
+  }
+  // Made moderators, they may invite.
+  for (const [i, nick] of ['.', '..'].entries()) {
+    await members(dots[i] as Page, nick);
+    await (dots[i] as Page).locator('#invite').waitFor();
+  }
+  for (const [i, nick] of ['.', '..'].entries()) {
+    await alice.getByRole('button', { name: `Remove ${nick} from #dots`, exact: true }).click();
+    await memberListed(alice, nick, false);
+    await until(
+      dots[i] as Page,
+      'Everyone open',
+      () => document.getElementById('app')?.dataset.conv === 'all',
+    );
+  }
+  assert.equal(await alice.textContent('#members-count'), '1');
+  assert.equal(await alice.textContent('#notice-text'), '');
+  noPageErrors();
+});

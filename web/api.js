@@ -46,6 +46,15 @@ export async function call(method, path, body) {
 }
 
 /**
+ * `name` (a nick or room name) as one segment of an API path. A segment `.` or `..` would be
+ * removed by the URL parser (fetch's, as any browser's), even written `%2E`, so its dots are
+ * written `%252E`, which the server decodes twice (src/http/api-paths.ts decodeSegment).
+ */
+export function segment(name) {
+  return name === '.' || name === '..' ? name.replaceAll('.', '%252E') : encodeURIComponent(name);
+}
+
+/**
  * A random id for an idempotent send. crypto.randomUUID exists only in secure contexts
  * (https, localhost); getRandomValues works everywhere.
  */

@@ -3,7 +3,7 @@
 // the Leave button. It reads GET /rooms/<name> when it opens and again after a `member`
 // event about the room, so what it shows is the server's list, not a sum of events.
 
-import { call } from './api.js';
+import { call, segment } from './api.js';
 import { isRoom } from './model.js';
 import { moderates, roomPath } from './rooms.js';
 import { $, el, reconcile } from './view.js';
@@ -128,7 +128,7 @@ export class Members {
 
   async remove(user) {
     try {
-      await call('DELETE', `${roomPath(this.room)}/members/${encodeURIComponent(user)}`);
+      await call('DELETE', `${roomPath(this.room)}/members/${segment(user)}`);
     } catch (err) {
       this.chat.notify(`Could not remove ${user}: ${err.message}.`);
     }
@@ -137,7 +137,7 @@ export class Members {
 
   async setRole(user, role) {
     try {
-      await call('PUT', `${roomPath(this.room)}/members/${encodeURIComponent(user)}`, { role });
+      await call('PUT', `${roomPath(this.room)}/members/${segment(user)}`, { role });
     } catch (err) {
       this.chat.notify(`Could not change ${user}'s role: ${err.message}.`);
     }

@@ -3,7 +3,7 @@
 // ordinary conversation with the id '#name' (conversation.js); the members panel of the open
 // room is members.js.
 
-import { call } from './api.js';
+import { call, segment } from './api.js';
 import { $, el, reconcile } from './view.js';
 
 /** A room name as bodies and events spell it: '#' and 1 to 48 of a-z 0-9 - _ (docs/api.md). */
@@ -13,7 +13,7 @@ const RELOAD_DELAY_MS = 150;
 
 /** The API path of room `name` ('#x' → 'rooms/x'). */
 export function roomPath(name) {
-  return `rooms/${encodeURIComponent(name.slice(1))}`;
+  return `rooms/${segment(name.slice(1))}`;
 }
 
 /** True when `role` may invite, remove members and delete others' messages. */

@@ -46,10 +46,22 @@ export function intParam(
   return n;
 }
 
-/** A percent-decoded path segment; a malformed encoding names nothing here (404). */
+/**
+ * A segment that still reads as `%2E`s once decoded: a name made of dots, escaped twice. URL
+ * parsers (browsers', fetch's) remove a path segment `.` or `..` even when it is written
+ * `%2E`, so a client names the user `..` as `%252E%252E` (docs/api.md). Nicks, room names
+ * and ids never hold a `%`, so decoding such a segment again cannot misread another name.
+ */
+const ESCAPED_DOTS = /^(?:%2e)+$/i;
+
+/**
+ * A percent-decoded path segment (twice for escaped dots, ESCAPED_DOTS); a malformed encoding
+ * names nothing here (404).
+ */
 export function decodeSegment(raw: string): string {
   try {
-    return decodeURIComponent(raw);
+    const once = decodeURIComponent(raw);
+    return ESCAPED_DOTS.test(once) ? decodeURIComponent(once) : once;
   } catch {
     throw new ChatError('HTTP_NOT_FOUND');
   }
