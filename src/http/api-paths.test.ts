@@ -15,5 +15,8 @@ test('decodeSegment decodes once, and dots escaped twice once more', () => {
   assert.equal(decodeSegment('%2541'), '%41');
   assert.equal(decodeSegment('%252E%2541'), '%2E%41');
   assert.equal(decodeSegment('%252E.'), '%2E.');
-  assert.throws(() => decodeSegment('%E2%80'), (e: unknown) => e instanceof ChatError);
+  assert.throws(
+    () => decodeSegment('%E2%80'),
+    (e: unknown) => e instanceof ChatError,
+  );
 });
