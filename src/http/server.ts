@@ -16,7 +16,7 @@ import { ClassicProtocol } from './classic.js';
 import { OpsEndpoints } from './ops.js';
 import { startRequest, TracedRequest, TracedResponse } from './request-context.js';
 import { errorBody, sendError } from './respond.js';
-import { findWebDir, StaticAssets, StaticPage } from './static.js';
+import { findWebDir, inlineCodeHeaders, StaticAssets, StaticPage } from './static.js';
 
 /**
  * Bounds on what a client may send before the router sees it. Headers (request line
@@ -69,7 +69,13 @@ export function createHttpServer(deps: HttpDeps): Server {
     'Content-Security-Policy': PAGE_CSP,
     'X-Frame-Options': 'DENY',
   });
-  const seedPage = new StaticPage(join(web, 'classic.html'), 'text/html; charset=UTF-8');
+  // The seed's page runs inline code; its CSP allows exactly that code, by hash.
+  const seedPath = join(web, 'classic.html');
+  const seedPage = new StaticPage(
+    seedPath,
+    'text/html; charset=UTF-8',
+    inlineCodeHeaders(seedPath),
+  );
   const assets = new StaticAssets(web);
   const classic = new ClassicProtocol({
     chat: deps.chat,

@@ -108,3 +108,72 @@ export class StaticAssets {
     return true;
   }
 }
+
+/** A `'sha256-…'` CSP source for inline code `text`, hashed as the browser hashes it (UTF-8). */
+function hashSource(text: string): string {
+  return `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
+}
+
+// What inlineCodePolicy reads of a page: comments, <script> and <style> elements, start tags,
+// and one tag's attributes (a quoted value may hold a '>', as classic.html's handlers do).
+const COMMENT = /<!--[\s\S]*?-->/g;
+const SCRIPT = /<script\b([^>]*)>([\s\S]*?)<\/script\s*>/gi;
+const STYLE = /<style\b[^>]*>([\s\S]*?)<\/style\s*>/gi;
+const START_TAG =
+  /<[a-z][^\s/>]*((?:\s+[^\s"'>/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+))?)*)\s*\/?>/gi;
+const ATTRIBUTE = /([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?/g;
+
+/**
+ * The Content-Security-Policy of a page whose code is all inline, as the seed's classic.html
+ * is (it stays byte for byte the seed's, so it cannot move its code to files): its <script>
+ * and <style> elements, and its event-handler (`on…`) and `style` attributes, are allowed by
+ * their sha256 hashes ('unsafe-hashes' is what lets a hash allow an attribute), computed from
+ * the page itself at startup, so nothing injected into it would run. It may talk to its own
+ * origin only, and no other page may frame it (clickjacking). Throws when the page has code
+ * it cannot hash: an external script, or a character reference in a handler (the browser
+ * hashes the decoded value).
+ */
+export function inlineCodePolicy(html: string): string {
+  // The HTML parser turns CR LF and CR into LF before any script or attribute sees them.
+  let rest = html.replace(/\r\n?/g, '\n').replace(COMMENT, '');
+  const scripts = new Set<string>();
+  const handlers = new Set<string>();
+  const styles = new Set<string>();
+  rest = rest.replace(SCRIPT, (_all, attrs: string, code: string) => {
+    if (/\ssrc\s*=/i.test(` ${attrs}`)) throw new Error('inlineCodePolicy: an external script');
+    scripts.add(hashSource(code));
+    return '';
+  });
+  rest = rest.replace(STYLE, (_all, css: string) => {
+    styles.add(hashSource(css));
+    return '';
+  });
+  for (const tag of rest.matchAll(START_TAG)) {
+    for (const [, name = '', ...quoted] of (tag[1] ?? '').matchAll(ATTRIBUTE)) {
+      const value = quoted.find((v) => v !== undefined) ?? '';
+      const lower = name.toLowerCase();
+      if (!lower.startsWith('on') && lower !== 'style') continue;
+      if (value.includes('&')) throw new Error(`inlineCodePolicy: a reference in ${name}`);
+      (lower === 'style' ? styles : handlers).add(hashSource(value));
+    }
+  }
+  const script = [...scripts, ...(handlers.size > 0 ? ["'unsafe-hashes'", ...handlers] : [])];
+  const style = styles.size > 0 ? ["'unsafe-hashes'", ...styles] : [];
+  return [
+    "default-src 'none'",
+    `script-src ${script.length === 0 ? "'none'" : script.join(' ')}`,
+    `style-src ${style.length === 0 ? "'none'" : style.join(' ')}`,
+    "connect-src 'self'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
+/** The headers of a page served with inlineCodePolicy: its CSP, and no framing for old browsers. */
+export function inlineCodeHeaders(path: string): Record<string, string> {
+  return {
+    'Content-Security-Policy': inlineCodePolicy(readFileSync(path, 'utf8')),
+    'X-Frame-Options': 'DENY',
+  };
+}
