@@ -211,12 +211,14 @@ export async function effectiveSchema(
  * first when `create` (it was named in the options), or throws when it was written by a newer
  * ssechat (whose schema this one cannot know). The transaction holds the migrate advisory lock
  * from its start, so nodes that start at once queue up: the first migrates, the others find
- * the current version and do nothing.
+ * the current version and do nothing. `upTo` stops at an older version (for the migration
+ * tests, which fill a schema as an earlier ssechat left it).
  */
 export async function migrate(
   client: pg.ClientBase,
   schema: string,
   create: boolean,
+  upTo = SCHEMA_VERSION,
 ): Promise<void> {
   await client.query('BEGIN');
   try {
@@ -250,10 +252,10 @@ export async function migrate(
         `PostgreSQL schema ${schema} has schema version ${current}, newer than this ssechat supports (${SCHEMA_VERSION})`,
       );
     }
-    for (let version = current; version < SCHEMA_VERSION; version++) {
+    for (let version = current; version < upTo; version++) {
       await client.query(MIGRATIONS[version] as string);
     }
-    await client.query('UPDATE schema_version SET version = $1', [SCHEMA_VERSION]);
+    await client.query('UPDATE schema_version SET version = $1', [Math.max(current, upTo)]);
     await client.query('COMMIT');
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});

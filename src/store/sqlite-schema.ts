@@ -197,9 +197,10 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
  * Brings the database at `path` up to SCHEMA_VERSION, one transaction per step, or throws when
  * it was written by a newer ssechat (whose schema this one cannot know). Each step takes the
  * write lock first (IMMEDIATE) and reads the version under it: a server and a command line
- * opening a new file at once must not both run step 1.
+ * opening a new file at once must not both run step 1. `upTo` stops at an older version
+ * (for the migration tests, which fill a database as an earlier ssechat left it).
  */
-export function migrate(db: Database.Database, path: string): void {
+export function migrate(db: Database.Database, path: string, upTo = SCHEMA_VERSION): void {
   const step = db.transaction((): boolean => {
     const current = db.pragma('user_version', { simple: true }) as number;
     if (current > SCHEMA_VERSION) {
@@ -207,13 +208,13 @@ export function migrate(db: Database.Database, path: string): void {
         `database ${path} has schema version ${current}, newer than this ssechat supports (${SCHEMA_VERSION})`,
       );
     }
-    if (current === SCHEMA_VERSION) return false;
+    if (current >= upTo) return false;
     db.exec(MIGRATIONS[current] as string);
     db.pragma(`user_version = ${current + 1}`);
     return true;
   });
   // The usual case, a current schema, needs no write lock: a busy server keeps its own.
-  if (db.pragma('user_version', { simple: true }) === SCHEMA_VERSION) return;
+  if (db.pragma('user_version', { simple: true }) === upTo) return;
   while (step.immediate()) {
     // One step per transaction, until the schema is current.
   }
