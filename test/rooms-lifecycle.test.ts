@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Config } from '../src/config.js';
 import { MAX_INVITES_PER_USER, MAX_ROOMS_CREATED_PER_HOUR } from '../src/core/room-rules.js';
 import type { RunningServer } from '../src/main.js';
+import { MAX_ROOM_LISTING } from '../src/store/store.js';
 import { api, NO_LIMITS, SseClient, session, startTestServer } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ssechat-room-lives-'));
@@ -175,3 +176,44 @@ for (const store of ['memory', 'sqlite'] as const) {
     });
   });
 }
+
+describe('the room list over the wire', () => {
+  let server: RunningServer;
+  before(async () => {
+    // Behind a "proxy", so that the hundred accounts below log in from addresses of their
+    // own (logins are limited per address).
+    server = await startTestServer({ ...NO_LIMITS, trustProxy: 'yes' });
+  });
+  after(() => server.close());
+
+  test('rooms nobody else is in cannot push a shared public room out of the list', async () => {
+    const base = server.url;
+    const cookie = new Map<string, Record<string, string>>();
+    const as = async (nick: string) => {
+      let c = cookie.get(nick);
+      if (!c) {
+        const from = { 'X-Forwarded-For': `10.0.${cookie.size >> 8}.${cookie.size & 255}` };
+        const reply = await api(base, 'POST', '/api/v1/session', { nick }, from);
+        assert.equal(reply.status, 201, reply.body);
+        c = { Cookie: String(reply.headers['set-cookie']?.[0]).split(';')[0] ?? '' };
+        cookie.set(nick, c);
+      }
+      return c;
+    };
+    const post = async (nick: string, path: string, body: unknown) =>
+      api(base, 'POST', `/api/v1${path}`, body, await as(nick));
+    assert.equal((await post('bob', '/rooms', { name: 'zz-real' })).status, 201);
+    assert.equal((await post('cat', '/rooms/zz-real/join', {})).status, 201);
+    // More one-member public rooms than the list holds, all sorting before it, from several
+    // accounts (each within the creation rate) that stay in them.
+    for (let i = 0; i <= MAX_ROOM_LISTING; i++) {
+      const who = `spam${Math.floor(i / MAX_ROOMS_CREATED_PER_HOUR)}`;
+      const reply = await post(who, '/rooms', { name: `a${String(i).padStart(4, '0')}` });
+      assert.equal(reply.status, 201, reply.body);
+    }
+    const list = await api(base, 'GET', '/api/v1/rooms', undefined, await as('eve'));
+    const names = list.json.rooms.map((r: { name: string }) => r.name);
+    assert.equal(names.length, MAX_ROOM_LISTING);
+    assert.ok(names.includes('#zz-real'));
+  });
+});
