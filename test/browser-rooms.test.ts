@@ -459,3 +459,54 @@ test('members called . and .. are made moderators and removed from the members p
   assert.equal(await alice.textContent('#notice-text'), '');
   noPageErrors();
 });
+
+test('an invitation can be declined; a withdrawn invitation and a room its last member left go from the list', {
+  timeout: TEST_TIMEOUT,
+}, async (t) => {
+  if (!(await setup(t))) return;
+  const alice = await login(await newContext(), 'alice');
+  const bob = await login(await newContext(), 'bob');
+  const offered = (page: Page, name: string, listed: boolean) =>
+    until(
+      page,
+      `${name} ${listed ? '' : 'not '}offered`,
+      ([n, l]) =>
+        Array.from(document.querySelectorAll('#room-offers .name')).some(
+          (e) => e.textContent === n,
+        ) === l,
+      [name, listed] as const,
+    );
+  const invite = async (nick: string) => {
+    await members(alice, 'alice');
+    await alice.fill('#invite-nick', nick);
+    await alice.click('#invite button[type="submit"]');
+    await until(alice, 'the invitation said', () =>
+      document.getElementById('invite-error')?.textContent?.includes('Invited'),
+    );
+  };
+
+  // Bob declines: the invitation goes from his list, and he cannot join.
+  await createRoom(alice, 'vault', 'private');
+  await invite('bob');
+  await bob.getByRole('button', { name: 'Decline #vault' }).click();
+  await offered(bob, '#vault', false);
+  assert.equal(await bob.getByRole('button', { name: 'Join #vault' }).count(), 0);
+
+  // Alice invites him again, then leaves, alone: the room is removed, the invitation lapses.
+  await invite('bob');
+  await bob.getByRole('button', { name: 'Join #vault' }).waitFor();
+  await alice.click('#leave-room');
+  await until(alice, 'Everyone open', () => document.getElementById('app')?.dataset.conv === 'all');
+  await offered(bob, '#vault', false);
+
+  // A public room its last member leaves is not offered again: it no longer exists.
+  await createRoom(alice, 'lonely', 'public');
+  await members(alice, 'alice');
+  await alice.click('#leave-room');
+  await until(alice, 'Everyone open', () => document.getElementById('app')?.dataset.conv === 'all');
+  await offered(alice, '#lonely', false);
+  await alice.click('#rooms-refresh');
+  await alice.waitForTimeout(300);
+  await offered(alice, '#lonely', false);
+  noPageErrors();
+});

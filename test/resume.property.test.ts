@@ -241,8 +241,9 @@ async function run(commands: readonly Command[], dataDir: string): Promise<void>
     const sent = new Map<Nick, number[]>(NICKS.map((n) => [n, []]));
     const send = async ({ from, to, text }: Send): Promise<number> => {
       const reply = await api(server.url, 'POST', '/api/v1/messages', { to, text }, cookie(from));
-      // A room the sender is not in refuses the message, and stores nothing.
-      if (to.startsWith('#') && reply.status === 403) return 0;
+      // A room the sender is not in (or that is gone: its last member left) refuses the
+      // message, and stores nothing.
+      if (to.startsWith('#') && (reply.status === 403 || reply.status === 404)) return 0;
       assert.equal(reply.status, 201, reply.body);
       sent.get(from)?.push(reply.json.id);
       return reply.json.id;
@@ -264,9 +265,19 @@ async function run(commands: readonly Command[], dataDir: string): Promise<void>
           break;
         case 'join':
         case 'leave': {
-          const reply = await call(c.nick, 'POST', `/rooms/${c.room.slice(1)}/${c.kind}`);
-          // Leaving a room one is not in is refused; joining twice changes nothing.
-          assert.ok([200, 201, 403].includes(reply.status), reply.body);
+          const path = `/rooms/${c.room.slice(1)}`;
+          let reply = await call(c.nick, 'POST', `${path}/${c.kind}`);
+          // Its last member left, so the room is gone: joining makes it again (a new life of
+          // the name, which must replay apart from the old one), unless the creation rate
+          // says no.
+          if (c.kind === 'join' && reply.status === 404) {
+            reply = await call(c.nick, 'POST', '/rooms', { name: c.room });
+            assert.ok([201, 429].includes(reply.status), reply.body);
+            break;
+          }
+          // Leaving a room one is not in (or that is gone) is refused; joining twice changes
+          // nothing.
+          assert.ok([200, 201, 403, 404].includes(reply.status), reply.body);
           break;
         }
         case 'edit':

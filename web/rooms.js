@@ -127,18 +127,24 @@ export class Rooms {
         return;
       }
       if (e.action === 'invite') room.invited = room.role === null;
-      else {
+      else if (e.action === 'remove' && room.role === null) {
+        // Our invitation went: we declined it, it was withdrawn, or its inviter left.
+        room.invited = false;
+        if (room.visibility !== 'public') this.byName.delete(room.name);
+      } else {
         room.role = e.role ?? null;
         if (room.role) room.invited = false;
+        if (e.action === 'leave' || e.action === 'remove') this.lost(room, e);
       }
-      if (e.action === 'leave' || e.action === 'remove') this.lost(room, e);
     }
     if (room && e.id > this.asOf) {
       if (e.action === 'create') room.members = 1;
       else if (e.action === 'join') room.members = (room.members ?? 0) + 1;
-      else if (e.action === 'leave' || e.action === 'remove') {
-        room.members = Math.max(0, (room.members ?? 1) - 1);
-      }
+      else if (e.action === 'leave') room.members = Math.max(0, (room.members ?? 1) - 1);
+      // A remove takes a member or only an invitation: the list says which.
+      else if (e.action === 'remove') this.reloadSoon();
+      // The last member left: the server removed the room (its name is free again).
+      if (room.members === 0 && !room.role) this.byName.delete(room.name);
     }
     this.chat.sidebar.render();
     this.chat.renderHeader();
@@ -226,6 +232,23 @@ export class Rooms {
     this.chat.open(room.name, true);
   }
 
+  /** Declines our invitation to `room`; the `member` event (or this) drops it from the list. */
+  async decline(room) {
+    try {
+      await call('DELETE', `${roomPath(room.name)}/invite`);
+    } catch (err) {
+      this.chat.notify(`Could not decline ${room.name}: ${err.message}.`);
+      this.reloadSoon();
+      return;
+    }
+    const kept = this.byName.get(room.name);
+    if (kept && !kept.role) {
+      kept.invited = false;
+      if (kept.visibility !== 'public') this.byName.delete(room.name);
+    }
+    this.chat.sidebar.render();
+  }
+
   async leave(name) {
     try {
       await call('POST', `${roomPath(name)}/leave`, {});
@@ -246,7 +269,10 @@ export class Rooms {
 
   // ---- rendering
 
-  /** The "Rooms to join" list: invitations and public rooms, each with a Join button. */
+  /**
+   * The "Rooms to join" list: invitations and public rooms, each with a Join button; an
+   * invitation also has a Decline button.
+   */
   render() {
     const offers = this.offers();
     $('room-offers-empty').hidden = offers.length > 0;
@@ -262,7 +288,11 @@ export class Rooms {
           join.type = 'button';
           join.setAttribute('aria-label', `Join ${room.name}`);
           join.addEventListener('click', () => this.join(this.byName.get(room.name) ?? room));
-          li.append(text, join);
+          const decline = el('button', 'decline quiet', 'Decline');
+          decline.type = 'button';
+          decline.setAttribute('aria-label', `Decline ${room.name}`);
+          decline.addEventListener('click', () => this.decline(this.byName.get(room.name) ?? room));
+          li.append(text, join, decline);
           return li;
         },
         update: (li) => {
@@ -271,6 +301,7 @@ export class Rooms {
             ? 'invited you'
             : `${r.members ?? 0} member${r.members === 1 ? '' : 's'}`;
           li.classList.toggle('invited', Boolean(r.invited));
+          li.querySelector('.decline').hidden = !r.invited;
         },
       })),
     );

@@ -56,8 +56,20 @@ export class ChatRooms {
     return this.change(user, 'join', room, user);
   }
 
+  /**
+   * `user` leaves; the invitations they gave to the room lapse, and when they were its last
+   * member the room is removed and its name freed (store.ts).
+   */
   leave(user: string, room: string): Promise<StoredMemberChange | undefined> {
     return this.change(user, 'leave', room, user);
+  }
+
+  /**
+   * `user` declines their invitation to `room` (a `remove` of themselves, logged like any
+   * removal of an invitation); undefined when they hold none.
+   */
+  decline(user: string, room: string): Promise<StoredMemberChange | undefined> {
+    return this.change(user, 'remove', room, user);
   }
 
   /** `by` invites `userRaw`; undefined when they are a member or invited already. */
@@ -149,8 +161,9 @@ export class ChatRooms {
       ...(settings && { settings }),
       ...(role && { role }),
     };
-    const stored = await store.appendMember(change);
-    if (stored) await this.deps.publish({ kind: 'member', change: stored });
-    return stored;
+    // The withdrawn invitations come first, in id order, then the change itself.
+    const logged = await store.appendMember(change);
+    for (const stored of logged) await this.deps.publish({ kind: 'member', change: stored });
+    return logged.at(-1);
   }
 }

@@ -19,6 +19,11 @@ export interface MembershipState {
   readonly userInvites: number;
   /** How many owners the room has. */
   readonly owners: number;
+  /**
+   * When the change's `user` created rooms: the ts of their newest `create` changes in the
+   * log, newest first, at most MAX_ROOMS_CREATED_PER_HOUR of them.
+   */
+  readonly recentCreates: readonly number[];
 }
 
 /**
@@ -34,6 +39,17 @@ export const MAX_INVITES_PER_USER = 100;
  */
 export const MAX_ROOMS_PER_USER = 500;
 
+/**
+ * Most rooms one user may create in ROOM_CREATION_WINDOW_MS. A room is a line in everyone's
+ * room list: without this bound one account could create a public room, leave it (which
+ * removes it) and create the next one without end, or fill its MAX_ROOMS_PER_USER quickly.
+ * Counted from the log inside the Store's transaction, so it holds across a cluster.
+ */
+export const MAX_ROOMS_CREATED_PER_HOUR = 10;
+
+/** The window MAX_ROOMS_CREATED_PER_HOUR counts in: an hour. */
+export const ROOM_CREATION_WINDOW_MS = 3_600_000;
+
 /** What the change does, for the Store to write in the same transaction. */
 export interface MembershipOutcome {
   /** The role of `user` afterwards; null when not a member. */
@@ -44,6 +60,16 @@ export interface MembershipOutcome {
   readonly quiet: boolean;
   /** True for `create`: the room is to be made, with the change's settings. */
   readonly create: boolean;
+  /**
+   * The invitations `user` gave to this room lapse: they leave it or are removed. The Store
+   * withdraws them in the same transaction, each logged as a `remove` by `user`.
+   */
+  readonly lapses: boolean;
+  /**
+   * The room's last member leaves: the Store removes the room, with every invitation to it
+   * (each withdrawal logged as above), and its name is free again.
+   */
+  readonly closes: boolean;
 }
 
 const ROLES: readonly Role[] = ['owner', 'moderator', 'member'];
@@ -57,12 +83,16 @@ const ROLES: readonly Role[] = ['owner', 'moderator', 'member'];
  * - `join`: anyone to a public room, the invited to a private one; the invitation is used up.
  * - Nobody creates or joins a room while a member of MAX_ROOMS_PER_USER rooms, nor is
  *   invited while holding MAX_INVITES_PER_USER invitations.
+ * - Nobody creates more than MAX_ROOMS_CREATED_PER_HOUR rooms in ROOM_CREATION_WINDOW_MS
+ *   (CHAT_RATE_LIMITED, with when to try again).
  * - A room keeps an owner while it has members: its last owner can neither leave nor give up
- *   the role until another member is an owner (alone, they may leave).
+ *   the role until another member is an owner. Alone, they may leave, and the room closes:
+ *   it is removed with its invitations and its name is free again.
  * - `invite`: owners and moderators invite a user who is not a member.
- * - `leave`: any member.
+ * - `leave`: any member. The invitations they gave lapse (also when removed).
  * - `remove`: owners remove anyone but themselves; moderators remove plain members. It also
- *   withdraws an invitation.
+ *   withdraws an invitation. A user who holds an invitation removes it themselves to decline
+ *   it (`by` is `user`); declining without one changes nothing.
  * - `role`: owners set a member's role.
  *
  * A join or leave is quiet when the room had more than `bigRoom` members before it.
@@ -75,7 +105,8 @@ export function decideMembership(
   if (action === 'create') {
     if (state.room) throw new ChatError('CHAT_ROOM_EXISTS');
     full(state);
-    return { role: 'owner', invited: false, quiet: false, create: true };
+    creationRate(change, state);
+    return { ...NOTHING, role: 'owner', create: true };
   }
   if (!state.room) throw new ChatError('CHAT_ROOM_NOT_FOUND');
   const big = state.members > change.bigRoom;
@@ -86,29 +117,33 @@ export function decideMembership(
         throw new ChatError('CHAT_FORBIDDEN', 'this room is private; ask for an invitation');
       }
       full(state);
-      return { role: 'member', invited: false, quiet: big, create: false };
+      return { ...NOTHING, role: 'member', quiet: big };
     case 'leave':
       if (state.userRole === null) throw new ChatError('CHAT_NOT_MEMBER');
       if (lastOwner(state) && state.members > 1) throw LAST_OWNER();
-      return { role: null, invited: false, quiet: big, create: false };
+      return { ...NOTHING, quiet: big, lapses: true, closes: state.members <= 1 };
     case 'invite':
       moderates(state.byRole);
       if (state.userRole !== null || state.invited) return null;
       if (state.userInvites >= MAX_INVITES_PER_USER) {
         throw new ChatError('CHAT_FORBIDDEN', `${change.user} holds too many invitations`);
       }
-      return { role: null, invited: true, quiet: false, create: false };
+      return { ...NOTHING, invited: true };
     case 'remove':
+      if (change.user === change.by) {
+        // Declining an invitation.
+        if (state.userRole !== null)
+          throw new ChatError('CHAT_FORBIDDEN', 'leave the room instead');
+        return state.invited ? NOTHING : null;
+      }
       moderates(state.byRole);
-      if (change.user === change.by)
-        throw new ChatError('CHAT_FORBIDDEN', 'leave the room instead');
       if (state.userRole === null && !state.invited) {
         throw new ChatError('CHAT_NOT_MEMBER', `${change.user} is not a member`);
       }
       if (state.byRole === 'moderator' && state.userRole !== null && state.userRole !== 'member') {
         throw new ChatError('CHAT_FORBIDDEN', 'moderators remove plain members only');
       }
-      return { role: null, invited: false, quiet: false, create: false };
+      return { ...NOTHING, lapses: state.userRole !== null };
     case 'role': {
       if (state.byRole === null) throw new ChatError('CHAT_NOT_MEMBER');
       if (state.byRole !== 'owner') throw new ChatError('CHAT_FORBIDDEN', 'owners set roles');
@@ -119,9 +154,33 @@ export function decideMembership(
       }
       if (state.userRole === role) return null;
       if (lastOwner(state)) throw LAST_OWNER();
-      return { role, invited: false, quiet: false, create: false };
+      return { ...NOTHING, role };
     }
   }
+}
+
+/** The outcome the others vary: no member, no invitation, nothing else. */
+const NOTHING: MembershipOutcome = {
+  role: null,
+  invited: false,
+  quiet: false,
+  create: false,
+  lapses: false,
+  closes: false,
+};
+
+/** The outcome of a withdrawn invitation (a `remove` the Store logs for a lapse, store.ts). */
+export const WITHDRAWN: MembershipOutcome = NOTHING;
+
+/** Throws CHAT_RATE_LIMITED when `user` created MAX_ROOMS_CREATED_PER_HOUR rooms this hour. */
+function creationRate(change: NewMemberChange, state: MembershipState): void {
+  const oldest = state.recentCreates[MAX_ROOMS_CREATED_PER_HOUR - 1];
+  if (oldest === undefined || oldest <= change.ts - ROOM_CREATION_WINDOW_MS) return;
+  throw new ChatError(
+    'CHAT_RATE_LIMITED',
+    `at most ${MAX_ROOMS_CREATED_PER_HOUR} new rooms an hour`,
+    oldest + ROOM_CREATION_WINDOW_MS - change.ts,
+  );
 }
 
 /** Whether the change's user is the room's only owner. */

@@ -45,6 +45,7 @@ export class ApiRooms {
       }
     } else if (user === undefined && ACTIONS.has(sub)) {
       if (method === 'POST') return this.act(req, res, nick, `#${name}`, sub);
+      if (method === 'DELETE' && sub === 'invite') return this.decline(req, res, nick, `#${name}`);
     } else if (sub === 'members' && user !== undefined && extra === undefined) {
       if (method === 'DELETE' || method === 'PUT') {
         return this.member(req, res, nick, `#${name}`, user);
@@ -89,6 +90,18 @@ export class ApiRooms {
     else if (action === 'leave') change = await rooms.leave(nick, room);
     else change = await rooms.invite(nick, room, stringField(body, 'user'));
     sendJson(res, change ? 201 : 200, { id: change?.id ?? null });
+  }
+
+  /** `DELETE /api/v1/rooms/<name>/invite`: the invitee declines; id null when not invited. */
+  private async decline(
+    req: IncomingMessage,
+    res: ServerResponse,
+    nick: string,
+    room: string,
+  ): Promise<void> {
+    await this.deps.admission.send(req, nick);
+    const change = await this.deps.chat.rooms.decline(nick, room);
+    sendJson(res, 200, { id: change?.id ?? null });
   }
 
   private async member(

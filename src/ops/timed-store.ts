@@ -58,7 +58,7 @@ export class TimedStore implements Store {
     return timed(this.appendSeconds, () => this.inner.appendReceipt(receipt));
   }
 
-  appendMember(change: NewMemberChange): Promise<StoredMemberChange | undefined> {
+  appendMember(change: NewMemberChange): Promise<StoredMemberChange[]> {
     return timed(this.appendSeconds, () => this.inner.appendMember(change));
   }
 

@@ -1,5 +1,9 @@
 import type { EventId, NewMemberChange, Role, RoomSettings } from '../core/events.js';
-import { decideMembership, type MembershipOutcome } from '../core/room-rules.js';
+import {
+  decideMembership,
+  MAX_ROOMS_CREATED_PER_HOUR,
+  type MembershipOutcome,
+} from '../core/room-rules.js';
 import { MAX_ROOM_LISTING, type Member, type RoomInfo, type RoomListing } from './store.js';
 
 interface Room {
@@ -7,16 +11,24 @@ interface Room {
   readonly settings: RoomSettings;
   readonly createdBy: string;
   readonly created: number;
+  /** The id of its create change: where this life of its name begins (store.ts). */
+  readonly since: EventId;
   /** In the order they became members. */
   readonly members: Map<string, Role>;
-  readonly invited: Set<string>;
-  /** Each user's spans (store.ts): [from, to], `to` Infinity while open. */
-  readonly spans: Map<string, Array<[EventId, number]>>;
+  /** Each invitee, with who invited them. */
+  readonly invited: Map<string, string>;
 }
 
 /** The rooms of a MemoryStore: settings, members, invitations and spans. */
 export class MemoryRooms {
   private readonly rooms = new Map<string, Room>();
+  /**
+   * Each room name's spans by user (store.ts): [from, to], `to` Infinity while open. Kept
+   * apart from the rooms, because they outlive a room that was removed.
+   */
+  private readonly spans = new Map<string, Map<string, Array<[EventId, number]>>>();
+  /** The ts of each user's newest creates, newest first (see MembershipState). */
+  private readonly creates = new Map<string, number[]>();
 
   /** Decides `change` (room-rules.ts) against the current state; does not apply it. */
   decide(change: NewMemberChange): MembershipOutcome | null {
@@ -37,7 +49,20 @@ export class MemoryRooms {
       userRooms,
       userInvites,
       owners: [...(room?.members.values() ?? [])].filter((role) => role === 'owner').length,
+      recentCreates: this.creates.get(change.user) ?? [],
     });
+  }
+
+  /**
+   * The invitations a decided change withdraws (store.ts), to be logged before it: all of the
+   * room's when it closes, those `user` gave when theirs lapse.
+   */
+  withdrawn(change: NewMemberChange, outcome: MembershipOutcome): string[] {
+    const room = this.rooms.get(change.room);
+    if (!room || !(outcome.closes || outcome.lapses)) return [];
+    return [...room.invited]
+      .filter(([, by]) => outcome.closes || by === change.user)
+      .map(([invitee]) => invitee);
   }
 
   /** Applies a decided change, logged under `id`. */
@@ -49,33 +74,52 @@ export class MemoryRooms {
         settings: change.settings ?? { visibility: 'public', history: 'joined' },
         createdBy: change.user,
         created: change.ts,
+        since: id,
         members: new Map(),
-        invited: new Set(),
-        spans: new Map(),
+        invited: new Map(),
       };
       this.rooms.set(change.room, room);
+      const creates = [change.ts, ...(this.creates.get(change.user) ?? [])];
+      this.creates.set(change.user, creates.slice(0, MAX_ROOMS_CREATED_PER_HOUR));
     }
     const before = room.members.get(change.user) ?? null;
     if (outcome.role === null) room.members.delete(change.user);
     else room.members.set(change.user, outcome.role);
-    if (outcome.invited) room.invited.add(change.user);
+    if (outcome.invited) room.invited.set(change.user, change.by);
     else room.invited.delete(change.user);
-    const spans = room.spans.get(change.user) ?? [];
-    room.spans.set(change.user, spans);
+    let byUser = this.spans.get(change.room);
+    if (!byUser) {
+      byUser = new Map();
+      this.spans.set(change.room, byUser);
+    }
+    const spans = byUser.get(change.user) ?? [];
+    byUser.set(change.user, spans);
     if (before === null && outcome.role !== null) spans.push([id, Number.POSITIVE_INFINITY]);
     const open = spans[spans.length - 1];
     if (before !== null && outcome.role === null && open) open[1] = id;
+    if (outcome.closes) this.rooms.delete(change.room);
   }
 
   /** Whether one of `user`'s spans in `room` covers `id` (and `from`, when given). */
   covers(room: string, user: string, id: EventId, from = id): boolean {
-    const spans = this.rooms.get(room)?.spans.get(user);
+    const spans = this.spans.get(room)?.get(user);
     return spans?.some(([start, end]) => start <= from && id <= end) ?? false;
   }
 
-  /** Whether `user` sees all of `room`'s history (history mode all). */
-  seesAllHistory(room: string): boolean {
-    return this.rooms.get(room)?.settings.history === 'all';
+  /**
+   * Whether `viewer` reads message `id` of `room` in its history: it is of the room's current
+   * life, and the room's history mode is all or one of the viewer's spans covers it.
+   */
+  inHistory(room: string, viewer: string, id: EventId): boolean {
+    const found = this.rooms.get(room);
+    if (!found || id < found.since) return false;
+    return found.settings.history === 'all' || this.covers(room, viewer, id);
+  }
+
+  /** Whether message `id`, sent to room `to`, belongs to the room's current life. */
+  current(to: string, id: EventId): boolean {
+    const since = this.rooms.get(to)?.since;
+    return since !== undefined && since <= id;
   }
 
   info(name: string): RoomInfo | undefined {
@@ -99,8 +143,13 @@ export class MemoryRooms {
       else if (room.settings.visibility === 'public') others.push(listing);
     }
     const byName = (a: RoomListing, b: RoomListing): number => (a.name < b.name ? -1 : 1);
-    const first = (list: RoomListing[]) => list.sort(byName).slice(0, MAX_ROOM_LISTING);
-    return [...mine, ...first(invitations), ...first(others)].sort(byName);
+    // Public rooms with the most members first, so that rooms nobody else is in cannot push
+    // out the ones people use.
+    const byMembers = (a: RoomListing, b: RoomListing): number =>
+      b.members - a.members || byName(a, b);
+    const first = (list: RoomListing[], order: typeof byName) =>
+      list.sort(order).slice(0, MAX_ROOM_LISTING);
+    return [...mine, ...first(invitations, byName), ...first(others, byMembers)].sort(byName);
   }
 
   role(room: string, user: string): Role | null {
@@ -115,7 +164,7 @@ export class MemoryRooms {
     const out: Array<{ room: string; user: string; role: Role; since: EventId }> = [];
     for (const room of this.rooms.values()) {
       for (const [user, role] of room.members) {
-        const since = room.spans.get(user)?.at(-1)?.[0] ?? 0;
+        const since = this.spans.get(room.name)?.get(user)?.at(-1)?.[0] ?? 0;
         out.push({ room: room.name, user, role, since });
       }
     }

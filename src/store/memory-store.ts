@@ -18,6 +18,7 @@ import {
   type StoredReceipt,
   storedMessage,
 } from '../core/events.js';
+import { type MembershipOutcome, WITHDRAWN } from '../core/room-rules.js';
 import { ChatError } from '../errors.js';
 import { MemoryAccounts } from './memory-accounts.js';
 import { MemoryRooms } from './memory-rooms.js';
@@ -119,10 +120,9 @@ export class MemoryStore implements Store {
     before: EventId,
     limit: number,
   ): Promise<StoredMessage[]> {
-    const all = isRoom(peer) && this.roomState.seesAllHistory(peer);
     const between = (m: StoredMessage): boolean =>
       peer === EVERYONE || isRoom(peer)
-        ? m.to === peer && (all || peer === EVERYONE || this.roomState.covers(peer, viewer, m.id))
+        ? m.to === peer && (peer === EVERYONE || this.roomState.inHistory(peer, viewer, m.id))
         : (m.from === viewer && m.to === peer) || (m.from === peer && m.to === viewer);
     const out: StoredMessage[] = [];
     for (let i = this.indexAbove(before - 1) - 1; i >= 0 && out.length < limit; i--) {
@@ -136,15 +136,23 @@ export class MemoryStore implements Store {
     return this.messageNow(id);
   }
 
-  async appendMember(change: NewMemberChange): Promise<StoredMemberChange | undefined> {
+  async appendMember(change: NewMemberChange): Promise<StoredMemberChange[]> {
     const outcome = this.roomState.decide(change);
-    if (!outcome) return undefined;
-    const id = ++this.lastId;
-    this.roomState.apply(change, outcome, id);
-    const { room, user, by, action, ts } = change;
-    const stored = { id, room, user, by, action, ts, role: outcome.role, quiet: outcome.quiet };
-    this.entries.push({ kind: 'member', change: stored });
-    return stored;
+    if (!outcome) return [];
+    const logged: StoredMemberChange[] = [];
+    const log = (c: NewMemberChange, o: MembershipOutcome): void => {
+      const id = ++this.lastId;
+      this.roomState.apply(c, o, id);
+      const { room, user, by, action, ts } = c;
+      const stored = { id, room, user, by, action, ts, role: o.role, quiet: o.quiet };
+      this.entries.push({ kind: 'member', change: stored });
+      logged.push(stored);
+    };
+    for (const invitee of this.roomState.withdrawn(change, outcome)) {
+      log({ ...change, action: 'remove', user: invitee, by: change.user }, WITHDRAWN);
+    }
+    log(change, outcome);
+    return logged;
   }
 
   async appendEdit(edit: NewEdit): Promise<StoredEdit> {
@@ -202,7 +210,10 @@ export class MemoryStore implements Store {
   /** The undeleted message with this id, or CHAT_MESSAGE_NOT_FOUND. */
   private live(id: EventId): StoredMessage {
     const message = this.messageNow(id);
-    if (!message || message.deleted) throw new ChatError('CHAT_MESSAGE_NOT_FOUND');
+    const gone = !message || message.deleted;
+    if (gone || (isRoom(message.to) && !this.roomState.current(message.to, id))) {
+      throw new ChatError('CHAT_MESSAGE_NOT_FOUND');
+    }
     return message;
   }
 

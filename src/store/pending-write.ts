@@ -27,7 +27,7 @@ export type PendingWrite =
   | {
       readonly kind: 'member';
       readonly change: NewMemberChange;
-      readonly done: Settle<StoredMemberChange | undefined>;
+      readonly done: Settle<StoredMemberChange[]>;
     }
   | { readonly kind: 'edit'; readonly edit: NewEdit; readonly done: Settle<StoredEdit> }
   | { readonly kind: 'delete'; readonly delete: NewDelete; readonly done: Settle<StoredDelete> };

@@ -8,7 +8,12 @@ import type {
   StoredEdit,
   StoredMemberChange,
 } from '../core/events.js';
-import { decideMembership } from '../core/room-rules.js';
+import {
+  decideMembership,
+  MAX_ROOMS_CREATED_PER_HOUR,
+  type MembershipOutcome,
+  WITHDRAWN,
+} from '../core/room-rules.js';
 import { ChatError } from '../errors.js';
 
 // The writes of this file run inside an append batch's transaction, which holds the append
@@ -27,6 +32,7 @@ interface StateRow {
   user_rooms: number;
   user_invites: number;
   owners: number;
+  creates: number[];
 }
 
 // One row even when there is no such room (the LEFT JOIN leaves its columns NULL).
@@ -39,7 +45,10 @@ const STATE: pg.QueryConfig = {
          EXISTS (SELECT 1 FROM invites WHERE room = $1 AND nick = $2) AS invited,
          (SELECT count(*)::int FROM members WHERE nick = $2) AS user_rooms,
          (SELECT count(*)::int FROM invites WHERE nick = $2) AS user_invites,
-         (SELECT count(*)::int FROM members WHERE room = $1 AND role = 'owner') AS owners
+         (SELECT count(*)::int FROM members WHERE room = $1 AND role = 'owner') AS owners,
+         ARRAY(SELECT ts::float8 FROM messages
+                WHERE sender = $2 AND kind = 'member' AND action = 'create'
+                ORDER BY id DESC LIMIT ${MAX_ROOMS_CREATED_PER_HOUR}) AS creates
     FROM (SELECT 1) one LEFT JOIN rooms r ON r.name = $1`,
 };
 
@@ -48,7 +57,8 @@ const STATE: pg.QueryConfig = {
 // its end, when a room it creates exists. Parameters: $1 ts, $2 room, $3 user, $4 by,
 // $5 action, $6 role afterwards (NULL: not a member), $7 quiet, $8 invited afterwards,
 // $9 create, $10 visibility, $11 history, $12 member count afterwards, $13 whether the user
-// was a member before.
+// was a member before. A room it creates begins its life (created_id) at the change's id;
+// an invitation records who gave it ($4).
 const WRITE_MEMBER: pg.QueryConfig = {
   name: 'ssechat_member_write',
   text: `
@@ -57,8 +67,8 @@ const WRITE_MEMBER: pg.QueryConfig = {
     VALUES (nextval('messages_id_seq'), 'member', $1, $3, $2, '', $4, $5, $6, $7)
     RETURNING id
   ), made AS (
-    INSERT INTO rooms (name, visibility, history, created_by, created, members)
-    SELECT $2, $10, $11, $3, $1, $12 WHERE $9
+    INSERT INTO rooms (name, visibility, history, created_by, created, members, created_id)
+    SELECT $2, $10, $11, $3, $1, $12, id FROM logged WHERE $9
   ), counted AS (
     UPDATE rooms SET members = $12 WHERE name = $2 AND NOT $9 AND members <> $12
   ), gone AS (
@@ -68,7 +78,7 @@ const WRITE_MEMBER: pg.QueryConfig = {
     SELECT $2, $3, $6, id FROM logged WHERE $6::text IS NOT NULL
     ON CONFLICT (room, nick) DO UPDATE SET role = excluded.role
   ), invited AS (
-    INSERT INTO invites (room, nick) SELECT $2, $3 WHERE $8 ON CONFLICT DO NOTHING
+    INSERT INTO invites (room, nick, invited_by) SELECT $2, $3, $4 WHERE $8 ON CONFLICT DO NOTHING
   ), uninvited AS (
     DELETE FROM invites WHERE room = $2 AND nick = $3 AND NOT $8
   ), opened AS (
@@ -81,6 +91,25 @@ const WRITE_MEMBER: pg.QueryConfig = {
   SELECT id FROM logged`,
 };
 
+// The invitations a change withdraws (store.ts): those its user ($2) gave, or all ($3) when
+// it closes the room.
+const WITHDRAWN_INVITES: pg.QueryConfig = {
+  name: 'ssechat_member_withdrawn',
+  text: `SELECT nick FROM invites WHERE room = $1 AND (invited_by = $2 OR $3)
+          ORDER BY nick COLLATE "C"`,
+};
+
+// A room closes when its last member leaves: nothing refers to it any more (its invitations
+// were withdrawn first; spans do not reference rooms).
+const CLOSE_ROOM: pg.QueryConfig = {
+  name: 'ssechat_room_close',
+  text: 'DELETE FROM rooms WHERE name = $1 AND members = 0',
+};
+
+// A room's message is a target only in the room's current life (store.ts).
+const CURRENT = `(recipient NOT LIKE '#%' OR EXISTS (
+  SELECT 1 FROM rooms r WHERE r.name = messages.recipient AND r.created_id <= messages.id))`;
+
 // The target must be a stored, undeleted message; without one, nothing is written and no id
 // is drawn (nextval runs once per row of target).
 const EDIT: pg.QueryConfig = {
@@ -88,7 +117,7 @@ const EDIT: pg.QueryConfig = {
   text: `
   WITH target AS (
     UPDATE messages SET text = $4, edited = $1
-     WHERE id = $5 AND kind = 'message' AND NOT deleted RETURNING id
+     WHERE id = $5 AND kind = 'message' AND NOT deleted AND ${CURRENT} RETURNING id
   )
   INSERT INTO messages (id, kind, ts, sender, recipient, text, up_to)
   SELECT nextval('messages_id_seq'), 'edit', $1, $2, $3, $4, id FROM target
@@ -101,7 +130,7 @@ const DELETE: pg.QueryConfig = {
   text: `
   WITH target AS (
     UPDATE messages SET text = '', deleted = true
-     WHERE id = $4 AND kind = 'message' AND NOT deleted RETURNING id
+     WHERE id = $4 AND kind = 'message' AND NOT deleted AND ${CURRENT} RETURNING id
   ), edits AS (
     UPDATE messages SET text = ''
      WHERE kind = 'edit' AND up_to = $4 AND text <> '' AND EXISTS (SELECT 1 FROM target)
@@ -112,14 +141,15 @@ const DELETE: pg.QueryConfig = {
 };
 
 /**
- * Decides `change` against the room's state (room-rules.ts) and writes it: undefined when it
- * changes nothing, a ChatError thrown when the rules forbid it, and nothing written either way.
+ * Decides `change` against the room's state (room-rules.ts) and writes it, after the
+ * invitations it withdraws (store.ts): the changes logged, none when it changes nothing, a
+ * ChatError thrown when the rules forbid it, and nothing written either way.
  */
 export async function writeMember(
   client: pg.ClientBase,
   change: NewMemberChange,
-): Promise<StoredMemberChange | undefined> {
-  const { room, user, by, action, ts } = change;
+): Promise<StoredMemberChange[]> {
+  const { room, user, by } = change;
   const { rows } = await client.query<StateRow>({ ...STATE, values: [room, user, by] });
   const state = rows[0] as StateRow;
   const outcome = decideMembership(change, {
@@ -134,11 +164,38 @@ export async function writeMember(
     userRooms: state.user_rooms,
     userInvites: state.user_invites,
     owners: state.owners,
+    recentCreates: state.creates.map(Number),
   });
-  if (!outcome) return undefined;
-  const { role, quiet, invited, create } = outcome;
+  if (!outcome) return [];
+  const logged: StoredMemberChange[] = [];
+  const before = state.members ?? 0;
+  if (outcome.lapses || outcome.closes) {
+    const { rows: invitees } = await client.query<{ nick: string }>({
+      ...WITHDRAWN_INVITES,
+      values: [room, user, outcome.closes],
+    });
+    for (const { nick } of invitees) {
+      const withdrawal = { ...change, action: 'remove' as const, user: nick, by: user };
+      logged.push(await write(client, withdrawal, WITHDRAWN, false, before));
+    }
+  }
   const was = state.user_role !== null;
-  const members = (state.members ?? 0) + (role !== null ? 1 : 0) - (was ? 1 : 0);
+  const members = before + (outcome.role !== null ? 1 : 0) - (was ? 1 : 0);
+  logged.push(await write(client, change, outcome, was, members));
+  if (outcome.closes) await client.query({ ...CLOSE_ROOM, values: [room] });
+  return logged;
+}
+
+/** Logs a decided change and writes its outcome; `was`: the user was a member before. */
+async function write(
+  client: pg.ClientBase,
+  change: NewMemberChange,
+  outcome: MembershipOutcome,
+  was: boolean,
+  members: number,
+): Promise<StoredMemberChange> {
+  const { room, user, by, action, ts } = change;
+  const { role, quiet, invited, create } = outcome;
   const settings = change.settings ?? { visibility: 'public', history: 'joined' };
   const id = await oneId(client, WRITE_MEMBER, [
     ts,

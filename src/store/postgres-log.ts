@@ -80,12 +80,14 @@ const DIRECT: pg.QueryConfig = {
   ORDER BY id DESC LIMIT $4`,
 };
 // A room's messages within the viewer's spans, or all of them in history mode all: one arm
-// runs, the other is cut off by its one-time condition on rooms.
+// runs, the other is cut off by its one-time condition on rooms. Either way only those of
+// the room's current life (store.ts): none when there is no such room.
 const ROOM: pg.QueryConfig = {
   name: 'ssechat_history_room',
   text: `
   (SELECT ${COLUMNS} FROM messages
     WHERE recipient = $2 AND kind = 'message' AND id < $3
+      AND id >= (SELECT created_id FROM rooms WHERE name = $2)
       AND EXISTS (SELECT 1 FROM rooms WHERE name = $2 AND history = 'all')
     ORDER BY id DESC LIMIT $4)
   UNION ALL
@@ -95,6 +97,7 @@ const ROOM: pg.QueryConfig = {
          AND id < least($3, coalesce(s.to_id + 1, 9223372036854775807))
        ORDER BY id DESC LIMIT $4) m
     WHERE s.nick = $1 AND s.room = $2 AND s.from_id < $3
+      AND s.from_id >= (SELECT created_id FROM rooms WHERE name = $2)
       AND NOT EXISTS (SELECT 1 FROM rooms WHERE name = $2 AND history = 'all')
     ORDER BY id DESC LIMIT $4)
   ORDER BY id DESC LIMIT $4`,

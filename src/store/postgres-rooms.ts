@@ -26,8 +26,8 @@ const ROOM: pg.QueryConfig = {
 };
 
 // The candidates come from three indexes (the viewer's memberships, their invitations, and
-// the public rooms in name order, of which at most the limit), so a listing does not scan
-// every room. Names compare in byte order (COLLATE "C"), which for the ASCII room names is
+// the public rooms with the most members first, of which at most the limit), so a listing
+// does not scan every room, and rooms with one member cannot push out rooms people share. Names compare in byte order (COLLATE "C"), which for the ASCII room names is
 // plain JS string order whatever the database's collation.
 const LIST: pg.QueryConfig = {
   name: 'ssechat_rooms',
@@ -37,7 +37,8 @@ const LIST: pg.QueryConfig = {
     UNION
     (SELECT room FROM invites WHERE nick = $1 ORDER BY room COLLATE "C" LIMIT $2)
     UNION
-    (SELECT name FROM rooms WHERE visibility = 'public' ORDER BY name COLLATE "C" LIMIT $2)
+    (SELECT name FROM rooms WHERE visibility = 'public'
+      ORDER BY members DESC, name COLLATE "C" LIMIT $2)
   )
   SELECT r.name, r.visibility, r.history, r.created_by, r.created, r.members, m.role,
          i.nick IS NOT NULL AS invited

@@ -4,7 +4,7 @@ import { setImmediate as turn } from 'node:timers/promises';
 import pg from 'pg';
 import { eventId, type LoggedEvent, type NewMessage } from '../core/events.js';
 import { accountsContract } from './accounts.contract.js';
-import { SCHEMA_VERSION } from './postgres-schema.js';
+import { migrate, SCHEMA_VERSION } from './postgres-schema.js';
 import { PostgresStore } from './postgres-store.js';
 import { storeContract } from './store.contract.js';
 
@@ -231,6 +231,62 @@ describe('PostgresStore', () => {
       ['fulfilled', 'rejected', 'rejected', 'rejected', 'fulfilled'],
     );
     assert.deepEqual((await store.log(0, 10)).map(eventId), [1, 2]);
+    await store.close();
+  });
+
+  test('migrates version-2 rooms: empty rooms go, invitations know their inviter', async () => {
+    const schema = newSchema();
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      await migrate(client, schema, true, 2);
+      await client.query(`SET search_path TO ${schema}`);
+      await client.query(`
+        INSERT INTO messages (id, kind, ts, sender, recipient, text, actor, action, role) VALUES
+          (1, 'member', 1, 'ann', '#live', '', 'ann', 'create', 'owner'),
+          (2, 'member', 1, 'mod', '#live', '', 'mod', 'join', 'member'),
+          (3, 'member', 1, 'bob', '#live', '', 'mod', 'invite', NULL),
+          (4, 'member', 1, 'cat', '#live', '', 'gone', 'invite', NULL),
+          (5, 'member', 1, 'eve', '#empty', '', 'eve', 'create', 'owner'),
+          (6, 'member', 1, 'eve', '#empty', '', 'eve', 'leave', NULL);
+        SELECT setval('messages_id_seq', 6);
+        INSERT INTO rooms (name, visibility, history, created_by, created, members) VALUES
+          ('#live', 'private', 'all', 'ann', 1, 2), ('#empty', 'public', 'all', 'eve', 1, 0);
+        INSERT INTO members (room, nick, role, since) VALUES
+          ('#live', 'ann', 'owner', 1), ('#live', 'mod', 'moderator', 2);
+        INSERT INTO invites (room, nick) VALUES ('#live', 'bob'), ('#live', 'cat');
+        INSERT INTO spans (nick, room, from_id, to_id) VALUES
+          ('ann', '#live', 1, NULL), ('mod', '#live', 2, NULL), ('eve', '#empty', 5, 6);`);
+    } finally {
+      await client.end();
+    }
+    const store = await open(schema);
+    assert.equal(await store.room('#empty'), undefined);
+    assert.deepEqual(await store.rooms('cat'), []);
+    const made = await store.appendMember({
+      room: '#empty',
+      ts: 2,
+      bigRoom: 100,
+      action: 'create',
+      user: 'fay',
+      by: 'fay',
+    });
+    assert.equal(made.length, 1);
+    const left = await store.appendMember({
+      room: '#live',
+      ts: 2,
+      bigRoom: 100,
+      action: 'leave',
+      user: 'mod',
+      by: 'mod',
+    });
+    assert.deepEqual(
+      left.map((c) => [c.action, c.user, c.by]),
+      [
+        ['remove', 'bob', 'mod'],
+        ['leave', 'mod', 'mod'],
+      ],
+    );
     await store.close();
   });
 

@@ -151,7 +151,7 @@ export class PostgresStore implements Store {
   }
 
   /** Decided inside its batch's transaction, under the append lock (postgres-changes.ts). */
-  appendMember(change: NewMemberChange): Promise<StoredMemberChange | undefined> {
+  appendMember(change: NewMemberChange): Promise<StoredMemberChange[]> {
     return this.writes.add((done) => ({ kind: 'member', change, done }));
   }
 

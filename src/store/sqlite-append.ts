@@ -56,7 +56,10 @@ export class SqliteAppender {
     this.insertEdit = db.prepare(
       `INSERT INTO messages (kind, ts, sender, recipient, text, up_to) VALUES (?, ?, ?, ?, ?, ?)`,
     );
-    const live = "id = ? AND kind = 'message' AND deleted = 0";
+    // A room's message only in the room's current life (store.ts, the lives of a room).
+    const live = `id = ? AND kind = 'message' AND deleted = 0 AND (substr(recipient, 1, 1) <> '#'
+      OR EXISTS (SELECT 1 FROM rooms r
+        WHERE r.name = messages.recipient AND r.created_id <= messages.id))`;
     this.applyEdit = db.prepare(`UPDATE messages SET text = ?, edited = ? WHERE ${live}`);
     this.applyDelete = db.prepare(`UPDATE messages SET text = '', deleted = 1 WHERE ${live}`);
     this.emptyEdits = db.prepare(

@@ -8,7 +8,12 @@ import type {
   StoredMessage,
   Visibility,
 } from '../core/events.js';
-import { decideMembership } from '../core/room-rules.js';
+import {
+  decideMembership,
+  MAX_ROOMS_CREATED_PER_HOUR,
+  type MembershipOutcome,
+  WITHDRAWN,
+} from '../core/room-rules.js';
 import { OPEN } from './sqlite-log.js';
 import { COLUMNS, type Row, toMessage } from './sqlite-rows.js';
 import { MAX_ROOM_LISTING, type Member, type RoomInfo, type RoomListing } from './store.js';
@@ -22,6 +27,7 @@ interface RoomRow {
   created_by: string;
   created: number;
   members: number;
+  created_id: number;
 }
 
 type ListingRow = RoomRow & { role: Role | null; invited: number };
@@ -31,23 +37,28 @@ interface Page {
   room: string;
   before: number;
   limit: number;
+  /** The id where the room's current life begins. */
+  since: number;
 }
 
-const ROOM_COLUMNS = 'r.name, r.visibility, r.history, r.created_by, r.created, r.members';
+const ROOM_COLUMNS =
+  'r.name, r.visibility, r.history, r.created_by, r.created, r.members, r.created_id';
 
 // Each arm of `listed` reads an index (the viewer's memberships, their invitations, and the
-// public rooms in name order, of which at most the limit), so a viewer's listing costs what it
-// returns, however many rooms others have. The viewer's own rooms (at most MAX_ROOMS_PER_USER)
-// are never cut, and public rooms and invitations each by their own limit: others could
-// otherwise push a user's rooms out with public rooms, or invitations, that sort first. CROSS JOIN keeps that order of
-// the loops: SQLite's statistics may otherwise make it scan every room.
+// public rooms with the most members first, of which at most the limit), so a viewer's
+// listing costs what it returns, however many rooms others have. The viewer's own rooms (at
+// most MAX_ROOMS_PER_USER) are never cut, and public rooms and invitations each by their own
+// limit: others could otherwise push a user's rooms out with public rooms, or invitations,
+// that sort first; and rooms with one member cannot push out rooms people share. CROSS JOIN
+// keeps that order of the loops: SQLite's statistics may otherwise make it scan every room.
 const LISTING = `
   WITH listed (name) AS (
     SELECT room FROM members WHERE nick = @viewer
     UNION SELECT room FROM (
       SELECT room FROM invites WHERE nick = @viewer ORDER BY room LIMIT ${MAX_ROOM_LISTING})
     UNION SELECT name FROM (
-      SELECT name FROM rooms WHERE visibility = 'public' ORDER BY name LIMIT ${MAX_ROOM_LISTING}))
+      SELECT name FROM rooms WHERE visibility = 'public'
+       ORDER BY members DESC, name LIMIT ${MAX_ROOM_LISTING}))
   SELECT ${ROOM_COLUMNS}, m.role, i.nick IS NOT NULL AS invited
     FROM listed l CROSS JOIN rooms r ON r.name = l.name
     LEFT JOIN members m ON m.room = r.name AND m.nick = @viewer
@@ -57,7 +68,7 @@ const LISTING = `
 // Newest first, so that LIMIT keeps the page next to `before`; the caller reverses them.
 const HISTORY_ALL = `
   SELECT ${COLUMNS} FROM messages
-   WHERE recipient = @room AND kind = 'message' AND id < @before
+   WHERE recipient = @room AND kind = 'message' AND id < @before AND id >= @since
    ORDER BY id DESC LIMIT @limit`;
 // Per span (a viewer has few in a room), the room's range newest first, both bounds in the
 // index range as in since() (sqlite-log.ts).
@@ -66,6 +77,7 @@ const HISTORY_SPANS = `
     JOIN messages m ON m.recipient = s.room
      AND m.id BETWEEN s.from_id AND min(ifnull(s.to_id, ${OPEN}), @before - 1)
    WHERE s.nick = @viewer AND s.room = @room AND s.from_id < @before AND m.kind = 'message'
+     AND s.from_id >= @since
    ORDER BY m.id DESC LIMIT @limit`;
 
 /**
@@ -81,6 +93,9 @@ export class SqliteRooms {
   private readonly countInvites: Statement<[string], { n: number }>;
   private readonly countOwners: Statement<[string], { n: number }>;
   private readonly selectInvited: Statement<[string, string], { x: number }>;
+  private readonly selectCreates: Statement<[string], { ts: number }>;
+  private readonly selectWithdrawn: Statement<[string, string, number], { nick: string }>;
+  private readonly deleteRoom: Statement<[string]>;
   private readonly selectMembers: Statement<[string], Member>;
   private readonly selectAll: Statement<
     [],
@@ -91,12 +106,12 @@ export class SqliteRooms {
   private readonly insertChange: Statement<
     [number, string, string, string, string, Role | null, number]
   >;
-  private readonly insertRoom: Statement<[string, Visibility, HistoryMode, string, number]>;
+  private readonly insertRoom: Statement<[string, Visibility, HistoryMode, string, number, number]>;
   private readonly countMembers: Statement<[number, string]>;
   private readonly insertMember: Statement<[string, string, Role, number]>;
   private readonly updateMember: Statement<[Role, string, string]>;
   private readonly deleteMember: Statement<[string, string]>;
-  private readonly insertInvite: Statement<[string, string]>;
+  private readonly insertInvite: Statement<[string, string, string]>;
   private readonly deleteInvite: Statement<[string, string]>;
   private readonly openSpan: Statement<[string, string, number]>;
   private readonly closeSpan: Statement<[number, string, string]>;
@@ -112,6 +127,16 @@ export class SqliteRooms {
       "SELECT count(*) AS n FROM members WHERE room = ? AND role = 'owner'",
     );
     this.selectInvited = db.prepare('SELECT 1 AS x FROM invites WHERE room = ? AND nick = ?');
+    this.selectCreates = db.prepare(
+      `SELECT ts FROM messages WHERE sender = ? AND kind = 'member' AND action = 'create'
+        ORDER BY id DESC LIMIT ${MAX_ROOMS_CREATED_PER_HOUR}`,
+    );
+    // The invitations a change withdraws: those its user gave, or all when it closes
+    // the room.
+    this.selectWithdrawn = db.prepare(
+      'SELECT nick FROM invites WHERE room = ? AND (invited_by = ? OR ?) ORDER BY nick',
+    );
+    this.deleteRoom = db.prepare('DELETE FROM rooms WHERE name = ? AND members = 0');
     this.selectMembers = db.prepare(
       'SELECT nick AS user, role FROM members WHERE room = ? ORDER BY joined',
     );
@@ -123,8 +148,8 @@ export class SqliteRooms {
        VALUES ('member', ?, ?, ?, '', ?, ?, ?, ?)`,
     );
     this.insertRoom = db.prepare(
-      `INSERT INTO rooms (name, visibility, history, created_by, created)
-       VALUES (?, ?, ?, ?, ?)`,
+      `INSERT INTO rooms (name, visibility, history, created_by, created, created_id)
+       VALUES (?, ?, ?, ?, ?, ?)`,
     );
     this.countMembers = db.prepare('UPDATE rooms SET members = members + ? WHERE name = ?');
     this.insertMember = db.prepare(
@@ -132,7 +157,7 @@ export class SqliteRooms {
     );
     this.updateMember = db.prepare('UPDATE members SET role = ? WHERE room = ? AND nick = ?');
     this.deleteMember = db.prepare('DELETE FROM members WHERE room = ? AND nick = ?');
-    this.insertInvite = db.prepare('INSERT INTO invites (room, nick) VALUES (?, ?)');
+    this.insertInvite = db.prepare('INSERT INTO invites (room, nick, invited_by) VALUES (?, ?, ?)');
     this.deleteInvite = db.prepare('DELETE FROM invites WHERE room = ? AND nick = ?');
     this.openSpan = db.prepare('INSERT INTO spans (room, nick, from_id) VALUES (?, ?, ?)');
     this.closeSpan = db.prepare(
@@ -141,13 +166,14 @@ export class SqliteRooms {
   }
 
   /**
-   * Decides `change` (room-rules.ts) against the room's state and writes it: the log entry,
-   * the room, the member, the invitation and the spans. Must run inside the write transaction
-   * (IMMEDIATE, so the state read cannot change before the write). Returns undefined when the
-   * change changes nothing; throws the rules' ChatError before writing anything.
+   * Decides `change` (room-rules.ts) against the room's state and writes it: the log entries
+   * (the invitations it withdraws, then the change), the room, the member, the invitation and
+   * the spans; a change that closes the room removes it. Must run inside the write
+   * transaction (IMMEDIATE, so the state read cannot change before the write). Returns none
+   * when the change changes nothing; throws the rules' ChatError before writing anything.
    */
-  append(change: NewMemberChange): StoredMemberChange | undefined {
-    const { room, user, by, action, ts } = change;
+  append(change: NewMemberChange): StoredMemberChange[] {
+    const { room, user, by } = change;
     const found = this.selectRoom.get(room);
     const userRole = this.role(room, user);
     const invited = this.selectInvited.get(room, user) !== undefined;
@@ -160,15 +186,29 @@ export class SqliteRooms {
       userRooms: this.countRooms.get(user)?.n ?? 0,
       userInvites: this.countInvites.get(user)?.n ?? 0,
       owners: this.countOwners.get(room)?.n ?? 0,
+      recentCreates: this.selectCreates.all(user).map((r) => r.ts),
     });
-    if (!outcome) return undefined;
-    if (outcome.create) {
-      const { visibility, history } = change.settings ?? {
-        visibility: 'public',
-        history: 'joined',
-      };
-      this.insertRoom.run(room, visibility, history, user, ts);
+    if (!outcome) return [];
+    const logged: StoredMemberChange[] = [];
+    if (outcome.lapses || outcome.closes) {
+      for (const { nick } of this.selectWithdrawn.all(room, user, outcome.closes ? 1 : 0)) {
+        const withdrawal = { ...change, action: 'remove' as const, user: nick, by: user };
+        logged.push(this.write(withdrawal, WITHDRAWN, null, true));
+      }
     }
+    logged.push(this.write(change, outcome, userRole, invited));
+    if (outcome.closes) this.deleteRoom.run(room);
+    return logged;
+  }
+
+  /** Logs a decided change and writes its outcome; `userRole` and `invited` are from before. */
+  private write(
+    change: NewMemberChange,
+    outcome: MembershipOutcome,
+    userRole: Role | null,
+    invited: boolean,
+  ): StoredMemberChange {
+    const { room, user, by, action, ts } = change;
     const { role, quiet } = outcome;
     const { lastInsertRowid } = this.insertChange.run(
       ts,
@@ -180,6 +220,13 @@ export class SqliteRooms {
       quiet ? 1 : 0,
     );
     const id = Number(lastInsertRowid);
+    if (outcome.create) {
+      const { visibility, history } = change.settings ?? {
+        visibility: 'public',
+        history: 'joined',
+      };
+      this.insertRoom.run(room, visibility, history, user, ts, id);
+    }
     if (role !== null && userRole === null) {
       this.insertMember.run(room, user, role, id);
       this.countMembers.run(1, room);
@@ -191,7 +238,7 @@ export class SqliteRooms {
       this.countMembers.run(-1, room);
       this.closeSpan.run(id, user, room);
     }
-    if (outcome.invited && !invited) this.insertInvite.run(room, user);
+    if (outcome.invited && !invited) this.insertInvite.run(room, user, by);
     else if (!outcome.invited && invited) this.deleteInvite.run(room, user);
     return { id, room, user, by, action, ts, role, quiet };
   }
@@ -227,8 +274,10 @@ export class SqliteRooms {
   /** See Store.history, for a room. */
   history(viewer: string, room: string, before: EventId, limit: number): StoredMessage[] {
     if (limit <= 0) return [];
-    const page = { viewer, room, before, limit };
-    const all = this.selectRoom.get(room)?.history === 'all';
+    const found = this.selectRoom.get(room);
+    if (!found) return [];
+    const page = { viewer, room, before, limit, since: found.created_id };
+    const all = found.history === 'all';
     const rows = (all ? this.selectHistoryAll : this.selectHistorySpans).all(page);
     return rows.reverse().map(toMessage);
   }

@@ -147,6 +147,47 @@ const MIGRATIONS = [
      to_id   INTEGER,
      PRIMARY KEY (nick, room, from_id)
    ) WITHOUT ROWID;`,
+
+  // The lives of a room (store.ts): a room is removed when its last member leaves, and its
+  // name may be created again. created_id, the id of the create that began the room's current
+  // life, bounds its history; 0 (the create was pruned) means "from the start", right for a
+  // room that never had an earlier life. Rooms already left by everyone are removed, with
+  // their invitations. Spans outlive their room (a replay shows what was seen live), so their
+  // table is rebuilt without its foreign key (SQLite cannot drop one).
+  `ALTER TABLE rooms ADD COLUMN created_id INTEGER NOT NULL DEFAULT 0;
+   UPDATE rooms SET created_id = coalesce((
+     SELECT max(id) FROM messages m
+      WHERE m.kind = 'member' AND m.sender = rooms.created_by AND m.action = 'create'
+        AND m.recipient = rooms.name), 0);
+   -- Who gave each invitation: it lapses when they leave or are removed. Found in the log
+   -- where retention left it; an invitation from someone who already left lapses now.
+   ALTER TABLE invites ADD COLUMN invited_by TEXT;
+   UPDATE invites SET invited_by = (
+     SELECT actor FROM messages m
+      WHERE m.kind = 'member' AND m.sender = invites.nick AND m.action = 'invite'
+        AND m.recipient = invites.room
+      ORDER BY m.id DESC LIMIT 1);
+   DELETE FROM invites WHERE invited_by IS NOT NULL AND NOT EXISTS (
+     SELECT 1 FROM members m WHERE m.room = invites.room AND m.nick = invites.invited_by);
+   CREATE INDEX invites_by ON invites (room, invited_by);
+   CREATE TABLE spans_v4 (
+     nick    TEXT    NOT NULL,
+     room    TEXT    NOT NULL,
+     from_id INTEGER NOT NULL,
+     to_id   INTEGER,
+     PRIMARY KEY (nick, room, from_id)
+   ) WITHOUT ROWID;
+   INSERT INTO spans_v4 (nick, room, from_id, to_id) SELECT nick, room, from_id, to_id FROM spans;
+   DROP TABLE spans;
+   ALTER TABLE spans_v4 RENAME TO spans;
+   DELETE FROM invites WHERE room IN (SELECT name FROM rooms WHERE members = 0);
+   DELETE FROM rooms WHERE members = 0;
+   -- Public rooms are listed with the most members first (sqlite-rooms.ts).
+   DROP INDEX rooms_public;
+   CREATE INDEX rooms_listed ON rooms (members DESC, name) WHERE visibility = 'public';
+   -- The room creation rate reads a user's newest creates (room-rules.ts).
+   CREATE INDEX messages_creates ON messages (sender, id)
+     WHERE kind = 'member' AND action = 'create';`,
 ];
 
 /** The schema version this ssechat writes; a database with a higher one is refused. */
@@ -156,9 +197,10 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
  * Brings the database at `path` up to SCHEMA_VERSION, one transaction per step, or throws when
  * it was written by a newer ssechat (whose schema this one cannot know). Each step takes the
  * write lock first (IMMEDIATE) and reads the version under it: a server and a command line
- * opening a new file at once must not both run step 1.
+ * opening a new file at once must not both run step 1. `upTo` stops at an older version
+ * (for the migration tests, which fill a database as an earlier ssechat left it).
  */
-export function migrate(db: Database.Database, path: string): void {
+export function migrate(db: Database.Database, path: string, upTo = SCHEMA_VERSION): void {
   const step = db.transaction((): boolean => {
     const current = db.pragma('user_version', { simple: true }) as number;
     if (current > SCHEMA_VERSION) {
@@ -166,13 +208,13 @@ export function migrate(db: Database.Database, path: string): void {
         `database ${path} has schema version ${current}, newer than this ssechat supports (${SCHEMA_VERSION})`,
       );
     }
-    if (current === SCHEMA_VERSION) return false;
+    if (current >= upTo) return false;
     db.exec(MIGRATIONS[current] as string);
     db.pragma(`user_version = ${current + 1}`);
     return true;
   });
   // The usual case, a current schema, needs no write lock: a busy server keeps its own.
-  if (db.pragma('user_version', { simple: true }) === SCHEMA_VERSION) return;
+  if (db.pragma('user_version', { simple: true }) === upTo) return;
   while (step.immediate()) {
     // One step per transaction, until the schema is current.
   }

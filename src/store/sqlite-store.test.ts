@@ -6,7 +6,7 @@ import { after, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { ChatError } from '../errors.js';
 import { accountsContract } from './accounts.contract.js';
-import { SCHEMA_VERSION } from './sqlite-schema.js';
+import { migrate, SCHEMA_VERSION } from './sqlite-schema.js';
 import { SqliteStore } from './sqlite-store.js';
 import { storeContract } from './store.contract.js';
 
@@ -191,7 +191,7 @@ describe('SqliteStore', () => {
       ts: 40,
       bigRoom: 100,
     });
-    assert.equal(created?.id, 8);
+    assert.equal(created.at(-1)?.id, 8);
     const edit = await store.appendEdit({ target: 3, from: 'a', to: 'b', text: 'edited', ts: 50 });
     assert.equal(edit.id, 9);
     assert.deepEqual(await store.takeOffline('b'), [{ ...keyed, text: 'edited', edited: 50 }]);
@@ -237,6 +237,73 @@ describe('SqliteStore', () => {
     await store.close();
   });
 
+  test('migrates version-3 rooms: empty rooms go, invitations know their inviter', async () => {
+    const path = file();
+    const old = new Database(path);
+    migrate(old, path, 3);
+    // #live: ann (owner) and mod (moderator); mod invited bob, a departed moderator invited
+    // cat. #empty: everyone left; dan still holds an invitation to it.
+    old.exec(`
+      INSERT INTO messages (id, kind, ts, sender, recipient, text, actor, action, role) VALUES
+        (1, 'member', 1, 'ann', '#live', '', 'ann', 'create', 'owner'),
+        (2, 'member', 1, 'mod', '#live', '', 'mod', 'join', 'member'),
+        (3, 'member', 1, 'bob', '#live', '', 'mod', 'invite', NULL),
+        (4, 'member', 1, 'cat', '#live', '', 'gone', 'invite', NULL),
+        (5, 'member', 1, 'eve', '#empty', '', 'eve', 'create', 'owner'),
+        (6, 'member', 1, 'dan', '#empty', '', 'eve', 'invite', NULL),
+        (7, 'member', 1, 'eve', '#empty', '', 'eve', 'leave', NULL);
+      INSERT INTO messages (id, ts, sender, recipient, text) VALUES (8, 1, 'ann', '#live', 'hi');
+      INSERT INTO rooms (name, visibility, history, created_by, created, members) VALUES
+        ('#live', 'private', 'all', 'ann', 1, 2), ('#empty', 'public', 'all', 'eve', 1, 0);
+      INSERT INTO members (room, nick, role, joined) VALUES
+        ('#live', 'ann', 'owner', 1), ('#live', 'mod', 'moderator', 2);
+      INSERT INTO invites (room, nick) VALUES ('#live', 'bob'), ('#live', 'cat'), ('#empty', 'dan');
+      INSERT INTO spans (nick, room, from_id, to_id) VALUES
+        ('ann', '#live', 1, NULL), ('mod', '#live', 2, NULL), ('eve', '#empty', 5, 7);`);
+    old.close();
+
+    const store = open(path);
+    assert.equal(await store.room('#empty'), undefined);
+    assert.deepEqual(await store.rooms('dan'), []);
+    assert.deepEqual(
+      (await store.rooms('cat')).map((r) => r.name),
+      [],
+    );
+    assert.deepEqual(
+      (await store.rooms('bob')).map((r) => [r.name, r.invited]),
+      [['#live', true]],
+    );
+    assert.deepEqual(
+      (await store.history('ann', '#live', 100, 10)).map((m) => m.text),
+      ['hi'],
+    );
+    // Eve's replay of the removed room stays; the name is free.
+    assert.deepEqual(
+      (await store.since('eve', 0, 10)).map((e) => e.kind === 'member' && e.change.action),
+      ['create', 'invite', 'leave'],
+    );
+    const change = { room: '#empty', ts: 2, bigRoom: 100 } as const;
+    const made = await store.appendMember({ ...change, action: 'create', user: 'fay', by: 'fay' });
+    assert.equal(made.length, 1);
+    // bob's invitation came from mod, and lapses when mod leaves.
+    const left = await store.appendMember({
+      room: '#live',
+      ts: 2,
+      bigRoom: 100,
+      action: 'leave',
+      user: 'mod',
+      by: 'mod',
+    });
+    assert.deepEqual(
+      left.map((c) => [c.action, c.user, c.by]),
+      [
+        ['remove', 'bob', 'mod'],
+        ['leave', 'mod', 'mod'],
+      ],
+    );
+    await store.close();
+  });
+
   test('a refused change fails only its own promise, and writes nothing', async () => {
     const store = open(file());
     const change = { room: '#r', user: 'a', by: 'a', ts: 1, bigRoom: 100 } as const;
@@ -275,7 +342,7 @@ describe('SqliteStore', () => {
     const join = await b.appendMember({ ...change, action: 'join', user: 'bob', by: 'bob' });
     assert.equal(await a.role('#r', 'bob'), 'member');
     assert.deepEqual(await a.memberships(), {
-      head: join?.id,
+      head: join.at(-1)?.id,
       members: [
         { room: '#r', user: 'ann', role: 'owner', since: 1 },
         { room: '#r', user: 'bob', role: 'member', since: 2 },

@@ -140,7 +140,7 @@ export class SqliteStore implements Store {
   }
 
   /** Queued with the messages, so that its id follows the order of calls (see SqliteRooms). */
-  appendMember(change: NewMemberChange): Promise<StoredMemberChange | undefined> {
+  appendMember(change: NewMemberChange): Promise<StoredMemberChange[]> {
     return new Promise((resolve, reject) => {
       this.enqueue({ kind: 'member', change, done: { resolve, reject } });
     });

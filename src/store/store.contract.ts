@@ -8,6 +8,7 @@ import {
   type StoredMessage,
 } from '../core/events.js';
 import { ChatError } from '../errors.js';
+import { roomLivesContract } from './room-lives.contract.js';
 import { roomsContract } from './rooms.contract.js';
 import type { Store } from './store.js';
 
@@ -390,4 +391,5 @@ export function storeContract(name: string, open: StoreFactory): void {
     });
   });
   roomsContract(name, open);
+  roomLivesContract(name, open);
 }

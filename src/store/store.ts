@@ -99,10 +99,26 @@ export const MAX_ROOM_LISTING = 1000;
  *   highest id it removed in `prunedThrough`; it also empties those entries from mailboxes.
  * - Rooms. `appendMember` decides a membership change with decideMembership (room-rules.ts)
  *   against the room's state read in the same transaction that logs it, and writes the
- *   outcome there: the room (for create), the member's role, their invitation, and their
- *   membership spans. It returns undefined, logging nothing, when the rules say the change
- *   changes nothing, and rejects with the rules' ChatError when they forbid it. Changes of one
- *   room are decided one at a time, also across processes.
+ *   outcome there: the room (for create), the member's role, their invitation (and who gave
+ *   it), and their membership spans. It returns the changes it logged, in id order: first the
+ *   invitations the change withdrew, then the change itself, last. It returns none, logging
+ *   nothing, when the rules say the change changes nothing, and rejects with the rules'
+ *   ChatError when they forbid it. Changes of one room are decided one at a time, also across
+ *   processes. The rules' state includes the ts of the user's newest `create` changes in the
+ *   log (the room creation rate).
+ * - Withdrawn invitations. When a member leaves or is removed, the invitations they gave to
+ *   the room lapse: each is logged as a `remove` of the invitee `by` that member (role null),
+ *   before the change, so the invitee and the room's members see it like any removal of an
+ *   invitation. An invitee declines by a `remove` of themselves.
+ * - The lives of a room. When a room's last member leaves, the room is removed in the same
+ *   transaction, with every invitation to it (withdrawn as above), and its name is free: a
+ *   later `create` starts a new life of the name, which begins at that create's id. Nothing
+ *   of an earlier life is seen through a later one: spans lie within one life (they start at
+ *   a create or join and end at the leave that closed the room at the latest), `history` of a
+ *   room returns only messages of its current life (whatever its history mode), and
+ *   `appendEdit` and `appendDelete` reject a target sent to a room in an earlier life of its
+ *   name (CHAT_MESSAGE_NOT_FOUND). Spans of a removed room stay, so that a replay still
+ *   shows its members what they saw live.
  * - A span is a stretch of ids during which a user was a member of a room: from the id of the
  *   change that made them one (create or join) to the id of the one that ended it (leave or
  *   remove), both included; open while they are a member.
@@ -113,9 +129,9 @@ export const MAX_ROOM_LISTING = 1000;
  *   joined after a message does not get its new text through an edit, whatever the room's
  *   history mode. (A delete carries no text, and goes to every member: one who read the
  *   message in a history-`all` room must learn that it is gone.)
- * - `history(viewer, '#room', …)` returns the room's messages that one of the viewer's spans
- *   covers, or all of them when the room's history mode is `all`. (The chat service checks
- *   that the viewer is a member first.)
+ * - `history(viewer, '#room', …)` returns the messages of the room's current life that one of
+ *   the viewer's spans covers, or all of them when the room's history mode is `all`. (The
+ *   chat service checks that the viewer is a member first.)
  * - `appendEdit` logs the edit and sets the target's text and `edited` (to the edit's ts) in
  *   the same transaction; `appendDelete` logs the delete, empties the text of the target and
  *   of every edit of it, and marks the target deleted. Both reject with CHAT_MESSAGE_NOT_FOUND
@@ -154,8 +170,11 @@ export interface Store {
   history(viewer: string, peer: string, before: EventId, limit: number): Promise<StoredMessage[]>;
   /** The message with this id, if it is stored (receipts are not messages). */
   message(id: EventId): Promise<StoredMessage | undefined>;
-  /** Decides and logs a membership change; see the contract above. */
-  appendMember(change: NewMemberChange): Promise<StoredMemberChange | undefined>;
+  /**
+   * Decides and logs a membership change, with the invitations it withdraws (logged first);
+   * empty when it changes nothing. See the contract above.
+   */
+  appendMember(change: NewMemberChange): Promise<StoredMemberChange[]>;
   /** Logs an edit and applies it to its target; see the contract above. */
   appendEdit(edit: NewEdit): Promise<StoredEdit>;
   /** Logs a delete and removes its target's text; see the contract above. */
@@ -163,8 +182,10 @@ export interface Store {
   /** The room of this name (with `#`), if it exists. */
   room(name: string): Promise<RoomInfo | undefined>;
   /**
-   * The rooms `viewer` is a member of or invited to, all of them, and the public ones, at most
-   * MAX_ROOM_LISTING of those, by name.
+   * The rooms `viewer` is a member of or invited to, all of them (invitations: at most
+   * MAX_ROOM_LISTING), and the public ones with the most members (ties by name), at most
+   * MAX_ROOM_LISTING of those; the whole list by name. Rooms nobody is in are removed, and
+   * a one-member room never displaces a room with more members.
    */
   rooms(viewer: string): Promise<RoomListing[]>;
   /** The role of `user` in `room`, null when not a member (or there is no such room). */
