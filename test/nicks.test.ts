@@ -2,15 +2,36 @@
 // nick or of `all` cannot be taken, through either front door, and accounts that already
 // looked alike before the rule keep working.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { hashPassword } from '../src/auth/passwords.js';
 import type { RunningServer } from '../src/main.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
 import { api, get, SseClient, session, startTestServer } from './helpers.js';
+
+const BIN = fileURLToPath(new URL('../../bin/ssechat.js', import.meta.url));
+
+/** Runs the real command line with `input` on stdin; resolves with its exit code and stderr. */
+function ssechat(args: string[], input: string): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { PATH: process.env.PATH ?? '' },
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (s: string) => {
+      stderr += s;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stderr }));
+    child.stdin.end(input);
+  });
+}
 
 /** The look-alikes of the issue, each with the error it must now get in accounts mode. */
 const LOOK_ALIKES: readonly [nick: string, status: number, code: string][] = [
@@ -144,5 +165,25 @@ describe('accounts that looked alike before the rule', () => {
     });
     assert.equal(again.status, 409);
     assert.match(again.json.error.message, /looks like the registered nick alice/);
+  });
+
+  test('the command line refuses the same nicks, and still manages the old accounts', async () => {
+    const add = (nick: string) =>
+      ssechat(['user', 'add', nick, '--data-dir', dir], 'another one\n');
+    const fullwidth = await add('\uFF41\uFF4C\uFF49\uFF43\uFF45');
+    assert.equal(fullwidth.code, 1);
+    assert.match(fullwidth.stderr, /looks like the registered nick alice/);
+    const invisible = await add('alice\u3164');
+    assert.equal(invisible.code, 1);
+    assert.match(invisible.stderr, /invisible character U\+3164/);
+    const all = await add('a11');
+    assert.equal(all.code, 1);
+    assert.match(all.stderr, /reserved/);
+    const passwd = await ssechat(
+      ['user', 'passwd', 'ali\u034Fce', '--data-dir', dir],
+      'a new password\n',
+    );
+    assert.equal(passwd.code, 0, passwd.stderr);
+    await session(base, 'ali\u034Fce', 'a new password');
   });
 });
