@@ -89,8 +89,23 @@ export function nickKey(nick: string): string {
  * ("ａｌｌ", "a11", "AII"): such a nick could pose as the address of everyone.
  */
 export function looksLikeEveryone(nick: string): boolean {
-  const everyone = nickKey(EVERYONE);
-  if (nickKey(nick) === everyone) return true;
-  // Capitals first, then folded: catches capital look-alikes such as I for l (see above).
-  return internalSkeleton(fold(internalSkeleton(nick.normalize('NFKC')))) === everyone;
+  let answer = recent.get(nick);
+  if (answer === undefined) {
+    const everyone = nickKey(EVERYONE);
+    // Capitals first, then folded: catches capital look-alikes such as I for l (see above).
+    answer =
+      nickKey(nick) === everyone ||
+      internalSkeleton(fold(internalSkeleton(nick.normalize('NFKC')))) === everyone;
+    if (recent.size >= RECENT_MAX) recent.clear();
+    recent.set(nick, answer);
+  }
+  return answer;
 }
+
+/**
+ * Open mode checks every nick of every request (parseNick), and the check costs about 5 µs,
+ * a tenth of a send; the same few nicks come back all the time. Bounded: when full it starts
+ * over, so that a stream of new nicks costs no more than the check itself.
+ */
+const RECENT_MAX = 4096;
+const recent = new Map<string, boolean>();
