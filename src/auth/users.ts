@@ -1,3 +1,4 @@
+import { checkNewNick } from '../core/input.js';
 import { ChatError } from '../errors.js';
 import type { AccountStore, Credential, CredentialKind } from '../store/accounts.js';
 import { checkNewPassword, hashPassword } from './passwords.js';
@@ -31,10 +32,22 @@ export class Users {
     return (await this.accounts.passwordHash(nick)) !== undefined;
   }
 
-  /** Registers `nick`; throws AUTH_PASSWORD_WEAK or AUTH_NICK_TAKEN. */
+  /**
+   * Registers `nick` (NFC, as parseNick leaves it). Throws CHAT_NICK_INVALID for an invisible
+   * character, CHAT_NICK_RESERVED for a look-alike of `all` (checkNewNick: accounts mode's
+   * parseNick lets both pass, for the accounts that predate the rule), AUTH_PASSWORD_WEAK, or
+   * AUTH_NICK_TAKEN when the nick, or one that looks like it, is registered: the store refuses
+   * both in the insert itself, so that concurrent registrations cannot both win.
+   */
   async create(nick: string, password: unknown): Promise<void> {
+    checkNewNick(nick);
     const hash = await hashPassword(checkNewPassword(password));
     if (!(await this.accounts.createUser(nick, hash, this.now()))) {
+      // Only for the message: the refusal itself was the insert's.
+      const like = await this.accounts.lookAlike(nick);
+      if (like !== undefined && like.toLowerCase() !== nick.toLowerCase()) {
+        throw new ChatError('AUTH_NICK_TAKEN', `looks like the registered nick ${like}`);
+      }
       throw new ChatError('AUTH_NICK_TAKEN');
     }
   }

@@ -38,7 +38,9 @@ export async function runAccountCommand(
   }
   let nick: string;
   try {
-    nick = parseNick(rawNick, config);
+    // Accounts mode's rules: the nick names an account, which may predate the rules for new
+    // nicks; `user add` applies those (Users.create).
+    nick = parseNick(rawNick, { ...config, auth: 'accounts' });
   } catch (err) {
     if (err instanceof ChatError) throw new UsageError(`${err.message}: "${rawNick}"`);
     throw err;

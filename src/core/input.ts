@@ -1,4 +1,5 @@
 import { ChatError } from '../errors.js';
+import { looksLikeEveryone } from './confusables.js';
 import { EVERYONE, isRoom, ROOM_NAME } from './events.js';
 
 // Validation of what clients send: nicks, recipients, room names and texts.
@@ -9,6 +10,11 @@ export interface InputLimits {
   readonly maxNickLength: number;
   /** Longest message text, in Unicode code points. */
   readonly maxMessageLength: number;
+  /**
+   * The server's auth mode (see parseNick); absent means open, where every nick is checked as
+   * one being taken.
+   */
+  readonly auth?: 'open' | 'accounts';
 }
 
 // Whitespace, control and format characters, separators, and the characters that carry
@@ -16,9 +22,25 @@ export interface InputLimits {
 // "now online: a, b") or in HTML (`< > " ' & \``). Everything else, in any script, is allowed.
 const NICK_FORBIDDEN = /[\s\p{C}\p{Z}/?#%+:,<>"'&`\\]/u;
 
+// Characters that show nothing, which \p{C} and \p{Z} above do not all cover: every
+// Default_Ignorable_Code_Point (the combining grapheme joiner U+034F, the variation selectors
+// U+FE00-FE0F and U+E0100-E01EF, the Hangul fillers U+115F, U+1160, U+3164 and U+FFA0, the
+// Mongolian free variation selectors, the Khmer inherent vowels U+17B4-17B5, …; the ones
+// that are format characters, such as ZWJ, ZWNJ and the soft hyphen, are already in \p{C}),
+// and blanks that Unicode does not call ignorable: the braille pattern blank U+2800, and the
+// Egyptian hieroglyph full and half blanks U+13441-13442. "alice" with one of them appended
+// looks exactly like "alice".
+const NICK_INVISIBLE = /[\p{Default_Ignorable_Code_Point}\u2800\u{13441}\u{13442}]/u;
+
 /**
  * Validates and normalizes (NFC) a nick, or throws CHAT_NICK_INVALID / CHAT_NICK_RESERVED with
  * a reason a client can show.
+ *
+ * In open mode every use of a nick takes it, so every nick must pass checkNewNick. In accounts
+ * mode a nick in a request names an account (to log in as, to write to, to stream as), and
+ * accounts registered before checkNewNick existed may break its rules: they must keep
+ * working, so there parseNick checks only the form, and registration (auth/users.ts) applies
+ * checkNewNick.
  */
 export function parseNick(raw: string, limits: InputLimits): string {
   if (!raw.isWellFormed()) throw new ChatError('CHAT_NICK_INVALID', 'not valid Unicode');
@@ -35,7 +57,23 @@ export function parseNick(raw: string, limits: InputLimits): string {
   if (nick.toLowerCase() === EVERYONE) {
     throw new ChatError('CHAT_NICK_RESERVED', `"${EVERYONE}" addresses everyone`);
   }
+  if (limits.auth !== 'accounts') checkNewNick(nick);
   return nick;
+}
+
+/**
+ * The rules for a nick someone takes (registers, or uses in open mode), beyond its form
+ * (parseNick): no invisible character (CHAT_NICK_INVALID), and no look-alike of `all`
+ * (CHAT_NICK_RESERVED), which could pose as the broadcast address. `nick` is NFC.
+ */
+export function checkNewNick(nick: string): void {
+  const invisible = NICK_INVISIBLE.exec(nick);
+  if (invisible) {
+    throw new ChatError('CHAT_NICK_INVALID', `invisible character ${hex(invisible[0])}`);
+  }
+  if (looksLikeEveryone(nick)) {
+    throw new ChatError('CHAT_NICK_RESERVED', `looks like "${EVERYONE}", which addresses everyone`);
+  }
 }
 
 /** Validates a recipient: `all`, or a nick. */
@@ -90,6 +128,10 @@ function exceeds(s: string, max: number): boolean {
 
 function describe(ch: string): string {
   const cp = ch.codePointAt(0) ?? 0;
-  const hex = `U+${cp.toString(16).toUpperCase().padStart(4, '0')}`;
-  return cp > 0x20 && cp !== 0x7f ? `"${ch}" (${hex})` : hex;
+  return cp > 0x20 && cp !== 0x7f ? `"${ch}" (${hex(ch)})` : hex(ch);
+}
+
+/** `U+XXXX`: the only useful way to name a character that shows nothing. */
+function hex(ch: string): string {
+  return `U+${(ch.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
 }

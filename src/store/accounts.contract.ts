@@ -50,6 +50,32 @@ export function accountsContract(name: string, open: AccountsFactory): void {
         assert.equal(await accounts.passwordHash('jöhn'), undefined);
       });
 
+      test('a nick that looks like a registered one is refused', async () => {
+        assert.equal(await accounts.createUser('alice', 'h1', NOW), true);
+        for (const nick of [
+          '\u0430lice',
+          '\uFF41\uFF4C\uFF49\uFF43\uFF45',
+          'ali\u034Fce',
+          'ALICE',
+        ]) {
+          assert.equal(await accounts.createUser(nick, 'h2', NOW), false, JSON.stringify(nick));
+          assert.equal(await accounts.passwordHash(nick), undefined, JSON.stringify(nick));
+          assert.equal(await accounts.lookAlike(nick), 'alice', JSON.stringify(nick));
+        }
+        assert.equal(await accounts.lookAlike('bob'), undefined);
+        assert.equal(await accounts.createUser('mallory', 'h3', NOW), true);
+        assert.equal(await accounts.createUser('rnallory', 'h4', NOW), false);
+        assert.equal(await accounts.passwordHash('alice'), 'h1');
+      });
+
+      test('of concurrent look-alike registrations, exactly one succeeds', async () => {
+        const nicks = ['bob', 'b0b', 'BOB', '\uFF42\uFF4F\uFF42', 'b\u043Eb'];
+        const created = await Promise.all(nicks.map((n) => accounts.createUser(n, 'h', NOW)));
+        assert.equal(created.filter(Boolean).length, 1, JSON.stringify(created));
+        const winner = nicks[created.indexOf(true)] as string;
+        assert.equal(await accounts.lookAlike('bob'), winner);
+      });
+
       test('setPasswordHash replaces the hash of that user only', async () => {
         await accounts.createUser('Mary', 'h1', NOW);
         await accounts.createUser('John', 'j1', NOW);

@@ -27,6 +27,10 @@ export interface Credential {
  *
  * - Nicks of accounts are unique regardless of ASCII letter case: once "Bob" is registered,
  *   "bob" cannot be, and `passwordHash("bob")` finds nothing (a login must use the exact nick).
+ * - Nor may two accounts look alike: once "alice" is registered, neither "аlice" (Cyrillic а)
+ *   nor "ＡＬＩＣＥ" can be, nor any nick with the same look-alike key (core/confusables.ts
+ *   nickKey), even when registered concurrently from several processes. Accounts that looked
+ *   alike before the rule existed keep working (accounts-keys.ts).
  * - An expired credential is never returned, by `credential` or `takeCredential`.
  * - `takeCredential` returns a credential at most once, even to concurrent callers.
  * - `revoke` deletes only a credential the given nick owns.
@@ -36,8 +40,13 @@ export interface Credential {
  *   the mode and deletes nothing.
  */
 export interface AccountStore {
-  /** Registers a user; false when the nick (in any ASCII case) is taken. */
+  /**
+   * Registers a user; false when the nick (in any ASCII case) is taken, or an account looks
+   * like it (the same nickKey).
+   */
   createUser(nick: string, passwordHash: string, now: number): Promise<boolean>;
+  /** The account that looks like `nick` (the same nickKey), if any: whom a refusal met. */
+  lookAlike(nick: string): Promise<string | undefined>;
   /** The stored password hash of exactly this nick, if it is registered. */
   passwordHash(nick: string): Promise<string | undefined>;
   /** Replaces a registered user's password hash. */

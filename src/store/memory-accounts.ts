@@ -1,3 +1,4 @@
+import { nickKey } from '../core/confusables.js';
 import type { AccountStore, Credential, CredentialKind } from './accounts.js';
 
 interface User {
@@ -13,15 +14,23 @@ interface User {
 export class MemoryAccounts implements AccountStore {
   /** By nick with ASCII letters folded to lower case, as SQLite's NOCASE folds them. */
   private readonly users = new Map<string, User>();
+  /** Nick by look-alike key: the unique index of the other engines. */
+  private readonly keys = new Map<string, string>();
   /** By secret hash, in insertion order: the tie-break for equal `created`. */
   private readonly secrets = new Map<string, Credential>();
   private mode: 'open' | 'accounts' | undefined;
 
   async createUser(nick: string, passwordHash: string, now: number): Promise<boolean> {
     const key = foldAscii(nick);
-    if (this.users.has(key)) return false;
+    const look = nickKey(nick);
+    if (this.users.has(key) || this.keys.has(look)) return false;
     this.users.set(key, { nick, passwordHash, created: now });
+    this.keys.set(look, nick);
     return true;
+  }
+
+  async lookAlike(nick: string): Promise<string | undefined> {
+    return this.keys.get(nickKey(nick));
   }
 
   async passwordHash(nick: string): Promise<string | undefined> {

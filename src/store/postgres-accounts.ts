@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { nickKey } from '../core/confusables.js';
 import type { AccountStore, Credential, CredentialKind } from './accounts.js';
 import { CREDENTIAL, type CredentialRow, toCredential } from './credential-row.js';
 import { inTransaction, LOCK } from './postgres-schema.js';
@@ -18,12 +19,23 @@ export class PostgresAccounts implements AccountStore {
   ) {}
 
   async createUser(nick: string, passwordHash: string, now: number): Promise<boolean> {
-    // The unique index on lower(nick) makes a nick taken in any ASCII case a conflict.
+    // The unique index on lower(nick) makes a nick taken in any ASCII case a conflict, and the
+    // one on nick_key a look-alike one: DO NOTHING without a target covers both, and a
+    // concurrent insert of the same key waits for this one's commit and then does nothing.
     const { rowCount } = await this.pool.query(
-      'INSERT INTO users (nick, password, created) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
-      [nick, passwordHash, now],
+      `INSERT INTO users (nick, password, created, nick_key) VALUES ($1, $2, $3, $4)
+       ON CONFLICT DO NOTHING`,
+      [nick, passwordHash, now, nickKey(nick)],
     );
     return rowCount === 1;
+  }
+
+  async lookAlike(nick: string): Promise<string | undefined> {
+    const { rows } = await this.pool.query<{ nick: string }>(
+      'SELECT nick FROM users WHERE nick_key = $1',
+      [nickKey(nick)],
+    );
+    return rows[0]?.nick;
   }
 
   async passwordHash(nick: string): Promise<string | undefined> {

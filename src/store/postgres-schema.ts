@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { backfillPostgresNickKeys } from './accounts-keys.js';
 
 // Each entry migrates the schema from version i to i+1; the schema_version table records how
 // many ran. Append new steps, never edit old ones: databases in the field have run them.
@@ -144,6 +145,11 @@ const MIGRATIONS = [
    -- The room creation rate reads a user's newest creates (room-rules.ts).
    CREATE INDEX messages_creates ON messages (sender, id)
      WHERE kind = 'member' AND action = 'create';`,
+  `-- The look-alike key of each nick (core/confusables.ts): a nick whose key an account has is
+   -- refused by the INSERT itself, even against another node. NULL until the backfill
+   -- (accounts-keys.ts, run by migrate below in the same transaction) computes it.
+   ALTER TABLE users ADD COLUMN nick_key TEXT;
+   CREATE UNIQUE INDEX users_nick_key ON users (nick_key);`,
 ];
 
 /** The schema version this ssechat writes; a database with a higher one is refused. */
@@ -208,7 +214,8 @@ export async function effectiveSchema(
 
 /**
  * Brings `schema` (see effectiveSchema) up to SCHEMA_VERSION in one transaction, creating it
- * first when `create` (it was named in the options), or throws when it was written by a newer
+ * first when `create` (it was named in the options), and gives accounts their look-alike keys
+ * (backfillPostgresNickKeys), or throws when it was written by a newer
  * ssechat (whose schema this one cannot know). The transaction holds the migrate advisory lock
  * from its start, so nodes that start at once queue up: the first migrates, the others find
  * the current version and do nothing. `upTo` stops at an older version (for the migration
@@ -256,6 +263,8 @@ export async function migrate(
       await client.query(MIGRATIONS[version] as string);
     }
     await client.query('UPDATE schema_version SET version = $1', [Math.max(current, upTo)]);
+    // The keys live in the column of step 4; a migration test that stops short of it has none.
+    if (upTo >= 4) await backfillPostgresNickKeys(client);
     await client.query('COMMIT');
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});

@@ -4,6 +4,7 @@ import { setImmediate as turn } from 'node:timers/promises';
 import pg from 'pg';
 import { eventId, type LoggedEvent, type NewMessage } from '../core/events.js';
 import { accountsContract } from './accounts.contract.js';
+import { LEGACY_PREFIX } from './accounts-keys.js';
 import { migrate, SCHEMA_VERSION } from './postgres-schema.js';
 import { PostgresStore } from './postgres-store.js';
 import { storeContract } from './store.contract.js';
@@ -298,6 +299,39 @@ describe('PostgresStore', () => {
     await Promise.all(stores.map((s) => s.append(msg())));
     assert.equal(await stores[0]?.head(), 4);
     await Promise.all(stores.map((s) => s.close()));
+  });
+
+  test('accounts that looked alike before keep working, and get look-alike keys once', async () => {
+    const schema = newSchema();
+    const first = await open(schema);
+    await first.accounts.createUser('alice', 'h-alice', 1);
+    await first.close();
+    // As an older ssechat left it: look-alikes registered, no keys.
+    await admin(
+      `INSERT INTO ${schema}.users (nick, password, created)
+         VALUES ('\u0430lice', 'h-cyrillic', 2), ('ali\u034Fce', 'h-cgj', 3)`,
+    );
+    await admin(`UPDATE ${schema}.users SET nick_key = NULL`);
+    await admin(`DELETE FROM ${schema}.meta WHERE key = 'nick_key_version'`);
+
+    // Two nodes start at once: the migrate lock makes one do the work.
+    const [store, other] = await Promise.all([open(schema), open(schema)]);
+    await other.close();
+    assert.equal(await store.accounts.passwordHash('\u0430lice'), 'h-cyrillic');
+    assert.equal(await store.accounts.passwordHash('ali\u034Fce'), 'h-cgj');
+    assert.equal(await store.accounts.lookAlike('\uFF41\uFF4C\uFF49\uFF43\uFF45'), 'alice');
+    assert.equal(await store.accounts.createUser('\uFF41\uFF4C\uFF49\uFF43\uFF45', 'h', 4), false);
+    assert.equal(await store.accounts.createUser('bob', 'h', 4), true);
+    await store.close();
+    const keys = () =>
+      admin<{ nick_key: string }>(`SELECT nick_key FROM ${schema}.users ORDER BY created`);
+    const after = await keys();
+    assert.deepEqual(
+      after.map((r) => r.nick_key),
+      ['alice', `${LEGACY_PREFIX}\u0430lice`, `${LEGACY_PREFIX}ali\u034Fce`, 'bob'],
+    );
+    await (await open(schema)).close();
+    assert.deepEqual(await keys(), after);
   });
 
   test('refuses a schema from a newer ssechat', async () => {

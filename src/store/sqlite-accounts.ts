@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { nickKey } from '../core/confusables.js';
 import type { AccountStore, Credential, CredentialKind } from './accounts.js';
 import { CREDENTIAL, type CredentialRow, toCredential } from './credential-row.js';
 
@@ -7,7 +8,8 @@ const UNEXPIRED = '(expires = 0 OR expires >= ?)';
 
 /** The AccountStore of SqliteStore: the users and credentials tables of the same database. */
 export class SqliteAccounts implements AccountStore {
-  private readonly insertUser: Database.Statement<[string, string, number]>;
+  private readonly insertUser: Database.Statement<[string, string, number, string]>;
+  private readonly selectLookAlike: Database.Statement<[string], { nick: string }>;
   private readonly selectPassword: Database.Statement<[{ nick: string }], { password: string }>;
   private readonly updatePassword: Database.Statement<[{ nick: string; password: string }]>;
   private readonly insertCredential: Database.Statement<[string, CredentialRow]>;
@@ -25,10 +27,13 @@ export class SqliteAccounts implements AccountStore {
   /** Prepares its statements on `db`, which must already have the current schema. */
   constructor(db: Database.Database) {
     this.db = db;
-    // The column's NOCASE collation makes a nick taken in any ASCII case a conflict.
+    // The column's NOCASE collation makes a nick taken in any ASCII case a conflict, and the
+    // unique index on nick_key a look-alike one: DO NOTHING without a target covers both.
     this.insertUser = db.prepare(
-      'INSERT INTO users (nick, password, created) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+      `INSERT INTO users (nick, password, created, nick_key) VALUES (?, ?, ?, ?)
+       ON CONFLICT DO NOTHING`,
     );
+    this.selectLookAlike = db.prepare('SELECT nick FROM users WHERE nick_key = ?');
     // The first comparison (NOCASE) finds the row through the primary key; the second makes
     // a login use the exact nick.
     this.selectPassword = db.prepare(
@@ -60,7 +65,11 @@ export class SqliteAccounts implements AccountStore {
   }
 
   async createUser(nick: string, passwordHash: string, now: number): Promise<boolean> {
-    return this.insertUser.run(nick, passwordHash, now).changes === 1;
+    return this.insertUser.run(nick, passwordHash, now, nickKey(nick)).changes === 1;
+  }
+
+  async lookAlike(nick: string): Promise<string | undefined> {
+    return this.selectLookAlike.get(nickKey(nick))?.nick;
   }
 
   async passwordHash(nick: string): Promise<string | undefined> {

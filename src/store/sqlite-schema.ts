@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { backfillSqliteNickKeys } from './accounts-keys.js';
 
 // Each entry migrates the schema from version i to i+1; PRAGMA user_version records how many
 // ran. Append new steps, never edit old ones: databases in the field have run them.
@@ -188,13 +189,20 @@ const MIGRATIONS = [
    -- The room creation rate reads a user's newest creates (room-rules.ts).
    CREATE INDEX messages_creates ON messages (sender, id)
      WHERE kind = 'member' AND action = 'create';`,
+
+  // The look-alike key of each nick (core/confusables.ts): a nick whose key an account has is
+  // refused by the INSERT itself, even against another process. NULL until the startup
+  // backfill (accounts-keys.ts, run by migrate below) computes it, which a SQL step cannot.
+  `ALTER TABLE users ADD COLUMN nick_key TEXT;
+   CREATE UNIQUE INDEX users_nick_key ON users (nick_key);`,
 ];
 
 /** The schema version this ssechat writes; a database with a higher one is refused. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /**
- * Brings the database at `path` up to SCHEMA_VERSION, one transaction per step, or throws when
+ * Brings the database at `path` up to SCHEMA_VERSION, one transaction per step, and gives
+ * accounts their look-alike keys (backfillSqliteNickKeys), or throws when
  * it was written by a newer ssechat (whose schema this one cannot know). Each step takes the
  * write lock first (IMMEDIATE) and reads the version under it: a server and a command line
  * opening a new file at once must not both run step 1. `upTo` stops at an older version
@@ -214,8 +222,11 @@ export function migrate(db: Database.Database, path: string, upTo = SCHEMA_VERSI
     return true;
   });
   // The usual case, a current schema, needs no write lock: a busy server keeps its own.
-  if (db.pragma('user_version', { simple: true }) === upTo) return;
-  while (step.immediate()) {
-    // One step per transaction, until the schema is current.
+  if (db.pragma('user_version', { simple: true }) !== upTo) {
+    while (step.immediate()) {
+      // One step per transaction, until the schema is current.
+    }
   }
+  // The keys live in the column of step 5; a migration test that stops short of it has none.
+  if (upTo >= 5) backfillSqliteNickKeys(db);
 }

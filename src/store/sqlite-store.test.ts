@@ -6,6 +6,7 @@ import { after, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { ChatError } from '../errors.js';
 import { accountsContract } from './accounts.contract.js';
+import { LEGACY_PREFIX } from './accounts-keys.js';
 import { migrate, SCHEMA_VERSION } from './sqlite-schema.js';
 import { SqliteStore } from './sqlite-store.js';
 import { storeContract } from './store.contract.js';
@@ -373,6 +374,43 @@ describe('SqliteStore', () => {
     assert.equal(await third.accounts.setAuthMode('accounts'), 1);
     assert.equal(await third.accounts.credential('h', 2), undefined);
     await third.close();
+  });
+
+  test('accounts that looked alike before keep working, and get look-alike keys once', async () => {
+    const path = file();
+    const first = open(path);
+    await first.accounts.createUser('alice', 'h-alice', 1);
+    await first.close();
+    // As an older ssechat left it: look-alikes registered, no keys.
+    const old = new Database(path);
+    const insert = old.prepare('INSERT INTO users (nick, password, created) VALUES (?, ?, ?)');
+    insert.run('\u0430lice', 'h-cyrillic', 2);
+    insert.run('ali\u034Fce', 'h-cgj', 3);
+    old.exec("UPDATE users SET nick_key = NULL; DELETE FROM meta WHERE key = 'nick_key_version'");
+    old.close();
+
+    const store = open(path);
+    assert.equal(await store.accounts.passwordHash('\u0430lice'), 'h-cyrillic');
+    assert.equal(await store.accounts.passwordHash('ali\u034Fce'), 'h-cgj');
+    // The oldest keeps the key that new registrations meet.
+    assert.equal(await store.accounts.lookAlike('\uFF41\uFF4C\uFF49\uFF43\uFF45'), 'alice');
+    assert.equal(await store.accounts.createUser('\uFF41\uFF4C\uFF49\uFF43\uFF45', 'h', 4), false);
+    assert.equal(await store.accounts.createUser('bob', 'h', 4), true);
+    await store.close();
+    const keys = () => {
+      const db = new Database(path, { readonly: true });
+      const rows = db.prepare('SELECT nick, nick_key FROM users ORDER BY created').all();
+      db.close();
+      return rows as { nick: string; nick_key: string }[];
+    };
+    const after = keys();
+    assert.deepEqual(
+      after.map((r) => r.nick_key),
+      ['alice', `${LEGACY_PREFIX}\u0430lice`, `${LEGACY_PREFIX}ali\u034Fce`, 'bob'],
+    );
+    // Done once: a reopen changes nothing.
+    await open(path).close();
+    assert.deepEqual(keys(), after);
   });
 
   test('refuses a database from a newer ssechat', () => {
