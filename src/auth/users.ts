@@ -8,6 +8,33 @@ export const MAX_TOKENS_PER_USER = 100;
 /** Longest token label, in UTF-16 units. */
 export const MAX_LABEL_LENGTH = 100;
 
+/**
+ * Most registered nicks a RegisteredNicks remembers; beyond it, it starts over. A nick it
+ * forgot costs one Store read on the next direct message to it.
+ */
+const REGISTERED_CACHE_SIZE = 10_000;
+
+/**
+ * Answers "is this nick a registered account?" for the chat service in accounts mode, where
+ * a direct message or an invitation to anyone else is refused. Accounts are never deleted, so
+ * a yes is remembered (a direct message costs no Store read after the first to that nick); a
+ * no is asked again each time, so a nick registered on another process counts at once.
+ */
+export class RegisteredNicks {
+  private readonly known = new Set<string>();
+
+  constructor(private readonly accounts: AccountStore) {}
+
+  /** True when exactly `nick` is a registered account. */
+  readonly has = async (nick: string): Promise<boolean> => {
+    if (this.known.has(nick)) return true;
+    if ((await this.accounts.passwordHash(nick)) === undefined) return false;
+    if (this.known.size >= REGISTERED_CACHE_SIZE) this.known.clear();
+    this.known.add(nick);
+    return true;
+  };
+}
+
 /** A newly issued credential and its secret, which exists only in this value. */
 export interface Issued {
   readonly token: string;

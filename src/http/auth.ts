@@ -239,7 +239,7 @@ export class Auth {
 
   /** Redeems a stream ticket: its identity, or AUTH_TICKET_INVALID. It cannot be used again. */
   async redeemTicket(ticket: string): Promise<Identity> {
-    const credential = await this.deps.accounts.takeCredential(hashSecret(ticket), this.now());
+    const credential = await this.deps.accounts.takeTicket(hashSecret(ticket), this.now());
     if (credential?.kind !== 'ticket') throw new ChatError('AUTH_TICKET_INVALID');
     return { nick: credential.nick, credential };
   }

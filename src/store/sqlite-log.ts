@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { EVERYONE, type EventId, type LoggedEvent, type StoredMessage } from '../core/events.js';
+import { REGISTERED } from './sqlite-accounts.js';
 import { LimitedQuery } from './sqlite-limited.js';
 import { COLUMNS, fromRaw, type RawRow, type Row, toEvent, toMessage } from './sqlite-rows.js';
 import type { RetentionPolicy } from './store.js';
@@ -32,19 +33,22 @@ export const NOT_ROOM = "substr(recipient, 1, 1) <> '#'";
 // match. The last reads each of the viewer's spans (a viewer has few) in id order from the
 // recipient index, with both bounds in the index range so that a resume does not step over a
 // span's older rows; SQLite sorts that arm, but leaves a span's range once it holds `limit`
-// smaller rows. Receipts are never broadcasts, whatever their recipient.
+// smaller rows. Receipts are never broadcasts, whatever their recipient. What was addressed
+// to the viewer, and their own membership changes, count only above their registration point
+// (store.ts): for an edit, a delete or a receipt, up_to is the message it is about.
 const PEOPLE_ARMS = `
   SELECT ${COLUMNS} FROM messages
    WHERE recipient = '${EVERYONE}' AND kind <> 'read' AND id > @after
   UNION ALL
   SELECT ${COLUMNS} FROM messages WHERE recipient = @viewer AND id > @after
+     AND coalesce(up_to, id) > ${REGISTERED}
   UNION ALL
   SELECT ${COLUMNS} FROM messages
    WHERE sender = @viewer AND ${NOT_ROOM} AND id > @after AND recipient <> @viewer
      AND NOT (recipient = '${EVERYONE}' AND kind <> 'read')`;
 const ROOM_ARMS = `
   SELECT ${COLUMNS} FROM messages m
-   WHERE sender = @viewer AND kind = 'member' AND id > @after
+   WHERE sender = @viewer AND kind = 'member' AND id > @after AND id > ${REGISTERED}
      AND (quiet = 1 OR NOT EXISTS (
        SELECT 1 FROM spans s WHERE s.nick = @viewer AND s.room = m.recipient
           AND s.from_id <= m.id AND ifnull(s.to_id, ${OPEN}) >= m.id))
@@ -70,7 +74,7 @@ const DIRECT = `
   UNION ALL
   SELECT ${COLUMNS} FROM messages
    WHERE recipient = @viewer AND sender = @peer AND ${NOT_ROOM} AND kind = 'message'
-     AND id < @before
+     AND id < @before AND id > ${REGISTERED}
   ORDER BY id DESC LIMIT @limit`;
 
 /**
@@ -114,7 +118,8 @@ export class SqliteLog {
     );
     this.selectNotes = db.prepare(
       `SELECT ${COLUMNS} FROM messages WHERE recipient = @viewer AND sender = @viewer
-          AND kind = 'message' AND id < @before ORDER BY id DESC LIMIT @limit`,
+          AND kind = 'message' AND id < @before AND id > ${REGISTERED}
+        ORDER BY id DESC LIMIT @limit`,
     );
     this.selectDirect = db.prepare(DIRECT);
     this.selectMessage = db.prepare(

@@ -15,7 +15,7 @@ import {
   type StoredMessage,
   type StoredReceipt,
 } from '../core/events.js';
-import { SqliteAccounts } from './sqlite-accounts.js';
+import { REGISTERED, SqliteAccounts } from './sqlite-accounts.js';
 import { type PendingWrite, SqliteAppender } from './sqlite-append.js';
 import { SqliteLog } from './sqlite-log.js';
 import { SqliteRooms } from './sqlite-rooms.js';
@@ -57,7 +57,7 @@ export class SqliteStore implements Store {
   private readonly journal: SqliteLog;
   private readonly roomState: SqliteRooms;
   private readonly db: Database.Database;
-  private readonly selectOffline: Statement<[string], Row>;
+  private readonly selectOffline: Statement<[{ viewer: string }], Row>;
   private readonly deleteOffline: Statement<[string]>;
   private readonly anyOffline: Statement<[string]>;
   private readonly selectOne: Statement<[]>;
@@ -82,9 +82,12 @@ export class SqliteStore implements Store {
     this.journal = new SqliteLog(db);
     this.roomState = new SqliteRooms(db);
     const appender = new SqliteAppender(db, this.roomState, options.maxOfflinePerUser);
+    // What waited for the nick before its account was made is not the account's (store.ts);
+    // the whole mailbox is emptied all the same.
     this.selectOffline = db.prepare(
       `SELECT ${COLUMNS} FROM messages
-        WHERE id IN (SELECT message_id FROM offline WHERE recipient = ?) ORDER BY id`,
+        WHERE id IN (SELECT message_id FROM offline WHERE recipient = @viewer)
+          AND id > ${REGISTERED} ORDER BY id`,
     );
     this.deleteOffline = db.prepare('DELETE FROM offline WHERE recipient = ?');
     this.anyOffline = db.prepare('SELECT 1 FROM offline WHERE recipient = ? LIMIT 1');
@@ -105,8 +108,8 @@ export class SqliteStore implements Store {
     // IMMEDIATE, so two processes sharing the file cannot both read the same mailbox before
     // either deletes it.
     const take = db.transaction((nick: string) => {
-      const rows = this.selectOffline.all(nick);
-      if (rows.length > 0) this.deleteOffline.run(nick);
+      const rows = this.selectOffline.all({ viewer: nick });
+      this.deleteOffline.run(nick);
       return rows.map(toMessage);
     });
     this.takeTx = (nick) => take.immediate(nick);
