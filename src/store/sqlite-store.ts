@@ -15,7 +15,7 @@ import {
   type StoredMessage,
   type StoredReceipt,
 } from '../core/events.js';
-import { REGISTERED, SqliteAccounts } from './sqlite-accounts.js';
+import { SqliteAccounts } from './sqlite-accounts.js';
 import { type PendingWrite, SqliteAppender } from './sqlite-append.js';
 import { SqliteLog } from './sqlite-log.js';
 import { SqliteRooms } from './sqlite-rooms.js';
@@ -57,7 +57,7 @@ export class SqliteStore implements Store {
   private readonly journal: SqliteLog;
   private readonly roomState: SqliteRooms;
   private readonly db: Database.Database;
-  private readonly selectOffline: Statement<[{ viewer: string }], Row>;
+  private readonly selectOffline: Statement<[{ viewer: string; registered: number }], Row>;
   private readonly deleteOffline: Statement<[string]>;
   private readonly anyOffline: Statement<[string]>;
   private readonly selectOne: Statement<[]>;
@@ -79,7 +79,7 @@ export class SqliteStore implements Store {
     db.pragma('busy_timeout = 5000');
     migrate(db, options.path);
     this.accounts = new SqliteAccounts(db);
-    this.journal = new SqliteLog(db);
+    this.journal = new SqliteLog(db, (nick) => this.accounts.registeredAt(nick));
     this.roomState = new SqliteRooms(db);
     const appender = new SqliteAppender(db, this.roomState, options.maxOfflinePerUser);
     // What waited for the nick before its account was made is not the account's (store.ts);
@@ -87,7 +87,7 @@ export class SqliteStore implements Store {
     this.selectOffline = db.prepare(
       `SELECT ${COLUMNS} FROM messages
         WHERE id IN (SELECT message_id FROM offline WHERE recipient = @viewer)
-          AND id > ${REGISTERED} ORDER BY id`,
+          AND id > @registered ORDER BY id`,
     );
     this.deleteOffline = db.prepare('DELETE FROM offline WHERE recipient = ?');
     this.anyOffline = db.prepare('SELECT 1 FROM offline WHERE recipient = ? LIMIT 1');
@@ -108,7 +108,8 @@ export class SqliteStore implements Store {
     // IMMEDIATE, so two processes sharing the file cannot both read the same mailbox before
     // either deletes it.
     const take = db.transaction((nick: string) => {
-      const rows = this.selectOffline.all({ viewer: nick });
+      const registered = this.accounts.registeredAt(nick);
+      const rows = this.selectOffline.all({ viewer: nick, registered });
       this.deleteOffline.run(nick);
       return rows.map(toMessage);
     });
