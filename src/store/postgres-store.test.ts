@@ -193,9 +193,10 @@ describe('PostgresStore', () => {
     const [a, b] = await Promise.all([open(schema, 1000), open(schema, 1000)]);
     // Appends in many batches (one per turn), with the registration somewhere among them.
     const sends: Array<Promise<Appended>> = [];
-    const registering = b.accounts.createUser('kim', 'h', 1);
+    let registering: Promise<boolean> | undefined;
     for (let i = 0; i < 200; i++) {
       sends.push(a.append(msg({ to: 'kim', text: `m${i}`, offline: true })));
+      if (i === 100) registering = b.accounts.createUser('kim', 'h', 1);
       if (i % 10 === 0) await turn();
     }
     assert.equal(await registering, true);
