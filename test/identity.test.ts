@@ -97,10 +97,12 @@ describe('names nobody owns: a store that switches from open to accounts mode', 
     const dataDir = join(dir, 'switch');
     const settings: Partial<Config> = { ...NO_LIMITS, store: 'sqlite', dataDir };
     const open = await startTestServer({ ...settings, auth: 'open' });
+    let secretId = 0;
     try {
       const alice = caller(open.url, await session(open.url, 'alice'));
       const sent = await alice('POST', '/messages', { to: 'bob', text: 'the door code is 1234' });
       assert.equal(sent.status, 201, sent.body);
+      secretId = sent.json.id;
       assert.equal((await alice('POST', '/messages', { to: 'bob', text: 'bob?' })).status, 201);
       await alice('POST', '/rooms', { name: '#vault', visibility: 'private' });
       assert.equal((await alice('POST', '/rooms/vault/invite', { user: 'bob' })).status, 201);
@@ -137,6 +139,10 @@ describe('names nobody owns: a store that switches from open to accounts mode', 
       const listed = (await bob('GET', '/rooms')).json.rooms.map((r: { name: string }) => r.name);
       assert.ok(!listed.includes('#vault'), String(listed));
       assert.equal((await bob('POST', '/rooms/vault/join', {})).status, 403);
+      // Nor can he mark it read: a receipt would tell alice "bob read it".
+      const read = await bob('POST', '/read', { upTo: secretId });
+      assert.equal(read.status, 400, read.body);
+      assert.equal(read.json.error.code, 'CHAT_RECEIPT_INVALID');
 
       // What alice sent is still hers, and what reaches bob from now on is his.
       const aliceCookie = await session(base, 'alice', PASSWORD);

@@ -203,6 +203,12 @@ export class ChatService {
       throw new ChatError('CHAT_RECEIPT_INVALID');
     }
     if (message.from === reader) return undefined;
+    // A message to the reader's nick from before they registered is not theirs (store.ts):
+    // ask the history query, which applies that rule, whether they see it.
+    if (message.to === reader) {
+      const [seen] = await store.history(reader, message.from, upTo + 1, 1);
+      if (seen?.id !== upTo) throw new ChatError('CHAT_RECEIPT_INVALID');
+    }
     const receipt = await store.appendReceipt({
       from: reader,
       to: message.from,
