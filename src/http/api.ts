@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RateLimiter } from '../auth/rate-limit.js';
+import { MAX_TOKENS_PER_USER } from '../auth/users.js';
 import type { Config } from '../config.js';
 import { type ChatService, MAX_HISTORY_PAGE } from '../core/chat.js';
 import type { Resume } from '../core/resume.js';
@@ -170,7 +171,10 @@ export class Api {
   private readonly listTokens: Handler = async (req, res) => {
     const { nick } = await this.deps.auth.require(req);
     const tokens = await this.deps.auth.tokens(nick);
-    sendJson(res, 200, { tokens: tokens.map(tokenInfo) });
+    // In open mode a nick's tokens are not capped (anyone may make them, from anywhere; see
+    // claimed-limit.ts): the list shows the newest MAX_TOKENS_PER_USER, as many as an account
+    // may hold.
+    sendJson(res, 200, { tokens: tokens.slice(-MAX_TOKENS_PER_USER).map(tokenInfo) });
   };
 
   private readonly createToken: Handler = async (req, res) => {

@@ -36,6 +36,7 @@ const CREDENTIAL_CACHE_MS = 10_000;
 const CREDENTIAL_CACHE_SIZE = 10_000;
 /** Stream tickets one user may hold unredeemed (each lives TICKET_TTL_MS). */
 const MAX_TICKETS_PER_USER = 20;
+
 /** Who made a request, and with which credential. */
 export interface Identity {
   readonly nick: string;
