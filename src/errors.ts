@@ -28,6 +28,10 @@ export const ERRORS = {
     status: 403,
     message: 'you are a member of too many rooms; leave one first',
   },
+  CHAT_USER_NOT_FOUND: {
+    status: 404,
+    message: 'no registered user has this nickname',
+  },
   CHAT_ROLE_INVALID: { status: 400, message: 'role must be owner, moderator or member' },
   CHAT_RATE_LIMITED: { status: 429, message: 'too many requests; slow down' },
   CHAT_TOO_MANY_STREAMS: {

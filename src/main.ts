@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
+import { RegisteredNicks } from './auth/users.js';
 import type { Bus } from './bus/bus.js';
 import { MemoryBus } from './bus/memory-bus.js';
 import { RedisBus } from './bus/redis-bus.js';
@@ -173,6 +174,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     logger,
     sequencer,
     bigRoom: config.bigRoomMembers,
+    registered: config.auth === 'accounts' ? new RegisteredNicks(store.accounts).has : undefined,
     onOnline: webhooks ? (nick) => webhooks.notify('online', nick) : undefined,
   });
   // Everything opened from here on is closed again if the start fails, or the open

@@ -6,8 +6,40 @@ import { hashSecret, newId, newSecret } from './secrets.js';
 
 /** Bearer tokens one user may hold; creating more gets 429 until one is revoked. */
 export const MAX_TOKENS_PER_USER = 100;
+/**
+ * How long a token made in open mode works. There a nick is only claimed, so a token proves
+ * nothing beyond "someone said this nick once"; it should not outlive a browser session.
+ */
+export const OPEN_TOKEN_TTL_MS = 30 * 24 * 60 * 60 * 1000;
 /** Longest token label, in UTF-16 units. */
 export const MAX_LABEL_LENGTH = 100;
+
+/**
+ * Most registered nicks a RegisteredNicks remembers; beyond it, it starts over. A nick it
+ * forgot costs one Store read on the next direct message to it.
+ */
+const REGISTERED_CACHE_SIZE = 10_000;
+
+/**
+ * Answers "is this nick a registered account?" for the chat service in accounts mode, where
+ * a direct message or an invitation to anyone else is refused. Accounts are never deleted, so
+ * a yes is remembered (a direct message costs no Store read after the first to that nick); a
+ * no is asked again each time, so a nick registered on another process counts at once.
+ */
+export class RegisteredNicks {
+  private readonly known = new Set<string>();
+
+  constructor(private readonly accounts: AccountStore) {}
+
+  /** True when exactly `nick` is a registered account. */
+  readonly has = async (nick: string): Promise<boolean> => {
+    if (this.known.has(nick)) return true;
+    if ((await this.accounts.passwordHash(nick)) === undefined) return false;
+    if (this.known.size >= REGISTERED_CACHE_SIZE) this.known.clear();
+    this.known.add(nick);
+    return true;
+  };
+}
 
 /** A newly issued credential and its secret, which exists only in this value. */
 export interface Issued {
@@ -68,14 +100,20 @@ export class Users {
     return revoked;
   }
 
-  /** Issues a bearer token; the secret is returned this once and never stored. */
-  async createToken(nick: string, label: unknown): Promise<Issued> {
+  /**
+   * Issues a bearer token; the secret is returned this once and never stored. `open` (auth
+   * open, where a nick is only claimed): the token expires after OPEN_TOKEN_TTL_MS, and the
+   * cap per nick is not applied, since anyone could fill it for anyone: the edge limits
+   * open-mode creations per address instead (http/auth.ts).
+   */
+  async createToken(nick: string, label: unknown, open = false): Promise<Issued> {
     if (label !== undefined && (typeof label !== 'string' || label.length > MAX_LABEL_LENGTH)) {
       throw new ChatError(
         'API_BODY_INVALID',
         `label must be a string of at most ${MAX_LABEL_LENGTH}`,
       );
     }
+    if (open) return this.issue('token', nick, label ?? '', this.now() + OPEN_TOKEN_TTL_MS);
     const held = await this.accounts.credentials(nick, 'token', this.now());
     if (held.length >= MAX_TOKENS_PER_USER) {
       throw new ChatError('AUTH_RATE_LIMITED', `at most ${MAX_TOKENS_PER_USER} tokens per user`);

@@ -21,6 +21,8 @@ export interface ChatRoomsDeps {
   readonly limits: InputLimits;
   /** See config bigRoomMembers. */
   readonly bigRoom: number;
+  /** See ChatDeps.registered: only registered users are invited in accounts mode. */
+  readonly registered?: (nick: string) => Promise<boolean>;
   readonly now: () => number;
   /** Publishes a logged event (ChatService.publish). */
   readonly publish: (event: ChatEvent) => Promise<void>;
@@ -72,9 +74,18 @@ export class ChatRooms {
     return this.change(user, 'remove', room, user);
   }
 
-  /** `by` invites `userRaw`; undefined when they are a member or invited already. */
-  invite(by: string, room: string, userRaw: string): Promise<StoredMemberChange | undefined> {
-    return this.change(by, 'invite', room, userRaw);
+  /**
+   * `by` invites `userRaw`; undefined when they are a member or invited already. In accounts
+   * mode only a registered user can be invited (CHAT_USER_NOT_FOUND): an invitation to a free
+   * nick would wait for whoever registers it first.
+   */
+  async invite(by: string, room: string, userRaw: string): Promise<StoredMemberChange | undefined> {
+    parseRoom(room);
+    const user = parseNick(userRaw, this.deps.limits);
+    if (this.deps.registered && !(await this.deps.registered(user))) {
+      throw new ChatError('CHAT_USER_NOT_FOUND');
+    }
+    return this.change(by, 'invite', room, user);
   }
 
   remove(by: string, room: string, userRaw: string): Promise<StoredMemberChange | undefined> {

@@ -51,6 +51,13 @@ export interface ChatDeps {
   readonly onOnline?: (nick: string) => void;
   /** See config bigRoomMembers; 200 when absent. */
   readonly bigRoom?: number;
+  /**
+   * In accounts mode: whether exactly this nick is a registered account. A direct message or
+   * a room invitation to any other nick is refused with CHAT_USER_NOT_FOUND, or the first
+   * person to register it would read what was meant for someone else. Absent in open mode,
+   * where nobody owns a nick.
+   */
+  readonly registered?: (nick: string) => Promise<boolean>;
 }
 
 // A clientId is echoed in events and used as a key; keep it short and plain.
@@ -85,6 +92,7 @@ export class ChatService {
       presence: deps.presence,
       limits: deps.limits,
       bigRoom: deps.bigRoom ?? 200,
+      registered: deps.registered,
       now: this.now,
       publish: (event) => this.publish(event),
     });
@@ -171,6 +179,7 @@ export class ChatService {
     // Room members catch up from the log (resume, history), not from a mailbox.
     const room = isRoom(to);
     if (room) await this.rooms.requirePoster(to, from);
+    else if (to !== EVERYONE && to !== from) await requireUser(this.deps.registered, to);
     const offline = to !== EVERYONE && !room && !(await presence.isConnected(to));
     const ts = this.now();
     const message =
@@ -194,6 +203,12 @@ export class ChatService {
       throw new ChatError('CHAT_RECEIPT_INVALID');
     }
     if (message.from === reader) return undefined;
+    // A message to the reader's nick from before they registered is not theirs (store.ts):
+    // ask the history query, which applies that rule, whether they see it.
+    if (message.to === reader) {
+      const [seen] = await store.history(reader, message.from, upTo + 1, 1);
+      if (seen?.id !== upTo) throw new ChatError('CHAT_RECEIPT_INVALID');
+    }
     const receipt = await store.appendReceipt({
       from: reader,
       to: message.from,
@@ -270,4 +285,15 @@ export class ChatService {
   online(): Promise<string[]> {
     return this.deps.presence.online();
   }
+}
+
+/**
+ * Throws CHAT_USER_NOT_FOUND unless `nick` is a registered account, when `registered` is
+ * given (accounts mode; see ChatDeps.registered).
+ */
+async function requireUser(
+  registered: ((nick: string) => Promise<boolean>) | undefined,
+  nick: string,
+): Promise<void> {
+  if (registered && !(await registered(nick))) throw new ChatError('CHAT_USER_NOT_FOUND');
 }

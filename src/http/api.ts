@@ -1,11 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RateLimiter } from '../auth/rate-limit.js';
+import { MAX_TOKENS_PER_USER } from '../auth/users.js';
 import type { Config } from '../config.js';
 import { type ChatService, MAX_HISTORY_PAGE } from '../core/chat.js';
 import type { Resume } from '../core/resume.js';
 import { ChatError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Stats } from '../ops/stats.js';
+import type { Credential } from '../store/accounts.js';
 import type { Admission } from './admission.js';
 import { apiMessage } from './api-format.js';
 import { decodeSegment, intParam, messageId, takesArgument } from './api-paths.js';
@@ -19,6 +21,8 @@ const DEFAULT_HISTORY_PAGE = 50;
 /**
  * Read receipts each user may send per minute. Each is stored and delivered, so this bounds
  * what one client can make the server write; a client needs one per conversation it reads.
+ * "Each user" is Auth.userKey: in open mode the nick as claimed from one address (the
+ * address itself is limited first, by the send flood guard), so nobody can use up another's.
  */
 const RECEIPTS = { limit: 120, windowMs: 60_000, maxKeys: 100_000 };
 
@@ -167,17 +171,17 @@ export class Api {
   private readonly listTokens: Handler = async (req, res) => {
     const { nick } = await this.deps.auth.require(req);
     const tokens = await this.deps.auth.tokens(nick);
-    sendJson(res, 200, {
-      tokens: tokens.map(({ id, label, created }) => ({ id, label, created })),
-    });
+    // In open mode a nick's tokens are not capped (anyone may make them, from anywhere; see
+    // claimed-limit.ts): the list shows the newest MAX_TOKENS_PER_USER, as many as an account
+    // may hold.
+    sendJson(res, 200, { tokens: tokens.slice(-MAX_TOKENS_PER_USER).map(tokenInfo) });
   };
 
   private readonly createToken: Handler = async (req, res) => {
     const { nick } = await this.deps.auth.require(req);
     const body = await this.body(req, res);
-    const { token, credential } = await this.deps.auth.createToken(nick, body.label);
-    const { id, label, created } = credential;
-    sendJson(res, 201, { id, label, created, token });
+    const { token, credential } = await this.deps.auth.createToken(req, nick, body.label);
+    sendJson(res, 201, { ...tokenInfo(credential), token });
   };
 
   private readonly revokeToken: Handler = async (req, res, id) => {
@@ -190,7 +194,7 @@ export class Api {
 
   private readonly createTicket: Handler = async (req, res) => {
     const { nick } = await this.deps.auth.require(req);
-    const ticket = await this.deps.auth.createTicket(nick);
+    const ticket = await this.deps.auth.createTicket(req, nick);
     sendJson(res, 201, { ticket, expiresInMs: TICKET_TTL_MS });
   };
 
@@ -269,7 +273,7 @@ export class Api {
       throw new ChatError('CHAT_RECEIPT_INVALID');
     }
     await this.deps.admission.send(req, nick);
-    const wait = this.receipts.hit(nick);
+    const wait = this.receipts.hit(this.deps.auth.userKey(req, nick));
     if (wait > 0) throw new ChatError('CHAT_RATE_LIMITED', 'read receipts', wait);
     const receipt = await this.deps.chat.markRead(nick, upTo);
     if (receipt) this.deps.stats.receipts++;
@@ -299,4 +303,9 @@ export class Api {
       res.setHeader('Access-Control-Max-Age', '600');
     }
   }
+}
+
+/** A token as the API shows it: never its secret; `expires` null when it never expires. */
+function tokenInfo({ id, label, created, expires }: Credential) {
+  return { id, label, created, expires: expires === 0 ? null : expires };
 }

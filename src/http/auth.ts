@@ -6,7 +6,10 @@ import { type Issued, Users } from '../auth/users.js';
 import type { Config } from '../config.js';
 import { ChatError } from '../errors.js';
 import type { AccountStore, Credential } from '../store/accounts.js';
+import { addressKey } from './admission.js';
+import { ClaimedLimit, OPEN_TICKETS, OPEN_TOKENS } from './claimed-limit.js';
 import { setRequestUser } from './request-context.js';
+import { checkSameSite } from './same-site.js';
 
 /** Name of the session cookie. */
 export const SESSION_COOKIE = 'ssechat_session';
@@ -59,6 +62,8 @@ export class Auth {
   private readonly perIp = new RateLimiter(PER_IP);
   private readonly perAccountAndIp = new RateLimiter(PER_ACCOUNT_AND_IP_FAILURES);
   private readonly perAccount = new RateLimiter(PER_ACCOUNT_FAILURES);
+  private readonly openTokens = new ClaimedLimit(OPEN_TOKENS, 'tokens');
+  private readonly openTickets = new ClaimedLimit(OPEN_TICKETS, 'tickets');
   /** Secret hash → a session or token credential and when it was read (see above). */
   private readonly cache = new Map<string, { credential: Credential; at: number }>();
 
@@ -120,36 +125,13 @@ export class Auth {
   }
 
   /**
-   * Refuses a state-changing request that a browser sent on behalf of another site (CSRF).
-   * Browsers mark every request with Sec-Fetch-Site, older ones with Origin or Referer; a
-   * request with none comes from a non-browser client, which no other site can drive. A bearer-token
-   * request is exempt: a browser never attaches a token by itself.
+   * Refuses a state-changing request that a browser sent on behalf of another site (CSRF);
+   * see checkSameSite. A bearer-token request is exempt: a browser never attaches a token by
+   * itself.
    */
   checkSameOrigin(req: IncomingMessage): void {
     if (bearerToken(req) !== undefined) return;
-    const site = req.headers['sec-fetch-site'];
-    if (site !== undefined) {
-      if (site === 'same-origin' || site === 'none') return;
-      throw new ChatError('AUTH_CROSS_SITE', `Sec-Fetch-Site: ${site}`);
-    }
-    // Older browsers send no Sec-Fetch-Site, and no Origin on a top-level GET (a link to a
-    // classic /msg URL); their Referer still names the page that sent them, unless a policy
-    // hid it. Origin and Referer must name this host.
-    const origin = req.headers.origin;
-    const from = origin ?? req.headers.referer;
-    if (from === undefined) return;
-    let host: string | undefined;
-    try {
-      host = new URL(from).host;
-    } catch {
-      host = undefined;
-    }
-    if (host === undefined || host !== req.headers.host) {
-      throw new ChatError(
-        'AUTH_CROSS_SITE',
-        origin === undefined ? 'Referer' : `Origin: ${origin}`,
-      );
-    }
+    checkSameSite(req, this.deps.config.trustProxy === 'yes');
   }
 
   /** Registers an account (accounts mode) and logs the client in. */
@@ -211,9 +193,15 @@ export class Auth {
     this.forget();
   }
 
-  /** Issues a bearer token; the secret is returned this once and never stored. */
-  createToken(nick: string, label: unknown): Promise<Issued> {
-    return this.users.createToken(nick, label);
+  /**
+   * Issues a bearer token; the secret is returned this once and never stored. In open mode it
+   * expires (Users.createToken) and the edge's open-mode limits apply instead of the cap per
+   * nick.
+   */
+  createToken(req: IncomingMessage, nick: string, label: unknown): Promise<Issued> {
+    if (this.accountsMode) return this.users.createToken(nick, label);
+    this.openTokens.hit(this.address(req), nick, this.now());
+    return this.users.createToken(nick, label, true);
   }
 
   /** A user's bearer tokens, without their secrets. */
@@ -229,17 +217,30 @@ export class Auth {
   }
 
   /** Issues a single-use stream ticket, valid for TICKET_TTL_MS. */
-  async createTicket(nick: string): Promise<string> {
-    const held = await this.deps.accounts.credentials(nick, 'ticket', this.now());
-    if (held.length >= MAX_TICKETS_PER_USER) {
-      throw new ChatError('AUTH_RATE_LIMITED', `at most ${MAX_TICKETS_PER_USER} unused tickets`);
+  async createTicket(req: IncomingMessage, nick: string): Promise<string> {
+    if (this.accountsMode) {
+      const held = await this.deps.accounts.credentials(nick, 'ticket', this.now());
+      if (held.length >= MAX_TICKETS_PER_USER) {
+        throw new ChatError('AUTH_RATE_LIMITED', `at most ${MAX_TICKETS_PER_USER} unused tickets`);
+      }
+    } else {
+      this.openTickets.hit(this.address(req), nick, this.now());
     }
     return (await this.users.issue('ticket', nick, '', this.now() + TICKET_TTL_MS)).token;
   }
 
+  /**
+   * The key of "this user" for a budget of theirs, as the flood guards key it (admission.ts):
+   * the nick when it is proven (accounts mode), else the nick as claimed from this address,
+   * so that nobody can use up another's budget by claiming their nick.
+   */
+  userKey(req: IncomingMessage, nick: string): string {
+    return this.accountsMode ? nick : `${nick} ${this.address(req)}`;
+  }
+
   /** Redeems a stream ticket: its identity, or AUTH_TICKET_INVALID. It cannot be used again. */
   async redeemTicket(ticket: string): Promise<Identity> {
-    const credential = await this.deps.accounts.takeCredential(hashSecret(ticket), this.now());
+    const credential = await this.deps.accounts.takeTicket(hashSecret(ticket), this.now());
     if (credential?.kind !== 'ticket') throw new ChatError('AUTH_TICKET_INVALID');
     return { nick: credential.nick, credential };
   }
@@ -269,8 +270,9 @@ export class Auth {
     return address;
   }
 
+  /** The key the client's address is limited by: per /64 for IPv6, as the flood guards. */
   private address(req: IncomingMessage): string {
-    return clientAddress(req, this.deps.config.trustProxy === 'yes');
+    return addressKey(clientAddress(req, this.deps.config.trustProxy === 'yes'));
   }
 
   private cookieHeader(req: IncomingMessage, value: string, maxAgeS: number): string {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import type { AccountStore, Credential } from './accounts.js';
+import { registrationContract } from './registration.contract.js';
 import type { Store } from './store.js';
 
 /** How a backend's test file hands the suite a fresh store, whose `accounts` are tested. */
@@ -106,22 +107,33 @@ export function accountsContract(name: string, open: AccountsFactory): void {
         assert.deepEqual(await accounts.credentials('Mary', 'session', NOW), [cred({ id: 'a' })]);
       });
 
-      test('takeCredential hands a credential out once, even to concurrent callers', async () => {
+      test('takeTicket hands a credential out once, even to concurrent callers', async () => {
         const ticket = cred({ kind: 'ticket', expires: NOW + 1000 });
         await accounts.addCredential('s1', ticket);
-        const taken = await Promise.all([1, 2, 3].map(() => accounts.takeCredential('s1', NOW)));
+        const taken = await Promise.all([1, 2, 3].map(() => accounts.takeTicket('s1', NOW)));
         assert.deepEqual(
           taken.filter((c) => c !== undefined),
           [ticket],
         );
         assert.equal(await accounts.credential('s1', NOW), undefined);
-        assert.equal(await accounts.takeCredential('s1', NOW), undefined);
+        assert.equal(await accounts.takeTicket('s1', NOW), undefined);
       });
 
-      test('takeCredential does not return an expired credential', async () => {
+      test('takeTicket never takes, returns or deletes a session or a token', async () => {
+        const session = cred({ id: 'session' });
+        const token = cred({ id: 'token', kind: 'token' });
+        await accounts.addCredential('s-session', session);
+        await accounts.addCredential('s-token', token);
+        assert.equal(await accounts.takeTicket('s-session', NOW), undefined);
+        assert.equal(await accounts.takeTicket('s-token', NOW), undefined);
+        assert.deepEqual(await accounts.credential('s-session', NOW), session);
+        assert.deepEqual(await accounts.credential('s-token', NOW), token);
+      });
+
+      test('takeTicket does not return an expired credential', async () => {
         await accounts.addCredential('s1', cred({ kind: 'ticket', expires: NOW }));
-        assert.equal(await accounts.takeCredential('s1', NOW + 1), undefined);
-        assert.equal(await accounts.takeCredential('s1', NOW), undefined);
+        assert.equal(await accounts.takeTicket('s1', NOW + 1), undefined);
+        assert.equal(await accounts.takeTicket('s1', NOW), undefined);
       });
 
       test('credentials lists one user and kind, oldest first, without expired ones', async () => {
@@ -199,4 +211,5 @@ export function accountsContract(name: string, open: AccountsFactory): void {
       assert.equal(await accounts.setAuthMode('open'), 1);
     });
   });
+  registrationContract(name, open);
 }

@@ -31,18 +31,29 @@ export interface Credential {
  *   nor "ＡＬＩＣＥ" can be, nor any nick with the same look-alike key (core/confusables.ts
  *   nickKey), even when registered concurrently from several processes. Accounts that looked
  *   alike before the rule existed keep working (accounts-keys.ts).
- * - An expired credential is never returned, by `credential` or `takeCredential`.
- * - `takeCredential` returns a credential at most once, even to concurrent callers.
+ * - `createUser` records the log's head at that moment as the account's registration point,
+ *   and in the same transaction empties the nick's offline mailbox and drops its room
+ *   invitations: whatever was addressed to a nick before anyone owned it was meant for someone
+ *   else (an open-mode user of that name, or nobody). The Store's reads hide the rest of it
+ *   (store.ts, "A registered viewer..."). Accounts made before this rule existed see all.
+ * - An expired credential is never returned, by `credential` or `takeTicket`.
+ * - `takeTicket` returns a ticket at most once, even to concurrent callers, and never takes,
+ *   returns or deletes a credential of another kind: a session secret or a token passed where
+ *   a ticket goes must not end that session or token.
  * - `revoke` deletes only a credential the given nick owns.
  * - `setAuthMode` with a mode other than the one recorded before deletes every credential:
  *   a cookie issued for a bare nick in open mode must not act as the registered user of that
  *   nick in accounts mode (nor the other way round). The first call on a new store records
- *   the mode and deletes nothing.
+ *   the mode and deletes nothing. A call with `accounts` when the recorded mode is not
+ *   `accounts` also empties the mailboxes and drops the invitations of every nick that has no
+ *   account: in accounts mode nobody can read them, and whoever registers such a nick later
+ *   must not (createUser would drop them then; this frees the space at once).
  */
 export interface AccountStore {
   /**
-   * Registers a user; false when the nick (in any ASCII case) is taken, or an account looks
-   * like it (the same nickKey).
+   * Registers a user, recording the log head as its registration point and dropping what was
+   * addressed to the nick before (see above); false when the nick (in any ASCII case) is taken,
+   * or an account looks like it (the same nickKey).
    */
   createUser(nick: string, passwordHash: string, now: number): Promise<boolean>;
   /** The account that looks like `nick` (the same nickKey), if any: whom a refusal met. */
@@ -55,8 +66,8 @@ export interface AccountStore {
   addCredential(secretHash: string, credential: Credential): Promise<void>;
   /** The credential with this secret hash, unless it expired before `now`. */
   credential(secretHash: string, now: number): Promise<Credential | undefined>;
-  /** Like `credential`, and deletes it: for single-use tickets. */
-  takeCredential(secretHash: string, now: number): Promise<Credential | undefined>;
+  /** The ticket with this secret hash, deleted as it is returned; never another kind. */
+  takeTicket(secretHash: string, now: number): Promise<Credential | undefined>;
   /** A user's credentials of one kind, oldest first, expired ones excluded. */
   credentials(nick: string, kind: CredentialKind, now: number): Promise<Credential[]>;
   /** Deletes the credential with public id `id` if `nick` owns it; true when one went. */

@@ -5,6 +5,16 @@ interface User {
   readonly nick: string;
   passwordHash: string;
   readonly created: number;
+  /** The log head when the account was made (accounts.ts, createUser). */
+  readonly registered: number;
+}
+
+/** What MemoryAccounts needs from the rest of its MemoryStore. */
+export interface MemoryAccountsHost {
+  /** The highest id the log assigned so far. */
+  head(): number;
+  /** Empties the mailboxes and drops the invitations of the nicks `which` selects. */
+  forget(which: (nick: string) => boolean): void;
 }
 
 /**
@@ -20,17 +30,25 @@ export class MemoryAccounts implements AccountStore {
   private readonly secrets = new Map<string, Credential>();
   private mode: 'open' | 'accounts' | undefined;
 
+  constructor(private readonly host: MemoryAccountsHost) {}
+
   async createUser(nick: string, passwordHash: string, now: number): Promise<boolean> {
     const key = foldAscii(nick);
     const look = nickKey(nick);
     if (this.users.has(key) || this.keys.has(look)) return false;
-    this.users.set(key, { nick, passwordHash, created: now });
+    this.users.set(key, { nick, passwordHash, created: now, registered: this.host.head() });
     this.keys.set(look, nick);
+    this.host.forget((n) => n === nick);
     return true;
   }
 
   async lookAlike(nick: string): Promise<string | undefined> {
     return this.keys.get(nickKey(nick));
+  }
+
+  /** The registration point of exactly this nick (store.ts), 0 when it has no account. */
+  registeredAt(nick: string): number {
+    return this.user(nick)?.registered ?? 0;
   }
 
   async passwordHash(nick: string): Promise<string | undefined> {
@@ -49,6 +67,9 @@ export class MemoryAccounts implements AccountStore {
   async setAuthMode(mode: 'open' | 'accounts'): Promise<number> {
     const before = this.mode;
     this.mode = mode;
+    if (mode === 'accounts' && before !== 'accounts') {
+      this.host.forget((nick) => this.user(nick) === undefined);
+    }
     if (before === undefined || before === mode) return 0;
     const n = this.secrets.size;
     this.secrets.clear();
@@ -68,11 +89,12 @@ export class MemoryAccounts implements AccountStore {
     return found && live(found, now) ? { ...found } : undefined;
   }
 
-  async takeCredential(secretHash: string, now: number): Promise<Credential | undefined> {
+  async takeTicket(secretHash: string, now: number): Promise<Credential | undefined> {
     // Synchronous from lookup to delete, so concurrent takers cannot both get it.
     const found = this.secrets.get(secretHash);
+    if (found?.kind !== 'ticket') return undefined;
     this.secrets.delete(secretHash);
-    return found && live(found, now) ? found : undefined;
+    return live(found, now) ? found : undefined;
   }
 
   async credentials(nick: string, kind: CredentialKind, now: number): Promise<Credential[]> {

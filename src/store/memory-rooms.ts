@@ -152,6 +152,13 @@ export class MemoryRooms {
     return [...mine, ...first(invitations, byName), ...first(others, byMembers)].sort(byName);
   }
 
+  /** Drops every invitation of the users `which` selects (accounts.ts, createUser). */
+  dropInvitations(which: (user: string) => boolean): void {
+    for (const room of this.rooms.values()) {
+      for (const user of room.invited.keys()) if (which(user)) room.invited.delete(user);
+    }
+  }
+
   role(room: string, user: string): Role | null {
     return this.rooms.get(room)?.members.get(user) ?? null;
   }

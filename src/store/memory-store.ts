@@ -39,7 +39,13 @@ import type {
  * it, so memory grows with the log unless retention is configured.
  */
 export class MemoryStore implements Store {
-  readonly accounts = new MemoryAccounts();
+  readonly accounts = new MemoryAccounts({
+    head: () => this.lastId,
+    forget: (which) => {
+      for (const nick of this.mailboxes.keys()) if (which(nick)) this.mailboxes.delete(nick);
+      this.roomState.dropInvitations(which);
+    },
+  });
   private lastId = 0;
   private pruned = 0;
   /** Every logged entry, in id order. */
@@ -89,7 +95,11 @@ export class MemoryStore implements Store {
   async takeOffline(nick: string): Promise<StoredMessage[]> {
     const box = this.mailboxes.get(nick) ?? [];
     this.mailboxes.delete(nick);
-    return box.map((id) => this.messageNow(id)).filter((m) => m !== undefined);
+    const registered = this.accounts.registeredAt(nick);
+    return box
+      .filter((id) => id > registered)
+      .map((id) => this.messageNow(id))
+      .filter((m) => m !== undefined);
   }
 
   async head(): Promise<EventId> {
@@ -120,10 +130,14 @@ export class MemoryStore implements Store {
     before: EventId,
     limit: number,
   ): Promise<StoredMessage[]> {
+    const registered = this.accounts.registeredAt(viewer);
+    // What reached the viewer's nick before they registered is not theirs (store.ts).
     const between = (m: StoredMessage): boolean =>
       peer === EVERYONE || isRoom(peer)
         ? m.to === peer && (peer === EVERYONE || this.roomState.inHistory(peer, viewer, m.id))
-        : (m.from === viewer && m.to === peer) || (m.from === peer && m.to === viewer);
+        : m.to === viewer
+          ? m.from === peer && m.id > registered
+          : m.from === viewer && m.to === peer;
     const out: StoredMessage[] = [];
     for (let i = this.indexAbove(before - 1) - 1; i >= 0 && out.length < limit; i--) {
       const entry = this.entries[i] as LoggedEvent;
@@ -224,25 +238,33 @@ export class MemoryStore implements Store {
 
   /** Whether `viewer` may see `entry` (the visibility rule of store.ts). */
   private sees(viewer: string, entry: LoggedEvent): boolean {
+    // What reached the viewer's nick before they registered is not theirs (store.ts).
+    const registered = this.accounts.registeredAt(viewer);
     switch (entry.kind) {
-      case 'read':
-        return entry.receipt.to === viewer || entry.receipt.from === viewer;
+      case 'read': {
+        const { to, from, upTo } = entry.receipt;
+        return to === viewer ? upTo > registered : from === viewer;
+      }
       case 'member': {
         const { change } = entry;
-        if (change.user === viewer) return true;
+        if (change.user === viewer && change.id > registered) return true;
         return !change.quiet && this.roomState.covers(change.room, viewer, change.id);
       }
       default: {
-        const { from, to, id } =
+        const record =
           entry.kind === 'message'
             ? entry.message
             : entry.kind === 'edit'
               ? entry.edit
               : entry.delete;
+        const { from, to, id } = record;
         // An edit shows only through a span that holds its target too (store.ts).
         const target = entry.kind === 'edit' ? entry.edit.target : id;
         if (isRoom(to)) return this.roomState.covers(to, viewer, id, target);
-        return to === EVERYONE || to === viewer || from === viewer;
+        // The message an entry to the viewer is about: itself, or an edit's or delete's target.
+        const subject = 'target' in record ? record.target : id;
+        if (to === viewer) return subject > registered;
+        return to === EVERYONE || from === viewer;
       }
     }
   }

@@ -7,6 +7,14 @@ import { inTransaction, LOCK } from './postgres-schema.js';
 // `expires` is the last ms at which a credential works; 0 means it never expires.
 const UNEXPIRED = '(expires = 0 OR expires >= $2)';
 
+/**
+ * The registration point (store.ts) of the nick bound as parameter `$n`, 0 when it has no
+ * account; the primary key compares exactly.
+ */
+export function registered(n: number): string {
+  return `coalesce((SELECT registered FROM users WHERE nick = $${n}), 0)`;
+}
+
 /** The AccountStore of PostgresStore: the users and credentials tables of the same schema. */
 export class PostgresAccounts implements AccountStore {
   /**
@@ -19,15 +27,23 @@ export class PostgresAccounts implements AccountStore {
   ) {}
 
   async createUser(nick: string, passwordHash: string, now: number): Promise<boolean> {
-    // The unique index on lower(nick) makes a nick taken in any ASCII case a conflict, and the
-    // one on nick_key a look-alike one: DO NOTHING without a target covers both, and a
+    // Under the append lock no append is in flight (postgres-store.ts), so max(id) is the
+    // exact head, and no message or invitation to the nick lands between that read and the
+    // deletes. The unique index on lower(nick) makes a nick taken in any ASCII case a conflict,
+    // and the one on nick_key a look-alike one: DO NOTHING without a target covers both, and a
     // concurrent insert of the same key waits for this one's commit and then does nothing.
-    const { rowCount } = await this.pool.query(
-      `INSERT INTO users (nick, password, created, nick_key) VALUES ($1, $2, $3, $4)
-       ON CONFLICT DO NOTHING`,
-      [nick, passwordHash, now, nickKey(nick)],
-    );
-    return rowCount === 1;
+    return inTransaction(this.pool, async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK.append, this.lockKey]);
+      const { rowCount } = await client.query(
+        `INSERT INTO users (nick, password, created, registered, nick_key)
+         SELECT $1, $2, $3, coalesce(max(id), 0), $4 FROM messages ON CONFLICT DO NOTHING`,
+        [nick, passwordHash, now, nickKey(nick)],
+      );
+      if (rowCount !== 1) return false;
+      await client.query('DELETE FROM offline WHERE recipient = $1', [nick]);
+      await client.query('DELETE FROM invites WHERE nick = $1', [nick]);
+      return true;
+    });
   }
 
   async lookAlike(nick: string): Promise<string | undefined> {
@@ -67,12 +83,13 @@ export class PostgresAccounts implements AccountStore {
     return rows[0] && toCredential(rows[0]);
   }
 
-  async takeCredential(secretHash: string, now: number): Promise<Credential | undefined> {
+  async takeTicket(secretHash: string, now: number): Promise<Credential | undefined> {
     // One statement, so that two takers (even on two nodes) cannot both get the row: the
     // second blocks on the row lock and then finds it gone. An expired one is deleted too: it
     // could never be used again anyway.
     const { rows } = await this.pool.query<CredentialRow>(
-      `DELETE FROM credentials WHERE secret_hash = $1 RETURNING ${CREDENTIAL}`,
+      `DELETE FROM credentials WHERE secret_hash = $1 AND kind = 'ticket'
+        RETURNING ${CREDENTIAL}`,
       [secretHash],
     );
     const row = rows[0];
@@ -137,6 +154,12 @@ export class PostgresAccounts implements AccountStore {
         [value],
       );
       const recorded = rows[0]?.value;
+      if (mode === 'accounts' && recorded !== 1) {
+        const noAccount = (column: string) =>
+          `NOT EXISTS (SELECT 1 FROM users u WHERE u.nick = ${column})`;
+        await client.query(`DELETE FROM offline o WHERE ${noAccount('o.recipient')}`);
+        await client.query(`DELETE FROM invites i WHERE ${noAccount('i.nick')}`);
+      }
       if (recorded === undefined || recorded === value) return 0;
       return (await client.query('DELETE FROM credentials')).rowCount ?? 0;
     });

@@ -6,6 +6,7 @@ import {
   type LoggedEvent,
   type StoredMessage,
 } from '../core/events.js';
+import { registered } from './postgres-accounts.js';
 import { COLUMNS, type Row, toEvent, toMessage } from './postgres-rows.js';
 import { inTransaction } from './postgres-schema.js';
 import type { RetentionPolicy } from './store.js';
@@ -27,18 +28,22 @@ const COVERS = 'm.id >= s.from_id AND m.id <= coalesce(s.to_id, 9223372036854775
 // broadcasts (and their edits and deletes); what was sent to the viewer; what the viewer sent
 // outside rooms, and the changes of their own membership that the fourth arm leaves out
 // (quiet, or outside their spans: an invitation); the fourth reads each room in the viewer's
-// spans from the recipient index, within that span.
+// spans from the recipient index, within that span. What was addressed to the viewer, and
+// their own membership changes, count only above their registration point (store.ts): for an
+// edit, a delete or a receipt, up_to is the message it is about.
 const SINCE: pg.QueryConfig = {
   name: 'ssechat_since',
   text: `
   (SELECT ${COLUMNS} FROM messages
     WHERE recipient = '${EVERYONE}' AND kind <> 'read' AND id > $1 ORDER BY id LIMIT $3)
   UNION ALL
-  (SELECT ${COLUMNS} FROM messages WHERE recipient = $2 AND id > $1 ORDER BY id LIMIT $3)
+  (SELECT ${COLUMNS} FROM messages WHERE recipient = $2 AND id > $1
+      AND coalesce(up_to, id) > ${registered(2)} ORDER BY id LIMIT $3)
   UNION ALL
   (SELECT ${COLUMNS} FROM messages m WHERE sender = $2 AND recipient <> $2 AND id > $1
       AND NOT (recipient = '${EVERYONE}' AND kind <> 'read')
-      AND (recipient NOT LIKE '#%' OR (kind = 'member' AND (quiet OR NOT EXISTS (
+      AND (recipient NOT LIKE '#%' OR (kind = 'member' AND id > ${registered(2)}
+        AND (quiet OR NOT EXISTS (
         SELECT 1 FROM spans s WHERE s.nick = $2 AND s.room = m.recipient AND ${COVERS}))))
       ORDER BY id LIMIT $3)
   UNION ALL
@@ -65,7 +70,8 @@ const BROADCASTS: pg.QueryConfig = {
 const NOTES: pg.QueryConfig = {
   name: 'ssechat_history_self',
   text: `SELECT ${COLUMNS} FROM messages WHERE recipient = $1 AND sender = $1
-            AND kind = 'message' AND id < $2 ORDER BY id DESC LIMIT $3`,
+            AND kind = 'message' AND id < $2 AND id > ${registered(1)}
+          ORDER BY id DESC LIMIT $3`,
 };
 const DIRECT: pg.QueryConfig = {
   name: 'ssechat_history_direct',
@@ -76,6 +82,7 @@ const DIRECT: pg.QueryConfig = {
   UNION ALL
   (SELECT ${COLUMNS} FROM messages
     WHERE recipient = $1 AND sender = $2 AND kind = 'message' AND id < $3
+      AND id > ${registered(1)}
     ORDER BY id DESC LIMIT $4)
   ORDER BY id DESC LIMIT $4`,
 };
@@ -107,13 +114,15 @@ const MESSAGE: pg.QueryConfig = {
   text: `SELECT ${COLUMNS} FROM messages WHERE id = $1 AND kind = 'message'`,
 };
 // One statement: the DELETE locks the mailbox rows it takes, so a concurrent taker (on this
-// node or another) blocks on them and then finds them gone. The messages were committed with
+// node or another) blocks on them and then finds them gone. What waited for the nick before
+// its account was made is deleted and not handed out (store.ts). The messages were committed with
 // their mailbox rows, so the statement's snapshot sees every one it deletes.
 const TAKE: pg.QueryConfig = {
   name: 'ssechat_take_offline',
   text: `
   WITH taken AS (DELETE FROM offline WHERE recipient = $1 RETURNING message_id)
-  SELECT ${COLUMNS} FROM messages WHERE id IN (SELECT message_id FROM taken) ORDER BY id`,
+  SELECT ${COLUMNS} FROM messages WHERE id IN (SELECT message_id FROM taken)
+     AND id > ${registered(1)} ORDER BY id`,
 };
 
 /**

@@ -8,6 +8,7 @@ import { LEGACY_PREFIX } from './accounts-keys.js';
 import { migrate, SCHEMA_VERSION } from './postgres-schema.js';
 import { PostgresStore } from './postgres-store.js';
 import { storeContract } from './store.contract.js';
+import type { Appended } from './store.js';
 
 // CI starts PostgreSQL (.ci/run); a run without one fails rather than skipping, so that a
 // green run always means these tests ran.
@@ -186,6 +187,48 @@ describe('PostgresStore', () => {
     assert.equal(ids.length, 5);
     assert.equal(new Set(ids).size, 5);
     await Promise.all([a.close(), b.close()]);
+  });
+
+  test('a registration on one node splits racing appends on another exactly', async () => {
+    const schema = newSchema();
+    const [a, b] = await Promise.all([open(schema, 1000), open(schema, 1000)]);
+    // Appends in many batches (one per turn), with the registration somewhere among them.
+    const sends: Array<Promise<Appended>> = [];
+    let registering: Promise<boolean> | undefined;
+    for (let i = 0; i < 200; i++) {
+      sends.push(a.append(msg({ to: 'kim', text: `m${i}`, offline: true })));
+      if (i === 100) registering = b.accounts.createUser('kim', 'h', 1);
+      if (i % 10 === 0) await turn();
+    }
+    assert.equal(await registering, true);
+    const ids = (await Promise.all(sends)).map((r) => r.message.id);
+    const [row] = await admin<{ registered: number }>(
+      `SELECT registered::int FROM ${schema}.users WHERE nick = 'kim'`,
+    );
+    const registered = row?.registered ?? -1;
+    const after = ids.filter((id) => id > registered);
+    assert.deepEqual((await a.since('kim', 0, 1000)).map(idOf), after);
+    assert.deepEqual(
+      (await a.takeOffline('kim')).map((m) => m.id),
+      after,
+    );
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  test('migrates accounts to a registration point of 0: they keep what they saw', async () => {
+    const schema = newSchema();
+    const first = await open(schema);
+    const { message } = await first.append(msg({ to: 'Ann', offline: true }));
+    await first.close();
+    // Back to version 3 with an account made then.
+    await admin(`ALTER TABLE ${schema}.users DROP COLUMN registered`);
+    await admin(`UPDATE ${schema}.schema_version SET version = ${SCHEMA_VERSION - 1}`);
+    await admin(`INSERT INTO ${schema}.users (nick, password, created) VALUES ('Ann', 'h', 2)`);
+    const second = await open(schema);
+    assert.deepEqual(await second.since('Ann', 0, 10), [{ kind: 'message', message }]);
+    assert.deepEqual(await second.takeOffline('Ann'), [message]);
+    assert.equal(await second.accounts.passwordHash('Ann'), 'h');
+    await second.close();
   });
 
   test('a clientId used on one node is a retry on another', async () => {

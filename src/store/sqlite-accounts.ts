@@ -6,15 +6,21 @@ import { CREDENTIAL, type CredentialRow, toCredential } from './credential-row.j
 // `expires` is the last ms at which a credential works; 0 means it never expires.
 const UNEXPIRED = '(expires = 0 OR expires >= ?)';
 
+// Rows of `table` whose `column` names no account (exactly), for the purge at a switch.
+const NO_ACCOUNT = (table: string, column: string) =>
+  `NOT EXISTS (SELECT 1 FROM users u WHERE u.nick = ${table}.${column}
+    AND u.nick = ${table}.${column} COLLATE BINARY)`;
+
 /** The AccountStore of SqliteStore: the users and credentials tables of the same database. */
 export class SqliteAccounts implements AccountStore {
-  private readonly insertUser: Database.Statement<[string, string, number, string]>;
+  private readonly createTx: (nick: string, passwordHash: string, now: number) => boolean;
+  private readonly selectRegistered: Database.Statement<[{ nick: string }], { registered: number }>;
   private readonly selectLookAlike: Database.Statement<[string], { nick: string }>;
   private readonly selectPassword: Database.Statement<[{ nick: string }], { password: string }>;
   private readonly updatePassword: Database.Statement<[{ nick: string; password: string }]>;
   private readonly insertCredential: Database.Statement<[string, CredentialRow]>;
   private readonly selectCredential: Database.Statement<[string, number], CredentialRow>;
-  private readonly deleteCredential: Database.Statement<[string], CredentialRow>;
+  private readonly deleteTicket: Database.Statement<[string], CredentialRow>;
   private readonly selectCredentials: Database.Statement<
     [string, CredentialKind, number],
     CredentialRow
@@ -28,14 +34,28 @@ export class SqliteAccounts implements AccountStore {
   constructor(db: Database.Database) {
     this.db = db;
     // The column's NOCASE collation makes a nick taken in any ASCII case a conflict, and the
-    // unique index on nick_key a look-alike one: DO NOTHING without a target covers both.
-    this.insertUser = db.prepare(
-      `INSERT INTO users (nick, password, created, nick_key) VALUES (?, ?, ?, ?)
-       ON CONFLICT DO NOTHING`,
+    // unique index on nick_key a look-alike one: DO NOTHING without a target covers both. The
+    // head is read in the same statement, and the mailbox and invitations are dropped in the
+    // same IMMEDIATE transaction: no append of any process falls between.
+    const insertUser = db.prepare(
+      `INSERT INTO users (nick, password, created, registered, nick_key)
+       SELECT ?, ?, ?, coalesce(max(id), 0), ? FROM messages WHERE true ON CONFLICT DO NOTHING`,
     );
+    const dropMailbox = db.prepare('DELETE FROM offline WHERE recipient = ?');
+    const dropInvites = db.prepare('DELETE FROM invites WHERE nick = ?');
+    const create = db.transaction((nick: string, passwordHash: string, now: number) => {
+      if (insertUser.run(nick, passwordHash, now, nickKey(nick)).changes !== 1) return false;
+      dropMailbox.run(nick);
+      dropInvites.run(nick);
+      return true;
+    });
+    this.createTx = (nick, passwordHash, now) => create.immediate(nick, passwordHash, now);
     this.selectLookAlike = db.prepare('SELECT nick FROM users WHERE nick_key = ?');
     // The first comparison (NOCASE) finds the row through the primary key; the second makes
     // a login use the exact nick.
+    this.selectRegistered = db.prepare(
+      'SELECT registered FROM users WHERE nick = @nick AND nick = @nick COLLATE BINARY',
+    );
     this.selectPassword = db.prepare(
       'SELECT password FROM users WHERE nick = @nick AND nick = @nick COLLATE BINARY',
     );
@@ -50,8 +70,8 @@ export class SqliteAccounts implements AccountStore {
       `SELECT ${CREDENTIAL} FROM credentials WHERE secret_hash = ? AND ${UNEXPIRED}`,
     );
     // One statement, so that two takers (even in two processes) cannot both get the row.
-    this.deleteCredential = db.prepare(
-      `DELETE FROM credentials WHERE secret_hash = ? RETURNING ${CREDENTIAL}`,
+    this.deleteTicket = db.prepare(
+      `DELETE FROM credentials WHERE secret_hash = ? AND kind = 'ticket' RETURNING ${CREDENTIAL}`,
     );
     this.selectCredentials = db.prepare(
       `SELECT ${CREDENTIAL} FROM credentials WHERE nick = ? AND kind = ? AND ${UNEXPIRED}
@@ -65,11 +85,22 @@ export class SqliteAccounts implements AccountStore {
   }
 
   async createUser(nick: string, passwordHash: string, now: number): Promise<boolean> {
-    return this.insertUser.run(nick, passwordHash, now, nickKey(nick)).changes === 1;
+    return this.createTx(nick, passwordHash, now);
   }
 
   async lookAlike(nick: string): Promise<string | undefined> {
     return this.selectLookAlike.get(nickKey(nick))?.nick;
+  }
+
+  /**
+   * The registration point (store.ts) of exactly this nick, 0 when it has no account. The
+   * log's reads bind it as @registered rather than asking in a subquery, which SQLite ran per
+   * row (a sixth slower replay, measured). An account's point never changes once made, and
+   * only a registered viewer can be logged in in accounts mode, so reading it in its own
+   * statement before the query cannot pair a query with a stale point that matters.
+   */
+  registeredAt(nick: string): number {
+    return this.selectRegistered.get({ nick })?.registered ?? 0;
   }
 
   async passwordHash(nick: string): Promise<string | undefined> {
@@ -90,9 +121,9 @@ export class SqliteAccounts implements AccountStore {
     return row && toCredential(row);
   }
 
-  async takeCredential(secretHash: string, now: number): Promise<Credential | undefined> {
+  async takeTicket(secretHash: string, now: number): Promise<Credential | undefined> {
     // An expired one is deleted too: it could never be used again anyway.
-    const row = this.deleteCredential.get(secretHash);
+    const row = this.deleteTicket.get(secretHash);
     return row && (row.expires === 0 || row.expires >= now) ? toCredential(row) : undefined;
   }
 
@@ -133,6 +164,10 @@ export class SqliteAccounts implements AccountStore {
             "INSERT INTO meta (key, value) VALUES ('auth_mode', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
           )
           .run(value);
+        if (mode === 'accounts' && row?.value !== 1) {
+          this.db.prepare(`DELETE FROM offline WHERE ${NO_ACCOUNT('offline', 'recipient')}`).run();
+          this.db.prepare(`DELETE FROM invites WHERE ${NO_ACCOUNT('invites', 'nick')}`).run();
+        }
         if (row === undefined || row.value === value) return 0;
         return this.db.prepare('DELETE FROM credentials').run().changes;
       })

@@ -12,8 +12,17 @@ const PRUNE_CHUNK = 10_000;
 
 interface Page {
   viewer: string;
+  /** The viewer's registration point (store.ts), SqliteAccounts.registeredAt. */
+  registered: number;
   before: number;
   limit: number;
+}
+
+interface SinceParams {
+  after: number;
+  viewer: string;
+  /** The viewer's registration point (store.ts), SqliteAccounts.registeredAt. */
+  registered: number;
 }
 
 type Statement<P extends unknown[], R = unknown> = Database.Statement<P, R>;
@@ -32,19 +41,22 @@ export const NOT_ROOM = "substr(recipient, 1, 1) <> '#'";
 // match. The last reads each of the viewer's spans (a viewer has few) in id order from the
 // recipient index, with both bounds in the index range so that a resume does not step over a
 // span's older rows; SQLite sorts that arm, but leaves a span's range once it holds `limit`
-// smaller rows. Receipts are never broadcasts, whatever their recipient.
+// smaller rows. Receipts are never broadcasts, whatever their recipient. What was addressed
+// to the viewer, and their own membership changes, count only above their registration point
+// (store.ts): for an edit, a delete or a receipt, up_to is the message it is about.
 const PEOPLE_ARMS = `
   SELECT ${COLUMNS} FROM messages
    WHERE recipient = '${EVERYONE}' AND kind <> 'read' AND id > @after
   UNION ALL
   SELECT ${COLUMNS} FROM messages WHERE recipient = @viewer AND id > @after
+     AND coalesce(up_to, id) > @registered
   UNION ALL
   SELECT ${COLUMNS} FROM messages
    WHERE sender = @viewer AND ${NOT_ROOM} AND id > @after AND recipient <> @viewer
      AND NOT (recipient = '${EVERYONE}' AND kind <> 'read')`;
 const ROOM_ARMS = `
   SELECT ${COLUMNS} FROM messages m
-   WHERE sender = @viewer AND kind = 'member' AND id > @after
+   WHERE sender = @viewer AND kind = 'member' AND id > @after AND id > @registered
      AND (quiet = 1 OR NOT EXISTS (
        SELECT 1 FROM spans s WHERE s.nick = @viewer AND s.room = m.recipient
           AND s.from_id <= m.id AND ifnull(s.to_id, ${OPEN}) >= m.id))
@@ -70,7 +82,7 @@ const DIRECT = `
   UNION ALL
   SELECT ${COLUMNS} FROM messages
    WHERE recipient = @viewer AND sender = @peer AND ${NOT_ROOM} AND kind = 'message'
-     AND id < @before
+     AND id < @before AND id > @registered
   ORDER BY id DESC LIMIT @limit`;
 
 /**
@@ -80,8 +92,8 @@ const DIRECT = `
 export class SqliteLog {
   private readonly selectHead: Statement<[], { id: number }>;
   private readonly selectPruned: Statement<[], { value: number }>;
-  private readonly selectSince: LimitedQuery<[{ after: number; viewer: string }], RawRow>;
-  private readonly selectSincePeople: LimitedQuery<[{ after: number; viewer: string }], RawRow>;
+  private readonly selectSince: LimitedQuery<[SinceParams], RawRow>;
+  private readonly selectSincePeople: LimitedQuery<[SinceParams], RawRow>;
   private readonly selectInRooms: Statement<[string, string], { yes: number }>;
   private readonly selectAll: LimitedQuery<[number], RawRow>;
   private readonly selectBroadcasts: Statement<[number, number], Row>;
@@ -97,7 +109,10 @@ export class SqliteLog {
   private readonly pruneTx: (below: EventId) => number;
 
   /** Prepares its statements on `db`, which must already have the current schema. */
-  constructor(private readonly db: Database.Database) {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly registeredAt: (nick: string) => number,
+  ) {
     this.selectHead = db.prepare('SELECT coalesce(max(id), 0) AS id FROM messages');
     this.selectPruned = db.prepare("SELECT value FROM meta WHERE key = 'pruned_through'");
     this.selectSince = new LimitedQuery(db, SINCE, true);
@@ -114,7 +129,8 @@ export class SqliteLog {
     );
     this.selectNotes = db.prepare(
       `SELECT ${COLUMNS} FROM messages WHERE recipient = @viewer AND sender = @viewer
-          AND kind = 'message' AND id < @before ORDER BY id DESC LIMIT @limit`,
+          AND kind = 'message' AND id < @before AND id > @registered
+        ORDER BY id DESC LIMIT @limit`,
     );
     this.selectDirect = db.prepare(DIRECT);
     this.selectMessage = db.prepare(
@@ -152,7 +168,8 @@ export class SqliteLog {
     if (limit <= 0) return [];
     const rooms = this.selectInRooms.get(viewer, viewer)?.yes === 1;
     const select = rooms ? this.selectSince : this.selectSincePeople;
-    return select.all(limit, { after, viewer }).map((r) => toEvent(fromRaw(r)));
+    const registered = this.registeredAt(viewer);
+    return select.all(limit, { after, viewer, registered }).map((r) => toEvent(fromRaw(r)));
   }
 
   /** See Store.log. */
@@ -166,8 +183,11 @@ export class SqliteLog {
     if (limit <= 0) return [];
     let rows: Row[];
     if (peer === EVERYONE) rows = this.selectBroadcasts.all(before, limit);
-    else if (peer === viewer) rows = this.selectNotes.all({ viewer, before, limit });
-    else rows = this.selectDirect.all({ viewer, peer, before, limit });
+    else {
+      const page = { viewer, before, limit, registered: this.registeredAt(viewer) };
+      rows =
+        peer === viewer ? this.selectNotes.all(page) : this.selectDirect.all({ ...page, peer });
+    }
     return rows.reverse().map(toMessage);
   }
 

@@ -195,6 +195,10 @@ const MIGRATIONS = [
   // backfill (accounts-keys.ts, run by migrate below) computes it, which a SQL step cannot.
   `ALTER TABLE users ADD COLUMN nick_key TEXT;
    CREATE UNIQUE INDEX users_nick_key ON users (nick_key);`,
+  // An account's registration point: the log's head when it was made. What was addressed to
+  // its nick at or below it is not the account's (store.ts). Accounts made before this step
+  // get 0 and keep seeing what they saw.
+  `ALTER TABLE users ADD COLUMN registered INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 /** The schema version this ssechat writes; a database with a higher one is refused. */

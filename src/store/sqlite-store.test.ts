@@ -212,6 +212,30 @@ describe('SqliteStore', () => {
     db.close();
   });
 
+  test('migrates accounts to a registration point of 0: they keep what they saw', async () => {
+    const path = file();
+    const first = open(path);
+    const { message } = await first.append({
+      from: 'a',
+      to: 'Ann',
+      text: 't',
+      ts: 1,
+      offline: true,
+    });
+    await first.close();
+    // Back to version 3 with an account made then.
+    const old = new Database(path);
+    old.exec(`ALTER TABLE users DROP COLUMN registered;
+      INSERT INTO users (nick, password, created) VALUES ('Ann', 'h', 2);
+      PRAGMA user_version = ${SCHEMA_VERSION - 1};`);
+    old.close();
+    const store = open(path);
+    assert.deepEqual(await store.since('Ann', 0, 10), [{ kind: 'message', message }]);
+    assert.deepEqual(await store.takeOffline('Ann'), [message]);
+    assert.equal(await store.accounts.passwordHash('Ann'), 'h');
+    await store.close();
+  });
+
   test('an edit or delete of a broadcast is seen by everyone, a receipt is not', async () => {
     const store = open(file());
     const { message } = await store.append({

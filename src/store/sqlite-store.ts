@@ -57,7 +57,7 @@ export class SqliteStore implements Store {
   private readonly journal: SqliteLog;
   private readonly roomState: SqliteRooms;
   private readonly db: Database.Database;
-  private readonly selectOffline: Statement<[string], Row>;
+  private readonly selectOffline: Statement<[{ viewer: string; registered: number }], Row>;
   private readonly deleteOffline: Statement<[string]>;
   private readonly anyOffline: Statement<[string]>;
   private readonly selectOne: Statement<[]>;
@@ -79,12 +79,15 @@ export class SqliteStore implements Store {
     db.pragma('busy_timeout = 5000');
     migrate(db, options.path);
     this.accounts = new SqliteAccounts(db);
-    this.journal = new SqliteLog(db);
+    this.journal = new SqliteLog(db, (nick) => this.accounts.registeredAt(nick));
     this.roomState = new SqliteRooms(db);
     const appender = new SqliteAppender(db, this.roomState, options.maxOfflinePerUser);
+    // What waited for the nick before its account was made is not the account's (store.ts);
+    // the whole mailbox is emptied all the same.
     this.selectOffline = db.prepare(
       `SELECT ${COLUMNS} FROM messages
-        WHERE id IN (SELECT message_id FROM offline WHERE recipient = ?) ORDER BY id`,
+        WHERE id IN (SELECT message_id FROM offline WHERE recipient = @viewer)
+          AND id > @registered ORDER BY id`,
     );
     this.deleteOffline = db.prepare('DELETE FROM offline WHERE recipient = ?');
     this.anyOffline = db.prepare('SELECT 1 FROM offline WHERE recipient = ? LIMIT 1');
@@ -105,8 +108,9 @@ export class SqliteStore implements Store {
     // IMMEDIATE, so two processes sharing the file cannot both read the same mailbox before
     // either deletes it.
     const take = db.transaction((nick: string) => {
-      const rows = this.selectOffline.all(nick);
-      if (rows.length > 0) this.deleteOffline.run(nick);
+      const registered = this.accounts.registeredAt(nick);
+      const rows = this.selectOffline.all({ viewer: nick, registered });
+      this.deleteOffline.run(nick);
       return rows.map(toMessage);
     });
     this.takeTx = (nick) => take.immediate(nick);

@@ -95,6 +95,12 @@ export const MAX_ROOM_LISTING = 1000;
  *   message queued for a user who is logging in lands in that login's greeting or replay.
  * - A viewer sees a message sent to `all`, to them or by them, and a receipt sent to them or
  *   by them. `since` and `history` return only what the viewer sees.
+ * - A registered viewer does not see, through their nick, what was addressed to it before
+ *   they registered (accounts.ts, createUser): a message, edit, delete or receipt sent to
+ *   them whose subject (the message itself, the edited or deleted one, the one read) has an
+ *   id at or below their registration point, nor a change of their own room membership
+ *   logged at or below it. `since`, `history` and `takeOffline` all apply this rule in their
+ *   query; what the viewer sent, and what reached them through a room span, is unaffected.
  * - `prune` never removes the newest entry (so the sequence cannot restart) and records the
  *   highest id it removed in `prunedThrough`; it also empties those entries from mailboxes.
  * - Rooms. `appendMember` decides a membership change with decideMembership (room-rules.ts)

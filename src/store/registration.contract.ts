@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, test } from 'node:test';
+import { eventId, type NewMemberChange, type NewMessage } from '../core/events.js';
+import { ChatError } from '../errors.js';
+import type { Store } from './store.js';
+
+const TS = 1_700_000_000_000;
+
+const msg = (from: string, to: string, text: string, offline = false): NewMessage => ({
+  from,
+  to,
+  text,
+  ts: TS,
+  offline,
+});
+
+const change = (over: Partial<NewMemberChange>): NewMemberChange => ({
+  room: '#r',
+  user: 'mary',
+  by: 'mary',
+  action: 'create',
+  ts: TS,
+  bigRoom: 100,
+  ...over,
+});
+
+/**
+ * Names nobody owns (store.ts, "A registered viewer..."; accounts.ts, createUser and
+ * setAuthMode): what was addressed to a nick before it was registered never reaches the
+ * account. Run by accountsContract, so on every backend.
+ */
+export function registrationContract(name: string, open: () => Promise<Store> | Store): void {
+  describe(`registration point: ${name}`, () => {
+    let store: Store;
+    beforeEach(async () => {
+      store = await open();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    test('what was addressed to a nick before it registered is not its account’s', async () => {
+      const early = (await store.append(msg('mary', 'john', 'for john?', true))).message;
+      const note = (await store.append(msg('john', 'john', 'a note by whoever'))).message;
+      const byJohn = (await store.append(msg('john', 'mary', 'sent as john'))).message;
+      await store.appendMember(change({ settings: { visibility: 'private', history: 'all' } }));
+      const invite = await store.appendMember(change({ action: 'invite', user: 'john' }));
+      assert.ok(invite);
+
+      assert.equal(await store.accounts.createUser('john', 'h', TS), true);
+      // About pre-registration messages, so not his either: an edit carries new text.
+      const edit = await store.appendEdit({
+        target: early.id,
+        from: 'mary',
+        to: 'john',
+        text: 'edited after',
+        ts: TS,
+      });
+      const read = await store.appendReceipt({ from: 'mary', to: 'john', upTo: byJohn.id, ts: TS });
+      const later = (await store.append(msg('mary', 'john', 'for john', true))).message;
+
+      const seen = (await store.since('john', 0, 100)).map(eventId);
+      assert.deepEqual(seen, [byJohn.id, later.id]);
+      assert.deepEqual(
+        (await store.history('john', 'mary', Number.MAX_SAFE_INTEGER, 10)).map((m) => m.id),
+        [byJohn.id, later.id],
+      );
+      assert.deepEqual(await store.history('john', 'john', Number.MAX_SAFE_INTEGER, 10), []);
+      assert.deepEqual(
+        (await store.takeOffline('john')).map((m) => m.id),
+        [later.id],
+      );
+      // The invitation went with the registration.
+      assert.deepEqual(
+        (await store.rooms('john')).filter((r) => r.name === '#r'),
+        [],
+      );
+      await assert.rejects(
+        store.appendMember(change({ action: 'join', user: 'john', by: 'john' })),
+        (err) => err instanceof ChatError && err.code === 'CHAT_FORBIDDEN',
+      );
+
+      // The sender keeps all of it.
+      const mary = (await store.since('mary', 0, 100)).map(eventId);
+      for (const id of [early.id, byJohn.id, edit.id, read.id, later.id])
+        assert.ok(mary.includes(id));
+      assert.deepEqual(
+        (await store.history('mary', 'john', Number.MAX_SAFE_INTEGER, 10)).map((m) => m.id),
+        [early.id, byJohn.id, later.id],
+      );
+      assert.ok(note.id > 0);
+    });
+
+    test('the rule is for the exact nick: another case of it is another name', async () => {
+      const early = (await store.append(msg('mary', 'John', 'for John'))).message;
+      assert.equal(await store.accounts.createUser('john', 'h', TS), true);
+      assert.deepEqual((await store.since('John', 0, 10)).map(eventId), [early.id]);
+    });
+
+    test('a nick that registers later finds an empty mailbox, and a full one frees', async () => {
+      // Fill kim's mailbox, whatever the factory's limit (at most 1000 here).
+      let full = false;
+      for (let i = 0; i < 1000 && !full; i++) {
+        full = await store.append(msg('mary', 'kim', `m${i}`, true)).then(
+          () => false,
+          (err) => err instanceof ChatError && err.code === 'CHAT_MAILBOX_FULL',
+        );
+      }
+      assert.ok(full);
+      assert.equal(await store.accounts.createUser('kim', 'h', TS), true);
+      const after = (await store.append(msg('mary', 'kim', 'welcome', true))).message;
+      assert.deepEqual(await store.takeOffline('kim'), [after]);
+    });
+
+    test('switching to accounts mode drops what waits for nicks with no account', async () => {
+      assert.equal(await store.accounts.setAuthMode('open'), 0);
+      assert.equal(await store.accounts.createUser('ann', 'h', TS), true);
+      const forAnn = (await store.append(msg('mary', 'ann', 'kept', true))).message;
+      await store.append(msg('mary', 'ghost', 'dropped', true));
+      await store.append(msg('mary', 'Ann', 'another name, dropped', true));
+      await store.appendMember(change({ settings: { visibility: 'private', history: 'all' } }));
+      await store.appendMember(change({ action: 'invite', user: 'ghost' }));
+      await store.appendMember(change({ action: 'invite', user: 'ann' }));
+
+      await store.accounts.setAuthMode('accounts');
+      assert.deepEqual(await store.takeOffline('ghost'), []);
+      assert.deepEqual(await store.takeOffline('Ann'), []);
+      assert.deepEqual(
+        (await store.rooms('ghost')).filter((r) => r.name === '#r'),
+        [],
+      );
+      assert.deepEqual(await store.takeOffline('ann'), [forAnn]);
+      const listed = (await store.rooms('ann')).find((r) => r.name === '#r');
+      assert.equal(listed?.invited, true);
+    });
+  });
+}
