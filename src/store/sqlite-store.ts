@@ -20,7 +20,7 @@ import { type PendingWrite, SqliteAppender } from './sqlite-append.js';
 import { SqliteLog } from './sqlite-log.js';
 import { SqliteRooms } from './sqlite-rooms.js';
 import { COLUMNS, type Row, toMessage } from './sqlite-rows.js';
-import { migrate } from './sqlite-schema.js';
+import { checkIntegrity, migrate } from './sqlite-schema.js';
 import type {
   Appended,
   Member,
@@ -41,6 +41,11 @@ export interface SqliteStoreOptions extends StoreLimits {
    * last commits may be lost if the machine loses power. `full` syncs every commit to disk.
    */
   readonly synchronous: 'normal' | 'full';
+  /**
+   * Check the file's integrity (PRAGMA quick_check) before using it, and throw a
+   * DamagedDatabaseError when it fails. It reads the whole file: see QUICK_CHECK_MAX_BYTES.
+   */
+  readonly quickCheck?: boolean;
 }
 
 /**
@@ -70,14 +75,21 @@ export class SqliteStore implements Store {
   constructor(options: SqliteStoreOptions) {
     this.db = new Database(options.path);
     const db = this.db;
-    db.pragma('journal_mode = WAL');
-    db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-    db.pragma('foreign_keys = ON');
-    // A deleted message's text is overwritten in the file, not just unlinked (see appendDelete).
-    db.pragma('secure_delete = ON');
-    // Another process (a backup, the sqlite3 shell) may hold the lock briefly.
-    db.pragma('busy_timeout = 5000');
-    migrate(db, options.path);
+    try {
+      db.pragma('journal_mode = WAL');
+      db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+      db.pragma('foreign_keys = ON');
+      // A deleted message's text is overwritten in the file, not just unlinked (appendDelete).
+      db.pragma('secure_delete = ON');
+      // Another process (a backup, the sqlite3 shell) may hold the lock briefly.
+      db.pragma('busy_timeout = 5000');
+      if (options.quickCheck) checkIntegrity(db, options.path);
+      migrate(db, options.path);
+    } catch (err) {
+      // A file refused here is not held open by a process that goes on (a test, a retry).
+      db.close();
+      throw err;
+    }
     this.accounts = new SqliteAccounts(db);
     this.journal = new SqliteLog(db);
     this.roomState = new SqliteRooms(db);
