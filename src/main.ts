@@ -30,6 +30,7 @@ import { MemoryPresence } from './presence/memory-presence.js';
 import type { Presence } from './presence/presence.js';
 import { RedisPresence } from './presence/redis-presence.js';
 import { listenError, redisOpenError, StartupError } from './startup.js';
+import type { Store } from './store/store.js';
 
 /** How long shutdown waits for open responses to finish before cutting them. */
 const SHUTDOWN_GRACE_MS = 5_000;
@@ -84,12 +85,22 @@ function openLimiters(config: Config, logger: Logger): AdmissionLimiters {
   };
 }
 
+/** What a caller may put in place of startServer's own parts: a test seam. */
+export interface ServerParts {
+  /** Opens the Store instead of openStore, e.g. one whose connection a test keeps. */
+  readonly openStore?: (config: Config, logger: Logger) => Promise<Store>;
+}
+
 /** The composition root: builds store, bus, presence, hub, chat and HTTP edge, and listens. */
-export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+export async function startServer(
+  config: Config,
+  logger: Logger,
+  parts: ServerParts = {},
+): Promise<RunningServer> {
   const metrics = new Metrics();
   const { stats } = metrics;
   const store = new TimedStore(
-    await openStore(config, logger),
+    await (parts.openStore ?? openStore)(config, logger),
     stats.storeAppendSeconds,
     stats.storeReadSeconds,
   );

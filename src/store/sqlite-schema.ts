@@ -207,3 +207,28 @@ export function checkIntegrity(db: Database.Database, path: string): void {
     `database ${path} failed its integrity check: ${first?.quick_check ?? 'no answer'}${more}`,
   );
 }
+
+/**
+ * Bytes the write probe allocates: more than a page, so that the probe needs the file to grow
+ * (or free pages) as an append does. A probe that fit in a page with room left would pass on
+ * a file that cannot grow.
+ */
+const WRITE_PROBE_BYTES = 64 * 1024;
+
+/**
+ * A small write that ends where it began, for readiness while writes fail (WriteHealth): one
+ * IMMEDIATE transaction that stores WRITE_PROBE_BYTES under a meta key, deletes it, and
+ * commits, so that it allocates pages, appends to the WAL and commits as an append does. The
+ * row never outlives the transaction, so readers of meta (which holds integers) never see it;
+ * the pages it freed are reused by the next writes.
+ */
+export function writeProbe(db: Database.Database): () => void {
+  const put = db.prepare("INSERT INTO meta (key, value) VALUES ('write_probe', zeroblob(?))");
+  const drop = db.prepare("DELETE FROM meta WHERE key = 'write_probe'");
+  const probe = db.transaction(() => {
+    drop.run();
+    put.run(WRITE_PROBE_BYTES);
+    drop.run();
+  });
+  return () => probe.immediate();
+}

@@ -20,7 +20,7 @@ import { type PendingWrite, SqliteAppender } from './sqlite-append.js';
 import { SqliteLog } from './sqlite-log.js';
 import { SqliteRooms } from './sqlite-rooms.js';
 import { COLUMNS, type Row, toMessage } from './sqlite-rows.js';
-import { checkIntegrity, migrate } from './sqlite-schema.js';
+import { checkIntegrity, migrate, writeProbe } from './sqlite-schema.js';
 import type {
   Appended,
   Member,
@@ -31,6 +31,7 @@ import type {
   Store,
   StoreLimits,
 } from './store.js';
+import { WriteHealth } from './write-health.js';
 
 /** Options for the SQLite backend. */
 export interface SqliteStoreOptions extends StoreLimits {
@@ -46,6 +47,12 @@ export interface SqliteStoreOptions extends StoreLimits {
    * DamagedDatabaseError when it fails. It reads the whole file: see QUICK_CHECK_MAX_BYTES.
    */
   readonly quickCheck?: boolean;
+  /**
+   * Called with the connection once it is set up. A test seam: PRAGMA max_page_count holds
+   * for one connection only, so a test that simulates a full disk by capping the file needs
+   * the store's own connection.
+   */
+  readonly configure?: (db: Database.Database) => void;
 }
 
 /**
@@ -69,6 +76,9 @@ export class SqliteStore implements Store {
   private readonly commitBatch: (batch: PendingWrite[]) => Array<() => void>;
   private readonly takeTx: (nick: string) => StoredMessage[];
   private readonly snapshotTx: () => MembershipSnapshot;
+  private readonly probeWrite: () => void;
+  /** Whether the last write failed because the file cannot be written; see ping. */
+  private readonly health = new WriteHealth();
   private pending: PendingWrite[] = [];
   private flushScheduled = false;
 
@@ -85,6 +95,7 @@ export class SqliteStore implements Store {
       db.pragma('busy_timeout = 5000');
       if (options.quickCheck) checkIntegrity(db, options.path);
       migrate(db, options.path);
+      options.configure?.(db);
     } catch (err) {
       // A file refused here is not held open by a process that goes on (a test, a retry).
       db.close();
@@ -101,6 +112,7 @@ export class SqliteStore implements Store {
     this.deleteOffline = db.prepare('DELETE FROM offline WHERE recipient = ?');
     this.anyOffline = db.prepare('SELECT 1 FROM offline WHERE recipient = ? LIMIT 1');
     this.selectOne = db.prepare('SELECT 1');
+    this.probeWrite = writeProbe(db);
 
     // One transaction for a whole batch; a refused write (a full mailbox, a membership change
     // the rules forbid, an edit of a missing message) fails only its own promise, decided
@@ -180,7 +192,14 @@ export class SqliteStore implements Store {
     // so without taking the write lock and committing. A message mailed after this read
     // waits for the next login, as one mailed after the transaction below would.
     if (this.anyOffline.get(nick) === undefined) return [];
-    return this.takeTx(nick);
+    try {
+      const taken = this.takeTx(nick);
+      this.health.succeeded();
+      return taken;
+    } catch (err) {
+      this.health.failed(err);
+      throw err;
+    }
   }
 
   // Reads of the log flush first: they must see every append called before them.
@@ -252,9 +271,14 @@ export class SqliteStore implements Store {
     return this.journal.prune(policy);
   }
 
-  /** A read of no table: it fails only when the connection is closed or broken. */
+  /**
+   * A read of no table, which fails only when the connection is closed or broken; and, while
+   * the last write failed because the file cannot be written (a full disk, an I/O error, a
+   * read-only file), a small write that fails until writing works again (WriteHealth).
+   */
   async ping(): Promise<void> {
     this.selectOne.get();
+    await this.health.check(this.probeWrite);
   }
 
   async close(): Promise<void> {
@@ -281,9 +305,11 @@ export class SqliteStore implements Store {
     try {
       settlers = this.commitBatch(batch);
     } catch (err) {
+      this.health.failed(err);
       for (const p of batch) p.done.reject(err);
       return;
     }
+    this.health.succeeded();
     for (const settle of settlers) settle();
   };
 }
