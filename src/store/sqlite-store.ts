@@ -93,7 +93,7 @@ export class SqliteStore implements Store {
       db.pragma('secure_delete = ON');
       // Another process (a backup, the sqlite3 shell) may hold the lock briefly.
       db.pragma('busy_timeout = 5000');
-      if (options.quickCheck) checkIntegrity(db, options.path);
+      if (options.quickCheck && options.path !== ':memory:') checkIntegrity(options.path);
       migrate(db, options.path);
       options.configure?.(db);
     } catch (err) {
