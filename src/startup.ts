@@ -115,7 +115,7 @@ export function listenError(err: unknown, config: Config): unknown {
 
 /** SQLite's result codes at open, in the words an operator can act on. */
 const SQLITE_OPEN_WORDS: Readonly<Record<string, string>> = {
-  SQLITE_CORRUPT: 'is damaged; restore it from a backup (docs/deploy.md)',
+  SQLITE_CORRUPT: 'is damaged, restore it from a backup (docs/deploy.md)',
   SQLITE_NOTADB: 'is not an SQLite database',
   SQLITE_CANTOPEN: 'cannot be opened',
   SQLITE_READONLY: 'cannot be written',
@@ -136,7 +136,7 @@ export function sqliteOpenError(err: unknown, dir: string, path: string): unknow
   const words = SQLITE_OPEN_WORDS[base];
   const detail = err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err);
   const what = words === undefined ? `cannot be used (${base})` : words;
-  return new StartupError(`--data-dir ${dir}: database ${path} ${what}: ${detail}`);
+  return new StartupError(`--data-dir ${dir}: database ${path} ${what}; ${detail}`);
 }
 
 /**

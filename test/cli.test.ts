@@ -429,7 +429,7 @@ describe('a damaged SQLite file', () => {
       assertOneLine(
         run,
         new RegExp(
-          `^ssechat: --data-dir ${dir}: database ${path} is damaged; restore it from a backup`,
+          `^ssechat: --data-dir ${dir}: database ${path} is damaged, restore it from a backup \\(docs/deploy\\.md\\); quick_check: `,
         ),
       );
     } finally {

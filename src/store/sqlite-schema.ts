@@ -207,12 +207,13 @@ export function checkIntegrity(path: string): void {
   } finally {
     db.close();
   }
-  const [first] = rows;
-  if (rows.length === 1 && first?.quick_check === 'ok') return;
-  const more = rows.length > 1 ? ` (and ${rows.length - 1} more problems)` : '';
-  throw new DamagedDatabaseError(
-    `database ${path} failed its integrity check: ${first?.quick_check ?? 'no answer'}${more}`,
-  );
+  if (rows.length === 1 && rows[0]?.quick_check === 'ok') return;
+  // The answer is rows of lines, headed by "*** in database main ***": keep the problems.
+  const problems = rows
+    .flatMap((row) => row.quick_check.split('\n'))
+    .filter((line) => line !== '' && !line.startsWith('***'));
+  const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
+  throw new DamagedDatabaseError(`quick_check: ${problems[0] ?? 'no answer'}${more}`);
 }
 
 /**
