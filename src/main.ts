@@ -216,9 +216,10 @@ export async function startServer(
       logger,
     });
     await new Promise<void>((ok, fail) => {
-      server.once('error', (err) => fail(listenError(err, config)));
+      const refused = (err: Error): void => fail(listenError(err, config));
+      server.once('error', refused);
       server.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG }, () => {
-        server.off('error', fail);
+        server.off('error', refused);
         ok();
       });
     });
