@@ -13,10 +13,9 @@ import type Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { configWith } from '../src/config.js';
-import { silentLogger } from '../src/logger.js';
 import { type RunningServer, startServer } from '../src/main.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
-import { api, get, NO_LIMITS, session, startTestServer } from './helpers.js';
+import { api, get, NO_LIMITS, recordingLogger, session, startTestServer } from './helpers.js';
 
 const DATABASE_URL =
   process.env.SSECHAT_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -182,8 +181,9 @@ describe('a SQLite file that cannot grow (a full disk)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ssechat-full-'));
     let db: Database.Database | undefined;
     const config = configWith({ port: 0, store: 'sqlite', dataDir: dir, ...NO_LIMITS });
+    const logger = recordingLogger();
     // The server's own connection: max_page_count holds for one connection only.
-    const server = await startServer(config, silentLogger, {
+    const server = await startServer(config, logger, {
       openStore: async (c) =>
         new SqliteStore({
           path: join(dir, 'ssechat.db'),
@@ -224,6 +224,11 @@ describe('a SQLite file that cannot grow (a full disk)', () => {
       assert.equal(refused.status, 503, refused.body);
       assert.equal(refused.json.error.code, 'SERVER_STORE_UNAVAILABLE');
       assert.equal(refused.headers['retry-after'], '10');
+      // Logged as what it is, for the operator: not as a bug.
+      const warned = logger.lines.find((l) => l.msg === 'store unavailable');
+      assert.equal(warned?.level, 'warn');
+      assert.equal((warned?.fields?.err as { code?: string } | undefined)?.code, 'SQLITE_FULL');
+      assert.equal(logger.lines.filter((l) => l.msg === 'request failed').length, 0);
       const full = await readyzUntil(server.url, 503);
       assert.equal(full.error?.code, 'SERVER_NOT_READY');
       assert.equal(full.checks.store, 'failed');
