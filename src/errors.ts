@@ -62,6 +62,12 @@ export const ERRORS = {
   HTTP_BAD_REQUEST: { status: 400, message: 'malformed HTTP request' },
   SERVER_UNAVAILABLE: { status: 503, message: 'the server is shutting down' },
   SERVER_NOT_READY: { status: 503, message: 'not ready: a dependency did not answer' },
+  // The database cannot write now (a full disk, read-only, an I/O error, a lost connection):
+  // nothing of the request was stored, and a retry after Retry-After may succeed.
+  SERVER_STORE_UNAVAILABLE: {
+    status: 503,
+    message: 'the server cannot store anything now; try again later',
+  },
   INTERNAL: { status: 500, message: 'internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -1,7 +1,6 @@
-import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { RegisteredNicks } from './auth/users.js';
 import type { Bus } from './bus/bus.js';
 import { MemoryBus } from './bus/memory-bus.js';
@@ -23,6 +22,7 @@ import type { Limiter } from './limits/limiter.js';
 import { MemoryLimiter } from './limits/memory-limiter.js';
 import { RedisLimiter } from './limits/redis-limiter.js';
 import { createLogger, type Logger } from './logger.js';
+import { openStore } from './open-store.js';
 import { Metrics } from './ops/prometheus.js';
 import { Readiness } from './ops/readiness.js';
 import { TimedBus } from './ops/timed-bus.js';
@@ -30,9 +30,7 @@ import { TimedStore } from './ops/timed-store.js';
 import { MemoryPresence } from './presence/memory-presence.js';
 import type { Presence } from './presence/presence.js';
 import { RedisPresence } from './presence/redis-presence.js';
-import { MemoryStore } from './store/memory-store.js';
-import { PostgresStore } from './store/postgres-store.js';
-import { SqliteStore } from './store/sqlite-store.js';
+import { listenError, redisOpenError, StartupError } from './startup.js';
 import type { Store } from './store/store.js';
 
 /** How long shutdown waits for open responses to finish before cutting them. */
@@ -69,28 +67,6 @@ export interface RunningServer {
 const SEQUENCER_POLL_MS = 1_000;
 
 /**
- * Opens the configured Store: the choice of backend happens here and nowhere else (the
- * command line's account commands open theirs through this too).
- */
-export async function openStore(config: Config, logger: Logger): Promise<Store> {
-  if (config.store === 'memory') return new MemoryStore(config);
-  if (config.store === 'postgres') {
-    return PostgresStore.open({
-      url: config.databaseUrl,
-      schema: config.databaseSchema,
-      maxOfflinePerUser: config.maxOfflinePerUser,
-      logger,
-    });
-  }
-  mkdirSync(config.dataDir, { recursive: true });
-  return new SqliteStore({
-    path: join(config.dataDir, 'ssechat.db'),
-    synchronous: config.sqliteSynchronous,
-    maxOfflinePerUser: config.maxOfflinePerUser,
-  });
-}
-
-/**
  * The rate limiters of the edge (config `--send-limit-*`, `--connect-limit-*`): in this
  * process's memory, or in Redis for a cluster, so that a client spreading its requests over
  * the nodes meets one limit, not one per node.
@@ -110,12 +86,22 @@ function openLimiters(config: Config, logger: Logger): AdmissionLimiters {
   };
 }
 
+/** What a caller may put in place of startServer's own parts: a test seam. */
+export interface ServerParts {
+  /** Opens the Store instead of openStore, e.g. one whose connection a test keeps. */
+  readonly openStore?: (config: Config, logger: Logger) => Promise<Store>;
+}
+
 /** The composition root: builds store, bus, presence, hub, chat and HTTP edge, and listens. */
-export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+export async function startServer(
+  config: Config,
+  logger: Logger,
+  parts: ServerParts = {},
+): Promise<RunningServer> {
   const metrics = new Metrics();
   const { stats } = metrics;
   const store = new TimedStore(
-    await openStore(config, logger),
+    await (parts.openStore ?? openStore)(config, logger),
     stats.storeAppendSeconds,
     stats.storeReadSeconds,
   );
@@ -123,6 +109,9 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   let presence: Presence;
   let sequencer: Sequencer | undefined;
   let hub: Hub;
+  // What the block below opened, closed again if a later step fails: an open Redis connection
+  // would keep a process that could not start alive.
+  const opened: Array<{ close(): unknown }> = [];
   try {
     // The head first, then the rooms: a Sequencer starting at that head may deliver changes the
     // snapshot already holds, which the directory skips, but none it lacks.
@@ -131,13 +120,21 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     metrics.watch(hub);
     if (config.bus === 'redis') {
       const redis = { url: config.redisUrl, prefix: config.redisPrefix, logger };
+      const unreachable = (err: unknown): never => {
+        throw redisOpenError(err, config.redisUrl);
+      };
       const redisBus = await RedisBus.open({
         ...redis,
         onTransit: (seconds) => stats.busTransitSeconds.observe(seconds),
-      });
+      }).catch(unreachable);
+      opened.push(redisBus);
       bus = new TimedBus(redisBus, stats.busPublishSeconds);
       // A node that stops hands its users the same grace window as a closing stream.
-      presence = await RedisPresence.open({ ...redis, closeGraceMs: config.presenceGraceMs });
+      presence = await RedisPresence.open({
+        ...redis,
+        closeGraceMs: config.presenceGraceMs,
+      }).catch(unreachable);
+      opened.push(presence);
       const local = hub;
       sequencer = await Sequencer.start(
         {
@@ -157,6 +154,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     // Users other processes hold already count towards the crowd (Hub.setOnline).
     hub.setOnline((await presence.online()).length);
   } catch (err) {
+    for (const resource of opened.reverse()) await resource.close();
     await store.close();
     throw err;
   }
@@ -220,9 +218,10 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       logger,
     });
     await new Promise<void>((ok, fail) => {
-      server.once('error', fail);
+      const refused = (err: Error): void => fail(listenError(err, config));
+      server.once('error', refused);
       server.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG }, () => {
-        server.off('error', fail);
+        server.off('error', refused);
         ok();
       });
     });
@@ -282,7 +281,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
 
 /**
  * `ssechat serve`: listens with `config` until SIGINT or SIGTERM, then shuts down gracefully.
- * Resolves once listening (or once the start failed, with process.exitCode 1).
+ * Resolves once listening (or once the start failed, with process.exitCode 1); rejects with
+ * a StartupError for a problem the operator must fix, which the command line prints.
  */
 export async function serve(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel);
@@ -290,6 +290,8 @@ export async function serve(config: Config): Promise<void> {
   try {
     running = await startServer(config, logger);
   } catch (err) {
+    // The command line prints it as one line and exits 1.
+    if (err instanceof StartupError) throw err;
     logger.error('cannot start', { err });
     process.exitCode = 1;
     return;

@@ -1,14 +1,24 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
 import { configWith } from '../src/config.js';
 import { silentLogger } from '../src/logger.js';
 import { type RunningServer, startServer } from '../src/main.js';
-import { api } from './helpers.js';
+import { api, NO_LIMITS, session } from './helpers.js';
 
 const BIN = fileURLToPath(new URL('../../bin/ssechat.js', import.meta.url));
 
@@ -18,12 +28,23 @@ interface Run {
   readonly stderr: string;
 }
 
-/** Runs the real `bin/ssechat.js` with only `env` (no SSECHAT_* of the machine), feeding `input`. */
-function ssechat(args: string[], input = '', env: Record<string, string> = {}): Promise<Run> {
+/**
+ * Runs the real `bin/ssechat.js` with only `env` (no SSECHAT_* of the machine), feeding `input`.
+ * A run still going after `timeoutMs` (a server that started when it should not have) is
+ * killed and reports code null.
+ */
+function ssechat(
+  args: string[],
+  input = '',
+  env: Record<string, string> = {},
+  timeoutMs = 20_000,
+): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       env: { PATH: process.env.PATH ?? '', ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
+      timeout: timeoutMs,
+      killSignal: 'SIGKILL',
     });
     let stdout = '';
     let stderr = '';
@@ -258,6 +279,170 @@ describe('ssechat config', () => {
       const run = await ssechat([command, '--help']);
       assert.equal(run.code, 0);
       assert.match(run.stdout, new RegExp(`ssechat ${command}`));
+    }
+  });
+});
+
+/**
+ * A start refused for a reason the operator must fix: exit code 1 and exactly one line on
+ * stderr, `ssechat: ` and a message matching `message`, without a stack frame.
+ */
+function assertOneLine(run: Run, message: RegExp): void {
+  assert.equal(run.code, 1, `exit code ${run.code}; stderr: ${run.stderr}`);
+  assert.match(run.stderr, /^ssechat: [^\n]+\n$/, `not one line: ${JSON.stringify(run.stderr)}`);
+  assert.doesNotMatch(run.stderr, / {4}at /);
+  assert.match(run.stderr, message);
+}
+
+/** A TCP port on 127.0.0.1 that nothing listens on (it was free a moment ago). */
+async function closedPort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((ok) => server.close(ok));
+  return port;
+}
+
+describe('errors a newcomer meets at startup: one line naming the setting, exit 1', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ssechat-startup-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('--port in use', async () => {
+    const taken = createNetServer();
+    await new Promise<void>((ok) => taken.listen(0, '127.0.0.1', ok));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      const run = await ssechat(['--port', String(port), '--data-dir', join(dir, 'port')]);
+      assertOneLine(
+        run,
+        new RegExp(
+          `^ssechat: --port ${port}: address 127\\.0\\.0\\.1:${port} is already in use\\n`,
+        ),
+      );
+    } finally {
+      await new Promise((ok) => taken.close(ok));
+    }
+  });
+
+  test('--data-dir pointing at a file', async () => {
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'not a directory');
+    const run = await ssechat(['--port', '0', '--data-dir', file]);
+    assertOneLine(run, new RegExp(`^ssechat: --data-dir ${file}: not a directory\\n`));
+  });
+
+  test('--data-dir that cannot be created (a parent is a file)', async () => {
+    const file = join(dir, 'a-parent-file');
+    writeFileSync(file, '');
+    const path = join(file, 'chat');
+    const run = await ssechat(['--port', '0', '--data-dir', path]);
+    assertOneLine(
+      run,
+      new RegExp(`^ssechat: --data-dir ${path}: cannot create the directory: .*not a directory`),
+    );
+  });
+
+  test('--data-dir that cannot be written', async (t) => {
+    // Permissions do not stop root, so as root the test needs a directory the kernel refuses.
+    let path = join(dir, 'read-only');
+    mkdirSync(path);
+    chmodSync(path, 0o500);
+    const writable = (p: string): boolean => {
+      try {
+        writeFileSync(join(p, 'probe'), '');
+        rmSync(join(p, 'probe'));
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    if (writable(path)) path = '/sys/kernel';
+    if (!existsSync(path) || writable(path)) {
+      t.skip('no directory here that this user cannot write');
+      return;
+    }
+    const run = await ssechat(['--port', '0', '--data-dir', path]);
+    chmodSync(join(dir, 'read-only'), 0o700);
+    assertOneLine(
+      run,
+      new RegExp(`^ssechat: --data-dir ${path}: the directory is not writable: permission denied`),
+    );
+  });
+
+  test('--database-url that cannot be reached, with its password hidden', async () => {
+    const port = await closedPort();
+    const url = `postgres://chat:dbsecret@127.0.0.1:${port}/chat`;
+    const run = await ssechat(['--port', '0', '--store', 'postgres', '--database-url', url]);
+    assertOneLine(
+      run,
+      new RegExp(
+        `^ssechat: --database-url postgres://chat:\\[redacted\\]@127\\.0\\.0\\.1:${port}/chat: cannot connect: .*ECONNREFUSED`,
+      ),
+    );
+    assert.doesNotMatch(run.stderr, /dbsecret/);
+  });
+
+  test('--version, -V and version print the version of package.json', async () => {
+    const { version } = JSON.parse(
+      readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8'),
+    );
+    for (const args of [['--version'], ['-V'], ['version']]) {
+      const run = await ssechat(args);
+      assert.equal(run.code, 0, `${args}: ${run.stderr}`);
+      assert.equal(run.stdout, `${version}\n`);
+    }
+    const help = await ssechat(['--help']);
+    assert.match(help.stdout, /ssechat version/);
+  });
+});
+
+describe('a damaged SQLite file', () => {
+  test('is refused at startup with one line naming the file, exit 1', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ssechat-damaged-'));
+    try {
+      // A real database, written by the server: enough messages for some dozens of pages.
+      const config = configWith({ port: 0, store: 'sqlite', dataDir: dir, ...NO_LIMITS });
+      const server = await startServer(config, silentLogger);
+      const cookie = await session(server.url, 'writer');
+      for (let i = 0; i < 200; i++) {
+        const text = `message ${i} ${'x'.repeat(400)}`;
+        const sent = await api(server.url, 'POST', '/api/v1/messages', { to: 'all', text }, cookie);
+        assert.equal(sent.status, 201);
+      }
+      await server.close();
+      const path = join(dir, 'ssechat.db');
+      assert.equal(existsSync(`${path}-wal`), false, 'the WAL was not checkpointed at close');
+      // Migrations that rebuild a table leave free pages, which still look like b-tree pages
+      // but belong to nothing: damage there is no damage. VACUUM leaves only pages in use.
+      const db = new Database(path);
+      db.exec('VACUUM');
+      db.close();
+      // Overwrite the cells of a b-tree page in the middle of the file, not the header.
+      const file = readFileSync(path);
+      const pageSize = file.readUInt16BE(16);
+      const pages = file.length / pageSize;
+      let page = Math.floor(pages / 2);
+      // A b-tree page starts with its type (13: a leaf of a table) and, at offset 3, how many
+      // cells it holds: an empty table's page has none to damage.
+      const damageable = (p: number) =>
+        file[p * pageSize] === 13 && file.readUInt16BE(p * pageSize + 3) > 0;
+      while (page < pages && !damageable(page)) page++;
+      assert.ok(page < pages, 'no b-tree page in the second half of the file');
+      file.fill(0xa5, page * pageSize + 8, page * pageSize + 512);
+      writeFileSync(path, file);
+
+      const run = await ssechat(['--port', '0', '--data-dir', dir]);
+      assertOneLine(
+        run,
+        new RegExp(
+          `^ssechat: --data-dir ${dir}: database ${path} is damaged, restore it from a backup \\(docs/deploy\\.md\\); quick_check: `,
+        ),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

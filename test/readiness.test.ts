@@ -1,14 +1,21 @@
 // /healthz and /readyz over the real wire: ready while the store, the bus and presence answer,
 // 503 naming what failed when PostgreSQL or Redis goes away (each reached through a TCP
-// proxy that the test cuts, leaving a closed port), and 503 while draining.
+// proxy that the test cuts, leaving a closed port) or when the SQLite file cannot grow (a
+// full disk, simulated with PRAGMA max_page_count), and 503 while draining.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect as dial, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import type Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import type { RunningServer } from '../src/main.js';
-import { get, startTestServer } from './helpers.js';
+import { configWith } from '../src/config.js';
+import { type RunningServer, startServer } from '../src/main.js';
+import { SqliteStore } from '../src/store/sqlite-store.js';
+import { api, get, NO_LIMITS, recordingLogger, session, startTestServer } from './helpers.js';
 
 const DATABASE_URL =
   process.env.SSECHAT_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -166,5 +173,93 @@ describe('/readyz of a cluster node whose PostgreSQL or Redis goes away', () => 
     assert.match(body.error?.message ?? '', /bus \(/);
     // The ping timeout (2 s) plus the reuse of the last result (1 s) bound the wait.
     assert.ok(Date.now() - started < 3_500, `noticed after ${Date.now() - started} ms`);
+  });
+});
+
+describe('a SQLite file that cannot grow (a full disk)', () => {
+  test('sends get 503 SERVER_STORE_UNAVAILABLE and /readyz 503 naming the store, until there is space again; nothing acknowledged is lost', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ssechat-full-'));
+    let db: Database.Database | undefined;
+    const config = configWith({ port: 0, store: 'sqlite', dataDir: dir, ...NO_LIMITS });
+    const logger = recordingLogger();
+    // The server's own connection: max_page_count holds for one connection only.
+    const server = await startServer(config, logger, {
+      openStore: async (c) =>
+        new SqliteStore({
+          path: join(dir, 'ssechat.db'),
+          synchronous: c.sqliteSynchronous,
+          maxOfflinePerUser: c.maxOfflinePerUser,
+          configure: (connection) => {
+            db = connection;
+          },
+        }),
+    });
+    try {
+      assert.ok(db);
+      const cookie = await session(server.url, 'filler');
+      const acked = new Map<number, string>();
+      const send = async (text: string) => {
+        const reply = await api(
+          server.url,
+          'POST',
+          '/api/v1/messages',
+          { to: 'all', text },
+          cookie,
+        );
+        if (reply.status === 201) acked.set(reply.json.id, text);
+        return reply;
+      };
+      for (let i = 0; i < 5; i++) assert.equal((await send(`before ${i}`)).status, 201);
+      await readyzUntil(server.url, 200);
+
+      // The file may not grow beyond its size now: the next pages the log needs are refused.
+      const pages = db.pragma('page_count', { simple: true }) as number;
+      db.pragma(`max_page_count = ${pages}`);
+      let refused: Awaited<ReturnType<typeof send>> | undefined;
+      for (let i = 0; i < 2_000 && refused === undefined; i++) {
+        const reply = await send(`filling ${i} ${'y'.repeat(1_000)}`);
+        if (reply.status !== 201) refused = reply;
+      }
+      assert.ok(refused, 'every send was stored although the file could not grow');
+      assert.equal(refused.status, 503, refused.body);
+      assert.equal(refused.json.error.code, 'SERVER_STORE_UNAVAILABLE');
+      assert.equal(refused.headers['retry-after'], '10');
+      // Logged as what it is, for the operator: not as a bug.
+      const warned = logger.lines.find((l) => l.msg === 'store unavailable');
+      assert.equal(warned?.level, 'warn');
+      assert.equal((warned?.fields?.err as { code?: string } | undefined)?.code, 'SQLITE_FULL');
+      assert.equal(logger.lines.filter((l) => l.msg === 'request failed').length, 0);
+      const full = await readyzUntil(server.url, 503);
+      assert.equal(full.error?.code, 'SERVER_NOT_READY');
+      assert.equal(full.checks.store, 'failed');
+      assert.match(full.error?.message ?? '', /store \(failed\)/);
+      // Not ready stays not ready while nothing can be written, and sends are still refused.
+      await new Promise((ok) => setTimeout(ok, 1_100));
+      assert.equal((await get(server.url, '/readyz')).status, 503);
+      assert.equal((await send(`still full ${'z'.repeat(1_000)}`)).status, 503);
+
+      // Space again: readiness finds out by itself (no send needed), and sends work.
+      db.pragma(`max_page_count = ${pages + 100_000}`);
+      assert.equal((await readyzUntil(server.url, 200)).checks.store, 'ok');
+      assert.equal((await send('space again')).status, 201);
+
+      // Every acknowledged message is in the history, once.
+      const stored = new Map<number, string>();
+      let before: number | null | undefined;
+      do {
+        const query = `with=all&limit=200${before ? `&before=${before}` : ''}`;
+        const page = await api(server.url, 'GET', `/api/v1/messages?${query}`, undefined, cookie);
+        assert.equal(page.status, 200);
+        for (const m of page.json.messages) {
+          assert.equal(stored.has(m.id), false);
+          stored.set(m.id, m.text);
+        }
+        before = page.json.before;
+      } while (before);
+      for (const [id, text] of acked) assert.equal(stored.get(id), text, `message ${id} lost`);
+    } finally {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

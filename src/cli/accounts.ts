@@ -3,7 +3,7 @@ import type { Config } from '../config.js';
 import { parseNick } from '../core/input.js';
 import { ChatError } from '../errors.js';
 import { silentLogger } from '../logger.js';
-import { openStore } from '../main.js';
+import { openStore } from '../open-store.js';
 import type { Store } from '../store/store.js';
 import { CliError, UsageError } from './errors.js';
 import { type PasswordInput, readNewPassword } from './password.js';

@@ -3,6 +3,7 @@ import { redactedConfig } from '../config-redact.js';
 import { serve } from '../main.js';
 import { type AccountCommand, runAccountCommand } from './accounts.js';
 import { UsageError } from './errors.js';
+import { packageVersion } from './version.js';
 
 const USAGE = `Usage:
   ssechat [serve] [PORT] [options]      Run the chat server (the default command)
@@ -11,6 +12,7 @@ const USAGE = `Usage:
   ssechat token create <nick> [--name <label>] [options]
                                         Issue a bearer token and print it, once, to stdout
   ssechat config [options]              Print the effective config as JSON, secrets redacted
+  ssechat version                       Print the version (also --version, -V)
   ssechat <command> --help              Help on one command
 
 Passwords are never taken from the command line: on a terminal they are typed twice without
@@ -18,7 +20,8 @@ echo, otherwise the first line of stdin is the password. The account commands op
 the options name (--store, --data-dir, --database-url, ...), the same way serve does, and are
 safe to run while a server uses it.
 
-Exit codes: 0 done, 1 failed (a taken nick, a weak password, a store error), 2 bad usage.
+Exit codes: 0 done, 1 failed (a taken nick, a weak password, a store error, a port in use,
+a data directory that cannot be written), 2 bad usage or configuration.
 `;
 
 const COMMAND_HELP: Record<string, string> = {
@@ -78,6 +81,10 @@ export async function main(
 async function run(argv: readonly string[], env: NodeJS.ProcessEnv, streams: CliStreams) {
   const [command] = argv;
   const write = (text: string) => void streams.stdout.write(text);
+  if (command === 'version' || command === '--version' || command === '-V') {
+    if (argv.length > 1) throw new UsageError(`unexpected argument "${argv[1]}" after ${command}`);
+    return write(`${packageVersion()}\n`);
+  }
   if (command === undefined || command === 'serve' || /^(-|\d)/.test(command)) {
     const result = loadConfig(argv, env);
     if (result.help) write(command === 'serve' ? helpText() : `${USAGE}\n${helpText()}`);

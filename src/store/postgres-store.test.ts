@@ -9,6 +9,7 @@ import { migrate, SCHEMA_VERSION } from './postgres-schema.js';
 import { PostgresStore } from './postgres-store.js';
 import { storeContract } from './store.contract.js';
 import type { Appended } from './store.js';
+import { isStoreUnavailable } from './write-health.js';
 
 // CI starts PostgreSQL (.ci/run); a run without one fails rather than skipping, so that a
 // green run always means these tests ran.
@@ -400,6 +401,35 @@ describe('PostgresStore', () => {
     });
     const { message } = await store.append(msg());
     assert.equal(await store.head(), message.id);
+    await store.close();
+  });
+
+  test('a database that cannot write: appends fail as unavailable, ping fails until a write works', async () => {
+    const schema = newSchema();
+    const store = await open(schema);
+    await store.append(msg({ text: 'before' }));
+    await store.ping();
+    // A trigger stands in for a full disk: every insert or update fails with SQLSTATE 53100.
+    await admin(`CREATE FUNCTION ${schema}.refuse_write() RETURNS trigger LANGUAGE plpgsql AS
+      $$ BEGIN RAISE EXCEPTION 'could not extend file' USING ERRCODE = 'disk_full'; END $$;
+      CREATE TRIGGER refuse_write BEFORE INSERT OR UPDATE ON ${schema}.messages
+        FOR EACH ROW EXECUTE FUNCTION ${schema}.refuse_write();
+      CREATE TRIGGER refuse_write BEFORE INSERT OR UPDATE ON ${schema}.meta
+        FOR EACH ROW EXECUTE FUNCTION ${schema}.refuse_write();`);
+    const failed = await store.append(msg({ text: 'refused' })).catch((err: unknown) => err);
+    assert.equal((failed as { code?: string }).code, '53100');
+    assert.equal(isStoreUnavailable(failed), true);
+    await assert.rejects(store.ping(), /the store cannot write: could not extend file \(53100\)/);
+    await assert.rejects(store.ping(), /53100/);
+    await admin(
+      `DROP TRIGGER refuse_write ON ${schema}.messages; DROP TRIGGER refuse_write ON ${schema}.meta`,
+    );
+    await store.ping();
+    await store.ping();
+    assert.deepEqual(
+      (await store.history('a', 'b', Number.MAX_SAFE_INTEGER, 10)).map((m) => m.text),
+      ['before'],
+    );
     await store.close();
   });
 

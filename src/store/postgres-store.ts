@@ -63,6 +63,7 @@ import type {
   Store,
   StoreLimits,
 } from './store.js';
+import { WriteHealth } from './write-health.js';
 
 /** Options for the PostgreSQL backend. */
 export interface PostgresStoreOptions extends StoreLimits {
@@ -91,6 +92,8 @@ export class PostgresStore implements Store {
   private readonly journal: PostgresLog;
   private readonly roomReads: PostgresRooms;
   private readonly writes: AppendQueue;
+  /** Whether the last write failed because the database cannot write; see ping. */
+  private readonly health = new WriteHealth();
   private closing: Promise<void> | undefined;
 
   /**
@@ -141,26 +144,26 @@ export class PostgresStore implements Store {
    * next one. Resolves after the commit.
    */
   append(message: NewMessage): Promise<Appended> {
-    return this.writes.add((done) => ({ kind: 'message', message, done }));
+    return this.health.watch(this.writes.add((done) => ({ kind: 'message', message, done })));
   }
 
   // The other writes go through the same queue, so that their ids follow the order of calls.
 
   appendReceipt(receipt: NewReceipt): Promise<StoredReceipt> {
-    return this.writes.add((done) => ({ kind: 'read', receipt, done }));
+    return this.health.watch(this.writes.add((done) => ({ kind: 'read', receipt, done })));
   }
 
   /** Decided inside its batch's transaction, under the append lock (postgres-changes.ts). */
   appendMember(change: NewMemberChange): Promise<StoredMemberChange[]> {
-    return this.writes.add((done) => ({ kind: 'member', change, done }));
+    return this.health.watch(this.writes.add((done) => ({ kind: 'member', change, done })));
   }
 
   appendEdit(edit: NewEdit): Promise<StoredEdit> {
-    return this.writes.add((done) => ({ kind: 'edit', edit, done }));
+    return this.health.watch(this.writes.add((done) => ({ kind: 'edit', edit, done })));
   }
 
   appendDelete(del: NewDelete): Promise<StoredDelete> {
-    return this.writes.add((done) => ({ kind: 'delete', delete: del, done }));
+    return this.health.watch(this.writes.add((done) => ({ kind: 'delete', delete: del, done })));
   }
 
   // Reads wait for the appends queued before them: the contract says they see every append
@@ -239,10 +242,27 @@ export class PostgresStore implements Store {
   /**
    * One round trip on a pooled connection. It waits for a free connection like any query
    * (up to the pool's connect timeout), so a pool saturated by slow queries reads as not ready.
+   * While the last append failed because the database cannot write, it also writes (probeWrite).
    */
   async ping(): Promise<void> {
     if (this.closing) throw new Error('ping on a closed store');
     await this.pool.query('SELECT 1');
+    await this.health.check(() => this.probeWrite());
+  }
+
+  /**
+   * The write readiness tries while the last append failed (WriteHealth): one committed row
+   * of meta, so that a read-only database (25006, a standby after a failover), a full disk
+   * where the row needs a new page or the WAL cannot grow (53100), or a lost connection fails
+   * it. Each process of a cluster writes the same row, at most once a second, only while its
+   * own writes fail.
+   */
+  private async probeWrite(): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO meta (key, value) VALUES ('write_probe', $1)
+       ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+      [Date.now()],
+    );
   }
 
   /** Writes the queued appends, then closes every connection. Calling it again is harmless. */

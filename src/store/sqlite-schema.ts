@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import Database from 'better-sqlite3';
 import { backfillSqliteNickKeys } from './accounts-keys.js';
 
 // Each entry migrates the schema from version i to i+1; PRAGMA user_version records how many
@@ -233,4 +233,67 @@ export function migrate(db: Database.Database, path: string, upTo = SCHEMA_VERSI
   }
   // The keys live in the column of step 5; a migration test that stops short of it has none.
   if (upTo >= 5) backfillSqliteNickKeys(db);
+}
+
+/** A database file that failed its integrity check; `code` is SQLite's for corruption. */
+export class DamagedDatabaseError extends Error {
+  override readonly name = 'DamagedDatabaseError';
+  readonly code = 'SQLITE_CORRUPT';
+}
+
+/**
+ * Most problems quick_check reports before it stops: the first names the damage, and the
+ * count says how much; a badly damaged file could list thousands.
+ */
+const QUICK_CHECK_MAX_ERRORS = 10;
+
+/**
+ * Runs PRAGMA quick_check on the database at `path` and throws a DamagedDatabaseError, with
+ * the first problem it found, unless it says ok. quick_check reads every page and checks the
+ * b-trees' structure, but not that each index matches its table (integrity_check does that,
+ * about seven times slower): enough to refuse a file whose pages were overwritten or cut.
+ * It runs on a read-only connection of its own, opened beside the store's (which has set up
+ * WAL, so a WAL left by a crash is read too): the same check on a read-write connection took
+ * 3.3 to 4.9 s instead of 0.5 to 0.9 s on a file of 1 million messages (181 MB).
+ */
+export function checkIntegrity(path: string): void {
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  let rows: Array<{ quick_check: string }>;
+  try {
+    rows = db.pragma(`quick_check(${QUICK_CHECK_MAX_ERRORS})`) as Array<{ quick_check: string }>;
+  } finally {
+    db.close();
+  }
+  if (rows.length === 1 && rows[0]?.quick_check === 'ok') return;
+  // The answer is rows of lines, headed by "*** in database main ***": keep the problems.
+  const problems = rows
+    .flatMap((row) => row.quick_check.split('\n'))
+    .filter((line) => line !== '' && !line.startsWith('***'));
+  const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
+  throw new DamagedDatabaseError(`quick_check: ${problems[0] ?? 'no answer'}${more}`);
+}
+
+/**
+ * Bytes the write probe allocates: more than a page, so that the probe needs the file to grow
+ * (or free pages) as an append does. A probe that fit in a page with room left would pass on
+ * a file that cannot grow.
+ */
+const WRITE_PROBE_BYTES = 64 * 1024;
+
+/**
+ * A small write that ends where it began, for readiness while writes fail (WriteHealth): one
+ * IMMEDIATE transaction that stores WRITE_PROBE_BYTES under a meta key, deletes it, and
+ * commits, so that it allocates pages, appends to the WAL and commits as an append does. The
+ * row never outlives the transaction, so readers of meta (which holds integers) never see it;
+ * the pages it freed are reused by the next writes.
+ */
+export function writeProbe(db: Database.Database): () => void {
+  const put = db.prepare("INSERT INTO meta (key, value) VALUES ('write_probe', zeroblob(?))");
+  const drop = db.prepare("DELETE FROM meta WHERE key = 'write_probe'");
+  const probe = db.transaction(() => {
+    drop.run();
+    put.run(WRITE_PROBE_BYTES);
+    drop.run();
+  });
+  return () => probe.immediate();
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -7,9 +7,10 @@ import Database from 'better-sqlite3';
 import { ChatError } from '../errors.js';
 import { accountsContract } from './accounts.contract.js';
 import { LEGACY_PREFIX } from './accounts-keys.js';
-import { migrate, SCHEMA_VERSION } from './sqlite-schema.js';
+import { DamagedDatabaseError, migrate, SCHEMA_VERSION } from './sqlite-schema.js';
 import { SqliteStore } from './sqlite-store.js';
 import { storeContract } from './store.contract.js';
+import { isStoreUnavailable } from './write-health.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ssechat-sqlite-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -435,6 +436,56 @@ describe('SqliteStore', () => {
     // Done once: a reopen changes nothing.
     await open(path).close();
     assert.deepEqual(keys(), after);
+  });
+
+  test('a file that cannot grow: appends fail as unavailable, ping fails until it may grow', async () => {
+    let db: Database.Database | undefined;
+    const store = new SqliteStore({
+      path: file(),
+      synchronous: 'normal',
+      maxOfflinePerUser: 10,
+      configure: (connection) => {
+        db = connection;
+      },
+    });
+    assert.ok(db);
+    const kept = await store.append({ from: 'a', to: 'all', text: 'kept', ts: 1, offline: false });
+    const pages = db.pragma('page_count', { simple: true }) as number;
+    db.pragma(`max_page_count = ${pages}`);
+    let failure: unknown;
+    for (let i = 0; i < 1_000 && failure === undefined; i++) {
+      const text = `${i} ${'x'.repeat(2_000)}`;
+      failure = await store.append({ from: 'a', to: 'all', text, ts: 1, offline: true }).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+    }
+    assert.equal((failure as { code?: string }).code, 'SQLITE_FULL');
+    assert.equal(isStoreUnavailable(failure), true);
+    await assert.rejects(store.ping(), /the store cannot write: .*\(SQLITE_FULL\)/);
+    db.pragma(`max_page_count = ${pages + 10_000}`);
+    await store.ping();
+    assert.deepEqual(await store.message(kept.message.id), kept.message);
+    await store.close();
+  });
+
+  test('refuses a damaged file when asked to check it', () => {
+    const path = file();
+    const db = new Database(path);
+    db.exec('CREATE TABLE t (x TEXT)');
+    db.exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 500)
+      INSERT INTO t SELECT hex(randomblob(100)) FROM n`);
+    db.close();
+    const bytes = readFileSync(path);
+    const pageSize = bytes.readUInt16BE(16);
+    // Page 3, a leaf of t: its cell pointers overwritten.
+    bytes.fill(0xa5, 2 * pageSize + 8, 2 * pageSize + 200);
+    writeFileSync(path, bytes);
+    assert.throws(
+      () =>
+        new SqliteStore({ path, synchronous: 'normal', maxOfflinePerUser: 1, quickCheck: true }),
+      (err: unknown) => err instanceof DamagedDatabaseError && /^quick_check: /.test(err.message),
+    );
   });
 
   test('refuses a database from a newer ssechat', () => {

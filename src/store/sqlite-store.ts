@@ -20,7 +20,7 @@ import { type PendingWrite, SqliteAppender } from './sqlite-append.js';
 import { SqliteLog } from './sqlite-log.js';
 import { SqliteRooms } from './sqlite-rooms.js';
 import { COLUMNS, type Row, toMessage } from './sqlite-rows.js';
-import { migrate } from './sqlite-schema.js';
+import { checkIntegrity, migrate, writeProbe } from './sqlite-schema.js';
 import type {
   Appended,
   Member,
@@ -31,6 +31,7 @@ import type {
   Store,
   StoreLimits,
 } from './store.js';
+import { WriteHealth } from './write-health.js';
 
 /** Options for the SQLite backend. */
 export interface SqliteStoreOptions extends StoreLimits {
@@ -41,6 +42,17 @@ export interface SqliteStoreOptions extends StoreLimits {
    * last commits may be lost if the machine loses power. `full` syncs every commit to disk.
    */
   readonly synchronous: 'normal' | 'full';
+  /**
+   * Check the file's integrity (PRAGMA quick_check) before using it, and throw a
+   * DamagedDatabaseError when it fails. It reads the whole file: see QUICK_CHECK_MAX_BYTES.
+   */
+  readonly quickCheck?: boolean;
+  /**
+   * Called with the connection once it is set up. A test seam: PRAGMA max_page_count holds
+   * for one connection only, so a test that simulates a full disk by capping the file needs
+   * the store's own connection.
+   */
+  readonly configure?: (db: Database.Database) => void;
 }
 
 /**
@@ -64,20 +76,31 @@ export class SqliteStore implements Store {
   private readonly commitBatch: (batch: PendingWrite[]) => Array<() => void>;
   private readonly takeTx: (nick: string) => StoredMessage[];
   private readonly snapshotTx: () => MembershipSnapshot;
+  private readonly probeWrite: () => void;
+  /** Whether the last write failed because the file cannot be written; see ping. */
+  private readonly health = new WriteHealth();
   private pending: PendingWrite[] = [];
   private flushScheduled = false;
 
   constructor(options: SqliteStoreOptions) {
     this.db = new Database(options.path);
     const db = this.db;
-    db.pragma('journal_mode = WAL');
-    db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-    db.pragma('foreign_keys = ON');
-    // A deleted message's text is overwritten in the file, not just unlinked (see appendDelete).
-    db.pragma('secure_delete = ON');
-    // Another process (a backup, the sqlite3 shell) may hold the lock briefly.
-    db.pragma('busy_timeout = 5000');
-    migrate(db, options.path);
+    try {
+      db.pragma('journal_mode = WAL');
+      db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+      db.pragma('foreign_keys = ON');
+      // A deleted message's text is overwritten in the file, not just unlinked (appendDelete).
+      db.pragma('secure_delete = ON');
+      // Another process (a backup, the sqlite3 shell) may hold the lock briefly.
+      db.pragma('busy_timeout = 5000');
+      if (options.quickCheck && options.path !== ':memory:') checkIntegrity(options.path);
+      migrate(db, options.path);
+      options.configure?.(db);
+    } catch (err) {
+      // A file refused here is not held open by a process that goes on (a test, a retry).
+      db.close();
+      throw err;
+    }
     this.accounts = new SqliteAccounts(db);
     this.journal = new SqliteLog(db, (nick) => this.accounts.registeredAt(nick));
     this.roomState = new SqliteRooms(db);
@@ -92,6 +115,7 @@ export class SqliteStore implements Store {
     this.deleteOffline = db.prepare('DELETE FROM offline WHERE recipient = ?');
     this.anyOffline = db.prepare('SELECT 1 FROM offline WHERE recipient = ? LIMIT 1');
     this.selectOne = db.prepare('SELECT 1');
+    this.probeWrite = writeProbe(db);
 
     // One transaction for a whole batch; a refused write (a full mailbox, a membership change
     // the rules forbid, an edit of a missing message) fails only its own promise, decided
@@ -172,7 +196,14 @@ export class SqliteStore implements Store {
     // so without taking the write lock and committing. A message mailed after this read
     // waits for the next login, as one mailed after the transaction below would.
     if (this.anyOffline.get(nick) === undefined) return [];
-    return this.takeTx(nick);
+    try {
+      const taken = this.takeTx(nick);
+      this.health.succeeded();
+      return taken;
+    } catch (err) {
+      this.health.failed(err);
+      throw err;
+    }
   }
 
   // Reads of the log flush first: they must see every append called before them.
@@ -244,9 +275,14 @@ export class SqliteStore implements Store {
     return this.journal.prune(policy);
   }
 
-  /** A read of no table: it fails only when the connection is closed or broken. */
+  /**
+   * A read of no table, which fails only when the connection is closed or broken; and, while
+   * the last write failed because the file cannot be written (a full disk, an I/O error, a
+   * read-only file), a small write that fails until writing works again (WriteHealth).
+   */
   async ping(): Promise<void> {
     this.selectOne.get();
+    await this.health.check(this.probeWrite);
   }
 
   async close(): Promise<void> {
@@ -273,9 +309,11 @@ export class SqliteStore implements Store {
     try {
       settlers = this.commitBatch(batch);
     } catch (err) {
+      this.health.failed(err);
       for (const p of batch) p.done.reject(err);
       return;
     }
+    this.health.succeeded();
     for (const settle of settlers) settle();
   };
 }

@@ -146,7 +146,10 @@ export const MAX_ROOM_LISTING = 1000;
  * - Messages read back (`since`, `history`, `message`, `takeOffline`) carry their current text,
  *   `edited` and `deleted`.
  * - `ping` resolves once the backend has answered a trivial request, and rejects when it cannot
- *   serve one now: after `close()`, or when its server does not answer. It changes nothing.
+ *   serve one now: after `close()`, or when its server does not answer. It changes nothing
+ *   visible. After a write failed because the backend cannot write (store/write-health.ts:
+ *   a full disk, read-only, an I/O error, a lost connection) and until a write succeeds, it
+ *   also tries a small write of its own, and rejects while that fails.
  *   It may wait as long as the backend's own connection and query bounds allow; a caller that
  *   needs a tighter bound (readiness, `/readyz`) races it against its own timer.
  * - After `close()` resolves, no call may be made, except `ping` (which rejects).

@@ -1,0 +1,123 @@
+import { ChatError } from '../errors.js';
+
+/**
+ * How long a client told SERVER_STORE_UNAVAILABLE should wait before it tries again (the
+ * Retry-After header), in ms. A full disk or a read-only database needs an operator, so
+ * retrying sooner would only add load; a lost connection is usually back within it.
+ */
+export const STORE_RETRY_AFTER_MS = 10_000;
+
+/**
+ * SQLite result codes (better-sqlite3 reports the extended code, e.g. SQLITE_IOERR_WRITE)
+ * that mean the database cannot be written now, whatever was asked: the disk is full
+ * (SQLITE_FULL, also when PRAGMA max_page_count is reached), an I/O error, a file or mount
+ * that went read-only, a file that cannot be opened, a lock another process held past the
+ * busy timeout.
+ */
+const SQLITE_UNAVAILABLE = /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN|BUSY)(_|$)/;
+
+/**
+ * PostgreSQL SQLSTATEs of the same kind: class 08 (connection exception), class 53
+ * (insufficient resources: 53100 disk full, 53200 out of memory, 53300 too many
+ * connections), 25006 (read-only transaction: a hot standby after a failover, or
+ * default_transaction_read_only), 57P01-57P03 (shutting down, starting up), 58030 (I/O error).
+ */
+const POSTGRES_UNAVAILABLE = /^(08...|53...|25006|57P0[123]|58030)$/;
+
+/** Errnos of a connection to PostgreSQL that could not be made or was lost. */
+const NETWORK_UNAVAILABLE =
+  /^E(CONNREFUSED|CONNRESET|TIMEDOUT|HOSTUNREACH|NETUNREACH|NOTFOUND|AI_AGAIN|PIPE)$/;
+
+/**
+ * pg's own errors for a lost or timed-out connection carry no code; these are their messages
+ * (pg 8: "Connection terminated unexpectedly", "timeout exceeded when trying to connect",
+ * "Client has encountered a connection error and is not queryable").
+ */
+const PG_CONNECTION_MESSAGE =
+  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/;
+
+/**
+ * Whether `err`, thrown by a Store engine, says that the backend cannot serve now (a full
+ * disk, a read-only database, an I/O error, a lost connection) rather than that the request
+ * was wrong or the code has a bug. The HTTP edge answers those 503 SERVER_STORE_UNAVAILABLE
+ * with a Retry-After instead of 500 INTERNAL, and the engines remember them for readiness.
+ */
+export function isStoreUnavailable(err: unknown): boolean {
+  if (err instanceof ChatError || !(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    return (
+      SQLITE_UNAVAILABLE.test(code) ||
+      POSTGRES_UNAVAILABLE.test(code) ||
+      NETWORK_UNAVAILABLE.test(code)
+    );
+  }
+  return PG_CONNECTION_MESSAGE.test(err.message);
+}
+
+/** The client's answer to a write the store cannot make now. */
+export function storeUnavailableError(): ChatError {
+  return new ChatError('SERVER_STORE_UNAVAILABLE', undefined, STORE_RETRY_AFTER_MS);
+}
+
+/**
+ * What a Store engine remembers of its last write, for readiness. A write that failed
+ * because the backend cannot write (isStoreUnavailable) marks the store failing; a write that
+ * succeeds clears it. While failing, the engine's ping makes a small write of its own instead
+ * of its usual read, and fails with the last error until one succeeds: a process that left
+ * its load balancer for a full disk gets no traffic to prove that space came back, so it has
+ * to find out itself. A healthy store pings with its usual read, so the write costs nothing
+ * under normal load; while failing it costs one small write per readiness check (at most one
+ * a second, see ops/readiness.ts), in each process of a cluster.
+ */
+export class WriteHealth {
+  private lastFailure: Error | undefined;
+
+  /** The error that made the store failing, or undefined when its last write succeeded. */
+  get failure(): Error | undefined {
+    return this.lastFailure;
+  }
+
+  /** Records a write that succeeded. */
+  succeeded(): void {
+    this.lastFailure = undefined;
+  }
+
+  /** Records a write that failed; only a failure of the backend makes the store failing. */
+  failed(err: unknown): void {
+    if (isStoreUnavailable(err)) this.lastFailure = err as Error;
+  }
+
+  /** Records the outcome of the write `promise` stands for, and passes it on unchanged. */
+  watch<T>(promise: Promise<T>): Promise<T> {
+    return promise.then(
+      (value) => {
+        this.succeeded();
+        return value;
+      },
+      (err: unknown) => {
+        this.failed(err);
+        throw err;
+      },
+    );
+  }
+
+  /**
+   * Runs `probe` (a small write) while the store is failing: clears the failure when it
+   * succeeds, else throws an error naming what failed. Does nothing while healthy.
+   */
+  async check(probe: () => unknown): Promise<void> {
+    if (this.lastFailure === undefined) return;
+    try {
+      await probe();
+    } catch (err) {
+      this.failed(err);
+      const reason = err instanceof Error ? err.message : String(err);
+      const code = (err as { code?: unknown }).code;
+      throw new Error(
+        `the store cannot write: ${reason}${typeof code === 'string' ? ` (${code})` : ''}`,
+      );
+    }
+    this.succeeded();
+  }
+}
