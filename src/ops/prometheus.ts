@@ -161,12 +161,12 @@ export class Metrics {
     };
     new Counter({
       name: `${METRIC_PREFIX}refused_total`,
-      help: 'Requests refused by the flood guards (429), by what was refused',
+      help: 'Requests refused by the flood guards (429), and connections by the connection gate (429, 503), by what was refused',
       labelNames: ['what'] as const,
       registers,
       collect() {
         this.reset();
-        for (const what of ['send', 'connect', 'streams'] as const) {
+        for (const what of ['send', 'connect', 'streams', 'connections'] as const) {
           this.inc({ what }, stats.refused[what]);
         }
       },
