@@ -2,12 +2,15 @@
 // --max-connections-per-ip, others are served meanwhile, and a connection that sends no request
 // or drips its headers is closed within the documented 10 s.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { RunningServer } from '../src/main.js';
 import { waitUntil } from '../src/wait-until.js';
-import { get, startTestServer } from './helpers.js';
+import { get, killChild, spawnServer, startTestServer } from './helpers.js';
 
 /** A raw connection from `localAddress` that keeps what it got and when it closed. */
 function open(port: number, localAddress = '127.0.0.1') {
@@ -102,4 +105,38 @@ describe('request timeouts', () => {
       assert.match(c.got, /HTTP_REQUEST_TIMEOUT/);
     }
   });
+});
+
+test('with the file limit at 256, one address gets a quarter of it and others are served', {
+  timeout: 30_000,
+}, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ssechat-nofile-'));
+  // The limit minus 64 kept back is 192: one address may hold 48, whatever the flag says.
+  const server = await spawnServer(dir, ['--store', 'memory'], { fileLimit: 256 });
+  const idle: Array<ReturnType<typeof open>> = [];
+  try {
+    for (let i = 0; i < 120; i++) idle.push(open(server.port));
+    await waitUntil('72 refusals', () => idle.filter((c) => c.closedAt > 0).length >= 72);
+    await new Promise((ok) => setTimeout(ok, 300));
+    const refused = idle.filter((c) => c.closedAt > 0);
+    assert.equal(refused.length, 72);
+    assert.ok(refused.every((c) => /^HTTP\/1\.1 429 /.test(c.got)));
+    assert.equal(await getFrom(server.port, '/healthz', '127.0.0.2'), 200);
+    // Three more addresses take the rest of the budget; then everyone gets a 503.
+    for (const local of ['127.0.0.3', '127.0.0.4', '127.0.0.5']) {
+      for (let i = 0; i < 48; i++) idle.push(open(server.port, local));
+    }
+    await waitUntil('the budget to fill', async () => {
+      const status = await getFrom(server.port, '/healthz', '127.0.0.6');
+      return status === 503;
+    });
+    for (const c of idle) c.sock.destroy();
+    await waitUntil('others served again', async () => {
+      return (await getFrom(server.port, '/healthz', '127.0.0.6')) === 200;
+    });
+  } finally {
+    for (const c of idle) c.sock.destroy();
+    await killChild(server.child, 'SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

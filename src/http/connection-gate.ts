@@ -28,7 +28,7 @@ const REFUSAL_LINGER_MS = 1_000;
 
 /** What the gate needs: the per-address cap, and what the process can hold. */
 export interface ConnectionGateOptions {
-  /** config maxConnectionsPerIp; 0 for any number. */
+  /** config maxConnectionsPerIp; 0 for any number (and no share of the budget either). */
   readonly maxPerAddress: number;
   /**
    * config trustProxy: every connection then comes from the proxy, whose address says nothing
@@ -43,8 +43,9 @@ export interface ConnectionGateOptions {
 }
 
 /**
- * Reads the process's soft RLIMIT_NOFILE (what `ulimit -n` says) from /proc/self/limits;
- * Infinity when it is unlimited or cannot be read (not Linux).
+ * Reads the process's soft RLIMIT_NOFILE from /proc/self/limits (node raised it to the hard
+ * limit at start, so this is what `ulimit -Hn` said); Infinity when it is unlimited or cannot
+ * be read (not Linux).
  */
 export function softFileLimit(limits?: string): number {
   let text = limits;
@@ -74,7 +75,7 @@ function refusal(code: ErrorCode, reason: string, detail: string): Buffer {
  * a connection past a cap with a plain HTTP answer, then closes it; node never reads from it.
  *
  * - Per client address (an IPv6 one by its /64, as the flood guards key it): at most
- *   `maxPerAddress`, and at most a quarter of the budget below. Only the socket's address is
+ *   `maxPerAddress`, and at most a quarter of the budget below (unless `maxPerAddress` is 0). Only the socket's address is
  *   known this early, before any header: see ConnectionGateOptions.trustProxy. 429
  *   HTTP_TOO_MANY_CONNECTIONS.
  * - For the process: at most the soft file limit minus RESERVED_FDS, refused connections
@@ -89,12 +90,11 @@ export function gateConnections(server: Server, options: ConnectionGateOptions):
   server.removeAllListeners('connection');
   const budget = Math.max(1, options.fileLimit - RESERVED_FDS);
   const share = Math.max(1, Math.floor(budget / ADDRESS_SHARE));
-  const cap = options.trustProxy
-    ? Number.POSITIVE_INFINITY
-    : Math.min(
-        options.maxPerAddress === 0 ? Number.POSITIVE_INFINITY : options.maxPerAddress,
-        share,
-      );
+  // 0 turns the per-address cap off altogether, share and all: a load test from one address.
+  const cap =
+    options.trustProxy || options.maxPerAddress === 0
+      ? Number.POSITIVE_INFINITY
+      : Math.min(options.maxPerAddress, share);
   const tooMany = refusal(
     'HTTP_TOO_MANY_CONNECTIONS',
     'Too Many Requests',
