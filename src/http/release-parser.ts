@@ -84,13 +84,13 @@ export function requestBehind(res: ServerResponse): boolean {
 
 /**
  * Releases the parser of `res`'s connection if `res` streams on it now and its request has been
- * read whole; returns whether it did. Call it outside node's parser callbacks (from
+ * read whole; returns whether it did. When node has already read a further request behind
+ * `res`'s, it closes the connection instead. Call it outside node's parser callbacks (from
  * setImmediate), never from within a 'request' handler: the parser may still be running.
  */
 export function releaseParser(res: ServerResponse): boolean {
   const socket = res.socket as HttpSocket | null;
-  if (freeParser === undefined || socket === null || socket.destroyed || socket._paused)
-    return false;
+  if (freeParser === undefined || socket === null || socket.destroyed) return false;
   const parser = socket.parser;
   if (!parser || socket._httpMessage !== res) return false;
   // A further request already read behind the stream: nobody could answer it before the stream
@@ -100,8 +100,9 @@ export function releaseParser(res: ServerResponse): boolean {
     socket.destroy();
     return false;
   }
-  // The stream's request still has a body to come: leave node in charge.
-  if (!res.req.complete) return false;
+  // The stream's request still has a body to come, or node stopped reading until its output
+  // drains: leave node in charge.
+  if (!res.req.complete || socket._paused) return false;
   const found: Array<[string, Listener]> = [];
   for (const [event, name] of FEEDERS) {
     const fn = (socket.listeners(event) as Listener[]).find((l) => l.name === name);
