@@ -35,7 +35,8 @@ const KEEP_ALIVE_TIMEOUT_MS = 5_000;
  * How often node looks for connections past the two timeouts above. Its default, 30 s, let a
  * silent or dripping connection live up to 40 s where 10 s were promised. The check walks
  * only connections with a request in progress (streams gave their parser back), so once a
- * second is cheap, and a timeout is kept to within a second.
+ * second is cheap, and a timeout is kept to within a second or so (a silent connection closes
+ * at 11.0 s, test/connections.test.ts).
  */
 const TIMEOUT_CHECK_MS = 1_000;
 
