@@ -76,6 +76,7 @@ const NO_LIMITS = [
   ...['--send-limit-user', '0', '--send-limit-ip', '0'],
   ...['--connect-limit-user', '0', '--connect-limit-ip', '0'],
   ...['--max-streams-per-user', '0'],
+  ...['--max-connections-per-ip', '0'],
 ];
 
 installCleanup(DURATION_MS + 180_000, 'soak');

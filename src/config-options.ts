@@ -298,6 +298,17 @@ export const OPTIONS = {
     100_000,
     'Streams one user may hold open at once on this process, against tab storms; 0 for any number',
   ),
+  maxConnectionsPerIp: int(
+    '--max-connections-per-ip',
+    // An office of about 100 behind one NAT address fits: our page holds one stream per
+    // browser (shared by its tabs) and a keep-alive connection or two for its requests, and a
+    // browser opens at most 6 per origin. One address with thousands would take the file
+    // descriptors everyone else needs (http/connection-gate.ts).
+    256,
+    0,
+    1_000_000,
+    'Open TCP connections one client address (IPv6: its /64) may hold; more are answered 429 and closed; 0 for any number; not applied with --trust-proxy yes',
+  ),
   metricsToken: text(
     '--metrics-token',
     'none',

@@ -60,7 +60,23 @@ export const ERRORS = {
   HTTP_URI_TOO_LONG: { status: 414, message: 'request URI is too long' },
   HTTP_HEADERS_TOO_LARGE: { status: 431, message: 'request headers are too large' },
   HTTP_BAD_REQUEST: { status: 400, message: 'malformed HTTP request' },
+  HTTP_REQUEST_TIMEOUT: {
+    status: 408,
+    message: 'the request took too long to arrive (10 s for headers, 30 s in all)',
+  },
+  HTTP_TOO_MANY_CONNECTIONS: {
+    status: 429,
+    message: 'this address holds too many open connections; close some',
+  },
+  HTTP_STREAM_PIPELINED: {
+    status: 400,
+    message: 'a stream needs a connection of its own; open it on a new connection',
+  },
   SERVER_UNAVAILABLE: { status: 503, message: 'the server is shutting down' },
+  SERVER_CONNECTIONS_FULL: {
+    status: 503,
+    message: 'the server holds as many connections as it can',
+  },
   SERVER_NOT_READY: { status: 503, message: 'not ready: a dependency did not answer' },
   // The database cannot write now (a full disk, read-only, an I/O error, a lost connection):
   // nothing of the request was stored, and a retry after Retry-After may succeed.

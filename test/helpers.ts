@@ -25,6 +25,7 @@ export const NO_LIMITS = {
   connectLimitUser: null,
   connectLimitIp: null,
   maxStreamsPerUser: 0,
+  maxConnectionsPerIp: 0,
 } as const satisfies Partial<Config>;
 
 /** The same as command-line flags, for a server started as a child process. */
@@ -32,6 +33,7 @@ export const NO_LIMIT_FLAGS: readonly string[] = [
   ...['--send-limit-user', '0', '--send-limit-ip', '0'],
   ...['--connect-limit-user', '0', '--connect-limit-ip', '0'],
   ...['--max-streams-per-user', '0'],
+  ...['--max-connections-per-ip', '0'],
 ];
 
 /** A logged line, as a recording logger keeps it. */
@@ -61,12 +63,23 @@ export interface ChildServer {
   output(): string;
 }
 
-/** Starts `ssechat` (bin/ssechat.js) as a child process on a free port with `args`. */
-export function spawnServer(dataDir: string, args: readonly string[] = []): Promise<ChildServer> {
+/**
+ * Starts `ssechat` (bin/ssechat.js) as a child process on a free port with `args`; with
+ * `fileLimit`, under that limit on open files (`ulimit -n`, soft and hard: node raises its
+ * soft limit to the hard one at start).
+ */
+export function spawnServer(
+  dataDir: string,
+  args: readonly string[] = [],
+  { fileLimit }: { fileLimit?: number } = {},
+): Promise<ChildServer> {
   const bin = new URL('../../bin/ssechat.js', import.meta.url).pathname;
-  const child = spawn(process.execPath, [bin, '--port', '0', '--data-dir', dataDir, ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const argv = [process.execPath, bin, '--port', '0', '--data-dir', dataDir, ...args];
+  const [cmd, ...rest] =
+    fileLimit === undefined
+      ? argv
+      : ['sh', '-c', `ulimit -n ${fileLimit} && exec "$@"`, 'sh', ...argv];
+  const child = spawn(cmd as string, rest, { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
     // The "listening" line is logged at info: a --log-level above it never shows it.

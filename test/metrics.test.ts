@@ -243,3 +243,62 @@ test('a stalled reader shows in the queue gauges, then as one slow-reader drop',
     await server.close();
   }
 });
+
+test('a broadcast queued on several stalled streams counts its bytes once', {
+  timeout: 60_000,
+}, async () => {
+  const server = await startTestServer({
+    maxQueueBytes: 8_388_608,
+    maxMessageLength: 10_000,
+    maxUrlLength: 12_288,
+  });
+  const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+  const stall = async (nick: string) => {
+    const sock = connect(server.port, '127.0.0.1');
+    await new Promise((ok) => sock.once('connect', ok));
+    sock.write(`GET /${nick} HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n`);
+    sock.pause();
+    return sock;
+  };
+  try {
+    // Three streams that never read: each socket holds the same broadcast chunks, one Buffer
+    // each (sse.ts), which the gauge must count once, not three times.
+    const stalled = [await stall('s1'), await stall('s2'), await stall('s3')];
+    await scrapeUntil(server.url, (s) => s.get('ssechat_streams_open{door="classic"}') === 3);
+    const text = 'x'.repeat(9_990);
+    let s = await scrape(server.url);
+    let sent = 0;
+    // Until every socket's kernel buffers are full and each queue holds 1 MB of its own.
+    const least = (x: Scrape) => x.get('ssechat_stream_queue_max_bytes') ?? 0;
+    while (least(s) < 1_048_576 && sent < 8_000) {
+      await Promise.all(
+        Array.from({ length: 10 }, (_, k) =>
+          getVia(agent, `${server.url}/msg/flood/all%20${sent + k}:${text}`),
+        ),
+      );
+      sent += 10;
+      s = await scrape(server.url);
+    }
+    const max = least(s);
+    const sum = s.get('ssechat_stream_queue_bytes') ?? 0;
+    assert.ok(max >= 1_048_576, `the queues never grew: ${max}`);
+    // Each stream's queue is mostly the same chunks: their real bytes are about one queue.
+    assert.ok(sum < max * 1.5, `${sum} bytes reported for queues of at most ${max}`);
+    assert.ok(sum >= max, `${sum} bytes reported, below one queue of ${max}`);
+    for (const sock of stalled) sock.destroy();
+    await scrapeUntil(server.url, (x) => x.get('ssechat_streams_open{door="classic"}') === 0);
+    // Nothing stays counted as shared once those sockets are gone: one new stalled stream's
+    // queue is reported whole.
+    const last = await stall('s4');
+    const one = Array.from({ length: 300 }, (_, k) =>
+      getVia(agent, `${server.url}/msg/flood/s4%20${k}:${text}`),
+    );
+    await Promise.all(one);
+    s = await scrape(server.url);
+    assert.equal(s.get('ssechat_stream_queue_bytes'), least(s), 'one stream holds all');
+    last.destroy();
+  } finally {
+    agent.destroy();
+    await server.close();
+  }
+});

@@ -190,7 +190,7 @@ export async function startServer(name, cmd, args, port, { cpu = SERVER_CPU, env
 }
 
 /**
- * Flags that turn off the flood guards (rate limits, streams per user). A throughput benchmark
+ * Flags that turn off the flood guards (rate limits, streams per user, connections per address). A throughput benchmark
  * is one client flooding on purpose; with the defaults it would measure 429s. An operator
  * load-testing their own server passes the same flags.
  */
@@ -198,6 +198,7 @@ export const NO_RATE_LIMITS = [
   ...['--send-limit-user', '0', '--send-limit-ip', '0'],
   ...['--connect-limit-user', '0', '--connect-limit-ip', '0'],
   ...['--max-streams-per-user', '0'],
+  ...['--max-connections-per-ip', '0'],
 ];
 
 /**

@@ -15,6 +15,7 @@ import { ApiRooms } from './api-rooms.js';
 import { ApiStream } from './api-stream.js';
 import { type Auth, type Identity, TICKET_TTL_MS } from './auth.js';
 import { type JsonBody, optionalString, readJson, sendJson, stringField } from './body.js';
+import { requireOwnConnection } from './open-stream.js';
 
 /** Default page of `GET /api/v1/messages` (the largest is MAX_HISTORY_PAGE). */
 const DEFAULT_HISTORY_PAGE = 50;
@@ -251,6 +252,7 @@ export class Api {
   private readonly roomRoute: Handler = (req, res, arg) => this.rooms.handle(req, res, arg);
 
   private readonly events: Handler = async (req, res) => {
+    requireOwnConnection(res);
     const query = new URL(req.url ?? '/', 'http://x').searchParams;
     const identity = await this.streamIdentity(req, query);
     await this.deps.admission.connect(req, identity.nick);

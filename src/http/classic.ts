@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ChatError } from '../errors.js';
 import type { Auth } from './auth.js';
 import { ClassicFormat } from './classic-format.js';
-import { type StreamDeps, StreamOpener } from './open-stream.js';
+import { requireOwnConnection, type StreamDeps, StreamOpener } from './open-stream.js';
 import { setRequestUser } from './request-context.js';
 import { sendError } from './respond.js';
 
@@ -108,6 +108,7 @@ export class ClassicProtocol {
     rawNick: string,
     query: URLSearchParams,
   ): Promise<void> {
+    requireOwnConnection(res);
     const { chat, auth } = this.deps;
     const nick = chat.parseNick(decodeClassic(rawNick));
     let credential: string | undefined;

@@ -1,11 +1,27 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ChatService, Greeting } from '../core/chat.js';
 import type { Format } from '../core/subscriber.js';
+import { ChatError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { FrontDoor, Stats } from '../ops/stats.js';
 import type { Admission } from './admission.js';
+import { requestBehind } from './release-parser.js';
 import { requestFields, setRequestUser } from './request-context.js';
 import { type SseOptions, SseSubscriber } from './sse.js';
+
+/**
+ * Throws HTTP_STREAM_PIPELINED unless `res` holds its connection now, i.e. unless it waits
+ * behind another response on a pipelined connection. Both front doors call it first thing,
+ * before any await, so that the refusal, a few bytes, counts against node's bound on what a
+ * pipelining client may have queued. Such a stream could only open once the response ahead
+ * ended (never, behind another stream), and node neither gives a queued response its socket
+ * nor tells it that the connection closed: it, its presence and its place under
+ * --max-streams-per-user would live for good. No browser pipelines; a client gets its answer
+ * once the response ahead is out, and opens the stream on a connection of its own.
+ */
+export function requireOwnConnection(res: ServerResponse): void {
+  if (res.socket === null) throw new ChatError('HTTP_STREAM_PIPELINED');
+}
 
 /** What opening a stream needs, whichever front door it is for. */
 export interface StreamDeps {
@@ -71,6 +87,7 @@ export class StreamOpener {
   ) {
     this.options = {
       maxQueueBytes: deps.maxQueueBytes,
+      shared: deps.stats,
       onOverflow: (s) => this.overflowed(s as ChatStream),
       onClose: (s) => this.closed(s as ChatStream),
     };
@@ -88,6 +105,12 @@ export class StreamOpener {
     // Redis). Its response has then emitted 'close' already, which a stream opened now would
     // never hear: it would stay in the Hub and in presence for good.
     if (res.destroyed || req.socket.destroyed) return undefined;
+    // Requests pipelined behind this one were read while it was authenticated: the stream
+    // would hold the connection, and them unanswered, for good. See requireOwnConnection.
+    if (requestBehind(res)) {
+      req.socket.destroy();
+      return undefined;
+    }
     // Counted here, in the same synchronous run as chat.connect adds the stream to the Hub.
     const release = admission.openStream(req, nick);
     setRequestUser(req, nick);

@@ -102,6 +102,27 @@ test('bytes after the request, or a half-close, end the stream; an abort cuts it
   }
 });
 
+test('a request read behind the stream before its release closes the connection', async () => {
+  const { port, subs, closed, stop } = await streamServer();
+  try {
+    // Both requests in one write: node reads the second before the stream's parser can go,
+    // and would queue its answer behind a response that never ends.
+    const socket = connect(port, '127.0.0.1');
+    let text = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (d: string) => {
+      text += d;
+    });
+    socket.write('GET /s HTTP/1.1\r\nHost: x\r\n\r\nGET /other HTTP/1.1\r\nHost: x\r\n\r\n');
+    await waitUntil('the stream to close', () => subs.length === 1 && closed.length === 1);
+    await waitUntil('the client to see it', () => socket.destroyed || socket.readableEnded);
+    assert.ok(!text.includes('GET /other'), 'the second request was not answered');
+    socket.destroy();
+  } finally {
+    stop();
+  }
+});
+
 test('parsers given back by 1,200 streams parse later requests right', async () => {
   const { port, subs, stop } = await streamServer();
   try {

@@ -74,19 +74,35 @@ function endOnEnd(this: Socket): void {
 }
 
 /**
+ * Whether node has read a further request on `res`'s connection behind `res`'s own (a
+ * pipelined one): a stream on `res` could never let it be answered.
+ */
+export function requestBehind(res: ServerResponse): boolean {
+  const parser = (res.socket as HttpSocket | null)?.parser;
+  return parser?.incoming != null && parser.incoming !== res.req;
+}
+
+/**
  * Releases the parser of `res`'s connection if `res` streams on it now and its request has been
- * read whole; returns whether it did. Call it outside node's parser callbacks (from
+ * read whole; returns whether it did. When node has already read a further request behind
+ * `res`'s, it closes the connection instead. Call it outside node's parser callbacks (from
  * setImmediate), never from within a 'request' handler: the parser may still be running.
  */
 export function releaseParser(res: ServerResponse): boolean {
   const socket = res.socket as HttpSocket | null;
-  if (freeParser === undefined || socket === null || socket.destroyed || socket._paused)
-    return false;
+  if (freeParser === undefined || socket === null || socket.destroyed) return false;
   const parser = socket.parser;
-  // A response queued behind another on a pipelined connection, or bytes of a further request
-  // already read: leave node in charge.
-  if (!parser || socket._httpMessage !== res || !res.req.complete || parser.incoming !== res.req)
+  if (!parser || socket._httpMessage !== res) return false;
+  // A further request already read behind the stream: nobody could answer it before the stream
+  // ends, and node would keep it, and its response, for as long as the stream lives. Close
+  // the connection, as closeOnData does for one that comes after the release.
+  if (parser.incoming !== res.req) {
+    socket.destroy();
     return false;
+  }
+  // The stream's request still has a body to come, or node stopped reading until its output
+  // drains: leave node in charge.
+  if (!res.req.complete || socket._paused) return false;
   const found: Array<[string, Listener]> = [];
   for (const [event, name] of FEEDERS) {
     const fn = (socket.listeners(event) as Listener[]).find((l) => l.name === name);

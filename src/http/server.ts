@@ -13,6 +13,7 @@ import type { Admission } from './admission.js';
 import { Api } from './api.js';
 import type { Auth } from './auth.js';
 import { ClassicProtocol } from './classic.js';
+import { gateConnections, softFileLimit } from './connection-gate.js';
 import { OpsEndpoints } from './ops.js';
 import { startRequest, TracedRequest, TracedResponse } from './request-context.js';
 import { errorBody, sendError } from './respond.js';
@@ -23,11 +24,21 @@ import { findWebDir, inlineCodeHeaders, StaticAssets, StaticPage } from './stati
  * included) past MAX_HEADER_BYTES get 431; a request whose headers take longer than
  * HEADERS_TIMEOUT_MS is dropped (slowloris); idle keep-alive sockets close after
  * KEEP_ALIVE_TIMEOUT_MS. Open streams are not affected: their request is long complete.
+ * A connection that sends nothing is held to HEADERS_TIMEOUT_MS too (node starts its clock at
+ * accept). Both answer 408 HTTP_REQUEST_TIMEOUT and close.
  */
 const MAX_HEADER_BYTES = 16_384;
 const HEADERS_TIMEOUT_MS = 10_000;
 const REQUEST_TIMEOUT_MS = 30_000;
 const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+/**
+ * How often node looks for connections past the two timeouts above. Its default, 30 s, let a
+ * silent or dripping connection live up to 40 s where 10 s were promised. The check walks
+ * only connections with a request in progress (streams gave their parser back), so once a
+ * second is cheap, and a timeout is kept to within a second or so (a silent connection closes
+ * at 11.0 s, test/connections.test.ts).
+ */
+const TIMEOUT_CHECK_MS = 1_000;
 
 // Our page builds every element with textContent; its scripts and styles are files under
 // /assets/ (no inline code at all), and nothing is loaded from elsewhere.
@@ -143,6 +154,7 @@ export function createHttpServer(deps: HttpDeps): Server {
       headersTimeout: HEADERS_TIMEOUT_MS,
       requestTimeout: REQUEST_TIMEOUT_MS,
       keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+      connectionsCheckingInterval: TIMEOUT_CHECK_MS,
     },
     (req, res) => {
       startRequest(req);
@@ -154,6 +166,13 @@ export function createHttpServer(deps: HttpDeps): Server {
       }
     },
   );
+  // First: it takes over node's own 'connection' listener.
+  gateConnections(server, {
+    maxPerAddress: config.maxConnectionsPerIp,
+    trustProxy: config.trustProxy === 'yes',
+    fileLimit: softFileLimit(),
+    stats,
+  });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) =>
     answerClientError(err, socket),
   );
@@ -206,8 +225,15 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
   const error =
     err.code === 'HPE_HEADER_OVERFLOW'
       ? new ChatError('HTTP_HEADERS_TOO_LARGE', `the limit is ${MAX_HEADER_BYTES} bytes`)
-      : new ChatError('HTTP_BAD_REQUEST');
-  const reason = error.status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new ChatError('HTTP_REQUEST_TIMEOUT')
+        : new ChatError('HTTP_BAD_REQUEST');
+  const reason =
+    error.status === 431
+      ? 'Request Header Fields Too Large'
+      : error.status === 408
+        ? 'Request Timeout'
+        : 'Bad Request';
   answerRaw(socket, error, reason);
 }
 

@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { EventId } from '../core/events.js';
 import type { Hub } from '../core/hub.js';
 import type { Format, Subscriber } from '../core/subscriber.js';
+import { ChatError } from '../errors.js';
 import { releaseParser } from './release-parser.js';
 
 /**
@@ -35,6 +37,43 @@ export interface SseOptions {
   readonly onClose: (sub: SseSubscriber) => void;
   /** Called when the stream is closed for exceeding maxQueueBytes. */
   readonly onOverflow: (sub: SseSubscriber) => void;
+  /**
+   * Where to count bytes of a shared broadcast chunk queued on more than one socket, beyond
+   * its first copy (see SharedChunk); the streams of one options object share chunks.
+   */
+  readonly shared?: SharedQueue;
+}
+
+/** Bytes that the streams' queues count more than once (Stats.queueSharedBytes). */
+export interface SharedQueue {
+  queueSharedBytes: number;
+}
+
+/**
+ * One chunk built for a flush and written, the same Buffer, to every stream whose frames it
+ * is. Each socket's writableLength counts it whole, yet it is in memory once: `holders`
+ * counts the sockets that still have it queued (a write's callback comes once the socket is
+ * done with it, written or destroyed), and every holder past the first adds its length to
+ * `shared`, so that the queue gauge can report real bytes.
+ */
+class SharedChunk {
+  private holders = 0;
+  /** The write callback, one per chunk rather than one per write. */
+  readonly done: () => void;
+
+  constructor(
+    readonly bytes: Buffer,
+    private readonly shared: SharedQueue | undefined,
+  ) {
+    this.done = () => {
+      if (this.holders-- > 1 && this.shared) this.shared.queueSharedBytes -= this.bytes.length;
+    };
+  }
+
+  /** Called before each write of the chunk to a socket. */
+  written(): void {
+    if (this.holders++ > 0 && this.shared) this.shared.queueSharedBytes += this.bytes.length;
+  }
 }
 
 // Streams with frames waiting, flushed together once per tick. One list and one nextTick
@@ -42,9 +81,11 @@ export interface SseOptions {
 let dirty: SseSubscriber[] = [];
 let flushQueued = false;
 // The last chunk built in this flush: consecutive streams with the same frames (a broadcast)
-// share one Buffer instead of each encoding the same string again.
+// and the same options (one front door of one server) share one Buffer instead of each
+// encoding the same string again.
 let lastFrames: string[] | null = null;
-let lastChunk: Buffer | null = null;
+let lastChunk: SharedChunk | null = null;
+let lastOptions: SseOptions | null = null;
 
 function flushAll(): void {
   flushQueued = false;
@@ -53,16 +94,24 @@ function flushAll(): void {
   for (const sub of subs) sub.flushNow();
   lastFrames = null;
   lastChunk = null;
+  lastOptions = null;
 }
 
-function chunkFor(frames: string[]): Buffer {
-  if (lastFrames !== null && lastChunk !== null && lastFrames.length === frames.length) {
+function chunkFor(frames: string[], options: SseOptions): SharedChunk {
+  if (
+    lastFrames !== null &&
+    lastChunk !== null &&
+    lastOptions === options &&
+    lastFrames.length === frames.length
+  ) {
     let same = true;
     for (let i = 0; i < frames.length && same; i++) same = frames[i] === lastFrames[i];
     if (same) return lastChunk;
   }
   lastFrames = frames;
-  lastChunk = Buffer.from(frames.length === 1 ? (frames[0] as string) : frames.join(''));
+  lastOptions = options;
+  const bytes = Buffer.from(frames.length === 1 ? (frames[0] as string) : frames.join(''));
+  lastChunk = new SharedChunk(bytes, options.shared);
   return lastChunk;
 }
 
@@ -86,7 +135,9 @@ export class SseSubscriber implements Subscriber {
   private pending: string[] | null = null;
   private closed = false;
   /** The socket is held corked from the head until the greeting (see the constructor). */
-  private corked = false;
+  private corked = true;
+  /** The connection, the stream's alone (see the constructor). */
+  private readonly socket: Socket;
 
   constructor(
     private readonly res: ServerResponse,
@@ -95,23 +146,25 @@ export class SseSubscriber implements Subscriber {
     private readonly options: SseOptions,
     readonly credential?: string,
   ) {
+    // A response queued behind another on a pipelined connection has no socket yet, and may
+    // never get one (behind another stream): node would hold its frames for good and never
+    // tell it that the connection closed. A stream opens only on a connection it owns.
+    if (res.socket === null) throw new ChatError('HTTP_STREAM_PIPELINED');
+    this.socket = res.socket;
     res.useChunkedEncodingByDefault = false;
     res.writeHead(200, SSE_HEADERS);
-    res.socket?.setNoDelay(true);
+    this.socket.setNoDelay(true);
     // node builds the head by `+=`, a tree of some 25 string pieces (about 770 bytes) that the
     // response keeps for the life of the stream. Handed to the socket on its own, it is
     // flattened in place to one string of about 170 bytes; written in front of the greeting,
     // as node does by default, it is copied and the tree kept (heap snapshots at 2k and 6k
     // streams). The socket stays corked until the greeting, so both still go in one write.
-    // (A response queued behind another on a pipelined connection has no socket yet: node
-    // buffers its head and writes until the socket is its turn, see write().)
-    this.corked = res.socket !== null;
-    res.socket?.cork();
+    this.socket.cork();
     res.flushHeaders();
     res.on('close', () => this.ended());
     // The connection will read no other request: its parser can go (see release-parser.ts),
     // once node's parser callbacks, which may have called this constructor, have returned.
-    if (this.corked) setImmediate(releaseParser, res);
+    setImmediate(releaseParser, res);
   }
 
   /** The request that opened the stream, for log lines. */
@@ -132,7 +185,7 @@ export class SseSubscriber implements Subscriber {
   writeReplay(chunk: string): Promise<void> {
     if (this.isClosed || chunk === '') return Promise.resolve();
     // The socket, as write() does: once its parser is released, the response hears no 'drain'.
-    const out = this.res.socket ?? this.res;
+    const out = this.socket;
     const more = out.write(chunk);
     this.uncork();
     if (more) return Promise.resolve();
@@ -188,7 +241,11 @@ export class SseSubscriber implements Subscriber {
   flushNow(): void {
     const frames = this.pending;
     this.pending = null;
-    if (frames !== null) this.write(chunkFor(frames));
+    if (frames === null || this.isClosed) return;
+    const chunk = chunkFor(frames, this.options);
+    chunk.written();
+    this.socket.write(chunk.bytes, chunk.done);
+    if (this.socket.writableLength > this.options.maxQueueBytes) this.overflow();
   }
 
   /** Unsent bytes: the socket's write buffer plus frames held during the greeting. */
@@ -217,24 +274,22 @@ export class SseSubscriber implements Subscriber {
     this.res.destroy();
   }
 
-  private write(chunk: string | Buffer): void {
+  private write(chunk: string): void {
     // writableEnded: close() was called but the socket has not closed yet. A write then would
     // make the response emit 'error', which nothing listens for. destroyed: overflow() cut the
     // stream, and 'close' has not come yet; writing would overflow, and report, again.
     if (this.isClosed || chunk.length === 0) return;
     // Straight to the socket: the head is out (see the constructor) and the body is not
     // chunk-encoded, so these are the bytes res.write would send, without the response's
-    // bookkeeping and its cork and next-tick uncork on every write. A response pipelined
-    // behind another has no socket yet: through it, node keeps the bytes in order.
-    const out = this.res.socket ?? this.res;
-    out.write(chunk);
-    if (out.writableLength > this.options.maxQueueBytes) this.overflow();
+    // bookkeeping and its cork and next-tick uncork on every write.
+    this.socket.write(chunk);
+    if (this.socket.writableLength > this.options.maxQueueBytes) this.overflow();
   }
 
   private uncork(): void {
     if (!this.corked) return;
     this.corked = false;
-    this.res.socket?.uncork();
+    this.socket.uncork();
   }
 
   private overflow(): void {

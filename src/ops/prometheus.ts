@@ -77,6 +77,7 @@ export class Metrics {
     // One pass over the streams per scrape (100k streams take about 10 ms): the sum gauge,
     // collected first (registration order), leaves its pass for the max gauge.
     let pass: { sum: number; max: number } | undefined;
+    const stats = this.stats;
     new Gauge({
       name: `${METRIC_PREFIX}users_online`,
       help: 'Users with at least one open stream on this process',
@@ -87,11 +88,11 @@ export class Metrics {
     });
     new Gauge({
       name: `${METRIC_PREFIX}stream_queue_bytes`,
-      help: 'Unsent bytes over all open streams (socket buffers plus held frames)',
+      help: 'Unsent bytes over all open streams (socket buffers plus held frames), a broadcast chunk shared by several streams counted once',
       registers,
       collect() {
         pass = queues(hub);
-        this.set(pass.sum);
+        this.set(Math.max(0, pass.sum - stats.queueSharedBytes));
       },
     });
     new Gauge({
@@ -160,12 +161,12 @@ export class Metrics {
     };
     new Counter({
       name: `${METRIC_PREFIX}refused_total`,
-      help: 'Requests refused by the flood guards (429), by what was refused',
+      help: 'Requests refused by the flood guards (429), and connections by the connection gate (429, 503), by what was refused',
       labelNames: ['what'] as const,
       registers,
       collect() {
         this.reset();
-        for (const what of ['send', 'connect', 'streams'] as const) {
+        for (const what of ['send', 'connect', 'streams', 'connections'] as const) {
           this.inc({ what }, stats.refused[what]);
         }
       },

@@ -3,8 +3,8 @@ import type { ResetReason } from '../core/resume.js';
 /** The two ways into the chat: the seed's classic protocol and the JSON API. */
 export type FrontDoor = 'classic' | 'api';
 
-/** Why the flood guards refused a request. */
-export type Refusal = 'send' | 'connect' | 'streams';
+/** Why the flood guards refused a request, or the connection gate a connection. */
+export type Refusal = 'send' | 'connect' | 'streams' | 'connections';
 
 /** Records one observation of a distribution; a prom-client Histogram (or a child) fits. */
 export interface Observer {
@@ -52,9 +52,16 @@ export class Stats {
   };
   /**
    * Requests the flood guards refused (http/admission.ts): sends and stream opens over a
-   * rate limit, and streams over --max-streams-per-user.
+   * rate limit, and streams over --max-streams-per-user; and connections the connection gate
+   * refused (http/connection-gate.ts: --max-connections-per-ip, the file limit).
    */
-  readonly refused: Record<Refusal, number> = { send: 0, connect: 0, streams: 0 };
+  readonly refused: Record<Refusal, number> = { send: 0, connect: 0, streams: 0, connections: 0 };
+  /**
+   * Bytes that the streams' unsent queues count more than once: a broadcast chunk is one
+   * Buffer written to every stream (http/sse.ts SharedChunk), and each socket counts it whole.
+   * The queue gauge subtracts this to report bytes really held.
+   */
+  queueSharedBytes = 0;
   /** Frames the Hub handed to streams (one per stream per event it shows). */
   deliveries = 0;
   /** Read receipts stored. */

@@ -1,0 +1,71 @@
+// The connection gate against a bare node:http server, with a file limit of our choosing: one
+// address gets at most a quarter of what the limit leaves, and past it all, a 503.
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { type AddressInfo, connect } from 'node:net';
+import { test } from 'node:test';
+import { Stats } from '../ops/stats.js';
+import { waitUntil } from '../wait-until.js';
+import { gateConnections, softFileLimit } from './connection-gate.js';
+
+test('softFileLimit reads the soft limit; unlimited or unreadable is Infinity', () => {
+  const limits = (soft: string) =>
+    `Limit                     Soft Limit           Hard Limit           Units     \nMax processes             63459                63459                processes \nMax open files            ${soft}                 1048576              files     \n`;
+  assert.equal(softFileLimit(limits('1024')), 1024);
+  assert.equal(softFileLimit(limits('unlimited')), Number.POSITIVE_INFINITY);
+  assert.equal(softFileLimit('nothing here'), Number.POSITIVE_INFINITY);
+  const own = softFileLimit();
+  assert.ok(own > 0, String(own));
+});
+
+test('one address gets a quarter of the budget; past the budget everyone gets a 503', async () => {
+  const stats = new Stats();
+  const server = createServer((_req, res) => res.end('ok'));
+  // A budget of 8 connections (the limit minus the 64 kept back): 2 per address.
+  gateConnections(server, { maxPerAddress: 256, trustProxy: false, fileLimit: 72, stats });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const { port } = server.address() as AddressInfo;
+  const conns: Array<{ got: string; closed: boolean; destroy: () => void }> = [];
+  const openFrom = async (localAddress: string) => {
+    const sock = connect({ port, host: '127.0.0.1', localAddress });
+    const c = { got: '', closed: false, destroy: () => sock.destroy() };
+    sock.setEncoding('latin1');
+    sock.on('data', (d: string) => {
+      c.got += d;
+    });
+    sock.on('error', () => {});
+    sock.on('close', () => {
+      c.closed = true;
+    });
+    await new Promise((ok) => sock.once('connect', ok));
+    // Let the server accept it before the next one, so that the order is known.
+    await new Promise((ok) => setTimeout(ok, 30));
+    conns.push(c);
+    return c;
+  };
+  try {
+    const a = [await openFrom('127.0.0.1'), await openFrom('127.0.0.1')];
+    const third = await openFrom('127.0.0.1');
+    await waitUntil('a 429', () => third.closed);
+    assert.match(third.got, /^HTTP\/1\.1 429 [\s\S]*HTTP_TOO_MANY_CONNECTIONS/);
+    assert.ok(a.every((c) => !c.closed));
+    for (const local of ['127.0.0.2', '127.0.0.3', '127.0.0.4']) {
+      const pair = [await openFrom(local), await openFrom(local)];
+      assert.ok(
+        pair.every((c) => !c.closed),
+        local,
+      );
+    }
+    const late = await openFrom('127.0.0.5');
+    await waitUntil('a 503', () => late.closed);
+    assert.match(late.got, /^HTTP\/1\.1 503 [\s\S]*SERVER_CONNECTIONS_FULL/);
+    assert.equal(stats.refused.connections, 2);
+    // The admitted ones are still open.
+    const first = a[0] as (typeof a)[0];
+    assert.equal(first.closed, false);
+  } finally {
+    for (const c of conns) c.destroy();
+    server.closeAllConnections();
+    server.close();
+  }
+});

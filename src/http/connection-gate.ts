@@ -1,0 +1,157 @@
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { ChatError, type ErrorCode } from '../errors.js';
+import type { Stats } from '../ops/stats.js';
+import { addressKey } from './admission.js';
+import { errorBody } from './respond.js';
+
+/**
+ * File descriptors kept back from client connections for the process's own: the database and
+ * its WAL, PostgreSQL and Redis connections, stdout, webhook requests. Past the file limit
+ * minus these, accept() itself fails and nobody is served, /healthz included.
+ */
+const RESERVED_FDS = 64;
+
+/**
+ * No one address may hold more than this share of the connections the file limit leaves, so
+ * that when it is near, others still get in: at the common limit of 1,024, 240 per address.
+ */
+const ADDRESS_SHARE = 4;
+
+/**
+ * How long a refused connection is given to read its answer before it is cut. Closing at once
+ * with its request unread would make the kernel send a reset, which may destroy the answer
+ * before the client reads it; waiting for the client's own close is bounded by this.
+ */
+const REFUSAL_LINGER_MS = 1_000;
+
+/** What the gate needs: the per-address cap, and what the process can hold. */
+export interface ConnectionGateOptions {
+  /** config maxConnectionsPerIp; 0 for any number (and no share of the budget either). */
+  readonly maxPerAddress: number;
+  /**
+   * config trustProxy: every connection then comes from the proxy, whose address says nothing
+   * about the client, so the per-address cap is not applied (limit it at the proxy, e.g.
+   * nginx `limit_conn`); the file-limit budget still is.
+   */
+  readonly trustProxy: boolean;
+  /** The soft limit on open files (softFileLimit()); Infinity when there is none. */
+  readonly fileLimit: number;
+  /** Counts refused connections. */
+  readonly stats?: Stats;
+}
+
+/**
+ * Reads the process's soft RLIMIT_NOFILE from /proc/self/limits (node raised it to the hard
+ * limit at start, so this is what `ulimit -Hn` said); Infinity when it is unlimited or cannot
+ * be read (not Linux).
+ */
+export function softFileLimit(limits?: string): number {
+  let text = limits;
+  if (text === undefined) {
+    try {
+      text = readFileSync('/proc/self/limits', 'utf8');
+    } catch {
+      return Number.POSITIVE_INFINITY;
+    }
+  }
+  const soft = /^Max open files\s+(\S+)/m.exec(text)?.[1];
+  const n = soft === undefined ? Number.NaN : Number(soft);
+  return Number.isSafeInteger(n) && n > 0 ? n : Number.POSITIVE_INFINITY;
+}
+
+/** The plain HTTP answer of a refused connection, built once per code. */
+function refusal(code: ErrorCode, reason: string, detail: string): Buffer {
+  const body = errorBody(new ChatError(code, detail));
+  return Buffer.from(
+    `HTTP/1.1 ${new ChatError(code).status} ${reason}\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+/**
+ * Counts open TCP connections at accept time, before node:http gives one a parser, and refuses
+ * a connection past a cap with a plain HTTP answer, then closes it; node never reads from it.
+ *
+ * - Per client address (an IPv6 one by its /64, as the flood guards key it): at most
+ *   `maxPerAddress`, and at most a quarter of the budget below (unless `maxPerAddress` is 0). Only the socket's address is
+ *   known this early, before any header: see ConnectionGateOptions.trustProxy. 429
+ *   HTTP_TOO_MANY_CONNECTIONS.
+ * - For the process: at most the soft file limit minus RESERVED_FDS, refused connections
+ *   included while they linger. 503 SERVER_CONNECTIONS_FULL; past that budget by the reserve's
+ *   half, a connection is closed without an answer.
+ *
+ * It takes over the server's 'connection' listeners (node's own among them), so call it right
+ * after createServer, before anything else listens for connections.
+ */
+export function gateConnections(server: Server, options: ConnectionGateOptions): void {
+  const inner = server.listeners('connection') as Array<(socket: Socket) => void>;
+  server.removeAllListeners('connection');
+  const budget = Math.max(1, options.fileLimit - RESERVED_FDS);
+  const share = Math.max(1, Math.floor(budget / ADDRESS_SHARE));
+  // 0 turns the per-address cap off altogether, share and all: a load test from one address.
+  const cap =
+    options.trustProxy || options.maxPerAddress === 0
+      ? Number.POSITIVE_INFINITY
+      : Math.min(options.maxPerAddress, share);
+  const tooMany = refusal(
+    'HTTP_TOO_MANY_CONNECTIONS',
+    'Too Many Requests',
+    `the limit is ${Number.isFinite(cap) ? cap : 'none'} per address`,
+  );
+  const full = refusal('SERVER_CONNECTIONS_FULL', 'Service Unavailable', 'try again later');
+  /** Admitted connections per address key; an entry lives while its connections do. */
+  const byAddress = new Map<string, number>();
+  let open = 0;
+
+  // Shared listeners, no closure per connection (streams hold theirs for hours). The socket
+  // keeps its peer address once read, so the key is found again at close.
+  function admittedClosed(this: Socket): void {
+    open--;
+    if (!Number.isFinite(cap)) return;
+    const key = addressKey(this.remoteAddress ?? '');
+    const left = (byAddress.get(key) ?? 1) - 1;
+    if (left > 0) byAddress.set(key, left);
+    else byAddress.delete(key);
+  }
+  function refusedClosed(): void {
+    open--;
+  }
+  function cut(this: Socket): void {
+    this.destroy();
+  }
+
+  const refuse = (socket: Socket, answer: Buffer): void => {
+    if (options.stats) options.stats.refused.connections++;
+    socket.on('close', refusedClosed);
+    socket.on('error', cut);
+    if (open > budget + RESERVED_FDS / 2) {
+      socket.destroy();
+      return;
+    }
+    // Read and drop what the client sends, so that it can read the answer and close.
+    socket.resume();
+    socket.setTimeout(REFUSAL_LINGER_MS, cut);
+    socket.end(answer);
+  };
+
+  server.on('connection', (socket: Socket) => {
+    open++;
+    if (open > budget) {
+      refuse(socket, full);
+      return;
+    }
+    if (Number.isFinite(cap)) {
+      const key = addressKey(socket.remoteAddress ?? '');
+      const held = byAddress.get(key) ?? 0;
+      if (held >= cap) {
+        refuse(socket, tooMany);
+        return;
+      }
+      byAddress.set(key, held + 1);
+    }
+    socket.on('close', admittedClosed);
+    for (const listener of inner) listener.call(server, socket);
+  });
+}
