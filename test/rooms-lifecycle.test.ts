@@ -11,7 +11,8 @@ import type { Config } from '../src/config.js';
 import { MAX_INVITES_PER_USER, MAX_ROOMS_CREATED_PER_HOUR } from '../src/core/room-rules.js';
 import type { RunningServer } from '../src/main.js';
 import { MAX_ROOM_LISTING } from '../src/store/store.js';
-import { api, NO_LIMITS, SseClient, session, startTestServer } from './helpers.js';
+import { Actors, texts } from './actors.js';
+import { api, NO_LIMITS, type SseClient, startTestServer } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ssechat-room-lives-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -20,31 +21,9 @@ for (const store of ['memory', 'sqlite'] as const) {
   describe(`rooms' lives and invitations over the wire (${store})`, () => {
     let server: RunningServer;
     let base: string;
-    const cookies = new Map<string, Record<string, string>>();
-    const streams: SseClient[] = [];
-    const as = async (nick: string): Promise<Record<string, string>> => {
-      let c = cookies.get(nick);
-      if (!c) {
-        c = await session(base, nick);
-        cookies.set(nick, c);
-      }
-      return c;
-    };
-    const call = async (nick: string, method: string, path: string, body?: unknown) =>
-      api(base, method, `/api/v1${path}`, body, await as(nick));
-    const stream = async (nick: string, lastEventId?: string): Promise<SseClient> => {
-      const headers = { ...(await as(nick)), ...(lastEventId && { 'Last-Event-ID': lastEventId }) };
-      const s = await SseClient.open(base, '/api/v1/events', headers);
-      streams.push(s);
-      await s.waitFor((c) => c.of('hello').length > 0);
-      return s;
-    };
-    const say = async (nick: string, to: string, text: string): Promise<number> => {
-      const reply = await call(nick, 'POST', '/messages', { to, text });
-      assert.equal(reply.status, 201, reply.body);
-      return reply.json.id;
-    };
-    const texts = (s: SseClient): string[] => s.of('message').map((m) => m.text);
+    const actors = new Actors();
+    const { call, stream, say } = actors;
+    const streams = actors.streams;
     const listed = async (nick: string): Promise<string[]> =>
       (await call(nick, 'GET', '/rooms')).json.rooms.map((r: { name: string }) => r.name);
     /** A broadcast every JSON stream waits for: what came before it was delivered before it. */
@@ -60,6 +39,7 @@ for (const store of ['memory', 'sqlite'] as const) {
       if (store === 'sqlite') Object.assign(overrides, { store: 'sqlite', dataDir: dir });
       server = await startTestServer(overrides);
       base = server.url;
+      actors.base = base;
     });
     after(async () => {
       for (const s of streams) s.close();

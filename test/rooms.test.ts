@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Config } from '../src/config.js';
 import type { RunningServer } from '../src/main.js';
-import { api, barrier, get, NO_LIMITS, SseClient, session, startTestServer } from './helpers.js';
+import { Actors, texts } from './actors.js';
+import { barrier, get, NO_LIMITS, SseClient, startTestServer } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ssechat-rooms-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -15,31 +16,9 @@ for (const store of ['memory', 'sqlite'] as const) {
   describe(`rooms over the wire (${store})`, () => {
     let server: RunningServer;
     let base: string;
-    const cookies = new Map<string, Record<string, string>>();
-    const streams: SseClient[] = [];
-    const as = async (nick: string): Promise<Record<string, string>> => {
-      let c = cookies.get(nick);
-      if (!c) {
-        c = await session(base, nick);
-        cookies.set(nick, c);
-      }
-      return c;
-    };
-    const call = async (nick: string, method: string, path: string, body?: unknown) =>
-      api(base, method, `/api/v1${path}`, body, await as(nick));
-    const stream = async (nick: string, lastEventId?: string): Promise<SseClient> => {
-      const headers = { ...(await as(nick)), ...(lastEventId && { 'Last-Event-ID': lastEventId }) };
-      const s = await SseClient.open(base, '/api/v1/events', headers);
-      streams.push(s);
-      await s.waitFor((c) => c.of('hello').length > 0);
-      return s;
-    };
-    const say = async (nick: string, to: string, text: string): Promise<number> => {
-      const reply = await call(nick, 'POST', '/messages', { to, text });
-      assert.equal(reply.status, 201, reply.body);
-      return reply.json.id;
-    };
-    const texts = (s: SseClient): string[] => s.of('message').map((m) => m.text);
+    const actors = new Actors();
+    const { call, stream, say } = actors;
+    const streams = actors.streams;
     /** A broadcast every JSON stream waits for: what came before it was delivered before it. */
     const fence = async (clients: SseClient[], tag: string): Promise<void> => {
       await say('fence', 'all', tag);
@@ -51,6 +30,7 @@ for (const store of ['memory', 'sqlite'] as const) {
       if (store === 'sqlite') Object.assign(overrides, { store: 'sqlite', dataDir: dir });
       server = await startTestServer(overrides);
       base = server.url;
+      actors.base = base;
     });
     after(async () => {
       for (const s of streams) s.close();

@@ -6,17 +6,10 @@ import {
   MAX_ROOMS_CREATED_PER_HOUR,
   ROOM_CREATION_WINDOW_MS,
 } from '../core/room-rules.js';
-import { ChatError, type ErrorCode } from '../errors.js';
+import type { ChatError } from '../errors.js';
+import { code, NEWEST, TS } from './rooms.contract.js';
 import type { StoreFactory } from './store.contract.js';
 import { MAX_ROOM_LISTING, type Store } from './store.js';
-
-const TS = 1_700_000_000_000;
-const NEWEST = Number.MAX_SAFE_INTEGER;
-
-const code =
-  (expected: ErrorCode) =>
-  (err: unknown): boolean =>
-    err instanceof ChatError && err.code === expected;
 
 type Over = Partial<NewMemberChange> & Pick<NewMemberChange, 'action' | 'user'>;
 

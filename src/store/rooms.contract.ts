@@ -17,10 +17,13 @@ import { ChatError, type ErrorCode } from '../errors.js';
 import type { StoreFactory } from './store.contract.js';
 import { MAX_ROOM_LISTING, type Store } from './store.js';
 
-const TS = 1_700_000_000_000;
-const NEWEST = Number.MAX_SAFE_INTEGER;
+/** A timestamp for the suites' changes. */
+export const TS = 1_700_000_000_000;
+/** `before` for the newest page of a history. */
+export const NEWEST = Number.MAX_SAFE_INTEGER;
 
-const code =
+/** For assert.rejects: a ChatError with this code. */
+export const code =
   (expected: ErrorCode) =>
   (err: unknown): boolean =>
     err instanceof ChatError && err.code === expected;
