@@ -226,6 +226,25 @@ describe('transport', () => {
     }
   });
 
+  test('bytes that are no request, sent after a stream opened, end it without an answer inside it', async () => {
+    const sock = connect(server.port, '127.0.0.1');
+    let got = '';
+    sock.setEncoding('latin1');
+    sock.on('data', (d: string) => {
+      got += d;
+    });
+    const closed = new Promise<void>((ok) => sock.on('close', () => ok()));
+    sock.on('error', () => {});
+    sock.write('GET /garbler HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n');
+    for (const end = Date.now() + 3000; !got.includes('now online:'); await sleep(10)) {
+      if (Date.now() > end) throw new Error(`no greeting in ${JSON.stringify(got)}`);
+    }
+    sock.write('\u0001\u0002 garbage\r\n\r\n');
+    await closed;
+    assert.equal(got.match(/HTTP\/1\.1 /g)?.length, 1, JSON.stringify(got));
+    assert.equal((await get(base, '/msg/dave/all%20after')).status, 204);
+  });
+
   test('a real EventSource logs in, receives messages and their ids', async () => {
     const es = new EventSource(`${base}/ray`);
     const got: MessageEvent[] = [];
