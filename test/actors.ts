@@ -11,6 +11,11 @@ export class Actors {
   base = '';
   /** Every stream opened through `stream`, to close at the end. */
   readonly streams: SseClient[] = [];
+  /**
+   * Behind a server with `trustProxy: 'yes'`: each nick calls from an X-Forwarded-For address
+   * of its own, so that per-address limits (open-mode room creations) count each apart.
+   */
+  ownAddresses = false;
   private readonly cookies = new Map<string, Record<string, string>>();
 
   /** The session headers of `nick`, logging them in the first time. */
@@ -18,6 +23,8 @@ export class Actors {
     let c = this.cookies.get(nick);
     if (!c) {
       c = await session(this.base, nick);
+      const n = this.cookies.size;
+      if (this.ownAddresses) c = { ...c, 'X-Forwarded-For': `10.9.${n >> 8}.${n & 255}` };
       this.cookies.set(nick, c);
     }
     return c;

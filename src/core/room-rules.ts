@@ -84,7 +84,8 @@ const ROLES: readonly Role[] = ['owner', 'moderator', 'member'];
  * - Nobody creates or joins a room while a member of MAX_ROOMS_PER_USER rooms, nor is
  *   invited while holding MAX_INVITES_PER_USER invitations.
  * - Nobody creates more than MAX_ROOMS_CREATED_PER_HOUR rooms in ROOM_CREATION_WINDOW_MS
- *   (CHAT_RATE_LIMITED, with when to try again).
+ *   (CHAT_RATE_LIMITED, with when to try again); not for a `claimed` change (open mode), which
+ *   the HTTP edge limits per address.
  * - A room keeps an owner while it has members: its last owner can neither leave nor give up
  *   the role until another member is an owner. Alone, they may leave, and the room closes:
  *   it is removed with its invitations and its name is free again.
@@ -105,7 +106,7 @@ export function decideMembership(
   if (action === 'create') {
     if (state.room) throw new ChatError('CHAT_ROOM_EXISTS');
     full(state);
-    creationRate(change, state);
+    if (!change.claimed) creationRate(change, state);
     return { ...NOTHING, role: 'owner', create: true };
   }
   if (!state.room) throw new ChatError('CHAT_ROOM_NOT_FOUND');
