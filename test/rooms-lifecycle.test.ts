@@ -135,6 +135,29 @@ for (const store of ['memory', 'sqlite'] as const) {
       assert.equal((await call('zoe', 'POST', '/rooms/crew/join', {})).status, 403);
     });
 
+    test('inviters who stay in their rooms cannot lock a user out: the newest replaces the oldest', async () => {
+      // Throw-away nicks (each from an address of its own), each staying in its room.
+      for (let i = 0; i < MAX_INVITES_PER_USER; i++) {
+        const who = `keeper${i}`;
+        const made = await call(who, 'POST', '/rooms', { name: `hold${i}`, visibility: 'private' });
+        assert.equal(made.status, 201, made.body);
+        const invited = await call(who, 'POST', `/rooms/hold${i}/invite`, { user: 'victim' });
+        assert.equal(invited.status, 201, invited.body);
+      }
+      const victim = await stream('victim');
+      await call('friend', 'POST', '/rooms', { name: 'party', visibility: 'private' });
+      const invite = await call('friend', 'POST', '/rooms/party/invite', { user: 'victim' });
+      assert.equal(invite.status, 201, invite.body);
+      await victim.waitFor(removal('victim', 'keeper0'));
+      const held = (await call('victim', 'GET', '/rooms')).json.rooms.filter(
+        (r: { invited: boolean }) => r.invited,
+      );
+      assert.equal(held.length, MAX_INVITES_PER_USER);
+      const names = held.map((r: { name: string }) => r.name);
+      assert.ok(names.includes('#party') && !names.includes('#hold0'));
+      assert.equal((await call('victim', 'POST', '/rooms/party/join', {})).status, 201);
+    });
+
     test('invitations from throw-away rooms no longer lock a user out', async () => {
       // Several attackers, each within the creation rate.
       for (let i = 0; i < MAX_INVITES_PER_USER; i++) {
