@@ -35,7 +35,9 @@ for (const store of ['memory', 'sqlite'] as const) {
       c.of('member').some((m) => m.action === 'remove' && m.user === user && m.by === by);
 
     before(async () => {
-      const overrides: Partial<Config> = { ...NO_LIMITS };
+      // Each nick from an address of its own: open mode limits room creations per address.
+      const overrides: Partial<Config> = { ...NO_LIMITS, trustProxy: 'yes' };
+      actors.ownAddresses = true;
       if (store === 'sqlite') Object.assign(overrides, { store: 'sqlite', dataDir: dir });
       server = await startTestServer(overrides);
       base = server.url;
@@ -133,6 +135,29 @@ for (const store of ['memory', 'sqlite'] as const) {
       assert.equal((await call('zoe', 'POST', '/rooms/crew/join', {})).status, 403);
     });
 
+    test('inviters who stay in their rooms cannot lock a user out: the newest replaces the oldest', async () => {
+      // Throw-away nicks (each from an address of its own), each staying in its room.
+      for (let i = 0; i < MAX_INVITES_PER_USER; i++) {
+        const who = `keeper${i}`;
+        const made = await call(who, 'POST', '/rooms', { name: `hold${i}`, visibility: 'private' });
+        assert.equal(made.status, 201, made.body);
+        const invited = await call(who, 'POST', `/rooms/hold${i}/invite`, { user: 'victim' });
+        assert.equal(invited.status, 201, invited.body);
+      }
+      const victim = await stream('victim');
+      await call('friend', 'POST', '/rooms', { name: 'party', visibility: 'private' });
+      const invite = await call('friend', 'POST', '/rooms/party/invite', { user: 'victim' });
+      assert.equal(invite.status, 201, invite.body);
+      await victim.waitFor(removal('victim', 'keeper0'));
+      const held = (await call('victim', 'GET', '/rooms')).json.rooms.filter(
+        (r: { invited: boolean }) => r.invited,
+      );
+      assert.equal(held.length, MAX_INVITES_PER_USER);
+      const names = held.map((r: { name: string }) => r.name);
+      assert.ok(names.includes('#party') && !names.includes('#hold0'));
+      assert.equal((await call('victim', 'POST', '/rooms/party/join', {})).status, 201);
+    });
+
     test('invitations from throw-away rooms no longer lock a user out', async () => {
       // Several attackers, each within the creation rate.
       for (let i = 0; i < MAX_INVITES_PER_USER; i++) {
@@ -175,7 +200,8 @@ describe('the room list over the wire', () => {
         const from = { 'X-Forwarded-For': `10.0.${cookie.size >> 8}.${cookie.size & 255}` };
         const reply = await api(base, 'POST', '/api/v1/session', { nick }, from);
         assert.equal(reply.status, 201, reply.body);
-        c = { Cookie: String(reply.headers['set-cookie']?.[0]).split(';')[0] ?? '' };
+        // And calls from there: open mode limits room creations per address.
+        c = { ...from, Cookie: String(reply.headers['set-cookie']?.[0]).split(';')[0] ?? '' };
         cookie.set(nick, c);
       }
       return c;
@@ -195,5 +221,54 @@ describe('the room list over the wire', () => {
     const names = list.json.rooms.map((r: { name: string }) => r.name);
     assert.equal(names.length, MAX_ROOM_LISTING);
     assert.ok(names.includes('#zz-real'));
+  });
+});
+
+describe('open mode: the room creation budget is keyed by address, then nick', () => {
+  let server: RunningServer;
+  before(async () => {
+    server = await startTestServer({ ...NO_LIMITS, auth: 'open', trustProxy: 'yes' });
+  });
+  after(() => server.close());
+
+  const from = async (address: string, nick: string) => {
+    const xff = { 'X-Forwarded-For': address };
+    const reply = await api(server.url, 'POST', '/api/v1/session', { nick }, xff);
+    assert.equal(reply.status, 201, reply.body);
+    const headers = {
+      ...xff,
+      Cookie: String(reply.headers['set-cookie']?.[0]).split(';')[0] ?? '',
+    };
+    return (method: string, path: string, body?: unknown) =>
+      api(server.url, method, `/api/v1${path}`, body, headers);
+  };
+
+  test("nobody uses up another's budget, and fresh nicks do not get round it", async () => {
+    const mallory = await from('6.6.6.6', 'victim');
+    for (let i = 0; i < MAX_ROOMS_CREATED_PER_HOUR; i++) {
+      assert.equal((await mallory('POST', '/rooms', { name: `burn${i}` })).status, 201);
+      assert.equal((await mallory('POST', `/rooms/burn${i}/leave`, {})).status, 201);
+    }
+    assert.equal((await mallory('POST', '/rooms', { name: 'burn-more' })).status, 429);
+    // The real victim, from their own address, still creates rooms.
+    const victim = await from('1.1.1.1', 'victim');
+    const made = await victim('POST', '/rooms', { name: 'mine' });
+    assert.equal(made.status, 201, made.body);
+    // Fresh nicks from the attacker's address share that address's budget.
+    let refused: Awaited<ReturnType<typeof mallory>> | undefined;
+    for (let n = 0; n < 10 && !refused; n++) {
+      const fresh = await from('6.6.6.6', `fresh${n}`);
+      for (let i = 0; i < MAX_ROOMS_CREATED_PER_HOUR; i++) {
+        const reply = await fresh('POST', '/rooms', { name: `f${n}-${i}` });
+        if (reply.status === 429) {
+          refused = reply;
+          break;
+        }
+        assert.equal(reply.status, 201, reply.body);
+      }
+    }
+    assert.ok(refused, 'fresh nicks from one address created rooms without end');
+    assert.equal(refused.json.error.code, 'CHAT_RATE_LIMITED');
+    assert.ok(Number(refused.headers['retry-after']) > 3000);
   });
 });

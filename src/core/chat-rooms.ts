@@ -21,7 +21,10 @@ export interface ChatRoomsDeps {
   readonly limits: InputLimits;
   /** See config bigRoomMembers. */
   readonly bigRoom: number;
-  /** See ChatDeps.registered: only registered users are invited in accounts mode. */
+  /**
+   * See ChatDeps.registered: only registered users are invited in accounts mode. Absent in
+   * open mode, where changes are logged `claimed` (NewMemberChange).
+   */
   readonly registered?: (nick: string) => Promise<boolean>;
   readonly now: () => number;
   /** Publishes a logged event (ChatService.publish). */
@@ -169,6 +172,7 @@ export class ChatRooms {
       action,
       ts: now(),
       bigRoom,
+      ...(!this.deps.registered && { claimed: true }),
       ...(settings && { settings }),
       ...(role && { role }),
     };

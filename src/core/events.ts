@@ -102,6 +102,12 @@ export interface NewMemberChange {
   readonly settings?: RoomSettings;
   /** Joins and leaves in a room with more members than this are logged quiet (see quiet). */
   readonly bigRoom: number;
+  /**
+   * True in open mode, where `by` is only a claimed nick: the Store does not apply
+   * MAX_ROOMS_CREATED_PER_HOUR per user (anyone could use up anyone's), the HTTP edge counts
+   * creations per address instead (http/claimed-limit.ts). Absent or false: applied.
+   */
+  readonly claimed?: boolean;
 }
 
 /** `remove` is done by an owner or moderator to another member. */

@@ -17,6 +17,11 @@ export interface MembershipState {
   readonly userRooms: number;
   /** How many invitations `user` holds, to any room. */
   readonly userInvites: number;
+  /**
+   * The oldest invitation `user` holds (the lowest log id of its `invite`), with who gave it
+   * (`user` themselves when the log no longer says); null when they hold none.
+   */
+  readonly oldestInvite: { readonly room: string; readonly by: string } | null;
   /** How many owners the room has. */
   readonly owners: number;
   /**
@@ -29,7 +34,11 @@ export interface MembershipState {
 /**
  * Most invitations one user may hold at once: an invitation is a `member` event in the
  * invitee's stream and a line in their room list, and a room can be made, used to invite and
- * left again and again.
+ * left again and again. At the bound a new invitation replaces the oldest one (withdrawn in
+ * the same transaction) rather than being refused: refusing let anyone who kept this many
+ * rooms (throw-away nicks in open mode, ten accounts in accounts mode) stop everyone else
+ * from ever inviting the user. Now a friend's invitation always arrives, and pushing it out
+ * again takes this many further invitations, each a send through the flood guards.
  */
 export const MAX_INVITES_PER_USER = 100;
 
@@ -70,6 +79,12 @@ export interface MembershipOutcome {
    * (each withdrawal logged as above), and its name is free again.
    */
   readonly closes: boolean;
+  /**
+   * An `invite` to a user at MAX_INVITES_PER_USER: their oldest invitation (MembershipState
+   * oldestInvite) is withdrawn first, in the same transaction, logged as a `remove` of the
+   * invitee by who gave it, in its room. Null otherwise.
+   */
+  readonly replaces: { readonly room: string; readonly by: string } | null;
 }
 
 const ROLES: readonly Role[] = ['owner', 'moderator', 'member'];
@@ -81,10 +96,11 @@ const ROLES: readonly Role[] = ['owner', 'moderator', 'member'];
  *
  * - `create`: the room must not exist; its creator becomes its owner.
  * - `join`: anyone to a public room, the invited to a private one; the invitation is used up.
- * - Nobody creates or joins a room while a member of MAX_ROOMS_PER_USER rooms, nor is
- *   invited while holding MAX_INVITES_PER_USER invitations.
+ * - Nobody creates or joins a room while a member of MAX_ROOMS_PER_USER rooms. An invitation
+ *   to a user holding MAX_INVITES_PER_USER replaces their oldest (`replaces`).
  * - Nobody creates more than MAX_ROOMS_CREATED_PER_HOUR rooms in ROOM_CREATION_WINDOW_MS
- *   (CHAT_RATE_LIMITED, with when to try again).
+ *   (CHAT_RATE_LIMITED, with when to try again); not for a `claimed` change (open mode), which
+ *   the HTTP edge limits per address.
  * - A room keeps an owner while it has members: its last owner can neither leave nor give up
  *   the role until another member is an owner. Alone, they may leave, and the room closes:
  *   it is removed with its invitations and its name is free again.
@@ -105,7 +121,7 @@ export function decideMembership(
   if (action === 'create') {
     if (state.room) throw new ChatError('CHAT_ROOM_EXISTS');
     full(state);
-    creationRate(change, state);
+    if (!change.claimed) creationRate(change, state);
     return { ...NOTHING, role: 'owner', create: true };
   }
   if (!state.room) throw new ChatError('CHAT_ROOM_NOT_FOUND');
@@ -125,8 +141,8 @@ export function decideMembership(
     case 'invite':
       moderates(state.byRole);
       if (state.userRole !== null || state.invited) return null;
-      if (state.userInvites >= MAX_INVITES_PER_USER) {
-        throw new ChatError('CHAT_FORBIDDEN', `${change.user} holds too many invitations`);
+      if (state.userInvites >= MAX_INVITES_PER_USER && state.oldestInvite) {
+        return { ...NOTHING, invited: true, replaces: state.oldestInvite };
       }
       return { ...NOTHING, invited: true };
     case 'remove':
@@ -167,6 +183,7 @@ const NOTHING: MembershipOutcome = {
   create: false,
   lapses: false,
   closes: false,
+  replaces: null,
 };
 
 /** The outcome of a withdrawn invitation (a `remove` the Store logs for a lapse, store.ts). */

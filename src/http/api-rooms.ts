@@ -6,6 +6,7 @@ import type { Admission } from './admission.js';
 import { decodeSegment } from './api-paths.js';
 import type { Auth } from './auth.js';
 import { type JsonBody, optionalString, sendJson, stringField } from './body.js';
+import { ClaimedLimit, OPEN_ROOM_CREATIONS } from './claimed-limit.js';
 
 /** What the room routes need from the JSON API. */
 export interface ApiRoomsDeps {
@@ -24,6 +25,17 @@ const ACTIONS = new Set(['join', 'leave', 'invite']);
  * changing their members. Every change counts against the sender's flood guards like a send.
  */
 export class ApiRooms {
+  /**
+   * Room creations in open mode, where a nick is only claimed: keyed by address, then by nick
+   * from that address (ClaimedLimit), so nobody can use up another's budget nor get round it
+   * with fresh nicks. In accounts mode the Store counts them per user instead (room-rules.ts).
+   */
+  private readonly openCreations = new ClaimedLimit(
+    OPEN_ROOM_CREATIONS,
+    'new rooms',
+    'CHAT_RATE_LIMITED',
+  );
+
   constructor(private readonly deps: ApiRoomsDeps) {}
 
   /** The methods this part of the API answers, for Allow and CORS. */
@@ -65,6 +77,8 @@ export class ApiRooms {
     await this.deps.admission.send(req, nick);
     const body = await this.deps.body(req, res);
     const name = stringField(body, 'name');
+    const { auth } = this.deps;
+    if (!auth.accountsMode) this.openCreations.hit(auth.address(req), nick, Date.now());
     const visibility = choice<Visibility>(body, 'visibility', ['public', 'private']);
     const history = choice<HistoryMode>(body, 'history', ['joined', 'all']);
     const rooms = this.deps.chat.rooms;

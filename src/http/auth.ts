@@ -271,7 +271,7 @@ export class Auth {
   }
 
   /** The key the client's address is limited by: per /64 for IPv6, as the flood guards. */
-  private address(req: IncomingMessage): string {
+  address(req: IncomingMessage): string {
     return addressKey(clientAddress(req, this.deps.config.trustProxy === 'yes'));
   }
 

@@ -1,5 +1,6 @@
 import { RateLimiter, type RateLimiterOptions } from '../auth/rate-limit.js';
-import { ChatError } from '../errors.js';
+import { MAX_ROOMS_CREATED_PER_HOUR, ROOM_CREATION_WINDOW_MS } from '../core/room-rules.js';
+import { ChatError, type ErrorCode } from '../errors.js';
 
 /** How often one address, and one nick claimed from it, may do a thing (see ClaimedLimit). */
 export interface ClaimedLimitOptions {
@@ -31,6 +32,25 @@ export const OPEN_TICKETS: ClaimedLimitOptions = {
 };
 
 /**
+ * Room creations in open mode, per hour: MAX_ROOMS_CREATED_PER_HOUR per nick from one address
+ * (what accounts mode counts per user in the Store), 30 per address (three such users behind one
+ * NAT). Counted per process: the Store cannot count by address. A refused creation (the name
+ * is taken) counts too, so that probing names costs the same as creating.
+ */
+export const OPEN_ROOM_CREATIONS: ClaimedLimitOptions = {
+  perAddress: {
+    limit: 3 * MAX_ROOMS_CREATED_PER_HOUR,
+    windowMs: ROOM_CREATION_WINDOW_MS,
+    maxKeys: MAX_KEYS,
+  },
+  perUser: {
+    limit: MAX_ROOMS_CREATED_PER_HOUR,
+    windowMs: ROOM_CREATION_WINDOW_MS,
+    maxKeys: MAX_KEYS,
+  },
+};
+
+/**
  * A budget of something one makes in open mode, where a nick is only claimed. In accounts mode
  * such budgets are counted per user (in the Store); counted per claimed nick, anyone could use
  * up anyone's. So, as the flood guards do (admission.ts): per client address first (IPv6 per
@@ -45,24 +65,22 @@ export class ClaimedLimit {
   constructor(
     options: ClaimedLimitOptions,
     private readonly what: string,
+    /** The error a refusal throws: AUTH_RATE_LIMITED for credentials, CHAT_RATE_LIMITED else. */
+    private readonly code: ErrorCode = 'AUTH_RATE_LIMITED',
   ) {
     this.perAddress = new RateLimiter(options.perAddress);
     this.perUser = new RateLimiter(options.perUser);
   }
 
-  /** Counts one from `nick` at `address`; throws AUTH_RATE_LIMITED (429) over either bound. */
+  /** Counts one from `nick` at `address`; throws `code` (429) over either bound. */
   hit(address: string, nick: string, now: number): void {
     let wait = this.perAddress.hit(address, now);
-    if (wait > 0) throw limited(`${this.what} from this address`, wait);
+    if (wait > 0) throw limited(this.code, `${this.what} from this address`, wait);
     wait = this.perUser.hit(`${nick} ${address}`, now);
-    if (wait > 0) throw limited(`${this.what} as ${nick} from this address`, wait);
+    if (wait > 0) throw limited(this.code, `${this.what} as ${nick} from this address`, wait);
   }
 }
 
-function limited(what: string, waitMs: number): ChatError {
-  return new ChatError(
-    'AUTH_RATE_LIMITED',
-    `${what}; retry in ${Math.ceil(waitMs / 1000)} s`,
-    waitMs,
-  );
+function limited(code: ErrorCode, what: string, waitMs: number): ChatError {
+  return new ChatError(code, `${what}; retry in ${Math.ceil(waitMs / 1000)} s`, waitMs);
 }

@@ -15,8 +15,8 @@ interface Room {
   readonly since: EventId;
   /** In the order they became members. */
   readonly members: Map<string, Role>;
-  /** Each invitee, with who invited them. */
-  readonly invited: Map<string, string>;
+  /** Each invitee, with who invited them and the log id of the invitation. */
+  readonly invited: Map<string, { readonly by: string; readonly id: EventId }>;
 }
 
 /** The rooms of a MemoryStore: settings, members, invitations and spans. */
@@ -36,9 +36,13 @@ export class MemoryRooms {
     // What the user holds across every room, in one pass.
     let userRooms = 0;
     let userInvites = 0;
+    let oldest: { room: string; by: string; id: EventId } | null = null;
     for (const r of this.rooms.values()) {
       if (r.members.has(change.user)) userRooms++;
-      if (r.invited.has(change.user)) userInvites++;
+      const invitation = r.invited.get(change.user);
+      if (!invitation) continue;
+      userInvites++;
+      if (!oldest || invitation.id < oldest.id) oldest = { room: r.name, ...invitation };
     }
     return decideMembership(change, {
       room: room?.settings,
@@ -48,6 +52,7 @@ export class MemoryRooms {
       members: room?.members.size ?? 0,
       userRooms,
       userInvites,
+      oldestInvite: oldest && { room: oldest.room, by: oldest.by },
       owners: [...(room?.members.values() ?? [])].filter((role) => role === 'owner').length,
       recentCreates: this.creates.get(change.user) ?? [],
     });
@@ -61,7 +66,7 @@ export class MemoryRooms {
     const room = this.rooms.get(change.room);
     if (!room || !(outcome.closes || outcome.lapses)) return [];
     return [...room.invited]
-      .filter(([, by]) => outcome.closes || by === change.user)
+      .filter(([, { by }]) => outcome.closes || by === change.user)
       .map(([invitee]) => invitee);
   }
 
@@ -85,7 +90,7 @@ export class MemoryRooms {
     const before = room.members.get(change.user) ?? null;
     if (outcome.role === null) room.members.delete(change.user);
     else room.members.set(change.user, outcome.role);
-    if (outcome.invited) room.invited.set(change.user, change.by);
+    if (outcome.invited) room.invited.set(change.user, { by: change.by, id });
     else room.invited.delete(change.user);
     let byUser = this.spans.get(change.room);
     if (!byUser) {

@@ -165,6 +165,7 @@ export class MemoryStore implements Store {
     for (const invitee of this.roomState.withdrawn(change, outcome)) {
       log({ ...change, action: 'remove', user: invitee, by: change.user }, WITHDRAWN);
     }
+    if (outcome.replaces) log({ ...change, ...outcome.replaces, action: 'remove' }, WITHDRAWN);
     log(change, outcome);
     return logged;
   }

@@ -33,6 +33,9 @@ interface StateRow {
   user_invites: number;
   owners: number;
   creates: number[];
+  oldest_room: string | null;
+  oldest_by: string | null;
+  oldest_members: number | null;
 }
 
 // One row even when there is no such room (the LEFT JOIN leaves its columns NULL).
@@ -48,8 +51,13 @@ const STATE: pg.QueryConfig = {
          (SELECT count(*)::int FROM members WHERE room = $1 AND role = 'owner') AS owners,
          ARRAY(SELECT ts::float8 FROM messages
                 WHERE sender = $2 AND kind = 'member' AND action = 'create'
-                ORDER BY id DESC LIMIT ${MAX_ROOMS_CREATED_PER_HOUR}) AS creates
-    FROM (SELECT 1) one LEFT JOIN rooms r ON r.name = $1`,
+                ORDER BY id DESC LIMIT ${MAX_ROOMS_CREATED_PER_HOUR}) AS creates,
+         o.room AS oldest_room, o.inviter AS oldest_by, o.members AS oldest_members
+    FROM (SELECT 1) one LEFT JOIN rooms r ON r.name = $1
+    LEFT JOIN LATERAL (
+      SELECT i.room, coalesce(i.invited_by, i.nick) AS inviter, ro.members
+        FROM invites i JOIN rooms ro ON ro.name = i.room
+       WHERE i.nick = $2 ORDER BY i.invited_id LIMIT 1) o ON true`,
 };
 
 // Logs a decided change and writes its outcome, in one statement. The sub-statements see the
@@ -78,7 +86,8 @@ const WRITE_MEMBER: pg.QueryConfig = {
     SELECT $2, $3, $6, id FROM logged WHERE $6::text IS NOT NULL
     ON CONFLICT (room, nick) DO UPDATE SET role = excluded.role
   ), invited AS (
-    INSERT INTO invites (room, nick, invited_by) SELECT $2, $3, $4 WHERE $8 ON CONFLICT DO NOTHING
+    INSERT INTO invites (room, nick, invited_by, invited_id)
+    SELECT $2, $3, $4, id FROM logged WHERE $8 ON CONFLICT DO NOTHING
   ), uninvited AS (
     DELETE FROM invites WHERE room = $2 AND nick = $3 AND NOT $8
   ), opened AS (
@@ -163,6 +172,10 @@ export async function writeMember(
     members: state.members ?? 0,
     userRooms: state.user_rooms,
     userInvites: state.user_invites,
+    oldestInvite:
+      state.oldest_room !== null && state.oldest_by !== null
+        ? { room: state.oldest_room, by: state.oldest_by }
+        : null,
     owners: state.owners,
     recentCreates: state.creates.map(Number),
   });
@@ -178,6 +191,11 @@ export async function writeMember(
       const withdrawal = { ...change, action: 'remove' as const, user: nick, by: user };
       logged.push(await write(client, withdrawal, WITHDRAWN, false, before));
     }
+  }
+  if (outcome.replaces) {
+    // The replaced invitation is in another room: its member count stays what it is.
+    const replaced = { ...change, ...outcome.replaces, action: 'remove' as const };
+    logged.push(await write(client, replaced, WITHDRAWN, false, state.oldest_members ?? 0));
   }
   const was = state.user_role !== null;
   const members = before + (outcome.role !== null ? 1 : 0) - (was ? 1 : 0);

@@ -154,6 +154,15 @@ const MIGRATIONS = [
    -- its nick at or below it is not the account's (store.ts). Accounts made before this step
    -- get 0 and keep seeing what they saw.
    ALTER TABLE users ADD COLUMN registered BIGINT NOT NULL DEFAULT 0;`,
+  `-- The order of a user's invitations: at MAX_INVITES_PER_USER a new one replaces the oldest
+   -- (room-rules.ts). invited_id is the log id of the invitation; found in the log where
+   -- retention left it, else 0 (oldest of all).
+   ALTER TABLE invites ADD COLUMN invited_id BIGINT NOT NULL DEFAULT 0;
+   UPDATE invites i SET invited_id = coalesce((
+     SELECT max(id) FROM messages m
+      WHERE m.kind = 'member' AND m.sender = i.nick AND m.action = 'invite'
+        AND m.recipient = i.room), 0);
+   CREATE INDEX invites_oldest ON invites (nick, invited_id);`,
 ];
 
 /** The schema version this ssechat writes; a database with a higher one is refused. */

@@ -222,14 +222,42 @@ describe('PostgresStore', () => {
     const { message } = await first.append(msg({ to: 'Ann', offline: true }));
     await first.close();
     // Back to version 3 with an account made then.
+    await admin(`ALTER TABLE ${schema}.invites DROP COLUMN invited_id`);
     await admin(`ALTER TABLE ${schema}.users DROP COLUMN registered`);
-    await admin(`UPDATE ${schema}.schema_version SET version = ${SCHEMA_VERSION - 1}`);
+    await admin(`UPDATE ${schema}.schema_version SET version = ${SCHEMA_VERSION - 2}`);
     await admin(`INSERT INTO ${schema}.users (nick, password, created) VALUES ('Ann', 'h', 2)`);
     const second = await open(schema);
     assert.deepEqual(await second.since('Ann', 0, 10), [{ kind: 'message', message }]);
     assert.deepEqual(await second.takeOffline('Ann'), [message]);
     assert.equal(await second.accounts.passwordHash('Ann'), 'h');
     await second.close();
+  });
+
+  test('migrates invitations to their order: the log id of each, 0 where pruned', async () => {
+    const schema = newSchema();
+    const first = await open(schema);
+    const change = { ts: 1, bigRoom: 100 } as const;
+    for (const room of ['#b', '#a']) {
+      await first.appendMember({ ...change, room, action: 'create', user: 'ann', by: 'ann' });
+      await first.appendMember({ ...change, room, action: 'invite', user: 'bob', by: 'ann' });
+    }
+    await first.close();
+    await admin(`ALTER TABLE ${schema}.invites DROP COLUMN invited_id`);
+    await admin(`INSERT INTO ${schema}.rooms (name, visibility, history, created_by, created, members)
+      VALUES ('#c', 'private', 'all', 'ann', 1, 1)`);
+    await admin(
+      `INSERT INTO ${schema}.invites (room, nick, invited_by) VALUES ('#c', 'bob', 'ann')`,
+    );
+    await admin(`UPDATE ${schema}.schema_version SET version = ${SCHEMA_VERSION - 1}`);
+    await (await open(schema)).close();
+    const rows = await admin(
+      `SELECT room, invited_id::int AS invited_id FROM ${schema}.invites ORDER BY invited_id`,
+    );
+    assert.deepEqual(rows, [
+      { room: '#c', invited_id: 0 },
+      { room: '#b', invited_id: 2 },
+      { room: '#a', invited_id: 4 },
+    ]);
   });
 
   test('a clientId used on one node is a retry on another', async () => {

@@ -192,6 +192,13 @@ export function roomLivesContract(name: string, open: StoreFactory): void {
       assert.ok(await make('ann', 98, TS + ROOM_CREATION_WINDOW_MS + 1));
     });
 
+    test('a claimed (open-mode) create is not counted per user: the edge counts it', async () => {
+      for (let i = 0; i <= MAX_ROOMS_CREATED_PER_HOUR; i++) {
+        assert.ok(await change({ action: 'create', room: `#o${i}`, user: 'ann', claimed: true }));
+        await change({ action: 'leave', room: `#o${i}`, user: 'ann', claimed: true });
+      }
+    });
+
     test('rooms lists shared public rooms before rooms nobody else is in', async () => {
       await change({ action: 'create', room: '#zz-busy', user: 'bob' });
       await change({ action: 'join', room: '#zz-busy', user: 'cat' });

@@ -132,7 +132,7 @@ export function roomsContract(name: string, open: StoreFactory): void {
       assert.equal(await store.room('#r'), undefined);
     });
 
-    test('a user holds at most MAX_INVITES_PER_USER invitations', async () => {
+    test('a user holds at most MAX_INVITES_PER_USER invitations: a new one replaces the oldest', async () => {
       for (let i = 0; i < MAX_INVITES_PER_USER; i++) {
         const room = `#i${i}`;
         const settings = { visibility: 'private' as const, history: 'joined' as const };
@@ -141,12 +141,25 @@ export function roomsContract(name: string, open: StoreFactory): void {
         assert.ok(await change({ action: 'invite', room, user: 'bob', by: `own${i}` }));
       }
       await create('ann', 'private');
+      const label = (c: StoredMemberChange) => `${c.room} ${c.action} ${c.user} ${c.by}`;
+      // The oldest is withdrawn, in its own room, by who gave it; then the new one.
+      const logged = await changes({ action: 'invite', user: 'bob', by: 'ann' });
+      assert.deepEqual(logged.map(label), ['#i0 remove bob own0', '#r invite bob ann']);
+      assert.equal(logged[0]?.role, null);
+      const held = async () =>
+        (await store.rooms('bob')).filter((r) => r.invited).map((r) => r.name);
+      assert.equal((await held()).length, MAX_INVITES_PER_USER);
+      assert.ok((await held()).includes('#r'));
+      assert.ok(!(await held()).includes('#i0'));
       await assert.rejects(
-        change({ action: 'invite', user: 'bob', by: 'ann' }),
+        change({ action: 'join', room: '#i0', user: 'bob' }),
         code('CHAT_FORBIDDEN'),
       );
-      await change({ action: 'join', room: '#i0', user: 'bob' });
-      assert.ok(await change({ action: 'invite', user: 'bob', by: 'ann' }));
+      // Invited again from #i0, bob loses the next oldest, and still holds the bound.
+      const again = await changes({ action: 'invite', room: '#i0', user: 'bob', by: 'own0' });
+      assert.deepEqual(again.map(label), ['#i1 remove bob own1', '#i0 invite bob own0']);
+      assert.equal((await held()).length, MAX_INVITES_PER_USER);
+      assert.ok(await change({ action: 'join', user: 'bob' }));
     });
 
     test('two creates of one room at once: exactly one wins', async () => {

@@ -93,6 +93,7 @@ export class SqliteRooms {
   private readonly countInvites: Statement<[string], { n: number }>;
   private readonly countOwners: Statement<[string], { n: number }>;
   private readonly selectInvited: Statement<[string, string], { x: number }>;
+  private readonly selectOldestInvite: Statement<[string], { room: string; inviter: string }>;
   private readonly selectCreates: Statement<[string], { ts: number }>;
   private readonly selectWithdrawn: Statement<[string, string, number], { nick: string }>;
   private readonly deleteRoom: Statement<[string]>;
@@ -111,7 +112,7 @@ export class SqliteRooms {
   private readonly insertMember: Statement<[string, string, Role, number]>;
   private readonly updateMember: Statement<[Role, string, string]>;
   private readonly deleteMember: Statement<[string, string]>;
-  private readonly insertInvite: Statement<[string, string, string]>;
+  private readonly insertInvite: Statement<[string, string, string, number]>;
   private readonly deleteInvite: Statement<[string, string]>;
   private readonly openSpan: Statement<[string, string, number]>;
   private readonly closeSpan: Statement<[number, string, string]>;
@@ -127,6 +128,10 @@ export class SqliteRooms {
       "SELECT count(*) AS n FROM members WHERE room = ? AND role = 'owner'",
     );
     this.selectInvited = db.prepare('SELECT 1 AS x FROM invites WHERE room = ? AND nick = ?');
+    this.selectOldestInvite = db.prepare(
+      `SELECT room, coalesce(invited_by, nick) AS inviter FROM invites WHERE nick = ?
+        ORDER BY invited_id LIMIT 1`,
+    );
     this.selectCreates = db.prepare(
       `SELECT ts FROM messages WHERE sender = ? AND kind = 'member' AND action = 'create'
         ORDER BY id DESC LIMIT ${MAX_ROOMS_CREATED_PER_HOUR}`,
@@ -157,7 +162,9 @@ export class SqliteRooms {
     );
     this.updateMember = db.prepare('UPDATE members SET role = ? WHERE room = ? AND nick = ?');
     this.deleteMember = db.prepare('DELETE FROM members WHERE room = ? AND nick = ?');
-    this.insertInvite = db.prepare('INSERT INTO invites (room, nick, invited_by) VALUES (?, ?, ?)');
+    this.insertInvite = db.prepare(
+      'INSERT INTO invites (room, nick, invited_by, invited_id) VALUES (?, ?, ?, ?)',
+    );
     this.deleteInvite = db.prepare('DELETE FROM invites WHERE room = ? AND nick = ?');
     this.openSpan = db.prepare('INSERT INTO spans (room, nick, from_id) VALUES (?, ?, ?)');
     this.closeSpan = db.prepare(
@@ -177,6 +184,7 @@ export class SqliteRooms {
     const found = this.selectRoom.get(room);
     const userRole = this.role(room, user);
     const invited = this.selectInvited.get(room, user) !== undefined;
+    const oldest = this.selectOldestInvite.get(user);
     const outcome = decideMembership(change, {
       room: found && { visibility: found.visibility, history: found.history },
       userRole,
@@ -185,6 +193,7 @@ export class SqliteRooms {
       members: found?.members ?? 0,
       userRooms: this.countRooms.get(user)?.n ?? 0,
       userInvites: this.countInvites.get(user)?.n ?? 0,
+      oldestInvite: oldest ? { room: oldest.room, by: oldest.inviter } : null,
       owners: this.countOwners.get(room)?.n ?? 0,
       recentCreates: this.selectCreates.all(user).map((r) => r.ts),
     });
@@ -195,6 +204,10 @@ export class SqliteRooms {
         const withdrawal = { ...change, action: 'remove' as const, user: nick, by: user };
         logged.push(this.write(withdrawal, WITHDRAWN, null, true));
       }
+    }
+    if (outcome.replaces) {
+      const replaced = { ...change, ...outcome.replaces, action: 'remove' as const };
+      logged.push(this.write(replaced, WITHDRAWN, null, true));
     }
     logged.push(this.write(change, outcome, userRole, invited));
     if (outcome.closes) this.deleteRoom.run(room);
@@ -238,7 +251,7 @@ export class SqliteRooms {
       this.countMembers.run(-1, room);
       this.closeSpan.run(id, user, room);
     }
-    if (outcome.invited && !invited) this.insertInvite.run(room, user, by);
+    if (outcome.invited && !invited) this.insertInvite.run(room, user, by, id);
     else if (!outcome.invited && invited) this.deleteInvite.run(room, user);
     return { id, room, user, by, action, ts, role, quiet };
   }

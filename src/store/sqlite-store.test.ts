@@ -226,15 +226,46 @@ describe('SqliteStore', () => {
     await first.close();
     // Back to version 3 with an account made then.
     const old = new Database(path);
-    old.exec(`ALTER TABLE users DROP COLUMN registered;
+    old.exec(`DROP INDEX invites_oldest;
+      ALTER TABLE invites DROP COLUMN invited_id;
+      ALTER TABLE users DROP COLUMN registered;
       INSERT INTO users (nick, password, created) VALUES ('Ann', 'h', 2);
-      PRAGMA user_version = ${SCHEMA_VERSION - 1};`);
+      PRAGMA user_version = ${SCHEMA_VERSION - 2};`);
     old.close();
     const store = open(path);
     assert.deepEqual(await store.since('Ann', 0, 10), [{ kind: 'message', message }]);
     assert.deepEqual(await store.takeOffline('Ann'), [message]);
     assert.equal(await store.accounts.passwordHash('Ann'), 'h');
     await store.close();
+  });
+
+  test('migrates invitations to their order: the log id of each, 0 where pruned', async () => {
+    const path = file();
+    const first = open(path);
+    const change = { ts: 1, bigRoom: 100 } as const;
+    for (const room of ['#b', '#a']) {
+      await first.appendMember({ ...change, room, action: 'create', user: 'ann', by: 'ann' });
+      await first.appendMember({ ...change, room, action: 'invite', user: 'bob', by: 'ann' });
+    }
+    await first.close();
+    const old = new Database(path);
+    old.exec(`DROP INDEX invites_oldest;
+      ALTER TABLE invites DROP COLUMN invited_id;
+      INSERT INTO rooms (name, visibility, history, created_by, created, members) VALUES
+        ('#c', 'private', 'all', 'ann', 1, 1);
+      INSERT INTO members (room, nick, role, joined) VALUES ('#c', 'ann', 'owner', 9);
+      INSERT INTO invites (room, nick, invited_by) VALUES ('#c', 'bob', 'ann');
+      PRAGMA user_version = ${SCHEMA_VERSION - 1};`);
+    old.close();
+    open(path).close();
+    const db = new Database(path);
+    const rows = db.prepare('SELECT room, invited_id FROM invites ORDER BY invited_id').all();
+    db.close();
+    assert.deepEqual(rows, [
+      { room: '#c', invited_id: 0 },
+      { room: '#b', invited_id: 2 },
+      { room: '#a', invited_id: 4 },
+    ]);
   });
 
   test('an edit or delete of a broadcast is seen by everyone, a receipt is not', async () => {

@@ -115,7 +115,9 @@ export const MAX_ROOM_LISTING = 1000;
  * - Withdrawn invitations. When a member leaves or is removed, the invitations they gave to
  *   the room lapse: each is logged as a `remove` of the invitee `by` that member (role null),
  *   before the change, so the invitee and the room's members see it like any removal of an
- *   invitation. An invitee declines by a `remove` of themselves.
+ *   invitation. An invitee declines by a `remove` of themselves. An invitation to a user
+ *   holding MAX_INVITES_PER_USER withdraws their oldest (the lowest id of its `invite`) the
+ *   same way, logged as a `remove` of the invitee by its inviter, in its room.
  * - The lives of a room. When a room's last member leaves, the room is removed in the same
  *   transaction, with every invitation to it (withdrawn as above), and its name is free: a
  *   later `create` starts a new life of the name, which begins at that create's id. Nothing
