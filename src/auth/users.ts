@@ -113,7 +113,7 @@ export class Users {
         `label must be a string of at most ${MAX_LABEL_LENGTH}`,
       );
     }
-    if (open) return this.issue('token', nick, label ?? '', this.now() + OPEN_TOKEN_TTL_MS);
+    if (open) return this.issue('token', nick, label ?? '', OPEN_TOKEN_TTL_MS);
     const held = await this.accounts.credentials(nick, 'token', this.now());
     if (held.length >= MAX_TOKENS_PER_USER) {
       throw new ChatError('AUTH_RATE_LIMITED', `at most ${MAX_TOKENS_PER_USER} tokens per user`);
@@ -121,10 +121,15 @@ export class Users {
     return this.issue('token', nick, label ?? '', 0);
   }
 
-  /** Stores a new credential of `kind` under the hash of a fresh random secret. */
-  async issue(kind: CredentialKind, nick: string, label: string, expires: number): Promise<Issued> {
+  /**
+   * Stores a new credential of `kind` under the hash of a fresh random secret, valid for
+   * `ttlMs` from its creation (0: until revoked). Both times come from one clock reading.
+   */
+  async issue(kind: CredentialKind, nick: string, label: string, ttlMs: number): Promise<Issued> {
     const token = newSecret();
-    const credential: Credential = { kind, id: newId(), nick, label, created: this.now(), expires };
+    const created = this.now();
+    const expires = ttlMs === 0 ? 0 : created + ttlMs;
+    const credential: Credential = { kind, id: newId(), nick, label, created, expires };
     await this.accounts.addCredential(hashSecret(token), credential);
     return { token, credential };
   }

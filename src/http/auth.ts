@@ -226,7 +226,7 @@ export class Auth {
     } else {
       this.openTickets.hit(this.address(req), nick, this.now());
     }
-    return (await this.users.issue('ticket', nick, '', this.now() + TICKET_TTL_MS)).token;
+    return (await this.users.issue('ticket', nick, '', TICKET_TTL_MS)).token;
   }
 
   /**
@@ -252,12 +252,7 @@ export class Auth {
 
   private async startSession(req: IncomingMessage, res: ServerResponse, nick: string) {
     setRequestUser(req, nick);
-    const { token, credential } = await this.users.issue(
-      'session',
-      nick,
-      '',
-      this.now() + SESSION_TTL_MS,
-    );
+    const { token, credential } = await this.users.issue('session', nick, '', SESSION_TTL_MS);
     res.setHeader('Set-Cookie', this.cookieHeader(req, token, SESSION_TTL_MS / 1000));
     return { nick, credential };
   }
