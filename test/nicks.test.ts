@@ -76,6 +76,29 @@ describe('look-alike nicks in accounts mode', () => {
     assert.equal(alice.status, 201);
   });
 
+  test('capital look-alikes of a registered nick are refused; ALI is an ordinary nick', async () => {
+    await session(base, 'BOB', 'correct horse', true);
+    await session(base, 'KATE', 'correct horse', true);
+    for (const nick of [
+      'BO\u0412', // Cyrillic В
+      '\u0392\u039F\u0392', // Greek
+      '\u13F4O\u13F4', // Cherokee
+      '\u039A\u0391\u03A4\u0395', // Greek KATE
+    ]) {
+      const reply = await api(base, 'POST', '/api/v1/users', { nick, password: 'another one' });
+      assert.equal(reply.status, 409, `${JSON.stringify(nick)}: ${reply.body}`);
+      assert.equal(reply.json.error.code, 'AUTH_NICK_TAKEN');
+    }
+    const ali = await api(base, 'POST', '/api/v1/users', { nick: 'ALI', password: 'another one' });
+    assert.equal(ali.status, 201, ali.body);
+    const mark = await api(base, 'POST', '/api/v1/users', {
+      nick: '\u0332',
+      password: 'x'.repeat(12),
+    });
+    assert.equal(mark.status, 400, mark.body);
+    assert.equal(mark.json.error.code, 'CHAT_NICK_INVALID');
+  });
+
   test('a nick that looks like no one registers as before', async () => {
     for (const nick of ['ali', 'Jöhn', 'Алиса', 'bob_2']) {
       const reply = await api(base, 'POST', '/api/v1/users', { nick, password: 'another one' });
