@@ -25,7 +25,9 @@ import { EVERYONE } from './events.js';
 // by that prototype; ASCII is left alone (the rest of the key handles it, see below), and so
 // are capitals whose prototype is not ASCII (Л → ʌ), whose small forms fold with them as
 // before. A capital whose prototype is l (Greek Ι, Cyrillic І) becomes I, since the key takes
-// Latin I for i (below): "ΚΙΜ" meets "KIM", and "Іan" meets "Ian", not "lan".
+// Latin I for i (below): "ΚΙΜ" meets "KIM", and "Іan" meets "Ian", not "lan". This also
+// covers Cherokee, whose capitals are the letters the table maps and which CaseFolding.txt
+// folds to capitals, while fold() below folds them to small letters.
 //
 // The price of one key for both: where a capital looks like a Latin letter its small form
 // does not (Cyrillic Т and т, Greek Η and η), the two forms have different keys, so "ТАНЯ"
@@ -97,8 +99,14 @@ function capitalPrototypes(): Map<number, string> {
   return capitalTable;
 }
 
+// Printable ASCII: nicks have no control characters (input.ts), and any other string just
+// takes the long way.
+const ASCII_ONLY = /^[ -~]*$/;
+
 /** The first step of nickKey (see above): non-ASCII capitals with an ASCII look-alike become it. */
 function capitals(s: string): string {
+  // Most nicks are ASCII, which this step leaves alone: skip the NFD and the walk.
+  if (ASCII_ONLY.test(s)) return s;
   const map = capitalPrototypes();
   let out = '';
   for (const ch of s.normalize('NFD')) {
