@@ -76,12 +76,51 @@ describe('look-alike nicks in accounts mode', () => {
     assert.equal(alice.status, 201);
   });
 
+  test('capital look-alikes of a registered nick are refused, and a combining mark first', async () => {
+    await session(base, 'BOB', 'correct horse', true);
+    await session(base, 'KATE', 'correct horse', true);
+    for (const nick of [
+      'BO\u0412', // Cyrillic В
+      '\u0392\u039F\u0392', // Greek
+      '\u13F4O\u13F4', // Cherokee
+      '\u039A\u0391\u03A4\u0395', // Greek KATE
+    ]) {
+      const reply = await api(base, 'POST', '/api/v1/users', { nick, password: 'another one' });
+      assert.equal(reply.status, 409, `${JSON.stringify(nick)}: ${reply.body}`);
+      assert.equal(reply.json.error.code, 'AUTH_NICK_TAKEN');
+    }
+    const mark = await api(base, 'POST', '/api/v1/users', {
+      nick: '\u0332',
+      password: 'x'.repeat(12),
+    });
+    assert.equal(mark.status, 400, mark.body);
+    assert.equal(mark.json.error.code, 'CHAT_NICK_INVALID');
+  });
+
   test('a nick that looks like no one registers as before', async () => {
     for (const nick of ['ali', 'Jöhn', 'Алиса', 'bob_2']) {
       const reply = await api(base, 'POST', '/api/v1/users', { nick, password: 'another one' });
       assert.equal(reply.status, 201, `${nick}: ${reply.body}`);
     }
   });
+});
+
+describe('ALI, a name, is not a look-alike of all', () => {
+  for (const auth of ['open', 'accounts'] as const) {
+    test(`${auth} mode`, async () => {
+      const server = await startTestServer({ auth });
+      try {
+        const path = auth === 'open' ? '/api/v1/session' : '/api/v1/users';
+        const reply = await api(server.url, 'POST', path, { nick: 'ALI', password: 'another one' });
+        assert.equal(reply.status, 201, reply.body);
+        const all = await api(server.url, 'POST', path, { nick: 'AII', password: 'another one' });
+        assert.equal(all.status, 400, all.body);
+        assert.equal(all.json.error.code, 'CHAT_NICK_RESERVED');
+      } finally {
+        await server.close();
+      }
+    });
+  }
 });
 
 describe('look-alikes of all in open mode', () => {

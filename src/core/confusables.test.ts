@@ -67,6 +67,40 @@ describe('nickKey', () => {
     differ('Jöhn', 'John');
     differ('Åsa', 'Asa');
     differ('alice', 'alice2');
+    differ('Ian', 'lan');
+    differ('IAN', 'lan');
+  });
+
+  test('look-alikes written in capitals (review of issue 16)', () => {
+    same('BOB', 'BO\u0412'); // Cyrillic В
+    same('BOB', '\u0412OB');
+    same('BOB', '\u0392\u039F\u0392'); // Greek
+    same('BOB', '\u13F4O\u13F4'); // Cherokee
+    same('bob', '\u0392\u039F\u0392');
+    same('KATE', '\u041A\u0410\u0422\u0415');
+    same('KATE', '\u039A\u0391\u03A4\u0395');
+    same('MAX', '\u039C\u0391\u03A7');
+    same('MAX', '\u041C\u0410\u0425');
+    same('EMMA', '\u0415\u041C\u041C\u0410');
+    same('PETER', '\u0420\u0415\u0422\u0415R');
+    same('ZOE', '\u0396\u039F\u0395');
+    // A capital that looks like I counts as I, which the key takes for i (see confusables.ts).
+    same('KIM', '\u039A\u0399\u039C');
+    same('Ian', '\u0406an'); // Cyrillic І
+    differ('lan', '\u0406an');
+    // Small look-alikes still meet.
+    same('paypal', 'p\u0430ypal');
+    same('nov', 'no\u03BD'); // Greek ν
+  });
+
+  test('small and capital forms of one nick share a key wherever the table lets them', () => {
+    for (const [a, b] of [
+      ['\u0410\u043B\u0438\u0441\u0430', '\u0410\u041B\u0418\u0421\u0410'], // Алиса, АЛИСА
+      ['\u0411\u043E\u0440\u0438\u0441', '\u0411\u041E\u0420\u0418\u0421'], // Борис
+      ['Stra\u00DFe', 'STRASSE'],
+    ] as const) {
+      same(a, b);
+    }
   });
 });
 
@@ -84,7 +118,10 @@ describe('looksLikeEveryone', () => {
     ]) {
       assert.equal(looksLikeEveryone(nick), true, JSON.stringify(nick));
     }
-    for (const nick of ['ali', 'alll', 'al', 'ball', 'aII1']) {
+    for (const nick of ['\u0391\u0399\u0399', 'a\u2160\u2160', 'AIl', 'AlI']) {
+      assert.equal(looksLikeEveryone(nick), true, JSON.stringify(nick));
+    }
+    for (const nick of ['ali', 'alll', 'al', 'ball', 'aII1', 'ALI', 'Ali', 'aLI']) {
       assert.equal(looksLikeEveryone(nick), false, JSON.stringify(nick));
     }
   });
@@ -121,6 +158,24 @@ describe('nick rules', () => {
       assert.throws(() => parseNick(`ali${ch}ce`, { ...limits, auth: 'accounts' }), {
         code: 'CHAT_NICK_INVALID',
       });
+    }
+  });
+
+  test('a nick that starts with a combining mark is refused as new, kept for old accounts', () => {
+    for (const nick of ['\u0301', '\u0332', '\u0332\u0332', '\u0301alice', '\u20DD']) {
+      assert.throws(() => checkNewNick(nick), { code: 'CHAT_NICK_INVALID' }, JSON.stringify(nick));
+      assert.throws(() => parseNick(nick, limits), { code: 'CHAT_NICK_INVALID' });
+      assert.equal(parseNick(nick, { ...limits, auth: 'accounts' }), nick.normalize('NFC'));
+    }
+    // Marks after a base character are ordinary: é decomposed, Devanagari vowel signs.
+    assert.equal(parseNick('e\u0301mile', limits), '\u00E9mile');
+    assert.equal(parseNick('\u0915\u093F\u0930\u0923', limits), '\u0915\u093F\u0930\u0923');
+  });
+
+  test('ALI, Ali and ali are ordinary nicks in both modes', () => {
+    for (const nick of ['ALI', 'Ali', 'ali']) {
+      assert.equal(parseNick(nick, limits), nick);
+      assert.doesNotThrow(() => checkNewNick(nick));
     }
   });
 

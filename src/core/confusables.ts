@@ -13,30 +13,46 @@ import { EVERYONE } from './events.js';
 // bidi algorithm.
 //
 // Nicks are unique regardless of letter case, so look-alikes must be found regardless of case
-// too: "АLICE" (Cyrillic А) must collide with "alice". The key folds case first, as the issue
-// asks (skeleton of the case-folded NFKC form), so that every case variant of a nick has the
-// same key and the key can back a unique index:
+// too: "АLICE" (Cyrillic А) must collide with "alice". The key folds case, as the issue asks
+// (skeleton of the case-folded NFKC form), so that case variants share a key and the key can
+// back a unique index. But folding first loses capitals: the table maps Cyrillic В, Greek Β
+// and Cherokee Ᏼ to B, and not their small forms (в, β, ᏼ), so "ΒΟΒ" folded to "βοβ" no
+// longer meets "bob". Hence a first step on the unfolded string, capitals():
 //
-//   nickKey(x) = internalSkeleton(fold(internalSkeleton(fold(NFKC(x)))))
+//   nickKey(x) = internalSkeleton(fold(internalSkeleton(fold(capitals(NFKC(x))))))
+//
+// capitals() replaces each non-ASCII capital whose prototype is ASCII (В → B, Η → H, Ꮇ → M)
+// by that prototype; ASCII is left alone (the rest of the key handles it, see below), and so
+// are capitals whose prototype is not ASCII (Л → ʌ), whose small forms fold with them as
+// before. A capital whose prototype is l (Greek Ι, Cyrillic І) becomes I, since the key takes
+// Latin I for i (below): "ΚΙΜ" meets "KIM", and "Іan" meets "Ian", not "lan". This also
+// covers Cherokee, whose capitals are the letters the table maps and which CaseFolding.txt
+// folds to capitals, while fold() below folds them to small letters.
+//
+// The price of one key for both: where a capital looks like a Latin letter its small form
+// does not (Cyrillic Т and т, Greek Η and η), the two forms have different keys, so "ТАНЯ"
+// and "таня" are two nicks (each still meets its own look-alikes). A key (an equivalence)
+// that joined them would also join т with t, "таня" with "tahя". The forms of other letters,
+// and every ASCII case variant (which the stores also refuse by the nick itself), still meet.
 //
 // NFKC folds compatibility forms (fullwidth, ligatures, superscripts) the table may lack. The
 // second fold and skeleton handle prototypes that are capitals: the digit 0 maps to O, which
 // folds to o, so "b0b" meets "bob".
 //
-// What folding first gives up: a look-alike that exists only between a capital and another
-// letter. Capital I looks like small l, so "AIice" looks like "Alice"; but I is the same
-// letter as i, and joining i with l would make "ali" collide with "all". An equivalence (a
-// key) cannot have both, so these pass. For the reserved `all` there is no index, and
-// looksLikeEveryone also compares the skeleton taken before folding, which catches "AII".
-// Applying the mapping twice can only join more strings, never separate two that one
-// application joins.
+// What folding gives up: a look-alike that exists only between a capital and another letter.
+// Capital I looks like small l, so "AIice" looks like "Alice"; but I is the same letter as i,
+// and joining i with l would make "ali" collide with "all" (and "Ian" with "lan"). An
+// equivalence (a key) cannot have both, so these pass. For the reserved `all` there is no
+// index, and looksLikeEveryone also compares the unfolded skeleton with those of "all", "All"
+// and "ALL", which catches "AII" but lets "ALI" be. Applying the mapping twice can only join
+// more strings, never separate two that one application joins.
 
 /**
  * Bump when the data (confusables-data.ts) or nickKey changes: every store then recomputes
  * the key of each account at startup (the stored key is only comparable with keys made the
  * same way).
  */
-export const NICK_KEY_VERSION = 1;
+export const NICK_KEY_VERSION = 2;
 
 /** Code point → its prototype string, built on first use (about 6,500 entries). */
 let table: Map<number, string> | undefined;
@@ -66,6 +82,40 @@ export function internalSkeleton(s: string): string {
 }
 
 /**
+ * Non-ASCII capitals whose prototype is ASCII, replaced by it (see above): code point → the
+ * prototype, with I for l. Built on first use.
+ */
+let capitalTable: Map<number, string> | undefined;
+
+function capitalPrototypes(): Map<number, string> {
+  if (capitalTable) return capitalTable;
+  capitalTable = new Map();
+  for (const [cp, target] of prototypes()) {
+    if (cp < 0x80 || !/^[\x21-\x7E]+$/.test(target)) continue;
+    const ch = String.fromCodePoint(cp);
+    if (ch.toLowerCase() === ch) continue; // not a capital (nor a title-case letter)
+    capitalTable.set(cp, target === 'l' ? 'I' : target);
+  }
+  return capitalTable;
+}
+
+// Printable ASCII: nicks have no control characters (input.ts), and any other string just
+// takes the long way.
+const ASCII_ONLY = /^[ -~]*$/;
+
+/** The first step of nickKey (see above): non-ASCII capitals with an ASCII look-alike become it. */
+function capitals(s: string): string {
+  // Most nicks are ASCII, which this step leaves alone: skip the NFD and the walk.
+  if (ASCII_ONLY.test(s)) return s;
+  const map = capitalPrototypes();
+  let out = '';
+  for (const ch of s.normalize('NFD')) {
+    out += ch.length === 1 && ch < '\x80' ? ch : (map.get(ch.codePointAt(0) as number) ?? ch);
+  }
+  return out;
+}
+
+/**
  * Unicode full case folding, approximated with what JavaScript has: lower, upper, lower. It
  * joins everything full folding joins (ß, ẞ and ss; ς and σ; Cherokee small and capital
  * letters: checked against every C and F mapping of CaseFolding.txt 17.0), and a few more
@@ -81,7 +131,7 @@ function fold(s: string): string {
  * display: "m" and "rn" share the key "rn".
  */
 export function nickKey(nick: string): string {
-  return internalSkeleton(fold(internalSkeleton(fold(nick.normalize('NFKC')))));
+  return internalSkeleton(fold(internalSkeleton(fold(capitals(nick.normalize('NFKC'))))));
 }
 
 /**
@@ -91,15 +141,29 @@ export function nickKey(nick: string): string {
 export function looksLikeEveryone(nick: string): boolean {
   let answer = recent.get(nick);
   if (answer === undefined) {
-    const everyone = nickKey(EVERYONE);
-    // Capitals first, then folded: catches capital look-alikes such as I for l (see above).
+    // Unfolded, against the ways people write all: catches I for l ("AII", "ΑΙΙ", "aⅠⅠ") but
+    // not "ALI", whose skeleton "ALl" none of them has (see above).
     answer =
-      nickKey(nick) === everyone ||
-      internalSkeleton(fold(internalSkeleton(nick.normalize('NFKC')))) === everyone;
+      nickKey(nick) === everyoneForms().key ||
+      everyoneForms().shapes.has(internalSkeleton(nick.normalize('NFKC')));
     if (recent.size >= RECENT_MAX) recent.clear();
     recent.set(nick, answer);
   }
   return answer;
+}
+
+/** The key and the unfolded skeletons of `all` (see looksLikeEveryone), made on first use. */
+let everyone: { readonly key: string; readonly shapes: ReadonlySet<string> } | undefined;
+
+function everyoneForms(): { readonly key: string; readonly shapes: ReadonlySet<string> } {
+  // As people write it: small, capitalized, capitals; not mixed forms like "ALl", whose
+  // skeleton is that of "ALI" (mixed-case `all` is reserved by parseNick anyway).
+  const capitalized = EVERYONE.charAt(0).toUpperCase() + EVERYONE.slice(1);
+  everyone ??= {
+    key: nickKey(EVERYONE),
+    shapes: new Set([EVERYONE, capitalized, EVERYONE.toUpperCase()].map(internalSkeleton)),
+  };
+  return everyone;
 }
 
 /**

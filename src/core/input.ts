@@ -32,6 +32,10 @@ const NICK_FORBIDDEN = /[\s\p{C}\p{Z}/?#%+:,<>"'&`\\]/u;
 // looks exactly like "alice".
 const NICK_INVISIBLE = /[\p{Default_Ignorable_Code_Point}\u2800\u{13441}\u{13442}]/u;
 
+// A combining mark (\p{M}) first has no base character to sit on: "\u0332" alone shows as
+// almost nothing. Marks after a base are ordinary (decomposed é, Devanagari vowel signs).
+const NICK_LEADING_MARK = /^\p{M}/u;
+
 /**
  * Validates and normalizes (NFC) a nick, or throws CHAT_NICK_INVALID / CHAT_NICK_RESERVED with
  * a reason a client can show.
@@ -63,13 +67,19 @@ export function parseNick(raw: string, limits: InputLimits): string {
 
 /**
  * The rules for a nick someone takes (registers, or uses in open mode), beyond its form
- * (parseNick): no invisible character (CHAT_NICK_INVALID), and no look-alike of `all`
- * (CHAT_NICK_RESERVED), which could pose as the broadcast address. `nick` is NFC.
+ * (parseNick): no invisible character and no combining mark first (CHAT_NICK_INVALID), and
+ * no look-alike of `all` (CHAT_NICK_RESERVED), which could pose as the broadcast address.
+ * `nick` is NFC. Here rather than in parseNick so that accounts registered before a rule
+ * keep working.
  */
 export function checkNewNick(nick: string): void {
   const invisible = NICK_INVISIBLE.exec(nick);
   if (invisible) {
     throw new ChatError('CHAT_NICK_INVALID', `invisible character ${hex(invisible[0])}`);
+  }
+  const mark = NICK_LEADING_MARK.exec(nick);
+  if (mark) {
+    throw new ChatError('CHAT_NICK_INVALID', `starts with combining mark ${hex(mark[0])}`);
   }
   if (looksLikeEveryone(nick)) {
     throw new ChatError('CHAT_NICK_RESERVED', `looks like "${EVERYONE}", which addresses everyone`);

@@ -12,8 +12,9 @@ import { NICK_KEY_VERSION, nickKey } from '../core/confusables.js';
 // registrations then meet), each later one gets LEGACY_PREFIX + its nick, unique since nicks
 // are, and never equal to a real key (nicks, and so keys, have no private-use character).
 // Since every row ends up with a key, the work is done once; it is done again for every row
-// when NICK_KEY_VERSION changes (new confusables data), since old keys then compare with
-// nothing.
+// when NICK_KEY_VERSION changes (new confusables data, or a new way of making keys), since
+// old keys then compare with nothing. Accounts that only the new keys join (version 2 joined
+// "BOB" and "BOВ") are settled the same way: the older keeps the key, the later one its nick.
 
 /** Starts the key of an account that already looked like an older one (see above). */
 export const LEGACY_PREFIX = '\uE000';

@@ -69,6 +69,26 @@ export function accountsContract(name: string, open: AccountsFactory): void {
         assert.equal(await accounts.passwordHash('alice'), 'h1');
       });
 
+      test('a look-alike written in capitals is refused', async () => {
+        assert.equal(await accounts.createUser('BOB', 'h1', NOW), true);
+        assert.equal(await accounts.createUser('MAX', 'h1', NOW), true);
+        for (const [nick, like] of [
+          ['BO\u0412', 'BOB'], // Cyrillic В
+          ['\u0412OB', 'BOB'],
+          ['\u0392\u039F\u0392', 'BOB'], // Greek
+          ['\u13F4O\u13F4', 'BOB'], // Cherokee
+          ['\u039C\u0391\u03A7', 'MAX'],
+          ['\u041C\u0410\u0425', 'MAX'],
+        ] as const) {
+          assert.equal(await accounts.createUser(nick, 'h2', NOW), false, JSON.stringify(nick));
+          assert.equal(await accounts.lookAlike(nick), like, JSON.stringify(nick));
+        }
+        assert.equal(await accounts.createUser('ali', 'h3', NOW), true);
+        assert.equal(await accounts.createUser('all', 'h3', NOW), true);
+        assert.equal(await accounts.createUser('Ian', 'h3', NOW), true);
+        assert.equal(await accounts.createUser('lan', 'h3', NOW), true);
+      });
+
       test('of concurrent look-alike registrations, exactly one succeeds', async () => {
         const nicks = ['bob', 'b0b', 'BOB', '\uFF42\uFF4F\uFF42', 'b\u043Eb'];
         const created = await Promise.all(nicks.map((n) => accounts.createUser(n, 'h', NOW)));

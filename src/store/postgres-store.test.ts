@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setImmediate as turn } from 'node:timers/promises';
 import pg from 'pg';
+import { NICK_KEY_VERSION } from '../core/confusables.js';
 import { eventId, type LoggedEvent, type NewMessage } from '../core/events.js';
 import { accountsContract } from './accounts.contract.js';
 import { LEGACY_PREFIX } from './accounts-keys.js';
@@ -404,6 +405,35 @@ describe('PostgresStore', () => {
     );
     await (await open(schema)).close();
     assert.deepEqual(await keys(), after);
+  });
+
+  test('new look-alike keys (NICK_KEY_VERSION) rebuild at startup, and new collisions keep working', async () => {
+    const schema = newSchema();
+    const first = await open(schema);
+    // Registered when keys did not see capital look-alikes: "BOВ" (Cyrillic В) got a key of its own.
+    await first.accounts.createUser('BOB', 'h-bob', 1);
+    await first.close();
+    await admin(
+      `INSERT INTO ${schema}.users (nick, password, created) VALUES ('BO\u0412', 'h-cyrillic', 2)`,
+    );
+    await admin(`UPDATE ${schema}.users SET nick_key = 'old:' || nick`);
+    await admin(
+      `UPDATE ${schema}.meta SET value = ${NICK_KEY_VERSION - 1} WHERE key = 'nick_key_version'`,
+    );
+
+    const store = await open(schema);
+    assert.equal(await store.accounts.passwordHash('BOB'), 'h-bob');
+    assert.equal(await store.accounts.passwordHash('BO\u0412'), 'h-cyrillic');
+    assert.equal(await store.accounts.lookAlike('\u0392\u039F\u0392'), 'BOB');
+    assert.equal(await store.accounts.createUser('\u0392\u039F\u0392', 'h', 3), false);
+    await store.close();
+    const rows = await admin<{ nick_key: string }>(
+      `SELECT nick_key FROM ${schema}.users ORDER BY created`,
+    );
+    assert.deepEqual(
+      rows.map((r) => r.nick_key),
+      ['bob', `${LEGACY_PREFIX}BO\u0412`],
+    );
   });
 
   test('refuses a schema from a newer ssechat', async () => {

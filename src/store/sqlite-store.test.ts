@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
+import { NICK_KEY_VERSION } from '../core/confusables.js';
 import { ChatError } from '../errors.js';
 import { accountsContract } from './accounts.contract.js';
 import { LEGACY_PREFIX } from './accounts-keys.js';
@@ -467,6 +468,37 @@ describe('SqliteStore', () => {
     // Done once: a reopen changes nothing.
     await open(path).close();
     assert.deepEqual(keys(), after);
+  });
+
+  test('new look-alike keys (NICK_KEY_VERSION) rebuild at startup, and new collisions keep working', async () => {
+    const path = file();
+    const first = open(path);
+    // Registered when keys did not see capital look-alikes: "BOВ" (Cyrillic В) got a key of its own.
+    await first.accounts.createUser('BOB', 'h-bob', 1);
+    await first.close();
+    const old = new Database(path);
+    old
+      .prepare('INSERT INTO users (nick, password, created) VALUES (?, ?, ?)')
+      .run('BO\u0412', 'h-cyrillic', 2);
+    old.prepare("UPDATE users SET nick_key = 'old:' || nick").run();
+    old
+      .prepare("UPDATE meta SET value = ? WHERE key = 'nick_key_version'")
+      .run(NICK_KEY_VERSION - 1);
+    old.close();
+
+    const store = open(path);
+    assert.equal(await store.accounts.passwordHash('BOB'), 'h-bob');
+    assert.equal(await store.accounts.passwordHash('BO\u0412'), 'h-cyrillic');
+    assert.equal(await store.accounts.lookAlike('\u0392\u039F\u0392'), 'BOB');
+    assert.equal(await store.accounts.createUser('\u0392\u039F\u0392', 'h', 3), false);
+    await store.close();
+    const db = new Database(path, { readonly: true });
+    const rows = db.prepare('SELECT nick_key FROM users ORDER BY created').all();
+    db.close();
+    assert.deepEqual(
+      rows.map((r) => (r as { nick_key: string }).nick_key),
+      ['bob', `${LEGACY_PREFIX}BO\u0412`],
+    );
   });
 
   test('a file that cannot grow: appends fail as unavailable, ping fails until it may grow', async () => {
