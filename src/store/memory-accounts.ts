@@ -51,6 +51,10 @@ export class MemoryAccounts implements AccountStore {
     return this.user(nick)?.registered ?? 0;
   }
 
+  async registration(nick: string): Promise<number | undefined> {
+    return this.user(nick)?.registered;
+  }
+
   async passwordHash(nick: string): Promise<string | undefined> {
     return this.user(nick)?.passwordHash;
   }

@@ -54,6 +54,15 @@ export class PostgresAccounts implements AccountStore {
     return rows[0]?.nick;
   }
 
+  async registration(nick: string): Promise<number | undefined> {
+    const { rows } = await this.pool.query<{ registered: string }>(
+      'SELECT registered FROM users WHERE nick = $1',
+      [nick],
+    );
+    const found = rows[0];
+    return found === undefined ? undefined : Number(found.registered);
+  }
+
   async passwordHash(nick: string): Promise<string | undefined> {
     // The primary key compares exactly: a login must use the exact nick.
     const { rows } = await this.pool.query<{ password: string }>(

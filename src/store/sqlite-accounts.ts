@@ -103,6 +103,10 @@ export class SqliteAccounts implements AccountStore {
     return this.selectRegistered.get({ nick })?.registered ?? 0;
   }
 
+  async registration(nick: string): Promise<number | undefined> {
+    return this.selectRegistered.get({ nick })?.registered;
+  }
+
   async passwordHash(nick: string): Promise<string | undefined> {
     return this.selectPassword.get({ nick })?.password;
   }
