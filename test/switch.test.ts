@@ -193,6 +193,31 @@ describe('edits and deletes follow what the actor sees', () => {
       const edit = await carol('PATCH', `/messages/${old}`, { text: 'x' });
       assert.equal(edit.status, 404, edit.body);
       assert.equal(edit.json.error.code, 'CHAT_MESSAGE_NOT_FOUND');
+      // Nor one from before a member joined a room whose history starts at joining, even for
+      // a moderator: the room's history does not show it to them.
+      await ok(carol('POST', '/rooms', { name: '#joined', visibility: 'public' }));
+      const early = (await ok(carol('POST', '/messages', { to: '#joined', text: 'early' }))).id;
+      await ok(dave('POST', '/rooms/joined/join', {}));
+      await ok(carol('PUT', '/rooms/joined/members/dave', { role: 'moderator' }));
+      for (const [method, body] of [
+        ['PATCH', { text: 'x' }],
+        ['DELETE', undefined],
+      ] as const) {
+        const r = await dave(method, `/messages/${early}`, body);
+        assert.equal(r.status, 404, `${method} ${r.body}`);
+      }
+      // What they can read is as before: another's is 403 to edit, a moderator deletes it.
+      const seen = (await ok(carol('POST', '/messages', { to: '#joined', text: 'seen' }))).id;
+      assert.equal((await dave('PATCH', `/messages/${seen}`, { text: 'x' })).status, 403);
+      await ok(dave('DELETE', `/messages/${seen}`));
+      // And one's own, in every kind of conversation, after registering: a note to oneself
+      // too.
+      for (const to of ['zed', 'alice', 'all', '#joined']) {
+        if (to === '#joined') await ok(zed('POST', '/rooms/joined/join', {}));
+        const id = (await ok(zed('POST', '/messages', { to, text: 'mine' }))).id;
+        await ok(zed('PATCH', `/messages/${id}`, { text: 'edited' }));
+        await ok(zed('DELETE', `/messages/${id}`));
+      }
     } finally {
       await accounts.close();
     }
