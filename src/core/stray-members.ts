@@ -35,10 +35,7 @@ export async function endStrayMemberships(
   bigRoom: number,
 ): Promise<StoredMemberChange[]> {
   const { members } = await store.memberships();
-  const registration = new Map<string, number | undefined>();
-  for (const { user } of members) {
-    if (!registration.has(user)) registration.set(user, await store.accounts.registration(user));
-  }
+  const registration = await store.accounts.registrations([...new Set(members.map((m) => m.user))]);
   const stray = (m: Row): boolean => {
     const point = registration.get(m.user);
     return point === undefined || m.since <= point;

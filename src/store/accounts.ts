@@ -63,6 +63,8 @@ export interface AccountStore {
    * account. Accounts made before registration points existed have 0.
    */
   registration(nick: string): Promise<number | undefined>;
+  /** registration() of many nicks at once: those with an account, by nick. */
+  registrations(nicks: readonly string[]): Promise<Map<string, number>>;
   /** The stored password hash of exactly this nick, if it is registered. */
   passwordHash(nick: string): Promise<string | undefined>;
   /** Replaces a registered user's password hash. */

@@ -63,6 +63,15 @@ export class PostgresAccounts implements AccountStore {
     return found === undefined ? undefined : Number(found.registered);
   }
 
+  async registrations(nicks: readonly string[]): Promise<Map<string, number>> {
+    // One round trip, not one a nick: a start may ask about every member of every room.
+    const { rows } = await this.pool.query<{ nick: string; registered: string }>(
+      'SELECT nick, registered FROM users WHERE nick = ANY($1::text[])',
+      [nicks],
+    );
+    return new Map(rows.map((r) => [r.nick, Number(r.registered)]));
+  }
+
   async passwordHash(nick: string): Promise<string | undefined> {
     // The primary key compares exactly: a login must use the exact nick.
     const { rows } = await this.pool.query<{ password: string }>(

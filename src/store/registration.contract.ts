@@ -135,13 +135,18 @@ export function registrationContract(name: string, open: () => Promise<Store> | 
       assert.equal(listed?.invited, true);
     });
 
-    test('registration() tells the registration point of exactly this nick', async () => {
+    test('registration() and registrations() tell the registration points of exactly these nicks', async () => {
       await store.append(msg('mary', 'all', 'before'));
       const head = await store.head();
       assert.equal(await store.accounts.createUser('ann', 'h', TS), true);
       assert.equal(await store.accounts.registration('ann'), head);
       assert.equal(await store.accounts.registration('Ann'), undefined);
       assert.equal(await store.accounts.registration('ghost'), undefined);
+      assert.deepEqual(
+        await store.accounts.registrations(['ann', 'Ann', 'ghost']),
+        new Map([['ann', head]]),
+      );
+      assert.deepEqual(await store.accounts.registrations([]), new Map());
     });
 
     test('memberships no account owns end through the log; rooms keep an owner or close', async () => {
