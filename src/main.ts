@@ -12,6 +12,7 @@ import { startMaintenance } from './core/maintenance.js';
 import { Resume } from './core/resume.js';
 import { RoomDirectory } from './core/rooms.js';
 import { Sequencer } from './core/sequencer.js';
+import { endStrayMemberships } from './core/stray-members.js';
 import { Webhooks } from './core/webhooks.js';
 import { Admission, type AdmissionLimiters } from './http/admission.js';
 import { Auth } from './http/auth.js';
@@ -113,6 +114,17 @@ export async function startServer(
   // would keep a process that could not start alive.
   const opened: Array<{ close(): unknown }> = [];
   try {
+    // Before the room directory loads: what the switch of mode ends must not be in it.
+    const revoked = await store.accounts.setAuthMode(config.auth);
+    if (revoked > 0) logger.warn('auth mode changed: every session and token ended', { revoked });
+    if (config.auth === 'accounts') {
+      // Every start, not only at a switch: idempotent, so a start that crashed midway, or a
+      // nick registered from the command line while the server was down, is seen to.
+      const ended = await endStrayMemberships(store, Date.now(), config.bigRoomMembers);
+      if (ended.length > 0) {
+        logger.warn('room memberships no account owns ended', { changes: ended.length });
+      }
+    }
     // The head first, then the rooms: a Sequencer starting at that head may deliver changes the
     // snapshot already holds, which the directory skips, but none it lacks.
     const head = await store.head();
@@ -187,8 +199,6 @@ export async function startServer(
   let stopMaintenance = (): void => {};
   try {
     const auth = new Auth({ accounts: store.accounts, config });
-    const revoked = await store.accounts.setAuthMode(config.auth);
-    if (revoked > 0) logger.warn('auth mode changed: every session and token ended', { revoked });
     const resume = new Resume(store, config.maxReplay);
     limiters = openLimiters(config, logger);
     const admission = new Admission({

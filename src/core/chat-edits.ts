@@ -2,12 +2,12 @@ import { ChatError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import {
   type ChatEvent,
+  EVERYONE,
   type EventId,
   isRoom,
   type StoredDelete,
   type StoredEdit,
   type StoredMessage,
-  sees,
 } from './events.js';
 import { type InputLimits, parseText } from './input.js';
 import { canModerate } from './room-rules.js';
@@ -30,12 +30,12 @@ export class ChatEdits {
 
   /**
    * Replaces the text of message `id`, which `by` sent. CHAT_MESSAGE_NOT_FOUND when `by` cannot
-   * see it (a room they are not in) or it was deleted; CHAT_FORBIDDEN for another's message.
+   * see it (visible) or it was deleted; CHAT_FORBIDDEN for a message that is not theirs (own).
    */
   async edit(by: string, id: EventId, textRaw: string): Promise<StoredEdit> {
     const text = parseText(textRaw, this.deps.limits);
     const message = await this.visible(by, id);
-    if (message.from !== by)
+    if (!(await this.own(by, message)))
       throw new ChatError('CHAT_FORBIDDEN', 'you can edit your own messages only');
     const { to } = message;
     const edit = await this.deps.store.appendEdit({
@@ -55,7 +55,7 @@ export class ChatEdits {
    */
   async delete(by: string, id: EventId): Promise<StoredDelete> {
     const message = await this.visible(by, id);
-    if (message.from !== by) {
+    if (!(await this.own(by, message))) {
       const role = isRoom(message.to) ? await this.deps.store.role(message.to, by) : null;
       if (!canModerate(role)) {
         throw new ChatError(
@@ -74,16 +74,45 @@ export class ChatEdits {
     return del;
   }
 
-  /** Message `id` if `viewer` may see it now and it was not deleted; else CHAT_MESSAGE_NOT_FOUND. */
+  /**
+   * Message `id` if `viewer` may see it now and it was not deleted; else CHAT_MESSAGE_NOT_FOUND,
+   * the same answer as for an id that does not exist, so that an edit or delete tells nobody
+   * what they could not read. The Store decides, with the question its history asks for that
+   * one message (its registration point, room spans and the room's current life: store.ts),
+   * rather than a second copy of those rules here. A room's history is only for its members.
+   */
   private async visible(viewer: string, id: EventId): Promise<StoredMessage> {
-    const message = await this.deps.store.message(id);
-    const ok =
-      message !== undefined &&
-      !message.deleted &&
-      (isRoom(message.to)
-        ? (await this.deps.store.role(message.to, viewer)) !== null
-        : sees(viewer, message));
-    if (!ok) throw new ChatError('CHAT_MESSAGE_NOT_FOUND');
-    return message as StoredMessage;
+    const { store } = this.deps;
+    const message = await store.message(id);
+    const peer = message && !message.deleted ? conversation(viewer, message) : undefined;
+    if (peer === undefined || (isRoom(peer) && (await store.role(peer, viewer)) === null)) {
+      throw new ChatError('CHAT_MESSAGE_NOT_FOUND');
+    }
+    const [seen] = await store.history(viewer, peer, id + 1, 1);
+    if (seen?.id !== id || seen.deleted) throw new ChatError('CHAT_MESSAGE_NOT_FOUND');
+    return seen;
   }
+
+  /**
+   * Whether `by` sent `message` as the account they are: what their nick sent before it was
+   * registered (at or below its registration point, e.g. in open mode before a switch) was
+   * sent by someone else of that name.
+   */
+  private async own(by: string, message: StoredMessage): Promise<boolean> {
+    if (message.from !== by) return false;
+    const registered = (await this.deps.store.accounts.registration(by)) ?? 0;
+    return message.id > registered;
+  }
+}
+
+/**
+ * The conversation `message` belongs to as `viewer`'s history names it (its `peer`): the room,
+ * `all` for a broadcast, the other party of a direct message; undefined when it is not theirs.
+ */
+function conversation(viewer: string, message: StoredMessage): string | undefined {
+  const { from, to } = message;
+  if (isRoom(to) || to === EVERYONE) return to;
+  if (from === viewer) return to;
+  if (to === viewer) return from;
+  return undefined;
 }

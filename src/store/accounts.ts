@@ -58,6 +58,13 @@ export interface AccountStore {
   createUser(nick: string, passwordHash: string, now: number): Promise<boolean>;
   /** The account that looks like `nick` (the same nickKey), if any: whom a refusal met. */
   lookAlike(nick: string): Promise<string | undefined>;
+  /**
+   * The registration point (see createUser) of exactly this nick; undefined when it has no
+   * account. Accounts made before registration points existed have 0.
+   */
+  registration(nick: string): Promise<number | undefined>;
+  /** registration() of many nicks at once: those with an account, by nick. */
+  registrations(nicks: readonly string[]): Promise<Map<string, number>>;
   /** The stored password hash of exactly this nick, if it is registered. */
   passwordHash(nick: string): Promise<string | undefined>;
   /** Replaces a registered user's password hash. */

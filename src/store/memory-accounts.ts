@@ -51,6 +51,19 @@ export class MemoryAccounts implements AccountStore {
     return this.user(nick)?.registered ?? 0;
   }
 
+  async registration(nick: string): Promise<number | undefined> {
+    return this.user(nick)?.registered;
+  }
+
+  async registrations(nicks: readonly string[]): Promise<Map<string, number>> {
+    const found = new Map<string, number>();
+    for (const nick of nicks) {
+      const user = this.user(nick);
+      if (user) found.set(nick, user.registered);
+    }
+    return found;
+  }
+
   async passwordHash(nick: string): Promise<string | undefined> {
     return this.user(nick)?.passwordHash;
   }

@@ -54,6 +54,24 @@ export class PostgresAccounts implements AccountStore {
     return rows[0]?.nick;
   }
 
+  async registration(nick: string): Promise<number | undefined> {
+    const { rows } = await this.pool.query<{ registered: string }>(
+      'SELECT registered FROM users WHERE nick = $1',
+      [nick],
+    );
+    const found = rows[0];
+    return found === undefined ? undefined : Number(found.registered);
+  }
+
+  async registrations(nicks: readonly string[]): Promise<Map<string, number>> {
+    // One round trip, not one a nick: a start may ask about every member of every room.
+    const { rows } = await this.pool.query<{ nick: string; registered: string }>(
+      'SELECT nick, registered FROM users WHERE nick = ANY($1::text[])',
+      [nicks],
+    );
+    return new Map(rows.map((r) => [r.nick, Number(r.registered)]));
+  }
+
   async passwordHash(nick: string): Promise<string | undefined> {
     // The primary key compares exactly: a login must use the exact nick.
     const { rows } = await this.pool.query<{ password: string }>(

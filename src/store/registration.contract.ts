@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { eventId, type NewMemberChange, type NewMessage } from '../core/events.js';
+import { endStrayMemberships } from '../core/stray-members.js';
 import { ChatError } from '../errors.js';
 import type { Store } from './store.js';
 
@@ -133,5 +134,65 @@ export function registrationContract(name: string, open: () => Promise<Store> | 
       const listed = (await store.rooms('ann')).find((r) => r.name === '#r');
       assert.equal(listed?.invited, true);
     });
+
+    test('registration() and registrations() tell the registration points of exactly these nicks', async () => {
+      await store.append(msg('mary', 'all', 'before'));
+      const head = await store.head();
+      assert.equal(await store.accounts.createUser('ann', 'h', TS), true);
+      assert.equal(await store.accounts.registration('ann'), head);
+      assert.equal(await store.accounts.registration('Ann'), undefined);
+      assert.equal(await store.accounts.registration('ghost'), undefined);
+      assert.deepEqual(
+        await store.accounts.registrations(['ann', 'Ann', 'ghost']),
+        new Map([['ann', head]]),
+      );
+      assert.deepEqual(await store.accounts.registrations([]), new Map());
+    });
+
+    test('memberships no account owns end through the log; rooms keep an owner or close', async () => {
+      assert.equal(await store.accounts.createUser('ann', 'h', TS), true);
+      const act = (over: Partial<NewMemberChange>) => store.appendMember(change(over));
+      // mary (no account) owns #r; ann joins as herself; ghost (no account) moderates and
+      // invites bob; late joins before the nick is registered.
+      await act({ settings: { visibility: 'private', history: 'all' } });
+      for (const user of ['ann', 'ghost', 'late']) {
+        await act({ action: 'invite', user });
+        await act({ action: 'join', user, by: user });
+      }
+      await act({ action: 'role', user: 'ghost', role: 'moderator' });
+      await act({ action: 'invite', user: 'bob', by: 'ghost' });
+      assert.equal(await store.accounts.createUser('late', 'h', TS), true);
+      // ghost's room of nobody else.
+      await act({ room: '#solo', user: 'ghost', by: 'ghost', settings: SETTINGS });
+
+      const logged = await endStrayMemberships(store, TS, 100);
+      assert.deepEqual(
+        logged.map((c) => [c.room, c.action, c.user, c.by, c.role]),
+        [
+          ['#r', 'role', 'ann', 'mary', 'owner'],
+          ['#r', 'remove', 'bob', 'ghost', null],
+          ['#r', 'leave', 'ghost', 'ghost', null],
+          ['#r', 'leave', 'late', 'late', null],
+          ['#r', 'leave', 'mary', 'mary', null],
+          ['#solo', 'leave', 'ghost', 'ghost', null],
+        ],
+      );
+      assert.deepEqual(await store.members('#r'), [{ user: 'ann', role: 'owner' }]);
+      assert.equal(await store.room('#solo'), undefined);
+      assert.deepEqual(
+        (await store.rooms('bob')).filter((r) => r.invited),
+        [],
+      );
+      const snapshot = await store.memberships();
+      assert.deepEqual(
+        snapshot.members.map((m) => [m.room, m.user, m.role]),
+        [['#r', 'ann', 'owner']],
+      );
+      assert.equal(snapshot.head, await store.head());
+      // Idempotent: nothing is left to end.
+      assert.deepEqual(await endStrayMemberships(store, TS, 100), []);
+    });
   });
 }
+
+const SETTINGS = { visibility: 'public', history: 'joined' } as const;

@@ -103,6 +103,20 @@ export class SqliteAccounts implements AccountStore {
     return this.selectRegistered.get({ nick })?.registered ?? 0;
   }
 
+  async registration(nick: string): Promise<number | undefined> {
+    return this.selectRegistered.get({ nick })?.registered;
+  }
+
+  async registrations(nicks: readonly string[]): Promise<Map<string, number>> {
+    // In-process lookups on the primary key: a loop costs microseconds a nick.
+    const found = new Map<string, number>();
+    for (const nick of nicks) {
+      const row = this.selectRegistered.get({ nick });
+      if (row) found.set(nick, row.registered);
+    }
+    return found;
+  }
+
   async passwordHash(nick: string): Promise<string | undefined> {
     return this.selectPassword.get({ nick })?.password;
   }
