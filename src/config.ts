@@ -30,6 +30,8 @@ export type ConfigResult =
 /** A command line split into options, a config file, command-specific flags and the rest. */
 export interface ParsedArgs {
   readonly help: boolean;
+  /** `--version` or `-V` was given, anywhere (not as a flag's value). */
+  readonly version: boolean;
   readonly flags: ReadonlyMap<keyof Options, string>;
   readonly configFile: string | undefined;
   /** Values of the flags the command added (`--name` of `token create`), by flag. */
@@ -53,6 +55,7 @@ export function parseArgs(args: readonly string[], extraFlags: readonly string[]
   const positionals: string[] = [];
   let configFile: string | undefined;
   let help = false;
+  let version = false;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] as string;
     if (arg === '--') {
@@ -61,6 +64,10 @@ export function parseArgs(args: readonly string[], extraFlags: readonly string[]
     }
     if (arg === '--help' || arg === '-h') {
       help = true;
+      continue;
+    }
+    if (arg === '--version' || arg === '-V') {
+      version = true;
       continue;
     }
     if (!arg.startsWith('-') || /^\d+$/.test(arg)) {
@@ -79,7 +86,7 @@ export function parseArgs(args: readonly string[], extraFlags: readonly string[]
     else if (flag === CONFIG_FILE.flag) configFile = value;
     else extras.set(flag, value);
   }
-  return { help, flags, configFile, extras, positionals };
+  return { help, version, flags, configFile, extras, positionals };
 }
 
 /**
@@ -173,5 +180,5 @@ export function helpText(): string {
       `  ${o.flag.padEnd(24)} ${o.doc}\n  ${''.padEnd(24)} env ${o.env}${o.alias ? ` or ${o.alias}` : ''}, default ${defaultText(o.default)}`,
   );
   const file = `  ${CONFIG_FILE.flag.padEnd(24)} A JSON file of settings keyed by flag name without the dashes,\n  ${''.padEnd(24)} e.g. {"port": 8001, "send-limit-user": "50,1000"}; env ${CONFIG_FILE.env}`;
-  return `Usage: ssechat [serve] [PORT] [options]\n\nOptions (a flag beats its env var, which beats the config file, which beats the default):\n${file}\n${rows.join('\n')}\n  --help, -h               Show this help\n`;
+  return `Usage: ssechat [serve] [PORT] [options]\n\nOptions (a flag beats its env var, which beats the config file, which beats the default):\n${file}\n${rows.join('\n')}\n  --help, -h               Show this help\n  --version, -V            Print the version\n`;
 }

@@ -23,15 +23,16 @@ import type { Limiter } from './limits/limiter.js';
 import { MemoryLimiter } from './limits/memory-limiter.js';
 import { RedisLimiter } from './limits/redis-limiter.js';
 import { createLogger, type Logger } from './logger.js';
-import { openStore } from './open-store.js';
+import { openStore, type StoreHooks } from './open-store.js';
 import { Metrics } from './ops/prometheus.js';
 import { Readiness } from './ops/readiness.js';
+import { StoreOutageLog } from './ops/store-outage-log.js';
 import { TimedBus } from './ops/timed-bus.js';
 import { TimedStore } from './ops/timed-store.js';
 import { MemoryPresence } from './presence/memory-presence.js';
 import type { Presence } from './presence/presence.js';
 import { RedisPresence } from './presence/redis-presence.js';
-import { listenError, redisOpenError, StartupError } from './startup.js';
+import { listenError, redisOpenError, StartupError, storeStartupError } from './startup.js';
 import type { Store } from './store/store.js';
 
 /** How long shutdown waits for open responses to finish before cutting them. */
@@ -90,7 +91,7 @@ function openLimiters(config: Config, logger: Logger): AdmissionLimiters {
 /** What a caller may put in place of startServer's own parts: a test seam. */
 export interface ServerParts {
   /** Opens the Store instead of openStore, e.g. one whose connection a test keeps. */
-  readonly openStore?: (config: Config, logger: Logger) => Promise<Store>;
+  readonly openStore?: (config: Config, logger: Logger, hooks: StoreHooks) => Promise<Store>;
 }
 
 /** The composition root: builds store, bus, presence, hub, chat and HTTP edge, and listens. */
@@ -101,11 +102,18 @@ export async function startServer(
 ): Promise<RunningServer> {
   const metrics = new Metrics();
   const { stats } = metrics;
+  const storeOutage = new StoreOutageLog(logger);
   const store = new TimedStore(
-    await (parts.openStore ?? openStore)(config, logger),
+    await (parts.openStore ?? openStore)(config, logger, { onWriteHealth: storeOutage.changed }),
     stats.storeAppendSeconds,
     stats.storeReadSeconds,
   );
+  // The first reads and the first write on the store are part of opening it: a file or a
+  // database that refuses them is a setting to fix, said in one line (startup.ts).
+  const atStartup = <T>(step: Promise<T>): Promise<T> =>
+    step.catch((err: unknown) => {
+      throw storeStartupError(err, config);
+    });
   let bus: Bus;
   let presence: Presence;
   let sequencer: Sequencer | undefined;
@@ -115,20 +123,21 @@ export async function startServer(
   const opened: Array<{ close(): unknown }> = [];
   try {
     // Before the room directory loads: what the switch of mode ends must not be in it.
-    const revoked = await store.accounts.setAuthMode(config.auth);
+    const revoked = await atStartup(store.accounts.setAuthMode(config.auth));
     if (revoked > 0) logger.warn('auth mode changed: every session and token ended', { revoked });
     if (config.auth === 'accounts') {
       // Every start, not only at a switch: idempotent, so a start that crashed midway, or a
       // nick registered from the command line while the server was down, is seen to.
-      const ended = await endStrayMemberships(store, Date.now(), config.bigRoomMembers);
+      const ended = await atStartup(endStrayMemberships(store, Date.now(), config.bigRoomMembers));
       if (ended.length > 0) {
         logger.warn('room memberships no account owns ended', { changes: ended.length });
       }
     }
     // The head first, then the rooms: a Sequencer starting at that head may deliver changes the
     // snapshot already holds, which the directory skips, but none it lacks.
-    const head = await store.head();
-    hub = new Hub(stats, new RoomDirectory(await store.memberships()), config.bigRoomMembers);
+    const head = await atStartup(store.head());
+    const rooms = new RoomDirectory(await atStartup(store.memberships()));
+    hub = new Hub(stats, rooms, config.bigRoomMembers);
     metrics.watch(hub);
     if (config.bus === 'redis') {
       const redis = { url: config.redisUrl, prefix: config.redisPrefix, logger };
@@ -218,6 +227,7 @@ export async function startServer(
       admission,
       metrics,
       readiness,
+      storeOutage,
     });
     closeUnused = trackUnusedSockets(server);
     stopHeartbeat = startHeartbeat(hub, config.heartbeatMs);

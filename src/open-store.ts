@@ -1,12 +1,12 @@
 import { statSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
-import { postgresOpenError, prepareDataDir, sqliteOpenError } from './startup.js';
+import { prepareDataDir, sqlitePath, storeStartupError } from './startup.js';
 import { MemoryStore } from './store/memory-store.js';
 import { PostgresStore } from './store/postgres-store.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import type { Store } from './store/store.js';
+import type { WriteHealthListener } from './store/write-health.js';
 
 /**
  * Largest SQLite file whose integrity is checked at open (PRAGMA quick_check), in bytes. The
@@ -17,13 +17,26 @@ import type { Store } from './store/store.js';
  */
 export const QUICK_CHECK_MAX_BYTES = 1024 ** 3;
 
+/** What the server listens to in the Store it opens. */
+export interface StoreHooks {
+  /**
+   * Told when writes start failing because the backend cannot write (with the error) and
+   * when they work again (undefined); see store/write-health.ts.
+   */
+  readonly onWriteHealth?: WriteHealthListener;
+}
+
 /**
  * Opens the configured Store: the choice of backend happens here and nowhere else (the
  * command line's account commands open theirs through this too). Problems an operator must
  * fix (a data directory that cannot be written, a damaged database file, a database that
  * cannot be reached) throw a StartupError naming the setting.
  */
-export async function openStore(config: Config, logger: Logger): Promise<Store> {
+export async function openStore(
+  config: Config,
+  logger: Logger,
+  hooks: StoreHooks = {},
+): Promise<Store> {
   if (config.store === 'memory') return new MemoryStore(config);
   if (config.store === 'postgres') {
     try {
@@ -32,29 +45,31 @@ export async function openStore(config: Config, logger: Logger): Promise<Store> 
         schema: config.databaseSchema,
         maxOfflinePerUser: config.maxOfflinePerUser,
         logger,
+        onWriteHealth: hooks.onWriteHealth,
       });
     } catch (err) {
-      throw postgresOpenError(err, config.databaseUrl);
+      throw storeStartupError(err, config);
     }
   }
   prepareDataDir(config.dataDir);
-  const path = join(config.dataDir, 'ssechat.db');
-  const bytes = statSync(path, { throwIfNoEntry: false })?.size ?? 0;
-  const quickCheck = bytes <= QUICK_CHECK_MAX_BYTES;
-  if (!quickCheck) {
-    logger.warn('database too large to check at startup; not checked', {
-      path,
-      bytes,
-      maxBytes: QUICK_CHECK_MAX_BYTES,
-    });
-  }
-  const started = performance.now();
+  const path = sqlitePath(config);
   try {
+    const bytes = statSync(path, { throwIfNoEntry: false })?.size ?? 0;
+    const quickCheck = bytes <= QUICK_CHECK_MAX_BYTES;
+    if (!quickCheck) {
+      logger.warn('database too large to check at startup; not checked', {
+        path,
+        bytes,
+        maxBytes: QUICK_CHECK_MAX_BYTES,
+      });
+    }
+    const started = performance.now();
     const store = new SqliteStore({
       path,
       synchronous: config.sqliteSynchronous,
       maxOfflinePerUser: config.maxOfflinePerUser,
       quickCheck,
+      onWriteHealth: hooks.onWriteHealth,
     });
     if (quickCheck) {
       logger.debug('database checked', {
@@ -65,6 +80,6 @@ export async function openStore(config: Config, logger: Logger): Promise<Store> 
     }
     return store;
   } catch (err) {
-    throw sqliteOpenError(err, config.dataDir, path);
+    throw storeStartupError(err, config);
   }
 }

@@ -2,6 +2,8 @@ import { closeSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Config } from './config.js';
 import { redactUrl } from './config-redact.js';
+import { NewerSchemaError } from './store/newer-schema.js';
+import { isStoreUnavailable } from './store/write-health.js';
 
 /**
  * A start that cannot go on for a reason the operator must fix: a port in use, a data
@@ -30,6 +32,9 @@ const ERRNO_WORDS: Readonly<Record<string, string>> = {
   ENOENT: 'no such file or directory',
   ELOOP: 'too many symbolic links',
   ENAMETOOLONG: 'name too long',
+  EISDIR: 'it is a directory',
+  EMFILE: 'too many open files',
+  EIO: 'an I/O error',
 };
 
 /** The plain words for `err`'s errno, or its message when there are none. */
@@ -108,6 +113,12 @@ export function listenError(err: unknown, config: Config): unknown {
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
       return new StartupError(`--host ${config.host}: cannot resolve that name`);
+    case 'EINVAL':
+      // The port was checked with the config; what is left is the address, e.g. an IPv6
+      // scope (`fe80::1%eth9`) that names no interface here.
+      return new StartupError(
+        `--host ${config.host}: cannot listen on that address: invalid argument (an IPv6 zone after % must name an interface of this machine)`,
+      );
     default:
       return err;
   }
@@ -125,40 +136,83 @@ const SQLITE_OPEN_WORDS: Readonly<Record<string, string>> = {
 };
 
 /**
- * What opening the SQLite file at `path` failing means: a StartupError naming `--data-dir` and
- * the file for SQLite's own errors (and a failed integrity check, which carries
- * SQLITE_CORRUPT), else `err` itself.
+ * What a startup step on the SQLite file at `path` failing means (its stat, open, integrity
+ * check, migration, or the first write): a StartupError naming `--data-dir` and the file for
+ * SQLite's own errors (a failed integrity check carries SQLITE_CORRUPT), an errno (a loop of
+ * symbolic links, a directory in its place) and a schema from a newer ssechat, else `err`.
  */
 export function sqliteOpenError(err: unknown, dir: string, path: string): unknown {
+  const where = `--data-dir ${dir}: database ${path}`;
+  if (err instanceof NewerSchemaError) {
+    return new StartupError(
+      `--data-dir ${dir}: ${err.message}; run that newer ssechat, or restore a backup made before it (docs/deploy.md)`,
+    );
+  }
   const code = errorCode(err);
+  if (code !== undefined && /^E[A-Z]+$/.test(code)) {
+    return new StartupError(`${where} cannot be opened: ${reason(err)}`);
+  }
   if (code === undefined || !code.startsWith('SQLITE_')) return err;
   const base = /^SQLITE_[A-Z]+/.exec(code)?.[0] ?? code;
   const words = SQLITE_OPEN_WORDS[base];
   const detail = err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err);
   const what = words === undefined ? `cannot be used (${base})` : words;
-  return new StartupError(`--data-dir ${dir}: database ${path} ${what}; ${detail}`);
+  return new StartupError(`${where} ${what}; ${detail}`);
 }
 
 /**
- * What failing to reach PostgreSQL at startup means: a StartupError naming `--database-url`
- * (its password redacted) for a refused or lost connection, a timeout, a failed login or a
- * missing database, else `err` itself.
+ * What failing to reach or use PostgreSQL at startup means: a StartupError naming
+ * `--database-url` (its password redacted) for a URL that does not parse, a refused or lost
+ * connection, a timeout, a failed login, a missing database, a database that cannot write
+ * (isStoreUnavailable: a full disk, a read-only standby), a role without the rights it needs,
+ * and a schema from a newer ssechat; else `err` itself.
  */
 export function postgresOpenError(err: unknown, url: string): unknown {
+  const setting = `--database-url ${redactUrl(url)}`;
   const code = errorCode(err) ?? '';
+  // The URL's own text is never shown: it may hold the password where the parser gave up.
+  if (code === 'ERR_INVALID_URL') return new StartupError(`${setting}: not a valid URL`);
+  if (err instanceof NewerSchemaError) {
+    return new StartupError(
+      `${setting}: ${err.message}; run that newer ssechat, or restore a backup made before it`,
+    );
+  }
   const network = /^E(CONNREFUSED|CONNRESET|TIMEDOUT|HOSTUNREACH|NETUNREACH|NOTFOUND|AI_AGAIN)$/;
   // SQLSTATE classes 08 (connection), 28 (authorization), 3D (no such database), 57P03.
   const refused = /^(08|28|3D)|^57P03$/.test(code);
   const message = err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err);
   // pg's own timeout and lost-connection errors carry no code.
   const pgConnection = code === '' && /^(timeout|Connection terminated)/.test(message);
-  if (!network.test(code) && !refused && !pgConnection) return err;
   const detail = message === '' ? code : message;
-  return new StartupError(`--database-url ${redactUrl(url)}: cannot connect: ${detail}`);
+  if (network.test(code) || refused || pgConnection) {
+    return new StartupError(`${setting}: cannot connect: ${detail}`);
+  }
+  // 42501: insufficient privilege (say, no CREATE on the schema or the database).
+  if (code === '42501' || isStoreUnavailable(err)) {
+    return new StartupError(`${setting}: cannot use the database: ${detail} (${code})`);
+  }
+  return err;
 }
 
 /** A Redis connection that failed at startup, naming `--redis-url` with its password hidden. */
 export function redisOpenError(err: unknown, url: string): StartupError {
   const detail = err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err);
   return new StartupError(`--redis-url ${redactUrl(url)}: cannot connect: ${detail}`);
+}
+
+/** The SQLite file of `config`, in its data directory. */
+export function sqlitePath(config: Config): string {
+  return join(config.dataDir, 'ssechat.db');
+}
+
+/**
+ * What a startup step on the configured store failing means (opening it, migrating it, its
+ * first reads and its first write): a StartupError naming the setting to look at, as
+ * sqliteOpenError or postgresOpenError says, else `err` itself (a bug, printed with its stack).
+ */
+export function storeStartupError(err: unknown, config: Config): unknown {
+  if (err instanceof StartupError) return err;
+  if (config.store === 'sqlite') return sqliteOpenError(err, config.dataDir, sqlitePath(config));
+  if (config.store === 'postgres') return postgresOpenError(err, config.databaseUrl);
+  return err;
 }

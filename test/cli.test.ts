@@ -7,6 +7,7 @@ import {
   mkdtempSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { type AddressInfo, createServer as createNetServer } from 'node:net';
@@ -18,6 +19,7 @@ import Database from 'better-sqlite3';
 import { configWith } from '../src/config.js';
 import { silentLogger } from '../src/logger.js';
 import { type RunningServer, startServer } from '../src/main.js';
+import { SqliteStore } from '../src/store/sqlite-store.js';
 import { api, NO_LIMITS, session } from './helpers.js';
 
 const BIN = fileURLToPath(new URL('../../bin/ssechat.js', import.meta.url));
@@ -38,9 +40,11 @@ function ssechat(
   input = '',
   env: Record<string, string> = {},
   timeoutMs = 20_000,
+  as: { readonly uid?: number; readonly gid?: number } = {},
 ): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
+      ...as,
       env: { PATH: process.env.PATH ?? '', ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
       timeout: timeoutMs,
@@ -385,11 +389,83 @@ describe('errors a newcomer meets at startup: one line naming the setting, exit 
     assert.doesNotMatch(run.stderr, /dbsecret/);
   });
 
+  test('a read-only ssechat.db', async () => {
+    // Permissions do not stop root: as root, the server runs as nobody, who may not write it.
+    const as = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+    chmodSync(dir, 0o755);
+    const path = join(dir, 'read-only-db');
+    mkdirSync(path);
+    chmodSync(path, 0o777);
+    const file = join(path, 'ssechat.db');
+    await new SqliteStore({ path: file, synchronous: 'normal', maxOfflinePerUser: 10 }).close();
+    chmodSync(file, 0o444);
+    const args = ['--port', '0', '--data-dir', path, '--auth', 'accounts'];
+    const run = await ssechat(args, '', {}, 20_000, as);
+    assertOneLine(
+      run,
+      new RegExp(`^ssechat: --data-dir ${path}: database ${file} cannot be written`),
+    );
+  });
+
+  test('ssechat.db a loop of symbolic links', async () => {
+    const path = join(dir, 'loop');
+    mkdirSync(path);
+    symlinkSync(join(path, 'other'), join(path, 'ssechat.db'));
+    symlinkSync(join(path, 'ssechat.db'), join(path, 'other'));
+    const run = await ssechat(['--port', '0', '--data-dir', path]);
+    assertOneLine(
+      run,
+      new RegExp(
+        `^ssechat: --data-dir ${path}: database ${path}/ssechat\\.db cannot be opened: too many symbolic links`,
+      ),
+    );
+  });
+
+  test('a database written by a newer ssechat', async () => {
+    const path = join(dir, 'newer');
+    mkdirSync(path);
+    const db = new Database(join(path, 'ssechat.db'));
+    db.pragma('user_version = 999');
+    db.close();
+    const run = await ssechat(['--port', '0', '--data-dir', path]);
+    assertOneLine(
+      run,
+      new RegExp(
+        `^ssechat: --data-dir ${path}: database ${path}/ssechat\\.db has schema version 999, newer than this ssechat supports \\(\\d+\\)`,
+      ),
+    );
+  });
+
+  test('--host with a scope that names no interface', async () => {
+    const run = await ssechat(['--port', '0', '--store', 'memory', '--host', 'fe80::1%nope']);
+    assertOneLine(
+      run,
+      /^ssechat: --host fe80::1%nope: cannot listen on that address: invalid argument/,
+    );
+  });
+
+  test('--database-url that does not parse, with its password hidden', async () => {
+    const url = 'postgres://chat:dbsecret@[::1/chat';
+    const run = await ssechat(['--port', '0', '--store', 'postgres', '--database-url', url]);
+    assertOneLine(run, /^ssechat: --database-url postgres:\/\/\[redacted\]: not a valid URL\n/);
+    assert.doesNotMatch(run.stderr, /dbsecret/);
+  });
+
   test('--version, -V and version print the version of package.json', async () => {
     const { version } = JSON.parse(
       readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8'),
     );
-    for (const args of [['--version'], ['-V'], ['version']]) {
+    // Anywhere on the command line, as --help is.
+    for (const args of [
+      ['--version'],
+      ['-V'],
+      ['version'],
+      ['serve', '--version'],
+      ['--port', '1', '-V'],
+      ['8001', '--version', '--data-dir', '/nonexistent'],
+      ['user', 'add', 'bob', '--version'],
+      ['config', '-V'],
+    ]) {
       const run = await ssechat(args);
       assert.equal(run.code, 0, `${args}: ${run.stderr}`);
       assert.equal(run.stdout, `${version}\n`);

@@ -184,8 +184,9 @@ describe('a SQLite file that cannot grow (a full disk)', () => {
     const logger = recordingLogger();
     // The server's own connection: max_page_count holds for one connection only.
     const server = await startServer(config, logger, {
-      openStore: async (c) =>
+      openStore: async (c, _logger, hooks) =>
         new SqliteStore({
+          onWriteHealth: hooks.onWriteHealth,
           path: join(dir, 'ssechat.db'),
           synchronous: c.sqliteSynchronous,
           maxOfflinePerUser: c.maxOfflinePerUser,
@@ -224,11 +225,21 @@ describe('a SQLite file that cannot grow (a full disk)', () => {
       assert.equal(refused.status, 503, refused.body);
       assert.equal(refused.json.error.code, 'SERVER_STORE_UNAVAILABLE');
       assert.equal(refused.headers['retry-after'], '10');
-      // Logged as what it is, for the operator: not as a bug.
-      const warned = logger.lines.find((l) => l.msg === 'store unavailable');
-      assert.equal(warned?.level, 'warn');
-      assert.equal((warned?.fields?.err as { code?: string } | undefined)?.code, 'SQLITE_FULL');
+      // Logged as what it is, for the operator: not as a bug, and once, not once a request.
+      for (let i = 0; i < 30; i++) {
+        assert.equal((await send(`more ${i} ${'z'.repeat(1_000)}`)).status, 503);
+      }
+      const failing = logger.lines.filter((l) => l.msg === 'store cannot write');
+      assert.equal(failing.length, 1, JSON.stringify(logger.lines));
+      assert.equal(failing[0]?.level, 'warn');
+      assert.equal(failing[0]?.fields?.code, 'SQLITE_FULL');
       assert.equal(logger.lines.filter((l) => l.msg === 'request failed').length, 0);
+      // Nothing else about the store in these few seconds, and no stack: it is no bug.
+      assert.deepEqual(
+        logger.lines.map((l) => l.msg),
+        ['store cannot write'],
+      );
+      assert.doesNotMatch(JSON.stringify(logger.lines), /\bat \S+ \(|stack/);
       const full = await readyzUntil(server.url, 503);
       assert.equal(full.error?.code, 'SERVER_NOT_READY');
       assert.equal(full.checks.store, 'failed');
@@ -242,6 +253,15 @@ describe('a SQLite file that cannot grow (a full disk)', () => {
       db.pragma(`max_page_count = ${pages + 100_000}`);
       assert.equal((await readyzUntil(server.url, 200)).checks.store, 'ok');
       assert.equal((await send('space again')).status, 201);
+      // The way back is logged once too, with how many requests were refused since.
+      const back = logger.lines.filter((l) => l.msg === 'store writes again');
+      assert.equal(back.length, 1, JSON.stringify(logger.lines));
+      assert.equal(back[0]?.fields?.refused, 32);
+      // Readiness said it once too, however often /readyz was asked.
+      assert.deepEqual(
+        logger.lines.map((l) => l.msg),
+        ['store cannot write', 'readiness check failed', 'store writes again'],
+      );
 
       // Every acknowledged message is in the history, once.
       const stored = new Map<number, string>();

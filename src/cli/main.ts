@@ -12,7 +12,7 @@ const USAGE = `Usage:
   ssechat token create <nick> [--name <label>] [options]
                                         Issue a bearer token and print it, once, to stdout
   ssechat config [options]              Print the effective config as JSON, secrets redacted
-  ssechat version                       Print the version (also --version, -V)
+  ssechat version                       Print the version (also --version or -V, anywhere)
   ssechat <command> --help              Help on one command
 
 Passwords are never taken from the command line: on a terminal they are typed twice without
@@ -81,11 +81,17 @@ export async function main(
 async function run(argv: readonly string[], env: NodeJS.ProcessEnv, streams: CliStreams) {
   const [command] = argv;
   const write = (text: string) => void streams.stdout.write(text);
-  if (command === 'version' || command === '--version' || command === '-V') {
+  if (command === 'version') {
     if (argv.length > 1) throw new UsageError(`unexpected argument "${argv[1]}" after ${command}`);
     return write(`${packageVersion()}\n`);
   }
-  if (command === undefined || command === 'serve' || /^(-|\d)/.test(command)) {
+  // --version (-V) anywhere on the line, as --help: after the command, among its options.
+  const serving = command === undefined || command === 'serve' || /^(-|\d)/.test(command);
+  const words = serving && command !== 'serve' ? argv : argv.slice(1);
+  if (parseArgs(words, command === 'token' ? ['--name'] : []).version) {
+    return write(`${packageVersion()}\n`);
+  }
+  if (serving) {
     const result = loadConfig(argv, env);
     if (result.help) write(command === 'serve' ? helpText() : `${USAGE}\n${helpText()}`);
     else await serve(result.config);

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ChatError } from '../errors.js';
+import type { StoreOutageLog } from '../ops/store-outage-log.js';
 import type { Auth } from './auth.js';
 import { ClassicFormat } from './classic-format.js';
 import { requireOwnConnection, type StreamDeps, StreamOpener } from './open-stream.js';
@@ -61,6 +62,8 @@ export function parseClassicMessage(rest: string): ClassicMessage {
 /** What the classic front door needs. */
 export interface ClassicDeps extends StreamDeps {
   readonly auth: Auth;
+  /** Where a send refused for a store that cannot write is counted (respond.ts). */
+  readonly storeOutage: StoreOutageLog;
 }
 
 /**
@@ -94,7 +97,7 @@ export class ClassicProtocol {
       res.writeHead(204);
       res.end();
     } catch (err) {
-      sendError(res, err, this.deps.logger);
+      sendError(res, err, this.deps.logger, this.deps.storeOutage);
     }
   }
 

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { ChatError, toChatError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { StoreOutageLog } from '../ops/store-outage-log.js';
 import { isStoreUnavailable, storeUnavailableError } from '../store/write-health.js';
 import { requestFields } from './request-context.js';
 
@@ -12,16 +13,22 @@ export function errorBody(error: ChatError): string {
 /**
  * The one place an error becomes an HTTP response: the catalogue's status, and a JSON body
  * `{"error": {"code", "message"}}` with a stable code. A store that cannot write or be reached
- * is answered 503 SERVER_STORE_UNAVAILABLE with a Retry-After; other unexpected errors are
+ * is answered 503 SERVER_STORE_UNAVAILABLE with a Retry-After, and counted in `storeOutage`,
+ * which logs it without a stack and at most once in a while; other unexpected errors are
  * logged and answered as 500 INTERNAL without their details.
  */
-export function sendError(res: ServerResponse, err: unknown, logger: Logger): void {
+export function sendError(
+  res: ServerResponse,
+  err: unknown,
+  logger: Logger,
+  storeOutage: StoreOutageLog,
+): void {
   let error: ChatError;
   if (err instanceof ChatError) error = err;
   else if (isStoreUnavailable(err)) {
     // Not a bug but a database that cannot write or cannot be reached: the client may retry,
     // and the operator needs to know (readiness says so too, see store/write-health.ts).
-    logger.warn('store unavailable', { err, ...requestFields(res.req) });
+    storeOutage.refused(err);
     error = storeUnavailableError();
   } else {
     logger.error('request failed', { err, ...requestFields(res.req) });

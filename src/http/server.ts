@@ -9,6 +9,7 @@ import { ChatError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../ops/prometheus.js';
 import type { Readiness } from '../ops/readiness.js';
+import type { StoreOutageLog } from '../ops/store-outage-log.js';
 import type { Admission } from './admission.js';
 import { Api } from './api.js';
 import type { Auth } from './auth.js';
@@ -58,6 +59,8 @@ export interface HttpDeps {
   readonly metrics: Metrics;
   /** What /readyz reports; markDraining() turns it to 503. */
   readonly readiness: Readiness;
+  /** Where requests refused for a store that cannot write are counted and logged. */
+  readonly storeOutage: StoreOutageLog;
 }
 
 /**
@@ -92,6 +95,7 @@ export function createHttpServer(deps: HttpDeps): Server {
     chat: deps.chat,
     auth: deps.auth,
     logger,
+    storeOutage: deps.storeOutage,
     maxQueueBytes: config.maxQueueBytes,
     admission: deps.admission,
     stats,
@@ -118,7 +122,9 @@ export function createHttpServer(deps: HttpDeps): Server {
     if (url.startsWith('/api/v1/')) {
       const end = url.search(/[?#]/);
       const rest = url.slice('/api/v1/'.length, end === -1 ? undefined : end);
-      api.handle(req, res, rest).catch((err: unknown) => sendError(res, err, logger));
+      api
+        .handle(req, res, rest)
+        .catch((err: unknown) => sendError(res, err, logger, deps.storeOutage));
       return;
     }
     if (method !== 'GET' && method !== 'HEAD') throw new ChatError('HTTP_METHOD_NOT_ALLOWED');
@@ -134,11 +140,13 @@ export function createHttpServer(deps: HttpDeps): Server {
       const query = new URLSearchParams(end === -1 ? '' : url.slice(end + 1));
       classic
         .stream(req, res, path.slice(1), query)
-        .catch((err: unknown) => sendError(res, err, logger));
+        .catch((err: unknown) => sendError(res, err, logger, deps.storeOutage));
     } else if (path === '/classic') {
       seedPage.serve(req, res);
     } else if (ops.handles(path)) {
-      ops.serve(req, res, path).catch((err: unknown) => sendError(res, err, logger));
+      ops
+        .serve(req, res, path)
+        .catch((err: unknown) => sendError(res, err, logger, deps.storeOutage));
     } else {
       throw new ChatError('HTTP_NOT_FOUND');
     }
@@ -162,7 +170,7 @@ export function createHttpServer(deps: HttpDeps): Server {
       try {
         route(req, res);
       } catch (err) {
-        sendError(res, err, logger);
+        sendError(res, err, logger, deps.storeOutage);
       }
     },
   );

@@ -58,3 +58,34 @@ test('draining reports not ready at once, without pinging anything', async () =>
   assert.equal(dep.pings, 0);
   assert.equal(readiness.draining, true);
 });
+
+test('a failing check is logged when it starts failing and when it passes again, not at every check', async () => {
+  let up = true;
+  const dep = dependency(async () => {
+    if (!up) throw new Error('the store cannot write: database or disk is full (SQLITE_FULL)');
+  });
+  const lines: Array<[string, string, unknown]> = [];
+  const logger = {
+    ...silentLogger,
+    info: (msg: string, fields?: Record<string, unknown>) => void lines.push(['info', msg, fields]),
+    warn: (msg: string, fields?: Record<string, unknown>) => void lines.push(['warn', msg, fields]),
+  };
+  const readiness = new Readiness({ checks: { store: dep }, logger, cacheMs: 0 });
+  await readiness.check();
+  up = false;
+  for (let i = 0; i < 20; i++) assert.equal((await readiness.check()).ready, false);
+  up = true;
+  assert.equal((await readiness.check()).ready, true);
+  await readiness.check();
+  assert.deepEqual(lines, [
+    [
+      'warn',
+      'readiness check failed',
+      {
+        check: 'store',
+        error: 'Error: the store cannot write: database or disk is full (SQLITE_FULL)',
+      },
+    ],
+    ['info', 'readiness check passes again', { check: 'store' }],
+  ]);
+});

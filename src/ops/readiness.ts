@@ -46,6 +46,8 @@ export class Readiness {
   private running: Promise<ReadinessReport> | undefined;
   private readonly timeoutMs: number;
   private readonly cacheMs: number;
+  /** Each check's last outcome, so that only a change is logged (report). */
+  private readonly outcomes = new Map<string, CheckOutcome>();
 
   constructor(private readonly options: ReadinessOptions) {
     this.timeoutMs = options.timeoutMs ?? READY_TIMEOUT_MS;
@@ -89,21 +91,36 @@ export class Readiness {
     const timeout = new Promise<CheckOutcome>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), this.timeoutMs);
     });
+    let outcome: CheckOutcome;
+    let error: string | undefined;
     try {
       // race handles a ping that rejects after the timeout won: no unhandled rejection.
-      const outcome = await Promise.race([target.ping().then(() => 'ok' as const), timeout]);
-      if (outcome === 'timeout') {
-        this.options.logger.warn('readiness check timed out', {
-          check: name,
-          timeoutMs: this.timeoutMs,
-        });
-      }
-      return outcome;
+      outcome = await Promise.race([target.ping().then(() => 'ok' as const), timeout]);
     } catch (err) {
-      this.options.logger.warn('readiness check failed', { check: name, error: String(err) });
-      return 'failed';
+      outcome = 'failed';
+      error = String(err);
     } finally {
       clearTimeout(timer);
+    }
+    this.report(name, outcome, error);
+    return outcome;
+  }
+
+  /**
+   * Logs a check's outcome when it changes, not at every check: a load balancer asks every
+   * second or so, and a dependency down for an hour would write thousands of the same line.
+   */
+  private report(name: string, outcome: CheckOutcome, error: string | undefined): void {
+    const before = this.outcomes.get(name);
+    this.outcomes.set(name, outcome);
+    if (outcome === before) return;
+    const { logger } = this.options;
+    if (outcome === 'timeout') {
+      logger.warn('readiness check timed out', { check: name, timeoutMs: this.timeoutMs });
+    } else if (outcome === 'failed') {
+      logger.warn('readiness check failed', { check: name, error });
+    } else if (before !== undefined) {
+      logger.info('readiness check passes again', { check: name });
     }
   }
 }

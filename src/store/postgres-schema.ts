@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { backfillPostgresNickKeys } from './accounts-keys.js';
+import { NewerSchemaError } from './newer-schema.js';
 
 // Each entry migrates the schema from version i to i+1; the schema_version table records how
 // many ran. Append new steps, never edit old ones: databases in the field have run them.
@@ -268,9 +269,7 @@ export async function migrate(
     const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_version');
     const current = rows[0]?.version ?? 0;
     if (current > SCHEMA_VERSION) {
-      throw new Error(
-        `PostgreSQL schema ${schema} has schema version ${current}, newer than this ssechat supports (${SCHEMA_VERSION})`,
-      );
+      throw new NewerSchemaError(`PostgreSQL schema ${schema}`, current, SCHEMA_VERSION);
     }
     for (let version = current; version < upTo; version++) {
       await client.query(MIGRATIONS[version] as string);

@@ -63,7 +63,7 @@ import type {
   Store,
   StoreLimits,
 } from './store.js';
-import { WriteHealth } from './write-health.js';
+import { WriteHealth, type WriteHealthListener } from './write-health.js';
 
 /** Options for the PostgreSQL backend. */
 export interface PostgresStoreOptions extends StoreLimits {
@@ -78,6 +78,8 @@ export interface PostgresStoreOptions extends StoreLimits {
   readonly poolSize?: number;
   /** Where a connection that fails while idle in the pool is reported. */
   readonly logger?: Logger;
+  /** Hears writes start failing and work again (WriteHealthListener). */
+  readonly onWriteHealth?: WriteHealthListener;
 }
 
 /**
@@ -93,7 +95,7 @@ export class PostgresStore implements Store {
   private readonly roomReads: PostgresRooms;
   private readonly writes: AppendQueue;
   /** Whether the last write failed because the database cannot write; see ping. */
-  private readonly health = new WriteHealth();
+  private readonly health: WriteHealth;
   private closing: Promise<void> | undefined;
 
   /**
@@ -132,6 +134,7 @@ export class PostgresStore implements Store {
     options: PostgresStoreOptions,
     key: number,
   ) {
+    this.health = new WriteHealth(options.onWriteHealth);
     this.accounts = new PostgresAccounts(pool, key);
     this.journal = new PostgresLog(pool);
     this.roomReads = new PostgresRooms(pool);

@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { backfillSqliteNickKeys } from './accounts-keys.js';
+import { NewerSchemaError } from './newer-schema.js';
 
 // Each entry migrates the schema from version i to i+1; PRAGMA user_version records how many
 // ran. Append new steps, never edit old ones: databases in the field have run them.
@@ -225,9 +226,7 @@ export function migrate(db: Database.Database, path: string, upTo = SCHEMA_VERSI
   const step = db.transaction((): boolean => {
     const current = db.pragma('user_version', { simple: true }) as number;
     if (current > SCHEMA_VERSION) {
-      throw new Error(
-        `database ${path} has schema version ${current}, newer than this ssechat supports (${SCHEMA_VERSION})`,
-      );
+      throw new NewerSchemaError(`database ${path}`, current, SCHEMA_VERSION);
     }
     if (current >= upTo) return false;
     db.exec(MIGRATIONS[current] as string);

@@ -31,7 +31,7 @@ import type {
   Store,
   StoreLimits,
 } from './store.js';
-import { WriteHealth } from './write-health.js';
+import { WriteHealth, type WriteHealthListener } from './write-health.js';
 
 /** Options for the SQLite backend. */
 export interface SqliteStoreOptions extends StoreLimits {
@@ -53,6 +53,8 @@ export interface SqliteStoreOptions extends StoreLimits {
    * the store's own connection.
    */
   readonly configure?: (db: Database.Database) => void;
+  /** Hears writes start failing and work again (WriteHealthListener). */
+  readonly onWriteHealth?: WriteHealthListener;
 }
 
 /**
@@ -78,11 +80,12 @@ export class SqliteStore implements Store {
   private readonly snapshotTx: () => MembershipSnapshot;
   private readonly probeWrite: () => void;
   /** Whether the last write failed because the file cannot be written; see ping. */
-  private readonly health = new WriteHealth();
+  private readonly health: WriteHealth;
   private pending: PendingWrite[] = [];
   private flushScheduled = false;
 
   constructor(options: SqliteStoreOptions) {
+    this.health = new WriteHealth(options.onWriteHealth);
     this.db = new Database(options.path);
     const db = this.db;
     try {

@@ -65,3 +65,16 @@ test('WriteHealth: failing after an unavailable write, probed until a probe or a
   assert.equal(await health.watch(Promise.resolve(7)), 7);
   assert.equal(health.failure, undefined);
 });
+
+test('the listener hears each change of state once, not each write', async () => {
+  const heard: Array<string | undefined> = [];
+  const health = new WriteHealth((failure) => heard.push((failure as { code?: string })?.code));
+  const full = Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+  health.succeeded();
+  for (let i = 0; i < 5; i++) health.failed(full);
+  health.failed(new Error('a bug, not the disk'));
+  await assert.rejects(health.check(() => Promise.reject(full)));
+  await health.check(() => undefined);
+  health.succeeded();
+  assert.deepEqual(heard, ['SQLITE_FULL', undefined]);
+});

@@ -61,6 +61,13 @@ export function storeUnavailableError(): ChatError {
 }
 
 /**
+ * Hears a store's writes start failing because the backend cannot write (`failure`, the
+ * first error) and work again (undefined): once per change, however many writes fail, so
+ * that the log says it once (ops/store-outage-log.ts).
+ */
+export type WriteHealthListener = (failure: Error | undefined) => void;
+
+/**
  * What a Store engine remembers of its last write, for readiness. A write that failed
  * because the backend cannot write (isStoreUnavailable) marks the store failing; a write that
  * succeeds clears it. While failing, the engine's ping makes a small write of its own instead
@@ -73,6 +80,9 @@ export function storeUnavailableError(): ChatError {
 export class WriteHealth {
   private lastFailure: Error | undefined;
 
+  /** `onChange` hears each change of state, not each write (see WriteHealthListener). */
+  constructor(private readonly onChange?: WriteHealthListener) {}
+
   /** The error that made the store failing, or undefined when its last write succeeded. */
   get failure(): Error | undefined {
     return this.lastFailure;
@@ -80,12 +90,17 @@ export class WriteHealth {
 
   /** Records a write that succeeded. */
   succeeded(): void {
+    if (this.lastFailure === undefined) return;
     this.lastFailure = undefined;
+    this.onChange?.(undefined);
   }
 
   /** Records a write that failed; only a failure of the backend makes the store failing. */
   failed(err: unknown): void {
-    if (isStoreUnavailable(err)) this.lastFailure = err as Error;
+    if (!isStoreUnavailable(err)) return;
+    const was = this.lastFailure;
+    this.lastFailure = err as Error;
+    if (was === undefined) this.onChange?.(this.lastFailure);
   }
 
   /** Records the outcome of the write `promise` stands for, and passes it on unchanged. */
