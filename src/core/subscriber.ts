@@ -62,4 +62,9 @@ export interface Subscriber {
   abort?(): void;
   /** Bytes queued and not yet taken by the client, for metrics; absent when not known. */
   queuedBytes?(): number;
+  /**
+   * Of queuedBytes, those of chunks already in `seen` (one buffer queued on several streams),
+   * adding this stream's others to it: the queue gauge counts such a chunk once.
+   */
+  sharedBytes?(seen: Set<Buffer>): number;
 }

@@ -87,7 +87,6 @@ export class StreamOpener {
   ) {
     this.options = {
       maxQueueBytes: deps.maxQueueBytes,
-      shared: deps.stats,
       onOverflow: (s) => this.overflowed(s as ChatStream),
       onClose: (s) => this.closed(s as ChatStream),
     };

@@ -77,7 +77,6 @@ export class Metrics {
     // One pass over the streams per scrape (100k streams take about 10 ms): the sum gauge,
     // collected first (registration order), leaves its pass for the max gauge.
     let pass: { sum: number; max: number } | undefined;
-    const stats = this.stats;
     new Gauge({
       name: `${METRIC_PREFIX}users_online`,
       help: 'Users with at least one open stream on this process',
@@ -92,7 +91,7 @@ export class Metrics {
       registers,
       collect() {
         pass = queues(hub);
-        this.set(Math.max(0, pass.sum - stats.queueSharedBytes));
+        this.set(pass.sum);
       },
     });
     new Gauge({
@@ -186,14 +185,19 @@ export class Metrics {
   }
 }
 
-/** The total and the largest unsent bytes of the open streams: one pass, at scrape time. */
+/**
+ * The total unsent bytes of the open streams, each shared broadcast chunk counted once, and
+ * the largest queue of one stream (counted as --max-queue-bytes counts it, whole): one pass,
+ * at scrape time.
+ */
 function queues(hub: Hub): { sum: number; max: number } {
   let sum = 0;
   let max = 0;
+  const seen = new Set<Buffer>();
   hub.forEach((sub) => {
     const bytes = sub.queuedBytes?.() ?? 0;
-    sum += bytes;
+    sum += bytes - (sub.sharedBytes?.(seen) ?? 0);
     if (bytes > max) max = bytes;
   });
-  return { sum, max };
+  return { sum: Math.max(0, sum), max };
 }

@@ -56,12 +56,6 @@ export class Stats {
    * refused (http/connection-gate.ts: --max-connections-per-ip, the file limit).
    */
   readonly refused: Record<Refusal, number> = { send: 0, connect: 0, streams: 0, connections: 0 };
-  /**
-   * Bytes that the streams' unsent queues count more than once: a broadcast chunk is one
-   * Buffer written to every stream (http/sse.ts SharedChunk), and each socket counts it whole.
-   * The queue gauge subtracts this to report bytes really held.
-   */
-  queueSharedBytes = 0;
   /** Frames the Hub handed to streams (one per stream per event it shows). */
   deliveries = 0;
   /** Read receipts stored. */
