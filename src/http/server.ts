@@ -22,8 +22,8 @@ import { findWebDir, inlineCodeHeaders, StaticAssets, StaticPage } from './stati
 /**
  * Bounds on what a client may send before the router sees it. Headers (request line
  * included) past MAX_HEADER_BYTES get 431; a request whose headers take longer than
- * HEADERS_TIMEOUT_MS is dropped (slowloris); idle keep-alive sockets close after
- * KEEP_ALIVE_TIMEOUT_MS. Open streams are not affected: their request is long complete.
+ * HEADERS_TIMEOUT_MS is dropped (slowloris); a kept-alive socket closes KEEP_ALIVE_TIMEOUT_MS
+ * after its last response unless a new request has begun (holdKeepAlive). Open streams are not affected: their request is long complete.
  * A connection that sends nothing is held to HEADERS_TIMEOUT_MS too (node starts its clock at
  * accept). Both answer 408 HTTP_REQUEST_TIMEOUT and close.
  */
@@ -279,9 +279,10 @@ function logAccess(req: TracedRequest, res: ServerResponse, logger: Logger): voi
  * JSON shape as every other error, then close: the connection's framing is lost.
  */
 function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
-  // Once anything went out on this connection, a response may be in progress (an SSE stream
-  // above all, whose client then sent bytes that are no request): an answer written now would
-  // land inside it. Such a connection is only closed.
+  // While a response is in progress on this connection (an SSE stream above all, whose client
+  // then sent bytes that are no request), an answer written now would land inside it: such a
+  // connection is only closed. node detaches a response from its socket when it finishes, so
+  // a kept-alive connection whose next request timed out still gets its 408.
   // A finished response before it (keep-alive) does not count: node detaches it at its end.
   const started = (socket as Duplex & { _httpMessage?: unknown })._httpMessage != null;
   if (!socket.writable || err.code === 'ECONNRESET' || started) {
