@@ -23,9 +23,11 @@ const HEARTBEAT = ':\n\n';
 /**
  * How long a stream the server ended (logout, revoke, password change, shutdown's retry) may
  * take to send what it still holds before its connection is cut: a client that reads gets its
- * last frames, one that stopped reading no longer holds the stream open.
+ * last frames, one that stopped reading no longer holds the stream open. The same as
+ * shutdown's grace for responses in progress (main.ts SHUTDOWN_GRACE_MS), so that shutdown
+ * still gives a stream's last bytes all of it.
  */
-export const CLOSE_DEADLINE_MS = 3_000;
+export const CLOSE_DEADLINE_MS = 5_000;
 
 // Subscriber ids must be unique across processes (the Bus carries them); a random process
 // prefix and a counter make them so without coordination.
