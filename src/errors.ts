@@ -72,6 +72,10 @@ export const ERRORS = {
     status: 400,
     message: 'a stream needs a connection of its own; open it on a new connection',
   },
+  HTTP_STREAM_BODY: {
+    status: 400,
+    message: 'a stream request carries no body (no Content-Length above 0, no Transfer-Encoding)',
+  },
   SERVER_UNAVAILABLE: { status: 503, message: 'the server is shutting down' },
   SERVER_CONNECTIONS_FULL: {
     status: 503,

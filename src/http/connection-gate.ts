@@ -14,17 +14,34 @@ import { errorBody } from './respond.js';
 const RESERVED_FDS = 64;
 
 /**
- * No one address may hold more than this share of the connections the file limit leaves, so
- * that when it is near, others still get in: at the common limit of 1,024, 240 per address.
+ * No one address may hold more than 1/ADDRESS_SHARE of the connections the file limit leaves,
+ * so that a few addresses cannot take them all: at the common limit of 1,024, 30 per address.
  */
-const ADDRESS_SHARE = 4;
+const ADDRESS_SHARE = 32;
 
 /**
- * How long a refused connection is given to read its answer before it is cut. Closing at once
- * with its request unread would make the kernel send a reset, which may destroy the answer
- * before the client reads it; waiting for the client's own close is bounded by this.
+ * The last 1/RESERVE_SHARE of the budget only admits an address that holds fewer than
+ * RESERVE_MAX_HELD connections, so that when the budget is nearly used up, a new address (a
+ * browser, a /healthz probe) still gets in: at 1,024, the last 120 of 960. Addresses past that
+ * get 503 SERVER_CONNECTIONS_FULL there.
+ */
+const RESERVE_SHARE = 8;
+const RESERVE_MAX_HELD = 4;
+
+/**
+ * How long a refused connection is given to read its answer before it is cut, counted from
+ * the refusal whatever the client sends meanwhile (an idle timeout would be reset by every
+ * byte it drips). Closing at once with its request unread would make the kernel send a reset,
+ * which may destroy the answer before the client reads it.
  */
 const REFUSAL_LINGER_MS = 1_000;
+
+/**
+ * Refused connections lingering at once, taken from RESERVED_FDS rather than from the budget,
+ * so that refusals never crowd out admitted connections. Past it, a refused connection is
+ * closed at once without an answer.
+ */
+const REFUSAL_POOL = RESERVED_FDS / 2;
 
 /** What the gate needs: the per-address cap, and what the process can hold. */
 export interface ConnectionGateOptions {
@@ -75,12 +92,14 @@ function refusal(code: ErrorCode, reason: string, detail: string): Buffer {
  * a connection past a cap with a plain HTTP answer, then closes it; node never reads from it.
  *
  * - Per client address (an IPv6 one by its /64, as the flood guards key it): at most
- *   `maxPerAddress`, and at most a quarter of the budget below (unless `maxPerAddress` is 0). Only the socket's address is
- *   known this early, before any header: see ConnectionGateOptions.trustProxy. 429
- *   HTTP_TOO_MANY_CONNECTIONS.
- * - For the process: at most the soft file limit minus RESERVED_FDS, refused connections
- *   included while they linger. 503 SERVER_CONNECTIONS_FULL; past that budget by the reserve's
- *   half, a connection is closed without an answer.
+ *   `maxPerAddress`, and at most 1/ADDRESS_SHARE of the budget below (unless `maxPerAddress`
+ *   is 0). Only the socket's address is known this early, before any header: see
+ *   ConnectionGateOptions.trustProxy. 429 HTTP_TOO_MANY_CONNECTIONS.
+ * - For the process: at most the soft file limit minus RESERVED_FDS admitted connections, the
+ *   last 1/RESERVE_SHARE of them only for addresses holding fewer than RESERVE_MAX_HELD.
+ *   503 SERVER_CONNECTIONS_FULL.
+ * - A refused connection lingers REFUSAL_LINGER_MS at most; while REFUSAL_POOL of them
+ *   linger, one more is closed without an answer.
  *
  * It takes over the server's 'connection' listeners (node's own among them), so call it right
  * after createServer, before anything else listens for connections.
@@ -89,6 +108,8 @@ export function gateConnections(server: Server, options: ConnectionGateOptions):
   const inner = server.listeners('connection') as Array<(socket: Socket) => void>;
   server.removeAllListeners('connection');
   const budget = Math.max(1, options.fileLimit - RESERVED_FDS);
+  // Past this many admitted connections, only addresses holding few more are admitted.
+  const reserveFrom = budget - Math.floor(budget / RESERVE_SHARE);
   const share = Math.max(1, Math.floor(budget / ADDRESS_SHARE));
   // 0 turns the per-address cap off altogether, share and all: a load test from one address.
   const cap =
@@ -103,7 +124,10 @@ export function gateConnections(server: Server, options: ConnectionGateOptions):
   const full = refusal('SERVER_CONNECTIONS_FULL', 'Service Unavailable', 'try again later');
   /** Admitted connections per address key; an entry lives while its connections do. */
   const byAddress = new Map<string, number>();
+  /** Admitted connections open now. */
   let open = 0;
+  /** Refused connections lingering now (at most REFUSAL_POOL). */
+  let lingering = 0;
 
   // Shared listeners, no closure per connection (streams hold theirs for hours). The socket
   // keeps its peer address once read, so the key is found again at close.
@@ -115,30 +139,32 @@ export function gateConnections(server: Server, options: ConnectionGateOptions):
     if (left > 0) byAddress.set(key, left);
     else byAddress.delete(key);
   }
-  function refusedClosed(): void {
-    open--;
-  }
   function cut(this: Socket): void {
     this.destroy();
   }
 
   const refuse = (socket: Socket, answer: Buffer): void => {
     if (options.stats) options.stats.refused.connections++;
-    socket.on('close', refusedClosed);
     socket.on('error', cut);
-    if (open > budget + RESERVED_FDS / 2) {
+    if (lingering >= REFUSAL_POOL) {
       socket.destroy();
       return;
     }
+    lingering++;
+    // Absolute: the client's bytes must not put the cut off (see REFUSAL_LINGER_MS).
+    const deadline = setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS);
+    deadline.unref();
+    socket.on('close', () => {
+      lingering--;
+      clearTimeout(deadline);
+    });
     // Read and drop what the client sends, so that it can read the answer and close.
     socket.resume();
-    socket.setTimeout(REFUSAL_LINGER_MS, cut);
     socket.end(answer);
   };
 
   server.on('connection', (socket: Socket) => {
-    open++;
-    if (open > budget) {
+    if (open >= budget) {
       refuse(socket, full);
       return;
     }
@@ -149,8 +175,13 @@ export function gateConnections(server: Server, options: ConnectionGateOptions):
         refuse(socket, tooMany);
         return;
       }
+      if (open >= reserveFrom && held >= RESERVE_MAX_HELD) {
+        refuse(socket, full);
+        return;
+      }
       byAddress.set(key, held + 1);
     }
+    open++;
     socket.on('close', admittedClosed);
     for (const listener of inner) listener.call(server, socket);
   });

@@ -11,7 +11,8 @@ import { type SseOptions, SseSubscriber } from './sse.js';
 
 /**
  * Throws HTTP_STREAM_PIPELINED unless `res` holds its connection now, i.e. unless it waits
- * behind another response on a pipelined connection. Both front doors call it first thing,
+ * behind another response on a pipelined connection, and HTTP_STREAM_BODY if its request
+ * carries a body. Both front doors call it first thing,
  * before any await, so that the refusal, a few bytes, counts against node's bound on what a
  * pipelining client may have queued. Such a stream could only open once the response ahead
  * ended (never, behind another stream), and node neither gives a queued response its socket
@@ -21,6 +22,16 @@ import { type SseOptions, SseSubscriber } from './sse.js';
  */
 export function requireOwnConnection(res: ServerResponse): void {
   if (res.socket === null) throw new ChatError('HTTP_STREAM_PIPELINED');
+  // A body: node keeps the connection's parser until the body has been read, so the stream
+  // could not take the connection over (releaseParser), and requests pipelined behind the
+  // body would run with nobody to answer them. No EventSource sends one; refused with a code
+  // of its own (not HTTP_STREAM_PIPELINED: the fix is to drop the body, not to reconnect).
+  // Refused before anything is read from it: the 400 is a normal response, so node reads
+  // and drops the body and answers what follows it in order.
+  const headers = res.req.headers;
+  if (headers['transfer-encoding'] !== undefined || Number(headers['content-length'] ?? 0) !== 0) {
+    throw new ChatError('HTTP_STREAM_BODY');
+  }
 }
 
 /** What opening a stream needs, whichever front door it is for. */

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { Config } from '../config.js';
@@ -23,8 +23,8 @@ import { findWebDir, inlineCodeHeaders, StaticAssets, StaticPage } from './stati
 /**
  * Bounds on what a client may send before the router sees it. Headers (request line
  * included) past MAX_HEADER_BYTES get 431; a request whose headers take longer than
- * HEADERS_TIMEOUT_MS is dropped (slowloris); idle keep-alive sockets close after
- * KEEP_ALIVE_TIMEOUT_MS. Open streams are not affected: their request is long complete.
+ * HEADERS_TIMEOUT_MS is dropped (slowloris); a kept-alive socket closes KEEP_ALIVE_TIMEOUT_MS
+ * after its last response unless a new request has begun (holdKeepAlive). Open streams are not affected: their request is long complete.
  * A connection that sends nothing is held to HEADERS_TIMEOUT_MS too (node starts its clock at
  * accept). Both answer 408 HTTP_REQUEST_TIMEOUT and close.
  */
@@ -165,6 +165,7 @@ export function createHttpServer(deps: HttpDeps): Server {
       connectionsCheckingInterval: TIMEOUT_CHECK_MS,
     },
     (req, res) => {
+      holdKeepAlive(req, res);
       startRequest(req);
       if (accessLog) logAccess(req, res, logger);
       try {
@@ -189,6 +190,70 @@ export function createHttpServer(deps: HttpDeps): Server {
     answerRaw(socket, new ChatError('HTTP_METHOD_NOT_ALLOWED'), 'Method Not Allowed'),
   );
   return server;
+}
+
+/** A connection as node:http keeps it, with our keep-alive deadline while one runs. */
+type KeptSocket = Socket & { _httpMessage?: unknown; [IDLE_DEADLINE]?: NodeJS.Timeout };
+const IDLE_DEADLINE = Symbol('idle deadline');
+
+/**
+ * Makes KEEP_ALIVE_TIMEOUT_MS absolute. node's keep-alive timeout is an idle timeout, which
+ * every byte resets, and its parser ignores empty lines before a request line, so no headers
+ * clock starts either: a client sending `\r\n` every few seconds held a connection for good.
+ * When a response ends and no other is under way, a deadline closes the connection unless a
+ * new request starts first (its first byte other than CR or LF: node's headers clock runs
+ * from there). Streams never finish a response, so they are not affected.
+ */
+function holdKeepAlive(req: IncomingMessage, res: ServerResponse): void {
+  const socket = req.socket as KeptSocket;
+  if (socket[IDLE_DEADLINE] !== undefined) disarm(socket);
+  res.once('finish', armKeepAlive);
+}
+
+function armKeepAlive(this: ServerResponse): void {
+  const socket = this.req.socket as KeptSocket;
+  // Another response holds the connection (pipelined), or node is closing it anyway
+  // (`Connection: close`: it ended the socket before this listener ran).
+  if (socket.writableEnded || socket._httpMessage != null || socket[IDLE_DEADLINE] !== undefined) {
+    return;
+  }
+  socket[IDLE_DEADLINE] = setTimeout(expire, KEEP_ALIVE_TIMEOUT_MS, socket).unref();
+  socket.on('data', requestStarts);
+  socket.once('close', disarmOnClose);
+}
+
+/**
+ * The deadline passed with no new request. While the response's last bytes are still being
+ * sent (a large body to a slow reader), the clock starts again: node's own idle timeout cuts a
+ * client that reads nothing at all.
+ */
+function expire(socket: KeptSocket): void {
+  if (socket.writableLength > 0) {
+    socket[IDLE_DEADLINE] = setTimeout(expire, KEEP_ALIVE_TIMEOUT_MS, socket).unref();
+    return;
+  }
+  socket.destroy();
+}
+
+/** Bytes while the deadline runs: anything but CR and LF begins a request. */
+function requestStarts(this: KeptSocket, chunk: Buffer): void {
+  for (const byte of chunk) {
+    if (byte !== 0x0d && byte !== 0x0a) {
+      disarm(this);
+      return;
+    }
+  }
+}
+
+function disarmOnClose(this: KeptSocket): void {
+  disarm(this);
+}
+
+function disarm(socket: KeptSocket): void {
+  clearTimeout(socket[IDLE_DEADLINE]);
+  socket[IDLE_DEADLINE] = undefined;
+  socket.removeListener('data', requestStarts);
+  socket.removeListener('close', disarmOnClose);
 }
 
 /**
@@ -222,10 +287,12 @@ function logAccess(req: TracedRequest, res: ServerResponse, logger: Logger): voi
  * JSON shape as every other error, then close: the connection's framing is lost.
  */
 function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
-  // Once anything went out on this connection, a response may be in progress (an SSE stream
-  // above all, whose client then sent bytes that are no request): an answer written now would
-  // land inside it. Such a connection is only closed.
-  const started = socket instanceof Socket && socket.bytesWritten > 0;
+  // While a response is in progress on this connection (an SSE stream above all, whose client
+  // then sent bytes that are no request), an answer written now would land inside it: such a
+  // connection is only closed. node detaches a response from its socket when it finishes, so
+  // a kept-alive connection whose next request timed out still gets its 408.
+  // A finished response before it (keep-alive) does not count: node detaches it at its end.
+  const started = (socket as Duplex & { _httpMessage?: unknown })._httpMessage != null;
   if (!socket.writable || err.code === 'ECONNRESET' || started) {
     socket.destroy();
     return;

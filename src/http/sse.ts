@@ -26,6 +26,15 @@ const SSE_HEADERS = {
 /** A comment line: EventSource ignores it, proxies see traffic on an idle stream. */
 const HEARTBEAT = ':\n\n';
 
+/**
+ * How long a stream the server ended (logout, revoke, password change, shutdown's retry) may
+ * take to send what it still holds before its connection is cut: a client that reads gets its
+ * last frames, one that stopped reading no longer holds the stream open. The same as
+ * shutdown's grace for responses in progress (main.ts SHUTDOWN_GRACE_MS), so that shutdown
+ * still gives a stream's last bytes all of it.
+ */
+export const CLOSE_DEADLINE_MS = 5_000;
+
 // Subscriber ids must be unique across processes (the Bus carries them); a random process
 // prefix and a counter make them so without coordination.
 const PROCESS_TAG = randomBytes(6).toString('base64url');
@@ -240,6 +249,12 @@ export class SseSubscriber implements Subscriber {
     }
     this.uncork();
     this.res.end();
+    // 'close' comes only once every byte is out: a client that stopped reading would keep the
+    // stream, its presence and its place under --max-streams-per-user for good. One timer per
+    // stream that ends, and only until it closes.
+    const deadline = setTimeout(() => this.res.destroy(), CLOSE_DEADLINE_MS);
+    deadline.unref();
+    this.res.once('close', () => clearTimeout(deadline));
   }
 
   /** Cuts the stream at once, unsent bytes and all: shutdown's last resort. */
