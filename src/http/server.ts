@@ -1,5 +1,4 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { Config } from '../config.js';
@@ -15,6 +14,7 @@ import { Api } from './api.js';
 import type { Auth } from './auth.js';
 import { ClassicProtocol } from './classic.js';
 import { gateConnections, softFileLimit } from './connection-gate.js';
+import { holdKeepAlive, KEEP_ALIVE_TIMEOUT_MS } from './keep-alive.js';
 import { OpsEndpoints } from './ops.js';
 import { startRequest, TracedRequest, TracedResponse } from './request-context.js';
 import { errorBody, sendError } from './respond.js';
@@ -31,7 +31,6 @@ import { findWebDir, inlineCodeHeaders, StaticAssets, StaticPage } from './stati
 const MAX_HEADER_BYTES = 16_384;
 const HEADERS_TIMEOUT_MS = 10_000;
 const REQUEST_TIMEOUT_MS = 30_000;
-const KEEP_ALIVE_TIMEOUT_MS = 5_000;
 /**
  * How often node looks for connections past the two timeouts above. Its default, 30 s, let a
  * silent or dripping connection live up to 40 s where 10 s were promised. The check walks
@@ -190,70 +189,6 @@ export function createHttpServer(deps: HttpDeps): Server {
     answerRaw(socket, new ChatError('HTTP_METHOD_NOT_ALLOWED'), 'Method Not Allowed'),
   );
   return server;
-}
-
-/** A connection as node:http keeps it, with our keep-alive deadline while one runs. */
-type KeptSocket = Socket & { _httpMessage?: unknown; [IDLE_DEADLINE]?: NodeJS.Timeout };
-const IDLE_DEADLINE = Symbol('idle deadline');
-
-/**
- * Makes KEEP_ALIVE_TIMEOUT_MS absolute. node's keep-alive timeout is an idle timeout, which
- * every byte resets, and its parser ignores empty lines before a request line, so no headers
- * clock starts either: a client sending `\r\n` every few seconds held a connection for good.
- * When a response ends and no other is under way, a deadline closes the connection unless a
- * new request starts first (its first byte other than CR or LF: node's headers clock runs
- * from there). Streams never finish a response, so they are not affected.
- */
-function holdKeepAlive(req: IncomingMessage, res: ServerResponse): void {
-  const socket = req.socket as KeptSocket;
-  if (socket[IDLE_DEADLINE] !== undefined) disarm(socket);
-  res.once('finish', armKeepAlive);
-}
-
-function armKeepAlive(this: ServerResponse): void {
-  const socket = this.req.socket as KeptSocket;
-  // Another response holds the connection (pipelined), or node is closing it anyway
-  // (`Connection: close`: it ended the socket before this listener ran).
-  if (socket.writableEnded || socket._httpMessage != null || socket[IDLE_DEADLINE] !== undefined) {
-    return;
-  }
-  socket[IDLE_DEADLINE] = setTimeout(expire, KEEP_ALIVE_TIMEOUT_MS, socket).unref();
-  socket.on('data', requestStarts);
-  socket.once('close', disarmOnClose);
-}
-
-/**
- * The deadline passed with no new request. While the response's last bytes are still being
- * sent (a large body to a slow reader), the clock starts again: node's own idle timeout cuts a
- * client that reads nothing at all.
- */
-function expire(socket: KeptSocket): void {
-  if (socket.writableLength > 0) {
-    socket[IDLE_DEADLINE] = setTimeout(expire, KEEP_ALIVE_TIMEOUT_MS, socket).unref();
-    return;
-  }
-  socket.destroy();
-}
-
-/** Bytes while the deadline runs: anything but CR and LF begins a request. */
-function requestStarts(this: KeptSocket, chunk: Buffer): void {
-  for (const byte of chunk) {
-    if (byte !== 0x0d && byte !== 0x0a) {
-      disarm(this);
-      return;
-    }
-  }
-}
-
-function disarmOnClose(this: KeptSocket): void {
-  disarm(this);
-}
-
-function disarm(socket: KeptSocket): void {
-  clearTimeout(socket[IDLE_DEADLINE]);
-  socket[IDLE_DEADLINE] = undefined;
-  socket.removeListener('data', requestStarts);
-  socket.removeListener('close', disarmOnClose);
 }
 
 /**

@@ -5,6 +5,7 @@ import type { EventId } from '../core/events.js';
 import type { Hub } from '../core/hub.js';
 import type { Format, Subscriber } from '../core/subscriber.js';
 import { ChatError } from '../errors.js';
+import { streamKeepsConnection } from './keep-alive.js';
 import { releaseParser } from './release-parser.js';
 
 /**
@@ -130,6 +131,7 @@ export class SseSubscriber implements Subscriber {
     this.socket.cork();
     res.flushHeaders();
     res.on('close', () => this.ended());
+    streamKeepsConnection(res);
     // The connection will read no other request: its parser can go (see release-parser.ts),
     // once node's parser callbacks, which may have called this constructor, have returned.
     setImmediate(releaseParser, res);
