@@ -215,3 +215,35 @@ export function roomLivesContract(name: string, open: StoreFactory): void {
     });
   });
 }
+
+/**
+ * What both engines' migration tests of version-3 (SQLite) and version-2 (PostgreSQL) rooms
+ * check last, on a store migrated from rooms `#empty` (nobody in it) and `#live` (where `mod`
+ * invited `bob`): the empty room's name is free again, and `bob`'s invitation, whose inviter
+ * the migration found in the log, lapses when `mod` leaves.
+ */
+export async function checkMigratedRooms(store: Store): Promise<void> {
+  const change = { ts: 2, bigRoom: 100 } as const;
+  const made = await store.appendMember({
+    ...change,
+    room: '#empty',
+    action: 'create',
+    user: 'fay',
+    by: 'fay',
+  });
+  assert.equal(made.length, 1);
+  const left = await store.appendMember({
+    ...change,
+    room: '#live',
+    action: 'leave',
+    user: 'mod',
+    by: 'mod',
+  });
+  assert.deepEqual(
+    left.map((c) => [c.action, c.user, c.by]),
+    [
+      ['remove', 'bob', 'mod'],
+      ['leave', 'mod', 'mod'],
+    ],
+  );
+}
