@@ -89,8 +89,11 @@ export class Admission {
     };
   }
 
-  /** The key of "this user": the nick when proven, else the nick as claimed from this address. */
-  private userKey(req: IncomingMessage, nick: string, address = this.addressOf(req)): string {
+  /**
+   * The key of "this user", for the flood guards and any other budget of theirs (read
+   * receipts, api.ts): the nick when proven, else the nick as claimed from this address.
+   */
+  userKey(req: IncomingMessage, nick: string, address = this.addressOf(req)): string {
     return this.deps.accounts ? nick : `${nick} ${address}`;
   }
 

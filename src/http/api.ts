@@ -22,7 +22,7 @@ const DEFAULT_HISTORY_PAGE = 50;
 /**
  * Read receipts each user may send per minute. Each is stored and delivered, so this bounds
  * what one client can make the server write; a client needs one per conversation it reads.
- * "Each user" is Auth.userKey: in open mode the nick as claimed from one address (the
+ * "Each user" is Admission.userKey: in open mode the nick as claimed from one address (the
  * address itself is limited first, by the send flood guard), so nobody can use up another's.
  */
 const RECEIPTS = { limit: 120, windowMs: 60_000, maxKeys: 100_000 };
@@ -275,7 +275,7 @@ export class Api {
       throw new ChatError('CHAT_RECEIPT_INVALID');
     }
     await this.deps.admission.send(req, nick);
-    const wait = this.receipts.hit(this.deps.auth.userKey(req, nick));
+    const wait = this.receipts.hit(this.deps.admission.userKey(req, nick));
     if (wait > 0) throw new ChatError('CHAT_RATE_LIMITED', 'read receipts', wait);
     const receipt = await this.deps.chat.markRead(nick, upTo);
     if (receipt) this.deps.stats.receipts++;

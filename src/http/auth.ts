@@ -229,15 +229,6 @@ export class Auth {
     return (await this.users.issue('ticket', nick, '', TICKET_TTL_MS)).token;
   }
 
-  /**
-   * The key of "this user" for a budget of theirs, as the flood guards key it (admission.ts):
-   * the nick when it is proven (accounts mode), else the nick as claimed from this address,
-   * so that nobody can use up another's budget by claiming their nick.
-   */
-  userKey(req: IncomingMessage, nick: string): string {
-    return this.accountsMode ? nick : `${nick} ${this.address(req)}`;
-  }
-
   /** Redeems a stream ticket: its identity, or AUTH_TICKET_INVALID. It cannot be used again. */
   async redeemTicket(ticket: string): Promise<Identity> {
     const credential = await this.deps.accounts.takeTicket(hashSecret(ticket), this.now());
