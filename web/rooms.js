@@ -28,6 +28,8 @@ export class Rooms {
     /** The stream's resume point when the list was asked for: older events are in it. */
     this.asOf = 0;
     this.generation = 0;
+    /** The generation current when the last `room` count arrived (see load). */
+    this.countedSince = -1;
     this.reloadTimer = 0;
   }
 
@@ -56,6 +58,9 @@ export class Rooms {
       return;
     }
     if (generation !== this.generation || !Array.isArray(answer?.rooms)) return;
+    // A big room's count came while the list was on its way: the list may be older than it
+    // (a count carries no id to compare), so it is asked for again.
+    if (this.countedSince >= generation) this.reloadSoon();
     this.asOf = asOf;
     this.byName.clear();
     for (const room of answer.rooms) this.put(room);
@@ -155,6 +160,7 @@ export class Rooms {
     const room = this.byName.get(e.room);
     if (!room || !Number.isSafeInteger(e.members)) return;
     room.members = e.members;
+    this.countedSince = this.generation;
     this.chat.sidebar.render();
     this.chat.renderHeader();
   }
