@@ -201,6 +201,20 @@ export const OPTIONS = {
     60_000,
     'A JSON API user who reconnects within this many ms does not announce leave and join',
   ),
+  presenceHeartbeatMs: int(
+    '--presence-heartbeat-ms',
+    3_000,
+    50,
+    60_000,
+    '--bus redis: how often a process refreshes its presence heartbeat in Redis, in ms',
+  ),
+  presenceNodeTtlMs: int(
+    '--presence-node-ttl-ms',
+    10_000,
+    100,
+    600_000,
+    '--bus redis: a process silent this long is dead and its users go offline; at least twice --presence-heartbeat-ms',
+  ),
   retentionDays: int(
     '--retention-days',
     0,

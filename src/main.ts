@@ -118,6 +118,7 @@ export async function startServer(
   let presence: Presence;
   let sequencer: Sequencer | undefined;
   let hub: Hub;
+  let redisBus: RedisBus | undefined;
   // What the block below opened, closed again if a later step fails: an open Redis connection
   // would keep a process that could not start alive.
   const opened: Array<{ close(): unknown }> = [];
@@ -144,7 +145,7 @@ export async function startServer(
       const unreachable = (err: unknown): never => {
         throw redisOpenError(err, config.redisUrl);
       };
-      const redisBus = await RedisBus.open({
+      redisBus = await RedisBus.open({
         ...redis,
         onTransit: (seconds) => stats.busTransitSeconds.observe(seconds),
       }).catch(unreachable);
@@ -154,6 +155,8 @@ export async function startServer(
       presence = await RedisPresence.open({
         ...redis,
         closeGraceMs: config.presenceGraceMs,
+        heartbeatMs: config.presenceHeartbeatMs,
+        nodeTtlMs: config.presenceNodeTtlMs,
       }).catch(unreachable);
       opened.push(presence);
       const local = hub;
@@ -166,8 +169,6 @@ export async function startServer(
         },
         head,
       );
-      const ordered = sequencer;
-      redisBus.onReconnect(() => void ordered.catchUp());
     } else {
       bus = new TimedBus(new MemoryBus(), stats.busPublishSeconds);
       presence = new MemoryPresence();
@@ -196,6 +197,14 @@ export async function startServer(
     registered: config.auth === 'accounts' ? new RegisteredNicks(store.accounts).has : undefined,
     onOnline: webhooks ? (nick) => webhooks.notify('online', nick) : undefined,
   });
+  if (redisBus && sequencer) {
+    // Back from an outage: the messages missed meanwhile come from the Store, then the joins
+    // and leaves missed meanwhile as one snapshot of who is online.
+    const ordered = sequencer;
+    redisBus.onReconnect(() => {
+      void ordered.catchUp().finally(() => chat.refreshPresence());
+    });
+  }
   // Everything opened from here on is closed again if the start fails, or the open
   // connections (Redis limiters, timers) would keep a failed process alive.
   let limiters: AdmissionLimiters = {};
@@ -248,6 +257,7 @@ export async function startServer(
   } catch (err) {
     stopHeartbeat();
     stopMaintenance();
+    chat.close();
     sequencer?.close();
     webhooks?.close();
     await closeLimiters();
@@ -281,6 +291,7 @@ export async function startServer(
     }, SHUTDOWN_GRACE_MS);
     await closed;
     clearTimeout(cut);
+    chat.close();
     sequencer?.close();
     webhooks?.close();
     await closeLimiters();

@@ -21,6 +21,15 @@ export function applyEvent(chat, type, data) {
       if (conv) chat.renderIf(conv);
       return;
     }
+    case 'presence':
+      // Who is online now, sent after the server missed joins and leaves (a Redis outage):
+      // it replaces the list, as hello's does. Its count includes our own stream.
+      chat.model.setOnline(data.online, data.onlineCount);
+      if (chat.model.onlineCount !== null) chat.model.onlineCount = data.onlineCount;
+      chat.sidebar.render();
+      chat.renderHeader();
+      chat.members.presenceChanged();
+      return;
     case 'join':
     case 'leave':
       if (type === 'join') chat.model.join(data.user);

@@ -21,6 +21,7 @@ const TYPES = [
   ...['hello', 'message', 'read', 'join', 'leave', 'reset'],
   ...['member', 'edit', 'delete', 'typing', 'room'], // rooms, edits and deletes, typing
   'online', // the number online, instead of join and leave, in a crowd
+  'presence', // who is online, anew, after the server missed joins and leaves
 ];
 /** First reconnect delay (before jitter); it doubles per failure up to MAX_DELAY_MS. */
 const BASE_DELAY_MS = 1_000;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
-import type { ChatEvent } from '../core/events.js';
+import type { BusEvent } from '../core/events.js';
 import type { Bus } from './bus.js';
 
 /**
@@ -12,8 +12,8 @@ export interface BusFactory {
 }
 
 /** Collects what a handler receives and lets a test wait for a count. */
-function recorder(bus: Bus): { events: ChatEvent[]; waitFor(n: number): Promise<void> } {
-  const events: ChatEvent[] = [];
+function recorder(bus: Bus): { events: BusEvent[]; waitFor(n: number): Promise<void> } {
+  const events: BusEvent[] = [];
   bus.subscribe((e) => events.push(e));
   return {
     events,
@@ -27,7 +27,7 @@ function recorder(bus: Bus): { events: ChatEvent[]; waitFor(n: number): Promise<
   };
 }
 
-const message = (id: number, text: string): ChatEvent => ({
+const message = (id: number, text: string): BusEvent => ({
   kind: 'message',
   message: { id, from: 'mary', to: 'all', text, ts: 1_700_000_000_000 + id, offline: false },
 });
@@ -53,7 +53,7 @@ export function busContract(name: string, factory: () => BusFactory): void {
     test('the publishing side receives its own events, content intact', async () => {
       const bus = await connect();
       const rec = recorder(bus);
-      const events: ChatEvent[] = [
+      const events: BusEvent[] = [
         message(1, 'héllo\nwörld ✓'),
         { kind: 'joined', nick: 'jöhn', origin: 'p.1', first: true },
         { kind: 'read', receipt: { id: 2, from: 'mary', to: 'jöhn', upTo: 1, ts: 5 } },

@@ -1,7 +1,7 @@
-import type { ChatEvent } from '../core/events.js';
+import type { BusEvent } from '../core/events.js';
 
 /** Receives every event published on the Bus, by any process. */
-export type BusHandler = (event: ChatEvent) => void;
+export type BusHandler = (event: BusEvent) => void;
 
 /**
  * The Bus carries events between processes. It is the one delivery path: the chat service
@@ -26,7 +26,7 @@ export type BusHandler = (event: ChatEvent) => void;
  */
 export interface Bus {
   /** Sends an event to the handlers of every process. */
-  publish(event: ChatEvent): Promise<void>;
+  publish(event: BusEvent): Promise<void>;
   /** Adds a handler for every event published from now on. */
   subscribe(handler: BusHandler): void;
   /** Checks that events can flow now (readiness); see the contract above. */

@@ -1,4 +1,4 @@
-import type { ChatEvent } from '../core/events.js';
+import type { BusEvent } from '../core/events.js';
 import type { Bus, BusHandler } from './bus.js';
 
 /**
@@ -14,7 +14,7 @@ export class MemoryBus implements Bus {
     return this.isClosed;
   }
 
-  async publish(event: ChatEvent): Promise<void> {
+  async publish(event: BusEvent): Promise<void> {
     if (this.isClosed) throw new Error('publish on a closed bus');
     for (const handler of this.handlers) handler(event);
   }

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import type { ChatEvent } from '../core/events.js';
+import type { BusEvent } from '../core/events.js';
 import { waitUntil } from '../wait-until.js';
 import { busContract } from './bus.contract.js';
 import { RedisBus, type RedisBusOptions } from './redis-bus.js';
@@ -69,8 +69,8 @@ async function clientId(name: string): Promise<string> {
   return id;
 }
 
-const left = (nick: string): ChatEvent => ({ kind: 'left', nick });
-const nickOf = (e: ChatEvent): string => (e.kind === 'left' ? e.nick : '?');
+const left = (nick: string): BusEvent => ({ kind: 'left', nick });
+const nickOf = (e: BusEvent): string => (e.kind === 'left' ? e.nick : '?');
 
 // Each test gets its own prefix: every bus one test connects shares a channel.
 busContract('redis', () => {
@@ -106,8 +106,8 @@ describe('RedisBus on a real Redis', () => {
   test('a bus with another prefix hears nothing', async () => {
     const a = await openBus({ prefix: freshPrefix() });
     const other = await openBus({ prefix: freshPrefix() });
-    const heard: ChatEvent[] = [];
-    const own: ChatEvent[] = [];
+    const heard: BusEvent[] = [];
+    const own: BusEvent[] = [];
     other.subscribe((e) => heard.push(e));
     a.subscribe((e) => own.push(e));
     await a.publish(left('x'));

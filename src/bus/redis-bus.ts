@@ -1,5 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import type { ChatEvent } from '../core/events.js';
+import type { BusEvent } from '../core/events.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { Bus, BusHandler } from './bus.js';
 import { boundedOption, reconnectDelay, redact, release } from './redis-connection.js';
@@ -43,7 +43,7 @@ export interface RedisBusOptions {
 
 /**
  * The Bus across processes, on Redis pub/sub: one channel, `${prefix}events`, carrying each
- * ChatEvent as JSON. Publishing and subscribing use two connections, because a subscribed
+ * BusEvent as JSON. Publishing and subscribing use two connections, because a subscribed
  * connection is reserved for pub/sub (RESP2) and because a burst of deliveries must not delay
  * a publish behind it.
  *
@@ -205,7 +205,7 @@ export class RedisBus implements Bus {
     return this.started;
   }
 
-  async publish(event: ChatEvent): Promise<void> {
+  async publish(event: BusEvent): Promise<void> {
     if (this.isClosed) throw new Error('publish on a closed bus');
     const payload = JSON.stringify(event);
     if (this.transit === undefined) {
@@ -277,9 +277,9 @@ export class RedisBus implements Bus {
 
   private receive(channel: string, payload: string): void {
     if (this.isClosed || channel !== this.channel) return;
-    let event: ChatEvent;
+    let event: BusEvent;
     try {
-      event = JSON.parse(payload) as ChatEvent;
+      event = JSON.parse(payload) as BusEvent;
     } catch (err) {
       // Someone else publishes on our channel; one bad payload must not stop delivery.
       this.logger.warn('redis bus dropped an unreadable event', { error: String(err) });

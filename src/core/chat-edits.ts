@@ -1,10 +1,10 @@
 import { ChatError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import {
-  type ChatEvent,
   EVERYONE,
   type EventId,
   isRoom,
+  type SharedEvent,
   type StoredDelete,
   type StoredEdit,
   type StoredMessage,
@@ -18,7 +18,7 @@ export interface ChatEditsDeps {
   readonly limits: InputLimits;
   readonly now: () => number;
   /** Publishes a logged event (ChatService.publish). */
-  readonly publish: (event: ChatEvent) => Promise<void>;
+  readonly publish: (event: SharedEvent) => Promise<void>;
 }
 
 /**

@@ -2,11 +2,11 @@ import { ChatError } from '../errors.js';
 import type { Presence } from '../presence/presence.js';
 import type { Member, RoomInfo, RoomListing, Store } from '../store/store.js';
 import type {
-  ChatEvent,
   MemberAction,
   NewMemberChange,
   Role,
   RoomSettings,
+  SharedEvent,
   StoredMemberChange,
 } from './events.js';
 import { type InputLimits, parseNick, parseRoom } from './input.js';
@@ -28,7 +28,7 @@ export interface ChatRoomsDeps {
   readonly registered?: (nick: string) => Promise<boolean>;
   readonly now: () => number;
   /** Publishes a logged event (ChatService.publish). */
-  readonly publish: (event: ChatEvent) => Promise<void>;
+  readonly publish: (event: SharedEvent) => Promise<void>;
 }
 
 /** Most members a room's view lists (the first to join); `room.members` has the count. */

@@ -6,10 +6,10 @@ import type { Appended, Store } from '../store/store.js';
 import { ChatEdits } from './chat-edits.js';
 import { ChatRooms } from './chat-rooms.js';
 import {
-  type ChatEvent,
   EVERYONE,
   type EventId,
   isRoom,
+  type SharedEvent,
   type StoredDelete,
   type StoredEdit,
   type StoredMessage,
@@ -18,6 +18,7 @@ import {
 } from './events.js';
 import type { Hub } from './hub.js';
 import { type InputLimits, parseNick, parseRecipient, parseTarget, parseText } from './input.js';
+import { PresenceSnapshots } from './presence-snapshots.js';
 import type { Sequencer } from './sequencer.js';
 import type { Subscriber } from './subscriber.js';
 import { TypingThrottle } from './typing.js';
@@ -60,6 +61,13 @@ export interface ChatDeps {
   readonly registered?: (nick: string) => Promise<boolean>;
 }
 
+/**
+ * How often, and how many times, a process that restored users retries telling the cluster
+ * when the Bus refuses (it is usually reconnecting too: both came back from the same outage).
+ */
+const RESYNC_RETRY_MS = 500;
+const RESYNC_TRIES = 20;
+
 // A clientId is echoed in events and used as a key; keep it short and plain.
 const CLIENT_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
@@ -82,6 +90,8 @@ export class ChatService {
   /** Creating rooms and changing their members. */
   readonly rooms: ChatRooms;
   private readonly edits: ChatEdits;
+  private readonly snapshots: PresenceSnapshots;
+  private closed = false;
 
   constructor(private readonly deps: ChatDeps) {
     this.now = deps.now ?? Date.now;
@@ -103,10 +113,56 @@ export class ChatService {
       publish: (event) => this.publish(event),
     });
     const { sequencer, hub } = deps;
-    deps.bus.subscribe(sequencer ? (e) => sequencer.accept(e) : (e) => hub.deliver(e));
+    this.snapshots = new PresenceSnapshots({
+      presence: deps.presence,
+      deliver: (e) => hub.deliver(e),
+      logger: this.logger,
+    });
+    const deliver = sequencer ? (e: SharedEvent) => sequencer.accept(e) : hub.deliver.bind(hub);
+    deps.bus.subscribe((e) => {
+      if (e.kind === 'resync') {
+        this.snapshots.request();
+        return;
+      }
+      this.snapshots.seen(e);
+      deliver(e);
+    });
     deps.presence.onOffline((nick) => {
       // publish rejects only once the bus is closed, at shutdown: nobody is left to tell.
       deps.bus.publish({ kind: 'left', nick }).catch(() => {});
+    });
+    deps.presence.onRestored(() => this.announceResync(RESYNC_TRIES));
+  }
+
+  /**
+   * Sends this process's streams who is online now (a `presence` event), within SNAPSHOT_MS:
+   * for main.ts to call once the Bus is back after an outage, when the joins and leaves
+   * published meanwhile never reached this process.
+   */
+  refreshPresence(): void {
+    this.snapshots.request();
+  }
+
+  /** Stops pending presence snapshots (shutdown). */
+  close(): void {
+    this.closed = true;
+    this.snapshots.close();
+  }
+
+  /**
+   * Presence counted users of this process again after losing them: every process, this one
+   * included, refreshes its streams' lists. Retried while the Bus refuses, a bounded number
+   * of times; the Bus's own reconnect refreshes the lists on the processes that were cut off.
+   */
+  private announceResync(tries: number): void {
+    if (this.closed) return;
+    this.deps.bus.publish({ kind: 'resync' }).catch((err: unknown) => {
+      if (this.closed) return;
+      if (tries <= 1) {
+        this.logger.warn('could not tell the cluster about restored users', { err });
+        return;
+      }
+      setTimeout(() => this.announceResync(tries - 1), RESYNC_RETRY_MS).unref();
     });
   }
 
@@ -250,7 +306,7 @@ export class ChatService {
    * does: if the Bus is down, every process's Sequencer reads it from the Store, and clients
    * that miss it live get it on resume.
    */
-  private async publish(event: ChatEvent): Promise<void> {
+  private async publish(event: SharedEvent): Promise<void> {
     try {
       await this.deps.bus.publish(event);
     } catch (err) {

@@ -160,7 +160,7 @@ export interface StoredDelete extends NewDelete {
  * receipts too; presence changes are ephemeral and carry none. `origin` on `joined` is the connection that
  * joined: the seed announces a login to every *other* connection, so the Hub skips that one.
  */
-export type ChatEvent =
+export type SharedEvent =
   | { readonly kind: 'message'; readonly message: StoredMessage }
   | { readonly kind: 'read'; readonly receipt: StoredReceipt }
   | {
@@ -175,9 +175,31 @@ export type ChatEvent =
   | { readonly kind: 'edit'; readonly edit: StoredEdit }
   | { readonly kind: 'delete'; readonly delete: StoredDelete }
   /** Ephemeral: `from` is typing to `to` (a nick or a room). Never stored. */
-  | { readonly kind: 'typing'; readonly from: string; readonly to: string }
-  /** Local to one process: a big room's member count changed (see Hub). Never stored. */
-  | { readonly kind: 'room'; readonly room: string; readonly members: number };
+  | { readonly kind: 'typing'; readonly from: string; readonly to: string };
+
+/** Made by one process for its own streams; never on the Bus, never stored. */
+export type LocalEvent =
+  /** A big room's member count changed (see Hub). */
+  | { readonly kind: 'room'; readonly room: string; readonly members: number }
+  /**
+   * Who is online now, in order of arrival, read from Presence: a stream applies it like
+   * its hello's list. Sent after this process could not hear the Bus (joins and leaves were
+   * missed) and after a process restored users Presence had lost (see ResyncEvent).
+   */
+  | { readonly kind: 'presence'; readonly online: readonly string[] };
+
+/**
+ * On the Bus only, never handed to a stream: a process counted users again whom Presence had
+ * lost (reaped while it was cut off, or Redis restarted empty). They came back online without
+ * a join, so every process that hears it sends its streams a fresh `presence` snapshot.
+ */
+export type ResyncEvent = { readonly kind: 'resync' };
+
+/** What the Hub hands to streams: the Bus's shared events and this process's own. */
+export type ChatEvent = SharedEvent | LocalEvent;
+
+/** What travels on the Bus between processes. */
+export type BusEvent = SharedEvent | ResyncEvent;
 
 /** The events the Store logs, with an id, and replays on resume. */
 export type LoggedEvent = Extract<
@@ -195,6 +217,7 @@ export function isLogged(event: ChatEvent): event is LoggedEvent {
     case 'left':
     case 'typing':
     case 'room':
+    case 'presence':
       return false;
     default:
       return true;

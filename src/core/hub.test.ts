@@ -125,3 +125,27 @@ test('an event no format shows visits no stream; two formats render once each', 
   assert.equal(visits, 2);
   assert.equal(probe.renders, 1);
 });
+
+test('a presence snapshot reaches every stream and resets the count of users online', () => {
+  const hub = new Hub(undefined, undefined, 2);
+  const counts: string[] = [];
+  const probe: Format = {
+    render: (event) => (event.kind === 'presence' ? `presence ${event.online.join()}` : null),
+    crowd: (online, ended) => {
+      counts.push(`${online}${ended ? ' ended' : ''}`);
+      return `count ${online}`;
+    },
+  };
+  const subs = [sub('1', 'john', probe), sub('2', 'mary', probe)];
+  for (const s of subs) hub.add(s);
+  hub.setOnline(7);
+  hub.deliver({ kind: 'presence', online: ['john', 'mary'] });
+  assert.deepEqual(
+    subs.map((s) => s.got),
+    [['presence john,mary'], ['presence john,mary']],
+  );
+  // The count restarts from the snapshot: one more is 3, a crowd (bound 2), told as a count.
+  hub.deliver({ kind: 'joined', nick: 'ann', origin: 'x', first: true });
+  hub.deliver({ kind: 'left', nick: 'ann' });
+  assert.deepEqual(counts, ['2 ended']);
+});

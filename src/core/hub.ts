@@ -105,7 +105,8 @@ export class Hub {
    * Hands an event from the Bus to the streams that should see it, following the seed:
    * a broadcast, a join and a leave go to every stream (a join skips the stream that joined);
    * a direct message goes to every tab of the recipient (once for a note to self) and to
-   * every tab of the sender. A read receipt goes to both parties' tabs too. A room's message,
+   * every tab of the sender. A read receipt goes to both parties' tabs too. A presence
+   * snapshot goes to every stream and resets the count of users online. A room's message,
    * edit or delete goes to its members, as the directory has them at that event; edits and
    * deletes of other messages go where their message went.
    */
@@ -137,6 +138,14 @@ export class Hub {
       case 'left':
         this.online = Math.max(0, this.online - 1);
         this.toPresence(event, undefined);
+        return;
+      case 'presence':
+        // A snapshot replaces the count kept from joins and leaves, and carries the whole
+        // list (or a crowd's first users and the count): nothing is left to tell of a crowd
+        // that ended.
+        this.online = event.online.length;
+        this.inCrowd = this.online > this.crowd;
+        this.toEveryone(event, undefined);
         return;
       case 'message': {
         // A message flagged offline still goes to any stream the recipient has: one may have

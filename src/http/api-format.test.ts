@@ -36,3 +36,15 @@ test('in a crowd, hello lists the first users online and counts them all', () =>
   });
   assert.equal(format.crowd(4), 'event: online\ndata: {"count":4}\n\n');
 });
+
+test('a presence snapshot lists who is online like hello, with the same crowd cut', () => {
+  const online = Object.freeze(['ann', 'b"o\\b', 'cy']);
+  assert.equal(
+    new ApiFormat(15_000).render({ kind: 'presence', online }),
+    apiFrame('presence', { online, onlineCount: 3 }),
+  );
+  assert.equal(
+    new ApiFormat(15_000, 2).render({ kind: 'presence', online }),
+    'event: presence\ndata: {"online":["ann","b\\"o\\\\b"],"onlineCount":3}\n\n',
+  );
+});

@@ -77,7 +77,7 @@ export function apiReceipt(r: StoredReceipt): Record<string, unknown> {
 /**
  * The event types of `GET /api/v1/events` (docs/api.md lists their data):
  * `hello`, `message`, `read`, `join`, `leave`, `member`, `edit`, `delete`, `typing`, `room`,
- * `reset`, `ping`, `bye`. Joins are announced once per user
+ * `online`, `presence`, `reset`, `ping`, `bye`. Joins are announced once per user
  * coming online, not per tab (the classic protocol keeps the seed's every-login wording).
  */
 export class ApiFormat implements Format {
@@ -124,6 +124,10 @@ export class ApiFormat implements Format {
         return apiFrame('typing', { from: event.from, to: event.to });
       case 'room':
         return apiFrame('room', { room: event.room, members: event.members });
+      case 'presence':
+        // Built by hand to reuse the list's JSON, as apiFrame('presence', {online,
+        // onlineCount}) would write it.
+        return `event: presence\ndata: {"online":${this.onlineJson(event.online)}}\n\n`;
     }
   }
 
@@ -134,16 +138,9 @@ export class ApiFormat implements Format {
    */
   hello(user: string, head: EventId, online: readonly string[]): string {
     const retry = 1000 + Math.floor(Math.random() * 2000);
-    if (online !== this.lastOnline) {
-      this.lastOnline = online;
-      // In a crowd, the first users online stand for the rest: a list of thousands in every
-      // hello would make a reconnect storm cost the square of the users.
-      const listed = online.length > this.crowdSize ? online.slice(0, this.crowdSize) : online;
-      this.lastOnlineJson = `${JSON.stringify(listed)},"onlineCount":${online.length}`;
-    }
     // Built by hand to reuse the list's JSON; the same fields, in the same order, as
     // apiFrame('hello', {user, id, online, onlineCount, heartbeatMs}, head) would write.
-    const data = `{"user":${JSON.stringify(user)},"id":${head},"online":${this.lastOnlineJson},"heartbeatMs":${this.heartbeatMs}}`;
+    const data = `{"user":${JSON.stringify(user)},"id":${head},"online":${this.onlineJson(online)},"heartbeatMs":${this.heartbeatMs}}`;
     return `retry: ${retry}\nid: ${head}\nevent: hello\ndata: ${data}\n\n`;
   }
 
@@ -154,6 +151,21 @@ export class ApiFormat implements Format {
    */
   farewell(retryMs: number): string {
     return `retry: ${retryMs}\nevent: bye\ndata: {"retryMs":${retryMs}}\n\n`;
+  }
+
+  /**
+   * `[...list...],"onlineCount":N`, rendered once per list (Presence hands the same frozen
+   * array to every connection until it changes). In a crowd, the first users online stand for
+   * the rest: a list of thousands in every hello would make a reconnect storm cost the square
+   * of the users.
+   */
+  private onlineJson(online: readonly string[]): string {
+    if (online !== this.lastOnline) {
+      this.lastOnline = online;
+      const listed = online.length > this.crowdSize ? online.slice(0, this.crowdSize) : online;
+      this.lastOnlineJson = `${JSON.stringify(listed)},"onlineCount":${online.length}`;
+    }
+    return this.lastOnlineJson;
   }
 
   /** Tells the client its view is stale: drop it, and reload history from the API. */

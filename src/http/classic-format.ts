@@ -45,6 +45,9 @@ export class ClassicFormat implements Format {
       case 'delete':
       case 'typing':
       case 'room':
+      // A presence snapshot cannot be said in the seed's lines: a classic page keeps the list
+      // it was greeted with, and joins and leaves from then on (docs/cluster.md).
+      case 'presence':
         // The seed has none of these (nor rooms); old pages would show them as chat lines.
         return null;
     }

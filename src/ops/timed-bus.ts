@@ -1,5 +1,5 @@
 import type { Bus, BusHandler } from '../bus/bus.js';
-import type { ChatEvent } from '../core/events.js';
+import type { BusEvent } from '../core/events.js';
 import type { Observer } from './stats.js';
 import { timed } from './timed-store.js';
 
@@ -10,7 +10,7 @@ export class TimedBus implements Bus {
     private readonly publishSeconds: Observer,
   ) {}
 
-  publish(event: ChatEvent): Promise<void> {
+  publish(event: BusEvent): Promise<void> {
     return timed(this.publishSeconds, () => this.inner.publish(event));
   }
 

@@ -1,4 +1,4 @@
-import type { Arrival, OfflineListener, Presence } from './presence.js';
+import type { Arrival, OfflineListener, Presence, RestoredListener } from './presence.js';
 
 /**
  * Presence for a single process: a connection count per user, in order of arrival, and one
@@ -65,6 +65,9 @@ export class MemoryPresence implements Presence {
   onOffline(listener: OfflineListener): void {
     this.listeners.push(listener);
   }
+
+  /** Never called: one process's memory loses nothing while it runs. */
+  onRestored(_listener: RestoredListener): void {}
 
   async ping(): Promise<void> {
     if (this.closed) throw new Error('ping on a closed presence');

@@ -20,6 +20,13 @@ export interface Arrival {
 export type OfflineListener = (nick: string) => void;
 
 /**
+ * Called when this process counted users again whom the backend had lost (a networked
+ * backend that was reaped while cut off, or restarted empty): they came back online without a
+ * join, so every process's view of who is online is stale.
+ */
+export type RestoredListener = () => void;
+
+/**
  * Presence counts each user's open connections, across all processes, so that the chat
  * service knows who is online, when a login brings a user online and when they went offline.
  *
@@ -38,6 +45,8 @@ export type OfflineListener = (nick: string) => void;
  * - `isConnected` is true while the user has an open connection (grace does not count): a
  *   message to a user who is only within their grace window goes to their mailbox.
  * - In-process backends answer synchronously inside the call (see store.ts for why).
+ * - Restored listeners are called after this process wrote back users its backend had lost
+ *   (only networked backends lose anything; in-process ones never call them).
  * - `close` cancels pending grace windows without calling listeners.
  * - `ping` resolves when the backend can answer calls now and rejects otherwise (after `close`
  *   included); it changes nothing. Networked backends bound it by their command timeout.
@@ -53,6 +62,8 @@ export interface Presence {
   online(): Promise<string[]>;
   /** Adds a listener for users going offline. */
   onOffline(listener: OfflineListener): void;
+  /** Adds a listener for users this process restored after the backend lost them. */
+  onRestored(listener: RestoredListener): void;
   /** Checks that presence can be read and counted now (readiness); see the contract above. */
   ping(): Promise<void>;
   /** Cancels timers; no listener is called afterwards. */

@@ -138,15 +138,23 @@ return 0
 `;
 
 /**
- * ARGV: P, node, ttlMs. Refreshes node's heartbeat and registers it. Returns 1 when the
- * heartbeat had expired (first beat, a stall longer than the TTL, or Redis lost its data):
- * other nodes may have reaped this node's connections, so it must sync them back.
+ * ARGV: P, node, ttlMs, expected, fresh. Refreshes node's heartbeat, storing `fresh` in it,
+ * and registers the node. Returns 1 when the heartbeat did not hold `expected`, the token of
+ * the node's last beat whose reply it saw: the key expired (first beat, a stall or a partition
+ * longer than the TTL, Redis lost its data) and other nodes may have reaped this node's
+ * connections, or a beat whose reply never arrived wrote it, and nobody can tell what
+ * happened in between. The node must then sync its connections back.
+ *
+ * Why a token and not "did the key exist": after a partition the beats that timed out reach
+ * Redis back to back at the heal; the first one re-creates the key (and its "lost" reply is
+ * thrown away with its timeout), so every later beat would see a live key and the node would
+ * never learn it was reaped.
  */
 export const HEARTBEAT = `${COMMON}
-local node, ttl = ARGV[2], ARGV[3]
+local node, ttl, expected, fresh = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local key = P .. 'node:' .. node
-local lost = redis.call('EXISTS', key) == 0
-redis.call('SET', key, '1', 'PX', ttl)
+local lost = redis.call('GET', key) ~= expected
+redis.call('SET', key, fresh, 'PX', ttl)
 redis.call('SADD', NODES, node)
 if lost then return 1 end
 return 0
@@ -156,11 +164,14 @@ return 0
  * ARGV: P, node, then triples nick, count, graceMs. Sets node's share of each nick to count,
  * healing Redis after a call whose outcome is unknown (a dropped connection) or after this
  * node was reaped. A nick that count brings back comes online again silently (its place is
- * new); a nick whose last connection it removes starts a grace window of graceMs.
+ * new); a nick whose last connection it removes starts a grace window of graceMs. Returns how
+ * many nicks it brought back online, so that the caller can tell the cluster (a re-sync
+ * changes who is online without a join).
  */
 export const SYNC = `${COMMON}
 local node = ARGV[2]
 local now = now_ms()
+local back = 0
 for i = 3, #ARGV, 3 do
   local nick, count, grace = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
   local key = P .. 'conns:' .. nick
@@ -170,6 +181,7 @@ for i = 3, #ARGV, 3 do
     redis.call('ZREM', GRACE, nick)
     if not redis.call('ZSCORE', ONLINE, nick) then
       redis.call('ZADD', ONLINE, redis.call('INCR', P .. 'seq'), nick)
+      back = back + 1
     end
   else
     redis.call('HDEL', key, node)
@@ -177,7 +189,7 @@ for i = 3, #ARGV, 3 do
     maybe_grace(nick, now + grace)
   end
 end
-return 0
+return back
 `;
 
 /**

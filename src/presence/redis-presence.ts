@@ -9,7 +9,7 @@ import {
   runScript,
 } from '../bus/redis-connection.js';
 import { type Logger, silentLogger } from '../logger.js';
-import type { Arrival, OfflineListener, Presence } from './presence.js';
+import type { Arrival, OfflineListener, Presence, RestoredListener } from './presence.js';
 import {
   CONNECT,
   DISCONNECT,
@@ -94,9 +94,14 @@ const MAX_SWEEP_RUNS = 20;
  * `commandTimeoutMs` on a silent connection. `connect` then rejects (the caller refuses the
  * stream). `disconnect` does not: this node's own count (kept in memory, the truth for its
  * share) is lowered anyway, and the next heartbeat that reaches Redis writes that share back
- * (SYNC). The same heals a node whose heartbeat expired while it was alive (a stall longer
- * than the TTL, or Redis restarted without its data): its users, reaped and announced as gone,
- * are counted again and come back online silently, without a "joined". One loss remains: a
+ * (SYNC). The same heals a node whose heartbeat expired while it was alive (a stall or a
+ * partition longer than the TTL, or Redis restarted without its data): its users, reaped and
+ * announced as gone, are counted again and come back online silently, without a "joined"; the
+ * restored listeners are told, so that the cluster can refresh its views. The node learns it
+ * was reaped from a token, not from the reply of a call that may have timed out: each beat
+ * stores a fresh token in the node's key and says whether the key still held the token of the
+ * last beat whose reply arrived (see HEARTBEAT). Until a SYNC succeeds every user of the node
+ * stays due for it. One loss remains: a
  * reply lost after its script ran (the connection dropped in between) can cost one "offline"
  * call, since the transition happened in Redis but no node saw its result.
  *
@@ -122,6 +127,13 @@ export class RedisPresence implements Presence {
   private dirty = new Map<string, number>();
   private readonly graceTimers = new Map<string, NodeJS.Timeout>();
   private listeners: OfflineListener[] = [];
+  private restoredListeners: RestoredListener[] = [];
+  // The token of the last heartbeat whose reply arrived: what the node key holds unless the
+  // node was reaped, or a beat whose reply was lost ran (HEARTBEAT). '' before the first beat.
+  private token = '';
+  // A SYNC failed: it may have brought users back online without this node seeing it, so the
+  // next one that succeeds tells the restored listeners even if it brought nobody back.
+  private syncUnsure = false;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private isClosed = false;
@@ -258,6 +270,10 @@ export class RedisPresence implements Presence {
     this.listeners.push(listener);
   }
 
+  onRestored(listener: RestoredListener): void {
+    this.restoredListeners.push(listener);
+  }
+
   /** A PING on the connection every call uses, bounded by commandTimeoutMs. */
   async ping(): Promise<void> {
     if (this.isClosed) throw new Error('ping on a closed presence');
@@ -275,6 +291,7 @@ export class RedisPresence implements Presence {
     this.stop();
     await Promise.allSettled([...this.inflight]);
     this.listeners = [];
+    this.restoredListeners = [];
     try {
       let more = true;
       while (more) more = asInt(await this.run(LEAVE, this.nodeId, this.closeGraceMs, BATCH)) === 1;
@@ -298,6 +315,7 @@ export class RedisPresence implements Presence {
   private async abandon(): Promise<void> {
     this.stop();
     this.listeners = [];
+    this.restoredListeners = [];
     await release(this.redis);
   }
 
@@ -362,7 +380,11 @@ export class RedisPresence implements Presence {
 
   /** Refreshes the heartbeat and writes back this node's share where it may be wrong. */
   private async beat(): Promise<void> {
-    const lost = asInt(await this.run(HEARTBEAT, this.nodeId, this.nodeTtlMs)) === 1;
+    const fresh = randomBytes(8).toString('hex');
+    const reply = await this.run(HEARTBEAT, this.nodeId, this.nodeTtlMs, this.token, fresh);
+    // Only now: a beat that timed out may have run, but nothing says it did.
+    this.token = fresh;
+    const lost = asInt(reply) === 1;
     if (lost && this.mine.size > 0) {
       this.logger.warn('redis presence heartbeat had expired; restoring this node’s users', {
         nodeId: this.nodeId,
@@ -377,18 +399,30 @@ export class RedisPresence implements Presence {
     const todo = this.dirty;
     this.dirty = new Map();
     const entries = [...todo];
+    let back = 0;
     try {
       for (let i = 0; i < entries.length; i += BATCH) {
         const args: (string | number)[] = [];
         for (const [nick, grace] of entries.slice(i, i + BATCH)) {
           args.push(nick, this.mine.get(nick) ?? 0, grace);
         }
-        await this.run(SYNC, this.nodeId, ...args);
+        back += asInt(await this.run(SYNC, this.nodeId, ...args));
       }
     } catch (err) {
       // Keep what failed for the next beat, unless a newer failure replaced it meanwhile.
       for (const [nick, grace] of todo) if (!this.dirty.has(nick)) this.dirty.set(nick, grace);
+      this.syncUnsure = true;
       throw err;
+    }
+    if (back > 0 || this.syncUnsure) {
+      this.syncUnsure = false;
+      if (back > 0) {
+        this.logger.info('redis presence restored this node’s users', {
+          nodeId: this.nodeId,
+          users: back,
+        });
+      }
+      for (const listener of this.restoredListeners) listener();
     }
   }
 
