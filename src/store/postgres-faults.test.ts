@@ -90,7 +90,9 @@ after(async () => {
 });
 
 describe('PostgresStore under connection faults', () => {
-  test('a reset inside an append transaction fails that batch cleanly; the next append works', async () => {
+  test('a reset inside an append transaction fails that batch cleanly; the next append works', {
+    timeout: 30_000,
+  }, async () => {
     const { store, proxy } = await proxied();
     try {
       await store.append(msg('warm'));
@@ -114,12 +116,14 @@ describe('PostgresStore under connection faults', () => {
       // The failed batch left nothing behind: a retry with its clientId stores it now.
       assert.equal((await store.append(msg('x1'))).created, true);
     } finally {
-      await store.close();
+      await within(store.close(), 3_000);
       await proxy.close();
     }
   });
 
-  test('silent connections: appends get past them within the timeouts, readiness tells, then heals', async () => {
+  test('silent connections: appends get past them within the timeouts, readiness tells, then heals', {
+    timeout: 30_000,
+  }, async () => {
     const { store, proxy } = await proxied();
     try {
       // Open several pooled connections, then silence them all (a NAT that dropped its state).
@@ -150,12 +154,12 @@ describe('PostgresStore under connection faults', () => {
       assert.equal((await store.append(msg('s1'))).message.text, 's1');
       assert.deepEqual(uncaught, []);
     } finally {
-      await store.close();
+      await within(store.close(), 3_000);
       await proxy.close();
     }
   });
 
-  test('reads do not hang on a silent connection', async () => {
+  test('reads do not hang on a silent connection', { timeout: 30_000 }, async () => {
     const { store, proxy } = await proxied();
     try {
       await Promise.all([store.head(), store.head(), store.head()]);
@@ -174,7 +178,7 @@ describe('PostgresStore under connection faults', () => {
       }
       assert.ok(ok, 'reads work again');
     } finally {
-      await store.close();
+      await within(store.close(), 3_000);
       await proxy.close();
     }
   });
