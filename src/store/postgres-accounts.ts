@@ -2,7 +2,8 @@ import type pg from 'pg';
 import { nickKey } from '../core/confusables.js';
 import type { AccountStore, Credential, CredentialKind } from './accounts.js';
 import { CREDENTIAL, type CredentialRow, toCredential } from './credential-row.js';
-import { inTransaction, LOCK } from './postgres-schema.js';
+import { inTransaction } from './postgres-client.js';
+import { appendLock, LOCK } from './postgres-schema.js';
 
 // `expires` is the last ms at which a credential works; 0 means it never expires.
 const UNEXPIRED = '(expires = 0 OR expires >= $2)';
@@ -32,18 +33,21 @@ export class PostgresAccounts implements AccountStore {
     // deletes. The unique index on lower(nick) makes a nick taken in any ASCII case a conflict,
     // and the one on nick_key a look-alike one: DO NOTHING without a target covers both, and a
     // concurrent insert of the same key waits for this one's commit and then does nothing.
-    return inTransaction(this.pool, async (client) => {
-      await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK.append, this.lockKey]);
-      const { rowCount } = await client.query(
-        `INSERT INTO users (nick, password, created, registered, nick_key)
+    return inTransaction(
+      this.pool,
+      async (client) => {
+        const { rowCount } = await client.query(
+          `INSERT INTO users (nick, password, created, registered, nick_key)
          SELECT $1, $2, $3, coalesce(max(id), 0), $4 FROM messages ON CONFLICT DO NOTHING`,
-        [nick, passwordHash, now, nickKey(nick)],
-      );
-      if (rowCount !== 1) return false;
-      await client.query('DELETE FROM offline WHERE recipient = $1', [nick]);
-      await client.query('DELETE FROM invites WHERE nick = $1', [nick]);
-      return true;
-    });
+          [nick, passwordHash, now, nickKey(nick)],
+        );
+        if (rowCount !== 1) return false;
+        await client.query('DELETE FROM offline WHERE recipient = $1', [nick]);
+        await client.query('DELETE FROM invites WHERE nick = $1', [nick]);
+        return true;
+      },
+      { lock: appendLock(this.lockKey) },
+    );
   }
 
   async lookAlike(nick: string): Promise<string | undefined> {

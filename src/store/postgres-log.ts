@@ -7,8 +7,8 @@ import {
   type StoredMessage,
 } from '../core/events.js';
 import { registered } from './postgres-accounts.js';
+import { inTransaction } from './postgres-client.js';
 import { COLUMNS, type Row, toEvent, toMessage } from './postgres-rows.js';
-import { inTransaction } from './postgres-schema.js';
 import type { RetentionPolicy } from './store.js';
 
 /**

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { type PendingWrite, type Settle, writeBatch } from './postgres-append.js';
-import { inTransaction, LOCK } from './postgres-schema.js';
+import { inTransaction, type Stage, type TransactionOptions } from './postgres-client.js';
+import { appendLock } from './postgres-schema.js';
 
 /**
  * Most appends one transaction takes. The queue is bounded anyway by the requests in flight,
@@ -10,15 +11,32 @@ import { inTransaction, LOCK } from './postgres-schema.js';
 const MAX_BATCH = 256;
 
 /**
+ * How long a batch may wait for one answer other than the append lock's before readiness
+ * takes the append path as stuck (stalled). BEGIN, the batch's statements and COMMIT take
+ * milliseconds; only the lock may legitimately wait long, behind another node's batch (up to
+ * LOCK_WAIT_MS), and that wait is not counted.
+ */
+export const APPEND_STALL_MS = 1_000;
+
+/** A readiness probe waiting in the queue: a write of its own, through the append path. */
+interface Probe {
+  readonly kind: 'probe';
+  readonly write: (client: pg.PoolClient) => Promise<unknown>;
+  readonly done: Settle<void>;
+}
+
+/**
  * PostgresStore's writes, committed in groups (see postgres-store.ts): the writes called in
  * one turn of the event loop form one batch, written in one transaction that holds the append
  * lock; writes called while a batch is being written form the next one. Batches are written
  * one after another, in call order, so ids follow the order of calls.
  */
 export class AppendQueue {
-  /** `BEGIN` and the append lock in one round trip (a simple query may hold several). */
-  private readonly begin: string;
-  private pending: PendingWrite[] = [];
+  /** The append lock, taken right after BEGIN (appendLock). */
+  private readonly transaction: TransactionOptions;
+  private pending: Array<PendingWrite | Probe> = [];
+  /** The stage of the batch being written, and since when (performance.now()). */
+  private stage: { readonly name: Stage; readonly since: number } | undefined;
   private scheduled = false;
   private writing = false;
   /** Writes ever queued, and writes ever settled: batches settle in queue order. */
@@ -32,8 +50,37 @@ export class AppendQueue {
     key: number,
     private readonly maxOfflinePerUser: number,
   ) {
-    // Both are integers we chose, not input: safe to inline.
-    this.begin = `BEGIN; SELECT pg_advisory_xact_lock(${LOCK.append}, ${key})`;
+    this.transaction = {
+      lock: appendLock(key),
+      onStage: (name) => {
+        this.stage = name && { name, since: performance.now() };
+      },
+    };
+  }
+
+  /**
+   * Why the append path looks stuck, or undefined: the batch being written has waited more
+   * than APPEND_STALL_MS for an answer that should take milliseconds (a silent connection),
+   * or longer than the lock may be waited for.
+   */
+  stalled(): string | undefined {
+    const stage = this.stage;
+    if (!stage) return undefined;
+    const ms = performance.now() - stage.since;
+    const bound = stage.name === 'lock' ? (this.transaction.lock?.timeoutMs ?? 0) : APPEND_STALL_MS;
+    if (ms <= bound) return undefined;
+    return `an append has waited ${Math.round(ms)} ms at ${stage.name}`;
+  }
+
+  /**
+   * Goes through the append path as a batch would, after the writes queued before it: takes
+   * the append lock and runs `write` (a small write of readiness's own) in the batch's
+   * transaction. Resolves after commit.
+   */
+  probe(write: (client: pg.PoolClient) => Promise<unknown>): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.enqueue({ kind: 'probe', write, done: { resolve, reject } });
+    });
   }
 
   /** Queues the write that `make` builds around its promise's settlers; resolves after commit. */
@@ -41,7 +88,7 @@ export class AppendQueue {
     return new Promise((resolve, reject) => this.enqueue(make({ resolve, reject })));
   }
 
-  private enqueue(write: PendingWrite): void {
+  private enqueue(write: PendingWrite | Probe): void {
     this.pending.push(write);
     this.queued++;
     // While a batch is being written, the writer picks this one up when it finishes.
@@ -79,18 +126,25 @@ export class AppendQueue {
    * connection during COMMIT leaves the outcome unknown; a client retrying with its clientId
    * gets the stored message back if it did commit.
    */
-  private async commit(batch: PendingWrite[]): Promise<void> {
+  private async commit(batch: Array<PendingWrite | Probe>): Promise<void> {
+    const writes = batch.filter((p): p is PendingWrite => p.kind !== 'probe');
+    const probes = batch.filter((p): p is Probe => p.kind === 'probe');
     let settlers: Array<() => void>;
     try {
       settlers = await inTransaction(
         this.pool,
-        (client) => writeBatch(client, batch, this.maxOfflinePerUser),
-        this.begin,
+        async (client) => {
+          const settle = await writeBatch(client, writes, this.maxOfflinePerUser);
+          for (const probe of probes) await probe.write(client);
+          return settle;
+        },
+        this.transaction,
       );
     } catch (err) {
       for (const p of batch) p.done.reject(err);
       return;
     }
     for (const settle of settlers) settle();
+    for (const probe of probes) probe.done.resolve();
   }
 }

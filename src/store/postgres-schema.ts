@@ -1,6 +1,13 @@
 import pg from 'pg';
 import { backfillPostgresNickKeys } from './accounts-keys.js';
 import { NewerSchemaError } from './newer-schema.js';
+import {
+  IDLE_IN_TRANSACTION_MS,
+  LOCK_QUERY_TIMEOUT_MS,
+  LOCK_WAIT_MS,
+  QUERY_TIMEOUT_MS,
+  type TransactionOptions,
+} from './postgres-client.js';
 
 // Each entry migrates the schema from version i to i+1; the schema_version table records how
 // many ran. Append new steps, never edit old ones: databases in the field have run them.
@@ -185,6 +192,19 @@ export const LOCK = {
 } as const;
 
 /**
+ * The `lock` of an inTransaction that takes the append lock of the schema whose lock key is
+ * `key`: the server gives up the wait after LOCK_WAIT_MS (lock_timeout, for this transaction
+ * only), and the client takes a connection that has not answered by LOCK_QUERY_TIMEOUT_MS
+ * as silent. Both are integers we chose, not input: safe to inline.
+ */
+export function appendLock(key: number): NonNullable<TransactionOptions['lock']> {
+  return {
+    text: `SET LOCAL lock_timeout = ${LOCK_WAIT_MS}; SELECT pg_advisory_xact_lock(${LOCK.append}, ${key})`,
+    timeoutMs: LOCK_QUERY_TIMEOUT_MS,
+  };
+}
+
+/**
  * Schema names are restricted to lowercase ASCII letters, digits and `_`, at most 63 bytes
  * (PostgreSQL's identifier limit): such a name needs no quoting, neither in SQL nor in the
  * `options` connection parameter, where a space or a backslash would need escaping.
@@ -284,40 +304,6 @@ export async function migrate(
   }
 }
 
-/**
- * Runs `work` in a transaction on one pooled connection: commits when it resolves, rolls back
- * when it throws. A connection whose rollback failed is destroyed rather than reused, since it
- * may still be inside the failed transaction.
- */
-export async function inTransaction<T>(
-  pool: pg.Pool,
-  work: (client: pg.PoolClient) => Promise<T>,
-  begin = 'BEGIN',
-): Promise<T> {
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  try {
-    await client.query(begin);
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (err) {
-    await client.query('ROLLBACK').catch((e: unknown) => {
-      broken = e instanceof Error ? e : new Error(String(e));
-    });
-    throw err;
-  } finally {
-    client.release(broken);
-  }
-}
-
-/**
- * How long a session may sit in an open transaction: a node that stalls mid-append (a paused
- * process, a lost network) holds the append lock, and with it every node's appends, until
- * PostgreSQL ends that session. A batch normally holds it for a few milliseconds.
- */
-const IDLE_IN_TRANSACTION_MS = 10_000;
-
 /** How long opening a connection may take before the query that needed it fails. */
 const CONNECT_TIMEOUT_MS = 5_000;
 
@@ -340,6 +326,9 @@ export function poolConfig(url: string, schema: string | undefined, max: number)
     max,
     options: settings.join(' '),
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    // Every query's answer is awaited this long at most (postgres-client.ts), so that a
+    // silent connection fails its query instead of hanging it.
+    query_timeout: QUERY_TIMEOUT_MS,
     keepAlive: true,
     types: { getTypeParser },
   };

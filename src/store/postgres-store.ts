@@ -88,6 +88,35 @@ export interface PostgresStoreOptions extends StoreLimits {
  */
 export const DEFAULT_POOL_SIZE = 10;
 
+/**
+ * How long one statement of the migration at open may run: a step over a large log rewrites
+ * tables (postgres-schema.ts), which takes seconds to minutes, not the milliseconds of the
+ * pool's QUERY_TIMEOUT_MS; a connection silent for longer fails the start.
+ */
+const MIGRATE_QUERY_TIMEOUT_MS = 10 * 60_000;
+
+/**
+ * Connects `client`, brings the schema up to date (migrate) and returns its effective name;
+ * always ends the client. Its `error` is listened to throughout, so that a connection lost
+ * mid-migration fails the start with that error rather than killing the process unreported.
+ */
+async function migrateOnce(client: pg.Client, named: string | undefined): Promise<string> {
+  let lost: Error | undefined;
+  client.on('error', (err) => {
+    lost ??= err;
+  });
+  try {
+    await client.connect();
+    const schema = await effectiveSchema(client, named);
+    await migrate(client, schema, named !== undefined);
+    return schema;
+  } catch (err) {
+    throw lost ?? err;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
 /** The Store for a cluster of ssechat processes: one PostgreSQL database (or schema of one). */
 export class PostgresStore implements Store {
   readonly accounts: PostgresAccounts;
@@ -104,28 +133,21 @@ export class PostgresStore implements Store {
    */
   static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
     if (options.schema !== undefined) checkSchemaName(options.schema);
-    const pool = new pg.Pool(
-      poolConfig(options.url, options.schema, options.poolSize ?? DEFAULT_POOL_SIZE),
+    const config = poolConfig(options.url, options.schema, options.poolSize ?? DEFAULT_POOL_SIZE);
+    // Migrated on a connection of its own, whose statements may take as long as a step over a
+    // large log needs (MIGRATE_QUERY_TIMEOUT_MS), not the pool's QUERY_TIMEOUT_MS.
+    const schema = await migrateOnce(
+      new pg.Client({ ...config, query_timeout: MIGRATE_QUERY_TIMEOUT_MS }),
+      options.schema,
     );
+    const pool = new pg.Pool(config);
     // Without a listener, a server that drops an idle pooled connection (a restart, a
     // failover) would crash the process. The pool discards that connection; the next query
-    // opens a new one, or fails and reports it.
+    // opens a new one, or fails and reports it. A connection checked out is watched by
+    // withClient (postgres-client.ts) instead.
     pool.on('error', (err) => {
       options.logger?.warn('PostgreSQL connection lost while idle', { err });
     });
-    let schema: string;
-    try {
-      const client = await pool.connect();
-      try {
-        schema = await effectiveSchema(client, options.schema);
-        await migrate(client, schema, options.schema !== undefined);
-      } finally {
-        client.release();
-      }
-    } catch (err) {
-      await pool.end().catch(() => {});
-      throw err;
-    }
     return new PostgresStore(pool, options, schemaKey(schema));
   }
 
@@ -249,19 +271,22 @@ export class PostgresStore implements Store {
    */
   async ping(): Promise<void> {
     if (this.closing) throw new Error('ping on a closed store');
+    const stalled = this.writes.stalled();
+    if (stalled) throw new Error(`the append path is stuck: ${stalled}`);
     await this.pool.query('SELECT 1');
-    await this.health.check(() => this.probeWrite());
+    await this.health.check(() => this.writes.probe((client) => this.probeWrite(client)));
   }
 
   /**
-   * The write readiness tries while the last append failed (WriteHealth): one committed row
-   * of meta, so that a read-only database (25006, a standby after a failover), a full disk
+   * The write readiness tries while the last append failed (WriteHealth), through the append
+   * path (AppendQueue.probe: the append lock, in a batch's transaction, on the connection
+   * appends would use): one committed row of meta, so that a read-only database (25006, a standby after a failover), a full disk
    * where the row needs a new page or the WAL cannot grow (53100), or a lost connection fails
    * it. Each process of a cluster writes the same row, at most once a second, only while its
    * own writes fail.
    */
-  private async probeWrite(): Promise<void> {
-    await this.pool.query(
+  private async probeWrite(client: pg.PoolClient): Promise<void> {
+    await client.query(
       `INSERT INTO meta (key, value) VALUES ('write_probe', $1)
        ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
       [Date.now()],

@@ -20,9 +20,11 @@ const SQLITE_UNAVAILABLE = /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN|BUSY)(_|$)/;
  * PostgreSQL SQLSTATEs of the same kind: class 08 (connection exception), class 53
  * (insufficient resources: 53100 disk full, 53200 out of memory, 53300 too many
  * connections), 25006 (read-only transaction: a hot standby after a failover, or
- * default_transaction_read_only), 57P01-57P03 (shutting down, starting up), 58030 (I/O error).
+ * default_transaction_read_only), 57P01-57P03 (shutting down, starting up), 58030 (I/O error),
+ * 25P03 and 57P05 (the server ended a session idle too long: the node stalled), 55P03 (the
+ * append lock was not granted within its lock_timeout: postgres-client.ts).
  */
-const POSTGRES_UNAVAILABLE = /^(08...|53...|25006|57P0[123]|58030)$/;
+const POSTGRES_UNAVAILABLE = /^(08...|53...|25006|25P03|55P03|57P0[1235]|58030)$/;
 
 /** Errnos of a connection to PostgreSQL that could not be made or was lost. */
 const NETWORK_UNAVAILABLE =
@@ -31,10 +33,11 @@ const NETWORK_UNAVAILABLE =
 /**
  * pg's own errors for a lost or timed-out connection carry no code; these are their messages
  * (pg 8: "Connection terminated unexpectedly", "timeout exceeded when trying to connect",
- * "Client has encountered a connection error and is not queryable").
+ * "Client has encountered a connection error and is not queryable", and "Query read timeout",
+ * a query_timeout: the connection went silent, see postgres-client.ts).
  */
 const PG_CONNECTION_MESSAGE =
-  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/;
+  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Query read timeout$)/;
 
 /**
  * Whether `err`, thrown by a Store engine, says that the backend cannot serve now (a full
