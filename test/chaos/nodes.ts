@@ -154,11 +154,7 @@ export class ChaosNode {
           at: Date.now(),
           code,
           signal,
-          // The error itself, without its stack frames.
-          tail: this.tail
-            .filter((l) => !/^\s+at |^\s*$|^\s*\[\.\.\./.test(l))
-            .slice(-8)
-            .join('\n'),
+          tail: errorLines(this.tail),
         });
       });
     });
@@ -222,6 +218,18 @@ export class ChaosNode {
       this.child.kill('SIGKILL');
     }
   }
+}
+
+/** The lines of a log tail that name an error (a crash's message), else its last lines. */
+function errorLines(tail: readonly string[]): string {
+  const errors = tail.filter((l) => /Error\b|error:|ECONN|terminated|FATAL/.test(l));
+  // An uncaught error's own lines (not JSON log lines) say best why the process ended.
+  const raw = errors.filter((l) => !l.startsWith('{'));
+  const lines = raw.length > 0 ? raw : errors.length > 0 ? errors : tail;
+  return lines
+    .slice(-4)
+    .map((l) => l.slice(0, 240))
+    .join('\n');
 }
 
 /** GET `path` on a node with a timeout; resolves with the status, 0 on an error or timeout. */

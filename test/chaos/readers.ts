@@ -1,8 +1,8 @@
 /**
  * The chaos run's readers: one user each, holding one /api/v1/events stream at a time on a
  * random node, and coming back on a random node with `Last-Event-ID` whenever the stream ends,
- * fails, goes silent (no byte for a few heartbeats: a stopped node or a dead connection) or,
- * while the run is in its fault phase, every few seconds for no reason. A reader records what
+ * fails, goes silent (no byte for a few heartbeats: a stopped node or a dead connection) and,
+ * for half of them, while the run is in its fault phase, every few seconds for no reason. A reader records what
  * it checks later (checks.ts): every stored event it received, in segments that begin at its
  * first `hello` and at each `reset`, and its view of who is online (hello, join, leave).
  */
@@ -39,15 +39,23 @@ export class Reader {
   private req: ClientRequest | undefined;
   private running = false;
   private loop: Promise<void> | undefined;
-  private wander = true;
+  private wander: boolean;
 
+  /**
+   * A reader that `wanders` also moves to a random node every few seconds; one that does not
+   * keeps its stream until it fails, as most real clients do, so that it stays on a node
+   * through that node's outages (which is what tests presence healing).
+   */
   constructor(
     readonly nick: string,
+    readonly wanders: boolean,
     private readonly cookie: string,
     private readonly urls: () => string[],
     private readonly rng: Prng,
     private readonly silenceMs: number,
-  ) {}
+  ) {
+    this.wander = wanders;
+  }
 
   /** The id to resume from, if any. */
   get lastEventId(): number | undefined {
@@ -60,9 +68,9 @@ export class Reader {
     this.loop = this.run();
   }
 
-  /** Stops or resumes the random reconnects (the stream itself stays). */
-  setWander(on: boolean): void {
-    this.wander = on;
+  /** Stops the random reconnects (the stream itself stays). */
+  settle(): void {
+    this.wander = false;
   }
 
   /** Closes the stream and stops reconnecting. */

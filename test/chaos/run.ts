@@ -111,8 +111,15 @@ async function main(): Promise<boolean> {
   const probes = await Promise.all(names.map((n) => login(url0, `probe${n.toLowerCase()}`)));
   const readers = await Promise.all(
     READERS.map(
-      async (nick) =>
-        new Reader(nick, await login(url0, nick), urls, traffic.fork(), HEARTBEAT_MS * 3.5),
+      async (nick, i) =>
+        new Reader(
+          nick,
+          i % 2 === 0,
+          await login(url0, nick),
+          urls,
+          traffic.fork(),
+          HEARTBEAT_MS * 3.5,
+        ),
     ),
   );
   for (const r of readers) r.start();
@@ -138,7 +145,7 @@ async function main(): Promise<boolean> {
 
   say(`healing everything after ${injected} faults`);
   await injector.healAll();
-  for (const r of readers) r.setWander(false);
+  for (const r of readers) r.settle();
   await sleep(5000);
   await senders.stop();
   await senders.drain(Date.now() + 60_000);
