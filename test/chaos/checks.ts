@@ -1,5 +1,6 @@
 /**
- * The chaos run's checks, made once the cluster is healed and quiet. What they compare with
+ * The chaos run's checks, made once the cluster is healed and quiet (presence also after each
+ * Redis fault). What they compare with
  * is read from PostgreSQL directly (not through ssechat), and each check lists every breach it
  * finds, so that one run tells the whole story:
  *
@@ -10,7 +11,9 @@
  *   every event it may see (broadcasts, DMs to or from it) exactly once and in increasing id
  *   order; a segment a reset ended is checked up to the last event it received.
  * - presence: each node's view (a fresh stream's hello) and each reader's own view (hello, then
- *   join and leave) is exactly the set of readers, who all hold an open stream.
+ *   join, leave and presence) is exactly the set of readers, who all hold an open stream. The
+ *   same comparison (presenceViews) also runs during the fault phase, after each Redis fault
+ *   has healed and settled (run.ts).
  * - nodes: no node exited unless the run stopped it; a SIGTERM exits 0; every node runs,
  *   answers /readyz 200, acknowledges a send and opens a stream.
  */
@@ -18,6 +21,7 @@ import { request } from 'node:http';
 import type pg from 'pg';
 import type { ChaosNode, UnexpectedExit } from './nodes.js';
 import { probeStatus } from './nodes.js';
+import { sleep } from './prng.js';
 import type { Reader } from './readers.js';
 import { postMessage, type SendRecord } from './senders.js';
 
@@ -172,23 +176,39 @@ export function helloOnline(
   });
 }
 
-/** The presence checks: each node's view and each reader's view. */
-export async function checkPresence(
+/** One comparison of every view of presence with the readers' open streams. */
+export interface PresenceViews {
+  /** Breaches of the nodes' views (and readers with no open stream). */
+  readonly nodes: string[];
+  /** Breaches of the readers' own views. */
+  readonly readers: string[];
+  /** Per node: whether a fresh stream got its hello. */
+  readonly hellos: boolean[];
+}
+
+/**
+ * Compares, once, each node's view (a fresh stream's hello, opened by that node's probe user)
+ * and each reader's live view (hello, join, leave, presence) with the set of readers that hold
+ * an open stream. Probe users are left out of every list.
+ */
+export async function presenceViews(
   nodes: readonly ChaosNode[],
   readers: readonly Reader[],
   probes: readonly string[],
-): Promise<{ nodes: CheckResult; readers: CheckResult; hellos: boolean[] }> {
+): Promise<PresenceViews> {
   const isProbe = (nick: string): boolean => nick.startsWith('probe');
+  const onlines = await Promise.all(
+    nodes.map((node, i) => helloOnline(node.url, probes[i] as string, 5000)),
+  );
+  // Who holds a stream, taken after the hellos: a reader that came back meanwhile counts.
   const open = readers.filter((r) => r.live).map((r) => r.nick);
   const expected = new Set(open);
   const nodeBreaches: string[] = [];
   for (const r of readers) if (!r.live) nodeBreaches.push(`reader ${r.nick} has no open stream`);
-  const hellos: boolean[] = [];
   for (const [i, node] of nodes.entries()) {
-    const online = await helloOnline(node.url, probes[i] as string);
-    hellos.push(online !== undefined);
+    const online = onlines[i];
     if (!online) {
-      nodeBreaches.push(`node ${node.name}: no hello within 10 s`);
+      nodeBreaches.push(`node ${node.name}: no hello within 5 s`);
       continue;
     }
     const diff = compare(new Set(online.filter((n) => !isProbe(n))), expected);
@@ -198,14 +218,51 @@ export async function checkPresence(
   }
   const readerBreaches: string[] = [];
   for (const r of readers) {
+    if (!r.live) continue;
     const view = new Set([...r.view].filter((n) => !isProbe(n) && n !== r.nick));
     const diff = compare(view, new Set(open.filter((n) => n !== r.nick)));
-    if (diff) readerBreaches.push(`${r.nick}'s view: ${diff}`);
+    const where = nodes.find((n) => n.url === r.url)?.name ?? '?';
+    if (diff) readerBreaches.push(`${r.nick}'s view (stream on ${where}): ${diff}`);
   }
   return {
-    nodes: { name: "presence: each node's view is right once quiet", breaches: nodeBreaches },
-    readers: { name: "presence: each reader's view is right once quiet", breaches: readerBreaches },
-    hellos,
+    nodes: nodeBreaches,
+    readers: readerBreaches,
+    hellos: onlines.map((o) => o !== undefined),
+  };
+}
+
+/**
+ * Compares every view of presence (presenceViews) until all are right or `retryMs` has
+ * passed, and returns the last comparison: a reader that is between two streams, or a join
+ * still on its way, is given that long; a view that stays wrong fails.
+ */
+export async function settledPresence(
+  nodes: readonly ChaosNode[],
+  readers: readonly Reader[],
+  probes: readonly string[],
+  retryMs: number,
+): Promise<PresenceViews & { attempts: number }> {
+  const deadline = Date.now() + retryMs;
+  for (let attempts = 1; ; attempts++) {
+    const views = await presenceViews(nodes, readers, probes);
+    const right = views.nodes.length === 0 && views.readers.length === 0;
+    if (right || Date.now() >= deadline) return { ...views, attempts };
+    await sleep(300);
+  }
+}
+
+/** The presence checks once quiet: each node's view and each reader's view. */
+export async function checkPresence(
+  nodes: readonly ChaosNode[],
+  readers: readonly Reader[],
+  probes: readonly string[],
+  retryMs: number,
+): Promise<{ nodes: CheckResult; readers: CheckResult; hellos: boolean[] }> {
+  const views = await settledPresence(nodes, readers, probes, retryMs);
+  return {
+    nodes: { name: "presence: each node's view is right once quiet", breaches: views.nodes },
+    readers: { name: "presence: each reader's view is right once quiet", breaches: views.readers },
+    hellos: views.hellos,
   };
 }
 

@@ -1,7 +1,8 @@
 /**
  * The chaos run's faults, on a schedule drawn from the seed: each fault hits one node (or the
- * shared PostgreSQL or Redis), lasts a drawn time, and is healed before the next one starts,
- * so that a finding can be traced to the fault in progress. The schedule is printed before it
+ * shared PostgreSQL or Redis), lasts a drawn time, and is healed before the next one starts
+ * (after a Redis fault, only once presence has been checked: run.ts), so that a finding can be
+ * traced to the fault in progress. The schedule is printed before it
  * runs; `--seed` replays it (the faults, their order, nodes and durations; not the exact
  * interleaving of the processes).
  */
@@ -29,6 +30,16 @@ export const KINDS = [
 /** One kind of fault. */
 export type FaultKind = (typeof KINDS)[number];
 
+/**
+ * The faults after which presence is checked, once healed and settled: those that cut a node
+ * from the Bus and presence (a partition, reset connections) or make Redis forget everything.
+ */
+export const PRESENCE_KINDS: ReadonlySet<FaultKind> = new Set([
+  'partition-redis',
+  'reset-redis',
+  'redis-restart',
+]);
+
 /** One scheduled fault. */
 export interface Fault {
   readonly kind: FaultKind;
@@ -38,7 +49,7 @@ export interface Fault {
   readonly ms: number;
   /** Added latency per chunk, for `latency`. */
   readonly delayMs: number;
-  /** Quiet time after it, before the next fault. */
+  /** Quiet time after it (and after its presence check), before the next fault. */
   readonly gapMs: number;
 }
 
@@ -48,8 +59,9 @@ function draw(rng: Prng, kind: FaultKind, nodes: number, short: boolean): Fault 
     kill9: rng.int(300, 3000),
     sigterm: rng.int(0, 2000),
     sigstop: 10_000,
-    // Short mode has one of each: make it outlast the node TTL (10 s), the case that matters.
-    'partition-redis': short ? rng.int(11_000, 14_000) : rng.int(3000, 14_000),
+    // Short mode has one of each: make it outlast the node TTL and a sweep (10 s + 1 s), so
+    // that the node is surely reaped while its streams stay open: the case that matters.
+    'partition-redis': short ? rng.int(12_500, 14_000) : rng.int(3000, 14_000),
     'partition-pg': rng.int(3000, 14_000),
     'reset-redis': 0,
     'reset-pg': 0,
@@ -105,7 +117,7 @@ export class Injector {
     private readonly say: (line: string) => void,
   ) {}
 
-  /** Injects one fault, heals it, and waits out its gap. */
+  /** Injects one fault and heals it (the caller waits out its gap). */
   async run(f: Fault): Promise<void> {
     const node = this.t.nodes[f.node] as ChaosNode;
     this.say(
@@ -168,7 +180,6 @@ export class Injector {
         node.redisProxy.latency(0);
         break;
     }
-    await sleep(f.gapMs);
   }
 
   /** Ends every fault: proxies healed, stopped nodes continued, dead ones started. */

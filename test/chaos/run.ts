@@ -1,15 +1,23 @@
 /**
  * `npm run chaos [-- --seed N] [--minutes M] [--short]`: three ssechat nodes on a PostgreSQL
  * and a Redis of the run's own, behind fault proxies, under senders and readers, with faults
- * injected on a seeded schedule; then everything is healed and the checks of checks.ts run.
- * Exit code 0 only when every check passes. See README.md, "Fault injection (npm run chaos)".
+ * injected on a seeded schedule; after each Redis fault, once healed and settled, presence is
+ * checked; at the end everything is healed and the checks of checks.ts run. Exit code 0 only
+ * when every check passes. See README.md, "Fault injection (npm run chaos)".
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { type CheckResult, checkNodes, checkPresence, checkReaders, checkSends } from './checks.js';
-import { describe, type Fault, Injector, schedule } from './faults.js';
+import {
+  type CheckResult,
+  checkNodes,
+  checkPresence,
+  checkReaders,
+  checkSends,
+  settledPresence,
+} from './checks.js';
+import { describe, type Fault, Injector, PRESENCE_KINDS, schedule } from './faults.js';
 import { ChaosNode, GRACE_MS, HEARTBEAT_MS, type UnexpectedExit } from './nodes.js';
 import { Prng, sleep } from './prng.js';
 import { Reader } from './readers.js';
@@ -20,6 +28,31 @@ const SENDERS = ['ann', 'bob', 'cat', 'dan'];
 const READERS = ['r1', 'r2', 'r3', 'r4', 'r5', 'r6'];
 /** Node TTL (10 s) + sweep (1 s) + grace + a margin: presence must be right after this. */
 const QUIET_MS = 10_000 + 1000 + GRACE_MS + 6000;
+/**
+ * After a Redis fault's heal, presence must be right within node TTL (10 s) + sweep (1 s) +
+ * grace + 3 s (a presence heartbeat, after which a node Redis forgot has counted its users
+ * again): 15 s.
+ */
+const SETTLE_MS = 10_000 + 1000 + GRACE_MS + 3000;
+/**
+ * Readers keep moving this long after a Redis fault's heal (streams opened while the nodes
+ * re-sync must be told the rest), then hold still until the check is done.
+ */
+const CHURN_MS = 2000;
+/** How long a presence comparison is retried before it fails (a reader between streams). */
+const RETRY_MS = 3000;
+/** A wanderer's longer absences: past the grace window, so a real leave and join. */
+const BREAK_MS: [number, number] = [GRACE_MS + 500, GRACE_MS + 3000];
+
+/** One presence check after a Redis fault. */
+interface FaultCheck {
+  readonly label: string;
+  readonly at: number;
+  readonly breaches: string[];
+  readonly attempts: number;
+  /** Readers whose stream (on the fault's node, or anywhere for a restart) outlived it. */
+  readonly witnesses: string[];
+}
 
 function args(argv: string[]): { seed: number; minutes: number; short: boolean } {
   const value = (flag: string): string | undefined => {
@@ -68,6 +101,52 @@ process.on('SIGTERM', () => abort('terminated', 143));
 process.on('uncaughtException', (err) => abort(`harness error: ${err.stack ?? err}`, 2));
 process.on('unhandledRejection', (err) => abort(`harness error: ${String(err)}`, 2));
 
+/** Stayers away from home go back before a Redis fault, so each node holds one through it. */
+async function homeStayers(readers: readonly Reader[]): Promise<void> {
+  for (const r of readers) r.goHome();
+  const home = (r: Reader): boolean => r.wanders || (r.live && r.url === r.homeUrl);
+  const deadline = Date.now() + 3000;
+  while (Date.now() < deadline && !readers.every(home)) await sleep(100);
+}
+
+/**
+ * Presence after a Redis fault `f` that started at `start` and healed at `healed`: readers
+ * keep moving for CHURN_MS, then hold still; at SETTLE_MS after the heal, every view must be
+ * right (retried for RETRY_MS); then they move again.
+ */
+async function presenceAfter(
+  f: Fault,
+  start: number,
+  healed: number,
+  readers: readonly Reader[],
+  probes: readonly string[],
+): Promise<FaultCheck> {
+  const names = nodes.map((n) => n.name);
+  const label = describe(f, names);
+  const node = nodes[f.node] as ChaosNode;
+  await sleep(CHURN_MS);
+  for (const r of readers) r.pause();
+  await sleep(Math.max(0, healed + SETTLE_MS - Date.now()));
+  const views = await settledPresence(nodes, readers, probes, RETRY_MS);
+  const witnesses = readers
+    .filter(
+      (r) =>
+        r.live &&
+        r.liveSince < start &&
+        (f.kind === 'redis-restart' || (r.url !== undefined && r.url === node.url)),
+    )
+    .map((r) => `${r.nick} on ${nodes.find((n) => n.url === r.url)?.name ?? '?'}`);
+  for (const r of readers) r.resume();
+  const breaches = [...views.nodes, ...views.readers];
+  const after = ((Date.now() - healed) / 1000).toFixed(1);
+  say(
+    breaches.length === 0
+      ? `presence right ${after} s after the heal (comparison ${views.attempts}); streams that outlived it: ${witnesses.join(', ') || 'none'}`
+      : `FINDING: presence still wrong ${after} s after the heal: ${breaches.join('; ')}`,
+  );
+  return { label, at: (start - t0) / 1000, breaches, attempts: views.attempts, witnesses };
+}
+
 async function main(): Promise<boolean> {
   const rng = new Prng(opts.seed);
   const traffic = rng.fork();
@@ -75,7 +154,7 @@ async function main(): Promise<boolean> {
   // Bounded whatever happens: the fault phase, the heal, the quiet wait and the checks.
   const hard = setTimeout(
     () => abort('took too long', 3),
-    (opts.short ? 5 : opts.minutes + 5) * 60_000,
+    (opts.short ? 8 : opts.minutes + 6) * 60_000,
   );
   hard.unref();
   say(
@@ -109,17 +188,15 @@ async function main(): Promise<boolean> {
     SENDERS.map(async (nick) => ({ nick, cookie: await login(url0, nick) })),
   );
   const probes = await Promise.all(names.map((n) => login(url0, `probe${n.toLowerCase()}`)));
+  // r1, r3, r5 wander; r2, r4, r6 stay put, one at home on each node.
   const readers = await Promise.all(
     READERS.map(
       async (nick, i) =>
-        new Reader(
-          nick,
-          i % 2 === 0,
-          await login(url0, nick),
-          urls,
-          traffic.fork(),
-          HEARTBEAT_MS * 3.5,
-        ),
+        new Reader(nick, await login(url0, nick), urls, traffic.fork(), {
+          home: i % 2 === 1 ? ((i - 1) / 2) % names.length : undefined,
+          silenceMs: HEARTBEAT_MS * 3.5,
+          breakMs: BREAK_MS,
+        }),
     ),
   );
   for (const r of readers) r.start();
@@ -133,19 +210,27 @@ async function main(): Promise<boolean> {
   say(`schedule: ${shown.map((f) => describe(f, names)).join('; ')}${opts.short ? '' : '; …'}`);
   const faultEnd = Date.now() + faultMs;
   let injected = 0;
+  const checks: FaultCheck[] = [];
   for (const f of plan as Fault[]) {
     if (!opts.short && Date.now() >= faultEnd) break;
+    const presence = PRESENCE_KINDS.has(f.kind);
+    if (presence) await homeStayers(readers);
+    const start = Date.now();
+    let healed = true;
     try {
       await injector.run(f);
     } catch (err) {
+      healed = false;
       injector.findings.push(`fault ${f.kind} failed: ${(err as Error).message}`);
     }
     injected++;
+    if (presence && healed) checks.push(await presenceAfter(f, start, Date.now(), readers, probes));
+    await sleep(f.gapMs);
   }
 
   say(`healing everything after ${injected} faults`);
   await injector.healAll();
-  for (const r of readers) r.settle();
+  for (const r of readers) r.pause();
   await sleep(5000);
   await senders.stop();
   await senders.drain(Date.now() + 60_000);
@@ -161,7 +246,7 @@ async function main(): Promise<boolean> {
     await sleep(200);
 
   say('checking');
-  const presence = await checkPresence(nodes, readers, probes);
+  const presence = await checkPresence(nodes, readers, probes, RETRY_MS);
   const nodesCheck = await checkNodes(
     nodes,
     exits,
@@ -178,9 +263,14 @@ async function main(): Promise<boolean> {
   const readersCheck = await checkReaders(db, readers, target);
   await db.end();
 
+  const afterFaults: CheckResult = {
+    name: `presence: right within ${SETTLE_MS / 1000} s of each Redis fault's heal (${checks.length} checked)`,
+    breaches: checks.flatMap((c) => c.breaches.map((b) => `${c.label}: ${b}`)),
+  };
   const results: CheckResult[] = [
     sends.result,
     readersCheck,
+    afterFaults,
     presence.nodes,
     presence.readers,
     nodesCheck,
@@ -195,8 +285,18 @@ async function main(): Promise<boolean> {
   );
   const sum = (f: (r: Reader) => number): number => readers.reduce((a, r) => a + f(r), 0);
   console.log(
-    `readers: ${readers.length}, streams opened ${sum((r) => r.streams)}, stored events read ${sum((r) => r.received)}, resets ${sum((r) => r.resets)}, mailbox messages ${sum((r) => r.offline)}; end id ${target}`,
+    `readers: ${readers.length}, streams opened ${sum((r) => r.streams)}, stored events read ${sum((r) => r.received)}, resets ${sum((r) => r.resets)}, mailbox messages ${sum((r) => r.offline)}, presence snapshots ${sum((r) => r.snapshots)}; end id ${target}`,
   );
+  for (const c of checks) {
+    const outcome =
+      c.breaches.length > 0
+        ? `FAIL (${c.breaches.length} breaches)`
+        : `right${c.attempts > 1 ? ` at comparison ${c.attempts}` : ''}`;
+    const outlived = c.witnesses.length > 0 ? c.witnesses.join(', ') : 'none';
+    console.log(
+      `presence after ${c.label} (at ${c.at.toFixed(0)} s): ${outcome}; streams that outlived it: ${outlived}`,
+    );
+  }
   for (const r of results) {
     console.log(`${r.breaches.length === 0 ? 'PASS' : 'FAIL'}  ${r.name}`);
     for (const b of r.breaches) console.log(`      ${b}`);
