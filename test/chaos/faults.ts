@@ -53,15 +53,17 @@ export interface Fault {
   readonly gapMs: number;
 }
 
-/** Draws one fault of `kind`. */
-function draw(rng: Prng, kind: FaultKind, nodes: number, short: boolean): Fault {
+/**
+ * Draws one fault of `kind`; `first` for the first round of a schedule (every kind once),
+ * whose Redis partition outlasts the node TTL and a sweep (10 s + 1 s), so that the node is
+ * surely reaped while its streams stay open: the case that matters.
+ */
+function draw(rng: Prng, kind: FaultKind, nodes: number, short: boolean, first: boolean): Fault {
   const ms = {
     kill9: rng.int(300, 3000),
     sigterm: rng.int(0, 2000),
     sigstop: 10_000,
-    // Short mode has one of each: make it outlast the node TTL and a sweep (10 s + 1 s), so
-    // that the node is surely reaped while its streams stay open: the case that matters.
-    'partition-redis': short ? rng.int(12_500, 14_000) : rng.int(3000, 14_000),
+    'partition-redis': first ? rng.int(12_500, 14_000) : rng.int(3000, 14_000),
     'partition-pg': rng.int(3000, 14_000),
     'reset-redis': 0,
     'reset-pg': 0,
@@ -82,11 +84,14 @@ function draw(rng: Prng, kind: FaultKind, nodes: number, short: boolean): Fault 
 
 /**
  * The schedule: in short mode one fault of each kind in a drawn order; otherwise every kind
- * once (in a drawn order) and then drawn kinds, more than enough to fill the fault phase.
+ * once (in a drawn order) and then drawn kinds, more than enough to fill the fault phase. A
+ * run always injects the first round whole (run.ts), its long partition too.
  */
 export function schedule(rng: Prng, nodes: number, short: boolean): Fault[] {
-  const faults = rng.shuffle(KINDS).map((k) => draw(rng, k, nodes, short));
-  if (!short) for (let i = 0; i < 200; i++) faults.push(draw(rng, rng.pick(KINDS), nodes, short));
+  const faults = rng.shuffle(KINDS).map((k) => draw(rng, k, nodes, short, true));
+  if (!short) {
+    for (let i = 0; i < 200; i++) faults.push(draw(rng, rng.pick(KINDS), nodes, short, false));
+  }
   return faults;
 }
 
