@@ -124,14 +124,17 @@ function kill(node: Node | undefined): Promise<void> {
   });
 }
 
-/** Opens a fresh events stream and waits for its hello; retries while the node refuses. */
+/**
+ * Opens a fresh events stream and waits for its hello; retries while the node refuses, with a
+ * status or (Presence unreachable, right after a Redis restart) by ending the stream unopened.
+ */
 async function stream(node: Node, cookie: Record<string, string>): Promise<SseClient> {
   const deadline = Date.now() + 10_000;
   for (;;) {
     const s = await SseClient.open(node.url, '/api/v1/events', cookie);
     if (s.status === 200) {
-      await s.waitFor((x) => x.of('hello').length === 1, 5_000);
-      return s;
+      await s.waitFor((x) => x.of('hello').length === 1 || x.closed, 10_000);
+      if (s.of('hello').length === 1) return s;
     }
     s.close();
     if (Date.now() > deadline) throw new Error(`stream refused: ${s.status}`);

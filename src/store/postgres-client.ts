@@ -13,6 +13,7 @@
  * on the same silence.
  */
 import type pg from 'pg';
+import { ChatError } from '../errors.js';
 
 /**
  * How long any query may wait for its answer before its connection is taken as silent and
@@ -64,6 +65,8 @@ export const LOCK_QUERY_TIMEOUT_MS = LOCK_WAIT_MS + 2_000;
 /** Whether `err` from a query means its connection is dead or silent and must be dropped. */
 function breaks(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
+  // Our own refusals (a full mailbox, a room rule) are decided over a working connection.
+  if (err instanceof ChatError) return false;
   // A server error (it has a SQLSTATE) arrived over a working connection, except those that
   // end the session: 57P01 admin shutdown, 57P05 idle session timeout, 25P03 idle in
   // transaction timeout, class 08 connection exceptions.
