@@ -70,8 +70,11 @@ function breaks(err: unknown): boolean {
   // A server error (it has a SQLSTATE) arrived over a working connection, except those that
   // end the session: 57P01 admin shutdown, 57P05 idle session timeout, 25P03 idle in
   // transaction timeout, class 08 connection exceptions.
+  // Only a server's error has a SQLSTATE: Node's socket errors have codes too, some of five
+  // capitals (EPIPE, EBADF), but they carry the failed `syscall` and break the connection.
   const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
+  const fromServer = (err as { severity?: unknown }).severity !== undefined;
+  if (fromServer && typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
     return /^(08...|57P0[1-5]|25P03)$/.test(code);
   }
   return true;
