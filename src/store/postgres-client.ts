@@ -196,7 +196,16 @@ async function inside<T>(
  * A query with its own client-side timeout: pg reads `query_timeout` from the query's config
  * before the connection's (pg 8: Client.query), though @types/pg does not declare it.
  */
-function timed(text: string, ms: number): pg.QueryConfig {
+export function timed(text: string, ms: number, values?: unknown[]): pg.QueryConfig {
   const config: pg.QueryConfig & { query_timeout: number } = { text, query_timeout: ms };
+  if (values !== undefined) config.values = values;
   return config;
 }
+
+/**
+ * How long a statement of maintenance (a prune) may take: it legitimately scans as many index
+ * entries as --retention-count keeps (about 0.2 µs each here, so 5 s at some 25 million) and
+ * waits behind a long DDL or VACUUM FULL, neither of which is a silent connection. It runs in
+ * the background, so a long wait costs one pooled connection and no client.
+ */
+export const MAINTENANCE_QUERY_TIMEOUT_MS = 10 * 60_000;
