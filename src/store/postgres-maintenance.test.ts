@@ -51,3 +51,45 @@ test('a prune whose statements wait longer than the query timeout still prunes',
     await store.close();
   }
 });
+
+test('an append the client gave up on does not go on holding the append lock in the server', {
+  timeout: 60_000,
+}, async () => {
+  const store = await PostgresStore.open({ url, schema, maxOfflinePerUser: 10, poolSize: 4 });
+  const holder = new pg.Client({ connectionString: url });
+  await holder.connect();
+  const advisoryHeld = async (): Promise<number> => {
+    const { rows } = await holder.query<{ n: string }>(
+      "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND granted",
+    );
+    return Number(rows[0]?.n);
+  };
+  try {
+    await store.append(msg('before'));
+    // The append takes the append lock, then its INSERT waits behind the table lock past the
+    // client's query timeout: the client drops the connection. The server must end that
+    // session's statement too, or it would hold the append lock (every node's appends) until
+    // the table lock goes.
+    await holder.query('BEGIN');
+    await holder.query(`LOCK TABLE ${schema}.messages IN ACCESS EXCLUSIVE MODE`);
+    const outcome = store.append(msg('stuck')).then(
+      () => 'stored',
+      (err: unknown) => String(err),
+    );
+    assert.match(await outcome, /timeout/i);
+    const gaveUp = Date.now();
+    let held = await advisoryHeld();
+    while (held > 0 && Date.now() - gaveUp < 3_000) {
+      await new Promise((r) => setTimeout(r, 100));
+      held = await advisoryHeld();
+    }
+    console.log(`# the append lock was held ${Date.now() - gaveUp} ms after the client gave up`);
+    assert.equal(held, 0, 'the server still runs the abandoned append, holding its lock');
+    await holder.query('COMMIT');
+    assert.equal((await store.append(msg('after'))).created, true);
+  } finally {
+    await holder.query('ROLLBACK').catch(() => {});
+    await holder.end().catch(() => {});
+    await store.close();
+  }
+});
