@@ -8,10 +8,12 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
+import { waitUntil } from '../src/wait-until.js';
 import { FaultProxy } from './fault-proxy.js';
 import { api, SseClient, session } from './helpers.js';
 
@@ -90,6 +92,7 @@ function startNode(port: number): Promise<Node> {
     ...['--redis-prefix', `${SCHEMA}:`, '--presence-grace-ms', String(GRACE_MS)],
     ...['--presence-heartbeat-ms', String(HEARTBEAT_MS)],
     ...['--presence-node-ttl-ms', String(NODE_TTL_MS)],
+    ...['--webhook-url', hooks.url, '--webhook-secret', 'a-secret-of-sixteen+'],
   ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
@@ -124,14 +127,17 @@ function kill(node: Node | undefined): Promise<void> {
   });
 }
 
-/** Opens a fresh events stream and waits for its hello; retries while the node refuses. */
+/**
+ * Opens a fresh events stream and waits for its hello; retries while the node refuses, with a
+ * status or (Presence unreachable, right after a Redis restart) by ending the stream unopened.
+ */
 async function stream(node: Node, cookie: Record<string, string>): Promise<SseClient> {
   const deadline = Date.now() + 10_000;
   for (;;) {
     const s = await SseClient.open(node.url, '/api/v1/events', cookie);
     if (s.status === 200) {
-      await s.waitFor((x) => x.of('hello').length === 1, 5_000);
-      return s;
+      await s.waitFor((x) => x.of('hello').length === 1 || x.closed, 10_000);
+      if (s.of('hello').length === 1) return s;
     }
     s.close();
     if (Date.now() > deadline) throw new Error(`stream refused: ${s.status}`);
@@ -156,8 +162,27 @@ function view(s: SseClient): Set<string> {
   return online;
 }
 
+/** Collects the webhooks every node posts: `online:<nick>` / `offline:<nick>`, in order. */
+const hooks = {
+  url: '',
+  seen: [] as string[],
+  server: createHttpServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => {
+      body += d.toString();
+    });
+    req.on('end', () => {
+      const { type, user } = JSON.parse(body) as { type: string; user: string };
+      hooks.seen.push(`${type}:${user}`);
+      res.end();
+    });
+  }),
+};
+
 describe('presence in a cluster under Redis faults', () => {
   before(async () => {
+    await new Promise<void>((r) => hooks.server.listen(0, '127.0.0.1', () => r()));
+    hooks.url = `http://127.0.0.1:${(hooks.server.address() as { port: number }).port}/hook`;
     redisPort = await freePort();
     await startRedis();
     proxyB = await FaultProxy.start(redisPort);
@@ -173,6 +198,7 @@ describe('presence in a cluster under Redis faults', () => {
     await proxyB?.close();
     await proxyC?.close();
     await stopRedis();
+    hooks.server.close();
     const client = new pg.Client({ connectionString: DATABASE_URL });
     await client.connect();
     await client.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
@@ -186,6 +212,7 @@ describe('presence in a cluster under Redis faults', () => {
     const bobOnB = await stream(b, bob);
     await annOnA.waitFor((x) => view(x).has('bob'), 5_000);
 
+    const hooked = hooks.seen.length;
     proxyB.pause();
     const cut = Date.now();
     await annOnA.waitFor((x) => x.of('leave').some((l) => l.user === 'bob'), 10_000);
@@ -201,6 +228,12 @@ describe('presence in a cluster under Redis faults', () => {
     const snapshot = annOnA.of('presence').at(-1);
     assert.deepEqual(Object.keys(snapshot), ['online', 'onlineCount']);
     assert.equal(snapshot.onlineCount, snapshot.online.length);
+    // Reaped, bob went offline for webhooks too; restored, he comes back online for them.
+    await waitUntil('online:bob', () => hooks.seen.slice(hooked).includes('online:bob'));
+    assert.deepEqual(
+      hooks.seen.slice(hooked).filter((h) => h.endsWith(':bob')),
+      ['offline:bob', 'online:bob'],
+    );
     // Bob's own stream on B hears about himself too, once B hears Redis again.
     await bobOnB.waitFor((x) => view(x).has('bob') && view(x).has('ann'), 10_000);
 

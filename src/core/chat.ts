@@ -131,7 +131,11 @@ export class ChatService {
       // publish rejects only once the bus is closed, at shutdown: nobody is left to tell.
       deps.bus.publish({ kind: 'left', nick }).catch(() => {});
     });
-    deps.presence.onRestored(() => this.announceResync(RESYNC_TRIES));
+    deps.presence.onRestored((back) => {
+      // They were announced offline (a webhook included) when they were reaped.
+      for (const nick of back) deps.onOnline?.(nick);
+      this.announceResync(RESYNC_TRIES);
+    });
   }
 
   /**

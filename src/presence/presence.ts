@@ -22,9 +22,11 @@ export type OfflineListener = (nick: string) => void;
 /**
  * Called when this process counted users again whom the backend had lost (a networked
  * backend that was reaped while cut off, or restarted empty): they came back online without a
- * join, so every process's view of who is online is stale.
+ * join, so every process's view of who is online is stale. `back` lists the users this call
+ * brought back online (they had been announced offline); it may be empty when a write-back
+ * whose outcome was unknown is confirmed.
  */
-export type RestoredListener = () => void;
+export type RestoredListener = (back: readonly string[]) => void;
 
 /**
  * Presence counts each user's open connections, across all processes, so that the chat

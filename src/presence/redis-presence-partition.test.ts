@@ -76,7 +76,11 @@ describe('RedisPresence cut off from Redis longer than its node TTL', () => {
     const offline: string[] = [];
     other.onOffline((nick) => offline.push(nick));
     let restored = 0;
-    cut.onRestored(() => restored++);
+    const back: string[] = [];
+    cut.onRestored((nicks) => {
+      restored++;
+      back.push(...nicks);
+    });
     await cut.connect('john');
     await cut.connect('mary');
     await other.connect('bob');
@@ -98,6 +102,7 @@ describe('RedisPresence cut off from Redis longer than its node TTL', () => {
     const took = Date.now() - healed;
     assert.deepEqual((await other.online()).sort(), ['bob', 'john', 'mary']);
     assert.ok(restored >= 1, 'the restored listeners were not told');
+    assert.deepEqual([...new Set(back)].sort(), ['john', 'mary'], 'who came back');
     // It stays healed, and a real leave is announced again.
     await sleep(3 * FAST.heartbeatMs);
     assert.equal(await other.isConnected('john'), true);

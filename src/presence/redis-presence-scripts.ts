@@ -164,14 +164,14 @@ return 0
  * ARGV: P, node, then triples nick, count, graceMs. Sets node's share of each nick to count,
  * healing Redis after a call whose outcome is unknown (a dropped connection) or after this
  * node was reaped. A nick that count brings back comes online again silently (its place is
- * new); a nick whose last connection it removes starts a grace window of graceMs. Returns how
- * many nicks it brought back online, so that the caller can tell the cluster (a re-sync
- * changes who is online without a join).
+ * new); a nick whose last connection it removes starts a grace window of graceMs. Returns the
+ * nicks it brought back online, so that the caller can tell the cluster (a re-sync changes
+ * who is online without a join).
  */
 export const SYNC = `${COMMON}
 local node = ARGV[2]
 local now = now_ms()
-local back = 0
+local back = {}
 for i = 3, #ARGV, 3 do
   local nick, count, grace = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
   local key = P .. 'conns:' .. nick
@@ -181,7 +181,7 @@ for i = 3, #ARGV, 3 do
     redis.call('ZREM', GRACE, nick)
     if not redis.call('ZSCORE', ONLINE, nick) then
       redis.call('ZADD', ONLINE, redis.call('INCR', P .. 'seq'), nick)
-      back = back + 1
+      back[#back + 1] = nick
     end
   else
     redis.call('HDEL', key, node)

@@ -399,14 +399,14 @@ export class RedisPresence implements Presence {
     const todo = this.dirty;
     this.dirty = new Map();
     const entries = [...todo];
-    let back = 0;
+    const back: string[] = [];
     try {
       for (let i = 0; i < entries.length; i += BATCH) {
         const args: (string | number)[] = [];
         for (const [nick, grace] of entries.slice(i, i + BATCH)) {
           args.push(nick, this.mine.get(nick) ?? 0, grace);
         }
-        back += asInt(await this.run(SYNC, this.nodeId, ...args));
+        back.push(...asStrings(await this.run(SYNC, this.nodeId, ...args)));
       }
     } catch (err) {
       // Keep what failed for the next beat, unless a newer failure replaced it meanwhile.
@@ -414,15 +414,15 @@ export class RedisPresence implements Presence {
       this.syncUnsure = true;
       throw err;
     }
-    if (back > 0 || this.syncUnsure) {
+    if (back.length > 0 || this.syncUnsure) {
       this.syncUnsure = false;
-      if (back > 0) {
+      if (back.length > 0) {
         this.logger.info('redis presence restored this node’s users', {
           nodeId: this.nodeId,
-          users: back,
+          users: back.length,
         });
       }
-      for (const listener of this.restoredListeners) listener();
+      for (const listener of this.restoredListeners) listener(back);
     }
   }
 

@@ -13,6 +13,7 @@
  * on the same silence.
  */
 import type pg from 'pg';
+import { ChatError } from '../errors.js';
 
 /**
  * How long any query may wait for its answer before its connection is taken as silent and
@@ -64,11 +65,16 @@ export const LOCK_QUERY_TIMEOUT_MS = LOCK_WAIT_MS + 2_000;
 /** Whether `err` from a query means its connection is dead or silent and must be dropped. */
 function breaks(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
+  // Our own refusals (a full mailbox, a room rule) are decided over a working connection.
+  if (err instanceof ChatError) return false;
   // A server error (it has a SQLSTATE) arrived over a working connection, except those that
   // end the session: 57P01 admin shutdown, 57P05 idle session timeout, 25P03 idle in
   // transaction timeout, class 08 connection exceptions.
+  // Only a server's error has a SQLSTATE: Node's socket errors have codes too, some of five
+  // capitals (EPIPE, EBADF), but they carry the failed `syscall` and break the connection.
   const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
+  const fromServer = (err as { severity?: unknown }).severity !== undefined;
+  if (fromServer && typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
     return /^(08...|57P0[1-5]|25P03)$/.test(code);
   }
   return true;
@@ -190,7 +196,16 @@ async function inside<T>(
  * A query with its own client-side timeout: pg reads `query_timeout` from the query's config
  * before the connection's (pg 8: Client.query), though @types/pg does not declare it.
  */
-function timed(text: string, ms: number): pg.QueryConfig {
+export function timed(text: string, ms: number, values?: unknown[]): pg.QueryConfig {
   const config: pg.QueryConfig & { query_timeout: number } = { text, query_timeout: ms };
+  if (values !== undefined) config.values = values;
   return config;
 }
+
+/**
+ * How long a statement of maintenance (a prune) may take: it legitimately scans as many index
+ * entries as --retention-count keeps (about 0.2 µs each here, so 5 s at some 25 million) and
+ * waits behind a long DDL or VACUUM FULL, neither of which is a silent connection. It runs in
+ * the background, so a long wait costs one pooled connection and no client.
+ */
+export const MAINTENANCE_QUERY_TIMEOUT_MS = 10 * 60_000;

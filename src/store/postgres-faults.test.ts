@@ -132,7 +132,8 @@ describe('PostgresStore under connection faults', () => {
       proxy.silenceOpen();
       const started = performance.now();
       const sent = store.append(msg('s1'));
-      await sleep(1_300);
+      // Past APPEND_STALL_MS (2.5 s), while the batch still waits on a second silent connection.
+      await sleep(2_700);
       // The batch is stuck on a silent connection: readiness says so while it is.
       await assert.rejects(store.ping(), /append path is stuck/);
       const outcome = await within(sent, 20_000);

@@ -7,7 +7,7 @@ import {
   type StoredMessage,
 } from '../core/events.js';
 import { registered } from './postgres-accounts.js';
-import { inTransaction } from './postgres-client.js';
+import { inTransaction, MAINTENANCE_QUERY_TIMEOUT_MS, timed } from './postgres-client.js';
 import { COLUMNS, type Row, toEvent, toMessage } from './postgres-rows.js';
 import type { RetentionPolicy } from './store.js';
 
@@ -212,20 +212,26 @@ export class PostgresLog {
 
   /** The id below which `policy` removes entries, never above the newest; 0 for none. */
   private async pruneBound(policy: RetentionPolicy): Promise<EventId> {
-    const newest = await this.head();
+    const { rows: head } = await this.pool.query<{ id: number }>(
+      maintenance('SELECT coalesce(max(id), 0) AS id FROM messages'),
+    );
+    const newest = head[0]?.id ?? 0;
     let below = 0;
     if (policy.olderThan > 0) {
       // Scans from the oldest row and stops at the first young one: cheap when run regularly.
       const { rows } = await this.pool.query<{ id: number }>(
-        'SELECT id FROM messages WHERE ts >= $1 ORDER BY id LIMIT 1',
-        [policy.olderThan],
+        maintenance('SELECT id FROM messages WHERE ts >= $1 ORDER BY id LIMIT 1', [
+          policy.olderThan,
+        ]),
       );
       below = rows[0]?.id ?? newest;
     }
     if (policy.keep > 0) {
+      // Walks `keep` index entries back from the newest: seconds for tens of millions.
       const { rows } = await this.pool.query<{ id: number }>(
-        'SELECT id FROM messages ORDER BY id DESC LIMIT 1 OFFSET $1',
-        [policy.keep - 1],
+        maintenance('SELECT id FROM messages ORDER BY id DESC LIMIT 1 OFFSET $1', [
+          policy.keep - 1,
+        ]),
       );
       below = Math.max(below, rows[0]?.id ?? 0);
     }
@@ -236,19 +242,25 @@ export class PostgresLog {
   private pruneChunk(below: EventId): Promise<number> {
     return inTransaction(this.pool, async (client) => {
       const { rows } = await client.query<{ last: number | null }>(
-        'SELECT max(id) AS last FROM (SELECT id FROM messages WHERE id < $1 ORDER BY id LIMIT $2) s',
-        [below, PRUNE_CHUNK],
+        maintenance(
+          'SELECT max(id) AS last FROM (SELECT id FROM messages WHERE id < $1 ORDER BY id LIMIT $2) s',
+          [below, PRUNE_CHUNK],
+        ),
       );
       const last = rows[0]?.last ?? null;
       if (last === null) return 0;
       // Mailbox rows first: they reference the messages (foreign key).
-      await client.query('DELETE FROM offline WHERE message_id <= $1', [last]);
-      const { rowCount } = await client.query('DELETE FROM messages WHERE id <= $1', [last]);
+      await client.query(maintenance('DELETE FROM offline WHERE message_id <= $1', [last]));
+      const { rowCount } = await client.query(
+        maintenance('DELETE FROM messages WHERE id <= $1', [last]),
+      );
       // greatest(): two nodes pruning at once must not move the mark backwards.
       await client.query(
-        `INSERT INTO meta (key, value) VALUES ('pruned_through', $1)
+        maintenance(
+          `INSERT INTO meta (key, value) VALUES ('pruned_through', $1)
          ON CONFLICT (key) DO UPDATE SET value = greatest(meta.value, excluded.value)`,
-        [last],
+          [last],
+        ),
       );
       return rowCount ?? 0;
     });
@@ -257,4 +269,9 @@ export class PostgresLog {
   private async rows(query: pg.QueryConfig, values: unknown[]): Promise<Row[]> {
     return (await this.pool.query<Row>({ ...query, values })).rows;
   }
+}
+
+/** A prune's statement, with the long timeout of maintenance (MAINTENANCE_QUERY_TIMEOUT_MS). */
+function maintenance(text: string, values: unknown[] = []): pg.QueryConfig {
+  return timed(text, MAINTENANCE_QUERY_TIMEOUT_MS, values);
 }

@@ -11,12 +11,15 @@ import { appendLock } from './postgres-schema.js';
 const MAX_BATCH = 256;
 
 /**
- * How long a batch may wait for one answer other than the append lock's before readiness
- * takes the append path as stuck (stalled). BEGIN, the batch's statements and COMMIT take
- * milliseconds; only the lock may legitimately wait long, behind another node's batch (up to
- * LOCK_WAIT_MS), and that wait is not counted.
+ * How long a batch may spend in one stage other than the append lock's wait before readiness
+ * takes the append path as stuck (stalled). BEGIN (with the wait for a pooled connection and
+ * its retries on other connections), the batch's statements and COMMIT take milliseconds;
+ * only the lock may legitimately wait long, behind another node's batch (up to LOCK_WAIT_MS),
+ * and that wait is not counted. Long enough that a burst which keeps every pooled connection
+ * busy for a moment (a reconnect storm's reads) does not take the node out of rotation; short
+ * enough to be seen before a silent connection's BEGIN and query timeouts run out.
  */
-export const APPEND_STALL_MS = 1_000;
+export const APPEND_STALL_MS = 2_500;
 
 /** A readiness probe waiting in the queue: a write of its own, through the append path. */
 interface Probe {
@@ -53,6 +56,8 @@ export class AppendQueue {
     this.transaction = {
       lock: appendLock(key),
       onStage: (name) => {
+        // A BEGIN tried again on another connection goes on counting from the first try.
+        if (name === 'begin' && this.stage?.name === 'begin') return;
         this.stage = name && { name, since: performance.now() };
       },
     };

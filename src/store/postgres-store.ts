@@ -117,6 +117,9 @@ async function migrateOnce(client: pg.Client, named: string | undefined): Promis
   }
 }
 
+/** How often the server checks that the client of a running query is still there, in ms. */
+const CHECK_CLIENT_MS = 1_000;
+
 /** The Store for a cluster of ssechat processes: one PostgreSQL database (or schema of one). */
 export class PostgresStore implements Store {
   readonly accounts: PostgresAccounts;
@@ -147,6 +150,13 @@ export class PostgresStore implements Store {
     // withClient (postgres-client.ts) instead.
     pool.on('error', (err) => {
       options.logger?.warn('PostgreSQL connection lost while idle', { err });
+    });
+    // A query this process gave up on (a client-side timeout) ends with its connection, but
+    // the server would go on running it, holding its locks (the append lock, every node's
+    // appends), until it next writes to the socket; this has it check every CHECK_CLIENT_MS.
+    // PostgreSQL 14 and later; an older server refuses the setting, which changes nothing.
+    pool.on('connect', (client) => {
+      client.query(`SET client_connection_check_interval = ${CHECK_CLIENT_MS}`).catch(() => {});
     });
     return new PostgresStore(pool, options, schemaKey(schema));
   }
