@@ -6,14 +6,13 @@
  * docs/cluster.md.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer } from 'node:http';
-import { createServer, Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { waitUntil } from '../src/wait-until.js';
+import { killNode, type Node, PrivateRedis, spawnNode } from './cluster-kit.js';
 import { FaultProxy } from './fault-proxy.js';
 import { api, SseClient, session } from './helpers.js';
 
@@ -26,106 +25,26 @@ const NODE_TTL_MS = 1_000;
 /** How long node B is cut off in the first test. */
 const CUT_MS = 5_000;
 
-interface Node {
-  child: ChildProcess;
-  url: string;
-}
-
-let redis: ChildProcess | undefined;
-let redisPort = 0;
+let redis: PrivateRedis;
 let a: Node;
 let b: Node;
 let c: Node;
 let proxyB: FaultProxy;
 let proxyC: FaultProxy;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-async function startRedis(): Promise<void> {
-  redis = spawn(
-    'redis-server',
-    ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { stdio: 'ignore' },
-  );
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const up = await new Promise<boolean>((resolve) => {
-      const socket = new Socket();
-      socket.once('error', () => resolve(false));
-      socket.connect(redisPort, '127.0.0.1', () => {
-        socket.end();
-        resolve(true);
-      });
-    });
-    if (up) return;
-    if (Date.now() > deadline) throw new Error('redis-server did not start');
-    await sleep(50);
-  }
-}
-
-async function stopRedis(): Promise<void> {
-  const child = redis;
-  redis = undefined;
-  if (!child || child.exitCode !== null) return;
-  await new Promise<void>((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
-}
-
 /** Starts a node whose Redis is at `port` (redis-server's, or a proxy's). */
 function startNode(port: number): Promise<Node> {
-  const bin = new URL('../../bin/ssechat.js', import.meta.url).pathname;
-  const args = [
-    bin,
+  return spawnNode([
     ...['--port', '0', '--store', 'postgres', '--database-url', DATABASE_URL],
     ...['--database-schema', SCHEMA, '--bus', 'redis', '--redis-url', `redis://127.0.0.1:${port}`],
     ...['--redis-prefix', `${SCHEMA}:`, '--presence-grace-ms', String(GRACE_MS)],
     ...['--presence-heartbeat-ms', String(HEARTBEAT_MS)],
     ...['--presence-node-ttl-ms', String(NODE_TTL_MS)],
     ...['--webhook-url', hooks.url, '--webhook-secret', 'a-secret-of-sixteen+'],
-  ];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`no "listening" line: ${out}`)), 15_000);
-    const started = (d: Buffer): void => {
-      out += d.toString();
-      const url = /"url":"([^"]+)"[^\n]*"msg":"listening"/.exec(out)?.[1];
-      if (url) {
-        clearTimeout(timer);
-        child.stdout?.off('data', started);
-        child.stdout?.resume();
-        resolve({ child, url });
-      }
-    };
-    child.stdout?.on('data', started);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`ssechat exited early (${code}): ${out}`));
-    });
-  });
+  ]);
 }
 
-function kill(node: Node | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (!node || node.child.exitCode !== null || node.child.signalCode !== null) {
-      resolve();
-      return;
-    }
-    node.child.once('exit', () => resolve());
-    node.child.kill('SIGKILL');
-  });
-}
+const kill = (node: Node | undefined): Promise<void> => killNode(node);
 
 /**
  * Opens a fresh events stream and waits for its hello; retries while the node refuses, with a
@@ -183,11 +102,10 @@ describe('presence in a cluster under Redis faults', () => {
   before(async () => {
     await new Promise<void>((r) => hooks.server.listen(0, '127.0.0.1', () => r()));
     hooks.url = `http://127.0.0.1:${(hooks.server.address() as { port: number }).port}/hook`;
-    redisPort = await freePort();
-    await startRedis();
-    proxyB = await FaultProxy.start(redisPort);
-    proxyC = await FaultProxy.start(redisPort);
-    a = await startNode(redisPort);
+    redis = await PrivateRedis.start();
+    proxyB = await FaultProxy.start(redis.port);
+    proxyC = await FaultProxy.start(redis.port);
+    a = await startNode(redis.port);
     [b, c] = await Promise.all([startNode(proxyB.port), startNode(proxyC.port)]);
   });
 
@@ -197,7 +115,7 @@ describe('presence in a cluster under Redis faults', () => {
     await Promise.all([kill(a), kill(b), kill(c)]);
     await proxyB?.close();
     await proxyC?.close();
-    await stopRedis();
+    await redis.stop();
     hooks.server.close();
     const client = new pg.Client({ connectionString: DATABASE_URL });
     await client.connect();
@@ -300,8 +218,8 @@ describe('presence in a cluster under Redis faults', () => {
 
     // C stays cut off until the others have re-synced with the new, empty Redis.
     proxyC.pause();
-    await stopRedis();
-    await startRedis();
+    await redis.stop();
+    await redis.start();
     const restarted = Date.now();
     const probe = await stream(a, probeCookie);
     const opened = Date.now() - restarted;

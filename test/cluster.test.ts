@@ -4,11 +4,10 @@
  * cannot disturb anything else), and removes both at the end.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer, Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
+import { killNode, type Node, PrivateRedis, spawnNode } from './cluster-kit.js';
 import { api, SseClient, session } from './helpers.js';
 
 const DATABASE_URL =
@@ -16,111 +15,19 @@ const DATABASE_URL =
 const SCHEMA = `ssechat_cluster_${process.pid}_${randomBytes(3).toString('hex')}`;
 const GRACE_MS = 300;
 
-interface Node {
-  child: ChildProcess;
-  url: string;
-}
-
-let redis: ChildProcess | undefined;
-let redisPort = 0;
+let redis: PrivateRedis;
 const nodes: Node[] = [];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-/** Starts a private redis-server on `redisPort` and waits until it answers. */
-async function startRedis(): Promise<void> {
-  redis = spawn(
-    'redis-server',
-    ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { stdio: 'ignore' },
-  );
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const up = await new Promise<boolean>((resolve) => {
-      const socket = new Socket();
-      socket.once('error', () => resolve(false));
-      socket.connect(redisPort, '127.0.0.1', () => {
-        socket.end();
-        resolve(true);
-      });
-    });
-    if (up) return;
-    if (Date.now() > deadline) throw new Error('redis-server did not start');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function stopRedis(): Promise<void> {
-  const child = redis;
-  redis = undefined;
-  if (!child || child.exitCode !== null) return;
-  await new Promise<void>((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
-}
 
 /** Starts one ssechat node of the cluster; resolves once it listens. */
 function startNode(): Promise<Node> {
-  const bin = new URL('../../bin/ssechat.js', import.meta.url).pathname;
-  const args = [
-    bin,
-    '--port',
-    '0',
-    '--store',
-    'postgres',
-    '--database-url',
-    DATABASE_URL,
-    '--database-schema',
-    SCHEMA,
-    '--bus',
-    'redis',
-    '--redis-url',
-    `redis://127.0.0.1:${redisPort}`,
-    '--redis-prefix',
-    `${SCHEMA}:`,
-    '--presence-grace-ms',
-    String(GRACE_MS),
-  ];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`no "listening" line: ${out}`)), 15_000);
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.length > 100_000) out = out.slice(-50_000);
-      const url = /"url":"([^"]+)"[^\n]*"msg":"listening"/.exec(out)?.[1];
-      if (url) {
-        clearTimeout(timer);
-        resolve({ child, url });
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`ssechat exited early (${code}): ${out}`));
-    });
-  });
+  return spawnNode([
+    ...['--port', '0', '--store', 'postgres', '--database-url', DATABASE_URL],
+    ...['--database-schema', SCHEMA, '--bus', 'redis', '--redis-url', redis.url],
+    ...['--redis-prefix', `${SCHEMA}:`, '--presence-grace-ms', String(GRACE_MS)],
+  ]);
 }
 
-function kill(node: Node, signal: NodeJS.Signals): Promise<void> {
-  return new Promise((resolve) => {
-    if (node.child.exitCode !== null || node.child.signalCode !== null) {
-      resolve();
-      return;
-    }
-    node.child.once('exit', () => resolve());
-    node.child.kill(signal);
-  });
-}
+const kill = killNode;
 
 /** Opens an events stream; `last` resumes from an id. */
 function events(base: string, cookie: Record<string, string>, last?: string): Promise<SseClient> {
@@ -137,8 +44,7 @@ const messageIds = (c: SseClient): number[] =>
 
 describe('a cluster of three ssechat processes on PostgreSQL and Redis', () => {
   before(async () => {
-    redisPort = await freePort();
-    await startRedis();
+    redis = await PrivateRedis.start();
     // The first node creates the schema; the others find it migrated.
     nodes.push(await startNode());
     nodes.push(...(await Promise.all([startNode(), startNode()])));
@@ -146,7 +52,7 @@ describe('a cluster of three ssechat processes on PostgreSQL and Redis', () => {
 
   after(async () => {
     await Promise.all(nodes.map((n) => kill(n, 'SIGKILL')));
-    await stopRedis();
+    await redis.stop();
     const client = new pg.Client({ connectionString: DATABASE_URL });
     await client.connect();
     await client.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
@@ -332,10 +238,10 @@ describe('a cluster of three ssechat processes on PostgreSQL and Redis', () => {
     };
     await send('before');
     await stream.waitFor((x) => x.of('message').length === 1, 5_000);
-    await stopRedis();
+    await redis.stop();
     // Sent while Redis is down: stored in PostgreSQL and acknowledged.
     for (let i = 0; i < 5; i++) await send(`during ${i}`);
-    await startRedis();
+    await redis.start();
     await send('after');
     await stream.waitFor((x) => x.of('message').some((m) => m.text === 'after'), 10_000);
     let got = messageIds(stream);

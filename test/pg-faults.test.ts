@@ -5,10 +5,10 @@
  * sends: 503 during the fault is allowed, a dead process is not.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
+import { killNode, type Node, spawnNode } from './cluster-kit.js';
 import { FaultProxy } from './fault-proxy.js';
 import { api, session } from './helpers.js';
 
@@ -17,20 +17,17 @@ const DATABASE_URL =
 const SCHEMA = `ssechat_pgfaults_${process.pid}_${randomBytes(3).toString('hex')}`;
 
 let proxy: FaultProxy;
-let child: ChildProcess;
+let node: Node;
 let base = '';
-let output = '';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function start(): Promise<void> {
+/** Starts ssechat on PostgreSQL through the proxy. */
+async function start(): Promise<void> {
   const via = new URL(DATABASE_URL);
   via.hostname = '127.0.0.1';
   via.port = String(proxy.port);
-  const bin = new URL('../../bin/ssechat.js', import.meta.url).pathname;
-  child = spawn(
-    process.execPath,
+  node = await spawnNode(
     [
-      bin,
       '--port',
       '0',
       '--store',
@@ -40,30 +37,13 @@ function start(): Promise<void> {
       '--database-schema',
       SCHEMA,
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    'pipe',
   );
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no "listening" line: ${output}`)), 15_000);
-    const take = (d: Buffer) => {
-      output += d.toString();
-      if (output.length > 200_000) output = output.slice(-100_000);
-      const url = /"url":"([^"]+)"[^\n]*"msg":"listening"/.exec(output)?.[1];
-      if (url && !base) {
-        base = url;
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout?.on('data', take);
-    child.stderr?.on('data', take);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`ssechat exited early (${code}): ${output}`));
-    });
-  });
+  base = node.url;
 }
 
-const alive = () => child.exitCode === null && child.signalCode === null;
+const alive = () => node.child.exitCode === null && node.child.signalCode === null;
+const output = () => node.output();
 
 /** Sends with a clientId until one is stored (201) or `ms` pass; returns the statuses seen. */
 async function sendUntilStored(
@@ -96,12 +76,7 @@ describe('an ssechat process whose PostgreSQL connections fail', () => {
   });
 
   after(async () => {
-    if (alive()) {
-      await new Promise<void>((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGKILL');
-      });
-    }
+    await killNode(node);
     await proxy.close();
     const client = new pg.Client({ connectionString: DATABASE_URL });
     await client.connect();
@@ -131,7 +106,7 @@ describe('an ssechat process whose PostgreSQL connections fail', () => {
     await sleep(500);
     stop = true;
     await Promise.all(senders);
-    assert.ok(alive(), `ssechat is alive: ${output.slice(-2000)}`);
+    assert.ok(alive(), `ssechat is alive: ${output().slice(-2000)}`);
     const failed = statuses.filter((s) => s !== 201 && s !== 200);
     console.log(
       `# resets: ${statuses.length} sends, ${failed.length} failed (${[...new Set(failed)].join(', ')})`,
@@ -162,7 +137,7 @@ describe('an ssechat process whose PostgreSQL connections fail', () => {
       `# pause 12 s: statuses ${[...new Set(statuses)].join(', ')}, stored ${recovered} ms after the pause began`,
     );
     await sleep(1_000);
-    assert.ok(alive(), `ssechat is alive: ${output.slice(-2000)}`);
+    assert.ok(alive(), `ssechat is alive: ${output().slice(-2000)}`);
     assert.equal(statuses.at(-1), 201);
     assert.ok(
       statuses.every((s) => s === 201 || s === 503),

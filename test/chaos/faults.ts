@@ -169,9 +169,9 @@ export class Injector {
         node.pgProxy.silenceOpen();
         break;
       case 'redis-restart':
-        await this.t.redis.kill();
+        await this.t.redis.stop();
         await sleep(f.ms);
-        await this.t.redis.up();
+        await this.t.redis.start();
         break;
       case 'pg-restart-fast':
       case 'pg-restart-immediate':

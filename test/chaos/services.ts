@@ -5,35 +5,12 @@
  * commit), and a redis-server on a free port with no persistence (a restart is empty). Both are
  * removed at the end, also on failure or Ctrl-C (see stopSync).
  */
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, readdirSync } from 'node:fs';
-import { createServer, Socket } from 'node:net';
 import { join } from 'node:path';
-import { sleep } from './prng.js';
+import { answers, freePort, PrivateRedis } from '../cluster-kit.js';
 
-/** A free TCP port on 127.0.0.1 (free now; nothing holds it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-/** True when something accepts connections on the port. */
-export function answers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    socket.once('error', () => resolve(false));
-    socket.connect(port, '127.0.0.1', () => {
-      socket.destroy();
-      resolve(true);
-    });
-  });
-}
+export { answers, freePort };
 
 /** The PostgreSQL binaries' directory: /usr/local/bin, else the newest Debian one. */
 function pgBin(): string {
@@ -138,43 +115,5 @@ export class Postgres {
   }
 }
 
-/** The chaos run's redis-server; restarts on the same port, empty. */
-export class Redis {
-  private child: ChildProcess | undefined;
-
-  private constructor(readonly port: number) {}
-
-  /** Starts redis-server on a free port. */
-  static async start(): Promise<Redis> {
-    const redis = new Redis(await freePort());
-    await redis.up();
-    return redis;
-  }
-
-  /** Starts it (again) on its port and waits until it accepts connections. */
-  async up(): Promise<void> {
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', ''];
-    this.child = spawn('redis-server', [...args, '--appendonly', 'no'], { stdio: 'ignore' });
-    const deadline = Date.now() + 15_000;
-    while (!(await answers(this.port))) {
-      if (Date.now() > deadline) throw new Error('redis-server did not start');
-      await sleep(50);
-    }
-  }
-
-  /** kill -9; resolves once it is gone. */
-  async kill(): Promise<void> {
-    const child = this.child;
-    this.child = undefined;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGKILL');
-    });
-  }
-
-  /** Kills it at once (for exit handlers). */
-  stopSync(): void {
-    this.child?.kill('SIGKILL');
-  }
-}
+/** The chaos run's redis-server (PrivateRedis): no persistence, so a restart is empty. */
+export { PrivateRedis as Redis };
