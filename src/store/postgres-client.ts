@@ -86,10 +86,17 @@ export type Stage = 'begin' | 'lock' | 'work' | 'commit';
 /** How inTransaction opens its transaction. */
 export interface TransactionOptions {
   /**
-   * A statement run right after BEGIN that may wait long (the append lock), with its own
-   * client-side timeout; it runs in the transaction, so SET LOCAL may precede the wait.
+   * A lock the transaction takes first (the append lock). `attempt` goes with BEGIN, in the
+   * same round trip and under its short timeout: statements that must not wait (SET LOCAL, a
+   * pg_try_ lock), the last of which answers one row `{taken}`. Only when the lock was busy
+   * does `wait` follow, a statement that may wait long, with its own client-side timeout.
+   * So an uncontended transaction costs no round trip more than a bare BEGIN would.
    */
-  readonly lock?: { readonly text: string; readonly timeoutMs: number };
+  readonly lock?: {
+    readonly attempt: string;
+    readonly wait: string;
+    readonly timeoutMs: number;
+  };
   /** Hears each stage start, and undefined at the end, for readiness (AppendQueue). */
   readonly onStage?: (stage: Stage | undefined) => void;
 }
@@ -126,8 +133,8 @@ export async function withClient<T>(
 
 /**
  * Runs `work` in a transaction on one pooled connection (withClient): commits when it
- * resolves, rolls back when it throws. A connection that fails its BEGIN (dead or silent,
- * BEGIN_TIMEOUT_MS) is destroyed and the transaction starts on another, up to
+ * resolves, rolls back when it throws. A connection that fails its BEGIN (with the lock's
+ * attempt, if any; dead or silent, BEGIN_TIMEOUT_MS) is destroyed and the transaction starts on another, up to
  * BEGIN_ATTEMPTS. After a failure that broke the connection, or of COMMIT (its outcome is
  * unknown), no ROLLBACK is tried: the connection is destroyed, which ends the transaction.
  */
@@ -141,17 +148,24 @@ export async function inTransaction<T>(
     for (let attempt = 1; ; attempt++) {
       onStage?.('begin');
       const began = await withClient(pool, async (client, fail) => {
+        let taken: boolean;
         try {
-          await client.query(timed('BEGIN', BEGIN_TIMEOUT_MS));
+          const opened = await client.query(
+            timed(lock ? `BEGIN; ${lock.attempt}` : 'BEGIN', BEGIN_TIMEOUT_MS),
+          );
+          taken = lock === undefined || lockTaken(opened);
         } catch (err) {
-          // Nothing was done: safe to try another connection, once this one is destroyed.
+          // Nothing was written: safe to try another connection, once this one is destroyed.
+          // A lock its attempt may have taken on the server goes with the session (at once
+          // when the server sees the close; after IDLE_IN_TRANSACTION_MS when it cannot).
           if (attempt < BEGIN_ATTEMPTS && breaks(err)) {
             fail(err as Error);
             return { retry: true as const };
           }
           throw err;
         }
-        return { retry: false as const, result: await inside(client, fail, work, lock, onStage) };
+        const wait = taken ? undefined : lock;
+        return { retry: false as const, result: await inside(client, fail, work, wait, onStage) };
       });
       if (!began.retry) return began.result;
     }
@@ -172,7 +186,7 @@ async function inside<T>(
   try {
     if (lock) {
       onStage?.('lock');
-      await client.query(timed(lock.text, lock.timeoutMs));
+      await client.query(timed(lock.wait, lock.timeoutMs));
     }
     onStage?.('work');
     result = await work(client);
@@ -190,6 +204,12 @@ async function inside<T>(
   onStage?.('commit');
   await client.query('COMMIT');
   return result;
+}
+
+/** Whether the last statement of a BEGIN with a lock attempt answered `{taken: true}`. */
+function lockTaken(results: pg.QueryResult | pg.QueryResult[]): boolean {
+  const last = Array.isArray(results) ? results.at(-1) : results;
+  return last?.rows[0]?.taken === true;
 }
 
 /**

@@ -193,13 +193,15 @@ export const LOCK = {
 
 /**
  * The `lock` of an inTransaction that takes the append lock of the schema whose lock key is
- * `key`: the server gives up the wait after LOCK_WAIT_MS (lock_timeout, for this transaction
- * only), and the client takes a connection that has not answered by LOCK_QUERY_TIMEOUT_MS
- * as silent. Both are integers we chose, not input: safe to inline.
+ * `key`: tried with BEGIN, in one round trip (the lock is usually free); when it is busy, the
+ * server gives up the wait after LOCK_WAIT_MS (lock_timeout, for this transaction only), and
+ * the client takes a connection that has not answered by LOCK_QUERY_TIMEOUT_MS as silent.
+ * Both are integers we chose, not input: safe to inline.
  */
 export function appendLock(key: number): NonNullable<TransactionOptions['lock']> {
   return {
-    text: `SET LOCAL lock_timeout = ${LOCK_WAIT_MS}; SELECT pg_advisory_xact_lock(${LOCK.append}, ${key})`,
+    attempt: `SET LOCAL lock_timeout = ${LOCK_WAIT_MS}; SELECT pg_try_advisory_xact_lock(${LOCK.append}, ${key}) AS taken`,
+    wait: `SELECT pg_advisory_xact_lock(${LOCK.append}, ${key})`,
     timeoutMs: LOCK_QUERY_TIMEOUT_MS,
   };
 }
