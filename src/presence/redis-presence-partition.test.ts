@@ -116,3 +116,28 @@ describe('RedisPresence cut off from Redis longer than its node TTL', () => {
     console.log(`# healed ${took} ms after the heal (pause ${PAUSE_MS} ms, TTL ${FAST.nodeTtlMs})`);
   });
 });
+
+describe('RedisPresence: a call whose reply was lost', () => {
+  test('a connect that timed out but ran at the heal is told to the restored listeners', async () => {
+    const prefix = `${RUN}2:`;
+    const proxied = new URL(REDIS_URL);
+    proxied.hostname = '127.0.0.1';
+    proxied.port = String(proxy.port);
+    const cut = await node(proxied.toString(), prefix);
+    const other = await node(REDIS_URL, prefix);
+    let restored = 0;
+    cut.onRestored(() => restored++);
+    // Shorter than the TTL: the node is not reaped, but its CONNECT is held and times out.
+    proxy.pause();
+    await assert.rejects(cut.connect('zed'));
+    proxy.heal();
+    // The held CONNECT runs at the heal and may make zed online with nobody told (its reply
+    // is gone, and a connect elsewhere would then find zed online, not `first`, so no join
+    // goes out either). Only a snapshot can tell the cluster: the write-back of the unknown
+    // outcome must say so.
+    await waitUntil('the restored listeners told', () => restored >= 1, HEAL_BOUND_MS);
+    // The write-back left zed with no connection of this node's.
+    await other.connect('zed');
+    assert.equal(await other.isConnected('zed'), true);
+  });
+});

@@ -131,8 +131,9 @@ export class RedisPresence implements Presence {
   // The token of the last heartbeat whose reply arrived: what the node key holds unless the
   // node was reaped, or a beat whose reply was lost ran (HEARTBEAT). '' before the first beat.
   private token = '';
-  // A SYNC failed: it may have brought users back online without this node seeing it, so the
-  // next one that succeeds tells the restored listeners even if it brought nobody back.
+  // A SYNC, CONNECT or DISCONNECT failed: it may have run without this node seeing its result
+  // (a user online, or offline, with nobody told), so the next SYNC that succeeds tells the
+  // restored listeners even if it brought nobody back (every process then refreshes its view).
   private syncUnsure = false;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -230,6 +231,8 @@ export class RedisPresence implements Presence {
       // The script may have run before the connection dropped: let SYNC set the truth.
       this.add(nick, -1);
       this.dirty.set(nick, 0);
+      // If it ran, it may have brought the user online with nobody told (no reply, no join).
+      this.syncUnsure = true;
       throw err;
     }
     const [first, tabs, online] = asArray(reply, 3);
@@ -252,6 +255,8 @@ export class RedisPresence implements Presence {
         error: String(err),
       });
       this.dirty.set(nick, graceMs);
+      // If it ran, the user may have gone offline with nobody told.
+      this.syncUnsure = true;
       return;
     }
     if (code === Disconnected.Offline) this.fire(nick);
