@@ -45,6 +45,14 @@ async function node(url: string, prefix: string, options: Partial<RedisPresenceO
   return presence;
 }
 
+/** Two nodes of one chat: `cut` reaches Redis through the proxy, `other` directly. */
+async function pair(prefix: string): Promise<{ cut: RedisPresence; other: RedisPresence }> {
+  const proxied = new URL(REDIS_URL);
+  proxied.hostname = '127.0.0.1';
+  proxied.port = String(proxy.port);
+  return { cut: await node(proxied.toString(), prefix), other: await node(REDIS_URL, prefix) };
+}
+
 before(async () => {
   admin = new Redis(REDIS_URL, { maxRetriesPerRequest: 0, retryStrategy: () => null });
   await admin.ping();
@@ -68,11 +76,7 @@ after(async () => {
 describe('RedisPresence cut off from Redis longer than its node TTL', () => {
   test('after the heal its users are online again within a few heartbeats', async () => {
     const prefix = `${RUN}1:`;
-    const proxied = new URL(REDIS_URL);
-    proxied.hostname = '127.0.0.1';
-    proxied.port = String(proxy.port);
-    const cut = await node(proxied.toString(), prefix);
-    const other = await node(REDIS_URL, prefix);
+    const { cut, other } = await pair(prefix);
     const offline: string[] = [];
     other.onOffline((nick) => offline.push(nick));
     let restored = 0;
@@ -120,11 +124,7 @@ describe('RedisPresence cut off from Redis longer than its node TTL', () => {
 describe('RedisPresence: a call whose reply was lost', () => {
   test('a connect that timed out but ran at the heal is told to the restored listeners', async () => {
     const prefix = `${RUN}2:`;
-    const proxied = new URL(REDIS_URL);
-    proxied.hostname = '127.0.0.1';
-    proxied.port = String(proxy.port);
-    const cut = await node(proxied.toString(), prefix);
-    const other = await node(REDIS_URL, prefix);
+    const { cut, other } = await pair(prefix);
     let restored = 0;
     cut.onRestored(() => restored++);
     // Shorter than the TTL: the node is not reaped, but its CONNECT is held and times out.
