@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Builds src/core/confusables-data.ts from Unicode's confusables.txt (UTS #39 security data),
+// Builds src/domain/confusables-data.ts from Unicode's confusables.txt (UTS #39 security data),
 // so that the table ssechat uses is the Consortium's, never edited by hand.
 //
 //   node scripts/gen-confusables.mjs path/to/confusables.txt
@@ -9,7 +9,7 @@
 // Use the version of the Unicode data of the Node.js that runs ssechat
 // (`node -p process.versions.unicode`), so that the normalization and the
 // Default_Ignorable_Code_Point property the skeleton relies on are of the same version. After
-// regenerating, bump NICK_KEY_VERSION in src/core/confusables.ts: stores then recompute the
+// regenerating, bump NICK_KEY_VERSION in src/domain/confusables.ts: stores then recompute the
 // look-alike key of every account at startup.
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -72,6 +72,6 @@ export const CONFUSABLES = \`
 ${lines.join('\n')}
 \`;
 `;
-const target = join(dirname(fileURLToPath(import.meta.url)), '../src/core/confusables-data.ts');
+const target = join(dirname(fileURLToPath(import.meta.url)), '../src/domain/confusables-data.ts');
 writeFileSync(target, out);
 console.log(`${target}: ${entries.length} mappings, Unicode ${version}, sha256 ${sha256}`);

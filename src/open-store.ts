@@ -3,8 +3,8 @@ import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import { prepareDataDir, sqlitePath, storeStartupError } from './startup.js';
 import { MemoryStore } from './store/memory-store.js';
-import { PostgresStore } from './store/postgres-store.js';
-import { SqliteStore } from './store/sqlite-store.js';
+import { PostgresStore } from './store/postgres/store.js';
+import { SqliteStore } from './store/sqlite/store.js';
 import type { Store } from './store/store.js';
 import type { WriteHealthListener } from './store/write-health.js';
 

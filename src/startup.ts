@@ -2,8 +2,8 @@ import { closeSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Config } from './config.js';
 import { redactUrl } from './config-redact.js';
+import { isStoreUnavailable } from './domain/store-unavailable.js';
 import { NewerSchemaError } from './store/newer-schema.js';
-import { isStoreUnavailable } from './store/write-health.js';
 
 /**
  * A start that cannot go on for a reason the operator must fix: a port in use, a data

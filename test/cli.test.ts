@@ -19,7 +19,7 @@ import Database from 'better-sqlite3';
 import { configWith } from '../src/config.js';
 import { silentLogger } from '../src/logger.js';
 import { type RunningServer, startServer } from '../src/main.js';
-import { SqliteStore } from '../src/store/sqlite-store.js';
+import { SqliteStore } from '../src/store/sqlite/store.js';
 import { api, NO_LIMITS, session } from './helpers.js';
 
 const BIN = fileURLToPath(new URL('../../bin/ssechat.js', import.meta.url));

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { hashPassword } from '../src/auth/passwords.js';
 import type { RunningServer } from '../src/main.js';
-import { SqliteStore } from '../src/store/sqlite-store.js';
+import { SqliteStore } from '../src/store/sqlite/store.js';
 import { api, get, SseClient, session, startTestServer } from './helpers.js';
 
 const BIN = fileURLToPath(new URL('../../bin/ssechat.js', import.meta.url));

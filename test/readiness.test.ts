@@ -14,7 +14,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { configWith } from '../src/config.js';
 import { type RunningServer, startServer } from '../src/main.js';
-import { SqliteStore } from '../src/store/sqlite-store.js';
+import { SqliteStore } from '../src/store/sqlite/store.js';
 import { api, get, NO_LIMITS, recordingLogger, session, startTestServer } from './helpers.js';
 
 const DATABASE_URL =

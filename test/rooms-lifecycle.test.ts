@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Config } from '../src/config.js';
-import { MAX_INVITES_PER_USER, MAX_ROOMS_CREATED_PER_HOUR } from '../src/core/room-rules.js';
+import { MAX_INVITES_PER_USER, MAX_ROOMS_CREATED_PER_HOUR } from '../src/domain/room-rules.js';
 import type { RunningServer } from '../src/main.js';
 import { MAX_ROOM_LISTING } from '../src/store/store.js';
 import { Actors, texts } from './actors.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { test } from 'node:test';
-import { ChatError } from '../errors.js';
+import { ChatError } from '../domain/errors.js';
 import {
   checkNewPassword,
   hashPassword,

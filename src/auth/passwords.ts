@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { ChatError } from '../errors.js';
+import { ChatError } from '../domain/errors.js';
 
 /** The fewest code points a new password may have (NIST SP 800-63B's minimum is 8). */
 export const PASSWORD_MIN_LENGTH = 8;

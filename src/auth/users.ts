@@ -1,5 +1,5 @@
-import { checkNewNick } from '../core/input.js';
-import { ChatError } from '../errors.js';
+import { ChatError } from '../domain/errors.js';
+import { checkNewNick } from '../domain/input.js';
 import type { AccountStore, Credential, CredentialKind } from '../store/accounts.js';
 import { checkNewPassword, hashPassword } from './passwords.js';
 import { hashSecret, newId, newSecret } from './secrets.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
-import type { BusEvent } from '../core/events.js';
+import type { BusEvent } from '../domain/events.js';
 import type { Bus } from './bus.js';
 
 /**

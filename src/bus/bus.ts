@@ -1,4 +1,4 @@
-import type { BusEvent } from '../core/events.js';
+import type { BusEvent } from '../domain/events.js';
 
 /** Receives every event published on the Bus, by any process. */
 export type BusHandler = (event: BusEvent) => void;

@@ -1,4 +1,4 @@
-import type { BusEvent } from '../core/events.js';
+import type { BusEvent } from '../domain/events.js';
 import type { Bus, BusHandler } from './bus.js';
 
 /**

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import type { BusEvent } from '../core/events.js';
+import type { BusEvent } from '../domain/events.js';
 import { waitUntil } from '../wait-until.js';
 import { busContract } from './bus.contract.js';
 import { RedisBus, type RedisBusOptions } from './redis-bus.js';

@@ -1,8 +1,8 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import type { BusEvent } from '../core/events.js';
+import type { BusEvent } from '../domain/events.js';
 import { type Logger, silentLogger } from '../logger.js';
+import { boundedOption, reconnectDelay, redact, release } from '../redis/connection.js';
 import type { Bus, BusHandler } from './bus.js';
-import { boundedOption, reconnectDelay, redact, release } from './redis-connection.js';
 import { TransitTimer } from './transit.js';
 
 /** Called when the subscriber is subscribed again after its connection dropped. */

@@ -1,7 +1,7 @@
 import { Users } from '../auth/users.js';
 import type { Config } from '../config.js';
-import { parseNick } from '../core/input.js';
-import { ChatError } from '../errors.js';
+import { ChatError } from '../domain/errors.js';
+import { parseNick } from '../domain/input.js';
 import { silentLogger } from '../logger.js';
 import { openStore } from '../open-store.js';
 import type { Store } from '../store/store.js';

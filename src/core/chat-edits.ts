@@ -1,5 +1,4 @@
-import { ChatError } from '../errors.js';
-import type { Store } from '../store/store.js';
+import { ChatError } from '../domain/errors.js';
 import {
   EVERYONE,
   type EventId,
@@ -8,9 +7,10 @@ import {
   type StoredDelete,
   type StoredEdit,
   type StoredMessage,
-} from './events.js';
-import { type InputLimits, parseText } from './input.js';
-import { canModerate } from './room-rules.js';
+} from '../domain/events.js';
+import { type InputLimits, parseText } from '../domain/input.js';
+import { canModerate } from '../domain/room-rules.js';
+import type { Store } from '../store/store.js';
 
 /** What edits and deletes need from the chat service. */
 export interface ChatEditsDeps {

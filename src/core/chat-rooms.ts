@@ -1,6 +1,4 @@
-import { ChatError } from '../errors.js';
-import type { Presence } from '../presence/presence.js';
-import type { Member, RoomInfo, RoomListing, Store } from '../store/store.js';
+import { ChatError } from '../domain/errors.js';
 import type {
   MemberAction,
   NewMemberChange,
@@ -8,8 +6,10 @@ import type {
   RoomSettings,
   SharedEvent,
   StoredMemberChange,
-} from './events.js';
-import { type InputLimits, parseNick, parseRoom } from './input.js';
+} from '../domain/events.js';
+import { type InputLimits, parseNick, parseRoom } from '../domain/input.js';
+import type { Presence } from '../presence/presence.js';
+import type { Member, RoomInfo, RoomListing, Store } from '../store/store.js';
 import type { RoomDirectory } from './rooms.js';
 
 /** What the room operations need from the chat service. */

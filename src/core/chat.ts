@@ -1,10 +1,5 @@
 import type { Bus } from '../bus/bus.js';
-import { ChatError } from '../errors.js';
-import { type Logger, silentLogger } from '../logger.js';
-import type { Presence } from '../presence/presence.js';
-import type { Appended, Store } from '../store/store.js';
-import { ChatEdits } from './chat-edits.js';
-import { ChatRooms } from './chat-rooms.js';
+import { ChatError } from '../domain/errors.js';
 import {
   EVERYONE,
   type EventId,
@@ -15,9 +10,20 @@ import {
   type StoredMessage,
   type StoredReceipt,
   sees,
-} from './events.js';
+} from '../domain/events.js';
+import {
+  type InputLimits,
+  parseNick,
+  parseRecipient,
+  parseTarget,
+  parseText,
+} from '../domain/input.js';
+import { type Logger, silentLogger } from '../logger.js';
+import type { Presence } from '../presence/presence.js';
+import type { Appended, Store } from '../store/store.js';
+import { ChatEdits } from './chat-edits.js';
+import { ChatRooms } from './chat-rooms.js';
 import type { Hub } from './hub.js';
-import { type InputLimits, parseNick, parseRecipient, parseTarget, parseText } from './input.js';
 import { PresenceSnapshots } from './presence-snapshots.js';
 import type { Sequencer } from './sequencer.js';
 import type { Subscriber } from './subscriber.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ChatEvent, StoredMessage } from './events.js';
+import type { ChatEvent, StoredMessage } from '../domain/events.js';
 import { Hub } from './hub.js';
 import type { Format, Subscriber } from './subscriber.js';
 

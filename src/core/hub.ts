@@ -1,12 +1,11 @@
-import { Stats } from '../ops/stats.js';
-import { Coalescer } from './coalescer.js';
 import {
   type ChatEvent,
   EVERYONE,
   type EventId,
   isRoom,
   type StoredMemberChange,
-} from './events.js';
+} from '../domain/events.js';
+import { Coalescer } from './coalescer.js';
 import { RoomDirectory } from './rooms.js';
 import type { Format, Subscriber } from './subscriber.js';
 
@@ -20,6 +19,11 @@ export const ROOM_COUNT_MS = 1_000;
  * Local fan-out: which Subscribers on this process belong to which user. It decides who sees
  * an event and renders each frame as few times as it can. It does no I/O of its own.
  */
+/** Where the Hub counts what it hands to streams (ops/stats.ts's Stats is one). */
+export interface DeliveryCounter {
+  deliveries: number;
+}
+
 export class Hub {
   private readonly all = new Set<Subscriber>();
   /** How many local streams use each format: a broadcast is rendered once per format. */
@@ -48,7 +52,7 @@ export class Hub {
    * membership changes it delivers.
    */
   constructor(
-    private readonly stats: Stats = new Stats(),
+    private readonly stats: DeliveryCounter = { deliveries: 0 },
     readonly rooms: RoomDirectory = new RoomDirectory(),
     /** More users online than this, and presence becomes a count (Format.crowd). */
     private readonly crowd = Number.POSITIVE_INFINITY,

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { ChatEvent } from '../domain/events.js';
 import type { Presence } from '../presence/presence.js';
-import type { ChatEvent } from './events.js';
 import { PresenceSnapshots } from './presence-snapshots.js';
 
 /** A Presence whose online() answers with `list` after `delayMs`, counting reads. */

@@ -1,6 +1,6 @@
+import type { ChatEvent, SharedEvent } from '../domain/events.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { Presence } from '../presence/presence.js';
-import type { ChatEvent, SharedEvent } from './events.js';
 
 /**
  * At most one presence snapshot per this many ms per process: a Redis restart makes every

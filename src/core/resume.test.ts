@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { eventId, type LoggedEvent } from '../domain/events.js';
 import { MemoryStore } from '../store/memory-store.js';
-import { eventId, type LoggedEvent } from './events.js';
 import { Resume } from './resume.js';
 
 async function storeWith(n: number): Promise<MemoryStore> {

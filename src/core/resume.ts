@@ -1,5 +1,5 @@
+import { type EventId, eventId, type LoggedEvent } from '../domain/events.js';
 import type { Store } from '../store/store.js';
-import { type EventId, eventId, type LoggedEvent } from './events.js';
 
 /**
  * Why a resume cannot be exact, sent to the client in an `event: reset`:

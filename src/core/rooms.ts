@@ -1,5 +1,5 @@
+import type { EventId, Role, StoredMemberChange } from '../domain/events.js';
 import type { MembershipSnapshot } from '../store/store.js';
-import type { EventId, Role, StoredMemberChange } from './events.js';
 
 /**
  * Who is in which room, as this process delivers events: the Hub asks it which users a room's

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type ChatEvent, eventId, type LoggedEvent } from '../domain/events.js';
 import { silentLogger } from '../logger.js';
 import { MemoryStore } from '../store/memory-store.js';
-import { type ChatEvent, eventId, type LoggedEvent } from './events.js';
 import { Sequencer } from './sequencer.js';
 
 async function setup(pollMs = 0) {

@@ -1,6 +1,12 @@
+import {
+  type ChatEvent,
+  type EventId,
+  eventId,
+  isLogged,
+  type LoggedEvent,
+} from '../domain/events.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/store.js';
-import { type ChatEvent, type EventId, eventId, isLogged, type LoggedEvent } from './events.js';
 
 /** How long an event that arrived ahead of a missing one waits before the Store is asked. */
 const GAP_WAIT_MS = 50;

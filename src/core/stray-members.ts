@@ -1,6 +1,6 @@
-import { ChatError } from '../errors.js';
+import { ChatError } from '../domain/errors.js';
+import type { NewMemberChange, StoredMemberChange } from '../domain/events.js';
 import type { MembershipSnapshot, Store } from '../store/store.js';
-import type { NewMemberChange, StoredMemberChange } from './events.js';
 
 /** One membership of the snapshot. */
 type Row = MembershipSnapshot['members'][number];

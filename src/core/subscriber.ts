@@ -1,4 +1,4 @@
-import type { ChatEvent, EventId } from './events.js';
+import type { ChatEvent, EventId } from '../domain/events.js';
 
 /**
  * Turns events into wire frames for one front door (the classic text protocol, later the JSON

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { isIPv6 } from 'node:net';
-import { ChatError } from '../errors.js';
+import { ChatError } from '../domain/errors.js';
 import type { Limiter } from '../limits/limiter.js';
 import type { Refusal, Stats } from '../ops/stats.js';
 import { clientAddress } from './auth.js';

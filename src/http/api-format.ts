@@ -1,3 +1,5 @@
+import type { ResetReason } from '../core/resume.js';
+import type { Format } from '../core/subscriber.js';
 import type {
   ChatEvent,
   EventId,
@@ -6,9 +8,7 @@ import type {
   StoredMemberChange,
   StoredMessage,
   StoredReceipt,
-} from '../core/events.js';
-import type { ResetReason } from '../core/resume.js';
-import type { Format } from '../core/subscriber.js';
+} from '../domain/events.js';
 
 /**
  * One SSE frame of the JSON API: `id:` (logged events only), `event:` and one `data:` line.

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ChatError } from '../errors.js';
+import { ChatError } from '../domain/errors.js';
 import { decodeSegment } from './api-paths.js';
 
 test('decodeSegment decodes once, and dots escaped twice once more', () => {

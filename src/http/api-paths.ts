@@ -1,4 +1,4 @@
-import { ChatError } from '../errors.js';
+import { ChatError } from '../domain/errors.js';
 
 /**
  * Whether route `name` takes a path argument for `method`: /tokens/<id> to DELETE,

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ChatService } from '../core/chat.js';
-import type { HistoryMode, StoredMemberChange, Visibility } from '../core/events.js';
-import { ChatError } from '../errors.js';
+import { ChatError } from '../domain/errors.js';
+import type { HistoryMode, StoredMemberChange, Visibility } from '../domain/events.js';
 import type { Admission } from './admission.js';
 import { decodeSegment } from './api-paths.js';
 import type { Auth } from './auth.js';

@@ -4,7 +4,7 @@ import { MAX_TOKENS_PER_USER } from '../auth/users.js';
 import type { Config } from '../config.js';
 import { type ChatService, MAX_HISTORY_PAGE } from '../core/chat.js';
 import type { Resume } from '../core/resume.js';
-import { ChatError } from '../errors.js';
+import { ChatError } from '../domain/errors.js';
 import type { Logger } from '../logger.js';
 import type { Stats } from '../ops/stats.js';
 import type { Credential } from '../store/accounts.js';

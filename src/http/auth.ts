@@ -4,7 +4,7 @@ import { RateLimiter } from '../auth/rate-limit.js';
 import { hashSecret } from '../auth/secrets.js';
 import { type Issued, Users } from '../auth/users.js';
 import type { Config } from '../config.js';
-import { ChatError } from '../errors.js';
+import { ChatError } from '../domain/errors.js';
 import type { AccountStore, Credential } from '../store/accounts.js';
 import { addressKey } from './admission.js';
 import { ClaimedLimit, OPEN_TICKETS, OPEN_TOKENS } from './claimed-limit.js';

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ChatError } from '../errors.js';
+import { ChatError } from '../domain/errors.js';
 
 /** A parsed JSON request body: always an object. */
 export type JsonBody = Record<string, unknown>;

@@ -1,6 +1,6 @@
 import { RateLimiter, type RateLimiterOptions } from '../auth/rate-limit.js';
-import { MAX_ROOMS_CREATED_PER_HOUR, ROOM_CREATION_WINDOW_MS } from '../core/room-rules.js';
-import { ChatError, type ErrorCode } from '../errors.js';
+import { ChatError, type ErrorCode } from '../domain/errors.js';
+import { MAX_ROOMS_CREATED_PER_HOUR, ROOM_CREATION_WINDOW_MS } from '../domain/room-rules.js';
 
 /** How often one address, and one nick claimed from it, may do a thing (see ClaimedLimit). */
 export interface ClaimedLimitOptions {

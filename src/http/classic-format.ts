@@ -1,12 +1,12 @@
 import type { Greeting } from '../core/chat.js';
+import type { Format } from '../core/subscriber.js';
 import {
   type ChatEvent,
   EVERYONE,
   type EventId,
   isRoom,
   type StoredMessage,
-} from '../core/events.js';
-import type { Format } from '../core/subscriber.js';
+} from '../domain/events.js';
 
 /**
  * One SSE frame of the seed's protocol: `data: <line>` and a blank line. Stored messages also

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ChatError } from '../errors.js';
+import { ChatError } from '../domain/errors.js';
 import { decodeClassic, parseClassicMessage } from './classic.js';
 import { classicFrame, seedTimestamp } from './classic-format.js';
 

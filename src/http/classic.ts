@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ChatError } from '../errors.js';
+import { ChatError } from '../domain/errors.js';
 import type { StoreOutageLog } from '../ops/store-outage-log.js';
 import type { Auth } from './auth.js';
 import { ClassicFormat } from './classic-format.js';

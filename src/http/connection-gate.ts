@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
-import { ChatError, type ErrorCode } from '../errors.js';
+import { ChatError, type ErrorCode } from '../domain/errors.js';
 import type { Stats } from '../ops/stats.js';
 import { addressKey } from './admission.js';
 import { errorBody } from './respond.js';

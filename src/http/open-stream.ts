@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ChatService, Greeting } from '../core/chat.js';
 import type { Format } from '../core/subscriber.js';
-import { ChatError } from '../errors.js';
+import { ChatError } from '../domain/errors.js';
 import type { Logger } from '../logger.js';
 import type { FrontDoor, Stats } from '../ops/stats.js';
 import type { Admission } from './admission.js';

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ChatError } from '../errors.js';
+import { ChatError } from '../domain/errors.js';
 import type { Metrics } from '../ops/prometheus.js';
 import type { Readiness } from '../ops/readiness.js';
 

@@ -6,8 +6,8 @@ import { createServer, get, type IncomingMessage, type ServerResponse } from 'no
 import { type AddressInfo, connect, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { setImmediate as tick } from 'node:timers/promises';
-import type { ChatEvent } from '../core/events.js';
 import type { Format } from '../core/subscriber.js';
+import type { ChatEvent } from '../domain/events.js';
 import { waitUntil } from '../wait-until.js';
 import { SseSubscriber } from './sse.js';
 

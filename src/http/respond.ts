@@ -1,8 +1,8 @@
 import type { ServerResponse } from 'node:http';
-import { ChatError, toChatError } from '../errors.js';
+import { ChatError, toChatError } from '../domain/errors.js';
+import { isStoreUnavailable, storeUnavailableError } from '../domain/store-unavailable.js';
 import type { Logger } from '../logger.js';
 import type { StoreOutageLog } from '../ops/store-outage-log.js';
-import { isStoreUnavailable, storeUnavailableError } from '../store/write-health.js';
 import { requestFields } from './request-context.js';
 
 /** The JSON body of every error response: `{"error": {"code", "message"}}`. */
@@ -27,7 +27,7 @@ export function sendError(
   if (err instanceof ChatError) error = err;
   else if (isStoreUnavailable(err)) {
     // Not a bug but a database that cannot write or cannot be reached: the client may retry,
-    // and the operator needs to know (readiness says so too, see store/write-health.ts).
+    // and the operator needs to know (readiness says so too, see domain/store-unavailable.ts and store/write-health.ts).
     storeOutage.refused(err);
     error = storeUnavailableError();
   } else {

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { ChatError } from '../errors.js';
+import { ChatError } from '../domain/errors.js';
 
 /**
  * Refuses (AUTH_CROSS_SITE) a request that a browser sent on behalf of another site (CSRF).

@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import type { Config } from '../config.js';
 import type { ChatService } from '../core/chat.js';
 import type { Resume } from '../core/resume.js';
-import { ChatError } from '../errors.js';
+import { ChatError } from '../domain/errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../ops/prometheus.js';
 import type { Readiness } from '../ops/readiness.js';

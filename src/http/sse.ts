@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { EventId } from '../core/events.js';
 import type { Hub } from '../core/hub.js';
 import type { Format, Subscriber } from '../core/subscriber.js';
-import { ChatError } from '../errors.js';
+import { ChatError } from '../domain/errors.js';
+import type { EventId } from '../domain/events.js';
 import { streamKeepsConnection } from './keep-alive.js';
 import { releaseParser } from './release-parser.js';
 

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
-import { reconnectDelay, release, runScript } from '../bus/redis-connection.js';
 import { type Logger, silentLogger } from '../logger.js';
+import { reconnectDelay, release, runScript } from '../redis/connection.js';
 import type { Bucket, Limiter } from './limiter.js';
 
 /**

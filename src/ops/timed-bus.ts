@@ -1,5 +1,5 @@
 import type { Bus, BusHandler } from '../bus/bus.js';
-import type { BusEvent } from '../core/events.js';
+import type { BusEvent } from '../domain/events.js';
 import type { Observer } from './stats.js';
 import { timed } from './timed-store.js';
 

@@ -12,7 +12,7 @@ import type {
   StoredMemberChange,
   StoredMessage,
   StoredReceipt,
-} from '../core/events.js';
+} from '../domain/events.js';
 import type { AccountStore } from '../store/accounts.js';
 import type {
   Appended,

@@ -1,14 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
-import {
-  boundedOption,
-  reconnectDelay,
-  redact,
-  release,
-  runScript,
-} from '../bus/redis-connection.js';
 import { type Logger, silentLogger } from '../logger.js';
+import { boundedOption, reconnectDelay, redact, release, runScript } from '../redis/connection.js';
 import type { Arrival, OfflineListener, Presence, RestoredListener } from './presence.js';
 import {
   CONNECT,

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type pg from 'pg';
-import { NICK_KEY_VERSION, nickKey } from '../core/confusables.js';
+import { NICK_KEY_VERSION, nickKey } from '../domain/confusables.js';
 
 // The look-alike key of each account (core/confusables.ts nickKey), in the users table's
 // nick_key column under a unique index: a registration whose key an account already has is

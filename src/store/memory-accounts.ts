@@ -1,4 +1,4 @@
-import { nickKey } from '../core/confusables.js';
+import { nickKey } from '../domain/confusables.js';
 import type { AccountStore, Credential, CredentialKind } from './accounts.js';
 
 interface User {

@@ -1,9 +1,9 @@
-import type { EventId, NewMemberChange, Role, RoomSettings } from '../core/events.js';
+import type { EventId, NewMemberChange, Role, RoomSettings } from '../domain/events.js';
 import {
   decideMembership,
   MAX_ROOMS_CREATED_PER_HOUR,
   type MembershipOutcome,
-} from '../core/room-rules.js';
+} from '../domain/room-rules.js';
 import { MAX_ROOM_LISTING, type Member, type RoomInfo, type RoomListing } from './store.js';
 
 interface Room {

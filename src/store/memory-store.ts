@@ -1,3 +1,4 @@
+import { ChatError } from '../domain/errors.js';
 import {
   EVERYONE,
   type EventId,
@@ -17,9 +18,8 @@ import {
   type StoredMessage,
   type StoredReceipt,
   storedMessage,
-} from '../core/events.js';
-import { type MembershipOutcome, WITHDRAWN } from '../core/room-rules.js';
-import { ChatError } from '../errors.js';
+} from '../domain/events.js';
+import { type MembershipOutcome, WITHDRAWN } from '../domain/room-rules.js';
 import { MemoryAccounts } from './memory-accounts.js';
 import { MemoryRooms } from './memory-rooms.js';
 import type {

@@ -8,7 +8,7 @@ import type {
   StoredEdit,
   StoredMemberChange,
   StoredReceipt,
-} from '../core/events.js';
+} from '../domain/events.js';
 import type { Appended } from './store.js';
 
 /** How a queued write's promise is settled. */

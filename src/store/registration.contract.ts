@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
-import { eventId, type NewMemberChange, type NewMessage } from '../core/events.js';
 import { endStrayMemberships } from '../core/stray-members.js';
-import { ChatError } from '../errors.js';
+import { ChatError } from '../domain/errors.js';
+import { eventId, type NewMemberChange, type NewMessage } from '../domain/events.js';
 import type { Store } from './store.js';
 
 const TS = 1_700_000_000_000;

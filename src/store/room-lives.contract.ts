@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
-import type { NewMemberChange, StoredMemberChange, StoredMessage } from '../core/events.js';
+import type { ChatError } from '../domain/errors.js';
+import type { NewMemberChange, StoredMemberChange, StoredMessage } from '../domain/events.js';
 import {
   MAX_INVITES_PER_USER,
   MAX_ROOMS_CREATED_PER_HOUR,
   ROOM_CREATION_WINDOW_MS,
-} from '../core/room-rules.js';
-import type { ChatError } from '../errors.js';
+} from '../domain/room-rules.js';
 import { code, NEWEST, TS } from './rooms.contract.js';
 import type { StoreFactory } from './store.contract.js';
 import { MAX_ROOM_LISTING, type Store } from './store.js';

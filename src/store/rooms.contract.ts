@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
+import { ChatError, type ErrorCode } from '../domain/errors.js';
 import {
   eventId,
   type LoggedEvent,
@@ -7,13 +8,12 @@ import {
   type NewMessage,
   type StoredMemberChange,
   type StoredMessage,
-} from '../core/events.js';
+} from '../domain/events.js';
 import {
   MAX_INVITES_PER_USER,
   MAX_ROOMS_PER_USER,
   ROOM_CREATION_WINDOW_MS,
-} from '../core/room-rules.js';
-import { ChatError, type ErrorCode } from '../errors.js';
+} from '../domain/room-rules.js';
 import type { StoreFactory } from './store.contract.js';
 import { MAX_ROOM_LISTING, type Store } from './store.js';
 

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
+import { ChatError } from '../domain/errors.js';
 import {
   eventId,
   type LoggedEvent,
   type NewMessage,
   type NewReceipt,
   type StoredMessage,
-} from '../core/events.js';
-import { ChatError } from '../errors.js';
+} from '../domain/events.js';
 import { roomLivesContract } from './room-lives.contract.js';
 import { roomsContract } from './rooms.contract.js';
 import type { Store } from './store.js';

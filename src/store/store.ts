@@ -13,7 +13,7 @@ import type {
   StoredMemberChange,
   StoredMessage,
   StoredReceipt,
-} from '../core/events.js';
+} from '../domain/events.js';
 import type { AccountStore } from './accounts.js';
 
 /** What `append` did: stored the message, or found an earlier one with the same clientId. */

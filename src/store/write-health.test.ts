@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ChatError } from '../errors.js';
-import { isStoreUnavailable, WriteHealth } from './write-health.js';
+import { ChatError } from '../domain/errors.js';
+import { isStoreUnavailable } from '../domain/store-unavailable.js';
+import { WriteHealth } from './write-health.js';
 
 /** An Error with a `code`, as better-sqlite3, pg and node give them. */
 const coded = (code: string, message = 'boom'): Error =>

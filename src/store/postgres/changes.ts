@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { ChatError } from '../../domain/errors.js';
 import type {
   NewDelete,
   NewEdit,
@@ -7,14 +8,13 @@ import type {
   StoredDelete,
   StoredEdit,
   StoredMemberChange,
-} from '../core/events.js';
+} from '../../domain/events.js';
 import {
   decideMembership,
   MAX_ROOMS_CREATED_PER_HOUR,
   type MembershipOutcome,
   WITHDRAWN,
-} from '../core/room-rules.js';
-import { ChatError } from '../errors.js';
+} from '../../domain/room-rules.js';
 
 // The writes of this file run inside an append batch's transaction, which holds the append
 // lock (postgres-store.ts): no other writer, on any node, runs between a decision and its

@@ -2,16 +2,16 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setImmediate as turn } from 'node:timers/promises';
 import pg from 'pg';
-import { NICK_KEY_VERSION } from '../core/confusables.js';
-import { eventId, type LoggedEvent, type NewMessage } from '../core/events.js';
-import { accountsContract } from './accounts.contract.js';
-import { LEGACY_PREFIX } from './accounts-keys.js';
-import { migrate, SCHEMA_VERSION } from './postgres-schema.js';
-import { PostgresStore } from './postgres-store.js';
-import { checkMigratedRooms } from './room-lives.contract.js';
-import { storeContract } from './store.contract.js';
-import type { Appended } from './store.js';
-import { isStoreUnavailable } from './write-health.js';
+import { NICK_KEY_VERSION } from '../../domain/confusables.js';
+import { eventId, type LoggedEvent, type NewMessage } from '../../domain/events.js';
+import { isStoreUnavailable } from '../../domain/store-unavailable.js';
+import { accountsContract } from '../accounts.contract.js';
+import { LEGACY_PREFIX } from '../accounts-keys.js';
+import { checkMigratedRooms } from '../room-lives.contract.js';
+import { storeContract } from '../store.contract.js';
+import type { Appended } from '../store.js';
+import { migrate, SCHEMA_VERSION } from './schema.js';
+import { PostgresStore } from './store.js';
 
 // CI starts PostgreSQL (.ci/run); a run without one fails rather than skipping, so that a
 // green run always means these tests ran.

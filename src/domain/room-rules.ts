@@ -1,4 +1,4 @@
-import { ChatError } from '../errors.js';
+import { ChatError } from './errors.js';
 import type { NewMemberChange, Role, RoomSettings } from './events.js';
 
 /** What a Store reads, inside the transaction that logs a membership change, to decide it. */

@@ -13,7 +13,7 @@
  * on the same silence.
  */
 import type pg from 'pg';
-import { ChatError } from '../errors.js';
+import { ChatError } from '../../domain/errors.js';
 
 /**
  * How long any query may wait for its answer before its connection is taken as silent and

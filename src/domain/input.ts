@@ -1,5 +1,5 @@
-import { ChatError } from '../errors.js';
 import { looksLikeEveryone } from './confusables.js';
+import { ChatError } from './errors.js';
 import { EVERYONE, isRoom, ROOM_NAME } from './events.js';
 
 // Validation of what clients send: nicks, recipients, room names and texts.

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { ChatError } from '../../domain/errors.js';
 import {
   type NewDelete,
   type NewEdit,
@@ -7,12 +8,11 @@ import {
   type StoredEdit,
   type StoredReceipt,
   storedMessage,
-} from '../core/events.js';
-import { ChatError } from '../errors.js';
-import type { PendingWrite, Settle } from './pending-write.js';
-import type { SqliteRooms } from './sqlite-rooms.js';
-import { COLUMNS, type Row, toMessage } from './sqlite-rows.js';
-import type { Appended } from './store.js';
+} from '../../domain/events.js';
+import type { PendingWrite, Settle } from '../pending-write.js';
+import type { Appended } from '../store.js';
+import type { SqliteRooms } from './rooms.js';
+import { COLUMNS, type Row, toMessage } from './rows.js';
 
 export type { PendingWrite, Settle };
 

@@ -1,13 +1,13 @@
 import pg from 'pg';
-import { backfillPostgresNickKeys } from './accounts-keys.js';
-import { NewerSchemaError } from './newer-schema.js';
+import { backfillPostgresNickKeys } from '../accounts-keys.js';
+import { NewerSchemaError } from '../newer-schema.js';
 import {
   IDLE_IN_TRANSACTION_MS,
   LOCK_QUERY_TIMEOUT_MS,
   LOCK_WAIT_MS,
   QUERY_TIMEOUT_MS,
   type TransactionOptions,
-} from './postgres-client.js';
+} from './client.js';
 
 // Each entry migrates the schema from version i to i+1; the schema_version table records how
 // many ran. Append new steps, never edit old ones: databases in the field have run them.

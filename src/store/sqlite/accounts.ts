@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
-import { nickKey } from '../core/confusables.js';
-import type { AccountStore, Credential, CredentialKind } from './accounts.js';
-import { CREDENTIAL, type CredentialRow, toCredential } from './credential-row.js';
+import { nickKey } from '../../domain/confusables.js';
+import type { AccountStore, Credential, CredentialKind } from '../accounts.js';
+import { CREDENTIAL, type CredentialRow, toCredential } from '../credential-row.js';
 
 // `expires` is the last ms at which a credential works; 0 means it never expires.
 const UNEXPIRED = '(expires = 0 OR expires >= ?)';

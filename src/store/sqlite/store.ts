@@ -14,13 +14,7 @@ import {
   type StoredMemberChange,
   type StoredMessage,
   type StoredReceipt,
-} from '../core/events.js';
-import { SqliteAccounts } from './sqlite-accounts.js';
-import { type PendingWrite, SqliteAppender } from './sqlite-append.js';
-import { SqliteLog } from './sqlite-log.js';
-import { SqliteRooms } from './sqlite-rooms.js';
-import { COLUMNS, type Row, toMessage } from './sqlite-rows.js';
-import { checkIntegrity, migrate, writeProbe } from './sqlite-schema.js';
+} from '../../domain/events.js';
 import type {
   Appended,
   Member,
@@ -30,8 +24,14 @@ import type {
   RoomListing,
   Store,
   StoreLimits,
-} from './store.js';
-import { WriteHealth, type WriteHealthListener } from './write-health.js';
+} from '../store.js';
+import { WriteHealth, type WriteHealthListener } from '../write-health.js';
+import { SqliteAccounts } from './accounts.js';
+import { type PendingWrite, SqliteAppender } from './append.js';
+import { SqliteLog } from './log.js';
+import { SqliteRooms } from './rooms.js';
+import { COLUMNS, type Row, toMessage } from './rows.js';
+import { checkIntegrity, migrate, writeProbe } from './schema.js';
 
 /** Options for the SQLite backend. */
 export interface SqliteStoreOptions extends StoreLimits {

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
-import { backfillSqliteNickKeys } from './accounts-keys.js';
-import { NewerSchemaError } from './newer-schema.js';
+import { backfillSqliteNickKeys } from '../accounts-keys.js';
+import { NewerSchemaError } from '../newer-schema.js';
 
 // Each entry migrates the schema from version i to i+1; PRAGMA user_version records how many
 // ran. Append new steps, never edit old ones: databases in the field have run them.

@@ -1,12 +1,12 @@
 import type pg from 'pg';
-import type { HistoryMode, Role, Visibility } from '../core/events.js';
+import type { HistoryMode, Role, Visibility } from '../../domain/events.js';
 import {
   MAX_ROOM_LISTING,
   type Member,
   type MembershipSnapshot,
   type RoomInfo,
   type RoomListing,
-} from './store.js';
+} from '../store.js';
 
 /** A row of rooms, with the viewer's role and invitation when listed. */
 interface RoomRow {

@@ -40,19 +40,8 @@ import type {
   StoredMemberChange,
   StoredMessage,
   StoredReceipt,
-} from '../core/events.js';
-import type { Logger } from '../logger.js';
-import { PostgresAccounts } from './postgres-accounts.js';
-import { PostgresLog } from './postgres-log.js';
-import { AppendQueue } from './postgres-queue.js';
-import { PostgresRooms } from './postgres-rooms.js';
-import {
-  checkSchemaName,
-  effectiveSchema,
-  migrate,
-  poolConfig,
-  schemaKey,
-} from './postgres-schema.js';
+} from '../../domain/events.js';
+import type { Logger } from '../../logger.js';
 import type {
   Appended,
   Member,
@@ -62,8 +51,13 @@ import type {
   RoomListing,
   Store,
   StoreLimits,
-} from './store.js';
-import { WriteHealth, type WriteHealthListener } from './write-health.js';
+} from '../store.js';
+import { WriteHealth, type WriteHealthListener } from '../write-health.js';
+import { PostgresAccounts } from './accounts.js';
+import { PostgresLog } from './log.js';
+import { AppendQueue } from './queue.js';
+import { PostgresRooms } from './rooms.js';
+import { checkSchemaName, effectiveSchema, migrate, poolConfig, schemaKey } from './schema.js';
 
 /** Options for the PostgreSQL backend. */
 export interface PostgresStoreOptions extends StoreLimits {

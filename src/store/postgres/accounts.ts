@@ -1,9 +1,9 @@
 import type pg from 'pg';
-import { nickKey } from '../core/confusables.js';
-import type { AccountStore, Credential, CredentialKind } from './accounts.js';
-import { CREDENTIAL, type CredentialRow, toCredential } from './credential-row.js';
-import { inTransaction } from './postgres-client.js';
-import { appendLock, LOCK } from './postgres-schema.js';
+import { nickKey } from '../../domain/confusables.js';
+import type { AccountStore, Credential, CredentialKind } from '../accounts.js';
+import { CREDENTIAL, type CredentialRow, toCredential } from '../credential-row.js';
+import { inTransaction } from './client.js';
+import { appendLock, LOCK } from './schema.js';
 
 // `expires` is the last ms at which a credential works; 0 means it never expires.
 const UNEXPIRED = '(expires = 0 OR expires >= $2)';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ChatError } from '../errors.js';
+import { ChatError } from './errors.js';
 import { parseNick, parseRecipient, parseText } from './input.js';
 
 const limits = { maxNickLength: 8, maxMessageLength: 10 };

@@ -7,9 +7,9 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import pg from 'pg';
-import type { NewMessage } from '../core/events.js';
-import { QUERY_TIMEOUT_MS } from './postgres-client.js';
-import { PostgresStore } from './postgres-store.js';
+import type { NewMessage } from '../../domain/events.js';
+import { QUERY_TIMEOUT_MS } from './client.js';
+import { PostgresStore } from './store.js';
 
 const url = process.env.SSECHAT_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const schema = `ssechat_maint_${process.pid}`;

@@ -5,11 +5,11 @@ import {
   isRoom,
   type LoggedEvent,
   type StoredMessage,
-} from '../core/events.js';
-import { registered } from './postgres-accounts.js';
-import { inTransaction, MAINTENANCE_QUERY_TIMEOUT_MS, timed } from './postgres-client.js';
-import { COLUMNS, type Row, toEvent, toMessage } from './postgres-rows.js';
-import type { RetentionPolicy } from './store.js';
+} from '../../domain/events.js';
+import type { RetentionPolicy } from '../store.js';
+import { registered } from './accounts.js';
+import { inTransaction, MAINTENANCE_QUERY_TIMEOUT_MS, timed } from './client.js';
+import { COLUMNS, type Row, toEvent, toMessage } from './rows.js';
 
 /**
  * Most rows one prune transaction deletes. Between chunks the row locks are released and the

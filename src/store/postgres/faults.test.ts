@@ -6,10 +6,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { FaultProxy } from '../../test/fault-proxy.js';
-import type { NewMessage } from '../core/events.js';
-import { PostgresStore } from './postgres-store.js';
-import { isStoreUnavailable } from './write-health.js';
+import { FaultProxy } from '../../../test/fault-proxy.js';
+import type { NewMessage } from '../../domain/events.js';
+import { isStoreUnavailable } from '../../domain/store-unavailable.js';
+import { PostgresStore } from './store.js';
 
 const url = process.env.SSECHAT_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const target = new URL(url);

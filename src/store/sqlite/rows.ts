@@ -1,4 +1,4 @@
-import type { LoggedEvent, MemberAction, Role, StoredMessage } from '../core/events.js';
+import type { LoggedEvent, MemberAction, Role, StoredMessage } from '../../domain/events.js';
 
 /**
  * A row of the messages table, which holds every logged event (see the columns by kind in

@@ -1,8 +1,13 @@
 import type Database from 'better-sqlite3';
-import { EVERYONE, type EventId, type LoggedEvent, type StoredMessage } from '../core/events.js';
-import { LimitedQuery } from './sqlite-limited.js';
-import { COLUMNS, fromRaw, type RawRow, type Row, toEvent, toMessage } from './sqlite-rows.js';
-import type { RetentionPolicy } from './store.js';
+import {
+  EVERYONE,
+  type EventId,
+  type LoggedEvent,
+  type StoredMessage,
+} from '../../domain/events.js';
+import type { RetentionPolicy } from '../store.js';
+import { LimitedQuery } from './limited.js';
+import { COLUMNS, fromRaw, type RawRow, type Row, toEvent, toMessage } from './rows.js';
 
 /**
  * Most rows one prune transaction deletes. Between chunks the write lock is released and the

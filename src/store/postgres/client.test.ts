@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { test } from 'node:test';
 import type pg from 'pg';
-import { inTransaction } from './postgres-client.js';
+import { inTransaction } from './client.js';
 
 /** A checked-out connection that records its statements and how it was released. */
 class FakeClient extends EventEmitter {

@@ -1,15 +1,15 @@
 import type pg from 'pg';
+import { ChatError } from '../../domain/errors.js';
 import {
   type EventId,
   type NewReceipt,
   type StoredMessage,
   type StoredReceipt,
   storedMessage,
-} from '../core/events.js';
-import { ChatError } from '../errors.js';
-import type { PendingWrite, Settle } from './pending-write.js';
-import { writeDelete, writeEdit, writeMember } from './postgres-changes.js';
-import { COLUMNS, type Row, toMessage } from './postgres-rows.js';
+} from '../../domain/events.js';
+import type { PendingWrite, Settle } from '../pending-write.js';
+import { writeDelete, writeEdit, writeMember } from './changes.js';
+import { COLUMNS, type Row, toMessage } from './rows.js';
 
 export type { PendingWrite, Settle };
 

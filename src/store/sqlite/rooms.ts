@@ -7,16 +7,16 @@ import type {
   StoredMemberChange,
   StoredMessage,
   Visibility,
-} from '../core/events.js';
+} from '../../domain/events.js';
 import {
   decideMembership,
   MAX_ROOMS_CREATED_PER_HOUR,
   type MembershipOutcome,
   WITHDRAWN,
-} from '../core/room-rules.js';
-import { OPEN } from './sqlite-log.js';
-import { COLUMNS, type Row, toMessage } from './sqlite-rows.js';
-import { MAX_ROOM_LISTING, type Member, type RoomInfo, type RoomListing } from './store.js';
+} from '../../domain/room-rules.js';
+import { MAX_ROOM_LISTING, type Member, type RoomInfo, type RoomListing } from '../store.js';
+import { OPEN } from './log.js';
+import { COLUMNS, type Row, toMessage } from './rows.js';
 
 type Statement<P extends unknown[], R = unknown> = Database.Statement<P, R>;
 

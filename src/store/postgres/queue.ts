@@ -1,7 +1,7 @@
 import type pg from 'pg';
-import { type PendingWrite, type Settle, writeBatch } from './postgres-append.js';
-import { inTransaction, type Stage, type TransactionOptions } from './postgres-client.js';
-import { appendLock } from './postgres-schema.js';
+import { type PendingWrite, type Settle, writeBatch } from './append.js';
+import { inTransaction, type Stage, type TransactionOptions } from './client.js';
+import { appendLock } from './schema.js';
 
 /**
  * Most appends one transaction takes. The queue is bounded anyway by the requests in flight,
