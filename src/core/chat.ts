@@ -9,7 +9,6 @@ import {
   type StoredEdit,
   type StoredMessage,
   type StoredReceipt,
-  sees,
 } from '../domain/events.js';
 import {
   type InputLimits,
@@ -18,6 +17,7 @@ import {
   parseTarget,
   parseText,
 } from '../domain/input.js';
+import { sees } from '../domain/visibility.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { Presence } from '../presence/presence.js';
 import type { Appended, Store } from '../store/store.js';

@@ -1,10 +1,12 @@
 import {
   type ChatEvent,
-  EVERYONE,
   type EventId,
+  eventId,
   isRoom,
+  type LoggedEvent,
   type StoredMemberChange,
 } from '../domain/events.js';
+import { type Audience, audience } from '../domain/visibility.js';
 import { Coalescer } from './coalescer.js';
 import { RoomDirectory } from './rooms.js';
 import type { Format, Subscriber } from './subscriber.js';
@@ -116,9 +118,6 @@ export class Hub {
    */
   deliver(event: ChatEvent): void {
     switch (event.kind) {
-      case 'member':
-        this.member(event.change, event);
-        return;
       case 'typing':
         if (isRoom(event.to)) this.toRoom(event.to, event, undefined, event.from);
         else if (event.to !== event.from) this.toNick(event.to, event, undefined);
@@ -126,15 +125,6 @@ export class Hub {
       case 'room':
         this.toRoom(event.room, event, undefined);
         return;
-      case 'edit':
-      case 'delete': {
-        const { from, to, id } = event.kind === 'edit' ? event.edit : event.delete;
-        // A room's edit goes only to members who were there for its message (store.ts).
-        if (isRoom(to) && event.kind === 'edit') {
-          this.toRoom(to, event, id, undefined, event.edit.target);
-        } else this.toParties(from, to, event, id);
-        return;
-      }
       case 'joined':
         if (event.first) this.online++;
         this.toPresence(event, event.origin);
@@ -151,51 +141,51 @@ export class Hub {
         this.inCrowd = this.online > this.crowd;
         this.toEveryone(event, undefined);
         return;
-      case 'message': {
+      case 'member':
+        this.member(event.change, event);
+        return;
+      default:
         // A message flagged offline still goes to any stream the recipient has: one may have
         // connected between the sender's presence check and the append. Whether to show it
         // is the format's call (the classic one leaves it to the mailbox; the JSON one shows
         // it, and a stream that replayed it drops the copy by id).
-        const { from, to, id } = event.message;
-        this.toParties(from, to, event, id);
-        return;
-      }
-      case 'read': {
-        const { from, to, id } = event.receipt;
-        this.toNick(to, event, id);
-        if (to !== from) this.toNick(from, event, id);
-        return;
-      }
+        this.reach(audience(event), event, eventId(event));
     }
   }
 
-  /** To everyone, a room's members, or a direct message's two parties. */
-  private toParties(from: string, to: string, event: ChatEvent, id: EventId): void {
-    if (to === EVERYONE) this.toEveryone(event, undefined, id);
-    else if (isRoom(to)) this.toRoom(to, event, id);
-    else {
-      if (to !== from) this.toNick(to, event, id);
-      this.toNick(from, event, id);
+  /** Hands a logged event to its audience (domain/visibility.ts) among the local streams. */
+  private reach(to: Audience, event: ChatEvent, id: EventId): void {
+    switch (to.kind) {
+      case 'everyone':
+        this.toEveryone(event, undefined, id);
+        return;
+      case 'pair':
+        this.toNick(to.to, event, id);
+        if (to.from !== to.to) this.toNick(to.from, event, id);
+        return;
+      case 'room':
+        this.toRoom(to.room, event, id, undefined, to.coveredFrom);
+        if (to.user !== undefined && !this.rooms.has(to.room, to.user)) {
+          this.toNick(to.user, event, id);
+        }
+        return;
+      case 'user':
+        this.toNick(to.user, event, id);
+        this.recounted.add(to.room);
+        return;
     }
   }
 
   /**
-   * A membership change goes to the room's members and to the user it is about, whether
-   * they are a member before it (a leave, a removal), after it (a join) or neither (an
-   * invitation); a quiet one goes to that user alone, and the members get the new count
-   * within ROOM_COUNT_MS. The directory is updated after a leave is delivered, before a
-   * join is, so that both reach the user who left or joined.
+   * A membership change goes to its audience (domain/visibility.ts): the room's members and
+   * the user it is about, whether they are a member before it (a leave, a removal), after it
+   * (a join) or neither (an invitation); a quiet one goes to that user alone, and the members
+   * get the new count within ROOM_COUNT_MS. The directory is updated after a leave is
+   * delivered, before a join is, so that both reach the user who left or joined.
    */
-  private member(change: StoredMemberChange, event: ChatEvent): void {
-    const { room, user, id } = change;
+  private member(change: StoredMemberChange, event: LoggedEvent): void {
     if (change.role !== null) this.rooms.apply(change);
-    if (change.quiet) {
-      this.toNick(user, event, id);
-      this.recounted.add(room);
-    } else {
-      this.toRoom(room, event, id);
-      if (!this.rooms.has(room, user)) this.toNick(user, event, id);
-    }
+    this.reach(audience(event), event, change.id);
     if (change.role === null) this.rooms.apply(change);
   }
 

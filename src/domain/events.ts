@@ -249,8 +249,3 @@ export function eventId(event: LoggedEvent): EventId {
 export function eventTime(event: LoggedEvent): number {
   return record(event).ts;
 }
-
-/** Whether `viewer` may see `message`: a broadcast, or a message to or from them. */
-export function sees(viewer: string, message: StoredMessage): boolean {
-  return message.to === EVERYONE || message.to === viewer || message.from === viewer;
-}
