@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import { type Logger, silentLogger } from '../logger.js';
-import { boundedOption, reconnectDelay, redact, release, runScript } from '../redis/connection.js';
+import { reconnectDelay, redact, release, runScript } from '../redis/connection.js';
+import { asArray, asInt, asStrings } from '../redis/replies.js';
 import type { Arrival, OfflineListener, Presence, RestoredListener } from './presence.js';
+import { presenceBounds, type RedisPresenceOptions } from './redis-presence-options.js';
 import {
   CONNECT,
   DISCONNECT,
@@ -16,46 +17,7 @@ import {
   SYNC,
 } from './redis-presence-scripts.js';
 
-/** How a RedisPresence connects and how fast it notices crashed nodes; durations in ms. */
-export interface RedisPresenceOptions {
-  /** `redis://[user:password@]host:port[/db]`. */
-  readonly url: string;
-  /** Prepended to every key, so that several chats, or test runs, share one Redis. */
-  readonly prefix: string;
-  /**
-   * This node's id, unique in the cluster while it runs. [default `<hostname>:<pid>:<random>`;
-   * the random part keeps a restarted container, often pid 1 again, from posing as its
-   * predecessor]
-   */
-  readonly nodeId?: string;
-  /** How often the node refreshes its heartbeat. [default 3000, 50 to 60000] */
-  readonly heartbeatMs?: number;
-  /**
-   * How long a heartbeat lives: a node silent this long is dead, its connections stop
-   * counting and a sweep reaps them. At least twice heartbeatMs, so that one late beat is not
-   * a death. [default 10000, up to 600000]
-   */
-  readonly nodeTtlMs?: number;
-  /**
-   * How often the node sweeps for dead nodes and grace windows that ran out (the disconnecting
-   * node's own timer usually ends a window first; the sweep covers a node that closed or
-   * crashed meanwhile). [default 1000, 10 to 60000]
-   */
-  readonly sweepMs?: number;
-  /**
-   * The grace window of users whose last connection was on this node when it closed: their
-   * clients reconnect to another node within it, without a leave and join. [default 5000,
-   * 0 to 600000]
-   */
-  readonly closeGraceMs?: number;
-  /** Longest wait for Redis in `RedisPresence.open`. [default 10000, 100 to 600000] */
-  readonly startTimeoutMs?: number;
-  /** Longest wait for a Redis reply before a call rejects. [default 2000, 50 to 60000] */
-  readonly commandTimeoutMs?: number;
-  /** Shown in `CLIENT LIST` as `${name}:presence`. [default 'ssechat'] */
-  readonly name?: string;
-  readonly logger?: Logger;
-}
+export type { RedisPresenceOptions } from './redis-presence-options.js';
 
 // Most nicks one script run handles, so that a sweep or a shutdown of a node with many users
 // never blocks Redis (single-threaded) for long; the rest is done by the next run.
@@ -139,23 +101,13 @@ export class RedisPresence implements Presence {
   private constructor(options: RedisPresenceOptions) {
     this.prefix = options.prefix;
     this.logger = options.logger ?? silentLogger;
-    this.nodeId =
-      options.nodeId ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
-    this.heartbeatMs = boundedOption('heartbeatMs', options.heartbeatMs ?? 3000, 50, 60_000);
-    this.nodeTtlMs = boundedOption(
-      'nodeTtlMs',
-      options.nodeTtlMs ?? 10_000,
-      2 * this.heartbeatMs,
-      600_000,
-    );
-    this.sweepMs = boundedOption('sweepMs', options.sweepMs ?? 1000, 10, 60_000);
-    this.closeGraceMs = boundedOption('closeGraceMs', options.closeGraceMs ?? 5000, 0, 600_000);
-    const commandTimeout = boundedOption(
-      'commandTimeoutMs',
-      options.commandTimeoutMs ?? 2000,
-      50,
-      60_000,
-    );
+    const bounds = presenceBounds(options);
+    this.nodeId = bounds.nodeId;
+    this.heartbeatMs = bounds.heartbeatMs;
+    this.nodeTtlMs = bounds.nodeTtlMs;
+    this.sweepMs = bounds.sweepMs;
+    this.closeGraceMs = bounds.closeGraceMs;
+    const commandTimeout = bounds.commandTimeoutMs;
     this.redis = new Redis(options.url, {
       connectionName: `${options.name ?? 'ssechat'}:presence`,
       retryStrategy: reconnectDelay,
@@ -184,12 +136,7 @@ export class RedisPresence implements Presence {
    * without presence.
    */
   static async open(options: RedisPresenceOptions): Promise<RedisPresence> {
-    const startTimeoutMs = boundedOption(
-      'startTimeoutMs',
-      options.startTimeoutMs ?? 10_000,
-      100,
-      600_000,
-    );
+    const { startTimeoutMs } = presenceBounds(options);
     const presence = new RedisPresence(options);
     try {
       if (presence.redis.status !== 'ready') {
@@ -465,27 +412,4 @@ export class RedisPresence implements Presence {
   private run(script: string, ...args: (string | number)[]): Promise<unknown> {
     return runScript(this.redis, script, [], [this.prefix, ...args]);
   }
-}
-
-// Script replies are checked rather than cast: a wrong shape is a bug to surface, not to
-// pass on as undefined.
-function asArray(reply: unknown, length: number): unknown[] {
-  if (!Array.isArray(reply) || reply.length !== length) {
-    throw new Error(`unexpected Redis reply: ${JSON.stringify(reply)}`);
-  }
-  return reply;
-}
-
-function asInt(reply: unknown): number {
-  if (typeof reply !== 'number' || !Number.isInteger(reply)) {
-    throw new Error(`unexpected Redis reply: ${JSON.stringify(reply)}`);
-  }
-  return reply;
-}
-
-function asStrings(reply: unknown): string[] {
-  if (!Array.isArray(reply) || !reply.every((s) => typeof s === 'string')) {
-    throw new Error(`unexpected Redis reply: ${JSON.stringify(reply)}`);
-  }
-  return reply;
 }
