@@ -21,24 +21,12 @@
 // during a phase: the noise in that row. Prints a table to stderr and one JSON line to stdout.
 // Env: DEBUG=1 logs each phase; SERVER_NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=DIR") goes
 // to the servers' node; SSECHAT_BIN runs another build of ssechat (to measure a patch).
-import { Agent, request } from 'node:http';
-import {
-  cpuBusyNs,
-  cpuNs,
-  freePort,
-  gitCommit,
-  installCleanup,
-  parseArgs,
-  pinSelf,
-  ROOT,
-  sleep,
-  startServer,
-  startSsechat,
-  table,
-  today,
-  withBenchLock,
-  writeSyscalls,
-} from './lib/common.mjs';
+import { Agent } from 'node:http';
+import { api, freePort, login } from './lib/http.mjs';
+import { cpuBusyNs, cpuNs, writeSyscalls } from './lib/measure.mjs';
+import { installCleanup, pinSelf, sleep, withBenchLock } from './lib/process.mjs';
+import { parseArgs, printResult, table } from './lib/report.mjs';
+import { startBaseline, startSsechat } from './lib/server.mjs';
 import { marker, nowUs, SseFleet } from './lib/sse-load.mjs';
 
 const args = parseArgs(process.argv.slice(2));
@@ -62,43 +50,27 @@ pinSelf();
 
 const log = (s) => process.stderr.write(`${s}\n`);
 
-/** A small JSON-over-HTTP client on keep-alive connections. */
+/**
+ * A JSON client of `port` on `maxSockets` keep-alive connections: `call(method, path, body,
+ * cookie, headers)` resolves api()'s `{ status, headers, body }`.
+ */
 function client(port, maxSockets) {
   const agent = new Agent({ keepAlive: true, maxSockets });
-  const call = (method, path, body, cookie, extra = {}) =>
-    new Promise((resolve, reject) => {
-      const data = body === undefined ? undefined : JSON.stringify(body);
-      const headers = { Host: `127.0.0.1:${port}`, ...extra };
-      if (data !== undefined) {
-        headers['Content-Type'] = 'application/json';
-        headers['Content-Length'] = Buffer.byteLength(data);
-      }
-      if (cookie) headers.Cookie = cookie;
-      const req = request({ host: '127.0.0.1', port, method, path, headers, agent }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (d) => {
-          text += d;
-        });
-        res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, text }));
-      });
-      req.on('error', reject);
-      req.end(data);
-    });
-  return { call, close: () => agent.destroy() };
+  const call = (method, path, body, cookie, headers) =>
+    api(port, method, path, body, { cookie, agent, headers, timeoutMs: 120_000 });
+  return { port, agent, call, close: () => agent.destroy() };
 }
 
 /**
- * Logs `nick` in (open mode) and returns the session cookie (`name=value`). `from` is the
- * client address to claim (a server with --trust-proxy yes believes it): login attempts are
- * limited per address, and a room of 10k members takes 10k logins.
+ * Logs `nick` in over `http`'s connections. `from` is the client address to claim (a server
+ * with --trust-proxy yes believes it): login attempts are limited per address, and a room of
+ * 10k members takes 10k logins.
  */
-async function login(http, nick, from) {
-  const extra = from ? { 'X-Forwarded-For': from } : {};
-  const r = await http.call('POST', '/api/v1/session', { nick }, undefined, extra);
-  if (r.status !== 201) throw new Error(`POST /api/v1/session ${nick}: ${r.status} ${r.text}`);
-  return String(r.headers['set-cookie']).split(';')[0];
-}
+const loginVia = (http, nick, from) =>
+  login(http.port, nick, {
+    agent: http.agent,
+    headers: from ? { 'X-Forwarded-For': from } : undefined,
+  });
 
 let phaseNo = 0;
 
@@ -129,7 +101,7 @@ async function broadcast(http, cookie, count, intervalMs, to) {
           (r) => {
             if (r.status === 201) return;
             failed++;
-            firstError ??= `${r.status} ${r.text.slice(0, 200)}`;
+            firstError ??= `${r.status} ${JSON.stringify(r.body).slice(0, 200)}`;
           },
           (err) => {
             failed++;
@@ -194,40 +166,37 @@ async function runOne(name, size) {
   const room = name === 'ssechat-room' ? '#bench' : undefined;
   const server = name.startsWith('ssechat')
     ? await startSsechat(port, room ? ['--trust-proxy', 'yes'] : [])
-    : await startServer(
-        'baseline',
-        process.execPath,
-        [`${ROOT}/bench/lib/baseline-sse.mjs`, String(port)],
-        port,
-      );
+    : await startBaseline(port);
   const http = client(port, 8);
   let fleet;
   try {
     const cookies = [];
-    const sender = await login(http, 'sender');
+    const sender = await loginVia(http, 'sender');
     if (room) {
       // A room of `size` members, each with one stream: its fan-out walks the members.
       const made = await http.call('POST', '/api/v1/rooms', { name: room }, sender);
-      if (made.status !== 201) throw new Error(`create ${room}: ${made.status} ${made.text}`);
+      if (made.status !== 201)
+        throw new Error(`create ${room}: ${made.status} ${JSON.stringify(made.body)}`);
       const t = Date.now();
       await Promise.all(
         Array.from({ length: 8 }, async (_, w) => {
           for (let i = w; i < size; i += 8) {
-            const cookie = await login(http, `m${i}`, `10.9.${i >> 8}.${i & 255}`);
+            const cookie = await loginVia(http, `m${i}`, `10.9.${i >> 8}.${i & 255}`);
             const joined = await http.call(
               'POST',
               `/api/v1/rooms/${room.slice(1)}/join`,
               {},
               cookie,
             );
-            if (joined.status !== 201) throw new Error(`join: ${joined.status} ${joined.text}`);
+            if (joined.status !== 201)
+              throw new Error(`join: ${joined.status} ${JSON.stringify(joined.body)}`);
             cookies[i] = cookie;
           }
         }),
       );
       log(`  ${size} members joined ${room} in ${((Date.now() - t) / 1000).toFixed(1)} s`);
     } else {
-      for (let i = 0; i < nCookies; i++) cookies.push(await login(http, `sub${i}`));
+      for (let i = 0; i < nCookies; i++) cookies.push(await loginVia(http, `sub${i}`));
     }
     fleet = await SseFleet.start(SseFleet.childrenFor(size));
     const c = await fleet.connect(size, { port, cookies });
@@ -379,7 +348,5 @@ for (const g of goals) {
   );
 }
 log(`fanout: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-process.stdout.write(
-  `${JSON.stringify({ scenario: 'fanout', date: today(), commit: gitCommit(), quick, rows, goals })}\n`,
-);
+printResult({ scenario: 'fanout', quick, rows, goals });
 process.exit(0);

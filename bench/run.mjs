@@ -14,7 +14,8 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gitCommit, installCleanup, parseArgs, ROOT, today } from './lib/common.mjs';
+import { installCleanup, ROOT } from './lib/process.mjs';
+import { gitCommit, parseArgs, today } from './lib/report.mjs';
 
 const args = parseArgs(process.argv.slice(2));
 const quick = Boolean(args.quick);
