@@ -25,7 +25,7 @@ import { Agent } from 'node:http';
 import { api, freePort, login } from './lib/http.mjs';
 import { cpuBusyNs, cpuNs, writeSyscalls } from './lib/measure.mjs';
 import { installCleanup, pinSelf, sleep, withBenchLock } from './lib/process.mjs';
-import { parseArgs, printResult, table } from './lib/report.mjs';
+import { parseArgs, printResult, say, table } from './lib/report.mjs';
 import { startBaseline, startSsechat } from './lib/server.mjs';
 import { marker, nowUs, SseFleet } from './lib/sse-load.mjs';
 
@@ -47,8 +47,6 @@ const nCookies = Number(args.cookies ?? 20);
 
 installCleanup((quick ? 120 : 600) * 1000, 'fanout');
 pinSelf();
-
-const log = (s) => process.stderr.write(`${s}\n`);
 
 /**
  * A JSON client of `port` on `maxSockets` keep-alive connections: `call(method, path, body,
@@ -111,7 +109,7 @@ async function broadcast(http, cookie, count, intervalMs, to) {
     );
   }
   await Promise.all(pending);
-  if (firstError) log(`  ${failed} of ${count} sends failed, first: ${firstError}`);
+  if (firstError) say(`  ${failed} of ${count} sends failed, first: ${firstError}`);
   return { firstUs, failed };
 }
 
@@ -124,11 +122,11 @@ async function phase(server, fleet, http, cookie, count, intervalMs, timeoutMs, 
   const load0 = fleet.cpuNs();
   const sent = await broadcast(http, cookie, count, intervalMs, to);
   if (process.env.DEBUG)
-    log(
+    say(
       `  sent ${count} (${sent.failed} failed) in ${((nowUs() - sent.firstUs) / 1000).toFixed(0)} ms`,
     );
   const r = await fleet.wait(timeoutMs);
-  if (process.env.DEBUG) log(`  got ${r.frames}, lost ${r.lost}, complete ${r.complete}`);
+  if (process.env.DEBUG) say(`  got ${r.frames}, lost ${r.lost}, complete ${r.complete}`);
   const cpu = cpuNs(server.pid) - cpu0;
   const busy = cpuBusyNs() - busy0;
   const writes = writeSyscalls(server.pid) - w0;
@@ -194,7 +192,7 @@ async function runOne(name, size) {
           }
         }),
       );
-      log(`  ${size} members joined ${room} in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+      say(`  ${size} members joined ${room} in ${((Date.now() - t) / 1000).toFixed(1)} s`);
     } else {
       for (let i = 0; i < nCookies; i++) cookies.push(await loginVia(http, `sub${i}`));
     }
@@ -202,7 +200,7 @@ async function runOne(name, size) {
     const c = await fleet.connect(size, { port, cookies });
     if (c.failed)
       throw new Error(`${name}: ${c.failed} of ${size} streams failed: ${c.errors.join('; ')}`);
-    log(`  ${name} ${size}: ${c.ok} streams up in ${(c.ms / 1000).toFixed(1)} s`);
+    say(`  ${name} ${size}: ${c.ok} streams up in ${(c.ms / 1000).toFixed(1)} s`);
     await sleep(1000);
     // Warm-up (not measured): the JIT of both sides, and the server's first commits.
     const to = room ?? 'all';
@@ -235,7 +233,7 @@ const rows = [];
 const t0 = Date.now();
 for (const size of sizes) {
   for (const name of servers) {
-    log(`fanout: ${name}, ${size} subscribers`);
+    say(`fanout: ${name}, ${size} subscribers`);
     rows.push(...(await withBenchLock(() => runOne(name, size))));
   }
 }
@@ -243,8 +241,8 @@ for (const size of sizes) {
 const f1 = (x) => (Number.isFinite(x) ? x.toFixed(1) : '-');
 const f2 = (x) => (Number.isFinite(x) ? x.toFixed(2) : '-');
 const fk = (x) => (Number.isFinite(x) ? x.toLocaleString('en-US') : '-');
-log('');
-log(
+say('');
+say(
   table(
     [
       'server',
@@ -341,12 +339,12 @@ if (lossless.length)
     ratio: null,
     met: lossless.every((r) => r.lost === 0 && r.dups === 0 && r.complete),
   });
-log('');
+say('');
 for (const g of goals) {
-  log(
+  say(
     `${g.met ? 'MET    ' : 'NOT MET'} ${g.goal}: ${g.value}${g.baseline === null ? '' : ` (baseline ${g.baseline}, ratio ${g.ratio})`}`,
   );
 }
-log(`fanout: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+say(`fanout: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 printResult({ scenario: 'fanout', quick, rows, goals });
 process.exit(0);

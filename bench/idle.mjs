@@ -15,7 +15,7 @@
 import { freePort, login } from './lib/http.mjs';
 import { cpuNs, memKB } from './lib/measure.mjs';
 import { installCleanup, pinSelf, sleep, withBenchLock } from './lib/process.mjs';
-import { parseArgs, printResult, table } from './lib/report.mjs';
+import { parseArgs, printResult, say, table } from './lib/report.mjs';
 import { startBaseline, startSsechat } from './lib/server.mjs';
 import { SseFleet } from './lib/sse-load.mjs';
 
@@ -30,8 +30,6 @@ const nCookies = Number(args.cookies ?? 20);
 
 installCleanup((quick ? 120 : 600) * 1000, 'idle');
 pinSelf();
-
-const log = (s) => process.stderr.write(`${s}\n`);
 
 async function runOne(name, size) {
   const port = Number(args.port ?? (await freePort()));
@@ -68,7 +66,7 @@ async function runOne(name, size) {
       hwmKB: after.hwm,
       kbPerConn: (after.rss - before.rss) / c.ok,
     };
-    log(
+    say(
       `  ${name} ${size}: ${row.kbPerConn.toFixed(2)} KB/conn (${before.rss} -> ${after.rss} KB), connected in ${row.connectS.toFixed(1)} s`,
     );
     return row;
@@ -83,7 +81,7 @@ const rows = [];
 const t0 = Date.now();
 for (const size of sizes) {
   for (const name of servers) {
-    log(`idle: ${name}, ${size} connections`);
+    say(`idle: ${name}, ${size} connections`);
     rows.push(await withBenchLock(() => runOne(name, size)));
   }
 }
@@ -101,8 +99,8 @@ for (const r of rows) {
     : null;
 }
 
-log('');
-log(
+say('');
+say(
   table(
     [
       'server',
@@ -147,12 +145,12 @@ if (s) {
     met: b ? s.kbPerConn < b.kbPerConn : false,
   });
 }
-log('');
+say('');
 for (const g of goals) {
-  log(
+  say(
     `${g.met ? 'MET    ' : 'NOT MET'} ${g.goal}: ${g.value}${g.baseline === null ? '' : ` (baseline ${g.baseline}, ratio ${g.ratio})`}`,
   );
 }
-log(`idle: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+say(`idle: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 printResult({ scenario: 'idle', quick, rows, goals });
 process.exit(0);
