@@ -1,17 +1,17 @@
 // bench/compare.mjs --base REV [--only send,fanout,...] [--rounds 2] [--quick] [--fields all]
-//                   [--scenario-timeout 60] [-- more flags for every scenario script]
+//                   [--no-build] [--scenario-timeout 60] [-- more flags for every scenario script]
 //
 // Two builds, one sitting: the build at REV (a commit, tag or branch) against this checkout,
 // with the SAME measuring code (this checkout's bench/), alternating so that a slow spell of
 // the shared box falls on both. REV is exported with `git archive` into a temp dir (nothing is
 // added to the repository: no worktree, no branch), given this checkout's node_modules and
 // built with tsc once (kept, keyed by commit, for the next comparison); this checkout is built
-// if dist/ is missing. Each scenario script then runs with SSECHAT_BIN pointing at one build or
+// too (a stale dist/ would be measured as "head"; --no-build skips that). Each scenario script then runs with SSECHAT_BIN pointing at one build or
 // the other (every scenario starts ssechat through bench/lib/server.mjs, which honours it).
 //
 // Order: for each scenario, `rounds` rounds, base-head in odd rounds and head-base in even ones
 // (ABBA). Scenarios: seed (bench/seed.sh ssechat: the ssechat column of the seed's bench.sh
-// only), send, fanout, idle, storm, cluster, flood, hold, soak; default the five of
+// only), send (with --no-php: PHP's figure does not depend on the build), fanout, idle, storm, cluster, flood, hold, soak; default the five of
 // `npm run bench`. --quick passes --quick to the scripts that have it (seed: N=2000 REPS=1
 // WRKDUR=2s), so a comparison is a smoke test; without it a scenario takes what its full run
 // takes, times 2 × rounds (bench/README.md lists the durations).
@@ -79,11 +79,7 @@ function baseBuild(sha) {
   if (tar.status !== 0) throw new Error(`git archive ${sha} failed`);
   if (!existsSync(join(dir, 'node_modules')))
     symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
-  const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules', '.bin', 'tsc'), '-p', dir], {
-    cwd: dir,
-    stdio: ['ignore', 2, 2],
-  });
-  if (tsc.status !== 0) throw new Error(`tsc failed in ${dir}`);
+  tscBuild(dir);
   writeFileSync(stamp, `${sha}\n`);
   return dir;
 }
@@ -110,6 +106,7 @@ function runScenario(name, bin) {
     env.RESULTS_DIR = dir;
     argv.push('--readme', join(dir, 'README.md'));
   }
+  if (name === 'send') argv.push('--no-php');
   if (name !== 'seed') argv.push(...extra);
   return new Promise((resolve) => {
     const child = spawn(cmd, argv, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -163,7 +160,20 @@ function figures(result) {
   return out;
 }
 
-await ensureBuild();
+/** Compiles `dir` with this checkout's tsc (into `dir`/dist). */
+function tscBuild(dir) {
+  const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules', '.bin', 'tsc'), '-p', dir], {
+    cwd: dir,
+    stdio: ['ignore', 2, 2],
+  });
+  if (tsc.status !== 0) throw new Error(`tsc failed in ${dir}`);
+}
+
+if (args['no-build']) await ensureBuild();
+else {
+  say(`compare: building this checkout (${ROOT})`);
+  tscBuild(ROOT);
+}
 const base = baseBuild(baseSha);
 const builds = {
   base: { bin: join(base, 'bin', 'ssechat.js'), commit: baseShort },
