@@ -34,44 +34,24 @@
 // timeout) by psql/redis-cli. Loopback only. Progress on stderr, one JSON line on stdout.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { join } from 'node:path';
 import pg from 'pg';
+import { dropBackends, dropBackendsSync } from './lib/backends.mjs';
+import { api, login, openReceiver } from './lib/http.mjs';
+import { cpuBusyNs, cpuNs, median, memKB, percentile, procStatNs, round } from './lib/measure.mjs';
 import {
-  cpuBusyNs,
-  cpuNs,
-  ensureBuild,
-  gitCommit,
   installCleanup,
   LOAD_CPU,
-  memKB,
-  NO_RATE_LIMITS,
-  parseArgs,
-  percentile,
   pinSelf,
-  ROOT,
+  run,
   SERVER_CPU,
   sleep,
-  spawnTracked,
-  startServer,
-  startSsechat,
-  table,
   tempDir,
-  today,
   withBenchLock,
-} from './lib/common.mjs';
-import {
-  api,
-  assertPortFree,
-  login,
-  median,
-  parseWrk,
-  printResult,
-  round,
-  SseReader,
-  say,
-  wrkPostScript,
-} from './lib/runner-util.mjs';
+} from './lib/process.mjs';
+import { parseArgs, printResult, say, table } from './lib/report.mjs';
+import { startClusterNode, startSsechat } from './lib/server.mjs';
+import { parseWrk, wrkPostScript } from './lib/wrk.mjs';
 
 const args = parseArgs(process.argv.slice(2));
 const quick = Boolean(args.quick);
@@ -84,7 +64,7 @@ const DB_URL = String(args['database-url'] ?? 'postgres://postgres@127.0.0.1:543
 const REDIS_URL = String(args['redis-url'] ?? 'redis://127.0.0.1:6379');
 const SCHEMA = `ssechat_bench_${process.pid}`;
 const PREFIX = `ssechat-bench:${process.pid}:`;
-const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
+const BACKENDS = { dbUrl: DB_URL, schema: SCHEMA, redisUrl: REDIS_URL, prefix: PREFIX };
 
 // Bounded: a full run takes about 3 min, --quick about 40 s (waits for the bench lock not
 // counted); this stops everything after --timeout s whatever happens.
@@ -97,35 +77,15 @@ const db = new pg.Client({ connectionString: DB_URL });
 db.on('error', (err) => say(`bench pg client: ${err.message}`));
 await db.connect();
 
-function deleteRedisKeys() {
-  const r = spawnSync(
-    'sh',
-    [
-      '-c',
-      'redis-cli -u "$U" --scan --pattern "$P*" | xargs -r -n 500 redis-cli -u "$U" del >/dev/null',
-    ],
-    { env: { ...process.env, U: REDIS_URL, P: PREFIX }, timeout: 15_000, stdio: 'ignore' },
-  );
-  return r.status === 0;
-}
-
-/** Drops the schema (through pg) and deletes the keys; both are fine when there are none. */
+/** Drops the schema and deletes the keys; both are fine when there are none. */
 async function resetBackends() {
-  await db.query(`SET lock_timeout = '10s'`);
-  await db.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
-  if (!deleteRedisKeys()) say(`could not delete the Redis keys ${PREFIX}*`);
+  await dropBackends(BACKENDS);
   dirty = false;
 }
 
 // Registered after installCleanup's hook, so the nodes are already killed when this runs.
 process.on('exit', () => {
-  if (!dirty) return;
-  spawnSync(
-    'psql',
-    [DB_URL, '-qc', `SET lock_timeout = '10s'; DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`],
-    { timeout: 15_000, stdio: 'ignore' },
-  );
-  deleteRedisKeys();
+  if (dirty) dropBackendsSync(BACKENDS);
 });
 
 /** The redis-server behind REDIS_URL, if it runs on this box. */
@@ -145,17 +105,6 @@ const redisVersion =
     spawnSync('redis-cli', ['-u', REDIS_URL, 'info', 'server'], { encoding: 'utf8' }).stdout ?? '',
   )?.[1] ?? '?';
 
-/** utime+stime (and optionally cutime+cstime) of a process, in ns; 0 when it is gone. */
-function statNs(pid, children = false) {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    const ticks = Number(f[11]) + Number(f[12]) + (children ? Number(f[13]) + Number(f[14]) : 0);
-    return (ticks * 1e9) / CLK_TCK;
-  } catch {
-    return 0;
-  }
-}
-
 /**
  * CPU of PostgreSQL so far, ns: every process of user postgres named postgres (postmaster,
  * backends, walwriter, checkpointer...), with the children's times each has reaped, so that a
@@ -164,7 +113,10 @@ function statNs(pid, children = false) {
 function pgCpuNs() {
   const r = spawnSync('pgrep', ['-u', 'postgres', '-x', 'postgres'], { encoding: 'utf8' });
   const pids = (r.stdout ?? '').split('\n').filter(Boolean);
-  return { ns: pids.reduce((sum, pid) => sum + statNs(pid, true), 0), procs: pids.length };
+  return {
+    ns: pids.reduce((sum, pid) => sum + procStatNs(pid, { children: true }), 0),
+    procs: pids.length,
+  };
 }
 
 /**
@@ -190,114 +142,11 @@ const pgInfo = (
 
 // ---- processes -------------------------------------------------------------------------
 
-/** Runs a tracked child to completion within `timeoutMs`; resolves its stdout+stderr. */
-function run(cmd, argv, timeoutMs) {
-  return new Promise((resolve, reject) => {
-    const child = spawnTracked(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    child.stderr.on('data', (d) => {
-      out += d;
-    });
-    const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearTimeout(t);
-      resolve({ code, out });
-    });
-  });
-}
-
 /** One ssechat node on SERVER_CPU: SQLite (own temp data dir) or PostgreSQL + Redis. */
 async function startNode(port, backend) {
-  await assertPortFree(port);
   if (backend === 'sqlite') return startSsechat(port);
-  await ensureBuild();
   dirty = true;
-  return startServer(
-    `ssechat:${port}`,
-    process.execPath,
-    [
-      join(ROOT, 'bin', 'ssechat.js'),
-      ...['--host', '127.0.0.1', '--port', String(port)],
-      ...['--store', 'postgres', '--database-url', DB_URL, '--database-schema', SCHEMA],
-      ...['--bus', 'redis', '--redis-url', REDIS_URL, '--redis-prefix', PREFIX],
-      ...['--log-level', 'warn'],
-      ...NO_RATE_LIMITS,
-    ],
-    port,
-  );
-}
-
-/** One SSE stream of "rx" on `port`, keeping the ids of the messages it gets. */
-function openReceiver(port, cookie) {
-  let ids = [];
-  let lags = [];
-  let last = 0;
-  let waiter = null;
-  let hello;
-  const helloSeen = new Promise((resolve) => {
-    hello = resolve;
-  });
-  const reader = new SseReader(
-    (event, id, data) => {
-      if (event === 'hello') hello();
-      if (event !== 'message' || id === undefined) return;
-      ids.push(id);
-      // Delivery lag: from the message's server timestamp (taken when it was appended, before
-      // its commit) to its arrival here; ms resolution.
-      const ts = /"ts":(\d+)/.exec(data ?? '');
-      if (ts) lags.push(Date.now() - Number(ts[1]));
-      if (id > last) last = id;
-      if (waiter && last >= waiter.id) {
-        waiter.resolve();
-        waiter = null;
-      }
-    },
-    { wantData: true },
-  );
-  const req = request(
-    {
-      host: '127.0.0.1',
-      port,
-      path: '/api/v1/events',
-      headers: { Cookie: cookie, Accept: 'text/event-stream' },
-      agent: false,
-    },
-    (res) => {
-      if (res.statusCode !== 200) throw new Error(`receiver: GET /api/v1/events ${res.statusCode}`);
-      res.setEncoding('utf8');
-      res.on('data', (d) => reader.push(d));
-    },
-  );
-  req.on('error', (err) => {
-    if (!req.destroyed || err.code !== 'ECONNRESET') say(`receiver ${port}: ${err.message}`);
-  });
-  req.end();
-  return {
-    port,
-    ready: helloSeen,
-    /** Resolves once message `id` arrived, or after `ms` (the caller then counts the loss). */
-    waitFor(id, ms) {
-      if (last >= id) return Promise.resolve();
-      return Promise.race([
-        new Promise((resolve) => {
-          waiter = { id, resolve };
-        }),
-        sleep(ms),
-      ]);
-    },
-    /** The ids and delivery lags received so far, forgetting them. */
-    take() {
-      const out = { ids, lags };
-      ids = [];
-      lags = [];
-      return out;
-    },
-    close: () => req.destroy(),
-  };
+  return startClusterNode(port, BACKENDS);
 }
 
 // ---- one case --------------------------------------------------------------------------
@@ -332,7 +181,7 @@ async function runCase(spec, portBase) {
     const tx = [];
     for (const p of ports) tx.push(await login(p, 'tx'));
     const rxCookie = await login(ports[0], 'rx');
-    for (const p of ports) receivers.push(openReceiver(p, rxCookie));
+    for (const p of ports) receivers.push(openReceiver(p, rxCookie, { lags: true }));
     await Promise.race([
       Promise.all(receivers.map((r) => r.ready)),
       sleep(5000).then(() => Promise.reject(new Error('a receiver got no hello in 5 s'))),
@@ -388,13 +237,13 @@ async function runCase(spec, portBase) {
         const t0 = performance.now();
         const node0 = nodes.map((n) => cpuNs(n.pid));
         const busy0 = [cpuBusyNs(SERVER_CPU), cpuBusyNs(LOAD_CPU)];
-        const self0 = statNs('self', true);
+        const self0 = procStatNs('self', { children: true });
         const pgc0 = pgCpuNs();
-        const rd0 = REDIS_PID ? statNs(REDIS_PID) : NaN;
+        const rd0 = REDIS_PID ? procStatNs(REDIS_PID) : NaN;
         const outs = await wrkAll(DURATION);
-        const rd1 = REDIS_PID ? statNs(REDIS_PID) : NaN;
+        const rd1 = REDIS_PID ? procStatNs(REDIS_PID) : NaN;
         const pgc1 = pgCpuNs();
-        const self1 = statNs('self', true);
+        const self1 = procStatNs('self', { children: true });
         const busy1 = [cpuBusyNs(SERVER_CPU), cpuBusyNs(LOAD_CPU)];
         const node1 = nodes.map((n) => cpuNs(n.pid));
         const wallNs = (performance.now() - t0) * 1e6;
@@ -613,8 +462,6 @@ say(
 
 printResult({
   scenario: 'cluster',
-  date: today(),
-  commit: gitCommit(),
   params: {
     duration: DURATION,
     reps: REPS,

@@ -21,24 +21,12 @@
 // during a phase: the noise in that row. Prints a table to stderr and one JSON line to stdout.
 // Env: DEBUG=1 logs each phase; SERVER_NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=DIR") goes
 // to the servers' node; SSECHAT_BIN runs another build of ssechat (to measure a patch).
-import { Agent, request } from 'node:http';
-import {
-  cpuBusyNs,
-  cpuNs,
-  freePort,
-  gitCommit,
-  installCleanup,
-  parseArgs,
-  pinSelf,
-  ROOT,
-  sleep,
-  startServer,
-  startSsechat,
-  table,
-  today,
-  withBenchLock,
-  writeSyscalls,
-} from './lib/common.mjs';
+import { Agent } from 'node:http';
+import { api, freePort, login } from './lib/http.mjs';
+import { cpuBusyNs, cpuNs, writeSyscalls } from './lib/measure.mjs';
+import { installCleanup, pinSelf, sleep, withBenchLock } from './lib/process.mjs';
+import { parseArgs, printResult, say, table } from './lib/report.mjs';
+import { startBaseline, startSsechat } from './lib/server.mjs';
 import { marker, nowUs, SseFleet } from './lib/sse-load.mjs';
 
 const args = parseArgs(process.argv.slice(2));
@@ -60,45 +48,27 @@ const nCookies = Number(args.cookies ?? 20);
 installCleanup((quick ? 120 : 600) * 1000, 'fanout');
 pinSelf();
 
-const log = (s) => process.stderr.write(`${s}\n`);
-
-/** A small JSON-over-HTTP client on keep-alive connections. */
+/**
+ * A JSON client of `port` on `maxSockets` keep-alive connections: `call(method, path, body,
+ * cookie, headers)` resolves api()'s `{ status, headers, body }`.
+ */
 function client(port, maxSockets) {
   const agent = new Agent({ keepAlive: true, maxSockets });
-  const call = (method, path, body, cookie, extra = {}) =>
-    new Promise((resolve, reject) => {
-      const data = body === undefined ? undefined : JSON.stringify(body);
-      const headers = { Host: `127.0.0.1:${port}`, ...extra };
-      if (data !== undefined) {
-        headers['Content-Type'] = 'application/json';
-        headers['Content-Length'] = Buffer.byteLength(data);
-      }
-      if (cookie) headers.Cookie = cookie;
-      const req = request({ host: '127.0.0.1', port, method, path, headers, agent }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (d) => {
-          text += d;
-        });
-        res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, text }));
-      });
-      req.on('error', reject);
-      req.end(data);
-    });
-  return { call, close: () => agent.destroy() };
+  const call = (method, path, body, cookie, headers) =>
+    api(port, method, path, body, { cookie, agent, headers, timeoutMs: 120_000 });
+  return { port, agent, call, close: () => agent.destroy() };
 }
 
 /**
- * Logs `nick` in (open mode) and returns the session cookie (`name=value`). `from` is the
- * client address to claim (a server with --trust-proxy yes believes it): login attempts are
- * limited per address, and a room of 10k members takes 10k logins.
+ * Logs `nick` in over `http`'s connections. `from` is the client address to claim (a server
+ * with --trust-proxy yes believes it): login attempts are limited per address, and a room of
+ * 10k members takes 10k logins.
  */
-async function login(http, nick, from) {
-  const extra = from ? { 'X-Forwarded-For': from } : {};
-  const r = await http.call('POST', '/api/v1/session', { nick }, undefined, extra);
-  if (r.status !== 201) throw new Error(`POST /api/v1/session ${nick}: ${r.status} ${r.text}`);
-  return String(r.headers['set-cookie']).split(';')[0];
-}
+const loginVia = (http, nick, from) =>
+  login(http.port, nick, {
+    agent: http.agent,
+    headers: from ? { 'X-Forwarded-For': from } : undefined,
+  });
 
 let phaseNo = 0;
 
@@ -129,7 +99,7 @@ async function broadcast(http, cookie, count, intervalMs, to) {
           (r) => {
             if (r.status === 201) return;
             failed++;
-            firstError ??= `${r.status} ${r.text.slice(0, 200)}`;
+            firstError ??= `${r.status} ${JSON.stringify(r.body).slice(0, 200)}`;
           },
           (err) => {
             failed++;
@@ -139,7 +109,7 @@ async function broadcast(http, cookie, count, intervalMs, to) {
     );
   }
   await Promise.all(pending);
-  if (firstError) log(`  ${failed} of ${count} sends failed, first: ${firstError}`);
+  if (firstError) say(`  ${failed} of ${count} sends failed, first: ${firstError}`);
   return { firstUs, failed };
 }
 
@@ -152,11 +122,11 @@ async function phase(server, fleet, http, cookie, count, intervalMs, timeoutMs, 
   const load0 = fleet.cpuNs();
   const sent = await broadcast(http, cookie, count, intervalMs, to);
   if (process.env.DEBUG)
-    log(
+    say(
       `  sent ${count} (${sent.failed} failed) in ${((nowUs() - sent.firstUs) / 1000).toFixed(0)} ms`,
     );
   const r = await fleet.wait(timeoutMs);
-  if (process.env.DEBUG) log(`  got ${r.frames}, lost ${r.lost}, complete ${r.complete}`);
+  if (process.env.DEBUG) say(`  got ${r.frames}, lost ${r.lost}, complete ${r.complete}`);
   const cpu = cpuNs(server.pid) - cpu0;
   const busy = cpuBusyNs() - busy0;
   const writes = writeSyscalls(server.pid) - w0;
@@ -194,46 +164,43 @@ async function runOne(name, size) {
   const room = name === 'ssechat-room' ? '#bench' : undefined;
   const server = name.startsWith('ssechat')
     ? await startSsechat(port, room ? ['--trust-proxy', 'yes'] : [])
-    : await startServer(
-        'baseline',
-        process.execPath,
-        [`${ROOT}/bench/lib/baseline-sse.mjs`, String(port)],
-        port,
-      );
+    : await startBaseline(port);
   const http = client(port, 8);
   let fleet;
   try {
     const cookies = [];
-    const sender = await login(http, 'sender');
+    const sender = await loginVia(http, 'sender');
     if (room) {
       // A room of `size` members, each with one stream: its fan-out walks the members.
       const made = await http.call('POST', '/api/v1/rooms', { name: room }, sender);
-      if (made.status !== 201) throw new Error(`create ${room}: ${made.status} ${made.text}`);
+      if (made.status !== 201)
+        throw new Error(`create ${room}: ${made.status} ${JSON.stringify(made.body)}`);
       const t = Date.now();
       await Promise.all(
         Array.from({ length: 8 }, async (_, w) => {
           for (let i = w; i < size; i += 8) {
-            const cookie = await login(http, `m${i}`, `10.9.${i >> 8}.${i & 255}`);
+            const cookie = await loginVia(http, `m${i}`, `10.9.${i >> 8}.${i & 255}`);
             const joined = await http.call(
               'POST',
               `/api/v1/rooms/${room.slice(1)}/join`,
               {},
               cookie,
             );
-            if (joined.status !== 201) throw new Error(`join: ${joined.status} ${joined.text}`);
+            if (joined.status !== 201)
+              throw new Error(`join: ${joined.status} ${JSON.stringify(joined.body)}`);
             cookies[i] = cookie;
           }
         }),
       );
-      log(`  ${size} members joined ${room} in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+      say(`  ${size} members joined ${room} in ${((Date.now() - t) / 1000).toFixed(1)} s`);
     } else {
-      for (let i = 0; i < nCookies; i++) cookies.push(await login(http, `sub${i}`));
+      for (let i = 0; i < nCookies; i++) cookies.push(await loginVia(http, `sub${i}`));
     }
     fleet = await SseFleet.start(SseFleet.childrenFor(size));
     const c = await fleet.connect(size, { port, cookies });
     if (c.failed)
       throw new Error(`${name}: ${c.failed} of ${size} streams failed: ${c.errors.join('; ')}`);
-    log(`  ${name} ${size}: ${c.ok} streams up in ${(c.ms / 1000).toFixed(1)} s`);
+    say(`  ${name} ${size}: ${c.ok} streams up in ${(c.ms / 1000).toFixed(1)} s`);
     await sleep(1000);
     // Warm-up (not measured): the JIT of both sides, and the server's first commits.
     const to = room ?? 'all';
@@ -266,7 +233,7 @@ const rows = [];
 const t0 = Date.now();
 for (const size of sizes) {
   for (const name of servers) {
-    log(`fanout: ${name}, ${size} subscribers`);
+    say(`fanout: ${name}, ${size} subscribers`);
     rows.push(...(await withBenchLock(() => runOne(name, size))));
   }
 }
@@ -274,8 +241,8 @@ for (const size of sizes) {
 const f1 = (x) => (Number.isFinite(x) ? x.toFixed(1) : '-');
 const f2 = (x) => (Number.isFinite(x) ? x.toFixed(2) : '-');
 const fk = (x) => (Number.isFinite(x) ? x.toLocaleString('en-US') : '-');
-log('');
-log(
+say('');
+say(
   table(
     [
       'server',
@@ -372,14 +339,12 @@ if (lossless.length)
     ratio: null,
     met: lossless.every((r) => r.lost === 0 && r.dups === 0 && r.complete),
   });
-log('');
+say('');
 for (const g of goals) {
-  log(
+  say(
     `${g.met ? 'MET    ' : 'NOT MET'} ${g.goal}: ${g.value}${g.baseline === null ? '' : ` (baseline ${g.baseline}, ratio ${g.ratio})`}`,
   );
 }
-log(`fanout: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-process.stdout.write(
-  `${JSON.stringify({ scenario: 'fanout', date: today(), commit: gitCommit(), quick, rows, goals })}\n`,
-);
+say(`fanout: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+printResult({ scenario: 'fanout', quick, rows, goals });
 process.exit(0);

@@ -13,27 +13,12 @@
 // --timeout (default 600 s). Prints progress on stderr and one JSON line on stdout.
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
-import {
-  installCleanup,
-  parseArgs,
-  percentile,
-  pinSelf,
-  sleep,
-  spawnTracked,
-  startSsechat,
-  tempDir,
-  withBenchLock,
-} from './lib/common.mjs';
-import {
-  api,
-  freePort,
-  login,
-  parseWrk,
-  printResult,
-  round,
-  say,
-  wrkPostScript,
-} from './lib/runner-util.mjs';
+import { api, freePort, login } from './lib/http.mjs';
+import { percentile, round } from './lib/measure.mjs';
+import { installCleanup, pinSelf, run, sleep, tempDir, withBenchLock } from './lib/process.mjs';
+import { parseArgs, printResult, say } from './lib/report.mjs';
+import { startSsechat } from './lib/server.mjs';
+import { parseWrk, wrkPostScript } from './lib/wrk.mjs';
 
 const args = parseArgs(process.argv.slice(2));
 const DURATION_S = Number(args.duration ?? 10);
@@ -112,7 +97,7 @@ try {
     say(`idle: p50 ${idle.p50_ms} ms, p99 ${idle.p99_ms} ms over ${idle.sends} sends`);
     // Past the idle run's refills, so the flooder starts with a full bucket, as it would.
     await sleep(1000);
-    const wrk = spawnTracked(
+    const wrk = run(
       'wrk',
       [
         '-t1',
@@ -123,18 +108,11 @@ try {
         script,
         `http://127.0.0.1:${port}/api/v1/messages`,
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      (DURATION_S + 31) * 1000,
     );
-    let out = '';
-    wrk.stdout.on('data', (d) => {
-      out += d;
-    });
-    const killer = setTimeout(() => wrk.kill('SIGKILL'), (DURATION_S + 31) * 1000);
-    const done = new Promise((resolve) => wrk.on('exit', resolve));
     await sleep(500);
     const flooded = await calmTraffic(port, cookies, DURATION_S);
-    await done;
-    clearTimeout(killer);
+    const { out } = await wrk;
     const w = parseWrk(out);
     say(
       `flood: calm p50 ${flooded.p50_ms} ms, p99 ${flooded.p99_ms} ms; flooder ${w.requests} requests, ${w.non2xx} refused`,
@@ -144,26 +122,42 @@ try {
   rx.destroy();
   const { idle, flooded, w } = result;
   const ratio = round(flooded.p99_ms / idle.p99_ms, 2);
+  const met = w.non2xx > 0 && flooded.refused === 0 && idle.refused === 0 && ratio <= 2;
   printResult({
     scenario: 'flood',
-    calm_users: CALM,
-    interval_ms: INTERVAL_MS,
-    duration_s: DURATION_S,
-    idle,
-    during_flood: flooded,
-    flooder: {
-      connections: FLOOD_CONNS,
-      requests: w.requests,
-      rps: w.rps,
-      refused_429: w.non2xx,
-      accepted: w.requests - w.non2xx,
-      socket_errors: w.socketErrors,
+    params: {
+      calm_users: CALM,
+      interval_ms: INTERVAL_MS,
+      duration_s: DURATION_S,
+      flood_conns: FLOOD_CONNS,
     },
-    p99_ratio: ratio,
-    goal: {
-      name: 'flooder gets 429s; calm users none, p99 within 2x of idle',
-      met: w.non2xx > 0 && flooded.refused === 0 && idle.refused === 0 && ratio <= 2,
-    },
+    rows: [
+      {
+        server: 'ssechat',
+        scenario: `flood c${FLOOD_CONNS}`,
+        idle,
+        during_flood: flooded,
+        flooder: {
+          connections: FLOOD_CONNS,
+          requests: w.requests,
+          rps: w.rps,
+          refused_429: w.non2xx,
+          accepted: w.requests - w.non2xx,
+          socket_errors: w.socketErrors,
+        },
+        p99_ratio: ratio,
+      },
+    ],
+    goals: [
+      {
+        goal: 'flooder gets 429s; calm users none, p99 within 2x of idle',
+        value: flooded.p99_ms,
+        baseline: idle.p99_ms,
+        ratio,
+        met,
+        unit: 'ms',
+      },
+    ],
   });
 } finally {
   await server.stop();

@@ -15,19 +15,12 @@
 // Redis unpinned. The run holds /tmp/bench.lock. A schema ssechat_hold_<pid> and a Redis
 // prefix ssechat-hold:<pid>: are made for the run and removed after it. Loopback only; the
 // whole script stops itself after --timeout seconds. Progress on stderr, one JSON line on stdout.
-import pg from 'pg';
-import {
-  installCleanup,
-  memKB,
-  NO_RATE_LIMITS,
-  parseArgs,
-  pinSelf,
-  ROOT,
-  sleep,
-  startServer,
-  withBenchLock,
-} from './lib/common.mjs';
-import { api, freePort, login, printResult, round, say } from './lib/runner-util.mjs';
+import { dropBackends } from './lib/backends.mjs';
+import { api, freePort, login } from './lib/http.mjs';
+import { memKB, round } from './lib/measure.mjs';
+import { installCleanup, pinSelf, sleep, withBenchLock } from './lib/process.mjs';
+import { parseArgs, printResult, say } from './lib/report.mjs';
+import { startClusterNode } from './lib/server.mjs';
 import { marker, nowUs, SseFleet } from './lib/sse-load.mjs';
 
 const args = parseArgs(process.argv.slice(2));
@@ -40,6 +33,7 @@ const REDIS_URL = String(args['redis-url'] ?? 'redis://127.0.0.1:6379');
 const SCHEMA = `ssechat_hold_${process.pid}`;
 const PREFIX = `ssechat-hold:${process.pid}:`;
 const PER_NODE_MAX = 17_000;
+const BACKENDS = { dbUrl: DB_URL, schema: SCHEMA, redisUrl: REDIS_URL, prefix: PREFIX };
 
 installCleanup(Number(args.timeout ?? 1200) * 1000, 'bench/hold');
 pinSelf();
@@ -47,43 +41,10 @@ if (Math.ceil(TOTAL / NODES) > PER_NODE_MAX) {
   throw new Error(`${TOTAL} over ${NODES} nodes is more than ${PER_NODE_MAX} per process`);
 }
 
-/** Drops the run's schema and Redis keys (also after a failure). */
-async function cleanUpBackends() {
-  const db = new pg.Client({ connectionString: DB_URL });
-  await db.connect();
-  await db.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
-  await db.end();
-  const { Redis } = await import('ioredis');
-  const redis = new Redis(REDIS_URL);
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
-  redis.disconnect();
-}
-
-/** One node; they start one after another so that the first migrates the schema alone. */
-async function startNode(port) {
-  return startServer(
-    `ssechat:${port}`,
-    process.execPath,
-    [
-      `${ROOT}/bin/ssechat.js`,
-      ...['--host', '127.0.0.1', '--port', String(port), '--log-level', 'warn'],
-      ...['--store', 'postgres', '--database-url', DB_URL, '--database-schema', SCHEMA],
-      ...['--bus', 'redis', '--redis-url', REDIS_URL, '--redis-prefix', PREFIX],
-      ...NO_RATE_LIMITS,
-    ],
-    port,
-  );
-}
-
 const nodes = [];
 const fleets = [];
 try {
-  for (let i = 0; i < NODES; i++) nodes.push(await startNode(await freePort()));
+  for (let i = 0; i < NODES; i++) nodes.push(await startClusterNode(await freePort(), BACKENDS));
   const base = nodes.map((n) => memKB(n.pid).rss);
   const cookies = [];
   for (let i = 0; i < COOKIES; i++) cookies.push(await login(nodes[0].port, `holder${i}`));
@@ -149,21 +110,25 @@ try {
     `broadcast reached ${result.broadcast.delivered} of ${result.held}; lost ${result.broadcast.lost}, ` +
       `duplicates ${result.broadcast.duplicates}; p99 ${result.broadcast.p99_ms} ms, last ${result.broadcast.last_ms} ms`,
   );
+  const met =
+    result.held === TOTAL && result.broadcast.delivered === TOTAL && result.broadcast.lost === 0;
   printResult({
     scenario: 'hold',
-    nodes: NODES,
-    total: TOTAL,
-    ...result,
-    goal: {
-      name: `${TOTAL} connections over ${NODES} processes held, with a broadcast reaching all`,
-      met:
-        result.held === TOTAL &&
-        result.broadcast.delivered === TOTAL &&
-        result.broadcast.lost === 0,
-    },
+    params: { nodes: NODES, total: TOTAL, cookies: COOKIES, idle_s: IDLE_S },
+    rows: [{ server: 'ssechat', scenario: `hold ${TOTAL} over ${NODES}`, ...result }],
+    goals: [
+      {
+        goal: `${TOTAL} connections over ${NODES} processes held, with a broadcast reaching all`,
+        value: result.broadcast.delivered,
+        baseline: TOTAL,
+        ratio: round(result.broadcast.delivered / TOTAL, 3),
+        met,
+        unit: 'streams',
+      },
+    ],
   });
 } finally {
   for (const f of fleets) await f.close().catch(() => {});
   for (const n of nodes) await n.stop().catch(() => {});
-  await cleanUpBackends().catch((err) => say(`cleanup: ${err.message}`));
+  await dropBackends(BACKENDS).catch((err) => say(`cleanup: ${err.message}`));
 }

@@ -12,23 +12,11 @@
 // `marginal KB/conn` is the RSS added per connection between two sizes of the same server: it
 // leaves out the fixed growth (V8's young generation, pools) a first batch brings, which
 // dominates at 1k. Prints a table to stderr and one JSON line to stdout.
-import { request } from 'node:http';
-import {
-  cpuNs,
-  freePort,
-  gitCommit,
-  installCleanup,
-  memKB,
-  parseArgs,
-  pinSelf,
-  ROOT,
-  sleep,
-  startServer,
-  startSsechat,
-  table,
-  today,
-  withBenchLock,
-} from './lib/common.mjs';
+import { freePort, login } from './lib/http.mjs';
+import { cpuNs, memKB } from './lib/measure.mjs';
+import { installCleanup, pinSelf, sleep, withBenchLock } from './lib/process.mjs';
+import { parseArgs, printResult, say, table } from './lib/report.mjs';
+import { startBaseline, startSsechat } from './lib/server.mjs';
 import { SseFleet } from './lib/sse-load.mjs';
 
 const args = parseArgs(process.argv.slice(2));
@@ -43,42 +31,9 @@ const nCookies = Number(args.cookies ?? 20);
 installCleanup((quick ? 120 : 600) * 1000, 'idle');
 pinSelf();
 
-const log = (s) => process.stderr.write(`${s}\n`);
-
-/** Logs `nick` in (open mode) and returns the session cookie (`name=value`). */
-function login(port, nick) {
-  return new Promise((resolve, reject) => {
-    const body = JSON.stringify({ nick });
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        method: 'POST',
-        path: '/api/v1/session',
-        headers: { 'Content-Type': 'application/json', 'Content-Length': body.length },
-      },
-      (res) => {
-        res.resume();
-        if (res.statusCode !== 201) reject(new Error(`POST /api/v1/session: ${res.statusCode}`));
-        else resolve(String(res.headers['set-cookie']).split(';')[0]);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
 async function runOne(name, size) {
   const port = Number(args.port ?? (await freePort()));
-  const server =
-    name === 'ssechat'
-      ? await startSsechat(port)
-      : await startServer(
-          'baseline',
-          process.execPath,
-          [`${ROOT}/bench/lib/baseline-sse.mjs`, String(port)],
-          port,
-        );
+  const server = name === 'ssechat' ? await startSsechat(port) : await startBaseline(port);
   let fleet;
   let warm;
   try {
@@ -111,7 +66,7 @@ async function runOne(name, size) {
       hwmKB: after.hwm,
       kbPerConn: (after.rss - before.rss) / c.ok,
     };
-    log(
+    say(
       `  ${name} ${size}: ${row.kbPerConn.toFixed(2)} KB/conn (${before.rss} -> ${after.rss} KB), connected in ${row.connectS.toFixed(1)} s`,
     );
     return row;
@@ -126,7 +81,7 @@ const rows = [];
 const t0 = Date.now();
 for (const size of sizes) {
   for (const name of servers) {
-    log(`idle: ${name}, ${size} connections`);
+    say(`idle: ${name}, ${size} connections`);
     rows.push(await withBenchLock(() => runOne(name, size)));
   }
 }
@@ -144,8 +99,8 @@ for (const r of rows) {
     : null;
 }
 
-log('');
-log(
+say('');
+say(
   table(
     [
       'server',
@@ -190,14 +145,12 @@ if (s) {
     met: b ? s.kbPerConn < b.kbPerConn : false,
   });
 }
-log('');
+say('');
 for (const g of goals) {
-  log(
+  say(
     `${g.met ? 'MET    ' : 'NOT MET'} ${g.goal}: ${g.value}${g.baseline === null ? '' : ` (baseline ${g.baseline}, ratio ${g.ratio})`}`,
   );
 }
-log(`idle: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-process.stdout.write(
-  `${JSON.stringify({ scenario: 'idle', date: today(), commit: gitCommit(), quick, rows, goals })}\n`,
-);
+say(`idle: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+printResult({ scenario: 'idle', quick, rows, goals });
 process.exit(0);

@@ -10,14 +10,18 @@
 //   bench/README.md             the same table, between the bench:goals markers
 // --quick: N=2000 REPS=1 WRKDUR=2s for seed.sh (unless set in the environment) and --quick for
 // every scenario script: a smoke run, not figures to publish. N, REPS, WRKDUR pass through.
+// --no-php: where PHP is not installed, seed.sh runs every server but php and send gets
+// --no-php (the two goals against PHP then have no baseline and are not met).
 // Every scenario runs under its own time limit; ctrl-c or an error stops every child.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gitCommit, installCleanup, parseArgs, ROOT, today } from './lib/common.mjs';
+import { installCleanup, ROOT } from './lib/process.mjs';
+import { gitCommit, parseArgs, say, today } from './lib/report.mjs';
 
 const args = parseArgs(process.argv.slice(2));
 const quick = Boolean(args.quick);
+const noPhp = Boolean(args['no-php']);
 const ORDER = ['seed', 'send', 'fanout', 'idle', 'storm'];
 const only = args.only ? String(args.only).split(',') : ORDER;
 for (const s of only)
@@ -39,7 +43,6 @@ const running = new Set();
 process.on('exit', () => {
   for (const child of running) child.kill('SIGTERM');
 });
-const log = (s) => process.stderr.write(`${s}\n`);
 const rel = (p) => (p.startsWith(`${ROOT}/`) ? p.slice(ROOT.length + 1) : p);
 
 const env = { ...process.env };
@@ -65,7 +68,7 @@ function runChild(cmd, argv, passStdout) {
       if (passStdout) process.stderr.write(d);
     });
     const limit = setTimeout(() => {
-      log(`bench/run: ${argv.join(' ')} ran over ${SCENARIO_LIMIT_MIN} min, stopping it`);
+      say(`bench/run: ${argv.join(' ')} ran over ${SCENARIO_LIMIT_MIN} min, stopping it`);
       child.kill('SIGTERM');
       setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
     }, SCENARIO_LIMIT_MIN * 60_000);
@@ -109,10 +112,11 @@ const scenarios = [];
 const notes = [];
 for (const name of ORDER) {
   if (!only.includes(name)) continue;
-  log(`\n======== bench/run: ${name} ========`);
+  say(`\n======== bench/run: ${name} ========`);
   if (name === 'seed') {
     const t0 = Date.now();
-    const r = await runChild('bash', [join(ROOT, 'bench', 'seed.sh')], true);
+    const servers = noPhp ? ['c', 'node-http', 'node-net', 'ssechat'] : [];
+    const r = await runChild('bash', [join(ROOT, 'bench', 'seed.sh'), ...servers], true);
     // seed.sh names its files by the date it started on.
     const file = join(RESULTS, `${date}-seed.json`);
     if (!existsSync(file) || statSync(file).mtimeMs < t0) {
@@ -135,12 +139,13 @@ for (const name of ORDER) {
   }
   const script = join(ROOT, 'bench', `${name}.mjs`);
   if (!existsSync(script)) {
-    log(`bench/run: bench/${name}.mjs does not exist yet: skipped`);
+    say(`bench/run: bench/${name}.mjs does not exist yet: skipped`);
     notes.push(`${name}: skipped, bench/${name}.mjs does not exist yet`);
     scenarios.push({ scenario: name, skipped: true, goals: [] });
     continue;
   }
-  const r = await runChild(process.execPath, [script, ...(quick ? ['--quick'] : [])], false);
+  const flags = [...(quick ? ['--quick'] : []), ...(noPhp && name === 'send' ? ['--no-php'] : [])];
+  const r = await runChild(process.execPath, [script, ...flags], false);
   const line = r.stdout
     .trim()
     .split('\n')
@@ -205,12 +210,12 @@ const a = readme.indexOf(START);
 const b = readme.indexOf(END);
 if (a === -1 || b < a) {
   notes.push('bench/README.md has no bench:goals markers: not updated');
-  log(`bench/run: no ${START} ... ${END} in bench/README.md; not updated`);
+  say(`bench/run: no ${START} ... ${END} in bench/README.md; not updated`);
 } else {
   writeFileSync(README, `${readme.slice(0, a + START.length)}\n${summary}\n${readme.slice(b)}`);
 }
 process.stdout.write(`\n${summary}\n`);
-log(
+say(
   `\nbench/run: wrote ${rel(RESULTS)}/${date}.json, ${rel(RESULTS)}/${date}.md and ${rel(README)}`,
 );
 process.exit(0);

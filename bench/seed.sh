@@ -6,7 +6,7 @@
 #   servers (default, in this order): php c node-http node-net ssechat
 #   env: N=10000 REPS=3 WRKDUR=5s (passed to bench.sh), SEED_REF (default $ROOT/../shared/seed-reference),
 #        PORT_BASE=18701, LOADCPU=1, SERVER_TIMEOUT=900 (s, whole bench.sh per server),
-#        RESULTS_DIR=bench/results
+#        RESULTS_DIR=bench/results, SSECHAT_BIN (default $ROOT/bin/ssechat.js)
 # Writes RESULTS_DIR/<YYYY-MM-DD>-seed.{txt,json,md}; prints the markdown table.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -86,9 +86,12 @@ CMD[node-http]="node $SEED_REF/test.js ${PORT[node-http]}"
 CMD[node-net]="node $SEED_REF/test2.js ${PORT[node-net]}"
 # Persistence ON (the default sqlite store) in a fresh dir, so msg numbers include the writes.
 # The flood guards are off: the benchmark is one client sending as fast as it can, which the
-# default limits (README, Configuration) would answer with 429s. Same list as lib/common.mjs.
-NO_RATE_LIMITS="--send-limit-user 0 --send-limit-ip 0 --connect-limit-user 0 --connect-limit-ip 0 --max-streams-per-user 0"
-CMD[ssechat]="node $ROOT/bin/ssechat.js --host 127.0.0.1 --port ${PORT[ssechat]} --data-dir $WORK/ssechat-data --log-level warn $NO_RATE_LIMITS"
+# default limits (README, Configuration) would answer with 429s. The list is bench/lib/server.mjs's,
+# as every other scenario passes it; SSECHAT_BIN runs another build (as there).
+NO_RATE_LIMITS=$(node --input-type=module -e "
+  const { NO_RATE_LIMITS } = await import('$ROOT/bench/lib/server.mjs');
+  console.log(NO_RATE_LIMITS.join(' '));") || die "cannot read NO_RATE_LIMITS from bench/lib/server.mjs"
+CMD[ssechat]="node ${SSECHAT_BIN:-$ROOT/bin/ssechat.js} --host 127.0.0.1 --port ${PORT[ssechat]} --data-dir $WORK/ssechat-data --log-level warn $NO_RATE_LIMITS"
 
 mkdir -p "$RESULTS_DIR"
 : > "$OUT_TXT"

@@ -14,40 +14,24 @@
 // Every timed run holds /tmp/bench.lock. Prints progress on stderr and one JSON line on stdout.
 // Env: SEED_REF (default ../shared/seed-reference), PHP (php8.2), LOADCPU (1).
 import { existsSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { join } from 'node:path';
+import { api, assertPortFree, freePort, login, openReceiver } from './lib/http.mjs';
+import { cpuWatch, goal, median, memKB, round } from './lib/measure.mjs';
 import {
-  cpuNs,
-  gitCommit,
   installCleanup,
-  memKB,
-  parseArgs,
   pinSelf,
   ROOT,
+  run,
   SERVER_CPU,
   sleep,
   spawnTracked,
-  startServer,
   tempDir,
-  today,
   withBenchLock,
-} from './lib/common.mjs';
-import {
-  api,
-  assertPortFree,
-  cpuWatch,
-  freePort,
-  goal,
-  login,
-  median,
-  parseWrk,
-  printResult,
-  round,
-  SseReader,
-  say,
-  startScenarioServer,
-  wrkPostScript,
-} from './lib/runner-util.mjs';
+} from './lib/process.mjs';
+import { parseArgs, printResult, say } from './lib/report.mjs';
+import { startBaseline, startScenarioServer, startServer } from './lib/server.mjs';
+import { parseWrk, wrkPostScript } from './lib/wrk.mjs';
 
 const args = parseArgs(process.argv.slice(2));
 const quick = Boolean(args.quick);
@@ -69,26 +53,6 @@ const SERVERS = String(args.servers ?? 'ssechat,baseline').split(',');
 // script stops (killing every child) after this, waits for the bench lock included.
 installCleanup(Number(args.timeout ?? 1800) * 1000, 'bench/send');
 pinSelf();
-
-/** Runs a tracked child to completion within `timeoutMs`; resolves its stdout+stderr. */
-function run(cmd, argv, timeoutMs) {
-  return new Promise((resolve, reject) => {
-    const child = spawnTracked(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    child.stderr.on('data', (d) => {
-      out += d;
-    });
-    const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearTimeout(t);
-      resolve({ code, out });
-    });
-  });
-}
 
 // ---- the seed PHP server's msg c10, as bench.sh measures it --------------------------------
 async function phpMsgC10() {
@@ -121,7 +85,7 @@ async function phpMsgC10() {
       await sleep(300);
       const alive = recv.exitCode === null;
       const { out, cpu } = await withBenchLock(async () => {
-        const stop = cpuWatch(php.pid, SERVER_CPU, cpuNs);
+        const stop = cpuWatch(php.pid, SERVER_CPU);
         const res = await run(
           'ab',
           ['-r', '-s', '10', '-n', String(PHP_N), '-c', '10', `${base}/msg/mary/john%20hello`],
@@ -165,75 +129,11 @@ async function phpMsgC10() {
 
 // ---- ssechat: wrk POST /api/v1/messages over keep-alive ------------------------------------
 
-/** The receiver: one SSE stream of "rx", remembering every message id it got. */
-function openReceiver(port, cookie) {
-  const ids = [];
-  let last = 0;
-  let waiter = null;
-  let hello;
-  const helloSeen = new Promise((resolve) => {
-    hello = resolve;
-  });
-  const reader = new SseReader(
-    (event, id) => {
-      if (event === 'hello') hello();
-      if (event !== 'message' || id === undefined) return;
-      ids.push(id);
-      if (id > last) last = id;
-      if (waiter && last >= waiter.id) {
-        waiter.resolve();
-        waiter = null;
-      }
-    },
-    { wantData: false },
-  );
-  const req = request(
-    {
-      host: '127.0.0.1',
-      port,
-      path: '/api/v1/events',
-      headers: { Cookie: cookie, Accept: 'text/event-stream' },
-      agent: false,
-    },
-    (res) => {
-      if (res.statusCode !== 200) throw new Error(`receiver: GET /api/v1/events ${res.statusCode}`);
-      res.setEncoding('utf8');
-      res.on('data', (d) => reader.push(d));
-    },
-  );
-  req.on('error', (err) => {
-    if (!req.destroyed || err.code !== 'ECONNRESET') say(`receiver: ${err.message}`);
-  });
-  req.end();
-  return {
-    ids,
-    ready: helloSeen,
-    /** Resolves once message `id` arrived, or after `ms` (the caller then counts the loss). */
-    waitFor(id, ms) {
-      if (last >= id) return Promise.resolve();
-      return Promise.race([
-        new Promise((resolve) => {
-          waiter = { id, resolve };
-        }),
-        sleep(ms),
-      ]);
-    },
-    close: () => req.destroy(),
-  };
-}
-
 /** The keep-alive send runs against `name`: ssechat (SQLite on) or the bare baseline. */
 async function keepAliveSend(name, phpRps) {
   await assertPortFree(PORT);
   const server =
-    name === 'ssechat'
-      ? await startScenarioServer(PORT, args)
-      : await startServer(
-          'baseline',
-          process.execPath,
-          [join(ROOT, 'bench', 'lib', 'baseline-sse.mjs'), String(PORT)],
-          PORT,
-        );
+    name === 'ssechat' ? await startScenarioServer(PORT, args) : await startBaseline(PORT);
   const dir = tempDir('ssechat-bench-send-');
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const rows = [];
@@ -274,7 +174,7 @@ async function keepAliveSend(name, phpRps) {
       for (let r = 1; r <= REPS; r++) {
         const first = await send('start');
         const { res, cpu } = await withBenchLock(async () => {
-          const stop = cpuWatch(server.pid, SERVER_CPU, cpuNs);
+          const stop = cpuWatch(server.pid, SERVER_CPU);
           const res = await wrk(c, DURATION);
           return { res, cpu: stop() };
         });
@@ -362,8 +262,6 @@ if (c10) {
 }
 printResult({
   scenario: 'send',
-  date: today(),
-  commit: gitCommit(),
   params: { duration: DURATION, reps: REPS, conns: CONNS, php_n: PHP_N, warmup: WARMUP, quick },
   rows: [php, ...rows],
   goals,

@@ -23,22 +23,11 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
-import {
-  cpuNs,
-  gitCommit,
-  installCleanup,
-  memKB,
-  parseArgs,
-  pinSelf,
-  ROOT,
-  SERVER_CPU,
-  sleep,
-  startSsechat,
-  table,
-  today,
-  withBenchLock,
-} from './lib/common.mjs';
-import { api, freePort, printResult, round, SseReader, say } from './lib/runner-util.mjs';
+import { api, freePort, login, SseReader } from './lib/http.mjs';
+import { cpuNs, memKB, round } from './lib/measure.mjs';
+import { installCleanup, pinSelf, ROOT, SERVER_CPU, sleep, withBenchLock } from './lib/process.mjs';
+import { gitCommit, parseArgs, printResult, say, table, today } from './lib/report.mjs';
+import { startSsechat } from './lib/server.mjs';
 
 const args = parseArgs(process.argv.slice(2));
 
@@ -70,15 +59,8 @@ const RESULTS = process.env.RESULTS_DIR ?? join(ROOT, 'bench', 'results');
 const README = args.readme ? String(args.readme) : join(ROOT, 'bench', 'README.md');
 const START = '<!-- bench:soak:start -->';
 const END = '<!-- bench:soak:end -->';
-// Every limit the server enforces on rates and streams per user or address: off, since all
-// the load comes from a handful of addresses and users.
-const NO_LIMITS = [
-  ...['--send-limit-user', '0', '--send-limit-ip', '0'],
-  ...['--connect-limit-user', '0', '--connect-limit-ip', '0'],
-  ...['--max-streams-per-user', '0'],
-  ...['--max-connections-per-ip', '0'],
-];
-
+// startSsechat turns every limit on rates and streams per user or address off: all the load
+// comes from a handful of addresses and users.
 installCleanup(DURATION_MS + 180_000, 'soak');
 pinSelf();
 
@@ -356,16 +338,8 @@ async function run(port, server) {
 const errorTotal = () =>
   counts.stream_errors + counts.send_errors + counts.read_errors + counts.relogin_errors;
 
-async function loginAs(port, nick) {
-  const r = await api(port, 'POST', '/api/v1/session', { nick }, { localAddress: loginAddress() });
-  if (r.status !== 201) throw new Error(`login ${nick}: status ${r.status}`);
-  const pair = []
-    .concat(r.headers['set-cookie'] ?? [])
-    .map((c) => c.split(';')[0])
-    .find((c) => c.startsWith('ssechat_session='));
-  if (!pair) throw new Error(`login ${nick}: no cookie`);
-  return pair;
-}
+/** Logs `nick` in from the next source address (logins are limited per address). */
+const loginAs = (port, nick) => login(port, nick, { localAddress: loginAddress() });
 
 /** The server's V8 heap in use (KB), from its /metrics; undefined when it cannot be read. */
 async function heapKb(port) {
@@ -426,7 +400,7 @@ say(
     `${SEND_RATE} sends/s, ${READ_RATE} reads/s, port ${port}`,
 );
 const outcome = await withBenchLock(async () => {
-  const server = await startSsechat(port, NO_LIMITS);
+  const server = await startSsechat(port);
   try {
     return await run(port, server);
   } finally {
@@ -442,41 +416,50 @@ const floors = heapFloors(samples, WARMUP_MS / 1000);
 const heapSlopeKbMin = floors.length >= 2 ? slope(floors) : NaN;
 const after = warm[0] ?? samples[0];
 const last = samples[samples.length - 1];
+const errors = errorTotal();
 const result = {
   scenario: 'soak',
   date,
   commit,
   command,
-  duration_s: DURATION_MS / 1000,
-  warmup_s: WARMUP_MS / 1000,
-  load: { streams: STREAMS, send_rate: SEND_RATE, read_rate: READ_RATE, users: USERS },
-  rss_kb: {
-    first: rss[0],
-    after_warmup: after.rss_kb,
-    last: last.rss_kb,
-    max: Math.max(...rss),
-    idle_after: outcome.idle_rss_kb,
-    hwm: outcome.hwm_kb,
+  params: {
+    duration_s: DURATION_MS / 1000,
+    warmup_s: WARMUP_MS / 1000,
+    load: { streams: STREAMS, send_rate: SEND_RATE, read_rate: READ_RATE, users: USERS },
+    server_cpu: SERVER_CPU,
   },
-  slope_kb_per_min: round(slopeKbMin, 1),
-  heap_floor_kb_by_minute: floors,
-  heap_floor_slope_kb_per_min: round(heapSlopeKbMin, 1),
-  slope_goal_kb_per_min: SLOPE_GOAL_KB_MIN,
-  counts,
-  errors: errorTotal(),
-  error_samples: errorSamples,
-  server_cpu_s: outcome.server_cpu_s,
-  server_cpu: SERVER_CPU,
-  samples,
+  rows: [
+    {
+      server: 'ssechat',
+      scenario: `soak ${round(DURATION_MS / 60_000, 1)} min`,
+      rss_kb: {
+        first: rss[0],
+        after_warmup: after.rss_kb,
+        last: last.rss_kb,
+        max: Math.max(...rss),
+        idle_after: outcome.idle_rss_kb,
+        hwm: outcome.hwm_kb,
+      },
+      slope_kb_per_min: round(slopeKbMin, 1),
+      heap_floor_kb_by_minute: floors,
+      heap_floor_slope_kb_per_min: round(heapSlopeKbMin, 1),
+      slope_goal_kb_per_min: SLOPE_GOAL_KB_MIN,
+      counts,
+      errors,
+      error_samples: errorSamples,
+      server_cpu_s: outcome.server_cpu_s,
+    },
+  ],
   goals: [
     {
       goal: `soak: V8 heap floor slope after warm-up ≤ ${SLOPE_GOAL_KB_MIN} KB/min, no errors`,
       value: round(heapSlopeKbMin, 1),
       baseline: SLOPE_GOAL_KB_MIN,
-      met: heapSlopeKbMin <= SLOPE_GOAL_KB_MIN && errorTotal() === 0,
+      met: heapSlopeKbMin <= SLOPE_GOAL_KB_MIN && errors === 0,
       unit: 'KB/min',
     },
   ],
+  samples,
 };
 
 const mib = (kb) => (kb / 1024).toFixed(1);
@@ -494,7 +477,7 @@ const md = [
   '| connects | greeted | events received | ended by server | sends | ok | 429 | reads | relogins | revoked | errors | server CPU |',
   '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   `| ${c.connects} | ${c.hellos} | ${c.stream_events} | ${c.streams_ended_by_server} | ${c.sends} | ` +
-    `${c.sends_ok} | ${c.sends_429} | ${c.reads} | ${c.relogins} | ${c.revoked} | ${result.errors} | ${outcome.server_cpu_s} s |`,
+    `${c.sends_ok} | ${c.sends_429} | ${c.reads} | ${c.relogins} | ${c.revoked} | ${errors} | ${outcome.server_cpu_s} s |`,
   '',
   `V8 heap in use, lowest reading of each minute after the warm-up (MiB): ${floors
     .map(([m, kb]) => `${Math.floor(m)}′ ${mib(kb)}`)
@@ -528,7 +511,7 @@ say(
         mib(outcome.idle_rss_kb),
       ],
     ],
-  )}\nslope after warm-up: ${round(slopeKbMin, 1)} KB/min; connects ${c.connects}, sends ${c.sends}, errors ${result.errors}`,
+  )}\nslope after warm-up: ${round(slopeKbMin, 1)} KB/min; connects ${c.connects}, sends ${c.sends}, errors ${errors}`,
 );
 printResult({ ...result, samples: undefined });
 process.exit(0);

@@ -26,33 +26,20 @@ import { fork } from 'node:child_process';
 import { Agent } from 'node:http';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { api, assertPortFree, freePort, login } from './lib/http.mjs';
 import {
   cpuNs,
-  gitCommit,
-  installCleanup,
-  memKB,
-  parseArgs,
-  percentile,
-  pinSelf,
-  SERVER_CPU,
-  sleep,
-  today,
-  withBenchLock,
-} from './lib/common.mjs';
-import {
-  api,
-  assertPortFree,
   cpuWatch,
-  freePort,
   goal,
-  login,
-  printResult,
+  memKB,
+  percentile,
   round,
-  say,
-  startScenarioServer,
   tcpCounters,
   tcpDelta,
-} from './lib/runner-util.mjs';
+} from './lib/measure.mjs';
+import { installCleanup, pinSelf, SERVER_CPU, sleep, withBenchLock } from './lib/process.mjs';
+import { parseArgs, printResult, say } from './lib/report.mjs';
+import { startScenarioServer } from './lib/server.mjs';
 
 const args = parseArgs(process.argv.slice(2));
 if (args.child) await child();
@@ -103,7 +90,7 @@ async function parent() {
     const proc = fork(fileURLToPath(import.meta.url), ['--child'], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-    // Tracked by hand: common.mjs's spawnTracked does not fork with IPC.
+    // Tracked by hand: process.mjs's spawnTracked does not fork with IPC.
     process.on('exit', () => proc.kill('SIGKILL'));
     proc.on('exit', (code, sig) => {
       if (!stopping) {
@@ -211,7 +198,7 @@ async function parent() {
       senderLatencies = [];
       startSender();
       await sleep(1000);
-      const watch = cpuWatch(pid, SERVER_CPU, cpuNs);
+      const watch = cpuWatch(pid, SERVER_CPU);
       const tcp0 = tcpCounters();
       const tDrop = performance.timeOrigin + performance.now();
       await all('drop');
@@ -339,8 +326,6 @@ async function parent() {
   g.unit = 's';
   printResult({
     scenario: 'storm',
-    date: today(),
-    commit: gitCommit(),
     params: {
       clients: CLIENTS,
       users: USERS,

@@ -11,7 +11,8 @@
 // Frames are found by scanning bytes; nothing is JSON-parsed on the hot path.
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { cpuNs, LOAD_CPU, spawnTracked } from './common.mjs';
+import { cpuNs } from './measure.mjs';
+import { LOAD_CPU, spawnTracked } from './process.mjs';
 
 /** Streams per client process; the file limit is 20,000 per process. */
 export const MAX_PER_CHILD = 9000;
