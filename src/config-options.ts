@@ -285,6 +285,12 @@ export const OPTIONS = {
     67_108_864,
     'Unsent bytes one stream may buffer before it is closed as a slow reader',
   ),
+  releaseParser: oneOf(
+    '--release-parser',
+    'auto',
+    ['auto', 'on', 'off'],
+    "Whether an open stream gives its connection's HTTP parser back to node (about 2.5 KB per idle stream; relies on node internals): auto when this node has them, on (refuse to start without), off",
+  ),
   sendLimitUser: rate(
     '--send-limit-user',
     '50,1000',

@@ -16,7 +16,8 @@ import { endStrayMemberships } from './core/stray-members.js';
 import { Admission, type AdmissionLimiters } from './http/admission.js';
 import { Auth } from './http/auth.js';
 import { createHttpServer } from './http/server.js';
-import { startHeartbeat } from './http/sse.js';
+import { NodeStreams } from './http/sse/node-transport.js';
+import { startHeartbeat } from './http/sse/stream.js';
 import { trackUnusedSockets } from './http/unused-sockets.js';
 import type { Limiter } from './limits/limiter.js';
 import { MemoryLimiter } from './limits/memory-limiter.js';
@@ -100,6 +101,19 @@ export async function startServer(
   logger: Logger,
   parts: ServerParts = {},
 ): Promise<RunningServer> {
+  // Before anything is opened: `--release-parser on` on a node without the internals it needs
+  // is a setting to fix.
+  const streams = new NodeStreams(config.releaseParser);
+  if (config.releaseParser === 'on' && !streams.releasesParsers) {
+    throw new StartupError(
+      `--release-parser on: node ${process.version}'s HTTP internals are not as expected; use auto or off`,
+    );
+  }
+  logger.info('stream parser release', {
+    releaseParser: config.releaseParser,
+    status: streams.parserRelease,
+    node: process.version,
+  });
   const metrics = new Metrics();
   const { stats } = metrics;
   const storeOutage = new StoreOutageLog(logger);
@@ -237,6 +251,7 @@ export async function startServer(
       metrics,
       readiness,
       storeOutage,
+      streams,
     });
     closeUnused = trackUnusedSockets(server);
     stopHeartbeat = startHeartbeat(hub, config.heartbeatMs);
@@ -281,13 +296,11 @@ export async function startServer(
     });
     server.closeIdleConnections();
     closeUnused();
-    // Streams have given their connection's parser back (http/release-parser.ts), so node no
-    // longer lists their connections: the Hub cuts them.
+    // Streams may have given their connection's parser back (http/sse/release-parser.ts), so
+    // node no longer lists their connections: the transport's registry cuts them.
     const cut = setTimeout(() => {
       server.closeAllConnections();
-      hub.forEach((sub) => {
-        sub.abort?.();
-      });
+      streams.cutAll();
     }, SHUTDOWN_GRACE_MS);
     await closed;
     clearTimeout(cut);

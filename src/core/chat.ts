@@ -184,7 +184,7 @@ export class ChatService {
   /**
    * Logs a stream in. The subscriber joins the Hub first, so that nothing published while the
    * greeting is being gathered is missed: the transport holds such frames until it has
-   * written the greeting (see SseSubscriber.open), and `head`, read after joining, tells
+   * written the greeting (see SseStream.open), and `head`, read after joining, tells
    * which of them the Store already covers.
    */
   async connect(sub: Subscriber): Promise<Greeting> {

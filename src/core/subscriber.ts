@@ -34,7 +34,7 @@ export interface Format {
 /**
  * One open stream to one client. The Hub holds Subscribers, never sockets or responses: how a
  * frame reaches the wire, and what happens when the client reads too slowly, is the
- * transport's business (see http/sse.ts).
+ * transport's business (see http/sse/stream.ts and http/sse/transport.ts).
  */
 export interface Subscriber {
   /** Unique across every process of the cluster (the Bus carries it in `joined.origin`). */

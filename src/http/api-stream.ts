@@ -4,7 +4,7 @@ import type { ResetReason, Resume } from '../core/resume.js';
 import { ApiFormat, apiFrame, apiMessage } from './api-format.js';
 import type { Identity } from './auth.js';
 import { type StreamDeps, StreamOpener } from './open-stream.js';
-import type { SseSubscriber } from './sse.js';
+import type { SseStream } from './sse/stream.js';
 
 /**
  * Bytes of a replay's last page that may go out in one write with the greeting (and at most a
@@ -58,7 +58,7 @@ export class ApiStream {
   }
 
   private async start(
-    sub: SseSubscriber,
+    sub: SseStream,
     greeting: Greeting,
     lastEventId: string | undefined,
   ): Promise<void> {
@@ -90,7 +90,7 @@ export class ApiStream {
    * short, if it did.
    */
   private async replay(
-    sub: SseSubscriber,
+    sub: SseStream,
     after: number,
     head: number,
   ): Promise<{ reset: ResetReason | undefined; tail: string }> {

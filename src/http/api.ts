@@ -16,6 +16,7 @@ import { ApiStream } from './api-stream.js';
 import { type Auth, type Identity, TICKET_TTL_MS } from './auth.js';
 import { type JsonBody, optionalString, readJson, sendJson, stringField } from './body.js';
 import { requireOwnConnection } from './open-stream.js';
+import type { NodeStreams } from './sse/node-transport.js';
 
 /** Default page of `GET /api/v1/messages` (the largest is MAX_HISTORY_PAGE). */
 const DEFAULT_HISTORY_PAGE = 50;
@@ -37,6 +38,8 @@ export interface ApiDeps {
   readonly admission: Admission;
   /** Counts accepted messages and receipts (the stream adds its own counts). */
   readonly stats: Stats;
+  /** The node:http side of the server's streams. */
+  readonly streams: NodeStreams;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse, arg: string) => Promise<void>;
@@ -67,6 +70,7 @@ export class Api {
       heartbeatMs: config.heartbeatMs,
       crowd: config.bigRoomMembers,
       stats,
+      streams: deps.streams,
     });
     this.rooms = new ApiRooms({
       chat,

@@ -14,6 +14,7 @@ import { MemoryStore } from '../store/memory-store.js';
 import { Admission } from './admission.js';
 import { ClassicFormat } from './classic-format.js';
 import { StreamOpener } from './open-stream.js';
+import { NodeStreams } from './sse/node-transport.js';
 
 test('a client gone while its request waited opens nothing: no ghost in the Hub or presence', async () => {
   const config = configWith({});
@@ -27,7 +28,14 @@ test('a client gone while its request waited opens nothing: no ghost in the Hub 
     accounts: false,
     maxStreamsPerUser: 1,
   });
-  const deps = { chat, logger: silentLogger, maxQueueBytes: 65_536, admission, stats: new Stats() };
+  const deps = {
+    chat,
+    logger: silentLogger,
+    maxQueueBytes: 65_536,
+    admission,
+    stats: new Stats(),
+    streams: new NodeStreams('auto'),
+  };
   const format = new ClassicFormat();
   const streams = new StreamOpener(deps, 'classic');
   let opened = 0;

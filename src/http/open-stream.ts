@@ -5,9 +5,11 @@ import { ChatError } from '../domain/errors.js';
 import type { Logger } from '../logger.js';
 import type { FrontDoor, Stats } from '../ops/stats.js';
 import type { Admission } from './admission.js';
-import { requestBehind } from './release-parser.js';
 import { requestFields, setRequestUser } from './request-context.js';
-import { type SseOptions, SseSubscriber } from './sse.js';
+import type { NodeStreams } from './sse/node-transport.js';
+import { requestBehind } from './sse/release-parser.js';
+import { type SseOptions, SseStream, StreamIds } from './sse/stream.js';
+import { TickFlush } from './sse/tick-flush.js';
 
 /**
  * Throws HTTP_STREAM_PIPELINED unless `res` holds its connection now, i.e. unless it waits
@@ -44,6 +46,8 @@ export interface StreamDeps {
   readonly admission: Admission;
   /** Counts open streams and slow-reader drops. */
   readonly stats: Stats;
+  /** The server's node:http side of its streams (cork, raw writes, parser release, registry). */
+  readonly streams: NodeStreams;
 }
 
 /** One stream to open: whose, in which format, and how it starts. */
@@ -57,7 +61,7 @@ export interface StreamRequest {
   /** The grace window when this was the user's last stream (0: announce the leave at once). */
   readonly graceMs: number;
   /** Writes the opening frames once the user is logged in; a throw closes the stream. */
-  readonly start: (sub: SseSubscriber, greeting: Greeting) => Promise<void> | void;
+  readonly start: (sub: SseStream, greeting: Greeting) => Promise<void> | void;
 }
 
 /**
@@ -65,20 +69,24 @@ export interface StreamRequest {
  * the opening call, which would keep that call's whole scope (the request's `start` among it)
  * for as long as the stream lives.
  */
-class ChatStream extends SseSubscriber {
+class ChatStream extends SseStream {
   /** The login and the opening frames while they run; null once they are done. */
   opening: Promise<void> | null = null;
   loggedIn = false;
   readonly graceMs: number;
+  /** The request that opened the stream, for log lines. */
+  readonly request: IncomingMessage;
 
   constructor(
     request: StreamRequest,
+    streams: NodeStreams,
     options: SseOptions,
     /** Gives back the stream's place under --max-streams-per-user. */
     readonly release: () => void,
   ) {
-    super(request.res, request.nick, request.format, options, request.credential);
+    super(streams.attach(request.res), request.nick, request.format, options, request.credential);
     this.graceMs = request.graceMs;
+    this.request = request.req;
   }
 }
 
@@ -100,6 +108,8 @@ export class StreamOpener {
       maxQueueBytes: deps.maxQueueBytes,
       onOverflow: (s) => this.overflowed(s as ChatStream),
       onClose: (s) => this.closed(s as ChatStream),
+      flush: new TickFlush(),
+      ids: new StreamIds(),
     };
   }
 
@@ -108,7 +118,7 @@ export class StreamOpener {
    * most streams allowed (the caller has already counted the connect rate). Returns
    * undefined, and opens nothing, when the client has already gone.
    */
-  open(request: StreamRequest): SseSubscriber | undefined {
+  open(request: StreamRequest): SseStream | undefined {
     const { chat, logger, admission, stats } = this.deps;
     const { req, res, nick, start } = request;
     // The client may have gone while its request waited (authentication, a rate limit in
@@ -126,13 +136,13 @@ export class StreamOpener {
     setRequestUser(req, nick);
     let sub: ChatStream;
     try {
-      sub = new ChatStream(request, this.options, release);
+      sub = new ChatStream(request, this.deps.streams, this.options, release);
     } catch (err) {
       // The stream never opened: give its place back.
       release();
       throw err;
     }
-    // SseSubscriber calls onClose exactly once, for every way a stream ends.
+    // SseStream calls onClose exactly once, for every way a stream ends.
     stats.streamsOpen[this.door]++;
     stats.streamsOpened[this.door]++;
     const opening = chat

@@ -55,24 +55,26 @@ const MAX_REQUEST_ID_LENGTH = 64;
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /**
- * Ids are a random per-process prefix and a counter: unique enough to find a request among
- * the lines of a cluster, and a string concatenation each instead of random bytes.
+ * Request ids of one server: a random prefix and a counter, unique enough to find a request
+ * among the lines of a cluster, and a string concatenation each instead of random bytes.
  */
-const PREFIX = randomBytes(4).toString('hex');
-let counter = 0;
+export class RequestIds {
+  private readonly prefix = randomBytes(4).toString('hex');
+  private counter = 0;
 
-/**
- * Gives the request its id: a sane incoming X-Request-Id (e.g. from a proxy) or a new one.
- * TracedResponse echoes it.
- */
-export function startRequest(req: TracedRequest): void {
-  const incoming = req.headers['x-request-id'];
-  req.reqId =
-    typeof incoming === 'string' &&
-    incoming.length <= MAX_REQUEST_ID_LENGTH &&
-    REQUEST_ID.test(incoming)
-      ? incoming
-      : `${PREFIX}-${(++counter).toString(36)}`;
+  /**
+   * Gives the request its id: a sane incoming X-Request-Id (e.g. from a proxy) or a new one.
+   * TracedResponse echoes it.
+   */
+  start(req: TracedRequest): void {
+    const incoming = req.headers['x-request-id'];
+    req.reqId =
+      typeof incoming === 'string' &&
+      incoming.length <= MAX_REQUEST_ID_LENGTH &&
+      REQUEST_ID.test(incoming)
+        ? incoming
+        : `${this.prefix}-${(++this.counter).toString(36)}`;
+  }
 }
 
 /** Records who the request acts as, for its log lines; a no-op outside our server. */

@@ -16,8 +16,9 @@ import { ClassicProtocol } from './classic.js';
 import { gateConnections, softFileLimit } from './connection-gate.js';
 import { holdKeepAlive, KEEP_ALIVE_TIMEOUT_MS } from './keep-alive.js';
 import { OpsEndpoints } from './ops.js';
-import { startRequest, TracedRequest, TracedResponse } from './request-context.js';
+import { RequestIds, TracedRequest, TracedResponse } from './request-context.js';
 import { errorBody, sendError } from './respond.js';
+import type { NodeStreams } from './sse/node-transport.js';
 import { findWebDir, inlineCodeHeaders, StaticAssets, StaticPage } from './static.js';
 
 /**
@@ -60,6 +61,8 @@ export interface HttpDeps {
   readonly readiness: Readiness;
   /** Where requests refused for a store that cannot write are counted and logged. */
   readonly storeOutage: StoreOutageLog;
+  /** The node:http side of the server's streams, and the registry shutdown cuts. */
+  readonly streams: NodeStreams;
 }
 
 /**
@@ -98,6 +101,7 @@ export function createHttpServer(deps: HttpDeps): Server {
     maxQueueBytes: config.maxQueueBytes,
     admission: deps.admission,
     stats,
+    streams: deps.streams,
   });
   const api = new Api({ ...deps, stats });
   const ops = new OpsEndpoints({ ...deps, metricsToken: config.metricsToken });
@@ -153,6 +157,7 @@ export function createHttpServer(deps: HttpDeps): Server {
 
   // Decided once: at info and above, a request allocates no listener, clock read or line.
   const accessLog = logger.isLevelEnabled('debug');
+  const requestIds = new RequestIds();
   const server = createServer(
     {
       IncomingMessage: TracedRequest,
@@ -165,7 +170,7 @@ export function createHttpServer(deps: HttpDeps): Server {
     },
     (req, res) => {
       holdKeepAlive(req, res);
-      startRequest(req);
+      requestIds.start(req);
       if (accessLog) logAccess(req, res, logger);
       try {
         route(req, res);

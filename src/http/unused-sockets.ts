@@ -11,7 +11,7 @@ import type { Socket } from 'node:net';
  *
  * Per connection this costs a Set entry until its first request and one shared 'close'
  * listener, no closure or once-wrapper: an SSE stream holds its connection for hours, and
- * what each one keeps adds up over tens of thousands of them (bench/README.md, idle).
+ * what each one keeps adds up over tens of thousands of them (bench/results/2026-12-02-notes.md, idle).
  */
 export function trackUnusedSockets(server: Server): () => void {
   const fresh = new Set<Socket>();

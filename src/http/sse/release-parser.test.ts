@@ -6,23 +6,39 @@ import { createServer, get, type IncomingMessage, type ServerResponse } from 'no
 import { type AddressInfo, connect, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { setImmediate as tick } from 'node:timers/promises';
-import type { Format } from '../core/subscriber.js';
-import type { ChatEvent } from '../domain/events.js';
-import { waitUntil } from '../wait-until.js';
-import { SseSubscriber } from './sse.js';
+import type { Format } from '../../core/subscriber.js';
+import type { ChatEvent } from '../../domain/events.js';
+import { waitUntil } from '../../wait-until.js';
+import { NodeStreams } from './node-transport.js';
+import { parserReleaseWorks } from './release-parser.js';
+import { SseStream, StreamIds } from './stream.js';
+import { TickFlush } from './tick-flush.js';
 
 const format: Format = { render: (e: ChatEvent) => `data: ${e.kind}\n\n` };
 
-/** A server whose GET /s opens an SseSubscriber, and whose other paths echo the request. */
-async function streamServer() {
-  const subs: SseSubscriber[] = [];
-  const closed: SseSubscriber[] = [];
+/** An SseStream with the request that opened it. */
+type Opened = SseStream & { readonly request: IncomingMessage };
+
+/**
+ * A server whose GET /s opens an SseStream, and whose other paths echo the request;
+ * `releaseParser` is --release-parser's setting.
+ */
+async function streamServer(releaseParser: 'auto' | 'on' | 'off' = 'auto') {
+  const subs: Opened[] = [];
+  const closed: SseStream[] = [];
+  const streams = new NodeStreams(releaseParser);
+  if (releaseParser === 'on') assert.equal(streams.releasesParsers, true);
+  const options = {
+    maxQueueBytes: 1 << 20,
+    onClose: (s: SseStream) => closed.push(s),
+    onOverflow: () => {},
+    flush: new TickFlush(),
+    ids: new StreamIds(),
+  };
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     if (req.url === '/s') {
-      const sub = new SseSubscriber(res, 'n', format, {
-        maxQueueBytes: 1 << 20,
-        onClose: (s) => closed.push(s),
-        onOverflow: () => {},
+      const sub = Object.assign(new SseStream(streams.attach(res), 'n', format, options), {
+        request: req,
       });
       sub.open('event: hello\ndata: {}\n\n');
       subs.push(sub);
@@ -38,7 +54,7 @@ async function streamServer() {
     server.closeAllConnections();
     server.close();
   };
-  return { port, subs, closed, stop };
+  return { port, subs, closed, streams, stop };
 }
 
 /** A raw connection that sent `GET /s` and has read the greeting; `text` keeps what arrived. */
@@ -55,17 +71,16 @@ async function rawStream(port: number): Promise<{ socket: Socket; text: () => st
 }
 
 /** The server side's socket of a stream, as node:http holds it. */
-const parserOf = (sub: SseSubscriber) =>
-  (sub.request.socket as Socket & { parser?: unknown }).parser;
+const parserOf = (sub: Opened) => (sub.request.socket as Socket & { parser?: unknown }).parser;
 
 test('an open stream gives its parser back; frames still flow, past empty lines too', async () => {
   const { port, subs, stop } = await streamServer();
   try {
     const c = await rawStream(port);
     await tick();
-    const sub = subs[0] as SseSubscriber;
+    const sub = subs[0] as Opened;
     // Fails should a later node rename what release-parser.ts looks for: then every stream
-    // would keep its parser again (2.5 KB per idle connection, bench/README.md).
+    // would keep its parser again (2.5 KB per idle connection, bench/results/2026-12-02-notes.md).
     assert.equal(parserOf(sub), null, 'the parser was released');
     // An empty line is no request: node's parser skipped it, and so does the release.
     c.socket.write('\r\n\r\n');
@@ -87,7 +102,7 @@ test('bytes after the request, or a half-close, end the stream; an abort cuts it
     const aborted = await rawStream(port);
     await tick();
     assert.ok(subs.every((s) => parserOf(s) === null));
-    const [a, b, c] = subs as [SseSubscriber, SseSubscriber, SseSubscriber];
+    const [a, b, c] = subs as [Opened, Opened, Opened];
     // Once the parser is gone, a further request on the connection is nobody's to answer.
     pipelined.socket.write('GET /other HTTP/1.1\r\nHost: x\r\n\r\n');
     halfClosed.socket.end();
@@ -155,4 +170,46 @@ test('parsers given back by 1,200 streams parse later requests right', async () 
   } finally {
     stop();
   }
+});
+
+test('--release-parser off keeps the parser; on releases it; frames flow either way', async () => {
+  for (const [mode, released] of [
+    ['off', false],
+    ['on', true],
+  ] as const) {
+    const { port, subs, streams, stop } = await streamServer(mode);
+    try {
+      assert.equal(streams.parserRelease, released ? 'active' : 'off by config');
+      const c = await rawStream(port);
+      // Past the setImmediate that would release it, and then some.
+      await tick();
+      await new Promise((ok) => setTimeout(ok, 20));
+      const sub = subs[0] as Opened;
+      if (released) assert.equal(parserOf(sub), null, `${mode}: the parser was released`);
+      else assert.ok(parserOf(sub), `${mode}: the parser was kept`);
+      sub.send('data: after\n\n');
+      await waitUntil('the frame', () => c.text().endsWith('data: after\n\n'));
+      assert.ok(!sub.isClosed);
+      c.socket.destroy();
+      await waitUntil('the stream to close', () => sub.isClosed && streams.size === 0);
+    } finally {
+      stop();
+    }
+  }
+});
+
+test('the probe finds what the release needs on this node; a failing one turns it off', async () => {
+  // Fails, like the first test here, should a later node change what release-parser.ts uses:
+  // `auto` would then quietly keep every parser.
+  assert.equal(parserReleaseWorks(), true);
+  assert.equal(new NodeStreams('auto').parserRelease, 'active');
+  const unavailable = new NodeStreams('auto', () => false);
+  assert.equal(unavailable.parserRelease, 'unavailable on this node version');
+  assert.equal(unavailable.releasesParsers, false);
+  let probed = false;
+  new NodeStreams('off', () => {
+    probed = true;
+    return true;
+  });
+  assert.equal(probed, false, 'off does not even probe');
 });

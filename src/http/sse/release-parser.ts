@@ -1,6 +1,6 @@
-import type { ServerResponse } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 
 /**
  * Gives a stream's HTTP parser back to node once its request has been read.
@@ -9,15 +9,16 @@ import type { Socket } from 'node:net';
  * 1.7 KB (llhttp's state and room for 32 header fields) plus the listeners that feed it. An SSE
  * stream never reads another request on its connection (its response ends only when the
  * connection does), so for each of thousands of idle streams that parser is dead weight:
- * 2.5 KB of RSS per connection, a quarter of it, in bench/idle.mjs (bench/README.md).
+ * 2.5 KB of RSS per connection, a quarter of it, in bench/idle.mjs (bench/results/2026-12-02-notes.md).
  *
  * node does the same for a connection that upgrades (`_http_server.js`, the upgrade branch of
  * onParserExecuteCommon): it takes its parser's listeners off the socket, stops the parser from
  * consuming the socket, and frees it (into a pool of 1,000 that new connections draw from).
  * There is no public call for a response that is not an upgrade, so this uses node's own
  * `freeParser` and finds the six listeners by name. Should a later node name them otherwise,
- * nothing is released and streams keep their parsers, as before; release-parser.test.ts fails
- * then, so that the loss is seen.
+ * nothing is released and streams keep their parsers, as before: parserReleaseWorks() says so at
+ * startup, and release-parser.test.ts fails, so that the loss is seen. `--release-parser off`
+ * turns it off altogether (node-transport.ts).
  *
  * After the release the socket is read by this module. Empty lines (CR and LF only) are
  * ignored, as node's parser ignored them before a request line (RFC 9112, section 2.2). Any
@@ -57,6 +58,29 @@ const FEEDERS: ReadonlyArray<readonly [string, string]> = [
 type Listener = (...args: unknown[]) => void;
 /** A connection as node:http keeps it; `_paused`: node stopped reading until output drains. */
 type HttpSocket = Socket & { parser?: Parser | null; _httpMessage?: unknown; _paused?: boolean };
+
+/**
+ * The fail-closed probe: whether this node has what releaseParser relies on. A connection is
+ * handed to a throwaway server that never listens (no I/O: the socket is not connected), and
+ * the listeners node puts on it are looked up by name, as releaseParser will look them up on a
+ * stream's connection. Any difference, or any throw, answers false.
+ */
+export function parserReleaseWorks(): boolean {
+  if (freeParser === undefined) return false;
+  const socket = new Socket() as HttpSocket;
+  try {
+    createServer().emit('connection', socket);
+    if (!socket.parser) return false;
+    return FEEDERS.every(([event, name]) =>
+      (socket.listeners(event) as Listener[]).some((l) => l.name === name),
+    );
+  } catch {
+    return false;
+  } finally {
+    // node's own 'close' listener frees the probe's parser into its pool.
+    socket.destroy();
+  }
+}
 
 /** Bytes after a stream's request: empty lines are let be; anything else closes it. */
 function closeOnData(this: Socket, chunk: Buffer): void {
