@@ -21,7 +21,8 @@ import { Typing } from './typing.js';
 import { $, renderMessages } from './view.js';
 
 // Logins and logouts in one tab reach the others, which follow (one cookie per browser).
-const sessions = typeof BroadcastChannel === 'function' ? new BroadcastChannel('ssechat-session') : null;
+const sessions =
+  typeof BroadcastChannel === 'function' ? new BroadcastChannel('ssechat-session') : null;
 
 let chat = null;
 

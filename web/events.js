@@ -59,7 +59,8 @@ export function applyEvent(chat, type, data) {
       chat.rooms.onMember(data);
       chat.members.onMember(data);
       // Our role may have changed what we may delete.
-      if (data.user === chat.me && data.room === chat.active) chat.renderIf(chat.model.conv(chat.active));
+      if (data.user === chat.me && data.room === chat.active)
+        chat.renderIf(chat.model.conv(chat.active));
       return;
     case 'room':
       chat.rooms.onCount(data);

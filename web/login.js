@@ -152,7 +152,9 @@ function explain(err, register) {
     case 'NETWORK':
       return 'Cannot reach the server. Check your connection and try again.';
     default:
-      return register ? `Could not register: ${err.message}.` : `Could not sign in: ${err.message}.`;
+      return register
+        ? `Could not register: ${err.message}.`
+        : `Could not sign in: ${err.message}.`;
   }
 }
 

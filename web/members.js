@@ -185,7 +185,11 @@ export class Members {
   row(member, online, can) {
     const dot = el('span', online ? 'dot online' : 'dot');
     dot.setAttribute('aria-hidden', 'true');
-    const name = el('span', 'member-name', member.user === this.chat.me ? `${member.user} (you)` : member.user);
+    const name = el(
+      'span',
+      'member-name',
+      member.user === this.chat.me ? `${member.user} (you)` : member.user,
+    );
     const state = el('span', 'sr-only', online ? ', online' : ', offline');
     const nodes = [dot, name, state];
     if (can.role) {

@@ -42,13 +42,17 @@ export class MessageTools {
     box.classList.toggle('asking', confirming);
     const quote = m.text.length > QUOTE_CHARS ? `${m.text.slice(0, QUOTE_CHARS)}…` : m.text;
     if (confirming) {
-      const yes = this.button('danger', 'Delete', `Yes, delete “${quote}”`, () => this.remove(conv, m));
+      const yes = this.button('danger', 'Delete', `Yes, delete “${quote}”`, () =>
+        this.remove(conv, m),
+      );
       const no = this.button('', 'Cancel', 'Keep the message', () => this.ask(conv, 0));
       box.append(el('span', '', 'Delete this message? '), yes, ' ', no);
       return;
     }
     if (can.edit) {
-      box.append(this.button('', 'Edit', `Edit “${quote}”`, () => this.chat.composer.beginEdit(conv, m)));
+      box.append(
+        this.button('', 'Edit', `Edit “${quote}”`, () => this.chat.composer.beginEdit(conv, m)),
+      );
     }
     if (can.del) {
       if (can.edit) box.append(' ');
@@ -70,7 +74,9 @@ export class MessageTools {
     this.confirming = id;
     this.chat.renderIf(conv);
     const key = `m:${id || previous}`;
-    const li = [...document.querySelectorAll('#messages li.msg')].find((n) => n.dataset.key === key);
+    const li = [...document.querySelectorAll('#messages li.msg')].find(
+      (n) => n.dataset.key === key,
+    );
     li?.querySelector(id ? '.tools button.danger' : '.tools button')?.focus();
   }
 

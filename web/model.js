@@ -106,7 +106,9 @@ export class Model {
   setOnline(list, count) {
     this.online = new Set(list);
     this.onlineCount =
-      typeof count === 'number' && count > list.length ? count + (list.includes(this.me) ? 0 : 1) : null;
+      typeof count === 'number' && count > list.length
+        ? count + (list.includes(this.me) ? 0 : 1)
+        : null;
     this.online.add(this.me);
     for (const nick of list) if (nick !== this.me) this.seen.add(nick);
   }
@@ -132,10 +134,7 @@ export class Model {
     const names = new Set([...this.peers, ...this.seen]);
     const byName = (a, b) => a.localeCompare(b, undefined, { sensitivity: 'base' });
     const list = [...names].sort(byName);
-    return [
-      ...list.filter((n) => this.online.has(n)),
-      ...list.filter((n) => !this.online.has(n)),
-    ];
+    return [...list.filter((n) => this.online.has(n)), ...list.filter((n) => !this.online.has(n))];
   }
 
   /**

@@ -24,7 +24,15 @@ export class Outbox {
 
   /** Queues `text` for `to`; returns the item (state 'pending'). */
   send(to, text) {
-    const item = { clientId: newClientId(), to, text, created: Date.now(), state: 'pending', error: '', attempts: 0 };
+    const item = {
+      clientId: newClientId(),
+      to,
+      text,
+      created: Date.now(),
+      state: 'pending',
+      error: '',
+      attempts: 0,
+    };
     this.queue.push(item);
     this.next();
     return item;

@@ -214,7 +214,9 @@ export class Rooms {
       this.chat.open(name, true);
     } catch (err) {
       $('room-error').textContent =
-        err.code === 'CHAT_ROOM_EXISTS' ? `${name} exists already.` : `Could not create: ${err.message}.`;
+        err.code === 'CHAT_ROOM_EXISTS'
+          ? `${name} exists already.`
+          : `Could not create: ${err.message}.`;
     } finally {
       $('room-create').disabled = false;
     }

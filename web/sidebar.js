@@ -56,7 +56,9 @@ export class Sidebar {
   render() {
     const { model, active } = this.chat;
     const rooms = this.chat.rooms.joined();
-    renderConversations($('convs'), model, rooms, active, (id, byUser) => this.chat.open(id, byUser));
+    renderConversations($('convs'), model, rooms, active, (id, byUser) =>
+      this.chat.open(id, byUser),
+    );
     this.chat.rooms.render();
     const total = model.totalUnread();
     const badge = $('menu-badge');

@@ -197,7 +197,8 @@ export class Stream {
       try {
         ms = Number(JSON.parse(e.data).retryMs);
       } catch {}
-      if (this.es === es && Number.isFinite(ms)) this.comeBackIn = Math.min(Math.max(ms, 0), 60_000);
+      if (this.es === es && Number.isFinite(ms))
+        this.comeBackIn = Math.min(Math.max(ms, 0), 60_000);
     });
     this.watchdog.feed();
     es.onerror = () => {

@@ -128,7 +128,10 @@ function colour(nick) {
 
 function avatar(nick) {
   const room = isRoom(nick);
-  const node = el('span', `avatar ${nick === EVERYONE ? 'everyone' : colour(nick)}${room ? ' room' : ''}`);
+  const node = el(
+    'span',
+    `avatar ${nick === EVERYONE ? 'everyone' : colour(nick)}${room ? ' room' : ''}`,
+  );
   node.setAttribute('aria-hidden', 'true');
   node.textContent = nick === EVERYONE || room ? '#' : [...nick][0].toUpperCase();
   return node;
@@ -156,7 +159,12 @@ function dayLabel(ts) {
 export function renderMessages(ol, conv, me, actions, tools) {
   const rows = [
     ...conv.messages.map((m) => ({ message: m, key: `m:${m.id}`, from: m.from, ts: m.ts })),
-    ...[...conv.pending.values()].map((p) => ({ item: p, key: `p:${p.clientId}`, from: me, ts: p.created })),
+    ...[...conv.pending.values()].map((p) => ({
+      item: p,
+      key: `p:${p.clientId}`,
+      from: me,
+      ts: p.created,
+    })),
   ];
   const items = [];
   let prev = null;
@@ -173,7 +181,10 @@ export function renderMessages(ol, conv, me, actions, tools) {
       });
     }
     const grouped =
-      prev !== null && prev.from === row.from && row.ts - prev.ts < GROUP_MS && dayKey(prev.ts) === day;
+      prev !== null &&
+      prev.from === row.from &&
+      row.ts - prev.ts < GROUP_MS &&
+      dayKey(prev.ts) === day;
     items.push({
       key: row.key,
       create: () => messageNode(row.from, row.ts, row.item?.text, row.from === me),
@@ -197,7 +208,11 @@ function messageNode(from, ts, text, mine) {
   const head = el('div', 'meta');
   head.append(avatar(from));
   head.append(el('span', 'from', mine ? 'You' : from));
-  const time = el('time', '', new Date(ts).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }));
+  const time = el(
+    'time',
+    '',
+    new Date(ts).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }),
+  );
   time.dateTime = new Date(ts).toISOString();
   time.title = new Date(ts).toLocaleString();
   head.append(time);
