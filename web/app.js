@@ -2,14 +2,16 @@
 // are sidebar.js (conversation list), rooms.js (rooms to join, new room), members.js (the
 // open room's members), history.js (paging), composer.js (message box and outbox),
 // message-tools.js (edit, delete), typing.js, reading.js (read marks and receipts) and
-// status.js (connection status, title); view.js builds the DOM.
+// status.js (connection status, title); view.js and message-list.js build the DOM. Each part
+// gets what it uses, and nothing else, from here: this file is the page's composition root.
 
-import { call } from './api.js';
+import { ApiError, call } from './api.js';
 import { Composer } from './composer.js';
-import { applyEvent } from './events.js';
+import { eventApplier } from './events.js';
 import { History } from './history.js';
 import { rememberMode, showLogin } from './login.js';
 import { Members } from './members.js';
+import { renderMessages } from './message-list.js';
 import { MessageTools } from './message-tools.js';
 import { EVERYONE, isRoom, KEEP, Model } from './model.js';
 import { Reading } from './reading.js';
@@ -18,43 +20,120 @@ import { Sidebar } from './sidebar.js';
 import { StatusView, TitleCount } from './status.js';
 import { Stream } from './stream.js';
 import { Typing } from './typing.js';
-import { $, renderMessages } from './view.js';
+import { $ } from './view.js';
+
+/** @typedef {import('../src/http/api-types.js').ApiSession} ApiSession */
+/** @typedef {import('../src/http/api-types.js').ApiAuthMode} ApiAuthMode */
+/** @typedef {import('./conversation.js').Conversation} Conversation */
+/** @typedef {import('./message-list.js').Scroll} Scroll */
+/** @typedef {import('./stream.js').Snapshot} Snapshot */
 
 // Logins and logouts in one tab reach the others, which follow (one cookie per browser).
 const sessions =
   typeof BroadcastChannel === 'function' ? new BroadcastChannel('ssechat-session') : null;
 
+/** @type {Chat | null} */
 let chat = null;
 
 /** The signed-in page of user `me`. One per page load: logging out reloads the page. */
 class Chat {
+  /**
+   * @param {string} me
+   * @param {ApiAuthMode} auth
+   */
   constructor(me, auth) {
     this.me = me;
     this.auth = auth;
-    this.model = new Model(me);
+    const model = new Model(me);
+    this.model = model;
     this.active = EVERYONE;
     /** True once the page is going away on purpose: unsent messages no longer hold it. */
     this.leaving = false;
+    // What the parts share: the open conversation (read when they need it) and the page's
+    // own reactions, which call parts built further down, so they are looked up when called.
+    const active = () => this.active;
+    /** @type {(id: string, byUser: boolean) => void} */
+    const open = (id, byUser) => this.open(id, byUser);
+    /** @type {(text: string) => void} */
+    const notify = (text) => this.notify(text);
+    const loggedOut = () => this.loggedOut();
+    const renderList = () => this.sidebar.render();
+    const renderHeader = () => this.renderHeader();
+    /** @type {(conv: Conversation, scroll?: Scroll) => void} */
+    const renderIf = (conv, scroll) => this.renderIf(conv, scroll);
+    const markRead = () => this.reading.markRead();
     this.title = new TitleCount(me);
     this.status = new StatusView();
-    this.rooms = new Rooms(this);
-    this.members = new Members(this);
-    this.sidebar = new Sidebar(this);
-    this.history = new History(this);
-    this.composer = new Composer(this);
-    this.tools = new MessageTools(this);
-    this.typing = new Typing(this);
-    this.reading = new Reading(this);
     this.stream = new Stream(me, {
       onEvent: (type, data) => this.onEvent(type, data),
       onStatus: (status, retryAt) => this.status.show(status, retryAt),
       onSync: (state) => this.onSync(state),
-      snapshot: () => ({ online: [...this.model.online], onlineCount: this.model.onlineCount }),
+      snapshot: () => ({ online: [...model.online], onlineCount: model.onlineCount }),
       onSignal: (m) => this.reading.onSignal(m),
-      onLoggedOut: () => this.loggedOut(),
+      onLoggedOut: loggedOut,
+    });
+    const stream = this.stream;
+    this.typing = new Typing(me, active);
+    this.history = new History({ model, stream, active, renderIf, markRead, loggedOut });
+    this.rooms = new Rooms({
+      model,
+      stream,
+      active,
+      open,
+      notify,
+      loggedOut,
+      joinedAt: (conv, id) => this.history.joinedAt(conv, id),
+      renderList,
+      renderHeader,
+    });
+    const rooms = this.rooms;
+    this.members = new Members({ model, rooms, active, notify });
+    this.sidebar = new Sidebar({ model, rooms, active, open });
+    this.tools = new MessageTools({
+      me,
+      role: (room) => rooms.role(room),
+      renderIf,
+      notify,
+      loggedOut,
+      beginEdit: (conv, m) => this.composer.beginEdit(conv, m),
+      messageGone: (id) => this.composer.messageGone(id),
+    });
+    const tools = this.tools;
+    this.composer = new Composer({
+      model,
+      active,
+      typed: (id) => this.typing.typed(id),
+      edit: (conv, m, text) => tools.edit(conv, m, text),
+      render: (conv, scroll) => this.render(conv, scroll),
+      renderIf,
+      loggedOut,
+    });
+    this.reading = new Reading({
+      model,
+      active,
+      post: (message) => stream.post(message),
+      listChanged: renderList,
+    });
+    this.onEvent = eventApplier({
+      model,
+      active,
+      history: this.history,
+      rooms,
+      members: this.members,
+      typing: this.typing,
+      composer: this.composer,
+      title: this.title,
+      renderList,
+      renderHeader,
+      renderIf,
+      markRead,
     });
   }
 
+  /**
+   * Shows the page and opens the stream; `notice` is said in the notice line.
+   * @param {string} notice
+   */
   start(notice) {
     $('login-view').hidden = true;
     $('app').hidden = false;
@@ -99,12 +178,10 @@ class Chat {
     });
   }
 
-  // ---- events from the stream (our own, or forwarded by the leader tab): events.js
-
-  onEvent(type, data) {
-    applyEvent(this, type, data);
-  }
-
+  /**
+   * A follower tab learned the leader's state: who is online, and that the stream is live.
+   * @param {Snapshot} state
+   */
   onSync(state) {
     this.model.setOnline(state.online, state.onlineCount);
     this.sidebar.render();
@@ -114,7 +191,11 @@ class Chat {
 
   // ---- conversations and history
 
-  /** Shows conversation `id`; `byUser` moves focus to the message box. */
+  /**
+   * Shows conversation `id`; `byUser` moves focus to the message box.
+   * @param {string} id
+   * @param {boolean} byUser
+   */
   open(id, byUser) {
     // The conversation left behind keeps only its newest messages (model.js KEEP).
     this.model.conv(this.active).trim(KEEP);
@@ -161,7 +242,11 @@ class Chat {
 
   // ---- rendering
 
-  /** Renders `conv` if it is shown, and the list; a conversation not shown is trimmed. */
+  /**
+   * Renders `conv` if it is shown, and the list; a conversation not shown is trimmed.
+   * @param {Conversation} conv
+   * @param {Scroll} [scroll]
+   */
   renderIf(conv, scroll = 'auto') {
     if (conv.id === this.active) this.render(conv, scroll);
     else conv.trim(KEEP);
@@ -169,10 +254,11 @@ class Chat {
   }
 
   /**
-   * Renders the active conversation. `scroll`: 'bottom' scrolls to the newest message;
-   * 'older' keeps what the user looks at in place while a page is added above; 'auto'
-   * follows new messages only when the view was already at the bottom. Reading at the bottom,
-   * the oldest messages beyond KEEP are dropped; scrolled up, nothing is taken away.
+   * Renders the active conversation, and leaves the view where `scroll` says (message-list.js
+   * Scroll). Reading at the bottom, the oldest messages beyond KEEP are dropped; scrolled up,
+   * nothing is taken away.
+   * @param {Conversation} conv
+   * @param {Scroll} scroll
    */
   render(conv, scroll) {
     const scroller = $('scroller');
@@ -194,19 +280,24 @@ class Chat {
     this.reading.markRead();
   }
 
-  /** Says `text` in the notice line under the top bar (a failed edit, a removal…). */
+  /**
+   * Says `text` in the notice line under the top bar (a failed edit, a removal…).
+   * @param {string} text
+   */
   notify(text) {
     $('notice-text').textContent = text;
     $('notice').hidden = false;
   }
 
+  /** Logs out, here and in this browser's other tabs. */
   async logout() {
-    $('logout').disabled = true;
+    $('logout', HTMLButtonElement).disabled = true;
     try {
       await call('DELETE', 'session');
-    } catch (err) {
+    } catch (e) {
+      const err = ApiError.from(e);
       if (err.status !== 401) {
-        $('logout').disabled = false;
+        $('logout', HTMLButtonElement).disabled = false;
         $('notice-text').textContent = `Could not log out: ${err.message}.`;
         $('notice').hidden = false;
         return;
@@ -230,6 +321,12 @@ class Chat {
   }
 }
 
+/**
+ * Opens the page of `user`, who just logged in (login.js), here and in the other tabs.
+ * @param {string} user
+ * @param {ApiAuthMode} auth
+ * @param {string} [notice]
+ */
 function enter(user, auth, notice = '') {
   rememberMode(auth);
   sessions?.postMessage({ t: 'login', user });
@@ -250,11 +347,13 @@ if (sessions) {
   };
 }
 
+/** Opens the page of the session's user, or the login form when there is none. */
 async function boot() {
   let session;
   try {
-    session = await call('GET', 'session');
-  } catch (err) {
+    session = /** @type {ApiSession} */ (await call('GET', 'session'));
+  } catch (e) {
+    const err = ApiError.from(e);
     showLogin(enter, err.status === 401 ? '' : `Cannot reach the server: ${err.message}.`);
     return;
   }

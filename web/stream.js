@@ -16,6 +16,38 @@
 
 import { Watchdog } from './watchdog.js';
 
+/** @typedef {'connecting' | 'connected' | 'reconnecting' | 'offline'} Status */
+/**
+ * What a new follower tab needs of the leader's page: who is online.
+ * @typedef {{ online: string[], onlineCount: number | null }} Snapshot
+ */
+/**
+ * A message between the tabs of one user (over the BroadcastChannel). `viewed` is the
+ * page's own (reading.js), passed on to onSignal.
+ * @typedef {{ t: 'event', type: string, data: string, lastEventId: string }
+ *   | { t: 'status', status: Status, retryAt: number }
+ *   | { t: 'sync?' }
+ *   | { t: 'sync', ready: boolean, lastId: number | null, status: Status, retryAt: number,
+ *       state: Snapshot }
+ *   | { t: 'last-id?' }
+ *   | { t: 'last-id', id: number | null }
+ *   | { t: 'retry-now' }
+ *   | { t: 'viewed', conv: string, upTo: number }} TabMessage
+ */
+/**
+ * What the stream tells the page.
+ * @typedef {object} StreamHandlers
+ * @property {(type: string, data: unknown) => void} onEvent an event, from our EventSource
+ *   or forwarded by the leader
+ * @property {(status: Status, retryAt: number) => void} onStatus the connection's state, and
+ *   when the next attempt starts (0: none planned)
+ * @property {(state: Snapshot) => void} onSync a follower learned the leader's state
+ * @property {() => Snapshot} snapshot what a new follower needs
+ * @property {(message: TabMessage) => void} onSignal a message another tab posted with post()
+ * @property {() => void} onLoggedOut the session is gone (the stream is refused, the API
+ *   says 401)
+ */
+
 /** The event types of GET /api/v1/events (docs/api.md). */
 const TYPES = [
   ...['hello', 'message', 'read', 'join', 'leave', 'reset'],
@@ -31,40 +63,47 @@ const OFFLINE_AFTER = 4;
 /** How long a new leader waits for the other tabs to say which event they saw last. */
 const GATHER_MS = 300;
 
-/**
- * The stream of one user. Handlers:
- * - onEvent(type, data): an event, from our EventSource or forwarded by the leader;
- * - onStatus(status, retryAt): 'connecting' | 'connected' | 'reconnecting' | 'offline';
- * - onSync(state): a follower learned the leader's state (snapshot() of the leader's page);
- * - snapshot(): what a new follower needs (who is online);
- * - onSignal(message): a message another tab posted with post();
- * - onLoggedOut(): the session is gone (the stream is refused and the API says 401).
- */
+/** The stream of one user, shared by its tabs. */
 export class Stream {
+  /**
+   * @param {string} nick the signed-in user
+   * @param {StreamHandlers} handlers
+   */
   constructor(nick, handlers) {
     this.nick = nick;
     this.h = handlers;
-    /** Id of the newest event seen (the resume point), null before the first. */
+    /**
+     * Id of the newest event seen (the resume point), null before the first.
+     * @type {number | null}
+     */
     this.lastId = null;
     /** True once this tab knows "live from here" (a hello, its own or forwarded). */
     this.ready = false;
-    /** 'solo' (own stream), 'leader' or 'follower'. */
+    /** 'solo' (own stream), 'leader' or 'follower'. @type {'solo' | 'leader' | 'follower'} */
     this.role = 'solo';
+    /** @type {Status} */
     this.status = 'connecting';
     this.retryAt = 0;
     this.failures = 0;
+    /** @type {EventSource | null} */
     this.es = null;
     this.timer = 0;
     this.stopped = false;
+    /** @type {BroadcastChannel | null} */
     this.channel = null;
+    /** Lets go of the lock (ends lead()). @type {(() => void) | null} */
     this.release = null;
     /** Withdraws our lock request when we stop before getting it. */
     this.abort = typeof AbortController === 'function' ? new AbortController() : null;
+    /**
+     * Hears the other tabs' last ids while this tab gathers them.
+     * @type {((id: unknown) => void) | null}
+     */
     this.onLastId = null;
     this.onOnline = () => this.networkBack();
     this.onOffline = () => this.networkLost();
     this.watchdog = new Watchdog(() => this.silent());
-    /** The delay a `bye` asked for, used once by the next reconnect. */
+    /** The delay a `bye` asked for, used once by the next reconnect. @type {number | null} */
     this.comeBackIn = null;
   }
 
@@ -115,7 +154,10 @@ export class Stream {
     else if (!this.es) this.connect();
   }
 
-  /** Sends a message to this user's other tabs (nothing without a channel). */
+  /**
+   * Sends a message to this user's other tabs (nothing without a channel).
+   * @param {TabMessage} message
+   */
   post(message) {
     try {
       this.channel?.postMessage(message);
@@ -133,7 +175,7 @@ export class Stream {
     if (this.stopped) return;
     this.connect();
     await new Promise((resolve) => {
-      this.release = resolve;
+      this.release = () => resolve(undefined);
     });
   }
 
@@ -146,11 +188,12 @@ export class Stream {
     let others = 0;
     try {
       const { pending } = await navigator.locks.query();
-      others = pending.filter((lock) => lock.name === this.lockName).length;
+      others = (pending ?? []).filter((lock) => lock.name === this.lockName).length;
     } catch {
       others = 0;
     }
     if (others === 0) return;
+    /** @type {unknown[]} */
     const ids = [];
     await new Promise((resolve) => {
       const timer = setTimeout(resolve, GATHER_MS);
@@ -158,13 +201,15 @@ export class Stream {
         ids.push(id);
         if (ids.length >= others) {
           clearTimeout(timer);
-          resolve();
+          resolve(undefined);
         }
       };
       this.post({ t: 'last-id?' });
     });
     this.onLastId = null;
-    const known = ids.filter((id) => Number.isSafeInteger(id));
+    /** @type {number[]} */
+    const known = [];
+    for (const id of ids) if (typeof id === 'number' && Number.isSafeInteger(id)) known.push(id);
     if (this.lastId !== null) known.push(this.lastId);
     if (known.length > 0) this.lastId = Math.min(...known);
   }
@@ -254,6 +299,12 @@ export class Stream {
     this.setStatus('offline', 0);
   }
 
+  /**
+   * An event from our own EventSource: applied here, and passed on to the other tabs.
+   * @param {string} type
+   * @param {string} data its JSON
+   * @param {string} lastEventId
+   */
   fromStream(type, data, lastEventId) {
     this.watchdog.feed();
     if (type === 'hello') {
@@ -267,7 +318,12 @@ export class Stream {
     if (type === 'hello') this.setStatus('connected', 0);
   }
 
-  /** Applies one event, ours or forwarded: moves the resume point, then tells the page. */
+  /**
+   * Applies one event, ours or forwarded: moves the resume point, then tells the page.
+   * @param {string} type
+   * @param {string} data its JSON
+   * @param {string | undefined} lastEventId
+   */
   apply(type, data, lastEventId) {
     let parsed;
     try {
@@ -287,6 +343,11 @@ export class Stream {
     this.h.onEvent(type, parsed);
   }
 
+  /**
+   * The connection's state changed: this tab shows it, and a leader tells the others.
+   * @param {Status} status
+   * @param {number} retryAt when the next attempt starts, or 0
+   */
   setStatus(status, retryAt) {
     this.status = status;
     this.retryAt = retryAt;
@@ -294,8 +355,14 @@ export class Stream {
     if (this.role === 'leader') this.post({ t: 'status', status, retryAt });
   }
 
-  fromChannel(m) {
-    if (!m || typeof m !== 'object' || this.stopped) return;
+  /**
+   * A message from another tab of this user.
+   * @param {unknown} message
+   */
+  fromChannel(message) {
+    if (!message || typeof message !== 'object' || this.stopped) return;
+    // Only this page's own tabs (same origin, same user) post on the channel.
+    const m = /** @type {TabMessage} */ (message);
     const leader = this.role === 'leader';
     switch (m.t) {
       case 'event':
@@ -321,7 +388,13 @@ export class Stream {
         }
         return;
       case 'sync':
-        if (!leader && m.ready && !this.ready && Number.isSafeInteger(m.lastId)) {
+        if (
+          !leader &&
+          m.ready &&
+          !this.ready &&
+          typeof m.lastId === 'number' &&
+          Number.isSafeInteger(m.lastId)
+        ) {
           this.lastId = this.lastId === null ? m.lastId : Math.max(this.lastId, m.lastId);
           this.ready = true;
           this.status = m.status;
