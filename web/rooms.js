@@ -1,14 +1,12 @@
-// Rooms (docs/api.md, "Rooms"): the rooms the user is in, invited to, or may join, the "New
-// room" form, and what `member` and `room` events change in them. A room's messages are an
-// ordinary conversation with the id '#name' (conversation.js); the members panel of the open
-// room is members.js.
+// Rooms (docs/api.md, "Rooms"): the rooms the user is in, invited to, or may join, and what
+// `member` and `room` events change in them. A room's messages are an ordinary conversation
+// with the id '#name' (conversation.js); the rooms to join and the "New room" form are
+// room-offers.js, the members panel of the open room members.js.
 
 import { ApiError, call, segment } from './api.js';
-import { $, el, part, reconcile } from './view.js';
+import { $ } from './view.js';
 
 /** @typedef {import('../src/http/api-types.js').ApiRoomList} ApiRoomList */
-/** @typedef {import('../src/http/api-types.js').ApiRoomCreated} ApiRoomCreated */
-/** @typedef {import('../src/http/api-types.js').ApiLogged} ApiLogged */
 /** @typedef {import('../src/http/api-types.js').ApiMember} ApiMember */
 /** @typedef {import('../src/http/api-types.js').ApiRoomCount} ApiRoomCount */
 /** @typedef {ApiRoomList['rooms'][number]} RoomListing */
@@ -32,8 +30,6 @@ import { $, el, part, reconcile } from './view.js';
  * @property {() => void} renderHeader the open conversation's header may have changed
  */
 
-/** A room name as bodies and events spell it: '#' and 1 to 48 of a-z 0-9 - _ (docs/api.md). */
-const ROOM_NAME = /^#[a-z0-9][a-z0-9_-]{0,47}$/;
 /** Member events about the user that arrive together cost one reload of the list. */
 const RELOAD_DELAY_MS = 150;
 
@@ -51,7 +47,7 @@ export function roomPath(name) {
  */
 export const moderates = (role) => role === 'owner' || role === 'moderator';
 
-/** The rooms we are in, invited to, or may join. */
+/** The rooms we are in, invited to, or may join, kept up to date. */
 export class Rooms {
   /** @param {RoomsDeps} deps */
   constructor(deps) {
@@ -70,10 +66,6 @@ export class Rooms {
   }
 
   wire() {
-    $('new-room').addEventListener('submit', (e) => {
-      e.preventDefault();
-      this.create();
-    });
     // No event says that someone made a public room: the list is read again on request, and
     // when the user comes back to the tab.
     $('rooms-refresh').addEventListener('click', () => this.load());
@@ -247,88 +239,6 @@ export class Rooms {
 
   // ---- actions
 
-  /** Makes the room the "New room" form describes, and opens it. */
-  async create() {
-    const raw = $('room-name', HTMLInputElement).value.trim().toLowerCase();
-    const name = raw.startsWith('#') ? raw : `#${raw}`;
-    const problem =
-      raw === '' || raw === '#'
-        ? 'Enter a name.'
-        : ROOM_NAME.test(name)
-          ? ''
-          : 'Use 1 to 48 of a-z, 0-9, - and _, starting with a letter or digit.';
-    $('room-error').textContent = problem;
-    if (problem) return;
-    const form = $('new-room', HTMLFormElement);
-    /** @param {string} key the value of the form's radio group (or field) `key` */
-    const field = (key) => {
-      const input = form.elements.namedItem(key);
-      return input && 'value' in input ? String(input.value) : '';
-    };
-    const body = { name, visibility: field('visibility'), history: field('history') };
-    $('room-create', HTMLButtonElement).disabled = true;
-    try {
-      const answer = /** @type {ApiRoomCreated} */ (await call('POST', 'rooms', body));
-      // The answer describes the room; we made it, so we own it.
-      this.put({ ...answer.room, role: 'owner' });
-      $('room-name', HTMLInputElement).value = '';
-      $('new-room-box', HTMLDetailsElement).open = false;
-      this.deps.open(name, true);
-    } catch (e) {
-      const err = ApiError.from(e);
-      $('room-error').textContent =
-        err.code === 'CHAT_ROOM_EXISTS'
-          ? `${name} exists already.`
-          : `Could not create: ${err.message}.`;
-    } finally {
-      $('room-create', HTMLButtonElement).disabled = false;
-    }
-  }
-
-  /**
-   * Joins `room` (an invitation or a public room) and opens it.
-   * @param {Room} room
-   */
-  async join(room) {
-    let answer;
-    try {
-      const path = `${roomPath(room.name)}/join`;
-      answer = /** @type {ApiLogged | null} */ (await call('POST', path, {}));
-    } catch (e) {
-      const err = ApiError.from(e);
-      this.deps.notify(`Could not join ${room.name}: ${err.message}.`);
-      if (err.status === 403 || err.status === 404) this.reloadSoon();
-      return;
-    }
-    const kept = this.put({ ...(this.byName.get(room.name) ?? room) });
-    if (kept && !kept.role) {
-      kept.role = 'member';
-      kept.invited = false;
-    }
-    if (answer?.id) this.deps.joinedAt(this.deps.model.conv(room.name), answer.id);
-    this.deps.open(room.name, true);
-  }
-
-  /**
-   * Declines our invitation to `room`; the `member` event (or this) drops it from the list.
-   * @param {Room} room
-   */
-  async decline(room) {
-    try {
-      await call('DELETE', `${roomPath(room.name)}/invite`);
-    } catch (e) {
-      this.deps.notify(`Could not decline ${room.name}: ${ApiError.from(e).message}.`);
-      this.reloadSoon();
-      return;
-    }
-    const kept = this.byName.get(room.name);
-    if (kept && !kept.role) {
-      kept.invited = false;
-      if (kept.visibility !== 'public') this.byName.delete(room.name);
-    }
-    this.deps.renderList();
-  }
-
   /**
    * Leaves room `name`.
    * @param {string} name
@@ -350,45 +260,5 @@ export class Rooms {
       this.lost(room, { action: 'leave', by: this.deps.model.me });
     }
     this.deps.renderList();
-  }
-
-  // ---- rendering
-
-  /**
-   * The "Rooms to join" list: invitations and public rooms, each with a Join button; an
-   * invitation also has a Decline button.
-   */
-  render() {
-    const offers = this.offers();
-    $('room-offers-empty').hidden = offers.length > 0;
-    reconcile(
-      $('room-offers'),
-      offers.map((room) => ({
-        key: room.name,
-        create: () => {
-          const li = el('li', 'offer');
-          const text = el('span', 'offer-text');
-          text.append(el('span', 'name', room.name), el('span', 'muted offer-about'));
-          const join = el('button', 'join', 'Join');
-          join.type = 'button';
-          join.setAttribute('aria-label', `Join ${room.name}`);
-          join.addEventListener('click', () => this.join(this.byName.get(room.name) ?? room));
-          const decline = el('button', 'decline quiet', 'Decline');
-          decline.type = 'button';
-          decline.setAttribute('aria-label', `Decline ${room.name}`);
-          decline.addEventListener('click', () => this.decline(this.byName.get(room.name) ?? room));
-          li.append(text, join, decline);
-          return li;
-        },
-        update: (li) => {
-          const r = this.byName.get(room.name) ?? room;
-          part(li, '.offer-about').textContent = r.invited
-            ? 'invited you'
-            : `${r.members ?? 0} member${r.members === 1 ? '' : 's'}`;
-          li.classList.toggle('invited', Boolean(r.invited));
-          part(li, '.decline').hidden = !r.invited;
-        },
-      })),
-    );
   }
 }

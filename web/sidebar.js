@@ -1,6 +1,6 @@
 // The conversation list: Everyone, the rooms we are in, and one entry per DM peer with
-// presence and unread counts; the rooms to join (rooms.js); the "Message someone" form; and,
-// on small screens, the drawer that holds them.
+// presence and unread counts; the rooms to join (room-offers.js); the "Message someone" form;
+// and, on small screens, the drawer that holds them.
 
 import { nickProblem } from './login.js';
 import { EVERYONE, isRoom } from './model.js';
@@ -11,7 +11,8 @@ import { $, avatar, el, part, reconcile, srOnly } from './view.js';
  * What the sidebar needs from the page.
  * @typedef {object} SidebarDeps
  * @property {Model} model conversations, unread counts and who is online
- * @property {{ joined(): string[], render(): void }} rooms the rooms we are in; the offers
+ * @property {{ joined(): string[] }} rooms the rooms we are in
+ * @property {{ render(): void }} offers the rooms we may join
  * @property {() => string} active the id of the open conversation
  * @property {(id: string, byUser: boolean) => void} open shows a conversation
  */
@@ -71,9 +72,9 @@ export class Sidebar {
 
   /** Renders the list, the total unread badge on the menu button, and who is online. */
   render() {
-    const { model, rooms, active, open } = this.deps;
+    const { model, rooms, offers, active, open } = this.deps;
     renderConversations($('convs'), model, rooms.joined(), active(), open);
-    rooms.render();
+    offers.render();
     const total = model.totalUnread();
     const badge = $('menu-badge');
     badge.textContent = total > 0 ? String(total) : '';
