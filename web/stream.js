@@ -8,13 +8,9 @@
 // stream from the last event id the tabs have seen, so nothing is lost, and every tab drops
 // events it already has by id. Without Web Locks (old browsers, or plain http on a host other
 // than localhost: it is a secure-context API) or BroadcastChannel, each tab has its own stream.
-//
-// Reconnecting is ours, not the browser's: on any error the EventSource is closed and a new
-// one opened after an exponential backoff with jitter, with `?lastEventId=` (a new
-// EventSource cannot send the Last-Event-ID header), so the server replays exactly what was
-// missed. A Watchdog (watchdog.js) closes a stream that went silent, which no error reports.
+// The EventSource itself, with its reconnects, is connection.js.
 
-import { Watchdog } from './watchdog.js';
+import { Connection } from './connection.js';
 
 /** @typedef {'connecting' | 'connected' | 'reconnecting' | 'offline'} Status */
 /**
@@ -48,18 +44,6 @@ import { Watchdog } from './watchdog.js';
  *   says 401)
  */
 
-/** The event types of GET /api/v1/events (docs/api.md). */
-const TYPES = [
-  ...['hello', 'message', 'read', 'join', 'leave', 'reset'],
-  ...['member', 'edit', 'delete', 'typing', 'room'], // rooms, edits and deletes, typing
-  'online', // the number online, instead of join and leave, in a crowd
-  'presence', // who is online, anew, after the server missed joins and leaves
-];
-/** First reconnect delay (before jitter); it doubles per failure up to MAX_DELAY_MS. */
-const BASE_DELAY_MS = 1_000;
-const MAX_DELAY_MS = 30_000;
-/** After this many failed attempts in a row the page says it is offline. */
-const OFFLINE_AFTER = 4;
 /** How long a new leader waits for the other tabs to say which event they saw last. */
 const GATHER_MS = 300;
 
@@ -84,10 +68,6 @@ export class Stream {
     /** @type {Status} */
     this.status = 'connecting';
     this.retryAt = 0;
-    this.failures = 0;
-    /** @type {EventSource | null} */
-    this.es = null;
-    this.timer = 0;
     this.stopped = false;
     /** @type {BroadcastChannel | null} */
     this.channel = null;
@@ -100,11 +80,14 @@ export class Stream {
      * @type {((id: unknown) => void) | null}
      */
     this.onLastId = null;
-    this.onOnline = () => this.networkBack();
-    this.onOffline = () => this.networkLost();
-    this.watchdog = new Watchdog(() => this.silent());
-    /** The delay a `bye` asked for, used once by the next reconnect. @type {number | null} */
-    this.comeBackIn = null;
+    /** This tab's own EventSource: used when it leads, or has no other tabs to share with. */
+    this.connection = new Connection({
+      resumeFrom: () => this.lastId,
+      mayConnect: () => this.role !== 'follower',
+      onEvent: (type, data, lastEventId) => this.fromStream(type, data, lastEventId),
+      onStatus: (status, retryAt) => this.setStatus(status, retryAt),
+      onLoggedOut: () => this.h.onLoggedOut(),
+    });
   }
 
   /** The Web Lock name: one leader per user and browser. */
@@ -112,9 +95,9 @@ export class Stream {
     return `ssechat-stream-${this.nick}`;
   }
 
+  /** Starts: leads or follows the other tabs, or connects alone. */
   start() {
-    window.addEventListener('online', this.onOnline);
-    window.addEventListener('offline', this.onOffline);
+    this.connection.listen();
     if (navigator.locks && typeof BroadcastChannel === 'function') {
       this.channel = new BroadcastChannel(`ssechat-events-${this.nick}`);
       this.channel.onmessage = (e) => this.fromChannel(e.data);
@@ -127,31 +110,26 @@ export class Stream {
           if (this.stopped) return; // our own abort
           // The lock manager failed (rare): do without sharing.
           this.role = 'solo';
-          this.connect();
+          this.connection.connect();
         });
     } else {
-      this.connect();
+      this.connection.connect();
     }
   }
 
   /** Ends everything: the stream, the lock (another tab may lead), the channel. */
   stop() {
     this.stopped = true;
-    clearTimeout(this.timer);
-    this.watchdog.stop();
-    this.es?.close();
-    this.es = null;
+    this.connection.stop();
     this.abort?.abort();
     this.release?.();
     this.channel?.close();
-    window.removeEventListener('online', this.onOnline);
-    window.removeEventListener('offline', this.onOffline);
   }
 
   /** Tries to connect now instead of waiting for the next attempt (or asks the leader to). */
   retryNow() {
     if (this.role === 'follower') this.post({ t: 'retry-now' });
-    else if (!this.es) this.connect();
+    else if (!this.connection.isOpen) this.connection.connect();
   }
 
   /**
@@ -173,7 +151,7 @@ export class Stream {
     await this.gatherLastIds();
     // Stopped while gathering: stop() found nothing to release; let the lock go now.
     if (this.stopped) return;
-    this.connect();
+    this.connection.connect();
     await new Promise((resolve) => {
       this.release = () => resolve(undefined);
     });
@@ -214,91 +192,6 @@ export class Stream {
     if (known.length > 0) this.lastId = Math.min(...known);
   }
 
-  connect() {
-    clearTimeout(this.timer);
-    if (this.stopped) return;
-    this.es?.close();
-    this.es = null;
-    if (navigator.onLine === false) {
-      // Nothing to try until the browser says the network is back (the online event).
-      this.setStatus('offline', 0);
-      return;
-    }
-    const url =
-      this.lastId === null ? '/api/v1/events' : `/api/v1/events?lastEventId=${this.lastId}`;
-    const es = new EventSource(url);
-    this.es = es;
-    for (const type of TYPES) {
-      es.addEventListener(type, (e) => {
-        if (this.es === es) this.fromStream(type, e.data, e.lastEventId);
-      });
-    }
-    es.addEventListener('ping', () => {
-      if (this.es === es) this.watchdog.feed();
-    });
-    es.addEventListener('bye', (e) => {
-      // The server is shutting down and says when to come back: each page at its own time.
-      let ms = Number.NaN;
-      try {
-        ms = Number(JSON.parse(e.data).retryMs);
-      } catch {}
-      if (this.es === es && Number.isFinite(ms))
-        this.comeBackIn = Math.min(Math.max(ms, 0), 60_000);
-    });
-    this.watchdog.feed();
-    es.onerror = () => {
-      if (this.es !== es) return;
-      this.watchdog.stop();
-      // The browser would retry by itself, at the server's retry: interval and without
-      // backoff; it also gives up for good on an HTTP error. Take over in both cases.
-      es.close();
-      this.es = null;
-      this.failed();
-    };
-  }
-
-  /** The watchdog heard nothing for too long: the connection is dead; reconnect. */
-  silent() {
-    if (!this.es || this.stopped) return;
-    this.es.close();
-    this.es = null;
-    this.failed();
-  }
-
-  failed() {
-    this.failures++;
-    if (navigator.onLine === false) {
-      this.setStatus('offline', 0);
-      return;
-    }
-    const base = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** (this.failures - 1));
-    const delay = this.comeBackIn ?? base / 2 + Math.random() * base;
-    this.comeBackIn = null;
-    this.timer = setTimeout(() => this.connect(), delay);
-    this.setStatus(this.failures >= OFFLINE_AFTER ? 'offline' : 'reconnecting', Date.now() + delay);
-    // An EventSource does not tell why it failed: a 401 (logged out elsewhere, session
-    // expired) looks like a network error. Ask the API.
-    fetch('/api/v1/session', { credentials: 'same-origin', cache: 'no-store' })
-      .then((res) => {
-        if (res.status === 401 && !this.stopped) this.h.onLoggedOut();
-      })
-      .catch(() => {});
-  }
-
-  networkBack() {
-    if (this.role !== 'follower' && !this.es && !this.stopped) this.connect();
-  }
-
-  networkLost() {
-    if (this.role === 'follower' || this.stopped) return;
-    // The stream is dead or about to be; resume cleanly when the network is back.
-    this.watchdog.stop();
-    this.es?.close();
-    this.es = null;
-    clearTimeout(this.timer);
-    this.setStatus('offline', 0);
-  }
-
   /**
    * An event from our own EventSource: applied here, and passed on to the other tabs.
    * @param {string} type
@@ -306,16 +199,8 @@ export class Stream {
    * @param {string} lastEventId
    */
   fromStream(type, data, lastEventId) {
-    this.watchdog.feed();
-    if (type === 'hello') {
-      this.failures = 0;
-      try {
-        this.watchdog.setHeartbeat(JSON.parse(data).heartbeatMs);
-      } catch {}
-    }
     this.apply(type, data, lastEventId);
     if (this.channel) this.post({ t: 'event', type, data, lastEventId });
-    if (type === 'hello') this.setStatus('connected', 0);
   }
 
   /**
@@ -409,7 +294,7 @@ export class Stream {
         this.onLastId?.(m.id);
         return;
       case 'retry-now':
-        if (leader && !this.es) this.connect();
+        if (leader && !this.connection.isOpen) this.connection.connect();
         return;
       default:
         this.h.onSignal(m);
