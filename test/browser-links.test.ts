@@ -1,5 +1,5 @@
 /**
- * Links in messages (web/view.js appendText) in a real Chromium against a real server: bidi
+ * Links in messages (web/links.js appendText) in a real Chromium against a real server: bidi
  * controls (U+202A to U+202E, U+2066 to U+2069) in a message cannot make a link show another
  * address than its target. Same harness as browser.test.ts (browser-helpers.ts).
  */

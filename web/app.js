@@ -1,238 +1,37 @@
-// The chat page: wires the stream, the model and the parts of the page together. The parts
-// are sidebar.js (conversation list), rooms.js (rooms to join, new room), members.js (the
-// open room's members), history.js (paging), composer.js (message box and outbox),
-// message-tools.js (edit, delete), typing.js, reading.js (read marks and receipts) and
-// status.js (connection status, title); view.js builds the DOM.
+// The page's entry: the chat page of the session's user (chat.js), or the login form
+// (login.js); and, across this browser's tabs, one session: a login or logout in one tab
+// reaches the others, which follow.
 
-import { call } from './api.js';
-import { Composer } from './composer.js';
-import { applyEvent } from './events.js';
-import { History } from './history.js';
+import { ApiError, call } from './api.js';
+import { Chat } from './chat.js';
 import { rememberMode, showLogin } from './login.js';
-import { Members } from './members.js';
-import { MessageTools } from './message-tools.js';
-import { EVERYONE, isRoom, KEEP, Model } from './model.js';
-import { Reading } from './reading.js';
-import { Rooms } from './rooms.js';
-import { Sidebar } from './sidebar.js';
-import { StatusView, TitleCount } from './status.js';
-import { Stream } from './stream.js';
-import { Typing } from './typing.js';
-import { $, renderMessages } from './view.js';
+
+/** @typedef {import('../src/http/api-types.js').ApiSession} ApiSession */
+/** @typedef {import('../src/http/api-types.js').ApiAuthMode} ApiAuthMode */
 
 // Logins and logouts in one tab reach the others, which follow (one cookie per browser).
-const sessions = typeof BroadcastChannel === 'function' ? new BroadcastChannel('ssechat-session') : null;
+const sessions =
+  typeof BroadcastChannel === 'function' ? new BroadcastChannel('ssechat-session') : null;
 
+/** @type {Chat | null} */
 let chat = null;
 
-/** The signed-in page of user `me`. One per page load: logging out reloads the page. */
-class Chat {
-  constructor(me, auth) {
-    this.me = me;
-    this.auth = auth;
-    this.model = new Model(me);
-    this.active = EVERYONE;
-    /** True once the page is going away on purpose: unsent messages no longer hold it. */
-    this.leaving = false;
-    this.title = new TitleCount(me);
-    this.status = new StatusView();
-    this.rooms = new Rooms(this);
-    this.members = new Members(this);
-    this.sidebar = new Sidebar(this);
-    this.history = new History(this);
-    this.composer = new Composer(this);
-    this.tools = new MessageTools(this);
-    this.typing = new Typing(this);
-    this.reading = new Reading(this);
-    this.stream = new Stream(me, {
-      onEvent: (type, data) => this.onEvent(type, data),
-      onStatus: (status, retryAt) => this.status.show(status, retryAt),
-      onSync: (state) => this.onSync(state),
-      snapshot: () => ({ online: [...this.model.online], onlineCount: this.model.onlineCount }),
-      onSignal: (m) => this.reading.onSignal(m),
-      onLoggedOut: () => this.loggedOut(),
-    });
-  }
+/**
+ * Tells this browser's other tabs that the session changed.
+ * @param {{ t: 'login', user: string } | { t: 'logout' }} message
+ */
+const tellTabs = (message) => sessions?.postMessage(message);
 
-  start(notice) {
-    $('login-view').hidden = true;
-    $('app').hidden = false;
-    $('me').textContent = this.me;
-    $('notice-text').textContent = notice;
-    $('notice').hidden = !notice;
-    this.title.update();
-    this.wire();
-    this.open(EVERYONE, false);
-    this.status.show('connecting', 0);
-    this.stream.start();
-    $('text').focus();
-  }
-
-  wire() {
-    this.sidebar.wire();
-    this.rooms.wire();
-    this.members.wire();
-    this.history.wire();
-    this.composer.wire();
-    $('logout').addEventListener('click', () => this.logout());
-    $('retry-now').addEventListener('click', () => this.stream.retryNow());
-    $('notice-close').addEventListener('click', () => {
-      $('notice').hidden = true;
-      $('text').focus();
-    });
-    document.addEventListener('visibilitychange', () => {
-      if (document.visibilityState === 'visible') {
-        this.title.clear();
-        this.markRead();
-      }
-    });
-    // Unsent messages live in this page only: closing it would lose them without a word.
-    window.addEventListener('beforeunload', (e) => {
-      if (this.leaving || this.composer.unsent() === 0) return;
-      e.preventDefault();
-      e.returnValue = '';
-    });
-    // A page restored from the back/forward cache missed what its tabs said meanwhile.
-    window.addEventListener('pageshow', (e) => {
-      if (e.persisted) location.reload();
-    });
-  }
-
-  // ---- events from the stream (our own, or forwarded by the leader tab): events.js
-
-  onEvent(type, data) {
-    applyEvent(this, type, data);
-  }
-
-  onSync(state) {
-    this.model.setOnline(state.online, state.onlineCount);
-    this.sidebar.render();
-    this.history.ensureLoaded(this.model.conv(this.active));
-    this.rooms.load();
-  }
-
-  // ---- conversations and history
-
-  /** Shows conversation `id`; `byUser` moves focus to the message box. */
-  open(id, byUser) {
-    // The conversation left behind keeps only its newest messages (model.js KEEP).
-    this.model.conv(this.active).trim(KEEP);
-    this.active = id;
-    const conv = this.model.conv(id);
-    const title = id === EVERYONE ? 'Everyone' : id;
-    $('conv-title').textContent = title;
-    this.composer.show(id, title);
-    this.tools.confirming = 0;
-    $('messages').replaceChildren();
-    $('app').dataset.conv = id;
-    this.members.show(id);
-    this.typing.render();
-    this.renderHeader();
-    this.render(conv, 'bottom');
-    this.sidebar.render();
-    this.history.ensureLoaded(conv);
-    this.markRead();
-    if (byUser) {
-      this.sidebar.toggle(false);
-      $('text').focus();
-    }
-  }
-
-  renderHeader() {
-    const id = this.active;
-    if (isRoom(id)) {
-      const room = this.rooms.byName.get(id);
-      const n = room?.members ?? 0;
-      const kind = room?.visibility === 'private' ? 'Private room' : 'Room';
-      $('conv-sub').textContent = room ? `${kind}, ${n} member${n === 1 ? '' : 's'}` : 'Room';
-      $('members-count').textContent = room ? String(n) : '';
-      return;
-    }
-    $('conv-sub').textContent =
-      id === EVERYONE
-        ? `${this.model.onlineCount ?? this.model.online.size} online`
-        : id === this.me
-          ? 'Notes to yourself'
-          : this.model.online.has(id)
-            ? 'Online'
-            : 'Offline: they get your messages when they are back';
-  }
-
-  // ---- rendering
-
-  /** Renders `conv` if it is shown, and the list; a conversation not shown is trimmed. */
-  renderIf(conv, scroll = 'auto') {
-    if (conv.id === this.active) this.render(conv, scroll);
-    else conv.trim(KEEP);
-    this.sidebar.render();
-  }
-
-  /**
-   * Renders the active conversation. `scroll`: 'bottom' scrolls to the newest message;
-   * 'older' keeps what the user looks at in place while a page is added above; 'auto'
-   * follows new messages only when the view was already at the bottom. Reading at the bottom,
-   * the oldest messages beyond KEEP are dropped; scrolled up, nothing is taken away.
-   */
-  render(conv, scroll) {
-    const scroller = $('scroller');
-    const atBottom = scroller.scrollTop + scroller.clientHeight >= scroller.scrollHeight - 40;
-    const fromBottom = scroller.scrollHeight - scroller.scrollTop;
-    const follow = scroll === 'bottom' || (scroll === 'auto' && atBottom);
-    if (follow) conv.trim(KEEP);
-    renderMessages($('messages'), conv, this.me, this.composer.actions, this.tools);
-    this.history.showState(conv);
-    if (follow) {
-      scroller.scrollTop = scroller.scrollHeight;
-    } else if (scroll === 'older') {
-      scroller.scrollTop = scroller.scrollHeight - fromBottom;
-    }
-  }
-
-  /** The user sees the active conversation (if the tab is visible): reading.js. */
-  markRead() {
-    this.reading.markRead();
-  }
-
-  /** Says `text` in the notice line under the top bar (a failed edit, a removal…). */
-  notify(text) {
-    $('notice-text').textContent = text;
-    $('notice').hidden = false;
-  }
-
-  async logout() {
-    $('logout').disabled = true;
-    try {
-      await call('DELETE', 'session');
-    } catch (err) {
-      if (err.status !== 401) {
-        $('logout').disabled = false;
-        $('notice-text').textContent = `Could not log out: ${err.message}.`;
-        $('notice').hidden = false;
-        return;
-      }
-    }
-    this.model.forget();
-    this.loggedOut();
-  }
-
-  /** The session is gone (here or in another tab): back to the login form. */
-  loggedOut() {
-    sessions?.postMessage({ t: 'logout' });
-    this.leave();
-  }
-
-  /** Leaves the page for a fresh one (the session changed). */
-  leave() {
-    this.leaving = true;
-    this.stream.stop();
-    location.replace('/');
-  }
-}
-
+/**
+ * Opens the page of `user`, who just logged in (login.js), here and in the other tabs.
+ * @param {string} user
+ * @param {ApiAuthMode} auth
+ * @param {string} [notice]
+ */
 function enter(user, auth, notice = '') {
   rememberMode(auth);
-  sessions?.postMessage({ t: 'login', user });
-  chat = new Chat(user, auth);
+  tellTabs({ t: 'login', user });
+  chat = new Chat(user, auth, tellTabs);
   chat.start(notice);
 }
 
@@ -249,15 +48,17 @@ if (sessions) {
   };
 }
 
+/** Opens the page of the session's user, or the login form when there is none. */
 async function boot() {
   let session;
   try {
-    session = await call('GET', 'session');
-  } catch (err) {
+    session = /** @type {ApiSession} */ (await call('GET', 'session'));
+  } catch (e) {
+    const err = ApiError.from(e);
     showLogin(enter, err.status === 401 ? '' : `Cannot reach the server: ${err.message}.`);
     return;
   }
-  chat = new Chat(session.user, session.auth);
+  chat = new Chat(session.user, session.auth, tellTabs);
   rememberMode(session.auth);
   chat.start('');
 }

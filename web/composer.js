@@ -7,29 +7,53 @@ import { EVERYONE } from './model.js';
 import { Outbox } from './outbox.js';
 import { $ } from './view.js';
 
-/** The composer of `chat` (app.js). */
+/** @typedef {import('./conversation.js').Conversation} Conversation */
+/** @typedef {import('./conversation.js').Message} Message */
+/** @typedef {import('./outbox.js').OutboxItem} OutboxItem */
+/** @typedef {import('./message-list.js').Scroll} Scroll */
+/**
+ * What the composer needs from the page.
+ * @typedef {object} ComposerDeps
+ * @property {import('./model.js').Model} model
+ * @property {() => string} active the id of the open conversation
+ * @property {(id: string) => void} typed the user typed in conversation `id` (typing.js)
+ * @property {(conv: Conversation, m: Message, text: string) => Promise<boolean>} edit saves
+ *   an edit; true once the server has it (message-tools.js)
+ * @property {(conv: Conversation, scroll: Scroll) => void} render renders the open conversation
+ * @property {(conv: Conversation, scroll?: Scroll) => void} renderIf renders `conv` if shown
+ * @property {() => void} loggedOut the session is gone
+ */
+
+/** The message box: sending (through the outbox) and editing one of our messages. */
 export class Composer {
-  constructor(chat) {
-    this.chat = chat;
+  /** @param {ComposerDeps} deps */
+  constructor(deps) {
+    this.deps = deps;
+    const { model, renderIf, loggedOut } = deps;
     this.outbox = new Outbox({
-      onChange: (item) => chat.renderIf(chat.model.conv(item.to)),
+      onChange: (item) => renderIf(model.conv(item.to)),
       onSent: (item, reply) => this.sent(item, reply),
-      onLoggedOut: () => chat.loggedOut(),
+      onLoggedOut: () => loggedOut(),
     });
-    /** What a failed message offers (view.js renderMessages). */
+    /** What a failed message offers (message-list.js renderMessages). */
     this.actions = {
+      /** @param {OutboxItem} item */
       retry: (item) => {
         this.outbox.retry(item);
         // The Retry button goes with the failed state: keep focus somewhere useful.
         $('text').focus();
       },
+      /** @param {OutboxItem} item */
       discard: (item) => {
-        chat.model.conv(item.to).pending.delete(item.clientId);
-        chat.renderIf(chat.model.conv(item.to));
+        model.conv(item.to).pending.delete(item.clientId);
+        renderIf(model.conv(item.to));
         $('text').focus();
       },
     };
-    /** The message being edited ({conv, id}), or null; `draft` is what it replaced. */
+    /**
+     * The message being edited, or null; `draft` is what it replaced.
+     * @type {{ conv: Conversation, id: number } | null}
+     */
     this.editing = null;
     this.draft = '';
     this.saving = false;
@@ -50,16 +74,17 @@ export class Composer {
     });
     $('text').addEventListener('input', () => {
       this.fitText();
-      if (!this.editing && $('text').value.trim() !== '') this.chat.typing.typed(this.chat.active);
+      if (!this.editing && text().value.trim() !== '') this.deps.typed(this.deps.active());
     });
     $('text').addEventListener('keydown', (e) => {
       if (e.key === 'Escape' && this.editing) {
         e.preventDefault();
         this.cancelEdit();
-      } else if (e.key === 'ArrowUp' && $('text').value === '' && !this.editing) {
+      } else if (e.key === 'ArrowUp' && text().value === '' && !this.editing) {
         // Up in an empty box edits our newest message here, as in most chat apps.
-        const conv = this.chat.model.conv(this.chat.active);
-        const m = conv.messages.findLast((x) => x.from === this.chat.me && !x.deleted);
+        const { model, active } = this.deps;
+        const conv = model.conv(active());
+        const m = conv.messages.findLast((x) => x.from === model.me && !x.deleted);
         if (!m) return;
         e.preventDefault();
         this.beginEdit(conv, m);
@@ -68,25 +93,34 @@ export class Composer {
     $('edit-cancel').addEventListener('click', () => this.cancelEdit());
   }
 
-  /** Points the box at conversation `id` (its label and placeholder); ends an edit. */
+  /**
+   * Points the box at conversation `id` (its label and placeholder); ends an edit.
+   * @param {string} id
+   * @param {string} title
+   */
   show(id, title) {
     this.cancelEdit();
     this.title = title;
     this.label();
-    $('text').placeholder = id === EVERYONE ? 'Message everyone' : `Message ${id}`;
+    text().placeholder = id === EVERYONE ? 'Message everyone' : `Message ${id}`;
   }
 
+  /** The box's label and button say whether it writes or edits. */
   label() {
     $('text-label').textContent = this.editing ? 'Edit your message' : `Message to ${this.title}`;
     $('send').textContent = this.editing ? 'Save' : 'Send';
     $('edit-bar').hidden = !this.editing;
   }
 
-  /** Puts message `m` of `conv` in the box to be edited; what was being written waits. */
+  /**
+   * Puts message `m` of `conv` in the box to be edited; what was being written waits.
+   * @param {Conversation} conv
+   * @param {Message} m
+   */
   beginEdit(conv, m) {
-    if (!this.editing) this.draft = $('text').value;
+    if (!this.editing) this.draft = text().value;
     this.editing = { conv, id: m.id };
-    $('text').value = m.text;
+    text().value = m.text;
     this.label();
     this.fitText();
     $('text').focus();
@@ -96,57 +130,68 @@ export class Composer {
   cancelEdit() {
     if (!this.editing) return;
     this.editing = null;
-    $('text').value = this.draft ?? '';
+    text().value = this.draft ?? '';
     this.draft = '';
     this.label();
     this.fitText();
   }
 
-  /** Message `id` was deleted: it can no longer be edited. */
+  /**
+   * Message `id` was deleted: it can no longer be edited.
+   * @param {number} id
+   */
   messageGone(id) {
     if (this.editing?.id === id) this.cancelEdit();
   }
 
+  /** Saves the edit in the box, unless it changes nothing (then it just ends). */
   async saveEdit() {
+    if (!this.editing) return;
     const { conv, id } = this.editing;
     const m = conv.byId.get(id);
-    const text = $('text').value;
+    const value = text().value;
     if (!m || m.deleted) return this.cancelEdit();
-    if (text === m.text) return this.cancelEdit();
-    if (text.trim() === '' || this.saving) return;
+    if (value === m.text) return this.cancelEdit();
+    if (value.trim() === '' || this.saving) return;
     this.saving = true;
-    $('send').disabled = true;
-    const saved = await this.chat.tools.edit(conv, m, text);
+    $('send', HTMLButtonElement).disabled = true;
+    const saved = await this.deps.edit(conv, m, value);
     this.saving = false;
-    $('send').disabled = false;
+    $('send', HTMLButtonElement).disabled = false;
     // Still editing that message (not cancelled or moved on meanwhile)? Then it is done.
     if (saved && this.editing?.id === id) this.cancelEdit();
   }
 
   /** Grows the message box with its text, up to its CSS max-height. */
   fitText() {
-    const text = $('text');
-    text.style.height = 'auto';
-    text.style.height = `${text.scrollHeight + 2}px`;
+    const box = text();
+    box.style.height = 'auto';
+    box.style.height = `${box.scrollHeight + 2}px`;
   }
 
+  /** Sends what the box holds (or saves the edit). */
   send() {
     if (this.editing) {
       this.saveEdit();
       return;
     }
-    const text = $('text').value;
-    if (text.trim() === '') return;
-    const conv = this.chat.model.conv(this.chat.active);
-    const item = this.outbox.send(conv.id, text);
+    const value = text().value;
+    if (value.trim() === '') return;
+    const conv = this.deps.model.conv(this.deps.active());
+    const item = this.outbox.send(conv.id, value);
     conv.pending.set(item.clientId, item);
-    $('text').value = '';
+    text().value = '';
     this.fitText();
-    this.chat.render(conv, 'bottom');
+    this.deps.render(conv, 'bottom');
   }
 
+  /**
+   * The server stored `item`: the stored message takes the pending one's place.
+   * @param {OutboxItem} item
+   * @param {import('../src/http/api-types.js').ApiSent} reply
+   */
   sent(item, reply) {
-    const { model } = this.chat;
+    const { model, renderIf } = this.deps;
     const conv = model.conv(item.to);
     conv.pending.delete(item.clientId);
     // The stream may have brought it first; the id decides.
@@ -158,13 +203,18 @@ export class Composer {
       ts: reply.ts,
       clientId: item.clientId,
     });
-    this.chat.renderIf(conv, 'bottom');
+    renderIf(conv, 'bottom');
   }
 
   /** Messages written here that the server does not have (pending, retrying or failed). */
   unsent() {
     let n = 0;
-    for (const conv of this.chat.model.convs.values()) n += conv.pending.size;
+    for (const conv of this.deps.model.convs.values()) n += conv.pending.size;
     return n;
   }
+}
+
+/** The message box. */
+function text() {
+  return $('text', HTMLTextAreaElement);
 }

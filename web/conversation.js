@@ -2,6 +2,13 @@
 // replays and forwarded events merge without duplicates), unsent ones, edits and deletes
 // waiting for their message, and the read marks. No DOM here.
 
+/** @typedef {import('../src/http/api-types.js').ApiMessage} Message a stored message */
+/** @typedef {import('./outbox.js').OutboxItem} OutboxItem */
+/**
+ * An edit (its text and time) or a delete of a message.
+ * @typedef {{ text: string, edited: number, deleted?: undefined } | { deleted: true }} Patch
+ */
+
 /** The recipient that means everyone, and the id of the shared conversation. */
 export const EVERYONE = 'all';
 /**
@@ -16,22 +23,33 @@ export const KEEP = 300;
  */
 const MAX_PATCHES = 200;
 
-/** True for a room's conversation id ('#name'). */
+/**
+ * True for a room's conversation id ('#name').
+ * @param {string} id
+ */
 export const isRoom = (id) => id.startsWith('#');
 
 /** One conversation: everyone, a room, or the direct messages with one user. */
 export class Conversation {
+  /** @param {string} id 'all', '#room' or a nick */
   constructor(id) {
     this.id = id;
-    /** Stored messages by id. */
+    /** Stored messages by id. @type {Map<number, Message>} */
     this.byId = new Map();
+    /** @type {Message[] | null} */
     this.sorted = null;
-    /** Messages not yet stored, by clientId, in the order they were written. */
+    /**
+     * Messages not yet stored, by clientId, in the order they were written.
+     * @type {Map<string, OutboxItem>}
+     */
     this.pending = new Map();
     /** True once the newest page of history is in. */
     this.loaded = false;
     this.loading = false;
-    /** Where the next older page starts; null when there is none, undefined before loading. */
+    /**
+     * Where the next older page starts; null when there is none, undefined before loading.
+     * @type {number | null | undefined}
+     */
     this.before = undefined;
     /** Bumped when the conversation is cleared, so that a page asked for before is dropped. */
     this.generation = 0;
@@ -41,9 +59,15 @@ export class Conversation {
     this.peerRead = 0;
     /** DMs: newest message of the peer's we sent (or saw another tab send) a receipt for. */
     this.receiptSent = 0;
-    /** Ids that came from the offline mailbox: unread even once history is loaded. */
+    /**
+     * Ids that came from the offline mailbox: unread even once history is loaded.
+     * @type {Set<number>}
+     */
     this.offlineIds = new Set();
-    /** Edits and deletes of messages not here, by message id: applied when they come. */
+    /**
+     * Edits and deletes of messages not here, by message id: applied when they come.
+     * @type {Map<number, Patch>}
+     */
     this.patches = new Map();
     /**
      * Rooms: the event id at which we joined. Messages before it never came on our stream,
@@ -63,19 +87,25 @@ export class Conversation {
     return isRoom(this.id);
   }
 
-  /** Stored messages, oldest first. */
+  /**
+   * Stored messages, oldest first.
+   * @returns {Message[]}
+   */
   get messages() {
     this.sorted ??= [...this.byId.values()].sort((a, b) => a.id - b.id);
     return this.sorted;
   }
 
-  /** Adds a stored message; false when it was already there. */
+  /**
+   * Adds a stored message; false when it was already there.
+   * @param {Message} message
+   */
   add(message) {
     if (this.byId.has(message.id)) return false;
     const patch = this.patches.get(message.id);
     if (patch) {
       this.patches.delete(message.id);
-      message = applyPatch({ ...message }, patch);
+      message = applyPatch(message, patch);
     }
     this.byId.set(message.id, message);
     this.sorted = null;
@@ -86,6 +116,8 @@ export class Conversation {
    * Applies an edit ({text, edited}) or a delete ({deleted: true}) to message `id`, or keeps
    * it for when the message comes. The message object is replaced, so that the view sees a
    * new one. A patch never brings back a deleted message's text.
+   * @param {number} id
+   * @param {Patch} patch
    */
   patch(id, patch) {
     const message = this.byId.get(id);
@@ -94,13 +126,14 @@ export class Conversation {
       if (kept?.deleted) return false;
       this.patches.delete(id);
       this.patches.set(id, patch);
-      if (this.patches.size > MAX_PATCHES) this.patches.delete(this.patches.keys().next().value);
+      const oldest = this.patches.keys().next();
+      if (this.patches.size > MAX_PATCHES && !oldest.done) this.patches.delete(oldest.value);
       return false;
     }
     // Deleted is final; an edit older than the text we show (a history page that was read
     // after it, then the event) changes nothing.
-    if (message.deleted || (patch.edited && message.edited > patch.edited)) return false;
-    this.byId.set(id, applyPatch({ ...message }, patch));
+    if (message.deleted || (!patch.deleted && (message.edited ?? 0) > patch.edited)) return false;
+    this.byId.set(id, applyPatch(message, patch));
     this.sorted = null;
     return true;
   }
@@ -108,17 +141,21 @@ export class Conversation {
   /** The newest message id, or 0. */
   newest() {
     const list = this.messages;
-    return list.length === 0 ? 0 : list[list.length - 1].id;
+    return list.at(-1)?.id ?? 0;
   }
 
-  /** The newest id of a message sent by `nick`, or 0. */
+  /**
+   * The newest id of a message sent by `nick`, or 0.
+   * @param {string} nick
+   */
   newestFrom(nick) {
-    const list = this.messages;
-    for (let i = list.length - 1; i >= 0; i--) if (list[i].from === nick) return list[i].id;
-    return 0;
+    return this.messages.findLast((m) => m.from === nick)?.id ?? 0;
   }
 
-  /** Messages from others that the user has not seen. */
+  /**
+   * Messages from others that the user has not seen.
+   * @param {string} me
+   */
   unread(me) {
     let n = 0;
     for (const m of this.byId.values()) {
@@ -131,17 +168,19 @@ export class Conversation {
    * Drops the oldest stored messages beyond `max`; the next older page then starts at the
    * oldest one kept (before any history is in, the first page sets that). Not while a page
    * is loading: it would land beyond a gap.
+   * @param {number} max
    */
   trim(max) {
     if (this.loading || this.byId.size <= max) return;
     const list = this.messages;
     const drop = list.length - max;
-    for (let i = 0; i < drop; i++) {
-      this.byId.delete(list[i].id);
-      this.offlineIds.delete(list[i].id);
+    const kept = list.slice(drop);
+    for (const m of list.slice(0, drop)) {
+      this.byId.delete(m.id);
+      this.offlineIds.delete(m.id);
     }
-    if (this.loaded) this.before = list[drop].id;
-    this.sorted = list.slice(drop);
+    if (this.loaded) this.before = kept[0]?.id;
+    this.sorted = kept;
   }
 
   /** Forgets the stored messages (after a reset); unsent ones stay. */
@@ -157,15 +196,14 @@ export class Conversation {
   }
 }
 
-/** Applies an edit or delete to a copy of a message (Conversation.patch). */
+/**
+ * A copy of a message with an edit or delete applied (Conversation.patch).
+ * @param {Message} message
+ * @param {Patch} patch
+ * @returns {Message}
+ */
 function applyPatch(message, patch) {
-  if (patch.deleted) {
-    message.deleted = true;
-    message.text = '';
-    delete message.edited;
-  } else {
-    message.text = patch.text;
-    message.edited = patch.edited;
-  }
-  return message;
+  if (!patch.deleted) return { ...message, text: patch.text, edited: patch.edited };
+  const { edited: _dropped, ...rest } = message;
+  return { ...rest, text: '', deleted: true };
 }

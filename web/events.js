@@ -1,95 +1,144 @@
 // What each event of the stream (stream.js: our own, or forwarded by the leader tab) does to
-// the page of `chat` (app.js). The event types are those of docs/api.md.
+// the page. The event types, and the shapes of their data, are the server's (docs/api.md,
+// src/http/api-types.ts).
 
 import { call } from './api.js';
 
-/** Applies one event of type `type` with its parsed `data`. */
-export function applyEvent(chat, type, data) {
-  switch (type) {
+/** @typedef {import('../src/http/api-types.js').ApiEvents} ApiEvents */
+/** @typedef {import('../src/http/api-types.js').ApiMessageEvent} ApiMessageEvent */
+/** @typedef {import('../src/http/api-types.js').ApiPresenceAnswer} ApiPresenceAnswer */
+/** @typedef {import('./conversation.js').Conversation} Conversation */
+/** @typedef {import('./message-list.js').Scroll} Scroll */
+/**
+ * One event: its type and its data, as the server sends that type.
+ * @typedef {{ [K in keyof ApiEvents]: { type: K, data: ApiEvents[K] } }[keyof ApiEvents]} ApiEvent
+ */
+/**
+ * What the events change on the page.
+ * @typedef {object} EventDeps
+ * @property {import('./model.js').Model} model
+ * @property {() => string} active the id of the open conversation
+ * @property {import('./history.js').History} history
+ * @property {import('./rooms.js').Rooms} rooms
+ * @property {import('./members.js').Members} members
+ * @property {import('./typing.js').Typing} typing
+ * @property {{ messageGone(id: number): void }} composer lets go of a deleted message
+ * @property {{ bump(): void }} title counts messages that arrive in a hidden tab
+ * @property {() => void} renderList the conversation list changed (the sidebar renders)
+ * @property {() => void} renderHeader the open conversation's header may have changed
+ * @property {(conv: Conversation, scroll?: Scroll) => void} renderIf renders `conv` if shown
+ * @property {() => void} markRead the user sees the open conversation
+ */
+
+/**
+ * The function that applies one event of type `type` with its parsed `data` to the page.
+ * @param {EventDeps} deps
+ * @returns {(type: string, data: unknown) => void}
+ */
+export function eventApplier(deps) {
+  // The stream passes on only the types it listens for (stream.js TYPES), parsed from the
+  // server's JSON: their data has the server's shape.
+  return (type, data) => applyEvent(deps, /** @type {ApiEvent} */ ({ type, data }));
+}
+
+/**
+ * Applies one event.
+ * @param {EventDeps} deps
+ * @param {ApiEvent} event
+ */
+function applyEvent(deps, event) {
+  const { model, history, rooms, members, renderList, renderHeader, renderIf } = deps;
+  switch (event.type) {
     case 'hello':
-      chat.model.setOnline(data.online, data.onlineCount);
-      chat.sidebar.render();
-      chat.history.ensureLoaded(chat.model.conv(chat.active));
+      model.setOnline(event.data.online, event.data.onlineCount);
+      renderList();
+      history.ensureLoaded(model.conv(deps.active()));
       // Whatever changed in our rooms while we were away is in the list.
-      chat.rooms.load();
+      rooms.load();
       return;
     case 'message':
-      onMessage(chat, data);
+      onMessage(deps, event.data);
       return;
     case 'read': {
-      const conv = chat.model.addReceipt(data);
-      if (conv) chat.renderIf(conv);
+      const conv = model.addReceipt(event.data);
+      if (conv) renderIf(conv);
       return;
     }
     case 'presence':
       // Who is online now, sent after the server missed joins and leaves (a Redis outage):
       // it replaces the list, as hello's does. Its count includes our own stream.
-      chat.model.setOnline(data.online, data.onlineCount);
-      if (chat.model.onlineCount !== null) chat.model.onlineCount = data.onlineCount;
-      chat.sidebar.render();
-      chat.renderHeader();
-      chat.members.presenceChanged();
+      model.setOnline(event.data.online, event.data.onlineCount);
+      if (model.onlineCount !== null) model.onlineCount = event.data.onlineCount;
+      renderList();
+      renderHeader();
+      members.presenceChanged();
       return;
     case 'join':
     case 'leave':
-      if (type === 'join') chat.model.join(data.user);
-      else chat.model.leave(data.user);
-      chat.sidebar.render();
-      chat.renderHeader();
-      chat.members.presenceChanged();
+      if (event.type === 'join') model.join(event.data.user);
+      else model.leave(event.data.user);
+      renderList();
+      renderHeader();
+      members.presenceChanged();
       return;
     case 'online':
       // A crowd: the server counts users instead of announcing each (docs/api.md). When it
       // thins out, joins and leaves follow again, and the list is read anew.
-      if (data.crowd === false) {
-        chat.model.onlineCount = null;
+      if (event.data.crowd === false) {
+        model.onlineCount = null;
         call('GET', 'presence').then(
           (answer) => {
-            chat.model.setOnline(answer.online);
-            chat.sidebar.render();
-            chat.renderHeader();
+            model.setOnline(/** @type {ApiPresenceAnswer} */ (answer).online);
+            renderList();
+            renderHeader();
           },
           () => {},
         );
-      } else chat.model.onlineCount = data.count;
-      chat.sidebar.render();
-      chat.renderHeader();
+      } else model.onlineCount = event.data.count;
+      renderList();
+      renderHeader();
       return;
-    case 'member':
-      chat.rooms.onMember(data);
-      chat.members.onMember(data);
+    case 'member': {
+      const e = event.data;
+      rooms.onMember(e);
+      members.onMember(e);
       // Our role may have changed what we may delete.
-      if (data.user === chat.me && data.room === chat.active) chat.renderIf(chat.model.conv(chat.active));
+      if (e.user === model.me && e.room === deps.active()) renderIf(model.conv(deps.active()));
       return;
+    }
     case 'room':
-      chat.rooms.onCount(data);
+      rooms.onCount(event.data);
       return;
     case 'edit':
     case 'delete': {
-      const conv = chat.model.addPatch(type, data);
-      if (conv) chat.renderIf(conv);
-      if (type === 'delete') chat.composer.messageGone(data.message);
+      const conv = model.addPatch(event.data);
+      if (conv) renderIf(conv);
+      if (event.type === 'delete') deps.composer.messageGone(event.data.message);
       return;
     }
     case 'typing':
-      chat.typing.onEvent(data);
+      deps.typing.onEvent(event.data);
       return;
     case 'reset':
       // Our view cannot be brought up to date exactly: drop it; the hello that follows
       // loads history again.
-      chat.model.reset(data.reason);
-      chat.renderIf(chat.model.conv(chat.active));
+      model.reset(event.data.reason);
+      renderIf(model.conv(deps.active()));
       return;
   }
 }
 
-/** A `message` event: a new message in any conversation (and its sender stopped typing). */
-function onMessage(chat, m) {
-  const conv = chat.model.addMessage(m);
+/**
+ * A `message` event: a new message in any conversation (and its sender stopped typing).
+ * @param {EventDeps} deps
+ * @param {ApiMessageEvent} m
+ */
+function onMessage(deps, m) {
+  const conv = deps.model.addMessage(m);
   if (!conv) return;
   if (m.offline) conv.offlineIds.add(m.id);
-  chat.typing.stop(conv.id, m.from);
-  if (m.from !== chat.me && document.visibilityState === 'hidden') chat.title.bump();
-  chat.renderIf(conv, m.from === chat.me ? 'bottom' : 'auto');
-  chat.markRead();
+  deps.typing.stop(conv.id, m.from);
+  if (m.from !== deps.model.me && document.visibilityState === 'hidden') deps.title.bump();
+  deps.renderIf(conv, m.from === deps.model.me ? 'bottom' : 'auto');
+  deps.markRead();
 }

@@ -2,34 +2,57 @@
 // scrolls up (or after the model dropped them, model.js KEEP), and the line above the
 // messages that says what is going on.
 
-import { call } from './api.js';
+import { ApiError, call } from './api.js';
 import { $ } from './view.js';
+
+/** @typedef {import('../src/http/api-types.js').ApiHistoryPage} ApiHistoryPage */
+/** @typedef {import('./conversation.js').Conversation} Conversation */
+/** @typedef {import('./message-list.js').Scroll} Scroll */
+/**
+ * What the history loader needs from the page.
+ * @typedef {object} HistoryDeps
+ * @property {import('./model.js').Model} model
+ * @property {{ readonly ready: boolean, readonly lastId: number | null }} stream whether the
+ *   stream is live, and its resume point (Stream)
+ * @property {() => string} active the id of the open conversation
+ * @property {(conv: Conversation, scroll?: Scroll) => void} renderIf renders `conv` if shown
+ * @property {() => void} markRead the user sees the open conversation
+ * @property {() => void} loggedOut the session is gone
+ */
 
 /** Messages per history page. */
 const PAGE = 50;
 /** Scrolling this close to the top of the list loads the next older page. */
 const LOAD_OLDER_AT_PX = 120;
 
-/** The history loader of `chat` (app.js). */
+/** The history loader: pages of messages, and the line that says how loading goes. */
 export class History {
-  constructor(chat) {
-    this.chat = chat;
+  /** @param {HistoryDeps} deps */
+  constructor(deps) {
+    this.deps = deps;
   }
 
   wire() {
     $('scroller').addEventListener('scroll', () => {
       if ($('scroller').scrollTop < LOAD_OLDER_AT_PX) {
-        this.loadOlder(this.chat.model.conv(this.chat.active));
+        this.loadOlder(this.deps.model.conv(this.deps.active()));
       }
     });
   }
 
-  /** Loads the newest page of `conv` unless it is in, or the stream is not live yet. */
+  /**
+   * Loads the newest page of `conv` unless it is in, or the stream is not live yet.
+   * @param {Conversation} conv
+   */
   ensureLoaded(conv) {
-    if (conv.loaded || conv.loading || !this.chat.stream.ready) return;
+    if (conv.loaded || conv.loading || !this.deps.stream.ready) return;
     this.loadPage(conv, true);
   }
 
+  /**
+   * Loads the page before the oldest message of `conv`, if there is one.
+   * @param {Conversation} conv
+   */
   loadOlder(conv) {
     if (conv.loaded && !conv.loading && conv.before !== null && conv.before !== undefined) {
       this.loadPage(conv, false);
@@ -40,31 +63,33 @@ export class History {
    * Loads a page of history. The first page ends at the stream's resume point (or, in a room,
    * at our join if that is newer): everything after it arrives on the stream, and messages in
    * both merge by id.
+   * @param {Conversation} conv
+   * @param {boolean} first
    */
   async loadPage(conv, first) {
-    const { chat } = this;
-    const before = first ? Math.max(chat.stream.lastId ?? 0, conv.floor) + 1 : conv.before;
-    if (first) conv.firstBefore = before;
+    const { model, stream, active, renderIf, markRead, loggedOut } = this.deps;
+    const firstBefore = Math.max(stream.lastId ?? 0, conv.floor) + 1;
+    const before = first ? firstBefore : conv.before;
+    if (first) conv.firstBefore = firstBefore;
     const generation = conv.generation;
     conv.loading = true;
     this.showState(conv);
     let page;
     try {
-      page = await call(
-        'GET',
-        `messages?with=${encodeURIComponent(conv.id)}&before=${before}&limit=${PAGE}`,
-      );
-    } catch (err) {
+      const path = `messages?with=${encodeURIComponent(conv.id)}&before=${before}&limit=${PAGE}`;
+      page = /** @type {ApiHistoryPage} */ (await call('GET', path));
+    } catch (e) {
+      const err = ApiError.from(e);
       if (generation !== conv.generation) return;
       conv.loading = false;
       this.showState(conv, `Could not load messages: ${err.message}.`);
-      if (err.status === 401) chat.loggedOut();
+      if (err.status === 401) loggedOut();
       return;
     }
     if (generation !== conv.generation) return;
     let newestSeen = 0;
     for (const m of page.messages) {
-      chat.model.addMessage(m);
+      model.addMessage(m);
       if (!conv.offlineIds.has(m.id)) newestSeen = Math.max(newestSeen, m.id);
     }
     // History was there before this visit: seen, except what waited in the mailbox.
@@ -72,11 +97,11 @@ export class History {
     conv.loaded = true;
     conv.loading = false;
     conv.before = page.before;
-    chat.renderIf(conv, first ? 'bottom' : 'older');
-    chat.markRead();
+    renderIf(conv, first ? 'bottom' : 'older');
+    markRead();
     // A first page that does not fill the view leaves nothing to scroll: load on.
     const scroller = $('scroller');
-    if (conv.id === chat.active && scroller.scrollHeight <= scroller.clientHeight) {
+    if (conv.id === active() && scroller.scrollHeight <= scroller.clientHeight) {
       this.loadOlder(conv);
     }
   }
@@ -85,20 +110,26 @@ export class History {
    * We joined room `conv` at event `id`. What was said there before it never came on our
    * stream (it may be newer than our resume point, in a room that shows its whole history):
    * the first page must reach that far, and one that ended before it is read again.
+   * @param {Conversation} conv
+   * @param {number} id
    */
   joinedAt(conv, id) {
     if (!Number.isSafeInteger(id) || id <= conv.floor) return;
     conv.floor = id;
     if ((conv.loaded || conv.loading) && conv.firstBefore <= id) {
       conv.clear();
-      this.chat.renderIf(conv);
-      if (conv.id === this.chat.active) this.ensureLoaded(conv);
+      this.deps.renderIf(conv);
+      if (conv.id === this.deps.active()) this.ensureLoaded(conv);
     }
   }
 
-  /** The line above the messages (loading, an error, the beginning) and the Older button. */
+  /**
+   * The line above the messages (loading, an error, the beginning) and the Older button.
+   * @param {Conversation} conv
+   * @param {string} [error]
+   */
   showState(conv, error = '') {
-    if (conv.id !== this.chat.active) return;
+    if (conv.id !== this.deps.active()) return;
     const more = conv.loaded && conv.before !== null && conv.before !== undefined;
     const older = $('older');
     older.hidden = !(more || error) || conv.loading;

@@ -11,14 +11,24 @@
 
 import { ApiError, call } from './api.js';
 import { EVERYONE } from './model.js';
+import { $ } from './view.js';
+
+/** @typedef {import('../src/http/api-types.js').ApiSession} ApiSession */
+/** @typedef {import('../src/http/api-types.js').ApiRegistered} ApiRegistered */
+/** @typedef {import('../src/http/api-types.js').ApiAuthMode} ApiAuthMode */
+/**
+ * Opens the page of `user` once the session is open, saying `notice` (app.js).
+ * @typedef {(user: string, auth: ApiAuthMode, notice?: string) => void} Enter
+ */
 
 const MODE_KEY = 'ssechat:auth';
 // The server's nick rule (src/core/events.ts), checked here too so a bad name gets its reason.
 const NICK_FORBIDDEN = /[\s\p{C}\p{Z}/?#%+:,<>"'&`\\]/u;
 
-const $ = (id) => document.getElementById(id);
-
-/** The server's mode as last seen by this browser: 'open', 'accounts' or null. */
+/**
+ * The server's mode as last seen by this browser: 'open', 'accounts' or null.
+ * @returns {ApiAuthMode | null}
+ */
 export function knownMode() {
   try {
     const mode = localStorage.getItem(MODE_KEY);
@@ -28,6 +38,10 @@ export function knownMode() {
   }
 }
 
+/**
+ * Remembers the server's mode for the next visit's form.
+ * @param {ApiAuthMode} mode
+ */
 export function rememberMode(mode) {
   try {
     localStorage.setItem(MODE_KEY, mode);
@@ -36,7 +50,10 @@ export function rememberMode(mode) {
   }
 }
 
-/** Why `nick` cannot be a nickname, or '' when it can (the server has the last word). */
+/**
+ * Why `nick` cannot be a nickname, or '' when it can (the server has the last word).
+ * @param {string} nick
+ */
 export function nickProblem(nick) {
   if (nick === '') return 'Enter a nickname.';
   const bad = NICK_FORBIDDEN.exec(nick);
@@ -49,12 +66,15 @@ export function nickProblem(nick) {
   return '';
 }
 
-/** Shapes the form to the mode this browser knows the server runs in. */
+/**
+ * Shapes the form to the mode this browser knows the server runs in.
+ * @param {ApiAuthMode | null} mode
+ */
 function shapeForm(mode) {
   const form = $('login');
   form.dataset.mode = mode ?? 'unknown';
   $('password-row').hidden = mode === 'open';
-  $('password').required = mode === 'accounts';
+  $('password', HTMLInputElement).required = mode === 'accounts';
   $('register').hidden = mode === 'open';
   $('signin').textContent = mode === 'open' ? 'Join' : 'Sign in';
   $('login-hint').textContent =
@@ -68,6 +88,8 @@ function shapeForm(mode) {
 /**
  * Shows the login view; calls `enter(user, auth, notice)` once the session is open. `error`
  * is shown at once (e.g. the server could not be reached).
+ * @param {Enter} enter
+ * @param {string} [error]
  */
 export function showLogin(enter, error = '') {
   document.title = 'ssechat';
@@ -79,8 +101,8 @@ export function showLogin(enter, error = '') {
   form.onsubmit = async (e) => {
     e.preventDefault();
     const register = e.submitter?.id === 'register';
-    const nick = $('nick').value.trim().normalize('NFC');
-    const password = $('password').value;
+    const nick = $('nick', HTMLInputElement).value.trim().normalize('NFC');
+    const password = $('password', HTMLInputElement).value;
     const problem = nickProblem(nick);
     if (problem) return fail(problem, 'nick');
     if (register && password.length < 8) {
@@ -92,22 +114,28 @@ export function showLogin(enter, error = '') {
         ? await registerOrJoin(nick, password)
         : await signIn(nick, password);
       rememberMode(auth);
-      $('password').value = '';
+      $('password', HTMLInputElement).value = '';
       enter(user, auth, notice);
-    } catch (err) {
+    } catch (e) {
+      const err = ApiError.from(e);
       fail(explain(err, register), err.code === 'AUTH_FAILED' ? 'password' : 'nick');
     } finally {
       setBusy(false);
     }
   };
-  $(knownMode() === 'accounts' && $('nick').value ? 'password' : 'nick').focus();
+  $(knownMode() === 'accounts' && $('nick', HTMLInputElement).value ? 'password' : 'nick').focus();
 }
 
+/**
+ * Signs in as `nick` (with `password` when the server has accounts).
+ * @param {string} nick
+ * @param {string} password
+ */
 async function signIn(nick, password) {
   const mode = knownMode();
   const body = mode === 'open' || password === '' ? { nick } : { nick, password };
   try {
-    const reply = await call('POST', 'session', body);
+    const reply = /** @type {ApiSession} */ (await call('POST', 'session', body));
     const notice =
       reply.auth === 'open' && password !== ''
         ? 'This server has no accounts: your password was not needed, and anyone may use any nickname.'
@@ -115,7 +143,7 @@ async function signIn(nick, password) {
     return { user: reply.user, auth: reply.auth, notice };
   } catch (err) {
     // A nick alone was refused: the server has accounts.
-    if (err.code === 'AUTH_FAILED') {
+    if (ApiError.from(err).code === 'AUTH_FAILED') {
       rememberMode('accounts');
       shapeForm('accounts');
       if (password === '') throw new ApiError(401, 'AUTH_PASSWORD_NEEDED', '');
@@ -124,16 +152,22 @@ async function signIn(nick, password) {
   }
 }
 
+/**
+ * Registers `nick`; on a server without accounts, joins with it instead.
+ * @param {string} nick
+ * @param {string} password
+ * @returns {Promise<{ user: string, auth: ApiAuthMode, notice: string }>}
+ */
 async function registerOrJoin(nick, password) {
   try {
-    const reply = await call('POST', 'users', { nick, password });
+    const reply = /** @type {ApiRegistered} */ (await call('POST', 'users', { nick, password }));
     return { user: reply.user, auth: 'accounts', notice: '' };
   } catch (err) {
-    if (err.code !== 'AUTH_ACCOUNTS_ONLY') throw err;
+    if (ApiError.from(err).code !== 'AUTH_ACCOUNTS_ONLY') throw err;
   }
   rememberMode('open');
   shapeForm('open');
-  const reply = await call('POST', 'session', { nick });
+  const reply = /** @type {ApiSession} */ (await call('POST', 'session', { nick }));
   return {
     user: reply.user,
     auth: reply.auth,
@@ -141,6 +175,11 @@ async function registerOrJoin(nick, password) {
   };
 }
 
+/**
+ * What the login form says about `err`.
+ * @param {ApiError} err
+ * @param {boolean} register
+ */
 function explain(err, register) {
   switch (err.code) {
     case 'AUTH_PASSWORD_NEEDED':
@@ -152,16 +191,27 @@ function explain(err, register) {
     case 'NETWORK':
       return 'Cannot reach the server. Check your connection and try again.';
     default:
-      return register ? `Could not register: ${err.message}.` : `Could not sign in: ${err.message}.`;
+      return register
+        ? `Could not register: ${err.message}.`
+        : `Could not sign in: ${err.message}.`;
   }
 }
 
+/**
+ * Says `message` and moves focus to the field at fault.
+ * @param {string} message
+ * @param {'nick' | 'password'} field
+ */
 function fail(message, field) {
   $('login-error').textContent = message;
   $(field === 'password' && !$('password-row').hidden ? 'password' : 'nick').focus();
 }
 
+/**
+ * Disables the buttons while a request is on its way.
+ * @param {boolean} busy
+ */
 function setBusy(busy) {
-  for (const id of ['signin', 'register']) $(id).disabled = busy;
+  for (const id of ['signin', 'register']) $(id, HTMLButtonElement).disabled = busy;
   $('login').setAttribute('aria-busy', String(busy));
 }

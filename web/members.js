@@ -3,24 +3,42 @@
 // the Leave button. It reads GET /rooms/<name> when it opens and again after a `member`
 // event about the room, so what it shows is the server's list, not a sum of events.
 
-import { call, segment } from './api.js';
+import { ApiError, call, segment } from './api.js';
 import { isRoom } from './model.js';
 import { moderates, roomPath } from './rooms.js';
 import { $, el, reconcile } from './view.js';
 
+/** @typedef {import('../src/http/api-types.js').ApiRoomView} ApiRoomView */
+/** @typedef {import('../src/http/api-types.js').ApiMember} ApiMember */
+/** @typedef {import('../src/http/api-types.js').ApiLogged} ApiLogged */
+/** @typedef {ApiRoomView['members'][number]} Member */
+/**
+ * What the members panel needs from the page.
+ * @typedef {object} MembersDeps
+ * @property {import('./model.js').Model} model who is online, and who we are
+ * @property {import('./rooms.js').Rooms} rooms our role in rooms, their counts, leaving
+ * @property {() => string} active the id of the open conversation
+ * @property {(text: string) => void} notify says something in the notice line
+ */
+
 /** Member events that arrive together cost one reload of the list. */
 const RELOAD_DELAY_MS = 200;
+/** @type {Record<string, number>} */
 const ROLE_ORDER = { owner: 0, moderator: 1, member: 2 };
 /** The layout in which the panel is a drawer over the conversation (rooms.css). */
 const NARROW = window.matchMedia('(max-width: 720px)');
 
-/** The members panel of `chat` (app.js). */
+/** The members panel of the open room. */
 export class Members {
-  constructor(chat) {
-    this.chat = chat;
-    /** The room shown ('#x'), or null when the open conversation is not a room. */
+  /** @param {MembersDeps} deps */
+  constructor(deps) {
+    this.deps = deps;
+    /**
+     * The room shown ('#x'), or null when the open conversation is not a room.
+     * @type {string | null}
+     */
     this.room = null;
-    /** Members as GET /rooms/<name> lists them: [{user, role, online}]. */
+    /** Members as GET /rooms/<name> lists them. @type {readonly Member[]} */
     this.members = [];
     /** Whether the user wants the panel (it stays open from room to room). */
     this.wanted = false;
@@ -35,7 +53,7 @@ export class Members {
       $('members-toggle').focus();
     });
     $('leave-room').addEventListener('click', () => {
-      if (this.room) this.chat.rooms.leave(this.room);
+      if (this.room) this.deps.rooms.leave(this.room);
     });
     $('invite').addEventListener('submit', (e) => {
       e.preventDefault();
@@ -49,11 +67,15 @@ export class Members {
     });
   }
 
+  /** True while the panel shows. */
   isOpen() {
     return !$('members').hidden;
   }
 
-  /** Follows the open conversation `id`: the panel belongs to rooms only. */
+  /**
+   * Follows the open conversation `id`: the panel belongs to rooms only.
+   * @param {string} id
+   */
   show(id) {
     const room = isRoom(id) ? id : null;
     if (room !== this.room) {
@@ -71,21 +93,27 @@ export class Members {
     if (this.isOpen()) this.load();
   }
 
-  /** Opens or closes the panel; opening loads the list. */
+  /**
+   * Opens or closes the panel; opening loads the list.
+   * @param {boolean} [open]
+   */
   toggle(open = !this.isOpen()) {
     this.wanted = open;
-    this.show(this.chat.active);
+    this.show(this.deps.active());
     if (open) $('members-title').focus();
   }
 
+  /** Reads the shown room's members from the server. */
   async load() {
     const room = this.room;
+    if (room === null) return;
     const generation = ++this.generation;
     $('members-state').textContent = this.members.length === 0 ? 'Loading members…' : '';
     let answer;
     try {
-      answer = await call('GET', roomPath(room));
-    } catch (err) {
+      answer = /** @type {ApiRoomView | null} */ (await call('GET', roomPath(room)));
+    } catch (e) {
+      const err = ApiError.from(e);
       if (generation !== this.generation) return;
       $('members-state').textContent = `Could not load the members: ${err.message}.`;
       return;
@@ -94,12 +122,15 @@ export class Members {
     this.members = Array.isArray(answer?.members) ? answer.members : [];
     $('members-state').textContent = '';
     // The answer is newer than our list entry (role, count).
-    const kept = this.chat.rooms.byName.get(room);
-    if (kept && answer.room) Object.assign(kept, { members: answer.room.members ?? kept.members });
+    const kept = this.deps.rooms.byName.get(room);
+    if (kept && answer?.room) kept.members = answer.room.members ?? kept.members;
     this.render();
   }
 
-  /** A `member` event: the open room's list is read again. */
+  /**
+   * A `member` event: the open room's list is read again.
+   * @param {ApiMember} e
+   */
   onMember(e) {
     if (e.room !== this.room || !this.isOpen()) return;
     clearTimeout(this.timer);
@@ -113,51 +144,72 @@ export class Members {
     if (this.isOpen()) this.render();
   }
 
+  /** Invites the nick in the invite box to the shown room. */
   async invite() {
-    const user = $('invite-nick').value.trim().normalize('NFC');
+    const user = $('invite-nick', HTMLInputElement).value.trim().normalize('NFC');
     if (!user || !this.room) return;
     try {
-      const answer = await call('POST', `${roomPath(this.room)}/invite`, { user });
-      $('invite-nick').value = '';
+      const path = `${roomPath(this.room)}/invite`;
+      const answer = /** @type {ApiLogged | null} */ (await call('POST', path, { user }));
+      $('invite-nick', HTMLInputElement).value = '';
       $('invite-error').textContent =
         answer?.id === null ? `${user} is a member or invited already.` : `Invited ${user}.`;
-    } catch (err) {
+    } catch (e) {
+      const err = ApiError.from(e);
       $('invite-error').textContent = `Could not invite ${user}: ${err.message}.`;
     }
   }
 
-  async remove(user) {
+  /**
+   * Removes `user` from the shown room.
+   * @param {string} room
+   * @param {string} user
+   */
+  async remove(room, user) {
     try {
-      await call('DELETE', `${roomPath(this.room)}/members/${segment(user)}`);
-    } catch (err) {
-      this.chat.notify(`Could not remove ${user}: ${err.message}.`);
+      await call('DELETE', `${roomPath(room)}/members/${segment(user)}`);
+    } catch (e) {
+      this.deps.notify(`Could not remove ${user}: ${ApiError.from(e).message}.`);
     }
     this.load();
   }
 
-  async setRole(user, role) {
+  /**
+   * Gives `user` the role `role` in the shown room.
+   * @param {string} room
+   * @param {string} user
+   * @param {string} role
+   */
+  async setRole(room, user, role) {
     try {
-      await call('PUT', `${roomPath(this.room)}/members/${segment(user)}`, { role });
-    } catch (err) {
-      this.chat.notify(`Could not change ${user}'s role: ${err.message}.`);
+      await call('PUT', `${roomPath(room)}/members/${segment(user)}`, { role });
+    } catch (e) {
+      this.deps.notify(`Could not change ${user}'s role: ${ApiError.from(e).message}.`);
     }
     this.load();
   }
 
-  /** What we may do to `member`: remove them, set their role. */
-  allowed(member) {
-    const mine = this.chat.rooms.role(this.room);
-    if (member.user === this.chat.me) return { remove: false, role: false };
+  /**
+   * What we may do to `member` of `room`: remove them, set their role.
+   * @param {string} room
+   * @param {Member} member
+   */
+  allowed(room, member) {
+    const mine = this.deps.rooms.role(room);
+    if (member.user === this.deps.model.me) return { remove: false, role: false };
     return {
       remove: mine === 'owner' || (mine === 'moderator' && member.role === 'member'),
       role: mine === 'owner',
     };
   }
 
+  /** Shows the list: each member's role, whether they are online, and what we may do. */
   render() {
-    const { model, rooms } = this.chat;
-    const mine = rooms.role(this.room);
-    $('members-title').textContent = `Members of ${this.room}`;
+    const { model, rooms } = this.deps;
+    const room = this.room;
+    if (room === null) return;
+    const mine = rooms.role(room);
+    $('members-title').textContent = `Members of ${room}`;
     $('invite').hidden = !moderates(mine);
     $('leave-room').hidden = mine === null;
     const list = [...this.members].sort(
@@ -171,22 +223,33 @@ export class Members {
         create: () => el('li', 'member'),
         update: (li) => {
           const online = model.online.has(member.user);
-          const can = this.allowed(member);
+          const can = this.allowed(room, member);
           const signature = `${member.role}|${online}|${can.remove}|${can.role}`;
           if (li.dataset.signature === signature) return;
           li.dataset.signature = signature;
-          li.replaceChildren(...this.row(member, online, can));
+          li.replaceChildren(...this.row(room, member, online, can));
         },
       })),
     );
   }
 
-  /** The nodes of one member's line. */
-  row(member, online, can) {
+  /**
+   * The nodes of one member's line.
+   * @param {string} room
+   * @param {Member} member
+   * @param {boolean} online
+   * @param {{ remove: boolean, role: boolean }} can
+   */
+  row(room, member, online, can) {
     const dot = el('span', online ? 'dot online' : 'dot');
     dot.setAttribute('aria-hidden', 'true');
-    const name = el('span', 'member-name', member.user === this.chat.me ? `${member.user} (you)` : member.user);
+    const name = el(
+      'span',
+      'member-name',
+      member.user === this.deps.model.me ? `${member.user} (you)` : member.user,
+    );
     const state = el('span', 'sr-only', online ? ', online' : ', offline');
+    /** @type {HTMLElement[]} */
     const nodes = [dot, name, state];
     if (can.role) {
       const select = el('select', 'role');
@@ -197,7 +260,7 @@ export class Members {
         option.selected = role === member.role;
         select.append(option);
       }
-      select.addEventListener('change', () => this.setRole(member.user, select.value));
+      select.addEventListener('change', () => this.setRole(room, member.user, select.value));
       nodes.push(select);
     } else if (member.role !== 'member') {
       nodes.push(el('span', 'role muted', member.role));
@@ -205,8 +268,8 @@ export class Members {
     if (can.remove) {
       const remove = el('button', 'quiet remove', 'Remove');
       remove.type = 'button';
-      remove.setAttribute('aria-label', `Remove ${member.user} from ${this.room}`);
-      remove.addEventListener('click', () => this.remove(member.user));
+      remove.setAttribute('aria-label', `Remove ${member.user} from ${room}`);
+      remove.addEventListener('click', () => this.remove(room, member.user));
       nodes.push(remove);
     }
     return nodes;

@@ -3,52 +3,81 @@
 // Editing happens in the message box (composer.js); the `edit` and `delete` events that the
 // server sends to everyone who sees the message apply them everywhere (model.js addPatch).
 
-import { call } from './api.js';
+import { ApiError, call } from './api.js';
 import { moderates } from './rooms.js';
-import { el } from './view.js';
+import { el, part } from './view.js';
+
+/** @typedef {import('./conversation.js').Conversation} Conversation */
+/** @typedef {import('./conversation.js').Message} Message */
+/**
+ * What the message tools need from the page.
+ * @typedef {object} MessageToolsDeps
+ * @property {string} me the signed-in user
+ * @property {(room: string) => string | null} role our role in a room (Rooms.role)
+ * @property {(conv: Conversation) => void} renderIf renders `conv` if it is shown
+ * @property {(text: string) => void} notify says something in the notice line
+ * @property {() => void} loggedOut the session is gone
+ * @property {(conv: Conversation, m: Message) => void} beginEdit puts `m` in the message box
+ * @property {(id: number) => void} messageGone message `id` was deleted (the box lets go of it)
+ */
 
 /** Characters of a message quoted in a button's accessible name. */
 const QUOTE_CHARS = 40;
 
-/** The message tools of `chat` (app.js), used by view.js renderMessages. */
+/** The message each node's tools were made for (update). */
+const toolsFor = new WeakMap();
+
+/** Edit and Delete under messages, used by message-list.js renderMessages. */
 export class MessageTools {
-  constructor(chat) {
-    this.chat = chat;
+  /** @param {MessageToolsDeps} deps */
+  constructor(deps) {
+    this.deps = deps;
     /** The message whose delete waits for a yes, or 0. */
     this.confirming = 0;
   }
 
-  /** What the user may do to stored message `m` of `conv`. */
+  /**
+   * What the user may do to stored message `m` of `conv`.
+   * @param {Conversation} conv
+   * @param {Message} m
+   */
   allowed(conv, m) {
     if (m.deleted) return { edit: false, del: false };
-    const mine = m.from === this.chat.me;
+    const mine = m.from === this.deps.me;
     return {
       edit: mine,
-      del: mine || (conv.isRoom && moderates(this.chat.rooms.role(conv.id))),
+      del: mine || (conv.isRoom && moderates(this.deps.role(conv.id))),
     };
   }
 
-  /** Brings the tools of message node `li` up to date (view.js calls it on every render). */
+  /**
+   * Brings the tools of message node `li` up to date (renderMessages calls it on every render).
+   * @param {HTMLElement} li
+   * @param {Conversation} conv
+   * @param {Message} m
+   */
   update(li, conv, m) {
     const can = this.allowed(conv, m);
     const confirming = this.confirming === m.id && can.del;
     const signature = `${can.edit}|${can.del}|${confirming}`;
     // An edit replaces the message object: the buttons' names quote the new text.
-    if (li.dataset.tools === signature && li.toolsFor === m) return;
+    if (li.dataset.tools === signature && toolsFor.get(li) === m) return;
     li.dataset.tools = signature;
-    li.toolsFor = m;
-    const box = li.querySelector('.tools');
+    toolsFor.set(li, m);
+    const box = part(li, '.tools');
     box.replaceChildren();
     box.classList.toggle('asking', confirming);
     const quote = m.text.length > QUOTE_CHARS ? `${m.text.slice(0, QUOTE_CHARS)}…` : m.text;
     if (confirming) {
-      const yes = this.button('danger', 'Delete', `Yes, delete “${quote}”`, () => this.remove(conv, m));
+      const yes = this.button('danger', 'Delete', `Yes, delete “${quote}”`, () =>
+        this.remove(conv, m),
+      );
       const no = this.button('', 'Cancel', 'Keep the message', () => this.ask(conv, 0));
       box.append(el('span', '', 'Delete this message? '), yes, ' ', no);
       return;
     }
     if (can.edit) {
-      box.append(this.button('', 'Edit', `Edit “${quote}”`, () => this.chat.composer.beginEdit(conv, m)));
+      box.append(this.button('', 'Edit', `Edit “${quote}”`, () => this.deps.beginEdit(conv, m)));
     }
     if (can.del) {
       if (can.edit) box.append(' ');
@@ -56,6 +85,13 @@ export class MessageTools {
     }
   }
 
+  /**
+   * A link-styled button with an accessible name.
+   * @param {string} className
+   * @param {string} text
+   * @param {string} label
+   * @param {() => void} onClick
+   */
   button(className, text, label, onClick) {
     const button = el('button', `link ${className}`.trim(), text);
     button.type = 'button';
@@ -64,46 +100,65 @@ export class MessageTools {
     return button;
   }
 
-  /** Asks about deleting message `id` (0: the question goes away); focus follows. */
+  /**
+   * Asks about deleting message `id` (0: the question goes away); focus follows.
+   * @param {Conversation} conv
+   * @param {number} id
+   */
   ask(conv, id) {
     const previous = this.confirming;
     this.confirming = id;
-    this.chat.renderIf(conv);
+    this.deps.renderIf(conv);
     const key = `m:${id || previous}`;
-    const li = [...document.querySelectorAll('#messages li.msg')].find((n) => n.dataset.key === key);
-    li?.querySelector(id ? '.tools button.danger' : '.tools button')?.focus();
+    const li = [...document.querySelectorAll('#messages li.msg')].find(
+      (n) => n instanceof HTMLElement && n.dataset.key === key,
+    );
+    const button = li?.querySelector(id ? '.tools button.danger' : '.tools button');
+    if (button instanceof HTMLElement) button.focus();
   }
 
+  /**
+   * Deletes message `m` of `conv`.
+   * @param {Conversation} conv
+   * @param {Message} m
+   */
   async remove(conv, m) {
     this.confirming = 0;
     try {
       await call('DELETE', `messages/${m.id}`);
-    } catch (err) {
-      this.chat.renderIf(conv);
+    } catch (e) {
+      const err = ApiError.from(e);
+      this.deps.renderIf(conv);
       if (err.code !== 'CHAT_MESSAGE_NOT_FOUND') {
-        this.chat.notify(`Could not delete the message: ${err.message}.`);
+        this.deps.notify(`Could not delete the message: ${err.message}.`);
         return;
       }
     }
     // The `delete` event does the same, on every tab; whichever comes first.
-    if (conv.patch(m.id, { deleted: true })) this.chat.renderIf(conv);
-    this.chat.composer.messageGone(m.id);
+    if (conv.patch(m.id, { deleted: true })) this.deps.renderIf(conv);
+    this.deps.messageGone(m.id);
   }
 
-  /** Saves `text` as the new text of message `m` of `conv`; true once the server has it. */
+  /**
+   * Saves `text` as the new text of message `m` of `conv`; true once the server has it.
+   * @param {Conversation} conv
+   * @param {Message} m
+   * @param {string} text
+   */
   async edit(conv, m, text) {
     try {
       await call('PATCH', `messages/${m.id}`, { text });
-    } catch (err) {
-      if (err.status === 401) this.chat.loggedOut();
-      this.chat.notify(`Could not edit the message: ${err.message}.`);
+    } catch (e) {
+      const err = ApiError.from(e);
+      if (err.status === 401) this.deps.loggedOut();
+      this.deps.notify(`Could not edit the message: ${err.message}.`);
       return false;
     }
     // Shown at once; the `edit` event brings the server's time of it. The message's own
     // time marks it edited without claiming to be newer than that event.
     const shown = conv.byId.get(m.id) ?? m;
     if (conv.patch(m.id, { text, edited: Math.max(shown.edited ?? 0, shown.ts) })) {
-      this.chat.renderIf(conv);
+      this.deps.renderIf(conv);
     }
     return true;
   }

@@ -5,6 +5,12 @@
 
 import { Conversation, EVERYONE, isRoom } from './conversation.js';
 
+/** @typedef {import('../src/http/api-types.js').ApiMessage} ApiMessage */
+/** @typedef {import('../src/http/api-types.js').ApiEdit} ApiEdit */
+/** @typedef {import('../src/http/api-types.js').ApiDelete} ApiDelete */
+/** @typedef {import('../src/http/api-types.js').ApiReceipt} ApiReceipt */
+/** @typedef {import('../src/http/api-types.js').ApiReset['reason']} ResetReason */
+
 export { EVERYONE, isRoom, KEEP } from './conversation.js';
 
 /** Most DM peers remembered in localStorage between visits. */
@@ -12,22 +18,33 @@ const MAX_REMEMBERED = 200;
 
 /** Everything the page shows for the signed-in user `me`. */
 export class Model {
+  /** @param {string} me */
   constructor(me) {
     this.me = me;
+    /** @type {Map<string, Conversation>} */
     this.convs = new Map();
     this.online = new Set([me]);
-    /** How many users are online when the server only counts them (a crowd); else null. */
+    /**
+     * How many users are online when the server only counts them (a crowd); else null.
+     * @type {number | null}
+     */
     this.onlineCount = null;
-    /** Users we have a DM conversation with (remembered between visits). */
+    /** Users we have a DM conversation with (remembered between visits). @type {Set<string>} */
     this.peers = new Set();
-    /** Users seen online during this visit: listed (as offline once gone) until a reload. */
+    /**
+     * Users seen online during this visit: listed (as offline once gone) until a reload.
+     * @type {Set<string>}
+     */
     this.seen = new Set();
     this.storageKey = `ssechat:${me}`;
     this.conv(EVERYONE);
     this.restore();
   }
 
-  /** The conversation `id` ('all', '#room' or a nick), created when new. */
+  /**
+   * The conversation `id` ('all', '#room' or a nick), created when new.
+   * @param {string} id
+   */
   conv(id) {
     let conv = this.convs.get(id);
     if (!conv) {
@@ -37,18 +54,27 @@ export class Model {
     return conv;
   }
 
-  /** The conversation a message belongs to. */
+  /**
+   * The conversation a message belongs to.
+   * @param {ApiMessage} message
+   */
   convOf(message) {
     return this.conv(this.convIdOf(message));
   }
 
-  /** The id of the conversation of an event with `from` and `to` (a message, an edit…). */
+  /**
+   * The id of the conversation of an event with `from` and `to` (a message, an edit…).
+   * @param {{ from: string, to: string }} event
+   */
   convIdOf({ from, to }) {
     if (to === EVERYONE || isRoom(to)) return to;
     return from === this.me ? to : from;
   }
 
-  /** Adds a message from any source; returns its conversation, or null when known already. */
+  /**
+   * Adds a message from any source; returns its conversation, or null when known already.
+   * @param {ApiMessage} message
+   */
   addMessage(message) {
     const conv = this.convOf(message);
     // Ours, sent from this tab: the stored message takes the pending one's place.
@@ -62,15 +88,20 @@ export class Model {
    * Applies an `edit` or `delete` event; returns the conversation it changed, or null. Only a
    * conversation the page has is touched: one loaded later reads the latest text from history.
    * In a room, a moderator's delete has `from` the moderator: the room is the conversation.
+   * @param {ApiEdit | ApiDelete} event
    */
-  addPatch(type, event) {
+  addPatch(event) {
     const conv = this.convs.get(this.convIdOf(event));
     if (!conv) return null;
-    const patch = type === 'delete' ? { deleted: true } : { text: event.text, edited: event.ts };
+    /** @type {import('./conversation.js').Patch} */
+    const patch = 'text' in event ? { text: event.text, edited: event.ts } : { deleted: true };
     return conv.patch(event.message, patch) ? conv : null;
   }
 
-  /** Forgets a room's conversation (we left it or were removed): a rejoin loads it again. */
+  /**
+   * Forgets a room's conversation (we left it or were removed): a rejoin loads it again.
+   * @param {string} id
+   */
   dropConv(id) {
     if (id !== EVERYONE) this.convs.delete(id);
   }
@@ -79,6 +110,7 @@ export class Model {
    * Applies a read receipt; returns the conversation it changed, or null. Ours (another tab
    * or device of ours read the peer's messages) marks them seen; the peer's marks ours read.
    * Receipts only move marks forward, so a replayed one changes nothing (no ids to keep).
+   * @param {ApiReceipt} receipt
    */
   addReceipt(receipt) {
     if (receipt.from === this.me) {
@@ -102,24 +134,40 @@ export class Model {
   /**
    * Who is online. In a crowd the server lists only the first users and says how many there
    * are (`count`, before our own stream); `onlineCount` is then that number, else null.
+   * @param {readonly string[]} list
+   * @param {number | null} [count]
    */
   setOnline(list, count) {
     this.online = new Set(list);
     this.onlineCount =
-      typeof count === 'number' && count > list.length ? count + (list.includes(this.me) ? 0 : 1) : null;
+      typeof count === 'number' && count > list.length
+        ? count + (list.includes(this.me) ? 0 : 1)
+        : null;
     this.online.add(this.me);
     for (const nick of list) if (nick !== this.me) this.seen.add(nick);
   }
 
+  /**
+   * `nick` came online.
+   * @param {string} nick
+   */
   join(nick) {
     this.online.add(nick);
     if (nick !== this.me) this.seen.add(nick);
   }
 
+  /**
+   * `nick` went offline.
+   * @param {string} nick
+   */
   leave(nick) {
     if (nick !== this.me) this.online.delete(nick);
   }
 
+  /**
+   * Lists a DM conversation with `nick`, remembered between visits.
+   * @param {string} nick
+   */
   addPeer(nick) {
     if (nick === this.me || nick === EVERYONE || this.peers.has(nick)) return;
     this.peers.add(nick);
@@ -130,17 +178,16 @@ export class Model {
   /** The DM conversations to list: every known peer and everyone seen online, online first. */
   directList() {
     const names = new Set([...this.peers, ...this.seen]);
+    /** @type {(a: string, b: string) => number} */
     const byName = (a, b) => a.localeCompare(b, undefined, { sensitivity: 'base' });
     const list = [...names].sort(byName);
-    return [
-      ...list.filter((n) => this.online.has(n)),
-      ...list.filter((n) => !this.online.has(n)),
-    ];
+    return [...list.filter((n) => this.online.has(n)), ...list.filter((n) => !this.online.has(n))];
   }
 
   /**
    * Drops every stored message (event: reset); history is loaded again. After `unknown` the
    * server's ids may have started again (a new database): marks kept by id mean nothing.
+   * @param {ResetReason} reason
    */
   reset(reason) {
     for (const conv of this.convs.values()) {
@@ -183,6 +230,7 @@ export class Model {
 
   save() {
     const peers = [...this.peers].slice(-MAX_REMEMBERED);
+    /** @type {Record<string, number>} */
     const read = {};
     for (const nick of peers) {
       const upTo = this.convs.get(nick)?.peerRead ?? 0;

@@ -2,7 +2,27 @@
 // the server stores and delivers it at most once however often the network drops the answer
 // (docs/api.md, "Idempotent sends"). Messages go out one at a time, in the order written.
 
-import { call, newClientId } from './api.js';
+import { ApiError, call, newClientId } from './api.js';
+
+/** @typedef {import('../src/http/api-types.js').ApiSent} ApiSent */
+/**
+ * A message written here and not (yet) stored by the server.
+ * @typedef {object} OutboxItem
+ * @property {string} clientId its id for idempotent sends, the same on every attempt
+ * @property {string} to
+ * @property {string} text
+ * @property {number} created when it was written (ms since the epoch)
+ * @property {'pending' | 'retrying' | 'failed' | 'sent'} state
+ * @property {string} error why it failed, or ''
+ * @property {number} attempts
+ */
+/**
+ * What the outbox tells its owner.
+ * @typedef {object} OutboxHandlers
+ * @property {(item: OutboxItem) => void} onChange an item's state changed
+ * @property {(item: OutboxItem, reply: ApiSent) => void} onSent the server stored it
+ * @property {() => void} onLoggedOut the server answered 401
+ */
 
 /** Automatic attempts before a message is shown as failed (the user can still retry). */
 const MAX_ATTEMPTS = 8;
@@ -14,23 +34,41 @@ const MAX_DELAY_MS = 15_000;
  * onSent(item, {id, ts}) when the server stored it; onLoggedOut() on a 401.
  */
 export class Outbox {
+  /** @param {OutboxHandlers} handlers */
   constructor(handlers) {
     this.h = handlers;
+    /** @type {OutboxItem[]} */
     this.queue = [];
     this.busy = false;
     this.timer = 0;
     window.addEventListener('online', () => this.next());
   }
 
-  /** Queues `text` for `to`; returns the item (state 'pending'). */
+  /**
+   * Queues `text` for `to`; returns the item (state 'pending').
+   * @param {string} to
+   * @param {string} text
+   */
   send(to, text) {
-    const item = { clientId: newClientId(), to, text, created: Date.now(), state: 'pending', error: '', attempts: 0 };
+    /** @type {OutboxItem} */
+    const item = {
+      clientId: newClientId(),
+      to,
+      text,
+      created: Date.now(),
+      state: 'pending',
+      error: '',
+      attempts: 0,
+    };
     this.queue.push(item);
     this.next();
     return item;
   }
 
-  /** Tries a failed message again, with its first clientId. */
+  /**
+   * Tries a failed message again, with its first clientId.
+   * @param {OutboxItem} item
+   */
   retry(item) {
     if (item.state !== 'failed') return;
     item.state = 'pending';
@@ -50,12 +88,11 @@ export class Outbox {
     item.attempts++;
     let reply;
     try {
-      reply = await call('POST', 'messages', {
-        to: item.to,
-        text: item.text,
-        clientId: item.clientId,
-      });
-    } catch (err) {
+      reply = /** @type {ApiSent} */ (
+        await call('POST', 'messages', { to: item.to, text: item.text, clientId: item.clientId })
+      );
+    } catch (e) {
+      const err = ApiError.from(e);
       this.busy = false;
       if (err.transient && item.attempts < MAX_ATTEMPTS) {
         // No answer, or a server error: the message may or may not be stored. Same clientId.

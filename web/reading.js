@@ -8,10 +8,21 @@ import { $ } from './view.js';
 /** Delay before a read receipt goes out, so a burst of messages costs one. */
 const RECEIPT_DELAY_MS = 250;
 
-/** The read marks of `chat` (app.js). */
+/**
+ * What reading needs from the page.
+ * @typedef {object} ReadingDeps
+ * @property {import('./model.js').Model} model
+ * @property {() => string} active the id of the open conversation
+ * @property {(message: import('./stream.js').TabMessage) => void} post tells this user's other
+ *   tabs (Stream.post)
+ * @property {() => void} listChanged unread counts changed (the sidebar renders)
+ */
+
+/** The read marks: ours, the other tabs', and receipts to DM peers. */
 export class Reading {
-  constructor(chat) {
-    this.chat = chat;
+  /** @param {ReadingDeps} deps */
+  constructor(deps) {
+    this.deps = deps;
     this.receiptTimer = 0;
   }
 
@@ -20,20 +31,20 @@ export class Reading {
    * Other tabs are told (unread counts), and in a DM the peer gets a receipt.
    */
   markRead() {
-    const { chat } = this;
+    const { model, active, post, listChanged } = this.deps;
     if (document.visibilityState !== 'visible' || $('app').hidden) return;
-    const conv = chat.model.conv(chat.active);
+    const conv = model.conv(active());
     const newest = conv.newest();
     if (newest > conv.readUpTo) {
       conv.readUpTo = newest;
-      chat.stream.post({ t: 'viewed', conv: conv.id, upTo: newest });
-      chat.sidebar.render();
+      post({ t: 'viewed', conv: conv.id, upTo: newest });
+      listChanged();
     }
-    if (!conv.isDirect || conv.id === chat.me) return;
+    if (!conv.isDirect || conv.id === model.me) return;
     clearTimeout(this.receiptTimer);
     this.receiptTimer = setTimeout(() => {
       // Still shown? The tab may have been hidden, or the conversation left, meanwhile.
-      if (document.visibilityState !== 'visible' || chat.active !== conv.id) return;
+      if (document.visibilityState !== 'visible' || active() !== conv.id) return;
       const upTo = conv.newestFrom(conv.id);
       if (upTo <= conv.receiptSent) return;
       const previous = conv.receiptSent;
@@ -44,15 +55,19 @@ export class Reading {
     }, RECEIPT_DELAY_MS);
   }
 
-  /** Another tab of ours read a conversation up to a message. */
+  /**
+   * Another tab of ours read a conversation up to a message.
+   * @param {{ t?: unknown, conv?: unknown, upTo?: unknown }} m what the tab posted
+   */
   onSignal(m) {
+    const { model, listChanged } = this.deps;
     if (m.t !== 'viewed' || typeof m.conv !== 'string') return;
     // A room we left has no conversation any more: nothing to mark.
-    if (m.conv.startsWith('#') && !this.chat.model.convs.has(m.conv)) return;
-    const conv = this.chat.model.conv(m.conv);
-    if (m.upTo > conv.readUpTo) {
+    if (m.conv.startsWith('#') && !model.convs.has(m.conv)) return;
+    const conv = model.conv(m.conv);
+    if (typeof m.upTo === 'number' && m.upTo > conv.readUpTo) {
       conv.readUpTo = m.upTo;
-      this.chat.sidebar.render();
+      listChanged();
     }
   }
 }

@@ -1,29 +1,61 @@
-// Rooms (docs/api.md, "Rooms"): the rooms the user is in, invited to, or may join, the "New
-// room" form, and what `member` and `room` events change in them. A room's messages are an
-// ordinary conversation with the id '#name' (conversation.js); the members panel of the open
-// room is members.js.
+// Rooms (docs/api.md, "Rooms"): the rooms the user is in, invited to, or may join, and what
+// `member` and `room` events change in them. A room's messages are an ordinary conversation
+// with the id '#name' (conversation.js); the rooms to join and the "New room" form are
+// room-offers.js, the members panel of the open room members.js.
 
-import { call, segment } from './api.js';
-import { $, el, reconcile } from './view.js';
+import { ApiError, call, segment } from './api.js';
+import { $ } from './view.js';
 
-/** A room name as bodies and events spell it: '#' and 1 to 48 of a-z 0-9 - _ (docs/api.md). */
-const ROOM_NAME = /^#[a-z0-9][a-z0-9_-]{0,47}$/;
+/** @typedef {import('../src/http/api-types.js').ApiRoomList} ApiRoomList */
+/** @typedef {import('../src/http/api-types.js').ApiMember} ApiMember */
+/** @typedef {import('../src/http/api-types.js').ApiRoomCount} ApiRoomCount */
+/** @typedef {ApiRoomList['rooms'][number]} RoomListing */
+/**
+ * A room as the list keeps it: as GET /rooms answers, then changed by events.
+ * @typedef {{ -readonly [K in keyof RoomListing]: RoomListing[K] }} Room
+ */
+/**
+ * What the rooms need from the page.
+ * @typedef {object} RoomsDeps
+ * @property {import('./model.js').Model} model
+ * @property {{ readonly ready: boolean, readonly lastId: number | null }} stream whether the
+ *   stream is live, and its resume point (Stream)
+ * @property {() => string} active the id of the open conversation
+ * @property {(id: string, byUser: boolean) => void} open shows a conversation
+ * @property {(text: string) => void} notify says something in the notice line
+ * @property {() => void} loggedOut the session is gone
+ * @property {(conv: import('./conversation.js').Conversation, id: number) => void} joinedAt
+ *   we joined a room at event `id` (History.joinedAt)
+ * @property {() => void} renderList the conversation list changed (the sidebar renders)
+ * @property {() => void} renderHeader the open conversation's header may have changed
+ */
+
 /** Member events about the user that arrive together cost one reload of the list. */
 const RELOAD_DELAY_MS = 150;
 
-/** The API path of room `name` ('#x' → 'rooms/x'). */
+/**
+ * The API path of room `name` ('#x' → 'rooms/x').
+ * @param {string} name
+ */
 export function roomPath(name) {
   return `rooms/${segment(name.slice(1))}`;
 }
 
-/** True when `role` may invite, remove members and delete others' messages. */
+/**
+ * True when `role` may invite, remove members and delete others' messages.
+ * @param {string | null} role
+ */
 export const moderates = (role) => role === 'owner' || role === 'moderator';
 
-/** The rooms of `chat` (app.js). */
+/** The rooms we are in, invited to, or may join, kept up to date. */
 export class Rooms {
-  constructor(chat) {
-    this.chat = chat;
-    /** Rooms by name ('#x'), as GET /rooms answers, kept up to date by events. */
+  /** @param {RoomsDeps} deps */
+  constructor(deps) {
+    this.deps = deps;
+    /**
+     * Rooms by name ('#x'), as GET /rooms answers, kept up to date by events.
+     * @type {Map<string, Room>}
+     */
     this.byName = new Map();
     /** The stream's resume point when the list was asked for: older events are in it. */
     this.asOf = 0;
@@ -34,27 +66,24 @@ export class Rooms {
   }
 
   wire() {
-    $('new-room').addEventListener('submit', (e) => {
-      e.preventDefault();
-      this.create();
-    });
     // No event says that someone made a public room: the list is read again on request, and
     // when the user comes back to the tab.
     $('rooms-refresh').addEventListener('click', () => this.load());
     document.addEventListener('visibilitychange', () => {
-      if (document.visibilityState === 'visible' && this.chat.stream.ready) this.load();
+      if (document.visibilityState === 'visible' && this.deps.stream.ready) this.load();
     });
   }
 
   /** Asks the server for the list (at every hello: events missed before it are in it). */
   async load() {
+    const { model, stream, loggedOut, renderList, renderHeader } = this.deps;
     const generation = ++this.generation;
-    const asOf = this.chat.stream.lastId ?? 0;
+    const asOf = stream.lastId ?? 0;
     let answer;
     try {
-      answer = await call('GET', 'rooms');
-    } catch (err) {
-      if (err.status === 401) this.chat.loggedOut();
+      answer = /** @type {ApiRoomList | null} */ (await call('GET', 'rooms'));
+    } catch (e) {
+      if (ApiError.from(e).status === 401) loggedOut();
       return;
     }
     if (generation !== this.generation || !Array.isArray(answer?.rooms)) return;
@@ -66,11 +95,11 @@ export class Rooms {
     for (const room of answer.rooms) this.put(room);
     this.generation = generation;
     // A room we were in and are no longer (removed while away): its conversation goes.
-    for (const id of this.chat.model.convs.keys()) {
+    for (const id of model.convs.keys()) {
       if (id.startsWith('#') && !this.isMember(id)) this.gone(id);
     }
-    this.chat.sidebar.render();
-    this.chat.renderHeader();
+    renderList();
+    renderHeader();
   }
 
   /** Loads the list again shortly (several events about us cost one request). */
@@ -82,21 +111,30 @@ export class Rooms {
   /**
    * Adds or replaces a room from an API answer. A list on its way was asked for before this
    * change: it is dropped (the next hello or event brings a fresh one).
+   * @param {Partial<Room>} room
+   * @returns {Room | null}
    */
   put(room) {
     this.generation++;
     if (!room || typeof room.name !== 'string') return null;
     const name = room.name.startsWith('#') ? room.name : `#${room.name}`;
-    const kept = { ...room, name };
+    const kept = /** @type {Room} */ ({ ...room, name });
     this.byName.set(name, kept);
     return kept;
   }
 
-  /** Our role in room `name`, or null. */
+  /**
+   * Our role in room `name`, or null.
+   * @param {string} name
+   */
   role(name) {
     return this.byName.get(name)?.role ?? null;
   }
 
+  /**
+   * True when we are a member of room `name`.
+   * @param {string} name
+   */
   isMember(name) {
     return this.role(name) !== null;
   }
@@ -114,19 +152,22 @@ export class Rooms {
     const rooms = [...this.byName.values()].filter((r) => !r.role);
     const invited = rooms.filter((r) => r.invited);
     const open = rooms.filter((r) => !r.invited && r.visibility === 'public');
+    /** @type {(a: Room, b: Room) => number} */
     const byName = (a, b) => a.name.localeCompare(b.name);
     return [...invited.sort(byName), ...open.sort(byName)];
   }
 
   // ---- events
 
-  /** A `member` event: someone joined, left, was invited, removed or given a role. */
+  /**
+   * A `member` event: someone joined, left, was invited, removed or given a role.
+   * @param {ApiMember} e
+   */
   onMember(e) {
+    const { model, joinedAt, renderList, renderHeader } = this.deps;
     const room = this.byName.get(e.room);
-    if (e.user === this.chat.me) {
-      if (e.action === 'join' || e.action === 'create') {
-        this.chat.history.joinedAt(this.chat.model.conv(e.room), e.id);
-      }
+    if (e.user === model.me) {
+      if (e.action === 'join' || e.action === 'create') joinedAt(model.conv(e.room), e.id);
       if (!room) {
         this.reloadSoon();
         return;
@@ -151,116 +192,64 @@ export class Rooms {
       // The last member left: the server removed the room (its name is free again).
       if (room.members === 0 && !room.role) this.byName.delete(room.name);
     }
-    this.chat.sidebar.render();
-    this.chat.renderHeader();
+    renderList();
+    renderHeader();
   }
 
-  /** A `room` event: a big room's member count. */
+  /**
+   * A `room` event: a big room's member count.
+   * @param {ApiRoomCount} e
+   */
   onCount(e) {
     const room = this.byName.get(e.room);
     if (!room || !Number.isSafeInteger(e.members)) return;
     room.members = e.members;
     this.countedSince = this.generation;
-    this.chat.sidebar.render();
-    this.chat.renderHeader();
+    this.deps.renderList();
+    this.deps.renderHeader();
   }
 
-  /** We left `room` or were removed from it. */
+  /**
+   * We left `room` or were removed from it (by `e.by`).
+   * @param {Room} room
+   * @param {{ action: string, by: string }} e
+   */
   lost(room, e) {
     // A private room is not listed to those outside it (unless invited again).
     if (room.visibility !== 'public' && !room.invited) this.byName.delete(room.name);
-    const active = this.chat.active === room.name;
+    const active = this.deps.active() === room.name;
     this.gone(room.name);
     if (active) {
-      this.chat.notify(
-        e.action === 'remove' && e.by !== this.chat.me
+      this.deps.notify(
+        e.action === 'remove' && e.by !== this.deps.model.me
           ? `${e.by} removed you from ${room.name}.`
           : `You left ${room.name}.`,
       );
     }
   }
 
-  /** Closes and forgets the conversation of a room we are not in. */
+  /**
+   * Closes and forgets the conversation of a room we are not in.
+   * @param {string} name
+   */
   gone(name) {
-    if (this.chat.active === name) this.chat.open('all', false);
-    this.chat.model.dropConv(name);
+    if (this.deps.active() === name) this.deps.open('all', false);
+    this.deps.model.dropConv(name);
   }
 
   // ---- actions
 
-  async create() {
-    const raw = $('room-name').value.trim().toLowerCase();
-    const name = raw.startsWith('#') ? raw : `#${raw}`;
-    const problem =
-      raw === '' || raw === '#'
-        ? 'Enter a name.'
-        : ROOM_NAME.test(name)
-          ? ''
-          : 'Use 1 to 48 of a-z, 0-9, - and _, starting with a letter or digit.';
-    $('room-error').textContent = problem;
-    if (problem) return;
-    const form = $('new-room');
-    const body = {
-      name,
-      visibility: form.elements.visibility.value,
-      history: form.elements.history.value,
-    };
-    $('room-create').disabled = true;
-    try {
-      const answer = await call('POST', 'rooms', body);
-      this.put({ ...answer.room, role: answer.room?.role ?? 'owner' });
-      $('room-name').value = '';
-      $('new-room-box').open = false;
-      this.chat.open(name, true);
-    } catch (err) {
-      $('room-error').textContent =
-        err.code === 'CHAT_ROOM_EXISTS' ? `${name} exists already.` : `Could not create: ${err.message}.`;
-    } finally {
-      $('room-create').disabled = false;
-    }
-  }
-
-  async join(room) {
-    let answer;
-    try {
-      answer = await call('POST', `${roomPath(room.name)}/join`, {});
-    } catch (err) {
-      this.chat.notify(`Could not join ${room.name}: ${err.message}.`);
-      if (err.status === 403 || err.status === 404) this.reloadSoon();
-      return;
-    }
-    const kept = this.put({ ...(this.byName.get(room.name) ?? room) });
-    if (!kept.role) {
-      kept.role = 'member';
-      kept.invited = false;
-    }
-    if (answer?.id) this.chat.history.joinedAt(this.chat.model.conv(room.name), answer.id);
-    this.chat.open(room.name, true);
-  }
-
-  /** Declines our invitation to `room`; the `member` event (or this) drops it from the list. */
-  async decline(room) {
-    try {
-      await call('DELETE', `${roomPath(room.name)}/invite`);
-    } catch (err) {
-      this.chat.notify(`Could not decline ${room.name}: ${err.message}.`);
-      this.reloadSoon();
-      return;
-    }
-    const kept = this.byName.get(room.name);
-    if (kept && !kept.role) {
-      kept.invited = false;
-      if (kept.visibility !== 'public') this.byName.delete(room.name);
-    }
-    this.chat.sidebar.render();
-  }
-
+  /**
+   * Leaves room `name`.
+   * @param {string} name
+   */
   async leave(name) {
     try {
       await call('POST', `${roomPath(name)}/leave`, {});
-    } catch (err) {
+    } catch (e) {
+      const err = ApiError.from(e);
       if (err.code !== 'CHAT_NOT_MEMBER') {
-        this.chat.notify(`Could not leave ${name}: ${err.message}.`);
+        this.deps.notify(`Could not leave ${name}: ${err.message}.`);
         return;
       }
     }
@@ -268,48 +257,8 @@ export class Rooms {
     const room = this.byName.get(name);
     if (room?.role) {
       room.role = null;
-      this.lost(room, { action: 'leave', by: this.chat.me });
+      this.lost(room, { action: 'leave', by: this.deps.model.me });
     }
-    this.chat.sidebar.render();
-  }
-
-  // ---- rendering
-
-  /**
-   * The "Rooms to join" list: invitations and public rooms, each with a Join button; an
-   * invitation also has a Decline button.
-   */
-  render() {
-    const offers = this.offers();
-    $('room-offers-empty').hidden = offers.length > 0;
-    reconcile(
-      $('room-offers'),
-      offers.map((room) => ({
-        key: room.name,
-        create: () => {
-          const li = el('li', 'offer');
-          const text = el('span', 'offer-text');
-          text.append(el('span', 'name', room.name), el('span', 'muted offer-about'));
-          const join = el('button', 'join', 'Join');
-          join.type = 'button';
-          join.setAttribute('aria-label', `Join ${room.name}`);
-          join.addEventListener('click', () => this.join(this.byName.get(room.name) ?? room));
-          const decline = el('button', 'decline quiet', 'Decline');
-          decline.type = 'button';
-          decline.setAttribute('aria-label', `Decline ${room.name}`);
-          decline.addEventListener('click', () => this.decline(this.byName.get(room.name) ?? room));
-          li.append(text, join, decline);
-          return li;
-        },
-        update: (li) => {
-          const r = this.byName.get(room.name) ?? room;
-          li.querySelector('.offer-about').textContent = r.invited
-            ? 'invited you'
-            : `${r.members ?? 0} member${r.members === 1 ? '' : 's'}`;
-          li.classList.toggle('invited', Boolean(r.invited));
-          li.querySelector('.decline').hidden = !r.invited;
-        },
-      })),
-    );
+    this.deps.renderList();
   }
 }

@@ -1,27 +1,41 @@
 // The conversation list: Everyone, the rooms we are in, and one entry per DM peer with
-// presence and unread counts; the rooms to join (rooms.js); the "Message someone" form; and,
-// on small screens, the drawer that holds them.
+// presence and unread counts; the rooms to join (room-offers.js); the "Message someone" form;
+// and, on small screens, the drawer that holds them.
 
 import { nickProblem } from './login.js';
-import { $, renderConversations } from './view.js';
+import { EVERYONE, isRoom } from './model.js';
+import { $, avatar, el, part, reconcile, srOnly } from './view.js';
 
-/** The sidebar of `chat` (app.js): reads its model and active conversation, calls open(). */
+/** @typedef {import('./model.js').Model} Model */
+/**
+ * What the sidebar needs from the page.
+ * @typedef {object} SidebarDeps
+ * @property {Model} model conversations, unread counts and who is online
+ * @property {{ joined(): string[] }} rooms the rooms we are in
+ * @property {{ render(): void }} offers the rooms we may join
+ * @property {() => string} active the id of the open conversation
+ * @property {(id: string, byUser: boolean) => void} open shows a conversation
+ */
+
+/** The sidebar: the conversation list, the "Message someone" form and the drawer. */
 export class Sidebar {
-  constructor(chat) {
-    this.chat = chat;
+  /** @param {SidebarDeps} deps */
+  constructor(deps) {
+    this.deps = deps;
   }
 
   wire() {
+    const { model, open } = this.deps;
     $('menu').addEventListener('click', () => this.toggle());
     $('new-dm').addEventListener('submit', (e) => {
       e.preventDefault();
-      const nick = $('dm-nick').value.trim().normalize('NFC');
-      const problem = nick === this.chat.me ? 'That is you.' : nickProblem(nick);
+      const nick = $('dm-nick', HTMLInputElement).value.trim().normalize('NFC');
+      const problem = nick === model.me ? 'That is you.' : nickProblem(nick);
       $('dm-error').textContent = problem;
       if (problem) return;
-      $('dm-nick').value = '';
-      this.chat.model.addPeer(nick);
-      this.chat.open(nick, true);
+      $('dm-nick', HTMLInputElement).value = '';
+      model.addPeer(nick);
+      open(nick, true);
     });
     document.addEventListener('keydown', (e) => {
       if (e.key === 'Escape' && this.isOpen()) {
@@ -45,23 +59,77 @@ export class Sidebar {
     return $('app').classList.contains('menu-open');
   }
 
-  /** Opens or closes the drawer; opening moves focus to the current conversation. */
+  /**
+   * Opens or closes the drawer; opening moves focus to the current conversation.
+   * @param {boolean} [open]
+   */
   toggle(open = !this.isOpen()) {
     $('app').classList.toggle('menu-open', open);
     $('menu').setAttribute('aria-expanded', String(open));
-    if (open) $('sidebar').querySelector('[aria-current]')?.focus();
+    const current = $('sidebar').querySelector('[aria-current]');
+    if (open && current instanceof HTMLElement) current.focus();
   }
 
   /** Renders the list, the total unread badge on the menu button, and who is online. */
   render() {
-    const { model, active } = this.chat;
-    const rooms = this.chat.rooms.joined();
-    renderConversations($('convs'), model, rooms, active, (id, byUser) => this.chat.open(id, byUser));
-    this.chat.rooms.render();
+    const { model, rooms, offers, active, open } = this.deps;
+    renderConversations($('convs'), model, rooms.joined(), active(), open);
+    offers.render();
     const total = model.totalUnread();
     const badge = $('menu-badge');
     badge.textContent = total > 0 ? String(total) : '';
     badge.hidden = total === 0;
     $('people-count').textContent = `${model.onlineCount ?? model.online.size} online`;
   }
+}
+
+/**
+ * Renders the conversation list: Everyone, the rooms we are in (`rooms`, '#name' ids), then
+ * one entry per DM peer.
+ * @param {HTMLElement} ul
+ * @param {Model} model
+ * @param {string[]} rooms
+ * @param {string} active
+ * @param {(id: string, byUser: boolean) => void} open
+ */
+function renderConversations(ul, model, rooms, active, open) {
+  const entries = [EVERYONE, ...rooms, ...model.directList()];
+  reconcile(
+    ul,
+    entries.map((id) => ({
+      key: id,
+      create: () => {
+        const li = el('li');
+        const button = el('button', 'conv');
+        button.type = 'button';
+        button.dataset.conv = id;
+        button.addEventListener('click', () => open(id, true));
+        const who = el('span', 'who');
+        who.append(avatar(id));
+        if (id !== EVERYONE && !isRoom(id)) who.append(el('span', 'presence'));
+        button.append(who, el('span', 'name', id === EVERYONE ? 'Everyone' : id));
+        const badge = el('span', 'badge');
+        badge.setAttribute('aria-hidden', 'true');
+        button.append(srOnly(''), badge);
+        li.append(button);
+        return li;
+      },
+      update: (li) => {
+        const button = part(li, 'button');
+        const conv = model.conv(id);
+        const unread = conv.unread(model.me);
+        const direct = id !== EVERYONE && !isRoom(id);
+        const online = direct && model.online.has(id);
+        if (active === id) button.setAttribute('aria-current', 'true');
+        else button.removeAttribute('aria-current');
+        button.classList.toggle('online', online);
+        button.classList.toggle('unread', unread > 0);
+        const presence = isRoom(id) ? ', room' : !direct ? '' : online ? ', online' : ', offline';
+        part(button, '.sr-only').textContent = presence + (unread > 0 ? `, ${unread} unread` : '');
+        const badge = part(button, '.badge');
+        badge.textContent = unread > 0 ? String(unread) : '';
+        badge.hidden = unread === 0;
+      },
+    })),
+  );
 }

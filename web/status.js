@@ -3,6 +3,7 @@
 
 import { $ } from './view.js';
 
+/** @type {Record<string, string>} */
 const LABELS = {
   connecting: 'Connecting…',
   connected: 'Connected',
@@ -17,7 +18,11 @@ export class StatusView {
     this.timer = 0;
   }
 
-  /** Shows `status` (Stream's onStatus); `retryAt` is when the next attempt starts, or 0. */
+  /**
+   * Shows `status` (Stream's onStatus); `retryAt` is when the next attempt starts, or 0.
+   * @param {string} status
+   * @param {number} retryAt
+   */
   show(status, retryAt) {
     const pill = $('status');
     pill.dataset.state = status;
@@ -44,6 +49,7 @@ export class StatusView {
 
 /** The tab title: as the seed's page, "nick (n)" while messages arrive in a hidden tab. */
 export class TitleCount {
+  /** @param {string} me */
   constructor(me) {
     this.me = me;
     this.count = 0;

@@ -7,6 +7,8 @@ import { call } from './api.js';
 import { EVERYONE, isRoom } from './model.js';
 import { $ } from './view.js';
 
+/** @typedef {import('../src/http/api-types.js').ApiTyping} ApiTyping */
+
 /**
  * The server passes on one typing notice per conversation every 2 s and drops the rest
  * (docs/api.md); a little more, so that network jitter does not land one inside the 2 s.
@@ -17,20 +19,31 @@ const SHOW_MS = 4_000;
 /** Most typers remembered per conversation; more are not named one by one anyway. */
 const MAX_TYPERS = 50;
 
-/** Typing notices of `chat` (app.js). */
+/** Typing notices: ours to the server, and others' in the line under the messages. */
 export class Typing {
-  constructor(chat) {
-    this.chat = chat;
-    /** When we last told each conversation that we type. */
+  /**
+   * @param {string} me the signed-in user
+   * @param {() => string} active the id of the open conversation
+   */
+  constructor(me, active) {
+    this.me = me;
+    this.active = active;
+    /** When we last told each conversation that we type. @type {Map<string, number>} */
     this.sentAt = new Map();
-    /** Who types where: conversation id → Map(nick → until when). */
+    /**
+     * Who types where: conversation id → Map(nick → until when).
+     * @type {Map<string, Map<string, number>>}
+     */
     this.typers = new Map();
     this.timer = 0;
   }
 
-  /** The user typed in the message box of conversation `id`. */
+  /**
+   * The user typed in the message box of conversation `id`.
+   * @param {string} id
+   */
   typed(id) {
-    if (id === EVERYONE || id === this.chat.me) return;
+    if (id === EVERYONE || id === this.me) return;
     const now = Date.now();
     if (now - (this.sentAt.get(id) ?? 0) < SEND_EVERY_MS) return;
     this.sentAt.set(id, now);
@@ -38,9 +51,12 @@ export class Typing {
     call('POST', 'typing', { to: id }).catch(() => {});
   }
 
-  /** A `typing` event: `from` types to us, or in room `to`. */
+  /**
+   * A `typing` event: `from` types to us, or in room `to`.
+   * @param {ApiTyping} event
+   */
   onEvent({ from, to }) {
-    if (typeof from !== 'string' || typeof to !== 'string' || from === this.chat.me) return;
+    if (typeof from !== 'string' || typeof to !== 'string' || from === this.me) return;
     const id = isRoom(to) ? to : from;
     let typers = this.typers.get(id);
     if (!typers) {
@@ -49,11 +65,16 @@ export class Typing {
     }
     typers.delete(from);
     typers.set(from, Date.now() + SHOW_MS);
-    if (typers.size > MAX_TYPERS) typers.delete(typers.keys().next().value);
+    const oldest = typers.keys().next();
+    if (typers.size > MAX_TYPERS && !oldest.done) typers.delete(oldest.value);
     this.update();
   }
 
-  /** `nick`'s message to conversation `id` arrived: they are done typing it. */
+  /**
+   * `nick`'s message to conversation `id` arrived: they are done typing it.
+   * @param {string} id
+   * @param {string} nick
+   */
   stop(id, nick) {
     if (this.typers.get(id)?.delete(nick)) this.update();
   }
@@ -76,12 +97,15 @@ export class Typing {
 
   /** The line under the messages: "ann is typing…", "ann and bo are typing…". */
   render() {
-    const names = [...(this.typers.get(this.chat.active)?.keys() ?? [])];
+    const names = [...(this.typers.get(this.active())?.keys() ?? [])];
     $('typing').textContent = describe(names);
   }
 }
 
-/** The sentence for `names` typing, or '' when nobody is. */
+/**
+ * The sentence for `names` typing, or '' when nobody is.
+ * @param {string[]} names
+ */
 export function describe(names) {
   if (names.length === 0) return '';
   if (names.length === 1) return `${names[0]} is typing…`;

@@ -11,15 +11,20 @@ const MAX_HEARTBEAT_MS = 30_000;
 
 /** A countdown restarted by every event; calls `onDead` when it runs out. */
 export class Watchdog {
+  /** @param {() => void} onDead */
   constructor(onDead) {
     this.onDead = onDead;
     this.heartbeatMs = MAX_HEARTBEAT_MS;
     this.timer = 0;
   }
 
-  /** Uses the interval a `hello` announced (ignored when it is not a sane number). */
+  /**
+   * Uses the interval a `hello` announced (ignored when it is not a sane number).
+   * @param {unknown} ms
+   */
   setHeartbeat(ms) {
-    if (Number.isFinite(ms) && ms >= 100 && ms <= MAX_HEARTBEAT_MS) this.heartbeatMs = ms;
+    if (typeof ms === 'number' && Number.isFinite(ms) && ms >= 100 && ms <= MAX_HEARTBEAT_MS)
+      this.heartbeatMs = ms;
   }
 
   /** Something arrived: the stream is alive; start counting again. */

@@ -9,6 +9,7 @@ import type {
   StoredMessage,
   StoredReceipt,
 } from '../domain/events.js';
+import type { ApiDelete, ApiEdit, ApiMember, ApiMessage, ApiReceipt } from './api-types.js';
 
 /**
  * One SSE frame of the JSON API: `id:` (logged events only), `event:` and one `data:` line.
@@ -20,18 +21,6 @@ export function apiFrame(event: string, data: unknown, id?: EventId): string {
   return id === undefined
     ? `event: ${event}\ndata: ${json}\n\n`
     : `id: ${id}\nevent: ${event}\ndata: ${json}\n\n`;
-}
-
-/** A message as the JSON API shows it, in the stream and in history. */
-export interface ApiMessage {
-  readonly id: EventId;
-  readonly from: string;
-  readonly to: string;
-  readonly text: string;
-  readonly ts: number;
-  readonly clientId?: string;
-  readonly edited?: number;
-  readonly deleted?: true;
 }
 
 /** The public fields of a stored message (the mailbox flag is the server's business). */
@@ -47,7 +36,7 @@ export function apiMessage(m: StoredMessage): ApiMessage {
 }
 
 /** A membership change as the JSON API shows it. */
-export function apiMember(c: StoredMemberChange): Record<string, unknown> {
+export function apiMember(c: StoredMemberChange): ApiMember {
   return {
     id: c.id,
     room: c.room,
@@ -60,17 +49,17 @@ export function apiMember(c: StoredMemberChange): Record<string, unknown> {
 }
 
 /** An edit as the JSON API shows it (`message` is the edited message's id). */
-export function apiEdit(e: StoredEdit): Record<string, unknown> {
+export function apiEdit(e: StoredEdit): ApiEdit {
   return { id: e.id, message: e.target, from: e.from, to: e.to, text: e.text, ts: e.ts };
 }
 
 /** A delete as the JSON API shows it. */
-export function apiDelete(d: StoredDelete): Record<string, unknown> {
+export function apiDelete(d: StoredDelete): ApiDelete {
   return { id: d.id, message: d.target, from: d.from, to: d.to, ts: d.ts };
 }
 
 /** A read receipt as the JSON API shows it. */
-export function apiReceipt(r: StoredReceipt): Record<string, unknown> {
+export function apiReceipt(r: StoredReceipt): ApiReceipt {
   return { id: r.id, from: r.from, to: r.to, upTo: r.upTo, ts: r.ts };
 }
 

@@ -69,7 +69,7 @@ export interface HttpDeps {
  * The HTTP edge: routes each request to a page, the classic protocol or an error. Routes:
  *
  * - `GET /`: our chat page. `GET /classic`: the seed's own page, unchanged.
- * - `GET /assets/<name>`: the page's scripts and styles (static.ts WEB_ASSETS).
+ * - `GET /assets/<name>`: the page's scripts and styles (static.ts webAssets).
  * - `/api/v1/...`: the JSON API (api.ts, docs/api.md).
  * - `GET /msg/<from>/<to>%20<text>`: send (classic protocol).
  * - `GET /<nick>` with `Accept: text/event-stream`: open a stream (classic protocol).

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { inlineCodePolicy } from './static.js';
+import { findWebDir, inlineCodePolicy, webAssets } from './static.js';
 
 const sha = (s: string) => `'sha256-${createHash('sha256').update(s).digest('base64')}'`;
 
@@ -25,4 +28,35 @@ test('inlineCodePolicy allows exactly the page inline code, by hash', () => {
 test('inlineCodePolicy refuses code it cannot hash', () => {
   assert.throws(() => inlineCodePolicy('<script src="/x.js"></script>'), /external script/);
   assert.throws(() => inlineCodePolicy('<a onclick="f(&quot;x&quot;)">'), /reference/);
+});
+
+test('webAssets lists the plain files of the folder with a known type, and nothing else', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ssechat-web-'));
+  try {
+    for (const name of ['b.js', 'a.css', 'icon.svg', 'index.html', 'tsconfig.json', '.hidden.js']) {
+      writeFileSync(join(dir, name), '');
+    }
+    mkdirSync(join(dir, 'sub.js'));
+    writeFileSync(join(dir, 'sub.js', 'c.js'), '');
+    assert.deepEqual(webAssets(dir), ['a.css', 'b.js', 'icon.svg']);
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
+test('every module and style the page refers to is a served asset', () => {
+  const web = findWebDir();
+  const assets = new Set(webAssets(web));
+  const wanted = new Set<string>();
+  for (const name of assets) {
+    if (!name.endsWith('.js')) continue;
+    const code = readFileSync(join(web, name), 'utf8');
+    for (const [, path] of code.matchAll(/^(?:import|export)\b[^'"]*from '\.\/([^']+)'/gm)) {
+      wanted.add(path ?? '');
+    }
+  }
+  const page = readFileSync(join(web, 'index.html'), 'utf8');
+  for (const [, path] of page.matchAll(/"\/assets\/([^"]+)"/g)) wanted.add(path ?? '');
+  assert.ok(wanted.has('app.js') && wanted.has('view.js'), 'the scan finds the references');
+  for (const path of wanted) assert.ok(assets.has(path), `${path} is served`);
 });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,48 +51,32 @@ export class StaticPage {
   }
 }
 
-/**
- * The files of web/ served at `/assets/<name>`. A fixed list, read once at startup: no part of
- * a request path ever reaches the file system, and a file added to web/ is not served until
- * it is named here. The page's modules import each other relatively, so they all live here.
- */
-export const WEB_ASSETS = [
-  'style.css',
-  'rooms.css',
-  'icon.svg',
-  'app.js',
-  'api.js',
-  'stream.js',
-  'watchdog.js',
-  'model.js',
-  'conversation.js',
-  'view.js',
-  'outbox.js',
-  'login.js',
-  'composer.js',
-  'history.js',
-  'sidebar.js',
-  'status.js',
-  'events.js',
-  'reading.js',
-  'rooms.js',
-  'members.js',
-  'typing.js',
-  'message-tools.js',
-] as const;
-
-/** Content-Type by file extension, for the kinds of file WEB_ASSETS holds. */
+/** Content-Type by file extension: the only kinds of file of web/ served as assets. */
 const ASSET_TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
   '.svg': 'image/svg+xml',
 };
 
-/** The page's scripts, styles and icon (WEB_ASSETS), each a StaticPage. */
+/**
+ * The files of web/ served at `/assets/<name>`: every plain file directly in the folder whose
+ * extension ASSET_TYPES knows, listed once at startup, so that a module added to web/ is
+ * served without being named anywhere. No subfolder, no dotfile, nothing else (the HTML pages
+ * have their own routes, and tsconfig.json is not for browsers); no part of a request path
+ * ever reaches the file system, since a request only picks a name from this list.
+ */
+export function webAssets(webDir: string): string[] {
+  return readdirSync(webDir, { withFileTypes: true })
+    .filter((e) => e.isFile() && !e.name.startsWith('.') && ASSET_TYPES[extname(e.name)])
+    .map((e) => e.name)
+    .sort();
+}
+
+/** The page's scripts, styles and icon (webAssets), each a StaticPage. */
 export class StaticAssets {
   private readonly files = new Map<string, StaticPage>();
 
-  constructor(webDir: string, names: readonly string[] = WEB_ASSETS) {
+  constructor(webDir: string, names: readonly string[] = webAssets(webDir)) {
     for (const name of names) {
       const type = ASSET_TYPES[extname(name)];
       if (!type) throw new Error(`no Content-Type for web asset ${name}`);

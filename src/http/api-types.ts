@@ -1,0 +1,193 @@
+/**
+ * The JSON shapes of the API (docs/api.md) that clients read: the data of each event of
+ * `GET /api/v1/events` and the answers the web page uses. Types only, and importing only
+ * types that need no Node.js, so that web/ (checkJs, no Node types) imports them in JSDoc
+ * (`import('../src/http/api-types.js')`) instead of declaring them a second time.
+ */
+import type { ResetReason } from '../core/resume.js';
+import type { EventId, MemberAction, Role } from '../domain/events.js';
+import type { Member, RoomInfo, RoomListing } from '../store/store.js';
+
+/** A message as the JSON API shows it, in the stream and in history. */
+export interface ApiMessage {
+  readonly id: EventId;
+  readonly from: string;
+  readonly to: string;
+  readonly text: string;
+  readonly ts: number;
+  readonly clientId?: string;
+  readonly edited?: number;
+  readonly deleted?: true;
+}
+
+/** The `message` event: a message, with `offline` when it waited in the mailbox. */
+export type ApiMessageEvent = ApiMessage & { readonly offline?: boolean };
+
+/** A membership change (the `member` event). */
+export interface ApiMember {
+  readonly id: EventId;
+  readonly room: string;
+  readonly user: string;
+  readonly action: MemberAction;
+  readonly by: string;
+  /** The role of `user` after the change; null when they are not (or no longer) a member. */
+  readonly role: Role | null;
+  readonly ts: number;
+}
+
+/** An edit (the `edit` event); `message` is the edited message's id. */
+export interface ApiEdit {
+  readonly id: EventId;
+  readonly message: EventId;
+  readonly from: string;
+  readonly to: string;
+  readonly text: string;
+  readonly ts: number;
+}
+
+/** A delete (the `delete` event); `message` is the deleted message's id. */
+export interface ApiDelete {
+  readonly id: EventId;
+  readonly message: EventId;
+  readonly from: string;
+  readonly to: string;
+  readonly ts: number;
+}
+
+/** A read receipt (the `read` event): `from` read `to`'s messages up to `upTo`. */
+export interface ApiReceipt {
+  readonly id: EventId;
+  readonly from: string;
+  readonly to: string;
+  readonly upTo: EventId;
+  readonly ts: number;
+}
+
+/** Who is online: the first users (in a crowd) and how many there are. */
+export interface ApiOnlineList {
+  readonly online: readonly string[];
+  readonly onlineCount: number;
+}
+
+/** The `hello` event: "live from here", who the stream is for and who is online. */
+export interface ApiHello extends ApiOnlineList {
+  readonly user: string;
+  /** The head: the stream's resume point. */
+  readonly id: EventId;
+  /** How often an idle stream gets a `ping` event. */
+  readonly heartbeatMs: number;
+}
+
+/** The `presence` event: who is online now, replacing the list. */
+export type ApiPresence = ApiOnlineList;
+
+/** The `online` event of a crowd: how many are online; `crowd: false` when it thinned out. */
+export interface ApiOnline {
+  readonly count: number;
+  readonly crowd?: false;
+}
+
+/** The `join` and `leave` events: a user came online or went. */
+export interface ApiUserEvent {
+  readonly user: string;
+}
+
+/** The `typing` event: `from` types to `to` (a user or a room). */
+export interface ApiTyping {
+  readonly from: string;
+  readonly to: string;
+}
+
+/** The `room` event: a big room's member count. */
+export interface ApiRoomCount {
+  readonly room: string;
+  readonly members: number;
+}
+
+/** The `reset` event: the client's view is stale; `id` is the head. */
+export interface ApiReset {
+  readonly reason: ResetReason;
+  readonly id: EventId;
+}
+
+/** The `bye` event at shutdown: when to come back. */
+export interface ApiBye {
+  readonly retryMs: number;
+}
+
+/** The data of each event type of `GET /api/v1/events`, by type. */
+export interface ApiEvents {
+  hello: ApiHello;
+  message: ApiMessageEvent;
+  read: ApiReceipt;
+  join: ApiUserEvent;
+  leave: ApiUserEvent;
+  member: ApiMember;
+  edit: ApiEdit;
+  delete: ApiDelete;
+  typing: ApiTyping;
+  room: ApiRoomCount;
+  online: ApiOnline;
+  presence: ApiPresence;
+  reset: ApiReset;
+  ping: Record<string, never>;
+  bye: ApiBye;
+}
+
+/** The server's login mode. */
+export type ApiAuthMode = 'open' | 'accounts';
+
+/** `GET` and `POST /session`: who is signed in, and the server's mode. */
+export interface ApiSession {
+  readonly user: string;
+  readonly auth: ApiAuthMode;
+}
+
+/** `POST /users`: the account made. */
+export interface ApiRegistered {
+  readonly user: string;
+}
+
+/** `GET /messages`: a page of history, oldest first; `before` starts the next older page. */
+export interface ApiHistoryPage {
+  readonly messages: readonly ApiMessage[];
+  readonly before: EventId | null;
+}
+
+/** `POST /messages`: the stored message's id and time. */
+export interface ApiSent {
+  readonly id: EventId;
+  readonly ts: number;
+}
+
+/** `GET /presence`: who is online. */
+export interface ApiPresenceAnswer {
+  readonly online: readonly string[];
+}
+
+/** An answer that names the logged event a request made, or null when it changed nothing. */
+export interface ApiLogged {
+  readonly id: EventId | null;
+}
+
+/** `GET /rooms`: the rooms the user is in, invited to, or may join. */
+export interface ApiRoomList {
+  readonly rooms: readonly RoomListing[];
+}
+
+/** `GET /rooms/<name>`: a room and its members (the first ones, in a big room). */
+export interface ApiRoomView {
+  readonly room: RoomInfo;
+  readonly members: ReadonlyArray<Member & { readonly online: boolean }>;
+}
+
+/** `POST /rooms`: the room made, and the id of its `create` change. */
+export interface ApiRoomCreated {
+  readonly room: RoomInfo | undefined;
+  readonly id: EventId;
+}
+
+/** Every error answer: a stable code (src/domain/errors.ts) and a sentence. */
+export interface ApiErrorBody {
+  readonly error: { readonly code: string; readonly message: string };
+}

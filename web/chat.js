@@ -1,0 +1,327 @@
+// The signed-in page: wires the stream, the model and the parts of the page together. The
+// parts are sidebar.js (conversation list), rooms.js and room-offers.js (rooms, rooms to
+// join, new room), members.js (the open room's members), history.js (paging), composer.js
+// (message box and outbox), message-tools.js (edit, delete), typing.js, reading.js (read
+// marks and receipts) and status.js (connection status, title); view.js and message-list.js
+// build the DOM. Each part gets what it uses, and nothing else, from here: this file is the
+// page's composition root.
+
+import { ApiError, call } from './api.js';
+import { Composer } from './composer.js';
+import { eventApplier } from './events.js';
+import { History } from './history.js';
+import { Members } from './members.js';
+import { renderMessages } from './message-list.js';
+import { MessageTools } from './message-tools.js';
+import { EVERYONE, isRoom, KEEP, Model } from './model.js';
+import { Reading } from './reading.js';
+import { RoomOffers } from './room-offers.js';
+import { Rooms } from './rooms.js';
+import { Sidebar } from './sidebar.js';
+import { StatusView, TitleCount } from './status.js';
+import { Stream } from './stream.js';
+import { Typing } from './typing.js';
+import { $ } from './view.js';
+
+/** @typedef {import('../src/http/api-types.js').ApiAuthMode} ApiAuthMode */
+/** @typedef {import('./conversation.js').Conversation} Conversation */
+/** @typedef {import('./message-list.js').Scroll} Scroll */
+/** @typedef {import('./stream.js').Snapshot} Snapshot */
+
+/** The signed-in page of user `me`. One per page load: logging out reloads the page. */
+export class Chat {
+  /**
+   * @param {string} me
+   * @param {ApiAuthMode} auth
+   * @param {(message: { t: 'logout' }) => void} tellTabs tells this browser's other tabs
+   *   (app.js), which follow a logout
+   */
+  constructor(me, auth, tellTabs) {
+    this.me = me;
+    this.auth = auth;
+    this.tellTabs = tellTabs;
+    const model = new Model(me);
+    this.model = model;
+    this.active = EVERYONE;
+    /** True once the page is going away on purpose: unsent messages no longer hold it. */
+    this.leaving = false;
+    // What the parts share: the open conversation (read when they need it) and the page's
+    // own reactions, which call parts built further down, so they are looked up when called.
+    const active = () => this.active;
+    /** @type {(id: string, byUser: boolean) => void} */
+    const open = (id, byUser) => this.open(id, byUser);
+    /** @type {(text: string) => void} */
+    const notify = (text) => this.notify(text);
+    const loggedOut = () => this.loggedOut();
+    const renderList = () => this.sidebar.render();
+    const renderHeader = () => this.renderHeader();
+    /** @type {(conv: Conversation, scroll?: Scroll) => void} */
+    const renderIf = (conv, scroll) => this.renderIf(conv, scroll);
+    const markRead = () => this.reading.markRead();
+    this.title = new TitleCount(me);
+    this.status = new StatusView();
+    this.stream = new Stream(me, {
+      onEvent: (type, data) => this.onEvent(type, data),
+      onStatus: (status, retryAt) => this.status.show(status, retryAt),
+      onSync: (state) => this.onSync(state),
+      snapshot: () => ({ online: [...model.online], onlineCount: model.onlineCount }),
+      onSignal: (m) => this.reading.onSignal(m),
+      onLoggedOut: loggedOut,
+    });
+    const stream = this.stream;
+    this.typing = new Typing(me, active);
+    this.history = new History({ model, stream, active, renderIf, markRead, loggedOut });
+    this.rooms = new Rooms({
+      model,
+      stream,
+      active,
+      open,
+      notify,
+      loggedOut,
+      joinedAt: (conv, id) => this.history.joinedAt(conv, id),
+      renderList,
+      renderHeader,
+    });
+    const rooms = this.rooms;
+    this.offers = new RoomOffers({
+      rooms,
+      model,
+      open,
+      notify,
+      joinedAt: (conv, id) => this.history.joinedAt(conv, id),
+      renderList,
+    });
+    this.members = new Members({ model, rooms, active, notify });
+    this.sidebar = new Sidebar({ model, rooms, offers: this.offers, active, open });
+    this.tools = new MessageTools({
+      me,
+      role: (room) => rooms.role(room),
+      renderIf,
+      notify,
+      loggedOut,
+      beginEdit: (conv, m) => this.composer.beginEdit(conv, m),
+      messageGone: (id) => this.composer.messageGone(id),
+    });
+    const tools = this.tools;
+    this.composer = new Composer({
+      model,
+      active,
+      typed: (id) => this.typing.typed(id),
+      edit: (conv, m, text) => tools.edit(conv, m, text),
+      render: (conv, scroll) => this.render(conv, scroll),
+      renderIf,
+      loggedOut,
+    });
+    this.reading = new Reading({
+      model,
+      active,
+      post: (message) => stream.post(message),
+      listChanged: renderList,
+    });
+    this.onEvent = eventApplier({
+      model,
+      active,
+      history: this.history,
+      rooms,
+      members: this.members,
+      typing: this.typing,
+      composer: this.composer,
+      title: this.title,
+      renderList,
+      renderHeader,
+      renderIf,
+      markRead,
+    });
+  }
+
+  /**
+   * Shows the page and opens the stream; `notice` is said in the notice line.
+   * @param {string} notice
+   */
+  start(notice) {
+    $('login-view').hidden = true;
+    $('app').hidden = false;
+    $('me').textContent = this.me;
+    $('notice-text').textContent = notice;
+    $('notice').hidden = !notice;
+    this.title.update();
+    this.wire();
+    this.open(EVERYONE, false);
+    this.status.show('connecting', 0);
+    this.stream.start();
+    $('text').focus();
+  }
+
+  wire() {
+    this.sidebar.wire();
+    this.rooms.wire();
+    this.offers.wire();
+    this.members.wire();
+    this.history.wire();
+    this.composer.wire();
+    $('logout').addEventListener('click', () => this.logout());
+    $('retry-now').addEventListener('click', () => this.stream.retryNow());
+    $('notice-close').addEventListener('click', () => {
+      $('notice').hidden = true;
+      $('text').focus();
+    });
+    document.addEventListener('visibilitychange', () => {
+      if (document.visibilityState === 'visible') {
+        this.title.clear();
+        this.markRead();
+      }
+    });
+    // Unsent messages live in this page only: closing it would lose them without a word.
+    window.addEventListener('beforeunload', (e) => {
+      if (this.leaving || this.composer.unsent() === 0) return;
+      e.preventDefault();
+      e.returnValue = '';
+    });
+    // A page restored from the back/forward cache missed what its tabs said meanwhile.
+    window.addEventListener('pageshow', (e) => {
+      if (e.persisted) location.reload();
+    });
+  }
+
+  /**
+   * A follower tab learned the leader's state: who is online, and that the stream is live.
+   * @param {Snapshot} state
+   */
+  onSync(state) {
+    this.model.setOnline(state.online, state.onlineCount);
+    this.sidebar.render();
+    this.history.ensureLoaded(this.model.conv(this.active));
+    this.rooms.load();
+  }
+
+  // ---- conversations and history
+
+  /**
+   * Shows conversation `id`; `byUser` moves focus to the message box.
+   * @param {string} id
+   * @param {boolean} byUser
+   */
+  open(id, byUser) {
+    // The conversation left behind keeps only its newest messages (model.js KEEP).
+    this.model.conv(this.active).trim(KEEP);
+    this.active = id;
+    const conv = this.model.conv(id);
+    const title = id === EVERYONE ? 'Everyone' : id;
+    $('conv-title').textContent = title;
+    this.composer.show(id, title);
+    this.tools.confirming = 0;
+    $('messages').replaceChildren();
+    $('app').dataset.conv = id;
+    this.members.show(id);
+    this.typing.render();
+    this.renderHeader();
+    this.render(conv, 'bottom');
+    this.sidebar.render();
+    this.history.ensureLoaded(conv);
+    this.markRead();
+    if (byUser) {
+      this.sidebar.toggle(false);
+      $('text').focus();
+    }
+  }
+
+  renderHeader() {
+    const id = this.active;
+    if (isRoom(id)) {
+      const room = this.rooms.byName.get(id);
+      const n = room?.members ?? 0;
+      const kind = room?.visibility === 'private' ? 'Private room' : 'Room';
+      $('conv-sub').textContent = room ? `${kind}, ${n} member${n === 1 ? '' : 's'}` : 'Room';
+      $('members-count').textContent = room ? String(n) : '';
+      return;
+    }
+    $('conv-sub').textContent =
+      id === EVERYONE
+        ? `${this.model.onlineCount ?? this.model.online.size} online`
+        : id === this.me
+          ? 'Notes to yourself'
+          : this.model.online.has(id)
+            ? 'Online'
+            : 'Offline: they get your messages when they are back';
+  }
+
+  // ---- rendering
+
+  /**
+   * Renders `conv` if it is shown, and the list; a conversation not shown is trimmed.
+   * @param {Conversation} conv
+   * @param {Scroll} [scroll]
+   */
+  renderIf(conv, scroll = 'auto') {
+    if (conv.id === this.active) this.render(conv, scroll);
+    else conv.trim(KEEP);
+    this.sidebar.render();
+  }
+
+  /**
+   * Renders the active conversation, and leaves the view where `scroll` says (message-list.js
+   * Scroll). Reading at the bottom, the oldest messages beyond KEEP are dropped; scrolled up,
+   * nothing is taken away.
+   * @param {Conversation} conv
+   * @param {Scroll} scroll
+   */
+  render(conv, scroll) {
+    const scroller = $('scroller');
+    const atBottom = scroller.scrollTop + scroller.clientHeight >= scroller.scrollHeight - 40;
+    const fromBottom = scroller.scrollHeight - scroller.scrollTop;
+    const follow = scroll === 'bottom' || (scroll === 'auto' && atBottom);
+    if (follow) conv.trim(KEEP);
+    renderMessages($('messages'), conv, this.me, this.composer.actions, this.tools);
+    this.history.showState(conv);
+    if (follow) {
+      scroller.scrollTop = scroller.scrollHeight;
+    } else if (scroll === 'older') {
+      scroller.scrollTop = scroller.scrollHeight - fromBottom;
+    }
+  }
+
+  /** The user sees the active conversation (if the tab is visible): reading.js. */
+  markRead() {
+    this.reading.markRead();
+  }
+
+  /**
+   * Says `text` in the notice line under the top bar (a failed edit, a removal…).
+   * @param {string} text
+   */
+  notify(text) {
+    $('notice-text').textContent = text;
+    $('notice').hidden = false;
+  }
+
+  /** Logs out, here and in this browser's other tabs. */
+  async logout() {
+    $('logout', HTMLButtonElement).disabled = true;
+    try {
+      await call('DELETE', 'session');
+    } catch (e) {
+      const err = ApiError.from(e);
+      if (err.status !== 401) {
+        $('logout', HTMLButtonElement).disabled = false;
+        $('notice-text').textContent = `Could not log out: ${err.message}.`;
+        $('notice').hidden = false;
+        return;
+      }
+    }
+    this.model.forget();
+    this.loggedOut();
+  }
+
+  /** The session is gone (here or in another tab): back to the login form. */
+  loggedOut() {
+    this.tellTabs({ t: 'logout' });
+    this.leave();
+  }
+
+  /** Leaves the page for a fresh one (the session changed). */
+  leave() {
+    this.leaving = true;
+    this.stream.stop();
+    location.replace('/');
+  }
+}

@@ -1,0 +1,81 @@
+// Links in message text: http(s) URLs become <a> elements we build, whose text shows their
+// real target. Everything else of the text goes in as text nodes, never as HTML.
+
+import { el } from './view.js';
+
+// http(s) URLs up to whitespace or a character that cannot end one in running text.
+const URL_IN_TEXT = /\bhttps?:\/\/[^\s<>"'`]+/gi;
+// Bidi marks, embeddings, overrides and isolates (U+200E, U+200F, U+202A to U+202E, U+2066 to
+// U+2069). Text may wrap a URL in them, rightly (an isolate around a URL in Arabic text) or to
+// make it look like another address, so they end a URL as punctuation does.
+const BIDI = '\u200E\u200F\u202A-\u202E\u2066-\u2069';
+// Punctuation (or bidi controls) that usually end the sentence, not the URL.
+const TRAILING = new RegExp(`[.,;:!?)\\]}${BIDI}]+$`);
+// Characters a link's text shows percent-encoded, as its target holds them: invisible ones
+// (controls, format characters such as bidi overrides, default ignorables, blanks) and
+// separators, which could make the text read as another address than the target.
+const UNSHOWN = /[\p{C}\p{Z}\p{Default_Ignorable_Code_Point}\u2800]/u;
+
+/**
+ * Appends `text` to `parent` as text nodes, with http(s) URLs as links that open in a new
+ * tab without giving it a handle on this page (noopener) or telling it where it came from.
+ * @param {HTMLElement} parent
+ * @param {string} text
+ */
+export function appendText(parent, text) {
+  let last = 0;
+  for (const match of text.matchAll(URL_IN_TEXT)) {
+    const raw = match[0].replace(TRAILING, '');
+    const link = safeLink(raw);
+    if (!link) continue;
+    parent.append(document.createTextNode(text.slice(last, match.index)));
+    parent.append(link);
+    last = (match.index ?? 0) + raw.length;
+  }
+  parent.append(document.createTextNode(text.slice(last)));
+}
+
+/**
+ * An <a> for `raw`, or null unless it parses as an http: or https: URL. Its text is its real
+ * target (linkText), and it is a left-to-right isolate (dir, style.css), so that neither bidi
+ * controls inside it (shown encoded) nor those of the text around it can reorder what it shows.
+ * @param {string} raw
+ */
+export function safeLink(raw) {
+  let url;
+  try {
+    url = new URL(raw);
+  } catch {
+    return null;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
+  const a = el('a', '', linkText(url.href));
+  a.dir = 'ltr';
+  a.rel = 'noopener noreferrer';
+  a.target = '_blank';
+  a.href = url.href;
+  return a;
+}
+
+/**
+ * `href` (a parsed URL, so ASCII, with the host in punycode) made readable: each
+ * percent-encoded UTF-8 character outside ASCII is shown as itself unless it is one that
+ * UNSHOWN keeps encoded. Parsing the result gives `href` back, since the URL parser encodes
+ * every such character the same way; ASCII escapes (%2F, %25, ...) are left as they are,
+ * because decoding them would change the address.
+ * @param {string} href
+ * @returns {string}
+ */
+export function linkText(href) {
+  return href.replace(/(?:%[89a-f][0-9a-f])+/gi, (run) => {
+    let decoded;
+    try {
+      decoded = decodeURIComponent(run);
+    } catch {
+      return run;
+    }
+    let out = '';
+    for (const ch of decoded) out += UNSHOWN.test(ch) ? encodeURIComponent(ch) : ch;
+    return out;
+  });
+}

@@ -1,0 +1,202 @@
+// The list of the open conversation's messages: stored ones, then unsent ones, grouped by
+// day and by sender, each with its text, "(edited)", its tools (message-tools.js) and, for
+// our own, its delivery state.
+
+import { appendText } from './links.js';
+import { avatar, el, part, reconcile } from './view.js';
+
+/** @typedef {import('./conversation.js').Conversation} Conversation */
+/** @typedef {import('./conversation.js').Message} Message */
+/** @typedef {import('./outbox.js').OutboxItem} OutboxItem */
+/**
+ * Where a render leaves the view: 'bottom' scrolls to the newest message; 'older' keeps what
+ * the user looks at in place while a page is added above; 'auto' follows new messages only
+ * when the view was already at the bottom.
+ * @typedef {'bottom' | 'older' | 'auto'} Scroll
+ */
+/**
+ * What a failed message offers: trying again, or giving it up.
+ * @typedef {object} FailedActions
+ * @property {(item: OutboxItem) => void} retry
+ * @property {(item: OutboxItem) => void} discard
+ */
+/**
+ * What keeps the Edit and Delete buttons of a stored message up to date (message-tools.js).
+ * @typedef {{ update(li: HTMLElement, conv: Conversation, m: Message): void }} Tools
+ */
+/**
+ * One line of the list: a stored message or an unsent one.
+ * @typedef {{ key: string, from: string, ts: number }
+ *   & ({ message: Message, item?: undefined } | { item: OutboxItem, message?: undefined })} Row
+ */
+
+/** Messages from one sender within this time of each other are grouped under one name. */
+const GROUP_MS = 5 * 60_000;
+
+/** The message each node shows (updateBody), so that an unchanged one costs nothing. */
+const shown = new WeakMap();
+
+/** @param {number} ts */
+function dayKey(ts) {
+  const d = new Date(ts);
+  return `${d.getFullYear()}-${d.getMonth() + 1}-${d.getDate()}`;
+}
+
+/** @param {number} ts */
+function dayLabel(ts) {
+  const today = new Date();
+  const yesterday = new Date(today.getFullYear(), today.getMonth(), today.getDate() - 1);
+  const key = dayKey(ts);
+  if (key === dayKey(today.getTime())) return 'Today';
+  if (key === dayKey(yesterday.getTime())) return 'Yesterday';
+  return new Date(ts).toLocaleDateString(undefined, { dateStyle: 'medium' });
+}
+
+/**
+ * Renders the messages of `conv` (stored, then unsent) into the list `ol`. `actions` has
+ * retry(item) and discard(item) for unsent messages that failed; `tools` (message-tools.js)
+ * keeps the Edit and Delete buttons of stored messages up to date.
+ * @param {HTMLElement} ol
+ * @param {Conversation} conv
+ * @param {string} me
+ * @param {FailedActions} actions
+ * @param {Tools} [tools]
+ */
+export function renderMessages(ol, conv, me, actions, tools) {
+  /** @type {Row[]} */
+  const rows = [
+    ...conv.messages.map((m) => ({ message: m, key: `m:${m.id}`, from: m.from, ts: m.ts })),
+    ...[...conv.pending.values()].map((p) => ({
+      item: p,
+      key: `p:${p.clientId}`,
+      from: me,
+      ts: p.created,
+    })),
+  ];
+  /** @type {import('./view.js').Keyed[]} */
+  const items = [];
+  /** @type {Row | null} */
+  let prev = null;
+  for (const row of rows) {
+    const day = dayKey(row.ts);
+    if (!prev || dayKey(prev.ts) !== day) {
+      items.push({
+        key: `d:${day}`,
+        create: () => {
+          const li = el('li', 'day');
+          li.append(el('span', '', dayLabel(row.ts)));
+          return li;
+        },
+      });
+    }
+    const grouped =
+      prev !== null &&
+      prev.from === row.from &&
+      row.ts - prev.ts < GROUP_MS &&
+      dayKey(prev.ts) === day;
+    items.push({
+      key: row.key,
+      create: () => messageNode(row.from, row.ts, row.item?.text, row.from === me),
+      update: (li) => {
+        li.classList.toggle('grouped', grouped);
+        if (row.message) {
+          updateBody(li, row.message);
+          tools?.update(li, conv, row.message);
+        }
+        if (row.from === me) updateOwnState(li, conv, row, actions);
+      },
+    });
+    prev = row;
+  }
+  reconcile(ol, items);
+}
+
+/**
+ * A message's node; the text of a stored message is filled in by updateBody.
+ * @param {string} from
+ * @param {number} ts
+ * @param {string | undefined} text
+ * @param {boolean} mine
+ */
+function messageNode(from, ts, text, mine) {
+  const li = el('li', mine ? 'msg mine' : 'msg');
+  const head = el('div', 'meta');
+  head.append(avatar(from));
+  head.append(el('span', 'from', mine ? 'You' : from));
+  const time = el(
+    'time',
+    '',
+    new Date(ts).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }),
+  );
+  time.dateTime = new Date(ts).toISOString();
+  time.title = new Date(ts).toLocaleString();
+  head.append(time);
+  const body = el('div', 'text');
+  if (text !== undefined) appendText(body, text);
+  const edited = el('span', 'edited', '(edited)');
+  edited.hidden = true;
+  li.append(head, body, edited, el('div', 'tools'));
+  if (mine) li.append(el('div', 'state'));
+  return li;
+}
+
+/**
+ * Shows stored message `m`'s text, "(edited)", or that it was deleted. An edit or delete
+ * replaces the message object (conversation.js patch), so an unchanged one costs nothing.
+ * @param {HTMLElement} li
+ * @param {Message} m
+ */
+function updateBody(li, m) {
+  if (shown.get(li) === m) return;
+  shown.set(li, m);
+  const body = part(li, '.text');
+  body.replaceChildren();
+  li.classList.toggle('deleted', Boolean(m.deleted));
+  if (m.deleted) body.textContent = 'message deleted';
+  else appendText(body, m.text);
+  const edited = part(li, '.edited');
+  edited.hidden = !m.edited || Boolean(m.deleted);
+  edited.title = m.edited ? `Edited ${new Date(m.edited).toLocaleString()}` : '';
+}
+
+/**
+ * The delivery state of one of our messages: sending, retrying, failed, sent or read.
+ * @param {HTMLElement} li
+ * @param {Conversation} conv
+ * @param {Row} row
+ * @param {FailedActions} actions
+ */
+function updateOwnState(li, conv, row, actions) {
+  let state;
+  let label;
+  const { item } = row;
+  if (item) {
+    state = item.state;
+    label =
+      state === 'failed'
+        ? `Not sent: ${item.error}`
+        : state === 'retrying'
+          ? 'Sending… (retrying)'
+          : 'Sending…';
+  } else if (conv.isDirect && row.message.id <= conv.peerRead) {
+    state = 'read';
+    label = 'Read';
+  } else {
+    state = 'sent';
+    label = conv.isDirect ? 'Sent' : '';
+  }
+  if (li.dataset.state === state && li.dataset.label === label) return;
+  li.dataset.state = state;
+  li.dataset.label = label;
+  const box = part(li, '.state');
+  box.replaceChildren(document.createTextNode(label));
+  if (item && state === 'failed') {
+    const retry = el('button', 'link', 'Retry');
+    retry.type = 'button';
+    retry.addEventListener('click', () => actions.retry(item));
+    const discard = el('button', 'link', 'Discard');
+    discard.type = 'button';
+    discard.addEventListener('click', () => actions.discard(item));
+    box.append(' ', retry, ' ', discard);
+  }
+}
