@@ -61,6 +61,7 @@ const NO_PARAMS: RouteParams = Object.freeze({});
 function compile(route: Route, index: number): Compiled {
   const { path } = route;
   if (!path.startsWith('/')) throw new Error(`route ${path}: a path starts with /`);
+  if (/[?#]/.test(path)) throw new Error(`route ${path}: a path holds no ? or #`);
   const first = path.search(/\/[:*]/);
   const prefix = first === -1 ? path : path.slice(0, first + 1);
   const segments: Segment[] = [];
@@ -123,33 +124,54 @@ function union(allows: readonly string[]): string {
   return METHODS.filter((m) => seen.has(m)).join(', ');
 }
 
+/** A route known, at startup, to fit an exact path; params null when they depend on the query. */
+interface Known {
+  readonly c: Compiled;
+  readonly params: RouteParams | null;
+}
+
 /**
  * Finds the route of a request in a table and calls it. Routes are tried in table order and
  * the first whose path, method and `when` all fit takes the request. When none does, the
  * answer is 405 with an Allow header listing exactly the methods the routes that fit the path
  * declare, or 404 when no route fits the path (or one declares the method but its `when` did
- * not hold). Matching is cheap: paths without parameters are found in a Map, and a pattern is
- * looked at only when the path starts with its static prefix.
+ * not hold). Matching is cheap and allocates no regex: a path some route names exactly is
+ * looked up in a Map, which holds every route that fits it, in order, worked out at startup;
+ * any other path tries the patterns, each only past a startsWith of its static prefix. A first
+ * route of the form `/prefix/*rest` with rawTail (the seed's send) is tried on the raw target
+ * before the path is even cut.
  */
 export class Router {
-  /** Routes without parameters, by path, each list in table order. */
-  private readonly exact = new Map<string, Compiled[]>();
+  /** For each path some route names exactly: every route that fits it, in table order. */
+  private readonly exact = new Map<string, Known[]>();
   /** Routes with parameters, in table order. */
-  private readonly patterns: Compiled[] = [];
+  private readonly patterns: readonly Compiled[];
+  /** The first route, when it is a rawTail `/prefix/*rest`: its prefix and parameter. */
+  private readonly lead: { readonly c: Compiled; readonly param: string } | undefined;
 
   constructor(
     routes: readonly Route[],
     private readonly cors?: CorsHook,
   ) {
-    routes.forEach((route, i) => {
-      const c = compile(route, i);
-      if (c.segments.length > 0) this.patterns.push(c);
-      else {
-        const list = this.exact.get(c.prefix);
-        if (list) list.push(c);
-        else this.exact.set(c.prefix, [c]);
-      }
-    });
+    const all = routes.map(compile);
+    this.patterns = all.filter((c) => c.segments.length > 0);
+    for (const c of all) {
+      if (c.segments.length > 0 || this.exact.has(c.prefix)) continue;
+      const path = c.prefix;
+      const known = all.flatMap((other): Known[] => {
+        if (other.segments.length === 0)
+          return other.prefix === path ? [{ c: other, params: NO_PARAMS }] : [];
+        const params = matchPattern(other, path, path);
+        if (!params) return [];
+        return [{ c: other, params: other.route.rawTail ? null : params }];
+      });
+      this.exact.set(path, known);
+    }
+    const first = all[0];
+    const tail = first?.segments[0];
+    if (first && tail && 'param' in tail && tail.tail && first.route.rawTail) {
+      this.lead = { c: first, param: tail.param };
+    }
   }
 
   /**
@@ -159,29 +181,36 @@ export class Router {
   handle(req: IncomingMessage, res: ServerResponse): void | Promise<void> {
     const target = req.url ?? '/';
     const method = req.method ?? 'GET';
+    const lead = this.lead;
+    // A prefix holds no '?' or '#', so the raw target starts with it exactly when the path does.
+    if (lead !== undefined && target.startsWith(lead.c.prefix)) {
+      const { route } = lead.c;
+      const handler = handlerOf(route, method);
+      if (handler !== undefined && !route.when && !route.cors) {
+        // Not `{ [name]: value }`: V8 builds an object with a computed key about 100 ns slower.
+        const params: Record<string, string> = {};
+        params[lead.param] = target.slice(lead.c.prefix.length);
+        return handler(req, res, params);
+      }
+    }
     const path = pathOf(target);
-    const exact = this.exact.get(path);
-    let e = 0;
-    let p = 0;
+    const known = this.exact.get(path);
+    const n = known ? known.length : this.patterns.length;
     // Routes that fit the path but not the method, for Allow; null until there is one.
     let fits: Compiled[] | null = null;
     let declaredButNotNow = false;
-    for (;;) {
-      // The next route in table order: the next exact one or the next pattern.
-      const ex = exact?.[e];
-      const pat = this.patterns[p];
+    for (let i = 0; i < n; i++) {
       let c: Compiled;
       let params: RouteParams | undefined;
-      if (ex && (!pat || ex.index < pat.index)) {
-        c = ex;
-        params = NO_PARAMS;
-        e++;
-      } else if (pat) {
-        c = pat;
-        params = matchPattern(pat, path, target);
-        p++;
-        if (!params) continue;
-      } else break;
+      if (known) {
+        const k = known[i] as Known;
+        c = k.c;
+        params = k.params ?? matchPattern(c, path, target);
+      } else {
+        c = this.patterns[i] as Compiled;
+        params = matchPattern(c, path, target);
+      }
+      if (!params) continue;
       const { route } = c;
       const handler = handlerOf(route, method);
       if (handler) {
