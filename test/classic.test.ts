@@ -33,9 +33,12 @@ describe('pages', () => {
     assert.equal(r.status, 200);
     assert.match(String(r.headers['content-type']), /^text\/html/);
     assert.match(r.body, /<script type="module" src="\/assets\/app.js">/);
+    // The tabs' shared stream (stream.js) opens its EventSource through connection.js.
     const stream = await get(base, '/assets/stream.js');
-    assert.match(stream.body, /new EventSource\(/);
-    assert.match(stream.body, /\/api\/v1\/events/);
+    assert.match(stream.body, /from '\.\/connection\.js'/);
+    const connection = await get(base, '/assets/connection.js');
+    assert.match(connection.body, /new EventSource\(/);
+    assert.match(connection.body, /\/api\/v1\/events/);
     const head = await get(base, '/', {}, 'HEAD');
     assert.equal(head.status, 200);
     assert.equal(head.body, '');

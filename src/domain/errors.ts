@@ -1,6 +1,6 @@
 /**
  * The one catalogue of error codes. Every error that reaches a client is a ChatError with a
- * stable code from this table; the HTTP edge maps it to a status in one place (http/respond.ts).
+ * stable code from this table; the HTTP edge maps it to a status in one place (http/reply.ts).
  * Codes are part of the public API: add new ones, never rename or reuse one.
  */
 export const ERRORS = {

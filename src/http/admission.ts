@@ -33,7 +33,7 @@ export interface AdmissionDeps {
  * Admission control at the edge, the same for both front doors: how often a user and a client
  * address may send and open streams (token buckets, config `--send-limit-*` and
  * `--connect-limit-*`), and how many streams a user may hold at once. A refusal is a
- * ChatError, 429 with Retry-After, answered by respond.ts like every other error.
+ * ChatError, 429 with Retry-After, answered by reply.ts like every other error.
  *
  * Whose bucket a request takes from depends on whether its nick is proven:
  * - accounts mode: the user's, then the address's. A user flooding from a shared address (an

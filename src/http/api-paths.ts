@@ -1,24 +1,5 @@
 import { ChatError } from '../domain/errors.js';
 
-/**
- * Whether route `name` takes a path argument for `method`: /tokens/<id> to DELETE,
- * /messages/<id> to PATCH and DELETE, and /rooms/… (ApiRooms routes its own paths).
- */
-export function takesArgument(name: string, method: string | undefined, has: boolean): boolean {
-  if (method === 'OPTIONS')
-    return name === 'rooms' || name === 'tokens' || name === 'messages' || !has;
-  switch (name) {
-    case 'rooms':
-      return true;
-    case 'tokens':
-      return has === (method === 'DELETE');
-    case 'messages':
-      return has === (method === 'PATCH' || method === 'DELETE');
-    default:
-      return !has;
-  }
-}
-
 /** A message id from a path, or CHAT_MESSAGE_NOT_FOUND. */
 export function messageId(raw: string): number {
   const id = /^[1-9]\d{0,15}$/.test(raw) ? Number(raw) : Number.NaN;

@@ -5,8 +5,10 @@ import type { HistoryMode, StoredMemberChange, Visibility } from '../domain/even
 import type { Admission } from './admission.js';
 import { decodeSegment } from './api-paths.js';
 import type { Auth } from './auth.js';
-import { type JsonBody, optionalString, sendJson, stringField } from './body.js';
+import { type JsonBody, optionalString, stringField } from './body.js';
 import { ClaimedLimit, OPEN_ROOM_CREATIONS } from './claimed-limit.js';
+import { sendJson } from './reply.js';
+import type { Handler, RouteParams } from './router.js';
 
 /** What the room routes need from the JSON API. */
 export interface ApiRoomsDeps {
@@ -17,12 +19,10 @@ export interface ApiRoomsDeps {
   readonly body: (req: IncomingMessage, res: ServerResponse) => Promise<JsonBody>;
 }
 
-/** The actions of `POST /api/v1/rooms/<name>/<action>`. */
-const ACTIONS = new Set(['join', 'leave', 'invite']);
-
 /**
  * `/api/v1/rooms` and below (docs/api.md, Rooms): listing, creating and viewing rooms, and
- * changing their members. Every change counts against the sender's flood guards like a send.
+ * changing their members, one handler per route of routes.ts. Every change counts against the
+ * sender's flood guards like a send.
  */
 export class ApiRooms {
   /**
@@ -38,42 +38,15 @@ export class ApiRooms {
 
   constructor(private readonly deps: ApiRoomsDeps) {}
 
-  /** The methods this part of the API answers, for Allow and CORS. */
-  static readonly methods = 'GET, POST, PUT, DELETE';
-
-  /** Answers `/api/v1/rooms/<arg>`; `arg` is the raw (still percent-encoded) rest of the path. */
-  async handle(req: IncomingMessage, res: ServerResponse, arg: string): Promise<void> {
+  /** `GET /api/v1/rooms`: the caller's rooms, their invitations and the public rooms. */
+  readonly list: Handler = async (req, res) => {
     const { nick } = await this.deps.auth.require(req);
-    const parts = arg === '' ? [] : arg.split('/').map(decodeSegment);
-    const method = req.method ?? '';
-    const [name, sub, user, extra] = parts;
-    if (name === undefined) {
-      if (method === 'GET') return this.list(res, nick);
-      if (method === 'POST') return this.create(req, res, nick);
-    } else if (sub === undefined) {
-      if (method === 'GET') {
-        sendJson(res, 200, await this.deps.chat.rooms.view(nick, `#${name}`));
-        return;
-      }
-    } else if (user === undefined && ACTIONS.has(sub)) {
-      if (method === 'POST') return this.act(req, res, nick, `#${name}`, sub);
-      if (method === 'DELETE' && sub === 'invite') return this.decline(req, res, nick, `#${name}`);
-    } else if (sub === 'members' && user !== undefined && extra === undefined) {
-      if (method === 'DELETE' || method === 'PUT') {
-        return this.member(req, res, nick, `#${name}`, user);
-      }
-    } else {
-      throw new ChatError('HTTP_NOT_FOUND');
-    }
-    res.setHeader('Allow', ApiRooms.methods);
-    throw new ChatError('HTTP_METHOD_NOT_ALLOWED');
-  }
-
-  private async list(res: ServerResponse, nick: string): Promise<void> {
     sendJson(res, 200, { rooms: await this.deps.chat.rooms.list(nick) });
-  }
+  };
 
-  private async create(req: IncomingMessage, res: ServerResponse, nick: string): Promise<void> {
+  /** `POST /api/v1/rooms`: creates a room with the caller as its owner. */
+  readonly create: Handler = async (req, res) => {
+    const { nick } = await this.deps.auth.require(req);
     await this.deps.admission.send(req, nick);
     const body = await this.deps.body(req, res);
     const name = stringField(body, 'name');
@@ -87,15 +60,53 @@ export class ApiRooms {
       history,
     });
     sendJson(res, 201, { room: await rooms.info(change.room), id: change.id });
-  }
+  };
+
+  /** `GET /api/v1/rooms/<name>`: a room and its members. */
+  readonly view: Handler = async (req, res, params) => {
+    const room = roomOf(params);
+    const { nick } = await this.deps.auth.require(req);
+    sendJson(res, 200, await this.deps.chat.rooms.view(nick, room));
+  };
+
+  /** `POST /api/v1/rooms/<name>/join`. */
+  readonly join: Handler = (req, res, params) => this.act(req, res, roomOf(params), 'join');
+
+  /** `POST /api/v1/rooms/<name>/leave`. */
+  readonly leave: Handler = (req, res, params) => this.act(req, res, roomOf(params), 'leave');
+
+  /** `POST /api/v1/rooms/<name>/invite`. */
+  readonly invite: Handler = (req, res, params) => this.act(req, res, roomOf(params), 'invite');
+
+  /** `DELETE /api/v1/rooms/<name>/invite`: the invitee declines; id null when not invited. */
+  readonly decline: Handler = async (req, res, params) => {
+    const room = roomOf(params);
+    const { nick } = await this.deps.auth.require(req);
+    await this.deps.admission.send(req, nick);
+    const change = await this.deps.chat.rooms.decline(nick, room);
+    sendJson(res, 200, { id: change?.id ?? null });
+  };
+
+  /** `PUT` (a role) and `DELETE` (a removal) of `/api/v1/rooms/<name>/members/<user>`. */
+  readonly member: Handler = async (req, res, params) => {
+    const room = roomOf(params);
+    const user = decodeSegment(params.user ?? '');
+    const { nick } = await this.deps.auth.require(req);
+    await this.deps.admission.send(req, nick);
+    const rooms = this.deps.chat.rooms;
+    let change: StoredMemberChange | undefined;
+    if (req.method === 'DELETE') change = await rooms.remove(nick, room, user);
+    else change = await rooms.setRole(nick, room, user, (await this.deps.body(req, res)).role);
+    sendJson(res, 200, { id: change?.id ?? null });
+  };
 
   private async act(
     req: IncomingMessage,
     res: ServerResponse,
-    nick: string,
     room: string,
-    action: string,
+    action: 'join' | 'leave' | 'invite',
   ): Promise<void> {
+    const { nick } = await this.deps.auth.require(req);
     await this.deps.admission.send(req, nick);
     const body = await this.deps.body(req, res);
     const rooms = this.deps.chat.rooms;
@@ -105,33 +116,11 @@ export class ApiRooms {
     else change = await rooms.invite(nick, room, stringField(body, 'user'));
     sendJson(res, change ? 201 : 200, { id: change?.id ?? null });
   }
+}
 
-  /** `DELETE /api/v1/rooms/<name>/invite`: the invitee declines; id null when not invited. */
-  private async decline(
-    req: IncomingMessage,
-    res: ServerResponse,
-    nick: string,
-    room: string,
-  ): Promise<void> {
-    await this.deps.admission.send(req, nick);
-    const change = await this.deps.chat.rooms.decline(nick, room);
-    sendJson(res, 200, { id: change?.id ?? null });
-  }
-
-  private async member(
-    req: IncomingMessage,
-    res: ServerResponse,
-    nick: string,
-    room: string,
-    user: string,
-  ): Promise<void> {
-    await this.deps.admission.send(req, nick);
-    const rooms = this.deps.chat.rooms;
-    let change: StoredMemberChange | undefined;
-    if (req.method === 'DELETE') change = await rooms.remove(nick, room, user);
-    else change = await rooms.setRole(nick, room, user, (await this.deps.body(req, res)).role);
-    sendJson(res, 200, { id: change?.id ?? null });
-  }
+/** The room a path names: `<name>` percent-decoded, with its `#`. */
+function roomOf(params: RouteParams): string {
+  return `#${decodeSegment(params.name ?? '')}`;
 }
 
 /** An optional field that must be one of `values`; the first when absent. */

@@ -10,12 +10,14 @@ import type { Stats } from '../ops/stats.js';
 import type { Credential } from '../store/accounts.js';
 import type { Admission } from './admission.js';
 import { apiMessage } from './api-format.js';
-import { decodeSegment, intParam, messageId, takesArgument } from './api-paths.js';
+import { decodeSegment, intParam, messageId } from './api-paths.js';
 import { ApiRooms } from './api-rooms.js';
 import { ApiStream } from './api-stream.js';
 import { type Auth, type Identity, TICKET_TTL_MS } from './auth.js';
-import { type JsonBody, optionalString, readJson, sendJson, stringField } from './body.js';
+import { type JsonBody, optionalString, readJson, stringField } from './body.js';
 import { requireOwnConnection } from './open-stream.js';
+import { sendEmpty, sendJson } from './reply.js';
+import type { Handler } from './router.js';
 import type { NodeStreams } from './sse/node-transport.js';
 
 /** Default page of `GET /api/v1/messages` (the largest is MAX_HISTORY_PAGE). */
@@ -42,18 +44,16 @@ export interface ApiDeps {
   readonly streams: NodeStreams;
 }
 
-type Handler = (req: IncomingMessage, res: ServerResponse, arg: string) => Promise<void>;
-
 /**
  * The JSON API under `/api/v1` (docs/api.md), a thin front door onto the chat service like
- * the classic protocol. Every error is `{"error": {"code", "message"}}` via respond.ts.
+ * the classic protocol: one handler per route of routes.ts (the room routes are ApiRooms').
+ * Every error is `{"error": {"code", "message"}}` via reply.ts.
  */
 export class Api {
   private readonly stream: ApiStream;
-  private readonly rooms: ApiRooms;
+  /** The handlers of `/api/v1/rooms` and below. */
+  readonly rooms: ApiRooms;
   private readonly receipts = new RateLimiter(RECEIPTS);
-  private readonly routes: Record<string, Partial<Record<string, Handler>>>;
-  private readonly allow: Map<string, string>;
   /** Largest JSON body: the longest message, each character escaped at worst, plus slack. */
   private readonly maxBodyBytes: number;
 
@@ -78,102 +78,51 @@ export class Api {
       admission,
       body: (req, res) => this.body(req, res),
     });
-    this.routes = {
-      users: { POST: this.register },
-      session: { GET: this.whoami, POST: this.login, DELETE: this.logout },
-      password: { POST: this.changePassword },
-      tokens: { GET: this.listTokens, POST: this.createToken, DELETE: this.revokeToken },
-      tickets: { POST: this.createTicket },
-      messages: { GET: this.history, POST: this.send, PATCH: this.edit, DELETE: this.delete },
-      rooms: {
-        GET: this.roomRoute,
-        POST: this.roomRoute,
-        PUT: this.roomRoute,
-        DELETE: this.roomRoute,
-      },
-      typing: { POST: this.typing },
-      events: { GET: this.events },
-      presence: { GET: this.presence },
-      read: { POST: this.read },
-    };
-    // The methods each route answers with and without a path argument, for Allow and CORS.
-    this.allow = new Map(
-      Object.entries(this.routes).flatMap(([route, methods]) =>
-        [false, true].map((has): [string, string] => [
-          `${route}/${has}`,
-          Object.keys(methods)
-            .filter((method) => takesArgument(route, method, has))
-            .join(', '),
-        ]),
-      ),
-    );
   }
 
-  /** Answers a request whose path starts with `/api/v1/`; `rest` is the path after it. */
-  async handle(req: IncomingMessage, res: ServerResponse, rest: string): Promise<void> {
-    const slash = rest.indexOf('/');
-    const name = slash === -1 ? rest : rest.slice(0, slash);
-    const arg = slash === -1 ? '' : rest.slice(slash + 1);
-    const route = Object.hasOwn(this.routes, name) ? this.routes[name] : undefined;
-    if (!route || !takesArgument(name, req.method, arg !== '')) {
-      throw new ChatError('HTTP_NOT_FOUND');
-    }
-    const allow = this.allow.get(`${name}/${arg !== ''}`) ?? '';
-    this.cors(req, res, allow);
-    if (req.method === 'OPTIONS') {
-      res.writeHead(204);
-      res.end();
-      return;
-    }
-    const handler = route[req.method ?? ''];
-    if (!handler) {
-      res.setHeader('Allow', allow);
-      throw new ChatError('HTTP_METHOD_NOT_ALLOWED');
-    }
-    if (req.method !== 'GET') this.deps.auth.checkSameOrigin(req);
-    // Room paths have several segments, decoded one by one (ApiRooms).
-    await handler(req, res, name === 'rooms' ? arg : decodeSegment(arg));
-  }
-
-  private readonly register: Handler = async (req, res) => {
+  /** `POST /api/v1/users`: registers an account (accounts mode) and logs it in. */
+  readonly register: Handler = async (req, res) => {
     const body = await this.body(req, res);
     const nick = this.deps.chat.parseNick(stringField(body, 'nick'));
     await this.deps.auth.register(req, res, nick, body.password);
     sendJson(res, 201, { user: nick });
   };
 
-  private readonly whoami: Handler = async (req, res) => {
+  /** `GET /api/v1/session`: who the caller is. */
+  readonly whoami: Handler = async (req, res) => {
     const { nick } = await this.deps.auth.require(req);
     sendJson(res, 200, { user: nick, auth: this.deps.config.auth });
   };
 
-  private readonly login: Handler = async (req, res) => {
+  /** `POST /api/v1/session`: logs in and sets the session cookie. */
+  readonly login: Handler = async (req, res) => {
     const body = await this.body(req, res);
     const nick = this.deps.chat.parseNick(stringField(body, 'nick'));
     await this.deps.auth.login(req, res, nick, body.password);
     sendJson(res, 201, { user: nick, auth: this.deps.config.auth });
   };
 
-  private readonly logout: Handler = async (req, res) => {
+  /** `DELETE /api/v1/session`: ends the session and the streams it opened. */
+  readonly logout: Handler = async (req, res) => {
     const identity = await this.deps.auth.require(req);
     await this.deps.auth.logout(req, res, identity);
     const id = identity.credential.id;
     this.deps.chat.endStreams(identity.nick, (sub) => sub.credential === id);
-    res.writeHead(204);
-    res.end();
+    sendEmpty(res, 204);
   };
 
-  private readonly changePassword: Handler = async (req, res) => {
+  /** `POST /api/v1/password`: changes the password and ends the user's other sessions. */
+  readonly changePassword: Handler = async (req, res) => {
     const identity = await this.deps.auth.require(req);
     const body = await this.body(req, res);
     await this.deps.auth.changePassword(req, identity, body.current, body.password);
     const id = identity.credential.id;
     this.deps.chat.endStreams(identity.nick, (sub) => sub.credential !== id);
-    res.writeHead(204);
-    res.end();
+    sendEmpty(res, 204);
   };
 
-  private readonly listTokens: Handler = async (req, res) => {
+  /** `GET /api/v1/tokens`: the caller's tokens, without their secrets. */
+  readonly listTokens: Handler = async (req, res) => {
     const { nick } = await this.deps.auth.require(req);
     const tokens = await this.deps.auth.tokens(nick);
     // In open mode a nick's tokens are not capped (anyone may make them, from anywhere; see
@@ -182,28 +131,32 @@ export class Api {
     sendJson(res, 200, { tokens: tokens.slice(-MAX_TOKENS_PER_USER).map(tokenInfo) });
   };
 
-  private readonly createToken: Handler = async (req, res) => {
+  /** `POST /api/v1/tokens`: a new bearer token, shown this once. */
+  readonly createToken: Handler = async (req, res) => {
     const { nick } = await this.deps.auth.require(req);
     const body = await this.body(req, res);
     const { token, credential } = await this.deps.auth.createToken(req, nick, body.label);
     sendJson(res, 201, { ...tokenInfo(credential), token });
   };
 
-  private readonly revokeToken: Handler = async (req, res, id) => {
+  /** `DELETE /api/v1/tokens/<id>`: revokes a token and ends its streams. */
+  readonly revokeToken: Handler = async (req, res, params) => {
+    const id = decodeSegment(params.id ?? '');
     const { nick } = await this.deps.auth.require(req);
     if (!(await this.deps.auth.revoke(nick, id))) throw new ChatError('HTTP_NOT_FOUND');
     this.deps.chat.endStreams(nick, (sub) => sub.credential === id);
-    res.writeHead(204);
-    res.end();
+    sendEmpty(res, 204);
   };
 
-  private readonly createTicket: Handler = async (req, res) => {
+  /** `POST /api/v1/tickets`: a single-use stream ticket. */
+  readonly createTicket: Handler = async (req, res) => {
     const { nick } = await this.deps.auth.require(req);
     const ticket = await this.deps.auth.createTicket(req, nick);
     sendJson(res, 201, { ticket, expiresInMs: TICKET_TTL_MS });
   };
 
-  private readonly send: Handler = async (req, res) => {
+  /** `POST /api/v1/messages`: stores and sends a message. */
+  readonly send: Handler = async (req, res) => {
     const { nick } = await this.deps.auth.require(req);
     await this.deps.admission.send(req, nick);
     const body = await this.body(req, res);
@@ -216,7 +169,8 @@ export class Api {
     sendJson(res, 201, { id: message.id, ts: message.ts });
   };
 
-  private readonly history: Handler = async (req, res) => {
+  /** `GET /api/v1/messages`: a page of history, oldest first. */
+  readonly history: Handler = async (req, res) => {
     const { nick } = await this.deps.auth.require(req);
     const query = new URL(req.url ?? '/', 'http://x').searchParams;
     const peer = query.get('with') ?? 'all';
@@ -231,7 +185,9 @@ export class Api {
     });
   };
 
-  private readonly edit: Handler = async (req, res, arg) => {
+  /** `PATCH /api/v1/messages/<id>`: edits the caller's own message. */
+  readonly edit: Handler = async (req, res, params) => {
+    const arg = decodeSegment(params.id ?? '');
     const { nick } = await this.deps.auth.require(req);
     await this.deps.admission.send(req, nick);
     const text = stringField(await this.body(req, res), 'text');
@@ -239,23 +195,25 @@ export class Api {
     sendJson(res, 200, { id: edit.id });
   };
 
-  private readonly delete: Handler = async (req, res, arg) => {
+  /** `DELETE /api/v1/messages/<id>`: deletes a message. */
+  readonly delete: Handler = async (req, res, params) => {
+    const arg = decodeSegment(params.id ?? '');
     const { nick } = await this.deps.auth.require(req);
     await this.deps.admission.send(req, nick);
     const del = await this.deps.chat.delete(nick, messageId(arg));
     sendJson(res, 200, { id: del.id });
   };
 
-  private readonly typing: Handler = async (req, res) => {
+  /** `POST /api/v1/typing`: tells a conversation that the caller is typing. */
+  readonly typing: Handler = async (req, res) => {
     const { nick } = await this.deps.auth.require(req);
     await this.deps.admission.send(req, nick);
     await this.deps.chat.typing(nick, stringField(await this.body(req, res), 'to'));
     sendJson(res, 202, {});
   };
 
-  private readonly roomRoute: Handler = (req, res, arg) => this.rooms.handle(req, res, arg);
-
-  private readonly events: Handler = async (req, res) => {
+  /** `GET /api/v1/events`: opens the event stream. */
+  readonly events: Handler = async (req, res) => {
     requireOwnConnection(res);
     const query = new URL(req.url ?? '/', 'http://x').searchParams;
     const identity = await this.streamIdentity(req, query);
@@ -266,12 +224,14 @@ export class Api {
     this.stream.open(req, res, identity, lastEventId);
   };
 
-  private readonly presence: Handler = async (req, res) => {
+  /** `GET /api/v1/presence`: who is online. */
+  readonly presence: Handler = async (req, res) => {
     await this.deps.auth.require(req);
     sendJson(res, 200, { online: await this.deps.chat.online() });
   };
 
-  private readonly read: Handler = async (req, res) => {
+  /** `POST /api/v1/read`: a read receipt. */
+  readonly read: Handler = async (req, res) => {
     const { nick } = await this.deps.auth.require(req);
     const body = await this.body(req, res);
     const upTo = body.upTo;
@@ -297,8 +257,11 @@ export class Api {
     return readJson(req, res, this.maxBodyBytes);
   }
 
-  /** Lets the configured other origins call the API with tokens or tickets (no cookies). */
-  private cors(req: IncomingMessage, res: ServerResponse, methods: string): void {
+  /**
+   * Lets the configured other origins call the API with tokens or tickets (no cookies): the
+   * router's CORS hook, given the methods the request's path takes.
+   */
+  readonly cors = (req: IncomingMessage, res: ServerResponse, methods: string): void => {
     const origin = req.headers.origin;
     if (origin === undefined || !this.deps.config.corsOrigins.includes(origin)) return;
     res.setHeader('Access-Control-Allow-Origin', origin);
@@ -308,7 +271,15 @@ export class Api {
       res.setHeader('Access-Control-Allow-Headers', 'Authorization, Content-Type, Last-Event-ID');
       res.setHeader('Access-Control-Max-Age', '600');
     }
-  }
+  };
+
+  /**
+   * Refuses a cross-site browser request that would change state (every method but GET),
+   * before its handler runs (auth.ts checkSameOrigin).
+   */
+  readonly checkSameOrigin = (req: IncomingMessage): void => {
+    if (req.method !== 'GET') this.deps.auth.checkSameOrigin(req);
+  };
 }
 
 /** A token as the API shows it: never its secret; `expires` null when it never expires. */

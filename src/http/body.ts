@@ -90,14 +90,3 @@ export function optionalString(body: JsonBody, name: string): string | undefined
     throw new ChatError('API_BODY_INVALID', `"${name}" must be a string`);
   return value;
 }
-
-/** Writes a JSON response. */
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const json = JSON.stringify(body);
-  res.writeHead(status, {
-    'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': Buffer.byteLength(json),
-    'Cache-Control': 'no-store',
-  });
-  res.end(json);
-}

@@ -4,8 +4,8 @@ import type { StoreOutageLog } from '../ops/store-outage-log.js';
 import type { Auth } from './auth.js';
 import { ClassicFormat } from './classic-format.js';
 import { requireOwnConnection, type StreamDeps, StreamOpener } from './open-stream.js';
+import { sendEmpty, sendError } from './reply.js';
 import { setRequestUser } from './request-context.js';
-import { sendError } from './respond.js';
 
 /**
  * Decodes a path segment of the seed's protocol the way its clients encode it. PHP's
@@ -62,7 +62,7 @@ export function parseClassicMessage(rest: string): ClassicMessage {
 /** What the classic front door needs. */
 export interface ClassicDeps extends StreamDeps {
   readonly auth: Auth;
-  /** Where a send refused for a store that cannot write is counted (respond.ts). */
+  /** Where a send refused for a store that cannot write is counted (reply.ts). */
   readonly storeOutage: StoreOutageLog;
 }
 
@@ -94,8 +94,7 @@ export class ClassicProtocol {
       await this.deps.admission.send(req, sender);
       const { created } = await chat.send(from, to, text);
       if (created) this.deps.stats.messagesIn.classic++;
-      res.writeHead(204);
-      res.end();
+      sendEmpty(res, 204);
     } catch (err) {
       sendError(res, err, this.deps.logger, this.deps.storeOutage);
     }

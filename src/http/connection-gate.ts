@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 import { ChatError, type ErrorCode } from '../domain/errors.js';
 import type { Stats } from '../ops/stats.js';
 import { addressKey } from './admission.js';
-import { errorBody } from './respond.js';
+import { rawError } from './reply.js';
 
 /**
  * File descriptors kept back from client connections for the process's own: the database and
@@ -80,11 +80,7 @@ export function softFileLimit(limits?: string): number {
 
 /** The plain HTTP answer of a refused connection, built once per code. */
 function refusal(code: ErrorCode, reason: string, detail: string): Buffer {
-  const body = errorBody(new ChatError(code, detail));
-  return Buffer.from(
-    `HTTP/1.1 ${new ChatError(code).status} ${reason}\r\nContent-Type: application/json\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n${body}`,
-  );
+  return Buffer.from(rawError(new ChatError(code, detail), reason, {}, { 'Retry-After': '1' }));
 }
 
 /**

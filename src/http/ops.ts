@@ -3,6 +3,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ChatError } from '../domain/errors.js';
 import type { Metrics } from '../ops/prometheus.js';
 import type { Readiness } from '../ops/readiness.js';
+import { errorObject, sendText } from './reply.js';
+import type { Handler } from './router.js';
 
 /** What the operations endpoints need. */
 export interface OpsDeps {
@@ -11,9 +13,6 @@ export interface OpsDeps {
   /** config metricsToken: `none` serves /metrics to anyone who can reach the port. */
   readonly metricsToken: string;
 }
-
-/** The paths served here (GET and HEAD, for requests that are not event streams). */
-const PATHS = new Set(['/metrics', '/healthz', '/readyz']);
 
 /**
  * `/metrics` (Prometheus text format, behind a bearer token when one is configured),
@@ -29,28 +28,30 @@ export class OpsEndpoints {
     this.tokenDigest = deps.metricsToken === 'none' ? undefined : digest(deps.metricsToken);
   }
 
-  /** Whether `path` is one of the operations endpoints. */
-  handles(path: string): boolean {
-    return PATHS.has(path);
-  }
+  /** `GET /healthz`: the process runs. */
+  readonly healthz: Handler = (_req, res) => {
+    sendText(res, 200, 'application/json', JSON.stringify({ status: 'ok' }));
+  };
 
-  /** Answers a GET or HEAD of a path `handles` accepted; errors go to the caller. */
-  async serve(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    if (path === '/healthz') {
-      send(res, 200, 'application/json', JSON.stringify({ status: 'ok' }));
-    } else if (path === '/readyz') {
-      await this.ready(res);
-    } else {
-      this.authorize(req, res);
-      const { metrics } = this.deps;
-      send(res, 200, metrics.contentType, await metrics.scrape());
-    }
-  }
+  /** `GET /readyz`: 200 when the dependencies answer and no shutdown began, else 503. */
+  readonly readyz: Handler = (_req, res) => this.ready(res);
+
+  /** `GET /metrics`: the Prometheus text, behind the bearer token when one is configured. */
+  readonly metrics: Handler = async (req, res) => {
+    this.authorize(req, res);
+    const { metrics } = this.deps;
+    sendText(res, 200, metrics.contentType, await metrics.scrape());
+  };
 
   private async ready(res: ServerResponse): Promise<void> {
     const report = await this.deps.readiness.check();
     if (report.ready) {
-      send(res, 200, 'application/json', JSON.stringify({ status: 'ok', checks: report.checks }));
+      sendText(
+        res,
+        200,
+        'application/json',
+        JSON.stringify({ status: 'ok', checks: report.checks }),
+      );
       return;
     }
     const failed = Object.entries(report.checks)
@@ -59,9 +60,9 @@ export class OpsEndpoints {
     const error = report.draining
       ? new ChatError('SERVER_UNAVAILABLE')
       : new ChatError('SERVER_NOT_READY', failed.join(', '));
-    // The error shape of respond.ts, plus each dependency's answer for the operator.
-    const body = { error: { code: error.code, message: error.message }, checks: report.checks };
-    send(res, error.status, 'application/json', JSON.stringify(body));
+    // The error shape of reply.ts, plus each dependency's answer for the operator.
+    const body = { ...errorObject(error), checks: report.checks };
+    sendText(res, error.status, 'application/json', JSON.stringify(body));
   }
 
   /** Throws AUTH_METRICS_TOKEN unless the request carries the configured bearer token. */
@@ -76,14 +77,4 @@ export class OpsEndpoints {
 
 function digest(token: string): Buffer {
   return createHash('sha256').update(token).digest();
-}
-
-/** A complete uncacheable answer; node:http sends no body for HEAD by itself. */
-function send(res: ServerResponse, status: number, contentType: string, body: string): void {
-  res.writeHead(status, {
-    'Content-Type': contentType,
-    'Content-Length': Buffer.byteLength(body),
-    'Cache-Control': 'no-store',
-  });
-  res.end(body);
 }

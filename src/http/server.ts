@@ -16,8 +16,10 @@ import { ClassicProtocol } from './classic.js';
 import { gateConnections, softFileLimit } from './connection-gate.js';
 import { holdKeepAlive, KEEP_ALIVE_TIMEOUT_MS } from './keep-alive.js';
 import { OpsEndpoints } from './ops.js';
+import { rawError, sendError } from './reply.js';
 import { RequestIds, TracedRequest, TracedResponse } from './request-context.js';
-import { errorBody, sendError } from './respond.js';
+import { pathOf } from './router.js';
+import { createRouter } from './routes.js';
 import type { NodeStreams } from './sse/node-transport.js';
 import { findWebDir, inlineCodeHeaders, StaticAssets, StaticPage } from './static.js';
 
@@ -66,93 +68,45 @@ export interface HttpDeps {
 }
 
 /**
- * The HTTP edge: routes each request to a page, the classic protocol or an error. Routes:
- *
- * - `GET /`: our chat page. `GET /classic`: the seed's own page, unchanged.
- * - `GET /assets/<name>`: the page's scripts and styles (static.ts webAssets).
- * - `/api/v1/...`: the JSON API (api.ts, docs/api.md).
- * - `GET /msg/<from>/<to>%20<text>`: send (classic protocol).
- * - `GET /<nick>` with `Accept: text/event-stream`: open a stream (classic protocol).
- * - `GET /metrics`, `/healthz`, `/readyz` without that Accept header: operations (ops.ts).
- *   A stream request comes first, so a user may be called `metrics`.
- * - anything else: 404, and nobody is logged in.
+ * The HTTP edge: bounds what a client may send, then hands each request to the route table
+ * (routes.ts, the whole surface in match order) and every error to reply.ts.
  */
 export function createHttpServer(deps: HttpDeps): Server {
   const { config, logger } = deps;
   const stats = deps.metrics.stats;
   const web = findWebDir();
-  const index = new StaticPage(join(web, 'index.html'), 'text/html; charset=utf-8', {
-    'Content-Security-Policy': PAGE_CSP,
-    'X-Frame-Options': 'DENY',
-  });
   // The seed's page runs inline code; its CSP allows exactly that code, by hash.
   const seedPath = join(web, 'classic.html');
-  const seedPage = new StaticPage(
-    seedPath,
-    'text/html; charset=UTF-8',
-    inlineCodeHeaders(seedPath),
-  );
-  const assets = new StaticAssets(web);
-  const classic = new ClassicProtocol({
-    chat: deps.chat,
-    auth: deps.auth,
-    logger,
-    storeOutage: deps.storeOutage,
-    maxQueueBytes: config.maxQueueBytes,
-    admission: deps.admission,
-    stats,
-    streams: deps.streams,
+  const router = createRouter({
+    index: new StaticPage(join(web, 'index.html'), 'text/html; charset=utf-8', {
+      'Content-Security-Policy': PAGE_CSP,
+      'X-Frame-Options': 'DENY',
+    }),
+    seedPage: new StaticPage(seedPath, 'text/html; charset=UTF-8', inlineCodeHeaders(seedPath)),
+    assets: new StaticAssets(web),
+    classic: new ClassicProtocol({
+      chat: deps.chat,
+      auth: deps.auth,
+      logger,
+      storeOutage: deps.storeOutage,
+      maxQueueBytes: config.maxQueueBytes,
+      admission: deps.admission,
+      stats,
+      streams: deps.streams,
+    }),
+    api: new Api({ ...deps, stats }),
+    ops: new OpsEndpoints({ ...deps, metricsToken: config.metricsToken }),
   });
-  const api = new Api({ ...deps, stats });
-  const ops = new OpsEndpoints({ ...deps, metricsToken: config.metricsToken });
+  const fail = (res: ServerResponse, err: unknown): void =>
+    sendError(res, err, logger, deps.storeOutage);
 
   const route = (req: IncomingMessage, res: ServerResponse): void => {
-    const url = req.url ?? '/';
     // Node hands us the request target as bytes (latin1), so length is its size in bytes.
-    if (url.length > config.maxUrlLength) {
+    if ((req.url ?? '/').length > config.maxUrlLength) {
       throw new ChatError('HTTP_URI_TOO_LONG', `the limit is ${config.maxUrlLength} bytes`);
     }
-    const method = req.method;
-    if (url.startsWith('/msg/')) {
-      if (method !== 'GET') {
-        // Sending has effects, so not even HEAD.
-        res.setHeader('Allow', 'GET');
-        throw new ChatError('HTTP_METHOD_NOT_ALLOWED');
-      }
-      void classic.send(req, res, url.slice('/msg/'.length));
-      return;
-    }
-    if (url.startsWith('/api/v1/')) {
-      const end = url.search(/[?#]/);
-      const rest = url.slice('/api/v1/'.length, end === -1 ? undefined : end);
-      api
-        .handle(req, res, rest)
-        .catch((err: unknown) => sendError(res, err, logger, deps.storeOutage));
-      return;
-    }
-    if (method !== 'GET' && method !== 'HEAD') throw new ChatError('HTTP_METHOD_NOT_ALLOWED');
-    const end = url.search(/[?#]/);
-    const path = end === -1 ? url : url.slice(0, end);
-    if (path === '/') {
-      index.serve(req, res);
-    } else if (path.startsWith('/assets/')) {
-      if (!assets.serve(req, res, path.slice('/assets/'.length))) {
-        throw new ChatError('HTTP_NOT_FOUND');
-      }
-    } else if (method === 'GET' && req.headers.accept?.includes('text/event-stream')) {
-      const query = new URLSearchParams(end === -1 ? '' : url.slice(end + 1));
-      classic
-        .stream(req, res, path.slice(1), query)
-        .catch((err: unknown) => sendError(res, err, logger, deps.storeOutage));
-    } else if (path === '/classic') {
-      seedPage.serve(req, res);
-    } else if (ops.handles(path)) {
-      ops
-        .serve(req, res, path)
-        .catch((err: unknown) => sendError(res, err, logger, deps.storeOutage));
-    } else {
-      throw new ChatError('HTTP_NOT_FOUND');
-    }
+    const pending = router.handle(req, res);
+    if (pending) pending.catch((err: unknown) => fail(res, err));
   };
 
   // Decided once: at info and above, a request allocates no listener, clock read or line.
@@ -175,7 +129,7 @@ export function createHttpServer(deps: HttpDeps): Server {
       try {
         route(req, res);
       } catch (err) {
-        sendError(res, err, logger, deps.storeOutage);
+        fail(res, err);
       }
     },
   );
@@ -191,6 +145,7 @@ export function createHttpServer(deps: HttpDeps): Server {
   );
   // Without a listener node would drop a CONNECT without a word; we are not a proxy.
   server.on('connect', (_req: IncomingMessage, socket: Duplex) =>
+    // A CONNECT's target is a host, not a path of ours: the classic answer to a method we lack.
     answerRaw(socket, new ChatError('HTTP_METHOD_NOT_ALLOWED'), 'Method Not Allowed'),
   );
   return server;
@@ -204,9 +159,7 @@ export function createHttpServer(deps: HttpDeps): Server {
 function logAccess(req: TracedRequest, res: ServerResponse, logger: Logger): void {
   const start = performance.now();
   res.once('close', () => {
-    const url = req.url ?? '/';
-    const end = url.search(/[?#]/);
-    let path = end === -1 ? url : url.slice(0, end);
+    let path = pathOf(req.url ?? '/');
     if (path.startsWith('/msg/')) {
       const slash = path.indexOf('/', '/msg/'.length);
       if (slash !== -1) path = `${path.slice(0, slash)}/…`;
@@ -254,9 +207,5 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
 
 /** Writes an error response straight to a socket node:http has given up on, then closes it. */
 function answerRaw(socket: Duplex, error: ChatError, reason: string): void {
-  const body = errorBody(error);
-  const allow = error.status === 405 ? 'Allow: GET, HEAD\r\n' : '';
-  socket.end(
-    `HTTP/1.1 ${error.status} ${reason}\r\n${allow}Content-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
-  );
+  socket.end(rawError(error, reason, error.status === 405 ? { Allow: 'GET, HEAD' } : {}));
 }

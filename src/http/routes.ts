@@ -1,0 +1,147 @@
+import type { IncomingMessage } from 'node:http';
+import { ChatError } from '../domain/errors.js';
+import type { Api } from './api.js';
+import type { ClassicProtocol } from './classic.js';
+import type { OpsEndpoints } from './ops.js';
+import { type Handler, type Method, pathOf, type Route, Router } from './router.js';
+import type { StaticAssets, StaticPage } from './static.js';
+
+/** The front doors the route table sends requests to, built by server.ts. */
+export interface Edge {
+  readonly classic: ClassicProtocol;
+  readonly api: Api;
+  readonly ops: OpsEndpoints;
+  /** Our chat page (`/`). */
+  readonly index: StaticPage;
+  /** The seed's own page (`/classic`), unchanged. */
+  readonly seedPage: StaticPage;
+  /** The page's scripts, styles and icon (`/assets/<name>`). */
+  readonly assets: StaticAssets;
+}
+
+/** A route of the table with its handlers still to be taken from an Edge. */
+export interface RouteSpec extends Omit<Route, 'methods'> {
+  readonly methods: Readonly<Partial<Record<Method, (edge: Edge) => Handler>>>;
+  /** A JSON API route: CORS, and a cross-site check before every method but GET. */
+  readonly api?: boolean;
+}
+
+/** A JSON API route under `/api/v1` (docs/api.md, Endpoints and Rooms). */
+function api(path: string, methods: RouteSpec['methods']): RouteSpec {
+  return { path: `/api/v1${path}`, methods, api: true, cors: true };
+}
+
+/** A page or document: GET, and HEAD (node:http sends no body for it). */
+function page(path: string, get: (edge: Edge) => Handler): RouteSpec {
+  return { path, methods: { GET: get }, head: true };
+}
+
+/** A classic stream request: a GET that asks for `text/event-stream`. */
+function wantsStream(req: IncomingMessage): boolean {
+  return req.method === 'GET' && req.headers.accept?.includes('text/event-stream') === true;
+}
+
+/**
+ * The whole HTTP surface, in the order it is matched (router.ts): the first route whose path,
+ * method and condition fit takes the request; a path no route has is 404, a method its routes
+ * do not declare 405 with their exact Allow. docs/api.md lists every route (routes.test.ts).
+ * Request-level limits (URL length, headers, timeouts) come before it, in server.ts.
+ */
+export const ROUTES: readonly RouteSpec[] = [
+  // The seed's send. First and on the raw target: the text may hold `?` or `#`. It has
+  // effects, so not even HEAD.
+  {
+    path: '/msg/*message',
+    methods: {
+      GET:
+        (e) =>
+        (req, res, { message = '' }) =>
+          e.classic.send(req, res, message),
+    },
+    rawTail: true,
+  },
+
+  // The JSON API. Every route takes OPTIONS too (a CORS preflight, 204).
+  api('/users', { POST: (e) => e.api.register }),
+  api('/session', {
+    GET: (e) => e.api.whoami,
+    POST: (e) => e.api.login,
+    DELETE: (e) => e.api.logout,
+  }),
+  api('/password', { POST: (e) => e.api.changePassword }),
+  api('/tokens', { GET: (e) => e.api.listTokens, POST: (e) => e.api.createToken }),
+  api('/tokens/:id', { DELETE: (e) => e.api.revokeToken }),
+  api('/tickets', { POST: (e) => e.api.createTicket }),
+  api('/messages', { GET: (e) => e.api.history, POST: (e) => e.api.send }),
+  api('/messages/:id', { PATCH: (e) => e.api.edit, DELETE: (e) => e.api.delete }),
+  api('/rooms', { GET: (e) => e.api.rooms.list, POST: (e) => e.api.rooms.create }),
+  api('/rooms/:name', { GET: (e) => e.api.rooms.view }),
+  api('/rooms/:name/join', { POST: (e) => e.api.rooms.join }),
+  api('/rooms/:name/leave', { POST: (e) => e.api.rooms.leave }),
+  api('/rooms/:name/invite', {
+    POST: (e) => e.api.rooms.invite,
+    DELETE: (e) => e.api.rooms.decline,
+  }),
+  api('/rooms/:name/members/:user', {
+    PUT: (e) => e.api.rooms.member,
+    DELETE: (e) => e.api.rooms.member,
+  }),
+  api('/typing', { POST: (e) => e.api.typing }),
+  api('/events', { GET: (e) => e.api.events }),
+  api('/presence', { GET: (e) => e.api.presence }),
+  api('/read', { POST: (e) => e.api.read }),
+
+  // Our page and its files.
+  page('/', (e) => (req, res) => e.index.serve(req, res)),
+  page('/assets/*name', (e) => (req, res, { name = '' }) => {
+    if (!e.assets.serve(req, res, name)) throw new ChatError('HTTP_NOT_FOUND');
+  }),
+
+  // The seed's stream, before the pages below: a user may be called `classic` or `metrics`.
+  // A HEAD or a request for a page falls through to them. Allow says HEAD, as it always has.
+  {
+    path: '/:nick',
+    methods: {
+      GET:
+        (e) =>
+        (req, res, { nick = '' }) =>
+          e.classic.stream(req, res, nick, queryOf(req)),
+    },
+    head: true,
+    when: wantsStream,
+  },
+  page('/classic', (e) => (req, res) => e.seedPage.serve(req, res)),
+
+  // Operations (ops.ts).
+  page('/metrics', (e) => e.ops.metrics),
+  page('/healthz', (e) => e.ops.healthz),
+  page('/readyz', (e) => e.ops.readyz),
+];
+
+/** The query of a request, for the classic stream's `?ticket=`. */
+function queryOf(req: IncomingMessage): URLSearchParams {
+  const url = req.url ?? '/';
+  const path = pathOf(url);
+  return new URLSearchParams(path.length === url.length ? '' : url.slice(path.length + 1));
+}
+
+/** The router of the whole surface (ROUTES), its handlers taken from `edge`. */
+export function createRouter(edge: Edge): Router {
+  const routes = ROUTES.map((spec): Route => {
+    const methods: Partial<Record<Method, Handler>> = {};
+    for (const [method, pick] of Object.entries(spec.methods) as [Method, (e: Edge) => Handler][]) {
+      const handler = pick(edge);
+      methods[method] = spec.api ? guarded(edge, handler) : handler;
+    }
+    return { ...spec, methods };
+  });
+  return new Router(routes, edge.api.cors);
+}
+
+/** An API handler behind the cross-site check (api.ts checkSameOrigin). */
+function guarded(edge: Edge, handler: Handler): Handler {
+  return (req, res, params) => {
+    edge.api.checkSameOrigin(req);
+    return handler(req, res, params);
+  };
+}
