@@ -28,7 +28,7 @@ import { Metrics } from './ops/prometheus.js';
 import { Readiness } from './ops/readiness.js';
 import { StoreOutageLog } from './ops/store-outage-log.js';
 import { TimedBus } from './ops/timed-bus.js';
-import { TimedStore } from './ops/timed-store.js';
+import { timedStore } from './ops/timed-store.js';
 import { Webhooks } from './outbound/webhooks.js';
 import { MemoryPresence } from './presence/memory-presence.js';
 import type { Presence } from './presence/presence.js';
@@ -117,7 +117,7 @@ export async function startServer(
   const metrics = new Metrics();
   const { stats } = metrics;
   const storeOutage = new StoreOutageLog(logger);
-  const store = new TimedStore(
+  const store = timedStore(
     await (parts.openStore ?? openStore)(config, logger, { onWriteHealth: storeOutage.changed }),
     stats.storeAppendSeconds,
     stats.storeReadSeconds,

@@ -2,7 +2,6 @@ import { statSync } from 'node:fs';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import { prepareDataDir, sqlitePath, storeStartupError } from './startup.js';
-import { MemoryStore } from './store/memory-store.js';
 import { PostgresStore } from './store/postgres/store.js';
 import { SqliteStore } from './store/sqlite/store.js';
 import type { Store } from './store/store.js';
@@ -37,7 +36,12 @@ export async function openStore(
   logger: Logger,
   hooks: StoreHooks = {},
 ): Promise<Store> {
-  if (config.store === 'memory') return new MemoryStore(config);
+  // Nothing survives a restart: the default engine on a database that lives in this process's
+  // memory (SQLite's `:memory:`), so the demo runs the same SQL as an installation.
+  if (config.store === 'memory') {
+    const { maxOfflinePerUser, sqliteSynchronous: synchronous } = config;
+    return new SqliteStore({ path: ':memory:', synchronous, maxOfflinePerUser });
+  }
   if (config.store === 'postgres') {
     try {
       return await PostgresStore.open({

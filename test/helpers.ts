@@ -1,18 +1,56 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { type Agent, request } from 'node:http';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type Config, configWith } from '../src/config.js';
 import { type LogFields, type Logger, silentLogger } from '../src/logger.js';
 import { type RunningServer, startServer } from '../src/main.js';
 
-/** Starts a real ssechat on 127.0.0.1 and a free port, silent, with an in-memory store. */
-export function startTestServer(
+/** The data directories of running test servers, removed at exit if a test left one open. */
+const tempDirs = new Set<string>();
+process.once('exit', () => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/**
+ * Starts a real ssechat on 127.0.0.1 and a free port, silent, on the default engine: SQLite,
+ * in a fresh temporary directory (never the CLI's `./data` in the repository) that goes when
+ * the server closes, unless `overrides` names a store or a data directory of its own.
+ */
+export async function startTestServer(
   overrides: Partial<Config> = {},
   logger: Logger = silentLogger,
 ): Promise<RunningServer> {
-  const config = configWith({ port: 0, store: 'memory', logLevel: 'silent', ...overrides });
-  return startServer(config, logger);
+  const ownDir =
+    (overrides.store ?? 'sqlite') === 'sqlite' && overrides.dataDir === undefined
+      ? mkdtempSync(join(tmpdir(), 'ssechat-test-'))
+      : undefined;
+  const config = configWith({
+    port: 0,
+    store: 'sqlite',
+    logLevel: 'silent',
+    ...(ownDir !== undefined && { dataDir: ownDir }),
+    ...overrides,
+  });
+  if (ownDir === undefined) return startServer(config, logger);
+  tempDirs.add(ownDir);
+  const removeDir = (): void => {
+    rmSync(ownDir, { recursive: true, force: true });
+    tempDirs.delete(ownDir);
+  };
+  let running: RunningServer;
+  try {
+    running = await startServer(config, logger);
+  } catch (err) {
+    removeDir();
+    throw err;
+  }
+  return {
+    ...running,
+    close: () => running.close().finally(removeDir),
+  };
 }
 
 /**

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { configWith } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { type RunningServer, startServer } from '../src/main.js';
-import { MemoryStore } from '../src/store/memory-store.js';
+import { SqliteStore } from '../src/store/sqlite/store.js';
 import { api, get, SseClient, session } from './helpers.js';
 
 describe('request logging', () => {
@@ -71,14 +71,14 @@ describe('request logging', () => {
 
   test('an unexpected error is logged at error with reqId, user and the error', async () => {
     const cookie = await session(base, 'cat');
-    const append = MemoryStore.prototype.append;
-    MemoryStore.prototype.append = () => Promise.reject(new Error('disk on fire'));
+    const append = SqliteStore.prototype.append;
+    SqliteStore.prototype.append = () => Promise.reject(new Error('disk on fire'));
     let reply: Awaited<ReturnType<typeof api>>;
     try {
       const body = { to: 'all', text: 'private words' };
       reply = await api(base, 'POST', '/api/v1/messages', body, cookie);
     } finally {
-      MemoryStore.prototype.append = append;
+      SqliteStore.prototype.append = append;
     }
     assert.equal(reply.status, 500);
     const reqId = String(reply.headers['x-request-id']);

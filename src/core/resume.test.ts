@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { eventId, type LoggedEvent } from '../domain/events.js';
-import { MemoryStore } from '../store/memory-store.js';
+import { SqliteStore } from '../store/sqlite/store.js';
 import { Resume } from './resume.js';
 
-async function storeWith(n: number): Promise<MemoryStore> {
-  const store = new MemoryStore({ maxOfflinePerUser: 10 });
+async function storeWith(n: number): Promise<SqliteStore> {
+  const store = memoryStore();
   for (let i = 1; i <= n; i++) {
     // Every third message is a DM between others, which the viewer "ann" must not see.
     const to = i % 3 === 0 ? 'bob' : 'all';
@@ -15,7 +15,7 @@ async function storeWith(n: number): Promise<MemoryStore> {
 }
 
 /** Counts the Store reads a Resume makes (since). */
-function countReads(store: MemoryStore): { n: number } {
+function countReads(store: SqliteStore): { n: number } {
   const reads = { n: 0 };
   const since = store.since.bind(store);
   store.since = (viewer, after, limit) => {
@@ -23,6 +23,11 @@ function countReads(store: MemoryStore): { n: number } {
     return since(viewer, after, limit);
   };
   return reads;
+}
+
+/** A store that is gone with the test: SQLite on `:memory:`, as `--store memory` opens it. */
+function memoryStore(): SqliteStore {
+  return new SqliteStore({ path: ':memory:', synchronous: 'normal', maxOfflinePerUser: 10 });
 }
 
 async function collect(resume: Resume, after: number, head: number) {

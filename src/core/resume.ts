@@ -1,5 +1,5 @@
 import { type EventId, eventId, type LoggedEvent } from '../domain/events.js';
-import type { Store } from '../store/store.js';
+import type { EventLog } from '../store/store.js';
 
 /**
  * Why a resume cannot be exact, sent to the client in an `event: reset`:
@@ -71,7 +71,8 @@ export class Resume {
   private weight = 0;
 
   constructor(
-    private readonly store: Store,
+    /** The reads of a replay: the viewer's events, and how far retention reached. */
+    private readonly store: Pick<EventLog, 'since' | 'prunedThrough'>,
     /** Most events one replay sends; see config maxReplay. */
     private readonly maxReplay: number,
   ) {}

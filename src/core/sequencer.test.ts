@@ -3,11 +3,11 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type ChatEvent, eventId, type LoggedEvent } from '../domain/events.js';
 import { silentLogger } from '../logger.js';
-import { MemoryStore } from '../store/memory-store.js';
+import { SqliteStore } from '../store/sqlite/store.js';
 import { Sequencer } from './sequencer.js';
 
 async function setup(pollMs = 0) {
-  const store = new MemoryStore({ maxOfflinePerUser: 10 });
+  const store = new SqliteStore({ path: ':memory:', synchronous: 'normal', maxOfflinePerUser: 10 });
   const got: Array<number | string> = [];
   const seq = await Sequencer.start({
     store,
@@ -90,7 +90,7 @@ test('an id that was never committed (a hole in the sequence) is skipped', async
   const store = {
     head: async () => 0,
     log: async (after: number) => stored.filter((e) => eventId(e) > after),
-  } as unknown as MemoryStore;
+  };
   const got: number[] = [];
   const seq = await Sequencer.start({
     store,

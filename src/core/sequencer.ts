@@ -6,7 +6,7 @@ import {
   type LoggedEvent,
 } from '../domain/events.js';
 import type { Logger } from '../logger.js';
-import type { Store } from '../store/store.js';
+import type { EventLog } from '../store/store.js';
 
 /** How long an event that arrived ahead of a missing one waits before the Store is asked. */
 const GAP_WAIT_MS = 50;
@@ -20,7 +20,8 @@ const FILL_PAGE = 1_000;
 
 /** Options of a Sequencer. */
 export interface SequencerOptions {
-  readonly store: Store;
+  /** The two reads it makes: where the log ends, and the events of a gap. */
+  readonly store: Pick<EventLog, 'head' | 'log'>;
   /** Where events go, in id order (the Hub). */
   readonly deliver: (event: ChatEvent) => void;
   readonly logger: Logger;

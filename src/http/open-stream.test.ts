@@ -10,7 +10,7 @@ import { Hub } from '../core/hub.js';
 import { silentLogger } from '../logger.js';
 import { Stats } from '../ops/stats.js';
 import { MemoryPresence } from '../presence/memory-presence.js';
-import { MemoryStore } from '../store/memory-store.js';
+import { SqliteStore } from '../store/sqlite/store.js';
 import { Admission } from './admission.js';
 import { ClassicFormat } from './classic-format.js';
 import { StreamOpener } from './open-stream.js';
@@ -20,7 +20,8 @@ test('a client gone while its request waited opens nothing: no ghost in the Hub 
   const config = configWith({});
   const hub = new Hub();
   const presence = new MemoryPresence();
-  const store = new MemoryStore(config);
+  const { maxOfflinePerUser } = config;
+  const store = new SqliteStore({ path: ':memory:', synchronous: 'normal', maxOfflinePerUser });
   const chat = new ChatService({ store, bus: new MemoryBus(), presence, hub, limits: config });
   const admission = new Admission({
     limiters: {},

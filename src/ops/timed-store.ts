@@ -1,28 +1,4 @@
-import type {
-  EventId,
-  LoggedEvent,
-  NewDelete,
-  NewEdit,
-  NewMemberChange,
-  NewMessage,
-  NewReceipt,
-  Role,
-  StoredDelete,
-  StoredEdit,
-  StoredMemberChange,
-  StoredMessage,
-  StoredReceipt,
-} from '../domain/events.js';
-import type { AccountStore } from '../store/accounts.js';
-import type {
-  Appended,
-  Member,
-  MembershipSnapshot,
-  RetentionPolicy,
-  RoomInfo,
-  RoomListing,
-  Store,
-} from '../store/store.js';
+import type { Store } from '../store/store.js';
 import { type Observer, secondsSince } from './stats.js';
 
 /** Observes `work`'s duration in seconds, whether it resolves or rejects. */
@@ -34,99 +10,52 @@ export function timed<T>(observer: Observer, work: () => Promise<T>): Promise<T>
   return promise;
 }
 
+/** A Store method, as the proxy calls it. */
+type Method = (...args: unknown[]) => Promise<unknown>;
+
 /**
- * A Store that times appends (messages, receipts, room changes, edits and deletes alike) and the reads of a resume (`since`),
- * and passes every call straight through. Each call reaches the inner Store in the same turn
- * it was made, so the ordering promises of store.ts hold unchanged.
+ * Which histogram a Store method's calls go to, by its name: every write of the log is named
+ * `append…` (messages, receipts, room changes, edits and deletes alike, and whatever the
+ * Store learns to append next); `since` is the read of a resume. Everything else is untimed.
  */
-export class TimedStore implements Store {
-  readonly accounts: AccountStore;
+function histogramOf(
+  method: string,
+  appendSeconds: Observer,
+  readSeconds: Observer,
+): Observer | undefined {
+  if (method.startsWith('append')) return appendSeconds;
+  if (method === 'since') return readSeconds;
+  return undefined;
+}
 
-  constructor(
-    private readonly inner: Store,
-    private readonly appendSeconds: Observer,
-    private readonly readSeconds: Observer,
-  ) {
-    this.accounts = inner.accounts;
-  }
-
-  append(message: NewMessage): Promise<Appended> {
-    return timed(this.appendSeconds, () => this.inner.append(message));
-  }
-
-  appendReceipt(receipt: NewReceipt): Promise<StoredReceipt> {
-    return timed(this.appendSeconds, () => this.inner.appendReceipt(receipt));
-  }
-
-  appendMember(change: NewMemberChange): Promise<StoredMemberChange[]> {
-    return timed(this.appendSeconds, () => this.inner.appendMember(change));
-  }
-
-  appendEdit(edit: NewEdit): Promise<StoredEdit> {
-    return timed(this.appendSeconds, () => this.inner.appendEdit(edit));
-  }
-
-  appendDelete(del: NewDelete): Promise<StoredDelete> {
-    return timed(this.appendSeconds, () => this.inner.appendDelete(del));
-  }
-
-  room(name: string): Promise<RoomInfo | undefined> {
-    return this.inner.room(name);
-  }
-
-  rooms(viewer: string): Promise<RoomListing[]> {
-    return this.inner.rooms(viewer);
-  }
-
-  role(room: string, user: string): Promise<Role | null> {
-    return this.inner.role(room, user);
-  }
-
-  members(room: string): Promise<Member[]> {
-    return this.inner.members(room);
-  }
-
-  memberships(): Promise<MembershipSnapshot> {
-    return this.inner.memberships();
-  }
-
-  since(viewer: string, after: EventId, limit: number): Promise<LoggedEvent[]> {
-    return timed(this.readSeconds, () => this.inner.since(viewer, after, limit));
-  }
-
-  takeOffline(nick: string): Promise<StoredMessage[]> {
-    return this.inner.takeOffline(nick);
-  }
-
-  head(): Promise<EventId> {
-    return this.inner.head();
-  }
-
-  prunedThrough(): Promise<EventId> {
-    return this.inner.prunedThrough();
-  }
-
-  log(after: EventId, limit: number): Promise<LoggedEvent[]> {
-    return this.inner.log(after, limit);
-  }
-
-  history(viewer: string, peer: string, before: EventId, limit: number): Promise<StoredMessage[]> {
-    return this.inner.history(viewer, peer, before, limit);
-  }
-
-  message(id: EventId): Promise<StoredMessage | undefined> {
-    return this.inner.message(id);
-  }
-
-  prune(policy: RetentionPolicy): Promise<number> {
-    return this.inner.prune(policy);
-  }
-
-  ping(): Promise<void> {
-    return this.inner.ping();
-  }
-
-  close(): Promise<void> {
-    return this.inner.close();
-  }
+/**
+ * `inner`, with its appends timed into `appendSeconds` and the reads of a resume into
+ * `readSeconds` (store_append_seconds and store_read_seconds, ops/prometheus.ts). It wraps
+ * whatever methods the Store has, by name (histogramOf), so it needs no edit when a role grows
+ * a method. Every call reaches the inner Store in the same turn it was made, so the ordering
+ * promises of store.ts hold unchanged; properties (the accounts) pass through.
+ */
+export function timedStore(inner: Store, appendSeconds: Observer, readSeconds: Observer): Store {
+  /** One wrapper per method name, so that a method read twice is the same function. */
+  const wrapped = new Map<string, Method>();
+  return new Proxy(inner, {
+    get(target, prop) {
+      const value: unknown = Reflect.get(target, prop, target);
+      if (typeof value !== 'function' || typeof prop !== 'string') return value;
+      let wrapper = wrapped.get(prop);
+      if (wrapper === undefined) {
+        // The method is looked up at each call, not kept: one replaced on the inner Store
+        // later (a test's fault injection) is the one called.
+        const call = (args: unknown[]): Promise<unknown> =>
+          (Reflect.get(target, prop, target) as Method).apply(target, args);
+        const observer = histogramOf(prop, appendSeconds, readSeconds);
+        wrapper =
+          observer === undefined
+            ? (...args: unknown[]) => call(args)
+            : (...args: unknown[]) => timed(observer, () => call(args));
+        wrapped.set(prop, wrapper);
+      }
+      return wrapper;
+    },
+  });
 }

@@ -73,7 +73,8 @@ export interface MembershipSnapshot {
 export const MAX_ROOM_LISTING = 1000;
 
 /**
- * The Store is ssechat's durable truth. Every accepted message is appended here before it is
+ * The Store is ssechat's durable truth, in roles: the EventLog, the Mailbox, the RoomStore and
+ * the accounts (AccountStore), sharing one backend and one id sequence. Every accepted message is appended here before it is
  * published on the Bus, so a message the server acknowledged (a 2xx) survives a crash of the
  * process: that is the whole point of the order "append, then publish".
  *
@@ -156,13 +157,29 @@ export const MAX_ROOM_LISTING = 1000;
  *   needs a tighter bound (readiness, `/readyz`) races it against its own timer.
  * - After `close()` resolves, no call may be made, except `ping` (which rejects).
  */
-export interface Store {
+export interface Store extends EventLog, Mailbox, RoomStore {
+  /** Users, sessions, tokens and tickets, kept in the same backend. */
+  readonly accounts: AccountStore;
+  /** Checks that the backend can serve requests now (readiness); see the contract above. */
+  ping(): Promise<void>;
+  /** Flushes and releases the backend. */
+  close(): Promise<void>;
+}
+
+/**
+ * The Store's log of events (messages, receipts, edits, deletes; membership changes are
+ * logged by RoomStore.appendMember into the same sequence): appends, resume, history and
+ * retention. A new kind of event is a method here. See the contract on Store.
+ */
+export interface EventLog {
   /** Makes a message durable and returns it with its id. */
   append(message: NewMessage): Promise<Appended>;
   /** Makes a read receipt durable and returns it with its id. */
   appendReceipt(receipt: NewReceipt): Promise<StoredReceipt>;
-  /** Hands out, and removes, the messages kept for `nick` while it was offline. */
-  takeOffline(nick: string): Promise<StoredMessage[]>;
+  /** Logs an edit and applies it to its target; see the contract on Store. */
+  appendEdit(edit: NewEdit): Promise<StoredEdit>;
+  /** Logs a delete and removes its target's text; see the contract on Store. */
+  appendDelete(del: NewDelete): Promise<StoredDelete>;
   /** The highest id assigned so far, 0 when nothing was ever appended. */
   head(): Promise<EventId>;
   /** The highest id retention removed, 0 when none: a resume from below it has a gap. */
@@ -181,15 +198,23 @@ export interface Store {
   history(viewer: string, peer: string, before: EventId, limit: number): Promise<StoredMessage[]>;
   /** The message with this id, if it is stored (receipts are not messages). */
   message(id: EventId): Promise<StoredMessage | undefined>;
+  /** Removes entries beyond the policy; returns how many went. */
+  prune(policy: RetentionPolicy): Promise<number>;
+}
+
+/** The offline mailboxes, which `append` fills (see the contract on Store). */
+export interface Mailbox {
+  /** Hands out, and removes, the messages kept for `nick` while it was offline. */
+  takeOffline(nick: string): Promise<StoredMessage[]>;
+}
+
+/** Rooms: their membership changes (logged in the event log's sequence) and what they hold. */
+export interface RoomStore {
   /**
    * Decides and logs a membership change, with the invitations it withdraws (logged first);
-   * empty when it changes nothing. See the contract above.
+   * empty when it changes nothing. See the contract on Store.
    */
   appendMember(change: NewMemberChange): Promise<StoredMemberChange[]>;
-  /** Logs an edit and applies it to its target; see the contract above. */
-  appendEdit(edit: NewEdit): Promise<StoredEdit>;
-  /** Logs a delete and removes its target's text; see the contract above. */
-  appendDelete(del: NewDelete): Promise<StoredDelete>;
   /** The room of this name (with `#`), if it exists. */
   room(name: string): Promise<RoomInfo | undefined>;
   /**
@@ -205,14 +230,6 @@ export interface Store {
   members(room: string): Promise<Member[]>;
   /** Every room's members, read consistently with the head it reports. */
   memberships(): Promise<MembershipSnapshot>;
-  /** Removes entries beyond the policy; returns how many went. */
-  prune(policy: RetentionPolicy): Promise<number>;
-  /** Users, sessions, tokens and tickets, kept in the same backend. */
-  readonly accounts: AccountStore;
-  /** Checks that the backend can serve requests now (readiness); see the contract above. */
-  ping(): Promise<void>;
-  /** Flushes and releases the backend. */
-  close(): Promise<void>;
 }
 
 /** Limits every Store backend enforces. */

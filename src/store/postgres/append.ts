@@ -8,8 +8,8 @@ import {
   storedMessage,
 } from '../../domain/events.js';
 import type { PendingWrite, Settle } from '../pending-write.js';
+import { COLUMNS, type Row, toMessage } from '../rows.js';
 import { writeDelete, writeEdit, writeMember } from './changes.js';
-import { COLUMNS, type Row, toMessage } from './rows.js';
 
 export type { PendingWrite, Settle };
 

@@ -6,10 +6,10 @@ import {
   type LoggedEvent,
   type StoredMessage,
 } from '../../domain/events.js';
+import { COLUMNS, type Row, toEvent, toMessage } from '../rows.js';
 import type { RetentionPolicy } from '../store.js';
 import { registered } from './accounts.js';
 import { inTransaction, MAINTENANCE_QUERY_TIMEOUT_MS, timed } from './client.js';
-import { COLUMNS, type Row, toEvent, toMessage } from './rows.js';
 
 /**
  * Most rows one prune transaction deletes. Between chunks the row locks are released and the

@@ -164,7 +164,7 @@ export class PostgresStore implements Store {
     this.accounts = new PostgresAccounts(pool, key);
     this.journal = new PostgresLog(pool);
     this.roomReads = new PostgresRooms(pool);
-    this.writes = new AppendQueue(pool, key, options.maxOfflinePerUser);
+    this.writes = new AppendQueue(pool, key, options.maxOfflinePerUser, this.health);
   }
 
   /**
@@ -173,26 +173,26 @@ export class PostgresStore implements Store {
    * next one. Resolves after the commit.
    */
   append(message: NewMessage): Promise<Appended> {
-    return this.health.watch(this.writes.add((done) => ({ kind: 'message', message, done })));
+    return this.writes.add((done) => ({ kind: 'message', message, done }));
   }
 
   // The other writes go through the same queue, so that their ids follow the order of calls.
 
   appendReceipt(receipt: NewReceipt): Promise<StoredReceipt> {
-    return this.health.watch(this.writes.add((done) => ({ kind: 'read', receipt, done })));
+    return this.writes.add((done) => ({ kind: 'read', receipt, done }));
   }
 
   /** Decided inside its batch's transaction, under the append lock (postgres-changes.ts). */
   appendMember(change: NewMemberChange): Promise<StoredMemberChange[]> {
-    return this.health.watch(this.writes.add((done) => ({ kind: 'member', change, done })));
+    return this.writes.add((done) => ({ kind: 'member', change, done }));
   }
 
   appendEdit(edit: NewEdit): Promise<StoredEdit> {
-    return this.health.watch(this.writes.add((done) => ({ kind: 'edit', edit, done })));
+    return this.writes.add((done) => ({ kind: 'edit', edit, done }));
   }
 
   appendDelete(del: NewDelete): Promise<StoredDelete> {
-    return this.health.watch(this.writes.add((done) => ({ kind: 'delete', delete: del, done })));
+    return this.writes.add((done) => ({ kind: 'delete', delete: del, done }));
   }
 
   // Reads wait for the appends queued before them: the contract says they see every append

@@ -10,9 +10,9 @@ import {
   storedMessage,
 } from '../../domain/events.js';
 import type { PendingWrite, Settle } from '../pending-write.js';
+import { COLUMNS, type Row, toMessage } from '../rows.js';
 import type { Appended } from '../store.js';
 import type { SqliteRooms } from './rooms.js';
-import { COLUMNS, type Row, toMessage } from './rows.js';
 
 export type { PendingWrite, Settle };
 

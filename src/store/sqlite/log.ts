@@ -5,9 +5,10 @@ import {
   type LoggedEvent,
   type StoredMessage,
 } from '../../domain/events.js';
+import { COLUMNS, type Row, toEvent, toMessage } from '../rows.js';
 import type { RetentionPolicy } from '../store.js';
 import { LimitedQuery } from './limited.js';
-import { COLUMNS, fromRaw, type RawRow, type Row, toEvent, toMessage } from './rows.js';
+import { fromRaw, type RawRow } from './rows.js';
 
 /**
  * Most rows one prune transaction deletes. Between chunks the write lock is released and the

@@ -14,9 +14,9 @@ import {
   type MembershipOutcome,
   WITHDRAWN,
 } from '../../domain/room-rules.js';
+import { COLUMNS, type Row, toMessage } from '../rows.js';
 import { MAX_ROOM_LISTING, type Member, type RoomInfo, type RoomListing } from '../store.js';
 import { OPEN } from './log.js';
-import { COLUMNS, type Row, toMessage } from './rows.js';
 
 type Statement<P extends unknown[], R = unknown> = Database.Statement<P, R>;
 

@@ -1,26 +1,5 @@
-import type { LoggedEvent, MemberAction, Role, StoredMessage } from '../../domain/events.js';
-
-/**
- * A row of the messages table, which holds every logged event (see the columns by kind in
- * sqlite-schema.ts, version 3).
- */
-export interface Row {
-  id: number;
-  kind: LoggedEvent['kind'];
-  ts: number;
-  sender: string;
-  recipient: string;
-  text: string;
-  offline: number;
-  client_id: string | null;
-  up_to: number | null;
-  edited: number | null;
-  deleted: number;
-  actor: string | null;
-  action: MemberAction | null;
-  role: Role | null;
-  quiet: number;
-}
+import type { MemberAction, Role } from '../../domain/events.js';
+import type { Row } from '../rows.js';
 
 /**
  * A Row as an array in the order of COLUMNS. The hot reads (since, log) ask better-sqlite3 for
@@ -45,6 +24,7 @@ export type RawRow = [
   number,
 ];
 
+/** The Row a RawRow stands for. */
 export function fromRaw(r: RawRow): Row {
   return {
     id: r[0],
@@ -63,45 +43,4 @@ export function fromRaw(r: RawRow): Row {
     role: r[13],
     quiet: r[14],
   };
-}
-
-/** The columns of a Row, for SELECT lists. */
-export const COLUMNS =
-  'id, kind, ts, sender, recipient, text, offline, client_id, up_to, edited, deleted, actor, ' +
-  'action, role, quiet';
-
-/** A message row as the Store hands it out. */
-export function toMessage(row: Row): StoredMessage {
-  return {
-    id: row.id,
-    ts: row.ts,
-    from: row.sender,
-    to: row.recipient,
-    text: row.text,
-    offline: row.offline === 1,
-    // Absent rather than undefined, so that a message read back deep-equals the one appended.
-    ...(row.client_id !== null && { clientId: row.client_id }),
-    ...(row.edited !== null && { edited: row.edited }),
-    ...(row.deleted === 1 && { deleted: true as const }),
-  };
-}
-
-/** A row of any kind as the logged event it stores. */
-export function toEvent(row: Row): LoggedEvent {
-  const { id, ts, sender: from, recipient: to } = row;
-  switch (row.kind) {
-    case 'message':
-      return { kind: 'message', message: toMessage(row) };
-    case 'read':
-      return { kind: 'read', receipt: { id, ts, from, to, upTo: row.up_to ?? 0 } };
-    case 'edit':
-      return { kind: 'edit', edit: { id, ts, from, to, target: row.up_to ?? 0, text: row.text } };
-    case 'delete':
-      return { kind: 'delete', delete: { id, ts, from, to, target: row.up_to ?? 0 } };
-    case 'member': {
-      const { actor, action, role, quiet } = row;
-      const change = { id, ts, room: to, user: from, by: actor ?? from, role, quiet: quiet === 1 };
-      return { kind: 'member', change: { ...change, action: action ?? 'join' } };
-    }
-  }
 }

@@ -23,6 +23,8 @@ const open = (path: string, maxOfflinePerUser = 10): SqliteStore =>
 
 storeContract('sqlite', (limits) => open(file(), limits.maxOfflinePerUser));
 accountsContract('sqlite', () => open(file()));
+// `--store memory`: the same engine on a database in this process's memory (open-store.ts).
+storeContract('sqlite :memory:', (limits) => open(':memory:', limits.maxOfflinePerUser));
 
 // The schema of version 1, as released: the migration test starts from it.
 const VERSION_1 = `

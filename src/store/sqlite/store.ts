@@ -15,6 +15,7 @@ import {
   type StoredMessage,
   type StoredReceipt,
 } from '../../domain/events.js';
+import { COLUMNS, type Row, toMessage } from '../rows.js';
 import type {
   Appended,
   Member,
@@ -26,11 +27,11 @@ import type {
   StoreLimits,
 } from '../store.js';
 import { WriteHealth, type WriteHealthListener } from '../write-health.js';
+import { WriteQueue } from '../write-queue.js';
 import { SqliteAccounts } from './accounts.js';
 import { type PendingWrite, SqliteAppender } from './append.js';
 import { SqliteLog } from './log.js';
 import { SqliteRooms } from './rooms.js';
-import { COLUMNS, type Row, toMessage } from './rows.js';
 import { checkIntegrity, migrate, writeProbe } from './schema.js';
 
 /** Options for the SQLite backend. */
@@ -57,12 +58,6 @@ export interface SqliteStoreOptions extends StoreLimits {
   readonly onWriteHealth?: WriteHealthListener;
 }
 
-/**
- * Most appends one transaction takes. The queue is bounded anyway by the requests in flight,
- * each of which waits for its append; this keeps one commit's write lock short.
- */
-const MAX_BATCH = 256;
-
 type Statement<P extends unknown[], R = unknown> = Database.Statement<P, R>;
 
 /** The default Store: one SQLite file in WAL mode, through better-sqlite3's synchronous API. */
@@ -75,14 +70,13 @@ export class SqliteStore implements Store {
   private readonly deleteOffline: Statement<[string]>;
   private readonly anyOffline: Statement<[string]>;
   private readonly selectOne: Statement<[]>;
-  private readonly commitBatch: (batch: PendingWrite[]) => Array<() => void>;
   private readonly takeTx: (nick: string) => StoredMessage[];
   private readonly snapshotTx: () => MembershipSnapshot;
   private readonly probeWrite: () => void;
   /** Whether the last write failed because the file cannot be written; see ping. */
   private readonly health: WriteHealth;
-  private pending: PendingWrite[] = [];
-  private flushScheduled = false;
+  /** Every write, committed in groups (WriteQueue). */
+  private readonly writes: WriteQueue<PendingWrite>;
 
   constructor(options: SqliteStoreOptions) {
     this.health = new WriteHealth(options.onWriteHealth);
@@ -128,10 +122,13 @@ export class SqliteStore implements Store {
     const inTransaction = db.transaction((batch: PendingWrite[]) => appender.write(batch));
     // A lone live message or receipt is one INSERT, atomic on its own (autocommit): BEGIN and
     // COMMIT would only add work. Anything else reads before it writes, or writes twice.
-    this.commitBatch = (batch) =>
-      SqliteAppender.needsTransaction(batch)
-        ? inTransaction.immediate(batch)
-        : appender.write(batch);
+    this.writes = new WriteQueue<PendingWrite>({
+      commit: (batch) =>
+        SqliteAppender.needsTransaction(batch)
+          ? inTransaction.immediate(batch)
+          : appender.write(batch),
+      health: this.health,
+    });
     // IMMEDIATE, so two processes sharing the file cannot both read the same mailbox before
     // either deletes it.
     const take = db.transaction((nick: string) => {
@@ -154,41 +151,30 @@ export class SqliteStore implements Store {
 
   /**
    * Queues the message and commits it with every other append of this turn of the event loop,
-   * in one transaction: a commit costs about as much as all the inserts of a small batch
-   * together, so concurrent senders share it (group commit). Resolves after the commit.
+   * in one transaction (group commit, WriteQueue). Resolves after the commit.
    */
   append(message: NewMessage): Promise<Appended> {
-    return new Promise((resolve, reject) => {
-      this.enqueue({ kind: 'message', message, done: { resolve, reject } });
-    });
+    return this.writes.add((done) => ({ kind: 'message', message, done }));
   }
 
   /** Queues the receipt with the messages, so that its id follows the order of calls. */
   appendReceipt(receipt: NewReceipt): Promise<StoredReceipt> {
-    return new Promise((resolve, reject) => {
-      this.enqueue({ kind: 'read', receipt, done: { resolve, reject } });
-    });
+    return this.writes.add((done) => ({ kind: 'read', receipt, done }));
   }
 
   /** Queued with the messages, so that its id follows the order of calls (see SqliteRooms). */
   appendMember(change: NewMemberChange): Promise<StoredMemberChange[]> {
-    return new Promise((resolve, reject) => {
-      this.enqueue({ kind: 'member', change, done: { resolve, reject } });
-    });
+    return this.writes.add((done) => ({ kind: 'member', change, done }));
   }
 
   /** Queued with the messages; the target is updated in the same transaction. */
   appendEdit(edit: NewEdit): Promise<StoredEdit> {
-    return new Promise((resolve, reject) => {
-      this.enqueue({ kind: 'edit', edit, done: { resolve, reject } });
-    });
+    return this.writes.add((done) => ({ kind: 'edit', edit, done }));
   }
 
   /** Queued with the messages; the target and its edits are emptied in the same transaction. */
   appendDelete(del: NewDelete): Promise<StoredDelete> {
-    return new Promise((resolve, reject) => {
-      this.enqueue({ kind: 'delete', delete: del, done: { resolve, reject } });
-    });
+    return this.writes.add((done) => ({ kind: 'delete', delete: del, done }));
   }
 
   async takeOffline(nick: string): Promise<StoredMessage[]> {
@@ -293,30 +279,8 @@ export class SqliteStore implements Store {
     if (this.db.open) this.db.close();
   }
 
-  private enqueue(write: PendingWrite): void {
-    this.pending.push(write);
-    if (this.pending.length >= MAX_BATCH) this.flush();
-    else if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(this.flush);
-    }
+  /** Commits every queued write now (synchronously) and settles their promises, in call order. */
+  private flush(): void {
+    this.writes.flushNow();
   }
-
-  /** Commits every queued write and settles their promises, in call order. */
-  private readonly flush = (): void => {
-    this.flushScheduled = false;
-    if (this.pending.length === 0) return;
-    const batch = this.pending;
-    this.pending = [];
-    let settlers: Array<() => void>;
-    try {
-      settlers = this.commitBatch(batch);
-    } catch (err) {
-      this.health.failed(err);
-      for (const p of batch) p.done.reject(err);
-      return;
-    }
-    this.health.succeeded();
-    for (const settle of settlers) settle();
-  };
 }
