@@ -43,10 +43,10 @@ const CONCURRENCY = 4;
  * The server's V8 semi-space, pinned (--max-semi-space-size, in MiB) so that the garbage
  * collector's slack is a number this test states rather than the runtime's choice. V8 grows
  * its young generation (two semi-spaces) under a high allocation rate, as this flood is, up to
- * a maximum that Node 20 fixes at 16 MiB a semi-space but Node 22 and later derive from the heap
- * limit, hence from the machine's memory: on a 24 GB machine Node 24 grew it to 64 MiB a
- * semi-space, 96 MiB more RSS than Node 20 for garbage that is already dead. 16 is Node 20's
- * default, so pinning changes nothing there.
+ * a maximum that Node 20 fixes at 16 MiB a semi-space but newer V8s derive from the heap limit,
+ * hence from the machine's memory (Node's docs for --max-semi-space-size): on a 24 GB machine
+ * Node 24 grew it to 64 MiB a semi-space, 96 MiB more RSS than Node 20 for garbage that is
+ * already dead, and failed the bound. 16 is Node 20's default, so pinning changes nothing there.
  */
 const SEMI_SPACE_MIB = 16;
 /**
