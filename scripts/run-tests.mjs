@@ -21,20 +21,29 @@ const NEEDS = {
   redis: /\bSSECHAT_TEST_REDIS_URL\b/,
   chromium: /['"]playwright-core['"]/,
 };
-/** Where the tests look for each service when its variable is unset (as they do). */
+/**
+ * Where the tests look for each service when its variable is unset (as they do), and a greeting
+ * only that service answers in kind: a TCP connection alone proves little where a proxy accepts
+ * any. PostgreSQL answers an SSLRequest with one byte, S or N; Redis answers PING with a
+ * status (+PONG) or an error (-NOAUTH), which is Redis too.
+ */
 const SERVICES = {
   postgres: {
     name: 'PostgreSQL',
     url: process.env.SSECHAT_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
     port: 5432,
+    hello: Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]),
+    reply: (b) => b.length === 1 && (b[0] === 0x53 || b[0] === 0x4e),
   },
   redis: {
     name: 'Redis',
     url: process.env.SSECHAT_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
     port: 6379,
+    hello: Buffer.from('PING\r\n'),
+    reply: (b) => /^[+-]/.test(b.toString('latin1')),
   },
 };
-/** How long a service has to accept a TCP connection before it counts as missing. */
+/** How long a service has to answer its greeting before it counts as missing. */
 const PROBE_MS = 2000;
 
 const argv = process.argv.slice(2);
@@ -72,19 +81,21 @@ const files = unit
   ? all.filter((f) => f.startsWith(join(root, 'src')) && needs.get(f).size === 0)
   : all;
 
-/** True when something accepts a TCP connection at `url`'s host and port. */
-function answers(url, defaultPort) {
-  const { hostname, port } = new URL(url);
+/** True when `service` answers its greeting at its URL's host and port within PROBE_MS. */
+function answers({ url, port, hello, reply }) {
+  const { hostname, port: p } = new URL(url);
   return new Promise((resolve) => {
-    const socket = connect(Number(port || defaultPort), hostname.replace(/^\[|\]$/g, ''));
+    const socket = connect(Number(p || port), hostname.replace(/^\[|\]$/g, ''));
     socket.setTimeout(PROBE_MS);
     const done = (ok) => {
       socket.destroy();
       resolve(ok);
     };
-    socket.once('connect', () => done(true));
+    socket.once('connect', () => socket.write(hello));
+    socket.once('data', (b) => done(reply(b)));
     socket.once('error', () => done(false));
     socket.once('timeout', () => done(false));
+    socket.once('end', () => done(false));
   });
 }
 
@@ -92,15 +103,17 @@ if (!unit) {
   const wanted = Object.keys(SERVICES).filter((s) => files.some((f) => needs.get(f).has(s)));
   const missing = [];
   for (const s of wanted) {
-    const { name, url, port } = SERVICES[s];
-    if (!(await answers(url, port))) {
-      const { hostname, port: p } = new URL(url);
-      missing.push(`${name} (${hostname}:${p || port})`);
+    const service = SERVICES[s];
+    if (!(await answers(service))) {
+      const { hostname, port } = new URL(service.url);
+      missing.push(`${service.name} (${hostname}:${port || service.port})`);
     }
   }
   if (missing.length > 0) {
+    const them =
+      missing.length > 1 ? 'are not answering: start them' : 'is not answering: start it';
     console.error(
-      `npm test: ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not answering: start them with \`bash scripts/services.sh\`, ` +
+      `npm test: ${missing.join(' and ')} ${them} with \`bash scripts/services.sh\`, ` +
         'or point SSECHAT_TEST_DATABASE_URL / SSECHAT_TEST_REDIS_URL at yours; ' +
         '`npm run test:unit` needs neither',
     );
