@@ -11,10 +11,10 @@ import { createServer as createHttpServer } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { waitUntil } from '../src/wait-until.js';
 import { killNode, type Node, PrivateRedis, spawnNode } from './cluster-kit.js';
 import { FaultProxy } from './fault-proxy.js';
 import { api, SseClient, session } from './helpers.js';
+import { waitUntil } from './wait-until.js';
 
 const DATABASE_URL =
   process.env.SSECHAT_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';

@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { RunningServer } from '../src/main.js';
-import { waitUntil } from '../src/wait-until.js';
 import { get, killChild, spawnServer, startTestServer } from './helpers.js';
+import { waitUntil } from './wait-until.js';
 
 /** A raw connection from `localAddress` that keeps what it got and when it closed. */
 function open(port: number, localAddress = '127.0.0.1', allowHalfOpen = false) {

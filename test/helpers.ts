@@ -104,15 +104,16 @@ export interface ChildServer {
 /**
  * Starts `ssechat` (bin/ssechat.js) as a child process on a free port with `args`; with
  * `fileLimit`, under that limit on open files (`ulimit -n`, soft and hard: node raises its
- * soft limit to the hard one at start).
+ * soft limit to the hard one at start). `nodeArgs` go to node itself, before the script (V8
+ * flags such as `--max-semi-space-size`).
  */
 export function spawnServer(
   dataDir: string,
   args: readonly string[] = [],
-  { fileLimit }: { fileLimit?: number } = {},
+  { fileLimit, nodeArgs = [] }: { fileLimit?: number; nodeArgs?: readonly string[] } = {},
 ): Promise<ChildServer> {
   const bin = new URL('../../bin/ssechat.js', import.meta.url).pathname;
-  const argv = [process.execPath, bin, '--port', '0', '--data-dir', dataDir, ...args];
+  const argv = [process.execPath, ...nodeArgs, bin, '--port', '0', '--data-dir', dataDir, ...args];
   const [cmd, ...rest] =
     fileLimit === undefined
       ? argv

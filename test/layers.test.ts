@@ -45,7 +45,7 @@ const LAYERS: Record<string, { runtime: string[]; types: string[] }> = {
     types: ['store', 'limits', 'config', 'presence', 'bus'],
   },
 };
-const ROOTS = new Set(['main', 'open-store', 'startup', 'cli', 'wait-until']);
+const ROOTS = new Set(['main', 'open-store', 'startup', 'cli']);
 
 /** Node modules a layer must never load: the core and the domain know no network and no HTTP. */
 const FORBIDDEN_BUILTINS: Record<string, RegExp> = {

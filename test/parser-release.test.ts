@@ -7,8 +7,8 @@ import { connect, type Socket } from 'node:net';
 import { test } from 'node:test';
 import type { LogFields, Logger } from '../src/logger.js';
 import { silentLogger } from '../src/logger.js';
-import { waitUntil } from '../src/wait-until.js';
 import { get, NO_LIMITS, startTestServer } from './helpers.js';
+import { waitUntil } from './wait-until.js';
 
 /** A silent logger that keeps the info lines. */
 function infoLogger(): Logger & { readonly lines: Array<[string, LogFields | undefined]> } {

@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { RunningServer } from '../src/main.js';
-import { waitUntil } from '../src/wait-until.js';
 import { api, get, NO_LIMITS, SseClient, session, startTestServer } from './helpers.js';
+import { waitUntil } from './wait-until.js';
 
 /** A raw connection to `port` that keeps what it received; `closed` once the server closed it. */
 function raw(port: number): { sock: Socket; text: () => string; closed: () => boolean } {

@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { Agent } from 'node:http';
 import { connect } from 'node:net';
 import { test } from 'node:test';
-import { waitUntil } from '../src/wait-until.js';
 import { api, get, getVia, NO_LIMITS, session, startTestServer } from './helpers.js';
+import { waitUntil } from './wait-until.js';
 
 /** A gauge from /metrics. */
 async function gauge(base: string, re: RegExp): Promise<number> {

@@ -4,8 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
+import { waitUntil } from '../../test/wait-until.js';
 import type { BusEvent } from '../domain/events.js';
-import { waitUntil } from '../wait-until.js';
 import { busContract } from './bus.contract.js';
 import { RedisBus, type RedisBusOptions } from './redis-bus.js';
 

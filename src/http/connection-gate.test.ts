@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
 import { test } from 'node:test';
+import { waitUntil } from '../../test/wait-until.js';
 import { Stats } from '../ops/stats.js';
-import { waitUntil } from '../wait-until.js';
 import { gateConnections, softFileLimit } from './connection-gate.js';
 
 test('softFileLimit reads the soft limit; unlimited or unreadable is Infinity', () => {

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { FaultProxy } from '../../test/fault-proxy.js';
-import { waitUntil } from '../wait-until.js';
+import { waitUntil } from '../../test/wait-until.js';
 import { RedisPresence, type RedisPresenceOptions } from './redis-presence.js';
 
 const REDIS_URL = process.env.SSECHAT_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';

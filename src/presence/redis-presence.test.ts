@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { waitUntil } from '../wait-until.js';
+import { waitUntil } from '../../test/wait-until.js';
 import { presenceContract } from './presence.contract.js';
 import { RedisPresence, type RedisPresenceOptions } from './redis-presence.js';
 

@@ -6,9 +6,9 @@ import { createServer, get, type IncomingMessage, type ServerResponse } from 'no
 import { type AddressInfo, connect, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { setImmediate as tick } from 'node:timers/promises';
+import { waitUntil } from '../../../test/wait-until.js';
 import type { Format } from '../../core/subscriber.js';
 import type { ChatEvent } from '../../domain/events.js';
-import { waitUntil } from '../../wait-until.js';
 import { NodeStreams } from './node-transport.js';
 import { parserReleaseWorks } from './release-parser.js';
 import { SseStream, StreamIds } from './stream.js';
