@@ -3,7 +3,8 @@ import { after, before, describe, test } from 'node:test';
 import { configWith } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { type RunningServer, startServer } from '../src/main.js';
-import { SqliteStore } from '../src/store/sqlite/store.js';
+import { openStore } from '../src/open-store.js';
+import type { Store } from '../src/store/store.js';
 import { api, get, SseClient, session } from './helpers.js';
 
 describe('request logging', () => {
@@ -11,6 +12,8 @@ describe('request logging', () => {
   const raw: string[] = [];
   let server: RunningServer;
   let base: string;
+  /** While set, every append fails with it: a disk on fire, through the server's Store port. */
+  let appendFailure: Error | undefined;
   before(async () => {
     const logger = createLogger('debug', {
       write: (line) => {
@@ -19,9 +22,24 @@ describe('request logging', () => {
       },
     });
     const config = configWith({ port: 0, store: 'memory', maxMessageLength: 50 });
-    server = await startServer(config, logger);
+    server = await startServer(config, logger, {
+      openStore: async (c, l, hooks) => failingAppends(await openStore(c, l, hooks)),
+    });
     base = server.url;
   });
+
+  /** `store`, with `append` failing while appendFailure is set. */
+  function failingAppends(store: Store): Store {
+    const append: Store['append'] = (message) =>
+      appendFailure ? Promise.reject(appendFailure) : store.append(message);
+    return new Proxy(store, {
+      get: (target, prop) => {
+        if (prop === 'append') return append;
+        const value: unknown = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+  }
   after(() => server.close());
 
   /** Waits for the access line of `reqId` (written when the response closes). */
@@ -71,14 +89,13 @@ describe('request logging', () => {
 
   test('an unexpected error is logged at error with reqId, user and the error', async () => {
     const cookie = await session(base, 'cat');
-    const append = SqliteStore.prototype.append;
-    SqliteStore.prototype.append = () => Promise.reject(new Error('disk on fire'));
+    appendFailure = new Error('disk on fire');
     let reply: Awaited<ReturnType<typeof api>>;
     try {
       const body = { to: 'all', text: 'private words' };
       reply = await api(base, 'POST', '/api/v1/messages', body, cookie);
     } finally {
-      SqliteStore.prototype.append = append;
+      appendFailure = undefined;
     }
     assert.equal(reply.status, 500);
     const reqId = String(reply.headers['x-request-id']);

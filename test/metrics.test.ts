@@ -262,7 +262,7 @@ test('a broadcast queued on several stalled streams counts its bytes once', {
   };
   try {
     // Three streams that never read: each socket holds the same broadcast chunks, one Buffer
-    // each (sse.ts), which the gauge must count once, not three times.
+    // each (sse/tick-flush.ts), which the gauge must count once, not three times.
     const stalled = [await stall('s1'), await stall('s2'), await stall('s3')];
     await scrapeUntil(server.url, (s) => s.get('ssechat_streams_open{door="classic"}') === 3);
     const text = 'x'.repeat(9_990);

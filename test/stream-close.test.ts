@@ -66,7 +66,7 @@ test('a logout ends a stream whose client stopped reading within 5 s', {
     const apiStreams = () => gauge(base, /^ssechat_streams_open\{door="api"\} (\d+)$/m);
     await waitUntil('the stream to end', async () => (await apiStreams()) === 0, 9_000, 100);
     const s = (Date.now() - loggedOut) / 1000;
-    // 5 s to send what it holds (sse.ts CLOSE_DEADLINE_MS), then cut.
+    // 5 s to send what it holds (sse/stream.ts CLOSE_DEADLINE_MS), then cut.
     assert.ok(s >= 4.5 && s <= 7, `the stream lived ${s} s after the logout`);
     await waitUntil('stuck offline', async () => !(await online()).includes('stuck'));
   } finally {

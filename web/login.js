@@ -22,7 +22,7 @@ import { $ } from './view.js';
  */
 
 const MODE_KEY = 'ssechat:auth';
-// The server's nick rule (src/core/events.ts), checked here too so a bad name gets its reason.
+// The server's nick rule (src/domain/input.ts), checked here too so a bad name gets its reason.
 const NICK_FORBIDDEN = /[\s\p{C}\p{Z}/?#%+:,<>"'&`\\]/u;
 
 /**

@@ -40,7 +40,7 @@ export interface SequencerOptions {
  * Why: each process publishes its own appends, so two processes' events can cross on the Bus
  * (11 before 10), and a Bus that was down loses events. A stream that wrote `id: 11` and then
  * dropped would resume after 11 and never see 10. The Store assigns ids in commit order (see
- * postgres-store.ts), so every id below a committed one is committed or never will be; this
+ * store/postgres/store.ts), so every id below a committed one is committed or never will be; this
  * class delivers strictly in id order, waiting GAP_WAIT_MS for a missing id and then reading
  * the Store, which also skips ids that were never committed.
  *

@@ -69,7 +69,7 @@ export function isRoom(to: string): boolean {
   return to.charCodeAt(0) === 0x23;
 }
 
-/** What a member may do in a room; see core/room-rules.ts. */
+/** What a member may do in a room; see room-rules.ts. */
 export type Role = 'owner' | 'moderator' | 'member';
 
 /** Who may join a room: anyone, or those invited. */

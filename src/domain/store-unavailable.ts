@@ -25,7 +25,7 @@ const SQLITE_UNAVAILABLE = /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN|BUSY)(_|$)/;
  * connections), 25006 (read-only transaction: a hot standby after a failover, or
  * default_transaction_read_only), 57P01-57P03 (shutting down, starting up), 58030 (I/O error),
  * 25P03 and 57P05 (the server ended a session idle too long: the node stalled), 55P03 (the
- * append lock was not granted within its lock_timeout: postgres-client.ts).
+ * append lock was not granted within its lock_timeout: store/postgres/client.ts).
  */
 const POSTGRES_UNAVAILABLE = /^(08...|53...|25006|25P03|55P03|57P0[1235]|58030)$/;
 
@@ -37,7 +37,7 @@ const NETWORK_UNAVAILABLE =
  * pg's own errors for a lost or timed-out connection carry no code; these are their messages
  * (pg 8: "Connection terminated unexpectedly", "timeout exceeded when trying to connect",
  * "Client has encountered a connection error and is not queryable", and "Query read timeout",
- * a query_timeout: the connection went silent, see postgres-client.ts).
+ * a query_timeout: the connection went silent, see store/postgres/client.ts).
  */
 const PG_CONNECTION_MESSAGE =
   /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Query read timeout$)/;

@@ -28,7 +28,7 @@ export class PostgresAccounts implements AccountStore {
   ) {}
 
   async createUser(nick: string, passwordHash: string, now: number): Promise<boolean> {
-    // Under the append lock no append is in flight (postgres-store.ts), so max(id) is the
+    // Under the append lock no append is in flight (store.ts), so max(id) is the
     // exact head, and no message or invitation to the nick lands between that read and the
     // deletes. The unique index on lower(nick) makes a nick taken in any ASCII case a conflict,
     // and the one on nick_key a look-alike one: DO NOTHING without a target covers both, and a

@@ -60,7 +60,7 @@ const INSERT: pg.QueryConfig = {
 
 /**
  * Writes a batch inside the caller's transaction, which must hold the append lock (see
- * postgres-store.ts), and returns for each write how to settle its promise once the batch has
+ * store.ts), and returns for each write how to settle its promise once the batch has
  * committed. A full mailbox fails only its own message; a clientId its sender already used,
  * before or earlier in the batch, returns that first message and stores nothing. Messages and
  * receipts are inserted in bulk; a membership change, edit or delete is decided and written on
@@ -223,7 +223,7 @@ function toStored(p: PendingRow, id: EventId): StoredMessage | StoredReceipt {
   return storedMessage(p.message, id);
 }
 
-/** One string per (sender, clientId); nicks cannot hold NUL (core/events.ts). */
+/** One string per (sender, clientId); nicks cannot hold NUL (domain/input.ts). */
 function pairKey(sender: string, clientId: string): string {
   return `${sender}\u0000${clientId}`;
 }

@@ -17,7 +17,7 @@ import {
 } from '../../domain/room-rules.js';
 
 // The writes of this file run inside an append batch's transaction, which holds the append
-// lock (postgres-store.ts): no other writer, on any node, runs between a decision and its
+// lock (store.ts): no other writer, on any node, runs between a decision and its
 // write, so changes of one room are decided one at a time across nodes. Each draws its id from
 // messages_id_seq only when it writes, so a change the rules refuse leaves no hole.
 

@@ -1,5 +1,5 @@
 /**
- * postgres-client.ts without a database: a fake pool whose connections fail as pg's do, to
+ * client.ts without a database: a fake pool whose connections fail as pg's do, to
  * check which failures destroy a connection and which BEGIN failures move to another one.
  */
 import assert from 'node:assert/strict';

@@ -134,7 +134,7 @@ export class PostgresLog {
   constructor(private readonly pool: pg.Pool) {}
 
   /**
-   * The highest id in the log. Appends commit in id order (see postgres-store.ts), so every id
+   * The highest id in the log. Appends commit in id order (see store.ts), so every id
    * below it is committed or will never exist; prune keeps the newest row, so it is also the
    * last id assigned.
    */

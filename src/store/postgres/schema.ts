@@ -15,7 +15,7 @@ import {
 // PostgreSQL's types.
 const MIGRATIONS = [
   `-- BIGSERIAL creates messages_id_seq. PostgresStore draws ids from it explicitly, under the
-   -- append lock (postgres-store.ts), and relies on its default CACHE 1: a cache would hand
+   -- append lock (store.ts), and relies on its default CACHE 1: a cache would hand
    -- each session its own block of ids, so that the order of ids no longer followed commits.
    CREATE TABLE messages (
      id        BIGSERIAL PRIMARY KEY,
@@ -328,7 +328,7 @@ export function poolConfig(url: string, schema: string | undefined, max: number)
     max,
     options: settings.join(' '),
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
-    // Every query's answer is awaited this long at most (postgres-client.ts), so that a
+    // Every query's answer is awaited this long at most (client.ts), so that a
     // silent connection fails its query instead of hanging it.
     query_timeout: QUERY_TIMEOUT_MS,
     keepAlive: true,

@@ -141,7 +141,7 @@ export class PostgresStore implements Store {
     // Without a listener, a server that drops an idle pooled connection (a restart, a
     // failover) would crash the process. The pool discards that connection; the next query
     // opens a new one, or fails and reports it. A connection checked out is watched by
-    // withClient (postgres-client.ts) instead.
+    // withClient (client.ts) instead.
     pool.on('error', (err) => {
       options.logger?.warn('PostgreSQL connection lost while idle', { err });
     });

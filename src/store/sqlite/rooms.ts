@@ -71,7 +71,7 @@ const HISTORY_ALL = `
    WHERE recipient = @room AND kind = 'message' AND id < @before AND id >= @since
    ORDER BY id DESC LIMIT @limit`;
 // Per span (a viewer has few in a room), the room's range newest first, both bounds in the
-// index range as in since() (sqlite-log.ts).
+// index range as in since() (log.ts).
 const HISTORY_SPANS = `
   SELECT ${COLUMNS.replace(/(\w+)/g, 'm.$1')} FROM spans s
     JOIN messages m ON m.recipient = s.room

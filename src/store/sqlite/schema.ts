@@ -22,7 +22,7 @@ const MIGRATIONS = [
    ) WITHOUT ROWID;`,
 
   // Read receipts share the messages table, and so its id sequence. The id stays a plain
-  // rowid: prune (sqlite-store.ts) keeps the newest row, so the sequence never restarts.
+  // rowid: prune (store.ts) keeps the newest row, so the sequence never restarts.
   `ALTER TABLE messages ADD COLUMN kind TEXT NOT NULL DEFAULT 'message'
      CHECK (kind IN ('message', 'read'));
    ALTER TABLE messages ADD COLUMN offline INTEGER NOT NULL DEFAULT 0;
