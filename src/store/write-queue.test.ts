@@ -56,6 +56,23 @@ for (const sync of [true, false]) {
     assert.equal(await add(3), 3);
     assert.deepEqual(outcomes, ['cannot write', 'ok']);
   });
+
+  test(`${engine}: a health listener that throws stops neither the batch nor the queue`, async () => {
+    const write = (batch: Item[]) => batch.map((i) => () => i.done.resolve(i.n));
+    const commit: CommitBatch<Item> = sync ? write : async (batch) => write(batch);
+    const health = {
+      succeeded: () => {
+        throw new Error('listener bug');
+      },
+      failed: () => {
+        throw new Error('listener bug');
+      },
+    };
+    const q = new WriteQueue<Item>({ commit, health });
+    const add = (n: number) => q.add<number>((done) => ({ n, done }));
+    assert.deepEqual(await Promise.all([add(1), add(2)]), [1, 2]);
+    assert.equal(await add(3), 3, 'the queue went on writing');
+  });
 }
 
 test('flushNow writes a synchronous engine queue before it returns', async () => {

@@ -132,15 +132,28 @@ export class WriteQueue<W extends Queued> {
   }
 
   private committed(batch: W[], settlers: Settlers): void {
-    this.health?.succeeded();
+    this.tellHealth(() => this.health?.succeeded());
     for (const settle of settlers) settle();
     this.done(batch.length);
   }
 
   private failed(batch: W[], err: unknown): void {
-    this.health?.failed(err);
+    this.tellHealth(() => this.health?.failed(err));
     for (const w of batch) w.done.reject(err);
     this.done(batch.length);
+  }
+
+  /**
+   * Tells write health how a batch went. Its listeners log (ops/store-outage-log.ts); one that
+   * threw here would leave `writing` set and every later write waiting forever, unanswered,
+   * so what it throws is dropped: the batch's writes are settled all the same.
+   */
+  private tellHealth(tell: () => void): void {
+    try {
+      tell();
+    } catch {
+      // Dropped on purpose; see above.
+    }
   }
 
   private done(n: number): void {
