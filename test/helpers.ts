@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { type Agent, request } from 'node:http';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Config, configWith } from '../src/config.js';
@@ -90,6 +90,26 @@ export function recordingLogger(): Logger & { readonly lines: LoggedLine[] } {
     warn: (msg, fields) => void lines.push({ level: 'warn', msg, fields }),
     error: (msg, fields) => void lines.push({ level: 'error', msg, fields }),
   };
+}
+
+/** A raw connection to `port` that keeps what it received; `closed` once the server closed it. */
+export function rawSocket(port: number): {
+  sock: Socket;
+  text: () => string;
+  closed: () => boolean;
+} {
+  const sock = connect(port, '127.0.0.1');
+  let got = '';
+  let closed = false;
+  sock.setEncoding('latin1');
+  sock.on('data', (d: string) => {
+    got += d;
+  });
+  sock.on('error', () => {});
+  sock.on('close', () => {
+    closed = true;
+  });
+  return { sock, text: () => got, closed: () => closed };
 }
 
 /** An ssechat child process. */

@@ -3,11 +3,10 @@
 // further request on a stream's connection closes it (nobody is left to read it); with
 // `off`, node's parser reads it and the stream lives on.
 import assert from 'node:assert/strict';
-import { connect, type Socket } from 'node:net';
 import { test } from 'node:test';
 import type { LogFields, Logger } from '../src/logger.js';
 import { silentLogger } from '../src/logger.js';
-import { get, NO_LIMITS, startTestServer } from './helpers.js';
+import { get, NO_LIMITS, rawSocket, startTestServer } from './helpers.js';
 import { waitUntil } from './wait-until.js';
 
 /** A silent logger that keeps the info lines. */
@@ -18,20 +17,10 @@ function infoLogger(): Logger & { readonly lines: Array<[string, LogFields | und
 
 /** A raw classic stream of `nick`, once its head is in. */
 async function rawStream(port: number, nick: string) {
-  const sock: Socket = connect(port, '127.0.0.1');
-  let got = '';
-  let closed = false;
-  sock.setEncoding('latin1');
-  sock.on('data', (d: string) => {
-    got += d;
-  });
-  sock.on('error', () => {});
-  sock.on('close', () => {
-    closed = true;
-  });
+  const { sock, text, closed } = rawSocket(port);
   sock.write(`GET /${nick} HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n`);
-  await waitUntil('the head', () => got.includes('\r\n\r\n'));
-  return { sock, text: () => got, closed: () => closed };
+  await waitUntil('the head', () => text().includes('\r\n\r\n'));
+  return { sock, text, closed };
 }
 
 for (const [mode, status] of [

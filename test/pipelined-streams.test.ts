@@ -2,27 +2,10 @@
 // request that owns its connection, and everything it holds (the Hub, presence, its place
 // under --max-streams-per-user) ends when that connection closes. Raw sockets, real server.
 import assert from 'node:assert/strict';
-import { connect, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { RunningServer } from '../src/main.js';
-import { api, get, NO_LIMITS, SseClient, session, startTestServer } from './helpers.js';
+import { api, get, NO_LIMITS, rawSocket, SseClient, session, startTestServer } from './helpers.js';
 import { waitUntil } from './wait-until.js';
-
-/** A raw connection to `port` that keeps what it received; `closed` once the server closed it. */
-function raw(port: number): { sock: Socket; text: () => string; closed: () => boolean } {
-  const sock = connect(port, '127.0.0.1');
-  let got = '';
-  let closed = false;
-  sock.setEncoding('latin1');
-  sock.on('data', (d: string) => {
-    got += d;
-  });
-  sock.on('error', () => {});
-  sock.on('close', () => {
-    closed = true;
-  });
-  return { sock, text: () => got, closed: () => closed };
-}
 
 /** One pipelined stream request for `path`, with `headers` (e.g. a Cookie). */
 const streamRequest = (path: string, headers = ''): string =>
@@ -55,7 +38,7 @@ describe('pipelined stream requests, open mode', () => {
     (await api(base, 'GET', '/api/v1/presence', undefined, cookie)).json.online;
 
   test('20 classic streams on one connection, then a close: nobody stays online', async () => {
-    const c = raw(server.port);
+    const c = rawSocket(server.port);
     let bytes = '';
     for (let i = 0; i < 20; i++) bytes += streamRequest(`/ghost${i}`);
     c.sock.write(bytes);
@@ -69,7 +52,7 @@ describe('pipelined stream requests, open mode', () => {
   });
 
   test('20 API streams on one connection, then a close: no stream stays open', async () => {
-    const c = raw(server.port);
+    const c = rawSocket(server.port);
     const ghost = await session(base, 'apighost');
     c.sock.write(streamRequest('/api/v1/events', `Cookie: ${ghost.Cookie}\r\n`).repeat(20));
     await waitUntil('an answer or a close', () => c.text().includes('HTTP/1.1') || c.closed());
@@ -80,7 +63,7 @@ describe('pipelined stream requests, open mode', () => {
   });
 
   test('a stream pipelined behind a slow POST is refused, and nothing stays open', async () => {
-    const c = raw(server.port);
+    const c = rawSocket(server.port);
     // A send through the API: its handler waits for the Store, so the stream's request is
     // parsed while the POST's response still holds the connection.
     const body = JSON.stringify({ to: 'all', text: 'slow' });
@@ -98,7 +81,7 @@ describe('pipelined stream requests, open mode', () => {
   });
 
   test('a stream request with a body is refused, and the requests behind it are answered', async () => {
-    const c = raw(server.port);
+    const c = rawSocket(server.port);
     // Node reads the body after the request, so the stream could never take the connection
     // over; the requests behind it used to run and never be answered.
     c.sock.write(
@@ -114,7 +97,7 @@ describe('pipelined stream requests, open mode', () => {
   });
 
   test('requests pipelined behind a stream close the connection, stream and all', async () => {
-    const c = raw(server.port);
+    const c = rawSocket(server.port);
     c.sock.write(streamRequest('/first') + streamRequest('/second'));
     await waitUntil('the server to close the connection', () => c.closed());
     await waitUntil('nobody online', async () =>
@@ -140,7 +123,7 @@ describe('pipelined stream requests, accounts mode', () => {
   test('40 pipelined streams of one user, closed: the user can still open a stream', async () => {
     const alice = await session(base, 'alice', 'correct horse battery', true);
     for (let round = 0; round < 2; round++) {
-      const c = raw(server.port);
+      const c = rawSocket(server.port);
       c.sock.write(streamRequest('/alice', `Cookie: ${alice.Cookie}\r\n`).repeat(40));
       await waitUntil('an answer or a close', () => c.text().includes('HTTP/1.1') || c.closed());
       await new Promise((ok) => setTimeout(ok, 200));
