@@ -43,20 +43,6 @@ export class WriteHealth {
     if (was === undefined) this.onChange?.(this.lastFailure);
   }
 
-  /** Records the outcome of the write `promise` stands for, and passes it on unchanged. */
-  watch<T>(promise: Promise<T>): Promise<T> {
-    return promise.then(
-      (value) => {
-        this.succeeded();
-        return value;
-      },
-      (err: unknown) => {
-        this.failed(err);
-        throw err;
-      },
-    );
-  }
-
   /**
    * Runs `probe` (a small write) while the store is failing: clears the failure when it
    * succeeds, else throws an error naming what failed. Does nothing while healthy.

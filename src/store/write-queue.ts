@@ -158,6 +158,8 @@ export class WriteQueue<W extends Queued> {
 
   private done(n: number): void {
     this.settled += n;
+    // Most batches have nobody waiting on them: no filtering, no new arrays.
+    if (this.waiters.length === 0) return;
     const ready = this.waiters.filter((w) => w.upTo <= this.settled);
     if (ready.length === 0) return;
     this.waiters = this.waiters.filter((w) => w.upTo > this.settled);
