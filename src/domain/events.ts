@@ -24,6 +24,12 @@ export interface NewMessage {
    * Absent (the key is not set) for sends without one.
    */
   readonly clientId?: string;
+  /**
+   * True in open mode, where nobody owns a nick: a broadcast's `@nick` mentions resolve to
+   * any valid nick (there is no list of users to check against). Absent: accounts mode, where
+   * they resolve to registered accounts. See mentions.ts.
+   */
+  readonly claimed?: true;
 }
 
 /** A message after the Store has made it durable and given it an id. */
@@ -33,6 +39,11 @@ export interface StoredMessage extends NewMessage {
   readonly edited?: number;
   /** Set once it was deleted: its text, and its edits' texts, are then empty in the Store. */
   readonly deleted?: true;
+  /**
+   * The users its text mentions (`@nick`) who can see it, resolved by the Store in the
+   * append's transaction (mentions.ts), in order of first mention; absent when none.
+   */
+  readonly mentions?: readonly string[];
 }
 
 /**
@@ -141,6 +152,10 @@ export interface NewEdit {
 
 export interface StoredEdit extends NewEdit {
   readonly id: EventId;
+  /** Who the new text mentions (see StoredMessage.mentions); absent when none. */
+  readonly mentions?: readonly string[];
+  /** Of those, the ones the text before did not mention: only they are notified. */
+  readonly added?: readonly string[];
 }
 
 /** A delete: `from` (the sender, or a room's owner or moderator) deletes message `target`. */

@@ -171,6 +171,52 @@ const MIGRATIONS = [
       WHERE m.kind = 'member' AND m.sender = i.nick AND m.action = 'invite'
         AND m.recipient = i.room), 0);
    CREATE INDEX invites_oldest ON invites (nick, invited_id);`,
+  `-- Notifications (store/notify-store.ts, store/push-store.ts); see sqlite/schema.ts step 9.
+   ALTER TABLE messages ADD COLUMN mentions TEXT;
+   CREATE TABLE mention_rows (
+     nick      TEXT   NOT NULL,
+     event_id  BIGINT NOT NULL,
+     target    BIGINT NOT NULL,
+     recipient TEXT   NOT NULL,
+     PRIMARY KEY (nick, event_id)
+   );
+   CREATE INDEX mention_rows_event ON mention_rows (event_id);
+   CREATE TABLE read_markers (
+     nick         TEXT   NOT NULL,
+     conversation TEXT   NOT NULL,
+     up_to        BIGINT NOT NULL,
+     PRIMARY KEY (nick, conversation)
+   );
+   CREATE TABLE notify_levels (
+     nick         TEXT NOT NULL,
+     conversation TEXT NOT NULL,
+     level        TEXT NOT NULL CHECK (level IN ('all', 'mentions', 'none')),
+     PRIMARY KEY (nick, conversation)
+   );
+   CREATE TABLE attention (
+     nick   TEXT   NOT NULL,
+     client TEXT   NOT NULL,
+     until  BIGINT NOT NULL,
+     PRIMARY KEY (nick, client)
+   );
+   CREATE TABLE push_subscriptions (
+     endpoint TEXT   PRIMARY KEY,
+     nick     TEXT   NOT NULL,
+     p256dh   TEXT   NOT NULL,
+     auth     TEXT   NOT NULL,
+     session  TEXT   NOT NULL,
+     created  BIGINT NOT NULL
+   );
+   CREATE INDEX push_subscriptions_nick ON push_subscriptions (nick, created);
+   CREATE INDEX push_subscriptions_session ON push_subscriptions (session);
+   CREATE TABLE user_settings (
+     nick      TEXT    PRIMARY KEY,
+     hide_text BOOLEAN NOT NULL DEFAULT false
+   );
+   CREATE TABLE secrets (
+     key   TEXT PRIMARY KEY,
+     value TEXT NOT NULL
+   );`,
 ];
 
 /** The schema version this ssechat writes; a database with a higher one is refused. */

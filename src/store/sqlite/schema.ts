@@ -209,6 +209,58 @@ const MIGRATIONS = [
       WHERE m.kind = 'member' AND m.sender = invites.nick AND m.action = 'invite'
         AND m.recipient = invites.room), 0);
    CREATE INDEX invites_oldest ON invites (nick, invited_id);`,
+  // Notifications (store/notify-store.ts, store/push-store.ts). mentions: the nicks a message
+  // (or an edit's new text) mentions, space-separated (nicks hold no spaces), NULL for none;
+  // mention_rows has one row per user a message or edit notified, which unread counts and
+  // pushes read by nick. Markers, levels, attention and push state are per user, outside
+  // the log; retention deletes mention_rows with their event (prune).
+  `ALTER TABLE messages ADD COLUMN mentions TEXT;
+   CREATE TABLE mention_rows (
+     nick      TEXT    NOT NULL,
+     event_id  INTEGER NOT NULL,
+     target    INTEGER NOT NULL,
+     recipient TEXT    NOT NULL,
+     PRIMARY KEY (nick, event_id)
+   ) WITHOUT ROWID;
+   CREATE INDEX mention_rows_event ON mention_rows (event_id);
+   CREATE TABLE read_markers (
+     nick         TEXT    NOT NULL,
+     conversation TEXT    NOT NULL,
+     up_to        INTEGER NOT NULL,
+     PRIMARY KEY (nick, conversation)
+   ) WITHOUT ROWID;
+   CREATE TABLE notify_levels (
+     nick         TEXT NOT NULL,
+     conversation TEXT NOT NULL,
+     level        TEXT NOT NULL CHECK (level IN ('all', 'mentions', 'none')),
+     PRIMARY KEY (nick, conversation)
+   ) WITHOUT ROWID;
+   CREATE TABLE attention (
+     nick   TEXT    NOT NULL,
+     client TEXT    NOT NULL,
+     until  INTEGER NOT NULL,
+     PRIMARY KEY (nick, client)
+   ) WITHOUT ROWID;
+   CREATE TABLE push_subscriptions (
+     endpoint TEXT    PRIMARY KEY,
+     nick     TEXT    NOT NULL,
+     p256dh   TEXT    NOT NULL,
+     auth     TEXT    NOT NULL,
+     session  TEXT    NOT NULL,
+     created  INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE INDEX push_subscriptions_nick ON push_subscriptions (nick, created);
+   CREATE INDEX push_subscriptions_session ON push_subscriptions (session);
+   -- Per-user settings (hide_text: push shows "New message" only) and the server's VAPID
+   -- keys (key 'vapid'), as text.
+   CREATE TABLE user_settings (
+     nick      TEXT    PRIMARY KEY,
+     hide_text INTEGER NOT NULL DEFAULT 0
+   ) WITHOUT ROWID;
+   CREATE TABLE secrets (
+     key   TEXT PRIMARY KEY,
+     value TEXT NOT NULL
+   ) WITHOUT ROWID;`,
 ];
 
 /** The schema version this ssechat writes; a database with a higher one is refused. */
