@@ -1,19 +1,25 @@
 // The signed-in page: wires the stream, the model and the parts of the page together. The
 // parts are sidebar.js (conversation list), rooms.js and room-offers.js (rooms, rooms to
-// join, new room), members.js (the open room's members), history.js (paging), composer.js
-// (message box and outbox), message-tools.js (edit, delete), typing.js, reading.js (read
-// marks and receipts) and status.js (connection status, title); view.js and message-list.js
-// build the DOM. Each part gets what it uses, and nothing else, from here: this file is the
-// page's composition root.
+// join, new room), members.js (the open room's members), header.js, history.js (paging),
+// message-view.js (scrolling, the new-messages pill), composer.js (message box and outbox)
+// with nick-complete.js, message-tools.js (edit, delete), typing.js, reading.js (read marks
+// and receipts), alerts.js (unread counts, notification levels, notifications, push) and
+// status.js (connection status, title); view.js and message-list.js build the DOM;
+// address.js keeps the open conversation in the address. Each part gets what it uses, and
+// nothing else, from here: this file is the page's composition root.
 
+import { linkedConv, showConv } from './address.js';
+import { Alerts } from './alerts.js';
 import { ApiError, call } from './api.js';
 import { Composer } from './composer.js';
 import { eventApplier } from './events.js';
+import { Header } from './header.js';
 import { History } from './history.js';
 import { Members } from './members.js';
-import { renderMessages } from './message-list.js';
 import { MessageTools } from './message-tools.js';
-import { EVERYONE, isRoom, KEEP, Model } from './model.js';
+import { MessageView } from './message-view.js';
+import { EVERYONE, KEEP, Model } from './model.js';
+import { NickComplete } from './nick-complete.js';
 import { Reading } from './reading.js';
 import { RoomOffers } from './room-offers.js';
 import { Rooms } from './rooms.js';
@@ -51,26 +57,42 @@ export class Chat {
     /** @type {(id: string, byUser: boolean) => void} */
     const open = (id, byUser) => this.open(id, byUser);
     /** @type {(text: string) => void} */
-    const notify = (text) => this.notify(text);
+    const notify = (text) => this.status.say(text);
     const loggedOut = () => this.loggedOut();
-    const renderList = () => this.sidebar.render();
-    const renderHeader = () => this.renderHeader();
+    const renderList = () => {
+      this.sidebar.render();
+      this.title.update();
+    };
+    const renderHeader = () => this.header.render();
     /** @type {(conv: Conversation, scroll?: Scroll) => void} */
     const renderIf = (conv, scroll) => this.renderIf(conv, scroll);
     const markRead = () => this.reading.markRead();
-    this.title = new TitleCount(me);
+    this.title = new TitleCount(me, () => model.totalUnread());
     this.status = new StatusView();
     this.stream = new Stream(me, {
       onEvent: (type, data) => this.onEvent(type, data),
       onStatus: (status, retryAt) => this.status.show(status, retryAt),
       onSync: (state) => this.onSync(state),
       snapshot: () => ({ online: [...model.online], onlineCount: model.onlineCount }),
-      onSignal: (m) => this.reading.onSignal(m),
+      onSignal: (m) => {
+        this.reading.onSignal(m);
+        this.alerts.onSignal(m);
+      },
       onLoggedOut: loggedOut,
     });
     const stream = this.stream;
+    this.alerts = new Alerts({ model, auth, stream, active, open, notify, changed: renderList });
+    const alerts = this.alerts;
     this.typing = new Typing(me, active);
-    this.history = new History({ model, stream, active, renderIf, markRead, loggedOut });
+    this.history = new History({
+      model,
+      stream,
+      active,
+      renderIf,
+      markRead,
+      loggedOut,
+      counts: () => alerts.unread.settled(),
+    });
     this.rooms = new Rooms({
       model,
       stream,
@@ -92,6 +114,7 @@ export class Chat {
       renderList,
     });
     this.members = new Members({ model, rooms, active, notify });
+    this.header = new Header({ model, rooms, active });
     this.sidebar = new Sidebar({ model, rooms, offers: this.offers, active, open });
     this.tools = new MessageTools({
       me,
@@ -108,15 +131,26 @@ export class Chat {
       active,
       typed: (id) => this.typing.typed(id),
       edit: (conv, m, text) => tools.edit(conv, m, text),
-      render: (conv, scroll) => this.render(conv, scroll),
+      render: (conv, scroll) => this.view.render(conv, scroll),
       renderIf,
       loggedOut,
     });
+    this.view = new MessageView({
+      me,
+      current: () => model.conv(this.active),
+      actions: () => this.composer.actions,
+      tools,
+      showState: (conv) => this.history.showState(conv),
+      markRead,
+    });
+    this.nicks = new NickComplete({ model, active });
     this.reading = new Reading({
       model,
       active,
       post: (message) => stream.post(message),
       listChanged: renderList,
+      atBottom: () => this.view.atBottom(),
+      marked: (id, upTo) => alerts.unread.read(id, upTo),
     });
     this.onEvent = eventApplier({
       model,
@@ -126,7 +160,7 @@ export class Chat {
       members: this.members,
       typing: this.typing,
       composer: this.composer,
-      title: this.title,
+      alerts,
       renderList,
       renderHeader,
       renderIf,
@@ -146,7 +180,7 @@ export class Chat {
     $('notice').hidden = !notice;
     this.title.update();
     this.wire();
-    this.open(EVERYONE, false);
+    this.open(linkedConv() ?? EVERYONE, false);
     this.status.show('connecting', 0);
     this.stream.start();
     $('text').focus();
@@ -158,7 +192,15 @@ export class Chat {
     this.offers.wire();
     this.members.wire();
     this.history.wire();
+    this.view.wire();
+    this.nicks.wire();
     this.composer.wire();
+    this.alerts.wire();
+    // A link to a conversation (a notification's, a bookmark's) opens it.
+    window.addEventListener('hashchange', () => {
+      const id = linkedConv();
+      if (id !== null && id !== this.active) this.open(id, true);
+    });
     $('logout').addEventListener('click', () => this.logout());
     $('retry-now').addEventListener('click', () => this.stream.retryNow());
     $('notice-close').addEventListener('click', () => {
@@ -166,10 +208,7 @@ export class Chat {
       $('text').focus();
     });
     document.addEventListener('visibilitychange', () => {
-      if (document.visibilityState === 'visible') {
-        this.title.clear();
-        this.markRead();
-      }
+      if (document.visibilityState === 'visible') this.markRead();
     });
     // Unsent messages live in this page only: closing it would lose them without a word.
     window.addEventListener('beforeunload', (e) => {
@@ -192,6 +231,7 @@ export class Chat {
     this.sidebar.render();
     this.history.ensureLoaded(this.model.conv(this.active));
     this.rooms.load();
+    this.alerts.live();
   }
 
   // ---- conversations and history
@@ -206,16 +246,19 @@ export class Chat {
     this.model.conv(this.active).trim(KEEP);
     this.active = id;
     const conv = this.model.conv(id);
-    const title = id === EVERYONE ? 'Everyone' : id;
-    $('conv-title').textContent = title;
-    this.composer.show(id, title);
+    if (conv.isDirect) this.model.addPeer(id);
+    showConv(id);
+    this.composer.show(id, id === EVERYONE ? 'Everyone' : id);
+    this.nicks.close();
     this.tools.confirming = 0;
     $('messages').replaceChildren();
     $('app').dataset.conv = id;
     this.members.show(id);
     this.typing.render();
-    this.renderHeader();
-    this.render(conv, 'bottom');
+    this.header.show();
+    this.alerts.levels.render();
+    this.view.opened(conv);
+    this.view.render(conv, 'open');
     this.sidebar.render();
     this.history.ensureLoaded(conv);
     this.markRead();
@@ -223,26 +266,6 @@ export class Chat {
       this.sidebar.toggle(false);
       $('text').focus();
     }
-  }
-
-  renderHeader() {
-    const id = this.active;
-    if (isRoom(id)) {
-      const room = this.rooms.byName.get(id);
-      const n = room?.members ?? 0;
-      const kind = room?.visibility === 'private' ? 'Private room' : 'Room';
-      $('conv-sub').textContent = room ? `${kind}, ${n} member${n === 1 ? '' : 's'}` : 'Room';
-      $('members-count').textContent = room ? String(n) : '';
-      return;
-    }
-    $('conv-sub').textContent =
-      id === EVERYONE
-        ? `${this.model.onlineCount ?? this.model.online.size} online`
-        : id === this.me
-          ? 'Notes to yourself'
-          : this.model.online.has(id)
-            ? 'Online'
-            : 'Offline: they get your messages when they are back';
   }
 
   // ---- rendering
@@ -253,31 +276,9 @@ export class Chat {
    * @param {Scroll} [scroll]
    */
   renderIf(conv, scroll = 'auto') {
-    if (conv.id === this.active) this.render(conv, scroll);
+    if (conv.id === this.active) this.view.render(conv, scroll);
     else conv.trim(KEEP);
     this.sidebar.render();
-  }
-
-  /**
-   * Renders the active conversation, and leaves the view where `scroll` says (message-list.js
-   * Scroll). Reading at the bottom, the oldest messages beyond KEEP are dropped; scrolled up,
-   * nothing is taken away.
-   * @param {Conversation} conv
-   * @param {Scroll} scroll
-   */
-  render(conv, scroll) {
-    const scroller = $('scroller');
-    const atBottom = scroller.scrollTop + scroller.clientHeight >= scroller.scrollHeight - 40;
-    const fromBottom = scroller.scrollHeight - scroller.scrollTop;
-    const follow = scroll === 'bottom' || (scroll === 'auto' && atBottom);
-    if (follow) conv.trim(KEEP);
-    renderMessages($('messages'), conv, this.me, this.composer.actions, this.tools);
-    this.history.showState(conv);
-    if (follow) {
-      scroller.scrollTop = scroller.scrollHeight;
-    } else if (scroll === 'older') {
-      scroller.scrollTop = scroller.scrollHeight - fromBottom;
-    }
   }
 
   /** The user sees the active conversation (if the tab is visible): reading.js. */
@@ -285,26 +286,18 @@ export class Chat {
     this.reading.markRead();
   }
 
-  /**
-   * Says `text` in the notice line under the top bar (a failed edit, a removal…).
-   * @param {string} text
-   */
-  notify(text) {
-    $('notice-text').textContent = text;
-    $('notice').hidden = false;
-  }
-
   /** Logs out, here and in this browser's other tabs. */
   async logout() {
     $('logout', HTMLButtonElement).disabled = true;
+    // The next user of this browser did not ask for this one's notifications.
+    await this.alerts.push.unsubscribe().catch(() => {});
     try {
       await call('DELETE', 'session');
     } catch (e) {
       const err = ApiError.from(e);
       if (err.status !== 401) {
         $('logout', HTMLButtonElement).disabled = false;
-        $('notice-text').textContent = `Could not log out: ${err.message}.`;
-        $('notice').hidden = false;
+        this.status.say(`Could not log out: ${err.message}.`);
         return;
       }
     }

@@ -2,11 +2,23 @@
 // replays and forwarded events merge without duplicates), unsent ones, edits and deletes
 // waiting for their message, and the read marks. No DOM here.
 
-/** @typedef {import('../src/http/api-types.js').ApiMessage} Message a stored message */
+import { mentionsMe } from './mentions.js';
+
+/**
+ * A stored message, with the nicks the server found mentioned in it (docs/api.md).
+ * @typedef {import('../src/http/api-types.js').ApiMessage
+ *   & { readonly mentions?: readonly string[] }} Message
+ */
 /** @typedef {import('./outbox.js').OutboxItem} OutboxItem */
 /**
- * An edit (its text and time) or a delete of a message.
- * @typedef {{ text: string, edited: number, deleted?: undefined } | { deleted: true }} Patch
+ * An edit (its text, time and, from the server, mentions) or a delete of a message.
+ * @typedef {{ text: string, edited: number, mentions?: readonly string[], deleted?: undefined }
+ *   | { deleted: true }} Patch
+ */
+/**
+ * The server's unread counts (GET /api/v1/unread): messages above our read marker up to
+ * `asOf`, the newest event id the page had when the answer came; newer ones it counts itself.
+ * @typedef {{ unread: number, mentions: number, asOf: number }} Counted
  */
 
 /** The recipient that means everyone, and the id of the shared conversation. */
@@ -76,6 +88,15 @@ export class Conversation {
     this.floor = 0;
     /** Where the first history page ended (its `before`), 0 before one was asked for. */
     this.firstBefore = 0;
+    /** The server's unread counts, or null when it listed none here. @type {Counted | null} */
+    this.counted = null;
+    /**
+     * The "New messages" divider goes before the first message from someone else above this
+     * id: readUpTo when the conversation was opened (or the tab hidden); null for none,
+     * undefined until the first history page says where the user's marker is.
+     * @type {number | null | undefined}
+     */
+    this.dividerAfter = null;
   }
 
   /** True for a DM (or notes to self): receipts and presence apply. */
@@ -153,15 +174,41 @@ export class Conversation {
   }
 
   /**
-   * Messages from others that the user has not seen.
+   * Messages from others that the user has not seen: the server's count (while our marker is
+   * below what it covers), and those the page has above it.
    * @param {string} me
    */
   unread(me) {
-    let n = 0;
+    return this.count(me, false);
+  }
+
+  /**
+   * Unread messages that mention the user, counted as unread() counts.
+   * @param {string} me
+   */
+  unreadMentions(me) {
+    return this.count(me, true);
+  }
+
+  /**
+   * @param {string} me
+   * @param {boolean} mentions count only messages that mention `me`
+   */
+  count(me, mentions) {
+    const counted = this.counted;
+    const fromServer = counted && this.readUpTo < counted.asOf;
+    let n = fromServer ? (mentions ? counted.mentions : counted.unread) : 0;
+    const above = Math.max(this.readUpTo, counted?.asOf ?? 0);
     for (const m of this.byId.values()) {
-      if (m.from !== me && m.id > this.readUpTo && !m.deleted) n++;
+      if (m.from === me || m.id <= above || m.deleted) continue;
+      if (!mentions || mentionsMe(m.mentions ?? [], me)) n++;
     }
     return n;
+  }
+
+  /** The id the divider goes after, once its place is known (else null). */
+  get divider() {
+    return typeof this.dividerAfter === 'number' ? this.dividerAfter : null;
   }
 
   /**
@@ -203,7 +250,13 @@ export class Conversation {
  * @returns {Message}
  */
 function applyPatch(message, patch) {
-  if (!patch.deleted) return { ...message, text: patch.text, edited: patch.edited };
-  const { edited: _dropped, ...rest } = message;
+  if (!patch.deleted) {
+    // Our own edit, shown before its event, keeps the mentions until the event brings them.
+    if (!patch.mentions) return { ...message, text: patch.text, edited: patch.edited };
+    const { mentions: _old, ...kept } = message;
+    const edited = { ...kept, text: patch.text, edited: patch.edited };
+    return patch.mentions.length > 0 ? { ...edited, mentions: patch.mentions } : edited;
+  }
+  const { edited: _dropped, mentions: _gone, ...rest } = message;
   return { ...rest, text: '', deleted: true };
 }

@@ -23,11 +23,12 @@ import { call } from './api.js';
  * @property {import('./members.js').Members} members
  * @property {import('./typing.js').Typing} typing
  * @property {{ messageGone(id: number): void }} composer lets go of a deleted message
- * @property {{ bump(): void }} title counts messages that arrive in a hidden tab
  * @property {() => void} renderList the conversation list changed (the sidebar renders)
  * @property {() => void} renderHeader the open conversation's header may have changed
  * @property {(conv: Conversation, scroll?: Scroll) => void} renderIf renders `conv` if shown
  * @property {() => void} markRead the user sees the open conversation
+ * @property {import('./alerts.js').Alerts} alerts unread counts, markers, levels and
+ *   notifications
  */
 
 /**
@@ -38,7 +39,11 @@ import { call } from './api.js';
 export function eventApplier(deps) {
   // The stream passes on only the types it listens for (stream.js TYPES), parsed from the
   // server's JSON: their data has the server's shape.
-  return (type, data) => applyEvent(deps, /** @type {ApiEvent} */ ({ type, data }));
+  return (type, data) => {
+    // The alerts' own events (read markers, notification levels).
+    if (type === 'marker' || type === 'notify') deps.alerts.onEvent(type, data);
+    else applyEvent(deps, /** @type {ApiEvent} */ ({ type, data }));
+  };
 }
 
 /**
@@ -53,8 +58,9 @@ function applyEvent(deps, event) {
       model.setOnline(event.data.online, event.data.onlineCount);
       renderList();
       history.ensureLoaded(model.conv(deps.active()));
-      // Whatever changed in our rooms while we were away is in the list.
+      // Whatever changed in our rooms while we were away is in the list; counts likewise.
       rooms.load();
+      deps.alerts.live();
       return;
     case 'message':
       onMessage(deps, event.data);
@@ -114,6 +120,7 @@ function applyEvent(deps, event) {
       const conv = model.addPatch(event.data);
       if (conv) renderIf(conv);
       if (event.type === 'delete') deps.composer.messageGone(event.data.message);
+      else deps.alerts.edit(event.data);
       return;
     }
     case 'typing':
@@ -138,7 +145,7 @@ function onMessage(deps, m) {
   if (!conv) return;
   if (m.offline) conv.offlineIds.add(m.id);
   deps.typing.stop(conv.id, m.from);
-  if (m.from !== deps.model.me && document.visibilityState === 'hidden') deps.title.bump();
   deps.renderIf(conv, m.from === deps.model.me ? 'bottom' : 'auto');
   deps.markRead();
+  deps.alerts.message(m);
 }

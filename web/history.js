@@ -18,6 +18,8 @@ import { $ } from './view.js';
  * @property {(conv: Conversation, scroll?: Scroll) => void} renderIf renders `conv` if shown
  * @property {() => void} markRead the user sees the open conversation
  * @property {() => void} loggedOut the session is gone
+ * @property {() => Promise<number | null>} counts the server's unread counts are in: the
+ *   event id they cover, or null when the server gave none (Unread.settled)
  */
 
 /** Messages per history page. */
@@ -87,17 +89,26 @@ export class History {
       return;
     }
     if (generation !== conv.generation) return;
+    // Where the user's read marker is decides what of the first page is unread.
+    const asOf = first ? await this.deps.counts() : null;
+    if (generation !== conv.generation) return;
     let newestSeen = 0;
     for (const m of page.messages) {
       model.addMessage(m);
       if (!conv.offlineIds.has(m.id)) newestSeen = Math.max(newestSeen, m.id);
     }
-    // History was there before this visit: seen, except what waited in the mailbox.
-    if (first) conv.readUpTo = Math.max(conv.readUpTo, newestSeen);
+    if (first) {
+      // The server's marker counts (Model.setCounts put it in readUpTo): a conversation it
+      // did not list has nothing unread up to what its counts cover. Without counts, history
+      // was there before this visit: seen, except what waited in the mailbox.
+      if (asOf === null) conv.readUpTo = Math.max(conv.readUpTo, newestSeen);
+      else if (!conv.counted) conv.readUpTo = Math.max(conv.readUpTo, Math.min(newestSeen, asOf));
+      if (conv.dividerAfter === undefined) conv.dividerAfter = conv.readUpTo;
+    }
     conv.loaded = true;
     conv.loading = false;
     conv.before = page.before;
-    renderIf(conv, first ? 'bottom' : 'older');
+    renderIf(conv, first ? 'open' : 'older');
     markRead();
     // A first page that does not fill the view leaves nothing to scroll: load on.
     const scroller = $('scroller');

@@ -19,20 +19,32 @@ const UNSHOWN = /[\p{C}\p{Z}\p{Default_Ignorable_Code_Point}\u2800]/u;
 /**
  * Appends `text` to `parent` as text nodes, with http(s) URLs as links that open in a new
  * tab without giving it a handle on this page (noopener) or telling it where it came from.
+ * The text between links goes through `plain` (mentions.js marks mentions in it), so that
+ * nothing inside a URL is taken for anything else.
  * @param {HTMLElement} parent
  * @param {string} text
+ * @param {(parent: HTMLElement, text: string) => void} [plain]
  */
-export function appendText(parent, text) {
+export function appendText(parent, text, plain = appendPlain) {
   let last = 0;
   for (const match of text.matchAll(URL_IN_TEXT)) {
     const raw = match[0].replace(TRAILING, '');
     const link = safeLink(raw);
     if (!link) continue;
-    parent.append(document.createTextNode(text.slice(last, match.index)));
+    plain(parent, text.slice(last, match.index));
     parent.append(link);
     last = (match.index ?? 0) + raw.length;
   }
-  parent.append(document.createTextNode(text.slice(last)));
+  plain(parent, text.slice(last));
+}
+
+/**
+ * Appends `text` as one text node.
+ * @param {HTMLElement} parent
+ * @param {string} text
+ */
+function appendPlain(parent, text) {
+  parent.append(document.createTextNode(text));
 }
 
 /**

@@ -1,18 +1,21 @@
 // The list of the open conversation's messages: stored ones, then unsent ones, grouped by
-// day and by sender, each with its text, "(edited)", its tools (message-tools.js) and, for
-// our own, its delivery state.
+// day and by sender, each with its text (links, mentions), "(edited)", its tools
+// (message-tools.js) and, for our own, its delivery state; and the "New messages" divider
+// before the first one the user had not read when they opened the conversation.
 
 import { appendText } from './links.js';
-import { avatar, el, part, reconcile } from './view.js';
+import { appendMentions, mentionsMe } from './mentions.js';
+import { avatar, el, part, reconcile, srOnly } from './view.js';
 
 /** @typedef {import('./conversation.js').Conversation} Conversation */
 /** @typedef {import('./conversation.js').Message} Message */
 /** @typedef {import('./outbox.js').OutboxItem} OutboxItem */
 /**
- * Where a render leaves the view: 'bottom' scrolls to the newest message; 'older' keeps what
- * the user looks at in place while a page is added above; 'auto' follows new messages only
- * when the view was already at the bottom.
- * @typedef {'bottom' | 'older' | 'auto'} Scroll
+ * Where a render leaves the view: 'bottom' scrolls to the newest message; 'open' to the
+ * "New messages" divider if there is one, else to the bottom; 'older' keeps what the user
+ * looks at in place while a page is added above; 'auto' follows new messages only when the
+ * view was already at the bottom.
+ * @typedef {'bottom' | 'open' | 'older' | 'auto'} Scroll
  */
 /**
  * What a failed message offers: trying again, or giving it up.
@@ -77,7 +80,19 @@ export function renderMessages(ol, conv, me, actions, tools) {
   const items = [];
   /** @type {Row | null} */
   let prev = null;
+  const divider = conv.divider;
+  let dividerPlaced = divider === null;
   for (const row of rows) {
+    if (
+      !dividerPlaced &&
+      divider !== null &&
+      row.message &&
+      row.message.id > divider &&
+      row.from !== me
+    ) {
+      dividerPlaced = true;
+      items.push({ key: 'new', create: () => dividerNode() });
+    }
     const day = dayKey(row.ts);
     if (!prev || dayKey(prev.ts) !== day) {
       items.push({
@@ -100,7 +115,7 @@ export function renderMessages(ol, conv, me, actions, tools) {
       update: (li) => {
         li.classList.toggle('grouped', grouped);
         if (row.message) {
-          updateBody(li, row.message);
+          updateBody(li, row.message, me);
           tools?.update(li, conv, row.message);
         }
         if (row.from === me) updateOwnState(li, conv, row, actions);
@@ -133,6 +148,10 @@ function messageNode(from, ts, text, mine) {
   head.append(time);
   const body = el('div', 'text');
   if (text !== undefined) appendText(body, text);
+  const note = srOnly(', mentions you');
+  note.classList.add('mention-note');
+  note.hidden = true;
+  head.append(note);
   const edited = el('span', 'edited', '(edited)');
   edited.hidden = true;
   li.append(head, body, edited, el('div', 'tools'));
@@ -140,20 +159,33 @@ function messageNode(from, ts, text, mine) {
   return li;
 }
 
+/** The line before the first message the user had not read. */
+function dividerNode() {
+  const li = el('li', 'divider');
+  li.append(el('span', '', 'New messages'));
+  return li;
+}
+
 /**
- * Shows stored message `m`'s text, "(edited)", or that it was deleted. An edit or delete
- * replaces the message object (conversation.js patch), so an unchanged one costs nothing.
+ * Shows stored message `m`'s text with its mentions, "(edited)", or that it was deleted. An
+ * edit or delete replaces the message object (conversation.js patch), so an unchanged one
+ * costs nothing.
  * @param {HTMLElement} li
  * @param {Message} m
+ * @param {string} me
  */
-function updateBody(li, m) {
+function updateBody(li, m, me) {
   if (shown.get(li) === m) return;
   shown.set(li, m);
   const body = part(li, '.text');
   body.replaceChildren();
   li.classList.toggle('deleted', Boolean(m.deleted));
+  const mentions = m.mentions ?? [];
+  const mentioned = !m.deleted && m.from !== me && mentionsMe(mentions, me);
+  li.classList.toggle('mentioned', mentioned);
+  part(li, '.mention-note').hidden = !mentioned;
   if (m.deleted) body.textContent = 'message deleted';
-  else appendText(body, m.text);
+  else appendText(body, m.text, (parent, text) => appendMentions(parent, text, mentions, me));
   const edited = part(li, '.edited');
   edited.hidden = !m.edited || Boolean(m.deleted);
   edited.title = m.edited ? `Edited ${new Date(m.edited).toLocaleString()}` : '';

@@ -4,6 +4,7 @@
 // conversations too, with the id '#name'.
 
 import { Conversation, EVERYONE, isRoom } from './conversation.js';
+import { mentionsOf } from './mentions.js';
 
 /** @typedef {import('../src/http/api-types.js').ApiMessage} ApiMessage */
 /** @typedef {import('../src/http/api-types.js').ApiEdit} ApiEdit */
@@ -94,7 +95,10 @@ export class Model {
     const conv = this.convs.get(this.convIdOf(event));
     if (!conv) return null;
     /** @type {import('./conversation.js').Patch} */
-    const patch = 'text' in event ? { text: event.text, edited: event.ts } : { deleted: true };
+    const patch =
+      'text' in event
+        ? { text: event.text, edited: event.ts, mentions: mentionsOf(event) }
+        : { deleted: true };
     return conv.patch(event.message, patch) ? conv : null;
   }
 
@@ -202,11 +206,28 @@ export class Model {
     if (reason === 'unknown') this.save();
   }
 
-  /** Total unread messages, for the menu button on small screens. */
+  /** Total unread messages, for the menu button on small screens and the title. */
   totalUnread() {
     let n = 0;
     for (const conv of this.convs.values()) n += conv.unread(this.me);
     return n;
+  }
+
+  /**
+   * Applies the server's unread counts (GET /api/v1/unread), which cover the events up to
+   * `asOf`: each listed conversation's marker and counts; every other conversation has
+   * nothing unread up to there.
+   * @param {ReadonlyArray<{ with: string, marker: number, unread: number, mentions: number }>} list
+   * @param {number} asOf
+   */
+  setCounts(list, asOf) {
+    for (const conv of this.convs.values()) conv.counted = null;
+    for (const entry of list) {
+      const conv = this.conv(entry.with);
+      conv.readUpTo = Math.max(conv.readUpTo, entry.marker);
+      conv.counted = { unread: entry.unread, mentions: entry.mentions, asOf };
+      if (conv.isDirect) this.addPeer(conv.id);
+    }
   }
 
   // The API has no list of a user's conversations, nor of receipts: remember DM peers and the

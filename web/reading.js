@@ -1,6 +1,7 @@
-// Reading: what the user has seen. The open conversation of a visible tab is read; the other
-// tabs are told (their unread counts follow), and in a DM the peer gets a read receipt. Rooms
-// and Everyone get no receipts (the server refuses them for rooms).
+// Reading: what the user has seen. The open conversation of a visible tab, scrolled to its
+// newest message, is read: the other tabs are told (their unread counts follow), the server's
+// read marker moves (unread.js), and in a DM the peer gets a read receipt. Rooms and Everyone
+// get no receipts (the server refuses them for rooms).
 
 import { call } from './api.js';
 import { $ } from './view.js';
@@ -16,6 +17,9 @@ const RECEIPT_DELAY_MS = 250;
  * @property {(message: import('./stream.js').TabMessage) => void} post tells this user's other
  *   tabs (Stream.post)
  * @property {() => void} listChanged unread counts changed (the sidebar renders)
+ * @property {() => boolean} atBottom the view shows the newest messages (not scrolled up)
+ * @property {(id: string, upTo: number) => void} marked the user read conversation `id` up to
+ *   `upTo` (Unread.read)
  */
 
 /** The read marks: ours, the other tabs', and receipts to DM peers. */
@@ -32,14 +36,19 @@ export class Reading {
    */
   markRead() {
     const { model, active, post, listChanged } = this.deps;
-    if (document.visibilityState !== 'visible' || $('app').hidden) return;
+    if (document.visibilityState !== 'visible' || $('app').hidden || !this.deps.atBottom()) return;
     const conv = model.conv(active());
     const newest = conv.newest();
+    // The newest page is in and shown: the server's counts here are what the user now saw.
+    let changed = conv.loaded && conv.counted !== null;
+    if (conv.loaded) conv.counted = null;
     if (newest > conv.readUpTo) {
       conv.readUpTo = newest;
       post({ t: 'viewed', conv: conv.id, upTo: newest });
-      listChanged();
+      this.deps.marked(conv.id, newest);
+      changed = true;
     }
+    if (changed) listChanged();
     if (!conv.isDirect || conv.id === model.me) return;
     clearTimeout(this.receiptTimer);
     this.receiptTimer = setTimeout(() => {

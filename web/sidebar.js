@@ -118,16 +118,22 @@ function renderConversations(ul, model, rooms, active, open) {
         const button = part(li, 'button');
         const conv = model.conv(id);
         const unread = conv.unread(model.me);
+        const mentions = unread > 0 ? conv.unreadMentions(model.me) : 0;
         const direct = id !== EVERYONE && !isRoom(id);
         const online = direct && model.online.has(id);
         if (active === id) button.setAttribute('aria-current', 'true');
         else button.removeAttribute('aria-current');
         button.classList.toggle('online', online);
         button.classList.toggle('unread', unread > 0);
+        button.classList.toggle('mentioned', mentions > 0);
         const presence = isRoom(id) ? ', room' : !direct ? '' : online ? ', online' : ', offline';
-        part(button, '.sr-only').textContent = presence + (unread > 0 ? `, ${unread} unread` : '');
+        const said = mentions > 0 ? `, ${mentions} mention${mentions === 1 ? '' : 's'} of you` : '';
+        part(button, '.sr-only').textContent =
+          presence + (unread > 0 ? `, ${unread} unread` : '') + said;
         const badge = part(button, '.badge');
-        badge.textContent = unread > 0 ? String(unread) : '';
+        // Mentions shown apart: "3 · @1".
+        badge.textContent =
+          unread === 0 ? '' : mentions > 0 ? `${unread} · @${mentions}` : String(unread);
         badge.hidden = unread === 0;
       },
     })),

@@ -45,29 +45,34 @@ export class StatusView {
     if (retryAt > 0) this.timer = setInterval(update, 1000);
     update();
   }
+
+  /**
+   * Says `text` in the notice line under the top bar (a failed edit, a removal…).
+   * @param {string} text
+   */
+  say(text) {
+    $('notice-text').textContent = text;
+    $('notice').hidden = false;
+  }
 }
 
-/** The tab title: as the seed's page, "nick (n)" while messages arrive in a hidden tab. */
+/**
+ * The tab title: the user's nick, as the seed's page has it, and "(n)" after it while n
+ * messages are unread (Model.totalUnread, the server's counts included).
+ */
 export class TitleCount {
-  /** @param {string} me */
-  constructor(me) {
+  /**
+   * @param {string} me
+   * @param {() => number} unread
+   */
+  constructor(me, unread) {
     this.me = me;
-    this.count = 0;
-  }
-
-  /** One more message from someone else arrived while the tab was hidden. */
-  bump() {
-    this.count++;
-    this.update();
-  }
-
-  /** The tab is visible again. */
-  clear() {
-    this.count = 0;
-    this.update();
+    this.unread = unread;
   }
 
   update() {
-    document.title = this.count > 0 ? `${this.me} (${this.count})` : this.me;
+    const n = this.unread();
+    const title = n > 0 ? `${this.me} (${n})` : this.me;
+    if (document.title !== title) document.title = title;
   }
 }

@@ -18,8 +18,8 @@ import { Connection } from './connection.js';
  * @typedef {{ online: string[], onlineCount: number | null }} Snapshot
  */
 /**
- * A message between the tabs of one user (over the BroadcastChannel). `viewed` is the
- * page's own (reading.js), passed on to onSignal.
+ * A message between the tabs of one user (over the BroadcastChannel). `viewed` (reading.js)
+ * and `looking` (attention.js) are the page's own, passed on to onSignal.
  * @typedef {{ t: 'event', type: string, data: string, lastEventId: string }
  *   | { t: 'status', status: Status, retryAt: number }
  *   | { t: 'sync?' }
@@ -28,7 +28,8 @@ import { Connection } from './connection.js';
  *   | { t: 'last-id?' }
  *   | { t: 'last-id', id: number | null }
  *   | { t: 'retry-now' }
- *   | { t: 'viewed', conv: string, upTo: number }} TabMessage
+ *   | { t: 'viewed', conv: string, upTo: number }
+ *   | { t: 'looking', tab: string, visible: boolean }} TabMessage
  */
 /**
  * What the stream tells the page.

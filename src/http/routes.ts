@@ -111,6 +111,11 @@ export const ROUTES: readonly RouteSpec[] = [
     when: wantsStream,
   },
   page('/classic', (e) => (req, res) => e.seedPage.serve(req, res)),
+  // The page's service worker (web/sw.js) at the root, since a worker's scope is the folder
+  // of its URL: here, the whole origin, without a Service-Worker-Allowed header.
+  page('/sw.js', (e) => (req, res) => {
+    if (!e.assets.serve(req, res, 'sw.js')) throw new ChatError('HTTP_NOT_FOUND');
+  }),
 
   // Operations (ops.ts).
   page('/metrics', (e) => e.ops.metrics),

@@ -44,9 +44,11 @@ const REQUEST_TIMEOUT_MS = 30_000;
 const TIMEOUT_CHECK_MS = 1_000;
 
 // Our page builds every element with textContent; its scripts and styles are files under
-// /assets/ (no inline code at all), and nothing is loaded from elsewhere.
+// /assets/ (no inline code at all), and nothing is loaded from elsewhere. Its service worker
+// (/sw.js) and its manifest (/assets/manifest.webmanifest) are ours too: worker-src and
+// manifest-src would otherwise fall back to default-src 'none'.
 const PAGE_CSP =
-  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; worker-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /** What the HTTP edge needs from the composition root. */
 export interface HttpDeps {

@@ -56,6 +56,9 @@ const ASSET_TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
   '.svg': 'image/svg+xml',
+  // The installable app (web/manifest.webmanifest) and its icons (scripts/icons.mjs).
+  '.webmanifest': 'application/manifest+json',
+  '.png': 'image/png',
 };
 
 /**
