@@ -59,15 +59,12 @@ export class Chat {
     /** @type {(text: string) => void} */
     const notify = (text) => this.status.say(text);
     const loggedOut = () => this.loggedOut();
-    const renderList = () => {
-      this.sidebar.render();
-      this.title.update();
-    };
+    const renderList = () => this.sidebar.render();
     const renderHeader = () => this.header.render();
     /** @type {(conv: Conversation, scroll?: Scroll) => void} */
     const renderIf = (conv, scroll) => this.renderIf(conv, scroll);
     const markRead = () => this.reading.markRead();
-    this.title = new TitleCount(me, () => model.totalUnread());
+    this.title = new TitleCount(me);
     this.status = new StatusView();
     this.stream = new Stream(me, {
       onEvent: (type, data) => this.onEvent(type, data),
@@ -115,7 +112,14 @@ export class Chat {
     });
     this.members = new Members({ model, rooms, active, notify });
     this.header = new Header({ model, rooms, active });
-    this.sidebar = new Sidebar({ model, rooms, offers: this.offers, active, open });
+    this.sidebar = new Sidebar({
+      model,
+      rooms,
+      offers: this.offers,
+      active,
+      open,
+      title: this.title,
+    });
     this.tools = new MessageTools({
       me,
       role: (room) => rooms.role(room),
@@ -178,7 +182,7 @@ export class Chat {
     $('me').textContent = this.me;
     $('notice-text').textContent = notice;
     $('notice').hidden = !notice;
-    this.title.update();
+    this.title.show(0);
     this.wire();
     this.open(linkedConv() ?? EVERYONE, false);
     this.status.show('connecting', 0);

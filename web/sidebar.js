@@ -15,6 +15,7 @@ import { $, avatar, el, part, reconcile, srOnly } from './view.js';
  * @property {{ render(): void }} offers the rooms we may join
  * @property {() => string} active the id of the open conversation
  * @property {(id: string, byUser: boolean) => void} open shows a conversation
+ * @property {{ show(unread: number): void }} title the tab title, which counts unread messages
  */
 
 /** The sidebar: the conversation list, the "Message someone" form and the drawer. */
@@ -70,7 +71,7 @@ export class Sidebar {
     if (open && current instanceof HTMLElement) current.focus();
   }
 
-  /** Renders the list, the total unread badge on the menu button, and who is online. */
+  /** Renders the list, the total unread badge on the menu button and title, and who is online. */
   render() {
     const { model, rooms, offers, active, open } = this.deps;
     renderConversations($('convs'), model, rooms.joined(), active(), open);
@@ -79,6 +80,7 @@ export class Sidebar {
     const badge = $('menu-badge');
     badge.textContent = total > 0 ? String(total) : '';
     badge.hidden = total === 0;
+    this.deps.title.show(total);
     $('people-count').textContent = `${model.onlineCount ?? model.online.size} online`;
   }
 }

@@ -61,18 +61,17 @@ export class StatusView {
  * messages are unread (Model.totalUnread, the server's counts included).
  */
 export class TitleCount {
-  /**
-   * @param {string} me
-   * @param {() => number} unread
-   */
-  constructor(me, unread) {
+  /** @param {string} me */
+  constructor(me) {
     this.me = me;
-    this.unread = unread;
   }
 
-  update() {
-    const n = this.unread();
-    const title = n > 0 ? `${this.me} (${n})` : this.me;
+  /**
+   * Shows `unread` messages as unread.
+   * @param {number} unread
+   */
+  show(unread) {
+    const title = unread > 0 ? `${this.me} (${unread})` : this.me;
     if (document.title !== title) document.title = title;
   }
 }
