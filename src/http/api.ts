@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RateLimiter } from '../auth/rate-limit.js';
 import { MAX_TOKENS_PER_USER } from '../auth/users.js';
 import type { Config } from '../config.js';
+import type { ChatNotify } from '../core/chat-notify.js';
 import { type ChatService, MAX_HISTORY_PAGE } from '../core/chat.js';
 import type { Resume } from '../core/resume.js';
 import { ChatError } from '../domain/errors.js';
@@ -11,6 +12,7 @@ import type { Credential } from '../store/accounts.js';
 import type { Admission } from './admission.js';
 import { apiMessage } from './api-format.js';
 import { decodeSegment, intParam, messageId } from './api-paths.js';
+import { ApiNotify } from './api-notify.js';
 import { ApiRooms } from './api-rooms.js';
 import { ApiStream } from './api-stream.js';
 import { type Auth, type Identity, TICKET_TTL_MS } from './auth.js';
@@ -34,6 +36,8 @@ const RECEIPTS = { limit: 120, windowMs: 60_000, maxKeys: 100_000 };
 export interface ApiDeps {
   readonly config: Config;
   readonly chat: ChatService;
+  /** Read markers, unread counts, notification levels, attention. */
+  readonly notify: ChatNotify;
   readonly auth: Auth;
   readonly resume: Resume;
   readonly logger: Logger;
@@ -53,6 +57,8 @@ export class Api {
   private readonly stream: ApiStream;
   /** The handlers of `/api/v1/rooms` and below. */
   readonly rooms: ApiRooms;
+  /** The handlers of `/api/v1/unread`, `/markers`, `/notify` and `/attention`. */
+  readonly notify: ApiNotify;
   private readonly receipts = new RateLimiter(RECEIPTS);
   /** Largest JSON body: the longest message, each character escaped at worst, plus slack. */
   private readonly maxBodyBytes: number;
@@ -74,6 +80,12 @@ export class Api {
     });
     this.rooms = new ApiRooms({
       chat,
+      auth: deps.auth,
+      admission,
+      body: (req, res) => this.body(req, res),
+    });
+    this.notify = new ApiNotify({
+      notify: deps.notify,
       auth: deps.auth,
       admission,
       body: (req, res) => this.body(req, res),

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { Config } from '../config.js';
+import type { ChatNotify } from '../core/chat-notify.js';
 import type { ChatService } from '../core/chat.js';
 import type { Resume } from '../core/resume.js';
 import { ChatError } from '../domain/errors.js';
@@ -52,6 +53,8 @@ const PAGE_CSP =
 export interface HttpDeps {
   readonly config: Config;
   readonly chat: ChatService;
+  /** Read markers, unread counts, notification levels, attention (core/chat-notify.ts). */
+  readonly notify: ChatNotify;
   readonly auth: Auth;
   readonly resume: Resume;
   readonly logger: Logger;
