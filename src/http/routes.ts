@@ -90,6 +90,11 @@ export const ROUTES: readonly RouteSpec[] = [
   api('/events', { GET: (e) => e.api.events }),
   api('/presence', { GET: (e) => e.api.presence }),
   api('/read', { POST: (e) => e.api.read }),
+  api('/push/key', { GET: (e) => e.api.push.key }),
+  api('/push/subscriptions', {
+    POST: (e) => e.api.push.subscribe,
+    DELETE: (e) => e.api.push.unsubscribe,
+  }),
 
   // Our page and its files.
   page('/', (e) => (req, res) => e.index.serve(req, res)),
