@@ -30,8 +30,19 @@ export const MAX_PAYLOAD_BYTES = 3_072;
  */
 export const DEFAULT_TTL_SECONDS = 24 * 60 * 60;
 
+/** The sender's bounds (PUSH_LIMITS). */
+export interface PushLimits {
+  readonly maxQueued: number;
+  readonly concurrency: number;
+  readonly timeoutMs: number;
+  readonly attempts: number;
+  readonly retryBaseMs: number;
+  readonly maxRetryDelayMs: number;
+  readonly closeWaitMs: number;
+}
+
 /** The sender's bounds; each may be given smaller for a test (PushSenderOptions). */
-export const PUSH_LIMITS = {
+export const PUSH_LIMITS: PushLimits = {
   /**
    * Pushes waiting (queued or between retries); past it `send` drops the new one and counts
    * it (`dropped`). At a few KB each, 10,000 is some 30 MB at worst.
@@ -49,7 +60,7 @@ export const PUSH_LIMITS = {
   maxRetryDelayMs: 30_000,
   /** How long close() lets requests in flight finish before it cuts them, in ms. */
   closeWaitMs: 2_000,
-} as const;
+};
 
 /** The urgency of a push (RFC 8030 §5.3): a service may hold a low one to save battery. */
 export type PushUrgency = 'very-low' | 'low' | 'normal' | 'high';
@@ -92,7 +103,7 @@ export interface PushSenderOptions {
   /** Where outcomes are counted; a private object when not given. */
   readonly counts?: PushCounts;
   /** Bounds, for tests; PUSH_LIMITS by default. */
-  readonly limits?: Partial<typeof PUSH_LIMITS>;
+  readonly limits?: Partial<PushLimits>;
 }
 
 /** One push on its way. */
@@ -117,7 +128,7 @@ export class PushSender {
   readonly publicKey: string;
   /** Outcomes so far. */
   readonly counts: PushCounts;
-  private readonly limits: typeof PUSH_LIMITS;
+  private readonly limits: PushLimits;
   private readonly queue: Job[] = [];
   /** Pushes waiting for a retry, by their timer. */
   private readonly retrying = new Map<NodeJS.Timeout, Job>();
@@ -349,15 +360,26 @@ export function fitPayload(payload: object, maxBytes = MAX_PAYLOAD_BYTES): strin
   for (const field of ['body', 'title']) {
     const value = copy[field];
     if (typeof value !== 'string') continue;
-    let chars = Array.from(value);
-    // Each character cut takes at least one byte of JSON; the ellipsis adds three.
-    while (Buffer.byteLength(json) > maxBytes && chars.length > 0) {
-      const over = Buffer.byteLength(json) - maxBytes;
-      chars = chars.slice(0, Math.max(0, chars.length - over - 3));
-      copy[field] = chars.length > 0 ? `${chars.join('')}…` : '';
-      json = JSON.stringify(copy);
+    const chars = Array.from(value);
+    const cut = (n: number): string => {
+      copy[field] = n === 0 ? '' : `${chars.slice(0, n).join('')}…`;
+      return JSON.stringify(copy);
+    };
+    // The longest prefix that fits, found by halving: characters take 1 to 12 bytes of JSON.
+    let fits = -1;
+    let lo = 0;
+    let hi = chars.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (Buffer.byteLength(cut(mid)) <= maxBytes) {
+        fits = mid;
+        lo = mid + 1;
+      } else {
+        hi = mid - 1;
+      }
     }
-    if (Buffer.byteLength(json) <= maxBytes) return json;
+    json = cut(Math.max(fits, 0));
+    if (fits >= 0) return json;
   }
   return undefined;
 }
