@@ -328,3 +328,60 @@ describe('--push-subject', () => {
 function parseSubject(raw: string): string {
   return resolveConfig(parseArgs(['--push-subject', raw]), {}).pushSubject;
 }
+
+describe('Web Push subscriptions end with their credential (accounts mode)', () => {
+  let dir: string;
+  let server: RunningServer;
+  let store: SqliteStore;
+  let base: string;
+  let service: FakePushService;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ssechat-push-'));
+    ({ server, store } = await start(dir, { auth: 'accounts' }));
+    base = server.url;
+    service = await FakePushService.start(SUBJECT);
+  });
+  after(async () => {
+    await server.close();
+    await service.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const subscribe = async (headers: Record<string, string>, name: string): Promise<string> => {
+    const body = browserJson(service, `https://93.184.215.14/push/${name}`);
+    const reply = await api(base, 'POST', '/api/v1/push/subscriptions', body, headers);
+    assert.equal(reply.status, 201);
+    return body.endpoint;
+  };
+  const held = async (nick: string): Promise<string[]> =>
+    (await store.push.subscriptions([nick])).map((s) => s.endpoint).sort();
+
+  test('a password change drops the subscriptions of the sessions it ends', async () => {
+    const password = 'correct horse battery staple';
+    const here = await session(base, 'dee', password, true);
+    const there = await session(base, 'dee', password);
+    const kept = await subscribe(here, 'dee-here');
+    await subscribe(there, 'dee-there');
+    const changed = await api(
+      base,
+      'POST',
+      '/api/v1/password',
+      { current: password, password: 'another long passphrase' },
+      here,
+    );
+    assert.equal(changed.status, 204);
+    assert.deepEqual(await held('dee'), [kept]);
+  });
+
+  test('revoking a token drops the subscriptions made with it', async () => {
+    const cookie = await session(base, 'eve', 'correct horse battery staple', true);
+    const token = await api(base, 'POST', '/api/v1/tokens', { label: 'phone' }, cookie);
+    assert.equal(token.status, 201);
+    const bearer = { Authorization: `Bearer ${token.json.token}` };
+    await subscribe(bearer, 'eve-token');
+    const kept = await subscribe(cookie, 'eve-cookie');
+    const revoked = await api(base, 'DELETE', `/api/v1/tokens/${token.json.id}`, undefined, cookie);
+    assert.equal(revoked.status, 204);
+    assert.deepEqual(await held('eve'), [kept]);
+  });
+});

@@ -127,13 +127,17 @@ export class Api {
     sendEmpty(res, 204);
   };
 
-  /** `POST /api/v1/password`: changes the password and ends the user's other sessions. */
+  /**
+   * `POST /api/v1/password`: changes the password and ends the user's other sessions, with
+   * their streams and push subscriptions.
+   */
   readonly changePassword: Handler = async (req, res) => {
     const identity = await this.deps.auth.require(req);
     const body = await this.body(req, res);
     await this.deps.auth.changePassword(req, identity, body.current, body.password);
     const id = identity.credential.id;
     this.deps.chat.endStreams(identity.nick, (sub) => sub.credential !== id);
+    await this.deps.push.keepOnly(identity.nick, id);
     sendEmpty(res, 204);
   };
 

@@ -17,6 +17,13 @@ export const MAX_ENDPOINT_LENGTH = 2048;
 /** Most addresses of one name that are checked; a name with more is refused. */
 const MAX_ADDRESSES = 32;
 
+/**
+ * How long a lookup may take before the endpoint counts as not resolving, in ms. A subscribe
+ * waits for it on the request path, and getaddrinfo holds one of libuv's few threads while it
+ * waits (the sender has its own, overall timeout too).
+ */
+export const RESOLVE_TIMEOUT_MS = 5_000;
+
 /** An address a name resolved to, as node:dns gives it. */
 export interface ResolvedAddress {
   readonly address: string;
@@ -155,10 +162,16 @@ export class EndpointGuard {
     if (literal !== 0) {
       addresses = [{ address: host, family: literal as 4 | 6 }];
     } else {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, fail) => {
+        timer = setTimeout(() => fail(new Error('lookup timed out')), RESOLVE_TIMEOUT_MS);
+      });
       try {
-        addresses = await this.resolve(host);
+        addresses = await Promise.race([this.resolve(host), late]);
       } catch {
         throw new ChatError('PUSH_ENDPOINT_INVALID', 'its host does not resolve');
+      } finally {
+        clearTimeout(timer);
       }
     }
     if (addresses.length === 0 || addresses.length > MAX_ADDRESSES) {

@@ -63,4 +63,18 @@ export class PushSubscriptions {
   dropSession(session: string): Promise<number> {
     return this.deps.store.dropSession(session);
   }
+
+  /**
+   * Removes every subscription of `nick` not made under the credential `keep`: a password
+   * change ends every other session and token, and the browsers they subscribed with it.
+   */
+  async keepOnly(nick: string, keep: string): Promise<number> {
+    let dropped = 0;
+    for (const sub of await this.deps.store.subscriptions([nick])) {
+      if (sub.session !== keep && (await this.deps.store.unsubscribe(nick, sub.endpoint))) {
+        dropped++;
+      }
+    }
+    return dropped;
+  }
 }
