@@ -6,13 +6,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type Config, configWith, parseArgs, resolveConfig } from '../src/config.js';
+import { type Config, configWith, OPTIONS, parseArgs, resolveConfig } from '../src/config.js';
 import { silentLogger } from '../src/logger.js';
 import { type RunningServer, startServer } from '../src/main.js';
 import { EndpointGuard } from '../src/outbound/push/endpoint-guard.js';
 import { PushSender } from '../src/outbound/push/sender.js';
 import { SqliteStore } from '../src/store/sqlite/store.js';
-import { api, NO_LIMITS, session } from './helpers.js';
+import { api, NO_LIMITS, recordingLogger, session, startTestServer } from './helpers.js';
 import { FakePushService } from './push-service.js';
 
 const SUBJECT = 'mailto:ops@chat.example.com';
@@ -304,6 +304,16 @@ describe('Web Push API with --push-allow-private-endpoints yes', () => {
 });
 
 describe('--push-subject', () => {
+  test('the server warns at startup while it is the default, which Apple refuses', async () => {
+    for (const pushSubject of [OPTIONS.pushSubject.default, SUBJECT]) {
+      const logger = recordingLogger();
+      const server = await startTestServer({ pushSubject }, logger);
+      await server.close();
+      const warned = logger.lines.some((l) => l.msg.startsWith('push subject is the default'));
+      assert.equal(warned, pushSubject === OPTIONS.pushSubject.default, pushSubject);
+    }
+  });
+
   test('must be a mailto: address or an https: URL', () => {
     for (const bad of [
       'admin@example.com',
