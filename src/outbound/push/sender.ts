@@ -6,22 +6,15 @@
  * (404, 410) is removed from the Store. Every request goes to an address the EndpointGuard
  * checked just before, and to no other.
  */
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import type { LookupFunction } from 'node:net';
 import webpush from 'web-push';
 import { ChatError } from '../../domain/errors.js';
 import type { Logger } from '../../logger.js';
 import type { PushStore, PushSubscriptionRecord, VapidKeys } from '../../store/push-store.js';
 import type { EndpointGuard, PushTarget } from './endpoint-guard.js';
+import { fitPayload, MAX_PAYLOAD_BYTES } from './payload.js';
+import { abortable, postTo } from './post.js';
 
-/**
- * Largest push payload, in bytes of JSON before encryption. Push services take 4096 bytes of
- * encrypted record (RFC 8030 §7.2), of which aes128gcm's header, padding delimiter and tag
- * take 103; a margin is left for services that count differently. `send` shortens a too
- * long `body`, then `title`, to fit.
- */
-export const MAX_PAYLOAD_BYTES = 3_072;
+export { fitPayload, MAX_PAYLOAD_BYTES } from './payload.js';
 
 /**
  * How long a push service keeps a message for a browser that is offline (the TTL header), in
@@ -348,42 +341,6 @@ function checkOptions({ ttl, urgency, topic }: PushOptions): void {
   }
 }
 
-/**
- * The JSON of `payload` within MAX_PAYLOAD_BYTES: as it is when it fits, else with its `body`
- * and then its `title` cut (whole characters, ending in `…`); undefined when even without
- * them it is too large.
- */
-export function fitPayload(payload: object, maxBytes = MAX_PAYLOAD_BYTES): string | undefined {
-  let json = JSON.stringify(payload);
-  if (Buffer.byteLength(json) <= maxBytes) return json;
-  const copy: Record<string, unknown> = { ...payload };
-  for (const field of ['body', 'title']) {
-    const value = copy[field];
-    if (typeof value !== 'string') continue;
-    const chars = Array.from(value);
-    const cut = (n: number): string => {
-      copy[field] = n === 0 ? '' : `${chars.slice(0, n).join('')}…`;
-      return JSON.stringify(copy);
-    };
-    // The longest prefix that fits, found by halving: characters take 1 to 12 bytes of JSON.
-    let fits = -1;
-    let lo = 0;
-    let hi = chars.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      if (Buffer.byteLength(cut(mid)) <= maxBytes) {
-        fits = mid;
-        lo = mid + 1;
-      } else {
-        hi = mid - 1;
-      }
-    }
-    json = cut(Math.max(fits, 0));
-    if (fits >= 0) return json;
-  }
-  return undefined;
-}
-
 /** The scheme and host of an endpoint, for logs: the path is the subscription's secret. */
 function originOf(endpoint: string): string {
   try {
@@ -391,78 +348,4 @@ function originOf(endpoint: string): string {
   } catch {
     return '(invalid)';
   }
-}
-
-/** `promise`, or a rejection as soon as `signal` aborts (a DNS lookup cannot be cancelled). */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise((ok, fail) => {
-    const onAbort = (): void => fail(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        ok(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        fail(err);
-      },
-    );
-  });
-}
-
-/**
- * A lookup that answers the checked address whatever name it is asked: the connection goes
- * where the guard looked, not where a second DNS answer would send it. It answers in both of
- * the forms net.connect asks for (a list with autoSelectFamily, else one address).
- */
-function pinnedLookup(target: PushTarget): LookupFunction {
-  return (_hostname, options, callback) => {
-    const { address, family } = target;
-    if ((options as { all?: boolean }).all) {
-      (callback as unknown as (err: null, list: { address: string; family: number }[]) => void)(
-        null,
-        [{ address, family }],
-      );
-    } else {
-      callback(null, address, family);
-    }
-  };
-}
-
-/**
- * One POST to `target`, on a connection of its own (no pooled socket to an address checked
- * for an earlier push). Resolves with the status and Retry-After; the response body is not
- * read. Rejects on a network error or when `signal` aborts (the timeout).
- */
-function postTo(
-  target: PushTarget,
-  headers: Record<string, string | number>,
-  body: Buffer,
-  signal: AbortSignal,
-): Promise<{ status: number; retryAfterMs?: number }> {
-  const request = target.url.protocol === 'https:' ? httpsRequest : httpRequest;
-  return new Promise((ok, fail) => {
-    const req = request(
-      target.url,
-      { method: 'POST', headers, lookup: pinnedLookup(target), agent: false, signal },
-      (res) => {
-        const status = res.statusCode ?? 0;
-        const retryAfterMs = retryAfter(res.headers);
-        // Nothing of the answer is needed: close the connection rather than read it.
-        res.destroy();
-        ok(retryAfterMs === undefined ? { status } : { status, retryAfterMs });
-      },
-    );
-    req.once('error', fail);
-    req.end(body);
-  });
-}
-
-/** Retry-After in ms, when the response has one in seconds (a date form is ignored). */
-function retryAfter(headers: IncomingHttpHeaders): number | undefined {
-  const value = headers['retry-after'];
-  if (value === undefined || !/^\d{1,6}$/.test(value)) return undefined;
-  return Number(value) * 1000;
 }
