@@ -5,7 +5,7 @@ import { RegisteredNicks } from './auth/users.js';
 import type { Bus } from './bus/bus.js';
 import { MemoryBus } from './bus/memory-bus.js';
 import { RedisBus } from './bus/redis-bus.js';
-import type { Config, RateLimit } from './config.js';
+import { type Config, OPTIONS, type RateLimit } from './config.js';
 import { ChatService } from './core/chat.js';
 import { Hub } from './core/hub.js';
 import { startMaintenance } from './core/maintenance.js';
@@ -29,11 +29,16 @@ import { Readiness } from './ops/readiness.js';
 import { StoreOutageLog } from './ops/store-outage-log.js';
 import { TimedBus } from './ops/timed-bus.js';
 import { timedStore } from './ops/timed-store.js';
+import { EndpointGuard } from './outbound/push/endpoint-guard.js';
+import { PushSender } from './outbound/push/sender.js';
+import { PushSubscriptions } from './outbound/push/subscriptions.js';
+import { checkVapidKeys, generateVapidKeys } from './outbound/push/vapid.js';
 import { Webhooks } from './outbound/webhooks.js';
 import { MemoryPresence } from './presence/memory-presence.js';
 import type { Presence } from './presence/presence.js';
 import { RedisPresence } from './presence/redis-presence.js';
 import { listenError, redisOpenError, StartupError, storeStartupError } from './startup.js';
+import type { VapidKeys } from './store/push-store.js';
 import type { Store } from './store/store.js';
 
 /** How long shutdown waits for open responses to finish before cutting them. */
@@ -133,6 +138,7 @@ export async function startServer(
   let sequencer: Sequencer | undefined;
   let hub: Hub;
   let redisBus: RedisBus | undefined;
+  let vapid: VapidKeys;
   // What the block below opened, closed again if a later step fails: an open Redis connection
   // would keep a process that could not start alive.
   const opened: Array<{ close(): unknown }> = [];
@@ -148,6 +154,9 @@ export async function startServer(
         logger.warn('room memberships no account owns ended', { changes: ended.length });
       }
     }
+    // Generated at the first start and kept in the Store, once for the whole cluster: every
+    // process signs with the key the browsers subscribed with.
+    vapid = checkVapidKeys(await atStartup(store.push.vapidKeys(generateVapidKeys)));
     // The head first, then the rooms: a Sequencer starting at that head may deliver changes the
     // snapshot already holds, which the directory skips, but none it lacks.
     const head = await atStartup(store.head());
@@ -199,6 +208,26 @@ export async function startServer(
       ? undefined
       : new Webhooks({ url: config.webhookUrl, secret: config.webhookSecret, logger });
   if (webhooks) presence.onOffline((nick) => webhooks.notify('offline', nick));
+  if (config.pushSubject === OPTIONS.pushSubject.default) {
+    logger.warn('push subject is the default; Apple push services refuse it', {
+      set: OPTIONS.pushSubject.flag,
+    });
+  }
+  // Web Push. The sender is what the push dispatcher (who hears what) calls.
+  const pushGuard = new EndpointGuard({ allowPrivate: config.pushAllowPrivateEndpoints === 'yes' });
+  const pushSender = new PushSender({
+    keys: vapid,
+    subject: config.pushSubject,
+    guard: pushGuard,
+    store: store.push,
+    logger,
+    counts: stats.push,
+  });
+  const pushSubscriptions = new PushSubscriptions({
+    store: store.push,
+    guard: pushGuard,
+    publicKey: vapid.publicKey,
+  });
   const chat = new ChatService({
     store,
     bus,
@@ -252,6 +281,7 @@ export async function startServer(
       readiness,
       storeOutage,
       streams,
+      push: pushSubscriptions,
     });
     closeUnused = trackUnusedSockets(server);
     stopHeartbeat = startHeartbeat(hub, config.heartbeatMs);
@@ -275,6 +305,7 @@ export async function startServer(
     chat.close();
     sequencer?.close();
     webhooks?.close();
+    await pushSender.close();
     await closeLimiters();
     await presence.close();
     await bus.close();
@@ -307,6 +338,8 @@ export async function startServer(
     chat.close();
     sequencer?.close();
     webhooks?.close();
+    // Before the store: a push answered 404 or 410 removes its subscription there.
+    await pushSender.close();
     await closeLimiters();
     await presence.close();
     await bus.close();

@@ -40,7 +40,9 @@ const LAYERS: Record<string, { runtime: string[]; types: string[]; packages?: st
   presence: { runtime: ['domain', 'logger', 'redis'], types: [], packages: ['ioredis'] },
   limits: { runtime: ['domain', 'logger', 'redis'], types: [], packages: ['ioredis'] },
   auth: { runtime: ['domain', 'logger'], types: ['store'] },
-  outbound: { runtime: ['domain', 'logger'], types: [] },
+  // Requests out of the server (webhooks, Web Push): they name the Store's types (a push
+  // subscription) but are handed the Store.
+  outbound: { runtime: ['domain', 'logger'], types: ['store'], packages: ['web-push'] },
   ops: {
     runtime: ['domain', 'logger'],
     types: ['core', 'store', 'bus', 'presence', 'config'],
@@ -49,7 +51,7 @@ const LAYERS: Record<string, { runtime: string[]; types: string[]; packages?: st
   // The edge: it may call the service and the auth helpers, and name the ports' types.
   http: {
     runtime: ['domain', 'logger', 'core', 'auth', 'ops'],
-    types: ['store', 'limits', 'config', 'presence', 'bus'],
+    types: ['store', 'limits', 'config', 'presence', 'bus', 'outbound'],
   },
 };
 const ROOTS = new Set(['main', 'open-store', 'startup', 'cli']);

@@ -10,6 +10,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../ops/prometheus.js';
 import type { Readiness } from '../ops/readiness.js';
 import type { StoreOutageLog } from '../ops/store-outage-log.js';
+import type { PushSubscriptions } from '../outbound/push/subscriptions.js';
 import type { Admission } from './admission.js';
 import { Api } from './api.js';
 import type { Auth } from './auth.js';
@@ -68,6 +69,8 @@ export interface HttpDeps {
   readonly storeOutage: StoreOutageLog;
   /** The node:http side of the server's streams, and the registry shutdown cuts. */
   readonly streams: NodeStreams;
+  /** Web Push: the VAPID key and the browsers' subscriptions. */
+  readonly push: PushSubscriptions;
 }
 
 /**

@@ -235,6 +235,8 @@ export const LOCK = {
   append: 0x55ec_0002,
   /** Held while reading and changing the recorded auth mode. */
   authMode: 0x55ec_0003,
+  /** Held while storing a push subscription, so that a user's cap holds across nodes. */
+  push: 0x55ec_0004,
 } as const;
 
 /**

@@ -7,6 +7,7 @@ import { eventId, type LoggedEvent, type NewMessage } from '../../domain/events.
 import { isStoreUnavailable } from '../../domain/store-unavailable.js';
 import { accountsContract } from '../accounts.contract.js';
 import { LEGACY_PREFIX } from '../accounts-keys.js';
+import { pushContract } from '../push.contract.js';
 import { checkMigratedRooms } from '../room-lives.contract.js';
 import { storeContract } from '../store.contract.js';
 import type { Appended } from '../store.js';
@@ -59,6 +60,17 @@ after(async () => {
 
 storeContract('postgres', (limits) => open(newSchema(), limits.maxOfflinePerUser));
 accountsContract('postgres', () => open(newSchema()));
+// Other nodes on the same schema: each store is another pool.
+const schemaOf = new WeakMap<object, string>();
+pushContract('postgres', {
+  open: async () => {
+    const schema = newSchema();
+    const store = await open(schema);
+    schemaOf.set(store, schema);
+    return store;
+  },
+  again: (first) => open(schemaOf.get(first) as string),
+});
 
 const msg = (over: Partial<NewMessage> = {}): NewMessage => ({
   from: 'a',

@@ -9,6 +9,7 @@ import { ChatError } from '../../domain/errors.js';
 import { isStoreUnavailable } from '../../domain/store-unavailable.js';
 import { accountsContract } from '../accounts.contract.js';
 import { LEGACY_PREFIX } from '../accounts-keys.js';
+import { pushContract } from '../push.contract.js';
 import { checkMigratedRooms } from '../room-lives.contract.js';
 import { storeContract } from '../store.contract.js';
 import { DamagedDatabaseError, migrate, SCHEMA_VERSION } from './schema.js';
@@ -25,6 +26,18 @@ storeContract('sqlite', (limits) => open(file(), limits.maxOfflinePerUser));
 accountsContract('sqlite', () => open(file()));
 // `--store memory`: the same engine on a database in this process's memory (open-store.ts).
 storeContract('sqlite :memory:', (limits) => open(':memory:', limits.maxOfflinePerUser));
+// Other processes on the same file: each store is another connection.
+const sharedFiles = new WeakMap<object, string>();
+pushContract('sqlite', {
+  open: () => {
+    const path = file();
+    const store = open(path);
+    sharedFiles.set(store, path);
+    return store;
+  },
+  again: (first) => open(sharedFiles.get(first) as string),
+});
+pushContract('sqlite :memory:', { open: () => open(':memory:') });
 
 // The schema of version 1, as released: the migration test starts from it.
 const VERSION_1 = `
