@@ -5,7 +5,7 @@ import { RegisteredNicks } from './auth/users.js';
 import type { Bus } from './bus/bus.js';
 import { MemoryBus } from './bus/memory-bus.js';
 import { RedisBus } from './bus/redis-bus.js';
-import { type Config, OPTIONS, type RateLimit } from './config.js';
+import type { Config, RateLimit } from './config.js';
 import { ChatService } from './core/chat.js';
 import { Hub } from './core/hub.js';
 import { startMaintenance } from './core/maintenance.js';
@@ -23,15 +23,13 @@ import type { Limiter } from './limits/limiter.js';
 import { MemoryLimiter } from './limits/memory-limiter.js';
 import { RedisLimiter } from './limits/redis-limiter.js';
 import { createLogger, type Logger } from './logger.js';
+import { buildNotifications } from './notifications.js';
 import { openStore, type StoreHooks } from './open-store.js';
 import { Metrics } from './ops/prometheus.js';
 import { Readiness } from './ops/readiness.js';
 import { StoreOutageLog } from './ops/store-outage-log.js';
 import { TimedBus } from './ops/timed-bus.js';
 import { timedStore } from './ops/timed-store.js';
-import { EndpointGuard } from './outbound/push/endpoint-guard.js';
-import { PushSender } from './outbound/push/sender.js';
-import { PushSubscriptions } from './outbound/push/subscriptions.js';
 import { checkVapidKeys, generateVapidKeys } from './outbound/push/vapid.js';
 import { Webhooks } from './outbound/webhooks.js';
 import { MemoryPresence } from './presence/memory-presence.js';
@@ -208,26 +206,8 @@ export async function startServer(
       ? undefined
       : new Webhooks({ url: config.webhookUrl, secret: config.webhookSecret, logger });
   if (webhooks) presence.onOffline((nick) => webhooks.notify('offline', nick));
-  if (config.pushSubject === OPTIONS.pushSubject.default) {
-    logger.warn('push subject is the default; Apple push services refuse it', {
-      set: OPTIONS.pushSubject.flag,
-    });
-  }
-  // Web Push. The sender is what the push dispatcher (who hears what) calls.
-  const pushGuard = new EndpointGuard({ allowPrivate: config.pushAllowPrivateEndpoints === 'yes' });
-  const pushSender = new PushSender({
-    keys: vapid,
-    subject: config.pushSubject,
-    guard: pushGuard,
-    store: store.push,
-    logger,
-    counts: stats.push,
-  });
-  const pushSubscriptions = new PushSubscriptions({
-    store: store.push,
-    guard: pushGuard,
-    publicKey: vapid.publicKey,
-  });
+  // Web Push and the notification state (notifications.ts).
+  const notifications = buildNotifications({ config, store, bus, presence, stats, logger, vapid });
   const chat = new ChatService({
     store,
     bus,
@@ -239,6 +219,7 @@ export async function startServer(
     bigRoom: config.bigRoomMembers,
     registered: config.auth === 'accounts' ? new RegisteredNicks(store.accounts).has : undefined,
     onOnline: webhooks ? (nick) => webhooks.notify('online', nick) : undefined,
+    onLogged: () => notifications.dispatch.poke(),
   });
   if (redisBus && sequencer) {
     // Back from an outage: the messages missed meanwhile come from the Store, then the joins
@@ -281,7 +262,8 @@ export async function startServer(
       readiness,
       storeOutage,
       streams,
-      push: pushSubscriptions,
+      push: notifications.subscriptions,
+      notify: notifications.notify(chat),
     });
     closeUnused = trackUnusedSockets(server);
     stopHeartbeat = startHeartbeat(hub, config.heartbeatMs);
@@ -305,7 +287,7 @@ export async function startServer(
     chat.close();
     sequencer?.close();
     webhooks?.close();
-    await pushSender.close();
+    await notifications.close();
     await closeLimiters();
     await presence.close();
     await bus.close();
@@ -339,7 +321,7 @@ export async function startServer(
     sequencer?.close();
     webhooks?.close();
     // Before the store: a push answered 404 or 410 removes its subscription there.
-    await pushSender.close();
+    await notifications.close();
     await closeLimiters();
     await presence.close();
     await bus.close();

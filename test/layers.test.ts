@@ -19,8 +19,9 @@ const repo = resolve(here, '../..');
  * A layer is a folder of src/, or one file at its root (named without `.ts`). `runtime` lists
  * what a layer's code may load when it runs; `types` what it may name in types as well (the
  * ports it is given); `packages` the npm packages it may load. Its own folder is always allowed.
- * `main`, `open-store`, `startup` and `cli` are the composition roots: they choose the
- * backends, so they may import anything and are not listed.
+ * `main` (with `notifications`, its notification half), `open-store`, `startup` and `cli` are
+ * the composition roots: they choose the backends, so they may import anything and are not
+ * listed.
  */
 const LAYERS: Record<string, { runtime: string[]; types: string[]; packages?: string[] }> = {
   // The bottom: event types, ids, visibility, input and room rules, the error catalogue.
@@ -54,7 +55,7 @@ const LAYERS: Record<string, { runtime: string[]; types: string[]; packages?: st
     types: ['store', 'limits', 'config', 'presence', 'bus', 'outbound'],
   },
 };
-const ROOTS = new Set(['main', 'open-store', 'startup', 'cli']);
+const ROOTS = new Set(['main', 'notifications', 'open-store', 'startup', 'cli']);
 
 /**
  * Node's modules a layer must never load (named without `node:` or a subpath): the domain

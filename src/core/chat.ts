@@ -184,6 +184,11 @@ export class ChatService {
     });
   }
 
+  /** In accounts mode, whether a nick is registered (ChatDeps.registered); else undefined. */
+  get registered(): ((nick: string) => Promise<boolean>) | undefined {
+    return this.deps.registered;
+  }
+
   /** Validates a nick from a client; throws CHAT_NICK_INVALID or CHAT_NICK_RESERVED. */
   parseNick(raw: string): string {
     return parseNick(raw, this.deps.limits);
