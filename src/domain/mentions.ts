@@ -125,7 +125,9 @@ export function pickMentions(
  */
 export function isClaimableNick(spelling: string): boolean {
   try {
-    return parseNick(spelling, { maxNickLength: MAX_MENTION_LENGTH, maxMessageLength: 1 }) === spelling;
+    return (
+      parseNick(spelling, { maxNickLength: MAX_MENTION_LENGTH, maxMessageLength: 1 }) === spelling
+    );
   } catch (err) {
     if (err instanceof ChatError) return false;
     throw err;

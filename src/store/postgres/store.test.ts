@@ -60,6 +60,22 @@ after(async () => {
 storeContract('postgres', (limits) => open(newSchema(), limits.maxOfflinePerUser));
 accountsContract('postgres', () => open(newSchema()));
 
+// The versions the migration tests go back to, named by the step that follows each: a new
+// step at the end must not move them. Going back also undoes every later step.
+/** Before step 5 (users.registered). */
+const BEFORE_REGISTERED = 4;
+/** Before step 6 (invites.invited_id). */
+const BEFORE_INVITE_ORDER = 5;
+
+/** Undoes step 7 (notifications) in `schema`, so that a test can go back before it. */
+async function undoNotifications(schema: string): Promise<void> {
+  await admin(`SET search_path TO ${schema};
+    DROP INDEX members_folded;
+    ALTER TABLE messages DROP COLUMN added, DROP COLUMN mentions;
+    DROP TABLE mention_rows, read_markers, notify_levels, attention, push_subscriptions,
+      user_settings, secrets;`);
+}
+
 const msg = (over: Partial<NewMessage> = {}): NewMessage => ({
   from: 'a',
   to: 'b',
@@ -223,10 +239,11 @@ describe('PostgresStore', () => {
     const first = await open(schema);
     const { message } = await first.append(msg({ to: 'Ann', offline: true }));
     await first.close();
-    // Back to version 3 with an account made then.
+    // Back to the version before registration points, with an account made then.
+    await undoNotifications(schema);
     await admin(`ALTER TABLE ${schema}.invites DROP COLUMN invited_id`);
     await admin(`ALTER TABLE ${schema}.users DROP COLUMN registered`);
-    await admin(`UPDATE ${schema}.schema_version SET version = ${SCHEMA_VERSION - 2}`);
+    await admin(`UPDATE ${schema}.schema_version SET version = ${BEFORE_REGISTERED}`);
     await admin(`INSERT INTO ${schema}.users (nick, password, created) VALUES ('Ann', 'h', 2)`);
     const second = await open(schema);
     assert.deepEqual(await second.since('Ann', 0, 10), [{ kind: 'message', message }]);
@@ -244,13 +261,14 @@ describe('PostgresStore', () => {
       await first.appendMember({ ...change, room, action: 'invite', user: 'bob', by: 'ann' });
     }
     await first.close();
+    await undoNotifications(schema);
     await admin(`ALTER TABLE ${schema}.invites DROP COLUMN invited_id`);
     await admin(`INSERT INTO ${schema}.rooms (name, visibility, history, created_by, created, members)
       VALUES ('#c', 'private', 'all', 'ann', 1, 1)`);
     await admin(
       `INSERT INTO ${schema}.invites (room, nick, invited_by) VALUES ('#c', 'bob', 'ann')`,
     );
-    await admin(`UPDATE ${schema}.schema_version SET version = ${SCHEMA_VERSION - 1}`);
+    await admin(`UPDATE ${schema}.schema_version SET version = ${BEFORE_INVITE_ORDER}`);
     await (await open(schema)).close();
     const rows = await admin(
       `SELECT room, invited_id::int AS invited_id FROM ${schema}.invites ORDER BY invited_id`,

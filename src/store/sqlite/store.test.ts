@@ -26,6 +26,20 @@ accountsContract('sqlite', () => open(file()));
 // `--store memory`: the same engine on a database in this process's memory (open-store.ts).
 storeContract('sqlite :memory:', (limits) => open(':memory:', limits.maxOfflinePerUser));
 
+// The versions the migration tests go back to, named by the step that follows each: a new
+// step at the end must not move them. Going back also undoes every later step (in reverse).
+/** Before step 6 (users.registered). */
+const BEFORE_REGISTERED = 5;
+/** Before step 7 (invites.invited_id). */
+const BEFORE_INVITE_ORDER = 6;
+/** Undoes step 8 (notifications), so that a test can go back to a version before it. */
+const UNDO_NOTIFICATIONS = `DROP INDEX members_folded;
+  ALTER TABLE messages DROP COLUMN added;
+  ALTER TABLE messages DROP COLUMN mentions;
+  DROP TABLE mention_rows; DROP TABLE read_markers; DROP TABLE notify_levels;
+  DROP TABLE attention; DROP TABLE push_subscriptions; DROP TABLE user_settings;
+  DROP TABLE secrets;`;
+
 // The schema of version 1, as released: the migration test starts from it.
 const VERSION_1 = `
   CREATE TABLE messages (
@@ -228,13 +242,14 @@ describe('SqliteStore', () => {
       offline: true,
     });
     await first.close();
-    // Back to version 3 with an account made then.
+    // Back to the version before registration points, with an account made then.
     const old = new Database(path);
-    old.exec(`DROP INDEX invites_oldest;
+    old.exec(`${UNDO_NOTIFICATIONS}
+      DROP INDEX invites_oldest;
       ALTER TABLE invites DROP COLUMN invited_id;
       ALTER TABLE users DROP COLUMN registered;
       INSERT INTO users (nick, password, created) VALUES ('Ann', 'h', 2);
-      PRAGMA user_version = ${SCHEMA_VERSION - 2};`);
+      PRAGMA user_version = ${BEFORE_REGISTERED};`);
     old.close();
     const store = open(path);
     assert.deepEqual(await store.since('Ann', 0, 10), [{ kind: 'message', message }]);
@@ -253,13 +268,14 @@ describe('SqliteStore', () => {
     }
     await first.close();
     const old = new Database(path);
-    old.exec(`DROP INDEX invites_oldest;
+    old.exec(`${UNDO_NOTIFICATIONS}
+      DROP INDEX invites_oldest;
       ALTER TABLE invites DROP COLUMN invited_id;
       INSERT INTO rooms (name, visibility, history, created_by, created, members) VALUES
         ('#c', 'private', 'all', 'ann', 1, 1);
       INSERT INTO members (room, nick, role, joined) VALUES ('#c', 'ann', 'owner', 9);
       INSERT INTO invites (room, nick, invited_by) VALUES ('#c', 'bob', 'ann');
-      PRAGMA user_version = ${SCHEMA_VERSION - 1};`);
+      PRAGMA user_version = ${BEFORE_INVITE_ORDER};`);
     old.close();
     open(path).close();
     const db = new Database(path);
