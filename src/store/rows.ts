@@ -96,3 +96,12 @@ export function toEvent(row: Row): LoggedEvent {
     }
   }
 }
+
+/**
+ * The read_markers conversation that holds a user's baseline (NotifyStore): `#` alone is
+ * neither a nick (nicks hold no `#`), nor a room (a name follows the `#`), nor `all`.
+ */
+export const BASELINE = '#';
+
+/** Most attention rows (browsers looking) kept per user; a new one drops the stalest. */
+export const MAX_ATTENTION_CLIENTS = 16;

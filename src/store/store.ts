@@ -15,6 +15,7 @@ import type {
   StoredReceipt,
 } from '../domain/events.js';
 import type { AccountStore } from './accounts.js';
+import type { NotifyStore } from './notify-store.js';
 
 /** What `append` did: stored the message, or found an earlier one with the same clientId. */
 export interface Appended {
@@ -160,6 +161,8 @@ export const MAX_ROOM_LISTING = 1000;
 export interface Store extends EventLog, Mailbox, RoomStore {
   /** Users, sessions, tokens and tickets, kept in the same backend. */
   readonly accounts: AccountStore;
+  /** Read markers, notification levels, attention and the push cursor (notify-store.ts). */
+  readonly notify: NotifyStore;
   /** Checks that the backend can serve requests now (readiness); see the contract above. */
   ping(): Promise<void>;
   /** Flushes and releases the backend. */

@@ -7,9 +7,10 @@ import { eventId, type LoggedEvent, type NewMessage } from '../../domain/events.
 import { isStoreUnavailable } from '../../domain/store-unavailable.js';
 import { accountsContract } from '../accounts.contract.js';
 import { LEGACY_PREFIX } from '../accounts-keys.js';
+import { notifyContract } from '../notify.contract.js';
 import { checkMigratedRooms } from '../room-lives.contract.js';
 import { storeContract } from '../store.contract.js';
-import type { Appended } from '../store.js';
+import type { Appended, Store } from '../store.js';
 import { migrate, SCHEMA_VERSION } from './schema.js';
 import { PostgresStore } from './store.js';
 
@@ -59,6 +60,31 @@ after(async () => {
 
 storeContract('postgres', (limits) => open(newSchema(), limits.maxOfflinePerUser));
 accountsContract('postgres', () => open(newSchema()));
+
+// The notify suite reaches tables of its own by the store's schema.
+const schemas = new WeakMap<Store, string>();
+const openIn = async (schema: string): Promise<Store> => {
+  const store = await open(schema);
+  schemas.set(store, schema);
+  return store;
+};
+notifyContract('postgres', {
+  open: () => openIn(newSchema()),
+  twin: (store) => openIn(schemas.get(store) as string),
+  subscribe: async (store, nick) => {
+    await admin(
+      `INSERT INTO ${schemas.get(store)}.push_subscriptions
+         (endpoint, nick, p256dh, auth, session, created) VALUES ($1, $2, 'k', 'a', 's', 1)`,
+      [`https://push.example/${nick}`, nick],
+    );
+  },
+  mentionRows: async (store) =>
+    (
+      await admin<{ n: number }>(
+        `SELECT count(*)::int AS n FROM ${schemas.get(store)}.mention_rows`,
+      )
+    )[0]?.n ?? 0,
+});
 
 // The versions the migration tests go back to, named by the step that follows each: a new
 // step at the end must not move them. Going back also undoes every later step.

@@ -9,8 +9,10 @@ import { ChatError } from '../../domain/errors.js';
 import { isStoreUnavailable } from '../../domain/store-unavailable.js';
 import { accountsContract } from '../accounts.contract.js';
 import { LEGACY_PREFIX } from '../accounts-keys.js';
+import { notifyContract } from '../notify.contract.js';
 import { checkMigratedRooms } from '../room-lives.contract.js';
 import { storeContract } from '../store.contract.js';
+import type { Store } from '../store.js';
 import { DamagedDatabaseError, migrate, SCHEMA_VERSION } from './schema.js';
 import { SqliteStore } from './store.js';
 
@@ -25,6 +27,42 @@ storeContract('sqlite', (limits) => open(file(), limits.maxOfflinePerUser));
 accountsContract('sqlite', () => open(file()));
 // `--store memory`: the same engine on a database in this process's memory (open-store.ts).
 storeContract('sqlite :memory:', (limits) => open(':memory:', limits.maxOfflinePerUser));
+
+// The notify suite reaches tables of its own through the store's connection (configure).
+const connections = new WeakMap<Store, { db: Database.Database; path: string }>();
+const openWired = (path: string): SqliteStore => {
+  let db: Database.Database | undefined;
+  const store = new SqliteStore({
+    path,
+    synchronous: 'normal',
+    maxOfflinePerUser: 10,
+    configure: (d) => {
+      db = d;
+    },
+  });
+  connections.set(store, { db: db as Database.Database, path });
+  return store;
+};
+const wired = (store: Store) => connections.get(store) as { db: Database.Database; path: string };
+for (const [name, path] of [
+  ['sqlite', file],
+  ['sqlite :memory:', () => ':memory:'],
+] as const) {
+  notifyContract(name, {
+    open: async () => openWired(path()),
+    ...(name === 'sqlite' && { twin: async (store: Store) => openWired(wired(store).path) }),
+    subscribe: async (store, nick) => {
+      wired(store)
+        .db.prepare(
+          `INSERT INTO push_subscriptions (endpoint, nick, p256dh, auth, session, created)
+           VALUES (?, ?, 'k', 'a', 's', 1)`,
+        )
+        .run(`https://push.example/${nick}`, nick);
+    },
+    mentionRows: async (store) =>
+      (wired(store).db.prepare('SELECT count(*) AS n FROM mention_rows').get() as { n: number }).n,
+  });
+}
 
 // The versions the migration tests go back to, named by the step that follows each: a new
 // step at the end must not move them. Going back also undoes every later step (in reverse).
