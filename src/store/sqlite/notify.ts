@@ -183,8 +183,14 @@ export class SqliteNotify implements NotifyStore {
       .raw(true);
     this.selectAudience = db.prepare(AUDIENCE);
 
+    // The baseline is written once per user (IMMEDIATE, the write lock); the counts are read
+    // in one read transaction, which takes no lock from appends.
+    const base = db.transaction((nick: string) => this.baseline(nick));
     const unread = db.transaction((nick: string) => this.count(nick));
-    this.unreadTx = (nick) => unread.immediate(nick);
+    this.unreadTx = (nick) => {
+      if (this.selectMarker.get(nick, BASELINE) === undefined) base.immediate(nick);
+      return unread.deferred(nick);
+    };
     const mark = db.transaction((nick: string, conversation: string, upTo: number) => {
       const base = this.baseline(nick);
       if (conversation === BASELINE) return base;
@@ -262,9 +268,9 @@ export class SqliteNotify implements NotifyStore {
     return this.selectMarker.get(nick, BASELINE)?.up_to ?? 0;
   }
 
-  /** The unread counts (see NotifyStore.unread); runs in a write transaction (baseline). */
+  /** The unread counts (see NotifyStore.unread); runs in a transaction, after the baseline. */
   private count(me: string): UnreadCount[] {
-    const base = this.baseline(me);
+    const base = this.selectMarker.get(me, BASELINE)?.up_to ?? 0;
     const markers = new Map(this.selectMarkers.all(me).map((r) => [r.conversation, r.up_to]));
     const registered = this.registeredAt(me);
     const counts: UnreadCount[] = [];
