@@ -150,6 +150,8 @@ export interface NewEdit {
   readonly to: string;
   readonly text: string;
   readonly ts: number;
+  /** As NewMessage.claimed: open mode, where a broadcast's mentions resolve to any nick. */
+  readonly claimed?: true;
 }
 
 export interface StoredEdit extends NewEdit {

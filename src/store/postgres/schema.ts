@@ -172,7 +172,8 @@ const MIGRATIONS = [
         AND m.recipient = i.room), 0);
    CREATE INDEX invites_oldest ON invites (nick, invited_id);`,
   `-- Notifications (store/notify-store.ts, store/push-store.ts); see sqlite/schema.ts step 9.
-   ALTER TABLE messages ADD COLUMN mentions TEXT;
+   ALTER TABLE messages ADD COLUMN mentions TEXT, ADD COLUMN added TEXT;
+   CREATE INDEX members_folded ON members (room, lower(nick COLLATE "C"));
    CREATE TABLE mention_rows (
      nick      TEXT   NOT NULL,
      event_id  BIGINT NOT NULL,

@@ -56,6 +56,7 @@ import { WriteHealth, type WriteHealthListener } from '../write-health.js';
 import { PostgresAccounts } from './accounts.js';
 import { PostgresLog } from './log.js';
 import { PostgresPush } from './push.js';
+import { PostgresNotify } from './notify.js';
 import { AppendQueue } from './queue.js';
 import { PostgresRooms } from './rooms.js';
 import { checkSchemaName, effectiveSchema, migrate, poolConfig, schemaKey } from './schema.js';
@@ -119,6 +120,7 @@ const CHECK_CLIENT_MS = 1_000;
 export class PostgresStore implements Store {
   readonly accounts: PostgresAccounts;
   readonly push: PostgresPush;
+  readonly notify: PostgresNotify;
   private readonly journal: PostgresLog;
   private readonly roomReads: PostgresRooms;
   private readonly writes: AppendQueue;
@@ -168,6 +170,7 @@ export class PostgresStore implements Store {
     this.journal = new PostgresLog(pool);
     this.roomReads = new PostgresRooms(pool);
     this.writes = new AppendQueue(pool, key, options.maxOfflinePerUser, this.health);
+    this.notify = new PostgresNotify(pool, () => this.writes.flushed());
   }
 
   /**
