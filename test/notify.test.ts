@@ -51,7 +51,7 @@ describe('mentions, unread counts and levels (accounts mode)', () => {
     base = `http://127.0.0.1:${server.port}`;
     for (const nick of ['alice', 'bob', 'carol']) await u.as(nick);
     assert.equal((await u.call('alice', 'POST', '/rooms', { name: '#dev' })).status, 201);
-    assert.equal((await u.call('bob', 'POST', '/rooms/%23dev/join')).status, 200);
+    assert.equal((await u.call('bob', 'POST', '/rooms/dev/join', {})).status, 201);
   });
   after(async () => {
     for (const s of u.streams) s.close();

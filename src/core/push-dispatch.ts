@@ -81,6 +81,9 @@ export class PushDispatch {
     this.now = deps.now ?? Date.now;
     this.timer = setInterval(() => this.poke(), SWEEP_MS);
     this.timer.unref();
+    // At once: on a new store the first claim sets the cursor at the head (no pushes for
+    // history), which must happen before the first message, not on it.
+    this.poke();
   }
 
   /** Looks for new events soon (after this process logged a message or an edit). */
@@ -190,7 +193,7 @@ export class PushDispatch {
     const where = to === EVERYONE ? ' to everyone' : isRoom(to) ? ` in ${to}` : '';
     return {
       title: `${from}${where}`,
-      body: text.length > MAX_BODY_CHARS ? `${text.slice(0, MAX_BODY_CHARS - 1)}…` : text,
+      body: cut(text),
       with: conversation,
       id,
       tag: `ssechat:${conversation}`,
@@ -198,6 +201,15 @@ export class PushDispatch {
       unread: total,
     };
   }
+}
+
+/** `text` within MAX_BODY_CHARS code points, with an ellipsis when cut (never mid-pair). */
+function cut(text: string): string {
+  if (text.length <= MAX_BODY_CHARS) return text;
+  const points = [...text];
+  return points.length <= MAX_BODY_CHARS
+    ? text
+    : `${points.slice(0, MAX_BODY_CHARS - 1).join('')}…`;
 }
 
 /** The logged id of a message or edit. */
