@@ -2,8 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { Config } from '../config.js';
-import type { ChatNotify } from '../core/chat-notify.js';
 import type { ChatService } from '../core/chat.js';
+import type { ChatNotify } from '../core/chat-notify.js';
 import type { Resume } from '../core/resume.js';
 import { ChatError } from '../domain/errors.js';
 import type { Logger } from '../logger.js';

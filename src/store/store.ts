@@ -15,8 +15,8 @@ import type {
   StoredReceipt,
 } from '../domain/events.js';
 import type { AccountStore } from './accounts.js';
-import type { PushStore } from './push-store.js';
 import type { NotifyStore } from './notify-store.js';
+import type { PushStore } from './push-store.js';
 
 /** What `append` did: stored the message, or found an earlier one with the same clientId. */
 export interface Appended {

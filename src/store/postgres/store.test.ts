@@ -7,8 +7,8 @@ import { eventId, type LoggedEvent, type NewMessage } from '../../domain/events.
 import { isStoreUnavailable } from '../../domain/store-unavailable.js';
 import { accountsContract } from '../accounts.contract.js';
 import { LEGACY_PREFIX } from '../accounts-keys.js';
-import { pushContract } from '../push.contract.js';
 import { notifyContract } from '../notify.contract.js';
+import { pushContract } from '../push.contract.js';
 import { checkMigratedRooms } from '../room-lives.contract.js';
 import { storeContract } from '../store.contract.js';
 import type { Appended, Store } from '../store.js';

@@ -55,8 +55,8 @@ import type {
 import { WriteHealth, type WriteHealthListener } from '../write-health.js';
 import { PostgresAccounts } from './accounts.js';
 import { PostgresLog } from './log.js';
-import { PostgresPush } from './push.js';
 import { PostgresNotify } from './notify.js';
+import { PostgresPush } from './push.js';
 import { AppendQueue } from './queue.js';
 import { PostgresRooms } from './rooms.js';
 import { checkSchemaName, effectiveSchema, migrate, poolConfig, schemaKey } from './schema.js';

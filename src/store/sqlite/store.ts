@@ -31,8 +31,8 @@ import { WriteQueue } from '../write-queue.js';
 import { SqliteAccounts } from './accounts.js';
 import { type PendingWrite, SqliteAppender } from './append.js';
 import { SqliteLog } from './log.js';
-import { SqlitePush } from './push.js';
 import { SqliteNotify } from './notify.js';
+import { SqlitePush } from './push.js';
 import { SqliteRooms } from './rooms.js';
 import { checkIntegrity, migrate, writeProbe } from './schema.js';
 
