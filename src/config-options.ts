@@ -85,6 +85,45 @@ function list(flag: string, doc: string): Option<readonly string[]> {
   };
 }
 
+/**
+ * The VAPID subject (RFC 8292): how a push service can reach the operator. The default names
+ * no real mailbox, because ssechat cannot know one: it says plainly that nobody configured a
+ * contact, rather than inventing one (a project's address would send complaints about this
+ * server to people who do not run it). Apple's push service refuses a subject on `localhost`
+ * (403 BadJwtToken), so an operator whose users are on iPhones must set --push-subject; the
+ * server warns at startup while it is the default.
+ */
+export const DEFAULT_PUSH_SUBJECT = 'mailto:ssechat@localhost';
+
+function subject(flag: string, doc: string): Option<string> {
+  return {
+    flag,
+    env: envName(flag),
+    default: DEFAULT_PUSH_SUBJECT,
+    doc,
+    parse(raw) {
+      // A mailto: with one address, or an https: URL with a host; no spaces, no credentials.
+      const mailto = /^mailto:[^\s@/?#]+@[^\s@/?#]+$/.test(raw);
+      let https = false;
+      if (!mailto && /^https:\/\/\S+$/.test(raw)) {
+        try {
+          const url = new URL(raw);
+          https = url.hostname !== '' && url.username === '' && url.password === '';
+        } catch {
+          https = false;
+        }
+      }
+      if (!mailto && !https) {
+        throw new Error(
+          `"${raw}" is not a mailto: address or an https: URL (e.g. mailto:admin@chat.example.com)`,
+        );
+      }
+      if (raw.length > 256) throw new Error('is longer than 256 characters');
+      return raw;
+    },
+  };
+}
+
 /** A token-bucket limit: `rate` per second refilled, up to `burst` at once; null when off. */
 export type RateLimit = { readonly rate: number; readonly burst: number } | null;
 
@@ -328,6 +367,16 @@ export const OPTIONS = {
     0,
     1_000_000,
     'Open TCP connections one client address (IPv6: its /64) may hold; more are answered 429 and closed; 0 for any number; not applied with --trust-proxy yes',
+  ),
+  pushSubject: subject(
+    '--push-subject',
+    'Contact the push services (Google, Mozilla, Apple) see in every Web Push: mailto:you@example.com or https://your.site; Apple refuses the default',
+  ),
+  pushAllowPrivateEndpoints: oneOf(
+    '--push-allow-private-endpoints',
+    'no',
+    ['no', 'yes'],
+    'yes: let push subscriptions point at http: and private or loopback addresses (tests, intranets); otherwise only https: to public addresses',
   ),
   metricsToken: text(
     '--metrics-token',

@@ -23,17 +23,20 @@ import type { Limiter } from './limits/limiter.js';
 import { MemoryLimiter } from './limits/memory-limiter.js';
 import { RedisLimiter } from './limits/redis-limiter.js';
 import { createLogger, type Logger } from './logger.js';
+import { buildNotifications } from './notifications.js';
 import { openStore, type StoreHooks } from './open-store.js';
 import { Metrics } from './ops/prometheus.js';
 import { Readiness } from './ops/readiness.js';
 import { StoreOutageLog } from './ops/store-outage-log.js';
 import { TimedBus } from './ops/timed-bus.js';
 import { timedStore } from './ops/timed-store.js';
+import { checkVapidKeys, generateVapidKeys } from './outbound/push/vapid.js';
 import { Webhooks } from './outbound/webhooks.js';
 import { MemoryPresence } from './presence/memory-presence.js';
 import type { Presence } from './presence/presence.js';
 import { RedisPresence } from './presence/redis-presence.js';
 import { listenError, redisOpenError, StartupError, storeStartupError } from './startup.js';
+import type { VapidKeys } from './store/push-store.js';
 import type { Store } from './store/store.js';
 
 /** How long shutdown waits for open responses to finish before cutting them. */
@@ -133,6 +136,7 @@ export async function startServer(
   let sequencer: Sequencer | undefined;
   let hub: Hub;
   let redisBus: RedisBus | undefined;
+  let vapid: VapidKeys;
   // What the block below opened, closed again if a later step fails: an open Redis connection
   // would keep a process that could not start alive.
   const opened: Array<{ close(): unknown }> = [];
@@ -148,6 +152,9 @@ export async function startServer(
         logger.warn('room memberships no account owns ended', { changes: ended.length });
       }
     }
+    // Generated at the first start and kept in the Store, once for the whole cluster: every
+    // process signs with the key the browsers subscribed with.
+    vapid = checkVapidKeys(await atStartup(store.push.vapidKeys(generateVapidKeys)));
     // The head first, then the rooms: a Sequencer starting at that head may deliver changes the
     // snapshot already holds, which the directory skips, but none it lacks.
     const head = await atStartup(store.head());
@@ -199,6 +206,8 @@ export async function startServer(
       ? undefined
       : new Webhooks({ url: config.webhookUrl, secret: config.webhookSecret, logger });
   if (webhooks) presence.onOffline((nick) => webhooks.notify('offline', nick));
+  // Web Push and the notification state (notifications.ts).
+  const notifications = buildNotifications({ config, store, bus, presence, stats, logger, vapid });
   const chat = new ChatService({
     store,
     bus,
@@ -210,6 +219,7 @@ export async function startServer(
     bigRoom: config.bigRoomMembers,
     registered: config.auth === 'accounts' ? new RegisteredNicks(store.accounts).has : undefined,
     onOnline: webhooks ? (nick) => webhooks.notify('online', nick) : undefined,
+    onLogged: () => notifications.dispatch.poke(),
   });
   if (redisBus && sequencer) {
     // Back from an outage: the messages missed meanwhile come from the Store, then the joins
@@ -252,6 +262,8 @@ export async function startServer(
       readiness,
       storeOutage,
       streams,
+      push: notifications.subscriptions,
+      notify: notifications.notify(chat),
     });
     closeUnused = trackUnusedSockets(server);
     stopHeartbeat = startHeartbeat(hub, config.heartbeatMs);
@@ -275,6 +287,7 @@ export async function startServer(
     chat.close();
     sequencer?.close();
     webhooks?.close();
+    await notifications.close();
     await closeLimiters();
     await presence.close();
     await bus.close();
@@ -307,6 +320,8 @@ export async function startServer(
     chat.close();
     sequencer?.close();
     webhooks?.close();
+    // Before the store: a push answered 404 or 410 removes its subscription there.
+    await notifications.close();
     await closeLimiters();
     await presence.close();
     await bus.close();

@@ -19,8 +19,9 @@ const repo = resolve(here, '../..');
  * A layer is a folder of src/, or one file at its root (named without `.ts`). `runtime` lists
  * what a layer's code may load when it runs; `types` what it may name in types as well (the
  * ports it is given); `packages` the npm packages it may load. Its own folder is always allowed.
- * `main`, `open-store`, `startup` and `cli` are the composition roots: they choose the
- * backends, so they may import anything and are not listed.
+ * `main` (with `notifications`, its notification half), `open-store`, `startup` and `cli` are
+ * the composition roots: they choose the backends, so they may import anything and are not
+ * listed.
  */
 const LAYERS: Record<string, { runtime: string[]; types: string[]; packages?: string[] }> = {
   // The bottom: event types, ids, visibility, input and room rules, the error catalogue.
@@ -40,7 +41,9 @@ const LAYERS: Record<string, { runtime: string[]; types: string[]; packages?: st
   presence: { runtime: ['domain', 'logger', 'redis'], types: [], packages: ['ioredis'] },
   limits: { runtime: ['domain', 'logger', 'redis'], types: [], packages: ['ioredis'] },
   auth: { runtime: ['domain', 'logger'], types: ['store'] },
-  outbound: { runtime: ['domain', 'logger'], types: [] },
+  // Requests out of the server (webhooks, Web Push): they name the Store's types (a push
+  // subscription) but are handed the Store.
+  outbound: { runtime: ['domain', 'logger'], types: ['store'], packages: ['web-push'] },
   ops: {
     runtime: ['domain', 'logger'],
     types: ['core', 'store', 'bus', 'presence', 'config'],
@@ -49,10 +52,10 @@ const LAYERS: Record<string, { runtime: string[]; types: string[]; packages?: st
   // The edge: it may call the service and the auth helpers, and name the ports' types.
   http: {
     runtime: ['domain', 'logger', 'core', 'auth', 'ops'],
-    types: ['store', 'limits', 'config', 'presence', 'bus'],
+    types: ['store', 'limits', 'config', 'presence', 'bus', 'outbound'],
   },
 };
-const ROOTS = new Set(['main', 'open-store', 'startup', 'cli']);
+const ROOTS = new Set(['main', 'notifications', 'open-store', 'startup', 'cli']);
 
 /**
  * Node's modules a layer must never load (named without `node:` or a subpath): the domain

@@ -44,6 +44,8 @@ export class ChatEdits {
       to,
       text,
       ts: this.deps.now(),
+      // In open mode a broadcast's mentions resolve to any nick (mentions.ts), as for a send.
+      ...(this.deps.limits.auth !== 'accounts' && { claimed: true as const }),
     });
     await this.deps.publish({ kind: 'edit', edit });
     return edit;

@@ -56,6 +56,11 @@ export interface ChatDeps {
   readonly logger?: Logger;
   /** Called once when a user comes online (their first connection anywhere; webhooks). */
   readonly onOnline?: (nick: string) => void;
+  /**
+   * Called after this process logged a message or an edit (and published it): the push
+   * dispatcher looks for work (core/push-dispatch.ts).
+   */
+  readonly onLogged?: () => void;
   /** See config bigRoomMembers; 200 when absent. */
   readonly bigRoom?: number;
   /**
@@ -116,7 +121,10 @@ export class ChatService {
       store: deps.store,
       limits: deps.limits,
       now: this.now,
-      publish: (event) => this.publish(event),
+      publish: async (event) => {
+        await this.publish(event);
+        if (event.kind === 'edit') deps.onLogged?.();
+      },
     });
     const { sequencer, hub } = deps;
     this.snapshots = new PresenceSnapshots({
@@ -174,6 +182,11 @@ export class ChatService {
       }
       setTimeout(() => this.announceResync(tries - 1), RESYNC_RETRY_MS).unref();
     });
+  }
+
+  /** In accounts mode, whether a nick is registered (ChatDeps.registered); else undefined. */
+  get registered(): ((nick: string) => Promise<boolean>) | undefined {
+    return this.deps.registered;
   }
 
   /** Validates a nick from a client; throws CHAT_NICK_INVALID or CHAT_NICK_RESERVED. */
@@ -248,12 +261,17 @@ export class ChatService {
     else if (to !== EVERYONE && to !== from) await requireUser(this.deps.registered, to);
     const offline = to !== EVERYONE && !room && !(await presence.isConnected(to));
     const ts = this.now();
+    // In open mode a broadcast's mentions cannot be checked against accounts (mentions.ts).
+    const claimed = limits.auth !== 'accounts' ? ({ claimed: true } as const) : {};
     const message =
       clientId === undefined
-        ? { from, to, text, ts, offline }
-        : { from, to, text, ts, offline, clientId };
+        ? { from, to, text, ts, offline, ...claimed }
+        : { from, to, text, ts, offline, clientId, ...claimed };
     const appended = await store.append(message);
-    if (appended.created) await this.publish({ kind: 'message', message: appended.message });
+    if (appended.created) {
+      await this.publish({ kind: 'message', message: appended.message });
+      this.deps.onLogged?.();
+    }
     return appended;
   }
 

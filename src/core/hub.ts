@@ -125,6 +125,9 @@ export class Hub {
       case 'room':
         this.toRoom(event.room, event, undefined);
         return;
+      case 'own':
+        this.toNick(event.nick, event, undefined);
+        return;
       case 'joined':
         if (event.first) this.online++;
         this.toPresence(event, event.origin);

@@ -38,6 +38,16 @@ export const ERRORS = {
     status: 429,
     message: 'this user has too many streams open; close a tab or share one stream between tabs',
   },
+  PUSH_ENDPOINT_INVALID: {
+    status: 400,
+    message:
+      'the push endpoint must be an https: URL of at most 2048 characters on a public address',
+  },
+  PUSH_KEYS_INVALID: {
+    status: 400,
+    message:
+      'keys.p256dh must be a base64url P-256 public key (65 bytes) and keys.auth a base64url 16-byte secret',
+  },
   AUTH_REQUIRED: { status: 401, message: 'log in first' },
   AUTH_FAILED: { status: 401, message: 'wrong nickname or password' },
   AUTH_FORBIDDEN: { status: 403, message: 'this session may not act as that user' },

@@ -1,3 +1,5 @@
+import type { NotifyLevel } from './notify.js';
+
 /**
  * Event ids are positive safe integers assigned by the Store, strictly increasing in append
  * order within one store. They travel on the wire as decimal `id:` lines.
@@ -148,6 +150,8 @@ export interface NewEdit {
   readonly to: string;
   readonly text: string;
   readonly ts: number;
+  /** As NewMessage.claimed: open mode, where a broadcast's mentions resolve to any nick. */
+  readonly claimed?: true;
 }
 
 export interface StoredEdit extends NewEdit {
@@ -190,7 +194,21 @@ export type SharedEvent =
   | { readonly kind: 'edit'; readonly edit: StoredEdit }
   | { readonly kind: 'delete'; readonly delete: StoredDelete }
   /** Ephemeral: `from` is typing to `to` (a nick or a room). Never stored. */
-  | { readonly kind: 'typing'; readonly from: string; readonly to: string };
+  | { readonly kind: 'typing'; readonly from: string; readonly to: string }
+  /**
+   * Ephemeral: `nick` changed their own notification state on some device (the Store keeps
+   * it, store/notify-store.ts): only their own streams hear it, so tabs and devices agree.
+   */
+  | { readonly kind: 'own'; readonly nick: string; readonly change: OwnChange };
+
+/** A change of a user's own notification state (see SharedEvent `own`). */
+export type OwnChange =
+  /** Their read marker in conversation `with` moved to `upTo`. */
+  | { readonly type: 'marker'; readonly with: string; readonly upTo: EventId }
+  /** Their level in `with` changed; null: back to the default. */
+  | { readonly type: 'level'; readonly with: string; readonly level: NotifyLevel | null }
+  /** Whether pushes hide the text and the sender. */
+  | { readonly type: 'hideText'; readonly hideText: boolean };
 
 /** Made by one process for its own streams; never on the Bus, never stored. */
 export type LocalEvent =
@@ -231,6 +249,7 @@ export function isLogged(event: ChatEvent): event is LoggedEvent {
     case 'joined':
     case 'left':
     case 'typing':
+    case 'own':
     case 'room':
     case 'presence':
       return false;

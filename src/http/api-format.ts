@@ -3,6 +3,7 @@ import type { Format } from '../core/subscriber.js';
 import type {
   ChatEvent,
   EventId,
+  OwnChange,
   StoredDelete,
   StoredEdit,
   StoredMemberChange,
@@ -23,15 +24,38 @@ export function apiFrame(event: string, data: unknown, id?: EventId): string {
     : `id: ${id}\nevent: ${event}\ndata: ${json}\n\n`;
 }
 
+/**
+ * A change of the user's own notification state, for their streams: `marker` (a read marker
+ * moved) or `notify` (a level, or hideText, changed).
+ */
+function ownFrame(change: OwnChange): string {
+  switch (change.type) {
+    case 'marker':
+      return apiFrame('marker', { with: change.with, upTo: change.upTo });
+    case 'level':
+      return apiFrame('notify', { with: change.with, level: change.level });
+    case 'hideText':
+      return apiFrame('notify', { hideText: change.hideText });
+  }
+}
+
 /** The public fields of a stored message (the mailbox flag is the server's business). */
 export function apiMessage(m: StoredMessage): ApiMessage {
   const out = { id: m.id, from: m.from, to: m.to, text: m.text, ts: m.ts };
-  if (m.clientId === undefined && m.edited === undefined && m.deleted === undefined) return out;
+  if (
+    m.clientId === undefined &&
+    m.edited === undefined &&
+    m.deleted === undefined &&
+    m.mentions === undefined
+  ) {
+    return out;
+  }
   return {
     ...out,
     ...(m.clientId !== undefined && { clientId: m.clientId }),
     ...(m.edited !== undefined && { edited: m.edited }),
     ...(m.deleted && { deleted: true }),
+    ...(m.mentions !== undefined && m.mentions.length > 0 && { mentions: [...m.mentions] }),
   };
 }
 
@@ -50,7 +74,13 @@ export function apiMember(c: StoredMemberChange): ApiMember {
 
 /** An edit as the JSON API shows it (`message` is the edited message's id). */
 export function apiEdit(e: StoredEdit): ApiEdit {
-  return { id: e.id, message: e.target, from: e.from, to: e.to, text: e.text, ts: e.ts };
+  const out = { id: e.id, message: e.target, from: e.from, to: e.to, text: e.text, ts: e.ts };
+  if (!e.mentions?.length) return out;
+  return {
+    ...out,
+    mentions: [...e.mentions],
+    ...(e.added?.length && { newMentions: [...e.added] }),
+  };
 }
 
 /** A delete as the JSON API shows it. */
@@ -66,7 +96,7 @@ export function apiReceipt(r: StoredReceipt): ApiReceipt {
 /**
  * The event types of `GET /api/v1/events` (docs/api.md lists their data):
  * `hello`, `message`, `read`, `join`, `leave`, `member`, `edit`, `delete`, `typing`, `room`,
- * `online`, `presence`, `reset`, `ping`, `bye`. Joins are announced once per user
+ * `online`, `presence`, `marker`, `notify`, `reset`, `ping`, `bye`. Joins are announced once per user
  * coming online, not per tab (the classic protocol keeps the seed's every-login wording).
  */
 export class ApiFormat implements Format {
@@ -113,6 +143,8 @@ export class ApiFormat implements Format {
         return apiFrame('typing', { from: event.from, to: event.to });
       case 'room':
         return apiFrame('room', { room: event.room, members: event.members });
+      case 'own':
+        return ownFrame(event.change);
       case 'presence':
         // Built by hand to reuse the list's JSON, as apiFrame('presence', {online,
         // onlineCount}) would write it.

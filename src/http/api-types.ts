@@ -18,6 +18,8 @@ export interface ApiMessage {
   readonly clientId?: string;
   readonly edited?: number;
   readonly deleted?: true;
+  /** Users its text mentions who can see it (resolved by the server); absent when none. */
+  readonly mentions?: readonly string[];
 }
 
 /** The `message` event: a message, with `offline` when it waited in the mailbox. */
@@ -43,7 +45,46 @@ export interface ApiEdit {
   readonly to: string;
   readonly text: string;
   readonly ts: number;
+  /** Who the new text mentions; absent when none. */
+  readonly mentions?: readonly string[];
+  /** Of those, the ones the old text did not: only they are notified. */
+  readonly newMentions?: readonly string[];
 }
+
+/** A conversation's unread state (`GET /api/v1/unread`). */
+export interface ApiUnread {
+  readonly with: string;
+  readonly marker: EventId;
+  readonly unread: number;
+  readonly mentions: number;
+}
+
+/** The `marker` event: the user's read marker in `with` moved (on any of their devices). */
+export interface ApiMarker {
+  readonly with: string;
+  readonly upTo: EventId;
+}
+
+/** A notification level (`GET /api/v1/notify`). */
+export type ApiNotifyLevel = 'all' | 'mentions' | 'none';
+
+/** `GET /api/v1/notify`. */
+export interface ApiNotify {
+  readonly levels: Readonly<Record<string, ApiNotifyLevel>>;
+  readonly defaults: {
+    readonly direct: ApiNotifyLevel;
+    readonly room: ApiNotifyLevel;
+    readonly all: ApiNotifyLevel;
+  };
+  readonly hideText: boolean;
+  /** False in open mode: mentions are shown but never notify. */
+  readonly mentionsNotify: boolean;
+}
+
+/** The `notify` event: a level (null: the default again) or hideText changed. */
+export type ApiNotifyEvent =
+  | { readonly with: string; readonly level: ApiNotifyLevel | null }
+  | { readonly hideText: boolean };
 
 /** A delete (the `delete` event); `message` is the deleted message's id. */
 export interface ApiDelete {

@@ -3,14 +3,18 @@ import { RateLimiter } from '../auth/rate-limit.js';
 import { MAX_TOKENS_PER_USER } from '../auth/users.js';
 import type { Config } from '../config.js';
 import { type ChatService, MAX_HISTORY_PAGE } from '../core/chat.js';
+import type { ChatNotify } from '../core/chat-notify.js';
 import type { Resume } from '../core/resume.js';
 import { ChatError } from '../domain/errors.js';
 import type { Logger } from '../logger.js';
 import type { Stats } from '../ops/stats.js';
+import type { PushSubscriptions } from '../outbound/push/subscriptions.js';
 import type { Credential } from '../store/accounts.js';
 import type { Admission } from './admission.js';
 import { apiMessage } from './api-format.js';
+import { ApiNotify } from './api-notify.js';
 import { decodeSegment, intParam, messageId } from './api-paths.js';
+import { ApiPush } from './api-push.js';
 import { ApiRooms } from './api-rooms.js';
 import { ApiStream } from './api-stream.js';
 import { type Auth, type Identity, TICKET_TTL_MS } from './auth.js';
@@ -34,6 +38,8 @@ const RECEIPTS = { limit: 120, windowMs: 60_000, maxKeys: 100_000 };
 export interface ApiDeps {
   readonly config: Config;
   readonly chat: ChatService;
+  /** Read markers, unread counts, notification levels, attention. */
+  readonly notify: ChatNotify;
   readonly auth: Auth;
   readonly resume: Resume;
   readonly logger: Logger;
@@ -42,6 +48,8 @@ export interface ApiDeps {
   readonly stats: Stats;
   /** The node:http side of the server's streams. */
   readonly streams: NodeStreams;
+  /** Web Push: the VAPID key and the browsers' subscriptions. */
+  readonly push: PushSubscriptions;
 }
 
 /**
@@ -53,6 +61,10 @@ export class Api {
   private readonly stream: ApiStream;
   /** The handlers of `/api/v1/rooms` and below. */
   readonly rooms: ApiRooms;
+  /** The handlers of `/api/v1/unread`, `/markers`, `/notify` and `/attention`. */
+  readonly notify: ApiNotify;
+  /** The handlers of `/api/v1/push/…`. */
+  readonly push: ApiPush;
   private readonly receipts = new RateLimiter(RECEIPTS);
   /** Largest JSON body: the longest message, each character escaped at worst, plus slack. */
   private readonly maxBodyBytes: number;
@@ -74,6 +86,18 @@ export class Api {
     });
     this.rooms = new ApiRooms({
       chat,
+      auth: deps.auth,
+      admission,
+      body: (req, res) => this.body(req, res),
+    });
+    this.notify = new ApiNotify({
+      notify: deps.notify,
+      auth: deps.auth,
+      admission,
+      body: (req, res) => this.body(req, res),
+    });
+    this.push = new ApiPush({
+      push: deps.push,
       auth: deps.auth,
       admission,
       body: (req, res) => this.body(req, res),
@@ -102,22 +126,30 @@ export class Api {
     sendJson(res, 201, { user: nick, auth: this.deps.config.auth });
   };
 
-  /** `DELETE /api/v1/session`: ends the session and the streams it opened. */
+  /**
+   * `DELETE /api/v1/session`: ends the session, the streams it opened and the push
+   * subscriptions it made (a browser logged out hears nothing more of this user).
+   */
   readonly logout: Handler = async (req, res) => {
     const identity = await this.deps.auth.require(req);
     await this.deps.auth.logout(req, res, identity);
     const id = identity.credential.id;
     this.deps.chat.endStreams(identity.nick, (sub) => sub.credential === id);
+    await this.deps.push.dropSession(id);
     sendEmpty(res, 204);
   };
 
-  /** `POST /api/v1/password`: changes the password and ends the user's other sessions. */
+  /**
+   * `POST /api/v1/password`: changes the password and ends the user's other sessions, with
+   * their streams and push subscriptions.
+   */
   readonly changePassword: Handler = async (req, res) => {
     const identity = await this.deps.auth.require(req);
     const body = await this.body(req, res);
     await this.deps.auth.changePassword(req, identity, body.current, body.password);
     const id = identity.credential.id;
     this.deps.chat.endStreams(identity.nick, (sub) => sub.credential !== id);
+    await this.deps.push.keepOnly(identity.nick, id);
     sendEmpty(res, 204);
   };
 
@@ -139,12 +171,13 @@ export class Api {
     sendJson(res, 201, { ...tokenInfo(credential), token });
   };
 
-  /** `DELETE /api/v1/tokens/<id>`: revokes a token and ends its streams. */
+  /** `DELETE /api/v1/tokens/<id>`: revokes a token, its streams and its push subscriptions. */
   readonly revokeToken: Handler = async (req, res, params) => {
     const id = decodeSegment(params.id ?? '');
     const { nick } = await this.deps.auth.require(req);
     if (!(await this.deps.auth.revoke(nick, id))) throw new ChatError('HTTP_NOT_FOUND');
     this.deps.chat.endStreams(nick, (sub) => sub.credential === id);
+    await this.deps.push.dropSession(id);
     sendEmpty(res, 204);
   };
 

@@ -90,6 +90,15 @@ export const ROUTES: readonly RouteSpec[] = [
   api('/events', { GET: (e) => e.api.events }),
   api('/presence', { GET: (e) => e.api.presence }),
   api('/read', { POST: (e) => e.api.read }),
+  api('/unread', { GET: (e) => e.api.notify.unread }),
+  api('/markers', { PUT: (e) => e.api.notify.marker }),
+  api('/notify', { GET: (e) => e.api.notify.settings, PUT: (e) => e.api.notify.setSettings }),
+  api('/attention', { PUT: (e) => e.api.notify.attention, POST: (e) => e.api.notify.attention }),
+  api('/push/key', { GET: (e) => e.api.push.key }),
+  api('/push/subscriptions', {
+    POST: (e) => e.api.push.subscribe,
+    DELETE: (e) => e.api.push.unsubscribe,
+  }),
 
   // Our page and its files.
   page('/', (e) => (req, res) => e.index.serve(req, res)),

@@ -3,12 +3,14 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { Config } from '../config.js';
 import type { ChatService } from '../core/chat.js';
+import type { ChatNotify } from '../core/chat-notify.js';
 import type { Resume } from '../core/resume.js';
 import { ChatError } from '../domain/errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../ops/prometheus.js';
 import type { Readiness } from '../ops/readiness.js';
 import type { StoreOutageLog } from '../ops/store-outage-log.js';
+import type { PushSubscriptions } from '../outbound/push/subscriptions.js';
 import type { Admission } from './admission.js';
 import { Api } from './api.js';
 import type { Auth } from './auth.js';
@@ -54,6 +56,8 @@ const PAGE_CSP =
 export interface HttpDeps {
   readonly config: Config;
   readonly chat: ChatService;
+  /** Read markers, unread counts, notification levels, attention (core/chat-notify.ts). */
+  readonly notify: ChatNotify;
   readonly auth: Auth;
   readonly resume: Resume;
   readonly logger: Logger;
@@ -67,6 +71,8 @@ export interface HttpDeps {
   readonly storeOutage: StoreOutageLog;
   /** The node:http side of the server's streams, and the registry shutdown cuts. */
   readonly streams: NodeStreams;
+  /** Web Push: the VAPID key and the browsers' subscriptions. */
+  readonly push: PushSubscriptions;
 }
 
 /**

@@ -17,6 +17,7 @@ const LATENCY_BUCKETS = [
 const REPLAY_BUCKETS = [0, 1, 10, 100, 1_000, 10_000, 100_000, 1_000_000];
 
 const DOORS: readonly FrontDoor[] = ['classic', 'api'];
+const PUSH_OUTCOMES = ['sent', 'failed', 'pruned', 'dropped'] as const;
 const RESET_REASONS: readonly ResetReason[] = ['invalid', 'unknown', 'expired', 'too-far-behind'];
 
 /**
@@ -168,6 +169,16 @@ export class Metrics {
         for (const what of ['send', 'connect', 'streams', 'connections'] as const) {
           this.inc({ what }, stats.refused[what]);
         }
+      },
+    });
+    new Counter({
+      name: `${METRIC_PREFIX}pushes_total`,
+      help: 'Web Push outcomes: sent (accepted by the push service), failed (refused, out of attempts or to a refused address), pruned (subscription gone: 404 or 410), dropped (queue full)',
+      labelNames: ['outcome'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const outcome of PUSH_OUTCOMES) this.inc({ outcome }, stats.push[outcome]);
       },
     });
     total('deliveries_total', 'Frames handed to streams', () => stats.deliveries);

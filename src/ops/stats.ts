@@ -56,6 +56,11 @@ export class Stats {
    * refused (http/connection-gate.ts: --max-connections-per-ip, the file limit).
    */
   readonly refused: Record<Refusal, number> = { send: 0, connect: 0, streams: 0, connections: 0 };
+  /**
+   * Web Push outcomes (outbound/push/sender.ts, PushCounts): accepted by a push service,
+   * given up, subscriptions removed for a 404 or 410, and pushes dropped from a full queue.
+   */
+  readonly push = { sent: 0, failed: 0, pruned: 0, dropped: 0 };
   /** Frames the Hub handed to streams (one per stream per event it shows). */
   deliveries = 0;
   /** Read receipts stored. */

@@ -214,6 +214,35 @@ export function accountsContract(name: string, open: AccountsFactory): void {
       });
     });
 
+    test('a push subscription ends with the credential that made it, however that goes', async () => {
+      const subscribed = async (id: string) =>
+        store.push.subscribe({
+          endpoint: `https://push.example/${id}`,
+          p256dh: 'k',
+          auth: 'a',
+          nick: 'Mary',
+          session: id,
+          created: NOW,
+        });
+      const left = async () =>
+        (await store.push.subscriptions(['Mary'])).map((s) => s.session).sort();
+      await accounts.setAuthMode('accounts');
+      await accounts.addCredential('s1', cred({ id: 'revoked' }));
+      await accounts.addCredential('s2', cred({ id: 'others', kind: 'token' }));
+      await accounts.addCredential('s3', cred({ id: 'expired', expires: NOW - 1 }));
+      await accounts.addCredential('s4', cred({ id: 'kept' }));
+      for (const id of ['revoked', 'others', 'expired', 'kept']) await subscribed(id);
+      assert.equal(await accounts.revoke('Mary', 'revoked'), true);
+      assert.deepEqual(await left(), ['expired', 'kept', 'others']);
+      assert.equal(await accounts.revokeAll('Mary', 'token'), 1);
+      assert.deepEqual(await left(), ['expired', 'kept']);
+      assert.equal(await accounts.pruneCredentials(NOW), 1);
+      assert.deepEqual(await left(), ['kept']);
+      // The other mode's nicks are other people: every subscription goes with every credential.
+      await accounts.setAuthMode('open');
+      assert.deepEqual(await left(), []);
+    });
+
     test('changing the auth mode deletes every credential; the same mode keeps them', async () => {
       assert.equal(await accounts.authMode(), undefined);
       assert.equal(await accounts.setAuthMode('open'), 0);

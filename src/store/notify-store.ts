@@ -1,7 +1,7 @@
 import type { EventId, LoggedEvent } from '../domain/events.js';
+import type { NotifyLevel } from '../domain/notify.js';
 
-/** How much of a conversation reaches a user as a notification (desktop or push). */
-export type NotifyLevel = 'all' | 'mentions' | 'none';
+export type { NotifyLevel };
 
 /**
  * A conversation as notification state names it: a peer's nick (a DM), a room (`#name`) or

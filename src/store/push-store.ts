@@ -32,6 +32,9 @@ export interface VapidKeys {
  *   most MAX_PUSH_SUBSCRIPTIONS_PER_USER; a new one beyond that replaces their oldest.
  * - `unsubscribe(nick, endpoint)` removes only a subscription `nick` holds.
  * - `dropSession(session)` removes the subscriptions made under that session (logout).
+ * - A subscription lives no longer than its credential: AccountStore's revoke, revokeAll and
+ *   pruneCredentials remove the subscriptions of the credentials they delete, and a change of
+ *   the auth mode removes every subscription (accounts.contract.ts checks it).
  * - `dropEndpoint(endpoint)` removes a subscription whoever holds it (the push service said
  *   404 or 410).
  * - `subscriptions(nicks)` returns the subscriptions of those users.

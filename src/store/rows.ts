@@ -28,6 +28,10 @@ export interface Row {
   action: MemberAction | null;
   role: Role | null;
   quiet: Flag;
+  /** The nicks a message (or an edit's text) mentions, space-separated; NULL for none. */
+  mentions: string | null;
+  /** Of an edit's mentions, those its target lacked before; NULL for none. */
+  added: string | null;
 }
 
 /**
@@ -36,7 +40,7 @@ export interface Row {
  */
 export const COLUMNS =
   'id, kind, ts, sender, recipient, text, offline, client_id, up_to, edited, deleted, actor, ' +
-  'action, role, quiet';
+  'action, role, quiet, mentions, added';
 
 /** Whether a stored flag is set, whichever engine read it. */
 function isSet(flag: Flag): boolean {
@@ -56,6 +60,7 @@ export function toMessage(row: Row): StoredMessage {
     ...(row.client_id !== null && { clientId: row.client_id }),
     ...(row.edited !== null && { edited: row.edited }),
     ...(isSet(row.deleted) && { deleted: true as const }),
+    ...(row.mentions !== null && { mentions: row.mentions.split(' ') }),
   };
 }
 
@@ -68,8 +73,17 @@ export function toEvent(row: Row): LoggedEvent {
       return { kind: 'message', message: toMessage(row) };
     case 'read':
       return { kind: 'read', receipt: { id, ts, from, to, upTo: target } };
-    case 'edit':
-      return { kind: 'edit', edit: { id, ts, from, to, target, text: row.text } };
+    case 'edit': {
+      const edit = { id, ts, from, to, target, text: row.text };
+      return {
+        kind: 'edit',
+        edit: {
+          ...edit,
+          ...(row.mentions !== null && { mentions: row.mentions.split(' ') }),
+          ...(row.added !== null && { added: row.added.split(' ') }),
+        },
+      };
+    }
     case 'delete':
       return { kind: 'delete', delete: { id, ts, from, to, target } };
     case 'member': {
@@ -82,3 +96,12 @@ export function toEvent(row: Row): LoggedEvent {
     }
   }
 }
+
+/**
+ * The read_markers conversation that holds a user's baseline (NotifyStore): `#` alone is
+ * neither a nick (nicks hold no `#`), nor a room (a name follows the `#`), nor `all`.
+ */
+export const BASELINE = '#';
+
+/** Most attention rows (browsers looking) kept per user; a new one drops the stalest. */
+export const MAX_ATTENTION_CLIENTS = 16;

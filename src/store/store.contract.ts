@@ -8,6 +8,7 @@ import {
   type NewReceipt,
   type StoredMessage,
 } from '../domain/events.js';
+import { mentionsContract } from './mentions.contract.js';
 import { roomLivesContract } from './room-lives.contract.js';
 import { roomsContract } from './rooms.contract.js';
 import type { Store } from './store.js';
@@ -392,4 +393,5 @@ export function storeContract(name: string, open: StoreFactory): void {
   });
   roomsContract(name, open);
   roomLivesContract(name, open);
+  mentionsContract(name, open);
 }

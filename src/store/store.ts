@@ -15,6 +15,8 @@ import type {
   StoredReceipt,
 } from '../domain/events.js';
 import type { AccountStore } from './accounts.js';
+import type { NotifyStore } from './notify-store.js';
+import type { PushStore } from './push-store.js';
 
 /** What `append` did: stored the message, or found an earlier one with the same clientId. */
 export interface Appended {
@@ -160,6 +162,10 @@ export const MAX_ROOM_LISTING = 1000;
 export interface Store extends EventLog, Mailbox, RoomStore {
   /** Users, sessions, tokens and tickets, kept in the same backend. */
   readonly accounts: AccountStore;
+  /** Web Push subscriptions, lock-screen settings and the VAPID keys, kept in the same backend. */
+  readonly push: PushStore;
+  /** Read markers, notification levels, attention and the push cursor (notify-store.ts). */
+  readonly notify: NotifyStore;
   /** Checks that the backend can serve requests now (readiness); see the contract above. */
   ping(): Promise<void>;
   /** Flushes and releases the backend. */

@@ -127,9 +127,14 @@ export class PostgresAccounts implements AccountStore {
     return rows.map(toCredential);
   }
 
+  // A push subscription belongs to the session or token that made it (push-store.ts): when
+  // that credential goes, however it goes, so does the subscription, in the same statement.
+
   async revoke(nick: string, id: string): Promise<boolean> {
     const { rowCount } = await this.pool.query(
-      'DELETE FROM credentials WHERE nick = $1 AND id = $2',
+      `WITH gone AS (DELETE FROM credentials WHERE nick = $1 AND id = $2 RETURNING id),
+            subs AS (DELETE FROM push_subscriptions WHERE session IN (SELECT id FROM gone))
+       SELECT 1 FROM gone`,
       [nick, id],
     );
     return (rowCount ?? 0) > 0;
@@ -138,7 +143,11 @@ export class PostgresAccounts implements AccountStore {
   async revokeAll(nick: string, kind: CredentialKind, except?: string): Promise<number> {
     // IS DISTINCT FROM NULL holds for every row: no exception.
     const { rowCount } = await this.pool.query(
-      'DELETE FROM credentials WHERE nick = $1 AND kind = $2 AND id IS DISTINCT FROM $3::text',
+      `WITH gone AS (
+         DELETE FROM credentials WHERE nick = $1 AND kind = $2 AND id IS DISTINCT FROM $3::text
+         RETURNING id),
+            subs AS (DELETE FROM push_subscriptions WHERE session IN (SELECT id FROM gone))
+       SELECT 1 FROM gone`,
       [nick, kind, except ?? null],
     );
     return rowCount ?? 0;
@@ -146,7 +155,9 @@ export class PostgresAccounts implements AccountStore {
 
   async pruneCredentials(now: number): Promise<number> {
     const { rowCount } = await this.pool.query(
-      'DELETE FROM credentials WHERE expires <> 0 AND expires < $1',
+      `WITH gone AS (DELETE FROM credentials WHERE expires <> 0 AND expires < $1 RETURNING id),
+            subs AS (DELETE FROM push_subscriptions WHERE session IN (SELECT id FROM gone))
+       SELECT 1 FROM gone`,
       [now],
     );
     return rowCount ?? 0;
@@ -183,6 +194,8 @@ export class PostgresAccounts implements AccountStore {
         await client.query(`DELETE FROM invites i WHERE ${noAccount('i.nick')}`);
       }
       if (recorded === undefined || recorded === value) return 0;
+      // A browser subscribed under the other mode's nick must not be pushed this mode's.
+      await client.query('DELETE FROM push_subscriptions');
       return (await client.query('DELETE FROM credentials')).rowCount ?? 0;
     });
   }

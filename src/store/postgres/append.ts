@@ -10,6 +10,7 @@ import {
 import type { PendingWrite, Settle } from '../pending-write.js';
 import { COLUMNS, type Row, toMessage } from '../rows.js';
 import { writeDelete, writeEdit, writeMember } from './changes.js';
+import { mentionsColumn, resolveMentions } from './mentions.js';
 
 export type { PendingWrite, Settle };
 
@@ -34,26 +35,35 @@ const LOOKUP: pg.QueryConfig = {
 
 // Draws $1 ids and pairs the k-th smallest with the k-th row, so ids follow the order of the
 // arrays (the order of calls) whatever order nextval() ran in; the caller sorts the returned
-// ids to match. Rows of offline messages go to the mailbox in the same statement. The
-// ranking is needed: nothing in SQL promises that nextval() runs in generate_series order.
+// ids to match. Rows of offline messages go to the mailbox in the same statement, and the
+// users a message mentions to mention_rows ($11-$13: the row's ordinal, the nick, the
+// recipient). The ranking is needed: nothing in SQL promises that nextval() runs in
+// generate_series order.
 const INSERT: pg.QueryConfig = {
   name: 'ssechat_append',
   text: `
   WITH ids AS MATERIALIZED (
     SELECT nextval('messages_id_seq') AS id FROM generate_series(1, $1::int)
-  ), ranked AS (
+  ), ranked AS MATERIALIZED (
     SELECT id, row_number() OVER (ORDER BY id) AS ord FROM ids
   ), stored AS (
-    INSERT INTO messages (id, kind, ts, sender, recipient, text, offline, client_id, up_to)
-    SELECT r.id, u.kind, u.ts, u.sender, u.recipient, u.text, u.offline, u.client_id, u.up_to
+    INSERT INTO messages (id, kind, ts, sender, recipient, text, offline, client_id, up_to,
+                          mentions)
+    SELECT r.id, u.kind, u.ts, u.sender, u.recipient, u.text, u.offline, u.client_id, u.up_to,
+           u.mentions
       FROM unnest($2::text[], $3::int8[], $4::text[], $5::text[], $6::text[], $7::bool[],
-                  $8::text[], $9::int8[])
+                  $8::text[], $9::int8[], $10::text[])
              WITH ORDINALITY AS u (kind, ts, sender, recipient, text, offline, client_id,
-                                   up_to, ord)
+                                   up_to, mentions, ord)
       JOIN ranked r ON r.ord = u.ord
     RETURNING id, recipient, offline
   ), mailed AS (
     INSERT INTO offline (recipient, message_id) SELECT recipient, id FROM stored WHERE offline
+  ), mentioned AS (
+    INSERT INTO mention_rows (nick, event_id, target, recipient)
+    SELECT x.nick, r.id, r.id, x.recipient
+      FROM unnest($11::int8[], $12::text[], $13::text[]) AS x (ord, nick, recipient)
+      JOIN ranked r ON r.ord = x.ord
   )
   SELECT id FROM stored`,
 };
@@ -76,10 +86,15 @@ export async function writeBatch(
   type Settler = (stored: ReadonlyArray<StoredMessage | StoredReceipt>) => () => void;
   const settlers: Settler[] = [];
   const rows: PendingRow[] = [];
-  // The ids of rows[0 .. ids.length): rows are inserted before each room write, and at the end.
+  // The ids of rows[0 .. ids.length), and whom each mentions: rows are inserted before each
+  // room write (so a message mentions who joined before it), and at the end.
   const ids: number[] = [];
+  const mentions: string[][] = [];
   const flush = async (): Promise<void> => {
-    if (rows.length > ids.length) ids.push(...(await insert(client, rows.slice(ids.length))));
+    if (rows.length === ids.length) return;
+    const inserted = await insert(client, rows.slice(ids.length));
+    ids.push(...inserted.ids);
+    mentions.push(...inserted.mentions);
   };
   for (const p of batch) {
     if (p.kind === 'member' || p.kind === 'edit' || p.kind === 'delete') {
@@ -121,7 +136,7 @@ export async function writeBatch(
     });
   }
   await flush();
-  const stored = rows.map((p, i) => toStored(p, ids[i] as number));
+  const stored = rows.map((p, i) => toStored(p, ids[i] as number, mentions[i] as string[]));
   return settlers.map((settler) => settler(stored));
 }
 
@@ -182,8 +197,30 @@ async function lookup(
   return { firsts, waiting };
 }
 
-/** Inserts the rows in one statement and returns their ids, in the order of `rows`. */
-async function insert(client: pg.PoolClient, rows: PendingRow[]): Promise<number[]> {
+/**
+ * Resolves the messages' mentions (one round trip when any needs members or accounts), then
+ * inserts the rows in one statement; returns their ids and mentions, in the order of `rows`.
+ */
+async function insert(
+  client: pg.PoolClient,
+  rows: PendingRow[],
+): Promise<{ ids: number[]; mentions: string[][] }> {
+  const texts = rows.flatMap((p) =>
+    p.kind === 'message' && p.message.text.includes('@') ? [p] : [],
+  );
+  const resolved =
+    texts.length === 0
+      ? []
+      : await resolveMentions(
+          client,
+          texts.map(({ message: { text, from, to, claimed } }) => ({
+            text,
+            from,
+            to,
+            claimed: claimed === true,
+          })),
+        );
+  const byRow = new Map<PendingRow, string[]>(texts.map((p, i) => [p, resolved[i] as string[]]));
   const columns = {
     kind: [] as string[],
     ts: [] as number[],
@@ -193,11 +230,17 @@ async function insert(client: pg.PoolClient, rows: PendingRow[]): Promise<number
     offline: [] as boolean[],
     clientId: [] as Array<string | null>,
     upTo: [] as Array<number | null>,
+    mentions: [] as Array<string | null>,
+    mentionOrd: [] as number[],
+    mentionNick: [] as string[],
+    mentionTo: [] as string[],
   };
-  for (const p of rows) {
+  const mentions: string[][] = [];
+  for (const [i, p] of rows.entries()) {
     const m = p.kind === 'message' ? p.message : undefined;
     const r = p.kind === 'read' ? p.receipt : undefined;
     const { from, to, ts } = m ?? (r as NewReceipt);
+    const nicks = byRow.get(p) ?? [];
     columns.kind.push(p.kind);
     columns.ts.push(ts);
     columns.sender.push(from);
@@ -206,21 +249,29 @@ async function insert(client: pg.PoolClient, rows: PendingRow[]): Promise<number
     columns.offline.push(m?.offline ?? false);
     columns.clientId.push(m?.clientId ?? null);
     columns.upTo.push(r?.upTo ?? null);
+    columns.mentions.push(mentionsColumn(nicks));
+    for (const nick of nicks) {
+      columns.mentionOrd.push(i + 1);
+      columns.mentionNick.push(nick);
+      columns.mentionTo.push(to);
+    }
+    mentions.push(nicks);
   }
   const { rows: ids } = await client.query<{ id: number }>({
     ...INSERT,
     values: [rows.length, ...Object.values(columns)],
   });
   if (ids.length !== rows.length) throw new Error('the append stored fewer rows than it was given');
-  return ids.map((r) => r.id).sort((a, b) => a - b);
+  return { ids: ids.map((r) => r.id).sort((a, b) => a - b), mentions };
 }
 
-function toStored(p: PendingRow, id: EventId): StoredMessage | StoredReceipt {
+function toStored(p: PendingRow, id: EventId, mentions: string[]): StoredMessage | StoredReceipt {
   if (p.kind === 'read') {
     const { from, to, upTo, ts } = p.receipt;
     return { from, to, upTo, ts, id };
   }
-  return storedMessage(p.message, id);
+  const stored = storedMessage(p.message, id);
+  return mentions.length > 0 ? { ...stored, mentions } : stored;
 }
 
 /** One string per (sender, clientId); nicks cannot hold NUL (domain/input.ts). */

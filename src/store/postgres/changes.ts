@@ -15,6 +15,7 @@ import {
   type MembershipOutcome,
   WITHDRAWN,
 } from '../../domain/room-rules.js';
+import { mentionsColumn, resolveMentions } from './mentions.js';
 
 // The writes of this file run inside an append batch's transaction, which holds the append
 // lock (store.ts): no other writer, on any node, runs between a decision and its
@@ -120,28 +121,41 @@ const CURRENT = `(recipient NOT LIKE '#%' OR EXISTS (
   SELECT 1 FROM rooms r WHERE r.name = messages.recipient AND r.created_id <= messages.id))`;
 
 // The target must be a stored, undeleted message; without one, nothing is written and no id
-// is drawn (nextval runs once per row of target).
+// is drawn (nextval runs once per row of target). $6: the new text's mentions (the target's
+// and the edit's column), $7: those the target lacked (the edit's added), $8: the same as an
+// array, each notified (mention_rows).
 const EDIT: pg.QueryConfig = {
   name: 'ssechat_edit',
   text: `
   WITH target AS (
-    UPDATE messages SET text = $4, edited = $1
+    UPDATE messages SET text = $4, edited = $1, mentions = $6
      WHERE id = $5 AND kind = 'message' AND NOT deleted AND ${CURRENT} RETURNING id
+  ), logged AS (
+    INSERT INTO messages (id, kind, ts, sender, recipient, text, up_to, mentions, added)
+    SELECT nextval('messages_id_seq'), 'edit', $1, $2, $3, $4, id, $6, $7 FROM target
+    RETURNING id
+  ), noted AS (
+    INSERT INTO mention_rows (nick, event_id, target, recipient)
+    SELECT n.nick, l.id, $5, $3 FROM logged l CROSS JOIN unnest($8::text[]) AS n (nick)
   )
-  INSERT INTO messages (id, kind, ts, sender, recipient, text, up_to)
-  SELECT nextval('messages_id_seq'), 'edit', $1, $2, $3, $4, id FROM target
-  RETURNING id`,
+  SELECT id FROM logged`,
 };
 
-// Empties the target and every edit of it, so that no trace of the text stays in the log.
+const MENTIONS: pg.QueryConfig = {
+  name: 'ssechat_edit_mentions',
+  text: 'SELECT mentions FROM messages WHERE id = $1',
+};
+
+// Empties the target and every edit of it, so that no trace of the text stays in the log
+// (its mentions come from the text; mention_rows stay, and unread counts skip deleted ones).
 const DELETE: pg.QueryConfig = {
   name: 'ssechat_delete',
   text: `
   WITH target AS (
-    UPDATE messages SET text = '', deleted = true
+    UPDATE messages SET text = '', deleted = true, mentions = NULL
      WHERE id = $4 AND kind = 'message' AND NOT deleted AND ${CURRENT} RETURNING id
   ), edits AS (
-    UPDATE messages SET text = ''
+    UPDATE messages SET text = '', mentions = NULL, added = NULL
      WHERE kind = 'edit' AND up_to = $4 AND text <> '' AND EXISTS (SELECT 1 FROM target)
   )
   INSERT INTO messages (id, kind, ts, sender, recipient, text, up_to)
@@ -233,12 +247,44 @@ async function write(
   return { id: id as number, room, user, by, action, ts, role, quiet };
 }
 
-/** Applies and logs an edit; throws CHAT_MESSAGE_NOT_FOUND, writing nothing, without a target. */
+/**
+ * Applies and logs an edit, with the new text's mentions resolved now (only those the target
+ * lacked are notified); throws CHAT_MESSAGE_NOT_FOUND, writing nothing, without a target.
+ */
 export async function writeEdit(client: pg.ClientBase, edit: NewEdit): Promise<StoredEdit> {
   const { target, from, to, text, ts } = edit;
-  const id = await oneId(client, EDIT, [ts, from, to, text, target]);
+  const item = { text, from, to, claimed: edit.claimed === true, target };
+  const [mentions = []] = await resolveMentions(client, [item]);
+  let added: string[] = [];
+  if (mentions.length > 0) {
+    const { rows } = await client.query<{ mentions: string | null }>({
+      ...MENTIONS,
+      values: [target],
+    });
+    const before = rows[0]?.mentions?.split(' ') ?? [];
+    added = mentions.filter((nick) => !before.includes(nick));
+  }
+  const id = await oneId(client, EDIT, [
+    ts,
+    from,
+    to,
+    text,
+    target,
+    mentionsColumn(mentions),
+    mentionsColumn(added),
+    added,
+  ]);
   if (id === undefined) throw new ChatError('CHAT_MESSAGE_NOT_FOUND');
-  return { id, target, from, to, text, ts };
+  return {
+    id,
+    target,
+    from,
+    to,
+    text,
+    ts,
+    ...(mentions.length > 0 && { mentions }),
+    ...(added.length > 0 && { added }),
+  };
 }
 
 /** Applies and logs a delete; throws CHAT_MESSAGE_NOT_FOUND, writing nothing, without a target. */

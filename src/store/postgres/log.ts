@@ -251,6 +251,7 @@ export class PostgresLog {
       if (last === null) return 0;
       // Mailbox rows first: they reference the messages (foreign key).
       await client.query(maintenance('DELETE FROM offline WHERE message_id <= $1', [last]));
+      await client.query(maintenance('DELETE FROM mention_rows WHERE event_id <= $1', [last]));
       const { rowCount } = await client.query(
         maintenance('DELETE FROM messages WHERE id <= $1', [last]),
       );

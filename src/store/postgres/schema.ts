@@ -172,7 +172,8 @@ const MIGRATIONS = [
         AND m.recipient = i.room), 0);
    CREATE INDEX invites_oldest ON invites (nick, invited_id);`,
   `-- Notifications (store/notify-store.ts, store/push-store.ts); see sqlite/schema.ts step 9.
-   ALTER TABLE messages ADD COLUMN mentions TEXT;
+   ALTER TABLE messages ADD COLUMN mentions TEXT, ADD COLUMN added TEXT;
+   CREATE INDEX members_folded ON members (room, lower(nick COLLATE "C"));
    CREATE TABLE mention_rows (
      nick      TEXT   NOT NULL,
      event_id  BIGINT NOT NULL,
@@ -235,6 +236,8 @@ export const LOCK = {
   append: 0x55ec_0002,
   /** Held while reading and changing the recorded auth mode. */
   authMode: 0x55ec_0003,
+  /** Held while storing a push subscription, so that a user's cap holds across nodes. */
+  push: 0x55ec_0004,
 } as const;
 
 /**

@@ -7,9 +7,11 @@ import { eventId, type LoggedEvent, type NewMessage } from '../../domain/events.
 import { isStoreUnavailable } from '../../domain/store-unavailable.js';
 import { accountsContract } from '../accounts.contract.js';
 import { LEGACY_PREFIX } from '../accounts-keys.js';
+import { notifyContract } from '../notify.contract.js';
+import { pushContract } from '../push.contract.js';
 import { checkMigratedRooms } from '../room-lives.contract.js';
 import { storeContract } from '../store.contract.js';
-import type { Appended } from '../store.js';
+import type { Appended, Store } from '../store.js';
 import { migrate, SCHEMA_VERSION } from './schema.js';
 import { PostgresStore } from './store.js';
 
@@ -59,6 +61,58 @@ after(async () => {
 
 storeContract('postgres', (limits) => open(newSchema(), limits.maxOfflinePerUser));
 accountsContract('postgres', () => open(newSchema()));
+// Other nodes on the same schema: each store is another pool.
+const schemaOf = new WeakMap<object, string>();
+pushContract('postgres', {
+  open: async () => {
+    const schema = newSchema();
+    const store = await open(schema);
+    schemaOf.set(store, schema);
+    return store;
+  },
+  again: (first) => open(schemaOf.get(first) as string),
+});
+
+// The notify suite reaches tables of its own by the store's schema.
+const schemas = new WeakMap<Store, string>();
+const openIn = async (schema: string): Promise<Store> => {
+  const store = await open(schema);
+  schemas.set(store, schema);
+  return store;
+};
+notifyContract('postgres', {
+  open: () => openIn(newSchema()),
+  twin: (store) => openIn(schemas.get(store) as string),
+  subscribe: async (store, nick) => {
+    await admin(
+      `INSERT INTO ${schemas.get(store)}.push_subscriptions
+         (endpoint, nick, p256dh, auth, session, created) VALUES ($1, $2, 'k', 'a', 's', 1)`,
+      [`https://push.example/${nick}`, nick],
+    );
+  },
+  mentionRows: async (store) =>
+    (
+      await admin<{ n: number }>(
+        `SELECT count(*)::int AS n FROM ${schemas.get(store)}.mention_rows`,
+      )
+    )[0]?.n ?? 0,
+});
+
+// The versions the migration tests go back to, named by the step that follows each: a new
+// step at the end must not move them. Going back also undoes every later step.
+/** Before step 5 (users.registered). */
+const BEFORE_REGISTERED = 4;
+/** Before step 6 (invites.invited_id). */
+const BEFORE_INVITE_ORDER = 5;
+
+/** Undoes step 7 (notifications) in `schema`, so that a test can go back before it. */
+async function undoNotifications(schema: string): Promise<void> {
+  await admin(`SET search_path TO ${schema};
+    DROP INDEX members_folded;
+    ALTER TABLE messages DROP COLUMN added, DROP COLUMN mentions;
+    DROP TABLE mention_rows, read_markers, notify_levels, attention, push_subscriptions,
+      user_settings, secrets;`);
+}
 
 const msg = (over: Partial<NewMessage> = {}): NewMessage => ({
   from: 'a',
@@ -223,10 +277,11 @@ describe('PostgresStore', () => {
     const first = await open(schema);
     const { message } = await first.append(msg({ to: 'Ann', offline: true }));
     await first.close();
-    // Back to version 3 with an account made then.
+    // Back to the version before registration points, with an account made then.
+    await undoNotifications(schema);
     await admin(`ALTER TABLE ${schema}.invites DROP COLUMN invited_id`);
     await admin(`ALTER TABLE ${schema}.users DROP COLUMN registered`);
-    await admin(`UPDATE ${schema}.schema_version SET version = ${SCHEMA_VERSION - 2}`);
+    await admin(`UPDATE ${schema}.schema_version SET version = ${BEFORE_REGISTERED}`);
     await admin(`INSERT INTO ${schema}.users (nick, password, created) VALUES ('Ann', 'h', 2)`);
     const second = await open(schema);
     assert.deepEqual(await second.since('Ann', 0, 10), [{ kind: 'message', message }]);
@@ -244,13 +299,14 @@ describe('PostgresStore', () => {
       await first.appendMember({ ...change, room, action: 'invite', user: 'bob', by: 'ann' });
     }
     await first.close();
+    await undoNotifications(schema);
     await admin(`ALTER TABLE ${schema}.invites DROP COLUMN invited_id`);
     await admin(`INSERT INTO ${schema}.rooms (name, visibility, history, created_by, created, members)
       VALUES ('#c', 'private', 'all', 'ann', 1, 1)`);
     await admin(
       `INSERT INTO ${schema}.invites (room, nick, invited_by) VALUES ('#c', 'bob', 'ann')`,
     );
-    await admin(`UPDATE ${schema}.schema_version SET version = ${SCHEMA_VERSION - 1}`);
+    await admin(`UPDATE ${schema}.schema_version SET version = ${BEFORE_INVITE_ORDER}`);
     await (await open(schema)).close();
     const rows = await admin(
       `SELECT room, invited_id::int AS invited_id FROM ${schema}.invites ORDER BY invited_id`,

@@ -55,6 +55,8 @@ import type {
 import { WriteHealth, type WriteHealthListener } from '../write-health.js';
 import { PostgresAccounts } from './accounts.js';
 import { PostgresLog } from './log.js';
+import { PostgresNotify } from './notify.js';
+import { PostgresPush } from './push.js';
 import { AppendQueue } from './queue.js';
 import { PostgresRooms } from './rooms.js';
 import { checkSchemaName, effectiveSchema, migrate, poolConfig, schemaKey } from './schema.js';
@@ -117,6 +119,8 @@ const CHECK_CLIENT_MS = 1_000;
 /** The Store for a cluster of ssechat processes: one PostgreSQL database (or schema of one). */
 export class PostgresStore implements Store {
   readonly accounts: PostgresAccounts;
+  readonly push: PostgresPush;
+  readonly notify: PostgresNotify;
   private readonly journal: PostgresLog;
   private readonly roomReads: PostgresRooms;
   private readonly writes: AppendQueue;
@@ -162,9 +166,11 @@ export class PostgresStore implements Store {
   ) {
     this.health = new WriteHealth(options.onWriteHealth);
     this.accounts = new PostgresAccounts(pool, key);
+    this.push = new PostgresPush(pool, key);
     this.journal = new PostgresLog(pool);
     this.roomReads = new PostgresRooms(pool);
     this.writes = new AppendQueue(pool, key, options.maxOfflinePerUser, this.health);
+    this.notify = new PostgresNotify(pool, () => this.writes.flushed());
   }
 
   /**

@@ -28,6 +28,8 @@ export class SqliteAccounts implements AccountStore {
   private readonly deleteById: Database.Statement<[string, string]>;
   private readonly deleteAll: Database.Statement<[string, CredentialKind, string | null]>;
   private readonly deleteExpired: Database.Statement<[number]>;
+  private readonly dropOrphans: Database.Statement<[string, string]>;
+  private readonly dropAllOrphans: Database.Statement<[]>;
   private readonly db: Database.Database;
 
   /** Prepares its statements on `db`, which must already have the current schema. */
@@ -82,6 +84,15 @@ export class SqliteAccounts implements AccountStore {
       'DELETE FROM credentials WHERE nick = ? AND kind = ? AND id IS NOT ?',
     );
     this.deleteExpired = db.prepare('DELETE FROM credentials WHERE expires <> 0 AND expires < ?');
+    // A push subscription belongs to the session or token that made it (push-store.ts): when
+    // that credential goes, however it goes, so does the subscription.
+    this.dropOrphans = db.prepare(
+      `DELETE FROM push_subscriptions WHERE nick = ?
+         AND session NOT IN (SELECT id FROM credentials WHERE nick = ?)`,
+    );
+    this.dropAllOrphans = db.prepare(
+      'DELETE FROM push_subscriptions WHERE session NOT IN (SELECT id FROM credentials)',
+    );
   }
 
   async createUser(nick: string, passwordHash: string, now: number): Promise<boolean> {
@@ -146,16 +157,28 @@ export class SqliteAccounts implements AccountStore {
   }
 
   async revoke(nick: string, id: string): Promise<boolean> {
-    return this.deleteById.run(nick, id).changes > 0;
+    return this.db.transaction(() => {
+      const gone = this.deleteById.run(nick, id).changes > 0;
+      this.dropOrphans.run(nick, nick);
+      return gone;
+    })();
   }
 
   async revokeAll(nick: string, kind: CredentialKind, except?: string): Promise<number> {
-    // `id IS NOT NULL` holds for every row: no exception.
-    return this.deleteAll.run(nick, kind, except ?? null).changes;
+    return this.db.transaction(() => {
+      // `id IS NOT NULL` holds for every row: no exception.
+      const gone = this.deleteAll.run(nick, kind, except ?? null).changes;
+      this.dropOrphans.run(nick, nick);
+      return gone;
+    })();
   }
 
   async pruneCredentials(now: number): Promise<number> {
-    return this.deleteExpired.run(now).changes;
+    return this.db.transaction(() => {
+      const gone = this.deleteExpired.run(now).changes;
+      if (gone > 0) this.dropAllOrphans.run();
+      return gone;
+    })();
   }
 
   async authMode(): Promise<'open' | 'accounts' | undefined> {
@@ -183,6 +206,8 @@ export class SqliteAccounts implements AccountStore {
           this.db.prepare(`DELETE FROM invites WHERE ${NO_ACCOUNT('invites', 'nick')}`).run();
         }
         if (row === undefined || row.value === value) return 0;
+        // A browser subscribed under the other mode's nick must not be pushed this mode's.
+        this.db.prepare('DELETE FROM push_subscriptions').run();
         return this.db.prepare('DELETE FROM credentials').run().changes;
       })
       .immediate();

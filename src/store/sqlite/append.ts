@@ -9,9 +9,11 @@ import {
   type StoredReceipt,
   storedMessage,
 } from '../../domain/events.js';
+import { findMentions } from '../../domain/mentions.js';
 import type { PendingWrite, Settle } from '../pending-write.js';
 import { COLUMNS, type Row, toMessage } from '../rows.js';
 import type { Appended } from '../store.js';
+import { mentionsColumn, SqliteMentions } from './mentions.js';
 import type { SqliteRooms } from './rooms.js';
 
 export type { PendingWrite, Settle };
@@ -25,18 +27,20 @@ type Statement<P extends unknown[], R = unknown> = Database.Statement<P, R>;
  */
 export class SqliteAppender {
   private readonly insertMessage: Statement<
-    [number, string, string, string, number, string | null]
+    [number, string, string, string, number, string | null, string | null]
   >;
   private readonly insertReceipt: Statement<[number, string, string, number]>;
   private readonly insertEdit: Statement<
-    ['edit' | 'delete', number, string, string, string, number]
+    ['edit' | 'delete', number, string, string, string, number, string | null, string | null]
   >;
-  private readonly applyEdit: Statement<[string, number, number]>;
+  private readonly selectMentions: Statement<[number], { mentions: string | null }>;
+  private readonly applyEdit: Statement<[string, number, string | null, number]>;
   private readonly applyDelete: Statement<[number]>;
   private readonly emptyEdits: Statement<[number]>;
   private readonly selectByClientId: Statement<[string, string], Row>;
   private readonly countOffline: Statement<[string], { n: number }>;
   private readonly insertOffline: Statement<[string, number]>;
+  private readonly mentions: SqliteMentions;
 
   constructor(
     db: Database.Database,
@@ -46,30 +50,40 @@ export class SqliteAppender {
     // DO NOTHING only fires for the (sender, client_id) index: a second process that stored
     // the same clientId after our lookup (see writeMessage). The id never conflicts.
     this.insertMessage = db.prepare(
-      `INSERT INTO messages (ts, sender, recipient, text, offline, client_id)
-       VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+      `INSERT INTO messages (ts, sender, recipient, text, offline, client_id, mentions)
+       VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
     );
     this.insertReceipt = db.prepare(
       `INSERT INTO messages (kind, ts, sender, recipient, text, up_to)
        VALUES ('read', ?, ?, ?, '', ?)`,
     );
     this.insertEdit = db.prepare(
-      `INSERT INTO messages (kind, ts, sender, recipient, text, up_to) VALUES (?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO messages (kind, ts, sender, recipient, text, up_to, mentions, added)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     // A room's message only in the room's current life (store.ts, the lives of a room).
     const live = `id = ? AND kind = 'message' AND deleted = 0 AND (substr(recipient, 1, 1) <> '#'
       OR EXISTS (SELECT 1 FROM rooms r
         WHERE r.name = messages.recipient AND r.created_id <= messages.id))`;
-    this.applyEdit = db.prepare(`UPDATE messages SET text = ?, edited = ? WHERE ${live}`);
-    this.applyDelete = db.prepare(`UPDATE messages SET text = '', deleted = 1 WHERE ${live}`);
+    this.selectMentions = db.prepare('SELECT mentions FROM messages WHERE id = ?');
+    this.applyEdit = db.prepare(
+      `UPDATE messages SET text = ?, edited = ?, mentions = ? WHERE ${live}`,
+    );
+    // Mentions come from the text: they go with it (mention_rows stay; unread counts skip
+    // deleted targets).
+    this.applyDelete = db.prepare(
+      `UPDATE messages SET text = '', deleted = 1, mentions = NULL WHERE ${live}`,
+    );
     this.emptyEdits = db.prepare(
-      "UPDATE messages SET text = '' WHERE kind = 'edit' AND up_to = ? AND text <> ''",
+      `UPDATE messages SET text = '', mentions = NULL, added = NULL
+        WHERE kind = 'edit' AND up_to = ? AND text <> ''`,
     );
     this.selectByClientId = db.prepare(
       `SELECT ${COLUMNS} FROM messages WHERE sender = ? AND client_id = ?`,
     );
     this.countOffline = db.prepare('SELECT count(*) AS n FROM offline WHERE recipient = ?');
     this.insertOffline = db.prepare('INSERT INTO offline (recipient, message_id) VALUES (?, ?)');
+    this.mentions = new SqliteMentions(db);
   }
 
   /**
@@ -99,13 +113,19 @@ export class SqliteAppender {
     }
   }
 
-  /** Whether `write` needs a transaction for this batch: more than one plain INSERT. */
+  /**
+   * Whether `write` needs a transaction for this batch: more than one plain INSERT. A text
+   * with an `@` may mention someone, which reads members or accounts and writes mention_rows.
+   */
   static needsTransaction(batch: PendingWrite[]): boolean {
     const [only] = batch;
     return (
       batch.length !== 1 ||
       only === undefined ||
-      !(only.kind === 'read' || (only.kind === 'message' && !only.message.offline))
+      !(
+        only.kind === 'read' ||
+        (only.kind === 'message' && !only.message.offline && !only.message.text.includes('@'))
+      )
     );
   }
 
@@ -123,6 +143,8 @@ export class SqliteAppender {
         return () => done.reject(new ChatError('CHAT_MAILBOX_FULL'));
       }
     }
+    const claimed = message.claimed === true;
+    const mentions = this.mentions.resolve(findMentions(text), { from, to, claimed });
     const { changes, lastInsertRowid } = this.insertMessage.run(
       ts,
       from,
@@ -130,6 +152,7 @@ export class SqliteAppender {
       text,
       offline ? 1 : 0,
       clientId ?? null,
+      mentionsColumn(mentions),
     );
     if (changes === 0) {
       // Only the clientId index can refuse the row: another process stored it since the lookup.
@@ -137,26 +160,57 @@ export class SqliteAppender {
       if (!first) throw new Error('the message insert stored nothing');
       return () => done.resolve({ message: toMessage(first), created: false });
     }
-    const stored = storedMessage(message, Number(lastInsertRowid));
+    const id = Number(lastInsertRowid);
+    const plain = storedMessage(message, id);
+    const stored = mentions.length > 0 ? { ...plain, mentions } : plain;
     if (offline) this.insertOffline.run(to, stored.id);
+    this.mentions.record(mentions, id, id, to);
     return () => done.resolve({ message: stored, created: true });
   }
 
-  /** The target's update comes first: when it finds no live message, nothing was written. */
+  /**
+   * The target's update comes first: when it finds no live message, nothing was written.
+   * The new text's mentions are resolved now; only those the target lacked are notified.
+   */
   private writeEdit(edit: NewEdit): StoredEdit {
     const { target, from, to, text, ts } = edit;
-    if (this.applyEdit.run(text, ts, target).changes === 0) {
+    const claimed = edit.claimed === true;
+    const mentions = this.mentions.resolve(findMentions(text), { from, to, claimed, target });
+    const before = this.selectMentions.get(target)?.mentions?.split(' ') ?? [];
+    const added = mentions.filter((nick) => !before.includes(nick));
+    const column = mentionsColumn(mentions);
+    if (this.applyEdit.run(text, ts, column, target).changes === 0) {
       throw new ChatError('CHAT_MESSAGE_NOT_FOUND');
     }
-    const { lastInsertRowid } = this.insertEdit.run('edit', ts, from, to, text, target);
-    return { id: Number(lastInsertRowid), target, from, to, text, ts };
+    const { lastInsertRowid } = this.insertEdit.run(
+      'edit',
+      ts,
+      from,
+      to,
+      text,
+      target,
+      column,
+      mentionsColumn(added),
+    );
+    const id = Number(lastInsertRowid);
+    this.mentions.record(added, id, target, to);
+    return {
+      id,
+      target,
+      from,
+      to,
+      text,
+      ts,
+      ...(mentions.length > 0 && { mentions }),
+      ...(added.length > 0 && { added }),
+    };
   }
 
   private writeDelete(del: NewDelete): StoredDelete {
     const { target, from, to, ts } = del;
     if (this.applyDelete.run(target).changes === 0) throw new ChatError('CHAT_MESSAGE_NOT_FOUND');
     this.emptyEdits.run(target);
-    const { lastInsertRowid } = this.insertEdit.run('delete', ts, from, to, '', target);
+    const { lastInsertRowid } = this.insertEdit.run('delete', ts, from, to, '', target, null, null);
     return { id: Number(lastInsertRowid), target, from, to, ts };
   }
 }

@@ -110,6 +110,7 @@ export class SqliteLog {
   private readonly selectNthNewest: Statement<[number], { id: number }>;
   private readonly selectChunk: Statement<[number, number], { last: number | null }>;
   private readonly deleteMailed: Statement<[number]>;
+  private readonly deleteMentions: Statement<[number]>;
   private readonly deleteThrough: Statement<[number]>;
   private readonly recordPruned: Statement<[number]>;
   private readonly pruneTx: (below: EventId) => number;
@@ -149,6 +150,7 @@ export class SqliteLog {
       'SELECT max(id) AS last FROM (SELECT id FROM messages WHERE id < ? ORDER BY id LIMIT ?)',
     );
     this.deleteMailed = db.prepare('DELETE FROM offline WHERE message_id <= ?');
+    this.deleteMentions = db.prepare('DELETE FROM mention_rows WHERE event_id <= ?');
     this.deleteThrough = db.prepare('DELETE FROM messages WHERE id <= ?');
     this.recordPruned = db.prepare(
       `INSERT INTO meta (key, value) VALUES ('pruned_through', ?)
@@ -238,6 +240,7 @@ export class SqliteLog {
     if (last === null || last === undefined) return 0;
     // Mailbox rows first: they reference the messages (foreign key).
     this.deleteMailed.run(last);
+    this.deleteMentions.run(last);
     const { changes } = this.deleteThrough.run(last);
     this.recordPruned.run(last);
     return changes;

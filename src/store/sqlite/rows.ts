@@ -22,6 +22,8 @@ export type RawRow = [
   MemberAction | null,
   Role | null,
   number,
+  string | null,
+  string | null,
 ];
 
 /** The Row a RawRow stands for. */
@@ -42,5 +44,7 @@ export function fromRaw(r: RawRow): Row {
     action: r[12],
     role: r[13],
     quiet: r[14],
+    mentions: r[15],
+    added: r[16],
   };
 }

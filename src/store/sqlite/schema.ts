@@ -213,8 +213,12 @@ const MIGRATIONS = [
   // (or an edit's new text) mentions, space-separated (nicks hold no spaces), NULL for none;
   // mention_rows has one row per user a message or edit notified, which unread counts and
   // pushes read by nick. Markers, levels, attention and push state are per user, outside
-  // the log; retention deletes mention_rows with their event (prune).
+  // the log; retention deletes mention_rows with their event (prune). added: of an edit's
+  // mentions, those its target did not have before (they alone are notified), NULL for none.
+  // members_folded: a room's mentions are found among its members by ASCII-folded nick.
   `ALTER TABLE messages ADD COLUMN mentions TEXT;
+   ALTER TABLE messages ADD COLUMN added TEXT;
+   CREATE INDEX members_folded ON members (room, lower(nick));
    CREATE TABLE mention_rows (
      nick      TEXT    NOT NULL,
      event_id  INTEGER NOT NULL,

@@ -9,8 +9,11 @@ import { ChatError } from '../../domain/errors.js';
 import { isStoreUnavailable } from '../../domain/store-unavailable.js';
 import { accountsContract } from '../accounts.contract.js';
 import { LEGACY_PREFIX } from '../accounts-keys.js';
+import { notifyContract } from '../notify.contract.js';
+import { pushContract } from '../push.contract.js';
 import { checkMigratedRooms } from '../room-lives.contract.js';
 import { storeContract } from '../store.contract.js';
+import type { Store } from '../store.js';
 import { DamagedDatabaseError, migrate, SCHEMA_VERSION } from './schema.js';
 import { SqliteStore } from './store.js';
 
@@ -25,6 +28,68 @@ storeContract('sqlite', (limits) => open(file(), limits.maxOfflinePerUser));
 accountsContract('sqlite', () => open(file()));
 // `--store memory`: the same engine on a database in this process's memory (open-store.ts).
 storeContract('sqlite :memory:', (limits) => open(':memory:', limits.maxOfflinePerUser));
+// Other processes on the same file: each store is another connection.
+const sharedFiles = new WeakMap<object, string>();
+pushContract('sqlite', {
+  open: () => {
+    const path = file();
+    const store = open(path);
+    sharedFiles.set(store, path);
+    return store;
+  },
+  again: (first) => open(sharedFiles.get(first) as string),
+});
+pushContract('sqlite :memory:', { open: () => open(':memory:') });
+
+// The notify suite reaches tables of its own through the store's connection (configure).
+const connections = new WeakMap<Store, { db: Database.Database; path: string }>();
+const openWired = (path: string): SqliteStore => {
+  let db: Database.Database | undefined;
+  const store = new SqliteStore({
+    path,
+    synchronous: 'normal',
+    maxOfflinePerUser: 10,
+    configure: (d) => {
+      db = d;
+    },
+  });
+  connections.set(store, { db: db as Database.Database, path });
+  return store;
+};
+const wired = (store: Store) => connections.get(store) as { db: Database.Database; path: string };
+for (const [name, path] of [
+  ['sqlite', file],
+  ['sqlite :memory:', () => ':memory:'],
+] as const) {
+  notifyContract(name, {
+    open: async () => openWired(path()),
+    ...(name === 'sqlite' && { twin: async (store: Store) => openWired(wired(store).path) }),
+    subscribe: async (store, nick) => {
+      wired(store)
+        .db.prepare(
+          `INSERT INTO push_subscriptions (endpoint, nick, p256dh, auth, session, created)
+           VALUES (?, ?, 'k', 'a', 's', 1)`,
+        )
+        .run(`https://push.example/${nick}`, nick);
+    },
+    mentionRows: async (store) =>
+      (wired(store).db.prepare('SELECT count(*) AS n FROM mention_rows').get() as { n: number }).n,
+  });
+}
+
+// The versions the migration tests go back to, named by the step that follows each: a new
+// step at the end must not move them. Going back also undoes every later step (in reverse).
+/** Before step 6 (users.registered). */
+const BEFORE_REGISTERED = 5;
+/** Before step 7 (invites.invited_id). */
+const BEFORE_INVITE_ORDER = 6;
+/** Undoes step 8 (notifications), so that a test can go back to a version before it. */
+const UNDO_NOTIFICATIONS = `DROP INDEX members_folded;
+  ALTER TABLE messages DROP COLUMN added;
+  ALTER TABLE messages DROP COLUMN mentions;
+  DROP TABLE mention_rows; DROP TABLE read_markers; DROP TABLE notify_levels;
+  DROP TABLE attention; DROP TABLE push_subscriptions; DROP TABLE user_settings;
+  DROP TABLE secrets;`;
 
 // The schema of version 1, as released: the migration test starts from it.
 const VERSION_1 = `
@@ -228,13 +293,14 @@ describe('SqliteStore', () => {
       offline: true,
     });
     await first.close();
-    // Back to version 3 with an account made then.
+    // Back to the version before registration points, with an account made then.
     const old = new Database(path);
-    old.exec(`DROP INDEX invites_oldest;
+    old.exec(`${UNDO_NOTIFICATIONS}
+      DROP INDEX invites_oldest;
       ALTER TABLE invites DROP COLUMN invited_id;
       ALTER TABLE users DROP COLUMN registered;
       INSERT INTO users (nick, password, created) VALUES ('Ann', 'h', 2);
-      PRAGMA user_version = ${SCHEMA_VERSION - 2};`);
+      PRAGMA user_version = ${BEFORE_REGISTERED};`);
     old.close();
     const store = open(path);
     assert.deepEqual(await store.since('Ann', 0, 10), [{ kind: 'message', message }]);
@@ -253,13 +319,14 @@ describe('SqliteStore', () => {
     }
     await first.close();
     const old = new Database(path);
-    old.exec(`DROP INDEX invites_oldest;
+    old.exec(`${UNDO_NOTIFICATIONS}
+      DROP INDEX invites_oldest;
       ALTER TABLE invites DROP COLUMN invited_id;
       INSERT INTO rooms (name, visibility, history, created_by, created, members) VALUES
         ('#c', 'private', 'all', 'ann', 1, 1);
       INSERT INTO members (room, nick, role, joined) VALUES ('#c', 'ann', 'owner', 9);
       INSERT INTO invites (room, nick, invited_by) VALUES ('#c', 'bob', 'ann');
-      PRAGMA user_version = ${SCHEMA_VERSION - 1};`);
+      PRAGMA user_version = ${BEFORE_INVITE_ORDER};`);
     old.close();
     open(path).close();
     const db = new Database(path);

@@ -31,6 +31,8 @@ import { WriteQueue } from '../write-queue.js';
 import { SqliteAccounts } from './accounts.js';
 import { type PendingWrite, SqliteAppender } from './append.js';
 import { SqliteLog } from './log.js';
+import { SqliteNotify } from './notify.js';
+import { SqlitePush } from './push.js';
 import { SqliteRooms } from './rooms.js';
 import { checkIntegrity, migrate, writeProbe } from './schema.js';
 
@@ -63,6 +65,8 @@ type Statement<P extends unknown[], R = unknown> = Database.Statement<P, R>;
 /** The default Store: one SQLite file in WAL mode, through better-sqlite3's synchronous API. */
 export class SqliteStore implements Store {
   readonly accounts: SqliteAccounts;
+  readonly push: SqlitePush;
+  readonly notify: SqliteNotify;
   private readonly journal: SqliteLog;
   private readonly roomState: SqliteRooms;
   private readonly db: Database.Database;
@@ -99,8 +103,14 @@ export class SqliteStore implements Store {
       throw err;
     }
     this.accounts = new SqliteAccounts(db);
+    this.push = new SqlitePush(db);
     this.journal = new SqliteLog(db, (nick) => this.accounts.registeredAt(nick));
     this.roomState = new SqliteRooms(db);
+    this.notify = new SqliteNotify(
+      db,
+      () => this.flush(),
+      (nick) => this.accounts.registeredAt(nick),
+    );
     const appender = new SqliteAppender(db, this.roomState, options.maxOfflinePerUser);
     // What waited for the nick before its account was made is not the account's (store.ts);
     // the whole mailbox is emptied all the same.
