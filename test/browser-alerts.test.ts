@@ -605,6 +605,8 @@ test('notification levels: a menu per conversation, kept by the server and follo
   const alice = await login(context, 'alice');
   await workerActive(alice);
   const phone = await login(await newContext(), 'alice');
+  const bob = await session(server.url, 'bob');
+  await post(server.url, bob, 'alice', 'hi');
   await openConv(alice, 'bob');
   await openConv(phone, 'bob');
   assert.equal(await alice.inputValue('#conv-level'), 'default');
@@ -618,7 +620,6 @@ test('notification levels: a menu per conversation, kept by the server and follo
     'the level on the other device',
     () => (document.getElementById('conv-level') as HTMLSelectElement | null)?.value === 'none',
   );
-  const bob = await session(server.url, 'bob');
   await openConv(alice, 'all');
   await setHidden(alice, true);
   await post(server.url, bob, 'alice', 'muted');
@@ -667,11 +668,11 @@ test('notification levels: a menu per conversation, kept by the server and follo
 const FAKE_PUSH = () => {
   let current: unknown = null;
   const make = (key: ArrayBuffer) => ({
-    endpoint: 'https://push.example.net/fake-endpoint',
+    endpoint: 'http://127.0.0.1:9/push/fake-endpoint',
     expirationTime: null,
     options: { applicationServerKey: key, userVisibleOnly: true },
     toJSON: () => ({
-      endpoint: 'https://push.example.net/fake-endpoint',
+      endpoint: 'http://127.0.0.1:9/push/fake-endpoint',
       expirationTime: null,
       keys: {
         p256dh:
@@ -696,7 +697,8 @@ const FAKE_PUSH = () => {
 test('Web Push setting: subscribes with the server key and tells the server; off unsubscribes', {
   timeout: TEST_TIMEOUT,
 }, async (t) => {
-  const server = await setup(t);
+  // The stand-in subscription points at loopback, which only this option allows.
+  const server = await setup(t, { pushAllowPrivateEndpoints: 'yes' });
   if (!server) return;
   const context = await notifyingContext(server.url);
   await context.addInitScript(FAKE_PUSH);

@@ -4,11 +4,7 @@
 
 import { mentionsMe } from './mentions.js';
 
-/**
- * A stored message, with the nicks the server found mentioned in it (docs/api.md).
- * @typedef {import('../src/http/api-types.js').ApiMessage
- *   & { readonly mentions?: readonly string[] }} Message
- */
+/** @typedef {import('../src/http/api-types.js').ApiMessage} Message a stored message */
 /** @typedef {import('./outbox.js').OutboxItem} OutboxItem */
 /**
  * An edit (its text, time and, from the server, mentions) or a delete of a message.

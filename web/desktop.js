@@ -99,8 +99,7 @@ export class Desktop {
    * @param {ApiEdit} e
    */
   edit(e) {
-    const added = /** @type {{ newMentions?: unknown }} */ (e).newMentions;
-    const mentioned = mentionsMe(mentionsOf({ mentions: added }), this.deps.me);
+    const mentioned = mentionsMe(mentionsOf({ mentions: e.newMentions }), this.deps.me);
     const conv = this.deps.convIdOf(e);
     if (mentioned && this.shouldNotify(e.from, conv, true, true)) this.show(conv, e.from, e.text);
   }

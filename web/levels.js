@@ -8,7 +8,7 @@ import { ApiError, call } from './api.js';
 import { EVERYONE, isRoom } from './model.js';
 import { $ } from './view.js';
 
-/** @typedef {'all' | 'mentions' | 'none'} Level */
+/** @typedef {import('../src/http/api-types.js').ApiNotifyLevel} Level */
 /** @typedef {'direct' | 'room' | 'all'} Kind */
 /**
  * What the levels need from the page.

@@ -217,7 +217,7 @@ export class Model {
    * Applies the server's unread counts (GET /api/v1/unread), which cover the events up to
    * `asOf`: each listed conversation's marker and counts; every other conversation has
    * nothing unread up to there.
-   * @param {ReadonlyArray<{ with: string, marker: number, unread: number, mentions: number }>} list
+   * @param {ReadonlyArray<import('../src/http/api-types.js').ApiUnread>} list
    * @param {number} asOf
    */
   setCounts(list, asOf) {

@@ -8,10 +8,7 @@ import { call } from './api.js';
 import { isRoom } from './model.js';
 
 /** @typedef {import('./model.js').Model} Model */
-/**
- * One conversation with unread messages, as GET /api/v1/unread lists it.
- * @typedef {{ with: string, marker: number, unread: number, mentions: number }} UnreadEntry
- */
+/** One conversation with unread messages (GET /api/v1/unread). @typedef {import('../src/http/api-types.js').ApiUnread} UnreadEntry */
 /**
  * What the unread state needs from the page.
  * @typedef {object} UnreadDeps
