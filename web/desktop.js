@@ -128,12 +128,14 @@ export class Desktop {
    */
   async show(conv, from, text) {
     const hide = this.deps.levels.hideText;
-    const where = conv === EVERYONE ? ' in Everyone' : isRoom(conv) ? ` in ${conv}` : '';
+    // As the server words a pushed one (core/push-dispatch.ts), so that either reads the same.
+    const where = conv === EVERYONE ? ' to everyone' : isRoom(conv) ? ` in ${conv}` : '';
     const title = hide ? 'ssechat' : `${from}${where}`;
+    const points = [...text];
     const body = hide
       ? 'New message'
-      : text.length > MAX_BODY
-        ? `${text.slice(0, MAX_BODY)}…`
+      : points.length > MAX_BODY
+        ? `${points.slice(0, MAX_BODY - 1).join('')}…`
         : text;
     const tag = `ssechat:${conv}`;
     const data = { with: conv, url: `/#${encodeURIComponent(conv)}` };
