@@ -81,7 +81,11 @@ export function renderMessages(ol, conv, me, actions, tools) {
   /** @type {Row | null} */
   let prev = null;
   const divider = conv.divider;
-  let dividerPlaced = divider === null;
+  // Only where the list reaches back to the marker (or to the beginning): else the first
+  // unread message is in history not loaded yet, and the divider waits for that page.
+  const oldest = conv.messages[0]?.id;
+  const reaches = oldest !== undefined && (oldest <= (divider ?? 0) || conv.before === null);
+  let dividerPlaced = divider === null || !reaches;
   for (const row of rows) {
     if (
       !dividerPlaced &&
