@@ -118,7 +118,14 @@ export class Conversation {
    * @param {Message} message
    */
   add(message) {
-    if (this.byId.has(message.id)) return false;
+    const known = this.byId.get(message.id);
+    if (known) {
+      // Our own message, added from the send's answer, learns its mentions from the event.
+      if (known.mentions || !message.mentions || known.text !== message.text) return false;
+      this.byId.set(message.id, { ...known, mentions: message.mentions });
+      this.sorted = null;
+      return true;
+    }
     const patch = this.patches.get(message.id);
     if (patch) {
       this.patches.delete(message.id);
