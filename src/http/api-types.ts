@@ -170,6 +170,8 @@ export interface ApiEvents {
   room: ApiRoomCount;
   online: ApiOnline;
   presence: ApiPresence;
+  marker: ApiMarker;
+  notify: ApiNotifyEvent;
   reset: ApiReset;
   ping: Record<string, never>;
   bye: ApiBye;
