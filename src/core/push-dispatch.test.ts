@@ -61,8 +61,8 @@ const message = (id: number, from: string, to: string, text: string): LoggedEven
 
 async function run(h: ReturnType<typeof harness>): Promise<Sent[]> {
   h.dispatch.poke();
-  // Two turns of the fakes' promises and the drain loop.
-  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+  // The poke's delay (POKE_MS), then the fakes' promises and the drain loop.
+  await new Promise((r) => setTimeout(r, 150));
   h.dispatch.close();
   return h.sent;
 }

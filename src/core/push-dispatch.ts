@@ -45,6 +45,11 @@ export interface PushDispatchDeps {
   readonly now?: () => number;
 }
 
+/**
+ * How long a poke waits for more: a push 50 ms later is not noticed, a claim per send under
+ * load would be (it is a write transaction).
+ */
+const POKE_MS = 50;
 /** Events claimed per Store round trip. */
 const BATCH = 100;
 /**
@@ -74,6 +79,7 @@ export class PushDispatch {
   private running = false;
   private again = false;
   private closed = false;
+  private scheduled: NodeJS.Timeout | undefined;
   private readonly timer: NodeJS.Timeout;
 
   constructor(private readonly deps: PushDispatchDeps) {
@@ -86,27 +92,36 @@ export class PushDispatch {
     this.poke();
   }
 
-  /** Looks for new events soon (after this process logged a message or an edit). */
+  /**
+   * Looks for new events within POKE_MS (after this process logged a message or an edit):
+   * every poke meanwhile joins the same claim, so a burst of sends costs one Store round trip
+   * per POKE_MS, not one per message.
+   */
   poke(): void {
-    if (this.closed) return;
+    if (this.closed || this.scheduled) return;
     if (this.running) {
       this.again = true;
       return;
     }
-    this.running = true;
-    void this.drain().finally(() => {
-      this.running = false;
-      if (this.again) {
-        this.again = false;
-        this.poke();
-      }
-    });
+    this.scheduled = setTimeout(() => {
+      this.scheduled = undefined;
+      this.running = true;
+      void this.drain().finally(() => {
+        this.running = false;
+        if (this.again) {
+          this.again = false;
+          this.poke();
+        }
+      });
+    }, POKE_MS);
+    this.scheduled.unref();
   }
 
   /** Stops sweeping; events not claimed yet are left to other processes or the next start. */
   close(): void {
     this.closed = true;
     clearInterval(this.timer);
+    clearTimeout(this.scheduled);
   }
 
   private async drain(): Promise<void> {

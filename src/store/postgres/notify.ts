@@ -218,7 +218,8 @@ export class PostgresNotify implements NotifyStore {
    */
   async claimPushWork(limit: number): Promise<LoggedEvent[]> {
     if (!Number.isSafeInteger(limit) || limit <= 0) return [];
-    await this.flushed();
+    // No wait for this process's pending appends: the next claim takes them (see
+    // sqlite/notify.ts), and waiting would hold the push work behind every batch.
     return inTransaction(this.pool, async (client) => {
       const { rows: found } = await client.query<{ value: number }>(
         "SELECT value FROM meta WHERE key = 'push_cursor' FOR UPDATE",
@@ -244,7 +245,6 @@ export class PostgresNotify implements NotifyStore {
   }
 
   async pushAudience(id: EventId): Promise<PushCandidate[]> {
-    await this.flushed();
     const { rows } = await this.pool.query<PushCandidate>({ ...AUDIENCE, values: [id] });
     return rows.map(({ nick, level, mentioned }) => ({ nick, level, mentioned }));
   }

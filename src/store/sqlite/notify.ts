@@ -249,14 +249,15 @@ export class SqliteNotify implements NotifyStore {
     return new Set(rows.map((r) => r.nick));
   }
 
+  // No flush before the push work: it would commit the write queue's batch early, once per
+  // claim, and cost the send path its group commit. An append still in the queue is claimed
+  // by the next call (the dispatcher is poked after each append has committed).
   async claimPushWork(limit: number): Promise<LoggedEvent[]> {
     if (!Number.isSafeInteger(limit) || limit <= 0) return [];
-    this.flush();
     return this.claimTx(limit);
   }
 
   async pushAudience(id: EventId): Promise<PushCandidate[]> {
-    this.flush();
     return this.selectAudience
       .all({ id })
       .map((r) => ({ nick: r.nick, level: r.level, mentioned: r.mentioned === 1 }));
