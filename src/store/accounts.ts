@@ -33,8 +33,9 @@ export interface Credential {
  *   alike before the rule existed keep working (accounts-keys.ts).
  * - `createUser` records the log's head at that moment as the account's registration point,
  *   and in the same transaction empties the nick's offline mailbox and drops its room
- *   invitations: whatever was addressed to a nick before anyone owned it was meant for someone
- *   else (an open-mode user of that name, or nobody). The Store's reads hide the rest of it
+ *   invitations and its notification state (read markers, levels, attention, push settings):
+ *   whatever was addressed to a nick, or set for it, before anyone owned it was meant for or
+ *   made by someone else (an open-mode user of that name, or nobody). The Store's reads hide the rest of it
  *   (store.ts, "A registered viewer..."). Accounts made before this rule existed see all.
  * - An expired credential is never returned, by `credential` or `takeTicket`.
  * - `takeTicket` returns a ticket at most once, even to concurrent callers, and never takes,

@@ -113,6 +113,33 @@ export function registrationContract(name: string, open: () => Promise<Store> | 
       assert.deepEqual(await store.takeOffline('kim'), [after]);
     });
 
+    test('an account does not inherit the notification state its nick had before', async () => {
+      // An open-mode `eve` (anyone) mutes the real eve's DMs and sets her markers and push
+      // settings; the account eve registers later must start clean.
+      await store.append(msg('mary', 'all', 'before'));
+      await store.notify.unread('eve');
+      await store.notify.setLevel('eve', 'mary', 'none');
+      await store.notify.setLevel('eve', '#hidden-board', 'all');
+      await store.notify.setMarker('eve', 'all', 1);
+      await store.notify.setAttention('eve', 'tab', TS + 60_000);
+      await store.push.setHideText('eve', true);
+      // Another name keeps its own.
+      await store.notify.setLevel('Eve', 'mary', 'none');
+      assert.equal(await store.accounts.createUser('eve', 'h', TS), true);
+      assert.deepEqual([...(await store.notify.levels('eve'))], []);
+      assert.deepEqual([...(await store.notify.attentive(['eve'], TS))], []);
+      assert.equal(await store.push.hideText('eve'), false);
+      const later = (await store.append(msg('mary', 'all', 'after'))).message;
+      // The baseline is taken again: nothing from before the account counts as unread.
+      assert.deepEqual(await store.notify.unread('eve'), []);
+      await store.append(msg('mary', 'all', 'news'));
+      assert.deepEqual(
+        (await store.notify.unread('eve')).map((u) => [u.with, u.marker, u.unread]),
+        [['all', later.id, 1]],
+      );
+      assert.deepEqual([...(await store.notify.levels('Eve'))], [['mary', 'none']]);
+    });
+
     test('switching to accounts mode drops what waits for nicks with no account', async () => {
       assert.equal(await store.accounts.setAuthMode('open'), 0);
       assert.equal(await store.accounts.createUser('ann', 'h', TS), true);

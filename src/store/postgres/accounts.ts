@@ -44,6 +44,14 @@ export class PostgresAccounts implements AccountStore {
         if (rowCount !== 1) return false;
         await client.query('DELETE FROM offline WHERE recipient = $1', [nick]);
         await client.query('DELETE FROM invites WHERE nick = $1', [nick]);
+        // Notification state the nick had before its account (accounts.ts): one statement.
+        await client.query(
+          `WITH m AS (DELETE FROM read_markers WHERE nick = $1),
+                l AS (DELETE FROM notify_levels WHERE nick = $1),
+                a AS (DELETE FROM attention WHERE nick = $1)
+           DELETE FROM user_settings WHERE nick = $1`,
+          [nick],
+        );
         return true;
       },
       { lock: appendLock(this.lockKey) },

@@ -45,10 +45,16 @@ export class SqliteAccounts implements AccountStore {
     );
     const dropMailbox = db.prepare('DELETE FROM offline WHERE recipient = ?');
     const dropInvites = db.prepare('DELETE FROM invites WHERE nick = ?');
+    // Notification state a nick had before its account (an open-mode user's, anyone's):
+    // levels, markers (the baseline too), attention and push settings (accounts.ts).
+    const dropNotify = ['read_markers', 'notify_levels', 'attention', 'user_settings'].map(
+      (table) => db.prepare(`DELETE FROM ${table} WHERE nick = ?`),
+    );
     const create = db.transaction((nick: string, passwordHash: string, now: number) => {
       if (insertUser.run(nick, passwordHash, now, nickKey(nick)).changes !== 1) return false;
       dropMailbox.run(nick);
       dropInvites.run(nick);
+      for (const drop of dropNotify) drop.run(nick);
       return true;
     });
     this.createTx = (nick, passwordHash, now) => create.immediate(nick, passwordHash, now);
