@@ -87,6 +87,8 @@ export function buildNotifications(deps: NotificationDeps): Notifications {
         limits: config,
         requireMember: (room, user) => chat.rooms.requireMember(room, user),
         registered: chat.registered,
+        exchanged: async (nick, peer) =>
+          (await store.history(nick, peer, Number.MAX_SAFE_INTEGER, 1)).length > 0,
         // Like typing, best effort: the state is in the Store, and a reload reads it.
         tell: (nick, change) => deps.bus.publish({ kind: 'own', nick, change }).catch(() => {}),
         now: Date.now,

@@ -203,6 +203,21 @@ describe('mentions in open mode', () => {
       assert.deepEqual(page.json.messages.at(-1).mentions, ['zoe']);
       const settings = await api(base, 'GET', '/api/v1/notify', undefined, ann);
       assert.equal(settings.json.mentionsNotify, false);
+      // Every nick is valid here: state is kept only for a peer there are messages with, so
+      // made-up nicks cannot pile up rows.
+      const made = await api(
+        base,
+        'PUT',
+        '/api/v1/notify',
+        { with: 'made-up', level: 'none' },
+        ann,
+      );
+      assert.equal(made.status, 404, made.body);
+      const mark = await api(base, 'PUT', '/api/v1/markers', { with: 'made-up', upTo: 1 }, ann);
+      assert.equal(mark.status, 404, mark.body);
+      await api(base, 'POST', '/api/v1/messages', { to: 'made-up', text: 'hi' }, ann);
+      const now = await api(base, 'PUT', '/api/v1/notify', { with: 'made-up', level: 'none' }, ann);
+      assert.equal(now.status, 200, now.body);
     } finally {
       await server.close();
     }

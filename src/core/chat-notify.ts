@@ -31,6 +31,8 @@ export interface ChatNotifyDeps {
   readonly requireMember: (room: string, user: string) => Promise<unknown>;
   /** Accounts mode: whether a nick is registered (see ChatDeps.registered); absent in open mode. */
   readonly registered?: (nick: string) => Promise<boolean>;
+  /** Whether `nick` and `peer` have a direct message between them that `nick` sees. */
+  readonly exchanged: (nick: string, peer: string) => Promise<boolean>;
   /** Tells the user's own streams, on every process (an `own` event on the Bus). */
   readonly tell: (nick: string, change: OwnChange) => Promise<void>;
   readonly now: () => number;
@@ -123,15 +125,26 @@ export class ChatNotify {
   }
 
   /**
-   * The conversation `withRaw` names for `nick`: a room they are a member of, a registered
-   * user (accounts mode; any valid nick in open mode), or `all`. Checked, so that nobody
-   * keeps state about rooms they are not in or names nobody owns.
+   * The conversation `withRaw` names for `nick`: a room they are a member of, `all`, or a
+   * peer: a registered user (accounts mode), or in open mode, where every nick is valid, one
+   * they have a direct message with. Checked, so that nobody keeps state about rooms they are
+   * not in, and the rows one user may make are bounded by accounts, or by messages that the
+   * flood guards bound (a row per made-up nick would not be).
    */
   private async conversation(nick: string, withRaw: string): Promise<string> {
     const conversation = parseTarget(withRaw, this.deps.limits);
     if (isRoom(conversation)) await this.deps.requireMember(conversation, nick);
-    else if (conversation !== EVERYONE && conversation !== nick && this.deps.registered) {
-      if (!(await this.deps.registered(conversation))) throw new ChatError('CHAT_USER_NOT_FOUND');
+    else if (conversation !== EVERYONE && conversation !== nick) {
+      const { registered } = this.deps;
+      const known = registered
+        ? await registered(conversation)
+        : await this.deps.exchanged(nick, conversation);
+      if (!known) {
+        throw new ChatError(
+          'CHAT_USER_NOT_FOUND',
+          registered ? undefined : 'no direct messages with this nick',
+        );
+      }
     }
     return conversation;
   }

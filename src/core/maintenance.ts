@@ -2,7 +2,10 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/store.js';
 
-/** How often the maintenance job applies retention and drops expired sessions and tickets. */
+/**
+ * How often the maintenance job applies retention and drops expired sessions, tickets and
+ * attention reports.
+ */
 const MAINTENANCE_INTERVAL_MS = 10 * 60_000;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -30,7 +33,8 @@ export function startMaintenance(deps: MaintenanceDeps): () => void {
       const olderThan = config.retentionDays === 0 ? 0 : Date.now() - config.retentionDays * DAY_MS;
       const pruned = await store.prune({ olderThan, keep: config.retentionCount });
       const expired = await pruneCredentials();
-      if (pruned > 0 || expired > 0) logger.info('maintenance', { pruned, expired });
+      const attention = await store.notify.pruneAttention(Date.now());
+      if (pruned > 0 || expired > 0) logger.info('maintenance', { pruned, expired, attention });
     } catch (err) {
       logger.error('maintenance failed', { err });
     } finally {

@@ -76,6 +76,11 @@ export interface NotifyStore {
   setAttention(nick: string, client: string, until: number): Promise<void>;
   /** Those of `nicks` with a client looking at `now`. */
   attentive(nicks: readonly string[], now: number): Promise<Set<string>>;
+  /**
+   * Deletes attention reports that ran out at or before `now` (the maintenance job): each
+   * nick keeps a few, but open mode makes nicks free, and their rows would pile up.
+   */
+  pruneAttention(now: number): Promise<number>;
   /** Logged messages and edits above the push cursor, which moves past them (see above). */
   claimPushWork(limit: number): Promise<LoggedEvent[]>;
   /** Who to consider pushing logged message or edit `id` to (see the contract). */

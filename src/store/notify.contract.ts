@@ -181,6 +181,12 @@ export function notifyContract(name: string, factory: NotifyFactory): void {
       // Many clients: the most recent stay.
       for (let i = 0; i < 40; i++) await store.notify.setAttention('dan', `c${i}`, 10_000 + i);
       assert.deepEqual(await store.notify.attentive(['dan'], 10_038), new Set(['dan']));
+      // Maintenance drops what ran out; what still holds stays.
+      // bob's two, ann's one, and dan's kept c24 to c30 (until 10,024 to 10,030).
+      assert.equal(await store.notify.pruneAttention(10_030), 3 + 7);
+      assert.deepEqual(await store.notify.attentive(['dan'], 10_030), new Set(['dan']));
+      assert.deepEqual(await store.notify.attentive(['bob', 'ann'], 0), new Set());
+      assert.equal(await store.notify.pruneAttention(20_000), 9);
     });
 
     test('claimPushWork: nothing the first time, then messages and edits once, in order', async () => {

@@ -212,6 +212,11 @@ export class PostgresNotify implements NotifyStore {
     return new Set(rows.map((r) => r.nick));
   }
 
+  async pruneAttention(now: number): Promise<number> {
+    const { rowCount } = await this.pool.query('DELETE FROM attention WHERE until <= $1', [now]);
+    return rowCount ?? 0;
+  }
+
   /**
    * The cursor's row is locked (FOR UPDATE) for the whole transaction: a second process
    * claiming at once waits, then reads the moved cursor.

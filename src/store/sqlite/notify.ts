@@ -119,7 +119,7 @@ export class SqliteNotify implements NotifyStore {
 
   /** Prepares its statements on `db`, which must already have the current schema. */
   constructor(
-    db: Database.Database,
+    private readonly db: Database.Database,
     private readonly flush: () => void,
     private readonly registeredAt: (nick: string) => number,
   ) {
@@ -247,6 +247,10 @@ export class SqliteNotify implements NotifyStore {
     if (nicks.length === 0) return new Set();
     const rows = this.selectAttentive.all(JSON.stringify(nicks), now);
     return new Set(rows.map((r) => r.nick));
+  }
+
+  async pruneAttention(now: number): Promise<number> {
+    return this.db.prepare('DELETE FROM attention WHERE until <= ?').run(now).changes;
   }
 
   // No flush before the push work: it would commit the write queue's batch early, once per
