@@ -173,7 +173,7 @@ export class Metrics {
     });
     new Counter({
       name: `${METRIC_PREFIX}pushes_total`,
-      help: 'Web Push outcomes: sent (accepted by the push service), failed (refused, out of attempts or to a refused address), pruned (subscription gone: 404 or 410), dropped (queue full)',
+      help: 'Web Push outcomes: sent (accepted by the push service), failed (refused, out of attempts or to a refused address), pruned (subscription removed: 404 or 410, or failing for an hour), dropped (queue full, in all or for one user)',
       labelNames: ['outcome'] as const,
       registers,
       collect() {

@@ -58,7 +58,8 @@ export class Stats {
   readonly refused: Record<Refusal, number> = { send: 0, connect: 0, streams: 0, connections: 0 };
   /**
    * Web Push outcomes (outbound/push/sender.ts, PushCounts): accepted by a push service,
-   * given up, subscriptions removed for a 404 or 410, and pushes dropped from a full queue.
+   * given up, subscriptions removed for a 404 or 410 or for failing an hour, and pushes
+   * dropped from a full queue (or a user's full share of it).
    */
   readonly push = { sent: 0, failed: 0, pruned: 0, dropped: 0 };
   /** Frames the Hub handed to streams (one per stream per event it shows). */

@@ -1,11 +1,41 @@
 /**
- * The wire side of a push: one POST to the address the EndpointGuard checked, on a connection
- * of its own, with the caller's abort signal as its timeout.
+ * The wire side of a push: the request, encrypted and signed, and one POST of it to the address
+ * the EndpointGuard checked, on a connection of its own, with the caller's abort signal as its
+ * timeout.
  */
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
+import webpush from 'web-push';
+import type { PushSubscriptionRecord, VapidKeys } from '../../store/push-store.js';
 import type { PushTarget } from './endpoint-guard.js';
+import { DEFAULT_TTL_SECONDS, type PushOptions } from './options.js';
+
+/**
+ * The headers and body of a push of `payload` (JSON) to `sub`: encrypted for its browser with
+ * a new record key and salt each time (web-push: RFC 8291 with a fresh ECDH pair), and signed
+ * with a VAPID JWT whose `aud` is the endpoint's origin and `exp` 12 hours away.
+ */
+export function pushRequest(
+  sub: PushSubscriptionRecord,
+  payload: string,
+  options: PushOptions,
+  keys: VapidKeys,
+  subject: string,
+): { headers: Record<string, string | number>; body: Buffer } {
+  const details = webpush.generateRequestDetails(
+    { endpoint: sub.endpoint, keys: { p256dh: sub.p256dh, auth: sub.auth } },
+    payload,
+    {
+      vapidDetails: { subject, publicKey: keys.publicKey, privateKey: keys.privateKey },
+      TTL: options.ttl ?? DEFAULT_TTL_SECONDS,
+      urgency: options.urgency ?? 'normal',
+      ...(options.topic === undefined ? {} : { topic: options.topic }),
+      contentEncoding: 'aes128gcm',
+    },
+  );
+  return { headers: details.headers, body: details.body as Buffer };
+}
 
 /** `promise`, or a rejection as soon as `signal` aborts (a DNS lookup cannot be cancelled). */
 export function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {

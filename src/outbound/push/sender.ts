@@ -1,75 +1,27 @@
 /**
  * Sends Web Push messages (RFC 8030), encrypted for the browser (RFC 8291, aes128gcm) and
  * signed with the server's VAPID key (RFC 8292), off the request path: `send` only queues.
- * A bounded queue feeds a few concurrent requests, each with a timeout, retried with backoff
- * when the push service is busy or unreachable; a subscription the push service says is gone
- * (404, 410) is removed from the Store. Every request goes to an address the EndpointGuard
- * checked just before, and to no other.
+ * A bounded queue, fair across users (lanes.ts), feeds a few concurrent requests, each with a
+ * timeout, retried with backoff when the push service is busy or unreachable; endpoints that
+ * answer slowly or not at all get only the slow slots (health.ts, limits.ts). A subscription
+ * the push service says is gone (404, 410), or whose pushes kept failing for an hour, is
+ * removed from the Store. Every request goes to an address the EndpointGuard checked just
+ * before, and to no other.
  */
-import webpush from 'web-push';
 import { ChatError } from '../../domain/errors.js';
-import type { Logger } from '../../logger.js';
+import type { LogFields, Logger } from '../../logger.js';
 import type { PushStore, PushSubscriptionRecord, VapidKeys } from '../../store/push-store.js';
 import type { EndpointGuard, PushTarget } from './endpoint-guard.js';
+import { EndpointHealth } from './health.js';
+import { FairLanes } from './lanes.js';
+import { PUSH_LIMITS, type PushLimits } from './limits.js';
+import { checkOptions, type PushOptions } from './options.js';
 import { fitPayload, MAX_PAYLOAD_BYTES } from './payload.js';
-import { abortable, postTo } from './post.js';
+import { abortable, postTo, pushRequest } from './post.js';
 
+export { PUSH_LIMITS, type PushLimits } from './limits.js';
+export { DEFAULT_TTL_SECONDS, type PushOptions, type PushUrgency } from './options.js';
 export { fitPayload, MAX_PAYLOAD_BYTES } from './payload.js';
-
-/**
- * How long a push service keeps a message for a browser that is offline (the TTL header), in
- * seconds, unless `send` is told otherwise: a chat notification a day late is still news, one
- * a week late is noise.
- */
-export const DEFAULT_TTL_SECONDS = 24 * 60 * 60;
-
-/** The sender's bounds (PUSH_LIMITS). */
-export interface PushLimits {
-  readonly maxQueued: number;
-  readonly concurrency: number;
-  readonly timeoutMs: number;
-  readonly attempts: number;
-  readonly retryBaseMs: number;
-  readonly maxRetryDelayMs: number;
-  readonly closeWaitMs: number;
-}
-
-/** The sender's bounds; each may be given smaller for a test (PushSenderOptions). */
-export const PUSH_LIMITS: PushLimits = {
-  /**
-   * Pushes waiting (queued or between retries); past it `send` drops the new one and counts
-   * it (`dropped`). At a few KB each, 10,000 is some 30 MB at worst.
-   */
-  maxQueued: 10_000,
-  /** Requests in flight at once: push services answer in tens of ms, so a few suffice. */
-  concurrency: 8,
-  /** How long one attempt may take, DNS and TLS included, in ms. */
-  timeoutMs: 10_000,
-  /** Attempts per push (the first and the retries) when the service is busy or unreachable. */
-  attempts: 3,
-  /** Pause before the first retry, doubled before each next (with jitter), in ms. */
-  retryBaseMs: 1_000,
-  /** Longest pause before a retry, also when the service's Retry-After asks for more, in ms. */
-  maxRetryDelayMs: 30_000,
-  /** How long close() lets requests in flight finish before it cuts them, in ms. */
-  closeWaitMs: 2_000,
-};
-
-/** The urgency of a push (RFC 8030 §5.3): a service may hold a low one to save battery. */
-export type PushUrgency = 'very-low' | 'low' | 'normal' | 'high';
-
-/** How one push is sent. */
-export interface PushOptions {
-  /** Seconds the push service keeps it for an offline browser; DEFAULT_TTL_SECONDS. */
-  readonly ttl?: number;
-  /** RFC 8030 urgency; `normal` by default. */
-  readonly urgency?: PushUrgency;
-  /**
-   * RFC 8030 topic: a newer push with the same topic replaces one the service still holds
-   * (one per conversation). At most 32 characters of base64url.
-   */
-  readonly topic?: string;
-}
 
 /** What the sender counts (ops/stats.ts holds them, prometheus.ts exports them). */
 export interface PushCounts {
@@ -77,9 +29,12 @@ export interface PushCounts {
   sent: number;
   /** Pushes given up: refused (4xx but 404/410), out of attempts, or to a refused address. */
   failed: number;
-  /** Subscriptions removed because their push service answered 404 or 410. */
+  /**
+   * Subscriptions removed because their push service answered 404 or 410, or because their
+   * pushes kept failing (PUSH_LIMITS.deadAfterFailures, deadAfterMs).
+   */
   pruned: number;
-  /** Pushes dropped because the queue was full (or the sender closed). */
+  /** Pushes dropped because the queue, or the subscriber's share of it, was full (or closed). */
   dropped: number;
 }
 
@@ -90,7 +45,7 @@ export interface PushSenderOptions {
   /** The VAPID subject (`--push-subject`). */
   readonly subject: string;
   readonly guard: EndpointGuard;
-  /** Where a gone subscription is removed. */
+  /** Where a gone or dead subscription is removed. */
   readonly store: Pick<PushStore, 'dropEndpoint'>;
   readonly logger: Logger;
   /** Where outcomes are counted; a private object when not given. */
@@ -101,10 +56,18 @@ export interface PushSenderOptions {
 
 /** One push on its way. */
 interface Job {
+  /** Whose lane it waits in: the subscriber's nick. */
+  readonly key: string;
   readonly sub: PushSubscriptionRecord;
   readonly body: string;
   readonly options: PushOptions;
   attempt: number;
+}
+
+/** One attempt in flight: which slots it counts against, and how to cut it. */
+interface Running {
+  readonly controller: AbortController;
+  pool: 'main' | 'slow';
 }
 
 /** How one attempt ended. */
@@ -113,8 +76,6 @@ type Outcome =
   | { readonly kind: 'refused'; readonly reason: string }
   | { readonly kind: 'error'; readonly err: unknown };
 
-const URGENCIES: readonly PushUrgency[] = ['very-low', 'low', 'normal', 'high'];
-
 /** See the top of this file. What the push dispatcher calls: `send` and `publicKey`. */
 export class PushSender {
   /** The server's VAPID public key (base64url, 65 bytes): browsers subscribe with it. */
@@ -122,11 +83,15 @@ export class PushSender {
   /** Outcomes so far. */
   readonly counts: PushCounts;
   private readonly limits: PushLimits;
-  private readonly queue: Job[] = [];
+  /** Every push held: waiting, in flight or between retries, by subscriber. */
+  private readonly lanes = new FairLanes<Job>();
+  private readonly health: EndpointHealth;
   /** Pushes waiting for a retry, by their timer. */
   private readonly retrying = new Map<NodeJS.Timeout, Job>();
   /** The attempts in flight, to abort at close. */
   private readonly inFlight = new Set<AbortController>();
+  /** Attempts in flight in the main slots and in the slow ones. */
+  private readonly running = { main: 0, slow: 0 };
   private readonly idlers: Array<() => void> = [];
   private closed = false;
   /** Whether the last `send` found the queue full: a drop is logged once per spell. */
@@ -136,12 +101,18 @@ export class PushSender {
     this.publicKey = options.keys.publicKey;
     this.counts = options.counts ?? { sent: 0, failed: 0, pruned: 0, dropped: 0 };
     this.limits = { ...PUSH_LIMITS, ...options.limits };
+    this.health = new EndpointHealth({
+      deadAfterFailures: this.limits.deadAfterFailures,
+      deadAfterMs: this.limits.deadAfterMs,
+      maxTracked: this.limits.trackedEndpoints,
+    });
   }
 
   /**
    * Queues `payload` (a JSON object the service worker reads) for the browser of `sub`, and
-   * returns at once: true when queued, false when dropped (a full queue, a closed sender, a
-   * payload that cannot be made to fit). Throws a TypeError for invalid `options` only.
+   * returns at once: true when queued, false when dropped (a full queue, a subscriber who holds
+   * PUSH_LIMITS.maxQueuedPerUser already, a closed sender, a payload that cannot be made to
+   * fit). Throws a TypeError for invalid `options` only.
    */
   send(sub: PushSubscriptionRecord, payload: object, options: PushOptions = {}): boolean {
     checkOptions(options);
@@ -149,7 +120,7 @@ export class PushSender {
       this.counts.dropped++;
       return false;
     }
-    if (this.queue.length + this.inFlight.size + this.retrying.size >= this.limits.maxQueued) {
+    if (this.lanes.size >= this.limits.maxQueued) {
       this.counts.dropped++;
       if (!this.full) {
         this.full = true;
@@ -160,13 +131,25 @@ export class PushSender {
       return false;
     }
     this.full = false;
+    const key = sub.nick;
+    const held = this.lanes.hold(key, this.limits.maxQueuedPerUser);
+    if (held !== 'held') {
+      this.counts.dropped++;
+      if (held === 'full') {
+        this.options.logger.warn("a user's push queue is full; their pushes dropped", {
+          maxQueuedPerUser: this.limits.maxQueuedPerUser,
+        });
+      }
+      return false;
+    }
     const body = fitPayload(payload);
     if (body === undefined) {
+      this.lanes.release(key);
       this.counts.failed++;
       this.options.logger.warn('push payload too large', { maxBytes: MAX_PAYLOAD_BYTES });
       return false;
     }
-    this.queue.push({ sub, body, options, attempt: 0 });
+    this.lanes.enqueue(key, { key, sub, body, options, attempt: 0 });
     this.pump();
     return true;
   }
@@ -185,10 +168,12 @@ export class PushSender {
   async close(): Promise<void> {
     if (!this.closed) {
       this.closed = true;
-      for (const timer of this.retrying.keys()) clearTimeout(timer);
-      this.counts.dropped += this.queue.length + this.retrying.size;
+      for (const [timer, job] of this.retrying) {
+        clearTimeout(timer);
+        this.lanes.release(job.key);
+      }
+      this.counts.dropped += this.retrying.size + this.lanes.clear();
       this.retrying.clear();
-      this.queue.length = 0;
     }
     if (this.inFlight.size === 0) return this.wake();
     const cut = setTimeout(() => {
@@ -199,7 +184,7 @@ export class PushSender {
   }
 
   private isIdle(): boolean {
-    return this.queue.length === 0 && this.inFlight.size === 0 && this.retrying.size === 0;
+    return this.lanes.size === 0;
   }
 
   private wake(): void {
@@ -207,28 +192,67 @@ export class PushSender {
     for (const ok of this.idlers.splice(0)) ok();
   }
 
-  /** Starts queued pushes while there is room for them. */
+  /**
+   * Starts waiting pushes while there is room for them: users in turn, at most
+   * concurrencyPerUser each, a slow endpoint only in a slow slot.
+   */
   private pump(): void {
-    while (!this.closed && this.inFlight.size < this.limits.concurrency) {
-      const job = this.queue.shift();
-      if (job === undefined) break;
-      const controller = new AbortController();
-      this.inFlight.add(controller);
-      void this.attempt(job, controller).finally(() => {
-        this.inFlight.delete(controller);
-        this.pump();
-        this.wake();
-      });
+    const { concurrencyPerUser } = this.limits;
+    while (!this.closed) {
+      const next = this.lanes.take(concurrencyPerUser, (job) => this.hasRoom(this.poolOf(job)));
+      if (next === undefined) break;
+      const job = next.item;
+      const run: Running = { controller: new AbortController(), pool: this.poolOf(job) };
+      this.running[run.pool]++;
+      this.inFlight.add(run.controller);
+      let retrying = false;
+      void this.attempt(job, run)
+        .then((retry) => {
+          retrying = retry;
+        })
+        .finally(() => {
+          this.running[run.pool]--;
+          this.inFlight.delete(run.controller);
+          this.lanes.ended(job.key, retrying);
+          this.pump();
+          this.wake();
+        });
     }
   }
 
-  /** One attempt at a push, and what follows from its outcome. */
-  private async attempt(job: Job, controller: AbortController): Promise<void> {
+  private poolOf(job: Job): Running['pool'] {
+    return this.health.isSlow(job.sub.endpoint) ? 'slow' : 'main';
+  }
+
+  private hasRoom(pool: Running['pool']): boolean {
+    const { concurrency, slowConcurrency } = this.limits;
+    return this.running[pool] < (pool === 'main' ? concurrency : slowConcurrency);
+  }
+
+  /**
+   * An attempt in a main slot is still unanswered after slowMs: it moves to a slow slot, or is
+   * cut when none is free. Either way its main slot goes to the next push.
+   */
+  private slowDown(run: Running): void {
+    if (run.pool !== 'main') return;
+    if (!this.hasRoom('slow')) {
+      run.controller.abort(new Error('push too slow'));
+      return;
+    }
+    this.running.main--;
+    this.running.slow++;
+    run.pool = 'slow';
+    this.pump();
+  }
+
+  /** One attempt at a push, and what follows from its outcome; true when a retry follows. */
+  private async attempt(job: Job, run: Running): Promise<boolean> {
     job.attempt++;
-    const timer = setTimeout(
-      () => controller.abort(new Error('push timed out')),
-      this.limits.timeoutMs,
-    );
+    const { controller } = run;
+    const { timeoutMs, slowMs } = this.limits;
+    const started = performance.now();
+    const timer = setTimeout(() => controller.abort(new Error('push timed out')), timeoutMs);
+    const slowTimer = setTimeout(() => this.slowDown(run), slowMs);
     let outcome: Outcome;
     try {
       outcome = await this.post(job, controller.signal);
@@ -236,63 +260,83 @@ export class PushSender {
       outcome = { kind: 'error', err };
     } finally {
       clearTimeout(timer);
+      clearTimeout(slowTimer);
     }
     const { logger } = this.options;
-    const origin = originOf(job.sub.endpoint);
+    const { endpoint } = job.sub;
+    const origin = originOf(endpoint);
+    this.health.attempted(
+      endpoint,
+      outcome.kind === 'error' || performance.now() - started > slowMs,
+    );
     if (outcome.kind === 'refused') {
       // The name now resolves somewhere it may not go: not retried, not removed (the
       // answer may be an attacker's for a while, not the subscription's fault).
       this.counts.failed++;
       logger.warn('push endpoint refused', { origin, reason: outcome.reason });
-      return;
+      return false;
     }
     if (outcome.kind === 'status') {
       const { status } = outcome;
       if (status >= 200 && status < 300) {
         this.counts.sent++;
-        return;
+        this.health.answered(endpoint);
+        return false;
       }
       if (status === 404 || status === 410) {
-        await this.prune(job.sub.endpoint, origin, status);
-        return;
+        await this.remove(endpoint, 'push subscription gone; removed', { origin, status });
+        return false;
       }
       if (status !== 429 && status < 500) {
         this.counts.failed++;
+        this.health.answered(endpoint);
         logger.warn('push refused', { origin, status });
-        return;
+        return false;
       }
     }
-    const retryAfterMs = outcome.kind === 'status' ? outcome.retryAfterMs : undefined;
-    if (this.closed || job.attempt >= this.limits.attempts) {
-      this.counts.failed++;
-      const detail = outcome.kind === 'status' ? { status: outcome.status } : { err: outcome.err };
-      logger.warn('push failed', { origin, attempts: job.attempt, ...detail });
-      return;
+    if (!this.closed && job.attempt < this.limits.attempts) {
+      this.retryLater(job, outcome.kind === 'status' ? outcome.retryAfterMs : undefined);
+      return true;
     }
-    this.retryLater(job, retryAfterMs);
+    const detail = outcome.kind === 'status' ? { status: outcome.status } : { err: outcome.err };
+    if (this.closed) {
+      // Cut by close(): says nothing of the endpoint.
+    } else if (outcome.kind === 'status' && outcome.status === 429) {
+      this.health.answered(endpoint);
+    } else if (this.health.failed(endpoint)) {
+      await this.remove(endpoint, 'push endpoint keeps failing; removed', { origin, ...detail });
+      return false;
+    }
+    this.counts.failed++;
+    logger.warn('push failed', { origin, attempts: job.attempt, ...detail });
+    return false;
   }
 
-  /** Removes a subscription its push service says is gone. */
-  private async prune(endpoint: string, origin: string, status: number): Promise<void> {
+  /** Removes a subscription that is gone (404, 410) or dead (failed for an hour and more). */
+  private async remove(endpoint: string, message: string, detail: LogFields): Promise<void> {
+    this.health.forget(endpoint);
     try {
       await this.options.store.dropEndpoint(endpoint);
       this.counts.pruned++;
-      this.options.logger.debug('push subscription gone; removed', { origin, status });
+      this.options.logger.debug(message, detail);
     } catch (err) {
       this.counts.failed++;
-      this.options.logger.warn('push subscription gone but not removed', { origin, err });
+      this.options.logger.warn('push subscription not removed', { ...detail, err });
     }
   }
 
-  /** Queues `job` again after a backoff (at least what Retry-After asked, within bounds). */
+  /**
+   * Queues `job` again after a backoff (at least what Retry-After asked, within bounds), at the
+   * back of its user's lane: a retry goes before no one's newer push, its own user's included,
+   * so pushes that keep failing cannot crowd out those that would arrive.
+   */
   private retryLater(job: Job, retryAfterMs: number | undefined): void {
     const { retryBaseMs, maxRetryDelayMs } = this.limits;
     const backoff = retryBaseMs * 2 ** (job.attempt - 1) * (0.5 + Math.random() / 2);
     const delay = Math.min(maxRetryDelayMs, Math.max(backoff, retryAfterMs ?? 0));
     const timer = setTimeout(() => {
       this.retrying.delete(timer);
-      // Ahead of newer pushes: it has waited longest.
-      this.queue.unshift(job);
+      this.lanes.enqueue(job.key, job);
       this.pump();
     }, delay);
     timer.unref();
@@ -309,35 +353,9 @@ export class PushSender {
       throw err;
     }
     const { keys, subject } = this.options;
-    const { options } = job;
-    // A new record key and salt per attempt (web-push: RFC 8291 with a fresh ECDH pair), and a
-    // VAPID JWT whose `aud` is the endpoint's origin and `exp` 12 hours away.
-    const details = webpush.generateRequestDetails(
-      { endpoint: job.sub.endpoint, keys: { p256dh: job.sub.p256dh, auth: job.sub.auth } },
-      job.body,
-      {
-        vapidDetails: { subject, publicKey: keys.publicKey, privateKey: keys.privateKey },
-        TTL: options.ttl ?? DEFAULT_TTL_SECONDS,
-        urgency: options.urgency ?? 'normal',
-        ...(options.topic === undefined ? {} : { topic: options.topic }),
-        contentEncoding: 'aes128gcm',
-      },
-    );
-    const response = await postTo(target, details.headers, details.body as Buffer, signal);
+    const details = pushRequest(job.sub, job.body, job.options, keys, subject);
+    const response = await postTo(target, details.headers, details.body, signal);
     return { kind: 'status', ...response };
-  }
-}
-
-/** Throws a TypeError for options `send` cannot honour: a caller's bug, not a push's fate. */
-function checkOptions({ ttl, urgency, topic }: PushOptions): void {
-  if (ttl !== undefined && !(Number.isSafeInteger(ttl) && ttl >= 0)) {
-    throw new TypeError('push ttl must be a whole number of seconds');
-  }
-  if (urgency !== undefined && !URGENCIES.includes(urgency)) {
-    throw new TypeError(`push urgency must be one of ${URGENCIES.join(', ')}`);
-  }
-  if (topic !== undefined && !/^[A-Za-z0-9_-]{1,32}$/.test(topic)) {
-    throw new TypeError('push topic must be 1 to 32 characters of base64url');
   }
 }
 
