@@ -44,6 +44,7 @@ function harness(opts: {
     push: {
       subscriptions: async (nicks) => nicks.map(sub),
       hideText: async (nick) => opts.hide?.includes(nick) ?? false,
+      anySubscriptions: async () => true,
     },
     isConnected: async (nick) => opts.connected?.includes(nick) ?? false,
     sender: {

@@ -35,7 +35,7 @@ export interface PushPort {
 /** What PushDispatch needs. */
 export interface PushDispatchDeps {
   readonly notify: Pick<NotifyStore, 'claimPushWork' | 'pushAudience' | 'attentive' | 'unread'>;
-  readonly push: Pick<PushStore, 'subscriptions' | 'hideText'>;
+  readonly push: Pick<PushStore, 'subscriptions' | 'hideText' | 'anySubscriptions'>;
   /** Whether `nick` has a stream anywhere in the cluster (Presence). */
   readonly isConnected: (nick: string) => Promise<boolean>;
   readonly sender: PushPort;
@@ -129,7 +129,11 @@ export class PushDispatch {
       for (;;) {
         if (this.closed) return;
         const events = await this.deps.notify.claimPushWork(BATCH);
-        for (const event of events) await this.dispatch(event);
+        // Claimed all the same, so that the cursor moves: nobody subscribed, nobody to push
+        // (a server where nobody turned pushes on pays one read per claim, not one a message).
+        if (events.length > 0 && (await this.deps.push.anySubscriptions())) {
+          for (const event of events) await this.dispatch(event);
+        }
         if (events.length < BATCH) return;
       }
     } catch (err) {

@@ -46,6 +46,8 @@ export interface PushStore {
   dropSession(session: string): Promise<number>;
   dropEndpoint(endpoint: string): Promise<boolean>;
   subscriptions(nicks: readonly string[]): Promise<PushSubscriptionRecord[]>;
+  /** Whether anyone holds a subscription: with none, the push dispatcher reads nothing more. */
+  anySubscriptions(): Promise<boolean>;
   /** Settings of the lock screen: whether `nick` hides text and sender ("New message"). */
   hideText(nick: string): Promise<boolean>;
   setHideText(nick: string, hide: boolean): Promise<void>;

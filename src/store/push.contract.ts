@@ -82,6 +82,7 @@ export function pushContract(name: string, factory: PushFactory): void {
     });
 
     test('subscribe stores; subscriptions returns those of the users asked about', async () => {
+      assert.equal(await push.anySubscriptions(), false);
       await push.subscribe(sub(1));
       await push.subscribe(sub(2, { nick: 'bob' }));
       await push.subscribe(sub(3, { nick: 'cy' }));
@@ -90,6 +91,7 @@ export function pushContract(name: string, factory: PushFactory): void {
         sub(1).endpoint,
         sub(2).endpoint,
       ]);
+      assert.equal(await push.anySubscriptions(), true);
       assert.deepEqual(await push.subscriptions([]), []);
       assert.deepEqual(await push.subscriptions(['nobody']), []);
       // Nicks compare exactly: another spelling is another user.

@@ -94,6 +94,11 @@ export class PostgresPush implements PushStore {
     return rows.map((r) => ({ ...r, created: Number(r.created) }));
   }
 
+  async anySubscriptions(): Promise<boolean> {
+    const { rows } = await this.pool.query('SELECT 1 FROM push_subscriptions LIMIT 1');
+    return rows.length > 0;
+  }
+
   async hideText(nick: string): Promise<boolean> {
     const { rows } = await this.pool.query<{ hide_text: boolean }>(
       'SELECT hide_text FROM user_settings WHERE nick = $1',

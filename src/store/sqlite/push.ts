@@ -20,7 +20,7 @@ export class SqlitePush implements PushStore {
   private readonly upsertHide: Database.Statement<[string, number]>;
 
   /** Prepares its statements on `db`, which must already have the current schema. */
-  constructor(db: Database.Database) {
+  constructor(private readonly db: Database.Database) {
     this.selectSecret = db.prepare('SELECT value FROM secrets WHERE key = ?');
     // DO NOTHING: the first pair stored wins, also against another process sharing the file.
     this.insertSecret = db.prepare(
@@ -88,6 +88,10 @@ export class SqlitePush implements PushStore {
     const out: PushSubscriptionRecord[] = [];
     for (const nick of new Set(nicks)) out.push(...this.selectOf.all(nick));
     return out;
+  }
+
+  async anySubscriptions(): Promise<boolean> {
+    return this.db.prepare('SELECT 1 FROM push_subscriptions LIMIT 1').get() !== undefined;
   }
 
   async hideText(nick: string): Promise<boolean> {
