@@ -162,6 +162,29 @@ export interface StoredEdit extends NewEdit {
   readonly added?: readonly string[];
 }
 
+/**
+ * The stored form of `edit` under `id`, with the mentions of its text and those it added
+ * (each key only when not empty), so stored edits compare equal however an engine built them.
+ */
+export function storedEdit(
+  edit: NewEdit,
+  id: EventId,
+  mentions: readonly string[],
+  added: readonly string[],
+): StoredEdit {
+  const { target, from, to, text, ts } = edit;
+  return {
+    id,
+    target,
+    from,
+    to,
+    text,
+    ts,
+    ...(mentions.length > 0 && { mentions }),
+    ...(added.length > 0 && { added }),
+  };
+}
+
 /** A delete: `from` (the sender, or a room's owner or moderator) deletes message `target`. */
 export interface NewDelete {
   readonly target: EventId;

@@ -1,13 +1,14 @@
 import type pg from 'pg';
 import { ChatError } from '../../domain/errors.js';
-import type {
-  NewDelete,
-  NewEdit,
-  NewMemberChange,
-  Role,
-  StoredDelete,
-  StoredEdit,
-  StoredMemberChange,
+import {
+  type NewDelete,
+  type NewEdit,
+  type NewMemberChange,
+  type Role,
+  type StoredDelete,
+  type StoredEdit,
+  type StoredMemberChange,
+  storedEdit,
 } from '../../domain/events.js';
 import {
   decideMembership,
@@ -275,16 +276,7 @@ export async function writeEdit(client: pg.ClientBase, edit: NewEdit): Promise<S
     added,
   ]);
   if (id === undefined) throw new ChatError('CHAT_MESSAGE_NOT_FOUND');
-  return {
-    id,
-    target,
-    from,
-    to,
-    text,
-    ts,
-    ...(mentions.length > 0 && { mentions }),
-    ...(added.length > 0 && { added }),
-  };
+  return storedEdit(edit, id, mentions, added);
 }
 
 /** Applies and logs a delete; throws CHAT_MESSAGE_NOT_FOUND, writing nothing, without a target. */

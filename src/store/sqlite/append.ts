@@ -7,6 +7,7 @@ import {
   type StoredDelete,
   type StoredEdit,
   type StoredReceipt,
+  storedEdit,
   storedMessage,
 } from '../../domain/events.js';
 import { findMentions } from '../../domain/mentions.js';
@@ -194,16 +195,7 @@ export class SqliteAppender {
     );
     const id = Number(lastInsertRowid);
     this.mentions.record(added, id, target, to);
-    return {
-      id,
-      target,
-      from,
-      to,
-      text,
-      ts,
-      ...(mentions.length > 0 && { mentions }),
-      ...(added.length > 0 && { added }),
-    };
+    return storedEdit(edit, id, mentions, added);
   }
 
   private writeDelete(del: NewDelete): StoredDelete {
