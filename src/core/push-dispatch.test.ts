@@ -39,7 +39,7 @@ function harness(opts: {
       },
       pushAudience: async (id) => opts.audience[id] ?? [],
       attentive: async (nicks) => new Set(nicks.filter((n) => opts.attentive?.includes(n))),
-      unread: async () => [{ with: 'x', marker: 0, unread: 2, mentions: 0 }],
+      unreadTotal: async () => 2,
     },
     push: {
       subscriptions: async (nicks) => nicks.map(sub),

@@ -16,7 +16,7 @@ export interface PushPayload {
   readonly tag: string;
   /** Where a click leads. */
   readonly url: string;
-  /** The user's unread messages in all, for the app badge. */
+  /** The user's unread messages in all, for the app badge (at most MAX_UNREAD_COUNT). */
   readonly unread: number;
 }
 
@@ -34,7 +34,10 @@ export interface PushPort {
 
 /** What PushDispatch needs. */
 export interface PushDispatchDeps {
-  readonly notify: Pick<NotifyStore, 'claimPushWork' | 'pushAudience' | 'attentive' | 'unread'>;
+  readonly notify: Pick<
+    NotifyStore,
+    'claimPushWork' | 'pushAudience' | 'attentive' | 'unreadTotal'
+  >;
   readonly push: Pick<PushStore, 'subscriptions' | 'hideText' | 'anySubscriptions'>;
   /** Whether `nick` has a stream anywhere in the cluster (Presence). */
   readonly isConnected: (nick: string) => Promise<boolean>;
@@ -202,11 +205,12 @@ export class PushDispatch {
     text: string,
     id: number,
   ): Promise<PushPayload> {
-    const [hide, unread] = await Promise.all([
+    // The badge only: unreadTotal stops at MAX_UNREAD_COUNT rows, where the full counts
+    // (unread) would cost every push a pass over the user's conversations.
+    const [hide, total] = await Promise.all([
       this.deps.push.hideText(nick),
-      this.deps.notify.unread(nick),
+      this.deps.notify.unreadTotal(nick),
     ]);
-    const total = unread.reduce((n, u) => n + u.unread, 0);
     if (hide)
       return { title: 'ssechat', body: 'New message', tag: 'ssechat', url: '/', unread: total };
     const where = to === EVERYONE ? ' to everyone' : isRoom(to) ? ` in ${to}` : '';

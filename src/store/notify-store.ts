@@ -27,6 +27,16 @@ export interface UnreadCount {
 /** The most an unread count counts: beyond it, reading the log costs more than it tells. */
 export const MAX_UNREAD_COUNT = 1000;
 
+/**
+ * How far back unread counts look, in log rows: the newest UNREAD_SCAN rows addressed to the
+ * user (their DMs from everyone, with receipts and edits) above their baseline, the newest
+ * UNREAD_SCAN of each room's and `all`'s rows above the marker, and the newest UNREAD_SCAN of
+ * the user's mentions. A call so reads at most a few windows of rows, whatever the log holds
+ * and however many peers wrote (a peer whose unread DMs all lie below the window is not
+ * listed): 10,000 rows are milliseconds, and more unread than that is "999+" anyway.
+ */
+export const UNREAD_SCAN = 10_000;
+
 /** A user to consider for a push of one logged event (NotifyStore.pushAudience). */
 export interface PushCandidate {
   readonly nick: string;
@@ -50,7 +60,13 @@ export interface PushCandidate {
  *   counts (UnreadCount). It decides who sees what in its query, with the rule of `history`:
  *   a DM to the user's nick from before their registration is not theirs, a room's messages
  *   count only within the user's spans and for rooms they are a member of now, the user's
- *   own messages never count, deleted ones neither.
+ *   own messages never count, deleted ones neither. Counts look only within the windows of
+ *   UNREAD_SCAN rows (DMs: one window for all peers), so a call's cost is bounded.
+ * - `unreadTotal` is the sum of `unread`'s counts, at most MAX_UNREAD_COUNT (the app badge),
+ *   from the same windows: it reads no more than `unread`, and less once it has that many
+ *   (no mentions; no room once the DMs reach it). It never writes: a user with no baseline yet has 0 (their
+ *   baseline would be the head). Unlike `unread`, it does not wait for appends still queued in
+ *   this process (the push path calls it, and must not commit the write queue early).
  * - `levels` returns only levels the user set; `setLevel(…, null)` removes one.
  * - `setAttention(nick, client, until)` records that `client` (a browser of `nick`) is looking
  *   until `until` (ms since the epoch); `attentive(nicks, now)` returns those of `nicks` with
@@ -68,6 +84,8 @@ export interface NotifyStore {
   setMarker(nick: string, conversation: Conversation, upTo: EventId): Promise<EventId>;
   /** `nick`'s unread counts, by conversation (see the contract). */
   unread(nick: string): Promise<UnreadCount[]>;
+  /** The sum of `nick`'s unread counts, at most MAX_UNREAD_COUNT (see the contract). */
+  unreadTotal(nick: string): Promise<number>;
   /** The levels `nick` set, by conversation. */
   levels(nick: string): Promise<Map<Conversation, NotifyLevel>>;
   /** Sets (or with null removes) `nick`'s level in `conversation`. */

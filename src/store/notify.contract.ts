@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import type { NewMemberChange, NewMessage, StoredMessage } from '../domain/events.js';
 import { eventId } from '../domain/events.js';
-import { MAX_UNREAD_COUNT } from './notify-store.js';
+import { MAX_UNREAD_COUNT, UNREAD_SCAN } from './notify-store.js';
 import { TS } from './rooms.contract.js';
 import type { Store } from './store.js';
 
@@ -88,6 +88,7 @@ export function notifyContract(name: string, factory: NotifyFactory): void {
         ['all', 1, 0],
         ['ann', 1, 0],
       ]);
+      assert.equal(await store.notify.unreadTotal('bob'), 3);
       assert.deepEqual(await unread('ann'), [
         ['#r', 1, 0],
         ['all', 2, 0],
@@ -148,6 +149,57 @@ export function notifyContract(name: string, factory: NotifyFactory): void {
       for (let i = 0; i < MAX_UNREAD_COUNT + 5; i++) sends.push(send('ann', 'all', '@bob'));
       await Promise.all(sends);
       assert.deepEqual(await unread('bob'), [['all', MAX_UNREAD_COUNT, 0]]);
+      assert.equal(await store.notify.unreadTotal('bob'), MAX_UNREAD_COUNT);
+    });
+
+    test('unreadTotal: the sum of the counts, at most MAX_UNREAD_COUNT; it sets no baseline', async () => {
+      assert.equal(await store.notify.unreadTotal('bob'), 0);
+      await send('ann', 'bob');
+      // No baseline yet: it is set now, above that message.
+      assert.deepEqual(await unread('bob'), []);
+      await member('#r', 'ann', 'create');
+      await member('#r', 'bob', 'join');
+      await send('ann', 'bob', '@bob');
+      await send('carl', 'bob');
+      await send('ann', '#r');
+      await send('bob', '#r');
+      await send('ann', 'all');
+      assert.equal(await store.notify.unreadTotal('bob'), 4);
+      assert.equal(await store.notify.unreadTotal('ann'), 0);
+      const sends: Array<Promise<unknown>> = [];
+      for (let i = 0; i < MAX_UNREAD_COUNT; i++) sends.push(send('dan', 'bob'));
+      await Promise.all(sends);
+      assert.equal(await store.notify.unreadTotal('bob'), MAX_UNREAD_COUNT);
+    });
+
+    test('a room counts in its current life only, mentions too', async () => {
+      await member('#r', 'ann', 'create');
+      await member('#r', 'bob', 'join');
+      await store.notify.unread('bob');
+      await send('ann', '#r', '@bob');
+      await member('#r', 'bob', 'leave');
+      await member('#r', 'ann', 'leave');
+      await member('#r', 'ann', 'create');
+      await member('#r', 'bob', 'join');
+      await send('ann', '#r', 'hi');
+      assert.deepEqual(await unread('bob'), [['#r', 1, 0]]);
+    });
+
+    test('counts look at the newest UNREAD_SCAN rows: of DMs, of mentions', async () => {
+      await member('#r', 'ann', 'create');
+      await member('#r', 'bob', 'join');
+      await store.notify.unread('bob');
+      await send('ann', 'bob');
+      await send('ann', '#r', '@bob');
+      const sends: Array<Promise<unknown>> = [];
+      for (let i = 0; i < UNREAD_SCAN; i++) sends.push(send('carl', 'bob', '@bob'));
+      await Promise.all(sends);
+      // ann's DM is below the DM window; the room's mention below the mentions' window.
+      assert.deepEqual(await unread('bob'), [
+        ['#r', 1, 0],
+        ['carl', MAX_UNREAD_COUNT, MAX_UNREAD_COUNT],
+      ]);
+      assert.equal(await store.notify.unreadTotal('bob'), MAX_UNREAD_COUNT);
     });
 
     test('levels: set, replaced, and reset with null', async () => {

@@ -1,16 +1,15 @@
 import type pg from 'pg';
 import { EVERYONE, type EventId, type LoggedEvent } from '../../domain/events.js';
-import {
-  type Conversation,
-  MAX_UNREAD_COUNT,
-  type NotifyLevel,
-  type NotifyStore,
-  type PushCandidate,
-  type UnreadCount,
+import type {
+  Conversation,
+  NotifyLevel,
+  NotifyStore,
+  PushCandidate,
+  UnreadCount,
 } from '../notify-store.js';
 import { BASELINE, COLUMNS, MAX_ATTENTION_CLIENTS, type Row, toEvent } from '../rows.js';
-import { registered } from './accounts.js';
 import { inTransaction } from './client.js';
+import { readWindows, UNREAD, UNREAD_TOTAL } from './unread.js';
 
 const OPEN = '9223372036854775807';
 
@@ -32,58 +31,6 @@ const MARK: pg.QueryConfig = {
   ON CONFLICT (nick, conversation)
     DO UPDATE SET up_to = greatest(read_markers.up_to, excluded.up_to)
   RETURNING up_to`,
-};
-
-// One statement, so one snapshot. The conversations: the peers of the viewer's DMs above
-// their baseline (and registration point), the rooms they are a member of now, and `all`.
-// Each count reads at most MAX_UNREAD_COUNT rows (the LIMIT inside), however far behind the
-// marker is; only one arm of the unread count runs per conversation (its kind). A room counts
-// within the viewer's spans, in its current life (floor: created_id - 1); own and deleted
-// messages never count. Mentions: messages above the marker with a mention row for the viewer
-// (their own text's, or an edit's that added them).
-const UNREAD: pg.QueryConfig = {
-  name: 'ssechat_notify_unread',
-  text: `
-  WITH b AS (
-    SELECT up_to AS base, ${registered(1)} AS reg FROM read_markers
-     WHERE nick = $1 AND conversation = '${BASELINE}'
-  ), convs AS (
-    SELECT DISTINCT m.sender AS conv, 'dm' AS kind, b.reg AS floor FROM b, messages m
-     WHERE m.recipient = $1 AND m.kind = 'message' AND NOT m.deleted
-       AND m.id > greatest(b.base, b.reg) AND m.sender <> $1
-    UNION ALL
-    SELECT m.room, 'room', r.created_id - 1 FROM members m JOIN rooms r ON r.name = m.room
-     WHERE m.nick = $1
-    UNION ALL
-    SELECT '${EVERYONE}', 'all', 0
-  ), marked AS (
-    SELECT c.conv, c.kind, c.floor, greatest(coalesce(rm.up_to, b.base), b.base) AS marker
-      FROM convs c CROSS JOIN b
-      LEFT JOIN read_markers rm ON rm.nick = $1 AND rm.conversation = c.conv
-  )
-  SELECT k.conv, k.marker, n.unread, x.mentions FROM marked k
-  CROSS JOIN LATERAL (SELECT count(*)::int AS unread FROM (
-      (SELECT 1 FROM messages m
-        WHERE k.kind = 'dm' AND m.recipient = $1 AND m.sender = k.conv AND m.kind = 'message'
-          AND NOT m.deleted AND m.id > k.marker AND m.id > k.floor LIMIT ${MAX_UNREAD_COUNT})
-      UNION ALL
-      (SELECT 1 FROM messages m
-        WHERE k.kind = 'all' AND m.recipient = '${EVERYONE}' AND m.kind = 'message'
-          AND NOT m.deleted AND m.sender <> $1 AND m.id > k.marker LIMIT ${MAX_UNREAD_COUNT})
-      UNION ALL
-      (SELECT 1 FROM spans s JOIN messages m ON m.recipient = s.room
-          AND m.id > greatest(s.from_id - 1, k.marker, k.floor)
-          AND m.id <= coalesce(s.to_id, ${OPEN})
-        WHERE k.kind = 'room' AND s.nick = $1 AND s.room = k.conv AND m.kind = 'message'
-          AND NOT m.deleted AND m.sender <> $1 LIMIT ${MAX_UNREAD_COUNT})
-      LIMIT ${MAX_UNREAD_COUNT}) z) n
-  CROSS JOIN LATERAL (SELECT count(*)::int AS mentions FROM (
-      SELECT DISTINCT r.target FROM mention_rows r JOIN messages t ON t.id = r.target
-       WHERE r.nick = $1 AND r.recipient = CASE k.kind WHEN 'dm' THEN $1 ELSE k.conv END
-         AND r.target > k.marker AND r.target > k.floor AND NOT t.deleted AND t.sender <> $1
-         AND (k.kind <> 'dm' OR t.sender = k.conv)
-       LIMIT ${MAX_UNREAD_COUNT}) y) x
-  WHERE n.unread > 0`,
 };
 
 // The rows above the cursor and the head, in one snapshot: every id up to the head is
@@ -153,15 +100,22 @@ export class PostgresNotify implements NotifyStore {
   async unread(nick: string): Promise<UnreadCount[]> {
     await this.flushed();
     await this.pool.query({ ...BASELINE_ROW, values: [nick] });
-    const { rows } = await this.pool.query<{
+    const rows = await readWindows<{
       conv: string;
       marker: number;
       unread: number;
       mentions: number;
-    }>({ ...UNREAD, values: [nick] });
+    }>(this.pool, UNREAD, nick);
     return rows
       .map((r) => ({ with: r.conv, marker: r.marker, unread: r.unread, mentions: r.mentions }))
       .sort((a, b) => (a.with < b.with ? -1 : a.with > b.with ? 1 : 0));
+  }
+
+  // No wait for this process's pending appends, as for the push work below: the push
+  // dispatch calls it for every push.
+  async unreadTotal(nick: string): Promise<number> {
+    const rows = await readWindows<{ n: number }>(this.pool, UNREAD_TOTAL, nick);
+    return rows[0]?.n ?? 0;
   }
 
   async levels(nick: string): Promise<Map<Conversation, NotifyLevel>> {

@@ -1,56 +1,18 @@
 import type Database from 'better-sqlite3';
 import { EVERYONE, type EventId, type LoggedEvent } from '../../domain/events.js';
-import {
-  type Conversation,
-  MAX_UNREAD_COUNT,
-  type NotifyLevel,
-  type NotifyStore,
-  type PushCandidate,
-  type UnreadCount,
+import type {
+  Conversation,
+  NotifyLevel,
+  NotifyStore,
+  PushCandidate,
+  UnreadCount,
 } from '../notify-store.js';
 import { BASELINE, COLUMNS, MAX_ATTENTION_CLIENTS, toEvent } from '../rows.js';
 import { OPEN } from './log.js';
 import { fromRaw, type RawRow } from './rows.js';
+import { SqliteUnread } from './unread.js';
 
 type Statement<P extends unknown[], R = unknown> = Database.Statement<P, R>;
-
-/** The parameters of the unread counts of one conversation. */
-interface Count {
-  me: string;
-  /** The conversation's recipient column: the viewer (a DM), the room, or `all`. */
-  recipient: string;
-  /** For a DM, the peer; otherwise NULL. */
-  peer: string | null;
-  marker: number;
-  /** Ids at or below it are not the viewer's (a DM: their registration point; a room: its earlier lives). */
-  floor: number;
-}
-
-// Each count reads at most MAX_UNREAD_COUNT rows (the LIMIT inside), however far behind the
-// marker is. The viewer's own messages and deleted ones never count (notify-store.ts).
-const DIRECT_COUNT = `
-  SELECT count(*) AS n FROM (SELECT 1 FROM messages
-   WHERE recipient = @me AND sender = @peer AND kind = 'message' AND deleted = 0
-     AND id > @marker AND id > @floor LIMIT ${MAX_UNREAD_COUNT})`;
-const BROADCAST_COUNT = `
-  SELECT count(*) AS n FROM (SELECT 1 FROM messages
-   WHERE recipient = '${EVERYONE}' AND kind = 'message' AND deleted = 0 AND sender <> @me
-     AND id > @marker LIMIT ${MAX_UNREAD_COUNT})`;
-// Within the viewer's spans of the room (few), each read from the recipient index.
-const ROOM_COUNT = `
-  SELECT count(*) AS n FROM (SELECT 1 FROM spans s
-    JOIN messages m ON m.recipient = s.room
-     AND m.id > max(s.from_id - 1, @marker, @floor) AND m.id <= ifnull(s.to_id, ${OPEN})
-   WHERE s.nick = @me AND s.room = @recipient AND m.kind = 'message' AND m.deleted = 0
-     AND m.sender <> @me LIMIT ${MAX_UNREAD_COUNT})`;
-// The messages above the marker that mention the viewer, by their own text or an edit's: a
-// mention row exists only for a user who saw the message (mentions.ts, append).
-const MENTION_COUNT = `
-  SELECT count(*) AS n FROM (SELECT DISTINCT r.target FROM mention_rows r
-    JOIN messages t ON t.id = r.target
-   WHERE r.nick = @me AND r.recipient = @recipient AND r.target > @marker AND r.target > @floor
-     AND t.deleted = 0 AND t.sender <> @me AND (@peer IS NULL OR t.sender = @peer)
-   LIMIT ${MAX_UNREAD_COUNT})`;
 
 // Who sees message or edit @id and holds a push subscription, but did not send it: everyone
 // for a broadcast; a room's members whose span covers it (an edit: its target too); a DM's
@@ -89,16 +51,9 @@ const AUDIENCE = `
  */
 export class SqliteNotify implements NotifyStore {
   private readonly selectMarker: Statement<[string, string], { up_to: number }>;
-  private readonly selectMarkers: Statement<[string], { conversation: string; up_to: number }>;
   private readonly insertBaseline: Statement<[string, string]>;
   private readonly upsertMarker: Statement<[string, string, number], { up_to: number }>;
   private readonly selectHead: Statement<[], { id: number }>;
-  private readonly selectPeers: Statement<[{ me: string; floor: number }], { conv: string }>;
-  private readonly selectRooms: Statement<[string], { room: string; created_id: number }>;
-  private readonly countDirect: Statement<[Count], { n: number }>;
-  private readonly countBroadcast: Statement<[Count], { n: number }>;
-  private readonly countRoom: Statement<[Count], { n: number }>;
-  private readonly countMentions: Statement<[Count], { n: number }>;
   private readonly selectLevels: Statement<[string], { conversation: string; level: NotifyLevel }>;
   private readonly upsertLevel: Statement<[string, string, NotifyLevel]>;
   private readonly deleteLevel: Statement<[string, string]>;
@@ -113,6 +68,7 @@ export class SqliteNotify implements NotifyStore {
     { nick: string; level: NotifyLevel | null; mentioned: number }
   >;
   private readonly unreadTx: (nick: string) => UnreadCount[];
+  private readonly totalTx: (nick: string) => number;
   private readonly markTx: (nick: string, conversation: string, upTo: number) => number;
   private readonly claimTx: (limit: number) => LoggedEvent[];
   private readonly attendTx: (nick: string, client: string, until: number) => void;
@@ -121,12 +77,11 @@ export class SqliteNotify implements NotifyStore {
   constructor(
     private readonly db: Database.Database,
     private readonly flush: () => void,
-    private readonly registeredAt: (nick: string) => number,
+    registeredAt: (nick: string) => number,
   ) {
     this.selectMarker = db.prepare(
       'SELECT up_to FROM read_markers WHERE nick = ? AND conversation = ?',
     );
-    this.selectMarkers = db.prepare('SELECT conversation, up_to FROM read_markers WHERE nick = ?');
     // The baseline is the head when first asked for (notify-store.ts).
     this.insertBaseline = db.prepare(
       `INSERT INTO read_markers (nick, conversation, up_to)
@@ -139,18 +94,6 @@ export class SqliteNotify implements NotifyStore {
        RETURNING up_to`,
     );
     this.selectHead = db.prepare('SELECT coalesce(max(id), 0) AS id FROM messages');
-    this.selectPeers = db.prepare(
-      `SELECT DISTINCT sender AS conv FROM messages
-        WHERE recipient = @me AND kind = 'message' AND deleted = 0 AND id > @floor
-          AND sender <> @me`,
-    );
-    this.selectRooms = db.prepare(
-      'SELECT m.room, r.created_id FROM members m JOIN rooms r ON r.name = m.room WHERE m.nick = ?',
-    );
-    this.countDirect = db.prepare(DIRECT_COUNT);
-    this.countBroadcast = db.prepare(BROADCAST_COUNT);
-    this.countRoom = db.prepare(ROOM_COUNT);
-    this.countMentions = db.prepare(MENTION_COUNT);
     this.selectLevels = db.prepare('SELECT conversation, level FROM notify_levels WHERE nick = ?');
     this.upsertLevel = db.prepare(
       `INSERT INTO notify_levels (nick, conversation, level) VALUES (?, ?, ?)
@@ -185,12 +128,15 @@ export class SqliteNotify implements NotifyStore {
 
     // The baseline is written once per user (IMMEDIATE, the write lock); the counts are read
     // in one read transaction, which takes no lock from appends.
+    const counter = new SqliteUnread(db, registeredAt);
     const base = db.transaction((nick: string) => this.baseline(nick));
-    const unread = db.transaction((nick: string) => this.count(nick));
+    const unread = db.transaction((nick: string) => counter.counts(nick));
     this.unreadTx = (nick) => {
       if (this.selectMarker.get(nick, BASELINE) === undefined) base.immediate(nick);
-      return unread.deferred(nick);
+      return unread.deferred(nick).sort((a, b) => (a.with < b.with ? -1 : a.with > b.with ? 1 : 0));
     };
+    const total = db.transaction((nick: string) => counter.total(nick));
+    this.totalTx = (nick) => total.deferred(nick);
     const mark = db.transaction((nick: string, conversation: string, upTo: number) => {
       const base = this.baseline(nick);
       if (conversation === BASELINE) return base;
@@ -228,6 +174,11 @@ export class SqliteNotify implements NotifyStore {
   async unread(nick: string): Promise<UnreadCount[]> {
     this.flush();
     return this.unreadTx(nick);
+  }
+
+  // No flush, as for the push work below: the push dispatch calls it for every push.
+  async unreadTotal(nick: string): Promise<number> {
+    return this.totalTx(nick);
   }
 
   async levels(nick: string): Promise<Map<Conversation, NotifyLevel>> {
@@ -271,32 +222,5 @@ export class SqliteNotify implements NotifyStore {
   private baseline(nick: string): EventId {
     this.insertBaseline.run(nick, BASELINE);
     return this.selectMarker.get(nick, BASELINE)?.up_to ?? 0;
-  }
-
-  /** The unread counts (see NotifyStore.unread); runs in a transaction, after the baseline. */
-  private count(me: string): UnreadCount[] {
-    const base = this.selectMarker.get(me, BASELINE)?.up_to ?? 0;
-    const markers = new Map(this.selectMarkers.all(me).map((r) => [r.conversation, r.up_to]));
-    const registered = this.registeredAt(me);
-    const counts: UnreadCount[] = [];
-    const add = (conv: string, statement: Statement<[Count], { n: number }>, p: Count) => {
-      const unread = statement.get(p)?.n ?? 0;
-      if (unread === 0) return;
-      const mentions = this.countMentions.get(p)?.n ?? 0;
-      counts.push({ with: conv, marker: p.marker, unread, mentions });
-    };
-    const markerOf = (conv: string) => Math.max(markers.get(conv) ?? base, base);
-    const floor = Math.max(base, registered);
-    for (const { conv } of this.selectPeers.all({ me, floor })) {
-      const p = { me, recipient: me, peer: conv, marker: markerOf(conv), floor: registered };
-      add(conv, this.countDirect, p);
-    }
-    for (const { room, created_id } of this.selectRooms.all(me)) {
-      const p = { me, recipient: room, peer: null, marker: markerOf(room), floor: created_id - 1 };
-      add(room, this.countRoom, p);
-    }
-    const all = { me, recipient: EVERYONE, peer: null, marker: markerOf(EVERYONE), floor: 0 };
-    add(EVERYONE, this.countBroadcast, all);
-    return counts.sort((a, b) => (a.with < b.with ? -1 : a.with > b.with ? 1 : 0));
   }
 }
