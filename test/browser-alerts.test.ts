@@ -8,12 +8,9 @@
  * and the installable app's files. Same harness as browser.test.ts (browser-helpers.ts).
  */
 import assert from 'node:assert/strict';
-import { after, afterEach, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import {
-  cleanUp,
-  closeBrowser,
-  launchBrowser,
   login,
   newContext,
   noPageErrors,
@@ -26,14 +23,13 @@ import {
   texts,
   track,
   until,
+  useBrowser,
   WAIT_MS,
   waitUnread,
 } from './browser-helpers.js';
 import { api, get, session, startTestServer } from './helpers.js';
 
-before(launchBrowser);
-afterEach(cleanUp);
-after(closeBrowser);
+useBrowser();
 
 /** What the notification hook (HOOK) recorded in a page. */
 interface Shown {
@@ -79,6 +75,15 @@ function shownIn(page: Page): Promise<Shown[]> {
   return page.evaluate(() => (window as unknown as { __shown: Shown[] }).__shown);
 }
 
+/** Waits until `page` showed a notification (HOOK). */
+function notified(page: Page): Promise<void> {
+  return until(
+    page,
+    'a notification',
+    () => (window as unknown as { __shown: unknown[] }).__shown.length > 0,
+  );
+}
+
 /** A context whose pages may show notifications, and record them (HOOK). */
 async function notifyingContext(url: string): Promise<BrowserContext> {
   const context = await newContext();
@@ -105,6 +110,14 @@ function workerActive(page: Page): Promise<void> {
     const r = await navigator.serviceWorker?.getRegistration('/');
     return r?.active?.state === 'activated';
   });
+}
+
+/** Signs `nick` in on a notifying context, and waits for the page's service worker. */
+async function notifyingLogin(url: string, nick: string) {
+  const context = await notifyingContext(url);
+  const page = await login(context, nick);
+  await workerActive(page);
+  return { context, page };
 }
 
 /** Sends `text` to `to` as the user whose session cookie is `cookie`; returns its id. */
@@ -414,11 +427,7 @@ test('desktop notifications: only while hidden, only from the leader tab and whe
   await setHidden(follower, true);
   await setHidden(leader, true);
   await post(server.url, bob, 'alice', 'are you there?');
-  await until(
-    leader,
-    'a notification',
-    () => (window as unknown as { __shown: unknown[] }).__shown.length > 0,
-  );
+  await notified(leader);
   await follower.waitForTimeout(300);
   assert.deepEqual(await shownIn(follower), []);
   assert.deepEqual(await shownIn(leader), [
@@ -463,9 +472,7 @@ test('the service worker shows a pushed notification (DevTools deliverPushMessag
 }, async (t) => {
   const server = await setup(t);
   if (!server) return;
-  const context = await notifyingContext(server.url);
-  const page = await login(context, 'alice');
-  await workerActive(page);
+  const { context, page } = await notifyingLogin(server.url, 'alice');
   const cdp = await context.newCDPSession(page);
   const origin = new URL(server.url).origin;
   const registrationId = new Promise<string>((resolve) => {
@@ -603,9 +610,7 @@ test('notification levels: a menu per conversation, kept by the server and follo
 }, async (t) => {
   const server = await setup(t);
   if (!server) return;
-  const context = await notifyingContext(server.url);
-  const alice = await login(context, 'alice');
-  await workerActive(alice);
+  const { page: alice } = await notifyingLogin(server.url, 'alice');
   const phone = await login(await newContext(), 'alice');
   const bob = await session(server.url, 'bob');
   await post(server.url, bob, 'alice', 'hi');
@@ -642,11 +647,7 @@ test('notification levels: a menu per conversation, kept by the server and follo
   await openConv(alice, 'all');
   await setHidden(alice, true);
   await post(server.url, bob, 'alice', 'a secret');
-  await until(
-    alice,
-    'a notification',
-    () => (window as unknown as { __shown: unknown[] }).__shown.length > 0,
-  );
+  await notified(alice);
   assert.deepEqual(await shownIn(alice), [
     { via: 'worker', title: 'ssechat', body: 'New message', tag: 'ssechat:bob' },
   ]);

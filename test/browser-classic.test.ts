@@ -8,24 +8,20 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, afterEach, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import {
-  cleanUp,
-  closeBrowser,
-  launchBrowser,
   newContext,
   noPageErrors,
   setup,
   TEST_TIMEOUT,
   track,
   until,
+  useBrowser,
 } from './browser-helpers.js';
 import { get, startTestServer } from './helpers.js';
 
-before(launchBrowser);
-afterEach(cleanUp);
-after(closeBrowser);
+useBrowser();
 
 /** The directives of a Content-Security-Policy header, by name. */
 function directives(csp: string): Map<string, string[]> {

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { TestContext } from 'node:test';
+import { after, afterEach, before, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import type { Config } from '../src/config.js';
@@ -33,7 +33,7 @@ const contexts = new Set<BrowserContext>();
 /** Script errors of any page; each test checks that none happened (noPageErrors). */
 const errors: string[] = [];
 
-/** Launches Chromium once per file (call from `before`); does nothing without it. */
+/** Launches Chromium once per file (before its tests: useBrowser); does nothing without it. */
 export async function launchBrowser(): Promise<void> {
   if (!HAVE_CHROMIUM) return;
   browser = await chromium.launch({
@@ -51,7 +51,7 @@ export async function launchBrowser(): Promise<void> {
   });
 }
 
-/** Closes the contexts and servers a test opened (call from `afterEach`). */
+/** Closes the contexts and servers a test opened (after each test: useBrowser). */
 export async function cleanUp(): Promise<void> {
   for (const c of contexts) await c.close().catch(() => undefined);
   contexts.clear();
@@ -60,9 +60,19 @@ export async function cleanUp(): Promise<void> {
   current = undefined;
 }
 
-/** Closes Chromium (call from `after`). */
+/** Closes Chromium (after the file's tests: useBrowser). */
 export async function closeBrowser(): Promise<void> {
   await browser?.close();
+}
+
+/**
+ * Registers a browser test file's hooks: Chromium launched before its tests, each test's
+ * contexts and servers closed after it, Chromium closed at the end.
+ */
+export function useBrowser(): void {
+  before(launchBrowser);
+  afterEach(cleanUp);
+  after(closeBrowser);
 }
 
 /** Closes `server` after the test, with the test's other servers. */

@@ -4,23 +4,19 @@
  * address than its target. Same harness as browser.test.ts (browser-helpers.ts).
  */
 import assert from 'node:assert/strict';
-import { after, afterEach, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 import {
-  cleanUp,
-  closeBrowser,
-  launchBrowser,
   login,
   newContext,
   noPageErrors,
   setup,
   TEST_TIMEOUT,
   until,
+  useBrowser,
 } from './browser-helpers.js';
 
-before(launchBrowser);
-afterEach(cleanUp);
-after(closeBrowser);
+useBrowser();
 
 /** What one link in the open conversation shows and does, as the page renders it. */
 interface ShownLink {

@@ -6,13 +6,10 @@
  * browser.test.ts (browser-helpers.ts).
  */
 import assert from 'node:assert/strict';
-import { after, afterEach, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import {
-  cleanUp,
-  closeBrowser,
   connected,
-  launchBrowser,
   login,
   newContext,
   noPageErrors,
@@ -24,12 +21,11 @@ import {
   tab,
   texts,
   until,
+  useBrowser,
   waitUnread,
 } from './browser-helpers.js';
 
-before(launchBrowser);
-afterEach(cleanUp);
-after(closeBrowser);
+useBrowser();
 
 /** Creates room `#name` from the sidebar form; the page opens it. */
 async function createRoom(

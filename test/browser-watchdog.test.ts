@@ -6,12 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { after, afterEach, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
-  cleanUp,
-  closeBrowser,
   connected,
-  launchBrowser,
   login,
   newContext,
   noPageErrors,
@@ -20,11 +17,10 @@ import {
   shown,
   TEST_TIMEOUT,
   until,
+  useBrowser,
 } from './browser-helpers.js';
 
-before(launchBrowser);
-afterEach(cleanUp);
-after(closeBrowser);
+useBrowser();
 
 /** A TCP proxy to `port`; `freeze()` stalls the connections open now, in both directions. */
 async function proxy(port: number): Promise<{ url: string; freeze(): void; close(): void }> {

@@ -12,16 +12,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, afterEach, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import type { RunningServer } from '../src/main.js';
 import {
-  cleanUp,
-  closeBrowser,
   closeContext,
   connected,
   countStreams,
-  launchBrowser,
   login,
   newContext,
   noPageErrors,
@@ -39,13 +36,12 @@ import {
   texts,
   track,
   until,
+  useBrowser,
   waitUnread,
 } from './browser-helpers.js';
 import { api, get, session, startTestServer } from './helpers.js';
 
-before(launchBrowser);
-afterEach(cleanUp);
-after(closeBrowser);
+useBrowser();
 
 test('the page and its assets: strict CSP, types, nosniff, ETag; nothing else under /assets', async () => {
   const own = await startTestServer();

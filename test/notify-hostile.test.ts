@@ -2,24 +2,19 @@
 // message through unread counts, mentions and pushes (ex-members, invitees, late joiners,
 // deleted messages), and what hostile bodies do to every new route (4xx, never 500).
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import type { RunningServer } from '../src/main.js';
-import { api, NO_LIMITS, type SseClient, session, startTestServer } from './helpers.js';
-import { type FakeBrowser, FakePushService } from './push-service.js';
+import { describe, test } from 'node:test';
+import { api } from './helpers.js';
+import { pushUsers } from './push-fixture.js';
 
-const SUBJECT = 'mailto:ops@chat.example.com';
-const PASSWORD = 'correct horse battery';
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('notifications against hostile users (accounts mode)', () => {
-  let server: RunningServer;
-  let base = '';
-  let service: FakePushService;
-  const cookies = new Map<string, Record<string, string>>();
-  const browsers = new Map<string, FakeBrowser>();
-  const streams: SseClient[] = [];
-  const call = (nick: string, method: string, path: string, body?: unknown) =>
-    api(base, method, `/api/v1${path}`, body, cookies.get(nick));
+  const fx = pushUsers(['alice', 'bob', 'carol', 'dave', 'zed'], async (nick) => {
+    // Everything pushes at level all, so that only visibility keeps a push away.
+    for (const conv of ['all']) await ok(nick, 'PUT', '/notify', { with: conv, level: 'all' });
+    await ok(nick, 'GET', '/unread');
+  });
+  const { call } = fx;
   const ok = async (nick: string, method: string, path: string, body?: unknown) => {
     const r = await call(nick, method, path, body);
     assert.ok(r.status >= 200 && r.status < 300, `${method} ${path}: ${r.status} ${r.body}`);
@@ -27,12 +22,8 @@ describe('notifications against hostile users (accounts mode)', () => {
   };
   const say = async (from: string, to: string, text: string) =>
     (await ok(from, 'POST', '/messages', { to, text })).json.id as number;
-  const texts = (nick: string): string[] => {
-    const id = browsers.get(nick)?.json.endpoint.split('/').at(-1);
-    return service.received
-      .filter((p) => p.id === id)
-      .map((p) => (JSON.parse(p.plaintext) as { body: string }).body);
-  };
+  const texts = (nick: string): string[] =>
+    fx.received(nick).map((p) => (JSON.parse(p.plaintext) as { body: string }).body);
   /** Waits until the push of a marker DM to `probe` arrived: every earlier event was handled. */
   let probes = 0;
   const settle = async () => {
@@ -49,32 +40,6 @@ describe('notifications against hostile users (accounts mode)', () => {
         mentions: number;
       }>
     ).find((u) => u.with === conv);
-
-  before(async () => {
-    service = await FakePushService.start(SUBJECT);
-    server = await startTestServer({
-      auth: 'accounts',
-      pushSubject: SUBJECT,
-      pushAllowPrivateEndpoints: 'yes',
-      presenceGraceMs: 0,
-      ...NO_LIMITS,
-    });
-    base = server.url;
-    for (const nick of ['alice', 'bob', 'carol', 'dave', 'zed']) {
-      cookies.set(nick, await session(base, nick, PASSWORD, true));
-      const browser = service.browser();
-      browsers.set(nick, browser);
-      assert.equal((await call(nick, 'POST', '/push/subscriptions', browser.json)).status, 201);
-      // Everything pushes at level all, so that only visibility keeps a push away.
-      for (const conv of ['all']) await ok(nick, 'PUT', '/notify', { with: conv, level: 'all' });
-      await ok(nick, 'GET', '/unread');
-    }
-  });
-  after(async () => {
-    for (const s of streams) s.close();
-    await server.close();
-    await service.close();
-  });
 
   test('an ex-member hears nothing of a room: no push, no unread, no mention', async () => {
     await ok('alice', 'POST', '/rooms', { name: '#ops' });
@@ -204,11 +169,11 @@ describe('notifications against hostile users (accounts mode)', () => {
         );
       }
       const huge = await api(
-        base,
+        fx.base,
         method,
         `/api/v1${path}`,
         { with: 'a'.repeat(1 << 20) },
-        cookies.get('bob'),
+        fx.cookies.get('bob'),
       );
       assert.equal(huge.status, 413, `${method} ${path} 1 MB`);
     }

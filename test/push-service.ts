@@ -181,6 +181,8 @@ export class FakePushService {
     if (head.alg !== 'ES256') throw new Error(`alg ${head.alg}`);
     const point = Buffer.from(k, 'base64url');
     if (point.length !== 65 || point[0] !== 0x04) throw new Error('k is not a P-256 point');
+    // Like isP256PublicKey in vapid.ts on purpose: a push service checks on its own, so a bug
+    // in the code under test cannot make its own pushes verify.
     const key = createPublicKey({
       key: {
         kty: 'EC',

@@ -13,9 +13,8 @@ import { EndpointGuard } from '../src/outbound/push/endpoint-guard.js';
 import { PushSender } from '../src/outbound/push/sender.js';
 import { SqliteStore } from '../src/store/sqlite/store.js';
 import { api, NO_LIMITS, recordingLogger, session, startTestServer } from './helpers.js';
+import { SUBJECT } from './push-fixture.js';
 import { FakePushService } from './push-service.js';
-
-const SUBJECT = 'mailto:ops@chat.example.com';
 
 /** A server on a data directory of its own, with its Store in the test's hands. */
 async function start(
@@ -40,6 +39,56 @@ async function start(
   return { server, store };
 }
 
+/** What served gives the tests of a describe block. */
+interface Served {
+  readonly store: SqliteStore;
+  /** The server's URL. */
+  readonly base: string;
+  readonly service: FakePushService;
+}
+
+/**
+ * Registers, in the calling describe block, a server (as `start` makes it, with `over`) on a
+ * fresh data directory and a push service, both started before the tests and removed after.
+ */
+function served(over: Partial<Config> = {}): Served {
+  let dir = '';
+  let running: { server: RunningServer; store: SqliteStore } | undefined;
+  let service: FakePushService | undefined;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ssechat-push-'));
+    running = await start(dir, over);
+    service = await FakePushService.start(SUBJECT);
+  });
+  after(async () => {
+    await running?.server.close();
+    await service?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    get store() {
+      return (running as { store: SqliteStore }).store;
+    },
+    get base() {
+      return (running as { server: RunningServer }).server.url;
+    },
+    get service() {
+      return service as FakePushService;
+    },
+  };
+}
+
+/** A sender with the server's own VAPID keys, whose address check allows loopback or not. */
+async function senderOn(store: SqliteStore, allowPrivate: boolean): Promise<PushSender> {
+  return new PushSender({
+    keys: await store.push.vapidKeys(() => assert.fail('generated')),
+    subject: SUBJECT,
+    guard: new EndpointGuard({ allowPrivate }),
+    store: store.push,
+    logger: silentLogger,
+  });
+}
+
 /** A subscription body a browser would send, with real keys, to `endpoint`. */
 function browserJson(service: FakePushService, endpoint?: string) {
   const { json } = service.browser();
@@ -47,25 +96,10 @@ function browserJson(service: FakePushService, endpoint?: string) {
 }
 
 describe('Web Push API', () => {
-  let dir: string;
-  let server: RunningServer;
-  let store: SqliteStore;
-  let base: string;
-  let service: FakePushService;
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'ssechat-push-'));
-    ({ server, store } = await start(dir));
-    base = server.url;
-    service = await FakePushService.start(SUBJECT);
-  });
-  after(async () => {
-    await server.close();
-    await service.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const fx = served();
 
   test('GET /api/v1/push/key: the VAPID public key, without a login', async () => {
-    const reply = await api(base, 'GET', '/api/v1/push/key');
+    const reply = await api(fx.base, 'GET', '/api/v1/push/key');
     assert.equal(reply.status, 200);
     assert.deepEqual(Object.keys(reply.json), ['publicKey']);
     const { publicKey } = reply.json;
@@ -73,24 +107,27 @@ describe('Web Push API', () => {
     const point = Buffer.from(publicKey, 'base64url');
     assert.equal(point.length, 65);
     assert.equal(point[0], 0x04);
-    assert.equal(publicKey, (await store.push.vapidKeys(() => assert.fail('generated'))).publicKey);
+    assert.equal(
+      publicKey,
+      (await fx.store.push.vapidKeys(() => assert.fail('generated'))).publicKey,
+    );
   });
 
   test('subscribing needs a login', async () => {
-    const body = browserJson(service, 'https://93.184.215.14/push/x');
-    const reply = await api(base, 'POST', '/api/v1/push/subscriptions', body);
+    const body = browserJson(fx.service, 'https://93.184.215.14/push/x');
+    const reply = await api(fx.base, 'POST', '/api/v1/push/subscriptions', body);
     assert.equal(reply.status, 401);
     assert.equal(
-      (await api(base, 'DELETE', '/api/v1/push/subscriptions', { endpoint: 'x' })).status,
+      (await api(fx.base, 'DELETE', '/api/v1/push/subscriptions', { endpoint: 'x' })).status,
       401,
     );
   });
 
   test('hostile endpoints and keys get 400 and store nothing', async () => {
-    const cookie = await session(base, 'mallory');
-    const good = browserJson(service, 'https://93.184.215.14/push/ok');
+    const cookie = await session(fx.base, 'mallory');
+    const good = browserJson(fx.service, 'https://93.184.215.14/push/ok');
     const endpoints = [
-      service.browser().json.endpoint, // http: without --push-allow-private-endpoints
+      fx.service.browser().json.endpoint, // http: without --push-allow-private-endpoints
       'http://93.184.215.14/push/x',
       'https://127.0.0.1/push/x',
       'https://127.1/push/x',
@@ -101,7 +138,7 @@ describe('Web Push API', () => {
       'https://192.168.1.1/push/x',
       'https://[fd00::1]/push/x',
       'https://localhost/push/x',
-      `https://localhost:${new URL(service.origin).port}/push/x`,
+      `https://localhost:${new URL(fx.service.origin).port}/push/x`,
       'ftp://93.184.215.14/push/x',
       'javascript:alert(1)',
       'file:///etc/passwd',
@@ -112,7 +149,7 @@ describe('Web Push API', () => {
     ];
     for (const endpoint of endpoints) {
       const reply = await api(
-        base,
+        fx.base,
         'POST',
         '/api/v1/push/subscriptions',
         { ...good, endpoint },
@@ -144,7 +181,7 @@ describe('Web Push API', () => {
       { p256dh: 42, auth },
     ]) {
       const reply = await api(
-        base,
+        fx.base,
         'POST',
         '/api/v1/push/subscriptions',
         { ...good, keys },
@@ -154,48 +191,48 @@ describe('Web Push API', () => {
       assert.equal(reply.json.error.code, 'PUSH_KEYS_INVALID', JSON.stringify(keys));
     }
     const badExpiry = { ...good, expirationTime: 'soon' };
-    const reply = await api(base, 'POST', '/api/v1/push/subscriptions', badExpiry, cookie);
+    const reply = await api(fx.base, 'POST', '/api/v1/push/subscriptions', badExpiry, cookie);
     assert.equal(reply.status, 400);
-    assert.deepEqual(await store.push.subscriptions(['mallory']), []);
+    assert.deepEqual(await fx.store.push.subscriptions(['mallory']), []);
   });
 
   test('subscribe and unsubscribe: each user removes only their own', async () => {
-    const ann = await session(base, 'ann');
-    const bob = await session(base, 'bob');
-    const body = browserJson(service, 'https://93.184.215.14/push/ann-1');
-    const made = await api(base, 'POST', '/api/v1/push/subscriptions', body, ann);
+    const ann = await session(fx.base, 'ann');
+    const bob = await session(fx.base, 'bob');
+    const body = browserJson(fx.service, 'https://93.184.215.14/push/ann-1');
+    const made = await api(fx.base, 'POST', '/api/v1/push/subscriptions', body, ann);
     assert.equal(made.status, 201);
     assert.deepEqual(made.json, { endpoint: body.endpoint });
-    const [stored] = await store.push.subscriptions(['ann']);
+    const [stored] = await fx.store.push.subscriptions(['ann']);
     assert.equal(stored?.endpoint, body.endpoint);
     assert.equal(stored?.p256dh, body.keys.p256dh);
     assert.equal(stored?.auth, body.keys.auth);
     // Bob cannot remove it, and cannot tell that it exists.
-    const theirs = await api(base, 'DELETE', '/api/v1/push/subscriptions', body, bob);
+    const theirs = await api(fx.base, 'DELETE', '/api/v1/push/subscriptions', body, bob);
     assert.equal(theirs.status, 204);
-    assert.equal((await store.push.subscriptions(['ann'])).length, 1);
+    assert.equal((await fx.store.push.subscriptions(['ann'])).length, 1);
     const mine = await api(
-      base,
+      fx.base,
       'DELETE',
       '/api/v1/push/subscriptions',
       { endpoint: body.endpoint },
       ann,
     );
     assert.equal(mine.status, 204);
-    assert.deepEqual(await store.push.subscriptions(['ann']), []);
-    const noField = await api(base, 'DELETE', '/api/v1/push/subscriptions', {}, ann);
+    assert.deepEqual(await fx.store.push.subscriptions(['ann']), []);
+    const noField = await api(fx.base, 'DELETE', '/api/v1/push/subscriptions', {}, ann);
     assert.equal(noField.status, 400);
   });
 
   test('logging out removes the subscriptions of that session only', async () => {
-    const phone = await session(base, 'cy');
-    const laptop = await session(base, 'cy');
-    const a = browserJson(service, 'https://93.184.215.14/push/cy-phone');
-    const b = browserJson(service, 'https://93.184.215.14/push/cy-laptop');
-    assert.equal((await api(base, 'POST', '/api/v1/push/subscriptions', a, phone)).status, 201);
-    assert.equal((await api(base, 'POST', '/api/v1/push/subscriptions', b, laptop)).status, 201);
-    assert.equal((await api(base, 'DELETE', '/api/v1/session', undefined, phone)).status, 204);
-    const left = await store.push.subscriptions(['cy']);
+    const phone = await session(fx.base, 'cy');
+    const laptop = await session(fx.base, 'cy');
+    const a = browserJson(fx.service, 'https://93.184.215.14/push/cy-phone');
+    const b = browserJson(fx.service, 'https://93.184.215.14/push/cy-laptop');
+    assert.equal((await api(fx.base, 'POST', '/api/v1/push/subscriptions', a, phone)).status, 201);
+    assert.equal((await api(fx.base, 'POST', '/api/v1/push/subscriptions', b, laptop)).status, 201);
+    assert.equal((await api(fx.base, 'DELETE', '/api/v1/session', undefined, phone)).status, 204);
+    const left = await fx.store.push.subscriptions(['cy']);
     assert.deepEqual(
       left.map((s) => s.endpoint),
       [b.endpoint],
@@ -203,7 +240,7 @@ describe('Web Push API', () => {
   });
 
   test('the keys are kept: a restart on the same store serves the same key', async () => {
-    const first = (await api(base, 'GET', '/api/v1/push/key')).json.publicKey;
+    const first = (await api(fx.base, 'GET', '/api/v1/push/key')).json.publicKey;
     const otherDir = mkdtempSync(join(tmpdir(), 'ssechat-push-'));
     try {
       const other = await start(otherDir);
@@ -220,86 +257,57 @@ describe('Web Push API', () => {
 });
 
 describe('Web Push API with --push-allow-private-endpoints yes', () => {
-  let dir: string;
-  let server: RunningServer;
-  let store: SqliteStore;
-  let base: string;
-  let service: FakePushService;
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'ssechat-push-'));
-    ({ server, store } = await start(dir, { pushAllowPrivateEndpoints: 'yes' }));
-    base = server.url;
-    service = await FakePushService.start(SUBJECT);
-  });
-  after(async () => {
-    await server.close();
-    await service.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const fx = served({ pushAllowPrivateEndpoints: 'yes' });
 
   test('a loopback push service can be subscribed, and a push reaches it decrypted', async () => {
-    const ann = await session(base, 'ann');
-    const browser = service.browser();
-    const made = await api(base, 'POST', '/api/v1/push/subscriptions', browser.json, ann);
+    const ann = await session(fx.base, 'ann');
+    const browser = fx.service.browser();
+    const made = await api(fx.base, 'POST', '/api/v1/push/subscriptions', browser.json, ann);
     assert.equal(made.status, 201);
-    const subs = await store.push.subscriptions(['ann']);
+    const subs = await fx.store.push.subscriptions(['ann']);
     assert.equal(subs.length, 1);
-    const keys = await store.push.vapidKeys(() => assert.fail('generated'));
-    const sender = new PushSender({
-      keys,
-      subject: SUBJECT,
-      guard: new EndpointGuard({ allowPrivate: true }),
-      store: store.push,
-      logger: silentLogger,
-    });
+    const sender = await senderOn(fx.store, true);
     sender.send(subs[0] as (typeof subs)[number], { title: 'bob', body: 'ping', with: 'bob' });
     await sender.idle();
     await sender.close();
-    assert.deepEqual(service.rejected, []);
-    assert.equal(service.received.length, 1);
-    assert.deepEqual(JSON.parse(service.received[0]?.plaintext ?? ''), {
+    assert.deepEqual(fx.service.rejected, []);
+    assert.equal(fx.service.received.length, 1);
+    assert.deepEqual(JSON.parse(fx.service.received[0]?.plaintext ?? ''), {
       title: 'bob',
       body: 'ping',
       with: 'bob',
     });
-    const key = (await api(base, 'GET', '/api/v1/push/key')).json.publicKey;
-    assert.equal(service.received[0]?.k, key);
+    const key = (await api(fx.base, 'GET', '/api/v1/push/key')).json.publicKey;
+    assert.equal(fx.service.received[0]?.k, key);
   });
 
   test('other schemes are still refused', async () => {
-    const ann = await session(base, 'ann');
+    const ann = await session(fx.base, 'ann');
     for (const endpoint of ['ftp://127.0.0.1/x', 'javascript:alert(1)', 'file:///etc/passwd']) {
-      const body = { ...service.browser().json, endpoint };
-      const reply = await api(base, 'POST', '/api/v1/push/subscriptions', body, ann);
+      const body = { ...fx.service.browser().json, endpoint };
+      const reply = await api(fx.base, 'POST', '/api/v1/push/subscriptions', body, ann);
       assert.equal(reply.status, 400, endpoint);
       assert.equal(reply.json.error.code, 'PUSH_ENDPOINT_INVALID');
     }
   });
 
   test('the address is checked again at send: without the flag, the sender refuses it', async () => {
-    const bob = await session(base, 'bob');
-    const port = new URL(service.origin).port;
-    const browser = service.browser(`http://localhost:${port}`);
-    const made = await api(base, 'POST', '/api/v1/push/subscriptions', browser.json, bob);
+    const bob = await session(fx.base, 'bob');
+    const port = new URL(fx.service.origin).port;
+    const browser = fx.service.browser(`http://localhost:${port}`);
+    const made = await api(fx.base, 'POST', '/api/v1/push/subscriptions', browser.json, bob);
     assert.equal(made.status, 201);
-    const [sub] = await store.push.subscriptions(['bob']);
+    const [sub] = await fx.store.push.subscriptions(['bob']);
     assert.ok(sub);
-    const keys = await store.push.vapidKeys(() => assert.fail('generated'));
-    const sender = new PushSender({
-      keys,
-      subject: SUBJECT,
-      guard: new EndpointGuard({ allowPrivate: false }),
-      store: store.push,
-      logger: silentLogger,
-    });
-    const before = service.requests;
+    const sender = await senderOn(fx.store, false);
+    const before = fx.service.requests;
     sender.send(sub, { body: 'must not arrive' });
     await sender.idle();
     await sender.close();
-    assert.equal(service.requests, before);
+    assert.equal(fx.service.requests, before);
     assert.deepEqual(sender.counts, { sent: 0, failed: 1, pruned: 0, dropped: 0 });
     // Refused, not removed: the answer may change back.
-    assert.equal((await store.push.subscriptions(['bob'])).length, 1);
+    assert.equal((await fx.store.push.subscriptions(['bob'])).length, 1);
   });
 });
 
@@ -340,40 +348,25 @@ function parseSubject(raw: string): string {
 }
 
 describe('Web Push subscriptions end with their credential (accounts mode)', () => {
-  let dir: string;
-  let server: RunningServer;
-  let store: SqliteStore;
-  let base: string;
-  let service: FakePushService;
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'ssechat-push-'));
-    ({ server, store } = await start(dir, { auth: 'accounts' }));
-    base = server.url;
-    service = await FakePushService.start(SUBJECT);
-  });
-  after(async () => {
-    await server.close();
-    await service.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const fx = served({ auth: 'accounts' });
 
   const subscribe = async (headers: Record<string, string>, name: string): Promise<string> => {
-    const body = browserJson(service, `https://93.184.215.14/push/${name}`);
-    const reply = await api(base, 'POST', '/api/v1/push/subscriptions', body, headers);
+    const body = browserJson(fx.service, `https://93.184.215.14/push/${name}`);
+    const reply = await api(fx.base, 'POST', '/api/v1/push/subscriptions', body, headers);
     assert.equal(reply.status, 201);
     return body.endpoint;
   };
   const held = async (nick: string): Promise<string[]> =>
-    (await store.push.subscriptions([nick])).map((s) => s.endpoint).sort();
+    (await fx.store.push.subscriptions([nick])).map((s) => s.endpoint).sort();
 
   test('a password change drops the subscriptions of the sessions it ends', async () => {
     const password = 'correct horse battery staple';
-    const here = await session(base, 'dee', password, true);
-    const there = await session(base, 'dee', password);
+    const here = await session(fx.base, 'dee', password, true);
+    const there = await session(fx.base, 'dee', password);
     const kept = await subscribe(here, 'dee-here');
     await subscribe(there, 'dee-there');
     const changed = await api(
-      base,
+      fx.base,
       'POST',
       '/api/v1/password',
       { current: password, password: 'another long passphrase' },
@@ -384,13 +377,19 @@ describe('Web Push subscriptions end with their credential (accounts mode)', () 
   });
 
   test('revoking a token drops the subscriptions made with it', async () => {
-    const cookie = await session(base, 'eve', 'correct horse battery staple', true);
-    const token = await api(base, 'POST', '/api/v1/tokens', { label: 'phone' }, cookie);
+    const cookie = await session(fx.base, 'eve', 'correct horse battery staple', true);
+    const token = await api(fx.base, 'POST', '/api/v1/tokens', { label: 'phone' }, cookie);
     assert.equal(token.status, 201);
     const bearer = { Authorization: `Bearer ${token.json.token}` };
     await subscribe(bearer, 'eve-token');
     const kept = await subscribe(cookie, 'eve-cookie');
-    const revoked = await api(base, 'DELETE', `/api/v1/tokens/${token.json.id}`, undefined, cookie);
+    const revoked = await api(
+      fx.base,
+      'DELETE',
+      `/api/v1/tokens/${token.json.id}`,
+      undefined,
+      cookie,
+    );
     assert.equal(revoked.status, 204);
     assert.deepEqual(await held('eve'), [kept]);
   });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import type { NewMemberChange, NewMessage, StoredEdit, StoredMessage } from '../domain/events.js';
-import { NEWEST, TS } from './rooms.contract.js';
+import { memberAt, NEWEST, sendAt, TS } from './rooms.contract.js';
 import type { StoreFactory } from './store.contract.js';
 import type { Store } from './store.js';
 
@@ -16,20 +16,12 @@ export function mentionsContract(name: string, open: StoreFactory): void {
       await store.close();
     });
 
-    const send = async (from: string, to: string, text: string, over: Partial<NewMessage> = {}) =>
-      (await store.append({ from, to, text, ts: TS, offline: false, ...over })).message;
+    const send = (from: string, to: string, text: string, over: Partial<NewMessage> = {}) =>
+      sendAt(store, from, to, text, over);
     const edit = (m: StoredMessage, text: string, over = {}): Promise<StoredEdit> =>
       store.appendEdit({ target: m.id, from: m.from, to: m.to, text, ts: TS + 1, ...over });
     const member = (room: string, user: string, action: NewMemberChange['action']) =>
-      store.appendMember({
-        room,
-        user,
-        by: user,
-        action,
-        ts: TS,
-        bigRoom: 100,
-        ...(action === 'create' && { settings: { visibility: 'public', history: 'joined' } }),
-      });
+      memberAt(store, room, user, action);
 
     test('a DM mentions its recipient only; the text without @ has no mentions key', async () => {
       const m = await send('mary', 'john', '@John @mary @nobody hi', { offline: true });

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import type { NewMemberChange, NewMessage, StoredMessage } from '../domain/events.js';
 import { eventId } from '../domain/events.js';
 import { MAX_UNREAD_COUNT, UNREAD_SCAN } from './notify-store.js';
-import { TS } from './rooms.contract.js';
+import { memberAt, sendAt, TS } from './rooms.contract.js';
 import type { Store } from './store.js';
 
 /** How a backend's test file hands the suite its stores. */
@@ -29,18 +29,10 @@ export function notifyContract(name: string, factory: NotifyFactory): void {
       await store.close();
     });
 
-    const send = async (from: string, to: string, text = 'hi', over: Partial<NewMessage> = {}) =>
-      (await store.append({ from, to, text, ts: TS, offline: false, ...over })).message;
+    const send = (from: string, to: string, text = 'hi', over: Partial<NewMessage> = {}) =>
+      sendAt(store, from, to, text, over);
     const member = (room: string, user: string, action: NewMemberChange['action']) =>
-      store.appendMember({
-        room,
-        user,
-        by: user,
-        action,
-        ts: TS,
-        bigRoom: 100,
-        ...(action === 'create' && { settings: { visibility: 'public', history: 'joined' } }),
-      });
+      memberAt(store, room, user, action);
     const unread = async (nick: string) =>
       (await store.notify.unread(nick)).map((u) => [u.with, u.unread, u.mentions]);
 

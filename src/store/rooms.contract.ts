@@ -28,6 +28,33 @@ export const code =
   (err: unknown): boolean =>
     err instanceof ChatError && err.code === expected;
 
+/** Appends a message of `from` to `to` at TS, not offline unless `over` says so. */
+export const sendAt = async (
+  store: Store,
+  from: string,
+  to: string,
+  text: string,
+  over: Partial<NewMessage> = {},
+): Promise<StoredMessage> =>
+  (await store.append({ from, to, text, ts: TS, offline: false, ...over })).message;
+
+/** `user`'s own membership change to `room` at TS; a room it creates is public, joined history. */
+export const memberAt = (
+  store: Store,
+  room: string,
+  user: string,
+  action: NewMemberChange['action'],
+): Promise<StoredMemberChange[]> =>
+  store.appendMember({
+    room,
+    user,
+    by: user,
+    action,
+    ts: TS,
+    bigRoom: 100,
+    ...(action === 'create' && { settings: { visibility: 'public', history: 'joined' } }),
+  });
+
 /** The rooms part of the Store contract (store.ts), run by storeContract for every backend. */
 export function roomsContract(name: string, open: StoreFactory): void {
   describe(`Store contract, rooms: ${name}`, () => {
