@@ -60,8 +60,8 @@ export class Rooms {
     /** The stream's resume point when the list was asked for: older events are in it. */
     this.asOf = 0;
     this.generation = 0;
-    /** The generation current when the last `room` count arrived (see load). */
-    this.countedSince = -1;
+    /** The generation current when a `member` or `room` event last arrived (see load). */
+    this.changedSince = -1;
     this.reloadTimer = 0;
   }
 
@@ -87,9 +87,11 @@ export class Rooms {
       return;
     }
     if (generation !== this.generation || !Array.isArray(answer?.rooms)) return;
-    // A big room's count came while the list was on its way: the list may be older than it
-    // (a count carries no id to compare), so it is asked for again.
-    if (this.countedSince >= generation) this.reloadSoon();
+    // A `member` event or a big room's count came while the list was on its way: the list may
+    // be older than it (read before the change) or not, and replacing the entries undoes what
+    // the event did (a join counted on top of a list that lacked it is lost) while keeping it
+    // could count it twice. A list asked for now has the change, so it is asked for again.
+    if (this.changedSince >= generation) this.reloadSoon();
     this.asOf = asOf;
     this.byName.clear();
     for (const room of answer.rooms) this.put(room);
@@ -166,6 +168,7 @@ export class Rooms {
   onMember(e) {
     const { model, joinedAt, renderList, renderHeader } = this.deps;
     const room = this.byName.get(e.room);
+    this.changedSince = this.generation;
     if (e.user === model.me) {
       if (e.action === 'join' || e.action === 'create') joinedAt(model.conv(e.room), e.id);
       if (!room) {
@@ -201,10 +204,11 @@ export class Rooms {
    * @param {ApiRoomCount} e
    */
   onCount(e) {
+    // Also for a room not listed yet: a list on its way may bring it with an older count.
+    this.changedSince = this.generation;
     const room = this.byName.get(e.room);
     if (!room || !Number.isSafeInteger(e.members)) return;
     room.members = e.members;
-    this.countedSince = this.generation;
     this.deps.renderList();
     this.deps.renderHeader();
   }
