@@ -48,6 +48,32 @@ export const ERRORS = {
     message:
       'keys.p256dh must be a base64url P-256 public key (65 bytes) and keys.auth a base64url 16-byte secret',
   },
+  UPLOAD_TOO_LARGE: { status: 413, message: 'the file is larger than this server accepts' },
+  UPLOAD_QUOTA_EXCEEDED: {
+    status: 413,
+    message: 'your uploads use up your storage quota; delete messages with files first',
+  },
+  UPLOAD_NAME_INVALID: {
+    status: 400,
+    message: 'name must be 1 to 255 characters, without control characters, / or \\',
+  },
+  UPLOAD_EMPTY: { status: 400, message: 'the file is empty' },
+  UPLOAD_IMAGE_TOO_LARGE: {
+    status: 422,
+    message: 'the image has more pixels than this server decodes',
+  },
+  UPLOAD_IMAGE_INVALID: { status: 422, message: 'the image could not be decoded' },
+  UPLOAD_BUSY: {
+    status: 503,
+    message: 'the server is processing too many images; try again shortly',
+  },
+  UPLOAD_NOT_FOUND: { status: 404, message: 'no such upload' },
+  UPLOAD_UNUSABLE: {
+    status: 400,
+    message: 'attachments must be ids of your own uploads, not yet sent and not expired',
+  },
+  UPLOAD_TOO_MANY: { status: 400, message: 'too many attachments in one message' },
+  HTTP_RANGE_NOT_SATISFIABLE: { status: 416, message: 'the range is outside the file' },
   AUTH_REQUIRED: { status: 401, message: 'log in first' },
   AUTH_FAILED: { status: 401, message: 'wrong nickname or password' },
   AUTH_FORBIDDEN: { status: 403, message: 'this session may not act as that user' },

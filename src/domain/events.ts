@@ -32,6 +32,33 @@ export interface NewMessage {
    * they resolve to registered accounts. See mentions.ts.
    */
   readonly claimed?: true;
+  /**
+   * Ids of the sender's uploads this message carries (JSON API, at most MAX_ATTACHMENTS): the
+   * Store attaches them in the append's transaction, or refuses the append with
+   * UPLOAD_UNUSABLE when one is not the sender's, already sent, or expired. Absent: none.
+   */
+  readonly attach?: readonly string[];
+}
+
+/** Most files one message carries. */
+export const MAX_ATTACHMENTS = 10;
+
+/**
+ * A file a message carries, as the stream, replay and history show it: an upload (see
+ * store/uploads-store.ts) its sender attached. `width` and `height` only for an image the
+ * server decoded (PNG, JPEG, GIF, WebP), after its orientation was applied.
+ */
+export interface Attachment {
+  /** The upload's id: `GET /api/v1/uploads/<id>` serves it. */
+  readonly id: string;
+  /** The file name the sender gave, at most 255 characters. */
+  readonly name: string;
+  /** Bytes, of the file as served (an image is served re-encoded without its metadata). */
+  readonly size: number;
+  /** The MIME type sniffed from the bytes; `application/octet-stream` when unknown. */
+  readonly type: string;
+  readonly width?: number;
+  readonly height?: number;
 }
 
 /** A message after the Store has made it durable and given it an id. */
@@ -46,6 +73,8 @@ export interface StoredMessage extends NewMessage {
    * append's transaction (mentions.ts), in order of first mention; absent when none.
    */
   readonly mentions?: readonly string[];
+  /** The files it carries, in the order they were attached; absent when none (or deleted). */
+  readonly attachments?: readonly Attachment[];
 }
 
 /**
