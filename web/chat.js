@@ -2,8 +2,9 @@
 // parts are sidebar.js (conversation list), rooms.js and room-offers.js (rooms, rooms to
 // join, new room), members.js (the open room's members), header.js, history.js (paging),
 // message-view.js (scrolling, the new-messages pill), composer.js (message box and outbox)
-// with nick-complete.js, message-tools.js (edit, delete), typing.js, reading.js (read marks
-// and receipts), alerts.js (unread counts, notification levels, notifications, push) and
+// with nick-complete.js and its files (attach-tray.js, file-sources.js, uploader.js),
+// lightbox.js (a message's image, full size), message-tools.js (edit, delete), typing.js,
+// reading.js (read marks and receipts), alerts.js (unread counts, notification levels, notifications, push) and
 // status.js (connection status, title); view.js and message-list.js build the DOM;
 // address.js keeps the open conversation in the address. Each part gets what it uses, and
 // nothing else, from here: this file is the page's composition root.
@@ -15,6 +16,7 @@ import { Composer } from './composer.js';
 import { eventApplier } from './events.js';
 import { Header } from './header.js';
 import { History } from './history.js';
+import { Lightbox } from './lightbox.js';
 import { Members } from './members.js';
 import { MessageTools } from './message-tools.js';
 import { MessageView } from './message-view.js';
@@ -148,6 +150,7 @@ export class Chat {
       markRead,
     });
     this.nicks = new NickComplete({ model, active });
+    this.lightbox = new Lightbox();
     this.reading = new Reading({
       model,
       active,
@@ -199,6 +202,7 @@ export class Chat {
     this.view.wire();
     this.nicks.wire();
     this.composer.wire();
+    this.lightbox.wire();
     this.alerts.wire();
     // A link to a conversation (a notification's, a bookmark's) opens it.
     window.addEventListener('hashchange', () => {

@@ -1,10 +1,14 @@
 // The message box and what becomes of what is written in it: each message goes to the outbox
 // (idempotent, retried sends), shows as pending in its conversation, and is replaced by the
 // stored message once the server has it. The box also edits one of our messages (Edit,
-// message-tools.js): it then holds that message's text, and Enter saves it.
+// message-tools.js): it then holds that message's text, and Enter saves it. Files attached
+// (attach-tray.js, from file-sources.js) go with the next message once they are uploaded.
 
+import { AttachTray } from './attach-tray.js';
+import { wireFileSources } from './file-sources.js';
 import { EVERYONE } from './model.js';
 import { Outbox } from './outbox.js';
+import { discard } from './uploader.js';
 import { $ } from './view.js';
 
 /** @typedef {import('./conversation.js').Conversation} Conversation */
@@ -46,6 +50,8 @@ export class Composer {
       /** @param {OutboxItem} item */
       discard: (item) => {
         model.conv(item.to).pending.delete(item.clientId);
+        // Its uploads are not wanted either (the server refuses this for one sent after all).
+        for (const a of item.attachments) discard(a.id);
         renderIf(model.conv(item.to));
         $('text').focus();
       },
@@ -58,6 +64,8 @@ export class Composer {
     this.draft = '';
     this.saving = false;
     this.title = 'Everyone';
+    /** The files for the next message. */
+    this.tray = new AttachTray({ changed: () => this.updateSend(), loggedOut });
   }
 
   wire() {
@@ -91,6 +99,10 @@ export class Composer {
       }
     });
     $('edit-cancel').addEventListener('click', () => this.cancelEdit());
+    wireFileSources((files) => {
+      // An edit changes text only: files wait for the box to write a message again.
+      if (!this.editing) this.tray.add(files);
+    });
   }
 
   /**
@@ -110,6 +122,19 @@ export class Composer {
     $('text-label').textContent = this.editing ? 'Edit your message' : `Message to ${this.title}`;
     $('send').textContent = this.editing ? 'Save' : 'Send';
     $('edit-bar').hidden = !this.editing;
+    $('composer').classList.toggle('editing', Boolean(this.editing));
+    this.updateSend();
+  }
+
+  /**
+   * Send waits for the files being uploaded (and Save for the edit being saved); a failed
+   * file must be retried or removed first.
+   */
+  updateSend() {
+    const waiting = !this.editing && this.tray.busy();
+    const send = $('send', HTMLButtonElement);
+    send.disabled = this.saving || waiting;
+    send.title = waiting ? 'Waiting for the files to upload' : '';
   }
 
   /**
@@ -154,10 +179,10 @@ export class Composer {
     if (value === m.text) return this.cancelEdit();
     if (value.trim() === '' || this.saving) return;
     this.saving = true;
-    $('send', HTMLButtonElement).disabled = true;
+    this.updateSend();
     const saved = await this.deps.edit(conv, m, value);
     this.saving = false;
-    $('send', HTMLButtonElement).disabled = false;
+    this.updateSend();
     // Still editing that message (not cancelled or moved on meanwhile)? Then it is done.
     if (saved && this.editing?.id === id) this.cancelEdit();
   }
@@ -176,9 +201,13 @@ export class Composer {
       return;
     }
     const value = text().value;
-    if (value.trim() === '') return;
+    const { tray } = this;
+    if (tray.busy()) return tray.say('Wait for the files to finish uploading.');
+    if (tray.failed() > 0) return tray.say('Retry or remove the files that failed first.');
+    const blank = value.trim() === '';
+    if (blank && tray.size === 0) return;
     const conv = this.deps.model.conv(this.deps.active());
-    const item = this.outbox.send(conv.id, value);
+    const item = this.outbox.send(conv.id, blank ? '' : value, tray.take());
     conv.pending.set(item.clientId, item);
     text().value = '';
     this.fitText();
@@ -195,20 +224,27 @@ export class Composer {
     const conv = model.conv(item.to);
     conv.pending.delete(item.clientId);
     // The stream may have brought it first; the id decides.
-    model.addMessage({
+    /** @type {Message} */
+    const message = {
       id: reply.id,
       from: model.me,
       to: item.to,
       text: item.text,
       ts: reply.ts,
       clientId: item.clientId,
-    });
+    };
+    // The files go with it (a cast until api-types.ts names a message's attachments).
+    const files = /** @type {Message} */ ({ ...message, attachments: item.attachments });
+    model.addMessage(item.attachments.length > 0 ? files : message);
     renderIf(conv, 'bottom');
   }
 
-  /** Messages written here that the server does not have (pending, retrying or failed). */
+  /**
+   * Messages written here that the server does not have (pending, retrying or failed), and
+   * files in the box: closing the page would lose them.
+   */
   unsent() {
-    let n = 0;
+    let n = this.tray.size;
     for (const conv of this.deps.model.convs.values()) n += conv.pending.size;
     return n;
   }

@@ -1,8 +1,10 @@
 // The list of the open conversation's messages: stored ones, then unsent ones, grouped by
 // day and by sender, each with its text (links, mentions), "(edited)", its tools
 // (message-tools.js) and, for our own, its delivery state; and the "New messages" divider
-// before the first one the user had not read when they opened the conversation.
+// before the first one the user had not read when they opened the conversation. The files a
+// message carries show below its text (attachments.js).
 
+import { attachmentsOf, renderAttachments } from './attachments.js';
 import { appendText } from './links.js';
 import { appendMentions, mentionsMe } from './mentions.js';
 import { avatar, el, part, reconcile, srOnly } from './view.js';
@@ -115,7 +117,7 @@ export function renderMessages(ol, conv, me, actions, tools) {
       dayKey(prev.ts) === day;
     items.push({
       key: row.key,
-      create: () => messageNode(row.from, row.ts, row.item?.text, row.from === me),
+      create: () => messageNode(row.from, row.ts, row.item, row.from === me),
       update: (li) => {
         li.classList.toggle('grouped', grouped);
         if (row.message) {
@@ -131,13 +133,14 @@ export function renderMessages(ol, conv, me, actions, tools) {
 }
 
 /**
- * A message's node; the text of a stored message is filled in by updateBody.
+ * A message's node; the text and files of a stored message are filled in by updateBody, an
+ * unsent one's (`item`) here.
  * @param {string} from
  * @param {number} ts
- * @param {string | undefined} text
+ * @param {OutboxItem | undefined} item
  * @param {boolean} mine
  */
-function messageNode(from, ts, text, mine) {
+function messageNode(from, ts, item, mine) {
   const li = el('li', mine ? 'msg mine' : 'msg');
   const head = el('div', 'meta');
   head.append(avatar(from));
@@ -151,14 +154,16 @@ function messageNode(from, ts, text, mine) {
   time.title = new Date(ts).toLocaleString();
   head.append(time);
   const body = el('div', 'text');
-  if (text !== undefined) appendText(body, text);
+  if (item) appendText(body, item.text);
+  const files = el('div', 'files');
+  renderAttachments(files, item?.attachments ?? []);
   const note = srOnly(', mentions you');
   note.classList.add('mention-note');
   note.hidden = true;
   head.append(note);
   const edited = el('span', 'edited', '(edited)');
   edited.hidden = true;
-  li.append(head, body, edited, el('div', 'tools'));
+  li.append(head, body, files, edited, el('div', 'tools'));
   if (mine) li.append(el('div', 'state'));
   return li;
 }
@@ -190,6 +195,8 @@ function updateBody(li, m, me) {
   part(li, '.mention-note').hidden = !mentioned;
   if (m.deleted) body.textContent = 'message deleted';
   else appendText(body, m.text, (parent, text) => appendMentions(parent, text, mentions, me));
+  // A deleted message shows no files (the server sends it without them).
+  renderAttachments(part(li, '.files'), m.deleted ? [] : attachmentsOf(m));
   const edited = part(li, '.edited');
   edited.hidden = !m.edited || Boolean(m.deleted);
   edited.title = m.edited ? `Edited ${new Date(m.edited).toLocaleString()}` : '';

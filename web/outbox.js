@@ -5,12 +5,15 @@
 import { ApiError, call, newClientId } from './api.js';
 
 /** @typedef {import('../src/http/api-types.js').ApiSent} ApiSent */
+/** @typedef {import('../src/domain/events.js').Attachment} Attachment */
 /**
  * A message written here and not (yet) stored by the server.
  * @typedef {object} OutboxItem
  * @property {string} clientId its id for idempotent sends, the same on every attempt
  * @property {string} to
  * @property {string} text
+ * @property {readonly Attachment[]} attachments the uploads it carries (the same ids on every
+ *   attempt, as the clientId), in order; empty for none
  * @property {number} created when it was written (ms since the epoch)
  * @property {'pending' | 'retrying' | 'failed' | 'sent'} state
  * @property {string} error why it failed, or ''
@@ -45,16 +48,19 @@ export class Outbox {
   }
 
   /**
-   * Queues `text` for `to`; returns the item (state 'pending').
+   * Queues `text` for `to`, carrying `attachments` (finished uploads, at most 10); returns the
+   * item (state 'pending').
    * @param {string} to
-   * @param {string} text
+   * @param {string} text may be empty when there are attachments
+   * @param {readonly Attachment[]} [attachments]
    */
-  send(to, text) {
+  send(to, text, attachments = []) {
     /** @type {OutboxItem} */
     const item = {
       clientId: newClientId(),
       to,
       text,
+      attachments,
       created: Date.now(),
       state: 'pending',
       error: '',
@@ -88,9 +94,7 @@ export class Outbox {
     item.attempts++;
     let reply;
     try {
-      reply = /** @type {ApiSent} */ (
-        await call('POST', 'messages', { to: item.to, text: item.text, clientId: item.clientId })
-      );
+      reply = /** @type {ApiSent} */ (await call('POST', 'messages', body(item)));
     } catch (e) {
       const err = ApiError.from(e);
       this.busy = false;
@@ -125,4 +129,16 @@ export class Outbox {
   next() {
     if (!this.busy && this.queue.length > 0) this.pump();
   }
+}
+
+/**
+ * The body of `item`'s POST /messages: the same on every attempt, so that a retry after a lost
+ * answer is recognised by its clientId (the server then neither stores it again nor finds its
+ * uploads already used).
+ * @param {OutboxItem} item
+ */
+function body(item) {
+  const { to, text, clientId } = item;
+  if (item.attachments.length === 0) return { to, text, clientId };
+  return { to, text, clientId, attachments: item.attachments.map((a) => a.id) };
 }
