@@ -4,9 +4,9 @@
 // message-view.js (scrolling, the new-messages pill), composer.js (message box and outbox)
 // with nick-complete.js and its files (attach-tray.js, file-sources.js, uploader.js),
 // lightbox.js (a message's image, full size), message-tools.js (edit, delete), typing.js,
-// reading.js (read marks and receipts), alerts.js (unread counts, notification levels, notifications, push) and
-// status.js (connection status, title); view.js and message-list.js build the DOM;
-// address.js keeps the open conversation in the address. Each part gets what it uses, and
+// reading.js (read marks and receipts), alerts.js (unread counts, notification levels,
+// notifications, push) and status.js (connection status, title); view.js and message-list.js
+// build the DOM; address.js keeps the open conversation in the address. Each part gets what it uses, and
 // nothing else, from here: this file is the page's composition root.
 
 import { linkedConv, showConv } from './address.js';
