@@ -6,8 +6,8 @@
 // lightbox.js (a message's image, full size), message-tools.js (edit, delete), typing.js,
 // reading.js (read marks and receipts), alerts.js (unread counts, notification levels,
 // notifications, push) and status.js (connection status, title); view.js and message-list.js
-// build the DOM; address.js keeps the open conversation in the address. Each part gets what it uses, and
-// nothing else, from here: this file is the page's composition root.
+// build the DOM; address.js keeps the open conversation in the address. Each part gets what
+// it uses, and nothing else, from here: this file is the page's composition root.
 
 import { linkedConv, showConv } from './address.js';
 import { Alerts } from './alerts.js';
