@@ -193,11 +193,12 @@ export class AttachTray {
     p.state = 'failed';
     p.error = error;
     p.retryable = retryable;
-    this.say(`${p.name}: ${error}.`);
+    // The chip shows it; screen readers hear it.
+    $('attach-live').textContent = `${p.name}: ${error}.`;
   }
 
   /**
-   * The tray's line for screen readers and for what the chips do not say.
+   * The tray's line, for what the chips do not say (also heard by screen readers).
    * @param {string} text
    */
   say(text) {
