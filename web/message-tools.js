@@ -4,6 +4,7 @@
 // server sends to everyone who sees the message apply them everywhere (model.js addPatch).
 
 import { ApiError, call } from './api.js';
+import { attachmentsOf } from './attachments.js';
 import { moderates } from './rooms.js';
 import { el, part } from './view.js';
 
@@ -67,7 +68,9 @@ export class MessageTools {
     const box = part(li, '.tools');
     box.replaceChildren();
     box.classList.toggle('asking', confirming);
-    const quote = m.text.length > QUOTE_CHARS ? `${m.text.slice(0, QUOTE_CHARS)}…` : m.text;
+    // A message of files alone is named by its first file.
+    const said = m.text || attachmentsOf(m)[0]?.name || '';
+    const quote = said.length > QUOTE_CHARS ? `${said.slice(0, QUOTE_CHARS)}…` : said;
     if (confirming) {
       const yes = this.button('danger', 'Delete', `Yes, delete “${quote}”`, () =>
         this.remove(conv, m),
