@@ -131,3 +131,12 @@ export function attachmentsOf(m) {
   // The server's message type names them once the upload API is in (api-types.ts).
   return /** @type {{ attachments?: readonly Attachment[] }} */ (m).attachments ?? [];
 }
+
+/**
+ * A message of files alone in one line (a notification's body): "📎 name", or "📎 3 files".
+ * @param {readonly Attachment[]} list
+ */
+export function filesLine(list) {
+  if (list.length === 0) return '';
+  return list.length === 1 ? `📎 ${list[0]?.name}` : `📎 ${list.length} files`;
+}

@@ -5,6 +5,7 @@
 // stream notifies (stream.js), and not while another tab of ours is visible (attention.js).
 // Permission is asked for only when the user turns the setting on (never on load).
 
+import { attachmentsOf, filesLine } from './attachments.js';
 import { mentionsMe, mentionsOf } from './mentions.js';
 import { EVERYONE, isRoom } from './model.js';
 import { HOME_SCREEN_NOTE, needsHomeScreen } from './platform.js';
@@ -91,7 +92,7 @@ export class Desktop {
     if (m.offline || Date.now() - m.ts > FRESH_MS) return;
     const conv = this.deps.convIdOf(m);
     if (!this.shouldNotify(m.from, conv, mentionsMe(mentionsOf(m), this.deps.me), false)) return;
-    this.show(conv, m.from, m.text);
+    this.show(conv, m.from, m.text || filesLine(attachmentsOf(m)));
   }
 
   /**
