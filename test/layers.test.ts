@@ -49,6 +49,8 @@ const LAYERS: Record<string, { runtime: string[]; types: string[]; packages?: st
     types: ['core', 'store', 'bus', 'presence', 'config'],
     packages: ['prom-client'],
   },
+  // Uploaded bytes: sniffing their type and decoding images, bounded (pixels, time, queue).
+  media: { runtime: ['domain'], types: [], packages: ['sharp', 'file-type'] },
   // The edge: it may call the service and the auth helpers, and name the ports' types.
   http: {
     runtime: ['domain', 'logger', 'core', 'auth', 'ops'],
