@@ -19,15 +19,28 @@ export function isInlineImage(type: string): type is InlineImageType {
 }
 
 /**
+ * Whether a type file-type can report is a document a browser would run script in. file-type
+ * reports any file starting `<?xml ` as application/xml, and an SVG or XHTML page often does: a
+ * browser shown it as XML renders the SVG and runs its <script>. Such types are reported as
+ * UNKNOWN_TYPE, like the HTML and SVG that file-type cannot tell, so that all of them read alike.
+ */
+function isMarkup(mime: string): boolean {
+  return /^(application|text)\/(xml|html)$|^application\/xhtml\+xml$|\+xml$/.test(mime);
+}
+
+/**
  * The MIME type of the file at `path`, judged from its bytes alone (file-type reads the first few
  * kilobytes; the name, its extension and any Content-Type the client sent play no part), or
- * UNKNOWN_TYPE when no signature matches. Text formats have no signature, so HTML, SVG, XML and
- * plain text all come back as UNKNOWN_TYPE: intended, as they must never be served inline. A
- * polyglot answers with the type its first bytes claim (PNG bytes named .html are image/png);
- * the image decoder then decides whether the rest is really that image. Rejects only when the
- * file cannot be read.
+ * UNKNOWN_TYPE when no signature matches. Text formats have no signature, so HTML, SVG and plain
+ * text come back as UNKNOWN_TYPE, and so does XML (see isMarkup): intended, as they must never be
+ * served inline. The HTTP layer must still serve every type that is not isInlineImage() as an
+ * attachment with `X-Content-Type-Options: nosniff` (a PDF, for one, is not markup). A polyglot
+ * answers with the type its first bytes claim (PNG bytes named .html are image/png); the image
+ * decoder then decides whether the rest is really that image. Rejects only when the file cannot
+ * be read.
  */
 export async function sniff(path: string): Promise<string> {
   const found = await fileTypeFromFile(path);
-  return found?.mime ?? UNKNOWN_TYPE;
+  if (found === undefined || isMarkup(found.mime)) return UNKNOWN_TYPE;
+  return found.mime;
 }
