@@ -53,13 +53,15 @@ const LAYERS: Record<string, { runtime: string[]; types: string[]; packages?: st
   },
   // Uploaded bytes: sniffing their type and decoding images, bounded (pixels, time, queue).
   media: { runtime: ['domain'], types: [], packages: ['sharp', 'file-type'] },
+  // Receiving, serving and collecting files: the media and the blob and upload stores' ports.
+  uploads: { runtime: ['domain', 'media', 'store'], types: ['blobs', 'logger'] },
   // The edge: it may call the service and the auth helpers, and name the ports' types.
   http: {
-    runtime: ['domain', 'logger', 'core', 'auth', 'ops'],
-    types: ['store', 'limits', 'config', 'presence', 'bus', 'outbound'],
+    runtime: ['domain', 'logger', 'core', 'auth', 'ops', 'uploads'],
+    types: ['store', 'limits', 'config', 'presence', 'bus', 'outbound', 'blobs'],
   },
 };
-const ROOTS = new Set(['main', 'notifications', 'open-store', 'startup', 'cli']);
+const ROOTS = new Set(['main', 'notifications', 'files', 'open-store', 'startup', 'cli']);
 
 /**
  * Node's modules a layer must never load (named without `node:` or a subpath): the domain
