@@ -13,6 +13,7 @@ import { Resume } from './core/resume.js';
 import { RoomDirectory } from './core/rooms.js';
 import { Sequencer } from './core/sequencer.js';
 import { endStrayMemberships } from './core/stray-members.js';
+import { openFiles } from './files.js';
 import { Admission, type AdmissionLimiters } from './http/admission.js';
 import { Auth } from './http/auth.js';
 import { createHttpServer } from './http/server.js';
@@ -208,6 +209,12 @@ export async function startServer(
   if (webhooks) presence.onOffline((nick) => webhooks.notify('offline', nick));
   // Web Push and the notification state (notifications.ts).
   const notifications = buildNotifications({ config, store, bus, presence, stats, logger, vapid });
+  // Uploaded files (files.ts).
+  const files = await openFiles(config, store, logger).catch(async (err: unknown) => {
+    await notifications.close();
+    for (const resource of [presence, bus, store]) await resource.close();
+    throw err;
+  });
   const chat = new ChatService({
     store,
     bus,
@@ -264,6 +271,7 @@ export async function startServer(
       streams,
       push: notifications.subscriptions,
       notify: notifications.notify(chat),
+      uploads: files.uploads,
     });
     closeUnused = trackUnusedSockets(server);
     stopHeartbeat = startHeartbeat(hub, config.heartbeatMs);
@@ -288,6 +296,7 @@ export async function startServer(
     sequencer?.close();
     webhooks?.close();
     await notifications.close();
+    await files.close();
     await closeLimiters();
     await presence.close();
     await bus.close();
@@ -322,6 +331,7 @@ export async function startServer(
     webhooks?.close();
     // Before the store: a push answered 404 or 410 removes its subscription there.
     await notifications.close();
+    await files.close();
     await closeLimiters();
     await presence.close();
     await bus.close();

@@ -36,6 +36,8 @@ const LAYERS: Record<string, { runtime: string[]; types: string[]; packages?: st
   core: { runtime: ['domain', 'logger'], types: ['store', 'bus', 'presence', 'ops', 'config'] },
   // Engines know the domain and their own contract, nothing of the service that uses them.
   store: { runtime: ['domain', 'logger'], types: [], packages: ['better-sqlite3', 'pg'] },
+  // Where uploaded bytes live: PostgresBlobStore connects as the Store's engine does.
+  blobs: { runtime: ['store'], types: ['logger'], packages: ['pg'] },
   redis: { runtime: ['logger'], types: [], packages: ['ioredis'] },
   bus: { runtime: ['domain', 'logger', 'redis'], types: [], packages: ['ioredis'] },
   presence: { runtime: ['domain', 'logger', 'redis'], types: [], packages: ['ioredis'] },
@@ -49,13 +51,17 @@ const LAYERS: Record<string, { runtime: string[]; types: string[]; packages?: st
     types: ['core', 'store', 'bus', 'presence', 'config'],
     packages: ['prom-client'],
   },
+  // Uploaded bytes: sniffing their type and decoding images, bounded (pixels, time, queue).
+  media: { runtime: ['domain'], types: [], packages: ['sharp', 'file-type'] },
+  // Receiving, serving and collecting files: the media and the blob and upload stores' ports.
+  uploads: { runtime: ['domain', 'media', 'store'], types: ['blobs', 'logger'] },
   // The edge: it may call the service and the auth helpers, and name the ports' types.
   http: {
-    runtime: ['domain', 'logger', 'core', 'auth', 'ops'],
-    types: ['store', 'limits', 'config', 'presence', 'bus', 'outbound'],
+    runtime: ['domain', 'logger', 'core', 'auth', 'ops', 'uploads'],
+    types: ['store', 'limits', 'config', 'presence', 'bus', 'outbound', 'blobs'],
   },
 };
-const ROOTS = new Set(['main', 'notifications', 'open-store', 'startup', 'cli']);
+const ROOTS = new Set(['main', 'notifications', 'files', 'open-store', 'startup', 'cli']);
 
 /**
  * Node's modules a layer must never load (named without `node:` or a subpath): the domain
@@ -65,6 +71,7 @@ const FORBIDDEN_BUILTINS: Record<string, RegExp> = {
   domain: /./,
   core: /^(http|https|http2|net|tls|dgram|dns|child_process|cluster|worker_threads|fs)$/,
   store: /^(http|https|http2|net|tls|dgram|child_process)$/,
+  blobs: /^(http|https|http2|net|tls|dgram|child_process)$/,
 };
 
 /**

@@ -240,6 +240,7 @@ export class ChatService {
    * classic protocol knows no rooms), to a room `from` is a member of. A recipient with no
    * open stream gets it in their mailbox. Resolves once the message is durable and published.
    * A retry with the same `clientId` returns the first message and publishes nothing.
+   * `attach` (the JSON API) names the sender's uploads the message carries (NewMessage).
    */
   async send(
     fromRaw: string,
@@ -247,6 +248,7 @@ export class ChatService {
     textRaw: string,
     clientId?: string,
     rooms = false,
+    attach: readonly string[] = [],
   ): Promise<Appended> {
     const { limits, presence, store } = this.deps;
     const from = parseNick(fromRaw, limits);
@@ -267,7 +269,7 @@ export class ChatService {
       clientId === undefined
         ? { from, to, text, ts, offline, ...claimed }
         : { from, to, text, ts, offline, clientId, ...claimed };
-    const appended = await store.append(message);
+    const appended = await store.append(attach.length > 0 ? { ...message, attach } : message);
     if (appended.created) {
       await this.publish({ kind: 'message', message: appended.message });
       this.deps.onLogged?.();

@@ -46,7 +46,8 @@ export function apiMessage(m: StoredMessage): ApiMessage {
     m.clientId === undefined &&
     m.edited === undefined &&
     m.deleted === undefined &&
-    m.mentions === undefined
+    m.mentions === undefined &&
+    m.attachments === undefined
   ) {
     return out;
   }
@@ -56,6 +57,7 @@ export function apiMessage(m: StoredMessage): ApiMessage {
     ...(m.edited !== undefined && { edited: m.edited }),
     ...(m.deleted && { deleted: true }),
     ...(m.mentions !== undefined && m.mentions.length > 0 && { mentions: [...m.mentions] }),
+    ...(m.attachments !== undefined && { attachments: m.attachments }),
   };
 }
 

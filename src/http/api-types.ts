@@ -5,7 +5,7 @@
  * (`import('../src/http/api-types.js')`) instead of declaring them a second time.
  */
 import type { ResetReason } from '../core/resume.js';
-import type { EventId, MemberAction, Role } from '../domain/events.js';
+import type { Attachment, EventId, MemberAction, Role } from '../domain/events.js';
 import type { Member, RoomInfo, RoomListing } from '../store/store.js';
 
 /** A message as the JSON API shows it, in the stream and in history. */
@@ -20,6 +20,8 @@ export interface ApiMessage {
   readonly deleted?: true;
   /** Users its text mentions who can see it (resolved by the server); absent when none. */
   readonly mentions?: readonly string[];
+  /** The files it carries (uploads), in order; absent when none or deleted. */
+  readonly attachments?: readonly Attachment[];
 }
 
 /** The `message` event: a message, with `offline` when it waited in the mailbox. */

@@ -6,10 +6,12 @@ import { type ChatService, MAX_HISTORY_PAGE } from '../core/chat.js';
 import type { ChatNotify } from '../core/chat-notify.js';
 import type { Resume } from '../core/resume.js';
 import { ChatError } from '../domain/errors.js';
+import { MAX_ATTACHMENTS } from '../domain/events.js';
 import type { Logger } from '../logger.js';
 import type { Stats } from '../ops/stats.js';
 import type { PushSubscriptions } from '../outbound/push/subscriptions.js';
 import type { Credential } from '../store/accounts.js';
+import type { Uploads } from '../uploads/uploads.js';
 import type { Admission } from './admission.js';
 import { apiMessage } from './api-format.js';
 import { ApiNotify } from './api-notify.js';
@@ -17,6 +19,7 @@ import { decodeSegment, intParam, messageId } from './api-paths.js';
 import { ApiPush } from './api-push.js';
 import { ApiRooms } from './api-rooms.js';
 import { ApiStream } from './api-stream.js';
+import { ApiUploads } from './api-uploads.js';
 import { type Auth, type Identity, TICKET_TTL_MS } from './auth.js';
 import { type JsonBody, optionalString, readJson, stringField } from './body.js';
 import { requireOwnConnection } from './open-stream.js';
@@ -50,6 +53,8 @@ export interface ApiDeps {
   readonly streams: NodeStreams;
   /** Web Push: the VAPID key and the browsers' subscriptions. */
   readonly push: PushSubscriptions;
+  /** Uploaded files (uploads/uploads.ts). */
+  readonly uploads: Uploads;
 }
 
 /**
@@ -65,6 +70,8 @@ export class Api {
   readonly notify: ApiNotify;
   /** The handlers of `/api/v1/push/…`. */
   readonly push: ApiPush;
+  /** The handlers of `/api/v1/uploads` and below. */
+  readonly files: ApiUploads;
   private readonly receipts = new RateLimiter(RECEIPTS);
   /** Largest JSON body: the longest message, each character escaped at worst, plus slack. */
   private readonly maxBodyBytes: number;
@@ -95,6 +102,12 @@ export class Api {
       auth: deps.auth,
       admission,
       body: (req, res) => this.body(req, res),
+    });
+    this.files = new ApiUploads({
+      uploads: deps.uploads,
+      auth: deps.auth,
+      admission,
+      maxBytes: config.maxUploadBytes,
     });
     this.push = new ApiPush({
       push: deps.push,
@@ -196,7 +209,8 @@ export class Api {
     const to = stringField(body, 'to');
     const text = stringField(body, 'text');
     const clientId = optionalString(body, 'clientId');
-    const { message, created } = await this.deps.chat.send(nick, to, text, clientId, true);
+    const attach = attachmentIds(body);
+    const { message, created } = await this.deps.chat.send(nick, to, text, clientId, true, attach);
     if (created) this.deps.stats.messagesIn.api++;
     else res.setHeader('Idempotent-Replayed', 'true');
     sendJson(res, 201, { id: message.id, ts: message.ts });
@@ -313,6 +327,19 @@ export class Api {
   readonly checkSameOrigin = (req: IncomingMessage): void => {
     if (req.method !== 'GET') this.deps.auth.checkSameOrigin(req);
   };
+}
+
+/** The upload ids of a send's `attachments` (absent or null: none). */
+function attachmentIds(body: JsonBody): string[] {
+  const value = body.attachments;
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value) || !value.every((id) => typeof id === 'string')) {
+    throw new ChatError('API_BODY_INVALID', '"attachments" must be an array of upload ids');
+  }
+  if (value.length > MAX_ATTACHMENTS) {
+    throw new ChatError('UPLOAD_TOO_MANY', `at most ${MAX_ATTACHMENTS}`);
+  }
+  return value;
 }
 
 /** A token as the API shows it: never its secret; `expires` null when it never expires. */

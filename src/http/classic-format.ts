@@ -29,6 +29,17 @@ export function seedTimestamp(ts: number): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
 }
 
+/**
+ * A message's text as the seed's lines show it: as typed, then each file it carries as
+ * `[name: /api/v1/uploads/<id>]`, so that an old page sees that something was shared and where
+ * (the link needs a session of the JSON API, as the file is served only to who may see it).
+ */
+export function classicText(m: StoredMessage): string {
+  if (m.attachments === undefined) return m.text;
+  const files = m.attachments.map((a) => `[${a.name}: /api/v1/uploads/${a.id}]`);
+  return m.text === '' ? files.join(' ') : `${m.text} ${files.join(' ')}`;
+}
+
 /** The text lines of the 2012 post, byte for byte. */
 export class ClassicFormat implements Format {
   render(event: ChatEvent, viewer: string): string | null {
@@ -59,20 +70,21 @@ export class ClassicFormat implements Format {
     let out =
       classicFrame(`Welcome ${nick}!`) + classicFrame(`now online: ${greeting.online.join(', ')}`);
     for (const m of greeting.offline) {
-      out += classicFrame(`${m.from} (${seedTimestamp(m.ts)}): ${m.text}`, m.id);
+      out += classicFrame(`${m.from} (${seedTimestamp(m.ts)}): ${classicText(m)}`, m.id);
     }
     return out;
   }
 
   private message(m: StoredMessage, viewer: string): string | null {
     if (isRoom(m.to)) return null;
-    if (m.to === EVERYONE) return classicFrame(`${m.from} to all: ${m.text}`, m.id);
+    const text = classicText(m);
+    if (m.to === EVERYONE) return classicFrame(`${m.from} to all: ${text}`, m.id);
     if (viewer === m.from) {
       const note = m.offline ? ' (offline)' : '';
-      return classicFrame(`You to ${m.to}${note}: ${m.text}`, m.id);
+      return classicFrame(`You to ${m.to}${note}: ${text}`, m.id);
     }
     // As in the seed, a message stored for an offline user waits for their next login.
     if (m.offline) return null;
-    return classicFrame(`${m.from}: ${m.text}`, m.id);
+    return classicFrame(`${m.from}: ${text}`, m.id);
   }
 }

@@ -94,6 +94,12 @@ export const ROUTES: readonly RouteSpec[] = [
   api('/markers', { PUT: (e) => e.api.notify.marker }),
   api('/notify', { GET: (e) => e.api.notify.settings, PUT: (e) => e.api.notify.setSettings }),
   api('/attention', { PUT: (e) => e.api.notify.attention, POST: (e) => e.api.notify.attention }),
+  api('/uploads', { POST: (e) => e.api.files.upload }),
+  {
+    ...api('/uploads/:id', { GET: (e) => e.api.files.file, DELETE: (e) => e.api.files.discard }),
+    head: true,
+  },
+  { ...api('/uploads/:id/thumb', { GET: (e) => e.api.files.thumb }), head: true },
   api('/push/key', { GET: (e) => e.api.push.key }),
   api('/push/subscriptions', {
     POST: (e) => e.api.push.subscribe,

@@ -11,6 +11,7 @@ import type { Metrics } from '../ops/prometheus.js';
 import type { Readiness } from '../ops/readiness.js';
 import type { StoreOutageLog } from '../ops/store-outage-log.js';
 import type { PushSubscriptions } from '../outbound/push/subscriptions.js';
+import type { Uploads } from '../uploads/uploads.js';
 import type { Admission } from './admission.js';
 import { Api } from './api.js';
 import type { Auth } from './auth.js';
@@ -73,6 +74,8 @@ export interface HttpDeps {
   readonly streams: NodeStreams;
   /** Web Push: the VAPID key and the browsers' subscriptions. */
   readonly push: PushSubscriptions;
+  /** Uploaded files: receiving, serving, discarding (uploads/uploads.ts). */
+  readonly uploads: Uploads;
 }
 
 /**

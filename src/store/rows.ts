@@ -32,6 +32,8 @@ export interface Row {
   mentions: string | null;
   /** Of an edit's mentions, those its target lacked before; NULL for none. */
   added: string | null;
+  /** A message's attachments (Attachment[]) as JSON; NULL for none. */
+  attachments: string | null;
 }
 
 /**
@@ -40,7 +42,7 @@ export interface Row {
  */
 export const COLUMNS =
   'id, kind, ts, sender, recipient, text, offline, client_id, up_to, edited, deleted, actor, ' +
-  'action, role, quiet, mentions, added';
+  'action, role, quiet, mentions, added, attachments';
 
 /** Whether a stored flag is set, whichever engine read it. */
 function isSet(flag: Flag): boolean {
@@ -61,6 +63,7 @@ export function toMessage(row: Row): StoredMessage {
     ...(row.edited !== null && { edited: row.edited }),
     ...(isSet(row.deleted) && { deleted: true as const }),
     ...(row.mentions !== null && { mentions: row.mentions.split(' ') }),
+    ...(row.attachments !== null && { attachments: JSON.parse(row.attachments) }),
   };
 }
 

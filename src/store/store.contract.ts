@@ -12,6 +12,7 @@ import { mentionsContract } from './mentions.contract.js';
 import { roomLivesContract } from './room-lives.contract.js';
 import { roomsContract } from './rooms.contract.js';
 import type { Store } from './store.js';
+import { uploadsContract } from './uploads.contract.js';
 
 /** How a backend's test file hands the suite a fresh store with these limits. */
 export type StoreFactory = (limits: { maxOfflinePerUser: number }) => Promise<Store> | Store;
@@ -394,4 +395,5 @@ export function storeContract(name: string, open: StoreFactory): void {
   roomsContract(name, open);
   roomLivesContract(name, open);
   mentionsContract(name, open);
+  uploadsContract(name, open);
 }

@@ -17,6 +17,7 @@ import type {
 import type { AccountStore } from './accounts.js';
 import type { NotifyStore } from './notify-store.js';
 import type { PushStore } from './push-store.js';
+import type { UploadStore } from './uploads-store.js';
 
 /** What `append` did: stored the message, or found an earlier one with the same clientId. */
 export interface Appended {
@@ -166,6 +167,8 @@ export interface Store extends EventLog, Mailbox, RoomStore {
   readonly push: PushStore;
   /** Read markers, notification levels, attention and the push cursor (notify-store.ts). */
   readonly notify: NotifyStore;
+  /** Uploaded files' records and the garbage list of their blobs (uploads-store.ts). */
+  readonly uploads: UploadStore;
   /** Checks that the backend can serve requests now (readiness); see the contract above. */
   ping(): Promise<void>;
   /** Flushes and releases the backend. */

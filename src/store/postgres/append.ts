@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { ChatError } from '../../domain/errors.js';
 import {
+  type Attachment,
   type EventId,
   type NewReceipt,
   type StoredMessage,
@@ -11,6 +12,7 @@ import type { PendingWrite, Settle } from '../pending-write.js';
 import { COLUMNS, type Row, toMessage } from '../rows.js';
 import { writeDelete, writeEdit, writeMember } from './changes.js';
 import { mentionsColumn, resolveMentions } from './mentions.js';
+import { attachUploads, usableUploads } from './uploads.js';
 
 export type { PendingWrite, Settle };
 
@@ -48,13 +50,13 @@ const INSERT: pg.QueryConfig = {
     SELECT id, row_number() OVER (ORDER BY id) AS ord FROM ids
   ), stored AS (
     INSERT INTO messages (id, kind, ts, sender, recipient, text, offline, client_id, up_to,
-                          mentions)
+                          mentions, attachments)
     SELECT r.id, u.kind, u.ts, u.sender, u.recipient, u.text, u.offline, u.client_id, u.up_to,
-           u.mentions
+           u.mentions, u.attachments
       FROM unnest($2::text[], $3::int8[], $4::text[], $5::text[], $6::text[], $7::bool[],
-                  $8::text[], $9::int8[], $10::text[])
+                  $8::text[], $9::int8[], $10::text[], $14::text[])
              WITH ORDINALITY AS u (kind, ts, sender, recipient, text, offline, client_id,
-                                   up_to, mentions, ord)
+                                   up_to, mentions, attachments, ord)
       JOIN ranked r ON r.ord = u.ord
     RETURNING id, recipient, offline
   ), mailed AS (
@@ -90,9 +92,19 @@ export async function writeBatch(
   // room write (so a message mentions who joined before it), and at the end.
   const ids: number[] = [];
   const mentions: string[][] = [];
+  // The files of the batch's messages that carry some (uploads.ts), and the uploads taken.
+  const files = new Map<PendingRow, Attachment[]>();
+  const taken = new Set<string>();
   const flush = async (): Promise<void> => {
     if (rows.length === ids.length) return;
-    const inserted = await insert(client, rows.slice(ids.length));
+    const fresh = rows.slice(ids.length);
+    const inserted = await insert(client, fresh, files);
+    await attachUploads(
+      client,
+      fresh.flatMap((p, i) =>
+        (files.get(p) ?? []).map((f) => [f.id, inserted.ids[i] as number] as const),
+      ),
+    );
     ids.push(...inserted.ids);
     mentions.push(...inserted.mentions);
   };
@@ -121,6 +133,12 @@ export async function writeBatch(
       });
       continue;
     }
+    const attach = p.message.attach;
+    const carried = attach === undefined ? [] : await usableUploads(client, from, attach, taken);
+    if (carried === undefined) {
+      settlers.push(() => () => p.done.reject(new ChatError('UPLOAD_UNUSABLE')));
+      continue;
+    }
     if (offline) {
       const n = waiting.get(to) ?? 0;
       if (n >= maxOfflinePerUser) {
@@ -130,13 +148,16 @@ export async function writeBatch(
       waiting.set(to, n + 1);
     }
     const row = rows.push(p) - 1;
+    if (carried.length > 0) files.set(p, carried);
     if (key !== undefined) firsts.set(key, row);
     settlers.push((stored) => () => {
       p.done.resolve({ message: stored[row] as StoredMessage, created: true });
     });
   }
   await flush();
-  const stored = rows.map((p, i) => toStored(p, ids[i] as number, mentions[i] as string[]));
+  const stored = rows.map((p, i) =>
+    toStored(p, ids[i] as number, mentions[i] as string[], files.get(p)),
+  );
   return settlers.map((settler) => settler(stored));
 }
 
@@ -204,6 +225,7 @@ async function lookup(
 async function insert(
   client: pg.PoolClient,
   rows: PendingRow[],
+  files: ReadonlyMap<PendingRow, Attachment[]>,
 ): Promise<{ ids: number[]; mentions: string[][] }> {
   const texts = rows.flatMap((p) =>
     p.kind === 'message' && p.message.text.includes('@') ? [p] : [],
@@ -234,6 +256,7 @@ async function insert(
     mentionOrd: [] as number[],
     mentionNick: [] as string[],
     mentionTo: [] as string[],
+    attachments: [] as Array<string | null>,
   };
   const mentions: string[][] = [];
   for (const [i, p] of rows.entries()) {
@@ -250,6 +273,8 @@ async function insert(
     columns.clientId.push(m?.clientId ?? null);
     columns.upTo.push(r?.upTo ?? null);
     columns.mentions.push(mentionsColumn(nicks));
+    const carried = files.get(p);
+    columns.attachments.push(carried ? JSON.stringify(carried) : null);
     for (const nick of nicks) {
       columns.mentionOrd.push(i + 1);
       columns.mentionNick.push(nick);
@@ -265,13 +290,21 @@ async function insert(
   return { ids: ids.map((r) => r.id).sort((a, b) => a - b), mentions };
 }
 
-function toStored(p: PendingRow, id: EventId, mentions: string[]): StoredMessage | StoredReceipt {
+function toStored(
+  p: PendingRow,
+  id: EventId,
+  mentions: string[],
+  attachments: Attachment[] | undefined,
+): StoredMessage | StoredReceipt {
   if (p.kind === 'read') {
     const { from, to, upTo, ts } = p.receipt;
     return { from, to, upTo, ts, id };
   }
-  const stored = storedMessage(p.message, id);
-  return mentions.length > 0 ? { ...stored, mentions } : stored;
+  return {
+    ...storedMessage(p.message, id),
+    ...(mentions.length > 0 && { mentions }),
+    ...(attachments !== undefined && { attachments }),
+  };
 }
 
 /** One string per (sender, clientId); nicks cannot hold NUL (domain/input.ts). */

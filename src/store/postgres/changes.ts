@@ -153,11 +153,20 @@ const DELETE: pg.QueryConfig = {
   name: 'ssechat_delete',
   text: `
   WITH target AS (
-    UPDATE messages SET text = '', deleted = true, mentions = NULL
+    UPDATE messages SET text = '', deleted = true, mentions = NULL, attachments = NULL
      WHERE id = $4 AND kind = 'message' AND NOT deleted AND ${CURRENT} RETURNING id
   ), edits AS (
     UPDATE messages SET text = '', mentions = NULL, added = NULL
      WHERE kind = 'edit' AND up_to = $4 AND text <> '' AND EXISTS (SELECT 1 FROM target)
+  ), files AS (
+    -- Its files go with it; their blobs to the trash (uploads.ts).
+    DELETE FROM uploads WHERE message_id = $4 AND EXISTS (SELECT 1 FROM target)
+    RETURNING blob, thumb
+  ), trashed AS (
+    INSERT INTO blob_trash (key, since)
+    SELECT DISTINCT k.key, $1::int8 FROM files, LATERAL (VALUES (blob), (thumb)) AS k (key)
+     WHERE k.key IS NOT NULL
+    ON CONFLICT DO NOTHING
   )
   INSERT INTO messages (id, kind, ts, sender, recipient, text, up_to)
   SELECT nextval('messages_id_seq'), 'delete', $1, $2, $3, '', id FROM target

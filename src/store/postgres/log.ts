@@ -10,6 +10,7 @@ import { COLUMNS, type Row, toEvent, toMessage } from '../rows.js';
 import type { RetentionPolicy } from '../store.js';
 import { registered } from './accounts.js';
 import { inTransaction, MAINTENANCE_QUERY_TIMEOUT_MS, timed } from './client.js';
+import { dropUploads } from './uploads.js';
 
 /**
  * Most rows one prune transaction deletes. Between chunks the row locks are released and the
@@ -252,6 +253,7 @@ export class PostgresLog {
       // Mailbox rows first: they reference the messages (foreign key).
       await client.query(maintenance('DELETE FROM offline WHERE message_id <= $1', [last]));
       await client.query(maintenance('DELETE FROM mention_rows WHERE event_id <= $1', [last]));
+      await client.query(maintenance(dropUploads('message_id <= $2'), [Date.now(), last]));
       const { rowCount } = await client.query(
         maintenance('DELETE FROM messages WHERE id <= $1', [last]),
       );

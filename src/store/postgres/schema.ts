@@ -218,6 +218,32 @@ const MIGRATIONS = [
      key   TEXT PRIMARY KEY,
      value TEXT NOT NULL
    );`,
+  `-- Uploads (uploads-store.ts); see sqlite/schema.ts step 10. attachments is JSON as text,
+   -- read back by the same mapper as SQLite's (rows.ts).
+   ALTER TABLE messages ADD COLUMN attachments TEXT;
+   CREATE TABLE uploads (
+     id         TEXT   PRIMARY KEY,
+     owner      TEXT   NOT NULL,
+     name       TEXT   NOT NULL,
+     size       BIGINT NOT NULL,
+     type       TEXT   NOT NULL,
+     width      INTEGER,
+     height     INTEGER,
+     blob       TEXT   NOT NULL,
+     thumb      TEXT,
+     created    BIGINT NOT NULL,
+     message_id BIGINT
+   );
+   CREATE INDEX uploads_owner ON uploads (owner, created);
+   CREATE INDEX uploads_message ON uploads (message_id) WHERE message_id IS NOT NULL;
+   CREATE INDEX uploads_unsent ON uploads (created) WHERE message_id IS NULL;
+   CREATE INDEX uploads_blob ON uploads (blob);
+   CREATE INDEX uploads_thumb ON uploads (thumb) WHERE thumb IS NOT NULL;
+   CREATE TABLE blob_trash (
+     key   TEXT   PRIMARY KEY,
+     since BIGINT NOT NULL
+   );
+   CREATE INDEX blob_trash_since ON blob_trash (since);`,
 ];
 
 /** The schema version this ssechat writes; a database with a higher one is refused. */

@@ -105,9 +105,11 @@ const BEFORE_REGISTERED = 4;
 /** Before step 6 (invites.invited_id). */
 const BEFORE_INVITE_ORDER = 5;
 
-/** Undoes step 7 (notifications) in `schema`, so that a test can go back before it. */
+/** Undoes steps 7 (notifications) and 8 (uploads) in `schema`, to go back before them. */
 async function undoNotifications(schema: string): Promise<void> {
   await admin(`SET search_path TO ${schema};
+    ALTER TABLE messages DROP COLUMN attachments;
+    DROP TABLE uploads, blob_trash;
     DROP INDEX members_folded;
     ALTER TABLE messages DROP COLUMN added, DROP COLUMN mentions;
     DROP TABLE mention_rows, read_markers, notify_levels, attention, push_subscriptions,

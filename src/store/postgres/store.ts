@@ -60,6 +60,7 @@ import { PostgresPush } from './push.js';
 import { AppendQueue } from './queue.js';
 import { PostgresRooms } from './rooms.js';
 import { checkSchemaName, effectiveSchema, migrate, poolConfig, schemaKey } from './schema.js';
+import { PostgresUploads } from './uploads.js';
 
 /** Options for the PostgreSQL backend. */
 export interface PostgresStoreOptions extends StoreLimits {
@@ -121,6 +122,7 @@ export class PostgresStore implements Store {
   readonly accounts: PostgresAccounts;
   readonly push: PostgresPush;
   readonly notify: PostgresNotify;
+  readonly uploads: PostgresUploads;
   private readonly journal: PostgresLog;
   private readonly roomReads: PostgresRooms;
   private readonly writes: AppendQueue;
@@ -171,6 +173,7 @@ export class PostgresStore implements Store {
     this.roomReads = new PostgresRooms(pool);
     this.writes = new AppendQueue(pool, key, options.maxOfflinePerUser, this.health);
     this.notify = new PostgresNotify(pool, () => this.writes.flushed());
+    this.uploads = new PostgresUploads(pool, () => this.writes.flushed());
   }
 
   /**

@@ -16,6 +16,7 @@ import { COLUMNS, type Row, toMessage } from '../rows.js';
 import type { Appended } from '../store.js';
 import { mentionsColumn, SqliteMentions } from './mentions.js';
 import type { SqliteRooms } from './rooms.js';
+import { SqliteAttachments } from './uploads.js';
 
 export type { PendingWrite, Settle };
 
@@ -28,7 +29,7 @@ type Statement<P extends unknown[], R = unknown> = Database.Statement<P, R>;
  */
 export class SqliteAppender {
   private readonly insertMessage: Statement<
-    [number, string, string, string, number, string | null, string | null]
+    [number, string, string, string, number, string | null, string | null, string | null]
   >;
   private readonly insertReceipt: Statement<[number, string, string, number]>;
   private readonly insertEdit: Statement<
@@ -42,6 +43,7 @@ export class SqliteAppender {
   private readonly countOffline: Statement<[string], { n: number }>;
   private readonly insertOffline: Statement<[string, number]>;
   private readonly mentions: SqliteMentions;
+  private readonly attachments: SqliteAttachments;
 
   constructor(
     db: Database.Database,
@@ -51,8 +53,8 @@ export class SqliteAppender {
     // DO NOTHING only fires for the (sender, client_id) index: a second process that stored
     // the same clientId after our lookup (see writeMessage). The id never conflicts.
     this.insertMessage = db.prepare(
-      `INSERT INTO messages (ts, sender, recipient, text, offline, client_id, mentions)
-       VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+      `INSERT INTO messages (ts, sender, recipient, text, offline, client_id, mentions,
+         attachments) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
     );
     this.insertReceipt = db.prepare(
       `INSERT INTO messages (kind, ts, sender, recipient, text, up_to)
@@ -72,8 +74,10 @@ export class SqliteAppender {
     );
     // Mentions come from the text: they go with it (mention_rows stay; unread counts skip
     // deleted targets).
+    // Its files go with it (uploads.ts, dropped in writeDelete).
     this.applyDelete = db.prepare(
-      `UPDATE messages SET text = '', deleted = 1, mentions = NULL WHERE ${live}`,
+      `UPDATE messages SET text = '', deleted = 1, mentions = NULL, attachments = NULL
+        WHERE ${live}`,
     );
     this.emptyEdits = db.prepare(
       `UPDATE messages SET text = '', mentions = NULL, added = NULL
@@ -85,6 +89,7 @@ export class SqliteAppender {
     this.countOffline = db.prepare('SELECT count(*) AS n FROM offline WHERE recipient = ?');
     this.insertOffline = db.prepare('INSERT INTO offline (recipient, message_id) VALUES (?, ?)');
     this.mentions = new SqliteMentions(db);
+    this.attachments = new SqliteAttachments(db);
   }
 
   /**
@@ -125,7 +130,10 @@ export class SqliteAppender {
       only === undefined ||
       !(
         only.kind === 'read' ||
-        (only.kind === 'message' && !only.message.offline && !only.message.text.includes('@'))
+        (only.kind === 'message' &&
+          !only.message.offline &&
+          only.message.attach === undefined &&
+          !only.message.text.includes('@'))
       )
     );
   }
@@ -144,6 +152,8 @@ export class SqliteAppender {
         return () => done.reject(new ChatError('CHAT_MAILBOX_FULL'));
       }
     }
+    const files = message.attach === undefined ? [] : this.attachments.usable(from, message.attach);
+    if (files === undefined) return () => done.reject(new ChatError('UPLOAD_UNUSABLE'));
     const claimed = message.claimed === true;
     const mentions = this.mentions.resolve(findMentions(text), { from, to, claimed });
     const { changes, lastInsertRowid } = this.insertMessage.run(
@@ -154,6 +164,7 @@ export class SqliteAppender {
       offline ? 1 : 0,
       clientId ?? null,
       mentionsColumn(mentions),
+      files.length > 0 ? JSON.stringify(files) : null,
     );
     if (changes === 0) {
       // Only the clientId index can refuse the row: another process stored it since the lookup.
@@ -163,8 +174,13 @@ export class SqliteAppender {
     }
     const id = Number(lastInsertRowid);
     const plain = storedMessage(message, id);
-    const stored = mentions.length > 0 ? { ...plain, mentions } : plain;
+    const stored = {
+      ...plain,
+      ...(mentions.length > 0 && { mentions }),
+      ...(files.length > 0 && { attachments: files }),
+    };
     if (offline) this.insertOffline.run(to, stored.id);
+    this.attachments.attach(files, id);
     this.mentions.record(mentions, id, id, to);
     return () => done.resolve({ message: stored, created: true });
   }
@@ -202,6 +218,7 @@ export class SqliteAppender {
     const { target, from, to, ts } = del;
     if (this.applyDelete.run(target).changes === 0) throw new ChatError('CHAT_MESSAGE_NOT_FOUND');
     this.emptyEdits.run(target);
+    this.attachments.drop(target, ts);
     const { lastInsertRowid } = this.insertEdit.run('delete', ts, from, to, '', target, null, null);
     return { id: Number(lastInsertRowid), target, from, to, ts };
   }

@@ -9,6 +9,7 @@ import { COLUMNS, type Row, toEvent, toMessage } from '../rows.js';
 import type { RetentionPolicy } from '../store.js';
 import { LimitedQuery } from './limited.js';
 import { fromRaw, type RawRow } from './rows.js';
+import { SqliteAttachments } from './uploads.js';
 
 /**
  * Most rows one prune transaction deletes. Between chunks the write lock is released and the
@@ -114,6 +115,7 @@ export class SqliteLog {
   private readonly deleteThrough: Statement<[number]>;
   private readonly recordPruned: Statement<[number]>;
   private readonly pruneTx: (below: EventId) => number;
+  private readonly attachments: SqliteAttachments;
 
   /** Prepares its statements on `db`, which must already have the current schema. */
   constructor(
@@ -156,6 +158,7 @@ export class SqliteLog {
       `INSERT INTO meta (key, value) VALUES ('pruned_through', ?)
        ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)`,
     );
+    this.attachments = new SqliteAttachments(db);
     const prune = db.transaction((below: EventId) => this.pruneChunk(below));
     this.pruneTx = (below) => prune.immediate(below);
   }
@@ -241,6 +244,7 @@ export class SqliteLog {
     // Mailbox rows first: they reference the messages (foreign key).
     this.deleteMailed.run(last);
     this.deleteMentions.run(last);
+    this.attachments.dropThroughId(last, Date.now());
     const { changes } = this.deleteThrough.run(last);
     this.recordPruned.run(last);
     return changes;

@@ -24,6 +24,7 @@ export type RawRow = [
   number,
   string | null,
   string | null,
+  string | null,
 ];
 
 /** The Row a RawRow stands for. */
@@ -46,5 +47,6 @@ export function fromRaw(r: RawRow): Row {
     quiet: r[14],
     mentions: r[15],
     added: r[16],
+    attachments: r[17],
   };
 }

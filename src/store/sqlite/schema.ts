@@ -265,6 +265,35 @@ const MIGRATIONS = [
      key   TEXT PRIMARY KEY,
      value TEXT NOT NULL
    ) WITHOUT ROWID;`,
+
+  // Uploads (uploads-store.ts). A message's attachments are copied onto it as JSON when it is
+  // appended, so the hot reads need no join; the uploads rows decide who may fetch the bytes
+  // (message_id, NULL while unsent) and which blobs are still referred to. blob_trash lists
+  // blob keys whose last upload went, for the collector (core/uploads.ts).
+  `ALTER TABLE messages ADD COLUMN attachments TEXT;
+   CREATE TABLE uploads (
+     id         TEXT    PRIMARY KEY,
+     owner      TEXT    NOT NULL,
+     name       TEXT    NOT NULL,
+     size       INTEGER NOT NULL,
+     type       TEXT    NOT NULL,
+     width      INTEGER,
+     height     INTEGER,
+     blob       TEXT    NOT NULL,
+     thumb      TEXT,
+     created    INTEGER NOT NULL,
+     message_id INTEGER
+   ) WITHOUT ROWID;
+   CREATE INDEX uploads_owner ON uploads (owner, created);
+   CREATE INDEX uploads_message ON uploads (message_id) WHERE message_id IS NOT NULL;
+   CREATE INDEX uploads_unsent ON uploads (created) WHERE message_id IS NULL;
+   CREATE INDEX uploads_blob ON uploads (blob);
+   CREATE INDEX uploads_thumb ON uploads (thumb) WHERE thumb IS NOT NULL;
+   CREATE TABLE blob_trash (
+     key   TEXT    PRIMARY KEY,
+     since INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE INDEX blob_trash_since ON blob_trash (since);`,
 ];
 
 /** The schema version this ssechat writes; a database with a higher one is refused. */

@@ -84,7 +84,9 @@ const BEFORE_REGISTERED = 5;
 /** Before step 7 (invites.invited_id). */
 const BEFORE_INVITE_ORDER = 6;
 /** Undoes step 8 (notifications), so that a test can go back to a version before it. */
-const UNDO_NOTIFICATIONS = `DROP INDEX members_folded;
+const UNDO_UPLOADS = `ALTER TABLE messages DROP COLUMN attachments;
+  DROP TABLE uploads; DROP TABLE blob_trash;`;
+const UNDO_NOTIFICATIONS = `${UNDO_UPLOADS} DROP INDEX members_folded;
   ALTER TABLE messages DROP COLUMN added;
   ALTER TABLE messages DROP COLUMN mentions;
   DROP TABLE mention_rows; DROP TABLE read_markers; DROP TABLE notify_levels;

@@ -35,6 +35,7 @@ import { SqliteNotify } from './notify.js';
 import { SqlitePush } from './push.js';
 import { SqliteRooms } from './rooms.js';
 import { checkIntegrity, migrate, writeProbe } from './schema.js';
+import { SqliteUploads } from './uploads.js';
 
 /** Options for the SQLite backend. */
 export interface SqliteStoreOptions extends StoreLimits {
@@ -67,6 +68,7 @@ export class SqliteStore implements Store {
   readonly accounts: SqliteAccounts;
   readonly push: SqlitePush;
   readonly notify: SqliteNotify;
+  readonly uploads: SqliteUploads;
   private readonly journal: SqliteLog;
   private readonly roomState: SqliteRooms;
   private readonly db: Database.Database;
@@ -107,6 +109,11 @@ export class SqliteStore implements Store {
     this.journal = new SqliteLog(db, (nick) => this.accounts.registeredAt(nick));
     this.roomState = new SqliteRooms(db);
     this.notify = new SqliteNotify(
+      db,
+      () => this.flush(),
+      (nick) => this.accounts.registeredAt(nick),
+    );
+    this.uploads = new SqliteUploads(
       db,
       () => this.flush(),
       (nick) => this.accounts.registeredAt(nick),

@@ -1,0 +1,89 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readdir, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ChatError } from '../domain/errors.js';
+
+/** A file received whole into a temporary file, with what was learnt while it streamed. */
+export interface Received {
+  /** The temporary file; the caller removes it (discardTemp). */
+  readonly path: string;
+  readonly size: number;
+  /** Lowercase hex sha256 of the bytes: their BlobStore key. */
+  readonly sha256: string;
+}
+
+/** Temporary files older than this are a crash's leftovers (an upload takes far less). */
+const STALE_TEMP_MS = 60 * 60_000;
+
+/** Counts and hashes the bytes that pass; fails with UPLOAD_TOO_LARGE past `max`. */
+class Meter extends Transform {
+  size = 0;
+  private readonly hash = createHash('sha256');
+
+  constructor(private readonly max: number) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.size += chunk.length;
+    if (this.size > this.max) {
+      done(new ChatError('UPLOAD_TOO_LARGE', `at most ${this.max} bytes`));
+      return;
+    }
+    this.hash.update(chunk);
+    done(null, chunk);
+  }
+
+  digest(): string {
+    return this.hash.digest('hex');
+  }
+}
+
+/**
+ * Streams `body` into a new file of `dir`, counting and hashing as it goes: past `maxBytes`
+ * it stops at once with UPLOAD_TOO_LARGE (nothing more is read or written, and the partial
+ * file is removed), so a file is never buffered whole in memory nor kept on disk beyond the
+ * cap. Rejects with UPLOAD_EMPTY for no bytes.
+ */
+export async function receiveFile(
+  body: NodeJS.ReadableStream,
+  dir: string,
+  maxBytes: number,
+): Promise<Received> {
+  const path = join(dir, `${Date.now()}-${randomBytes(9).toString('base64url')}.part`);
+  const meter = new Meter(maxBytes);
+  try {
+    await pipeline(body, meter, createWriteStream(path, { mode: 0o600 }));
+  } catch (err) {
+    await discardTemp(path);
+    throw err;
+  }
+  if (meter.size === 0) {
+    await discardTemp(path);
+    throw new ChatError('UPLOAD_EMPTY');
+  }
+  return { path, size: meter.size, sha256: meter.digest() };
+}
+
+/** Removes a temporary file; one already gone is fine. */
+export async function discardTemp(path: string): Promise<void> {
+  await unlink(path).catch(() => {});
+}
+
+/**
+ * Makes `dir` (mode 0700) and removes the temporary files a crash left there, those older
+ * than STALE_TEMP_MS (another process sharing the directory may be receiving a newer one).
+ */
+export async function prepareTempDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const now = Date.now();
+  for (const name of await readdir(dir)) {
+    if (!name.endsWith('.part')) continue;
+    const path = join(dir, name);
+    const info = await stat(path).catch(() => undefined);
+    if (info && now - info.mtimeMs > STALE_TEMP_MS) await discardTemp(path);
+  }
+}

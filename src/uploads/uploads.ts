@@ -1,0 +1,211 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type { BlobRange, BlobStore } from '../blobs/blob-store.js';
+import { ChatError } from '../domain/errors.js';
+import type { Attachment } from '../domain/events.js';
+import type { Logger } from '../logger.js';
+import type { ImageProcessor } from '../media/images.js';
+import { isInlineImage, sniff } from '../media/sniff.js';
+import {
+  attachmentOf,
+  type NewUpload,
+  type UploadRecord,
+  type UploadStore,
+} from '../store/uploads-store.js';
+import { parseFileName } from './names.js';
+import { discardTemp, receiveFile } from './receive.js';
+
+/** An upload's id: 16 random bytes in base64url. */
+const UPLOAD_ID = /^[A-Za-z0-9_-]{22}$/;
+
+/** Declared types a browser would run: image bytes declared so are not shown as images. */
+const ACTIVE = /html|xml|svg|script|ecmascript/i;
+
+/** Blob keys one collection deletes at most per batch (it goes on until none are left). */
+const GARBAGE_BATCH = 100;
+
+/**
+ * How far before its look at the references the collector dates its decision (see sweep):
+ * more than clocks of a cluster's processes may differ, so that a blob put by a process whose
+ * clock lags is still seen as put after the decision.
+ */
+const CLOCK_SKEW_MS = 60_000;
+
+/** What Uploads works with; the limits come from config (config-options.ts). */
+export interface UploadsOptions {
+  readonly store: UploadStore;
+  readonly blobs: BlobStore;
+  readonly images: ImageProcessor;
+  readonly logger: Logger;
+  /** Where files are received before they are stored (the caller made it: prepareTempDir). */
+  readonly tempDir: string;
+  /** `--max-upload-bytes`. */
+  readonly maxBytes: number;
+  /** `--upload-quota-bytes`; 0 for none. */
+  readonly quotaBytes: number;
+  /** `--upload-unsent-ttl`, in ms. */
+  readonly unsentTtlMs: number;
+}
+
+/** Where a served file comes from: the bytes of an upload or of its thumbnail. */
+export interface Served {
+  readonly stream: Readable;
+  readonly size: number;
+}
+
+/**
+ * Uploaded files, from the request body to the blob store and back (issue 20): receives a file
+ * within the size cap and the owner's quota, learns its type from its bytes, makes an image's
+ * safe copy and thumbnail (media/), records it (Store.uploads) and stores its bytes
+ * (BlobStore); serves it to whoever may read it; and collects what nothing refers to.
+ *
+ * The order that keeps collection safe: an upload's record is committed before its bytes are
+ * put, so a put always ends after the reference exists. The collector decides a key is
+ * unreferenced at T (less CLOCK_SKEW_MS), then deletes it only if it was not put since
+ * (BlobStore.delete): a reference that appeared after its look was followed by a put after T.
+ */
+export class Uploads {
+  constructor(private readonly options: UploadsOptions) {}
+
+  /**
+   * Receives the file `body` carries for `owner`, named `rawName`; returns its attachment. The
+   * type is sniffed from the bytes. `declared` (the request's Content-Type) never makes a file
+   * more trusted; it can make one less: image bytes declared as markup or script (a polyglot)
+   * are kept as a file to download, never decoded into an image shown inline.
+   */
+  async receive(
+    owner: string,
+    rawName: string | null,
+    body: Readable,
+    declared = '',
+  ): Promise<Attachment> {
+    const { store, images, tempDir, maxBytes, quotaBytes } = this.options;
+    const name = parseFileName(rawName);
+    // A cheap early no: the authoritative check is in add, with the insert.
+    if (quotaBytes > 0 && (await store.usage(owner)) >= quotaBytes) {
+      throw new ChatError('UPLOAD_QUOTA_EXCEEDED');
+    }
+    const file = await receiveFile(body, tempDir, maxBytes);
+    try {
+      const type = await sniff(file.path);
+      const base = { id: randomBytes(16).toString('base64url'), owner, name, type };
+      const created = Date.now();
+      let upload: NewUpload;
+      let puts: Array<[string, Buffer | string]>;
+      if (isInlineImage(type) && !ACTIVE.test(declared)) {
+        const image = await images.process(file.path, type);
+        const blob = sha256(image.data);
+        const thumb = sha256(image.thumb);
+        const { width, height } = image;
+        upload = { ...base, size: image.data.length, width, height, blob, thumb, created };
+        puts = [
+          [blob, image.data],
+          [thumb, image.thumb],
+        ];
+      } else {
+        upload = { ...base, size: file.size, blob: file.sha256, created };
+        puts = [[file.sha256, file.path]];
+      }
+      await store.add(upload, quotaBytes === 0 ? Number.MAX_SAFE_INTEGER : quotaBytes);
+      try {
+        for (const [key, source] of puts) await this.options.blobs.put(key, source);
+      } catch (err) {
+        await store.discard(owner, upload.id).catch(() => {});
+        throw err;
+      }
+      return attachmentOf(upload);
+    } finally {
+      await discardTemp(file.path);
+    }
+  }
+
+  /** The upload `id` if `viewer` may have its bytes (UploadStore.readable), else undefined. */
+  async readable(viewer: string, id: string): Promise<UploadRecord | undefined> {
+    if (!UPLOAD_ID.test(id)) return undefined;
+    return this.options.store.readable(viewer, id);
+  }
+
+  /** Discards an upload of `owner` that was not sent; false when there is none. */
+  async discard(owner: string, id: string): Promise<boolean> {
+    if (!UPLOAD_ID.test(id)) return false;
+    return this.options.store.discard(owner, id);
+  }
+
+  /**
+   * The bytes of `upload` (its thumbnail when `thumb`), or of `range` of them; undefined when
+   * there is no such thumbnail or the bytes are gone.
+   */
+  async open(upload: UploadRecord, thumb: boolean, range?: BlobRange): Promise<Served | undefined> {
+    const key = thumb ? upload.thumb : upload.blob;
+    if (key === undefined) return undefined;
+    const info = await this.options.blobs.stat(key);
+    if (!info) return undefined;
+    const stream = await this.options.blobs.read(key, range);
+    return stream && { stream, size: info.size };
+  }
+
+  /** The size of the bytes `open` would serve, for a Range check before opening. */
+  async size(upload: UploadRecord, thumb: boolean): Promise<number | undefined> {
+    const key = thumb ? upload.thumb : upload.blob;
+    return key === undefined ? undefined : (await this.options.blobs.stat(key))?.size;
+  }
+
+  /**
+   * Deletes unsent uploads past their time, then the bytes nothing refers to any more; returns
+   * how many of each went.
+   */
+  async sweep(): Promise<{ expired: number; deleted: number }> {
+    const { store, blobs, unsentTtlMs } = this.options;
+    const expired = await store.expire(Date.now() - unsentTtlMs);
+    let deleted = 0;
+    for (;;) {
+      const decided = Date.now() - CLOCK_SKEW_MS;
+      const keys = await store.garbage(GARBAGE_BATCH);
+      const gone: string[] = [];
+      for (const key of keys) if (await blobs.delete(key, decided)) gone.push(key);
+      await store.forget(gone);
+      deleted += gone.length;
+      // Keys put since the decision stay listed for the next sweep; stop rather than spin.
+      if (keys.length < GARBAGE_BATCH || gone.length === 0) break;
+    }
+    return { expired, deleted };
+  }
+
+  /**
+   * Sweeps now and then every `intervalMs` (a quarter of the unsent time, at most a minute);
+   * returns a stop function. A failed sweep is logged and tried again at the next turn.
+   */
+  startSweeper(): () => void {
+    const { logger, unsentTtlMs } = this.options;
+    const intervalMs = Math.max(1_000, Math.min(60_000, Math.floor(unsentTtlMs / 4)));
+    let running = false;
+    const run = async (): Promise<void> => {
+      if (running) return;
+      running = true;
+      try {
+        const { expired, deleted } = await this.sweep();
+        if (expired > 0 || deleted > 0) logger.info('uploads swept', { expired, deleted });
+      } catch (err) {
+        logger.error('uploads sweep failed', { err });
+      } finally {
+        running = false;
+      }
+    };
+    const timer = setInterval(run, intervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+}
+
+/**
+ * Whether a browser may be shown `upload` inline: only an image the server decoded and
+ * re-encoded (PNG, JPEG, GIF, WebP, with its dimensions known). Everything else, SVG and HTML
+ * included, is served as an attachment to download.
+ */
+export function servedInline(upload: NewUpload): boolean {
+  return isInlineImage(upload.type) && upload.width !== undefined;
+}
+
+function sha256(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
