@@ -128,8 +128,7 @@ function extension(name) {
  * @returns {readonly Attachment[]}
  */
 export function attachmentsOf(m) {
-  // The server's message type names them once the upload API is in (api-types.ts).
-  return /** @type {{ attachments?: readonly Attachment[] }} */ (m).attachments ?? [];
+  return m.attachments ?? [];
 }
 
 /**

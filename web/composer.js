@@ -224,18 +224,15 @@ export class Composer {
     const conv = model.conv(item.to);
     conv.pending.delete(item.clientId);
     // The stream may have brought it first; the id decides.
-    /** @type {Message} */
-    const message = {
+    model.addMessage({
       id: reply.id,
       from: model.me,
       to: item.to,
       text: item.text,
       ts: reply.ts,
       clientId: item.clientId,
-    };
-    // The files go with it (a cast until api-types.ts names a message's attachments).
-    const files = /** @type {Message} */ ({ ...message, attachments: item.attachments });
-    model.addMessage(item.attachments.length > 0 ? files : message);
+      ...(item.attachments.length > 0 && { attachments: item.attachments }),
+    });
     renderIf(conv, 'bottom');
   }
 

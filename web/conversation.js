@@ -260,6 +260,7 @@ function applyPatch(message, patch) {
     const edited = { ...kept, text: patch.text, edited: patch.edited };
     return patch.mentions.length > 0 ? { ...edited, mentions: patch.mentions } : edited;
   }
-  const { edited: _dropped, mentions: _gone, ...rest } = message;
+  // A deleted message keeps no files, as the server sends it.
+  const { edited: _dropped, mentions: _gone, attachments: _files, ...rest } = message;
   return { ...rest, text: '', deleted: true };
 }
