@@ -26,7 +26,9 @@ export function holdKeepAlive(req: IncomingMessage, res: ServerResponse): void {
 }
 
 function armKeepAlive(this: ServerResponse): void {
-  const socket = this.req.socket as KeptSocket;
+  const socket = this.req.socket as KeptSocket | null;
+  // Gone already: the request was destroyed (a body refused midway and its socket closed).
+  if (socket === null) return;
   // Another response holds the connection (pipelined), or node is closing it anyway
   // (`Connection: close`: it ended the socket before this listener ran).
   if (socket.writableEnded || socket._httpMessage != null || socket[IDLE_DEADLINE] !== undefined) {

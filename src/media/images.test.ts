@@ -3,8 +3,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { crc32, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
+import { pngBomb, pngChunk } from '../../test/image-fixtures.js';
 import { ChatError, type ErrorCode } from '../domain/errors.js';
 import { ImageProcessor, type ProcessedImage } from './images.js';
 
@@ -48,33 +48,6 @@ async function rejectsWith(promise: Promise<unknown>, code: ErrorCode): Promise<
     assert.equal(err.code, code, err.message);
     return true;
   });
-}
-
-/** A PNG chunk: length, type, data, CRC over type and data. */
-function chunk(type: string, data: Buffer): Buffer {
-  const head = Buffer.alloc(4);
-  head.writeUInt32BE(data.length);
-  const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(body));
-  return Buffer.concat([head, body, crc]);
-}
-
-const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-
-/** A PNG of a few dozen bytes that declares width x height 8-bit RGB and holds no pixels. */
-function pngBomb(width: number, height: number): Buffer {
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.writeUInt8(8, 8); // bit depth
-  ihdr.writeUInt8(2, 9); // colour type: RGB
-  return Buffer.concat([
-    PNG_SIGNATURE,
-    chunk('IHDR', ihdr),
-    chunk('IDAT', deflateSync(Buffer.alloc(0))),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
 }
 
 /** Asserts that no EXIF, XMP, ICC, orientation or planted secret survives in `buf`. */
@@ -193,7 +166,7 @@ const noise = { type: 'gaussian' as const, mean: 128, sigma: 40 };
 test('a PNG round trip keeps its type and size; text chunks are dropped', async () => {
   const plain = await sharp(solid(640, 480)).png().toBuffer();
   // A tEXt chunk just before IEND (the last 12 bytes).
-  const text = chunk('tEXt', Buffer.from('Comment\0SECRET text', 'latin1'));
+  const text = pngChunk('tEXt', Buffer.from('Comment\0SECRET text', 'latin1'));
   const png = Buffer.concat([plain.subarray(0, -12), text, plain.subarray(-12)]);
   assert.ok(png.includes('SECRET text'));
   const out = await new ImageProcessor().process(await file('a.png', png), 'image/png');

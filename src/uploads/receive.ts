@@ -55,11 +55,24 @@ export async function receiveFile(
 ): Promise<Received> {
   const path = join(dir, `${Date.now()}-${randomBytes(9).toString('base64url')}.part`);
   const meter = new Meter(maxBytes);
+  // The body is piped, not part of the pipeline: a refusal must not destroy the request, whose
+  // connection still carries the answer (413, then closed: the rest is never read).
+  const written = pipeline(meter, createWriteStream(path, { mode: 0o600 }));
+  const cut = (): void => {
+    meter.destroy(new ChatError('HTTP_BAD_REQUEST', 'the request body was cut short'));
+  };
+  body.once('error', cut);
+  body.once('aborted', cut);
+  body.pipe(meter);
   try {
-    await pipeline(body, meter, createWriteStream(path, { mode: 0o600 }));
+    await written;
   } catch (err) {
+    body.unpipe(meter);
     await discardTemp(path);
     throw err;
+  } finally {
+    body.off('error', cut);
+    body.off('aborted', cut);
   }
   if (meter.size === 0) {
     await discardTemp(path);

@@ -25,11 +25,12 @@ const ACTIVE = /html|xml|svg|script|ecmascript/i;
 const GARBAGE_BATCH = 100;
 
 /**
- * How far before its look at the references the collector dates its decision (see sweep):
- * more than clocks of a cluster's processes may differ, so that a blob put by a process whose
- * clock lags is still seen as put after the decision.
+ * How far before its look at the references the collector of a cluster dates its decision
+ * (see sweep): more than the clocks of its processes may differ, so that a blob put by a
+ * process whose clock lags is still seen as put after the decision. One process (the disk
+ * store) has one clock and needs none.
  */
-const CLOCK_SKEW_MS = 60_000;
+export const CLUSTER_CLOCK_SKEW_MS = 60_000;
 
 /** What Uploads works with; the limits come from config (config-options.ts). */
 export interface UploadsOptions {
@@ -45,6 +46,8 @@ export interface UploadsOptions {
   readonly quotaBytes: number;
   /** `--upload-unsent-ttl`, in ms. */
   readonly unsentTtlMs: number;
+  /** 0 for one process, CLUSTER_CLOCK_SKEW_MS when processes share the blob store. */
+  readonly clockSkewMs: number;
 }
 
 /** Where a served file comes from: the bytes of an upload or of its thumbnail. */
@@ -61,7 +64,7 @@ export interface Served {
  *
  * The order that keeps collection safe: an upload's record is committed before its bytes are
  * put, so a put always ends after the reference exists. The collector decides a key is
- * unreferenced at T (less CLOCK_SKEW_MS), then deletes it only if it was not put since
+ * unreferenced at T (less clockSkewMs), then deletes it only if it was not put since
  * (BlobStore.delete): a reference that appeared after its look was followed by a put after T.
  */
 export class Uploads {
@@ -159,7 +162,7 @@ export class Uploads {
     const expired = await store.expire(Date.now() - unsentTtlMs);
     let deleted = 0;
     for (;;) {
-      const decided = Date.now() - CLOCK_SKEW_MS;
+      const decided = Date.now() - this.options.clockSkewMs;
       const keys = await store.garbage(GARBAGE_BATCH);
       const gone: string[] = [];
       for (const key of keys) if (await blobs.delete(key, decided)) gone.push(key);
