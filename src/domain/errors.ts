@@ -98,7 +98,8 @@ export const ERRORS = {
   HTTP_BAD_REQUEST: { status: 400, message: 'malformed HTTP request' },
   HTTP_REQUEST_TIMEOUT: {
     status: 408,
-    message: 'the request took too long to arrive (10 s for headers, 30 s in all)',
+    message:
+      'the request took too long to arrive (10 s for headers, 30 s for a body; an upload must average 32 KiB/s)',
   },
   HTTP_TOO_MANY_CONNECTIONS: {
     status: 429,

@@ -15,6 +15,7 @@ import type { Uploads } from '../uploads/uploads.js';
 import type { Admission } from './admission.js';
 import { Api } from './api.js';
 import type { Auth } from './auth.js';
+import { BodyDeadlines } from './body-deadline.js';
 import { ClassicProtocol } from './classic.js';
 import { gateConnections, softFileLimit } from './connection-gate.js';
 import { holdKeepAlive, KEEP_ALIVE_TIMEOUT_MS } from './keep-alive.js';
@@ -36,7 +37,6 @@ import { findWebDir, inlineCodeHeaders, StaticAssets, StaticPage } from './stati
  */
 const MAX_HEADER_BYTES = 16_384;
 const HEADERS_TIMEOUT_MS = 10_000;
-const REQUEST_TIMEOUT_MS = 30_000;
 /**
  * How often node looks for connections past the two timeouts above. Its default, 30 s, let a
  * silent or dripping connection live up to 40 s where 10 s were promised. The check walks
@@ -123,18 +123,22 @@ export function createHttpServer(deps: HttpDeps): Server {
   // Decided once: at info and above, a request allocates no listener, clock read or line.
   const accessLog = logger.isLevelEnabled('debug');
   const requestIds = new RequestIds();
+  const bodies = new BodyDeadlines();
   const server = createServer(
     {
       IncomingMessage: TracedRequest,
       ServerResponse: TracedResponse,
       maxHeaderSize: MAX_HEADER_BYTES,
       headersTimeout: HEADERS_TIMEOUT_MS,
-      requestTimeout: REQUEST_TIMEOUT_MS,
+      // Off: a body's deadline is BodyDeadlines' (body-deadline.ts), which lets an upload
+      // that keeps coming take longer than a JSON body may.
+      requestTimeout: 0,
       keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
       connectionsCheckingInterval: TIMEOUT_CHECK_MS,
     },
     (req, res) => {
       holdKeepAlive(req, res);
+      if (req.method !== 'GET') bodies.watch(req, res, isUpload(req));
       requestIds.start(req);
       if (accessLog) logAccess(req, res, logger);
       try {
@@ -159,7 +163,13 @@ export function createHttpServer(deps: HttpDeps): Server {
     // A CONNECT's target is a host, not a path of ours: the classic answer to a method we lack.
     answerRaw(socket, new ChatError('HTTP_METHOD_NOT_ALLOWED'), 'Method Not Allowed'),
   );
+  server.once('close', () => bodies.close());
   return server;
+}
+
+/** Whether a request is an upload, whose body may take longer than BODY_MS (body-deadline.ts). */
+function isUpload(req: IncomingMessage): boolean {
+  return req.method === 'POST' && pathOf(req.url ?? '/') === '/api/v1/uploads';
 }
 
 /**
