@@ -154,6 +154,11 @@ export class PushDispatch {
     if (event.kind === 'message') {
       if (event.message.deleted) return;
       ({ id, from, to, text } = event.message);
+      // A message of files alone reads as the page's notification does (web/attachments.js).
+      const files = event.message.attachments ?? [];
+      if (text === '' && files.length > 0) {
+        text = files.length === 1 ? `📎 ${files[0]?.name}` : `📎 ${files.length} files`;
+      }
     } else if (event.kind === 'edit') {
       if (!event.edit.added?.length) return;
       ({ from, to, text } = event.edit);
