@@ -167,3 +167,37 @@ test('open mode: mentions never notify; hideText hides sender and text; edits on
     [{ title: 'ssechat', body: 'New message', tag: 'ssechat', url: '/', unread: 2 }],
   );
 });
+
+test('a message of files alone is pushed as its files', async () => {
+  const file = (id: string, name: string) => ({ id, name, size: 1, type: 'application/pdf' });
+  const one: LoggedEvent = {
+    kind: 'message',
+    message: {
+      id: 1,
+      from: 'ann',
+      to: 'bob',
+      text: '',
+      ts: 1,
+      offline: false,
+      attachments: [file('a', 'q3.pdf')],
+    },
+  };
+  const two: LoggedEvent = {
+    kind: 'message',
+    message: {
+      id: 2,
+      from: 'ann',
+      to: 'bob',
+      text: '',
+      ts: 1,
+      offline: false,
+      attachments: [file('a', 'q3.pdf'), file('b', 'q4.pdf')],
+    },
+  };
+  const bob = [{ nick: 'bob', level: null, mentioned: false }];
+  const sent = await run(harness({ work: [one, two], audience: { 1: bob, 2: bob } }));
+  assert.deepEqual(
+    sent.map((s) => s.payload.body),
+    ['📎 q3.pdf', '📎 2 files'],
+  );
+});
