@@ -318,6 +318,7 @@ say(
       'msg|deliv /s',
       'p50 ms',
       'p99 ms',
+      'srv CPU %',
       'lost',
       'jpeg up',
       'bin up',
