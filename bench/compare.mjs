@@ -11,7 +11,7 @@
 //
 // Order: for each scenario, `rounds` rounds, base-head in odd rounds and head-base in even ones
 // (ABBA). Scenarios: seed (bench/seed.sh ssechat: the ssechat column of the seed's bench.sh
-// only), send (with --no-php: PHP's figure does not depend on the build), fanout, idle, storm, cluster, flood, hold, soak; default the five of
+// only), send (with --no-php: PHP's figure does not depend on the build), fanout, idle, storm, cluster, flood, hold, soak, uploads; default the five of
 // `npm run bench`. --quick passes --quick to the scripts that have it (seed: N=2000 REPS=1
 // WRKDUR=2s), so a comparison is a smoke test; without it a scenario takes what its full run
 // takes, times 2 × rounds (bench/README.md lists the durations).
@@ -33,9 +33,20 @@ import { gitCommit, parseArgs, say, table, today } from './lib/report.mjs';
 const dash = process.argv.indexOf('--');
 const args = parseArgs(process.argv.slice(2, dash === -1 ? undefined : dash));
 const extra = dash === -1 ? [] : process.argv.slice(dash + 1);
-const SCENARIOS = ['seed', 'send', 'fanout', 'idle', 'storm', 'cluster', 'flood', 'hold', 'soak'];
+const SCENARIOS = [
+  'seed',
+  'send',
+  'fanout',
+  'idle',
+  'storm',
+  'cluster',
+  'flood',
+  'hold',
+  'soak',
+  'uploads',
+];
 /** Scripts that take --quick (the others run with their own flags, given after `--`). */
-const HAS_QUICK = new Set(['send', 'fanout', 'idle', 'storm', 'cluster']);
+const HAS_QUICK = new Set(['send', 'fanout', 'idle', 'storm', 'cluster', 'uploads']);
 const only = String(args.only ?? 'seed,send,fanout,idle,storm').split(',');
 for (const s of only)
   if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario ${s} (${SCENARIOS.join(', ')})`);

@@ -16,7 +16,7 @@
 import { existsSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { join } from 'node:path';
-import { api, assertPortFree, freePort, login, openReceiver } from './lib/http.mjs';
+import { assertPortFree, freePort } from './lib/http.mjs';
 import { cpuWatch, goal, median, memKB, round } from './lib/measure.mjs';
 import {
   installCleanup,
@@ -30,8 +30,8 @@ import {
   withBenchLock,
 } from './lib/process.mjs';
 import { parseArgs, printResult, say } from './lib/report.mjs';
+import { measureSend, prepareSendLoad } from './lib/send-load.mjs';
 import { startBaseline, startScenarioServer, startServer } from './lib/server.mjs';
-import { parseWrk, wrkPostScript } from './lib/wrk.mjs';
 
 const args = parseArgs(process.argv.slice(2));
 const quick = Boolean(args.quick);
@@ -138,69 +138,15 @@ async function keepAliveSend(name, phpRps) {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const rows = [];
   try {
-    const tx = await login(PORT, 'tx', { agent });
-    const rxCookie = await login(PORT, 'rx', { agent });
-    const rx = openReceiver(PORT, rxCookie);
-    await Promise.race([
-      rx.ready,
-      sleep(5000).then(() => Promise.reject(new Error('receiver got no hello in 5 s'))),
-    ]);
-    const send = async (text) => {
-      const r = await api(
-        PORT,
-        'POST',
-        '/api/v1/messages',
-        { to: 'rx', text },
-        { cookie: tx, agent },
-      );
-      if (r.status !== 201)
-        throw new Error(`POST /api/v1/messages: ${r.status} ${JSON.stringify(r.body)}`);
-      return r.body.id;
-    };
-    const script = wrkPostScript(join(dir, 'post.lua'), { to: 'rx', text: 'hello from wrk' }, tx);
-    const url = `http://127.0.0.1:${PORT}/api/v1/messages`;
-    const wrk = (c, d) =>
-      run(
-        'wrk',
-        ['-t1', `-c${c}`, `-d${d}`, '--latency', '-s', script, url],
-        (Number.parseFloat(d) + 30) * 1000,
-      );
+    const load = await prepareSendLoad(PORT, dir, agent);
 
     say(`${name} warm-up: wrk -c10 -d${WARMUP}`);
-    await withBenchLock(() => wrk(10, WARMUP));
+    await withBenchLock(() => load.wrk(10, WARMUP));
 
     for (const c of CONNS) {
       const runs = [];
       for (let r = 1; r <= REPS; r++) {
-        const first = await send('start');
-        const { res, cpu } = await withBenchLock(async () => {
-          const stop = cpuWatch(server.pid, SERVER_CPU);
-          const res = await wrk(c, DURATION);
-          return { res, cpu: stop() };
-        });
-        const w = parseWrk(res.out);
-        if (!Number.isFinite(w.rps)) throw new Error(`wrk output not understood:\n${res.out}`);
-        const lastId = await send('end');
-        await rx.waitFor(lastId, 15_000);
-        const inRange = rx.ids.filter((id) => id >= first && id <= lastId);
-        const unique = new Set(inRange).size;
-        const ok = w.requests - w.non2xx;
-        const one = {
-          msgs_per_s: round(w.rps * (ok / Math.max(1, w.requests))),
-          requests: w.requests,
-          non2xx: w.non2xx,
-          socket_errors: w.socketErrors,
-          p50_ms: round(w.latencyMs.p50, 3),
-          p99_ms: round(w.latencyMs.p99, 3),
-          max_ms: round(w.latencyMs.max, 3),
-          us_per_msg: round(cpu.server_cpu_ns / 1000 / Math.max(1, ok)),
-          other_cpu0_pct: cpu.other_cpu_pct,
-          // Everything stored between the two markers, markers included, must have arrived.
-          stored: lastId - first + 1,
-          delivered: unique,
-          lost: lastId - first + 1 - unique,
-          duplicates: inRange.length - unique,
-        };
+        const one = await measureSend(load, server, c, DURATION);
         say(
           `${name} send c${c} run ${r}: ${one.msgs_per_s} msg/s, p50 ${one.p50_ms} ms, p99 ${one.p99_ms} ms, ` +
             `${one.us_per_msg} µs/msg, delivered ${one.delivered}/${one.stored}, dup ${one.duplicates}, non-2xx ${one.non2xx}` +
@@ -222,7 +168,7 @@ async function keepAliveSend(name, phpRps) {
         runs,
       });
     }
-    rx.close();
+    load.rx.close();
     const mem = memKB(server.pid);
     for (const row of rows) row.server_peak_rss_mib = round(mem.hwm / 1024);
   } catch (err) {
