@@ -53,14 +53,15 @@ export class ApiUploads {
     await this.deps.admission.send(req, nick);
     const wait = this.rate.hit(this.deps.admission.userKey(req, nick));
     if (wait > 0) throw refuse(res, new ChatError('CHAT_RATE_LIMITED', 'uploads', wait));
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > this.deps.maxBytes) {
+    const declaredLength = Number(req.headers['content-length'] ?? 0);
+    if (declaredLength > this.deps.maxBytes) {
       throw refuse(res, new ChatError('UPLOAD_TOO_LARGE', `at most ${this.deps.maxBytes} bytes`));
     }
     const name = new URL(req.url ?? '/', 'http://x').searchParams.get('name');
     try {
       const declared = req.headers['content-type'] ?? '';
-      const upload = await this.deps.uploads.receive(nick, name, req, declared);
+      const length = req.headers['content-length'] === undefined ? undefined : declaredLength;
+      const upload = await this.deps.uploads.receive(nick, name, req, declared, length);
       sendJson(res, 201, { upload });
     } catch (err) {
       // The rest of the body was not read: the connection cannot carry another request.

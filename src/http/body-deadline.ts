@@ -8,10 +8,10 @@ import { ChatError } from '../domain/errors.js';
  */
 export const BODY_MS = 30_000;
 /**
- * An upload may take longer than BODY_MS while it keeps coming: after BODY_MS it must have
- * averaged at least this many bytes a second since its headers (32 KiB/s: a 25 MiB file over
- * 13 minutes at worst), or it is cut with 408. A client dripping a body to hold a connection
- * gets no more than BODY_MS.
+ * An upload may take longer than BODY_MS while it keeps coming: in every BODY_MS window it must
+ * bring at least this many bytes a second (32 KiB/s: a 25 MiB file over 13 minutes at worst),
+ * or it is cut with 408. Windows, not the average since the headers: a client that sends most
+ * of a file fast and then stalls is cut within two windows, not after minutes of credit.
  */
 export const UPLOAD_MIN_BYTES_PER_S = 32 * 1024;
 /** How often the deadlines are checked: one timer for every body being received. */
@@ -22,9 +22,10 @@ const LINGER_MS = 1_000;
 interface Watched {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
-  readonly start: number;
-  /** Bytes the socket had read at the headers, for an upload's rate. */
-  readonly read0: number;
+  /** When the current window began (the headers, at first). */
+  start: number;
+  /** Bytes the socket had read when it began, for an upload's rate. */
+  read0: number;
   readonly upload: boolean;
 }
 
@@ -78,8 +79,12 @@ export class BodyDeadlines {
       const elapsed = now - w.start;
       if (elapsed <= BODY_MS) continue;
       if (w.upload) {
-        const rate = ((w.req.socket?.bytesRead ?? w.read0) - w.read0) / (elapsed / 1000);
-        if (rate >= UPLOAD_MIN_BYTES_PER_S) continue;
+        const read = w.req.socket?.bytesRead ?? w.read0;
+        if ((read - w.read0) / (elapsed / 1000) >= UPLOAD_MIN_BYTES_PER_S) {
+          w.start = now;
+          w.read0 = read;
+          continue;
+        }
       }
       this.watched.delete(w);
       cut(w);
@@ -105,6 +110,9 @@ function cut({ req, res }: Watched): void {
     });
     res.end(body);
   }
-  // The handler still waiting for the body learns it is cut short (and answers nothing more).
+  // The handler still waiting for the body learns now that it is cut short, and lets go of
+  // what it held (an upload's temp file): once the answer has ended, destroying the socket
+  // alone would not tell the request (node emits neither 'aborted' nor 'error' then).
+  req.destroy(new ChatError('HTTP_REQUEST_TIMEOUT'));
   setTimeout(() => socket?.destroy(), LINGER_MS).unref();
 }

@@ -61,8 +61,13 @@ export async function receiveFile(
   const cut = (): void => {
     meter.destroy(new ChatError('HTTP_BAD_REQUEST', 'the request body was cut short'));
   };
+  // A body that closes before its end (the client left, or its deadline cut it) never ends.
+  const closed = (): void => {
+    if (!(body as { complete?: boolean }).complete) cut();
+  };
   body.once('error', cut);
   body.once('aborted', cut);
+  body.once('close', closed);
   body.pipe(meter);
   try {
     await written;
@@ -73,6 +78,7 @@ export async function receiveFile(
   } finally {
     body.off('error', cut);
     body.off('aborted', cut);
+    body.off('close', closed);
   }
   if (meter.size === 0) {
     await discardTemp(path);

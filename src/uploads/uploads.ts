@@ -21,6 +21,14 @@ const UPLOAD_ID = /^[A-Za-z0-9_-]{22}$/;
 /** Declared types a browser would run: image bytes declared so are not shown as images. */
 const ACTIVE = /html|xml|svg|script|ecmascript/i;
 
+/** Uploads one user may have in flight at once (the page sends two at a time). */
+export const MAX_IN_FLIGHT_PER_USER = 4;
+/**
+ * Uploads the server receives at once, all users together: bounds the temp disk they hold
+ * (64 × --max-upload-bytes) and the files open. More get 503 UPLOAD_BUSY.
+ */
+export const MAX_IN_FLIGHT = 64;
+
 /** Blob keys one collection deletes at most per batch (it goes on until none are left). */
 const GARBAGE_BATCH = 100;
 
@@ -68,6 +76,10 @@ export interface Served {
  * (BlobStore.delete): a reference that appeared after its look was followed by a put after T.
  */
 export class Uploads {
+  /** Uploads being received, by owner: how many, and the bytes they may bring. */
+  private readonly inFlight = new Map<string, { count: number; bytes: number }>();
+  private inFlightCount = 0;
+
   constructor(private readonly options: UploadsOptions) {}
 
   /**
@@ -81,13 +93,50 @@ export class Uploads {
     rawName: string | null,
     body: Readable,
     declared = '',
+    length?: number,
   ): Promise<Attachment> {
-    const { store, images, tempDir, maxBytes, quotaBytes } = this.options;
     const name = parseFileName(rawName);
+    // Bytes in flight count against the quota before they are stored: a user's parallel
+    // uploads cannot pass it together, nor hold temp disk beyond it.
+    const reserved = Math.min(length ?? this.options.maxBytes, this.options.maxBytes);
+    const mine = this.inFlight.get(owner) ?? { count: 0, bytes: 0 };
+    if (mine.count >= MAX_IN_FLIGHT_PER_USER) {
+      throw new ChatError(
+        'CHAT_RATE_LIMITED',
+        `at most ${MAX_IN_FLIGHT_PER_USER} uploads at once`,
+        1000,
+      );
+    }
+    if (this.inFlightCount >= MAX_IN_FLIGHT) {
+      throw new ChatError('UPLOAD_BUSY', 'too many uploads at once', 1000);
+    }
+    const { quotaBytes } = this.options;
     // A cheap early no: the authoritative check is in add, with the insert.
-    if (quotaBytes > 0 && (await store.usage(owner)) >= quotaBytes) {
+    if (quotaBytes > 0 && (await this.options.store.usage(owner)) + mine.bytes >= quotaBytes) {
       throw new ChatError('UPLOAD_QUOTA_EXCEEDED');
     }
+    mine.count++;
+    mine.bytes += reserved;
+    this.inFlight.set(owner, mine);
+    this.inFlightCount++;
+    try {
+      return await this.take(owner, name, body, declared);
+    } finally {
+      this.inFlightCount--;
+      mine.count--;
+      mine.bytes -= reserved;
+      if (mine.count === 0) this.inFlight.delete(owner);
+    }
+  }
+
+  /** receive's work, once the upload is admitted. */
+  private async take(
+    owner: string,
+    name: string,
+    body: Readable,
+    declared: string,
+  ): Promise<Attachment> {
+    const { store, images, tempDir, maxBytes, quotaBytes } = this.options;
     const file = await receiveFile(body, tempDir, maxBytes);
     try {
       const type = await sniff(file.path);
