@@ -33,17 +33,29 @@ export async function openFiles(config: Config, store: Store, logger: Logger): P
   let tempDir: string;
   let scratch: string | undefined;
   if (pg) {
+    if (config.store !== 'postgres') {
+      logger.warn(
+        '--blob-store postgres beside a store of one process: files go to --database-url',
+      );
+    }
     blobs = await PostgresBlobStore.open({
       url: config.databaseUrl,
       schema: config.databaseSchema,
       logger,
     });
-    tempDir = join(tmpdir(), 'ssechat-uploads');
+    // A directory of this process's own: never a shared, guessable name in /tmp.
+    scratch = await mkdtemp(join(tmpdir(), 'ssechat-uploads-'));
+    tempDir = join(scratch, 'incoming');
   } else if (config.store === 'memory') {
     scratch = await mkdtemp(join(tmpdir(), 'ssechat-files-'));
     blobs = await DiskBlobStore.open(join(scratch, 'blobs'));
     tempDir = join(scratch, 'incoming');
   } else {
+    if (config.store === 'postgres') {
+      logger.warn(
+        '--blob-store disk with --store postgres: run one process, other processes cannot serve these files',
+      );
+    }
     const dataDir = resolve(config.dataDir);
     blobs = await DiskBlobStore.open(join(dataDir, 'blobs'));
     tempDir = join(dataDir, 'incoming');

@@ -64,9 +64,12 @@ export function attachmentOf(upload: NewUpload): Attachment {
  * - Whenever an upload's record goes (discard, `expire`, the delete of its message, retention
  *   pruning its message, in the same transaction as that), its blob keys go to the garbage
  *   list. `garbage(limit)` lists keys of that list that no upload refers to, oldest first; it
- *   drops from the list the keys an upload refers to again. `forget(keys)` drops keys once
- *   their bytes are deleted. (core/uploads.ts's collector: note the time T, list, then delete
- *   each key unless it was put since T (BlobStore.delete), then forget it.)
+ *   drops from the list the keys an upload refers to again. A key listed again while it is
+ *   on the list takes the later date. `forget(keys, before)` drops keys whose date is before
+ *   `before` once their bytes are deleted: a key that went to the list again since (the same
+ *   bytes uploaded and dropped meanwhile) stays for the next collection. (uploads/uploads.ts's
+ *   collector: note the time, list, delete each key unless it was put since (BlobStore.delete),
+ *   then forget what went, as of the time noted.)
  * - `expire(before)` removes unsent uploads created before `before` and returns how many.
  * - `usage(owner)` is the sum of the sizes of the owner's stored uploads.
  */
@@ -76,6 +79,6 @@ export interface UploadStore {
   discard(owner: string, id: string): Promise<boolean>;
   expire(before: number): Promise<number>;
   garbage(limit: number): Promise<string[]>;
-  forget(keys: readonly string[]): Promise<void>;
+  forget(keys: readonly string[], before: number): Promise<void>;
   usage(owner: string): Promise<number>;
 }

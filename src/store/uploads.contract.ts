@@ -148,6 +148,9 @@ export function uploadsContract(name: string, open: StoreFactory): void {
       await memberAt(store, '#h', 'ann', 'leave');
       await memberAt(store, '#h', 'cat', 'create');
       assert.deepEqual(await readers('a1', ['ann', 'cat']), []);
+      // Its files went with the room: nobody could ever see them again.
+      assert.equal(await store.uploads.usage('ann'), 0);
+      assert.deepEqual((await store.uploads.garbage(10)).sort(), [key('a'), key('b')]);
     });
 
     test('a direct message’s file is not its recipient’s from before they registered', async () => {
@@ -166,9 +169,26 @@ export function uploadsContract(name: string, open: StoreFactory): void {
       const [read] = await store.history('bob', 'ann', NEWEST, 10);
       assert.ok(read && !('attachments' in read));
       assert.deepEqual((await store.uploads.garbage(10)).sort(), [key('a'), key('b')]);
-      await store.uploads.forget([key('a')]);
+      // Dated TS + 1 (the delete): a collection that looked at TS + 1 does not forget it.
+      await store.uploads.forget([key('a')], TS + 1);
+      assert.deepEqual((await store.uploads.garbage(10)).sort(), [key('a'), key('b')]);
+      await store.uploads.forget([key('a')], TS + 2);
       assert.deepEqual(await store.uploads.garbage(10), [key('b')]);
       assert.equal(await store.uploads.usage('ann'), 0);
+    });
+
+    test('bytes dropped again while listed stay listed past a collection that looked before', async () => {
+      await store.uploads.add(upload('a1', 'ann', { thumb: undefined }), QUOTA);
+      const first = await send('ann', 'bob', ['a1']);
+      await store.appendDelete({ target: first.id, from: 'ann', to: 'bob', ts: TS + 1 });
+      assert.deepEqual(await store.uploads.garbage(10), [key('a')]);
+      // A collector looked at TS + 5 and deleted the bytes; meanwhile the same bytes were
+      // uploaded again and that message deleted at a later time.
+      await store.uploads.add(upload('a2', 'ann', { thumb: undefined }), QUOTA);
+      const second = await send('ann', 'bob', ['a2']);
+      await store.appendDelete({ target: second.id, from: 'ann', to: 'bob', ts: TS + 9 });
+      await store.uploads.forget([key('a')], TS + 5);
+      assert.deepEqual(await store.uploads.garbage(10), [key('a')], 'still to collect');
     });
 
     test('a blob another upload still refers to is not garbage', async () => {

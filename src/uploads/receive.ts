@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readdir, stat, unlink } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -57,7 +57,8 @@ export async function receiveFile(
   const meter = new Meter(maxBytes);
   // The body is piped, not part of the pipeline: a refusal must not destroy the request, whose
   // connection still carries the answer (413, then closed: the rest is never read).
-  const written = pipeline(meter, createWriteStream(path, { mode: 0o600 }));
+  // 'wx': created new, never through a name someone put there first.
+  const written = pipeline(meter, createWriteStream(path, { mode: 0o600, flags: 'wx' }));
   const cut = (): void => {
     meter.destroy(new ChatError('HTTP_BAD_REQUEST', 'the request body was cut short'));
   };
@@ -95,9 +96,17 @@ export async function discardTemp(path: string): Promise<void> {
 /**
  * Makes `dir` (mode 0700) and removes the temporary files a crash left there, those older
  * than STALE_TEMP_MS (another process sharing the directory may be receiving a newer one).
+ * Refuses a `dir` that is a link, not a directory, or another user's: files are received and
+ * then read again by name there, so nobody else may be able to swap them.
  */
 export async function prepareTempDir(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
+  const info = await lstat(dir);
+  const uid = process.getuid?.();
+  if (!info.isDirectory() || (uid !== undefined && info.uid !== uid)) {
+    throw new Error(`${dir} must be a directory of this user (it receives uploads)`);
+  }
+  if ((info.mode & 0o077) !== 0) await chmod(dir, 0o700);
   const now = Date.now();
   for (const name of await readdir(dir)) {
     if (!name.endsWith('.part')) continue;

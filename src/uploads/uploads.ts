@@ -211,11 +211,12 @@ export class Uploads {
     const expired = await store.expire(Date.now() - unsentTtlMs);
     let deleted = 0;
     for (;;) {
-      const decided = Date.now() - this.options.clockSkewMs;
+      const looked = Date.now();
+      const decided = looked - this.options.clockSkewMs;
       const keys = await store.garbage(GARBAGE_BATCH);
       const gone: string[] = [];
       for (const key of keys) if (await blobs.delete(key, decided)) gone.push(key);
-      await store.forget(gone);
+      await store.forget(gone, looked);
       deleted += gone.length;
       // Keys put since the decision stay listed for the next sweep; stop rather than spin.
       if (keys.length < GARBAGE_BATCH || gone.length === 0) break;

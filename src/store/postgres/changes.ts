@@ -17,6 +17,7 @@ import {
   WITHDRAWN,
 } from '../../domain/room-rules.js';
 import { mentionsColumn, resolveMentions } from './mentions.js';
+import { dropUploads } from './uploads.js';
 
 // The writes of this file run inside an append batch's transaction, which holds the append
 // lock (store.ts): no other writer, on any node, runs between a decision and its
@@ -117,6 +118,13 @@ const CLOSE_ROOM: pg.QueryConfig = {
   text: 'DELETE FROM rooms WHERE name = $1 AND members = 0',
 };
 
+const DROP_ROOM_FILES: pg.QueryConfig = {
+  name: 'ssechat_room_files',
+  text: dropUploads(
+    "message_id IN (SELECT id FROM messages WHERE recipient = $2 AND kind = 'message')",
+  ),
+};
+
 // A room's message is a target only in the room's current life (store.ts).
 const CURRENT = `(recipient NOT LIKE '#%' OR EXISTS (
   SELECT 1 FROM rooms r WHERE r.name = messages.recipient AND r.created_id <= messages.id))`;
@@ -166,7 +174,7 @@ const DELETE: pg.QueryConfig = {
     INSERT INTO blob_trash (key, since)
     SELECT DISTINCT k.key, $1::int8 FROM files, LATERAL (VALUES (blob), (thumb)) AS k (key)
      WHERE k.key IS NOT NULL
-    ON CONFLICT DO NOTHING
+    ON CONFLICT (key) DO UPDATE SET since = greatest(blob_trash.since, excluded.since)
   )
   INSERT INTO messages (id, kind, ts, sender, recipient, text, up_to)
   SELECT nextval('messages_id_seq'), 'delete', $1, $2, $3, '', id FROM target
@@ -224,7 +232,11 @@ export async function writeMember(
   const was = state.user_role !== null;
   const members = before + (outcome.role !== null ? 1 : 0) - (was ? 1 : 0);
   logged.push(await write(client, change, outcome, was, members));
-  if (outcome.closes) await client.query({ ...CLOSE_ROOM, values: [room] });
+  if (outcome.closes) {
+    await client.query({ ...CLOSE_ROOM, values: [room] });
+    // Its files: nobody can see its messages any more (sqlite/uploads.ts, dropRoomFiles).
+    await client.query({ ...DROP_ROOM_FILES, values: [change.ts, room] });
+  }
   return logged;
 }
 

@@ -54,7 +54,7 @@ export function dropUploads(where: string): string {
     INSERT INTO blob_trash (key, since)
     SELECT DISTINCT k.key, $1::int8 FROM gone, LATERAL (VALUES (blob), (thumb)) AS k (key)
      WHERE k.key IS NOT NULL
-    ON CONFLICT DO NOTHING
+    ON CONFLICT (key) DO UPDATE SET since = greatest(blob_trash.since, excluded.since)
   )
   SELECT count(*)::int AS n FROM gone`;
 }
@@ -180,13 +180,23 @@ export class PostgresUploads implements UploadStore {
       [limit],
     );
     const used = rows.filter((r) => r.used).map((r) => r.key);
-    if (used.length > 0) await this.forget(used);
+    if (used.length > 0) {
+      await this.pool.query(
+        `DELETE FROM blob_trash t WHERE key = ANY ($1::text[])
+           AND (EXISTS (SELECT 1 FROM uploads WHERE blob = t.key)
+             OR EXISTS (SELECT 1 FROM uploads WHERE thumb = t.key))`,
+        [used],
+      );
+    }
     return rows.filter((r) => !r.used).map((r) => r.key);
   }
 
-  async forget(keys: readonly string[]): Promise<void> {
+  async forget(keys: readonly string[], before: number): Promise<void> {
     if (keys.length === 0) return;
-    await this.pool.query('DELETE FROM blob_trash WHERE key = ANY ($1::text[])', [keys]);
+    await this.pool.query('DELETE FROM blob_trash WHERE key = ANY ($1::text[]) AND since < $2', [
+      keys,
+      before,
+    ]);
   }
 
   async usage(owner: string): Promise<number> {

@@ -17,6 +17,7 @@ import {
 import { COLUMNS, type Row, toMessage } from '../rows.js';
 import { MAX_ROOM_LISTING, type Member, type RoomInfo, type RoomListing } from '../store.js';
 import { OPEN } from './log.js';
+import { SqliteAttachments } from './uploads.js';
 
 type Statement<P extends unknown[], R = unknown> = Database.Statement<P, R>;
 
@@ -97,6 +98,7 @@ export class SqliteRooms {
   private readonly selectCreates: Statement<[string], { ts: number }>;
   private readonly selectWithdrawn: Statement<[string, string, number], { nick: string }>;
   private readonly deleteRoom: Statement<[string]>;
+  private readonly attachments: SqliteAttachments;
   private readonly selectMembers: Statement<[string], Member>;
   private readonly selectAll: Statement<
     [],
@@ -142,6 +144,7 @@ export class SqliteRooms {
       'SELECT nick FROM invites WHERE room = ? AND (invited_by = ? OR ?) ORDER BY nick',
     );
     this.deleteRoom = db.prepare('DELETE FROM rooms WHERE name = ? AND members = 0');
+    this.attachments = new SqliteAttachments(db);
     this.selectMembers = db.prepare(
       'SELECT nick AS user, role FROM members WHERE room = ? ORDER BY joined',
     );
@@ -210,7 +213,10 @@ export class SqliteRooms {
       logged.push(this.write(replaced, WITHDRAWN, null, true));
     }
     logged.push(this.write(change, outcome, userRole, invited));
-    if (outcome.closes) this.deleteRoom.run(room);
+    if (outcome.closes) {
+      this.deleteRoom.run(room);
+      this.attachments.dropRoomFiles(room, change.ts);
+    }
     return logged;
   }
 

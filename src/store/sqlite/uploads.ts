@@ -7,7 +7,6 @@ import {
   type UploadRecord,
   type UploadStore,
 } from '../uploads-store.js';
-import { OPEN } from './log.js';
 
 type Statement<P extends unknown[], R = unknown> = Database.Statement<P, R>;
 
@@ -56,7 +55,7 @@ function dropper(db: Database.Database, where: string) {
     `INSERT INTO blob_trash (key, since)
        SELECT blob, @since FROM uploads WHERE ${where}
        UNION SELECT thumb, @since FROM uploads WHERE ${where} AND thumb IS NOT NULL
-     ON CONFLICT DO NOTHING`,
+     ON CONFLICT (key) DO UPDATE SET since = max(since, excluded.since)`,
   );
   const remove = db.prepare(`DELETE FROM uploads WHERE ${where}`);
   return (params: Record<string, unknown>): number => {
@@ -75,6 +74,7 @@ export class SqliteAttachments {
   private readonly setMessage: Statement<[number, string]>;
   private readonly dropOf: (params: Record<string, unknown>) => number;
   private readonly dropThrough: (params: Record<string, unknown>) => number;
+  private readonly dropRoom: (params: Record<string, unknown>) => number;
 
   constructor(db: Database.Database) {
     this.selectUnsent = db.prepare(
@@ -84,6 +84,10 @@ export class SqliteAttachments {
     this.setMessage = db.prepare('UPDATE uploads SET message_id = ? WHERE id = ?');
     this.dropOf = dropper(db, 'message_id = @message');
     this.dropThrough = dropper(db, 'message_id <= @through');
+    this.dropRoom = dropper(
+      db,
+      "message_id IN (SELECT id FROM messages WHERE recipient = @room AND kind = 'message')",
+    );
   }
 
   /**
@@ -111,6 +115,14 @@ export class SqliteAttachments {
     this.dropOf({ message, since });
   }
 
+  /**
+   * Drops the files of a room that closed: nobody can see its messages any more (a later life
+   * of the name never shows them), so they would only hold disk and their senders' quota.
+   */
+  dropRoomFiles(room: string, since: number): void {
+    this.dropRoom({ room, since });
+  }
+
   /** Drops the uploads of every message up to `through` (retention). */
   dropThroughId(through: EventId, since: number): void {
     this.dropThrough({ through, since });
@@ -135,7 +147,7 @@ const READABLE = `
              AND EXISTS (SELECT 1 FROM members WHERE room = r.name AND nick = @viewer)
              AND (r.history = 'all' OR EXISTS (SELECT 1 FROM spans s
                WHERE s.nick = @viewer AND s.room = r.name
-                 AND s.from_id <= m.id AND ifnull(s.to_id, ${OPEN}) >= m.id))))))`;
+                 AND s.from_id <= m.id AND (s.to_id IS NULL OR s.to_id >= m.id)))))))`;
 
 /** The UploadStore of SqliteStore: the uploads and blob_trash tables. */
 export class SqliteUploads implements UploadStore {
@@ -149,6 +161,7 @@ export class SqliteUploads implements UploadStore {
   private readonly selectUsage: Statement<[string], { n: number }>;
   private readonly selectGarbage: Statement<[number], { key: string; used: number }>;
   private readonly deleteTrash: Statement<[string]>;
+  private readonly forgetTrash: Statement<[string, number]>;
   private readonly discardTx: (owner: string, id: string) => boolean;
   private readonly expireTx: (before: number) => number;
 
@@ -194,6 +207,7 @@ export class SqliteUploads implements UploadStore {
          FROM blob_trash t ORDER BY since, key LIMIT ?`,
     );
     this.deleteTrash = db.prepare('DELETE FROM blob_trash WHERE key = ?');
+    this.forgetTrash = db.prepare('DELETE FROM blob_trash WHERE key = ? AND since < ?');
   }
 
   async add(upload: NewUpload, quotaBytes: number): Promise<void> {
@@ -227,8 +241,8 @@ export class SqliteUploads implements UploadStore {
     return keys;
   }
 
-  async forget(keys: readonly string[]): Promise<void> {
-    for (const key of keys) this.deleteTrash.run(key);
+  async forget(keys: readonly string[], before: number): Promise<void> {
+    for (const key of keys) this.forgetTrash.run(key, before);
   }
 
   async usage(owner: string): Promise<number> {
