@@ -12,7 +12,7 @@ import type { Logger } from './logger.js';
 import { ImageProcessor } from './media/images.js';
 import type { Store } from './store/store.js';
 import { prepareTempDir } from './uploads/receive.js';
-import { CLUSTER_CLOCK_SKEW_MS, Uploads } from './uploads/uploads.js';
+import { CLUSTER_CLOCK_SKEW_MS, DISK_CLOCK_MARGIN_MS, Uploads } from './uploads/uploads.js';
 
 /** The uploads service and how to stop it. */
 export interface Files {
@@ -71,7 +71,7 @@ export async function openFiles(config: Config, store: Store, logger: Logger): P
     maxBytes: config.maxUploadBytes,
     quotaBytes: config.uploadQuotaBytes,
     unsentTtlMs: config.uploadUnsentTtl * 1000,
-    clockSkewMs: pg ? CLUSTER_CLOCK_SKEW_MS : 0,
+    clockSkewMs: pg ? CLUSTER_CLOCK_SKEW_MS : DISK_CLOCK_MARGIN_MS,
   });
   const stopSweeper = uploads.startSweeper();
   return {

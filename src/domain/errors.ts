@@ -55,7 +55,8 @@ export const ERRORS = {
   },
   UPLOAD_NAME_INVALID: {
     status: 400,
-    message: 'name must be 1 to 255 characters, without control characters, / or \\',
+    message:
+      'name must be 1 to 255 characters with something visible, without control, invisible or bidirectional characters, / or \\',
   },
   UPLOAD_EMPTY: { status: 400, message: 'the file is empty' },
   UPLOAD_IMAGE_TOO_LARGE: {

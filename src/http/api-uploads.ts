@@ -28,13 +28,15 @@ const UPLOADS = { limit: 60, windowMs: 60_000, maxKeys: 100_000 };
 /**
  * Headers of every served file. nosniff and a sandboxing CSP: a file is never run as a page
  * of this origin, whatever its bytes, even when opened directly. Caching is private (the
- * answer depends on who asks); the bytes behind an id never change.
+ * answer depends on who asks) and revalidated (who may see it can change).
  */
 const SAFE_HEADERS = {
   'X-Content-Type-Options': 'nosniff',
   'Content-Security-Policy': "sandbox; default-src 'none'",
   'Cross-Origin-Resource-Policy': 'same-origin',
-  'Cache-Control': 'private, max-age=86400, immutable',
+  // Asked again each time (a 304 while the ETag holds): a file whose message was deleted, or
+  // of a room its reader left, is not served from the browser's cache afterwards.
+  'Cache-Control': 'private, no-cache',
   'Accept-Ranges': 'bytes',
 };
 
@@ -168,9 +170,11 @@ export function parseRange(
     end = size - 1;
   } else {
     start = Number(m[1]);
+    // An invalid range (its end before its start) is ignored: the whole file (RFC 9110, 14.2).
+    if (m[2] !== '' && Number(m[2]) < start) return undefined;
     end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
   }
-  if (!Number.isSafeInteger(start) || start >= size || end < start) return 'unsatisfiable';
+  if (!Number.isSafeInteger(start) || start >= size) return 'unsatisfiable';
   return { start, end };
 }
 

@@ -35,10 +35,14 @@ const GARBAGE_BATCH = 100;
 /**
  * How far before its look at the references the collector of a cluster dates its decision
  * (see sweep): more than the clocks of its processes may differ, so that a blob put by a
- * process whose clock lags is still seen as put after the decision. One process (the disk
- * store) has one clock and needs none.
+ * process whose clock lags is still seen as put after the decision.
  */
 export const CLUSTER_CLOCK_SKEW_MS = 60_000;
+/**
+ * The same margin for the disk store of one process: a file's mtime may be coarser than the
+ * clock (whole seconds on some filesystems) and the clock may step back a little.
+ */
+export const DISK_CLOCK_MARGIN_MS = 2_000;
 
 /** What Uploads works with; the limits come from config (config-options.ts). */
 export interface UploadsOptions {
