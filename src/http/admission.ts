@@ -97,6 +97,15 @@ export class Admission {
     return this.deps.accounts ? nick : `${nick} ${address}`;
   }
 
+  /**
+   * The key of a budget that, in open mode, a client must not multiply by claiming more nicks
+   * (claimed-limit.ts does the same for rooms and tokens): the address; undefined in accounts
+   * mode, where the user's own key suffices.
+   */
+  claimedKey(req: IncomingMessage): string | undefined {
+    return this.deps.accounts ? undefined : this.addressOf(req);
+  }
+
   private addressOf(req: IncomingMessage): string {
     return addressKey(clientAddress(req, this.deps.trustProxy));
   }

@@ -24,6 +24,12 @@ export interface ApiUploadsDeps {
  * each costs a disk write and, for an image, a decode. "Each user" is Admission.userKey.
  */
 const UPLOADS = { limit: 60, windowMs: 60_000, maxKeys: 100_000 };
+/**
+ * In open mode, uploads one client address may make per hour whatever nicks it claims: a nick
+ * is only a claim there, so each new one would bring a new quota (`--upload-quota-bytes`).
+ * With the default cap that is at most 3 GiB an hour from one address.
+ */
+const CLAIMED_UPLOADS = { limit: 120, windowMs: 3_600_000, maxKeys: 10_000 };
 
 /**
  * Headers of every served file. nosniff and a sandboxing CSP: a file is never run as a page
@@ -46,6 +52,7 @@ const SAFE_HEADERS = {
  */
 export class ApiUploads {
   private readonly rate = new RateLimiter(UPLOADS);
+  private readonly claimed = new RateLimiter(CLAIMED_UPLOADS);
 
   constructor(private readonly deps: ApiUploadsDeps) {}
 
@@ -55,6 +62,14 @@ export class ApiUploads {
     await this.deps.admission.send(req, nick);
     const wait = this.rate.hit(this.deps.admission.userKey(req, nick));
     if (wait > 0) throw refuse(res, new ChatError('CHAT_RATE_LIMITED', 'uploads', wait));
+    const address = this.deps.admission.claimedKey(req);
+    const waitAddress = address === undefined ? 0 : this.claimed.hit(address);
+    if (waitAddress > 0) {
+      throw refuse(
+        res,
+        new ChatError('CHAT_RATE_LIMITED', 'uploads from this address', waitAddress),
+      );
+    }
     const declaredLength = Number(req.headers['content-length'] ?? 0);
     if (declaredLength > this.deps.maxBytes) {
       throw refuse(res, new ChatError('UPLOAD_TOO_LARGE', `at most ${this.deps.maxBytes} bytes`));
