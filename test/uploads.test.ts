@@ -366,3 +366,29 @@ export function filesUnder(dir: string): string[] {
   }
   return out;
 }
+
+describe('uploads: open mode', () => {
+  let server: RunningServer;
+  before(async () => {
+    server = await startTestServer({ auth: 'open', ...NO_LIMITS });
+  });
+  after(() => server.close());
+
+  test('one address cannot multiply its uploads by claiming more nicks', async () => {
+    const statuses: number[] = [];
+    const sessions = [];
+    for (const nick of ['claim0', 'claim1', 'claim2'])
+      sessions.push(await session(server.url, nick));
+    for (let n = 0; n < 121; n++) {
+      const auth = sessions[Math.floor(n / 50)] ?? {};
+      const r = await upload(server.url, auth, `f${n}.txt`, Buffer.from(`file ${n}`));
+      statuses.push(r.status);
+      if (r.status !== 201) {
+        assert.equal(r.json.error.code, 'CHAT_RATE_LIMITED');
+        assert.ok(Number(r.headers['retry-after']) > 0);
+      }
+    }
+    assert.deepEqual(statuses.slice(0, 120), Array(120).fill(201));
+    assert.equal(statuses[120], 429);
+  });
+});
