@@ -41,7 +41,11 @@ function drip(head: string, chunk: Buffer, everyMs: number) {
     sock.write(chunk);
     state.sent += chunk.length;
   }, everyMs);
-  return { state, stop: () => (clearInterval(timer), sock.destroy()) };
+  const stop = (): void => {
+    clearInterval(timer);
+    sock.destroy();
+  };
+  return { state, stop };
 }
 
 test('a dripped JSON body gets 408 at 30 s; an upload that keeps coming goes on', {

@@ -1,54 +1,15 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
-import pg from 'pg';
+import { describe, test } from 'node:test';
+import { admin, TEST_DATABASE_URL, testSchemas } from '../../test/pg-schemas.js';
 import { PostgresStore } from '../store/postgres/store.js';
 import { blobsContract, keyOf, readAll } from './blobs.contract.js';
 import { CHUNK_SIZE, PostgresBlobStore } from './postgres-blobs.js';
 
-// As store/postgres/store.test.ts: CI starts PostgreSQL (.ci/run), and a run without one
-// fails rather than skipping, so that a green run always means these tests ran.
-const url = process.env.SSECHAT_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-// One schema per store, under a prefix unique to this process, all dropped at the end.
-const prefix = `ssechat_blobs_test_${process.pid}_`;
-let n = 0;
-const newSchema = (): string => `${prefix}${++n}`;
+const url = TEST_DATABASE_URL;
+const newSchema = testSchemas('ssechat_blobs_test_');
 const open = (schema: string): Promise<PostgresBlobStore> =>
   PostgresBlobStore.open({ url, schema, poolSize: 4 });
-
-/** Runs `sql` on a connection of its own, outside any store. */
-async function admin<R extends pg.QueryResultRow>(sql: string, values: unknown[] = []) {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
-  await client.connect();
-  try {
-    return (await client.query<R>(sql, values)).rows;
-  } finally {
-    await client.end();
-  }
-}
-
-let reachable = false;
-before(async () => {
-  try {
-    await admin('SELECT 1');
-    reachable = true;
-  } catch (err) {
-    throw new Error(
-      `PostgreSQL is not reachable at ${url} (${(err as Error).message}): start it, or point ` +
-        'SSECHAT_TEST_DATABASE_URL at one (CI starts it in .ci/run)',
-    );
-  }
-});
-
-after(async () => {
-  if (!reachable) return;
-  const schemas = await admin<{ nspname: string }>(
-    'SELECT nspname FROM pg_namespace WHERE starts_with(nspname, $1)',
-    [prefix],
-  );
-  // The names are ours and match checkSchemaName: no quoting needed.
-  for (const { nspname } of schemas) await admin(`DROP SCHEMA ${nspname} CASCADE`);
-});
 
 blobsContract('postgres', () => open(newSchema()));
 

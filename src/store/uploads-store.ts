@@ -82,3 +82,39 @@ export interface UploadStore {
   forget(keys: readonly string[], before: number): Promise<void>;
   usage(owner: string): Promise<number>;
 }
+
+/** An uploads row as either engine reads it (int8 as number). */
+export interface UploadRow {
+  id: string;
+  owner: string;
+  name: string;
+  size: number;
+  type: string;
+  width: number | null;
+  height: number | null;
+  blob: string;
+  thumb: string | null;
+  created: number;
+  message_id: number | null;
+}
+
+/** The columns of an UploadRow, for SELECT lists. */
+export const UPLOAD_COLUMNS =
+  'id, owner, name, size, type, width, height, blob, thumb, created, message_id';
+
+/** An uploads row as the UploadStore hands it out. */
+export function toUpload(row: UploadRow): UploadRecord {
+  return {
+    id: row.id,
+    owner: row.owner,
+    name: row.name,
+    size: row.size,
+    type: row.type,
+    ...(row.width !== null && { width: row.width }),
+    ...(row.height !== null && { height: row.height }),
+    blob: row.blob,
+    ...(row.thumb !== null && { thumb: row.thumb }),
+    created: row.created,
+    ...(row.message_id !== null && { message: row.message_id }),
+  };
+}

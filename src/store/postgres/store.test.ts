@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { setImmediate as turn } from 'node:timers/promises';
 import pg from 'pg';
+import { admin, TEST_DATABASE_URL, testSchemas } from '../../../test/pg-schemas.js';
 import { NICK_KEY_VERSION } from '../../domain/confusables.js';
 import { eventId, type LoggedEvent, type NewMessage } from '../../domain/events.js';
 import { isStoreUnavailable } from '../../domain/store-unavailable.js';
@@ -15,49 +16,10 @@ import type { Appended, Store } from '../store.js';
 import { migrate, SCHEMA_VERSION } from './schema.js';
 import { PostgresStore } from './store.js';
 
-// CI starts PostgreSQL (.ci/run); a run without one fails rather than skipping, so that a
-// green run always means these tests ran.
-const url = process.env.SSECHAT_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-// One schema per store, under a prefix unique to this process, all dropped at the end.
-const prefix = `ssechat_test_${process.pid}_`;
-let n = 0;
-const newSchema = (): string => `${prefix}${++n}`;
+const url = TEST_DATABASE_URL;
+const newSchema = testSchemas('ssechat_test_');
 const open = (schema: string, maxOfflinePerUser = 10): Promise<PostgresStore> =>
   PostgresStore.open({ url, schema, maxOfflinePerUser, poolSize: 4 });
-
-/** Runs `sql` on a connection of its own, outside any store. */
-async function admin<R extends pg.QueryResultRow>(sql: string, values: unknown[] = []) {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
-  await client.connect();
-  try {
-    return (await client.query<R>(sql, values)).rows;
-  } finally {
-    await client.end();
-  }
-}
-
-let reachable = false;
-before(async () => {
-  try {
-    await admin('SELECT 1');
-    reachable = true;
-  } catch (err) {
-    throw new Error(
-      `PostgreSQL is not reachable at ${url} (${(err as Error).message}): start it, or point ` +
-        'SSECHAT_TEST_DATABASE_URL at one (CI starts it in .ci/run)',
-    );
-  }
-});
-
-after(async () => {
-  if (!reachable) return;
-  const schemas = await admin<{ nspname: string }>(
-    'SELECT nspname FROM pg_namespace WHERE starts_with(nspname, $1)',
-    [prefix],
-  );
-  // The names are ours and match checkSchemaName: no quoting needed.
-  for (const { nspname } of schemas) await admin(`DROP SCHEMA ${nspname} CASCADE`);
-});
 
 storeContract('postgres', (limits) => open(newSchema(), limits.maxOfflinePerUser));
 accountsContract('postgres', () => open(newSchema()));

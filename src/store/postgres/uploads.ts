@@ -4,44 +4,14 @@ import { type Attachment, EVERYONE, type EventId } from '../../domain/events.js'
 import {
   attachmentOf,
   type NewUpload,
+  toUpload,
+  UPLOAD_COLUMNS,
   type UploadRecord,
+  type UploadRow,
   type UploadStore,
 } from '../uploads-store.js';
 import { registered } from './accounts.js';
 import { inTransaction } from './client.js';
-
-/** An uploads row as pg hands it back (int8 parsed as a number by the pool, schema.ts). */
-interface UploadRow {
-  id: string;
-  owner: string;
-  name: string;
-  size: number;
-  type: string;
-  width: number | null;
-  height: number | null;
-  blob: string;
-  thumb: string | null;
-  created: number;
-  message_id: number | null;
-}
-
-const COLUMNS = 'id, owner, name, size, type, width, height, blob, thumb, created, message_id';
-
-function toUpload(row: UploadRow): UploadRecord {
-  return {
-    id: row.id,
-    owner: row.owner,
-    name: row.name,
-    size: row.size,
-    type: row.type,
-    ...(row.width !== null && { width: row.width }),
-    ...(row.height !== null && { height: row.height }),
-    blob: row.blob,
-    ...(row.thumb !== null && { thumb: row.thumb }),
-    created: row.created,
-    ...(row.message_id !== null && { message: row.message_id }),
-  };
-}
 
 /**
  * Deletes the uploads `where` selects (its parameters from $2 on) and lists their blob keys in
@@ -60,7 +30,7 @@ export function dropUploads(where: string): string {
 }
 
 /** Of a message being appended: its uploads, locked, when each is an unsent one of `from`. */
-const USABLE = `SELECT ${COLUMNS} FROM uploads
+const USABLE = `SELECT ${UPLOAD_COLUMNS} FROM uploads
   WHERE id = ANY ($1::text[]) AND owner = $2 AND message_id IS NULL FOR UPDATE`;
 
 /**
@@ -98,7 +68,7 @@ export async function attachUploads(
 
 // The rule of history for the one message that carries an upload; see sqlite/uploads.ts.
 const READABLE = `
-  SELECT ${COLUMNS.replace(/(\w+)/g, 'u.$1')} FROM uploads u
+  SELECT ${UPLOAD_COLUMNS.replace(/(\w+)/g, 'u.$1')} FROM uploads u
    WHERE u.id = $1 AND (
      (u.message_id IS NULL AND u.owner = $2)
      OR EXISTS (SELECT 1 FROM messages m

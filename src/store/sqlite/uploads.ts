@@ -4,46 +4,14 @@ import { type Attachment, EVERYONE, type EventId } from '../../domain/events.js'
 import {
   attachmentOf,
   type NewUpload,
+  toUpload,
+  UPLOAD_COLUMNS,
   type UploadRecord,
+  type UploadRow,
   type UploadStore,
 } from '../uploads-store.js';
 
 type Statement<P extends unknown[], R = unknown> = Database.Statement<P, R>;
-
-/** An uploads row as SQLite hands it back. */
-interface UploadRow {
-  id: string;
-  owner: string;
-  name: string;
-  size: number;
-  type: string;
-  width: number | null;
-  height: number | null;
-  blob: string;
-  thumb: string | null;
-  created: number;
-  message_id: number | null;
-}
-
-const UPLOAD_COLUMNS =
-  'id, owner, name, size, type, width, height, blob, thumb, created, message_id';
-
-/** An uploads row as the UploadStore hands it out. */
-export function toUpload(row: UploadRow): UploadRecord {
-  return {
-    id: row.id,
-    owner: row.owner,
-    name: row.name,
-    size: row.size,
-    type: row.type,
-    ...(row.width !== null && { width: row.width }),
-    ...(row.height !== null && { height: row.height }),
-    blob: row.blob,
-    ...(row.thumb !== null && { thumb: row.thumb }),
-    created: row.created,
-    ...(row.message_id !== null && { message: row.message_id }),
-  };
-}
 
 /**
  * Moves the blob keys of the uploads `where` selects to blob_trash (dated `since`), then
