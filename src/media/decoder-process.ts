@@ -112,6 +112,10 @@ export class DecoderProcess {
     const child = fork(WORKER, [], {
       serialization: 'advanced',
       execArgv: [],
+      // glibc gives each thread that allocates its own arena and keeps freed pages in them, so
+      // the decoder's RSS climbs image after image (fragmentation, not a leak); two arenas keep
+      // it near one image's worth. An operator's own setting wins.
+      env: { MALLOC_ARENA_MAX: '2', ...process.env },
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });
     this.child = child;
