@@ -4,16 +4,17 @@
 // photo: a 4000x3000 JPEG (quality 90) of a gradient under Gaussian noise, which compresses
 // about as badly as a grainy phone photo, so it is a heavy case rather than a kind one. Runs
 // RUNS times, one after another (as the queue would), and reports the median and the slowest
-// run (ms), the RSS before the first run and the peak RSS of this process (MB, getrusage: it
-// includes sharp's buffers outside the JS heap), the input and output sizes, and the event
-// loop's worst delay while images were processed (ms): sharp works on libuv's threadpool, so
-// that should stay small. Peak RSS depends on the allocator: with glibc's default arenas, RSS
+// run (ms), the RSS before the first run and the peak RSS of this process (MB, getrusage) and
+// of the decoder child that ImageProcessor forks (MB, VmHWM: sharp's buffers live there now),
+// the input and output sizes, and the event loop's worst delay while images were processed
+// (ms): the decoding runs in the child, so that should stay small. The first run includes the
+// child's start (a node process loading sharp, about 0.2 s); the median does not. Peak RSS depends on the allocator: with glibc's default arenas, RSS
 // keeps rising over repeated runs (about 450 MB after 20 on the test machine); with
 // MALLOC_ARENA_MAX=2 or jemalloc (LD_PRELOAD) it levels off near 200-300 MB: fragmentation,
 // not a leak. The photo is made by a child process (see makePhoto). Not part of the tests.
 // Progress on stderr, one JSON line {scenario: 'thumb', rows, goals} on stdout.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
@@ -89,6 +90,8 @@ try {
     say(`run ${i + 1}: ${round(times[i])} ms`);
   }
   loop.disable();
+  const status = readFileSync(`/proc/${images.decoderPid}/status`, 'latin1');
+  const decoderPeakKB = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
   await images.close();
 
   const row = {
@@ -102,6 +105,7 @@ try {
     maxMs: round(Math.max(...times)),
     rssBeforeMB,
     peakRssMB: round(process.resourceUsage().maxRSS / 1024, 0),
+    decoderPeakRssMB: round(decoderPeakKB / 1024, 0),
     loopDelayMaxMs: round(loop.max / 1e6),
   };
   printResult({ scenario: 'thumb', rows: [row], goals: [] });

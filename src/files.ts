@@ -17,7 +17,10 @@ import { CLUSTER_CLOCK_SKEW_MS, DISK_CLOCK_MARGIN_MS, Uploads } from './uploads/
 /** The uploads service and how to stop it. */
 export interface Files {
   readonly uploads: Uploads;
-  /** Stops the collector, waits for the image being decoded, closes the blob store. */
+  /**
+   * Stops the collector, waits for the image being decoded and the decoder child's end, and
+   * closes the blob store.
+   */
   close(): Promise<void>;
 }
 
@@ -61,7 +64,12 @@ export async function openFiles(config: Config, store: Store, logger: Logger): P
     tempDir = join(dataDir, 'incoming');
   }
   await prepareTempDir(tempDir);
-  const images = new ImageProcessor({ maxPixels: config.maxImagePixels });
+  // A served copy may be no larger than an upload may be: a tiny lossless image of a large flat
+  // area would otherwise re-encode to tens of megabytes of blob.
+  const images = new ImageProcessor({
+    maxPixels: config.maxImagePixels,
+    maxOutputBytes: config.maxUploadBytes,
+  });
   const uploads = new Uploads({
     store: store.uploads,
     blobs,

@@ -1,7 +1,6 @@
-import sharp, { type Sharp } from 'sharp';
 import { ChatError } from '../domain/errors.js';
-import { SerialQueue } from './serial-queue.js';
-import { type InlineImageType, isInlineImage } from './sniff.js';
+import { DecoderProcess } from './decoder-process.js';
+import { FairQueue } from './fair-queue.js';
 
 /** What ImageProcessor makes of one image: the copy to serve and its thumbnail. */
 export interface ProcessedImage {
@@ -37,69 +36,86 @@ export interface ImageProcessorOptions {
    */
   readonly maxPixels?: number;
   /**
-   * How long one image may take, header to thumbnail, in ms; then its caller gets
-   * UPLOAD_IMAGE_INVALID ("took longer than …"). Default 20_000. sharp is told the same, rounded
-   * up to whole seconds, so that libvips stops the work too.
+   * How long one image may take, header to thumbnail (one deadline for both pipelines), in ms;
+   * then its caller gets UPLOAD_IMAGE_INVALID ("took longer than …") and the decoder child is
+   * killed. Default 10_000: a 12 MP JPEG takes about 0.3 s, and a small file that takes longer
+   * than this (a lossless WebP declaring 6300x6300 takes about 17 s) is an attack, not a photo.
    */
   readonly timeoutMs?: number;
-  /** How many images may wait behind the one decoding; more get UPLOAD_BUSY. Default 16. */
+  /** How many images may wait, all owners together, behind the one decoding. Default 16. */
   readonly maxQueue?: number;
+  /**
+   * How many images one owner may have waiting (besides one decoding); more get UPLOAD_BUSY.
+   * Default 2: enough for a person pasting a few screenshots, and one owner cannot fill the
+   * queue.
+   */
+  readonly maxQueuePerOwner?: number;
+  /**
+   * How long an image may wait for its turn, in ms; then its caller gets UPLOAD_BUSY. Default
+   * 30_000: behind 16 others at 10 s each an upload could otherwise wait minutes.
+   */
+  readonly maxWaitMs?: number;
+  /**
+   * The most bytes the served copy may have; a larger one is refused with
+   * UPLOAD_IMAGE_TOO_LARGE. Default: no bound. The server passes --max-upload-bytes: a tiny
+   * lossless image of a large flat area can otherwise re-encode to tens of megabytes.
+   */
+  readonly maxOutputBytes?: number;
   /** The thumbnail's bounding box, in pixels on each side. Default 400. */
   readonly thumbSize?: number;
 }
 
-/** The libvips loader each inline type must be decoded by, as metadata().format names it. */
-const FORMAT: Record<InlineImageType, 'png' | 'jpeg' | 'gif' | 'webp'> = {
-  'image/png': 'png',
-  'image/jpeg': 'jpeg',
-  'image/gif': 'gif',
-  'image/webp': 'webp',
-};
-
 /** How long a client told UPLOAD_BUSY should wait before trying again, in ms. */
 const BUSY_RETRY_MS = 5_000;
 
-let sharpConfigured = false;
-
-/**
- * Sets sharp's process-wide knobs, once. concurrency(1): libvips otherwise uses a thread per core
- * for each image, and this machine's two cores are shared with the chat's event loop; with one
- * image at a time (the queue) and one thread per image, image work holds at most one core.
- * cache(false): libvips's operation cache (50 MB by default) keeps decoded images for reuse, but
- * no upload is decoded twice, so it would only hold memory.
- */
-function configureSharp(): void {
-  if (sharpConfigured) return;
-  sharpConfigured = true;
-  sharp.concurrency(1);
-  sharp.cache(false);
-}
-
 /**
  * Decodes uploaded images, one at a time, into a metadata-free copy to serve and a WebP
- * thumbnail. Every failure is a ChatError: UPLOAD_IMAGE_TOO_LARGE (too many pixels),
- * UPLOAD_IMAGE_INVALID (not decodable as its type, truncated, or too slow), UPLOAD_BUSY (the
- * queue is full) or SERVER_UNAVAILABLE (after close()). sharp's work runs on libuv's threadpool,
- * so the event loop stays free while an image decodes.
+ * thumbnail. Every failure is a ChatError: UPLOAD_IMAGE_TOO_LARGE (too many pixels, or a served
+ * copy over maxOutputBytes), UPLOAD_IMAGE_INVALID (not decodable as its type, truncated, too
+ * slow, or the decoder died), UPLOAD_BUSY (a queue bound reached, or waited too long) or
+ * SERVER_UNAVAILABLE (after close()).
+ *
+ * The decoding runs in one child process (image-worker.ts, started on the first image, again
+ * after it died or was killed) at nice 10, so that libvips's threads neither share the server's
+ * event loop's process nor win its core from it, and a decoder crash or OOM kill costs one
+ * image. This process does not load sharp. Waiting images are served round-robin by owner.
  */
 export class ImageProcessor {
   private readonly maxPixels: number;
-  private readonly timeoutSeconds: number;
+  private readonly timeoutMs: number;
   private readonly thumbSize: number;
-  private readonly queue: SerialQueue;
+  private readonly maxOutputBytes: number | undefined;
+  private readonly queue: FairQueue;
+  private readonly decoder = new DecoderProcess();
 
   constructor(options: ImageProcessorOptions = {}) {
-    const { maxPixels = 40_000_000, timeoutMs = 20_000, maxQueue = 16, thumbSize = 400 } = options;
-    for (const [name, value] of Object.entries({ maxPixels, timeoutMs, thumbSize })) {
+    const {
+      maxPixels = 40_000_000,
+      timeoutMs = 10_000,
+      maxQueue = 16,
+      maxQueuePerOwner = 2,
+      maxWaitMs = 30_000,
+      maxOutputBytes,
+      thumbSize = 400,
+    } = options;
+    const bounds = {
+      maxPixels,
+      timeoutMs,
+      maxWaitMs,
+      thumbSize,
+      maxOutputBytes: maxOutputBytes ?? 1,
+    };
+    for (const [name, value] of Object.entries(bounds)) {
       if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be >= 1`);
     }
-    configureSharp();
     this.maxPixels = maxPixels;
-    // sharp takes whole seconds, from 1 to 3600 (0 would mean no limit).
-    this.timeoutSeconds = Math.min(3600, Math.ceil(timeoutMs / 1000));
+    this.timeoutMs = timeoutMs;
     this.thumbSize = thumbSize;
-    this.queue = new SerialQueue({
+    this.maxOutputBytes = maxOutputBytes;
+    this.queue = new FairQueue({
       maxWaiting: maxQueue,
+      maxWaitingPerOwner: maxQueuePerOwner,
+      maxWaitMs,
       timeoutMs,
       busy: () => new ChatError('UPLOAD_BUSY', undefined, BUSY_RETRY_MS),
       timedOut: () => new ChatError('UPLOAD_IMAGE_INVALID', `took longer than ${timeoutMs} ms`),
@@ -107,94 +123,43 @@ export class ImageProcessor {
     });
   }
 
+  /** The decoder child's pid while one runs (it starts on the first image); for tests. */
+  get decoderPid(): number | undefined {
+    return this.decoder.pid;
+  }
+
   /**
    * Makes the served copy and the thumbnail of the image at `path`, whose `type` was sniffed
-   * from its bytes and must be one of INLINE_IMAGE_TYPES. The file must be decodable by that
-   * type's decoder and no other: an SVG or a PDF labelled image/png is refused, not rendered.
-   * Waits its turn behind at most maxQueue others.
+   * from its bytes and must be one of INLINE_IMAGE_TYPES, for `owner` (whose waiting images
+   * take turns with other owners'). The file must be decodable by that type's decoder and no
+   * other: an SVG or a PDF labelled image/png is refused, not rendered. `owner` defaults to
+   * one shared name, which puts all such callers in one turn.
    */
-  process(path: string, type: string): Promise<ProcessedImage> {
-    return this.queue.run(() => this.decode(path, type).catch(asChatError));
+  process(path: string, type: string, owner = ''): Promise<ProcessedImage> {
+    return this.queue.run(owner, (signal) => this.decode(path, type, signal));
   }
 
   /**
    * Refuses new images and rejects those waiting with SERVER_UNAVAILABLE; resolves when the
-   * image decoding now (if any) is done.
+   * image decoding now (if any) is done and the decoder child has exited.
    */
-  close(): Promise<void> {
-    return this.queue.close();
+  async close(): Promise<void> {
+    await this.queue.close();
+    await this.decoder.close();
   }
 
-  /** The work of one image, run when its turn comes; never two at once. */
-  protected async decode(path: string, type: string): Promise<ProcessedImage> {
-    if (!isInlineImage(type)) throw new ChatError('UPLOAD_IMAGE_INVALID', `not decoded: ${type}`);
-    const base = { failOn: 'error', limitInputPixels: this.maxPixels } as const;
-    // metadata() reads the header only: nothing is decoded before the size is known.
-    const meta = await sharp(path, base).metadata();
-    if (meta.format !== FORMAT[type]) {
-      throw new ChatError('UPLOAD_IMAGE_INVALID', `the bytes are not ${type}`);
-    }
-    const pages = meta.pages ?? 1;
-    const { width, height } = meta;
-    if (!width || !height) throw new ChatError('UPLOAD_IMAGE_INVALID', 'no dimensions');
-    if (width * height * pages > this.maxPixels) {
-      throw new ChatError('UPLOAD_IMAGE_TOO_LARGE', `${width}x${height}x${pages}`);
-    }
-    const animated = pages > 1;
-    // libvips cannot rotate a multi-page image, so an animation keeps its stored orientation
-    // (GIF has none; an animated WebP with an EXIF orientation is rare) and loses the tag.
-    const input = { ...base, animated, autoOrient: !animated };
-    const served = await encode(sharp(path, input), type)
-      .timeout({ seconds: this.timeoutSeconds })
-      .toBuffer({ resolveWithObject: true });
-    // A second pass from the file rather than from the served copy: JPEG and WebP then shrink
-    // while decoding, which is most of the speed of a thumbnail. `animated` is off: first frame.
-    const thumb = await sharp(path, { ...base, autoOrient: !animated })
-      .resize(this.thumbSize, this.thumbSize, { fit: 'inside', withoutEnlargement: true })
-      .webp({ quality: 80 })
-      .timeout({ seconds: this.timeoutSeconds })
-      .toBuffer({ resolveWithObject: true });
-    return {
-      type,
-      width: served.info.width,
-      height: served.info.pageHeight ?? served.info.height,
-      data: served.data,
-      thumb: thumb.data,
-      thumbType: 'image/webp',
-      thumbWidth: thumb.info.width,
-      thumbHeight: thumb.info.height,
+  /**
+   * The work of one image, run when its turn comes; never two at once. Its deadline starts now
+   * and covers both pipelines; `signal` aborts when the caller was answered with a timeout, and
+   * the decoder child is then killed.
+   */
+  protected decode(path: string, type: string, signal: AbortSignal): Promise<ProcessedImage> {
+    const limits = {
+      maxPixels: this.maxPixels,
+      maxOutputBytes: this.maxOutputBytes,
+      thumbSize: this.thumbSize,
+      deadline: Date.now() + this.timeoutMs,
     };
+    return this.decoder.decode(path, type, limits, signal);
   }
-}
-
-/**
- * The encoder for the served copy, in the input's format. sharp writes no metadata unless told
- * to (keepExif, keepIccProfile, withMetadata…), and none of those is called here. Settings aim at
- * speed at a quality no one notices: JPEG 85 without mozjpeg's slower trellis search, PNG zlib
- * level 6 (the size/speed knee), WebP 85 at the default effort.
- */
-function encode(image: Sharp, type: InlineImageType): Sharp {
-  switch (type) {
-    case 'image/jpeg':
-      return image.jpeg({ quality: 85, mozjpeg: false });
-    case 'image/png':
-      return image.png({ compressionLevel: 6 });
-    case 'image/gif':
-      return image.gif();
-    case 'image/webp':
-      return image.webp({ quality: 85 });
-  }
-}
-
-/**
- * Every failure as a ChatError: sharp's "exceeds pixel limit" (limitInputPixels, the second guard
- * behind the header check) is UPLOAD_IMAGE_TOO_LARGE, its timeout and any other error of sharp or
- * libvips UPLOAD_IMAGE_INVALID: bytes that do not decode are the uploader's problem, not a 500.
- */
-function asChatError(err: unknown): never {
-  if (err instanceof ChatError) throw err;
-  const message = err instanceof Error ? err.message : String(err);
-  if (/exceeds pixel limit/i.test(message)) throw new ChatError('UPLOAD_IMAGE_TOO_LARGE');
-  if (/timeout/i.test(message)) throw new ChatError('UPLOAD_IMAGE_INVALID', 'took too long');
-  throw new ChatError('UPLOAD_IMAGE_INVALID');
 }

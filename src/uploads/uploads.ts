@@ -149,7 +149,7 @@ export class Uploads {
       let upload: NewUpload;
       let puts: Array<[string, Buffer | string]>;
       if (isInlineImage(type) && !ACTIVE.test(declared)) {
-        const image = await images.process(file.path, type);
+        const image = await images.process(file.path, type, owner);
         const blob = sha256(image.data);
         const thumb = sha256(image.thumb);
         const { width, height } = image;
