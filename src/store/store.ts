@@ -14,6 +14,7 @@ import type {
   StoredMessage,
   StoredReceipt,
 } from '../domain/events.js';
+import type { SearchRequest } from '../domain/search.js';
 import type { AccountStore } from './accounts.js';
 import type { NotifyStore } from './notify-store.js';
 import type { PushStore } from './push-store.js';
@@ -71,6 +72,30 @@ export interface MembershipSnapshot {
     readonly since: EventId;
   }>;
 }
+
+/** A search result: a message the viewer sees, and how well it matches (larger is better). */
+export interface SearchHit {
+  readonly message: StoredMessage;
+  readonly relevance: number;
+}
+
+/** One page of search results, newest first. */
+export interface SearchPage {
+  readonly hits: SearchHit[];
+  /**
+   * Pass as the next request's `before` to go on; null when nothing older matches. A page
+   * may hold fewer than `limit` hits (even none) while `next` is not null: see SEARCH_SCAN.
+   */
+  readonly next: EventId | null;
+}
+
+/**
+ * Most index matches one search examines (newest first) before it stops and answers with
+ * what it found and a `next` below them: a denial-of-service guard, since a common word may
+ * match most of the log while the reader sees few of those messages (other people's direct
+ * messages, rooms they are not in).
+ */
+export const SEARCH_SCAN = 2000;
 
 /** Most rooms `Store.rooms` lists. */
 export const MAX_ROOM_LISTING = 1000;
@@ -149,6 +174,18 @@ export const MAX_ROOM_LISTING = 1000;
  *   of every edit of it, and marks the target deleted. Both reject with CHAT_MESSAGE_NOT_FOUND
  *   when the target is not a stored, undeleted message. Edits and deletes are seen by whoever
  *   sees their target (they carry its recipient).
+ * - Search. `search` returns the messages of kind message, not deleted, that the viewer sees
+ *   by the rule of history and replay, stated in the engine's query: a broadcast; a direct
+ *   message they sent (a note to self above their registration point) or one sent to them
+ *   above it; a room's message that one of their spans covers, or, in a room whose history
+ *   mode is `all`, any message of its current life while they are a member. It matches the
+ *   tokens of search-text.ts against each message's current text, kept in an index that
+ *   `append`, `appendEdit`, `appendDelete` and `prune` change in their own transaction: an
+ *   edited message is found by its new text only, a deleted or pruned one not at all. Every
+ *   term must match (a phrase's tokens in order, a prefix's last token as a prefix); `from`
+ *   and `with` narrow by sender and conversation (ASCII letters compared without case).
+ *   Hits come newest first; at most SEARCH_SCAN index matches are examined per call. A
+ *   database written before the index existed is indexed in the background, newest first.
  * - Messages read back (`since`, `history`, `message`, `takeOffline`) carry their current text,
  *   `edited` and `deleted`.
  * - `ping` resolves once the backend has answered a trivial request, and rejects when it cannot
@@ -205,8 +242,23 @@ export interface EventLog {
    * `before` between `viewer` and `peer`, or the broadcasts when `peer` is `all`.
    */
   history(viewer: string, peer: string, before: EventId, limit: number): Promise<StoredMessage[]>;
+  /**
+   * One page of a conversation going forward, oldest first: the `limit` oldest messages with
+   * an id above `after`, by the same rule as `history` (a page after a search result).
+   */
+  historyAfter(
+    viewer: string,
+    peer: string,
+    after: EventId,
+    limit: number,
+  ): Promise<StoredMessage[]>;
   /** The message with this id, if it is stored (receipts are not messages). */
   message(id: EventId): Promise<StoredMessage | undefined>;
+  /**
+   * The messages `viewer` sees that match `request` (see Search below), newest first, and
+   * where the next page starts.
+   */
+  search(viewer: string, request: SearchRequest): Promise<SearchPage>;
   /** Removes entries beyond the policy; returns how many went. */
   prune(policy: RetentionPolicy): Promise<number>;
 }

@@ -41,6 +41,7 @@ import type {
   StoredMessage,
   StoredReceipt,
 } from '../../domain/events.js';
+import type { SearchRequest } from '../../domain/search.js';
 import type { Logger } from '../../logger.js';
 import type {
   Appended,
@@ -49,6 +50,7 @@ import type {
   RetentionPolicy,
   RoomInfo,
   RoomListing,
+  SearchPage,
   Store,
   StoreLimits,
 } from '../store.js';
@@ -240,6 +242,21 @@ export class PostgresStore implements Store {
   ): Promise<StoredMessage[]> {
     await this.writes.flushed();
     return this.journal.history(viewer, peer, before, limit);
+  }
+
+  async historyAfter(
+    viewer: string,
+    peer: string,
+    after: EventId,
+    limit: number,
+  ): Promise<StoredMessage[]> {
+    await this.writes.flushed();
+    throw new Error(`historyAfter not built yet ${viewer} ${peer} ${after} ${limit}`);
+  }
+
+  async search(viewer: string, request: SearchRequest): Promise<SearchPage> {
+    await this.writes.flushed();
+    throw new Error(`search not built yet ${viewer} ${request.limit}`);
   }
 
   async message(id: EventId): Promise<StoredMessage | undefined> {

@@ -15,6 +15,7 @@ import {
   type StoredMessage,
   type StoredReceipt,
 } from '../../domain/events.js';
+import type { SearchRequest } from '../../domain/search.js';
 import { COLUMNS, type Row, toMessage } from '../rows.js';
 import type {
   Appended,
@@ -23,6 +24,7 @@ import type {
   RetentionPolicy,
   RoomInfo,
   RoomListing,
+  SearchPage,
   Store,
   StoreLimits,
 } from '../store.js';
@@ -242,6 +244,21 @@ export class SqliteStore implements Store {
     this.flush();
     if (isRoom(peer)) return this.roomState.history(viewer, peer, before, limit);
     return this.journal.history(viewer, peer, before, limit);
+  }
+
+  async historyAfter(
+    viewer: string,
+    peer: string,
+    after: EventId,
+    limit: number,
+  ): Promise<StoredMessage[]> {
+    this.flush();
+    throw new Error(`historyAfter not built yet ${viewer} ${peer} ${after} ${limit}`);
+  }
+
+  async search(viewer: string, request: SearchRequest): Promise<SearchPage> {
+    this.flush();
+    throw new Error(`search not built yet ${viewer} ${request.limit}`);
   }
 
   async message(id: EventId): Promise<StoredMessage | undefined> {
