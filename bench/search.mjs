@@ -1,5 +1,5 @@
 // bench/search.mjs [--engines sqlite,postgres] [--messages 1000000] [--users 1000]
-//                  [--queries 200] [--concurrency 4] [--phase 10] [--interval-ms 20]
+//                  [--queries 200] [--concurrency 4] [--phase 10] [--interval-ms 20] [--paced-rate 10]
 //                  [--before 509d522] [--database-url URL] [--startup-timeout 600]
 //                  [--backfill-timeout 1800] [--timeout 7200] [--quick]
 //
@@ -25,9 +25,13 @@
 //    (`bug*`) and two common words, as the searcher (user0: every broadcast, their DMs, two
 //    rooms).
 // 4. Broadcast delay under search: the broadcast→SSE latency (p50/p99/max) for --phase
-//    seconds idle, then while wrk keeps --concurrency searches of the common word (then of
-//    the prefix) in flight, then idle again; and the server's event-loop delay over each
-//    phase from /metrics (prom-client's monitorEventLoopDelay, reset at each scrape).
+//    seconds idle, then while the common word is searched --paced-rate times a second (many
+//    users now and then: one search's own block shows), then while wrk keeps --concurrency
+//    searches of the common word (then of the prefix) in flight (a loop: the server's core
+//    saturates, and a broadcast waits behind the searches queued before it), then idle
+//    again; and the server's event-loop delay over each phase from /metrics (prom-client's
+//    monitorEventLoopDelay, reset at each scrape; it samples every 10 ms, so an idle loop
+//    reads about 10 ms).
 //
 // What indexing adds to a send is measured by bench/compare.mjs (README). Bounded: each
 // server start by --startup-timeout, the backfill by --backfill-timeout (seconds), each
@@ -76,6 +80,8 @@ const QUERIES = Number(args.queries ?? (quick ? 50 : 200));
 const CONCURRENCY = Number(args.concurrency ?? 4);
 const PHASE_S = Number(args.phase ?? (quick ? 3 : 10));
 const INTERVAL_MS = Number(args['interval-ms'] ?? 20);
+/** Searches a second of the paced phase: many users searching now and then. */
+const PACED = Number(args['paced-rate'] ?? 10);
 const BEFORE = String(args.before ?? '509d522');
 const DB_URL = String(args['database-url'] ?? 'postgres://postgres@127.0.0.1:5432/test');
 const STARTUP_TIMEOUT_MS = Number(args['startup-timeout'] ?? 600) * 1000;
@@ -138,11 +144,30 @@ async function loopDelay(port) {
   return { loop_p50_ms: get('p50'), loop_p99_ms: get('p99'), loop_max_ms: get('max') };
 }
 
+/**
+ * Searches are limited per user and address (http/api-reading.ts, SEARCHES: 60 a minute,
+ * with no flag to lift it), which would answer most of a loop with 429. Each search here
+ * comes from an address of its own, given in X-Forwarded-For to a server that trusts it
+ * (--trust-proxy yes), as if many users of the same rights searched: node's searches count
+ * up from 10.0.0.0, each wrk phase from a block of WRK_BLOCK addresses of its own above.
+ */
+let searches = 0;
+const WRK_BLOCK = 1 << 20;
+const address = (n) => `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
+
+/** The path of a search for `q`, a page of `limit`. */
+const searchPath = (q, limit = PAGE) => `/api/v1/search?q=${encodeURIComponent(q)}&limit=${limit}`;
+
 /** GET /api/v1/search as `cookie` on `agent`; resolves `{ status, body, ms }`. */
 async function search(port, agent, cookie, q, limit = PAGE) {
   const t0 = performance.now();
-  const path = `/api/v1/search?q=${encodeURIComponent(q)}&limit=${limit}`;
-  const r = await api(port, 'GET', path, undefined, { cookie, agent, timeoutMs: 60_000 });
+  const headers = { 'X-Forwarded-For': address(searches++) };
+  const r = await api(port, 'GET', searchPath(q, limit), undefined, {
+    cookie,
+    agent,
+    headers,
+    timeoutMs: 60_000,
+  });
   return { status: r.status, body: r.body, ms: performance.now() - t0 };
 }
 
@@ -189,6 +214,38 @@ async function latencies(port, cookie, q, concurrency, count) {
   } finally {
     agent.destroy();
   }
+}
+
+/**
+ * Searches for `q` at PACED a second for `seconds`, on an absolute schedule (a slow answer
+ * does not hold the next search back, up to 4 in flight on keep-alive connections): many
+ * users searching now and then, the server never saturated. Resolves the phase's figures.
+ */
+async function pacedSearches(port, cookie, q, seconds) {
+  const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+  const ms = [];
+  let failed = 0;
+  const t0 = performance.now();
+  const pending = [];
+  for (let n = 0; n < seconds * PACED; n++) {
+    const wait = t0 + (n * 1000) / PACED - performance.now();
+    if (wait > 0) await sleep(wait);
+    pending.push(
+      search(port, agent, cookie, q).then(
+        (r) => (r.status === 200 ? ms.push(r.ms) : failed++),
+        () => failed++,
+      ),
+    );
+  }
+  await Promise.all(pending);
+  agent.destroy();
+  ms.sort((a, b) => a - b);
+  return {
+    searches_per_s: round(ms.length / seconds, 1),
+    search_p50_ms: round(percentile(ms, 50), 2),
+    search_p99_ms: round(percentile(ms, 99), 2),
+    search_errors: failed,
+  };
 }
 
 /**
@@ -290,6 +347,30 @@ function cpuOf(c) {
   };
 }
 
+/**
+ * Writes wrk's Lua script for GETs (of the URL given to wrk) as `cookie`, each request from
+ * the next address of block `block` (see WRK_BLOCK), into `dir`; returns its file.
+ */
+function wrkSearchScript(dir, cookie, block) {
+  const file = join(dir, `search-${block}.lua`);
+  writeFileSync(
+    file,
+    [
+      `local n = ${block * WRK_BLOCK}`,
+      'wrk.method = "GET"',
+      `wrk.headers["Cookie"] = "${cookie}"`,
+      'request = function()',
+      '  n = n + 1',
+      // LuaJIT (Lua 5.1): no bit operators.
+      '  wrk.headers["X-Forwarded-For"] = "10." .. (math.floor(n / 65536) % 256) .. "." .. (math.floor(n / 256) % 256) .. "." .. (n % 256)',
+      '  return wrk.format()',
+      'end',
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
+
 // ---- sizes --------------------------------------------------------------------------------
 
 /** Bytes per table and index of the log: SQLite from dbstat, PostgreSQL per relation. */
@@ -360,6 +441,9 @@ function sizeDelta(before, after) {
 
 // ---- one engine ---------------------------------------------------------------------------
 
+/** Every server trusts X-Forwarded-For: see `address`. */
+const TRUST = ['--trust-proxy', 'yes'];
+
 /** Makes the log before the index for `engine`; resolves where it is and how it was made. */
 async function makeLog(engine, corpus) {
   const progress = (rows) => {
@@ -373,7 +457,7 @@ async function makeLog(engine, corpus) {
     await createRooms(store, corpus);
     await store.close();
     const seeded = seedSqlite(path, corpus, progress);
-    return { dataDir, storeFlags: [], where: path, seeded };
+    return { dataDir, storeFlags: TRUST, where: path, seeded };
   }
   const schema = `ssechat_bench_search_${process.pid}`;
   process.on('exit', () => dropSchemaSync(DB_URL, schema));
@@ -384,7 +468,7 @@ async function makeLog(engine, corpus) {
   await store.close();
   const seeded = await seedPostgres(DB_URL, schema, corpus, progress);
   const storeFlags = ['--store', 'postgres', '--database-url', DB_URL];
-  storeFlags.push('--database-schema', schema);
+  storeFlags.push('--database-schema', schema, ...TRUST);
   return { dataDir: tempDir('ssechat-search-'), storeFlags, where: schema, seeded, schema };
 }
 
@@ -466,7 +550,8 @@ async function measureEngine(engine) {
       };
       say(
         `${engine}: backfill ${complete ? 'done' : 'NOT done'} ${row.backfill.after_ready_s} s after ready ` +
-          `(${found}/${RARE_SEEN}); broadcasts meanwhile p99 ${probed.p99_ms} ms, max ${probed.max_ms} ms`,
+          `(${found}/${RARE_SEEN}); broadcasts meanwhile p99 ${probed.p99_ms} ms, max ${probed.max_ms} ms ` +
+          `(other load on CPU 0: ${row.backfill.other_cpu0_pct}%)`,
       );
       row.index = sizeDelta(before, await sizes(engine, log.where));
       say(`${engine}: index ${JSON.stringify(row.index)}`);
@@ -484,42 +569,48 @@ async function measureEngine(engine) {
       }
 
       row.broadcast = [];
-      const url = (q) =>
-        `http://127.0.0.1:${port}/api/v1/search?q=${encodeURIComponent(q)}&limit=${PAGE}`;
+      const scripts = tempDir('ssechat-search-wrk-');
+      const common = queries.common.q;
       const phases = [
-        ['idle', null],
-        [`search ${queries.common.q} c${CONCURRENCY}`, queries.common.q],
-        [`search ${queries.prefix.q} c${CONCURRENCY}`, queries.prefix.q],
-        ['idle again', null],
+        { name: 'idle' },
+        { name: `search ${common} ${PACED}/s`, q: common, paced: true },
+        { name: `search ${common} c${CONCURRENCY}`, q: common },
+        { name: `search ${queries.prefix.q} c${CONCURRENCY}`, q: queries.prefix.q },
+        { name: 'idle again' },
       ];
-      for (const [name, q] of phases) {
-        const wrk =
-          q === null
-            ? null
-            : run(
-                'wrk',
-                [
-                  ...['-t1', `-c${CONCURRENCY}`, `-d${PHASE_S + 1}s`, '--latency'],
-                  ...['-H', `Cookie: ${cookie}`, url(q)],
-                ],
-                (PHASE_S + 31) * 1000,
-              );
-        if (wrk) await sleep(500);
-        const r = { phase: name, ...(await timedPhase(server, probe, PHASE_S)) };
-        if (wrk) {
-          const w = parseWrk((await wrk).out);
-          Object.assign(r, {
-            searches_per_s: round(w.rps, 0),
-            search_p50_ms: round(w.latencyMs.p50, 2),
-            search_p99_ms: round(w.latencyMs.p99, 2),
-            search_errors: w.non2xx + w.socketErrors,
+      for (const [i, { name, q, paced }] of phases.entries()) {
+        let load = null;
+        if (q !== undefined && paced) {
+          load = pacedSearches(port, cookie, q, PHASE_S + 1);
+        } else if (q !== undefined) {
+          const script = wrkSearchScript(scripts, cookie, i + 1);
+          const wrk = run(
+            'wrk',
+            [
+              ...['-t1', `-c${CONCURRENCY}`, `-d${PHASE_S + 1}s`, '--latency'],
+              ...['-s', script, `http://127.0.0.1:${port}${searchPath(q)}`],
+            ],
+            (PHASE_S + 31) * 1000,
+          );
+          load = wrk.then(({ out }) => {
+            const w = parseWrk(out);
+            return {
+              searches_per_s: round(w.rps, 0),
+              search_p50_ms: round(w.latencyMs.p50, 2),
+              search_p99_ms: round(w.latencyMs.p99, 2),
+              search_errors: w.non2xx + w.socketErrors,
+            };
           });
         }
+        if (load) await sleep(500);
+        const r = { phase: name, ...(await timedPhase(server, probe, PHASE_S)) };
+        if (load) Object.assign(r, await load);
         row.broadcast.push(r);
         say(
           `${engine}: broadcasts, ${name}: p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, max ${r.max_ms} ms, ` +
             `lost ${r.lost}; event loop p99 ${r.loop_p99_ms} ms, max ${r.loop_max_ms} ms` +
-            (wrk ? `; ${r.searches_per_s} searches/s, p99 ${r.search_p99_ms} ms` : ''),
+            (load ? `; ${r.searches_per_s} searches/s, p99 ${r.search_p99_ms} ms` : '') +
+            ` (other load on CPU 0: ${r.other_cpu0_pct}%)`,
         );
       }
       probe.close();
@@ -547,17 +638,25 @@ for (const engine of ENGINES) rows.push(await measureEngine(engine));
 const goals = [];
 const lines = [];
 for (const r of rows) {
+  // "A search must not delay a broadcast by more than a few milliseconds" (issue 21): 5 ms
+  // over idle at p99, with searches now and then, and with a loop of them.
   const idle = r.broadcast.find((b) => b.phase === 'idle');
-  const busy = r.broadcast.filter((b) => b.phase.startsWith('search'));
-  const worst = busy.reduce((a, b) => (b.p99_ms > a.p99_ms ? b : a), busy[0]);
-  goals.push({
-    goal: `${r.engine}: broadcast p99 while ${CONCURRENCY} clients search ≤ idle p99 + 5 ms`,
-    value: worst.p99_ms,
-    baseline: idle.p99_ms,
-    ratio: round(worst.p99_ms / idle.p99_ms, 2),
-    met: worst.p99_ms - idle.p99_ms <= 5,
-    unit: 'ms',
-  });
+  for (const [busy, what] of [
+    [r.broadcast.find((b) => b.phase.endsWith('/s')), `the common word is searched ${PACED}/s`],
+    [
+      r.broadcast.find((b) => b.phase.endsWith(`${r.queries.common.q} c${CONCURRENCY}`)),
+      `${CONCURRENCY} clients search the common word in a loop`,
+    ],
+  ]) {
+    goals.push({
+      goal: `${r.engine}: broadcast p99 while ${what} ≤ idle p99 + 5 ms`,
+      value: busy.p99_ms,
+      baseline: idle.p99_ms,
+      ratio: round(busy.p99_ms / idle.p99_ms, 2),
+      met: busy.p99_ms - idle.p99_ms <= 5,
+      unit: 'ms',
+    });
+  }
   const s = r.startup;
   lines.push(
     [
@@ -572,8 +671,8 @@ for (const r of rows) {
     ],
     [
       r.engine,
-      'broadcasts during backfill p50/p99/max (ms)',
-      `${r.backfill.broadcast.p50_ms} / ${r.backfill.broadcast.p99_ms} / ${r.backfill.broadcast.max_ms}`,
+      'broadcasts during backfill p50/p99/max (ms), loop p99/max, other CPU 0',
+      `${r.backfill.broadcast.p50_ms} / ${r.backfill.broadcast.p99_ms} / ${r.backfill.broadcast.max_ms}, ${r.backfill.broadcast.loop_p99_ms} / ${r.backfill.broadcast.loop_max_ms}, ${r.backfill.other_cpu0_pct}%`,
     ],
     [
       r.engine,
@@ -587,8 +686,8 @@ for (const r of rows) {
     ]),
     ...r.broadcast.map((b) => [
       r.engine,
-      `broadcast ${b.phase} p50/p99/max (ms), loop p99/max`,
-      `${b.p50_ms} / ${b.p99_ms} / ${b.max_ms}, ${b.loop_p99_ms} / ${b.loop_max_ms}`,
+      `broadcast ${b.phase} p50/p99/max (ms), loop p99/max, other CPU 0`,
+      `${b.p50_ms} / ${b.p99_ms} / ${b.max_ms}, ${b.loop_p99_ms} / ${b.loop_max_ms}, ${b.other_cpu0_pct}%`,
     ]),
   );
 }
@@ -600,6 +699,7 @@ const params = {
   concurrency: CONCURRENCY,
   phase_s: PHASE_S,
   interval_ms: INTERVAL_MS,
+  paced_rate: PACED,
   before: BEFORE,
   quick,
 };
