@@ -9,8 +9,11 @@ import { NOT_ROOM, OPEN } from './log.js';
 
 type Statement<P extends unknown[], R = unknown> = Database.Statement<P, R>;
 
-/** Messages the background indexer reads and indexes per transaction (see backfill). */
-export const BACKFILL_CHUNK = 500;
+/**
+ * Messages the background indexer reads and indexes per transaction (see backfill): about
+ * 3.5 ms of work on this box (500 took 18 ms), so a request waits at most that long for it.
+ */
+export const BACKFILL_CHUNK = 100;
 
 /** The meta key of the highest id the backfill has still to index; absent when done. */
 const BACKFILL_KEY = 'search_backfill';
