@@ -5,6 +5,7 @@ import {
   MAX_SEARCH_PAGE,
   type ParsedSearch,
   parseSearch,
+  relevance,
   type SearchTerm,
   score,
   snippet,
@@ -67,11 +68,14 @@ export class ChatSearch {
       limit: Math.min(ask.limit, MAX_SEARCH_PAGE),
     });
     const now = this.deps.now();
-    const ranked = page.hits
-      .map((hit) => ({ hit, score: score(hit.relevance, hit.message.ts, now) }))
-      .sort((a, b) => b.score - a.score || b.hit.message.id - a.hit.message.id);
+    const ranked = page.messages
+      .map((message) => ({
+        message,
+        score: score(relevance(message.text, parsed.terms), message.ts, now),
+      }))
+      .sort((a, b) => b.score - a.score || b.message.id - a.message.id);
     return {
-      results: ranked.map(({ hit }) => result(hit.message, parsed.terms)),
+      results: ranked.map(({ message }) => result(message, parsed.terms)),
       next: page.next,
     };
   }
