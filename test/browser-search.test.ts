@@ -170,6 +170,17 @@ test('search: a result opens a long conversation around it; scrolling loads olde
   const page = await login(await newContext(), 'bob');
   await shown(page, line(LONG));
 
+  // Pages of results: the first, then "More results".
+  await search(page, 'line');
+  await said(page, '20 results so far');
+  await page.click('#search-more');
+  await said(page, '40 results so far');
+  const hits = await page.$$eval('#search-results .snippet', (els) =>
+    els.map((e) => e.textContent),
+  );
+  assert.equal(new Set(hits).size, 40, 'each result once');
+  assert.equal(await page.locator('#search-results .search-group').count(), 1);
+
   await search(page, 'kiwi');
   await said(page, '1 result');
   // A result is a button: the keyboard opens it.

@@ -1,14 +1,15 @@
 // Search (`GET /api/v1/search`, docs/api.md): the box in the header (Ctrl+K or Cmd+K, and
-// `/` when not typing; Escape closes), and its panel: the filters (who sent it, which
-// conversation), the results grouped by conversation (search-results.js), "More results",
+// `/` when not typing; Escape closes), and its panel: the filters (search-filters.js: who
+// sent it, which conversation), the results grouped by conversation (search-results.js),
+// "More results",
 // and a line that says what happens or what was searched. A result opens its conversation
 // at the message (jump.js). A search runs on Enter or when a filter changes, not on every
 // key: searches are rate-limited like sends.
 
 import { ApiError, call } from './api.js';
-import { EVERYONE } from './model.js';
-import { convName, nothingFound, renderResults } from './search-results.js';
-import { $, el } from './view.js';
+import { box, fillFilters, readQuery } from './search-filters.js';
+import { nothingFound, renderResults } from './search-results.js';
+import { $ } from './view.js';
 
 /** @typedef {import('./search-results.js').Hit} Hit */
 /** @typedef {import('./search-results.js').Query} Query */
@@ -115,7 +116,7 @@ export class Search {
   show() {
     if (this.isOpen()) return;
     if (!this.within(document.activeElement)) this.returnTo = document.activeElement;
-    this.fillFilters();
+    fillFilters(this.deps.model, this.deps.rooms);
     $('search-panel').hidden = false;
   }
 
@@ -132,40 +133,13 @@ export class Search {
     else $('text').focus();
   }
 
-  /** The conversations we are in (for "In") and the people we know (for "From"). */
-  fillFilters() {
-    const { model, rooms } = this.deps;
-    const people = [...new Set([model.me, ...model.directList()])];
-    $('search-people').replaceChildren(...people.map((nick) => option(nick, nick)));
-    const select = $('search-with', HTMLSelectElement);
-    const chosen = select.value;
-    const ids = [EVERYONE, ...rooms.joined(), ...people];
-    if (chosen && !ids.includes(chosen)) ids.push(chosen);
-    select.replaceChildren(
-      option('', 'All conversations'),
-      ...ids.map((id) =>
-        option(
-          id,
-          id === EVERYONE || id.startsWith('#') || id === model.me
-            ? convName(id, model.me)
-            : `${id} (direct messages)`,
-        ),
-      ),
-    );
-    select.value = chosen;
-  }
-
   /**
    * Searches for what the box and the filters say. A filter's change searches again only
    * when something changed (`force`: on Enter, always, unless it is on its way).
    * @param {boolean} force
    */
   run(force) {
-    const query = {
-      q: box().value.trim(),
-      from: $('search-from', HTMLInputElement).value.trim(),
-      with: $('search-with', HTMLSelectElement).value,
-    };
+    const query = readQuery();
     const same = JSON.stringify(query) === JSON.stringify(this.query);
     if (query.q === '' || (same && (this.busy || !force))) {
       if (query.q === '')
@@ -277,27 +251,12 @@ export class Search {
   }
 }
 
-/** The search box. */
-function box() {
-  return $('search-q', HTMLInputElement);
-}
-
 /**
  * Says `text` in the line over the results (a live region).
  * @param {string} text
  */
 function say(text) {
   $('search-state').textContent = text;
-}
-
-/**
- * @param {string} value
- * @param {string} label
- */
-function option(value, label) {
-  const node = el('option', '', label);
-  node.value = value;
-  return node;
 }
 
 /**
