@@ -7,12 +7,12 @@ import { SEARCH_SCAN } from './store.js';
  * stopped at SEARCH_SCAN (older matches remain unexamined); else nowhere.
  */
 export function nextPage(
-  hits: ReadonlyArray<{ message: { id: EventId } }>,
+  hits: ReadonlyArray<{ id: EventId }>,
   candidates: ReadonlyArray<{ id: EventId }>,
   limit: number,
 ): EventId | null {
   const lastHit = hits[hits.length - 1];
-  if (hits.length >= limit && lastHit) return lastHit.message.id;
+  if (hits.length >= limit && lastHit) return lastHit.id;
   const lastCandidate = candidates[candidates.length - 1];
   if (candidates.length >= SEARCH_SCAN && lastCandidate) return lastCandidate.id;
   return null;

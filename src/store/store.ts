@@ -73,18 +73,12 @@ export interface MembershipSnapshot {
   }>;
 }
 
-/** A search result: a message the viewer sees, and how well it matches (larger is better). */
-export interface SearchHit {
-  readonly message: StoredMessage;
-  readonly relevance: number;
-}
-
-/** One page of search results, newest first. */
+/** One page of search results: the matching messages the viewer sees, newest first. */
 export interface SearchPage {
-  readonly hits: SearchHit[];
+  readonly messages: StoredMessage[];
   /**
    * Pass as the next request's `before` to go on; null when nothing older matches. A page
-   * may hold fewer than `limit` hits (even none) while `next` is not null: see SEARCH_SCAN.
+   * may hold fewer than `limit` messages (even none) while `next` is not null: see SEARCH_SCAN.
    */
   readonly next: EventId | null;
 }

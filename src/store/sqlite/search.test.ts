@@ -54,7 +54,7 @@ describe('SqliteStore search index', () => {
       await store.appendEdit({ target: 1, from: 'alice', to: 'all', text: 'rewritten', ts: 10 });
       const search = async (q: string, limit = 100) =>
         (await store.search('carol', { ...parseSearch(q), before: Number.MAX_SAFE_INTEGER, limit }))
-          .hits.length;
+          .messages.length;
       for (let i = 0; i < 200 && !backfilled(path); i++) await sleep(20);
       assert.ok(backfilled(path), 'the backfill finished');
       assert.equal(await search('rewritten'), 1);
@@ -64,7 +64,7 @@ describe('SqliteStore search index', () => {
       let before: number | null = Number.MAX_SAFE_INTEGER;
       while (before !== null) {
         const page = await store.search('carol', { ...parseSearch('legacy'), before, limit: 100 });
-        found += page.hits.length;
+        found += page.messages.length;
         before = page.next;
       }
       assert.equal(found, rows - 2 + 1);

@@ -68,10 +68,7 @@ export class SqliteSearch {
   private readonly replace: Statement<[number, string]>;
   private readonly remove: Statement<[number]>;
   private readonly removeThrough: Statement<[number]>;
-  private readonly selectCandidates: Statement<
-    [string, number, number],
-    { id: number; relevance: number }
-  >;
+  private readonly selectCandidates: Statement<[string, number, number], { id: number }>;
   private readonly selectVisible: Statement<[VisibleParams], Row>;
   private readonly selectCursor: Statement<[], { value: number }>;
   private readonly selectChunk: Statement<[number, number], { id: number; text: string }>;
@@ -88,8 +85,11 @@ export class SqliteSearch {
     this.remove = db.prepare('DELETE FROM messages_fts WHERE rowid = ?');
     this.removeThrough = db.prepare('DELETE FROM messages_fts WHERE rowid <= ?');
     // Newest first, straight off the index's doclists: no sort, and it stops at the limit.
+    // No bm25(): it reads each match's positions and cost 10 of the 11 ms of a common word's
+    // 2,000 matches on 300k messages (0.8 ms without). Relevance is weighed from the page's
+    // texts instead (domain/search.ts), the same in every engine.
     this.selectCandidates = db.prepare(
-      `SELECT rowid AS id, -bm25(messages_fts) AS relevance FROM messages_fts
+      `SELECT rowid AS id FROM messages_fts
         WHERE messages_fts MATCH ? AND rowid < ? ORDER BY rowid DESC LIMIT ?`,
     );
     this.selectVisible = db.prepare(
@@ -138,7 +138,7 @@ export class SqliteSearch {
       request.before,
       SEARCH_SCAN,
     );
-    if (candidates.length === 0) return { hits: [], next: null };
+    if (candidates.length === 0) return { messages: [], next: null };
     const peer = request.with;
     const rows = this.selectVisible.all({
       ids: JSON.stringify(candidates.map((c) => c.id)),
@@ -149,12 +149,8 @@ export class SqliteSearch {
       peer: peer !== undefined && !isRoom(peer) && peer !== EVERYONE ? peer : null,
       limit: request.limit,
     });
-    const relevance = new Map(candidates.map((c) => [c.id, c.relevance]));
-    const hits = rows.map((row) => {
-      const message = toMessage(row);
-      return { message, relevance: relevance.get(message.id) ?? 0 };
-    });
-    return { hits, next: nextPage(hits, candidates, request.limit) };
+    const messages = rows.map(toMessage);
+    return { messages, next: nextPage(messages, candidates, request.limit) };
   }
 
   /** Whether a database from before the index still has messages to index (see backfill). */
