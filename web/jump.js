@@ -15,12 +15,7 @@ import { LOAD_AT_PX, PAGE } from './history.js';
 import { $ } from './view.js';
 
 /** @typedef {import('./conversation.js').Conversation} Conversation */
-/** @typedef {import('./conversation.js').Message} Message */
-/**
- * `GET /messages?around=` and `?after=`: a page, oldest first; `before` starts the page
- * older than it and `after` the newer one (null: none, as far as the server had then).
- * @typedef {{ messages: Message[], before: number | null, after: number | null }} WindowPage
- */
+/** @typedef {import('../src/http/api-types.js').ApiWindowPage} WindowPage */
 /**
  * What jumping needs from the page.
  * @typedef {object} JumpDeps

@@ -10,7 +10,7 @@ import { avatar, el, part, reconcile, srOnly } from './view.js';
 /** @typedef {import('./conversation.js').Message} Message */
 /**
  * One result: a message the reader may see, and its text around the matches (HTML).
- * @typedef {{ message: Message, snippet: string }} Hit
+ * @typedef {import('../src/http/api-types.js').ApiSearchResult} Hit
  */
 /**
  * What was searched: the query as typed and the filters (empty when not set).
