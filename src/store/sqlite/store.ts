@@ -270,7 +270,7 @@ export class SqliteStore implements Store {
 
   async search(viewer: string, request: SearchRequest): Promise<SearchPage> {
     this.flush();
-    return this.index.search(viewer, request);
+    return await this.index.search(viewer, request);
   }
 
   async message(id: EventId): Promise<StoredMessage | undefined> {
