@@ -11,10 +11,16 @@ import {
   snippet,
 } from '../domain/search.js';
 import type { Store } from '../store/store.js';
+import { newCursorSecret, SearchCursors } from './search-cursor.js';
+
+/** The name of the secret search cursors are sealed with (PushStore.secret). */
+const CURSOR_SECRET = 'search-cursor';
 
 /** What search and the pages around a message need. */
 export interface ChatSearchDeps {
-  readonly store: Pick<Store, 'search' | 'history' | 'historyAfter'>;
+  readonly store: Pick<Store, 'search' | 'history' | 'historyAfter'> & {
+    readonly push: Pick<Store['push'], 'secret'>;
+  };
   readonly limits: InputLimits;
   /** Throws unless `user` is a member of `room` (ChatRooms.requireMember). */
   readonly requireMember: (room: string, user: string) => Promise<unknown>;
@@ -28,7 +34,8 @@ export interface SearchAsk {
   readonly with?: string;
   /** A sender's nick (the `from:` of the query). */
   readonly from?: string;
-  readonly before: EventId;
+  /** A message id, or a cursor a previous page gave as `next` (search-cursor.ts). */
+  readonly before: EventId | string;
   readonly limit: number;
 }
 
@@ -51,7 +58,11 @@ export interface ConversationPage {
  * Search); this service parses, checks the filters and orders a page's hits.
  */
 export class ChatSearch {
-  constructor(private readonly deps: ChatSearchDeps) {}
+  private readonly cursors: SearchCursors;
+
+  constructor(private readonly deps: ChatSearchDeps) {
+    this.cursors = new SearchCursors(() => deps.store.push.secret(CURSOR_SECRET, newCursorSecret));
+  }
 
   /**
    * The messages `viewer` sees that match, most relevant first within the page (relevance
@@ -60,11 +71,14 @@ export class ChatSearch {
   async search(
     viewer: string,
     ask: SearchAsk,
-  ): Promise<{ results: SearchResult[]; next: EventId | null }> {
+  ): Promise<{ results: SearchResult[]; next: string | null }> {
     const parsed = this.filters(parseSearch(ask.q), ask);
+    const binding = JSON.stringify([viewer, parsed.terms, parsed.from ?? '', parsed.with ?? '']);
+    const before =
+      typeof ask.before === 'string' ? await this.cursors.open(binding, ask.before) : ask.before;
     const page = await this.deps.store.search(viewer, {
       ...parsed,
-      before: ask.before,
+      before,
       limit: Math.min(ask.limit, MAX_SEARCH_PAGE),
     });
     const now = this.deps.now();
@@ -76,7 +90,7 @@ export class ChatSearch {
       .sort((a, b) => b.score - a.score || b.message.id - a.message.id);
     return {
       results: ranked.map(({ message }) => result(message, parsed.terms)),
-      next: page.next,
+      next: page.next === null ? null : await this.cursors.seal(binding, page.next),
     };
   }
 
