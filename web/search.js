@@ -26,9 +26,9 @@ import { $ } from './view.js';
 /** Results asked for per request (the server allows up to 100). */
 const LIMIT = 20;
 /**
- * A page may hold few results, or none, while more may lie further back: the server bounds
- * what one request examines (SEARCH_SCAN in src/store/store.ts). Until a user action has
- * found this many, the search goes on by itself…
+ * A page may hold fewer results than asked while more lie further back (docs/api.md, Search:
+ * the server may drop a row its index offered). Until a user action has found this many,
+ * the search goes on by itself…
  */
 const ENOUGH = 10;
 /** …for at most this many more requests per action, then offers "More results". */

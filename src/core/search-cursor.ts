@@ -11,11 +11,10 @@ const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
 /**
- * Sealed search cursors. Where a search page stops can be the id of a message its reader may
- * not see: a scan that examined SEARCH_SCAN index matches without filling the page stops at
- * the last one, which is most likely someone else's. Handed out as a number, it would tell
- * the reader which hidden message holds the word (and, with padding, whether one does). So
- * `next` is the position sealed with AES-256-GCM under a server-wide key (kept in the Store,
+ * Sealed search cursors. A page stops where the index said the reader's matches go on; the
+ * engines read only what the reader sees, but should one ever stop at a row the reader may
+ * not see (a room span read as a wider range: sqlite/search.ts MAX_ARMS), a plain id would
+ * tell them which hidden message holds the word. So `next` is the position sealed with AES-256-GCM under a server-wide key (kept in the Store,
  * the same on every process of a cluster), bound to the reader and the query as associated
  * data: it opens only for the same reader asking the same thing, and says nothing else.
  */

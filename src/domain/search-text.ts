@@ -124,3 +124,42 @@ export function searchTokens(text: string): string[] {
   }
   return out;
 }
+
+/**
+ * The audience tokens of a message, indexed beside its words (in a column or weight of their
+ * own) so that a search reads, from the index itself, only the conversations its reader is
+ * in: `a` on a broadcast, `d` on a direct message (and a note to self), `r…` naming a room,
+ * `s…` its sender and `t…` a direct message's recipient. Names are hex of their UTF-8 bytes
+ * with ASCII letters folded (tokens hold letters and digits only; nicks compare without
+ * ASCII case in filters). The Store's search query states who sees what with them, and
+ * checks it once more against the rows (store.ts, Search).
+ */
+export function audienceTokens(from: string, to: string): string[] {
+  if (to === 'all') return ['a', senderToken(from)];
+  if (to.startsWith('#')) return [roomToken(to), senderToken(from)];
+  return ['d', senderToken(from), recipientToken(to)];
+}
+
+/** The audience token of a room (see audienceTokens). */
+export function roomToken(room: string): string {
+  return `r${hexName(room)}`;
+}
+
+/** The audience token of a message's sender (see audienceTokens). */
+export function senderToken(nick: string): string {
+  return `s${hexName(nick)}`;
+}
+
+/** The audience token of a direct message's recipient (see audienceTokens). */
+export function recipientToken(nick: string): string {
+  return `t${hexName(nick)}`;
+}
+
+const UTF8 = new TextEncoder();
+
+function hexName(name: string): string {
+  const bytes = UTF8.encode(name.replace(/[A-Z]/g, (c) => c.toLowerCase()));
+  let out = '';
+  for (const b of bytes) out += b.toString(16).padStart(2, '0');
+  return out;
+}

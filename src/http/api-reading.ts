@@ -25,7 +25,7 @@ export const DEFAULT_HISTORY_PAGE = 50;
 
 /**
  * Searches each user may run per minute, on top of the send limits every search also takes
- * from (Admission.send): a search reads an index and up to SEARCH_SCAN rows, much more than a
+ * from (Admission.send): a search reads the index and the rows of a page, more than a
  * send writes, so a client that searches in a loop is stopped sooner. "Each user" is
  * Admission.userKey, as for read receipts.
  */
