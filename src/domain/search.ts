@@ -3,7 +3,7 @@
 // holds letters, digits and marks only, so no input can reach an engine as query syntax.
 import { ChatError } from './errors.js';
 import type { EventId } from './events.js';
-import { type Segment, searchTokens, segments, segmentTokens } from './search-text.js';
+import { type Segment, segments, segmentTokens } from './search-text.js';
 
 /**
  * One condition every result meets: `tokens` in this order, next to each other (one token is
@@ -127,7 +127,11 @@ const TYPICAL_TOKENS = 12;
  * positions from the index, which cost ten times the search it ranked.
  */
 export function relevance(text: string, terms: readonly SearchTerm[]): number {
-  const tokens = searchTokens(text);
+  return relevanceOf(ranked(text), terms);
+}
+
+function relevanceOf(segs: readonly Segment[], terms: readonly SearchTerm[]): number {
+  const tokens = segs.flatMap(segmentTokens);
   const scale = 1 - BM25_B + (BM25_B * tokens.length) / TYPICAL_TOKENS;
   let sum = 0;
   for (const term of terms) {
@@ -178,7 +182,32 @@ const SNIPPET_LEAD = 60;
  * markup. "…" stands where the text was cut.
  */
 export function snippet(text: string, terms: readonly SearchTerm[]): string {
-  const marks = matches(text, terms);
+  return snippetOf(text, ranked(text), terms);
+}
+
+/**
+ * How much of a text relevance and snippets read, in UTF-16 units: a match past it is found
+ * but not marked, and does not add to the rank. A message is 2,000 characters by default
+ * (--max-message-length), but may be set up to 100,000, and a page ranks up to 100 of them.
+ */
+export const RANKED_LENGTH = 4000;
+
+/** The segments of the part of `text` that ranking reads (RANKED_LENGTH). */
+function ranked(text: string): Segment[] {
+  return segments(text.length > RANKED_LENGTH ? text.slice(0, safeCut(text, RANKED_LENGTH)) : text);
+}
+
+/** A search result's text made once into both its relevance and its snippet. */
+export function rankText(
+  text: string,
+  terms: readonly SearchTerm[],
+): { relevance: number; snippet: string } {
+  const segs = ranked(text);
+  return { relevance: relevanceOf(segs, terms), snippet: snippetOf(text, segs, terms) };
+}
+
+function snippetOf(text: string, segs: readonly Segment[], terms: readonly SearchTerm[]): string {
+  const marks = matches(segs, terms);
   let start = 0;
   let end = text.length;
   if (text.length > SNIPPET_LENGTH) {
@@ -210,8 +239,8 @@ function safeCut(text: string, at: number): number {
   return code >= 0xdc00 && code <= 0xdfff ? at - 1 : at;
 }
 
-/** The [start, end) ranges of `text` that match a term's token, in order, not overlapping. */
-function matches(text: string, terms: readonly SearchTerm[]): Array<[number, number]> {
+/** The [start, end) ranges of the text that match a term's token, in order. */
+function matches(segs: readonly Segment[], terms: readonly SearchTerm[]): Array<[number, number]> {
   const words = new Set<string>();
   const prefixes: string[] = [];
   const runs: string[] = [];
@@ -224,7 +253,7 @@ function matches(text: string, terms: readonly SearchTerm[]): Array<[number, num
     runs.push(joinPairs(term.tokens));
   }
   const ranges: Array<[number, number]> = [];
-  for (const seg of segments(text)) {
+  for (const seg of segs) {
     if (seg.unspaced) ranges.push(...runMatches(seg, runs));
     else if (words.has(seg.folded) || prefixes.some((p) => seg.folded.startsWith(p))) {
       ranges.push([seg.start, seg.end]);
@@ -244,18 +273,39 @@ function joinPairs(tokens: readonly string[]): string {
   return out;
 }
 
+/**
+ * Most matches of one query run marked in one unspaced run: a snippet shows SNIPPET_LENGTH
+ * characters, so more marks than that could never show, and a text of one repeated pair
+ * would otherwise make thousands.
+ */
+const MAX_RUN_MARKS = SNIPPET_LENGTH;
+
 /** Where an unspaced run holds one of `runs` (folded), as ranges of the original text. */
 function runMatches(seg: Segment, runs: readonly string[]): Array<[number, number]> {
   const chars = seg.chars ?? [];
+  // Where each character's folded form starts in seg.folded, and which character that is.
+  const charAt = new Map<number, number>();
+  let offset = 0;
+  chars.forEach((c, k) => {
+    charAt.set(offset, k);
+    offset += c.folded.length;
+  });
   const out: Array<[number, number]> = [];
   for (const run of runs) {
-    const want = [...run];
-    if (want.length === 0) continue;
-    for (let i = 0; i + want.length <= chars.length; i++) {
-      if (want.every((c, k) => chars[i + k]?.folded === c)) {
-        const last = chars[i + want.length];
-        out.push([chars[i]?.at ?? seg.start, last ? last.at : seg.end]);
-      }
+    if (run === '') continue;
+    let found = 0;
+    for (
+      let i = seg.folded.indexOf(run);
+      i >= 0 && found < MAX_RUN_MARKS;
+      i = seg.folded.indexOf(run, i + 1)
+    ) {
+      const first = charAt.get(i);
+      const after = charAt.get(i + run.length);
+      // A match must begin and end on characters, not inside one's folded form.
+      if (first === undefined || (after === undefined && i + run.length !== offset)) continue;
+      const end = after === undefined ? seg.end : (chars[after]?.at ?? seg.end);
+      out.push([chars[first]?.at ?? seg.start, end]);
+      found++;
     }
   }
   return out;

@@ -2,7 +2,9 @@ import type { IncomingMessage } from 'node:http';
 import { RateLimiter } from '../auth/rate-limit.js';
 import type { ChatService } from '../core/chat.js';
 import { MAX_HISTORY_PAGE } from '../core/chat.js';
+import { CURSOR_PATTERN, CURSOR_PREFIX } from '../core/search-cursor.js';
 import { ChatError } from '../domain/errors.js';
+import type { EventId } from '../domain/events.js';
 import { DEFAULT_SEARCH_PAGE, MAX_SEARCH_PAGE } from '../domain/search.js';
 import type { Admission } from './admission.js';
 import { apiMessage } from './api-format.js';
@@ -23,7 +25,7 @@ export const DEFAULT_HISTORY_PAGE = 50;
 
 /**
  * Searches each user may run per minute, on top of the send limits every search also takes
- * from (Admission.send): a search reads an index and up to SEARCH_SCAN rows, much more than a
+ * from (Admission.send): a search reads the index and the rows of a page, more than a
  * send writes, so a client that searches in a loop is stopped sooner. "Each user" is
  * Admission.userKey, as for read receipts.
  */
@@ -86,7 +88,7 @@ export class ApiReading {
       q: query.get('q') ?? '',
       ...optional('with', text('with')),
       ...optional('from', text('from')),
-      before: intParam(query, 'before', LAST_ID, 1, LAST_ID),
+      before: cursorOrId(query),
       limit: intParam(query, 'limit', DEFAULT_SEARCH_PAGE, 1, MAX_SEARCH_PAGE),
     });
     sendJson(res, 200, {
@@ -100,6 +102,16 @@ export class ApiReading {
     const wait = this.searches.hit(this.deps.admission.userKey(req, nick));
     if (wait > 0) throw new ChatError('CHAT_RATE_LIMITED', 'searches', wait);
   }
+}
+
+/** A search's `before`: a cursor a page gave as `next`, or a message id. */
+function cursorOrId(query: URLSearchParams): EventId | string {
+  const raw = query.get('before');
+  if (raw !== null && raw.startsWith(CURSOR_PREFIX)) {
+    if (!CURSOR_PATTERN.test(raw)) throw new ChatError('API_QUERY_INVALID', 'before: not a cursor');
+    return raw;
+  }
+  return intParam(query, 'before', LAST_ID, 1, LAST_ID);
 }
 
 function optional<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {

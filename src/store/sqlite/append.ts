@@ -184,7 +184,7 @@ export class SqliteAppender {
       ...(files.length > 0 && { attachments: files }),
     };
     if (offline) this.insertOffline.run(to, stored.id);
-    this.search.add(id, text);
+    this.search.add(id, from, to, text);
     this.attachments.attach(files, id);
     this.mentions.record(mentions, id, id, to);
     return () => done.resolve({ message: stored, created: true });
@@ -215,7 +215,7 @@ export class SqliteAppender {
       mentionsColumn(added),
     );
     const id = Number(lastInsertRowid);
-    this.search.update(target, text);
+    this.search.update(target, from, to, text);
     this.mentions.record(added, id, target, to);
     return storedEdit(edit, id, mentions, added);
   }

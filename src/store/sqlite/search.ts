@@ -1,9 +1,14 @@
 import type Database from 'better-sqlite3';
 import { EVERYONE, type EventId, isRoom } from '../../domain/events.js';
 import type { SearchRequest, SearchTerm } from '../../domain/search.js';
-import { searchTokens } from '../../domain/search-text.js';
+import {
+  audienceTokens,
+  recipientToken,
+  roomToken,
+  searchTokens,
+  senderToken,
+} from '../../domain/search-text.js';
 import { COLUMNS, type Row, toMessage } from '../rows.js';
-import { scanWindows } from '../search-page.js';
 import type { SearchPage } from '../store.js';
 import { NOT_ROOM, OPEN } from './log.js';
 
@@ -67,14 +72,20 @@ interface VisibleParams {
  * inside the append's, edit's, delete's or prune's transaction (append.ts, log.ts).
  */
 export class SqliteSearch {
-  private readonly insert: Statement<[number, string]>;
-  private readonly replace: Statement<[number, string]>;
+  private readonly insert: Statement<[number, string, string]>;
+  private readonly replace: Statement<[number, string, string]>;
   private readonly remove: Statement<[number]>;
   private readonly removeThrough: Statement<[number]>;
-  private readonly selectCandidates: Statement<[string, number, number], { id: number }>;
+  /** The candidates query by its number of arms (see search). */
+  private readonly candidates = new Map<number, Statement<unknown[], { id: number }>>();
+  private readonly selectSpans: Statement<[string], { room: string; from: number; to: number }>;
+  private readonly selectAllRooms: Statement<[string], { room: string; since: number }>;
   private readonly selectVisible: Statement<[VisibleParams], Row>;
   private readonly selectCursor: Statement<[], { value: number }>;
-  private readonly selectChunk: Statement<[number, number], { id: number; text: string }>;
+  private readonly selectChunk: Statement<
+    [number, number],
+    { id: number; text: string; sender: string; recipient: string }
+  >;
   private readonly setCursor: Statement<[number]>;
   private readonly clearCursor: Statement<[]>;
   private readonly backfillTx: () => number;
@@ -83,17 +94,18 @@ export class SqliteSearch {
     private readonly db: Database.Database,
     private readonly registeredAt: (nick: string) => number,
   ) {
-    this.insert = db.prepare('INSERT INTO messages_fts (rowid, doc) VALUES (?, ?)');
-    this.replace = db.prepare('INSERT OR REPLACE INTO messages_fts (rowid, doc) VALUES (?, ?)');
+    this.insert = db.prepare('INSERT INTO messages_fts (rowid, doc, aud) VALUES (?, ?, ?)');
+    this.replace = db.prepare(
+      'INSERT OR REPLACE INTO messages_fts (rowid, doc, aud) VALUES (?, ?, ?)',
+    );
     this.remove = db.prepare('DELETE FROM messages_fts WHERE rowid = ?');
     this.removeThrough = db.prepare('DELETE FROM messages_fts WHERE rowid <= ?');
-    // Newest first, straight off the index's doclists: no sort, and it stops at the limit.
-    // No bm25(): it reads each match's positions and cost 10 of the 11 ms of a common word's
-    // 2,000 matches on 300k messages (0.8 ms without). Relevance is weighed from the page's
-    // texts instead (domain/search.ts), the same in every engine.
-    this.selectCandidates = db.prepare(
-      `SELECT rowid AS id FROM messages_fts
-        WHERE messages_fts MATCH ? AND rowid < ? ORDER BY rowid DESC LIMIT ?`,
+    this.selectSpans = db.prepare(
+      `SELECT room, from_id AS "from", ifnull(to_id, ${OPEN}) AS "to" FROM spans WHERE nick = ?`,
+    );
+    this.selectAllRooms = db.prepare(
+      `SELECT r.name AS room, r.created_id AS since FROM rooms r
+         JOIN members m ON m.room = r.name AND m.nick = ? WHERE r.history = 'all'`,
     );
     this.selectVisible = db.prepare(
       `SELECT ${COLUMNS.replace(/(\w+)/g, 'm.$1')} FROM messages m
@@ -102,8 +114,8 @@ export class SqliteSearch {
     );
     this.selectCursor = db.prepare(`SELECT value FROM meta WHERE key = '${BACKFILL_KEY}'`);
     this.selectChunk = db.prepare(
-      `SELECT id, text FROM messages WHERE id <= ? AND kind = 'message' AND deleted = 0
-        ORDER BY id DESC LIMIT ?`,
+      `SELECT id, text, sender, recipient FROM messages
+        WHERE id <= ? AND kind = 'message' AND deleted = 0 ORDER BY id DESC LIMIT ?`,
     );
     this.setCursor = db.prepare(`UPDATE meta SET value = ? WHERE key = '${BACKFILL_KEY}'`);
     this.clearCursor = db.prepare(`DELETE FROM meta WHERE key = '${BACKFILL_KEY}'`);
@@ -111,17 +123,19 @@ export class SqliteSearch {
     this.backfillTx = () => backfill.immediate();
   }
 
-  /** Indexes a new message (in its append's transaction). */
-  add(id: EventId, text: string): void {
+  /** Indexes a new message of `from` to `to` (in its append's transaction). */
+  add(id: EventId, from: string, to: string, text: string): void {
     const tokens = searchTokens(text);
-    if (tokens.length > 0) this.insert.run(id, tokens.join(' '));
+    if (tokens.length > 0)
+      this.insert.run(id, tokens.join(' '), audienceTokens(from, to).join(' '));
   }
 
   /** Indexes a message's new text in place of its old one (in the edit's transaction). */
-  update(id: EventId, text: string): void {
+  update(id: EventId, from: string, to: string, text: string): void {
     const tokens = searchTokens(text);
-    if (tokens.length > 0) this.replace.run(id, tokens.join(' '));
-    else this.remove.run(id);
+    if (tokens.length > 0) {
+      this.replace.run(id, tokens.join(' '), audienceTokens(from, to).join(' '));
+    } else this.remove.run(id);
   }
 
   /** Takes a deleted message out of the index (in the delete's transaction). */
@@ -134,27 +148,59 @@ export class SqliteSearch {
     this.removeThrough.run(last);
   }
 
-  /** See Store.search; each window a synchronous read of its own (scanWindows). */
-  search(viewer: string, request: SearchRequest): Promise<SearchPage> {
-    const match = ftsQuery(request.terms);
+  /**
+   * See Store.search. The candidates come from the index alone, newest first, through one
+   * arm per stretch of the log the reader sees (searchArms): broadcasts, direct messages
+   * they sent, those sent to them above their registration point, and each room span. So a
+   * common word in conversations they are not in is never even read, and where the page
+   * stops says nothing about them. The rows are then checked once more by the rule history
+   * uses (VISIBLE, and the filters).
+   */
+  async search(viewer: string, request: SearchRequest): Promise<SearchPage> {
+    const registered = this.registeredAt(viewer);
+    const arms = searchArms(viewer, request, {
+      registered,
+      spans: this.selectSpans.all(viewer),
+      allRooms: this.selectAllRooms.all(viewer),
+    });
+    if (arms.length === 0) return { messages: [], next: null };
+    const terms = `doc : (${ftsQuery(request.terms)})`;
+    const params: unknown[] = [];
+    for (const arm of arms)
+      params.push(`${terms} AND ${arm.match}`, request.before, arm.from, arm.to);
+    params.push(request.limit);
+    const candidates = this.candidatesQuery(arms.length).all(...params);
+    const lowest = candidates[candidates.length - 1];
+    if (lowest === undefined) return { messages: [], next: null };
     const peer = request.with;
-    const params = {
+    const rows = this.selectVisible.all({
+      ids: JSON.stringify(candidates.map((c) => c.id)),
       viewer,
-      registered: this.registeredAt(viewer),
+      registered,
       from: request.from ?? null,
       room: peer !== undefined && (isRoom(peer) || peer === EVERYONE) ? peer : null,
       peer: peer !== undefined && !isRoom(peer) && peer !== EVERYONE ? peer : null,
-    };
-    return scanWindows(request.before, request.limit, (below, size, want) => {
-      // A close() while the search waited for its next window ends it with what it has.
-      if (!this.db.open) return { matched: 0, lowest: below, messages: [] };
-      const candidates = this.selectCandidates.all(match, below, size);
-      const lowest = candidates[candidates.length - 1]?.id ?? below;
-      if (candidates.length === 0) return { matched: 0, lowest, messages: [] };
-      const ids = JSON.stringify(candidates.map((c) => c.id));
-      const rows = this.selectVisible.all({ ...params, ids, limit: want });
-      return { matched: candidates.length, lowest, messages: rows.map(toMessage) };
+      limit: request.limit,
     });
+    const next = candidates.length >= request.limit ? lowest.id : null;
+    return { messages: rows.map(toMessage), next };
+  }
+
+  /**
+   * The union of `n` arms, each the index's matches within one id range, merged newest first
+   * (each arm is read in descending rowid order, so the merge stops at the limit).
+   */
+  private candidatesQuery(n: number): Statement<unknown[], { id: number }> {
+    let statement = this.candidates.get(n);
+    if (statement === undefined) {
+      const arm = `SELECT rowid AS id FROM messages_fts
+        WHERE messages_fts MATCH ? AND rowid < ? AND rowid >= ? AND rowid <= ?`;
+      statement = this.db.prepare<unknown[], { id: number }>(
+        `SELECT id FROM (${Array(n).fill(arm).join(' UNION ALL ')}) ORDER BY id DESC LIMIT ?`,
+      );
+      this.candidates.set(n, statement);
+    }
+    return statement;
   }
 
   /** Whether a database from before the index still has messages to index (see backfill). */
@@ -179,7 +225,12 @@ export class SqliteSearch {
     const rows = this.selectChunk.all(cursor, BACKFILL_CHUNK);
     for (const row of rows) {
       const tokens = searchTokens(row.text);
-      if (tokens.length > 0) this.replace.run(row.id, tokens.join(' '));
+      if (tokens.length === 0) continue;
+      this.replace.run(
+        row.id,
+        tokens.join(' '),
+        audienceTokens(row.sender, row.recipient).join(' '),
+      );
     }
     const last = rows[rows.length - 1];
     if (rows.length < BACKFILL_CHUNK || last === undefined) this.clearCursor.run();
@@ -197,4 +248,92 @@ export function ftsQuery(terms: readonly SearchTerm[]): string {
   return terms
     .map((t) => `"${t.tokens.join(' ').replaceAll('"', '""')}"${t.prefix ? '*' : ''}`)
     .join(' ');
+}
+
+/** One arm of a search's candidates: an audience expression and the ids it covers. */
+export interface SearchArm {
+  /** An FTS5 expression on the `aud` column. */
+  readonly match: string;
+  readonly from: EventId;
+  readonly to: EventId;
+}
+
+/** Most arms one search reads; past it, a room's spans are read as one range (see searchArms). */
+const MAX_ARMS = 200;
+
+/**
+ * The stretches of the log `viewer` sees, as index expressions (the rule of store.ts, stated
+ * on the audience tokens of search-text.ts): broadcasts; direct messages they sent to
+ * someone else; those sent to them (notes to self included) above their registration point;
+ * each room span; in a history-`all` room they are a member of, its current life. The
+ * request's filters narrow each arm (`from`: its sender token; `with`: the arms of that
+ * conversation only). The arms are disjoint, so no message comes twice.
+ */
+export function searchArms(
+  viewer: string,
+  request: Pick<SearchRequest, 'from' | 'with'>,
+  state: {
+    registered: number;
+    spans: ReadonlyArray<{ room: string; from: number; to: number }>;
+    allRooms: ReadonlyArray<{ room: string; since: number }>;
+  },
+): SearchArm[] {
+  const END = Number.MAX_SAFE_INTEGER;
+  const q = (token: string) => `aud : "${token}"`;
+  const sender = request.from === undefined ? '' : ` AND ${q(senderToken(request.from))}`;
+  const peer = request.with;
+  const arms: SearchArm[] = [];
+  const all = peer === undefined || peer === EVERYONE;
+  const people = peer === undefined || (!isRoom(peer) && peer !== EVERYONE);
+  if (all) arms.push({ match: `${q('a')}${sender}`, from: 0, to: END });
+  if (people) {
+    const me = recipientToken(viewer);
+    const withPeer = peer === undefined ? '' : ` AND ${q(recipientToken(peer))}`;
+    const fromPeer = peer === undefined ? '' : ` AND ${q(senderToken(peer))}`;
+    const notes = peer !== undefined && peer.toLowerCase() === viewer.toLowerCase();
+    if (!notes) {
+      arms.push({
+        match: `${q('d')} AND ${q(senderToken(viewer))}${withPeer}${sender} NOT ${q(me)}`,
+        from: 0,
+        to: END,
+      });
+    }
+    arms.push({ match: `${q(me)}${fromPeer}${sender}`, from: state.registered + 1, to: END });
+  }
+  if (peer === undefined || isRoom(peer)) {
+    const since = new Map(state.allRooms.map((r) => [r.room, r.since]));
+    const spans = state.spans.filter((s) => peer === undefined || s.room === peer);
+    const rooms = new Map<string, Array<{ from: number; to: number }>>();
+    for (const s of spans) {
+      const life = since.get(s.room);
+      // The current life of a history-all room is one arm of its own (below).
+      if (life !== undefined && s.to >= life) continue;
+      rooms.set(s.room, [...(rooms.get(s.room) ?? []), { from: s.from, to: s.to }]);
+    }
+    for (const [room, life] of since) {
+      if (peer === undefined || room === peer) {
+        rooms.set(room, [...(rooms.get(room) ?? []), { from: life, to: END }]);
+      }
+    }
+    const count = [...rooms.values()].reduce((n, r) => n + r.length, 0);
+    if (rooms.size + arms.length > MAX_ARMS) {
+      // Past MAX_ARMS even with a range per room (someone who was in hundreds of rooms):
+      // one arm for all of them. The rows' check (VISIBLE) still drops what none of their
+      // spans covers; only the page's stopping point may then pass over such rows.
+      const tokens = [...rooms.keys()].map((room) => `"${roomToken(room)}"`).join(' OR ');
+      const from = Math.min(...[...rooms.values()].flat().map((r) => r.from));
+      if (rooms.size > 0) arms.push({ match: `aud : (${tokens})${sender}`, from, to: END });
+      return arms;
+    }
+    for (const [room, ranges] of rooms) {
+      const match = `${q(roomToken(room))}${sender}`;
+      if (count + arms.length > MAX_ARMS) {
+        // Past MAX_ARMS, a room's spans are read as one range, with the same caveat.
+        const from = Math.min(...ranges.map((r) => r.from));
+        const to = Math.max(...ranges.map((r) => r.to));
+        arms.push({ match, from, to });
+      } else for (const r of ranges) arms.push({ match, ...r });
+    }
+  }
+  return arms;
 }
