@@ -45,7 +45,7 @@ export class Search {
     this.hits = [];
     /** Ids of the results shown, so that each shows once. @type {Set<number>} */
     this.ids = new Set();
-    /** Where the next page starts (`before`); null when there is none. @type {number | null} */
+    /** Where the next page starts (an opaque cursor, sent as `before`); null when there is none. @type {string | null} */
     this.next = null;
     /** How many results there were when the last user action started. */
     this.roundStart = 0;
@@ -178,7 +178,7 @@ export class Search {
     let path = `search?q=${encodeURIComponent(query.q)}&limit=${LIMIT}`;
     if (query.from) path += `&from=${encodeURIComponent(query.from)}`;
     if (query.with) path += `&with=${encodeURIComponent(query.with)}`;
-    if (this.next !== null) path += `&before=${this.next}`;
+    if (this.next !== null) path += `&before=${encodeURIComponent(this.next)}`;
     let answer;
     try {
       answer = /** @type {{ results?: unknown, next?: unknown } | null} */ (
@@ -205,7 +205,7 @@ export class Search {
       this.ids.add(hit.message.id);
       this.hits.push(hit);
     }
-    this.next = typeof answer?.next === 'number' ? answer.next : null;
+    this.next = typeof answer?.next === 'string' ? answer.next : null;
     this.busy = false;
     this.render();
     if (this.next !== null && budget > 0 && this.hits.length - this.roundStart < ENOUGH) {

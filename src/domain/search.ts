@@ -3,7 +3,7 @@
 // holds letters, digits and marks only, so no input can reach an engine as query syntax.
 import { ChatError } from './errors.js';
 import type { EventId } from './events.js';
-import { type Segment, segments, segmentTokens } from './search-text.js';
+import { type Segment, searchTokens, segments, segmentTokens } from './search-text.js';
 
 /**
  * One condition every result meets: `tokens` in this order, next to each other (one token is
@@ -50,7 +50,8 @@ function invalid(why: string): ChatError {
 }
 
 /**
- * Parses a query: words, `"quoted phrases"`, a trailing `*` for a prefix, and the filters
+ * Parses a query: words, `"quoted phrases"`, a trailing `*` for a prefix (`pre*`, and
+ * `"a phrase wi"*` for the phrase's last word), and the filters
  * `from:nick`, `in:#room` (or `in:room`) and `with:nick`. A chunk that splits into several
  * words (`e-mail`, a URL) is the phrase of them. Punctuation alone is no term. Throws
  * CHAT_SEARCH_INVALID (400) for a query too long, with no term, too many terms, a prefix
@@ -72,10 +73,12 @@ export function parseSearch(q: string): ParsedSearch {
   const parts = q.split('"');
   parts.forEach((part, i) => {
     if (i % 2 === 1) {
-      addTerm(terms, part, false);
+      // `"a phrase"*`: its last word a prefix.
+      addTerm(terms, part, parts[i + 1]?.startsWith('*') === true);
       return;
     }
-    for (const chunk of part.split(/\s+/u)) {
+    const rest = i > 0 ? part.replace(/^\*+/u, '') : part;
+    for (const chunk of rest.split(/\s+/u)) {
       if (chunk === '') continue;
       const filter = /^(from|in|with):(.*)$/iu.exec(chunk);
       if (filter) {
@@ -139,6 +142,12 @@ function relevanceOf(segs: readonly Segment[], terms: readonly SearchTerm[]): nu
     sum += (tf * (BM25_K1 + 1)) / (tf + BM25_K1 * scale);
   }
   return sum;
+}
+
+/** Whether every term occurs in `text` (what the index answers, read from the text). */
+export function matchesAll(text: string, terms: readonly SearchTerm[]): boolean {
+  const tokens = searchTokens(text);
+  return terms.every((term) => occurrences(tokens, term) > 0);
 }
 
 /** How many times `term` occurs in `tokens` (a phrase: in a row; a prefix: its last token). */

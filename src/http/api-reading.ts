@@ -107,7 +107,7 @@ export class ApiReading {
 /** A search's `before`: a cursor a page gave as `next`, or a message id. */
 function cursorOrId(query: URLSearchParams): EventId | string {
   const raw = query.get('before');
-  if (raw !== null && raw.startsWith(CURSOR_PREFIX)) {
+  if (raw?.startsWith(CURSOR_PREFIX)) {
     if (!CURSOR_PATTERN.test(raw)) throw new ChatError('API_QUERY_INVALID', 'before: not a cursor');
     return raw;
   }

@@ -220,7 +220,8 @@ export interface ApiSearchResult {
  */
 export interface ApiSearchPage {
   readonly results: readonly ApiSearchResult[];
-  readonly next: EventId | null;
+  /** An opaque cursor for the next page's `before`; null when there is none. */
+  readonly next: string | null;
 }
 
 /** `POST /messages`: the stored message's id and time. */

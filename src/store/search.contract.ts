@@ -128,6 +128,13 @@ export function searchContract(name: string, open: StoreFactory): void {
       assert.deepEqual(await find('bob', 'CAFE'), ids(a));
       assert.deepEqual(await find('bob', 'prev*'), ids(b));
       assert.deepEqual(await find('bob', 'pre*'), ids(b));
+      // A long prefix is read loosely from the index and checked on each row.
+      const d = await send('carol', 'all', 'prevail prefab');
+      assert.deepEqual(await find('bob', 'prev*'), ids(b, d));
+      assert.deepEqual(await find('bob', 'preva*'), ids(d));
+      assert.deepEqual(await find('bob', 'prefa*'), ids(d));
+      assert.deepEqual(await find('bob', '"quick prefi"*'), []);
+      assert.deepEqual(await find('bob', '"fox; prefi"*'), ids(b));
       assert.deepEqual(await find('bob', 'fox from:ALICE'), ids(a));
       assert.deepEqual(await find('bob', 'fox', { from: 'bob' }), ids(b));
       assert.deepEqual(await find('bob', '北京'), ids(c));
