@@ -4,6 +4,7 @@
 // message-view.js (scrolling, the new-messages pill), composer.js (message box and outbox)
 // with nick-complete.js and its files (attach-tray.js, file-sources.js, uploader.js),
 // lightbox.js (a message's image, full size), message-tools.js (edit, delete), typing.js,
+// search.js (the search box and its results) with jump.js (a conversation at a message),
 // reading.js (read marks and receipts), alerts.js (unread counts, notification levels,
 // notifications, push) and status.js (connection status, title); view.js and message-list.js
 // build the DOM; address.js keeps the open conversation in the address. Each part gets what
@@ -16,6 +17,7 @@ import { Composer } from './composer.js';
 import { eventApplier } from './events.js';
 import { Header } from './header.js';
 import { History } from './history.js';
+import { Jump } from './jump.js';
 import { Lightbox } from './lightbox.js';
 import { Members } from './members.js';
 import { MessageTools } from './message-tools.js';
@@ -25,6 +27,7 @@ import { NickComplete } from './nick-complete.js';
 import { Reading } from './reading.js';
 import { RoomOffers } from './room-offers.js';
 import { Rooms } from './rooms.js';
+import { Search } from './search.js';
 import { Sidebar } from './sidebar.js';
 import { StatusView, TitleCount } from './status.js';
 import { Stream } from './stream.js';
@@ -56,8 +59,8 @@ export class Chat {
     // What the parts share: the open conversation (read when they need it) and the page's
     // own reactions, which call parts built further down, so they are looked up when called.
     const active = () => this.active;
-    /** @type {(id: string, byUser: boolean) => void} */
-    const open = (id, byUser) => this.open(id, byUser);
+    /** @type {(id: string, byUser: boolean, at?: number) => void} */
+    const open = (id, byUser, at) => this.open(id, byUser, at);
     /** @type {(text: string) => void} */
     const notify = (text) => this.status.say(text);
     const loggedOut = () => this.loggedOut();
@@ -139,6 +142,7 @@ export class Chat {
       edit: (conv, m, text) => tools.edit(conv, m, text),
       render: (conv, scroll) => this.view.render(conv, scroll),
       renderIf,
+      live: (conv) => this.jump.toLive(conv),
       loggedOut,
     });
     this.view = new MessageView({
@@ -146,9 +150,23 @@ export class Chat {
       current: () => model.conv(this.active),
       actions: () => this.composer.actions,
       tools,
-      showState: (conv) => this.history.showState(conv),
+      showState: (conv) => {
+        this.history.showState(conv);
+        this.jump.showState(conv);
+      },
       markRead,
     });
+    this.jump = new Jump({
+      model,
+      active,
+      history: this.history,
+      renderIf,
+      reveal: (id) => this.view.reveal(id),
+      markRead,
+      notify,
+      loggedOut,
+    });
+    this.search = new Search({ model, rooms, open, loggedOut });
     this.nicks = new NickComplete({ model, active });
     this.lightbox = new Lightbox();
     this.reading = new Reading({
@@ -199,6 +217,8 @@ export class Chat {
     this.offers.wire();
     this.members.wire();
     this.history.wire();
+    this.jump.wire();
+    this.search.wire();
     this.view.wire();
     this.nicks.wire();
     this.composer.wire();
@@ -245,13 +265,18 @@ export class Chat {
   // ---- conversations and history
 
   /**
-   * Shows conversation `id`; `byUser` moves focus to the message box.
+   * Shows conversation `id`, at message `at` if given (jump.js); `byUser` moves focus to the
+   * message box.
    * @param {string} id
    * @param {boolean} byUser
+   * @param {number} [at]
    */
-  open(id, byUser) {
-    // The conversation left behind keeps only its newest messages (model.js KEEP).
-    this.model.conv(this.active).trim(KEEP);
+  open(id, byUser, at = 0) {
+    // The conversation left behind keeps only its newest messages (model.js KEEP), or, if it
+    // showed an older window, none: it opens at the live end next time.
+    const left = this.model.conv(this.active);
+    if (left.detached) left.clear();
+    else left.trim(KEEP);
     this.active = id;
     const conv = this.model.conv(id);
     if (conv.isDirect) this.model.addPeer(id);
@@ -268,7 +293,8 @@ export class Chat {
     this.view.opened(conv);
     this.view.render(conv, 'open');
     this.sidebar.render();
-    this.history.ensureLoaded(conv);
+    if (at > 0) this.jump.to(conv, at);
+    else this.history.ensureLoaded(conv);
     this.markRead();
     if (byUser) {
       this.sidebar.toggle(false);

@@ -25,6 +25,8 @@ import { $ } from './view.js';
  *   an edit; true once the server has it (message-tools.js)
  * @property {(conv: Conversation, scroll: Scroll) => void} render renders the open conversation
  * @property {(conv: Conversation, scroll?: Scroll) => void} renderIf renders `conv` if shown
+ * @property {(conv: Conversation) => void} live brings `conv` back to its newest messages if
+ *   it shows an older window (Jump.toLive)
  * @property {() => void} loggedOut the session is gone
  */
 
@@ -207,6 +209,8 @@ export class Composer {
     const blank = value.trim() === '';
     if (blank && tray.size === 0) return;
     const conv = this.deps.model.conv(this.deps.active());
+    // What is sent shows at the live end: an older window (jump.js) would hold it back.
+    this.deps.live(conv);
     const item = this.outbox.send(conv.id, blank ? '' : value, tray.take());
     conv.pending.set(item.clientId, item);
     text().value = '';

@@ -93,6 +93,24 @@ export class Conversation {
      * @type {number | null | undefined}
      */
     this.dividerAfter = null;
+    /**
+     * Null while the messages held reach the live end (the usual case). A number while they
+     * are a window further back (jump.js, opened at a search result): the newest id the
+     * window covers. Stored messages above it (live ones, our own sends) are held back, not
+     * added, so that the window never shows a message beyond a gap; the pages going forward
+     * bring them, and the window is live again once a page reaches the end.
+     * @type {number | null}
+     */
+    this.ceiling = null;
+    /** The newest id held back above the ceiling, 0 for none (jump.js). */
+    this.missed = 0;
+    /** True while a page after the window's end is on its way (jump.js). */
+    this.loadingNewer = false;
+  }
+
+  /** True while the messages held are a window that does not reach the live end. */
+  get detached() {
+    return this.ceiling !== null;
   }
 
   /** True for a DM (or notes to self): receipts and presence apply. */
@@ -114,10 +132,17 @@ export class Conversation {
   }
 
   /**
-   * Adds a stored message; false when it was already there.
+   * Adds a stored message; false when it was already there. Above the ceiling of a detached
+   * window it is held back instead (remembered in `missed`): true the first time; live
+   * messages come in id order, so one at or below `missed` is a repeat (a replay).
    * @param {Message} message
    */
   add(message) {
+    if (this.ceiling !== null && message.id > this.ceiling) {
+      if (message.id <= this.missed) return false;
+      this.missed = message.id;
+      return true;
+    }
     const known = this.byId.get(message.id);
     if (known) {
       // Our own message, added from the send's answer, learns its mentions from the event.
@@ -233,7 +258,7 @@ export class Conversation {
     this.sorted = kept;
   }
 
-  /** Forgets the stored messages (after a reset); unsent ones stay. */
+  /** Forgets the stored messages (after a reset, or leaving a window); unsent ones stay. */
   clear() {
     this.byId.clear();
     this.sorted = null;
@@ -242,6 +267,9 @@ export class Conversation {
     this.before = undefined;
     this.offlineIds.clear();
     this.patches.clear();
+    this.ceiling = null;
+    this.missed = 0;
+    this.loadingNewer = false;
     this.generation++;
   }
 }

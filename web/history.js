@@ -22,10 +22,10 @@ import { $ } from './view.js';
  *   event id they cover, or null when the server gave none (Unread.settled)
  */
 
-/** Messages per history page. */
-const PAGE = 50;
-/** Scrolling this close to the top of the list loads the next older page. */
-const LOAD_OLDER_AT_PX = 120;
+/** Messages per history page (and per page around a message, jump.js). */
+export const PAGE = 50;
+/** Scrolling this close to an end of the list loads the next page that way (jump.js: newer). */
+export const LOAD_AT_PX = 120;
 
 /** The history loader: pages of messages, and the line that says how loading goes. */
 export class History {
@@ -36,7 +36,7 @@ export class History {
 
   wire() {
     $('scroller').addEventListener('scroll', () => {
-      if ($('scroller').scrollTop < LOAD_OLDER_AT_PX) {
+      if ($('scroller').scrollTop < LOAD_AT_PX) {
         this.loadOlder(this.deps.model.conv(this.deps.active()));
       }
     });

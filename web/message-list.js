@@ -15,9 +15,10 @@ import { avatar, el, part, reconcile, srOnly } from './view.js';
 /**
  * Where a render leaves the view: 'bottom' scrolls to the newest message; 'open' to the
  * "New messages" divider if there is one, else to the bottom; 'older' keeps what the user
- * looks at in place while a page is added above; 'auto' follows new messages only when the
- * view was already at the bottom.
- * @typedef {'bottom' | 'open' | 'older' | 'auto'} Scroll
+ * looks at in place while a page is added above; 'newer' leaves the view as it is while a
+ * page is added below (jump.js); 'auto' follows new messages only when the view was already
+ * at the bottom.
+ * @typedef {'bottom' | 'open' | 'older' | 'newer' | 'auto'} Scroll
  */
 /**
  * What a failed message offers: trying again, or giving it up.

@@ -25,6 +25,8 @@ import { $ } from './view.js';
 const BOTTOM_PX = 40;
 /** Space left above the divider when a conversation opens at it. */
 const DIVIDER_MARGIN_PX = 8;
+/** How long a message opened from a search stays highlighted (its fade is in search.css). */
+const FOUND_MS = 4_000;
 
 /** The message list's scrolling and its "New messages ↓" pill. */
 export class MessageView {
@@ -110,5 +112,22 @@ export class MessageView {
       $('new-pill').hidden = false;
     }
     if (this.atBottom()) $('new-pill').hidden = true;
+  }
+
+  /**
+   * Scrolls message `id` to the middle of the view and highlights it for a while (a message
+   * opened from a search, jump.js); false when it is not shown.
+   * @param {number} id
+   */
+  reveal(id) {
+    const li = $('messages').querySelector(`li[data-key="m:${id}"]`);
+    if (!(li instanceof HTMLElement)) return false;
+    const scroller = $('scroller');
+    const box = li.getBoundingClientRect();
+    const view = scroller.getBoundingClientRect();
+    scroller.scrollTop += box.top - view.top - Math.max(0, (view.height - box.height) / 2);
+    li.classList.add('found');
+    setTimeout(() => li.classList.remove('found'), FOUND_MS);
+    return true;
   }
 }

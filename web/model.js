@@ -74,6 +74,8 @@ export class Model {
 
   /**
    * Adds a message from any source; returns its conversation, or null when known already.
+   * A conversation showing an older window holds a newer message back (Conversation.add),
+   * which still counts as new: it is announced, and the window's pages bring it later.
    * @param {ApiMessage} message
    */
   addMessage(message) {

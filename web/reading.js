@@ -38,6 +38,8 @@ export class Reading {
     const { model, active, post, listChanged } = this.deps;
     if (document.visibilityState !== 'visible' || $('app').hidden || !this.deps.atBottom()) return;
     const conv = model.conv(active());
+    // An older window (jump.js) is not what is new here: marks move once it is live again.
+    if (conv.detached) return;
     const newest = conv.newest();
     // The newest page is in and shown: the server's counts here are what the user now saw.
     let changed = conv.loaded && conv.counted !== null;

@@ -23,6 +23,7 @@ import type { Presence } from '../presence/presence.js';
 import type { Appended, Store } from '../store/store.js';
 import { ChatEdits } from './chat-edits.js';
 import { ChatRooms } from './chat-rooms.js';
+import { ChatSearch } from './chat-search.js';
 import type { Hub } from './hub.js';
 import { PresenceSnapshots } from './presence-snapshots.js';
 import type { Sequencer } from './sequencer.js';
@@ -101,6 +102,8 @@ export class ChatService {
   /** Creating rooms and changing their members. */
   readonly rooms: ChatRooms;
   private readonly edits: ChatEdits;
+  /** Search, and the pages around a message. */
+  readonly search: ChatSearch;
   private readonly snapshots: PresenceSnapshots;
   private closed = false;
 
@@ -116,6 +119,12 @@ export class ChatService {
       registered: deps.registered,
       now: this.now,
       publish: (event) => this.publish(event),
+    });
+    this.search = new ChatSearch({
+      store: deps.store,
+      limits: deps.limits,
+      requireMember: (room, user) => this.rooms.requireMember(room, user),
+      now: this.now,
     });
     this.edits = new ChatEdits({
       store: deps.store,

@@ -133,6 +133,12 @@ export const ERRORS = {
 /** A stable error code from the catalogue. */
 export type ErrorCode = keyof typeof ERRORS;
 
+/**
+ * V8's `Error.stackTraceLimit`, typed here: the page's type check (web/tsconfig.json, which
+ * reaches this file through the API's types) loads no Node types, which declare it.
+ */
+const V8Error = Error as ErrorConstructor & { stackTraceLimit: number };
+
 /** An error with a stable code, an HTTP status and a message that is safe to show a client. */
 export class ChatError extends Error {
   readonly code: ErrorCode;
@@ -145,10 +151,10 @@ export class ChatError extends Error {
     // A ChatError is an answer to a client, not a bug: capturing a stack trace would make
     // every rejected request cost as much as two accepted ones (measured with wrk), a cheap
     // lever for a flood of bad requests. Unexpected errors keep their stacks.
-    const limit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
+    const limit = V8Error.stackTraceLimit;
+    V8Error.stackTraceLimit = 0;
     super(detail ? `${entry.message}: ${detail}` : entry.message);
-    Error.stackTraceLimit = limit;
+    V8Error.stackTraceLimit = limit;
     this.name = 'ChatError';
     this.code = code;
     this.status = entry.status;

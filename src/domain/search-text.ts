@@ -56,28 +56,41 @@ function cutAt(s: string, n: number): string {
   return s.slice(0, code >= 0xd800 && code <= 0xdbff ? n - 1 : n);
 }
 
+/** A run of characters of scripts written without spaces (UNSPACED), for splitting words. */
+const UNSPACED_RUN = new RegExp(`(${UNSPACED.source}+)`, 'u');
+
 /** The words and unspaced runs of `text`, in order. */
 export function segments(text: string): Segment[] {
   const out: Segment[] = [];
   for (const match of text.matchAll(WORD)) {
     const word = match[0];
-    const at = match.index ?? 0;
-    // Split the word where it passes between spaced and unspaced script.
-    let start = 0;
-    let unspaced: boolean | undefined;
-    let i = 0;
-    for (const ch of word) {
-      const u = UNSPACED.test(ch);
-      if (unspaced !== undefined && u !== unspaced) {
-        out.push(segment(word.slice(start, i), at + start, unspaced));
-        start = i;
-      }
-      unspaced = u;
-      i += ch.length;
+    let at = match.index ?? 0;
+    // Split the word where it passes between spaced and unspaced script: the odd parts of
+    // the split are the unspaced runs.
+    for (const [i, part] of word.split(UNSPACED_RUN).entries()) {
+      if (part !== '') out.push(segment(part, at, i % 2 === 1));
+      at += part.length;
     }
-    if (unspaced !== undefined) out.push(segment(word.slice(start), at + start, unspaced));
   }
   return out;
+}
+
+/**
+ * Folded characters of unspaced runs, cached: a run is folded a character at a time (its
+ * offsets are kept for snippets), and fold's normalizations cost microseconds each, which a
+ * text of thousands of CJK characters multiplies. Bounded: emptied when full.
+ */
+const CHAR_FOLDS = new Map<string, string>();
+const MAX_CHAR_FOLDS = 8192;
+
+function foldChar(ch: string): string {
+  let folded = CHAR_FOLDS.get(ch);
+  if (folded === undefined) {
+    if (CHAR_FOLDS.size >= MAX_CHAR_FOLDS) CHAR_FOLDS.clear();
+    folded = fold(ch);
+    CHAR_FOLDS.set(ch, folded);
+  }
+  return folded;
 }
 
 function segment(word: string, start: number, unspaced: boolean): Segment {
@@ -86,7 +99,7 @@ function segment(word: string, start: number, unspaced: boolean): Segment {
   const chars: Array<{ folded: string; at: number }> = [];
   let at = start;
   for (const ch of word) {
-    const folded = fold(ch);
+    const folded = foldChar(ch);
     // A combining mark folds to nothing; it belongs to the character before it.
     if (folded !== '') chars.push({ folded, at });
     at += ch.length;
@@ -122,5 +135,44 @@ export function searchTokens(text: string): string[] {
       out.push(token);
     }
   }
+  return out;
+}
+
+/**
+ * The audience tokens of a message, indexed beside its words (in a column or weight of their
+ * own) so that a search reads, from the index itself, only the conversations its reader is
+ * in: `a` on a broadcast, `d` on a direct message (and a note to self), `r…` naming a room,
+ * `s…` its sender and `t…` a direct message's recipient. Names are hex of their UTF-8 bytes
+ * with ASCII letters folded (tokens hold letters and digits only; nicks compare without
+ * ASCII case in filters). The Store's search query states who sees what with them, and
+ * checks it once more against the rows (store.ts, Search).
+ */
+export function audienceTokens(from: string, to: string): string[] {
+  if (to === 'all') return ['a', senderToken(from)];
+  if (to.startsWith('#')) return [roomToken(to), senderToken(from)];
+  return ['d', senderToken(from), recipientToken(to)];
+}
+
+/** The audience token of a room (see audienceTokens). */
+export function roomToken(room: string): string {
+  return `r${hexName(room)}`;
+}
+
+/** The audience token of a message's sender (see audienceTokens). */
+export function senderToken(nick: string): string {
+  return `s${hexName(nick)}`;
+}
+
+/** The audience token of a direct message's recipient (see audienceTokens). */
+export function recipientToken(nick: string): string {
+  return `t${hexName(nick)}`;
+}
+
+const UTF8 = new TextEncoder();
+
+function hexName(name: string): string {
+  const bytes = UTF8.encode(name.replace(/[A-Z]/g, (c) => c.toLowerCase()));
+  let out = '';
+  for (const b of bytes) out += b.toString(16).padStart(2, '0');
   return out;
 }

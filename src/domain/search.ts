@@ -3,7 +3,7 @@
 // holds letters, digits and marks only, so no input can reach an engine as query syntax.
 import { ChatError } from './errors.js';
 import type { EventId } from './events.js';
-import { type Segment, segments, segmentTokens } from './search-text.js';
+import { type Segment, searchTokens, segments, segmentTokens } from './search-text.js';
 
 /**
  * One condition every result meets: `tokens` in this order, next to each other (one token is
@@ -50,7 +50,8 @@ function invalid(why: string): ChatError {
 }
 
 /**
- * Parses a query: words, `"quoted phrases"`, a trailing `*` for a prefix, and the filters
+ * Parses a query: words, `"quoted phrases"`, a trailing `*` for a prefix (`pre*`, and
+ * `"a phrase wi"*` for the phrase's last word), and the filters
  * `from:nick`, `in:#room` (or `in:room`) and `with:nick`. A chunk that splits into several
  * words (`e-mail`, a URL) is the phrase of them. Punctuation alone is no term. Throws
  * CHAT_SEARCH_INVALID (400) for a query too long, with no term, too many terms, a prefix
@@ -72,10 +73,12 @@ export function parseSearch(q: string): ParsedSearch {
   const parts = q.split('"');
   parts.forEach((part, i) => {
     if (i % 2 === 1) {
-      addTerm(terms, part, false);
+      // `"a phrase"*`: its last word a prefix.
+      addTerm(terms, part, parts[i + 1]?.startsWith('*') === true);
       return;
     }
-    for (const chunk of part.split(/\s+/u)) {
+    const rest = i > 0 ? part.replace(/^\*+/u, '') : part;
+    for (const chunk of rest.split(/\s+/u)) {
       if (chunk === '') continue;
       const filter = /^(from|in|with):(.*)$/iu.exec(chunk);
       if (filter) {
@@ -113,10 +116,61 @@ function addTerm(terms: SearchTerm[], raw: string, prefix: boolean): void {
   terms.push({ tokens, prefix });
 }
 
+/** BM25's term-frequency saturation and length normalization, at its usual values. */
+const BM25_K1 = 1.2;
+const BM25_B = 0.75;
+/** A chat message's typical length in tokens, BM25's "average document length". */
+const TYPICAL_TOKENS = 12;
+
 /**
- * A result's place in its page: relevance (the engine's rank, larger is better) weighed down
- * by age, halving every RECENCY_HALF_LIFE_MS, so a strong match from last year does not bury
- * a good one from today.
+ * How well `text` matches `terms` (larger is better; 0 for no match): BM25's weighing of how
+ * often each term occurs, against the text's length, without the inverse document frequency
+ * (every result holds every term, so it would only shift weight between the terms). It is
+ * computed from the text itself, the same in every engine: FTS5's bm25() reads every match's
+ * positions from the index, which cost ten times the search it ranked.
+ */
+export function relevance(text: string, terms: readonly SearchTerm[]): number {
+  return relevanceOf(ranked(text), terms);
+}
+
+function relevanceOf(segs: readonly Segment[], terms: readonly SearchTerm[]): number {
+  const tokens = segs.flatMap(segmentTokens);
+  const scale = 1 - BM25_B + (BM25_B * tokens.length) / TYPICAL_TOKENS;
+  let sum = 0;
+  for (const term of terms) {
+    const tf = occurrences(tokens, term);
+    sum += (tf * (BM25_K1 + 1)) / (tf + BM25_K1 * scale);
+  }
+  return sum;
+}
+
+/** Whether every term occurs in `text` (what the index answers, read from the text). */
+export function matchesAll(text: string, terms: readonly SearchTerm[]): boolean {
+  const tokens = searchTokens(text);
+  return terms.every((term) => occurrences(tokens, term) > 0);
+}
+
+/** How many times `term` occurs in `tokens` (a phrase: in a row; a prefix: its last token). */
+function occurrences(tokens: readonly string[], term: SearchTerm): number {
+  const want = term.tokens;
+  const last = want.length - 1;
+  let n = 0;
+  for (let i = 0; i + want.length <= tokens.length; i++) {
+    let k = 0;
+    for (; k < want.length; k++) {
+      const token = tokens[i + k] ?? '';
+      const w = want[k] ?? '';
+      if (!(token === w || (term.prefix && k === last && token.startsWith(w)))) break;
+    }
+    if (k === want.length) n++;
+  }
+  return n;
+}
+
+/**
+ * A result's place in its page: relevance (larger is better) weighed down by age, halving
+ * every RECENCY_HALF_LIFE_MS, so a strong match from last year does not bury a good one from
+ * today.
  */
 export const RECENCY_HALF_LIFE_MS = 30 * 24 * 60 * 60 * 1000;
 
@@ -137,7 +191,32 @@ const SNIPPET_LEAD = 60;
  * markup. "…" stands where the text was cut.
  */
 export function snippet(text: string, terms: readonly SearchTerm[]): string {
-  const marks = matches(text, terms);
+  return snippetOf(text, ranked(text), terms);
+}
+
+/**
+ * How much of a text relevance and snippets read, in UTF-16 units: a match past it is found
+ * but not marked, and does not add to the rank. A message is 2,000 characters by default
+ * (--max-message-length), but may be set up to 100,000, and a page ranks up to 100 of them.
+ */
+export const RANKED_LENGTH = 4000;
+
+/** The segments of the part of `text` that ranking reads (RANKED_LENGTH). */
+function ranked(text: string): Segment[] {
+  return segments(text.length > RANKED_LENGTH ? text.slice(0, safeCut(text, RANKED_LENGTH)) : text);
+}
+
+/** A search result's text made once into both its relevance and its snippet. */
+export function rankText(
+  text: string,
+  terms: readonly SearchTerm[],
+): { relevance: number; snippet: string } {
+  const segs = ranked(text);
+  return { relevance: relevanceOf(segs, terms), snippet: snippetOf(text, segs, terms) };
+}
+
+function snippetOf(text: string, segs: readonly Segment[], terms: readonly SearchTerm[]): string {
+  const marks = matches(segs, terms);
   let start = 0;
   let end = text.length;
   if (text.length > SNIPPET_LENGTH) {
@@ -169,8 +248,8 @@ function safeCut(text: string, at: number): number {
   return code >= 0xdc00 && code <= 0xdfff ? at - 1 : at;
 }
 
-/** The [start, end) ranges of `text` that match a term's token, in order, not overlapping. */
-function matches(text: string, terms: readonly SearchTerm[]): Array<[number, number]> {
+/** The [start, end) ranges of the text that match a term's token, in order. */
+function matches(segs: readonly Segment[], terms: readonly SearchTerm[]): Array<[number, number]> {
   const words = new Set<string>();
   const prefixes: string[] = [];
   const runs: string[] = [];
@@ -183,7 +262,7 @@ function matches(text: string, terms: readonly SearchTerm[]): Array<[number, num
     runs.push(joinPairs(term.tokens));
   }
   const ranges: Array<[number, number]> = [];
-  for (const seg of segments(text)) {
+  for (const seg of segs) {
     if (seg.unspaced) ranges.push(...runMatches(seg, runs));
     else if (words.has(seg.folded) || prefixes.some((p) => seg.folded.startsWith(p))) {
       ranges.push([seg.start, seg.end]);
@@ -203,18 +282,39 @@ function joinPairs(tokens: readonly string[]): string {
   return out;
 }
 
+/**
+ * Most matches of one query run marked in one unspaced run: a snippet shows SNIPPET_LENGTH
+ * characters, so more marks than that could never show, and a text of one repeated pair
+ * would otherwise make thousands.
+ */
+const MAX_RUN_MARKS = SNIPPET_LENGTH;
+
 /** Where an unspaced run holds one of `runs` (folded), as ranges of the original text. */
 function runMatches(seg: Segment, runs: readonly string[]): Array<[number, number]> {
   const chars = seg.chars ?? [];
+  // Where each character's folded form starts in seg.folded, and which character that is.
+  const charAt = new Map<number, number>();
+  let offset = 0;
+  chars.forEach((c, k) => {
+    charAt.set(offset, k);
+    offset += c.folded.length;
+  });
   const out: Array<[number, number]> = [];
   for (const run of runs) {
-    const want = [...run];
-    if (want.length === 0) continue;
-    for (let i = 0; i + want.length <= chars.length; i++) {
-      if (want.every((c, k) => chars[i + k]?.folded === c)) {
-        const last = chars[i + want.length];
-        out.push([chars[i]?.at ?? seg.start, last ? last.at : seg.end]);
-      }
+    if (run === '') continue;
+    let found = 0;
+    for (
+      let i = seg.folded.indexOf(run);
+      i >= 0 && found < MAX_RUN_MARKS;
+      i = seg.folded.indexOf(run, i + 1)
+    ) {
+      const first = charAt.get(i);
+      const after = charAt.get(i + run.length);
+      // A match must begin and end on characters, not inside one's folded form.
+      if (first === undefined || (after === undefined && i + run.length !== offset)) continue;
+      const end = after === undefined ? seg.end : (chars[after]?.at ?? seg.end);
+      out.push([chars[first]?.at ?? seg.start, end]);
+      found++;
     }
   }
   return out;

@@ -199,6 +199,31 @@ export interface ApiHistoryPage {
   readonly before: EventId | null;
 }
 
+/**
+ * `GET /messages?around=<id>` or `?after=<id>`: a page, oldest first; `before` and `after`
+ * start the older and the newer page (null: nothing more that way; after=: `before` is null).
+ */
+export interface ApiWindowPage extends ApiHistoryPage {
+  readonly after: EventId | null;
+}
+
+/** One result of `GET /search`: the message, and its text around the first match. */
+export interface ApiSearchResult {
+  readonly message: ApiMessage;
+  /** HTML: the text escaped, then each match wrapped in `<mark>…</mark>` (no other markup). */
+  readonly snippet: string;
+}
+
+/**
+ * `GET /search`: a page of results, newest first; `next` is the next page's `before`, null
+ * when there is no more. A page may hold fewer than `limit` results, even none, before that.
+ */
+export interface ApiSearchPage {
+  readonly results: readonly ApiSearchResult[];
+  /** An opaque cursor for the next page's `before`; null when there is none. */
+  readonly next: string | null;
+}
+
 /** `POST /messages`: the stored message's id and time. */
 export interface ApiSent {
   readonly id: EventId;

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RateLimiter } from '../auth/rate-limit.js';
 import { MAX_TOKENS_PER_USER } from '../auth/users.js';
 import type { Config } from '../config.js';
-import { type ChatService, MAX_HISTORY_PAGE } from '../core/chat.js';
+import type { ChatService } from '../core/chat.js';
 import type { ChatNotify } from '../core/chat-notify.js';
 import type { Resume } from '../core/resume.js';
 import { ChatError } from '../domain/errors.js';
@@ -13,10 +13,10 @@ import type { PushSubscriptions } from '../outbound/push/subscriptions.js';
 import type { Credential } from '../store/accounts.js';
 import type { Uploads } from '../uploads/uploads.js';
 import type { Admission } from './admission.js';
-import { apiMessage } from './api-format.js';
 import { ApiNotify } from './api-notify.js';
-import { decodeSegment, intParam, messageId } from './api-paths.js';
+import { decodeSegment, messageId } from './api-paths.js';
 import { ApiPush } from './api-push.js';
+import { ApiReading } from './api-reading.js';
 import { ApiRooms } from './api-rooms.js';
 import { ApiStream } from './api-stream.js';
 import { ApiUploads } from './api-uploads.js';
@@ -27,8 +27,6 @@ import { sendEmpty, sendJson } from './reply.js';
 import type { Handler } from './router.js';
 import type { NodeStreams } from './sse/node-transport.js';
 
-/** Default page of `GET /api/v1/messages` (the largest is MAX_HISTORY_PAGE). */
-const DEFAULT_HISTORY_PAGE = 50;
 /**
  * Read receipts each user may send per minute. Each is stored and delivered, so this bounds
  * what one client can make the server write; a client needs one per conversation it reads.
@@ -64,6 +62,8 @@ export interface ApiDeps {
  */
 export class Api {
   private readonly stream: ApiStream;
+  /** History pages and search (`GET /api/v1/messages`, `/api/v1/search`). */
+  readonly reading: ApiReading;
   /** The handlers of `/api/v1/rooms` and below. */
   readonly rooms: ApiRooms;
   /** The handlers of `/api/v1/unread`, `/markers`, `/notify` and `/attention`. */
@@ -90,6 +90,11 @@ export class Api {
       crowd: config.bigRoomMembers,
       stats,
       streams: deps.streams,
+    });
+    this.reading = new ApiReading({
+      chat: deps.chat,
+      auth: deps.auth,
+      admission: deps.admission,
     });
     this.rooms = new ApiRooms({
       chat,
@@ -214,22 +219,6 @@ export class Api {
     if (created) this.deps.stats.messagesIn.api++;
     else res.setHeader('Idempotent-Replayed', 'true');
     sendJson(res, 201, { id: message.id, ts: message.ts });
-  };
-
-  /** `GET /api/v1/messages`: a page of history, oldest first. */
-  readonly history: Handler = async (req, res) => {
-    const { nick } = await this.deps.auth.require(req);
-    const query = new URL(req.url ?? '/', 'http://x').searchParams;
-    const peer = query.get('with') ?? 'all';
-    const before = intParam(query, 'before', Number.MAX_SAFE_INTEGER, 1, Number.MAX_SAFE_INTEGER);
-    const limit = intParam(query, 'limit', DEFAULT_HISTORY_PAGE, 1, MAX_HISTORY_PAGE);
-    const page = await this.deps.chat.history(nick, peer, before, limit);
-    const first = page[0];
-    sendJson(res, 200, {
-      messages: page.map(apiMessage),
-      // Where the next (older) page starts; null when this page is the oldest there is.
-      before: page.length === limit && first ? first.id : null,
-    });
   };
 
   /** `PATCH /api/v1/messages/<id>`: edits the caller's own message. */

@@ -27,6 +27,8 @@ export interface VapidKeys {
  * - `vapidKeys(generate)` returns the stored pair; when there is none it stores the pair
  *   `generate()` makes and returns it, once across every process: concurrent first calls all
  *   return the same pair.
+ * - `secret(key, generate)` does the same for any other server-wide secret, by name: the
+ *   first value stored under `key` is every process's, for good (the search cursors' key).
  * - `subscribe` stores a subscription, replacing one with the same endpoint (a browser that
  *   subscribed again, or moved to another user: it is the new user's now). A user holds at
  *   most MAX_PUSH_SUBSCRIPTIONS_PER_USER; a new one beyond that replaces their oldest.
@@ -41,6 +43,8 @@ export interface VapidKeys {
  */
 export interface PushStore {
   vapidKeys(generate: () => VapidKeys): Promise<VapidKeys>;
+  /** A server-wide secret by name, made by `generate` on first use; see the contract. */
+  secret(key: string, generate: () => string): Promise<string>;
   subscribe(sub: PushSubscriptionRecord): Promise<void>;
   unsubscribe(nick: string, endpoint: string): Promise<boolean>;
   dropSession(session: string): Promise<number>;

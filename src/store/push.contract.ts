@@ -81,6 +81,28 @@ export function pushContract(name: string, factory: PushFactory): void {
       assert.deepEqual(await push.vapidKeys(make), pairs[0]);
     });
 
+    test('secret keeps the first value of each name, apart from the VAPID pair', async () => {
+      const others: Store[] = [store];
+      if (factory.again) {
+        const other = await factory.again(store);
+        extra.push(other);
+        others.push(other);
+      }
+      let n = 0;
+      const values = await Promise.all(
+        others.flatMap((s) => [
+          s.push.secret('a', () => `a${++n}`),
+          s.push.secret('a', () => `a${++n}`),
+        ]),
+      );
+      for (const v of values) assert.equal(v, values[0]);
+      assert.equal(await push.secret('b', () => 'b1'), 'b1');
+      assert.equal(await push.secret('b', () => 'b2'), 'b1');
+      const pair = await push.vapidKeys(() => ({ publicKey: 'p', privateKey: 'q' }));
+      assert.deepEqual(pair, { publicKey: 'p', privateKey: 'q' });
+      assert.equal(await push.secret('a', () => 'x'), values[0]);
+    });
+
     test('subscribe stores; subscriptions returns those of the users asked about', async () => {
       assert.equal(await push.anySubscriptions(), false);
       await push.subscribe(sub(1));

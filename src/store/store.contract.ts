@@ -11,6 +11,7 @@ import {
 import { mentionsContract } from './mentions.contract.js';
 import { roomLivesContract } from './room-lives.contract.js';
 import { roomsContract } from './rooms.contract.js';
+import { searchContract } from './search.contract.js';
 import type { Store } from './store.js';
 import { uploadsContract } from './uploads.contract.js';
 
@@ -396,4 +397,5 @@ export function storeContract(name: string, open: StoreFactory): void {
   roomLivesContract(name, open);
   mentionsContract(name, open);
   uploadsContract(name, open);
+  searchContract(name, open);
 }

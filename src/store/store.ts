@@ -73,29 +73,12 @@ export interface MembershipSnapshot {
   }>;
 }
 
-/** A search result: a message the viewer sees, and how well it matches (larger is better). */
-export interface SearchHit {
-  readonly message: StoredMessage;
-  readonly relevance: number;
-}
-
-/** One page of search results, newest first. */
+/** One page of search results: the matching messages the viewer sees, newest first. */
 export interface SearchPage {
-  readonly hits: SearchHit[];
-  /**
-   * Pass as the next request's `before` to go on; null when nothing older matches. A page
-   * may hold fewer than `limit` hits (even none) while `next` is not null: see SEARCH_SCAN.
-   */
+  readonly messages: StoredMessage[];
+  /** Where the next page starts (its `before`); null when nothing older matches. */
   readonly next: EventId | null;
 }
-
-/**
- * Most index matches one search examines (newest first) before it stops and answers with
- * what it found and a `next` below them: a denial-of-service guard, since a common word may
- * match most of the log while the reader sees few of those messages (other people's direct
- * messages, rooms they are not in).
- */
-export const SEARCH_SCAN = 2000;
 
 /** Most rooms `Store.rooms` lists. */
 export const MAX_ROOM_LISTING = 1000;

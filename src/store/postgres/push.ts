@@ -24,17 +24,21 @@ export class PostgresPush implements PushStore {
   ) {}
 
   async vapidKeys(generate: () => VapidKeys): Promise<VapidKeys> {
-    const stored = await this.secret();
-    if (stored !== undefined) return decodeVapidKeys(stored);
+    return decodeVapidKeys(await this.secret(VAPID_SECRET, () => encodeVapidKeys(generate())));
+  }
+
+  async secret(key: string, generate: () => string): Promise<string> {
+    const stored = await this.stored(key);
+    if (stored !== undefined) return stored;
     // DO NOTHING: of nodes starting at once, the first insert wins and every node (this one
-    // included) reads that pair back; a concurrent insert waits for the first one's commit.
+    // included) reads that value back; a concurrent insert waits for the first one's commit.
     await this.pool.query(
       'INSERT INTO secrets (key, value) VALUES ($1, $2) ON CONFLICT DO NOTHING',
-      [VAPID_SECRET, encodeVapidKeys(generate())],
+      [key, generate()],
     );
-    const value = await this.secret();
-    if (value === undefined) throw new Error('the VAPID keys were not stored');
-    return decodeVapidKeys(value);
+    const value = await this.stored(key);
+    if (value === undefined) throw new Error(`the secret ${key} was not stored`);
+    return value;
   }
 
   async subscribe(sub: PushSubscriptionRecord): Promise<void> {
@@ -115,11 +119,11 @@ export class PostgresPush implements PushStore {
     );
   }
 
-  /** The stored VAPID pair's text, if any. */
-  private async secret(): Promise<string | undefined> {
+  /** The secret stored under `key`, if any. */
+  private async stored(key: string): Promise<string | undefined> {
     const { rows } = await this.pool.query<{ value: string }>(
       'SELECT value FROM secrets WHERE key = $1',
-      [VAPID_SECRET],
+      [key],
     );
     return rows[0]?.value;
   }

@@ -16,6 +16,7 @@ import { COLUMNS, type Row, toMessage } from '../rows.js';
 import type { Appended } from '../store.js';
 import { mentionsColumn, SqliteMentions } from './mentions.js';
 import type { SqliteRooms } from './rooms.js';
+import type { SqliteSearch } from './search.js';
 import { SqliteAttachments } from './uploads.js';
 
 export type { PendingWrite, Settle };
@@ -48,6 +49,7 @@ export class SqliteAppender {
   constructor(
     db: Database.Database,
     private readonly rooms: SqliteRooms,
+    private readonly search: SqliteSearch,
     private readonly maxOfflinePerUser: number,
   ) {
     // DO NOTHING only fires for the (sender, client_id) index: a second process that stored
@@ -120,8 +122,9 @@ export class SqliteAppender {
   }
 
   /**
-   * Whether `write` needs a transaction for this batch: more than one plain INSERT. A text
-   * with an `@` may mention someone, which reads members or accounts and writes mention_rows.
+   * Whether `write` needs a transaction for this batch: more than one plain INSERT. A message
+   * is indexed for search (a second write) unless its text has nothing to index; a text with
+   * an `@` may mention someone, which reads members or accounts and writes mention_rows.
    */
   static needsTransaction(batch: PendingWrite[]): boolean {
     const [only] = batch;
@@ -133,7 +136,8 @@ export class SqliteAppender {
         (only.kind === 'message' &&
           !only.message.offline &&
           only.message.attach === undefined &&
-          !only.message.text.includes('@'))
+          !only.message.text.includes('@') &&
+          !/[\p{L}\p{N}\p{M}]/u.test(only.message.text))
       )
     );
   }
@@ -180,6 +184,7 @@ export class SqliteAppender {
       ...(files.length > 0 && { attachments: files }),
     };
     if (offline) this.insertOffline.run(to, stored.id);
+    this.search.add(id, from, to, text);
     this.attachments.attach(files, id);
     this.mentions.record(mentions, id, id, to);
     return () => done.resolve({ message: stored, created: true });
@@ -210,6 +215,7 @@ export class SqliteAppender {
       mentionsColumn(added),
     );
     const id = Number(lastInsertRowid);
+    this.search.update(target, from, to, text);
     this.mentions.record(added, id, target, to);
     return storedEdit(edit, id, mentions, added);
   }
@@ -218,6 +224,7 @@ export class SqliteAppender {
     const { target, from, to, ts } = del;
     if (this.applyDelete.run(target).changes === 0) throw new ChatError('CHAT_MESSAGE_NOT_FOUND');
     this.emptyEdits.run(target);
+    this.search.drop(target);
     this.attachments.drop(target, ts);
     const { lastInsertRowid } = this.insertEdit.run('delete', ts, from, to, '', target, null, null);
     return { id: Number(lastInsertRowid), target, from, to, ts };

@@ -9,6 +9,7 @@ import { COLUMNS, type Row, toEvent, toMessage } from '../rows.js';
 import type { RetentionPolicy } from '../store.js';
 import { LimitedQuery } from './limited.js';
 import { fromRaw, type RawRow } from './rows.js';
+import type { SqliteSearch } from './search.js';
 import { SqliteAttachments } from './uploads.js';
 
 /**
@@ -92,6 +93,24 @@ const DIRECT = `
      AND id < @before AND id > @registered
   ORDER BY id DESC LIMIT @limit`;
 
+// historyAfter's pages: the same arms going forward, oldest first.
+const DIRECT_AFTER = `
+  SELECT ${COLUMNS} FROM messages
+   WHERE recipient = @peer AND sender = @viewer AND ${NOT_ROOM} AND kind = 'message'
+     AND id > @after
+  UNION ALL
+  SELECT ${COLUMNS} FROM messages
+   WHERE recipient = @viewer AND sender = @peer AND ${NOT_ROOM} AND kind = 'message'
+     AND id > @after AND id > @registered
+  ORDER BY id LIMIT @limit`;
+
+interface AfterPage {
+  viewer: string;
+  registered: number;
+  after: number;
+  limit: number;
+}
+
 /**
  * The reads and the retention of SqliteStore's log. Reads are synchronous: the store flushes
  * its queued appends before calling them.
@@ -107,6 +126,9 @@ export class SqliteLog {
   private readonly selectNotes: Statement<[Page], Row>;
   private readonly selectDirect: Statement<[Page & { peer: string }], Row>;
   private readonly selectMessage: Statement<[number], Row>;
+  private readonly selectBroadcastsAfter: Statement<[number, number], Row>;
+  private readonly selectNotesAfter: Statement<[AfterPage], Row>;
+  private readonly selectDirectAfter: Statement<[AfterPage & { peer: string }], Row>;
   private readonly selectFirstYoung: Statement<[number], { id: number }>;
   private readonly selectNthNewest: Statement<[number], { id: number }>;
   private readonly selectChunk: Statement<[number, number], { last: number | null }>;
@@ -121,6 +143,7 @@ export class SqliteLog {
   constructor(
     private readonly db: Database.Database,
     private readonly registeredAt: (nick: string) => number,
+    private readonly search: SqliteSearch,
   ) {
     this.selectHead = db.prepare('SELECT coalesce(max(id), 0) AS id FROM messages');
     this.selectPruned = db.prepare("SELECT value FROM meta WHERE key = 'pruned_through'");
@@ -142,6 +165,16 @@ export class SqliteLog {
         ORDER BY id DESC LIMIT @limit`,
     );
     this.selectDirect = db.prepare(DIRECT);
+    this.selectBroadcastsAfter = db.prepare(
+      `SELECT ${COLUMNS} FROM messages WHERE recipient = '${EVERYONE}' AND kind = 'message'
+          AND id > ? ORDER BY id LIMIT ?`,
+    );
+    this.selectNotesAfter = db.prepare(
+      `SELECT ${COLUMNS} FROM messages WHERE recipient = @viewer AND sender = @viewer
+          AND kind = 'message' AND id > @after AND id > @registered
+        ORDER BY id LIMIT @limit`,
+    );
+    this.selectDirectAfter = db.prepare(DIRECT_AFTER);
     this.selectMessage = db.prepare(
       `SELECT ${COLUMNS} FROM messages WHERE id = ? AND kind = 'message'`,
     );
@@ -202,6 +235,18 @@ export class SqliteLog {
     return rows.reverse().map(toMessage);
   }
 
+  /** See Store.historyAfter, for a peer that is not a room (see SqliteRooms.historyAfter). */
+  historyAfter(viewer: string, peer: string, after: EventId, limit: number): StoredMessage[] {
+    if (limit <= 0) return [];
+    if (peer === EVERYONE) return this.selectBroadcastsAfter.all(after, limit).map(toMessage);
+    const page = { viewer, after, limit, registered: this.registeredAt(viewer) };
+    const rows =
+      peer === viewer
+        ? this.selectNotesAfter.all(page)
+        : this.selectDirectAfter.all({ ...page, peer });
+    return rows.map(toMessage);
+  }
+
   /** See Store.message. */
   message(id: EventId): StoredMessage | undefined {
     const row = this.selectMessage.get(id);
@@ -244,6 +289,7 @@ export class SqliteLog {
     // Mailbox rows first: they reference the messages (foreign key).
     this.deleteMailed.run(last);
     this.deleteMentions.run(last);
+    this.search.dropThrough(last);
     this.attachments.dropThroughId(last, Date.now());
     const { changes } = this.deleteThrough.run(last);
     this.recordPruned.run(last);

@@ -59,11 +59,15 @@ export class SqlitePush implements PushStore {
   }
 
   async vapidKeys(generate: () => VapidKeys): Promise<VapidKeys> {
-    const stored = this.selectSecret.get(VAPID_SECRET);
-    if (stored) return decodeVapidKeys(stored.value);
-    this.insertSecret.run(VAPID_SECRET, encodeVapidKeys(generate()));
-    // Whichever process inserted first, this reads its pair.
-    return decodeVapidKeys((this.selectSecret.get(VAPID_SECRET) as { value: string }).value);
+    return decodeVapidKeys(await this.secret(VAPID_SECRET, () => encodeVapidKeys(generate())));
+  }
+
+  async secret(key: string, generate: () => string): Promise<string> {
+    const stored = this.selectSecret.get(key);
+    if (stored) return stored.value;
+    this.insertSecret.run(key, generate());
+    // Whichever process inserted first, this reads its value.
+    return (this.selectSecret.get(key) as { value: string }).value;
   }
 
   async subscribe(sub: PushSubscriptionRecord): Promise<void> {

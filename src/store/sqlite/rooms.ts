@@ -81,6 +81,19 @@ const HISTORY_SPANS = `
      AND s.from_id >= @since
    ORDER BY m.id DESC LIMIT @limit`;
 
+// historyAfter's pages: the same two, going forward, oldest first.
+const HISTORY_ALL_AFTER = `
+  SELECT ${COLUMNS} FROM messages
+   WHERE recipient = @room AND kind = 'message' AND id > @after AND id >= @since
+   ORDER BY id LIMIT @limit`;
+const HISTORY_SPANS_AFTER = `
+  SELECT ${COLUMNS.replace(/(\w+)/g, 'm.$1')} FROM spans s
+    JOIN messages m ON m.recipient = s.room
+     AND m.id BETWEEN max(s.from_id, @after + 1) AND ifnull(s.to_id, ${OPEN})
+   WHERE s.nick = @viewer AND s.room = @room AND ifnull(s.to_id, ${OPEN}) > @after
+     AND m.kind = 'message' AND s.from_id >= @since
+   ORDER BY m.id LIMIT @limit`;
+
 /**
  * The rooms of SqliteStore: membership changes, decided and written inside the store's write
  * transaction, and the reads of rooms, members and room history. Reads are synchronous: the
@@ -106,6 +119,8 @@ export class SqliteRooms {
   >;
   private readonly selectHistoryAll: Statement<[Page], Row>;
   private readonly selectHistorySpans: Statement<[Page], Row>;
+  private readonly selectAfterAll: Statement<[AfterPage], Row>;
+  private readonly selectAfterSpans: Statement<[AfterPage], Row>;
   private readonly insertChange: Statement<
     [number, string, string, string, string, Role | null, number]
   >;
@@ -151,6 +166,8 @@ export class SqliteRooms {
     this.selectAll = db.prepare('SELECT room, nick AS user, role, joined AS since FROM members');
     this.selectHistoryAll = db.prepare(HISTORY_ALL);
     this.selectHistorySpans = db.prepare(HISTORY_SPANS);
+    this.selectAfterAll = db.prepare(HISTORY_ALL_AFTER);
+    this.selectAfterSpans = db.prepare(HISTORY_SPANS_AFTER);
     this.insertChange = db.prepare(
       `INSERT INTO messages (kind, ts, sender, recipient, text, actor, action, role, quiet)
        VALUES ('member', ?, ?, ?, '', ?, ?, ?, ?)`,
@@ -300,6 +317,25 @@ export class SqliteRooms {
     const rows = (all ? this.selectHistoryAll : this.selectHistorySpans).all(page);
     return rows.reverse().map(toMessage);
   }
+
+  /** See Store.historyAfter; the same rule as `history`. */
+  historyAfter(viewer: string, room: string, after: EventId, limit: number): StoredMessage[] {
+    if (limit <= 0) return [];
+    const found = this.selectRoom.get(room);
+    if (!found) return [];
+    const page: AfterPage = { viewer, room, after, limit, since: found.created_id };
+    const select = found.history === 'all' ? this.selectAfterAll : this.selectAfterSpans;
+    return select.all(page).map(toMessage);
+  }
+}
+
+/** A page of a room's history going forward (Store.historyAfter), run by SqliteRooms. */
+interface AfterPage {
+  viewer: string;
+  room: string;
+  after: number;
+  limit: number;
+  since: number;
 }
 
 function toInfo(row: RoomRow): RoomInfo {

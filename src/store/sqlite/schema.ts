@@ -294,6 +294,17 @@ const MIGRATIONS = [
      since INTEGER NOT NULL
    ) WITHOUT ROWID;
    CREATE INDEX blob_trash_since ON blob_trash (since);`,
+
+  // Search (sqlite/search.ts): an FTS5 index of the messages' tokens (domain/search-text.ts),
+  // contentless: doc holds a message's words, aud its audience (who it is to and from), so
+  // that a search reads only its reader's conversations from the index. prefix='2 3' keeps the two- and three-letter prefixes of every token, so a
+  // short prefix query (MIN_PREFIX) reads one list instead of merging every word it starts.
+  // The messages already here are indexed after startup, in the background, newest first:
+  // search_backfill is the highest id still to index (SqliteSearch.backfill).
+  `CREATE VIRTUAL TABLE messages_fts USING fts5(doc, aud, content = '', contentless_delete = 1,
+     tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3');
+   INSERT INTO meta (key, value)
+     SELECT 'search_backfill', max(id) FROM messages WHERE kind = 'message' HAVING max(id) > 0;`,
 ];
 
 /** The schema version this ssechat writes; a database with a higher one is refused. */

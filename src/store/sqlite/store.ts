@@ -37,6 +37,7 @@ import { SqliteNotify } from './notify.js';
 import { SqlitePush } from './push.js';
 import { SqliteRooms } from './rooms.js';
 import { checkIntegrity, migrate, writeProbe } from './schema.js';
+import { SqliteSearch } from './search.js';
 import { SqliteUploads } from './uploads.js';
 
 /** Options for the SQLite backend. */
@@ -65,6 +66,11 @@ export interface SqliteStoreOptions extends StoreLimits {
 
 type Statement<P extends unknown[], R = unknown> = Database.Statement<P, R>;
 
+/** The pause between two chunks of the search backfill, in ms: room for requests. */
+const BACKFILL_PAUSE_MS = 1;
+/** The wait before the backfill tries again after a chunk failed to write, in ms. */
+const BACKFILL_RETRY_MS = 5000;
+
 /** The default Store: one SQLite file in WAL mode, through better-sqlite3's synchronous API. */
 export class SqliteStore implements Store {
   readonly accounts: SqliteAccounts;
@@ -72,6 +78,9 @@ export class SqliteStore implements Store {
   readonly notify: SqliteNotify;
   readonly uploads: SqliteUploads;
   private readonly journal: SqliteLog;
+  private readonly index: SqliteSearch;
+  /** The next chunk of the search backfill (SqliteSearch.backfill), while one is due. */
+  private backfillTimer: NodeJS.Timeout | undefined;
   private readonly roomState: SqliteRooms;
   private readonly db: Database.Database;
   private readonly selectOffline: Statement<[{ viewer: string; registered: number }], Row>;
@@ -108,7 +117,8 @@ export class SqliteStore implements Store {
     }
     this.accounts = new SqliteAccounts(db);
     this.push = new SqlitePush(db);
-    this.journal = new SqliteLog(db, (nick) => this.accounts.registeredAt(nick));
+    this.index = new SqliteSearch(db, (nick) => this.accounts.registeredAt(nick));
+    this.journal = new SqliteLog(db, (nick) => this.accounts.registeredAt(nick), this.index);
     this.roomState = new SqliteRooms(db);
     this.notify = new SqliteNotify(
       db,
@@ -120,7 +130,7 @@ export class SqliteStore implements Store {
       () => this.flush(),
       (nick) => this.accounts.registeredAt(nick),
     );
-    const appender = new SqliteAppender(db, this.roomState, options.maxOfflinePerUser);
+    const appender = new SqliteAppender(db, this.roomState, this.index, options.maxOfflinePerUser);
     // What waited for the nick before its account was made is not the account's (store.ts);
     // the whole mailbox is emptied all the same.
     this.selectOffline = db.prepare(
@@ -132,6 +142,7 @@ export class SqliteStore implements Store {
     this.anyOffline = db.prepare('SELECT 1 FROM offline WHERE recipient = ? LIMIT 1');
     this.selectOne = db.prepare('SELECT 1');
     this.probeWrite = writeProbe(db);
+    if (this.index.backfilling()) this.scheduleBackfill(0);
 
     // One transaction for a whole batch; a refused write (a full mailbox, a membership change
     // the rules forbid, an edit of a missing message) fails only its own promise, decided
@@ -253,12 +264,13 @@ export class SqliteStore implements Store {
     limit: number,
   ): Promise<StoredMessage[]> {
     this.flush();
-    throw new Error(`historyAfter not built yet ${viewer} ${peer} ${after} ${limit}`);
+    if (isRoom(peer)) return this.roomState.historyAfter(viewer, peer, after, limit);
+    return this.journal.historyAfter(viewer, peer, after, limit);
   }
 
   async search(viewer: string, request: SearchRequest): Promise<SearchPage> {
     this.flush();
-    throw new Error(`search not built yet ${viewer} ${request.limit}`);
+    return await this.index.search(viewer, request);
   }
 
   async message(id: EventId): Promise<StoredMessage | undefined> {
@@ -309,8 +321,27 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    clearTimeout(this.backfillTimer);
     this.flush();
     if (this.db.open) this.db.close();
+  }
+
+  /**
+   * Runs the search backfill (SqliteSearch.backfill) one chunk at a time, each its own short
+   * transaction with a pause after it, so that the server answers while a large database is
+   * being indexed. A chunk that fails (a full disk) is tried again after BACKFILL_RETRY_MS.
+   */
+  private scheduleBackfill(delay: number): void {
+    this.backfillTimer = setTimeout(() => {
+      let next = BACKFILL_PAUSE_MS;
+      try {
+        if (this.index.backfill() === 0) return;
+      } catch {
+        next = BACKFILL_RETRY_MS;
+      }
+      if (this.db.open) this.scheduleBackfill(next);
+    }, delay);
+    this.backfillTimer.unref();
   }
 
   /** Commits every queued write now (synchronously) and settles their promises, in call order. */
