@@ -4,7 +4,7 @@ import { EVERYONE, type EventId, isRoom } from '../../domain/events.js';
 import type { SearchRequest, SearchTerm } from '../../domain/search.js';
 import { searchTokens } from '../../domain/search-text.js';
 import { COLUMNS, type Row, toMessage } from '../rows.js';
-import { SEARCH_SCAN, type SearchPage } from '../store.js';
+import type { SearchPage } from '../store.js';
 import { registered } from './accounts.js';
 import { inTransaction, MAINTENANCE_QUERY_TIMEOUT_MS, timed } from './client.js';
 import { COVERS } from './log.js';
@@ -65,101 +65,97 @@ export function searchQuery(terms: readonly SearchTerm[]): string {
     .join(' & ');
 }
 
-// The index matches, newest first (at most SEARCH_SCAN), are found one of two ways:
-// - a walk down the primary key from `before`, testing each row, which stops at the limit:
-//   cheap for a common word (its matches are close together), ruinous for a rare one;
-// - the GIN index, which finds every match below `before`, then a sort: cheap for a rare
-//   word, slow for a common one (a heap page per match: 0.4 s for a word in half of a million
-//   messages, against 4 ms for the walk).
-// PostgreSQL's planner chooses between them by its statistics of the column's words, and
-// chooses well when it has them. But it walks, unbounded, when it has none (a database just
-// migrated, before autovacuum's ANALYZE: a rare word then reads the whole table, 1.5 s for a
-// million messages) or when a word common in the past is rare lately. So the store asks the
-// planner first (PLAN) and bounds a walk it chose: a window of ids (WINDOW) of at most
-// WALK_MARGIN times the rows the walk should need and MAX_WALK rows, and the GIN index for
-// what lies below it. No statement here has a name: each is planned with its own tsquery,
-// where a named one would soon run a generic plan blind to it.
-
-// What the planner would do, and its estimate of the matches below $2.
-const PLAN = `EXPLAIN (FORMAT JSON)
-  SELECT id FROM messages WHERE search @@ $1::tsquery AND id < $2
-   ORDER BY id DESC LIMIT ${SEARCH_SCAN}`;
-// The ids of the log below $1: how far a walk may have to go.
-const SPAN = 'SELECT min(id) AS low, max(id) AS high FROM messages WHERE id < $1';
-// A walk through the window of ids [$3, $2), newest first, which stops at the limit. OFFSET 0
-// keeps the test of the words out of the inner scan, so that the planner cannot read the GIN
-// index instead (for a two-letter prefix, a list of most of the log).
-const WINDOW = `SELECT id FROM (
-                  SELECT id, search FROM messages WHERE id < $2 AND id >= $3
-                   ORDER BY id DESC OFFSET 0) w
-                 WHERE search @@ $1::tsquery ORDER BY id DESC LIMIT $4`;
-// Through the GIN index (with GIN_ONLY, only through it: the walk and a sequential scan off).
-const INDEXED =
-  'SELECT id FROM messages WHERE search @@ $1::tsquery AND id < $2 ORDER BY id DESC LIMIT $3';
-const GIN_ONLY = 'SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off';
-
-/**
- * How much further than the planner's estimate a walk goes before it hands over to the GIN
- * index: room for a word's matches to lie less densely in the recent log than on average.
- */
-const WALK_MARGIN = 4;
-
-/**
- * Most rows one walk tests (some 50 ms) before it hands over to the GIN index, whatever the
- * planner estimated: the bound of a walk the planner chose without statistics.
- */
-const MAX_WALK = 100_000;
-
-/** A node of EXPLAIN (FORMAT JSON)'s plan, as far as candidates reads it. */
-interface PlanNode {
-  readonly 'Node Type': string;
-  readonly 'Index Name'?: string;
-  readonly 'Plan Rows': number;
-  readonly Plans?: readonly PlanNode[];
-}
-
-/** The node of `plan` that reads the primary key (a walk), if any. */
-function walkOf(plan: PlanNode): PlanNode | undefined {
-  if (plan['Index Name'] === 'messages_pkey') return plan;
-  for (const child of plan.Plans ?? []) {
-    const found = walkOf(child);
-    if (found) return found;
-  }
-  return undefined;
-}
-
 // Who sees a message, restated from the history and replay queries (log.ts; the rule is in
 // store.ts): a broadcast; a direct message the viewer sent, or one sent to them above their
 // registration point (notes to self are both, and go by the second arm, as the notes page
 // does); a room's message that one of the viewer's spans covers; and, in a room whose
 // history mode is `all`, any message of its current life while the viewer is a member.
-// The match is checked again on the row as it is now (an edit may have come between the two
-// queries). Filters: $4 from, $5 a room or `all`, $6 the other of a pair (the viewer's own
+// Stated in the query that reads the matches, so that hidden matches never fill a page nor
+// end it. Filters: $3 from, $4 a room or `all`, $5 the other of a pair (the viewer's own
 // nick: notes to self); NULL turns one off. Nicks compare with ASCII letters folded, as
-// accounts do (lower() under the C collation folds only those). It reads up to SEARCH_SCAN
-// rows by the primary key, newest first, and stops at the limit; only the page is ranked.
-// No name either: a generic plan (what a named statement soon runs) cannot drop the filters
-// that are off, and sorted and ranked every candidate, ten times slower.
+// accounts do (lower() under the C collation folds only those). $1 is the tsquery, $2 the
+// viewer.
 const VISIBLE = `
-  SELECT ${COLUMNS}, ts_rank(search, $2::tsquery) AS relevance FROM (
-    SELECT ${COLUMNS.replace(/(\w+)/g, 'm.$1')}, m.search
-      FROM messages m
-     WHERE m.id = ANY ($1::int8[]) AND m.search @@ $2::tsquery
-       AND m.kind = 'message' AND NOT m.deleted AND (
-            m.recipient = '${EVERYONE}'
-         OR (m.sender = $3 AND m.recipient <> $3 AND m.recipient NOT LIKE '#%')
-         OR (m.recipient = $3 AND m.id > ${registered(3)})
-         OR (m.recipient LIKE '#%' AND (
-              EXISTS (SELECT 1 FROM spans s WHERE s.nick = $3 AND s.room = m.recipient AND ${COVERS})
-           OR EXISTS (SELECT 1 FROM rooms r JOIN members mb ON mb.room = r.name AND mb.nick = $3
-                       WHERE r.name = m.recipient AND r.history = 'all' AND r.created_id <= m.id))))
-       AND ($4::text IS NULL OR lower(m.sender COLLATE "C") = lower($4::text COLLATE "C"))
-       AND ($5::text IS NULL OR m.recipient = $5::text)
-       AND ($6::text IS NULL
-         OR (m.sender = $3 AND lower(m.recipient COLLATE "C") = lower($6::text COLLATE "C"))
-         OR (m.recipient = $3 AND lower(m.sender COLLATE "C") = lower($6::text COLLATE "C")))
-     ORDER BY m.id DESC LIMIT $7) p
-   ORDER BY id DESC`;
+  m.search @@ $1::tsquery AND m.kind = 'message' AND NOT m.deleted AND (
+       m.recipient = '${EVERYONE}'
+    OR (m.sender = $2 AND m.recipient <> $2 AND m.recipient NOT LIKE '#%')
+    OR (m.recipient = $2 AND m.id > ${registered(2)})
+    OR (m.recipient LIKE '#%' AND (
+         EXISTS (SELECT 1 FROM spans s WHERE s.nick = $2 AND s.room = m.recipient AND ${COVERS})
+      OR EXISTS (SELECT 1 FROM rooms r JOIN members mb ON mb.room = r.name AND mb.nick = $2
+                  WHERE r.name = m.recipient AND r.history = 'all' AND r.created_id <= m.id))))
+  AND ($3::text IS NULL OR lower(m.sender COLLATE "C") = lower($3::text COLLATE "C"))
+  AND ($4::text IS NULL OR m.recipient = $4::text)
+  AND ($5::text IS NULL
+    OR (m.sender = $2 AND lower(m.recipient COLLATE "C") = lower($5::text COLLATE "C"))
+    OR (m.recipient = $2 AND lower(m.sender COLLATE "C") = lower($5::text COLLATE "C")))`;
+
+const SELECTED = COLUMNS.replace(/(\w+)/g, 'm.$1');
+
+// A page is found one of two ways:
+// - a walk down the primary key from `before` (or down a room's messages, for `in:#room`),
+//   testing each row, which stops at the limit: cheap for a word common in what the reader
+//   sees (its matches are close together), ruinous for a rare one;
+// - the GIN index, which finds every match below `before`, then a sort: cheap for a rare
+//   word, slow for a common one (a heap page per match: 0.4 s for a word in half of a million
+//   messages, against 4 ms for the walk).
+// PostgreSQL's planner chooses between them by its statistics of the column's words, and
+// chooses well when it has them and they hold for the newest messages. But it walks,
+// unbounded, when it has none (a database just migrated, before autovacuum's ANALYZE: a rare
+// word then reads the whole table, 1.5 s for a million messages), or when a word common in
+// the past is rare lately, or rare in what the reader sees. So the store asks the planner
+// first (PLAN) and runs a walk it chose in windows of ids (WINDOW): the first WALK_MARGIN
+// times the rows the walk should need by the planner's estimate, each next one WALK_MARGIN
+// times larger, MAX_WALK rows at most per page; a page that is not full by then ends there,
+// and `next` goes on below what it walked. No statement here has a name: each is planned
+// with its own tsquery and filters, where a named one would soon run a generic plan, blind
+// to them (which also kept the filters that are off, and was ten times slower). $6 is
+// `before`, $7 the limit, $8 the window's lowest id.
+
+// The page as the planner would read it.
+const PAGE = `SELECT ${SELECTED} FROM messages m WHERE m.id < $6 AND ${VISIBLE}
+               ORDER BY m.id DESC LIMIT $7`;
+const PLAN = `EXPLAIN (FORMAT JSON) ${PAGE}`;
+// The ids of the log below $1: how far a walk may have to go.
+const SPAN = 'SELECT min(id) AS low, max(id) AS high FROM messages WHERE id < $1';
+// A walk through the window of ids [$8, $6), newest first, which stops at the limit. OFFSET 0
+// keeps the test of the words out of the inner scan, so that the planner cannot read the GIN
+// index instead (for a two-letter prefix, a list of most of the log); a room's filter stays
+// in, so that it walks the room's messages only (messages_recipient).
+const WINDOW = `SELECT ${SELECTED} FROM (
+                  SELECT * FROM messages WHERE id < $6 AND id >= $8
+                     AND ($4::text IS NULL OR recipient = $4::text)
+                   ORDER BY id DESC OFFSET 0) m
+                 WHERE ${VISIBLE} ORDER BY m.id DESC LIMIT $7`;
+
+/**
+ * How much further than the planner's estimate the first window of a walk reaches, and how
+ * much larger each next window is: room for a word's matches to lie less densely in the
+ * newest messages than on average, in few round trips.
+ */
+const WALK_MARGIN = 4;
+
+/**
+ * Most rows a walk tests for one page (some 50 to 100 ms), whatever the planner estimated:
+ * the bound of a walk it chose without statistics, or for a word common elsewhere. A page
+ * not full by then ends there, with a `next` below it (the API's client asks on by itself).
+ */
+const MAX_WALK = 100_000;
+
+/** A node of EXPLAIN (FORMAT JSON)'s plan, as far as search reads it. */
+interface PlanNode {
+  readonly 'Index Name'?: string;
+  readonly 'Relation Name'?: string;
+  readonly Alias?: string;
+  readonly 'Plan Rows': number;
+  readonly Plans?: readonly PlanNode[];
+}
+
+/** Every node of `plan`, depth first. */
+function* nodes(plan: PlanNode): Generator<PlanNode> {
+  yield plan;
+  for (const child of plan.Plans ?? []) yield* nodes(child);
+}
 
 /** The meta key of the highest id the backfill has still to index; absent when done. */
 const BACKFILL_KEY = 'search_backfill';
@@ -172,6 +168,14 @@ const BACKFILL_KEY = 'search_backfill';
  * append lock) may have to wait out.
  */
 export const BACKFILL_CHUNK = 1000;
+
+/**
+ * Chunks of the backfill between two ANALYZEs of the table (and one after the last): the
+ * planner's statistics of the words, which search's choice of plan rests on (PAGE), follow
+ * the index as it fills, rather than waiting for autovacuum (or never, where it is off). An
+ * ANALYZE samples 30,000 rows: about a second.
+ */
+const ANALYZE_EVERY = 100;
 
 /** Rows tokenized between two turns of the event loop, so that the backfill never holds it long. */
 const TOKENIZE_SLICE = 100;
@@ -209,72 +213,65 @@ export type BackfillStep = 'indexed' | 'busy' | 'done';
 
 /** Search and the search backfill of PostgresStore. */
 export class PostgresSearch {
+  /** Chunks this process indexed since its last ANALYZE (ANALYZE_EVERY). */
+  private chunks = 0;
+
   /** Reads and writes through `pool`, whose connections already use the store's schema. */
   constructor(private readonly pool: pg.Pool) {}
 
-  /** See Store.search. */
-  async search(viewer: string, request: SearchRequest): Promise<SearchPage> {
-    if (request.limit <= 0 || request.terms.length === 0) return { hits: [], next: null };
-    const query = searchQuery(request.terms);
-    const candidates = await this.candidates(query, request.before);
-    if (candidates.length === 0) return { hits: [], next: null };
-    const peer = request.with;
-    const { rows } = await this.pool.query<Row & { relevance: number }>({
-      text: VISIBLE,
-      values: [
-        candidates.map((c) => c.id),
-        query,
-        viewer,
-        request.from ?? null,
-        peer !== undefined && (isRoom(peer) || peer === EVERYONE) ? peer : null,
-        peer !== undefined && !isRoom(peer) && peer !== EVERYONE ? peer : null,
-        request.limit,
-      ],
-    });
-    const hits = rows.map((row) => ({ message: toMessage(row), relevance: row.relevance }));
-    return { hits, next: nextPage(hits, candidates, request.limit) };
-  }
-
   /**
-   * The ids of the newest SEARCH_SCAN messages below `before` whose index matches `query`,
-   * newest first: the planner's way, with a walk bounded (see PLAN above). A walk the planner
-   * chose reads the window of ids it should need (by the planner's estimate of the matches)
-   * times WALK_MARGIN, at most MAX_WALK; the GIN index finds the rest below it, if any.
+   * See Store.search: the planner's way, with a walk bounded (see PAGE above): read in
+   * windows of ids, WALK_MARGIN times what the planner's estimate says it should need, then
+   * each WALK_MARGIN times larger, up to MAX_WALK rows; a page that is not full by then ends
+   * with a `next` below the last window.
    */
-  private async candidates(query: string, before: EventId): Promise<Array<{ id: number }>> {
+  async search(viewer: string, request: SearchRequest): Promise<SearchPage> {
+    const { before, limit } = request;
+    if (limit <= 0 || request.terms.length === 0) return { messages: [], next: null };
+    const peer = request.with;
+    const values = [
+      searchQuery(request.terms),
+      viewer,
+      request.from ?? null,
+      peer !== undefined && (isRoom(peer) || peer === EVERYONE) ? peer : null,
+      peer !== undefined && !isRoom(peer) && peer !== EVERYONE ? peer : null,
+      before,
+      limit,
+    ];
     const [plan, span] = await Promise.all([
-      this.pool.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(PLAN, [query, before]),
+      this.pool.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(PLAN, values),
       this.pool.query<{ low: number | null; high: number | null }>(SPAN, [before]),
     ]);
     const { low, high } = span.rows[0] ?? { low: null, high: null };
-    if (low === null || high === null) return [];
+    if (low === null || high === null) return { messages: [], next: null };
     const root = plan.rows[0]?.['QUERY PLAN'][0]?.Plan;
-    const walk = root && walkOf(root);
-    if (!walk) {
+    const scans = root ? [...nodes(root)] : [];
+    if (scans.some((n) => n['Index Name'] === 'messages_search')) {
       // The planner chose the GIN index, and will again.
-      const { rows } = await this.pool.query<{ id: number }>(INDEXED, [query, before, SEARCH_SCAN]);
-      return rows;
+      return page((await this.pool.query<Row>(PAGE, values)).rows, limit, null);
     }
-    // The walk's Plan Rows are the matches it would find if it ran to the end.
-    const rows = high - low + 1;
-    const need = (SEARCH_SCAN * rows) / Math.max(walk['Plan Rows'], 1);
-    const floor = Math.max(low, high + 1 - Math.ceil(Math.min(WALK_MARGIN * need, MAX_WALK)));
-    const { rows: near } = await this.pool.query<{ id: number }>(WINDOW, [
-      query,
-      before,
-      floor,
-      SEARCH_SCAN,
-    ]);
-    if (near.length >= SEARCH_SCAN || floor <= low) return near;
-    return [...near, ...(await this.indexed(query, floor, SEARCH_SCAN - near.length))];
-  }
-
-  /** The newest `limit` matches of `query` below `before`, through the GIN index only. */
-  private indexed(query: string, before: EventId, limit: number): Promise<Array<{ id: number }>> {
-    return inTransaction(this.pool, async (client) => {
-      await client.query(GIN_ONLY);
-      return (await client.query<{ id: number }>(INDEXED, [query, before, limit])).rows;
-    });
+    // A walk: its scan's Plan Rows are the matches it would find if it ran to the end.
+    const walk = scans.find((n) => n['Relation Name'] === 'messages' && n.Alias === 'm');
+    const need = (limit * (high - low + 1)) / Math.max(walk?.['Plan Rows'] ?? 1, 1);
+    const rows: Row[] = [];
+    let top = high + 1;
+    let window = Math.max(limit, Math.ceil(WALK_MARGIN * need));
+    for (let walked = 0; ; ) {
+      window = Math.min(window, MAX_WALK - walked);
+      const floor = Math.max(low, top - window);
+      const found = await this.pool.query<Row>(WINDOW, [
+        ...values.slice(0, 5),
+        top,
+        limit - rows.length,
+        floor,
+      ]);
+      rows.push(...found.rows);
+      if (rows.length >= limit || floor <= low) return page(rows, limit, null);
+      walked += top - floor;
+      top = floor;
+      if (walked >= MAX_WALK) return page(rows, limit, floor);
+      window *= WALK_MARGIN;
+    }
   }
 
   /**
@@ -282,7 +279,7 @@ export class PostgresSearch {
    * existed (the migration left the highest such id in meta), newest first so that recent
    * history is searchable soonest, in one transaction that holds the cursor's row: `busy`
    * when another process holds it, `done` when nothing is left. The update is guarded (INDEX).
-   * After the last chunk, it analyzes the table.
+   * Every ANALYZE_EVERY chunks, and after the last, it analyzes the table.
    */
   async backfill(): Promise<BackfillStep> {
     const { rowCount } = await this.pool.query(PENDING);
@@ -319,28 +316,24 @@ export class PostgresSearch {
       await client.query(FINISH);
       return 'finished' as const;
     });
-    // The planner's statistics of the column, which search's choice of plan rests on (PLAN),
-    // now rather than whenever autovacuum gets to it (never, where it is off).
-    if (step === 'finished') await this.pool.query(maintenance('ANALYZE messages', []));
-    return step === 'busy' ? 'busy' : 'indexed';
+    if (step === 'busy') return 'busy';
+    this.chunks++;
+    if (step === 'finished' || this.chunks >= ANALYZE_EVERY) {
+      this.chunks = 0;
+      await this.pool.query(maintenance('ANALYZE messages', []));
+    }
+    return 'indexed';
   }
 }
 
 /**
- * Where the next page of a search starts (SearchPage.next): below the last hit when the page
- * is full; else below the last index match examined when the scan stopped at SEARCH_SCAN
- * (older matches remain unexamined); else nowhere.
+ * A page of `rows` (newest first, at most `limit`): `next` is below the last when it is full,
+ * else `stopped` (where a walk ended before the end of the log), else null.
  */
-function nextPage(
-  hits: ReadonlyArray<{ message: { id: EventId } }>,
-  candidates: ReadonlyArray<{ id: EventId }>,
-  limit: number,
-): EventId | null {
-  const lastHit = hits.at(-1);
-  if (hits.length >= limit && lastHit) return lastHit.message.id;
-  const lastCandidate = candidates.at(-1);
-  if (candidates.length >= SEARCH_SCAN && lastCandidate) return lastCandidate.id;
-  return null;
+function page(rows: Row[], limit: number, stopped: EventId | null): SearchPage {
+  const messages = rows.map(toMessage);
+  const last = messages.at(-1);
+  return { messages, next: messages.length >= limit && last ? last.id : stopped };
 }
 
 /** A backfill statement, with the long timeout of maintenance (MAINTENANCE_QUERY_TIMEOUT_MS). */

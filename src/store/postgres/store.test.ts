@@ -318,7 +318,7 @@ describe('PostgresStore', () => {
     const find = async (viewer: string, q: string, limit = 10) =>
       (
         await second.search(viewer, { ...parseSearch(q), before: Number.MAX_SAFE_INTEGER, limit })
-      ).hits.map((h) => h.message.id);
+      ).messages.map((m) => m.id);
     assert.deepEqual(await find('cat', 'wording'), [edited.id]);
     assert.deepEqual(await find('cat', 'old'), []);
     assert.deepEqual(await find('cat', 'deleted'), []);
