@@ -1,5 +1,6 @@
-// PostgreSQL's side of search (search.ts): the literals it builds, hostile queries, and the
-// backfill of a database from before the index. What every engine does is store.contract.ts's.
+// PostgreSQL's side of search (search.ts): the literals it builds, hostile queries, pages read
+// either way (walked or through the GIN index), and the backfill of a database from before the
+// index. What every engine does is search.contract.ts's.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -40,7 +41,7 @@ async function beforeSearch(n: number, text = (i: number) => `word${i} common`):
   await admin(`SET search_path TO ${schema};
     ALTER TABLE messages DROP COLUMN search;
     DELETE FROM meta WHERE key = 'search_backfill';
-    UPDATE schema_version SET version = 8;`);
+    UPDATE schema_version SET version = 8; -- before step 9, search`);
   return schema;
 }
 
@@ -180,6 +181,7 @@ describe('PostgreSQL search', () => {
       for (let n = 0; before !== null && n < 100; n++) {
         const page = await store.search('cat', { ...parseSearch(q), before, limit });
         assert.ok(page.messages.length <= limit);
+        // The log is shorter than a walk's bound (MAX_WALK): no page stops before it is full.
         if (page.next !== null) assert.equal(page.messages.length, limit, q);
         found.push(...page.messages.map((m) => m.id));
         before = page.next;
