@@ -177,6 +177,38 @@ describe('search over the wire (sqlite)', () => {
     );
   });
 
+  test('next is a sealed cursor: it pages on, and only for the same reader and query', async () => {
+    const sent: number[] = [];
+    for (let i = 0; i < 7; i++) sent.push(await say('alice', 'all', `kiwi ${i}`));
+    const seen: number[] = [];
+    let next: string | null = null;
+    let first: string | null = null;
+    for (let n = 0; n < 10; n++) {
+      const params: Record<string, string> = { q: 'kiwi', limit: '3' };
+      if (next !== null) params.before = next;
+      const page = await search('bob', params);
+      seen.push(...page.results.map((r) => r.message.id));
+      next = page.next as unknown as string | null;
+      if (first === null) first = next;
+      if (next === null) break;
+      assert.match(next, /^c\.[A-Za-z0-9_-]+$/);
+    }
+    assert.deepEqual(
+      seen.sort((a, b) => a - b),
+      sent,
+    );
+    const cursor = first as unknown as string;
+    const refused = async (nick: string, q: string, before: string) => {
+      const reply = await call(nick, 'GET', `/search?${new URLSearchParams({ q, before })}`);
+      assert.equal(reply.status, 400, reply.body);
+      assert.ok(['CHAT_SEARCH_INVALID', 'API_QUERY_INVALID'].includes(reply.json.error.code));
+    };
+    await refused('carol', 'kiwi', cursor);
+    await refused('bob', 'kiwis', cursor);
+    await refused('bob', 'kiwi', `${cursor.slice(0, -2)}AA`);
+    await refused('bob', 'kiwi', 'c.!!');
+  });
+
   test('searches are rate-limited like sends', async () => {
     const limited = await startTestServer({ store: 'memory' });
     try {

@@ -12,6 +12,7 @@ import type { PendingWrite, Settle } from '../pending-write.js';
 import { COLUMNS, type Row, toMessage } from '../rows.js';
 import { writeDelete, writeEdit, writeMember } from './changes.js';
 import { mentionsColumn, resolveMentions } from './mentions.js';
+import { searchVector } from './search.js';
 import { attachUploads, usableUploads } from './uploads.js';
 
 export type { PendingWrite, Settle };
@@ -40,7 +41,7 @@ const LOOKUP: pg.QueryConfig = {
 // ids to match. Rows of offline messages go to the mailbox in the same statement, and the
 // users a message mentions to mention_rows ($11-$13: the row's ordinal, the nick, the
 // recipient). The ranking is needed: nothing in SQL promises that nextval() runs in
-// generate_series order.
+// generate_series order. $15: each row's search vector (search.ts), NULL for a receipt.
 const INSERT: pg.QueryConfig = {
   name: 'ssechat_append',
   text: `
@@ -50,13 +51,13 @@ const INSERT: pg.QueryConfig = {
     SELECT id, row_number() OVER (ORDER BY id) AS ord FROM ids
   ), stored AS (
     INSERT INTO messages (id, kind, ts, sender, recipient, text, offline, client_id, up_to,
-                          mentions, attachments)
+                          mentions, attachments, search)
     SELECT r.id, u.kind, u.ts, u.sender, u.recipient, u.text, u.offline, u.client_id, u.up_to,
-           u.mentions, u.attachments
+           u.mentions, u.attachments, u.search::tsvector
       FROM unnest($2::text[], $3::int8[], $4::text[], $5::text[], $6::text[], $7::bool[],
-                  $8::text[], $9::int8[], $10::text[], $14::text[])
+                  $8::text[], $9::int8[], $10::text[], $14::text[], $15::text[])
              WITH ORDINALITY AS u (kind, ts, sender, recipient, text, offline, client_id,
-                                   up_to, mentions, attachments, ord)
+                                   up_to, mentions, attachments, search, ord)
       JOIN ranked r ON r.ord = u.ord
     RETURNING id, recipient, offline
   ), mailed AS (
@@ -257,6 +258,7 @@ async function insert(
     mentionNick: [] as string[],
     mentionTo: [] as string[],
     attachments: [] as Array<string | null>,
+    search: [] as Array<string | null>,
   };
   const mentions: string[][] = [];
   for (const [i, p] of rows.entries()) {
@@ -275,6 +277,7 @@ async function insert(
     columns.mentions.push(mentionsColumn(nicks));
     const carried = files.get(p);
     columns.attachments.push(carried ? JSON.stringify(carried) : null);
+    columns.search.push(m ? searchVector(m.text) : null);
     for (const nick of nicks) {
       columns.mentionOrd.push(i + 1);
       columns.mentionNick.push(nick);

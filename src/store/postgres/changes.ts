@@ -17,6 +17,7 @@ import {
   WITHDRAWN,
 } from '../../domain/room-rules.js';
 import { mentionsColumn, resolveMentions } from './mentions.js';
+import { searchVector } from './search.js';
 import { dropUploads } from './uploads.js';
 
 // The writes of this file run inside an append batch's transaction, which holds the append
@@ -132,12 +133,13 @@ const CURRENT = `(recipient NOT LIKE '#%' OR EXISTS (
 // The target must be a stored, undeleted message; without one, nothing is written and no id
 // is drawn (nextval runs once per row of target). $6: the new text's mentions (the target's
 // and the edit's column), $7: those the target lacked (the edit's added), $8: the same as an
-// array, each notified (mention_rows).
+// array, each notified (mention_rows); $9: the new text's search vector (search.ts), so that
+// the message is found by its new text only.
 const EDIT: pg.QueryConfig = {
   name: 'ssechat_edit',
   text: `
   WITH target AS (
-    UPDATE messages SET text = $4, edited = $1, mentions = $6
+    UPDATE messages SET text = $4, edited = $1, mentions = $6, search = $9::tsvector
      WHERE id = $5 AND kind = 'message' AND NOT deleted AND ${CURRENT} RETURNING id
   ), logged AS (
     INSERT INTO messages (id, kind, ts, sender, recipient, text, up_to, mentions, added)
@@ -156,12 +158,14 @@ const MENTIONS: pg.QueryConfig = {
 };
 
 // Empties the target and every edit of it, so that no trace of the text stays in the log
-// (its mentions come from the text; mention_rows stay, and unread counts skip deleted ones).
+// (its mentions come from the text; mention_rows stay, and unread counts skip deleted ones),
+// nor in the search index.
 const DELETE: pg.QueryConfig = {
   name: 'ssechat_delete',
   text: `
   WITH target AS (
-    UPDATE messages SET text = '', deleted = true, mentions = NULL, attachments = NULL
+    UPDATE messages SET text = '', deleted = true, mentions = NULL, attachments = NULL,
+                        search = NULL
      WHERE id = $4 AND kind = 'message' AND NOT deleted AND ${CURRENT} RETURNING id
   ), edits AS (
     UPDATE messages SET text = '', mentions = NULL, added = NULL
@@ -295,6 +299,7 @@ export async function writeEdit(client: pg.ClientBase, edit: NewEdit): Promise<S
     mentionsColumn(mentions),
     mentionsColumn(added),
     added,
+    searchVector(text),
   ]);
   if (id === undefined) throw new ChatError('CHAT_MESSAGE_NOT_FOUND');
   return storedEdit(edit, id, mentions, added);

@@ -19,8 +19,8 @@ import { dropUploads } from './uploads.js';
  */
 const PRUNE_CHUNK = 10_000;
 
-// Whether span `s` covers the id of row `m`.
-const COVERS = 'm.id >= s.from_id AND m.id <= coalesce(s.to_id, 9223372036854775807)';
+/** Whether span `s` covers the id of row `m` (SQL). */
+export const COVERS = 'm.id >= s.from_id AND m.id <= coalesce(s.to_id, 9223372036854775807)';
 
 // Named queries are prepared once per pooled connection and then only bound and executed.
 // The arms are disjoint, and each reads one index in id order and stops at the limit, so a
@@ -110,6 +110,52 @@ const ROOM: pg.QueryConfig = {
     ORDER BY id DESC LIMIT $4)
   ORDER BY id DESC LIMIT $4`,
 };
+// The pages after a message (historyAfter): the same arms as the pages before it, read
+// forwards from `after`, oldest first.
+const BROADCASTS_AFTER: pg.QueryConfig = {
+  name: 'ssechat_history_all_after',
+  text: `SELECT ${COLUMNS} FROM messages WHERE recipient = '${EVERYONE}' AND kind = 'message'
+            AND id > $1 ORDER BY id LIMIT $2`,
+};
+const NOTES_AFTER: pg.QueryConfig = {
+  name: 'ssechat_history_self_after',
+  text: `SELECT ${COLUMNS} FROM messages WHERE recipient = $1 AND sender = $1
+            AND kind = 'message' AND id > $2 AND id > ${registered(1)}
+          ORDER BY id LIMIT $3`,
+};
+const DIRECT_AFTER: pg.QueryConfig = {
+  name: 'ssechat_history_direct_after',
+  text: `
+  (SELECT ${COLUMNS} FROM messages
+    WHERE recipient = $2 AND sender = $1 AND kind = 'message' AND id > $3
+    ORDER BY id LIMIT $4)
+  UNION ALL
+  (SELECT ${COLUMNS} FROM messages
+    WHERE recipient = $1 AND sender = $2 AND kind = 'message' AND id > $3
+      AND id > ${registered(1)}
+    ORDER BY id LIMIT $4)
+  ORDER BY id LIMIT $4`,
+};
+const ROOM_AFTER: pg.QueryConfig = {
+  name: 'ssechat_history_room_after',
+  text: `
+  (SELECT ${COLUMNS} FROM messages
+    WHERE recipient = $2 AND kind = 'message' AND id > $3
+      AND id >= (SELECT created_id FROM rooms WHERE name = $2)
+      AND EXISTS (SELECT 1 FROM rooms WHERE name = $2 AND history = 'all')
+    ORDER BY id LIMIT $4)
+  UNION ALL
+  (SELECT m.* FROM spans s CROSS JOIN LATERAL (
+      SELECT ${COLUMNS} FROM messages m
+       WHERE recipient = s.room AND kind = 'message' AND id > greatest($3, s.from_id - 1)
+         AND id <= coalesce(s.to_id, 9223372036854775807)
+       ORDER BY id LIMIT $4) m
+    WHERE s.nick = $1 AND s.room = $2 AND coalesce(s.to_id, 9223372036854775807) > $3
+      AND s.from_id >= (SELECT created_id FROM rooms WHERE name = $2)
+      AND NOT EXISTS (SELECT 1 FROM rooms WHERE name = $2 AND history = 'all')
+    ORDER BY id LIMIT $4)
+  ORDER BY id LIMIT $4`,
+};
 const MESSAGE: pg.QueryConfig = {
   name: 'ssechat_message',
   text: `SELECT ${COLUMNS} FROM messages WHERE id = $1 AND kind = 'message'`,
@@ -181,6 +227,22 @@ export class PostgresLog {
     else if (peer === viewer) rows = await this.rows(NOTES, [viewer, before, limit]);
     else rows = await this.rows(DIRECT, [viewer, peer, before, limit]);
     return rows.reverse().map(toMessage);
+  }
+
+  /** See Store.historyAfter. */
+  async historyAfter(
+    viewer: string,
+    peer: string,
+    after: EventId,
+    limit: number,
+  ): Promise<StoredMessage[]> {
+    if (limit <= 0) return [];
+    let rows: Row[];
+    if (peer === EVERYONE) rows = await this.rows(BROADCASTS_AFTER, [after, limit]);
+    else if (isRoom(peer)) rows = await this.rows(ROOM_AFTER, [viewer, peer, after, limit]);
+    else if (peer === viewer) rows = await this.rows(NOTES_AFTER, [viewer, after, limit]);
+    else rows = await this.rows(DIRECT_AFTER, [viewer, peer, after, limit]);
+    return rows.map(toMessage);
   }
 
   /** See Store.message. */

@@ -244,6 +244,22 @@ const MIGRATIONS = [
      since BIGINT NOT NULL
    );
    CREATE INDEX blob_trash_since ON blob_trash (since);`,
+  `-- Search (store.ts, "Search."; postgres/search.ts): each message's tokens (domain/search-text.ts)
+   -- as a tsvector the store writes out itself, never to_tsvector, so that both engines hold
+   -- the same tokens; NULL for other kinds, a deleted message and a text without a word.
+   -- Without a default, ADD COLUMN changes only the catalog, and the index of a column that
+   -- is NULL everywhere is built by one pass over the table that adds no entry: a step of
+   -- about a second on a million messages. The index leaves NULLs out (the search's @@
+   -- implies IS NOT NULL, so the planner uses it). fastupdate off: each append adds its
+   -- entries at once, rather than into a pending list that some later append (holding
+   -- the append lock) or a search would have to merge or read through.
+   ALTER TABLE messages ADD COLUMN search tsvector;
+   CREATE INDEX messages_search ON messages USING gin (search) WITH (fastupdate = off)
+     WHERE search IS NOT NULL;
+   -- The messages already here are indexed after startup, in the background, newest first:
+   -- search_backfill is the highest id still to index (PostgresSearch.backfill).
+   INSERT INTO meta (key, value)
+     SELECT 'search_backfill', max(id) FROM messages HAVING max(id) > 0;`,
 ];
 
 /** The schema version this ssechat writes; a database with a higher one is refused. */

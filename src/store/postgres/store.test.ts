@@ -5,6 +5,7 @@ import pg from 'pg';
 import { admin, TEST_DATABASE_URL, testSchemas } from '../../../test/pg-schemas.js';
 import { NICK_KEY_VERSION } from '../../domain/confusables.js';
 import { eventId, type LoggedEvent, type NewMessage } from '../../domain/events.js';
+import { parseSearch } from '../../domain/search.js';
 import { isStoreUnavailable } from '../../domain/store-unavailable.js';
 import { accountsContract } from '../accounts.contract.js';
 import { LEGACY_PREFIX } from '../accounts-keys.js';
@@ -14,6 +15,7 @@ import { checkMigratedRooms } from '../room-lives.contract.js';
 import { storeContract } from '../store.contract.js';
 import type { Appended, Store } from '../store.js';
 import { migrate, SCHEMA_VERSION } from './schema.js';
+import { BACKFILL_CHUNK, searchVector } from './search.js';
 import { PostgresStore } from './store.js';
 
 const url = TEST_DATABASE_URL;
@@ -66,9 +68,19 @@ notifyContract('postgres', {
 const BEFORE_REGISTERED = 4;
 /** Before step 6 (invites.invited_id). */
 const BEFORE_INVITE_ORDER = 5;
+/** Before step 9 (messages.search). */
+const BEFORE_SEARCH = 8;
 
-/** Undoes steps 7 (notifications) and 8 (uploads) in `schema`, to go back before them. */
+/** Undoes step 9 (search) in `schema`, to go back before it. */
+async function undoSearch(schema: string): Promise<void> {
+  await admin(`SET search_path TO ${schema};
+    ALTER TABLE messages DROP COLUMN search;
+    DELETE FROM meta WHERE key = 'search_backfill';`);
+}
+
+/** Undoes steps 7 (notifications), 8 (uploads) and those after in `schema`, to go back before them. */
 async function undoNotifications(schema: string): Promise<void> {
+  await undoSearch(schema);
   await admin(`SET search_path TO ${schema};
     ALTER TABLE messages DROP COLUMN attachments;
     DROP TABLE uploads, blob_trash;
@@ -280,6 +292,56 @@ describe('PostgresStore', () => {
       { room: '#b', invited_id: 2 },
       { room: '#a', invited_id: 4 },
     ]);
+  });
+
+  test('migrates messages from before search: indexed after startup, as they are now', async () => {
+    const schema = newSchema();
+    const first = await open(schema, 10_000);
+    // More than two chunks of the backfill (BACKFILL_CHUNK).
+    const sends: Array<Promise<Appended>> = [];
+    for (let i = 0; i < 2 * BACKFILL_CHUNK + 500; i++) {
+      sends.push(first.append(msg({ to: 'all', text: `word${i % 7} common`, ts: i })));
+    }
+    const ids = (await Promise.all(sends)).map((r) => r.message.id);
+    const { message: secret } = await first.append(msg({ from: 'ann', to: 'bob', text: 'secret' }));
+    const { message: edited } = await first.append(msg({ to: 'all', text: 'old wording' }));
+    const { message: gone } = await first.append(msg({ to: 'all', text: 'deleted wording' }));
+    await first.append(msg({ to: 'all', text: '!!! ...' }));
+    await first.appendEdit({ target: edited.id, from: 'a', to: 'all', text: 'new wording', ts: 2 });
+    await first.appendDelete({ target: gone.id, from: 'a', to: 'all', ts: 2 });
+    await first.close();
+    await undoSearch(schema);
+    await admin(`UPDATE ${schema}.schema_version SET version = ${BEFORE_SEARCH}`);
+
+    const second = await open(schema);
+    await second.backfilled();
+    const find = async (viewer: string, q: string, limit = 10) =>
+      (
+        await second.search(viewer, { ...parseSearch(q), before: Number.MAX_SAFE_INTEGER, limit })
+      ).messages.map((m) => m.id);
+    assert.deepEqual(await find('cat', 'wording'), [edited.id]);
+    assert.deepEqual(await find('cat', 'old'), []);
+    assert.deepEqual(await find('cat', 'deleted'), []);
+    assert.deepEqual(await find('cat', 'secret'), []);
+    assert.deepEqual(await find('bob', 'secret'), [secret.id]);
+    const word3 = ids.filter((_, i) => i % 7 === 3).reverse();
+    assert.deepEqual(await find('cat', 'word3 common', 1000), word3);
+    // Every message holds what an append of its text would write; the cursor is gone.
+    const rows = await admin<{ id: number; text: string }>(
+      `SELECT id::int, text FROM ${schema}.messages WHERE kind = 'message'`,
+    );
+    const differ = await admin(
+      `SELECT u.id FROM unnest($1::int8[], $2::text[]) AS u (id, vector)
+         JOIN ${schema}.messages m ON m.id = u.id
+        WHERE m.search IS DISTINCT FROM u.vector::tsvector`,
+      [rows.map((r) => r.id), rows.map((r) => searchVector(r.text))],
+    );
+    assert.deepEqual(differ, []);
+    assert.deepEqual(
+      await admin(`SELECT key FROM ${schema}.meta WHERE key = 'search_backfill'`),
+      [],
+    );
+    await second.close();
   });
 
   test('a clientId used on one node is a retry on another', async () => {

@@ -25,6 +25,7 @@
  * one at a time across nodes. Membership changes, edits and deletes take the same queue as
  * messages, so that ids follow the order of calls whatever their kind.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import type {
   EventId,
@@ -62,6 +63,7 @@ import { PostgresPush } from './push.js';
 import { AppendQueue } from './queue.js';
 import { PostgresRooms } from './rooms.js';
 import { checkSchemaName, effectiveSchema, migrate, poolConfig, schemaKey } from './schema.js';
+import { type BackfillStep, PostgresSearch } from './search.js';
 import { PostgresUploads } from './uploads.js';
 
 /** Options for the PostgreSQL backend. */
@@ -116,6 +118,20 @@ async function migrateOnce(client: pg.Client, named: string | undefined): Promis
   }
 }
 
+/**
+ * The shortest pause between two chunks of the search backfill (PostgresSearch.backfill), in
+ * ms. The pause is as long as the chunk took, at least: the backfill keeps one connection (and
+ * about one core of the database server and of this process) busy half the time at most,
+ * leaving the rest to the appends and reads it would otherwise slow down.
+ */
+const BACKFILL_PAUSE_MS = 5;
+/**
+ * How long a process waits before it tries the backfill again: after another process of the
+ * cluster held its cursor (it takes over if that one stops), or after a chunk failed (the
+ * database unreachable, a full disk).
+ */
+const BACKFILL_RETRY_MS = 5_000;
+
 /** How often the server checks that the client of a running query is still there, in ms. */
 const CHECK_CLIENT_MS = 1_000;
 
@@ -126,6 +142,12 @@ export class PostgresStore implements Store {
   readonly notify: PostgresNotify;
   readonly uploads: PostgresUploads;
   private readonly journal: PostgresLog;
+  private readonly index: PostgresSearch;
+  /** The search backfill's loop (runBackfill): ends when nothing is left, or at close(). */
+  private readonly backfill: Promise<void>;
+  /** Interrupts the backfill's pause when close() is called. */
+  private readonly stopBackfill = new AbortController();
+  private readonly logger: Logger | undefined;
   private readonly roomReads: PostgresRooms;
   private readonly writes: AppendQueue;
   /** Whether the last write failed because the database cannot write; see ping. */
@@ -172,10 +194,13 @@ export class PostgresStore implements Store {
     this.accounts = new PostgresAccounts(pool, key);
     this.push = new PostgresPush(pool, key);
     this.journal = new PostgresLog(pool);
+    this.index = new PostgresSearch(pool);
+    this.logger = options.logger;
     this.roomReads = new PostgresRooms(pool);
     this.writes = new AppendQueue(pool, key, options.maxOfflinePerUser, this.health);
     this.notify = new PostgresNotify(pool, () => this.writes.flushed());
     this.uploads = new PostgresUploads(pool, () => this.writes.flushed());
+    this.backfill = this.runBackfill();
   }
 
   /**
@@ -251,12 +276,20 @@ export class PostgresStore implements Store {
     limit: number,
   ): Promise<StoredMessage[]> {
     await this.writes.flushed();
-    throw new Error(`historyAfter not built yet ${viewer} ${peer} ${after} ${limit}`);
+    return this.journal.historyAfter(viewer, peer, after, limit);
   }
 
   async search(viewer: string, request: SearchRequest): Promise<SearchPage> {
     await this.writes.flushed();
-    throw new Error(`search not built yet ${viewer} ${request.limit}`);
+    return this.index.search(viewer, request);
+  }
+
+  /**
+   * Resolves when this process's search backfill has ended: nothing is left to index (in
+   * this database, whichever process indexed it), or close() was called.
+   */
+  backfilled(): Promise<void> {
+    return this.backfill;
   }
 
   async message(id: EventId): Promise<StoredMessage | undefined> {
@@ -323,9 +356,41 @@ export class PostgresStore implements Store {
     );
   }
 
-  /** Writes the queued appends, then closes every connection. Calling it again is harmless. */
+  /**
+   * Writes the queued appends and lets a chunk of the backfill being written commit, then
+   * closes every connection. Calling it again is harmless.
+   */
   close(): Promise<void> {
-    this.closing ??= this.writes.flushed().then(() => this.pool.end());
+    if (!this.closing) this.stopBackfill.abort();
+    this.closing ??= Promise.all([this.writes.flushed(), this.backfill]).then(() =>
+      this.pool.end(),
+    );
     return this.closing;
+  }
+
+  /**
+   * Indexes the messages of a database from before the search index (PostgresSearch.backfill),
+   * one chunk per transaction with a pause between chunks, until none is left or close() is
+   * called. Every process runs it; one at a time holds the cursor and indexes, the others try
+   * again every BACKFILL_RETRY_MS and take over when it stops. Never rejects: a failed chunk
+   * is logged and tried again.
+   */
+  private async runBackfill(): Promise<void> {
+    const { signal } = this.stopBackfill;
+    while (!signal.aborted) {
+      let step: BackfillStep | 'failed';
+      const start = performance.now();
+      try {
+        step = await this.index.backfill();
+      } catch (err) {
+        if (signal.aborted) return;
+        this.logger?.warn('Search backfill failed', { err });
+        step = 'failed';
+      }
+      if (step === 'done') return;
+      const took = performance.now() - start;
+      const pause = step === 'indexed' ? Math.max(BACKFILL_PAUSE_MS, took) : BACKFILL_RETRY_MS;
+      await sleep(pause, undefined, { signal, ref: false }).catch(() => {});
+    }
   }
 }
