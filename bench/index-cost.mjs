@@ -11,18 +11,17 @@
 // (as a server under `wrk -c10` calls it: the writes of one turn share a transaction), in
 // the order before-this, this-before, … (ABBA), and each block's CPU time is read: this
 // process's (process.cpuUsage: SQLite runs in it) plus, for PostgreSQL, every postgres
-// process's (as bench/cluster.mjs reads it; the database is shared, so other clients' work
+// process's (measure.mjs pgCpuNs; the database is shared, so other clients' work
 // lands there too). Blocks this short, alternated, meet the same state of this shared box,
 // which a comparison of two server runs minutes apart (bench/compare.mjs) cannot promise.
 // The texts are bench/lib/search-corpus.mjs's (Zipf words, about 64 characters, broadcasts and
 // DMs), the same for both Stores. Prints a table and one JSON line {scenario: 'index-cost'}.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dropSchema } from './lib/backends.mjs';
 import { commitOf, exportBuild } from './lib/builds.mjs';
-import { median, procStatNs, round } from './lib/measure.mjs';
+import { median, pgCpuNs, round } from './lib/measure.mjs';
 import { ensureBuild, installCleanup, ROOT } from './lib/process.mjs';
 import { parseArgs, printResult, say, table } from './lib/report.mjs';
 import { Corpus } from './lib/search-corpus.mjs';
@@ -47,13 +46,6 @@ const texts = [];
 for (const b of corpus.batches(10_000))
   for (let j = 0; j < b.ts.length; j++)
     texts.push({ from: b.from[j], to: b.to[j], text: b.text[j] });
-
-/** PostgreSQL's CPU so far, ns: see bench/cluster.mjs pgCpuNs. */
-function pgCpuNs() {
-  const r = spawnSync('pgrep', ['-u', 'postgres', '-x', 'postgres'], { encoding: 'utf8' });
-  const pids = (r.stdout ?? '').split('\n').filter(Boolean);
-  return pids.reduce((sum, pid) => sum + procStatNs(pid, { children: true }), 0);
-}
 
 /** Appends texts[from, to) with CONCURRENCY appends in flight. */
 async function append(store, from, to) {
@@ -99,12 +91,12 @@ for (const engine of ENGINES) {
     for (let r = 0; r < ROUNDS; r++) {
       for (const name of r % 2 ? ['this', 'before'] : ['before', 'this']) {
         const cpu0 = process.cpuUsage();
-        const pg0 = engine === 'postgres' ? pgCpuNs() : 0;
+        const pg0 = engine === 'postgres' ? pgCpuNs().ns : 0;
         const t0 = performance.now();
         await append(stores[name].store, at, at + BLOCK);
         const wall = performance.now() - t0;
         const cpu = process.cpuUsage(cpu0);
-        const pgNs = engine === 'postgres' ? pgCpuNs() - pg0 : 0;
+        const pgNs = engine === 'postgres' ? pgCpuNs().ns - pg0 : 0;
         at += BLOCK;
         us[name].push((cpu.user + cpu.system + pgNs / 1000) / BLOCK);
         rate[name].push(BLOCK / (wall / 1000));

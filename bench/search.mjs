@@ -45,7 +45,7 @@ import pg from 'pg';
 import { dropSchema, dropSchemaSync } from './lib/backends.mjs';
 import { commitOf, exportBuild } from './lib/builds.mjs';
 import { api, freePort, login, SseReader } from './lib/http.mjs';
-import { cpuWatch, percentile, round } from './lib/measure.mjs';
+import { cpuWatch, percentile, pgCpuNs, round } from './lib/measure.mjs';
 import {
   ensureBuild,
   installCleanup,
@@ -330,20 +330,33 @@ async function broadcastProbe(port, txCookie, rxCookie) {
   };
 }
 
-/** A phase of `seconds` of broadcasts (with `load`, a promise run beside them, if given). */
-async function timedPhase(server, probe, seconds) {
+/** A phase of `seconds` of broadcasts (whatever load the caller runs beside them). */
+async function timedPhase(server, probe, seconds, engine) {
   await loopDelay(server.port); // resets the histogram
-  const stop = cpuWatch(server.pid);
+  const stop = watchCpu(server, engine);
   const until = performance.now() + seconds * 1000;
   const probed = await probe.phase(() => performance.now() >= until);
-  return { ...probed, ...(await loopDelay(server.port)), ...cpuOf(stop()) };
+  return { ...probed, ...(await loopDelay(server.port)), ...stop() };
 }
 
-/** A cpuWatch reading as the rows show it. */
-function cpuOf(c) {
-  return {
-    server_cpu_pct: round((100 * c.server_cpu_ns) / 1e9 / c.wall_s, 0),
-    other_cpu0_pct: c.other_cpu_pct,
+/**
+ * Watches the server's CPU (and PostgreSQL's, for that engine) until the stopper it returns
+ * is called: server CPU s and %, the busy share of CPU 0 that was not the server's (other
+ * work on this box, and PostgreSQL's own when it ran there), PostgreSQL's CPU s and % of one
+ * core (every postgres process: other clients of it count too).
+ */
+function watchCpu(server, engine) {
+  const stop = cpuWatch(server.pid);
+  const pg0 = engine === 'postgres' ? pgCpuNs().ns : 0;
+  return () => {
+    const c = stop();
+    const pg = engine === 'postgres' ? (pgCpuNs().ns - pg0) / 1e9 : null;
+    return {
+      server_cpu_s: round(c.server_cpu_ns / 1e9, 1),
+      server_cpu_pct: round((100 * c.server_cpu_ns) / 1e9 / c.wall_s, 0),
+      other_cpu0_pct: c.other_cpu_pct,
+      ...(pg !== null && { pg_cpu_s: round(pg, 1), pg_cpu_pct: round((100 * pg) / c.wall_s, 0) }),
+    };
   };
 }
 
@@ -509,7 +522,7 @@ async function measureEngine(engine) {
       let complete = false;
       const t0 = performance.now();
       await loopDelay(port);
-      const cpu = cpuWatch(server.pid);
+      const cpu = watchCpu(server, engine);
       const poller = (async () => {
         while (performance.now() - t0 < BACKFILL_TIMEOUT_MS) {
           const r = await search(port, agent, cookie, queries.rare.q, 100);
@@ -544,8 +557,7 @@ async function measureEngine(engine) {
         polls,
         // From /readyz answering 200 (plus the logins) to the last hit found: POLL_MS resolution.
         after_ready_s: round(backfillMs / 1000, 1),
-        server_cpu_s: round(cpuUse.server_cpu_ns / 1e9, 1),
-        ...cpuOf(cpuUse),
+        ...cpuUse,
         broadcast: { ...probed, ...(await loopDelay(port)) },
       };
       say(
@@ -603,7 +615,7 @@ async function measureEngine(engine) {
           });
         }
         if (load) await sleep(500);
-        const r = { phase: name, ...(await timedPhase(server, probe, PHASE_S)) };
+        const r = { phase: name, ...(await timedPhase(server, probe, PHASE_S, engine)) };
         if (load) Object.assign(r, await load);
         row.broadcast.push(r);
         say(
@@ -666,8 +678,8 @@ for (const r of rows) {
     ],
     [
       r.engine,
-      'backfill after ready (s), server CPU (s)',
-      `${r.backfill.after_ready_s}${r.backfill.complete ? '' : ' (not done)'}, ${r.backfill.server_cpu_s}`,
+      'backfill after ready (s), server CPU (s), PostgreSQL CPU (s)',
+      `${r.backfill.after_ready_s}${r.backfill.complete ? '' : ' (not done)'}, ${r.backfill.server_cpu_s}, ${r.backfill.pg_cpu_s ?? '-'}`,
     ],
     [
       r.engine,
@@ -686,8 +698,8 @@ for (const r of rows) {
     ]),
     ...r.broadcast.map((b) => [
       r.engine,
-      `broadcast ${b.phase} p50/p99/max (ms), loop p99/max, other CPU 0`,
-      `${b.p50_ms} / ${b.p99_ms} / ${b.max_ms}, ${b.loop_p99_ms} / ${b.loop_max_ms}, ${b.other_cpu0_pct}%`,
+      `broadcast ${b.phase} p50/p99/max (ms), loop p99/max, other CPU 0, PostgreSQL`,
+      `${b.p50_ms} / ${b.p99_ms} / ${b.max_ms}, ${b.loop_p99_ms} / ${b.loop_max_ms}, ${b.other_cpu0_pct}%, ${b.pg_cpu_pct ?? '-'}%`,
     ]),
   );
 }
