@@ -56,7 +56,7 @@ import {
   tempDir,
   withBenchLock,
 } from './lib/process.mjs';
-import { parseArgs, printResult, say, table, today } from './lib/report.mjs';
+import { gitCommit, parseArgs, printResult, say, table, today } from './lib/report.mjs';
 import {
   Corpus,
   createRooms,
@@ -88,6 +88,8 @@ const STARTUP_TIMEOUT_MS = Number(args['startup-timeout'] ?? 600) * 1000;
 const BACKFILL_TIMEOUT_MS = Number(args['backfill-timeout'] ?? 1800) * 1000;
 /** Longest one set of QUERIES queries may take before it stops short (reported as `stopped`). */
 const SET_LIMIT_MS = 120_000;
+/** Longest wait for PostgreSQL's autovacuum after the backfill, before the searches. */
+const VACUUM_WAIT_MS = 600_000;
 /** How often the backfill's progress is polled (a search for the rare word). */
 const POLL_MS = 500;
 /** Results per search page (the API's default). */
@@ -384,6 +386,40 @@ function wrkSearchScript(dir, cookie, block) {
   return file;
 }
 
+/**
+ * Resolves how `schema`.messages was vacuumed after the backfill: 'autovacuum' once its
+ * last_autovacuum moves (polled every second); 'VACUUM' when autovacuum is off on this server
+ * (it is on the shared test server here), where this runs the VACUUM autovacuum would have
+ * run; 'not yet' after `timeoutMs`.
+ */
+async function vacuumed(schema, timeoutMs) {
+  const db = new pg.Client({ connectionString: DB_URL });
+  await db.connect();
+  const last = async () =>
+    (
+      await db.query(
+        `SELECT last_autovacuum FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = 'messages'`,
+        [schema],
+      )
+    ).rows[0]?.last_autovacuum?.getTime() ?? 0;
+  try {
+    const { rows } = await db.query('SHOW autovacuum');
+    if (rows[0]?.autovacuum !== 'on') {
+      await db.query(`VACUUM ${schema}.messages`);
+      return 'VACUUM';
+    }
+    const before = await last();
+    const deadline = performance.now() + timeoutMs;
+    while (performance.now() < deadline) {
+      if ((await last()) > before) return 'autovacuum';
+      await sleep(1000);
+    }
+    return 'not yet';
+  } finally {
+    await db.end();
+  }
+}
+
 // ---- sizes --------------------------------------------------------------------------------
 
 /** Bytes per table and index of the log: SQLite from dbstat, PostgreSQL per relation. */
@@ -565,6 +601,26 @@ async function measureEngine(engine) {
           `(${found}/${RARE_SEEN}); broadcasts meanwhile p99 ${probed.p99_ms} ms, max ${probed.max_ms} ms ` +
           `(other load on CPU 0: ${row.backfill.other_cpu0_pct}%)`,
       );
+      if (engine === 'postgres') {
+        // The backfill rewrote every row: the old versions are (auto)vacuum's. Its pass is
+        // part of what the backfill costs, and searches measured during it would measure it.
+        const t1 = performance.now();
+        let how = null;
+        await loopDelay(port);
+        const stop = watchCpu(server, engine);
+        const probing = probe.phase(() => how !== null);
+        how = await vacuumed(log.schema, VACUUM_WAIT_MS);
+        row.vacuum = {
+          how,
+          after_backfill_s: round((performance.now() - t1) / 1000, 1),
+          ...stop(),
+          broadcast: { ...(await probing), ...(await loopDelay(port)) },
+        };
+        say(
+          `${engine}: vacuum (${how}) ${row.vacuum.after_backfill_s} s after the backfill; ` +
+            `broadcasts meanwhile p99 ${row.vacuum.broadcast.p99_ms} ms, max ${row.vacuum.broadcast.max_ms} ms`,
+        );
+      }
       row.index = sizeDelta(before, await sizes(engine, log.where));
       say(`${engine}: index ${JSON.stringify(row.index)}`);
 
@@ -644,6 +700,8 @@ async function measureEngine(engine) {
 // ---- the run ------------------------------------------------------------------------------
 
 const started = new Date();
+// Taken now: the result file written at the end would make the tree look changed.
+const commit = gitCommit();
 const rows = [];
 for (const engine of ENGINES) rows.push(await measureEngine(engine));
 
@@ -651,8 +709,12 @@ const goals = [];
 const lines = [];
 for (const r of rows) {
   // "A search must not delay a broadcast by more than a few milliseconds" (issue 21): 5 ms
-  // over idle at p99, with searches now and then, and with a loop of them.
-  const idle = r.broadcast.find((b) => b.phase === 'idle');
+  // over idle at p99, with searches now and then, and with a loop of them. Idle is the
+  // quieter of the two idle phases: the first may still meet the backfill's aftermath
+  // (PostgreSQL's autovacuum of the rows it rewrote) or other work on this shared box.
+  const idle = r.broadcast
+    .filter((b) => b.phase.startsWith('idle'))
+    .reduce((a, b) => (b.p99_ms < a.p99_ms ? b : a));
   for (const [busy, what] of [
     [r.broadcast.find((b) => b.phase.endsWith('/s')), `the common word is searched ${PACED}/s`],
     [
@@ -686,6 +748,15 @@ for (const r of rows) {
       'broadcasts during backfill p50/p99/max (ms), loop p99/max, other CPU 0',
       `${r.backfill.broadcast.p50_ms} / ${r.backfill.broadcast.p99_ms} / ${r.backfill.broadcast.max_ms}, ${r.backfill.broadcast.loop_p99_ms} / ${r.backfill.broadcast.loop_max_ms}, ${r.backfill.other_cpu0_pct}%`,
     ],
+    ...(r.vacuum
+      ? [
+          [
+            r.engine,
+            `vacuum after the backfill (${r.vacuum.how}) s; broadcasts p99/max (ms)`,
+            `${r.vacuum.after_backfill_s}; ${r.vacuum.broadcast.p99_ms} / ${r.vacuum.broadcast.max_ms}`,
+          ],
+        ]
+      : []),
     [
       r.engine,
       'index size (MiB): new objects, growth of old',
@@ -716,11 +787,12 @@ const params = {
   quick,
 };
 mkdirSync(RESULTS, { recursive: true });
-const file = join(RESULTS, `${today()}-search.json`);
+// A run of one engine has a file of its own: it must not replace a run of both.
+const file = join(RESULTS, `${today()}-search${ENGINES.length === 1 ? `-${ENGINES[0]}` : ''}.json`);
 writeFileSync(
   file,
-  `${JSON.stringify({ scenario: 'search', started, finished: new Date(), params, rows, goals }, null, 2)}\n`,
+  `${JSON.stringify({ scenario: 'search', commit, started, finished: new Date(), params, rows, goals }, null, 2)}\n`,
 );
 say(`bench/search: wrote ${file}`);
-printResult({ scenario: 'search', params, rows, goals });
+printResult({ scenario: 'search', commit, params, rows, goals });
 process.exit(0);
