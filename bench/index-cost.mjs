@@ -86,6 +86,7 @@ for (const engine of ENGINES) {
     say(`${engine}: prefilling both Stores with ${PREFILL} messages`);
     for (const name of Object.keys(builds)) await append(stores[name].store, 0, PREFILL);
     const us = { before: [], this: [] };
+    const pgUs = { before: [], this: [] };
     const rate = { before: [], this: [] };
     let at = PREFILL;
     for (let r = 0; r < ROUNDS; r++) {
@@ -99,6 +100,7 @@ for (const engine of ENGINES) {
         const pgNs = engine === 'postgres' ? pgCpuNs().ns - pg0 : 0;
         at += BLOCK;
         us[name].push((cpu.user + cpu.system + pgNs / 1000) / BLOCK);
+        pgUs[name].push(pgNs / 1000 / BLOCK);
         rate[name].push(BLOCK / (wall / 1000));
       }
       say(
@@ -114,6 +116,11 @@ for (const engine of ENGINES) {
       this_us_per_append: round(h),
       added_us_per_append: round(h - b),
       cpu_ratio: round(h / b, 3),
+      // Of which PostgreSQL's (every postgres process), for that engine.
+      ...(engine === 'postgres' && {
+        before_pg_us_per_append: round(median(pgUs.before)),
+        this_pg_us_per_append: round(median(pgUs.this)),
+      }),
       before_appends_per_s: round(median(rate.before), 0),
       this_appends_per_s: round(median(rate.this), 0),
       rate_ratio: round(median(rate.this) / median(rate.before), 3),
@@ -128,11 +135,20 @@ for (const engine of ENGINES) {
 
 process.stderr.write(
   `\n${table(
-    ['engine', 'µs/append before', 'this', 'added', 'ratio', 'appends/s before', 'this', 'ratio'],
+    [
+      'engine',
+      'µs/append before (PostgreSQL)',
+      'this (PostgreSQL)',
+      'added',
+      'ratio',
+      'appends/s before',
+      'this',
+      'ratio',
+    ],
     rows.map((r) => [
       r.engine,
-      r.before_us_per_append,
-      r.this_us_per_append,
+      `${r.before_us_per_append}${r.before_pg_us_per_append === undefined ? '' : ` (${r.before_pg_us_per_append})`}`,
+      `${r.this_us_per_append}${r.this_pg_us_per_append === undefined ? '' : ` (${r.this_pg_us_per_append})`}`,
       r.added_us_per_append,
       r.cpu_ratio,
       r.before_appends_per_s,
