@@ -38,7 +38,16 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { dropBackends, dropBackendsSync } from './lib/backends.mjs';
 import { api, login, openReceiver } from './lib/http.mjs';
-import { cpuBusyNs, cpuNs, median, memKB, percentile, procStatNs, round } from './lib/measure.mjs';
+import {
+  cpuBusyNs,
+  cpuNs,
+  median,
+  memKB,
+  percentile,
+  pgCpuNs,
+  procStatNs,
+  round,
+} from './lib/measure.mjs';
 import {
   installCleanup,
   LOAD_CPU,
@@ -104,20 +113,6 @@ const redisVersion =
   /^redis_version:(\S+)/m.exec(
     spawnSync('redis-cli', ['-u', REDIS_URL, 'info', 'server'], { encoding: 'utf8' }).stdout ?? '',
   )?.[1] ?? '?';
-
-/**
- * CPU of PostgreSQL so far, ns: every process of user postgres named postgres (postmaster,
- * backends, walwriter, checkpointer...), with the children's times each has reaped, so that a
- * backend that exited between two samples is still counted (in the postmaster's cutime).
- */
-function pgCpuNs() {
-  const r = spawnSync('pgrep', ['-u', 'postgres', '-x', 'postgres'], { encoding: 'utf8' });
-  const pids = (r.stdout ?? '').split('\n').filter(Boolean);
-  return {
-    ns: pids.reduce((sum, pid) => sum + procStatNs(pid, { children: true }), 0),
-    procs: pids.length,
-  };
-}
 
 /**
  * The next transaction id (a write transaction takes one; a read-only one does not) and the

@@ -22,10 +22,11 @@
 // same code on both sides: their ratio shows the noise. Writes everything to
 // RESULTS_DIR/<date>-compare-<base>.json (RESULTS_DIR defaults to /tmp/bench-compare, so the
 // published results are never touched). Progress on stderr; the table on stdout.
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { commitOf, exportBuild, tscBuild } from './lib/builds.mjs';
 import { median, round } from './lib/measure.mjs';
 import { ensureBuild, installCleanup, ROOT, tempDir } from './lib/process.mjs';
 import { gitCommit, parseArgs, say, table, today } from './lib/report.mjs';
@@ -68,32 +69,8 @@ process.on('exit', () => {
   for (const child of running) child.kill('SIGTERM');
 });
 
-const git = (...a) => {
-  const r = spawnSync('git', a, { cwd: ROOT, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`git ${a.join(' ')}: ${r.stderr}`);
-  return r.stdout.trim();
-};
-const baseSha = git('rev-parse', '--verify', `${args.base}^{commit}`);
+const baseSha = commitOf(String(args.base));
 const baseShort = baseSha.slice(0, 7);
-
-/** The build of `sha` in a temp dir of its own (exported, linked to node_modules, compiled). */
-function baseBuild(sha) {
-  const dir = join(tmpdir(), `ssechat-compare-${sha.slice(0, 12)}`);
-  const stamp = join(dir, '.compare-built');
-  if (existsSync(stamp)) return dir;
-  mkdirSync(dir, { recursive: true });
-  say(`compare: exporting ${sha.slice(0, 7)} to ${dir} and building it`);
-  const tar = spawnSync('sh', ['-c', `git archive "${sha}" | tar -x -C "${dir}"`], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  if (tar.status !== 0) throw new Error(`git archive ${sha} failed`);
-  if (!existsSync(join(dir, 'node_modules')))
-    symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
-  tscBuild(dir);
-  writeFileSync(stamp, `${sha}\n`);
-  return dir;
-}
 
 /** Runs one scenario against the build at `bin`; resolves its result line (or an error). */
 function runScenario(name, bin) {
@@ -171,21 +148,12 @@ function figures(result) {
   return out;
 }
 
-/** Compiles `dir` with this checkout's tsc (into `dir`/dist). */
-function tscBuild(dir) {
-  const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules', '.bin', 'tsc'), '-p', dir], {
-    cwd: dir,
-    stdio: ['ignore', 2, 2],
-  });
-  if (tsc.status !== 0) throw new Error(`tsc failed in ${dir}`);
-}
-
 if (args['no-build']) await ensureBuild();
 else {
   say(`compare: building this checkout (${ROOT})`);
   tscBuild(ROOT);
 }
-const base = baseBuild(baseSha);
+const base = exportBuild(baseSha);
 const builds = {
   base: { bin: join(base, 'bin', 'ssechat.js'), commit: baseShort },
   head: { bin: join(ROOT, 'bin', 'ssechat.js'), commit: gitCommit() },

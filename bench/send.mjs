@@ -1,5 +1,5 @@
 // bench/send.mjs [--quick] [--duration 10s] [--reps 3] [--conns 10,50] [--php-n 10000]
-//               [--servers ssechat,baseline]
+//               [--servers ssechat,baseline] [--text "what wrk sends"]
 //
 // "Keep-alive send" (issue 6, scenario 2): wrk POSTs /api/v1/messages over keep-alive
 // connections for a fixed time; every message is stored (SQLite, persistence on) and delivered
@@ -30,7 +30,7 @@ import {
   withBenchLock,
 } from './lib/process.mjs';
 import { parseArgs, printResult, say } from './lib/report.mjs';
-import { measureSend, prepareSendLoad } from './lib/send-load.mjs';
+import { measureSend, prepareSendLoad, SEND_TEXT } from './lib/send-load.mjs';
 import { startBaseline, startScenarioServer, startServer } from './lib/server.mjs';
 
 const args = parseArgs(process.argv.slice(2));
@@ -48,6 +48,8 @@ const PHP = process.env.PHP ?? 'php8.2';
 const PHP_PORT = Number(args['php-port'] ?? (await freePort()));
 const PORT = Number(args.port ?? (await freePort()));
 const SERVERS = String(args.servers ?? 'ssechat,baseline').split(',');
+// The message text: its words are what the search index adds per send (bench/search.mjs).
+const TEXT = String(args.text ?? SEND_TEXT);
 
 // Bounded: each wrk run is killed at its duration + 30 s, each ab at 300 s, and the whole
 // script stops (killing every child) after this, waits for the bench lock included.
@@ -138,7 +140,7 @@ async function keepAliveSend(name, phpRps) {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const rows = [];
   try {
-    const load = await prepareSendLoad(PORT, dir, agent);
+    const load = await prepareSendLoad(PORT, dir, agent, TEXT);
 
     say(`${name} warm-up: wrk -c10 -d${WARMUP}`);
     await withBenchLock(() => load.wrk(10, WARMUP));
@@ -208,7 +210,15 @@ if (c10) {
 }
 printResult({
   scenario: 'send',
-  params: { duration: DURATION, reps: REPS, conns: CONNS, php_n: PHP_N, warmup: WARMUP, quick },
+  params: {
+    duration: DURATION,
+    reps: REPS,
+    conns: CONNS,
+    php_n: PHP_N,
+    warmup: WARMUP,
+    quick,
+    text: TEXT,
+  },
   rows: [php, ...rows],
   goals,
 });

@@ -1,14 +1,11 @@
-// bench/lib/backends.mjs -- the PostgreSQL schema and Redis keys a cluster benchmark makes
-// for itself (`schema`, keys under `prefix`), and dropping them again: between cases, after
-// the run, and at exit whatever the cause.
+// bench/lib/backends.mjs -- the PostgreSQL schema and Redis keys a benchmark makes for
+// itself (`schema`, keys under `prefix`), and dropping them again: between cases, after the
+// run, and at exit whatever the cause.
 import { spawnSync } from 'node:child_process';
 import pg from 'pg';
 
-/**
- * Drops `schema` (waiting at most 10 s for its locks) and deletes the Redis keys under
- * `prefix`; both are fine when there are none.
- */
-export async function dropBackends({ dbUrl, schema, redisUrl, prefix }) {
+/** Drops `schema` (waiting at most 10 s for its locks); fine when there is none. */
+export async function dropSchema(dbUrl, schema) {
   const db = new pg.Client({ connectionString: dbUrl });
   await db.connect();
   try {
@@ -17,6 +14,23 @@ export async function dropBackends({ dbUrl, schema, redisUrl, prefix }) {
   } finally {
     await db.end();
   }
+}
+
+/** dropSchema for a process `exit` hook, where nothing asynchronous runs: psql, 15 s at most. */
+export function dropSchemaSync(dbUrl, schema) {
+  spawnSync(
+    'psql',
+    [dbUrl, '-qc', `SET lock_timeout = '10s'; DROP SCHEMA IF EXISTS ${schema} CASCADE`],
+    { timeout: 15_000, stdio: 'ignore' },
+  );
+}
+
+/**
+ * Drops `schema` (waiting at most 10 s for its locks) and deletes the Redis keys under
+ * `prefix`; both are fine when there are none.
+ */
+export async function dropBackends({ dbUrl, schema, redisUrl, prefix }) {
+  await dropSchema(dbUrl, schema);
   const { Redis } = await import('ioredis');
   const redis = new Redis(redisUrl);
   try {
@@ -36,11 +50,7 @@ export async function dropBackends({ dbUrl, schema, redisUrl, prefix }) {
  * redis-cli, each bounded to 15 s.
  */
 export function dropBackendsSync({ dbUrl, schema, redisUrl, prefix }) {
-  spawnSync(
-    'psql',
-    [dbUrl, '-qc', `SET lock_timeout = '10s'; DROP SCHEMA IF EXISTS ${schema} CASCADE`],
-    { timeout: 15_000, stdio: 'ignore' },
-  );
+  dropSchemaSync(dbUrl, schema);
   spawnSync(
     'sh',
     [

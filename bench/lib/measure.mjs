@@ -53,6 +53,21 @@ export function cpuBusyNs(cpu = SERVER_CPU) {
 }
 
 /**
+ * CPU of PostgreSQL so far, ns: every process of user postgres named postgres (postmaster,
+ * backends, walwriter, checkpointer...), with the children's times each has reaped, so that a
+ * backend that exited between two samples is still counted (in the postmaster's cutime).
+ * Server-wide: other clients of the same PostgreSQL count too.
+ */
+export function pgCpuNs() {
+  const r = spawnSync('pgrep', ['-u', 'postgres', '-x', 'postgres'], { encoding: 'utf8' });
+  const pids = (r.stdout ?? '').split('\n').filter(Boolean);
+  return {
+    ns: pids.reduce((sum, pid) => sum + procStatNs(pid, { children: true }), 0),
+    procs: pids.length,
+  };
+}
+
+/**
  * Measures how much of `cpu` something other than `pid` used between this call and the call of
  * the stopper it returns: the noise indicator every timed figure carries (the box is shared).
  * The stopper gives `{ server_cpu_ns, wall_s, other_cpu_pct }` (other = busy time of the CPU

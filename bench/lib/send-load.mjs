@@ -8,13 +8,16 @@ import { cpuWatch, round } from './measure.mjs';
 import { run, SERVER_CPU, sleep, withBenchLock } from './process.mjs';
 import { parseWrk, wrkPostScript } from './wrk.mjs';
 
+/** The text wrk sends unless told otherwise: three words. */
+export const SEND_TEXT = 'hello from wrk';
+
 /**
  * Logs `tx` and `rx` in on `port` (over `agent`), opens rx's stream and waits for its hello
- * (at most 5 s), and writes wrk's Lua script into `dir`. Returns the load:
+ * (at most 5 s), and writes wrk's Lua script into `dir`, which sends `text`. Returns the load:
  * `{ tx, rx, send(text), wrk(conns, duration) }`; `send` is one DM to rx (its id), `wrk` one
  * wrk run (killed at its duration + 30 s). Close `rx` when done.
  */
-export async function prepareSendLoad(port, dir, agent) {
+export async function prepareSendLoad(port, dir, agent, text = SEND_TEXT) {
   const tx = await login(port, 'tx', { agent });
   const rxCookie = await login(port, 'rx', { agent });
   const rx = openReceiver(port, rxCookie);
@@ -34,7 +37,7 @@ export async function prepareSendLoad(port, dir, agent) {
       throw new Error(`POST /api/v1/messages: ${r.status} ${JSON.stringify(r.body)}`);
     return r.body.id;
   };
-  const script = wrkPostScript(join(dir, 'post.lua'), { to: 'rx', text: 'hello from wrk' }, tx);
+  const script = wrkPostScript(join(dir, 'post.lua'), { to: 'rx', text }, tx);
   const url = `http://127.0.0.1:${port}/api/v1/messages`;
   const wrk = (c, d) =>
     run(

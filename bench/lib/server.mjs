@@ -31,17 +31,26 @@ async function ensureServerBuild() {
 }
 
 /**
- * Starts a server pinned to SERVER_CPU and waits for its port. Returns
- * `{ name, pid, proc, port, stop(), log() }`; stop() SIGTERMs, then SIGKILLs after 3 s.
+ * Starts a server pinned to SERVER_CPU and waits for its port (at most `startTimeoutMs`,
+ * default 15 s; a server that migrates a large database before it listens needs more).
+ * Returns `{ name, pid, proc, port, spawnedAt, stop(), log() }`; spawnedAt is the
+ * performance.now() of the spawn, stop() SIGTERMs, then SIGKILLs after 3 s.
  * SERVER_NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") go to node servers, for
  * profiling a benchmark as it runs.
  */
-export async function startServer(name, cmd, args, port, { cpu = SERVER_CPU, env, cwd } = {}) {
+export async function startServer(
+  name,
+  cmd,
+  args,
+  port,
+  { cpu = SERVER_CPU, env, cwd, startTimeoutMs = 15_000 } = {},
+) {
   let log = '';
   // Something already on the port would be measured in place of our server: refuse.
   if (await portOpen(port)) throw new Error(`${name}: port ${port} is already in use`);
   const flags = (process.env.SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean);
   if (cmd === process.execPath) args = [...flags, ...args];
+  const spawnedAt = performance.now();
   const proc = spawnTracked(cmd, args, {
     cpu,
     cwd: cwd ?? ROOT,
@@ -54,7 +63,7 @@ export async function startServer(name, cmd, args, port, { cpu = SERVER_CPU, env
   proc.stdout.on('data', keep);
   proc.stderr.on('data', keep);
   try {
-    await waitForPort(port, '127.0.0.1', 15_000, proc);
+    await waitForPort(port, '127.0.0.1', startTimeoutMs, proc);
   } catch (err) {
     proc.kill('SIGKILL');
     throw new Error(`${name} did not start: ${err.message}\n${log}`);
@@ -67,27 +76,34 @@ export async function startServer(name, cmd, args, port, { cpu = SERVER_CPU, env
     await gone;
     clearTimeout(t);
   };
-  return { name, pid: proc.pid, proc, port, stop, log: () => log };
+  return { name, pid: proc.pid, proc, port, spawnedAt, stop, log: () => log };
 }
 
 /**
  * Starts ssechat from the build with a fresh data dir (removed on stop), persistence on
- * (`--store sqlite`) and the flood guards off, unless `extra` (more flags) says otherwise.
- * `nodeFlags` go to node before the script (`--cpu-prof --cpu-prof-dir=DIR` profiles the
- * server: the profile is written when it stops).
+ * (`--store sqlite`) and the flood guards off, unless `extra` (more flags, which win over
+ * these: `--store postgres …`) says otherwise. `nodeFlags` go to node before the script
+ * (`--cpu-prof --cpu-prof-dir=DIR` profiles the server: the profile is written when it
+ * stops). `dataDir` runs it on an existing data dir instead (kept on stop), `bin` runs
+ * another build's bin/ssechat.js, and `startTimeoutMs` is startServer's.
  */
-export async function startSsechat(port, extra = [], { nodeFlags = [] } = {}) {
-  await ensureServerBuild();
-  const dir = tempDir('ssechat-bench-data-');
+export async function startSsechat(
+  port,
+  extra = [],
+  { nodeFlags = [], dataDir, bin, startTimeoutMs } = {},
+) {
+  if (!bin) await ensureServerBuild();
+  const dir = dataDir ?? tempDir('ssechat-bench-data-');
   const args = [
     ...nodeFlags,
-    ssechatBin(),
+    bin ?? ssechatBin(),
     ...['--host', '127.0.0.1', '--port', String(port), '--data-dir', dir],
     ...['--log-level', 'warn', '--store', 'sqlite'],
     ...NO_RATE_LIMITS,
     ...extra,
   ];
-  const s = await startServer('ssechat', process.execPath, args, port);
+  const s = await startServer('ssechat', process.execPath, args, port, { startTimeoutMs });
+  if (dataDir) return s;
   const stop = s.stop;
   s.stop = async () => {
     await stop();
