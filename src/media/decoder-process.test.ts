@@ -84,7 +84,10 @@ test('the decoder runs at nice 10, all its threads, and starts on the first imag
 
 test('a job past its deadline kills the decoder; the next job gets a new one', async () => {
   const slow = await slowWebp();
-  const images = new ImageProcessor({ timeoutMs: 400 });
+  // The deadline must pass a child's start (node and sharp loading) on a loaded machine: at
+  // 400 ms the warm-up itself timed out under a load average of 8. The slow image's re-encode
+  // takes some 2.5 s on this box, well past 1 s.
+  const images = new ImageProcessor({ timeoutMs: 1000 });
   // Warm: the child's start (node and sharp loading) is not what this test times out.
   await images.process(small, 'image/png');
   const first = images.decoderPid as number;

@@ -167,7 +167,10 @@ export const MAX_ROOM_LISTING = 1000;
  *   edited message is found by its new text only, a deleted or pruned one not at all. Every
  *   term must match (a phrase's tokens in order, a prefix's last token as a prefix); `from`
  *   and `with` narrow by sender and conversation (ASCII letters compared without case).
- *   Hits come newest first; at most SEARCH_SCAN index matches are examined per call. A
+ *   Messages come newest first. What the viewer may not see never fills a page nor ends one:
+ *   SQLite reads the index only in the viewer's conversations and spans (audience tokens),
+ *   PostgreSQL states the rule in the query that reads the matches. A page may still end
+ *   before `limit` with a `next` (a loose prefix in SQLite, a bounded walk in PostgreSQL). A
  *   database written before the index existed is indexed in the background, newest first.
  * - Messages read back (`since`, `history`, `message`, `takeOffline`) carry their current text,
  *   `edited` and `deleted`.
