@@ -189,7 +189,7 @@ describe('accounts that looked alike before the rule', () => {
     for (const nick of legacy) {
       const cookie = await session(base, nick, 'legacy password');
       const who = await api(base, 'GET', '/api/v1/session', undefined, cookie);
-      assert.deepEqual(who.json, { user: nick, auth: 'accounts' });
+      assert.deepEqual(who.json, { user: nick, auth: 'accounts', maxMessageLength: 2000 });
       // The classic stream, whose path names the nick.
       const client = await SseClient.open(base, `/${encodeURIComponent(nick)}`, cookie);
       assert.equal(client.status, 200, nick);

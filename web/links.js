@@ -18,7 +18,8 @@ const UNSHOWN = /[\p{C}\p{Z}\p{Default_Ignorable_Code_Point}\u2800]/u;
 
 /**
  * Appends `text` to `parent` as text nodes, with http(s) URLs as links that open in a new
- * tab without giving it a handle on this page (noopener) or telling it where it came from.
+ * tab without giving it a handle on this page (noopener) or telling it where it came from,
+ * and tell search engines that we do not vouch for them (nofollow).
  * The text between links goes through `plain` (mentions.js marks mentions in it), so that
  * nothing inside a URL is taken for anything else.
  * @param {HTMLElement} parent
@@ -36,6 +37,17 @@ export function appendText(parent, text, plain = appendPlain) {
     last = (match.index ?? 0) + raw.length;
   }
   plain(parent, text.slice(last));
+}
+
+/**
+ * The http(s) URL that `text` starts with, taken as appendText takes one (without the
+ * punctuation that ends the sentence); '' when it starts with none. Formatting (markdown.js)
+ * keeps such a URL whole, so that no `*` or `_` inside it is taken for emphasis.
+ * @param {string} text
+ */
+export function urlAtStart(text) {
+  const match = /^https?:\/\/[^\s<>"'`]+/i.exec(text);
+  return match ? match[0].replace(TRAILING, '') : '';
 }
 
 /**
@@ -63,7 +75,7 @@ export function safeLink(raw) {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
   const a = el('a', '', linkText(url.href));
   a.dir = 'ltr';
-  a.rel = 'noopener noreferrer';
+  a.rel = 'noopener noreferrer nofollow';
   a.target = '_blank';
   a.href = url.href;
   return a;

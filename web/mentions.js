@@ -85,6 +85,23 @@ export function appendMentions(parent, text, mentions, me) {
 }
 
 /**
+ * The `@` and run of nick characters that `text` starts with, as appendMentions reads one
+ * ('' when it does not start with `@`). Formatting (markdown.js) keeps such a run whole, so
+ * that a nick such as `_bob_` is not taken for emphasis.
+ * @param {string} text
+ */
+export function nickRunAtStart(text) {
+  if (!text.startsWith('@')) return '';
+  let end = 1;
+  while (end < text.length) {
+    const ch = String.fromCodePoint(text.codePointAt(end) ?? 0);
+    if (NOT_NICK.test(ch)) break;
+    end += ch.length;
+  }
+  return text.slice(0, end);
+}
+
+/**
  * The part of `run` that is a listed mention: the whole run, or the run without its
  * trailing punctuation (the longer first, as the server prefers); '' when neither is.
  * @param {string} run

@@ -1,11 +1,11 @@
 // The list of the open conversation's messages: stored ones, then unsent ones, grouped by
-// day and by sender, each with its text (links, mentions), "(edited)", its tools
+// day and by sender, each with its text (formatting, links, mentions), "(edited)", its tools
 // (message-tools.js) and, for our own, its delivery state; and the "New messages" divider
 // before the first one the user had not read when they opened the conversation. The files a
 // message carries show below its text (attachments.js).
 
 import { attachmentsOf, renderAttachments } from './attachments.js';
-import { appendText } from './links.js';
+import { appendFormatted } from './markdown.js';
 import { appendMentions, mentionsMe } from './mentions.js';
 import { avatar, el, part, reconcile, srOnly } from './view.js';
 
@@ -155,7 +155,7 @@ function messageNode(from, ts, item, mine) {
   time.title = new Date(ts).toLocaleString();
   head.append(time);
   const body = el('div', 'text');
-  if (item) appendText(body, item.text);
+  if (item) appendFormatted(body, item.text);
   const files = el('div', 'files');
   renderAttachments(files, item?.attachments ?? []);
   const note = srOnly(', mentions you');
@@ -195,7 +195,7 @@ function updateBody(li, m, me) {
   li.classList.toggle('mentioned', mentioned);
   part(li, '.mention-note').hidden = !mentioned;
   if (m.deleted) body.textContent = 'message deleted';
-  else appendText(body, m.text, (parent, text) => appendMentions(parent, text, mentions, me));
+  else appendFormatted(body, m.text, (parent, text) => appendMentions(parent, text, mentions, me));
   // A deleted message shows no files (the server sends it without them).
   renderAttachments(part(li, '.files'), m.deleted ? [] : attachmentsOf(m));
   const edited = part(li, '.edited');

@@ -186,6 +186,8 @@ export type ApiAuthMode = 'open' | 'accounts';
 export interface ApiSession {
   readonly user: string;
   readonly auth: ApiAuthMode;
+  /** The longest message text the server takes, in code points (`--max-message-length`). */
+  readonly maxMessageLength: number;
 }
 
 /** `POST /users`: the account made. */

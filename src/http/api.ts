@@ -19,6 +19,7 @@ import { ApiPush } from './api-push.js';
 import { ApiReading } from './api-reading.js';
 import { ApiRooms } from './api-rooms.js';
 import { ApiStream } from './api-stream.js';
+import type { ApiSession } from './api-types.js';
 import { ApiUploads } from './api-uploads.js';
 import { type Auth, type Identity, TICKET_TTL_MS } from './auth.js';
 import { type JsonBody, optionalString, readJson, stringField } from './body.js';
@@ -133,7 +134,7 @@ export class Api {
   /** `GET /api/v1/session`: who the caller is. */
   readonly whoami: Handler = async (req, res) => {
     const { nick } = await this.deps.auth.require(req);
-    sendJson(res, 200, { user: nick, auth: this.deps.config.auth });
+    sendJson(res, 200, this.session(nick));
   };
 
   /** `POST /api/v1/session`: logs in and sets the session cookie. */
@@ -141,8 +142,14 @@ export class Api {
     const body = await this.body(req, res);
     const nick = this.deps.chat.parseNick(stringField(body, 'nick'));
     await this.deps.auth.login(req, res, nick, body.password);
-    sendJson(res, 201, { user: nick, auth: this.deps.config.auth });
+    sendJson(res, 201, this.session(nick));
   };
+
+  /** What GET and POST /session answer: the user, and the server's mode and text limit. */
+  private session(nick: string): ApiSession {
+    const { auth, maxMessageLength } = this.deps.config;
+    return { user: nick, auth, maxMessageLength };
+  }
 
   /**
    * `DELETE /api/v1/session`: ends the session, the streams it opened and the push

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { findWebDir, inlineCodePolicy, webAssets } from './static.js';
+import { findWebDir, inlineCodePolicy, vendorAssets, webAssets } from './static.js';
 
 const sha = (s: string) => `'sha256-${createHash('sha256').update(s).digest('base64')}'`;
 
@@ -46,10 +46,10 @@ test('webAssets lists the plain files of the folder with a known type, and nothi
 
 test('every module and style the page refers to is a served asset', () => {
   const web = findWebDir();
-  const assets = new Set(webAssets(web));
+  const assets = new Set([...webAssets(web), ...vendorAssets().keys()]);
   const wanted = new Set<string>();
   for (const name of assets) {
-    if (!name.endsWith('.js')) continue;
+    if (!name.endsWith('.js') || !webAssets(web).includes(name)) continue;
     const code = readFileSync(join(web, name), 'utf8');
     for (const [, path] of code.matchAll(/^(?:import|export)\b[^'"]*from '\.\/([^']+)'/gm)) {
       wanted.add(path ?? '');
@@ -59,4 +59,23 @@ test('every module and style the page refers to is a served asset', () => {
   for (const [, path] of page.matchAll(/"\/assets\/([^"]+)"/g)) wanted.add(path ?? '');
   assert.ok(wanted.has('app.js') && wanted.has('view.js'), 'the scan finds the references');
   for (const path of wanted) assert.ok(assets.has(path), `${path} is served`);
+});
+
+test('the libraries the page imports are self-contained ES modules, with types for web/', () => {
+  const web = findWebDir();
+  const vendor = vendorAssets();
+  assert.deepEqual([...vendor.keys()].sort(), ['markdown-it.js', 'purify.js']);
+  for (const [name, path] of vendor) {
+    const code = readFileSync(path, 'utf8');
+    // A browser would fetch any import relative to /assets/, where nothing answers.
+    assert.doesNotMatch(
+      code,
+      /^\s*import\b|\bimport\s*\(|\bfrom\s*["']/m,
+      `${name} imports nothing`,
+    );
+    assert.match(code, /^export \{ \w+ as default \};$/m, `${name} has a default export`);
+    assert.ok(!webAssets(web).includes(name), `${name} is not also a file of web/`);
+    const types = readFileSync(join(web, name.replace(/\.js$/, '.d.ts')), 'utf8');
+    assert.match(types, /export \{ default \} from/);
+  }
 });

@@ -75,15 +75,48 @@ export function webAssets(webDir: string): string[] {
     .sort();
 }
 
-/** The page's scripts, styles and icon (webAssets), each a StaticPage. */
+/**
+ * The libraries the page imports (web/markdown.js), served at `/assets/<name>` beside web/'s
+ * own files: each a self-contained ES module build of a dependency, found through the
+ * package's exports as node resolves it from here, so that tsx, dist/ and an installed
+ * ssechat serve the copy in their node_modules. web/<name without .js>.d.ts gives the page's
+ * type check the same module's types.
+ */
+export const VENDOR_MODULES: Readonly<Record<string, string>> = {
+  // markdown-it's browser build bundles its own dependencies (entities, linkify-it, mdurl,
+  // punycode, uc.micro): it imports nothing.
+  'markdown-it.js': 'markdown-it/browser',
+  // DOMPurify's ES module build imports nothing either.
+  'purify.js': 'dompurify',
+};
+
+/** The files of VENDOR_MODULES: asset name to path, resolved once at startup. */
+export function vendorAssets(): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const [name, specifier] of Object.entries(VENDOR_MODULES)) {
+    files.set(name, fileURLToPath(import.meta.resolve(specifier)));
+  }
+  return files;
+}
+
+/** The page's scripts, styles and icon (webAssets), and its libraries (vendorAssets). */
 export class StaticAssets {
   private readonly files = new Map<string, StaticPage>();
 
-  constructor(webDir: string, names: readonly string[] = webAssets(webDir)) {
+  constructor(
+    webDir: string,
+    names: readonly string[] = webAssets(webDir),
+    vendor: ReadonlyMap<string, string> = vendorAssets(),
+  ) {
     for (const name of names) {
       const type = ASSET_TYPES[extname(name)];
       if (!type) throw new Error(`no Content-Type for web asset ${name}`);
       this.files.set(name, new StaticPage(join(webDir, name), type));
+    }
+    for (const [name, path] of vendor) {
+      // A file of web/ by the same name would be shadowed without a word.
+      if (this.files.has(name)) throw new Error(`web asset ${name} is also a library's name`);
+      this.files.set(name, new StaticPage(path, ASSET_TYPES['.js'] ?? ''));
     }
   }
 
