@@ -322,8 +322,14 @@ test('a public room: edits and deletes made while a member was away show after a
   ]);
 
   // The owner removes bob: the room leaves his list and is offered again (it is public).
+  // Remove asks first; Cancel keeps him, and nothing was sent.
   await members(alice, 'bob');
   await alice.getByRole('button', { name: 'Remove bob from #lobby' }).click();
+  await alice.getByRole('button', { name: 'Keep bob in #lobby' }).click();
+  await alice.getByRole('button', { name: 'Remove bob from #lobby' }).waitFor();
+  await memberListed(alice, 'bob', true);
+  await alice.getByRole('button', { name: 'Remove bob from #lobby' }).click();
+  await alice.getByRole('button', { name: 'Yes, remove bob from #lobby' }).click();
   await memberListed(alice, 'bob', false);
   await until(bob, 'Everyone open', () => document.getElementById('app')?.dataset.conv === 'all');
   await until(bob, 'the notice', () =>
@@ -501,6 +507,9 @@ test('members called . and .. are made moderators and removed from the members p
   }
   for (const [i, nick] of ['.', '..'].entries()) {
     await alice.getByRole('button', { name: `Remove ${nick} from #dots`, exact: true }).click();
+    await alice
+      .getByRole('button', { name: `Yes, remove ${nick} from #dots`, exact: true })
+      .click();
     await memberListed(alice, nick, false);
     await until(
       dots[i] as Page,

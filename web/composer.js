@@ -3,8 +3,10 @@
 // stored message once the server has it. The box also edits one of our messages (Edit,
 // message-tools.js): it then holds that message's text, and Enter saves it. Files attached
 // (attach-tray.js, from file-sources.js) go with the next message once they are uploaded.
+// Its counter and preview are draft.js's.
 
 import { AttachTray } from './attach-tray.js';
+import { Draft } from './draft.js';
 import { wireFileSources } from './file-sources.js';
 import { EVERYONE } from './model.js';
 import { Outbox } from './outbox.js';
@@ -66,11 +68,14 @@ export class Composer {
     this.draft = '';
     this.saving = false;
     this.title = 'Everyone';
+    /** The box's counter (the server's text limit) and its preview. */
+    this.box = new Draft();
     /** The files for the next message. */
     this.tray = new AttachTray({ changed: () => this.updateSend(), loggedOut });
   }
 
   wire() {
+    this.box.wire();
     $('composer').addEventListener('submit', (e) => {
       e.preventDefault();
       this.send();
@@ -189,8 +194,12 @@ export class Composer {
     if (saved && this.editing?.id === id) this.cancelEdit();
   }
 
-  /** Grows the message box with its text, up to its CSS max-height. */
+  /**
+   * Grows the message box with its text, up to its CSS max-height; its counter and preview
+   * follow the text.
+   */
   fitText() {
+    this.box.update();
     const box = text();
     box.style.height = 'auto';
     box.style.height = `${box.scrollHeight + 2}px`;
@@ -198,6 +207,8 @@ export class Composer {
 
   /** Sends what the box holds (or saves the edit). */
   send() {
+    // Too long: the text stays in the box, where it can be shortened (the counter says so).
+    if (this.box.refuse()) return;
     if (this.editing) {
       this.saveEdit();
       return;

@@ -44,6 +44,8 @@ export class Members {
     this.wanted = false;
     this.generation = 0;
     this.timer = 0;
+    /** The member whose Remove was pressed: their line asks first. @type {string | null} */
+    this.asking = null;
   }
 
   wire() {
@@ -83,6 +85,7 @@ export class Members {
       if (NARROW.matches) this.wanted = false;
       this.room = room;
       this.members = [];
+      this.asking = null;
       this.generation++;
       $('member-list').replaceChildren();
       $('invite-error').textContent = '';
@@ -166,6 +169,7 @@ export class Members {
    * @param {string} user
    */
   async remove(room, user) {
+    this.asking = null;
     try {
       await call('DELETE', `${roomPath(room)}/members/${segment(user)}`);
     } catch (e) {
@@ -224,10 +228,11 @@ export class Members {
         update: (li) => {
           const online = model.online.has(member.user);
           const can = this.allowed(room, member);
-          const signature = `${member.role}|${online}|${can.remove}|${can.role}`;
+          const asking = this.asking === member.user && can.remove;
+          const signature = `${member.role}|${online}|${can.remove}|${can.role}|${asking}`;
           if (li.dataset.signature === signature) return;
           li.dataset.signature = signature;
-          li.replaceChildren(...this.row(room, member, online, can));
+          li.replaceChildren(...this.row(room, member, online, can, asking));
         },
       })),
     );
@@ -239,8 +244,9 @@ export class Members {
    * @param {Member} member
    * @param {boolean} online
    * @param {{ remove: boolean, role: boolean }} can
+   * @param {boolean} asking whether Remove was pressed: the line asks to be sure
    */
-  row(room, member, online, can) {
+  row(room, member, online, can, asking) {
     const dot = el('span', online ? 'dot online' : 'dot');
     dot.setAttribute('aria-hidden', 'true');
     const name = el(
@@ -265,13 +271,51 @@ export class Members {
     } else if (member.role !== 'member') {
       nodes.push(el('span', 'role muted', member.role));
     }
-    if (can.remove) {
-      const remove = el('button', 'quiet remove', 'Remove');
-      remove.type = 'button';
-      remove.setAttribute('aria-label', `Remove ${member.user} from ${room}`);
-      remove.addEventListener('click', () => this.remove(room, member.user));
-      nodes.push(remove);
+    const { user } = member;
+    if (asking) {
+      nodes.push(
+        el('span', 'ask', `Remove ${user}?`),
+        button('remove danger', 'Remove', `Yes, remove ${user} from ${room}`, () =>
+          this.remove(room, user),
+        ),
+        button('keep', 'Cancel', `Keep ${user} in ${room}`, () => this.ask(null, user)),
+      );
+    } else if (can.remove) {
+      nodes.push(
+        button('remove', 'Remove', `Remove ${user} from ${room}`, () => this.ask(user, user)),
+      );
     }
     return nodes;
   }
+
+  /**
+   * Asks whether to remove `user` (null: the question goes away, for `was`); focus follows to
+   * the answer that keeps them, or back to the Remove button.
+   * @param {string | null} user
+   * @param {string} was the member whose line changes
+   */
+  ask(user, was) {
+    this.asking = user;
+    this.render();
+    const li = [...$('member-list').children].find(
+      (n) => n instanceof HTMLElement && n.querySelector('.member-name')?.textContent === was,
+    );
+    const button = li?.querySelector(user ? 'button.keep' : 'button.remove');
+    if (button instanceof HTMLElement) button.focus();
+  }
+}
+
+/**
+ * A quiet button with an accessible name.
+ * @param {string} className
+ * @param {string} text
+ * @param {string} label
+ * @param {() => void} onClick
+ */
+function button(className, text, label, onClick) {
+  const node = el('button', `quiet ${className}`, text);
+  node.type = 'button';
+  node.setAttribute('aria-label', label);
+  node.addEventListener('click', onClick);
+  return node;
 }

@@ -222,6 +222,10 @@ function updateOwnState(li, conv, row, actions) {
         : state === 'retrying'
           ? 'Sending… (retrying)'
           : 'Sending…';
+  } else if (row.message.deleted) {
+    // Nothing was left to read: a deleted message says neither Sent nor Read.
+    state = 'deleted';
+    label = '';
   } else if (conv.isDirect && row.message.id <= conv.peerRead) {
     state = 'read';
     label = 'Read';
