@@ -11,8 +11,11 @@ import { el } from './view.js';
 const NOT_NICK = /[\s\p{C}\p{Z}/?#%+:,<>"'&`\\@]/u;
 /** An `@` may start a mention unless it follows one of these (as in an e-mail address). */
 const WORD = /[\p{L}\p{N}_]/u;
-/** Punctuation that may end a run without belonging to the nick ("thanks @bob."). */
-const TRAILING = /[.!?;)\]}'"…]+$/u;
+/**
+ * Punctuation that may end a run without belonging to the nick ("thanks @bob."), and the
+ * formatting marks around a mention ("**@bob**", markdown.js).
+ */
+const TRAILING = /[.!?;)\]}'"…*_~]+$/u;
 
 /**
  * `s` with its ASCII letters lowercased: the server compares nicks this way.
@@ -87,7 +90,8 @@ export function appendMentions(parent, text, mentions, me) {
 /**
  * The `@` and run of nick characters that `text` starts with, as appendMentions reads one
  * ('' when it does not start with `@`). Formatting (markdown.js) keeps such a run whole, so
- * that a nick such as `_bob_` is not taken for emphasis.
+ * that a nick such as `_bob` is not taken for emphasis; it leaves out the formatting marks
+ * that end the run, which may close what opened before the `@` (`**@bob**`).
  * @param {string} text
  */
 export function nickRunAtStart(text) {
@@ -98,7 +102,7 @@ export function nickRunAtStart(text) {
     if (NOT_NICK.test(ch)) break;
     end += ch.length;
   }
-  return text.slice(0, end);
+  return text.slice(0, end).replace(/[*_~]+$/, '');
 }
 
 /**

@@ -61,6 +61,15 @@ test('a run stops at what a nick cannot hold; trailing punctuation is also tried
   assert.deepEqual(mentionCandidates('thanks @bob.'), ['bob.', 'bob']);
   assert.deepEqual(mentionCandidates('@bob!)… next'), ['bob!)…', 'bob']);
   assert.deepEqual(mentionCandidates('@a@b'), ['a']);
+  // Formatting marks (web/markdown.js) around a mention.
+  assert.deepEqual(mentionCandidates('**@bob** _@ann_. ~~@eve~~'), [
+    'bob**',
+    'bob',
+    'ann_.',
+    'ann',
+    'eve~~',
+    'eve',
+  ]);
 });
 
 test('unicode: letters of any script; NFC; controls, separators and invisibles end a run', () => {

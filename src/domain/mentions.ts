@@ -20,9 +20,10 @@ export const MAX_MENTION_LENGTH = 64;
 // mention), then a run of what a nick may hold (input.ts, NICK_FORBIDDEN) other than `@`.
 const MENTION = /(?<![\p{L}\p{N}\p{M}_])@([^\s\p{C}\p{Z}/?#%+:,<>"'&`\\@]+)/gu;
 
-// Punctuation that ends a sentence or a bracket rather than a nick: `@bob.` also tries `bob`.
-// Each is one UTF-16 unit.
-const TRAILING = new Set(['.', '!', '?', ';', ')', ']', '}', "'", '"', '\u2026']);
+// Punctuation that ends a sentence or a bracket rather than a nick: `@bob.` also tries `bob`;
+// and the page's formatting marks (web/markdown.js), so `**@bob**` and `_@bob_` also try
+// `bob`. Each is one UTF-16 unit.
+const TRAILING = new Set(['.', '!', '?', ';', ')', ']', '}', "'", '"', '\u2026', '*', '_', '~']);
 
 /** One `@` run: its spellings to try, longest first, as folded keys (foldNick). */
 export type MentionRun = readonly string[];
