@@ -61,11 +61,11 @@ test('a run stops at what a nick cannot hold; trailing punctuation is also tried
   assert.deepEqual(mentionCandidates('thanks @bob.'), ['bob.', 'bob']);
   assert.deepEqual(mentionCandidates('@bob!)… next'), ['bob!)…', 'bob']);
   assert.deepEqual(mentionCandidates('@a@b'), ['a']);
-  // Formatting marks (web/markdown.js) around a mention.
-  assert.deepEqual(mentionCandidates('**@bob** _@ann_. ~~@eve~~'), [
+  // Formatting marks (web/markdown.js) around a mention; `_@ann_` is none, as `x_@ann` is not.
+  assert.deepEqual(mentionCandidates('**@bob** *@ann*. ~~@eve~~ _@dan_'), [
     'bob**',
     'bob',
-    'ann_.',
+    'ann*.',
     'ann',
     'eve~~',
     'eve',
