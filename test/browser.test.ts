@@ -635,7 +635,8 @@ test('message text is shown as text; only http(s) links are clickable', {
       'undefined',
     );
   }
-  // One link, the https one, cut before the "<"; it opens in a new tab with no opener.
+  // One link, the https one, cut before the "<"; it opens in a new tab with no opener, no referrer
+  // and no endorsement (nofollow).
   const links = await victim.$$eval('#messages a', (as: HTMLAnchorElement[]) =>
     as.map((a) => ({
       href: a.getAttribute('href'),
@@ -648,7 +649,7 @@ test('message text is shown as text; only http(s) links are clickable', {
     {
       href: 'https://example.com/a?b=1&c=',
       text: 'https://example.com/a?b=1&c=',
-      rel: 'noopener noreferrer',
+      rel: 'noopener noreferrer nofollow',
       target: '_blank',
     },
   ]);
