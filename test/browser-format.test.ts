@@ -49,7 +49,7 @@ function bodies(page: Page): Promise<string[]> {
 test('formatting: strong, emphasis, code, code blocks, quotes, lists and links render; mentions still mark', {
   timeout: TEST_TIMEOUT,
 }, async (t) => {
-  const own = await setup(t);
+  const own = await setup(t, { maxMessageLength: 30_000 });
   if (!own) return;
   const alice = await session(own.url, 'alice');
   const page = await login(await newContext(), 'bob');
@@ -83,6 +83,15 @@ test('formatting: strong, emphasis, code, code blocks, quotes, lists and links r
     href: (a as HTMLAnchorElement).href,
   }));
   assert.equal(link.text, link.href);
+  // Past 20,000 characters a text shows plain (markdown.js FORMAT_MAX): rendering is bounded.
+  const long = `**big** https://example.com/x ${'a'.repeat(20_000)}`;
+  await post(own.url, alice, 'all', long);
+  await count(page, sent.length + 1);
+  const last = await page.$eval('#messages li.msg:last-child .text', (e) => ({
+    text: e.textContent,
+    elements: Array.from(e.querySelectorAll('*'), (n) => n.tagName),
+  }));
+  assert.deepEqual(last, { text: long, elements: ['A'] });
   noPageErrors();
 });
 

@@ -39,14 +39,20 @@ export function appendText(parent, text, plain = appendPlain) {
   plain(parent, text.slice(last));
 }
 
+/** An http(s) URL where the search starts (sticky), up to what cannot be in one (URL_IN_TEXT). */
+const URL_HERE = /https?:\/\/[^\s<>"'`]+/iy;
+
 /**
- * The http(s) URL that `text` starts with, taken as appendText takes one (without the
- * punctuation that ends the sentence); '' when it starts with none. Formatting (markdown.js)
- * keeps such a URL whole, so that no `*` or `_` inside it is taken for emphasis.
+ * The http(s) URL that starts at `index` of `text`, taken as appendText takes one (without
+ * the punctuation that ends the sentence); '' when none starts there. Formatting (markdown.js)
+ * keeps such a URL whole, so that no `*` or `_` inside it is taken for emphasis. It reads only
+ * the URL, never the rest of the text.
  * @param {string} text
+ * @param {number} index
  */
-export function urlAtStart(text) {
-  const match = /^https?:\/\/[^\s<>"'`]+/i.exec(text);
+export function urlAt(text, index) {
+  URL_HERE.lastIndex = index;
+  const match = URL_HERE.exec(text);
   return match ? match[0].replace(TRAILING, '') : '';
 }
 

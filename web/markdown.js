@@ -9,9 +9,9 @@
 // real target), and mentions from mentions.js: neither ever sees HTML. A remote image is never
 // loaded inline (it would tell its server who reads the message): `![a](url)` stays text.
 
-import { appendText, urlAtStart } from './links.js';
+import { appendText, urlAt } from './links.js';
 import MarkdownIt from './markdown-it.js';
-import { nickRunAtStart } from './mentions.js';
+import { nickRunAt } from './mentions.js';
 import DOMPurify from './purify.js';
 
 /**
@@ -64,6 +64,14 @@ const ALLOWED = {
   RETURN_DOM_FRAGMENT: /** @type {const} */ (true),
 };
 
+/**
+ * Longer texts (in UTF-16 units) show plain. markdown-it's time is linear in the text but not
+ * small (tens of milliseconds for 10,000 characters of `*a*a…`, seconds for the 100,000 that
+ * --max-message-length allows), and a message is rendered in every reader's page: the
+ * default limit, 2,000, is well within this.
+ */
+const FORMAT_MAX = 20_000;
+
 /** Text that holds none of these is plain: it shows as before, with no parse. */
 const MARKUP = /[*_`~>\\]|^[ \t]*(?:[-+]|\d{1,9}[.)])[ \t]/m;
 
@@ -78,7 +86,7 @@ const VERBATIM = new Set(['CODE', 'PRE']);
  * @param {(parent: HTMLElement, text: string) => void} [plain]
  */
 export function appendFormatted(parent, text, plain) {
-  if (!MARKUP.test(text) || !DOMPurify.isSupported) {
+  if (text.length > FORMAT_MAX || !MARKUP.test(text) || !DOMPurify.isSupported) {
     appendText(parent, text, plain);
     return;
   }
@@ -111,10 +119,13 @@ export function appendFormatted(parent, text, plain) {
 function keepUrl(state, silent) {
   const { src, pos, pending } = state;
   if (src.charCodeAt(pos) !== 0x3a) return false;
-  const scheme = /(?:^|[^\w])(https?)$/i.exec(pending)?.[1];
+  // The end of the pending text only: it can be long, and this runs at every `:`.
+  const scheme = /(?:^|[^\w])(https?)$/i.exec(pending.slice(-6))?.[1];
   if (!scheme) return false;
-  const url = urlAtStart(src.slice(pos - scheme.length, state.posMax));
-  if (url.length <= scheme.length + 3) return false;
+  const url = urlAt(src, pos - scheme.length);
+  if (url.length <= scheme.length + 3 || pos - scheme.length + url.length > state.posMax) {
+    return false;
+  }
   if (!silent) state.pending += url.slice(scheme.length);
   state.pos += url.length - scheme.length;
   return true;
@@ -127,8 +138,8 @@ function keepUrl(state, silent) {
  * @param {boolean} silent
  */
 function keepMention(state, silent) {
-  const run = nickRunAtStart(state.src.slice(state.pos, state.posMax));
-  if (run.length < 2) return false;
+  const run = nickRunAt(state.src, state.pos);
+  if (run.length < 2 || state.pos + run.length > state.posMax) return false;
   if (!silent) state.pending += run;
   state.pos += run.length;
   return true;

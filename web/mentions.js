@@ -88,21 +88,22 @@ export function appendMentions(parent, text, mentions, me) {
 }
 
 /**
- * The `@` and run of nick characters that `text` starts with, as appendMentions reads one
- * ('' when it does not start with `@`). Formatting (markdown.js) keeps such a run whole, so
- * that a nick such as `_bob` is not taken for emphasis; it leaves out the formatting marks
- * that end the run, which may close what opened before the `@` (`**@bob**`).
+ * The `@` and run of nick characters that start at `index` of `text`, as appendMentions reads
+ * one ('' when no `@` is there). Formatting (markdown.js) keeps such a run whole, so that a
+ * nick such as `_bob` is not taken for emphasis; it leaves out the formatting marks that end
+ * the run, which may close what opened before the `@` (`**@bob**`). It reads only the run.
  * @param {string} text
+ * @param {number} index
  */
-export function nickRunAtStart(text) {
-  if (!text.startsWith('@')) return '';
-  let end = 1;
+export function nickRunAt(text, index) {
+  if (text.charAt(index) !== '@') return '';
+  let end = index + 1;
   while (end < text.length) {
     const ch = String.fromCodePoint(text.codePointAt(end) ?? 0);
     if (NOT_NICK.test(ch)) break;
     end += ch.length;
   }
-  return text.slice(0, end).replace(/[*_~]+$/, '');
+  return text.slice(index, end).replace(/[*_~]+$/, '');
 }
 
 /**
