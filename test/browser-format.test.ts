@@ -20,7 +20,7 @@ import {
   until,
   useBrowser,
 } from './browser-helpers.js';
-import { api, session } from './helpers.js';
+import { api, get, session } from './helpers.js';
 
 useBrowser();
 
@@ -92,6 +92,20 @@ test('formatting: strong, emphasis, code, code blocks, quotes, lists and links r
     elements: Array.from(e.querySelectorAll('*'), (n) => n.tagName),
   }));
   assert.deepEqual(last, { text: long, elements: ['A'] });
+
+  // The libraries are served as the page's own assets are: typed, revalidated, not sniffed.
+  for (const name of ['markdown-it.js', 'purify.js']) {
+    const res = await get(own.url, `/assets/${name}`);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers['content-type'], 'text/javascript; charset=utf-8');
+    assert.equal(res.headers['x-content-type-options'], 'nosniff');
+    assert.equal(res.headers['cache-control'], 'no-cache');
+    assert.match(res.body, /^export \{ \w+ as default \};$/m);
+    const again = await get(own.url, `/assets/${name}`, {
+      'If-None-Match': String(res.headers.etag),
+    });
+    assert.equal(again.status, 304);
+  }
   noPageErrors();
 });
 
