@@ -94,13 +94,3 @@ export function toProfile(row: ProfileRow): Profile {
     registered: Number(row.created),
   };
 }
-
-/** ASCII letters to lower case, nothing else: how nicks are compared (accounts.ts). */
-export function foldAscii(s: string): string {
-  return s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
-}
-
-/** The key a display name is searched by. */
-export function nameKey(name: string): string {
-  return name.toLowerCase();
-}

@@ -1,10 +1,9 @@
 import type Database from 'better-sqlite3';
 import { ChatError } from '../../domain/errors.js';
+import { foldAscii, nameKey } from '../../domain/profile.js';
 import {
   AVATAR_TYPES,
   type DirectoryQuery,
-  foldAscii,
-  nameKey,
   PROFILE_COLUMNS,
   type Profile,
   type ProfileChange,
