@@ -248,6 +248,7 @@ export class Members {
       'member-name',
       member.user === this.deps.model.me ? `${member.user} (you)` : member.user,
     );
+    if (member.user !== this.deps.model.me) name.dataset.name = member.user;
     const state = el('span', 'sr-only', online ? ', online' : ', offline');
     /** @type {HTMLElement[]} */
     const nodes = [dot, name, state];
