@@ -44,6 +44,30 @@ async function openAccount(page: Page): Promise<void> {
   );
 }
 
+test('open mode: the sign-in form is the join form before any attempt', {
+  timeout: TEST_TIMEOUT,
+}, async (t) => {
+  if (!(await setup(t))) return;
+  const context = await newContext();
+  const page = await context.newPage();
+  await page.goto('/');
+  await until(
+    page,
+    'the open form',
+    () => document.getElementById('login')?.dataset.mode === 'open',
+  );
+  assert.ok(await page.locator('#password').isHidden());
+  assert.ok(await page.locator('#register').isHidden());
+  assert.equal(await page.textContent('#signin'), 'Join');
+  await page.fill('#nick', 'opener');
+  await page.click('#signin');
+  await connected(page);
+  // No profiles here: no People, no Account dialog.
+  assert.ok(await page.locator('#people-open').isHidden());
+  assert.ok(await page.locator('#account-open').isHidden());
+  noPageErrors();
+});
+
 test('profiles: a display name and a picture reach another page; People; password', {
   timeout: TEST_TIMEOUT * 2,
 }, async (t) => {
