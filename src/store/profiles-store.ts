@@ -60,8 +60,9 @@ export const AVATAR_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp
  * - `directory(query)` lists accounts whose nick starts with the prefix (ASCII letters
  *   folded) or whose display name does (folded with toLowerCase), after `after`, in nick
  *   order with ASCII letters folded, at most `limit`.
- * - `remove(nick, now)` deletes the profile of exactly this nick, its avatar key going to
- *   the garbage list (for the deletion of an account); false when it had none.
+ * - `remove(nick, now)` deletes the profile of the account `nick` (pass the nick as
+ *   registered), its avatar key going to the garbage list, in one transaction: for the
+ *   deletion of an account. False when it had none.
  */
 export interface ProfileStore {
   profile(nick: string): Promise<Profile | undefined>;
