@@ -9,6 +9,7 @@ import type { Config, RateLimit } from './config.js';
 import { ChatService } from './core/chat.js';
 import { Hub } from './core/hub.js';
 import { startMaintenance } from './core/maintenance.js';
+import { Profiles } from './core/profiles.js';
 import { Resume } from './core/resume.js';
 import { RoomDirectory } from './core/rooms.js';
 import { Sequencer } from './core/sequencer.js';
@@ -272,6 +273,7 @@ export async function startServer(
       push: notifications.subscriptions,
       notify: notifications.notify(chat),
       uploads: files.uploads,
+      profiles: new Profiles({ store: store.profiles, bus, presence }),
     });
     closeUnused = trackUnusedSockets(server);
     stopHeartbeat = startHeartbeat(hub, config.heartbeatMs);

@@ -10,6 +10,7 @@
 // build the DOM; address.js keeps the open conversation in the address. Each part gets what
 // it uses, and nothing else, from here: this file is the page's composition root.
 
+import { Account } from './account.js';
 import { linkedConv, showConv } from './address.js';
 import { Alerts } from './alerts.js';
 import { ApiError, call } from './api.js';
@@ -24,6 +25,8 @@ import { MessageTools } from './message-tools.js';
 import { MessageView } from './message-view.js';
 import { EVERYONE, KEEP, Model } from './model.js';
 import { NickComplete } from './nick-complete.js';
+import { People } from './people.js';
+import { Profiles } from './profiles.js';
 import { Reading } from './reading.js';
 import { RoomOffers } from './room-offers.js';
 import { Rooms } from './rooms.js';
@@ -177,7 +180,17 @@ export class Chat {
       atBottom: () => this.view.atBottom(),
       marked: (id, upTo) => alerts.unread.read(id, upTo),
     });
+    this.profiles = new Profiles(auth === 'accounts', $('app'));
+    const profiles = this.profiles;
+    this.account = new Account({
+      me,
+      auth,
+      changed: (p) => profiles.set(p),
+      loggedOut,
+    });
+    this.people = auth === 'accounts' ? new People({ open, seen: (p) => profiles.set(p) }) : null;
     this.onEvent = eventApplier({
+      profiles,
       model,
       active,
       history: this.history,
@@ -224,6 +237,8 @@ export class Chat {
     this.composer.wire();
     this.lightbox.wire();
     this.alerts.wire();
+    this.account.wire();
+    this.people?.wire();
     // A link to a conversation (a notification's, a bookmark's) opens it.
     window.addEventListener('hashchange', () => {
       const id = linkedConv();

@@ -29,6 +29,7 @@ import { call } from './api.js';
  * @property {() => void} markRead the user sees the open conversation
  * @property {import('./alerts.js').Alerts} alerts unread counts, markers, levels and
  *   notifications
+ * @property {import('./profiles.js').Profiles} profiles display names and avatars
  */
 
 /**
@@ -61,6 +62,11 @@ function applyEvent(deps, event) {
       // Whatever changed in our rooms while we were away is in the list; counts likewise.
       rooms.load();
       deps.alerts.live();
+      // Profile changes are not replayed: read the ones shown again.
+      deps.profiles.refresh();
+      return;
+    case 'profile':
+      deps.profiles.set(event.data);
       return;
     case 'message':
       onMessage(deps, event.data);

@@ -1,13 +1,14 @@
-// Getting in. One form serves both server modes, since the page cannot ask which one a
-// server runs before logging in (GET /api/v1/session answers 401 either way):
+// Getting in. One form serves both server modes; the page asks which one the server runs
+// (GET /api/v1/server, no login needed) as the form opens, and shapes the form to it:
 //
 // - accounts: "Sign in" logs in with nick and password; "Register" creates the account.
 // - open: any nickname, no password. "Sign in" works with the nick alone (a password, if
 //   typed, is not sent); "Register" gets 404 AUTH_ACCOUNTS_ONLY, and the page then joins
 //   with the nickname, saying that this server has no accounts.
 //
-// Every answer tells the mode; the page remembers it in localStorage and shapes the form to
-// it on the next visit (open: no password field; accounts: password required).
+// Every answer tells the mode too; the page remembers it in localStorage and shapes the form
+// to it at once on the next visit (open: no password field; accounts: password required),
+// and while GET /server is on its way or could not be read.
 
 import { ApiError, call } from './api.js';
 import { EVERYONE } from './model.js';
@@ -16,6 +17,7 @@ import { $ } from './view.js';
 /** @typedef {import('../src/http/api-types.js').ApiSession} ApiSession */
 /** @typedef {import('../src/http/api-types.js').ApiRegistered} ApiRegistered */
 /** @typedef {import('../src/http/api-types.js').ApiAuthMode} ApiAuthMode */
+/** @typedef {import('../src/http/api-types.js').ApiServerInfo} ApiServerInfo */
 /**
  * Opens the page of `user` once the session is open, saying `notice` (app.js).
  * @typedef {(user: string, auth: ApiAuthMode, notice?: string) => void} Enter
@@ -96,6 +98,14 @@ export function showLogin(enter, error = '') {
   $('app').hidden = true;
   $('login-view').hidden = false;
   shapeForm(knownMode());
+  call('GET', 'server').then(
+    (answer) => {
+      const { auth } = /** @type {ApiServerInfo} */ (answer);
+      rememberMode(auth);
+      shapeForm(auth);
+    },
+    () => {},
+  );
   $('login-error').textContent = error;
   const form = $('login');
   form.onsubmit = async (e) => {

@@ -6,7 +6,7 @@
 import { ApiError, call, segment } from './api.js';
 import { isRoom } from './model.js';
 import { moderates, roomPath } from './rooms.js';
-import { $, el, reconcile } from './view.js';
+import { $, avatar, el, reconcile } from './view.js';
 
 /** @typedef {import('../src/http/api-types.js').ApiRoomView} ApiRoomView */
 /** @typedef {import('../src/http/api-types.js').ApiMember} ApiMember */
@@ -254,9 +254,10 @@ export class Members {
       'member-name',
       member.user === this.deps.model.me ? `${member.user} (you)` : member.user,
     );
+    if (member.user !== this.deps.model.me) name.dataset.name = member.user;
     const state = el('span', 'sr-only', online ? ', online' : ', offline');
     /** @type {HTMLElement[]} */
-    const nodes = [dot, name, state];
+    const nodes = [dot, avatar(member.user), name, state];
     if (can.role) {
       const select = el('select', 'role');
       select.setAttribute('aria-label', `Role of ${member.user}`);

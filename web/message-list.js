@@ -145,7 +145,10 @@ function messageNode(from, ts, item, mine) {
   const li = el('li', mine ? 'msg mine' : 'msg');
   const head = el('div', 'meta');
   head.append(avatar(from));
-  head.append(el('span', 'from', mine ? 'You' : from));
+  const name = el('span', 'from', mine ? 'You' : from);
+  // Another's display name goes beside their nick (profiles.js).
+  if (!mine) name.dataset.name = from;
+  head.append(name);
   const time = el(
     'time',
     '',

@@ -109,7 +109,9 @@ function renderConversations(ul, model, rooms, active, open) {
         const who = el('span', 'who');
         who.append(avatar(id));
         if (id !== EVERYONE && !isRoom(id)) who.append(el('span', 'presence'));
-        button.append(who, el('span', 'name', id === EVERYONE ? 'Everyone' : id));
+        const name = el('span', 'name', id === EVERYONE ? 'Everyone' : id);
+        if (id !== EVERYONE && !isRoom(id)) name.dataset.name = id;
+        button.append(who, name);
         const badge = el('span', 'badge');
         badge.setAttribute('aria-hidden', 'true');
         button.append(srOnly(''), badge);

@@ -117,5 +117,7 @@ export function avatar(nick) {
   );
   node.setAttribute('aria-hidden', 'true');
   node.textContent = nick === EVERYONE || room ? '#' : ([...nick][0]?.toUpperCase() ?? '');
+  // A user's picture, if they have one, goes over the initial (profiles.js).
+  if (nick !== EVERYONE && !room) node.dataset.avatar = nick;
   return node;
 }

@@ -33,6 +33,10 @@ export const ERRORS = {
     status: 404,
     message: 'no registered user has this nickname',
   },
+  CHAT_PROFILE_INVALID: {
+    status: 400,
+    message: 'a display name is 1 to 64 visible characters, without control characters',
+  },
   CHAT_ROLE_INVALID: { status: 400, message: 'role must be owner, moderator or member' },
   CHAT_RATE_LIMITED: { status: 429, message: 'too many requests; slow down' },
   CHAT_TOO_MANY_STREAMS: {

@@ -251,7 +251,17 @@ export type SharedEvent =
    * Ephemeral: `nick` changed their own notification state on some device (the Store keeps
    * it, store/notify-store.ts): only their own streams hear it, so tabs and devices agree.
    */
-  | { readonly kind: 'own'; readonly nick: string; readonly change: OwnChange };
+  | { readonly kind: 'own'; readonly nick: string; readonly change: OwnChange }
+  /**
+   * Ephemeral: `nick` changed their profile (store/profiles-store.ts); every stream hears it.
+   * `avatar` is the avatar's id (its version), null when none.
+   */
+  | {
+      readonly kind: 'profile';
+      readonly nick: string;
+      readonly displayName: string | null;
+      readonly avatar: string | null;
+    };
 
 /** A change of a user's own notification state (see SharedEvent `own`). */
 export type OwnChange =
@@ -302,6 +312,7 @@ export function isLogged(event: ChatEvent): event is LoggedEvent {
     case 'left':
     case 'typing':
     case 'own':
+    case 'profile':
     case 'room':
     case 'presence':
       return false;

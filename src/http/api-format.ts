@@ -10,6 +10,7 @@ import type {
   StoredMessage,
   StoredReceipt,
 } from '../domain/events.js';
+import { avatarPath } from '../domain/profile.js';
 import type { ApiDelete, ApiEdit, ApiMember, ApiMessage, ApiReceipt } from './api-types.js';
 
 /**
@@ -147,6 +148,12 @@ export class ApiFormat implements Format {
         return apiFrame('room', { room: event.room, members: event.members });
       case 'own':
         return ownFrame(event.change);
+      case 'profile':
+        return apiFrame('profile', {
+          nick: event.nick,
+          displayName: event.displayName,
+          avatar: event.avatar === null ? null : avatarPath(event.nick, event.avatar),
+        });
       case 'presence':
         // Built by hand to reuse the list's JSON, as apiFrame('presence', {online,
         // onlineCount}) would write it.

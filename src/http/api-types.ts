@@ -177,6 +177,36 @@ export interface ApiEvents {
   reset: ApiReset;
   ping: Record<string, never>;
   bye: ApiBye;
+  profile: ApiProfileEvent;
+}
+
+/** A user's profile as others see it (`GET /users/<nick>`); `avatar` is a path, or null. */
+export interface ApiProfile {
+  readonly nick: string;
+  readonly displayName: string | null;
+  readonly avatar: string | null;
+  readonly online: boolean;
+  readonly registered: number;
+}
+
+/** The `profile` event: a user changed their display name or avatar. */
+export interface ApiProfileEvent {
+  readonly nick: string;
+  readonly displayName: string | null;
+  readonly avatar: string | null;
+}
+
+/** `GET /users`: a page of the directory; `next` is the `after` of the next page. */
+export interface ApiDirectory {
+  readonly users: ReadonlyArray<Omit<ApiProfile, 'registered'>>;
+  readonly next: string | null;
+}
+
+/** `GET /server`: what a client needs before signing in. */
+export interface ApiServerInfo {
+  readonly auth: ApiAuthMode;
+  /** Whether `POST /users` registers accounts here. */
+  readonly registration: boolean;
 }
 
 /** The server's login mode. */

@@ -36,7 +36,7 @@ const CLAIMED_UPLOADS = { limit: 120, windowMs: 3_600_000, maxKeys: 10_000 };
  * of this origin, whatever its bytes, even when opened directly. Caching is private (the
  * answer depends on who asks) and revalidated (who may see it can change).
  */
-const SAFE_HEADERS = {
+export const SAFE_HEADERS = {
   'X-Content-Type-Options': 'nosniff',
   'Content-Security-Policy': "sandbox; default-src 'none'",
   'Cross-Origin-Resource-Policy': 'same-origin',

@@ -4,6 +4,7 @@ import { MAX_TOKENS_PER_USER } from '../auth/users.js';
 import type { Config } from '../config.js';
 import type { ChatService } from '../core/chat.js';
 import type { ChatNotify } from '../core/chat-notify.js';
+import type { Profiles } from '../core/profiles.js';
 import type { Resume } from '../core/resume.js';
 import { ChatError } from '../domain/errors.js';
 import { MAX_ATTACHMENTS } from '../domain/events.js';
@@ -15,6 +16,7 @@ import type { Uploads } from '../uploads/uploads.js';
 import type { Admission } from './admission.js';
 import { ApiNotify } from './api-notify.js';
 import { decodeSegment, messageId } from './api-paths.js';
+import { ApiProfiles } from './api-profiles.js';
 import { ApiPush } from './api-push.js';
 import { ApiReading } from './api-reading.js';
 import { ApiRooms } from './api-rooms.js';
@@ -54,6 +56,8 @@ export interface ApiDeps {
   readonly push: PushSubscriptions;
   /** Uploaded files (uploads/uploads.ts). */
   readonly uploads: Uploads;
+  /** Display names, avatars and the directory (core/profiles.ts). */
+  readonly profiles: Profiles;
 }
 
 /**
@@ -73,6 +77,8 @@ export class Api {
   readonly push: ApiPush;
   /** The handlers of `/api/v1/uploads` and below. */
   readonly files: ApiUploads;
+  /** The handlers of `/api/v1/users` (but its POST) and below, and `/api/v1/server`. */
+  readonly people: ApiProfiles;
   private readonly receipts = new RateLimiter(RECEIPTS);
   /** Largest JSON body: the longest message, each character escaped at worst, plus slack. */
   private readonly maxBodyBytes: number;
@@ -115,6 +121,14 @@ export class Api {
       admission,
       maxBytes: config.maxUploadBytes,
     });
+    this.people = new ApiProfiles({
+      config,
+      profiles: deps.profiles,
+      uploads: deps.uploads,
+      auth: deps.auth,
+      admission,
+      body: (req, res) => this.body(req, res),
+    });
     this.push = new ApiPush({
       push: deps.push,
       auth: deps.auth,
@@ -141,8 +155,8 @@ export class Api {
   readonly login: Handler = async (req, res) => {
     const body = await this.body(req, res);
     const nick = this.deps.chat.parseNick(stringField(body, 'nick'));
-    await this.deps.auth.login(req, res, nick, body.password);
-    sendJson(res, 201, this.session(nick));
+    const user = await this.deps.auth.login(req, res, nick, body.password);
+    sendJson(res, 201, this.session(user));
   };
 
   /** What GET and POST /session answer: the user, and the server's mode and text limit. */

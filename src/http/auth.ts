@@ -144,12 +144,24 @@ export class Auth {
 
   /**
    * Logs a client in: with a password in accounts mode, with the nick alone in open mode
-   * (where, as in the seed, nobody owns a nick). Sets the session cookie.
+   * (where, as in the seed, nobody owns a nick). Sets the session cookie. In accounts mode a
+   * nick in any ASCII letter case signs in as the account, like registration refuses it in
+   * any case; returns the nick the session is for (the account's, as registered).
    */
-  async login(req: IncomingMessage, res: ServerResponse, nick: string, password: unknown) {
+  async login(
+    req: IncomingMessage,
+    res: ServerResponse,
+    nick: string,
+    password: unknown,
+  ): Promise<string> {
     const address = this.limitAddress(req);
-    if (this.accountsMode) await this.checkPassword(nick, address, password);
-    return this.startSession(req, res, nick);
+    let user = nick;
+    if (this.accountsMode) {
+      user = (await this.deps.accounts.canonicalNick(nick)) ?? nick;
+      await this.checkPassword(user, address, password);
+    }
+    await this.startSession(req, res, user);
+    return user;
   }
 
   /**

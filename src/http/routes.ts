@@ -62,7 +62,10 @@ export const ROUTES: readonly RouteSpec[] = [
   },
 
   // The JSON API. Every route takes OPTIONS too (a CORS preflight, 204).
-  api('/users', { POST: (e) => e.api.register }),
+  api('/server', { GET: (e) => e.api.people.server }),
+  api('/users', { GET: (e) => e.api.people.directory, POST: (e) => e.api.register }),
+  api('/users/:nick', { GET: (e) => e.api.people.view, PATCH: (e) => e.api.people.update }),
+  { ...api('/users/:nick/avatar', { GET: (e) => e.api.people.avatar }), head: true },
   api('/session', {
     GET: (e) => e.api.whoami,
     POST: (e) => e.api.login,

@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import type { Config } from '../config.js';
 import type { ChatService } from '../core/chat.js';
 import type { ChatNotify } from '../core/chat-notify.js';
+import type { Profiles } from '../core/profiles.js';
 import type { Resume } from '../core/resume.js';
 import { ChatError } from '../domain/errors.js';
 import type { Logger } from '../logger.js';
@@ -76,6 +77,8 @@ export interface HttpDeps {
   readonly push: PushSubscriptions;
   /** Uploaded files: receiving, serving, discarding (uploads/uploads.ts). */
   readonly uploads: Uploads;
+  /** Display names, avatars and the directory (core/profiles.ts). */
+  readonly profiles: Profiles;
 }
 
 /**

@@ -33,6 +33,15 @@ export function accountsContract(name: string, open: AccountsFactory): void {
     });
 
     describe('users', () => {
+      test('canonicalNick finds an account in any ASCII case, as registered', async () => {
+        assert.equal(await accounts.createUser('MaRy', 'h1', NOW), true);
+        assert.equal(await accounts.canonicalNick('mary'), 'MaRy');
+        assert.equal(await accounts.canonicalNick('MARY'), 'MaRy');
+        assert.equal(await accounts.canonicalNick('MaRy'), 'MaRy');
+        assert.equal(await accounts.canonicalNick('marie'), undefined);
+        assert.equal(await accounts.passwordHash('mary'), undefined);
+      });
+
       test('a nick is unique regardless of ASCII letter case', async () => {
         assert.equal(await accounts.createUser('Mary', 'h1', NOW), true);
         assert.equal(await accounts.createUser('mary', 'h2', NOW), false);

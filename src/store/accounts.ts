@@ -26,7 +26,8 @@ export interface Credential {
  * Contract (checked for every backend by accounts.contract.ts):
  *
  * - Nicks of accounts are unique regardless of ASCII letter case: once "Bob" is registered,
- *   "bob" cannot be, and `passwordHash("bob")` finds nothing (a login must use the exact nick).
+ *   "bob" cannot be, and `passwordHash("bob")` finds nothing; `canonicalNick("bob")` answers
+ *   "Bob", which a login in any case then uses (http/auth.ts).
  * - Nor may two accounts look alike: once "alice" is registered, neither "аlice" (Cyrillic а)
  *   nor "ＡＬＩＣＥ" can be, nor any nick with the same look-alike key (core/confusables.ts
  *   nickKey), even when registered concurrently from several processes. Accounts that looked
@@ -66,6 +67,8 @@ export interface AccountStore {
   registration(nick: string): Promise<number | undefined>;
   /** registration() of many nicks at once: those with an account, by nick. */
   registrations(nicks: readonly string[]): Promise<Map<string, number>>;
+  /** The nick as registered of the account `nick` names in any ASCII letter case, if any. */
+  canonicalNick(nick: string): Promise<string | undefined>;
   /** The stored password hash of exactly this nick, if it is registered. */
   passwordHash(nick: string): Promise<string | undefined>;
   /** Replaces a registered user's password hash. */

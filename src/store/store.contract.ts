@@ -9,6 +9,7 @@ import {
   type StoredMessage,
 } from '../domain/events.js';
 import { mentionsContract } from './mentions.contract.js';
+import { profilesContract } from './profiles.contract.js';
 import { roomLivesContract } from './room-lives.contract.js';
 import { roomsContract } from './rooms.contract.js';
 import { searchContract } from './search.contract.js';
@@ -397,5 +398,6 @@ export function storeContract(name: string, open: StoreFactory): void {
   roomLivesContract(name, open);
   mentionsContract(name, open);
   uploadsContract(name, open);
+  profilesContract(name, open);
   searchContract(name, open);
 }

@@ -17,6 +17,7 @@ import type {
 import type { SearchRequest } from '../domain/search.js';
 import type { AccountStore } from './accounts.js';
 import type { NotifyStore } from './notify-store.js';
+import type { ProfileStore } from './profiles-store.js';
 import type { PushStore } from './push-store.js';
 import type { UploadStore } from './uploads-store.js';
 
@@ -192,6 +193,8 @@ export interface Store extends EventLog, Mailbox, RoomStore {
   readonly notify: NotifyStore;
   /** Uploaded files' records and the garbage list of their blobs (uploads-store.ts). */
   readonly uploads: UploadStore;
+  /** Display names and avatars beside the accounts (profiles-store.ts). */
+  readonly profiles: ProfileStore;
   /** Checks that the backend can serve requests now (readiness); see the contract above. */
   ping(): Promise<void>;
   /** Flushes and releases the backend. */

@@ -63,8 +63,8 @@ export function attachmentOf(upload: NewUpload): Attachment {
  * - `discard(owner, id)` removes an unsent upload of `owner`; false when there is none.
  * - Whenever an upload's record goes (discard, `expire`, the delete of its message, retention
  *   pruning its message, in the same transaction as that), its blob keys go to the garbage
- *   list. `garbage(limit)` lists keys of that list that no upload refers to, oldest first; it
- *   drops from the list the keys an upload refers to again. A key listed again while it is
+ *   list. `garbage(limit)` lists keys of that list that no upload (nor avatar, profiles-store.ts)
+ *   refers to, oldest first; it drops from the list the keys one refers to again. A key listed again while it is
  *   on the list takes the later date. `forget(keys, before)` drops keys whose date is before
  *   `before` once their bytes are deleted: a key that went to the list again since (the same
  *   bytes uploaded and dropped meanwhile) stays for the next collection. (uploads/uploads.ts's

@@ -200,6 +200,17 @@ export class Uploads {
     return stream && { stream, size: info.size };
   }
 
+  /**
+   * The bytes kept under a blob key that the caller found in a record it may serve (an
+   * avatar's, store/profiles-store.ts); undefined when they are gone.
+   */
+  async openKey(key: string): Promise<Served | undefined> {
+    const info = await this.options.blobs.stat(key);
+    if (!info) return undefined;
+    const stream = await this.options.blobs.read(key);
+    return stream && { stream, size: info.size };
+  }
+
   /** The size of the bytes `open` would serve, for a Range check before opening. */
   async size(upload: UploadRecord, thumb: boolean): Promise<number | undefined> {
     const key = thumb ? upload.thumb : upload.blob;

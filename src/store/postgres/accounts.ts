@@ -84,6 +84,15 @@ export class PostgresAccounts implements AccountStore {
     return new Map(rows.map((r) => [r.nick, Number(r.registered)]));
   }
 
+  async canonicalNick(nick: string): Promise<string | undefined> {
+    // users_nick_folded: lower() under "C" folds ASCII letters only, as the contract says.
+    const { rows } = await this.pool.query<{ nick: string }>(
+      'SELECT nick FROM users WHERE lower(nick COLLATE "C") = lower($1 COLLATE "C")',
+      [nick],
+    );
+    return rows[0]?.nick;
+  }
+
   async passwordHash(nick: string): Promise<string | undefined> {
     // The primary key compares exactly: a login must use the exact nick.
     const { rows } = await this.pool.query<{ password: string }>(

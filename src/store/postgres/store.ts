@@ -59,6 +59,7 @@ import { WriteHealth, type WriteHealthListener } from '../write-health.js';
 import { PostgresAccounts } from './accounts.js';
 import { PostgresLog } from './log.js';
 import { PostgresNotify } from './notify.js';
+import { PostgresProfiles } from './profiles.js';
 import { PostgresPush } from './push.js';
 import { AppendQueue } from './queue.js';
 import { PostgresRooms } from './rooms.js';
@@ -141,6 +142,7 @@ export class PostgresStore implements Store {
   readonly push: PostgresPush;
   readonly notify: PostgresNotify;
   readonly uploads: PostgresUploads;
+  readonly profiles: PostgresProfiles;
   private readonly journal: PostgresLog;
   private readonly index: PostgresSearch;
   /** The search backfill's loop (runBackfill): ends when nothing is left, or at close(). */
@@ -200,6 +202,7 @@ export class PostgresStore implements Store {
     this.writes = new AppendQueue(pool, key, options.maxOfflinePerUser, this.health);
     this.notify = new PostgresNotify(pool, () => this.writes.flushed());
     this.uploads = new PostgresUploads(pool, () => this.writes.flushed());
+    this.profiles = new PostgresProfiles(pool, () => this.writes.flushed());
     this.backfill = this.runBackfill();
   }
 

@@ -145,7 +145,8 @@ export class PostgresUploads implements UploadStore {
     // Keys referred to again leave the list; the others are returned, oldest first.
     const { rows } = await this.pool.query<{ key: string; used: boolean }>(
       `SELECT key, EXISTS (SELECT 1 FROM uploads WHERE blob = t.key)
-                OR EXISTS (SELECT 1 FROM uploads WHERE thumb = t.key) AS used
+                OR EXISTS (SELECT 1 FROM uploads WHERE thumb = t.key)
+                OR EXISTS (SELECT 1 FROM profiles WHERE avatar_key = t.key) AS used
          FROM blob_trash t ORDER BY since, key LIMIT $1`,
       [limit],
     );
@@ -154,7 +155,8 @@ export class PostgresUploads implements UploadStore {
       await this.pool.query(
         `DELETE FROM blob_trash t WHERE key = ANY ($1::text[])
            AND (EXISTS (SELECT 1 FROM uploads WHERE blob = t.key)
-             OR EXISTS (SELECT 1 FROM uploads WHERE thumb = t.key))`,
+             OR EXISTS (SELECT 1 FROM uploads WHERE thumb = t.key)
+             OR EXISTS (SELECT 1 FROM profiles WHERE avatar_key = t.key))`,
         [used],
       );
     }

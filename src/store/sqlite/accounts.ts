@@ -16,6 +16,7 @@ export class SqliteAccounts implements AccountStore {
   private readonly createTx: (nick: string, passwordHash: string, now: number) => boolean;
   private readonly selectRegistered: Database.Statement<[{ nick: string }], { registered: number }>;
   private readonly selectLookAlike: Database.Statement<[string], { nick: string }>;
+  private readonly selectCanonical: Database.Statement<[string], { nick: string }>;
   private readonly selectPassword: Database.Statement<[{ nick: string }], { password: string }>;
   private readonly updatePassword: Database.Statement<[{ nick: string; password: string }]>;
   private readonly insertCredential: Database.Statement<[string, CredentialRow]>;
@@ -59,6 +60,7 @@ export class SqliteAccounts implements AccountStore {
     });
     this.createTx = (nick, passwordHash, now) => create.immediate(nick, passwordHash, now);
     this.selectLookAlike = db.prepare('SELECT nick FROM users WHERE nick_key = ?');
+    this.selectCanonical = db.prepare('SELECT nick FROM users WHERE nick = ?');
     // The first comparison (NOCASE) finds the row through the primary key; the second makes
     // a login use the exact nick.
     this.selectRegistered = db.prepare(
@@ -132,6 +134,11 @@ export class SqliteAccounts implements AccountStore {
       if (row) found.set(nick, row.registered);
     }
     return found;
+  }
+
+  async canonicalNick(nick: string): Promise<string | undefined> {
+    // The NOCASE primary key matches any ASCII case.
+    return this.selectCanonical.get(nick)?.nick;
   }
 
   async passwordHash(nick: string): Promise<string | undefined> {

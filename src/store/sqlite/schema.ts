@@ -305,6 +305,19 @@ const MIGRATIONS = [
      tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3');
    INSERT INTO meta (key, value)
      SELECT 'search_backfill', max(id) FROM messages WHERE kind = 'message' HAVING max(id) > 0;`,
+  // Profiles (store/profiles-store.ts): a display name and an avatar beside an account. The
+  // avatar is the thumbnail of an upload the profile took over: avatar_key keeps that blob
+  // from the collector (garbage() looks here too). display_key is the name in lower case,
+  // for the directory's prefix search.
+  `CREATE TABLE profiles (
+     nick         TEXT    PRIMARY KEY COLLATE NOCASE,
+     display_name TEXT,
+     display_key  TEXT,
+     avatar       TEXT,
+     avatar_key   TEXT,
+     updated      INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE INDEX profiles_avatar_key ON profiles (avatar_key) WHERE avatar_key IS NOT NULL;`,
 ];
 
 /** The schema version this ssechat writes; a database with a higher one is refused. */

@@ -34,6 +34,7 @@ import { SqliteAccounts } from './accounts.js';
 import { type PendingWrite, SqliteAppender } from './append.js';
 import { SqliteLog } from './log.js';
 import { SqliteNotify } from './notify.js';
+import { SqliteProfiles } from './profiles.js';
 import { SqlitePush } from './push.js';
 import { SqliteRooms } from './rooms.js';
 import { checkIntegrity, migrate, writeProbe } from './schema.js';
@@ -77,6 +78,7 @@ export class SqliteStore implements Store {
   readonly push: SqlitePush;
   readonly notify: SqliteNotify;
   readonly uploads: SqliteUploads;
+  readonly profiles: SqliteProfiles;
   private readonly journal: SqliteLog;
   private readonly index: SqliteSearch;
   /** The next chunk of the search backfill (SqliteSearch.backfill), while one is due. */
@@ -130,6 +132,7 @@ export class SqliteStore implements Store {
       () => this.flush(),
       (nick) => this.accounts.registeredAt(nick),
     );
+    this.profiles = new SqliteProfiles(db, () => this.flush());
     const appender = new SqliteAppender(db, this.roomState, this.index, options.maxOfflinePerUser);
     // What waited for the nick before its account was made is not the account's (store.ts);
     // the whole mailbox is emptied all the same.

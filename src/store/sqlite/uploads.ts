@@ -171,7 +171,8 @@ export class SqliteUploads implements UploadStore {
     this.expireTx = (before) => expire.immediate(before);
     this.selectGarbage = db.prepare(
       `SELECT key, EXISTS (SELECT 1 FROM uploads WHERE blob = t.key)
-                OR EXISTS (SELECT 1 FROM uploads WHERE thumb = t.key) AS used
+                OR EXISTS (SELECT 1 FROM uploads WHERE thumb = t.key)
+                OR EXISTS (SELECT 1 FROM profiles WHERE avatar_key = t.key) AS used
          FROM blob_trash t ORDER BY since, key LIMIT ?`,
     );
     this.deleteTrash = db.prepare('DELETE FROM blob_trash WHERE key = ?');
