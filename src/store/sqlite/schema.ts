@@ -305,6 +305,14 @@ const MIGRATIONS = [
      tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3');
    INSERT INTO meta (key, value)
      SELECT 'search_backfill', max(id) FROM messages WHERE kind = 'message' HAVING max(id) > 0;`,
+  `-- Deleted accounts (accounts.ts deleteUser): the nick and every look-alike of it (nick_key)
+   -- cannot be registered again before \`until\` (ms since the epoch), so nobody takes the
+   -- name of someone who just left. One row per key; a later deletion moves \`until\`.
+   CREATE TABLE departed (
+     nick_key TEXT    PRIMARY KEY,
+     nick     TEXT    NOT NULL,
+     until    INTEGER NOT NULL
+   ) WITHOUT ROWID;`,
 ];
 
 /** The schema version this ssechat writes; a database with a higher one is refused. */
