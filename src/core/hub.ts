@@ -128,6 +128,9 @@ export class Hub {
       case 'own':
         this.toNick(event.nick, event, undefined);
         return;
+      case 'listed':
+        this.toEveryone(event, undefined);
+        return;
       case 'joined':
         if (event.first) this.online++;
         this.toPresence(event, event.origin);

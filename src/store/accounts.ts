@@ -39,11 +39,11 @@ export interface Credential {
  *   (store.ts, "A registered viewer..."). Accounts made before this rule existed see all.
  * - Deleting an account (`deleteUser`) removes, in one transaction, its user row, every
  *   credential and push subscription of the nick, its notification state (read markers,
- *   levels, attention, push settings), its offline mailbox and its invitations, and records
+ *   levels, attention, push settings) and its offline mailbox, and records
  *   the nick's look-alike key as departed until the given time: before then `createUser`
  *   refuses the nick and every nick with the same key, as if it were taken. It leaves the log
- *   alone: the account's room memberships are ended, and its messages deleted, through the
- *   log by the caller (core/account-deletion.ts). Whoever registers the nick after the
+ *   alone: the account's room memberships and invitations are ended, and its messages
+ *   deleted, through the log by the caller (core/account-deletion.ts). Whoever registers the nick after the
  *   reservation gets a new registration point, so sees nothing addressed to the old account.
  * - An expired credential is never returned, by `credential` or `takeTicket`.
  * - `takeTicket` returns a ticket at most once, even to concurrent callers, and never takes,
@@ -73,6 +73,8 @@ export interface AccountStore {
    * account. Accounts made before registration points existed have 0.
    */
   registration(nick: string): Promise<number | undefined>;
+  /** When exactly this nick registered (ms since the epoch); undefined when it has no account. */
+  created(nick: string): Promise<number | undefined>;
   /** registration() of many nicks at once: those with an account, by nick. */
   registrations(nicks: readonly string[]): Promise<Map<string, number>>;
   /** The stored password hash of exactly this nick, if it is registered. */

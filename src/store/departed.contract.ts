@@ -43,11 +43,14 @@ export function departedContract(name: string, open: () => Promise<Store> | Stor
         });
         await store.notify.setLevel(nick, 'all', 'none');
       }
+      assert.equal(await accounts.created('mary'), NOW);
+      assert.equal(await accounts.created('Mary'), undefined);
       assert.equal(await accounts.deleteUser('Mary', NOW + DAY, NOW), false, 'exact nick only');
       assert.equal(await accounts.deleteUser('mary', NOW + DAY, NOW), true);
       assert.equal(await accounts.deleteUser('mary', NOW + DAY, NOW), false, 'once');
       assert.equal(await accounts.passwordHash('mary'), undefined);
       assert.equal(await accounts.registration('mary'), undefined);
+      assert.equal(await accounts.created('mary'), undefined);
       assert.equal(await accounts.credential('hash-mary', NOW), undefined);
       assert.deepEqual(await store.push.subscriptions(['mary']), []);
       assert.equal((await store.notify.levels('mary')).size, 0);

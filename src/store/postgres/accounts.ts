@@ -77,9 +77,8 @@ export class PostgresAccounts implements AccountStore {
                 m AS (DELETE FROM read_markers WHERE nick = $1),
                 l AS (DELETE FROM notify_levels WHERE nick = $1),
                 a AS (DELETE FROM attention WHERE nick = $1),
-                s AS (DELETE FROM user_settings WHERE nick = $1),
-                o AS (DELETE FROM offline WHERE recipient = $1)
-           DELETE FROM invites WHERE nick = $1`,
+                s AS (DELETE FROM user_settings WHERE nick = $1)
+           DELETE FROM offline WHERE recipient = $1`,
           [nick],
         );
         if (until > now) {
@@ -118,6 +117,14 @@ export class PostgresAccounts implements AccountStore {
       [nickKey(nick)],
     );
     return rows[0]?.nick;
+  }
+
+  async created(nick: string): Promise<number | undefined> {
+    const { rows } = await this.pool.query<{ created: number }>(
+      'SELECT created FROM users WHERE nick = $1',
+      [nick],
+    );
+    return rows[0]?.created;
   }
 
   async registration(nick: string): Promise<number | undefined> {

@@ -33,6 +33,7 @@ export class SqliteAccounts implements AccountStore {
   private readonly deleteExpired: Database.Statement<[number]>;
   private readonly dropOrphans: Database.Statement<[string, string]>;
   private readonly dropAllOrphans: Database.Statement<[]>;
+  private readonly selectCreated: Database.Statement<[{ nick: string }], { created: number }>;
   private readonly deleteTx: (nick: string, until: number, now: number) => boolean;
   private readonly selectDeparted: Database.Statement<[string, number], { nick: string }>;
   private readonly selectSent: Database.Statement<[number, string, number], { id: number }>;
@@ -79,7 +80,7 @@ export class SqliteAccounts implements AccountStore {
     );
     const remove = db.transaction((nick: string, until: number, now: number) => {
       if (deleteUser.run({ nick }).changes !== 1) return false;
-      for (const drop of [...dropOwn, dropMailbox, dropInvites]) drop.run(nick);
+      for (const drop of [...dropOwn, dropMailbox]) drop.run(nick);
       if (until > now) reserve.run(nickKey(nick), nick, until);
       return true;
     });
@@ -96,6 +97,9 @@ export class SqliteAccounts implements AccountStore {
     // a login use the exact nick.
     this.selectRegistered = db.prepare(
       'SELECT registered FROM users WHERE nick = @nick AND nick = @nick COLLATE BINARY',
+    );
+    this.selectCreated = db.prepare(
+      'SELECT created FROM users WHERE nick = @nick AND nick = @nick COLLATE BINARY',
     );
     this.selectPassword = db.prepare(
       'SELECT password FROM users WHERE nick = @nick AND nick = @nick COLLATE BINARY',
@@ -151,6 +155,10 @@ export class SqliteAccounts implements AccountStore {
    */
   registeredAt(nick: string): number {
     return this.selectRegistered.get({ nick })?.registered ?? 0;
+  }
+
+  async created(nick: string): Promise<number | undefined> {
+    return this.selectCreated.get({ nick })?.created;
   }
 
   async registration(nick: string): Promise<number | undefined> {
