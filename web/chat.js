@@ -10,6 +10,7 @@
 // build the DOM; address.js keeps the open conversation in the address. Each part gets what
 // it uses, and nothing else, from here: this file is the page's composition root.
 
+import { Account } from './account.js';
 import { linkedConv, showConv } from './address.js';
 import { Alerts } from './alerts.js';
 import { ApiError, call } from './api.js';
@@ -116,6 +117,15 @@ export class Chat {
       renderList,
     });
     this.members = new Members({ model, rooms, active, notify });
+    this.account = new Account({
+      me,
+      auth,
+      confirm: (question) => window.confirm(question),
+      deleted: () => {
+        this.model.forget();
+        this.loggedOut();
+      },
+    });
     this.header = new Header({ model, rooms, active });
     this.sidebar = new Sidebar({
       model,
@@ -224,6 +234,7 @@ export class Chat {
     this.composer.wire();
     this.lightbox.wire();
     this.alerts.wire();
+    this.account.wire();
     // A link to a conversation (a notification's, a bookmark's) opens it.
     window.addEventListener('hashchange', () => {
       const id = linkedConv();
