@@ -74,6 +74,7 @@ const BEFORE_SEARCH = 8;
 /** Undoes step 9 (search) in `schema`, to go back before it. */
 async function undoSearch(schema: string): Promise<void> {
   await admin(`SET search_path TO ${schema};
+    DROP TABLE departed;
     ALTER TABLE messages DROP COLUMN search;
     DELETE FROM meta WHERE key = 'search_backfill';`);
 }
