@@ -282,6 +282,19 @@ export const OPTIONS = {
     1_000_000,
     'Rooms with more members get a member count instead of every join and leave',
   ),
+  accountDeleteMessages: oneOf(
+    '--account-delete-messages',
+    'keep',
+    ['keep', 'delete'],
+    'What deleting an account does to its messages: keep them under the departed nick, or delete each through the log',
+  ),
+  deletedNickReserveDays: int(
+    '--deleted-nick-reserve-days',
+    30,
+    0,
+    3650,
+    "Days a deleted account's nick (and its look-alikes) cannot be registered again; 0 for none",
+  ),
   logLevel: oneOf(
     '--log-level',
     'info',

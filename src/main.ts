@@ -216,6 +216,8 @@ export async function startServer(
     for (const resource of [presence, bus, store]) await resource.close();
     throw err;
   });
+  const registeredNicks =
+    config.auth === 'accounts' ? new RegisteredNicks(store.accounts) : undefined;
   const chat = new ChatService({
     store,
     bus,
@@ -225,7 +227,11 @@ export async function startServer(
     logger,
     sequencer,
     bigRoom: config.bigRoomMembers,
-    registered: config.auth === 'accounts' ? new RegisteredNicks(store.accounts).has : undefined,
+    registered: registeredNicks?.has,
+    deletion: {
+      reserveMs: config.deletedNickReserveDays * 86_400_000,
+      deleteMessages: config.accountDeleteMessages === 'delete',
+    },
     onOnline: webhooks ? (nick) => webhooks.notify('online', nick) : undefined,
     onLogged: () => notifications.dispatch.poke(),
   });
@@ -249,6 +255,11 @@ export async function startServer(
   let stopMaintenance = (): void => {};
   try {
     const auth = new Auth({ accounts: store.accounts, config });
+    // A user ended anywhere in the cluster (a deleted account) is trusted nowhere a moment more.
+    chat.onEnded((nick) => {
+      auth.forgetUser(nick);
+      registeredNicks?.forget(nick);
+    });
     const resume = new Resume(store, config.maxReplay);
     limiters = openLimiters(config, logger);
     const admission = new Admission({

@@ -108,6 +108,17 @@ describe('ssechat user and token commands, against a running server on the same 
     assert.match(none.stderr, /no password on stdin/);
   });
 
+  test('user add refuses the nick of a deleted account, and its look-alikes, while reserved', async () => {
+    const gone = await session(base, 'gus', 'correct horse', true);
+    const del = await api(base, 'DELETE', '/api/v1/account', { password: 'correct horse' }, gone);
+    assert.equal(del.status, 204, del.body);
+    for (const nick of ['gus', 'GUS', 'gu\u0455']) {
+      const run = await ssechat(['user', 'add', nick, '--data-dir', dir], 'correct horse\n');
+      assert.equal(run.code, 1, nick);
+      assert.match(run.stderr, /deleted account/);
+    }
+  });
+
   test('user passwd: the new password works, the old one and other sessions end', async () => {
     await ssechat(['user', 'add', 'cy', '--data-dir', dir], 'first password\n');
     const before = await login(base, 'cy', 'first password');

@@ -11,6 +11,7 @@
 // it uses, and nothing else, from here: this file is the page's composition root.
 
 import { Account } from './account.js';
+import { AccountData } from './account-data.js';
 import { linkedConv, showConv } from './address.js';
 import { Alerts } from './alerts.js';
 import { ApiError, call } from './api.js';
@@ -119,6 +120,15 @@ export class Chat {
       renderList,
     });
     this.members = new Members({ model, rooms, active, notify });
+    this.accountData = new AccountData({
+      me,
+      auth,
+      confirm: (question) => window.confirm(question),
+      deleted: () => {
+        this.model.forget();
+        this.loggedOut();
+      },
+    });
     this.header = new Header({ model, rooms, active });
     this.sidebar = new Sidebar({
       model,
@@ -239,6 +249,7 @@ export class Chat {
     this.alerts.wire();
     this.account.wire();
     this.people?.wire();
+    this.accountData.wire();
     // A link to a conversation (a notification's, a bookmark's) opens it.
     window.addEventListener('hashchange', () => {
       const id = linkedConv();

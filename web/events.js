@@ -121,6 +121,9 @@ function applyEvent(deps, event) {
     case 'room':
       rooms.onCount(event.data);
       return;
+    case 'room-listed':
+      rooms.onListed(event.data);
+      return;
     case 'edit':
     case 'delete': {
       const conv = model.addPatch(event.data);

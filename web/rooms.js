@@ -66,8 +66,9 @@ export class Rooms {
   }
 
   wire() {
-    // No event says that someone made a public room: the list is read again on request, and
-    // when the user comes back to the tab.
+    // A public room made by someone else arrives as a `room-listed` event (onListed); the
+    // list is also read again on request (member counts of rooms we are not in are not
+    // streamed), and when the user comes back to the tab.
     $('rooms-refresh').addEventListener('click', () => this.load());
     document.addEventListener('visibilitychange', () => {
       if (document.visibilityState === 'visible' && this.deps.stream.ready) this.load();
@@ -197,6 +198,17 @@ export class Rooms {
     }
     renderList();
     renderHeader();
+  }
+
+  /**
+   * A `room-listed` event: a public room was just made; it joins the rooms to join, unless
+   * the list has it already (a list or our own create got there first).
+   * @param {import('../src/http/api-types.js').ApiRoomListed} e
+   */
+  onListed(e) {
+    if (typeof e?.name !== 'string' || this.byName.has(e.name)) return;
+    this.put({ ...e, role: null, invited: false });
+    this.deps.renderList();
   }
 
   /**

@@ -22,9 +22,10 @@ const REGISTERED_CACHE_SIZE = 10_000;
 
 /**
  * Answers "is this nick a registered account?" for the chat service in accounts mode, where
- * a direct message or an invitation to anyone else is refused. Accounts are never deleted, so
- * a yes is remembered (a direct message costs no Store read after the first to that nick); a
- * no is asked again each time, so a nick registered on another process counts at once.
+ * a direct message or an invitation to anyone else is refused. A yes is remembered (a direct
+ * message costs no Store read after the first to that nick) until the account is deleted
+ * (`forget`, on the Bus's `ended` event); a no is asked again each time, so a nick registered
+ * on another process counts at once.
  */
 export class RegisteredNicks {
   private readonly known = new Set<string>();
@@ -38,6 +39,11 @@ export class RegisteredNicks {
     if (this.known.size >= REGISTERED_CACHE_SIZE) this.known.clear();
     this.known.add(nick);
     return true;
+  };
+
+  /** Forgets that `nick` was registered: its account was deleted. */
+  readonly forget = (nick: string): void => {
+    this.known.delete(nick);
   };
 }
 
@@ -68,7 +74,8 @@ export class Users {
    * Registers `nick` (NFC, as parseNick leaves it). Throws CHAT_NICK_INVALID for an invisible
    * character, CHAT_NICK_RESERVED for a look-alike of `all` (checkNewNick: accounts mode's
    * parseNick lets both pass, for the accounts that predate the rule), AUTH_PASSWORD_WEAK, or
-   * AUTH_NICK_TAKEN when the nick, or one that looks like it, is registered: the store refuses
+   * AUTH_NICK_TAKEN when the nick, or one that looks like it, is registered or reserved for a
+   * deleted account (AccountStore.deleteUser): the store refuses
    * both in the insert itself, so that concurrent registrations cannot both win.
    */
   async create(nick: string, password: unknown): Promise<void> {
@@ -79,6 +86,9 @@ export class Users {
       const like = await this.accounts.lookAlike(nick);
       if (like !== undefined && like.toLowerCase() !== nick.toLowerCase()) {
         throw new ChatError('AUTH_NICK_TAKEN', `looks like the registered nick ${like}`);
+      }
+      if ((await this.accounts.departed(nick, this.now())) !== undefined) {
+        throw new ChatError('AUTH_NICK_TAKEN', 'kept for a deleted account for a while');
       }
       throw new ChatError('AUTH_NICK_TAKEN');
     }

@@ -48,11 +48,27 @@ export interface RoomView {
 export class ChatRooms {
   constructor(private readonly deps: ChatRoomsDeps) {}
 
-  /** Creates a room with `by` as its owner; CHAT_ROOM_EXISTS when the name is taken. */
+  /**
+   * Creates a room with `by` as its owner; CHAT_ROOM_EXISTS when the name is taken. A public
+   * one is announced to every stream (a `listed` event), for their room lists.
+   */
   async create(by: string, nameRaw: string, settings: RoomSettings): Promise<StoredMemberChange> {
     const change = await this.change(by, 'create', nameRaw, by, settings);
     // A create always changes something: the rules return null for nothing here.
     if (!change) throw new ChatError('CHAT_ROOM_EXISTS');
+    if (settings.visibility === 'public') {
+      const { visibility, history } = settings;
+      const room = {
+        name: change.room,
+        visibility,
+        history,
+        createdBy: by,
+        created: change.ts,
+        members: 1,
+      };
+      // Best effort, like typing: a list that missed it shows the room on its next load.
+      await this.deps.publish({ kind: 'listed', room });
+    }
     return change;
   }
 

@@ -21,6 +21,8 @@ import { sees } from '../domain/visibility.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { Presence } from '../presence/presence.js';
 import type { Appended, Store } from '../store/store.js';
+import { AccountDeletion, type DeletionPolicy } from './account-deletion.js';
+import { AccountExport } from './account-export.js';
 import { ChatEdits } from './chat-edits.js';
 import { ChatRooms } from './chat-rooms.js';
 import { ChatSearch } from './chat-search.js';
@@ -62,6 +64,8 @@ export interface ChatDeps {
    * dispatcher looks for work (core/push-dispatch.ts).
    */
   readonly onLogged?: () => void;
+  /** What deleting an account does (config); absent: keep messages, no reservation. */
+  readonly deletion?: DeletionPolicy;
   /** See config bigRoomMembers; 200 when absent. */
   readonly bigRoom?: number;
   /**
@@ -102,10 +106,16 @@ export class ChatService {
   /** Creating rooms and changing their members. */
   readonly rooms: ChatRooms;
   private readonly edits: ChatEdits;
+  /** Deleting accounts (core/account-deletion.ts). */
+  readonly accounts: AccountDeletion;
+  /** A user's export of their data (core/account-export.ts). */
+  readonly exports: AccountExport;
   /** Search, and the pages around a message. */
   readonly search: ChatSearch;
   private readonly snapshots: PresenceSnapshots;
   private closed = false;
+  /** Called on every `ended` event from the Bus (see onEnded). */
+  private readonly endedListeners: Array<(nick: string) => void> = [];
 
   constructor(private readonly deps: ChatDeps) {
     this.now = deps.now ?? Date.now;
@@ -135,6 +145,16 @@ export class ChatService {
         if (event.kind === 'edit') deps.onLogged?.();
       },
     });
+    this.accounts = new AccountDeletion({
+      store: deps.store,
+      rooms: this.rooms,
+      policy: deps.deletion ?? { reserveMs: 0, deleteMessages: false },
+      now: this.now,
+      logger: this.logger,
+      publish: (event) => this.publish(event),
+      endUser: (nick) => this.endUser(nick),
+    });
+    this.exports = new AccountExport(deps.store);
     const { sequencer, hub } = deps;
     this.snapshots = new PresenceSnapshots({
       presence: deps.presence,
@@ -145,6 +165,10 @@ export class ChatService {
     deps.bus.subscribe((e) => {
       if (e.kind === 'resync') {
         this.snapshots.request();
+        return;
+      }
+      if (e.kind === 'ended') {
+        this.ended(e.nick);
         return;
       }
       this.snapshots.seen(e);
@@ -174,6 +198,7 @@ export class ChatService {
   close(): void {
     this.closed = true;
     this.snapshots.close();
+    this.accounts.close();
   }
 
   /**
@@ -374,6 +399,31 @@ export class ChatService {
    */
   endStreams(nick: string, which: (sub: Subscriber) => boolean): void {
     for (const sub of this.deps.hub.streamsOf(nick)) if (which(sub)) sub.close();
+  }
+
+  /**
+   * Ends every session and stream of `nick` on every process of the cluster (EndedEvent): this
+   * process at once, the others when the Bus brings them the event. The credentials must be
+   * gone from the Store first; this makes every process stop trusting what it remembered.
+   * Resolves once published; rejects when the Bus refuses (this process has ended them).
+   */
+  async endUser(nick: string): Promise<void> {
+    this.ended(nick);
+    await this.deps.bus.publish({ kind: 'ended', nick });
+  }
+
+  /**
+   * Registers `listener` for every user ended anywhere in the cluster (endUser), this process
+   * included: the HTTP edge drops its cached credentials of that nick.
+   */
+  onEnded(listener: (nick: string) => void): void {
+    this.endedListeners.push(listener);
+  }
+
+  /** Ends this process's streams of `nick` and tells the listeners (EndedEvent). */
+  private ended(nick: string): void {
+    for (const listener of this.endedListeners) listener(nick);
+    this.endStreams(nick, () => true);
   }
 
   /** Users online now (grace windows included), in order of arrival. */

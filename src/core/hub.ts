@@ -129,6 +129,7 @@ export class Hub {
         this.toNick(event.nick, event, undefined);
         return;
       case 'profile':
+      case 'listed':
         this.toEveryone(event, undefined);
         return;
       case 'joined':

@@ -9,6 +9,7 @@ export const ERRORS = {
   CHAT_MESSAGE_MALFORMED: { status: 400, message: 'malformed message request' },
   CHAT_TEXT_INVALID: { status: 400, message: 'message text contains forbidden characters' },
   CHAT_TEXT_TOO_LONG: { status: 413, message: 'message text is too long' },
+  CHAT_TEXT_EMPTY: { status: 400, message: 'message text is empty; send some text or a file' },
   CHAT_MAILBOX_FULL: {
     status: 429,
     message: "the recipient's offline mailbox is full; try again after they log in",
@@ -80,6 +81,10 @@ export const ERRORS = {
   },
   UPLOAD_TOO_MANY: { status: 400, message: 'too many attachments in one message' },
   HTTP_RANGE_NOT_SATISFIABLE: { status: 416, message: 'the range is outside the file' },
+  ACCOUNT_EXPORT_BUSY: {
+    status: 503,
+    message: 'the server is exporting too many accounts at once; try again shortly',
+  },
   AUTH_REQUIRED: { status: 401, message: 'log in first' },
   AUTH_FAILED: { status: 401, message: 'wrong nickname or password' },
   AUTH_FORBIDDEN: { status: 403, message: 'this session may not act as that user' },

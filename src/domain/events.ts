@@ -261,7 +261,22 @@ export type SharedEvent =
       readonly nick: string;
       readonly displayName: string | null;
       readonly avatar: string | null;
-    };
+    }
+  /**
+   * Ephemeral: a public room was created, so every room list may add it at once (issue 22:
+   * live discovery). Not stored: a client that missed it finds the room in GET /rooms.
+   */
+  | { readonly kind: 'listed'; readonly room: ListedRoom };
+
+/** A public room as its `listed` event announces it (the fields of GET /api/v1/rooms). */
+export interface ListedRoom extends RoomSettings {
+  /** With its `#`. */
+  readonly name: string;
+  readonly createdBy: string;
+  /** When it was created, ms since the epoch. */
+  readonly created: number;
+  readonly members: number;
+}
 
 /** A change of a user's own notification state (see SharedEvent `own`). */
 export type OwnChange =
@@ -290,11 +305,19 @@ export type LocalEvent =
  */
 export type ResyncEvent = { readonly kind: 'resync' };
 
+/**
+ * On the Bus only, never handed to a stream: every session, token, ticket and stream of
+ * `nick` has ended (their account was deleted; later, banned). Every process closes that
+ * user's streams at once and forgets what it remembered of their credentials and account
+ * (the auth cache, the registered-nick cache), rather than trust them for a few more seconds.
+ */
+export type EndedEvent = { readonly kind: 'ended'; readonly nick: string };
+
 /** What the Hub hands to streams: the Bus's shared events and this process's own. */
 export type ChatEvent = SharedEvent | LocalEvent;
 
 /** What travels on the Bus between processes. */
-export type BusEvent = SharedEvent | ResyncEvent;
+export type BusEvent = SharedEvent | ResyncEvent | EndedEvent;
 
 /** The events the Store logs, with an id, and replays on resume. */
 export type LoggedEvent = Extract<
@@ -313,6 +336,7 @@ export function isLogged(event: ChatEvent): event is LoggedEvent {
     case 'typing':
     case 'own':
     case 'profile':
+    case 'listed':
     case 'room':
     case 'presence':
       return false;

@@ -99,7 +99,7 @@ export function apiReceipt(r: StoredReceipt): ApiReceipt {
 /**
  * The event types of `GET /api/v1/events` (docs/api.md lists their data):
  * `hello`, `message`, `read`, `join`, `leave`, `member`, `edit`, `delete`, `typing`, `room`,
- * `online`, `presence`, `marker`, `notify`, `reset`, `ping`, `bye`. Joins are announced once per user
+ * `online`, `presence`, `marker`, `notify`, `room-listed`, `reset`, `ping`, `bye`. Joins are announced once per user
  * coming online, not per tab (the classic protocol keeps the seed's every-login wording).
  */
 export class ApiFormat implements Format {
@@ -154,6 +154,8 @@ export class ApiFormat implements Format {
           displayName: event.displayName,
           avatar: event.avatar === null ? null : avatarPath(event.nick, event.avatar),
         });
+      case 'listed':
+        return apiFrame('room-listed', event.room);
       case 'presence':
         // Built by hand to reuse the list's JSON, as apiFrame('presence', {online,
         // onlineCount}) would write it.

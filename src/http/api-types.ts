@@ -5,7 +5,7 @@
  * (`import('../src/http/api-types.js')`) instead of declaring them a second time.
  */
 import type { ResetReason } from '../core/resume.js';
-import type { Attachment, EventId, MemberAction, Role } from '../domain/events.js';
+import type { Attachment, EventId, ListedRoom, MemberAction, Role } from '../domain/events.js';
 import type { Member, RoomInfo, RoomListing } from '../store/store.js';
 
 /** A message as the JSON API shows it, in the stream and in history. */
@@ -159,6 +159,9 @@ export interface ApiBye {
 }
 
 /** The data of each event type of `GET /api/v1/events`, by type. */
+/** The `room-listed` event: a public room was just created. */
+export type ApiRoomListed = ListedRoom;
+
 export interface ApiEvents {
   hello: ApiHello;
   message: ApiMessageEvent;
@@ -170,6 +173,7 @@ export interface ApiEvents {
   delete: ApiDelete;
   typing: ApiTyping;
   room: ApiRoomCount;
+  'room-listed': ApiRoomListed;
   online: ApiOnline;
   presence: ApiPresence;
   marker: ApiMarker;

@@ -14,6 +14,7 @@ import type { PushSubscriptions } from '../outbound/push/subscriptions.js';
 import type { Credential } from '../store/accounts.js';
 import type { Uploads } from '../uploads/uploads.js';
 import type { Admission } from './admission.js';
+import { ApiAccount } from './api-account.js';
 import { ApiNotify } from './api-notify.js';
 import { decodeSegment, messageId } from './api-paths.js';
 import { ApiProfiles } from './api-profiles.js';
@@ -73,6 +74,8 @@ export class Api {
   readonly rooms: ApiRooms;
   /** The handlers of `/api/v1/unread`, `/markers`, `/notify` and `/attention`. */
   readonly notify: ApiNotify;
+  /** The handlers of `/api/v1/account` and below. */
+  readonly account: ApiAccount;
   /** The handlers of `/api/v1/push/…`. */
   readonly push: ApiPush;
   /** The handlers of `/api/v1/uploads` and below. */
@@ -127,6 +130,12 @@ export class Api {
       uploads: deps.uploads,
       auth: deps.auth,
       admission,
+      body: (req, res) => this.body(req, res),
+    });
+    this.account = new ApiAccount({
+      chat,
+      auth: deps.auth,
+      logger,
       body: (req, res) => this.body(req, res),
     });
     this.push = new ApiPush({
@@ -227,7 +236,10 @@ export class Api {
     sendJson(res, 201, { ticket, expiresInMs: TICKET_TTL_MS });
   };
 
-  /** `POST /api/v1/messages`: stores and sends a message. */
+  /**
+   * `POST /api/v1/messages`: stores and sends a message. Its text may be empty or blank only
+   * when it carries attachments (CHAT_TEXT_EMPTY).
+   */
   readonly send: Handler = async (req, res) => {
     const { nick } = await this.deps.auth.require(req);
     await this.deps.admission.send(req, nick);
@@ -236,6 +248,8 @@ export class Api {
     const text = stringField(body, 'text');
     const clientId = optionalString(body, 'clientId');
     const attach = attachmentIds(body);
+    // An empty bubble is nobody's message; the classic protocol keeps allowing one (the seed did).
+    if (attach.length === 0 && text.trim() === '') throw new ChatError('CHAT_TEXT_EMPTY');
     const { message, created } = await this.deps.chat.send(nick, to, text, clientId, true, attach);
     if (created) this.deps.stats.messagesIn.api++;
     else res.setHeader('Idempotent-Replayed', 'true');

@@ -30,7 +30,9 @@ const PER_ACCOUNT_FAILURES = { limit: 300, windowMs: 10 * 60_000, maxKeys: 100_0
  * Sessions and tokens looked up in the Store are remembered this long, for at most
  * CREDENTIAL_CACHE_SIZE of them, so that a busy client does not cost a Store read per request
  * (it was about a sixth of a keep-alive send). Revoking on this process clears the cache at
- * once; another process of a cluster may accept a revoked credential for up to this long.
+ * once; another process of a cluster may accept a revoked credential for up to this long,
+ * except after a user was ended everywhere (deleted; see forgetUser), which every process
+ * hears on the Bus.
  */
 const CREDENTIAL_CACHE_MS = 10_000;
 const CREDENTIAL_CACHE_SIZE = 10_000;
@@ -115,6 +117,15 @@ export class Auth {
   /** Forgets every remembered credential: something was revoked. */
   private forget(): void {
     this.cache.clear();
+  }
+
+  /**
+   * Forgets the remembered credentials of `nick`: every one of them ended on some process of
+   * the cluster (ChatService.onEnded), which must not be trusted here for the rest of
+   * CREDENTIAL_CACHE_MS.
+   */
+  forgetUser(nick: string): void {
+    for (const [hash, hit] of this.cache) if (hit.credential.nick === nick) this.cache.delete(hash);
   }
 
   /** Like identify, or throws AUTH_REQUIRED (401). */
@@ -203,6 +214,21 @@ export class Auth {
     await this.checkPassword(identity.nick, this.address(req), current);
     await this.users.setPassword(identity.nick, next, identity.credential.id);
     this.forget();
+  }
+
+  /**
+   * Asks a logged-in user for their password again before something that cannot be undone
+   * (deleting the account), under the same guessing limits as a login: AUTH_FAILED when wrong.
+   * Accounts mode only (AUTH_ACCOUNTS_ONLY).
+   */
+  async reauthenticate(req: IncomingMessage, identity: Identity, password: unknown): Promise<void> {
+    if (!this.accountsMode) throw new ChatError('AUTH_ACCOUNTS_ONLY');
+    await this.checkPassword(identity.nick, this.address(req), password);
+  }
+
+  /** Clears the session cookie of this browser (its session is gone already). */
+  clearCookie(req: IncomingMessage, res: ServerResponse): void {
+    res.setHeader('Set-Cookie', this.cookieHeader(req, '', 0));
   }
 
   /**

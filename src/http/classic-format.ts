@@ -57,6 +57,7 @@ export class ClassicFormat implements Format {
       case 'typing':
       case 'own':
       case 'profile':
+      case 'listed':
       case 'room':
       // A presence snapshot cannot be said in the seed's lines: a classic page keeps the list
       // it was greeted with, and joins and leaves from then on (docs/cluster.md).

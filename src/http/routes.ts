@@ -72,6 +72,8 @@ export const ROUTES: readonly RouteSpec[] = [
     DELETE: (e) => e.api.logout,
   }),
   api('/password', { POST: (e) => e.api.changePassword }),
+  api('/account', { DELETE: (e) => e.api.account.remove }),
+  api('/account/export', { GET: (e) => e.api.account.export }),
   api('/tokens', { GET: (e) => e.api.listTokens, POST: (e) => e.api.createToken }),
   api('/tokens/:id', { DELETE: (e) => e.api.revokeToken }),
   api('/tickets', { POST: (e) => e.api.createTicket }),

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import type { AccountStore, Credential } from './accounts.js';
+import { departedContract } from './departed.contract.js';
 import { registrationContract } from './registration.contract.js';
 import type { Store } from './store.js';
 
@@ -270,4 +271,5 @@ export function accountsContract(name: string, open: AccountsFactory): void {
     });
   });
   registrationContract(name, open);
+  departedContract(name, open);
 }

@@ -38,6 +38,14 @@ export interface Credential {
  *   whatever was addressed to a nick, or set for it, before anyone owned it was meant for or
  *   made by someone else (an open-mode user of that name, or nobody). The Store's reads hide the rest of it
  *   (store.ts, "A registered viewer..."). Accounts made before this rule existed see all.
+ * - Deleting an account (`deleteUser`) removes, in one transaction, its user row, every
+ *   credential and push subscription of the nick, its notification state (read markers,
+ *   levels, attention, push settings) and its offline mailbox, and records
+ *   the nick's look-alike key as departed until the given time: before then `createUser`
+ *   refuses the nick and every nick with the same key, as if it were taken. It leaves the log
+ *   alone: the account's room memberships and invitations are ended, and its messages
+ *   deleted, through the log by the caller (core/account-deletion.ts). Whoever registers the nick after the
+ *   reservation gets a new registration point, so sees nothing addressed to the old account.
  * - An expired credential is never returned, by `credential` or `takeTicket`.
  * - `takeTicket` returns a ticket at most once, even to concurrent callers, and never takes,
  *   returns or deletes a credential of another kind: a session secret or a token passed where
@@ -55,7 +63,8 @@ export interface AccountStore {
   /**
    * Registers a user, recording the log head as its registration point and dropping what was
    * addressed to the nick before (see above); false when the nick (in any ASCII case) is taken,
-   * or an account looks like it (the same nickKey).
+   * or an account looks like it (the same nickKey), or a deleted account's reservation covers
+   * it at `now` (deleteUser).
    */
   createUser(nick: string, passwordHash: string, now: number): Promise<boolean>;
   /** The account that looks like `nick` (the same nickKey), if any: whom a refusal met. */
@@ -65,6 +74,8 @@ export interface AccountStore {
    * account. Accounts made before registration points existed have 0.
    */
   registration(nick: string): Promise<number | undefined>;
+  /** When exactly this nick registered (ms since the epoch); undefined when it has no account. */
+  created(nick: string): Promise<number | undefined>;
   /** registration() of many nicks at once: those with an account, by nick. */
   registrations(nicks: readonly string[]): Promise<Map<string, number>>;
   /** The nick as registered of the account `nick` names in any ASCII letter case, if any. */
@@ -85,6 +96,22 @@ export interface AccountStore {
   revoke(nick: string, id: string): Promise<boolean>;
   /** Deletes every credential of `nick` of this kind except the one with public id `except`. */
   revokeAll(nick: string, kind: CredentialKind, except?: string): Promise<number>;
+  /**
+   * Deletes the account of exactly `nick` (see "Deleting an account" above); false when it
+   * has none. `until`: the nick and its look-alikes are refused by createUser before then
+   * (ms since the epoch; at or below `now`: not reserved).
+   */
+  deleteUser(nick: string, until: number, now: number): Promise<boolean>;
+  /**
+   * The deleted account whose reservation (deleteUser) refuses `nick` at `now`: its nick, or
+   * undefined. Only for the message of a refusal; createUser decides in its own transaction.
+   */
+  departed(nick: string, now: number): Promise<string | undefined>;
+  /**
+   * Ids of the messages (kind message, not deleted) `nick` sent with an id above `after`,
+   * oldest first, at most `limit`: what deleting an account's messages walks, in pages.
+   */
+  sentMessages(nick: string, after: number, limit: number): Promise<number[]>;
   /** Deletes credentials that expired before `now`; returns how many. */
   pruneCredentials(now: number): Promise<number>;
   /**

@@ -36,6 +36,11 @@ export class PostgresAccounts implements AccountStore {
     return inTransaction(
       this.pool,
       async (client) => {
+        const held = await client.query(
+          'SELECT 1 FROM departed WHERE nick_key = $1 AND until > $2',
+          [nickKey(nick), now],
+        );
+        if (held.rowCount !== 0) return false;
         const { rowCount } = await client.query(
           `INSERT INTO users (nick, password, created, registered, nick_key)
          SELECT $1, $2, $3, coalesce(max(id), 0), $4 FROM messages ON CONFLICT DO NOTHING`,
@@ -58,12 +63,68 @@ export class PostgresAccounts implements AccountStore {
     );
   }
 
+  async deleteUser(nick: string, until: number, now: number): Promise<boolean> {
+    // Under the append lock, as createUser: a registration of a look-alike either commits
+    // before (and is a different account) or sees the departed row.
+    return inTransaction(
+      this.pool,
+      async (client) => {
+        const { rowCount } = await client.query('DELETE FROM users WHERE nick = $1', [nick]);
+        if (rowCount !== 1) return false;
+        await client.query(
+          `WITH c AS (DELETE FROM credentials WHERE nick = $1),
+                p AS (DELETE FROM push_subscriptions WHERE nick = $1),
+                m AS (DELETE FROM read_markers WHERE nick = $1),
+                l AS (DELETE FROM notify_levels WHERE nick = $1),
+                a AS (DELETE FROM attention WHERE nick = $1),
+                s AS (DELETE FROM user_settings WHERE nick = $1)
+           DELETE FROM offline WHERE recipient = $1`,
+          [nick],
+        );
+        if (until > now) {
+          await client.query(
+            `INSERT INTO departed (nick_key, nick, until) VALUES ($1, $2, $3)
+             ON CONFLICT (nick_key) DO UPDATE SET nick = excluded.nick, until = excluded.until`,
+            [nickKey(nick), nick, until],
+          );
+        }
+        return true;
+      },
+      { lock: appendLock(this.lockKey) },
+    );
+  }
+
+  async departed(nick: string, now: number): Promise<string | undefined> {
+    const { rows } = await this.pool.query<{ nick: string }>(
+      'SELECT nick FROM departed WHERE nick_key = $1 AND until > $2',
+      [nickKey(nick), now],
+    );
+    return rows[0]?.nick;
+  }
+
+  async sentMessages(nick: string, after: number, limit: number): Promise<number[]> {
+    const { rows } = await this.pool.query<{ id: number }>(
+      `SELECT id FROM messages WHERE sender = $1 AND id > $2 AND kind = 'message' AND NOT deleted
+        ORDER BY id LIMIT $3`,
+      [nick, after, limit],
+    );
+    return rows.map((r) => r.id);
+  }
+
   async lookAlike(nick: string): Promise<string | undefined> {
     const { rows } = await this.pool.query<{ nick: string }>(
       'SELECT nick FROM users WHERE nick_key = $1',
       [nickKey(nick)],
     );
     return rows[0]?.nick;
+  }
+
+  async created(nick: string): Promise<number | undefined> {
+    const { rows } = await this.pool.query<{ created: number }>(
+      'SELECT created FROM users WHERE nick = $1',
+      [nick],
+    );
+    return rows[0]?.created;
   }
 
   async registration(nick: string): Promise<number | undefined> {

@@ -273,6 +273,16 @@ const MIGRATIONS = [
      updated      BIGINT NOT NULL
    );
    CREATE INDEX profiles_avatar_key ON profiles (avatar_key) WHERE avatar_key IS NOT NULL;`,
+
+  // Deleted accounts' reserved nicks (issue 22).
+  `-- Deleted accounts (accounts.ts deleteUser): the nick and every look-alike of it (nick_key)
+   -- cannot be registered again before \`until\` (ms since the epoch), so nobody takes the
+   -- name of someone who just left. One row per key; a later deletion moves \`until\`.
+   CREATE TABLE departed (
+     nick_key TEXT   PRIMARY KEY,
+     nick     TEXT   NOT NULL,
+     until    BIGINT NOT NULL
+   );`,
 ];
 
 /** The schema version this ssechat writes; a database with a higher one is refused. */

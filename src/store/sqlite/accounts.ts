@@ -11,6 +11,9 @@ const NO_ACCOUNT = (table: string, column: string) =>
   `NOT EXISTS (SELECT 1 FROM users u WHERE u.nick = ${table}.${column}
     AND u.nick = ${table}.${column} COLLATE BINARY)`;
 
+/** The tables of a nick's notification state, emptied at registration and at deletion. */
+const NOTIFY_TABLES = ['read_markers', 'notify_levels', 'attention', 'user_settings'];
+
 /** The AccountStore of SqliteStore: the users and credentials tables of the same database. */
 export class SqliteAccounts implements AccountStore {
   private readonly createTx: (nick: string, passwordHash: string, now: number) => boolean;
@@ -31,6 +34,10 @@ export class SqliteAccounts implements AccountStore {
   private readonly deleteExpired: Database.Statement<[number]>;
   private readonly dropOrphans: Database.Statement<[string, string]>;
   private readonly dropAllOrphans: Database.Statement<[]>;
+  private readonly selectCreated: Database.Statement<[{ nick: string }], { created: number }>;
+  private readonly deleteTx: (nick: string, until: number, now: number) => boolean;
+  private readonly selectDeparted: Database.Statement<[string, number], { nick: string }>;
+  private readonly selectSent: Database.Statement<[number, string, number], { id: number }>;
   private readonly db: Database.Database;
 
   /** Prepares its statements on `db`, which must already have the current schema. */
@@ -48,10 +55,12 @@ export class SqliteAccounts implements AccountStore {
     const dropInvites = db.prepare('DELETE FROM invites WHERE nick = ?');
     // Notification state a nick had before its account (an open-mode user's, anyone's):
     // levels, markers (the baseline too), attention and push settings (accounts.ts).
-    const dropNotify = ['read_markers', 'notify_levels', 'attention', 'user_settings'].map(
-      (table) => db.prepare(`DELETE FROM ${table} WHERE nick = ?`),
+    const dropNotify = NOTIFY_TABLES.map((table) =>
+      db.prepare(`DELETE FROM ${table} WHERE nick = ?`),
     );
+    const reserved = db.prepare('SELECT 1 FROM departed WHERE nick_key = ? AND until > ?');
     const create = db.transaction((nick: string, passwordHash: string, now: number) => {
+      if (reserved.get(nickKey(nick), now) !== undefined) return false;
       if (insertUser.run(nick, passwordHash, now, nickKey(nick)).changes !== 1) return false;
       dropMailbox.run(nick);
       dropInvites.run(nick);
@@ -59,12 +68,40 @@ export class SqliteAccounts implements AccountStore {
       return true;
     });
     this.createTx = (nick, passwordHash, now) => create.immediate(nick, passwordHash, now);
+    // Deleting an account (accounts.ts): everything keyed by the nick, in one transaction.
+    const deleteUser = db.prepare(
+      'DELETE FROM users WHERE nick = @nick AND nick = @nick COLLATE BINARY',
+    );
+    const dropOwn = ['credentials', 'push_subscriptions', ...NOTIFY_TABLES].map((table) =>
+      db.prepare(`DELETE FROM ${table} WHERE nick = ?`),
+    );
+    const reserve = db.prepare(
+      `INSERT INTO departed (nick_key, nick, until) VALUES (?, ?, ?)
+       ON CONFLICT (nick_key) DO UPDATE SET nick = excluded.nick, until = excluded.until`,
+    );
+    const remove = db.transaction((nick: string, until: number, now: number) => {
+      if (deleteUser.run({ nick }).changes !== 1) return false;
+      for (const drop of [...dropOwn, dropMailbox]) drop.run(nick);
+      if (until > now) reserve.run(nickKey(nick), nick, until);
+      return true;
+    });
+    this.deleteTx = (nick, until, now) => remove.immediate(nick, until, now);
+    this.selectDeparted = db.prepare('SELECT nick FROM departed WHERE nick_key = ? AND until > ?');
+    // In id order from `after` (the rowid), stopping at the limit: the pages of one deletion
+    // read the log once between them. Room messages have no sender index in this engine.
+    this.selectSent = db.prepare(
+      `SELECT id FROM messages WHERE id > ? AND sender = ? AND kind = 'message' AND deleted = 0
+        ORDER BY id LIMIT ?`,
+    );
     this.selectLookAlike = db.prepare('SELECT nick FROM users WHERE nick_key = ?');
     this.selectCanonical = db.prepare('SELECT nick FROM users WHERE nick = ?');
     // The first comparison (NOCASE) finds the row through the primary key; the second makes
     // a login use the exact nick.
     this.selectRegistered = db.prepare(
       'SELECT registered FROM users WHERE nick = @nick AND nick = @nick COLLATE BINARY',
+    );
+    this.selectCreated = db.prepare(
+      'SELECT created FROM users WHERE nick = @nick AND nick = @nick COLLATE BINARY',
     );
     this.selectPassword = db.prepare(
       'SELECT password FROM users WHERE nick = @nick AND nick = @nick COLLATE BINARY',
@@ -120,6 +157,10 @@ export class SqliteAccounts implements AccountStore {
    */
   registeredAt(nick: string): number {
     return this.selectRegistered.get({ nick })?.registered ?? 0;
+  }
+
+  async created(nick: string): Promise<number | undefined> {
+    return this.selectCreated.get({ nick })?.created;
   }
 
   async registration(nick: string): Promise<number | undefined> {
@@ -184,6 +225,18 @@ export class SqliteAccounts implements AccountStore {
       this.dropOrphans.run(nick, nick);
       return gone;
     })();
+  }
+
+  async deleteUser(nick: string, until: number, now: number): Promise<boolean> {
+    return this.deleteTx(nick, until, now);
+  }
+
+  async departed(nick: string, now: number): Promise<string | undefined> {
+    return this.selectDeparted.get(nickKey(nick), now)?.nick;
+  }
+
+  async sentMessages(nick: string, after: number, limit: number): Promise<number[]> {
+    return this.selectSent.all(after, nick, limit).map((r) => r.id);
   }
 
   async pruneCredentials(now: number): Promise<number> {

@@ -85,7 +85,8 @@ const BEFORE_REGISTERED = 5;
 const BEFORE_INVITE_ORDER = 6;
 /** Undoes step 8 (notifications), so that a test can go back to a version before it. */
 // Each undoes one migration step, back to the version before it.
-const UNDO_PROFILES = 'DROP TABLE profiles;';
+const UNDO_DEPARTED = 'DROP TABLE departed;';
+const UNDO_PROFILES = `${UNDO_DEPARTED} DROP TABLE profiles;`;
 const UNDO_SEARCH = `${UNDO_PROFILES} DROP TABLE messages_fts;
   DELETE FROM meta WHERE key = 'search_backfill';`;
 const UNDO_UPLOADS = `${UNDO_SEARCH} ALTER TABLE messages DROP COLUMN attachments;
