@@ -260,6 +260,10 @@ const MIGRATIONS = [
    -- search_backfill is the highest id still to index (PostgresSearch.backfill).
    INSERT INTO meta (key, value)
      SELECT 'search_backfill', max(id) FROM messages HAVING max(id) > 0;`,
+  `-- Replies (store.ts, "Replies"): the id of the message a message answers; NULL for none
+   -- and for every other kind. Its preview is read through the target's id (the primary key),
+   -- so no index; without a default, ADD COLUMN changes only the catalog.
+   ALTER TABLE messages ADD COLUMN reply_to BIGINT;`,
 ];
 
 /** The schema version this ssechat writes; a database with a higher one is refused. */

@@ -305,6 +305,11 @@ const MIGRATIONS = [
      tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3');
    INSERT INTO meta (key, value)
      SELECT 'search_backfill', max(id) FROM messages WHERE kind = 'message' HAVING max(id) > 0;`,
+
+  // Replies (store.ts, "Replies"): the id of the message a message answers; NULL for none and
+  // for every other kind. Its preview is read through the target's id (the primary key), so
+  // no index.
+  'ALTER TABLE messages ADD COLUMN reply_to INTEGER;',
 ];
 
 /** The schema version this ssechat writes; a database with a higher one is refused. */
