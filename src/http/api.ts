@@ -6,7 +6,7 @@ import type { ChatService } from '../core/chat.js';
 import type { ChatNotify } from '../core/chat-notify.js';
 import type { Resume } from '../core/resume.js';
 import { ChatError } from '../domain/errors.js';
-import { MAX_ATTACHMENTS } from '../domain/events.js';
+import { type EventId, MAX_ATTACHMENTS } from '../domain/events.js';
 import type { Logger } from '../logger.js';
 import type { Stats } from '../ops/stats.js';
 import type { PushSubscriptions } from '../outbound/push/subscriptions.js';
@@ -215,7 +215,16 @@ export class Api {
     const text = stringField(body, 'text');
     const clientId = optionalString(body, 'clientId');
     const attach = attachmentIds(body);
-    const { message, created } = await this.deps.chat.send(nick, to, text, clientId, true, attach);
+    const replyTo = replyId(body);
+    const { message, created } = await this.deps.chat.send(
+      nick,
+      to,
+      text,
+      clientId,
+      true,
+      attach,
+      replyTo,
+    );
     if (created) this.deps.stats.messagesIn.api++;
     else res.setHeader('Idempotent-Replayed', 'true');
     sendJson(res, 201, { id: message.id, ts: message.ts });
@@ -316,6 +325,19 @@ export class Api {
   readonly checkSameOrigin = (req: IncomingMessage): void => {
     if (req.method !== 'GET') this.deps.auth.checkSameOrigin(req);
   };
+}
+
+/**
+ * A send's `replyTo`: the id of the message it answers, a positive safe integer (a JSON
+ * number, not a string); absent or null: none. Anything else is CHAT_REPLY_INVALID.
+ */
+function replyId(body: JsonBody): EventId | undefined {
+  const value = body.replyTo;
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new ChatError('CHAT_REPLY_INVALID');
+  }
+  return value;
 }
 
 /** The upload ids of a send's `attachments` (absent or null: none). */

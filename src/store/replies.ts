@@ -54,7 +54,9 @@ function pair(messages: StoredMessage[], rows: TargetRow[]): StoredMessage[] {
     );
   }
   return messages.map((m) =>
-    m.replyTo === undefined ? m : { ...m, reply: previews.get(m.replyTo) ?? unavailable(m.replyTo) },
+    m.replyTo === undefined
+      ? m
+      : { ...m, reply: previews.get(m.replyTo) ?? unavailable(m.replyTo) },
   );
 }
 

@@ -10,6 +10,7 @@ import { migrate } from './schema.js';
 
 /** The schema version whose step added the search index. */
 const SEARCH_STEP = 10;
+
 import { BACKFILL_CHUNK } from './search.js';
 import { SqliteStore } from './store.js';
 

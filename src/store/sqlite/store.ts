@@ -35,9 +35,9 @@ import { type PendingWrite, SqliteAppender } from './append.js';
 import { SqliteLog } from './log.js';
 import { SqliteNotify } from './notify.js';
 import { SqlitePush } from './push.js';
+import { SqliteReplies } from './replies.js';
 import { SqliteRooms } from './rooms.js';
 import { checkIntegrity, migrate, writeProbe } from './schema.js';
-import { SqliteReplies } from './replies.js';
 import { SqliteSearch } from './search.js';
 import { SqliteUploads } from './uploads.js';
 
