@@ -73,7 +73,9 @@ const BEFORE_SEARCH = 8;
 
 /** Undoes step 9 (search) in `schema`, to go back before it. */
 async function undoSearch(schema: string): Promise<void> {
+  // Step 11 (replies) first: it came after.
   await admin(`SET search_path TO ${schema};
+    ALTER TABLE messages DROP COLUMN reply_to;
     ALTER TABLE messages DROP COLUMN search;
     DELETE FROM meta WHERE key = 'search_backfill';`);
 }
