@@ -43,11 +43,12 @@ async function post(
 /** The message node showing exactly `text`. */
 function message(page: Page, text: string) {
   return page.locator('#messages li.msg').filter({
-    has: page.locator('.text', { hasText: new RegExp(`^${escape(text)}$`) }),
+    has: page.locator('.text', { hasText: new RegExp(`^${literal(text)}$`) }),
   });
 }
 
-function escape(text: string): string {
+/** `text` as a regular expression that matches it literally. */
+function literal(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
