@@ -123,7 +123,10 @@ export class MessageTools {
     const li = [...document.querySelectorAll('#messages li.msg')].find(
       (n) => n instanceof HTMLElement && n.dataset.key === key,
     );
-    const button = li?.querySelector(id ? '.tools button.danger' : '.tools button');
+    // Back from the question: to Delete, which asked it (Reply comes first in the tools).
+    const button = li?.querySelector(
+      id ? '.tools button.danger' : '.tools button[aria-label^="Delete"]',
+    );
     if (button instanceof HTMLElement) button.focus();
   }
 
