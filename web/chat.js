@@ -145,6 +145,7 @@ export class Chat {
       notify,
       loggedOut,
       beginEdit: (conv, m) => this.composer.beginEdit(conv, m),
+      beginReply: (conv, m) => this.composer.beginReply(conv, m),
       messageGone: (id) => this.composer.messageGone(id),
     });
     const tools = this.tools;
@@ -250,6 +251,15 @@ export class Chat {
     this.account.wire();
     this.people?.wire();
     this.accountData.wire();
+    // A reply's quote (replies.js) goes to the original: where it is shown already, else
+    // the page around it (jump.js).
+    $('messages').addEventListener('click', (e) => {
+      const quote = e.target instanceof Element ? e.target.closest('[data-reply]') : null;
+      if (!(quote instanceof HTMLElement)) return;
+      const id = Number(quote.dataset.reply);
+      if (!(id > 0) || this.view.reveal(id)) return;
+      this.open(this.active, false, id);
+    });
     // A link to a conversation (a notification's, a bookmark's) opens it.
     window.addEventListener('hashchange', () => {
       const id = linkedConv();

@@ -10,6 +10,7 @@ import { Draft } from './draft.js';
 import { wireFileSources } from './file-sources.js';
 import { EVERYONE } from './model.js';
 import { Outbox } from './outbox.js';
+import { previewOf } from './replies.js';
 import { discard } from './uploader.js';
 import { $ } from './view.js';
 
@@ -65,6 +66,11 @@ export class Composer {
      * @type {{ conv: Conversation, id: number } | null}
      */
     this.editing = null;
+    /**
+     * The message the next one answers (Reply, message-tools.js), in conversation `conv`.
+     * @type {{ conv: string, message: Message } | null}
+     */
+    this.replying = null;
     this.draft = '';
     this.saving = false;
     this.title = 'Everyone';
@@ -95,6 +101,9 @@ export class Composer {
       if (e.key === 'Escape' && this.editing) {
         e.preventDefault();
         this.cancelEdit();
+      } else if (e.key === 'Escape' && this.replying) {
+        e.preventDefault();
+        this.cancelReply();
       } else if (e.key === 'ArrowUp' && text().value === '' && !this.editing) {
         // Up in an empty box edits our newest message here, as in most chat apps.
         const { model, active } = this.deps;
@@ -106,6 +115,10 @@ export class Composer {
       }
     });
     $('edit-cancel').addEventListener('click', () => this.cancelEdit());
+    $('reply-cancel').addEventListener('click', () => {
+      this.cancelReply();
+      $('text').focus();
+    });
     wireFileSources((files) => {
       // An edit changes text only: files wait for the box to write a message again.
       if (!this.editing) this.tray.add(files);
@@ -119,6 +132,7 @@ export class Composer {
    */
   show(id, title) {
     this.cancelEdit();
+    if (this.replying?.conv !== id) this.cancelReply();
     this.title = title;
     this.label();
     text().placeholder = id === EVERYONE ? 'Message everyone' : `Message ${id}`;
@@ -158,6 +172,27 @@ export class Composer {
     $('text').focus();
   }
 
+  /**
+   * The next message sent in `conv` answers `m`: the bar above the box says so (text only).
+   * @param {Conversation} conv
+   * @param {Message} m
+   */
+  beginReply(conv, m) {
+    this.cancelEdit();
+    this.replying = { conv: conv.id, message: m };
+    const preview = previewOf(m);
+    const said = 'text' in preview ? preview.text || `${preview.attachments ?? 0} file(s)` : '';
+    $('reply-what').textContent = `Replying to ${m.from}: ${said}`;
+    $('reply-bar').hidden = false;
+    $('text').focus();
+  }
+
+  /** The next message answers nothing. */
+  cancelReply() {
+    this.replying = null;
+    $('reply-bar').hidden = true;
+  }
+
   /** Leaves edit mode without saving; the text written before comes back. */
   cancelEdit() {
     if (!this.editing) return;
@@ -174,6 +209,7 @@ export class Composer {
    */
   messageGone(id) {
     if (this.editing?.id === id) this.cancelEdit();
+    if (this.replying?.message.id === id) this.cancelReply();
   }
 
   /** Saves the edit in the box, unless it changes nothing (then it just ends). */
@@ -222,7 +258,9 @@ export class Composer {
     const conv = this.deps.model.conv(this.deps.active());
     // What is sent shows at the live end: an older window (jump.js) would hold it back.
     this.deps.live(conv);
-    const item = this.outbox.send(conv.id, blank ? '' : value, tray.take());
+    const answers = this.replying?.conv === conv.id ? this.replying.message : undefined;
+    this.cancelReply();
+    const item = this.outbox.send(conv.id, blank ? '' : value, tray.take(), answers);
     conv.pending.set(item.clientId, item);
     text().value = '';
     this.fitText();
@@ -247,6 +285,7 @@ export class Composer {
       ts: reply.ts,
       clientId: item.clientId,
       ...(item.attachments.length > 0 && { attachments: item.attachments }),
+      ...(item.replyTo !== undefined && { replyTo: item.replyTo, reply: item.reply }),
     });
     renderIf(conv, 'bottom');
   }

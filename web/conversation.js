@@ -3,6 +3,7 @@
 // waiting for their message, and the read marks. No DOM here.
 
 import { mentionsMe } from './mentions.js';
+import { patchReplies } from './replies.js';
 
 /** @typedef {import('../src/http/api-types.js').ApiMessage} Message a stored message */
 /** @typedef {import('./outbox.js').OutboxItem} OutboxItem */
@@ -169,6 +170,9 @@ export class Conversation {
    * @param {Patch} patch
    */
   patch(id, patch) {
+    // Replies quote the original: their quotes follow it, loaded or not.
+    const quoted = patchReplies(this.byId, id, patch);
+    if (quoted) this.sorted = null;
     const message = this.byId.get(id);
     if (!message) {
       const kept = this.patches.get(id);
@@ -177,11 +181,13 @@ export class Conversation {
       this.patches.set(id, patch);
       const oldest = this.patches.keys().next();
       if (this.patches.size > MAX_PATCHES && !oldest.done) this.patches.delete(oldest.value);
-      return false;
+      return quoted;
     }
     // Deleted is final; an edit older than the text we show (a history page that was read
     // after it, then the event) changes nothing.
-    if (message.deleted || (!patch.deleted && (message.edited ?? 0) > patch.edited)) return false;
+    if (message.deleted || (!patch.deleted && (message.edited ?? 0) > patch.edited)) {
+      return quoted;
+    }
     this.byId.set(id, applyPatch(message, patch));
     this.sorted = null;
     return true;

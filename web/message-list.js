@@ -7,6 +7,7 @@
 import { attachmentsOf, renderAttachments } from './attachments.js';
 import { appendFormatted } from './markdown.js';
 import { appendMentions, mentionsMe } from './mentions.js';
+import { renderQuote } from './replies.js';
 import { avatar, el, part, reconcile, srOnly } from './view.js';
 
 /** @typedef {import('./conversation.js').Conversation} Conversation */
@@ -157,6 +158,8 @@ function messageNode(from, ts, item, mine) {
   time.dateTime = new Date(ts).toISOString();
   time.title = new Date(ts).toLocaleString();
   head.append(time);
+  const quote = el('div', 'quote');
+  renderQuote(quote, item ?? {});
   const body = el('div', 'text');
   if (item) appendFormatted(body, item.text);
   const files = el('div', 'files');
@@ -167,7 +170,7 @@ function messageNode(from, ts, item, mine) {
   head.append(note);
   const edited = el('span', 'edited', '(edited)');
   edited.hidden = true;
-  li.append(head, body, files, edited, el('div', 'tools'));
+  li.append(head, quote, body, files, edited, el('div', 'tools'));
   if (mine) li.append(el('div', 'state'));
   return li;
 }
@@ -197,6 +200,7 @@ function updateBody(li, m, me) {
   const mentioned = !m.deleted && m.from !== me && mentionsMe(mentions, me);
   li.classList.toggle('mentioned', mentioned);
   part(li, '.mention-note').hidden = !mentioned;
+  renderQuote(part(li, '.quote'), m.deleted ? {} : m);
   if (m.deleted) body.textContent = 'message deleted';
   else appendFormatted(body, m.text, (parent, text) => appendMentions(parent, text, mentions, me));
   // A deleted message shows no files (the server sends it without them).

@@ -19,6 +19,7 @@ import { el, part } from './view.js';
  * @property {(text: string) => void} notify says something in the notice line
  * @property {() => void} loggedOut the session is gone
  * @property {(conv: Conversation, m: Message) => void} beginEdit puts `m` in the message box
+ * @property {(conv: Conversation, m: Message) => void} beginReply the next message answers `m`
  * @property {(id: number) => void} messageGone message `id` was deleted (the box lets go of it)
  */
 
@@ -60,7 +61,7 @@ export class MessageTools {
   update(li, conv, m) {
     const can = this.allowed(conv, m);
     const confirming = this.confirming === m.id && can.del;
-    const signature = `${can.edit}|${can.del}|${confirming}`;
+    const signature = `${can.edit}|${can.del}|${confirming}|${Boolean(m.deleted)}`;
     // An edit replaces the message object: the buttons' names quote the new text.
     if (li.dataset.tools === signature && toolsFor.get(li) === m) return;
     li.dataset.tools = signature;
@@ -78,6 +79,12 @@ export class MessageTools {
       const no = this.button('', 'Cancel', 'Keep the message', () => this.ask(conv, 0));
       box.append(el('span', '', 'Delete this message? '), yes, ' ', no);
       return;
+    }
+    if (!m.deleted) {
+      box.append(
+        this.button('', 'Reply', `Reply to “${quote}”`, () => this.deps.beginReply(conv, m)),
+      );
+      if (can.edit || can.del) box.append(' ');
     }
     if (can.edit) {
       box.append(this.button('', 'Edit', `Edit “${quote}”`, () => this.deps.beginEdit(conv, m)));
@@ -116,7 +123,10 @@ export class MessageTools {
     const li = [...document.querySelectorAll('#messages li.msg')].find(
       (n) => n instanceof HTMLElement && n.dataset.key === key,
     );
-    const button = li?.querySelector(id ? '.tools button.danger' : '.tools button');
+    // Back from the question: to Delete, which asked it (Reply comes first in the tools).
+    const button = li?.querySelector(
+      id ? '.tools button.danger' : '.tools button[aria-label^="Delete"]',
+    );
     if (button instanceof HTMLElement) button.focus();
   }
 

@@ -3,6 +3,7 @@
 // (docs/api.md, "Idempotent sends"). Messages go out one at a time, in the order written.
 
 import { ApiError, call, newClientId } from './api.js';
+import { previewOf } from './replies.js';
 
 /** @typedef {import('../src/http/api-types.js').ApiSent} ApiSent */
 /** @typedef {import('../src/domain/events.js').Attachment} Attachment */
@@ -14,6 +15,9 @@ import { ApiError, call, newClientId } from './api.js';
  * @property {string} text
  * @property {readonly Attachment[]} attachments the uploads it carries (the same ids on every
  *   attempt, as the clientId), in order; empty for none
+ * @property {number} [replyTo] the message it answers, if any
+ * @property {import('../src/domain/replies.js').ReplyPreview} [reply] that message's preview
+ *   as the page had it (shown until the server's arrives)
  * @property {number} created when it was written (ms since the epoch)
  * @property {'pending' | 'retrying' | 'failed' | 'sent'} state
  * @property {string} error why it failed, or ''
@@ -53,14 +57,16 @@ export class Outbox {
    * @param {string} to
    * @param {string} text may be empty when there are attachments
    * @param {readonly Attachment[]} [attachments]
+   * @param {import('./conversation.js').Message} [answers] the message it replies to
    */
-  send(to, text, attachments = []) {
+  send(to, text, attachments = [], answers = undefined) {
     /** @type {OutboxItem} */
     const item = {
       clientId: newClientId(),
       to,
       text,
       attachments,
+      ...(answers && { replyTo: answers.id, reply: previewOf(answers) }),
       created: Date.now(),
       state: 'pending',
       error: '',
@@ -138,7 +144,12 @@ export class Outbox {
  * @param {OutboxItem} item
  */
 function body(item) {
-  const { to, text, clientId } = item;
-  if (item.attachments.length === 0) return { to, text, clientId };
-  return { to, text, clientId, attachments: item.attachments.map((a) => a.id) };
+  const { to, text, clientId, replyTo } = item;
+  return {
+    to,
+    text,
+    clientId,
+    ...(item.attachments.length > 0 && { attachments: item.attachments.map((a) => a.id) }),
+    ...(replyTo !== undefined && { replyTo }),
+  };
 }

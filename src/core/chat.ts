@@ -24,6 +24,7 @@ import type { Appended, Store } from '../store/store.js';
 import { AccountDeletion, type DeletionPolicy } from './account-deletion.js';
 import { AccountExport } from './account-export.js';
 import { ChatEdits } from './chat-edits.js';
+import { replyLive, replyTarget } from './chat-replies.js';
 import { ChatRooms } from './chat-rooms.js';
 import { ChatSearch } from './chat-search.js';
 import type { Hub } from './hub.js';
@@ -275,6 +276,7 @@ export class ChatService {
    * open stream gets it in their mailbox. Resolves once the message is durable and published.
    * A retry with the same `clientId` returns the first message and publishes nothing.
    * `attach` (the JSON API) names the sender's uploads the message carries (NewMessage).
+   * `replyTo` (the JSON API) is the message it answers: see replyTarget for what may be.
    */
   async send(
     fromRaw: string,
@@ -283,6 +285,7 @@ export class ChatService {
     clientId?: string,
     rooms = false,
     attach: readonly string[] = [],
+    replyTo?: EventId,
   ): Promise<Appended> {
     const { limits, presence, store } = this.deps;
     const from = parseNick(fromRaw, limits);
@@ -295,17 +298,29 @@ export class ChatService {
     const room = isRoom(to);
     if (room) await this.rooms.requirePoster(to, from);
     else if (to !== EVERYONE && to !== from) await requireUser(this.deps.registered, to);
+    const target = replyTo === undefined ? undefined : await replyTarget(store, from, to, replyTo);
     const offline = to !== EVERYONE && !room && !(await presence.isConnected(to));
     const ts = this.now();
     // In open mode a broadcast's mentions cannot be checked against accounts (mentions.ts).
     const claimed = limits.auth !== 'accounts' ? ({ claimed: true } as const) : {};
-    const message =
-      clientId === undefined
-        ? { from, to, text, ts, offline, ...claimed }
-        : { from, to, text, ts, offline, clientId, ...claimed };
-    const appended = await store.append(attach.length > 0 ? { ...message, attach } : message);
+    const message = {
+      from,
+      to,
+      text,
+      ts,
+      offline,
+      ...(clientId !== undefined && { clientId }),
+      ...claimed,
+      ...(attach.length > 0 && { attach }),
+      ...(replyTo !== undefined && { replyTo }),
+    };
+    const appended = await store.append(message);
     if (appended.created) {
-      await this.publish({ kind: 'message', message: appended.message });
+      await this.publish(
+        target === undefined
+          ? { kind: 'message', message: appended.message }
+          : { kind: 'message', ...(await replyLive(store, appended.message, target)) },
+      );
       this.deps.onLogged?.();
     }
     return appended;

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ChatEvent, StoredMessage } from '../domain/events.js';
+import type { ChatEvent, SharedEvent, StoredMessage } from '../domain/events.js';
 import { Hub } from './hub.js';
+import { RoomDirectory } from './rooms.js';
 import type { Format, Subscriber } from './subscriber.js';
 
 // A format that shows who sees what, and counts renders.
@@ -148,4 +149,67 @@ test('a presence snapshot reaches every stream and resets the count of users onl
   hub.deliver({ kind: 'joined', nick: 'ann', origin: 'x', first: true });
   hub.deliver({ kind: 'left', nick: 'ann' });
   assert.deepEqual(counts, ['2 ended']);
+});
+
+// A format that shows what a reader sees of a reply's original.
+class Quotes implements Format {
+  renders = 0;
+  render(event: ChatEvent, viewer: string): string | null {
+    if (event.kind !== 'message') return null;
+    this.renders++;
+    const reply = event.message.reply;
+    return `${viewer}<-${reply && 'text' in reply ? reply.text : 'unavailable'}`;
+  }
+}
+
+test("a reply's preview reaches only its readers; everyone else gets it unavailable", () => {
+  const snapshot = {
+    head: 10,
+    members: [
+      { room: '#r', user: 'ann', role: 'owner' as const, since: 1 },
+      { room: '#r', user: 'bob', role: 'member' as const, since: 10 },
+    ],
+  };
+  const hub = new Hub(undefined, new RoomDirectory(snapshot));
+  const quotes = new Quotes();
+  const [ann, bob, cat] = [
+    sub('1', 'ann', quotes),
+    sub('2', 'bob', quotes),
+    sub('3', 'cat', quotes),
+  ];
+  for (const s of [ann, bob, cat]) hub.add(s);
+  const preview = { id: 5, from: 'ann', text: 'secret', ts: 0 };
+  const reply = (to: string, readers?: Extract<SharedEvent, { kind: 'message' }>['readers']) =>
+    hub.deliver({
+      kind: 'message',
+      message: {
+        id: 20,
+        from: 'ann',
+        to,
+        text: 'r',
+        ts: 0,
+        offline: false,
+        replyTo: 5,
+        reply: preview,
+      },
+      ...(readers && { readers }),
+    });
+  // A room with history `joined`: bob joined after the original.
+  reply('#r', { kind: 'members', upTo: 5 });
+  assert.deepEqual([ann.got, bob.got, cat.got], [['<-secret'], ['<-unavailable'], []]);
+  assert.equal(quotes.renders, 2, 'once per format and variant');
+  // History `all`: every member.
+  reply('#r', { kind: 'members', upTo: null });
+  assert.deepEqual([ann.got.at(-1), bob.got.at(-1)], ['<-secret', '<-secret']);
+  // A direct message whose recipient may not see the original (their registration point).
+  reply('bob', { kind: 'nicks', nicks: ['ann'] });
+  assert.deepEqual([ann.got.at(-1), bob.got.at(-1)], ['ann<-secret', 'bob<-unavailable']);
+  // No readers named (a gap filled from the Store): nobody gets the text.
+  reply('all');
+  assert.deepEqual(
+    [ann.got.at(-1), bob.got.at(-1), cat.got.at(-1)],
+    Array(3).fill('<-unavailable'),
+  );
+  reply('all', { kind: 'everyone' });
+  assert.deepEqual(cat.got.at(-1), '<-secret');
 });

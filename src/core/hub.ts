@@ -4,8 +4,10 @@ import {
   eventId,
   isRoom,
   type LoggedEvent,
+  type SharedEvent,
   type StoredMemberChange,
 } from '../domain/events.js';
+import { unavailable } from '../domain/replies.js';
 import { type Audience, audience } from '../domain/visibility.js';
 import { Coalescer } from './coalescer.js';
 import { RoomDirectory } from './rooms.js';
@@ -156,7 +158,50 @@ export class Hub {
         // connected between the sender's presence check and the append. Whether to show it
         // is the format's call (the classic one leaves it to the mailbox; the JSON one shows
         // it, and a stream that replayed it drops the copy by id).
-        this.reach(audience(event), event, eventId(event));
+        if (event.kind === 'message' && event.message.replyTo !== undefined) this.reply(event);
+        else this.reach(audience(event), event, eventId(event));
+    }
+  }
+
+  /**
+   * A reply goes where any message goes, but its preview of the target (message.reply) only
+   * to the readers the chat service named (ReplyReaders): everyone it reaches for a broadcast,
+   * the named parties of a direct message, a room's members whose open span began at or
+   * before the target (all members in a history-`all` room). Every other stream, and every
+   * stream when the event names no readers (a reply read from the Store to fill a gap, which
+   * has no preview), gets the preview `unavailable`, never the text.
+   */
+  private reply(event: Extract<SharedEvent, { kind: 'message' }>): void {
+    const { message, readers } = event;
+    const id = message.id;
+    const hidden: ChatEvent = {
+      kind: 'message',
+      message: { ...message, reply: unavailable(message.replyTo ?? 0) },
+    };
+    const previewed = message.reply !== undefined && !('unavailable' in message.reply);
+    const shown: ChatEvent = previewed ? { kind: 'message', message } : hidden;
+    const to = audience(event);
+    switch (to.kind) {
+      case 'everyone':
+        this.toEveryone(readers?.kind === 'everyone' ? shown : hidden, undefined, id);
+        return;
+      case 'pair':
+        for (const nick of to.from === to.to ? [to.to] : [to.to, to.from]) {
+          const sees = readers?.kind === 'nicks' && readers.nicks.includes(nick);
+          this.toNick(nick, sees ? shown : hidden, id);
+        }
+        return;
+      case 'room': {
+        if (readers?.kind !== 'members') {
+          this.toRoom(to.room, hidden, id);
+          return;
+        }
+        const upTo = readers.upTo ?? Number.POSITIVE_INFINITY;
+        this.toRoom(to.room, shown, id, undefined, Number.POSITIVE_INFINITY, { hidden, upTo });
+        return;
+      }
+      default:
+        this.reach(to, hidden, id);
     }
   }
 
@@ -234,17 +279,23 @@ export class Hub {
     skip?: string,
     /** Only members since this id or earlier. */
     before = Number.POSITIVE_INFINITY,
+    /** Members since a later id than `upTo` get `hidden` instead (a reply's preview). */
+    split?: { readonly hidden: ChatEvent; readonly upTo: EventId },
   ): void {
     const members = this.rooms.members(room);
     if (members.size === 0) return;
     const frames = new Map<Format, string | null>();
+    const hiddenFrames = new Map<Format, string | null>();
     let handed = 0;
-    const visit = (tabs: Set<Subscriber>): void => {
+    const visit = (tabs: Set<Subscriber>, since: EventId): void => {
+      const hide = split !== undefined && since > split.upTo;
+      const cache = hide ? hiddenFrames : frames;
+      const shown = hide ? split.hidden : event;
       for (const sub of tabs) {
-        let frame = frames.get(sub.format);
+        let frame = cache.get(sub.format);
         if (frame === undefined) {
-          frame = sub.format.render(event, '');
-          frames.set(sub.format, frame);
+          frame = sub.format.render(shown, '');
+          cache.set(sub.format, frame);
         }
         if (frame !== null) {
           sub.send(frame, id);
@@ -255,12 +306,12 @@ export class Hub {
     if (members.size <= this.byNick.size) {
       for (const [nick, member] of members) {
         const tabs = this.byNick.get(nick);
-        if (tabs && nick !== skip && member.since <= before) visit(tabs);
+        if (tabs && nick !== skip && member.since <= before) visit(tabs, member.since);
       }
     } else {
       for (const [nick, tabs] of this.byNick) {
         const member = members.get(nick);
-        if (member && nick !== skip && member.since <= before) visit(tabs);
+        if (member && nick !== skip && member.since <= before) visit(tabs, member.since);
       }
     }
     this.stats.deliveries += handed;

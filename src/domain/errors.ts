@@ -25,6 +25,10 @@ export const ERRORS = {
   CHAT_NOT_MEMBER: { status: 403, message: 'you are not a member of this room' },
   CHAT_FORBIDDEN: { status: 403, message: 'you may not do this in this room' },
   CHAT_MESSAGE_NOT_FOUND: { status: 404, message: 'no such message' },
+  CHAT_REPLY_INVALID: {
+    status: 400,
+    message: 'replyTo must be the id of a message in the same conversation',
+  },
   CHAT_SEARCH_INVALID: { status: 400, message: 'this search cannot be run' },
   CHAT_TOO_MANY_ROOMS: {
     status: 403,

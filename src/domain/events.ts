@@ -1,4 +1,5 @@
 import type { NotifyLevel } from './notify.js';
+import type { ReplyPreview, ReplyReaders } from './replies.js';
 
 /**
  * Event ids are positive safe integers assigned by the Store, strictly increasing in append
@@ -38,6 +39,12 @@ export interface NewMessage {
    * UPLOAD_UNUSABLE when one is not the sender's, already sent, or expired. Absent: none.
    */
   readonly attach?: readonly string[];
+  /**
+   * The id of the message this one answers (JSON API): one the sender saw, undeleted, in the
+   * same conversation (the chat service checks). The Store keeps it with the message; absent
+   * (the key is not set) for a message that answers none.
+   */
+  readonly replyTo?: EventId;
 }
 
 /** Most files one message carries. */
@@ -75,6 +82,12 @@ export interface StoredMessage extends NewMessage {
   readonly mentions?: readonly string[];
   /** The files it carries, in the order they were attached; absent when none (or deleted). */
   readonly attachments?: readonly Attachment[];
+  /**
+   * For a reply (`replyTo` set), what its reader sees of the target, built for that reader
+   * when the message is read (store.ts) or delivered (core/hub.ts); absent elsewhere, e.g. in
+   * `message(id)` and `log`, which have no reader: formats then show it unavailable.
+   */
+  readonly reply?: ReplyPreview;
 }
 
 /**
@@ -83,8 +96,17 @@ export interface StoredMessage extends NewMessage {
  * however a backend built them.
  */
 export function storedMessage(message: NewMessage, id: EventId): StoredMessage {
-  const { from, to, text, ts, offline, clientId } = message;
-  return { from, to, text, ts, offline, ...(clientId !== undefined && { clientId }), id };
+  const { from, to, text, ts, offline, clientId, replyTo } = message;
+  return {
+    from,
+    to,
+    text,
+    ts,
+    offline,
+    ...(clientId !== undefined && { clientId }),
+    ...(replyTo !== undefined && { replyTo }),
+    id,
+  };
 }
 
 /**
@@ -232,7 +254,15 @@ export interface StoredDelete extends NewDelete {
  * joined: the seed announces a login to every *other* connection, so the Hub skips that one.
  */
 export type SharedEvent =
-  | { readonly kind: 'message'; readonly message: StoredMessage }
+  | {
+      readonly kind: 'message';
+      readonly message: StoredMessage;
+      /**
+       * For a reply published with its preview (`message.reply`): who may see the preview
+       * live (the Hub gives everyone else it unavailable). Absent: nobody.
+       */
+      readonly readers?: ReplyReaders;
+    }
   | { readonly kind: 'read'; readonly receipt: StoredReceipt }
   | {
       readonly kind: 'joined';

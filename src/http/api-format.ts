@@ -11,6 +11,7 @@ import type {
   StoredReceipt,
 } from '../domain/events.js';
 import { avatarPath } from '../domain/profile.js';
+import { unavailable } from '../domain/replies.js';
 import type { ApiDelete, ApiEdit, ApiMember, ApiMessage, ApiReceipt } from './api-types.js';
 
 /**
@@ -48,7 +49,8 @@ export function apiMessage(m: StoredMessage): ApiMessage {
     m.edited === undefined &&
     m.deleted === undefined &&
     m.mentions === undefined &&
-    m.attachments === undefined
+    m.attachments === undefined &&
+    m.replyTo === undefined
   ) {
     return out;
   }
@@ -59,6 +61,12 @@ export function apiMessage(m: StoredMessage): ApiMessage {
     ...(m.deleted && { deleted: true }),
     ...(m.mentions !== undefined && m.mentions.length > 0 && { mentions: [...m.mentions] }),
     ...(m.attachments !== undefined && { attachments: m.attachments }),
+    // A reply read without a reader (a gap the Sequencer filled from the Store) has no
+    // preview: it shows as unavailable rather than as anything its reader may not see.
+    ...(m.replyTo !== undefined && {
+      replyTo: m.replyTo,
+      reply: m.reply ?? unavailable(m.replyTo),
+    }),
   };
 }
 

@@ -6,6 +6,7 @@
  */
 import type { ResetReason } from '../core/resume.js';
 import type { Attachment, EventId, ListedRoom, MemberAction, Role } from '../domain/events.js';
+import type { ReplyPreview } from '../domain/replies.js';
 import type { Member, RoomInfo, RoomListing } from '../store/store.js';
 
 /** A message as the JSON API shows it, in the stream and in history. */
@@ -22,6 +23,10 @@ export interface ApiMessage {
   readonly mentions?: readonly string[];
   /** The files it carries (uploads), in order; absent when none or deleted. */
   readonly attachments?: readonly Attachment[];
+  /** The id of the message it answers; absent when none. */
+  readonly replyTo?: EventId;
+  /** With replyTo: what this reader sees of that message (domain/replies.ts). */
+  readonly reply?: ReplyPreview;
 }
 
 /** The `message` event: a message, with `offline` when it waited in the mailbox. */

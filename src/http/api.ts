@@ -7,7 +7,7 @@ import type { ChatNotify } from '../core/chat-notify.js';
 import type { Profiles } from '../core/profiles.js';
 import type { Resume } from '../core/resume.js';
 import { ChatError } from '../domain/errors.js';
-import { MAX_ATTACHMENTS } from '../domain/events.js';
+import { type EventId, MAX_ATTACHMENTS } from '../domain/events.js';
 import type { Logger } from '../logger.js';
 import type { Stats } from '../ops/stats.js';
 import type { PushSubscriptions } from '../outbound/push/subscriptions.js';
@@ -250,7 +250,16 @@ export class Api {
     const attach = attachmentIds(body);
     // An empty bubble is nobody's message; the classic protocol keeps allowing one (the seed did).
     if (attach.length === 0 && text.trim() === '') throw new ChatError('CHAT_TEXT_EMPTY');
-    const { message, created } = await this.deps.chat.send(nick, to, text, clientId, true, attach);
+    const replyTo = replyId(body);
+    const { message, created } = await this.deps.chat.send(
+      nick,
+      to,
+      text,
+      clientId,
+      true,
+      attach,
+      replyTo,
+    );
     if (created) this.deps.stats.messagesIn.api++;
     else res.setHeader('Idempotent-Replayed', 'true');
     sendJson(res, 201, { id: message.id, ts: message.ts });
@@ -351,6 +360,19 @@ export class Api {
   readonly checkSameOrigin = (req: IncomingMessage): void => {
     if (req.method !== 'GET') this.deps.auth.checkSameOrigin(req);
   };
+}
+
+/**
+ * A send's `replyTo`: the id of the message it answers, a positive safe integer (a JSON
+ * number, not a string); absent or null: none. Anything else is CHAT_REPLY_INVALID.
+ */
+function replyId(body: JsonBody): EventId | undefined {
+  const value = body.replyTo;
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new ChatError('CHAT_REPLY_INVALID');
+  }
+  return value;
 }
 
 /** The upload ids of a send's `attachments` (absent or null: none). */

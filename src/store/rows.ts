@@ -34,6 +34,8 @@ export interface Row {
   added: string | null;
   /** A message's attachments (Attachment[]) as JSON; NULL for none. */
   attachments: string | null;
+  /** The id of the message a message answers (NewMessage.replyTo); NULL for none. */
+  reply_to: number | null;
 }
 
 /**
@@ -42,7 +44,7 @@ export interface Row {
  */
 export const COLUMNS =
   'id, kind, ts, sender, recipient, text, offline, client_id, up_to, edited, deleted, actor, ' +
-  'action, role, quiet, mentions, added, attachments';
+  'action, role, quiet, mentions, added, attachments, reply_to';
 
 /** Whether a stored flag is set, whichever engine read it. */
 function isSet(flag: Flag): boolean {
@@ -64,6 +66,7 @@ export function toMessage(row: Row): StoredMessage {
     ...(isSet(row.deleted) && { deleted: true as const }),
     ...(row.mentions !== null && { mentions: row.mentions.split(' ') }),
     ...(row.attachments !== null && { attachments: JSON.parse(row.attachments) }),
+    ...(row.reply_to !== null && { replyTo: row.reply_to }),
   };
 }
 

@@ -10,6 +10,7 @@ import {
 } from '../domain/events.js';
 import { mentionsContract } from './mentions.contract.js';
 import { profilesContract } from './profiles.contract.js';
+import { repliesContract } from './replies.contract.js';
 import { roomLivesContract } from './room-lives.contract.js';
 import { roomsContract } from './rooms.contract.js';
 import { searchContract } from './search.contract.js';
@@ -400,4 +401,5 @@ export function storeContract(name: string, open: StoreFactory): void {
   uploadsContract(name, open);
   profilesContract(name, open);
   searchContract(name, open);
+  repliesContract(name, () => open({ maxOfflinePerUser: 10 }));
 }

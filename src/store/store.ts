@@ -175,6 +175,18 @@ export const MAX_ROOM_LISTING = 1000;
  *   database written before the index existed is indexed in the background, newest first.
  * - Messages read back (`since`, `history`, `message`, `takeOffline`) carry their current text,
  *   `edited` and `deleted`.
+ * - Replies. `append` stores a message's `replyTo` in its row, in its transaction (a clientId
+ *   retry returns the first message, its `replyTo` unchanged); the chat service has checked
+ *   the target. Messages read back carry `replyTo`. `since`, `history`, `historyAfter`,
+ *   `search` and `takeOffline` also set `reply` on each reply, for their viewer, at read
+ *   time: the target's current text (cut to REPLY_PREVIEW_CHARS on a grapheme boundary),
+ *   sender, ts, `edited` and how many files it carries, when the viewer sees the target by
+ *   the rule of history (a broadcast; a direct message they sent, or one sent to them above
+ *   their registration point; a message of a room's current life that one of their spans
+ *   covers, or any of it while they are a member of a room whose history mode is `all`);
+ *   else `{ id, unavailable: true }`, as for a deleted or pruned target. One query per page
+ *   states that rule (sqlite/replies.ts, postgres/replies.ts). `message` and `log`, which
+ *   have no viewer, set no `reply`.
  * - `ping` resolves once the backend has answered a trivial request, and rejects when it cannot
  *   serve one now: after `close()`, or when its server does not answer. It changes nothing
  *   visible. After a write failed because the backend cannot write (store/write-health.ts:

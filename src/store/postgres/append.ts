@@ -41,7 +41,8 @@ const LOOKUP: pg.QueryConfig = {
 // ids to match. Rows of offline messages go to the mailbox in the same statement, and the
 // users a message mentions to mention_rows ($11-$13: the row's ordinal, the nick, the
 // recipient). The ranking is needed: nothing in SQL promises that nextval() runs in
-// generate_series order. $15: each row's search vector (search.ts), NULL for a receipt.
+// generate_series order. $15: each row's search vector (search.ts), NULL for a receipt; $16
+// the message each answers (NewMessage.replyTo), NULL for none.
 const INSERT: pg.QueryConfig = {
   name: 'ssechat_append',
   text: `
@@ -51,13 +52,13 @@ const INSERT: pg.QueryConfig = {
     SELECT id, row_number() OVER (ORDER BY id) AS ord FROM ids
   ), stored AS (
     INSERT INTO messages (id, kind, ts, sender, recipient, text, offline, client_id, up_to,
-                          mentions, attachments, search)
+                          mentions, attachments, search, reply_to)
     SELECT r.id, u.kind, u.ts, u.sender, u.recipient, u.text, u.offline, u.client_id, u.up_to,
-           u.mentions, u.attachments, u.search::tsvector
+           u.mentions, u.attachments, u.search::tsvector, u.reply_to
       FROM unnest($2::text[], $3::int8[], $4::text[], $5::text[], $6::text[], $7::bool[],
-                  $8::text[], $9::int8[], $10::text[], $14::text[], $15::text[])
+                  $8::text[], $9::int8[], $10::text[], $14::text[], $15::text[], $16::int8[])
              WITH ORDINALITY AS u (kind, ts, sender, recipient, text, offline, client_id,
-                                   up_to, mentions, attachments, search, ord)
+                                   up_to, mentions, attachments, search, reply_to, ord)
       JOIN ranked r ON r.ord = u.ord
     RETURNING id, recipient, offline
   ), mailed AS (
@@ -259,6 +260,7 @@ async function insert(
     mentionTo: [] as string[],
     attachments: [] as Array<string | null>,
     search: [] as Array<string | null>,
+    replyTo: [] as Array<number | null>,
   };
   const mentions: string[][] = [];
   for (const [i, p] of rows.entries()) {
@@ -278,6 +280,7 @@ async function insert(
     const carried = files.get(p);
     columns.attachments.push(carried ? JSON.stringify(carried) : null);
     columns.search.push(m ? searchVector(m.text) : null);
+    columns.replyTo.push(m?.replyTo ?? null);
     for (const nick of nicks) {
       columns.mentionOrd.push(i + 1);
       columns.mentionNick.push(nick);

@@ -283,6 +283,10 @@ const MIGRATIONS = [
      nick     TEXT   NOT NULL,
      until    BIGINT NOT NULL
    );`,
+  `-- Replies (store.ts, "Replies"): the id of the message a message answers; NULL for none
+   -- and for every other kind. Its preview is read through the target's id (the primary key),
+   -- so no index; without a default, ADD COLUMN changes only the catalog.
+   ALTER TABLE messages ADD COLUMN reply_to BIGINT;`,
 ];
 
 /** The schema version this ssechat writes; a database with a higher one is refused. */

@@ -73,10 +73,11 @@ const BEFORE_SEARCH = 8;
 
 /** Undoes step 9 (search) in `schema`, to go back before it. */
 async function undoSearch(schema: string): Promise<void> {
-  // The steps after search (departed, profiles) first.
+  // The steps after search (departed, profiles, replies) first.
   await admin(`SET search_path TO ${schema};
     DROP TABLE departed;
     DROP TABLE profiles;
+    ALTER TABLE messages DROP COLUMN reply_to;
     ALTER TABLE messages DROP COLUMN search;
     DELETE FROM meta WHERE key = 'search_backfill';`);
 }

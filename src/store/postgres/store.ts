@@ -62,6 +62,7 @@ import { PostgresNotify } from './notify.js';
 import { PostgresProfiles } from './profiles.js';
 import { PostgresPush } from './push.js';
 import { AppendQueue } from './queue.js';
+import { PostgresReplies } from './replies.js';
 import { PostgresRooms } from './rooms.js';
 import { checkSchemaName, effectiveSchema, migrate, poolConfig, schemaKey } from './schema.js';
 import { type BackfillStep, PostgresSearch } from './search.js';
@@ -151,6 +152,7 @@ export class PostgresStore implements Store {
   private readonly stopBackfill = new AbortController();
   private readonly logger: Logger | undefined;
   private readonly roomReads: PostgresRooms;
+  private readonly replies: PostgresReplies;
   private readonly writes: AppendQueue;
   /** Whether the last write failed because the database cannot write; see ping. */
   private readonly health: WriteHealth;
@@ -196,6 +198,7 @@ export class PostgresStore implements Store {
     this.accounts = new PostgresAccounts(pool, key);
     this.push = new PostgresPush(pool, key);
     this.journal = new PostgresLog(pool);
+    this.replies = new PostgresReplies(pool);
     this.index = new PostgresSearch(pool);
     this.logger = options.logger;
     this.roomReads = new PostgresRooms(pool);
@@ -240,7 +243,7 @@ export class PostgresStore implements Store {
 
   async takeOffline(nick: string): Promise<StoredMessage[]> {
     await this.writes.flushed();
-    return this.journal.takeOffline(nick);
+    return this.replies.messages(nick, await this.journal.takeOffline(nick));
   }
 
   async head(): Promise<EventId> {
@@ -254,7 +257,7 @@ export class PostgresStore implements Store {
 
   async since(viewer: string, after: EventId, limit: number): Promise<LoggedEvent[]> {
     await this.writes.flushed();
-    return this.journal.since(viewer, after, limit);
+    return this.replies.events(viewer, await this.journal.since(viewer, after, limit));
   }
 
   async log(after: EventId, limit: number): Promise<LoggedEvent[]> {
@@ -269,7 +272,8 @@ export class PostgresStore implements Store {
     limit: number,
   ): Promise<StoredMessage[]> {
     await this.writes.flushed();
-    return this.journal.history(viewer, peer, before, limit);
+    const page = await this.journal.history(viewer, peer, before, limit);
+    return this.replies.messages(viewer, page);
   }
 
   async historyAfter(
@@ -279,12 +283,14 @@ export class PostgresStore implements Store {
     limit: number,
   ): Promise<StoredMessage[]> {
     await this.writes.flushed();
-    return this.journal.historyAfter(viewer, peer, after, limit);
+    const page = await this.journal.historyAfter(viewer, peer, after, limit);
+    return this.replies.messages(viewer, page);
   }
 
   async search(viewer: string, request: SearchRequest): Promise<SearchPage> {
     await this.writes.flushed();
-    return this.index.search(viewer, request);
+    const page = await this.index.search(viewer, request);
+    return { ...page, messages: await this.replies.messages(viewer, page.messages) };
   }
 
   /**

@@ -30,7 +30,17 @@ type Statement<P extends unknown[], R = unknown> = Database.Statement<P, R>;
  */
 export class SqliteAppender {
   private readonly insertMessage: Statement<
-    [number, string, string, string, number, string | null, string | null, string | null]
+    [
+      number,
+      string,
+      string,
+      string,
+      number,
+      string | null,
+      string | null,
+      string | null,
+      number | null,
+    ]
   >;
   private readonly insertReceipt: Statement<[number, string, string, number]>;
   private readonly insertEdit: Statement<
@@ -56,7 +66,7 @@ export class SqliteAppender {
     // the same clientId after our lookup (see writeMessage). The id never conflicts.
     this.insertMessage = db.prepare(
       `INSERT INTO messages (ts, sender, recipient, text, offline, client_id, mentions,
-         attachments) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+         attachments, reply_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
     );
     this.insertReceipt = db.prepare(
       `INSERT INTO messages (kind, ts, sender, recipient, text, up_to)
@@ -169,6 +179,7 @@ export class SqliteAppender {
       clientId ?? null,
       mentionsColumn(mentions),
       files.length > 0 ? JSON.stringify(files) : null,
+      message.replyTo ?? null,
     );
     if (changes === 0) {
       // Only the clientId index can refuse the row: another process stored it since the lookup.

@@ -25,6 +25,7 @@ export type RawRow = [
   string | null,
   string | null,
   string | null,
+  number | null,
 ];
 
 /** The Row a RawRow stands for. */
@@ -48,5 +49,6 @@ export function fromRaw(r: RawRow): Row {
     mentions: r[15],
     added: r[16],
     attachments: r[17],
+    reply_to: r[18],
   };
 }

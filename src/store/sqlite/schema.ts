@@ -328,6 +328,11 @@ const MIGRATIONS = [
      nick     TEXT    NOT NULL,
      until    INTEGER NOT NULL
    ) WITHOUT ROWID;`,
+
+  // Replies (store.ts, "Replies"): the id of the message a message answers; NULL for none and
+  // for every other kind. Its preview is read through the target's id (the primary key), so
+  // no index.
+  'ALTER TABLE messages ADD COLUMN reply_to INTEGER;',
 ];
 
 /** The schema version this ssechat writes; a database with a higher one is refused. */

@@ -87,7 +87,8 @@ const BEFORE_INVITE_ORDER = 6;
 // Each undoes one migration step, back to the version before it.
 const UNDO_DEPARTED = 'DROP TABLE departed;';
 const UNDO_PROFILES = `${UNDO_DEPARTED} DROP TABLE profiles;`;
-const UNDO_SEARCH = `${UNDO_PROFILES} DROP TABLE messages_fts;
+const UNDO_REPLIES = `${UNDO_PROFILES} ALTER TABLE messages DROP COLUMN reply_to;`;
+const UNDO_SEARCH = `${UNDO_REPLIES} DROP TABLE messages_fts;
   DELETE FROM meta WHERE key = 'search_backfill';`;
 const UNDO_UPLOADS = `${UNDO_SEARCH} ALTER TABLE messages DROP COLUMN attachments;
   DROP TABLE uploads; DROP TABLE blob_trash;`;

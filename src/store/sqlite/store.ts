@@ -36,6 +36,7 @@ import { SqliteLog } from './log.js';
 import { SqliteNotify } from './notify.js';
 import { SqliteProfiles } from './profiles.js';
 import { SqlitePush } from './push.js';
+import { SqliteReplies } from './replies.js';
 import { SqliteRooms } from './rooms.js';
 import { checkIntegrity, migrate, writeProbe } from './schema.js';
 import { SqliteSearch } from './search.js';
@@ -84,6 +85,7 @@ export class SqliteStore implements Store {
   /** The next chunk of the search backfill (SqliteSearch.backfill), while one is due. */
   private backfillTimer: NodeJS.Timeout | undefined;
   private readonly roomState: SqliteRooms;
+  private readonly replies: SqliteReplies;
   private readonly db: Database.Database;
   private readonly selectOffline: Statement<[{ viewer: string; registered: number }], Row>;
   private readonly deleteOffline: Statement<[string]>;
@@ -122,6 +124,7 @@ export class SqliteStore implements Store {
     this.index = new SqliteSearch(db, (nick) => this.accounts.registeredAt(nick));
     this.journal = new SqliteLog(db, (nick) => this.accounts.registeredAt(nick), this.index);
     this.roomState = new SqliteRooms(db);
+    this.replies = new SqliteReplies(db, (nick) => this.accounts.registeredAt(nick));
     this.notify = new SqliteNotify(
       db,
       () => this.flush(),
@@ -168,7 +171,7 @@ export class SqliteStore implements Store {
       const registered = this.accounts.registeredAt(nick);
       const rows = this.selectOffline.all({ viewer: nick, registered });
       this.deleteOffline.run(nick);
-      return rows.map(toMessage);
+      return this.replies.messages(nick, rows.map(toMessage));
     });
     this.takeTx = (nick) => take.immediate(nick);
     // A read transaction: the members and the head come from one snapshot, also when another
@@ -241,7 +244,7 @@ export class SqliteStore implements Store {
 
   async since(viewer: string, after: EventId, limit: number): Promise<LoggedEvent[]> {
     this.flush();
-    return this.journal.since(viewer, after, limit);
+    return this.replies.events(viewer, this.journal.since(viewer, after, limit));
   }
 
   async log(after: EventId, limit: number): Promise<LoggedEvent[]> {
@@ -256,8 +259,10 @@ export class SqliteStore implements Store {
     limit: number,
   ): Promise<StoredMessage[]> {
     this.flush();
-    if (isRoom(peer)) return this.roomState.history(viewer, peer, before, limit);
-    return this.journal.history(viewer, peer, before, limit);
+    const page = isRoom(peer)
+      ? this.roomState.history(viewer, peer, before, limit)
+      : this.journal.history(viewer, peer, before, limit);
+    return this.replies.messages(viewer, page);
   }
 
   async historyAfter(
@@ -267,13 +272,16 @@ export class SqliteStore implements Store {
     limit: number,
   ): Promise<StoredMessage[]> {
     this.flush();
-    if (isRoom(peer)) return this.roomState.historyAfter(viewer, peer, after, limit);
-    return this.journal.historyAfter(viewer, peer, after, limit);
+    const page = isRoom(peer)
+      ? this.roomState.historyAfter(viewer, peer, after, limit)
+      : this.journal.historyAfter(viewer, peer, after, limit);
+    return this.replies.messages(viewer, page);
   }
 
   async search(viewer: string, request: SearchRequest): Promise<SearchPage> {
     this.flush();
-    return await this.index.search(viewer, request);
+    const page = await this.index.search(viewer, request);
+    return { ...page, messages: this.replies.messages(viewer, page.messages) };
   }
 
   async message(id: EventId): Promise<StoredMessage | undefined> {
