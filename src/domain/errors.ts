@@ -24,6 +24,14 @@ export const ERRORS = {
   CHAT_NOT_MEMBER: { status: 403, message: 'you are not a member of this room' },
   CHAT_FORBIDDEN: { status: 403, message: 'you may not do this in this room' },
   CHAT_MESSAGE_NOT_FOUND: { status: 404, message: 'no such message' },
+  CHAT_REACTION_INVALID: {
+    status: 400,
+    message: 'a reaction is one emoji (at most 32 UTF-16 code units)',
+  },
+  CHAT_REACTIONS_FULL: {
+    status: 409,
+    message: 'this message has the most distinct reactions allowed; use one of those',
+  },
   CHAT_SEARCH_INVALID: { status: 400, message: 'this search cannot be run' },
   CHAT_TOO_MANY_ROOMS: {
     status: 403,

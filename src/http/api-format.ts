@@ -8,9 +8,17 @@ import type {
   StoredEdit,
   StoredMemberChange,
   StoredMessage,
+  StoredReaction,
   StoredReceipt,
 } from '../domain/events.js';
-import type { ApiDelete, ApiEdit, ApiMember, ApiMessage, ApiReceipt } from './api-types.js';
+import type {
+  ApiDelete,
+  ApiEdit,
+  ApiMember,
+  ApiMessage,
+  ApiReaction,
+  ApiReceipt,
+} from './api-types.js';
 
 /**
  * One SSE frame of the JSON API: `id:` (logged events only), `event:` and one `data:` line.
@@ -47,7 +55,8 @@ export function apiMessage(m: StoredMessage): ApiMessage {
     m.edited === undefined &&
     m.deleted === undefined &&
     m.mentions === undefined &&
-    m.attachments === undefined
+    m.attachments === undefined &&
+    m.reactions === undefined
   ) {
     return out;
   }
@@ -58,6 +67,7 @@ export function apiMessage(m: StoredMessage): ApiMessage {
     ...(m.deleted && { deleted: true }),
     ...(m.mentions !== undefined && m.mentions.length > 0 && { mentions: [...m.mentions] }),
     ...(m.attachments !== undefined && { attachments: m.attachments }),
+    ...(m.reactions !== undefined && m.reactions.length > 0 && { reactions: m.reactions }),
   };
 }
 
@@ -90,6 +100,12 @@ export function apiDelete(d: StoredDelete): ApiDelete {
   return { id: d.id, message: d.target, from: d.from, to: d.to, ts: d.ts };
 }
 
+/** A reaction as the JSON API shows it (`message` is the message's id). */
+export function apiReaction(r: StoredReaction): ApiReaction {
+  const { id, target: message, from, to, emoji, on, ts } = r;
+  return { id, message, from, to, emoji, on, ts };
+}
+
 /** A read receipt as the JSON API shows it. */
 export function apiReceipt(r: StoredReceipt): ApiReceipt {
   return { id: r.id, from: r.from, to: r.to, upTo: r.upTo, ts: r.ts };
@@ -97,7 +113,7 @@ export function apiReceipt(r: StoredReceipt): ApiReceipt {
 
 /**
  * The event types of `GET /api/v1/events` (docs/api.md lists their data):
- * `hello`, `message`, `read`, `join`, `leave`, `member`, `edit`, `delete`, `typing`, `room`,
+ * `hello`, `message`, `read`, `join`, `leave`, `member`, `edit`, `delete`, `reaction`, `typing`, `room`,
  * `online`, `presence`, `marker`, `notify`, `reset`, `ping`, `bye`. Joins are announced once per user
  * coming online, not per tab (the classic protocol keeps the seed's every-login wording).
  */
@@ -141,6 +157,8 @@ export class ApiFormat implements Format {
         return apiFrame('edit', apiEdit(event.edit), event.edit.id);
       case 'delete':
         return apiFrame('delete', apiDelete(event.delete), event.delete.id);
+      case 'react':
+        return apiFrame('reaction', apiReaction(event.reaction), event.reaction.id);
       case 'typing':
         return apiFrame('typing', { from: event.from, to: event.to });
       case 'room':

@@ -5,7 +5,7 @@
  * (`import('../src/http/api-types.js')`) instead of declaring them a second time.
  */
 import type { ResetReason } from '../core/resume.js';
-import type { Attachment, EventId, MemberAction, Role } from '../domain/events.js';
+import type { Attachment, EventId, MemberAction, ReactionSummary, Role } from '../domain/events.js';
 import type { Member, RoomInfo, RoomListing } from '../store/store.js';
 
 /** A message as the JSON API shows it, in the stream and in history. */
@@ -22,6 +22,11 @@ export interface ApiMessage {
   readonly mentions?: readonly string[];
   /** The files it carries (uploads), in order; absent when none or deleted. */
   readonly attachments?: readonly Attachment[];
+  /**
+   * Its reactions, in order of each emoji's first reaction, with the first users of each;
+   * in history pages only (the stream sends `reaction` events); absent when none.
+   */
+  readonly reactions?: readonly ReactionSummary[];
 }
 
 /** The `message` event: a message, with `offline` when it waited in the mailbox. */
@@ -97,6 +102,26 @@ export interface ApiDelete {
   readonly ts: number;
 }
 
+/**
+ * A reaction added (`on`) or taken back (the `reaction` event); `message` is the message's id.
+ * `to` is the message's room, `all`, or for a direct message the other party from `from`'s side.
+ */
+export interface ApiReaction {
+  readonly id: EventId;
+  readonly message: EventId;
+  readonly from: string;
+  readonly to: string;
+  readonly emoji: string;
+  readonly on: boolean;
+  readonly ts: number;
+}
+
+/** The answer of `PUT` and `DELETE /api/v1/messages/<id>/reactions/<emoji>`. */
+export interface ApiReactions {
+  readonly message: EventId;
+  readonly reactions: readonly ReactionSummary[];
+}
+
 /** A read receipt (the `read` event): `from` read `to`'s messages up to `upTo`. */
 export interface ApiReceipt {
   readonly id: EventId;
@@ -168,6 +193,7 @@ export interface ApiEvents {
   member: ApiMember;
   edit: ApiEdit;
   delete: ApiDelete;
+  reaction: ApiReaction;
   typing: ApiTyping;
   room: ApiRoomCount;
   online: ApiOnline;

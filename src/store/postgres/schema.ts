@@ -260,6 +260,21 @@ const MIGRATIONS = [
    -- search_backfill is the highest id still to index (PostgresSearch.backfill).
    INSERT INTO meta (key, value)
      SELECT 'search_backfill', max(id) FROM messages HAVING max(id) > 0;`,
+  `-- Reactions (store.ts, Reactions); see sqlite/schema.ts, the reactions step. A reaction is
+   -- logged in messages as kind 'react' (text: the emoji, up_to: the target, deleted: taken
+   -- back); reactions has one row per (message, emoji, user), with the id of the event that
+   -- added it, which orders a message's reactions.
+   ALTER TABLE messages DROP CONSTRAINT messages_kind_check;
+   ALTER TABLE messages ADD CONSTRAINT messages_kind_check
+     CHECK (kind IN ('message', 'read', 'member', 'edit', 'delete', 'react'));
+   CREATE TABLE reactions (
+     message_id BIGINT NOT NULL,
+     emoji      TEXT   NOT NULL,
+     nick       TEXT   NOT NULL,
+     event_id   BIGINT NOT NULL,
+     ts         BIGINT NOT NULL,
+     PRIMARY KEY (message_id, emoji, nick)
+   );`,
 ];
 
 /** The schema version this ssechat writes; a database with a higher one is refused. */

@@ -34,12 +34,14 @@ import type {
   NewEdit,
   NewMemberChange,
   NewMessage,
+  NewReaction,
   NewReceipt,
   Role,
   StoredDelete,
   StoredEdit,
   StoredMemberChange,
   StoredMessage,
+  StoredReaction,
   StoredReceipt,
 } from '../../domain/events.js';
 import type { SearchRequest } from '../../domain/search.js';
@@ -61,6 +63,7 @@ import { PostgresLog } from './log.js';
 import { PostgresNotify } from './notify.js';
 import { PostgresPush } from './push.js';
 import { AppendQueue } from './queue.js';
+import { withReactions } from './reactions.js';
 import { PostgresRooms } from './rooms.js';
 import { checkSchemaName, effectiveSchema, migrate, poolConfig, schemaKey } from './schema.js';
 import { type BackfillStep, PostgresSearch } from './search.js';
@@ -231,6 +234,10 @@ export class PostgresStore implements Store {
     return this.writes.add((done) => ({ kind: 'delete', delete: del, done }));
   }
 
+  appendReaction(reaction: NewReaction): Promise<StoredReaction | null> {
+    return this.writes.add((done) => ({ kind: 'react', reaction, done }));
+  }
+
   // Reads wait for the appends queued before them: the contract says they see every append
   // called before them (a message queued for a user who is logging in lands in that login's
   // mailbox or replay, not the next one).
@@ -266,7 +273,7 @@ export class PostgresStore implements Store {
     limit: number,
   ): Promise<StoredMessage[]> {
     await this.writes.flushed();
-    return this.journal.history(viewer, peer, before, limit);
+    return withReactions(this.pool, await this.journal.history(viewer, peer, before, limit));
   }
 
   async historyAfter(
@@ -276,7 +283,8 @@ export class PostgresStore implements Store {
     limit: number,
   ): Promise<StoredMessage[]> {
     await this.writes.flushed();
-    return this.journal.historyAfter(viewer, peer, after, limit);
+    const page = await this.journal.historyAfter(viewer, peer, after, limit);
+    return withReactions(this.pool, page);
   }
 
   async search(viewer: string, request: SearchRequest): Promise<SearchPage> {
@@ -294,7 +302,8 @@ export class PostgresStore implements Store {
 
   async message(id: EventId): Promise<StoredMessage | undefined> {
     await this.writes.flushed();
-    return this.journal.message(id);
+    const message = await this.journal.message(id);
+    return message && (await withReactions(this.pool, [message]))[0];
   }
 
   async room(name: string): Promise<RoomInfo | undefined> {

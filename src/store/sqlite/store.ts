@@ -7,12 +7,14 @@ import {
   type NewEdit,
   type NewMemberChange,
   type NewMessage,
+  type NewReaction,
   type NewReceipt,
   type Role,
   type StoredDelete,
   type StoredEdit,
   type StoredMemberChange,
   type StoredMessage,
+  type StoredReaction,
   type StoredReceipt,
 } from '../../domain/events.js';
 import type { SearchRequest } from '../../domain/search.js';
@@ -35,6 +37,7 @@ import { type PendingWrite, SqliteAppender } from './append.js';
 import { SqliteLog } from './log.js';
 import { SqliteNotify } from './notify.js';
 import { SqlitePush } from './push.js';
+import { SqliteReactions } from './reactions.js';
 import { SqliteRooms } from './rooms.js';
 import { checkIntegrity, migrate, writeProbe } from './schema.js';
 import { SqliteSearch } from './search.js';
@@ -79,6 +82,7 @@ export class SqliteStore implements Store {
   readonly uploads: SqliteUploads;
   private readonly journal: SqliteLog;
   private readonly index: SqliteSearch;
+  private readonly reactions: SqliteReactions;
   /** The next chunk of the search backfill (SqliteSearch.backfill), while one is due. */
   private backfillTimer: NodeJS.Timeout | undefined;
   private readonly roomState: SqliteRooms;
@@ -118,7 +122,13 @@ export class SqliteStore implements Store {
     this.accounts = new SqliteAccounts(db);
     this.push = new SqlitePush(db);
     this.index = new SqliteSearch(db, (nick) => this.accounts.registeredAt(nick));
-    this.journal = new SqliteLog(db, (nick) => this.accounts.registeredAt(nick), this.index);
+    this.reactions = new SqliteReactions(db);
+    this.journal = new SqliteLog(
+      db,
+      (nick) => this.accounts.registeredAt(nick),
+      this.index,
+      this.reactions,
+    );
     this.roomState = new SqliteRooms(db);
     this.notify = new SqliteNotify(
       db,
@@ -130,7 +140,13 @@ export class SqliteStore implements Store {
       () => this.flush(),
       (nick) => this.accounts.registeredAt(nick),
     );
-    const appender = new SqliteAppender(db, this.roomState, this.index, options.maxOfflinePerUser);
+    const appender = new SqliteAppender(
+      db,
+      this.roomState,
+      this.index,
+      this.reactions,
+      options.maxOfflinePerUser,
+    );
     // What waited for the nick before its account was made is not the account's (store.ts);
     // the whole mailbox is emptied all the same.
     this.selectOffline = db.prepare(
@@ -207,6 +223,11 @@ export class SqliteStore implements Store {
     return this.writes.add((done) => ({ kind: 'delete', delete: del, done }));
   }
 
+  /** Queued with the messages; the reactions row changes in the same transaction. */
+  appendReaction(reaction: NewReaction): Promise<StoredReaction | null> {
+    return this.writes.add((done) => ({ kind: 'react', reaction, done }));
+  }
+
   async takeOffline(nick: string): Promise<StoredMessage[]> {
     // Appends already requested commit first, so a message queued for an offline user just
     // before that user logs in is in this mailbox, not left for the next login.
@@ -253,8 +274,10 @@ export class SqliteStore implements Store {
     limit: number,
   ): Promise<StoredMessage[]> {
     this.flush();
-    if (isRoom(peer)) return this.roomState.history(viewer, peer, before, limit);
-    return this.journal.history(viewer, peer, before, limit);
+    const page = isRoom(peer)
+      ? this.roomState.history(viewer, peer, before, limit)
+      : this.journal.history(viewer, peer, before, limit);
+    return this.reactions.attach(page);
   }
 
   async historyAfter(
@@ -264,8 +287,10 @@ export class SqliteStore implements Store {
     limit: number,
   ): Promise<StoredMessage[]> {
     this.flush();
-    if (isRoom(peer)) return this.roomState.historyAfter(viewer, peer, after, limit);
-    return this.journal.historyAfter(viewer, peer, after, limit);
+    const page = isRoom(peer)
+      ? this.roomState.historyAfter(viewer, peer, after, limit)
+      : this.journal.historyAfter(viewer, peer, after, limit);
+    return this.reactions.attach(page);
   }
 
   async search(viewer: string, request: SearchRequest): Promise<SearchPage> {
@@ -275,7 +300,8 @@ export class SqliteStore implements Store {
 
   async message(id: EventId): Promise<StoredMessage | undefined> {
     this.flush();
-    return this.journal.message(id);
+    const message = this.journal.message(id);
+    return message && this.reactions.attach([message])[0];
   }
 
   // Room reads flush too: a membership change called before them is in what they read.
