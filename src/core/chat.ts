@@ -22,6 +22,7 @@ import { type Logger, silentLogger } from '../logger.js';
 import type { Presence } from '../presence/presence.js';
 import type { Appended, Store } from '../store/store.js';
 import { ChatEdits } from './chat-edits.js';
+import { ChatReactions, type Reacted } from './chat-reactions.js';
 import { ChatRooms } from './chat-rooms.js';
 import { ChatSearch } from './chat-search.js';
 import type { Hub } from './hub.js';
@@ -102,6 +103,7 @@ export class ChatService {
   /** Creating rooms and changing their members. */
   readonly rooms: ChatRooms;
   private readonly edits: ChatEdits;
+  private readonly reactions: ChatReactions;
   /** Search, and the pages around a message. */
   readonly search: ChatSearch;
   private readonly snapshots: PresenceSnapshots;
@@ -134,6 +136,11 @@ export class ChatService {
         await this.publish(event);
         if (event.kind === 'edit') deps.onLogged?.();
       },
+    });
+    this.reactions = new ChatReactions({
+      store: deps.store,
+      now: this.now,
+      publish: (event) => this.publish(event),
     });
     const { sequencer, hub } = deps;
     this.snapshots = new PresenceSnapshots({
@@ -322,6 +329,11 @@ export class ChatService {
   /** Deletes message `id` (see ChatEdits.delete). */
   delete(by: string, id: EventId): Promise<StoredDelete> {
     return this.edits.delete(by, id);
+  }
+
+  /** Adds (`on`) or takes back `by`'s reaction on message `id` (see ChatReactions.react). */
+  react(by: string, id: EventId, emoji: string, on: boolean): Promise<Reacted> {
+    return this.reactions.react(by, id, emoji, on);
   }
 
   /**

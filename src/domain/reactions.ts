@@ -22,9 +22,9 @@ export const MAX_EMOJI_UNITS = 32;
 // regional indicators, keycap bases 0-9 # *, tag characters U+E0020 to U+E007F), the joiner,
 // the emoji variation selector and the keycap mark. Anything else (letters, controls, markup,
 // spaces) is refused, so a reaction cannot carry text into another user's page.
-const EMOJI_ONLY = /^[\p{Extended_Pictographic}\p{Emoji_Component}\u200D\uFE0F\u20E3]+$/u;
+const EMOJI_ONLY = /^(?:\p{Extended_Pictographic}|\p{Emoji_Component}|\u200D|\uFE0F|\u20E3)+$/u;
 // ... and at least one of these, so that a bare digit, `#` or joiner is not an emoji.
-const PICTURE = /[\p{Extended_Pictographic}\p{Regional_Indicator}\u20E3]/u;
+const PICTURE = /\p{Extended_Pictographic}|\p{Regional_Indicator}|\u20E3/u;
 
 const graphemes = new Intl.Segmenter('en', { granularity: 'grapheme' });
 

@@ -16,6 +16,7 @@ import type { Admission } from './admission.js';
 import { ApiNotify } from './api-notify.js';
 import { decodeSegment, messageId } from './api-paths.js';
 import { ApiPush } from './api-push.js';
+import { ApiReactions } from './api-reactions.js';
 import { ApiReading } from './api-reading.js';
 import { ApiRooms } from './api-rooms.js';
 import { ApiStream } from './api-stream.js';
@@ -72,6 +73,8 @@ export class Api {
   readonly push: ApiPush;
   /** The handlers of `/api/v1/uploads` and below. */
   readonly files: ApiUploads;
+  /** The handlers of `/api/v1/messages/<id>/reactions/<emoji>`. */
+  readonly reactions: ApiReactions;
   private readonly receipts = new RateLimiter(RECEIPTS);
   /** Largest JSON body: the longest message, each character escaped at worst, plus slack. */
   private readonly maxBodyBytes: number;
@@ -96,6 +99,7 @@ export class Api {
       auth: deps.auth,
       admission: deps.admission,
     });
+    this.reactions = new ApiReactions({ chat, auth: deps.auth, admission });
     this.rooms = new ApiRooms({
       chat,
       auth: deps.auth,
