@@ -9,6 +9,7 @@ import {
   type StoredMessage,
 } from '../domain/events.js';
 import { mentionsContract } from './mentions.contract.js';
+import { reactionsContract } from './reactions.contract.js';
 import { roomLivesContract } from './room-lives.contract.js';
 import { roomsContract } from './rooms.contract.js';
 import { searchContract } from './search.contract.js';
@@ -398,4 +399,5 @@ export function storeContract(name: string, open: StoreFactory): void {
   mentionsContract(name, open);
   uploadsContract(name, open);
   searchContract(name, open);
+  reactionsContract(name, open);
 }

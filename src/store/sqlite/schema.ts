@@ -360,6 +360,9 @@ function loosenKindCheck(db: Database.Database): void {
 /** The schema version this ssechat writes; a database with a higher one is refused. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
+/** The first schema version with reactions (for the migration test of that step). */
+export const REACTIONS_VERSION = MIGRATIONS.indexOf(loosenKindCheck) + 1;
+
 /**
  * Brings the database at `path` up to SCHEMA_VERSION, one transaction per step, and gives
  * accounts their look-alike keys (backfillSqliteNickKeys), or throws when
