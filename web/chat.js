@@ -24,6 +24,7 @@ import { MessageTools } from './message-tools.js';
 import { MessageView } from './message-view.js';
 import { EVERYONE, KEEP, Model } from './model.js';
 import { NickComplete } from './nick-complete.js';
+import { Reactions } from './reactions.js';
 import { Reading } from './reading.js';
 import { RoomOffers } from './room-offers.js';
 import { Rooms } from './rooms.js';
@@ -125,6 +126,7 @@ export class Chat {
       open,
       title: this.title,
     });
+    this.reactions = new Reactions({ me, renderIf, notify, loggedOut });
     this.tools = new MessageTools({
       me,
       role: (room) => rooms.role(room),
@@ -133,6 +135,7 @@ export class Chat {
       loggedOut,
       beginEdit: (conv, m) => this.composer.beginEdit(conv, m),
       messageGone: (id) => this.composer.messageGone(id),
+      reactions: this.reactions,
     });
     const tools = this.tools;
     this.composer = new Composer({
@@ -185,6 +188,7 @@ export class Chat {
       members: this.members,
       typing: this.typing,
       composer: this.composer,
+      reactions: this.reactions,
       alerts,
       renderList,
       renderHeader,

@@ -23,6 +23,7 @@ import { Watchdog } from './watchdog.js';
 const TYPES = [
   ...['hello', 'message', 'read', 'join', 'leave', 'reset'],
   ...['member', 'edit', 'delete', 'typing', 'room'], // rooms, edits and deletes, typing
+  'reaction',
   'online', // the number online, instead of join and leave, in a crowd
   'presence', // who is online, anew, after the server missed joins and leaves
   ...['marker', 'notify'], // our read markers and notification levels, from any device
