@@ -280,6 +280,10 @@ const MIGRATIONS = [
 /** The schema version this ssechat writes; a database with a higher one is refused. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
+/** The first schema version with reactions (for the migration test of that step). */
+export const REACTIONS_VERSION =
+  MIGRATIONS.findIndex((m) => m.includes('CREATE TABLE reactions')) + 1;
+
 /**
  * Classes of the two-key advisory locks ssechat takes (`pg_advisory_xact_lock(class, key)`);
  * the key is schemaKey(schema), so that stores in different schemas of one database do not
