@@ -47,7 +47,8 @@ export class ChatReactions {
       ts: this.deps.now(),
     });
     if (reaction) await this.deps.publish({ kind: 'react', reaction });
-    const message = await store.message(id);
-    return { reaction, reactions: message?.reactions ?? [] };
+    // The summary as `by`'s history shows it now (history pages carry them, store.ts).
+    const [message] = await store.history(by, peer, id + 1, 1);
+    return { reaction, reactions: message?.id === id ? (message.reactions ?? []) : [] };
   }
 }

@@ -77,8 +77,8 @@ export interface StoredMessage extends NewMessage {
   readonly attachments?: readonly Attachment[];
   /**
    * Its reactions, in order of each emoji's first reaction; absent when none. Only history
-   * pages and `message` carry them (the Store sums the reactions table per page); a replay
-   * carries the `react` events instead.
+   * pages carry them (the Store sums the reactions table per page); a replay carries the
+   * `react` events instead.
    */
   readonly reactions?: readonly ReactionSummary[];
 }

@@ -170,8 +170,8 @@ export const MAX_ROOM_LISTING = 1000;
  *   the reactor), in a room through a span that covers the target too, and through the
  *   recipient's nick only when the target is above their registration point. `appendDelete`
  *   removes the target's reactions rows and `prune` those of the messages it removes.
- *   History pages and `message` carry each message's summary (StoredMessage.reactions),
- *   read with one query per page.
+ *   History pages carry each message's summary (StoredMessage.reactions), read with one
+ *   query per page; `message` does not (it serves receipts and checks, which need none).
  * - Search. `search` returns the messages of kind message, not deleted, that the viewer sees
  *   by the rule of history and replay, stated in the engine's query: a broadcast; a direct
  *   message they sent (a note to self above their registration point) or one sent to them

@@ -302,8 +302,7 @@ export class PostgresStore implements Store {
 
   async message(id: EventId): Promise<StoredMessage | undefined> {
     await this.writes.flushed();
-    const message = await this.journal.message(id);
-    return message && (await withReactions(this.pool, [message]))[0];
+    return this.journal.message(id);
   }
 
   async room(name: string): Promise<RoomInfo | undefined> {

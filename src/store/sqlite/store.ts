@@ -300,8 +300,7 @@ export class SqliteStore implements Store {
 
   async message(id: EventId): Promise<StoredMessage | undefined> {
     this.flush();
-    const message = this.journal.message(id);
-    return message && this.reactions.attach([message])[0];
+    return this.journal.message(id);
   }
 
   // Room reads flush too: a membership change called before them is in what they read.
