@@ -6,7 +6,7 @@ import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { parseSearch } from '../../domain/search.js';
-import { migrate, SCHEMA_VERSION } from './schema.js';
+import { migrate, SEARCH_VERSION } from './schema.js';
 import { BACKFILL_CHUNK } from './search.js';
 import { SqliteStore } from './store.js';
 
@@ -27,7 +27,7 @@ describe('SqliteStore search index', () => {
   test('a database from before the index is indexed in the background, newest first, edits and deletes kept', async () => {
     const path = join(dir, 'old.db');
     const old = new Database(path);
-    migrate(old, path, SCHEMA_VERSION - 1);
+    migrate(old, path, SEARCH_VERSION - 1);
     const rows = BACKFILL_CHUNK * 2 + 7;
     const insert = old.prepare(
       'INSERT INTO messages (ts, sender, recipient, text, deleted) VALUES (?, ?, ?, ?, ?)',
