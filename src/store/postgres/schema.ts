@@ -263,11 +263,12 @@ const MIGRATIONS = [
   `-- Reactions (store.ts, Reactions); see sqlite/schema.ts, the reactions step. A reaction is
    -- logged in messages as kind 'react' (text: the emoji, up_to: the target, deleted: taken
    -- back); reactions has one row per (message, emoji, user), with the id of the event that
-   -- added it, which orders a message's reactions.
+   -- added it, which orders a message's reactions. IF NOT EXISTS: the migration tests take a
+   -- current schema back to an older version and run the later steps again.
    ALTER TABLE messages DROP CONSTRAINT messages_kind_check;
    ALTER TABLE messages ADD CONSTRAINT messages_kind_check
      CHECK (kind IN ('message', 'read', 'member', 'edit', 'delete', 'react'));
-   CREATE TABLE reactions (
+   CREATE TABLE IF NOT EXISTS reactions (
      message_id BIGINT NOT NULL,
      emoji      TEXT   NOT NULL,
      nick       TEXT   NOT NULL,
@@ -282,7 +283,7 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /** The first schema version with reactions (for the migration test of that step). */
 export const REACTIONS_VERSION =
-  MIGRATIONS.findIndex((m) => m.includes('CREATE TABLE reactions')) + 1;
+  MIGRATIONS.findIndex((m) => m.includes('TABLE IF NOT EXISTS reactions')) + 1;
 
 /**
  * Classes of the two-key advisory locks ssechat takes (`pg_advisory_xact_lock(class, key)`);
