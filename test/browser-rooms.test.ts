@@ -208,9 +208,10 @@ test('a private room: create, invite, join, chat, typing, edit, delete, leave', 
   );
 
   // Only our own messages can be edited; a member cannot delete another's.
-  // (Anyone may reply: that is the one button.)
+  // (Anyone may reply and react: those are the only buttons.)
   assert.deepEqual(await buttonNames(message(bob, 'welcome to the team')), [
     'Reply to “welcome to the team”',
+    'React to “welcome to the team”',
   ]);
   assert.equal(
     await message(bob, 'glad to be here').getByRole('button', { name: /^Edit/ }).count(),
@@ -377,7 +378,10 @@ test('three in a room: the whole history for newcomers, two typing at once, a mo
   await shown(bob, 'carol says hi');
 
   // A member cannot delete carol's message; made a moderator, bob can (and may invite).
-  assert.deepEqual(await buttonNames(message(bob, 'carol says hi')), ['Reply to “carol says hi”']);
+  assert.deepEqual(await buttonNames(message(bob, 'carol says hi')), [
+    'Reply to “carol says hi”',
+    'React to “carol says hi”',
+  ]);
   assert.equal(await bob.isVisible('#invite'), false);
   await members(alice, 'bob');
   await alice.getByLabel('Role of bob').selectOption('moderator');

@@ -28,6 +28,7 @@ import { EVERYONE, KEEP, Model } from './model.js';
 import { NickComplete } from './nick-complete.js';
 import { People } from './people.js';
 import { Profiles } from './profiles.js';
+import { Reactions } from './reactions.js';
 import { Reading } from './reading.js';
 import { RoomOffers } from './room-offers.js';
 import { Rooms } from './rooms.js';
@@ -138,6 +139,7 @@ export class Chat {
       open,
       title: this.title,
     });
+    this.reactions = new Reactions({ me, renderIf, notify, loggedOut });
     this.tools = new MessageTools({
       me,
       role: (room) => rooms.role(room),
@@ -147,6 +149,7 @@ export class Chat {
       beginEdit: (conv, m) => this.composer.beginEdit(conv, m),
       beginReply: (conv, m) => this.composer.beginReply(conv, m),
       messageGone: (id) => this.composer.messageGone(id),
+      reactions: this.reactions,
     });
     const tools = this.tools;
     this.composer = new Composer({
@@ -209,6 +212,7 @@ export class Chat {
       members: this.members,
       typing: this.typing,
       composer: this.composer,
+      reactions: this.reactions,
       alerts,
       renderList,
       renderHeader,

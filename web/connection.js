@@ -24,6 +24,7 @@ const TYPES = [
   ...['hello', 'message', 'read', 'join', 'leave', 'reset'],
   ...['member', 'edit', 'delete', 'typing', 'room'], // rooms, edits and deletes, typing
   'room-listed', // a public room was made: the list of rooms to join shows it at once
+  'reaction',
   'online', // the number online, instead of join and leave, in a crowd
   'presence', // who is online, anew, after the server missed joins and leaves
   'profile', // a user's display name or avatar changed

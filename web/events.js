@@ -23,6 +23,7 @@ import { call } from './api.js';
  * @property {import('./members.js').Members} members
  * @property {import('./typing.js').Typing} typing
  * @property {{ messageGone(id: number): void }} composer lets go of a deleted message
+ * @property {import('./reactions.js').Reactions} reactions the chips under messages
  * @property {() => void} renderList the conversation list changed (the sidebar renders)
  * @property {() => void} renderHeader the open conversation's header may have changed
  * @property {(conv: Conversation, scroll?: Scroll) => void} renderIf renders `conv` if shown
@@ -130,6 +131,13 @@ function applyEvent(deps, event) {
       if (conv) renderIf(conv);
       if (event.type === 'delete') deps.composer.messageGone(event.data.message);
       else deps.alerts.edit(event.data);
+      return;
+    }
+    case 'reaction': {
+      // Only a conversation the page has is touched: one loaded later reads them from history.
+      const conv = model.convs.get(model.convIdOf(event.data));
+      const changed = deps.reactions.onEvent(conv, event.data);
+      if (changed) renderIf(changed);
       return;
     }
     case 'typing':

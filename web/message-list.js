@@ -28,7 +28,8 @@ import { avatar, el, part, reconcile, srOnly } from './view.js';
  * @property {(item: OutboxItem) => void} discard
  */
 /**
- * What keeps the Edit and Delete buttons of a stored message up to date (message-tools.js).
+ * What keeps the React, Edit and Delete buttons and the reactions of a stored message up to
+ * date (message-tools.js, reactions.js).
  * @typedef {{ update(li: HTMLElement, conv: Conversation, m: Message): void }} Tools
  */
 /**
@@ -170,7 +171,7 @@ function messageNode(from, ts, item, mine) {
   head.append(note);
   const edited = el('span', 'edited', '(edited)');
   edited.hidden = true;
-  li.append(head, quote, body, files, edited, el('div', 'tools'));
+  li.append(head, quote, body, files, edited, el('div', 'reactions'), el('div', 'tools'));
   if (mine) li.append(el('div', 'state'));
   return li;
 }

@@ -1,5 +1,6 @@
-// Edit and Delete on a message: the buttons under it (our own messages; any message in a room
-// we own or moderate may be deleted), the "Delete this message?" question, and the requests.
+// React, Edit and Delete on a message: the buttons under it (React on any message; Edit and
+// Delete on our own; any message in a room we own or moderate may be deleted), the "Delete this
+// message?" question, and the requests. React opens the picker of reactions.js.
 // Editing happens in the message box (composer.js); the `edit` and `delete` events that the
 // server sends to everyone who sees the message apply them everywhere (model.js addPatch).
 
@@ -21,6 +22,7 @@ import { el, part } from './view.js';
  * @property {(conv: Conversation, m: Message) => void} beginEdit puts `m` in the message box
  * @property {(conv: Conversation, m: Message) => void} beginReply the next message answers `m`
  * @property {(id: number) => void} messageGone message `id` was deleted (the box lets go of it)
+ * @property {import('./reactions.js').Reactions} reactions the chips and picker of reactions
  */
 
 /** Characters of a message quoted in a button's accessible name. */
@@ -59,9 +61,12 @@ export class MessageTools {
    * @param {Message} m
    */
   update(li, conv, m) {
+    const { reactions } = this.deps;
+    reactions.update(li, conv, m);
     const can = this.allowed(conv, m);
     const confirming = this.confirming === m.id && can.del;
-    const signature = `${can.edit}|${can.del}|${confirming}|${Boolean(m.deleted)}`;
+    const picking = reactions.picking === m.id;
+    const signature = `${can.edit}|${can.del}|${confirming}|${picking}|${Boolean(m.deleted)}`;
     // An edit replaces the message object: the buttons' names quote the new text.
     if (li.dataset.tools === signature && toolsFor.get(li) === m) return;
     li.dataset.tools = signature;
@@ -81,16 +86,20 @@ export class MessageTools {
       return;
     }
     if (!m.deleted) {
+      const react = this.button('', 'React', `React to “${quote}”`, () => reactions.pick(conv, m));
+      react.setAttribute('aria-expanded', String(picking));
       box.append(
         this.button('', 'Reply', `Reply to “${quote}”`, () => this.deps.beginReply(conv, m)),
+        ' ',
+        react,
       );
-      if (can.edit || can.del) box.append(' ');
     }
     if (can.edit) {
+      box.append(' ');
       box.append(this.button('', 'Edit', `Edit “${quote}”`, () => this.deps.beginEdit(conv, m)));
     }
     if (can.del) {
-      if (can.edit) box.append(' ');
+      box.append(' ');
       box.append(this.button('', 'Delete', `Delete “${quote}”`, () => this.ask(conv, m.id)));
     }
   }

@@ -24,6 +24,7 @@ import type { Appended, Store } from '../store/store.js';
 import { AccountDeletion, type DeletionPolicy } from './account-deletion.js';
 import { AccountExport } from './account-export.js';
 import { ChatEdits } from './chat-edits.js';
+import { ChatReactions, type Reacted } from './chat-reactions.js';
 import { replyLive, replyTarget } from './chat-replies.js';
 import { ChatRooms } from './chat-rooms.js';
 import { ChatSearch } from './chat-search.js';
@@ -111,6 +112,7 @@ export class ChatService {
   readonly accounts: AccountDeletion;
   /** A user's export of their data (core/account-export.ts). */
   readonly exports: AccountExport;
+  private readonly reactions: ChatReactions;
   /** Search, and the pages around a message. */
   readonly search: ChatSearch;
   private readonly snapshots: PresenceSnapshots;
@@ -156,6 +158,11 @@ export class ChatService {
       endUser: (nick) => this.endUser(nick),
     });
     this.exports = new AccountExport(deps.store);
+    this.reactions = new ChatReactions({
+      store: deps.store,
+      now: this.now,
+      publish: (event) => this.publish(event),
+    });
     const { sequencer, hub } = deps;
     this.snapshots = new PresenceSnapshots({
       presence: deps.presence,
@@ -362,6 +369,11 @@ export class ChatService {
   /** Deletes message `id` (see ChatEdits.delete). */
   delete(by: string, id: EventId): Promise<StoredDelete> {
     return this.edits.delete(by, id);
+  }
+
+  /** Adds (`on`) or takes back `by`'s reaction on message `id` (see ChatReactions.react). */
+  react(by: string, id: EventId, emoji: string, on: boolean): Promise<Reacted> {
+    return this.reactions.react(by, id, emoji, on);
   }
 
   /**

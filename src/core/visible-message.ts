@@ -4,14 +4,14 @@ import type { Store } from '../store/store.js';
 
 /**
  * Message `id` if `viewer` may see it now and it was not deleted; else CHAT_MESSAGE_NOT_FOUND,
- * the same answer as for an id that does not exist, so that an edit, a delete or a reply
+ * the same answer as for an id that does not exist, so that an edit, a delete, a reaction or a reply
  * tells nobody what they could not read. The Store decides, with the question its history
  * asks for that one message (its registration point, room spans and the room's current life:
  * store.ts), rather than a second copy of those rules here. A room's history is only for its
  * members.
  */
 export async function visibleMessage(
-  store: Store,
+  store: Pick<Store, 'message' | 'role' | 'history'>,
   viewer: string,
   id: EventId,
 ): Promise<StoredMessage> {

@@ -29,6 +29,14 @@ export const ERRORS = {
     status: 400,
     message: 'replyTo must be the id of a message in the same conversation',
   },
+  CHAT_REACTION_INVALID: {
+    status: 400,
+    message: 'a reaction is one emoji (at most 32 UTF-16 code units)',
+  },
+  CHAT_REACTIONS_FULL: {
+    status: 409,
+    message: 'this message has the most distinct reactions allowed; use one of those',
+  },
   CHAT_SEARCH_INVALID: { status: 400, message: 'this search cannot be run' },
   CHAT_TOO_MANY_ROOMS: {
     status: 403,

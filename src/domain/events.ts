@@ -88,6 +88,21 @@ export interface StoredMessage extends NewMessage {
    * `message(id)` and `log`, which have no reader: formats then show it unavailable.
    */
   readonly reply?: ReplyPreview;
+  /**
+   * Its reactions, in order of each emoji's first reaction; absent when none. Only history
+   * pages carry them (the Store sums the reactions table per page); a replay carries the
+   * `react` events instead.
+   */
+  readonly reactions?: readonly ReactionSummary[];
+}
+
+/** One emoji's reactions on a message, as history shows them. */
+export interface ReactionSummary {
+  readonly emoji: string;
+  /** How many users reacted with it. */
+  readonly count: number;
+  /** The first MAX_REACTION_USERS of them (domain/reactions.ts), oldest first. */
+  readonly users: readonly string[];
 }
 
 /**
@@ -249,6 +264,27 @@ export interface StoredDelete extends NewDelete {
 }
 
 /**
+ * A reaction: `from` adds (`on`) or takes back emoji `emoji` on message `target`. `to` makes
+ * it reach whoever sees the target: the target's room, `all` for a broadcast, and for a
+ * direct message the other party as seen from `from` (so both parties see it).
+ */
+export interface NewReaction {
+  readonly target: EventId;
+  readonly from: string;
+  readonly to: string;
+  /** One emoji in NFC (domain/reactions.ts, parseEmoji). */
+  readonly emoji: string;
+  /** True: added; false: taken back. */
+  readonly on: boolean;
+  readonly ts: number;
+}
+
+/** A reaction after the Store has logged it. */
+export interface StoredReaction extends NewReaction {
+  readonly id: EventId;
+}
+
+/**
  * What travels on the Bus and reaches the Hub on every process. Messages carry their Store id;
  * receipts too; presence changes are ephemeral and carry none. `origin` on `joined` is the connection that
  * joined: the seed announces a login to every *other* connection, so the Hub skips that one.
@@ -275,6 +311,7 @@ export type SharedEvent =
   | { readonly kind: 'member'; readonly change: StoredMemberChange }
   | { readonly kind: 'edit'; readonly edit: StoredEdit }
   | { readonly kind: 'delete'; readonly delete: StoredDelete }
+  | { readonly kind: 'react'; readonly reaction: StoredReaction }
   /** Ephemeral: `from` is typing to `to` (a nick or a room). Never stored. */
   | { readonly kind: 'typing'; readonly from: string; readonly to: string }
   /**
@@ -352,7 +389,7 @@ export type BusEvent = SharedEvent | ResyncEvent | EndedEvent;
 /** The events the Store logs, with an id, and replays on resume. */
 export type LoggedEvent = Extract<
   ChatEvent,
-  { kind: 'message' | 'read' | 'member' | 'edit' | 'delete' }
+  { kind: 'message' | 'read' | 'member' | 'edit' | 'delete' | 'react' }
 >;
 
 /** Events that carry no id and are never stored: they pass the Sequencer straight through. */
@@ -388,6 +425,8 @@ function record(event: LoggedEvent): { readonly id: EventId; readonly ts: number
       return event.edit;
     case 'delete':
       return event.delete;
+    case 'react':
+      return event.reaction;
   }
 }
 

@@ -76,3 +76,13 @@ test('sees: a broadcast, or a message to or by the viewer, and nothing else', ()
   assert.equal(sees('ann', message('ann', 'bob')), true);
   assert.equal(sees('cat', message('ann', 'bob')), false);
 });
+
+test('a reaction reaches whoever sees its target, like an edit', () => {
+  const reaction = (to: string) => ({
+    kind: 'react' as const,
+    reaction: { target: 3, from: 'bob', to, emoji: '👍', on: true, ts: 2, id: 9 },
+  });
+  assert.deepEqual(audience(reaction('#dev')), { kind: 'room', room: '#dev', coveredFrom: 3 });
+  assert.deepEqual(audience(reaction('all')), { kind: 'everyone' });
+  assert.deepEqual(audience(reaction('ann')), { kind: 'pair', from: 'bob', to: 'ann' });
+});

@@ -8,11 +8,11 @@ import { EVERYONE, type EventId, isRoom, type LoggedEvent, type StoredMessage } 
 
 /**
  * Who a logged event reaches when it happens:
- * - `everyone`: every stream (a broadcast, and its edits and deletes);
+ * - `everyone`: every stream (a broadcast, and its edits, deletes and reactions);
  * - `pair`: both parties of a direct message or a read receipt (`to`'s tabs first, then
  *   `from`'s; once when they are the same user);
  * - `room`: the room's members whose current span started at `coveredFrom` or earlier (an edit
- *   reaches only members who were there for its target: they are the ones who saw the old
+ *   or a reaction reaches only members who were there for its target: they are the ones who saw the old
  *   text), and also `user` when they are not a member (a membership change reaches the user it
  *   is about: one who just left or was invited);
  * - `user`: that user alone (a quiet membership change of a big room; the members learn the new
@@ -49,6 +49,9 @@ export function audience(event: LoggedEvent): Audience {
       return conversation(event.delete.from, event.delete.to);
     case 'edit':
       return conversation(event.edit.from, event.edit.to, event.edit.target);
+    case 'react':
+      // Like an edit: in a room, only members who were there for its target see it.
+      return conversation(event.reaction.from, event.reaction.to, event.reaction.target);
     case 'read':
       return { kind: 'pair', from: event.receipt.from, to: event.receipt.to };
     case 'member': {

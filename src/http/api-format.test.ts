@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ApiFormat, apiFrame } from './api-format.js';
+import { ClassicFormat } from './classic-format.js';
 
 test('hello is the frame apiFrame would write, with the online list rendered once per list', () => {
   const format = new ApiFormat(15_000);
@@ -47,4 +48,13 @@ test('a presence snapshot lists who is online like hello, with the same crowd cu
     new ApiFormat(15_000, 2).render({ kind: 'presence', online }),
     'event: presence\ndata: {"online":["ann","b\\"o\\\\b"],"onlineCount":3}\n\n',
   );
+});
+
+test('a reaction is a `reaction` frame with its id; the classic format renders none', () => {
+  const reaction = { id: 9, target: 3, from: 'bob', to: 'ann', emoji: '👍', on: false, ts: 2 };
+  assert.equal(
+    new ApiFormat(1000).render({ kind: 'react', reaction }),
+    'id: 9\nevent: reaction\ndata: {"id":9,"message":3,"from":"bob","to":"ann","emoji":"👍","on":false,"ts":2}\n\n',
+  );
+  assert.equal(new ClassicFormat().render({ kind: 'react', reaction }, 'ann'), null);
 });

@@ -8,11 +8,19 @@ import type {
   StoredEdit,
   StoredMemberChange,
   StoredMessage,
+  StoredReaction,
   StoredReceipt,
 } from '../domain/events.js';
 import { avatarPath } from '../domain/profile.js';
 import { unavailable } from '../domain/replies.js';
-import type { ApiDelete, ApiEdit, ApiMember, ApiMessage, ApiReceipt } from './api-types.js';
+import type {
+  ApiDelete,
+  ApiEdit,
+  ApiMember,
+  ApiMessage,
+  ApiReaction,
+  ApiReceipt,
+} from './api-types.js';
 
 /**
  * One SSE frame of the JSON API: `id:` (logged events only), `event:` and one `data:` line.
@@ -50,7 +58,8 @@ export function apiMessage(m: StoredMessage): ApiMessage {
     m.deleted === undefined &&
     m.mentions === undefined &&
     m.attachments === undefined &&
-    m.replyTo === undefined
+    m.replyTo === undefined &&
+    m.reactions === undefined
   ) {
     return out;
   }
@@ -67,6 +76,7 @@ export function apiMessage(m: StoredMessage): ApiMessage {
       replyTo: m.replyTo,
       reply: m.reply ?? unavailable(m.replyTo),
     }),
+    ...(m.reactions !== undefined && m.reactions.length > 0 && { reactions: m.reactions }),
   };
 }
 
@@ -99,6 +109,12 @@ export function apiDelete(d: StoredDelete): ApiDelete {
   return { id: d.id, message: d.target, from: d.from, to: d.to, ts: d.ts };
 }
 
+/** A reaction as the JSON API shows it (`message` is the message's id). */
+export function apiReaction(r: StoredReaction): ApiReaction {
+  const { id, target: message, from, to, emoji, on, ts } = r;
+  return { id, message, from, to, emoji, on, ts };
+}
+
 /** A read receipt as the JSON API shows it. */
 export function apiReceipt(r: StoredReceipt): ApiReceipt {
   return { id: r.id, from: r.from, to: r.to, upTo: r.upTo, ts: r.ts };
@@ -106,8 +122,8 @@ export function apiReceipt(r: StoredReceipt): ApiReceipt {
 
 /**
  * The event types of `GET /api/v1/events` (docs/api.md lists their data):
- * `hello`, `message`, `read`, `join`, `leave`, `member`, `edit`, `delete`, `typing`, `room`,
- * `online`, `presence`, `marker`, `notify`, `room-listed`, `reset`, `ping`, `bye`. Joins are announced once per user
+ * `hello`, `message`, `read`, `join`, `leave`, `member`, `edit`, `delete`, `reaction`, `typing`,
+ * `room`, `online`, `presence`, `marker`, `notify`, `room-listed`, `reset`, `ping`, `bye`. Joins are announced once per user
  * coming online, not per tab (the classic protocol keeps the seed's every-login wording).
  */
 export class ApiFormat implements Format {
@@ -150,6 +166,8 @@ export class ApiFormat implements Format {
         return apiFrame('edit', apiEdit(event.edit), event.edit.id);
       case 'delete':
         return apiFrame('delete', apiDelete(event.delete), event.delete.id);
+      case 'react':
+        return apiFrame('reaction', apiReaction(event.reaction), event.reaction.id);
       case 'typing':
         return apiFrame('typing', { from: event.from, to: event.to });
       case 'room':

@@ -5,7 +5,14 @@
  * (`import('../src/http/api-types.js')`) instead of declaring them a second time.
  */
 import type { ResetReason } from '../core/resume.js';
-import type { Attachment, EventId, ListedRoom, MemberAction, Role } from '../domain/events.js';
+import type {
+  Attachment,
+  EventId,
+  ListedRoom,
+  MemberAction,
+  ReactionSummary,
+  Role,
+} from '../domain/events.js';
 import type { ReplyPreview } from '../domain/replies.js';
 import type { Member, RoomInfo, RoomListing } from '../store/store.js';
 
@@ -27,6 +34,11 @@ export interface ApiMessage {
   readonly replyTo?: EventId;
   /** With replyTo: what this reader sees of that message (domain/replies.ts). */
   readonly reply?: ReplyPreview;
+  /**
+   * Its reactions, in order of each emoji's first reaction, with the first users of each;
+   * in history pages only (the stream sends `reaction` events); absent when none.
+   */
+  readonly reactions?: readonly ReactionSummary[];
 }
 
 /** The `message` event: a message, with `offline` when it waited in the mailbox. */
@@ -100,6 +112,26 @@ export interface ApiDelete {
   readonly from: string;
   readonly to: string;
   readonly ts: number;
+}
+
+/**
+ * A reaction added (`on`) or taken back (the `reaction` event); `message` is the message's id.
+ * `to` is the message's room, `all`, or for a direct message the other party from `from`'s side.
+ */
+export interface ApiReaction {
+  readonly id: EventId;
+  readonly message: EventId;
+  readonly from: string;
+  readonly to: string;
+  readonly emoji: string;
+  readonly on: boolean;
+  readonly ts: number;
+}
+
+/** The answer of `PUT` and `DELETE /api/v1/messages/<id>/reactions/<emoji>`. */
+export interface ApiReactions {
+  readonly message: EventId;
+  readonly reactions: readonly ReactionSummary[];
 }
 
 /** A read receipt (the `read` event): `from` read `to`'s messages up to `upTo`. */
@@ -176,6 +208,7 @@ export interface ApiEvents {
   member: ApiMember;
   edit: ApiEdit;
   delete: ApiDelete;
+  reaction: ApiReaction;
   typing: ApiTyping;
   room: ApiRoomCount;
   'room-listed': ApiRoomListed;

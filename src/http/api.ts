@@ -19,6 +19,7 @@ import { ApiNotify } from './api-notify.js';
 import { decodeSegment, messageId } from './api-paths.js';
 import { ApiProfiles } from './api-profiles.js';
 import { ApiPush } from './api-push.js';
+import { ApiReactions } from './api-reactions.js';
 import { ApiReading } from './api-reading.js';
 import { ApiRooms } from './api-rooms.js';
 import { ApiStream } from './api-stream.js';
@@ -82,6 +83,8 @@ export class Api {
   readonly files: ApiUploads;
   /** The handlers of `/api/v1/users` (but its POST) and below, and `/api/v1/server`. */
   readonly people: ApiProfiles;
+  /** The handlers of `/api/v1/messages/<id>/reactions/<emoji>`. */
+  readonly reactions: ApiReactions;
   private readonly receipts = new RateLimiter(RECEIPTS);
   /** Largest JSON body: the longest message, each character escaped at worst, plus slack. */
   private readonly maxBodyBytes: number;
@@ -106,6 +109,7 @@ export class Api {
       auth: deps.auth,
       admission: deps.admission,
     });
+    this.reactions = new ApiReactions({ chat, auth: deps.auth, admission });
     this.rooms = new ApiRooms({
       chat,
       auth: deps.auth,

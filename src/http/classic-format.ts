@@ -54,6 +54,7 @@ export class ClassicFormat implements Format {
       case 'member':
       case 'edit':
       case 'delete':
+      case 'react':
       case 'typing':
       case 'own':
       case 'profile':

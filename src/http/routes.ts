@@ -79,6 +79,10 @@ export const ROUTES: readonly RouteSpec[] = [
   api('/tickets', { POST: (e) => e.api.createTicket }),
   api('/messages', { GET: (e) => e.api.reading.history, POST: (e) => e.api.send }),
   api('/messages/:id', { PATCH: (e) => e.api.edit, DELETE: (e) => e.api.delete }),
+  api('/messages/:id/reactions/:emoji', {
+    PUT: (e) => e.api.reactions.add,
+    DELETE: (e) => e.api.reactions.remove,
+  }),
   api('/rooms', { GET: (e) => e.api.rooms.list, POST: (e) => e.api.rooms.create }),
   api('/rooms/:name', { GET: (e) => e.api.rooms.view }),
   api('/rooms/:name/join', { POST: (e) => e.api.rooms.join }),

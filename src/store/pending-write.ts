@@ -3,10 +3,12 @@ import type {
   NewEdit,
   NewMemberChange,
   NewMessage,
+  NewReaction,
   NewReceipt,
   StoredDelete,
   StoredEdit,
   StoredMemberChange,
+  StoredReaction,
   StoredReceipt,
 } from '../domain/events.js';
 import type { Appended } from './store.js';
@@ -30,4 +32,9 @@ export type PendingWrite =
       readonly done: Settle<StoredMemberChange[]>;
     }
   | { readonly kind: 'edit'; readonly edit: NewEdit; readonly done: Settle<StoredEdit> }
-  | { readonly kind: 'delete'; readonly delete: NewDelete; readonly done: Settle<StoredDelete> };
+  | { readonly kind: 'delete'; readonly delete: NewDelete; readonly done: Settle<StoredDelete> }
+  | {
+      readonly kind: 'react';
+      readonly reaction: NewReaction;
+      readonly done: Settle<StoredReaction | null>;
+    };

@@ -686,5 +686,7 @@ function label(e: LoggedEvent): string {
       return `edit ${e.edit.from} ${e.edit.to} ${e.edit.target} ${e.edit.text}`;
     case 'delete':
       return `delete ${e.delete.from} ${e.delete.to} ${e.delete.target}`;
+    case 'react':
+      return `react ${e.reaction.from} ${e.reaction.to} ${e.reaction.target} ${e.reaction.emoji}`;
   }
 }

@@ -9,8 +9,9 @@ export type Flag = boolean | number;
 /**
  * A row of the messages table, which holds every logged event, as either engine reads it
  * (int8 as number). For a membership change, sender is its user and recipient its room, actor
- * who made the change; for a receipt, up_to is the last message read; for an edit or a delete,
- * up_to is its target. See the columns by kind in each engine's schema.ts.
+ * who made the change; for a receipt, up_to is the last message read; for an edit, a delete or
+ * a reaction, up_to is its target (a reaction's text is its emoji, deleted set when it was
+ * taken back). See the columns by kind in each engine's schema.ts.
  */
 export interface Row {
   id: number;
@@ -92,6 +93,10 @@ export function toEvent(row: Row): LoggedEvent {
     }
     case 'delete':
       return { kind: 'delete', delete: { id, ts, from, to, target } };
+    case 'react': {
+      const reaction = { id, ts, from, to, target, emoji: row.text, on: !isSet(row.deleted) };
+      return { kind: 'react', reaction };
+    }
     case 'member': {
       const { actor, role } = row;
       // Every engine writes a member row with its action (appendMember logs what the room

@@ -10,6 +10,7 @@ import {
 } from '../domain/events.js';
 import { mentionsContract } from './mentions.contract.js';
 import { profilesContract } from './profiles.contract.js';
+import { reactionsContract } from './reactions.contract.js';
 import { repliesContract } from './replies.contract.js';
 import { roomLivesContract } from './room-lives.contract.js';
 import { roomsContract } from './rooms.contract.js';
@@ -402,4 +403,5 @@ export function storeContract(name: string, open: StoreFactory): void {
   profilesContract(name, open);
   searchContract(name, open);
   repliesContract(name, () => open({ maxOfflinePerUser: 10 }));
+  reactionsContract(name, open);
 }

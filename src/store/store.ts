@@ -5,6 +5,7 @@ import type {
   NewEdit,
   NewMemberChange,
   NewMessage,
+  NewReaction,
   NewReceipt,
   Role,
   RoomSettings,
@@ -12,6 +13,7 @@ import type {
   StoredEdit,
   StoredMemberChange,
   StoredMessage,
+  StoredReaction,
   StoredReceipt,
 } from '../domain/events.js';
 import type { SearchRequest } from '../domain/search.js';
@@ -158,6 +160,19 @@ export const MAX_ROOM_LISTING = 1000;
  *   of every edit of it, and marks the target deleted. Both reject with CHAT_MESSAGE_NOT_FOUND
  *   when the target is not a stored, undeleted message. Edits and deletes are seen by whoever
  *   sees their target (they carry its recipient).
+ * - Reactions. `appendReaction` checks, in one transaction, that its target is a stored,
+ *   undeleted message of its room's current life (else CHAT_MESSAGE_NOT_FOUND), then adds or
+ *   removes the row (target, from, emoji) of the reactions table and logs the reaction, but
+ *   only when that changed something: adding a reaction that is there, or removing one that
+ *   is not, logs nothing and returns null (idempotent). Adding an emoji the target does not
+ *   have yet when it already has MAX_REACTION_EMOJI distinct ones (domain/reactions.ts) is
+ *   refused with CHAT_REACTIONS_FULL. Reactions are seen like edits: by whoever sees their
+ *   target (they carry its recipient, and for a direct message its other party as seen from
+ *   the reactor), in a room through a span that covers the target too, and through the
+ *   recipient's nick only when the target is above their registration point. `appendDelete`
+ *   removes the target's reactions rows and `prune` those of the messages it removes.
+ *   History pages carry each message's summary (StoredMessage.reactions), read with one
+ *   query per page; `message` does not (it serves receipts and checks, which need none).
  * - Search. `search` returns the messages of kind message, not deleted, that the viewer sees
  *   by the rule of history and replay, stated in the engine's query: a broadcast; a direct
  *   message they sent (a note to self above their registration point) or one sent to them
@@ -227,6 +242,11 @@ export interface EventLog {
   appendEdit(edit: NewEdit): Promise<StoredEdit>;
   /** Logs a delete and removes its target's text; see the contract on Store. */
   appendDelete(del: NewDelete): Promise<StoredDelete>;
+  /**
+   * Adds or removes a reaction and logs it; null when it changed nothing (see the contract on
+   * Store, Reactions).
+   */
+  appendReaction(reaction: NewReaction): Promise<StoredReaction | null>;
   /** The highest id assigned so far, 0 when nothing was ever appended. */
   head(): Promise<EventId>;
   /** The highest id retention removed, 0 when none: a resume from below it has a gap. */

@@ -12,6 +12,7 @@ import type { PendingWrite, Settle } from '../pending-write.js';
 import { COLUMNS, type Row, toMessage } from '../rows.js';
 import { writeDelete, writeEdit, writeMember } from './changes.js';
 import { mentionsColumn, resolveMentions } from './mentions.js';
+import { writeReaction } from './reactions.js';
 import { searchVector } from './search.js';
 import { attachUploads, usableUploads } from './uploads.js';
 
@@ -111,7 +112,7 @@ export async function writeBatch(
     mentions.push(...inserted.mentions);
   };
   for (const p of batch) {
-    if (p.kind === 'member' || p.kind === 'edit' || p.kind === 'delete') {
+    if (p.kind === 'member' || p.kind === 'edit' || p.kind === 'delete' || p.kind === 'react') {
       await flush();
       const settle = await writeChange(client, p);
       settlers.push(() => settle);
@@ -164,7 +165,7 @@ export async function writeBatch(
 }
 
 /**
- * Writes a membership change, edit or delete, and returns how to settle its promise: a
+ * Writes a membership change, edit, delete or reaction, and returns how to settle its promise: a
  * ChatError (the rules refused it, or its target is gone) rejects only it, having written
  * nothing; any other error fails the batch.
  */
@@ -179,6 +180,10 @@ async function writeChange(
     }
     if (p.kind === 'edit') {
       const stored = await writeEdit(client, p.edit);
+      return () => p.done.resolve(stored);
+    }
+    if (p.kind === 'react') {
+      const stored = await writeReaction(client, p.reaction);
       return () => p.done.resolve(stored);
     }
     const stored = await writeDelete(client, p.delete);

@@ -170,6 +170,8 @@ const DELETE: pg.QueryConfig = {
   ), edits AS (
     UPDATE messages SET text = '', mentions = NULL, added = NULL
      WHERE kind = 'edit' AND up_to = $4 AND text <> '' AND EXISTS (SELECT 1 FROM target)
+  ), reactions AS (
+    DELETE FROM reactions WHERE message_id = $4 AND EXISTS (SELECT 1 FROM target)
   ), files AS (
     -- Its files go with it; their blobs to the trash (uploads.ts).
     DELETE FROM uploads WHERE message_id = $4 AND EXISTS (SELECT 1 FROM target)

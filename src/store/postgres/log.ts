@@ -52,7 +52,7 @@ const SINCE: pg.QueryConfig = {
       SELECT ${COLUMNS} FROM messages m
        WHERE recipient = s.room AND id > greatest($1, s.from_id - 1)
          AND id <= coalesce(s.to_id, 9223372036854775807) AND NOT quiet
-         AND (kind <> 'edit' OR up_to >= s.from_id)
+         AND (kind NOT IN ('edit', 'react') OR up_to >= s.from_id)
        ORDER BY id LIMIT $3) m
     WHERE s.nick = $2 AND (s.to_id IS NULL OR s.to_id > $1) ORDER BY id LIMIT $3)
   ORDER BY id LIMIT $3`,
@@ -316,6 +316,7 @@ export class PostgresLog {
       await client.query(maintenance('DELETE FROM offline WHERE message_id <= $1', [last]));
       await client.query(maintenance('DELETE FROM mention_rows WHERE event_id <= $1', [last]));
       await client.query(maintenance(dropUploads('message_id <= $2'), [Date.now(), last]));
+      await client.query(maintenance('DELETE FROM reactions WHERE message_id <= $1', [last]));
       const { rowCount } = await client.query(
         maintenance('DELETE FROM messages WHERE id <= $1', [last]),
       );

@@ -287,10 +287,30 @@ const MIGRATIONS = [
    -- and for every other kind. Its preview is read through the target's id (the primary key),
    -- so no index; without a default, ADD COLUMN changes only the catalog.
    ALTER TABLE messages ADD COLUMN reply_to BIGINT;`,
+  `-- Reactions (store.ts, Reactions); see sqlite/schema.ts, the reactions step. A reaction is
+   -- logged in messages as kind 'react' (text: the emoji, up_to: the target, deleted: taken
+   -- back); reactions has one row per (message, emoji, user), with the id of the event that
+   -- added it, which orders a message's reactions. IF NOT EXISTS: the migration tests take a
+   -- current schema back to an older version and run the later steps again.
+   ALTER TABLE messages DROP CONSTRAINT messages_kind_check;
+   ALTER TABLE messages ADD CONSTRAINT messages_kind_check
+     CHECK (kind IN ('message', 'read', 'member', 'edit', 'delete', 'react'));
+   CREATE TABLE IF NOT EXISTS reactions (
+     message_id BIGINT NOT NULL,
+     emoji      TEXT   NOT NULL,
+     nick       TEXT   NOT NULL,
+     event_id   BIGINT NOT NULL,
+     ts         BIGINT NOT NULL,
+     PRIMARY KEY (message_id, emoji, nick)
+   );`,
 ];
 
 /** The schema version this ssechat writes; a database with a higher one is refused. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** The first schema version with reactions (for the migration test of that step). */
+export const REACTIONS_VERSION =
+  MIGRATIONS.findIndex((m) => m.includes('TABLE IF NOT EXISTS reactions')) + 1;
 
 /**
  * Classes of the two-key advisory locks ssechat takes (`pg_advisory_xact_lock(class, key)`);

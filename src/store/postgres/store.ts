@@ -34,12 +34,14 @@ import type {
   NewEdit,
   NewMemberChange,
   NewMessage,
+  NewReaction,
   NewReceipt,
   Role,
   StoredDelete,
   StoredEdit,
   StoredMemberChange,
   StoredMessage,
+  StoredReaction,
   StoredReceipt,
 } from '../../domain/events.js';
 import type { SearchRequest } from '../../domain/search.js';
@@ -62,6 +64,7 @@ import { PostgresNotify } from './notify.js';
 import { PostgresProfiles } from './profiles.js';
 import { PostgresPush } from './push.js';
 import { AppendQueue } from './queue.js';
+import { withReactions } from './reactions.js';
 import { PostgresReplies } from './replies.js';
 import { PostgresRooms } from './rooms.js';
 import { checkSchemaName, effectiveSchema, migrate, poolConfig, schemaKey } from './schema.js';
@@ -237,6 +240,10 @@ export class PostgresStore implements Store {
     return this.writes.add((done) => ({ kind: 'delete', delete: del, done }));
   }
 
+  appendReaction(reaction: NewReaction): Promise<StoredReaction | null> {
+    return this.writes.add((done) => ({ kind: 'react', reaction, done }));
+  }
+
   // Reads wait for the appends queued before them: the contract says they see every append
   // called before them (a message queued for a user who is logging in lands in that login's
   // mailbox or replay, not the next one).
@@ -273,7 +280,7 @@ export class PostgresStore implements Store {
   ): Promise<StoredMessage[]> {
     await this.writes.flushed();
     const page = await this.journal.history(viewer, peer, before, limit);
-    return this.replies.messages(viewer, page);
+    return withReactions(this.pool, await this.replies.messages(viewer, page));
   }
 
   async historyAfter(
@@ -284,7 +291,7 @@ export class PostgresStore implements Store {
   ): Promise<StoredMessage[]> {
     await this.writes.flushed();
     const page = await this.journal.historyAfter(viewer, peer, after, limit);
-    return this.replies.messages(viewer, page);
+    return withReactions(this.pool, await this.replies.messages(viewer, page));
   }
 
   async search(viewer: string, request: SearchRequest): Promise<SearchPage> {

@@ -15,6 +15,7 @@ import type { PendingWrite, Settle } from '../pending-write.js';
 import { COLUMNS, type Row, toMessage } from '../rows.js';
 import type { Appended } from '../store.js';
 import { mentionsColumn, SqliteMentions } from './mentions.js';
+import type { SqliteReactions } from './reactions.js';
 import type { SqliteRooms } from './rooms.js';
 import type { SqliteSearch } from './search.js';
 import { SqliteAttachments } from './uploads.js';
@@ -60,6 +61,7 @@ export class SqliteAppender {
     db: Database.Database,
     private readonly rooms: SqliteRooms,
     private readonly search: SqliteSearch,
+    private readonly reactions: SqliteReactions,
     private readonly maxOfflinePerUser: number,
   ) {
     // DO NOTHING only fires for the (sender, client_id) index: a second process that stored
@@ -128,6 +130,8 @@ export class SqliteAppender {
         return refused(p.done, () => this.writeEdit(p.edit));
       case 'delete':
         return refused(p.done, () => this.writeDelete(p.delete));
+      case 'react':
+        return refused(p.done, () => this.reactions.write(p.reaction));
     }
   }
 
@@ -237,6 +241,7 @@ export class SqliteAppender {
     this.emptyEdits.run(target);
     this.search.drop(target);
     this.attachments.drop(target, ts);
+    this.reactions.drop(target);
     const { lastInsertRowid } = this.insertEdit.run('delete', ts, from, to, '', target, null, null);
     return { id: Number(lastInsertRowid), target, from, to, ts };
   }

@@ -8,6 +8,7 @@ import {
 import { COLUMNS, type Row, toEvent, toMessage } from '../rows.js';
 import type { RetentionPolicy } from '../store.js';
 import { LimitedQuery } from './limited.js';
+import type { SqliteReactions } from './reactions.js';
 import { fromRaw, type RawRow } from './rows.js';
 import type { SqliteSearch } from './search.js';
 import { SqliteAttachments } from './uploads.js';
@@ -73,7 +74,7 @@ const ROOM_ARMS = `
     JOIN messages m ON m.recipient = s.room
      AND m.id > max(s.from_id - 1, @after) AND m.id <= ifnull(s.to_id, ${OPEN})
    WHERE s.nick = @viewer AND ifnull(s.to_id, ${OPEN}) > @after AND m.quiet = 0
-     AND (m.kind <> 'edit' OR m.up_to >= s.from_id)`;
+     AND (m.kind NOT IN ('edit', 'react') OR m.up_to >= s.from_id)`;
 const SINCE = `${PEOPLE_ARMS}\n  UNION ALL${ROOM_ARMS}\n  ORDER BY id LIMIT_N`;
 // A viewer who was never in a room nor invited to one (most, in a chat without rooms) needs
 // only the first three arms: the two others cost as much again per resume.
@@ -144,6 +145,7 @@ export class SqliteLog {
     private readonly db: Database.Database,
     private readonly registeredAt: (nick: string) => number,
     private readonly search: SqliteSearch,
+    private readonly reactions: SqliteReactions,
   ) {
     this.selectHead = db.prepare('SELECT coalesce(max(id), 0) AS id FROM messages');
     this.selectPruned = db.prepare("SELECT value FROM meta WHERE key = 'pruned_through'");
@@ -291,6 +293,7 @@ export class SqliteLog {
     this.deleteMentions.run(last);
     this.search.dropThrough(last);
     this.attachments.dropThroughId(last, Date.now());
+    this.reactions.dropThrough(last);
     const { changes } = this.deleteThrough.run(last);
     this.recordPruned.run(last);
     return changes;

@@ -3,8 +3,9 @@ import { backfillSqliteNickKeys } from '../accounts-keys.js';
 import { NewerSchemaError } from '../newer-schema.js';
 
 // Each entry migrates the schema from version i to i+1; PRAGMA user_version records how many
-// ran. Append new steps, never edit old ones: databases in the field have run them.
-const MIGRATIONS = [
+// ran. Append new steps, never edit old ones: databases in the field have run them. A step is
+// SQL, or a function for what SQL alone cannot say (it runs in the step's transaction).
+const MIGRATIONS: ReadonlyArray<string | ((db: Database.Database) => void)> = [
   `CREATE TABLE messages (
      -- A plain rowid: the next id is the highest plus one. Rows are never deleted, so ids
      -- are never reused. A future retention job must keep the newest row, or switch to
@@ -333,10 +334,70 @@ const MIGRATIONS = [
   // for every other kind. Its preview is read through the target's id (the primary key), so
   // no index.
   'ALTER TABLE messages ADD COLUMN reply_to INTEGER;',
+
+  // Reactions (store.ts, Reactions): logged in messages as kind 'react' (text: the emoji,
+  // up_to: the target, deleted: taken back), and one row per (message, emoji, user) in
+  // reactions, with the id of the event that added it (a message's reactions are listed in
+  // that order). The wider CHECK on kind is written into the schema text (SQLite's "other
+  // kinds of table schema changes", lang_altertable.html section 7) instead of rebuilding the
+  // table as step 3 did: allowing one more value cannot make a stored row invalid, and a
+  // rebuild rewrites every row (seconds on a million messages, at startup, holding the lock).
+  loosenKindCheck,
 ];
+
+/**
+ * The reactions step: adds 'react' to the messages table's CHECK on kind by editing its
+ * CREATE TABLE text in sqlite_schema, then bumps schema_version so that every connection
+ * (this one too) reads the schema again, as SQLite documents; and creates the reactions table.
+ * better-sqlite3 opens connections in defensive mode, which forbids writing sqlite_schema,
+ * so it is lifted for this step only. Runs inside migrate's transaction.
+ */
+function loosenKindCheck(db: Database.Database): void {
+  const before = "CHECK (kind IN ('message', 'read', 'member', 'edit', 'delete'))";
+  const after = "CHECK (kind IN ('message', 'read', 'member', 'edit', 'delete', 'react'))";
+  const table = db
+    .prepare<[], { sql: string }>(
+      "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'messages'",
+    )
+    .get();
+  // A table that has the wider CHECK already (the migration tests take a current database
+  // back to an older version, and cannot narrow a CHECK) is left as it is.
+  if (!table?.sql.includes(after)) {
+    if (table?.sql.split(before).length !== 2) {
+      throw new Error('the reactions step: the messages table lacks the CHECK on kind it edits');
+    }
+    const version = db.pragma('schema_version', { simple: true }) as number;
+    db.unsafeMode(true);
+    try {
+      db.pragma('writable_schema = ON');
+      db.prepare("UPDATE sqlite_schema SET sql = ? WHERE type = 'table' AND name = 'messages'").run(
+        table.sql.replace(before, after),
+      );
+      db.pragma(`schema_version = ${version + 1}`);
+      db.pragma('writable_schema = OFF');
+    } finally {
+      db.unsafeMode(false);
+    }
+  }
+  db.exec(`CREATE TABLE reactions (
+     message_id INTEGER NOT NULL,
+     emoji      TEXT    NOT NULL,
+     nick       TEXT    NOT NULL,
+     event_id   INTEGER NOT NULL,
+     ts         INTEGER NOT NULL,
+     PRIMARY KEY (message_id, emoji, nick)
+   ) WITHOUT ROWID;`);
+}
 
 /** The schema version this ssechat writes; a database with a higher one is refused. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** The first schema version with the search index (for the backfill's migration test). */
+export const SEARCH_VERSION =
+  MIGRATIONS.findIndex((m) => typeof m === 'string' && m.includes('messages_fts')) + 1;
+
+/** The first schema version with reactions (for the migration test of that step). */
+export const REACTIONS_VERSION = MIGRATIONS.indexOf(loosenKindCheck) + 1;
 
 /**
  * Brings the database at `path` up to SCHEMA_VERSION, one transaction per step, and gives
@@ -353,7 +414,9 @@ export function migrate(db: Database.Database, path: string, upTo = SCHEMA_VERSI
       throw new NewerSchemaError(`database ${path}`, current, SCHEMA_VERSION);
     }
     if (current >= upTo) return false;
-    db.exec(MIGRATIONS[current] as string);
+    const migration = MIGRATIONS[current];
+    if (typeof migration === 'function') migration(db);
+    else db.exec(migration as string);
     db.pragma(`user_version = ${current + 1}`);
     return true;
   });

@@ -6,11 +6,7 @@ import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { parseSearch } from '../../domain/search.js';
-import { migrate } from './schema.js';
-
-/** The schema version whose step added the search index. */
-const SEARCH_STEP = 10;
-
+import { migrate, SEARCH_VERSION } from './schema.js';
 import { BACKFILL_CHUNK } from './search.js';
 import { SqliteStore } from './store.js';
 
@@ -31,8 +27,7 @@ describe('SqliteStore search index', () => {
   test('a database from before the index is indexed in the background, newest first, edits and deletes kept', async () => {
     const path = join(dir, 'old.db');
     const old = new Database(path);
-    // The version before the search step (the 10th): later steps are appended after it.
-    migrate(old, path, SEARCH_STEP - 1);
+    migrate(old, path, SEARCH_VERSION - 1);
     const rows = BACKFILL_CHUNK * 2 + 7;
     const insert = old.prepare(
       'INSERT INTO messages (ts, sender, recipient, text, deleted) VALUES (?, ?, ?, ?, ?)',

@@ -7,12 +7,14 @@ import {
   type NewEdit,
   type NewMemberChange,
   type NewMessage,
+  type NewReaction,
   type NewReceipt,
   type Role,
   type StoredDelete,
   type StoredEdit,
   type StoredMemberChange,
   type StoredMessage,
+  type StoredReaction,
   type StoredReceipt,
 } from '../../domain/events.js';
 import type { SearchRequest } from '../../domain/search.js';
@@ -36,6 +38,7 @@ import { SqliteLog } from './log.js';
 import { SqliteNotify } from './notify.js';
 import { SqliteProfiles } from './profiles.js';
 import { SqlitePush } from './push.js';
+import { SqliteReactions } from './reactions.js';
 import { SqliteReplies } from './replies.js';
 import { SqliteRooms } from './rooms.js';
 import { checkIntegrity, migrate, writeProbe } from './schema.js';
@@ -82,6 +85,7 @@ export class SqliteStore implements Store {
   readonly profiles: SqliteProfiles;
   private readonly journal: SqliteLog;
   private readonly index: SqliteSearch;
+  private readonly reactions: SqliteReactions;
   /** The next chunk of the search backfill (SqliteSearch.backfill), while one is due. */
   private backfillTimer: NodeJS.Timeout | undefined;
   private readonly roomState: SqliteRooms;
@@ -122,7 +126,13 @@ export class SqliteStore implements Store {
     this.accounts = new SqliteAccounts(db);
     this.push = new SqlitePush(db);
     this.index = new SqliteSearch(db, (nick) => this.accounts.registeredAt(nick));
-    this.journal = new SqliteLog(db, (nick) => this.accounts.registeredAt(nick), this.index);
+    this.reactions = new SqliteReactions(db);
+    this.journal = new SqliteLog(
+      db,
+      (nick) => this.accounts.registeredAt(nick),
+      this.index,
+      this.reactions,
+    );
     this.roomState = new SqliteRooms(db);
     this.replies = new SqliteReplies(db, (nick) => this.accounts.registeredAt(nick));
     this.notify = new SqliteNotify(
@@ -136,7 +146,13 @@ export class SqliteStore implements Store {
       (nick) => this.accounts.registeredAt(nick),
     );
     this.profiles = new SqliteProfiles(db, () => this.flush());
-    const appender = new SqliteAppender(db, this.roomState, this.index, options.maxOfflinePerUser);
+    const appender = new SqliteAppender(
+      db,
+      this.roomState,
+      this.index,
+      this.reactions,
+      options.maxOfflinePerUser,
+    );
     // What waited for the nick before its account was made is not the account's (store.ts);
     // the whole mailbox is emptied all the same.
     this.selectOffline = db.prepare(
@@ -213,6 +229,11 @@ export class SqliteStore implements Store {
     return this.writes.add((done) => ({ kind: 'delete', delete: del, done }));
   }
 
+  /** Queued with the messages; the reactions row changes in the same transaction. */
+  appendReaction(reaction: NewReaction): Promise<StoredReaction | null> {
+    return this.writes.add((done) => ({ kind: 'react', reaction, done }));
+  }
+
   async takeOffline(nick: string): Promise<StoredMessage[]> {
     // Appends already requested commit first, so a message queued for an offline user just
     // before that user logs in is in this mailbox, not left for the next login.
@@ -262,7 +283,7 @@ export class SqliteStore implements Store {
     const page = isRoom(peer)
       ? this.roomState.history(viewer, peer, before, limit)
       : this.journal.history(viewer, peer, before, limit);
-    return this.replies.messages(viewer, page);
+    return this.reactions.attach(this.replies.messages(viewer, page));
   }
 
   async historyAfter(
@@ -275,7 +296,7 @@ export class SqliteStore implements Store {
     const page = isRoom(peer)
       ? this.roomState.historyAfter(viewer, peer, after, limit)
       : this.journal.historyAfter(viewer, peer, after, limit);
-    return this.replies.messages(viewer, page);
+    return this.reactions.attach(this.replies.messages(viewer, page));
   }
 
   async search(viewer: string, request: SearchRequest): Promise<SearchPage> {
