@@ -293,7 +293,7 @@ export const OPTIONS = {
     30,
     0,
     3650,
-    "Days a deleted account's nick (and its look-alikes) cannot be registered again; 0 for none",
+    "Days a deleted account's nick (and its look-alikes) cannot be registered again when its messages were deleted; 0 for none (kept messages keep the nick reserved for good)",
   ),
   logLevel: oneOf(
     '--log-level',

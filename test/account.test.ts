@@ -179,6 +179,34 @@ describe('deleting an account (messages kept, nick reserved)', () => {
     watch.close();
   });
 
+  test('with the messages kept, the nick stays reserved for good, whatever the days', async () => {
+    // A reservation of 0 days would free the nick at once; the kept messages stand under it,
+    // so a new owner would pose as their author and read the direct messages it sent.
+    const kept = await startTestServer({
+      ...NO_LIMITS,
+      auth: 'accounts',
+      deletedNickReserveDays: 0,
+    });
+    try {
+      const ann = await session(kept.url, 'ann', PASSWORD, true);
+      await session(kept.url, 'bob', PASSWORD, true);
+      const dm = await call(kept.url, ann, 'POST', '/messages', {
+        to: 'bob',
+        text: 'for bob only',
+      });
+      assert.equal(dm.status, 201, dm.body);
+      const gone = await call(kept.url, ann, 'DELETE', '/account', { password: PASSWORD });
+      assert.equal(gone.status, 204, gone.body);
+      for (const nick of ['ann', 'ANN']) {
+        const r = await api(kept.url, 'POST', '/api/v1/users', { nick, password: PASSWORD });
+        assert.equal(r.status, 409, `${nick}: ${r.body}`);
+        assert.equal(r.json.error.code, 'AUTH_NICK_TAKEN');
+      }
+    } finally {
+      await kept.close();
+    }
+  });
+
   test('open mode has no accounts to delete', async () => {
     const open = await startTestServer({ ...NO_LIMITS });
     try {

@@ -11,9 +11,20 @@ import type { ChatRooms } from './chat-rooms.js';
  */
 export const PURGE_PAGE = 100;
 
+/**
+ * The reservation of a nick whose account's messages were kept (`until`, ms): for good. Those
+ * messages stand under the nick, so a later account of it would appear to have written them,
+ * and would read the direct messages it sent (a registration point bounds only what was sent
+ * TO a nick: store.ts), which the open-to-accounts switch relies on.
+ */
+export const RESERVED_FOR_GOOD = Number.MAX_SAFE_INTEGER;
+
 /** What deleting an account does, as configured (config-options.ts). */
 export interface DeletionPolicy {
-  /** How long the nick and its look-alikes stay reserved, in ms; 0 for not at all. */
+  /**
+   * How long the nick and its look-alikes stay reserved, in ms, when the messages are deleted;
+   * 0 for not at all. With the messages kept they stay reserved for good (RESERVED_FOR_GOOD).
+   */
   readonly reserveMs: number;
   /** Whether the account's messages are deleted (through the log) or kept. */
   readonly deleteMessages: boolean;
@@ -60,7 +71,11 @@ export class AccountDeletion {
   async delete(nick: string): Promise<boolean> {
     const { store, policy, now, logger } = this.deps;
     const at = now();
-    const until = policy.reserveMs > 0 ? at + policy.reserveMs : 0;
+    const until = !policy.deleteMessages
+      ? RESERVED_FOR_GOOD
+      : policy.reserveMs > 0
+        ? at + policy.reserveMs
+        : 0;
     if (!(await store.accounts.deleteUser(nick, until, at))) return false;
     // Its own transaction: the avatar's blob goes to the collector's list with the row.
     await store.profiles.remove(nick, at);
