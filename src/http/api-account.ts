@@ -24,6 +24,13 @@ export const MAX_CONCURRENT_EXPORTS = 4;
  * one of MAX_CONCURRENT_EXPORTS forever): after it the connection is cut.
  */
 const EXPORT_DEADLINE_MS = 10 * 60_000;
+/**
+ * Longest an export waits for its client to take what it wrote (a drain): a client that stops
+ * reading is cut off after it, rather than holding one of MAX_CONCURRENT_EXPORTS, which every
+ * user of the process shares, until EXPORT_DEADLINE_MS. A client that reads a trickle still
+ * keeps its slot up to that deadline.
+ */
+const EXPORT_STALL_MS = 30_000;
 
 /** What the account routes need from the JSON API. */
 export interface ApiAccountDeps {
@@ -135,11 +142,16 @@ export class ApiAccount {
   }
 }
 
-/** Writes `chunk`, waiting for the socket to drain when its buffer is full (backpressure). */
+/**
+ * Writes `chunk`, waiting for the socket to drain when its buffer is full (backpressure); cuts
+ * the connection when it does not drain within EXPORT_STALL_MS.
+ */
 function send(res: ServerResponse, chunk: string): Promise<void> {
   if (res.write(chunk) || res.destroyed) return Promise.resolve();
   return new Promise((ok) => {
+    const stalled = setTimeout(() => res.destroy(), EXPORT_STALL_MS);
     const done = () => {
+      clearTimeout(stalled);
       res.off('drain', done);
       res.off('close', done);
       ok();
