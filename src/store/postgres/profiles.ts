@@ -21,6 +21,8 @@ const TRASH = `INSERT INTO blob_trash (key, since) VALUES ($1, $2)
 
 // users_nick_folded (lower(nick COLLATE "C")) finds the account in any ASCII case.
 const FOLDED = 'lower(u.nick COLLATE "C")';
+/** The highest code point: `p || TOP` bounds every text that starts with p from above. */
+const TOP = 'chr(1114111)';
 
 /** The ProfileStore of PostgresStore: the profiles table beside users. */
 export class PostgresProfiles implements ProfileStore {
@@ -92,14 +94,30 @@ export class PostgresProfiles implements ProfileStore {
   }
 
   async directory(query: DirectoryQuery): Promise<Profile[]> {
-    // Nick order with ASCII letters folded, as SQLite's NOCASE; starts_with on the folded
-    // nick, and on the name's key.
+    // Nick order with ASCII letters folded, as SQLite's NOCASE. A prefix is looked up as two
+    // ranges of indexes (users_nick_folded, profiles_display), never by walking the accounts
+    // (see sqlite/profiles.ts); the matches are then sorted.
+    const nick = foldAscii(query.prefix);
+    if (nick === '') {
+      const { rows } = await this.pool.query<ProfileRow>(
+        `SELECT ${PROFILE_COLUMNS} FROM users u LEFT JOIN profiles p ON p.nick = u.nick
+          WHERE ${FOLDED} > lower($1 COLLATE "C") ORDER BY ${FOLDED} LIMIT $2`,
+        [query.after, query.limit],
+      );
+      return rows.map(toProfile);
+    }
     const { rows } = await this.pool.query<ProfileRow>(
-      `SELECT ${PROFILE_COLUMNS} FROM users u LEFT JOIN profiles p ON p.nick = u.nick
-        WHERE ${FOLDED} > lower($1 COLLATE "C")
-          AND ($2 = '' OR starts_with(${FOLDED}, $2) OR starts_with(p.display_key, $3))
+      `SELECT ${PROFILE_COLUMNS} FROM (
+          SELECT nick FROM users
+           WHERE lower(nick COLLATE "C") > lower($1 COLLATE "C")
+             AND lower(nick COLLATE "C") >= $2 AND lower(nick COLLATE "C") < $2 || ${TOP}
+          UNION
+          SELECT nick FROM profiles
+           WHERE $3 <> '' AND lower(nick COLLATE "C") > lower($1 COLLATE "C")
+             AND display_key >= $3 COLLATE "C" AND display_key < $3 || ${TOP} COLLATE "C"
+        ) hit JOIN users u ON u.nick = hit.nick LEFT JOIN profiles p ON p.nick = u.nick
         ORDER BY ${FOLDED} LIMIT $4`,
-      [query.after, foldAscii(query.prefix), nameKey(query.prefix), query.limit],
+      [query.after, nick, nameKey(query.prefix), query.limit],
     );
     return rows.map(toProfile);
   }

@@ -272,7 +272,9 @@ const MIGRATIONS = [
      avatar_key   TEXT,
      updated      BIGINT NOT NULL
    );
-   CREATE INDEX profiles_avatar_key ON profiles (avatar_key) WHERE avatar_key IS NOT NULL;`,
+   CREATE INDEX profiles_avatar_key ON profiles (avatar_key) WHERE avatar_key IS NOT NULL;
+   -- The directory's prefix search by name (profiles.ts directory): a range of this index.
+   CREATE INDEX profiles_display ON profiles (display_key COLLATE "C");`,
 
   // Deleted accounts' reserved nicks (issue 22).
   `-- Deleted accounts (accounts.ts deleteUser): the nick and every look-alike of it (nick_key)

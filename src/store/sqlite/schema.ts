@@ -318,7 +318,9 @@ const MIGRATIONS: ReadonlyArray<string | ((db: Database.Database) => void)> = [
      avatar_key   TEXT,
      updated      INTEGER NOT NULL
    ) WITHOUT ROWID;
-   CREATE INDEX profiles_avatar_key ON profiles (avatar_key) WHERE avatar_key IS NOT NULL;`,
+   CREATE INDEX profiles_avatar_key ON profiles (avatar_key) WHERE avatar_key IS NOT NULL;
+   -- The directory's prefix search by name (profiles.ts directory): a range of this index.
+   CREATE INDEX profiles_display ON profiles (display_key);`,
 
   // Deleted accounts' reserved nicks (issue 22).
   `-- Deleted accounts (accounts.ts deleteUser): the nick and every look-alike of it (nick_key)
