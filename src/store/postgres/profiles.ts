@@ -4,6 +4,7 @@ import { foldAscii, nameKey } from '../../domain/profile.js';
 import {
   AVATAR_TYPES,
   type DirectoryQuery,
+  MAX_NAME_MATCHES,
   PROFILE_COLUMNS,
   type Profile,
   type ProfileChange,
@@ -106,15 +107,22 @@ export class PostgresProfiles implements ProfileStore {
       );
       return rows.map(toProfile);
     }
+    // As in sqlite/profiles.ts: one lower bound for the nick's range, each arm a page at most,
+    // the names from the first MAX_NAME_MATCHES of their range.
     const { rows } = await this.pool.query<ProfileRow>(
       `SELECT ${PROFILE_COLUMNS} FROM (
-          SELECT nick FROM users
-           WHERE lower(nick COLLATE "C") > lower($1 COLLATE "C")
-             AND lower(nick COLLATE "C") >= $2 AND lower(nick COLLATE "C") < $2 || ${TOP}
+          (SELECT nick FROM users
+            WHERE lower(nick COLLATE "C") >= (CASE WHEN lower($1 COLLATE "C") >= $2
+                    THEN lower($1 COLLATE "C") || chr(1) ELSE $2 END) COLLATE "C"
+              AND lower(nick COLLATE "C") < ($2 || ${TOP}) COLLATE "C"
+            ORDER BY lower(nick COLLATE "C") LIMIT $4)
           UNION
-          SELECT nick FROM profiles
-           WHERE $3 <> '' AND lower(nick COLLATE "C") > lower($1 COLLATE "C")
-             AND display_key >= $3 COLLATE "C" AND display_key < $3 || ${TOP} COLLATE "C"
+          (SELECT nick FROM (SELECT nick FROM profiles
+             WHERE $3 <> '' AND display_key >= $3 COLLATE "C"
+               AND display_key < ($3 || ${TOP}) COLLATE "C"
+             ORDER BY display_key COLLATE "C" LIMIT ${MAX_NAME_MATCHES}) named
+            WHERE lower(nick COLLATE "C") > lower($1 COLLATE "C")
+            ORDER BY lower(nick COLLATE "C") LIMIT $4)
         ) hit JOIN users u ON u.nick = hit.nick LEFT JOIN profiles p ON p.nick = u.nick
         ORDER BY ${FOLDED} LIMIT $4`,
       [query.after, nick, nameKey(query.prefix), query.limit],
