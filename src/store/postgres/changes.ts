@@ -126,8 +126,11 @@ const DROP_ROOM_FILES: pg.QueryConfig = {
   ),
 };
 
-// A room's message is a target only in the room's current life (store.ts).
-const CURRENT = `(recipient NOT LIKE '#%' OR EXISTS (
+/**
+ * A room's message is a target (of an edit, a delete, a reaction) only in the room's current
+ * life (store.ts).
+ */
+export const CURRENT = `(recipient NOT LIKE '#%' OR EXISTS (
   SELECT 1 FROM rooms r WHERE r.name = messages.recipient AND r.created_id <= messages.id))`;
 
 // The target must be a stored, undeleted message; without one, nothing is written and no id

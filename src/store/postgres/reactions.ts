@@ -3,6 +3,7 @@ import { ChatError } from '../../domain/errors.js';
 import type { NewReaction, StoredMessage, StoredReaction } from '../../domain/events.js';
 import { MAX_REACTION_EMOJI, MAX_REACTION_USERS } from '../../domain/reactions.js';
 import { type SummaryRow, summarize, withSummaries } from '../reaction-rows.js';
+import { CURRENT } from './changes.js';
 
 // The writes of this file run inside an append batch's transaction, which holds the append
 // lock (store.ts): nothing changes a message's reactions between the state read and the write.
@@ -15,9 +16,7 @@ const STATE: pg.QueryConfig = {
   text: `
   SELECT EXISTS (
            SELECT 1 FROM messages
-            WHERE id = $1 AND kind = 'message' AND NOT deleted AND (recipient NOT LIKE '#%'
-              OR EXISTS (SELECT 1 FROM rooms r
-                          WHERE r.name = messages.recipient AND r.created_id <= messages.id))
+            WHERE id = $1 AND kind = 'message' AND NOT deleted AND ${CURRENT}
          ) AS found,
          EXISTS (SELECT 1 FROM reactions WHERE message_id = $1 AND emoji = $3 AND nick = $2)
            AS present,

@@ -29,6 +29,15 @@ type Statement<P extends unknown[], R = unknown> = Database.Statement<P, R>;
  * anything (a full mailbox, a membership the rules refuse, a missing target), so a refused
  * write fails only its own promise and leaves the batch's transaction clean.
  */
+/**
+ * The WHERE of a message that an edit, a delete or a reaction may target (id = ?): stored,
+ * undeleted, and a room's message only in the room's current life (store.ts, the lives of a
+ * room).
+ */
+export const LIVE_TARGET = `id = ? AND kind = 'message' AND deleted = 0
+  AND (substr(recipient, 1, 1) <> '#' OR EXISTS (SELECT 1 FROM rooms r
+    WHERE r.name = messages.recipient AND r.created_id <= messages.id))`;
+
 export class SqliteAppender {
   private readonly insertMessage: Statement<
     [
@@ -78,10 +87,7 @@ export class SqliteAppender {
       `INSERT INTO messages (kind, ts, sender, recipient, text, up_to, mentions, added)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    // A room's message only in the room's current life (store.ts, the lives of a room).
-    const live = `id = ? AND kind = 'message' AND deleted = 0 AND (substr(recipient, 1, 1) <> '#'
-      OR EXISTS (SELECT 1 FROM rooms r
-        WHERE r.name = messages.recipient AND r.created_id <= messages.id))`;
+    const live = LIVE_TARGET;
     this.selectMentions = db.prepare('SELECT mentions FROM messages WHERE id = ?');
     this.applyEdit = db.prepare(
       `UPDATE messages SET text = ?, edited = ?, mentions = ? WHERE ${live}`,

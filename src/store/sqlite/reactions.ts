@@ -3,6 +3,7 @@ import { ChatError } from '../../domain/errors.js';
 import type { NewReaction, StoredMessage, StoredReaction } from '../../domain/events.js';
 import { MAX_REACTION_EMOJI, MAX_REACTION_USERS } from '../../domain/reactions.js';
 import { type SummaryRow, summarize, withSummaries } from '../reaction-rows.js';
+import { LIVE_TARGET } from './append.js';
 
 type Statement<P extends unknown[], R = unknown> = Database.Statement<P, R>;
 
@@ -37,12 +38,8 @@ export class SqliteReactions {
   private readonly selectSummaries: Statement<[string], SummaryRow>;
 
   constructor(db: Database.Database) {
-    // A room's message only in the room's current life (store.ts), as for edits (append.ts).
-    this.selectTarget = db.prepare(
-      `SELECT id FROM messages WHERE id = ? AND kind = 'message' AND deleted = 0
-          AND (substr(recipient, 1, 1) <> '#' OR EXISTS (SELECT 1 FROM rooms r
-            WHERE r.name = messages.recipient AND r.created_id <= messages.id))`,
-    );
+    // The targets edits may have (append.ts).
+    this.selectTarget = db.prepare(`SELECT id FROM messages WHERE ${LIVE_TARGET}`);
     this.selectOne = db.prepare(
       'SELECT 1 AS one FROM reactions WHERE message_id = ? AND emoji = ? AND nick = ?',
     );
