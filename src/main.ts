@@ -8,6 +8,7 @@ import { RedisBus } from './bus/redis-bus.js';
 import type { Config, RateLimit } from './config.js';
 import { ChatService } from './core/chat.js';
 import { Hub } from './core/hub.js';
+import { LastSeen, watchPresence } from './core/last-seen.js';
 import { startMaintenance } from './core/maintenance.js';
 import { Profiles } from './core/profiles.js';
 import { Resume } from './core/resume.js';
@@ -27,6 +28,7 @@ import { RedisLimiter } from './limits/redis-limiter.js';
 import { createLogger, type Logger } from './logger.js';
 import { buildNotifications } from './notifications.js';
 import { openStore, type StoreHooks } from './open-store.js';
+import { MessageRate } from './ops/message-rate.js';
 import { Metrics } from './ops/prometheus.js';
 import { Readiness } from './ops/readiness.js';
 import { StoreOutageLog } from './ops/store-outage-log.js';
@@ -218,10 +220,12 @@ export async function startServer(
   });
   const registeredNicks =
     config.auth === 'accounts' ? new RegisteredNicks(store.accounts) : undefined;
+  // Accounts' last_seen (admins' user list): noted at every stream's open and close.
+  const lastSeen = config.auth === 'accounts' ? new LastSeen(store.roster, logger) : undefined;
   const chat = new ChatService({
     store,
     bus,
-    presence,
+    presence: lastSeen ? watchPresence(presence, lastSeen) : presence,
     hub,
     limits: config,
     logger,
@@ -253,6 +257,8 @@ export async function startServer(
   let closeUnused = (): void => {};
   let stopHeartbeat = (): void => {};
   let stopMaintenance = (): void => {};
+  const rate = new MessageRate(stats);
+  const started = Date.now();
   try {
     const auth = new Auth({ accounts: store.accounts, config });
     // A user ended anywhere in the cluster (a deleted account) is trusted nowhere a moment more.
@@ -285,6 +291,9 @@ export async function startServer(
       notify: notifications.notify(chat),
       uploads: files.uploads,
       profiles: new Profiles({ store: store.profiles, bus, presence }),
+      roster: store.roster,
+      rate,
+      started,
     });
     closeUnused = trackUnusedSockets(server);
     stopHeartbeat = startHeartbeat(hub, config.heartbeatMs);
@@ -305,6 +314,8 @@ export async function startServer(
   } catch (err) {
     stopHeartbeat();
     stopMaintenance();
+    rate.stop();
+    await lastSeen?.close();
     chat.close();
     sequencer?.close();
     webhooks?.close();
@@ -339,6 +350,9 @@ export async function startServer(
     }, SHUTDOWN_GRACE_MS);
     await closed;
     clearTimeout(cut);
+    rate.stop();
+    // Before the store closes: the streams just ended were seen now.
+    await lastSeen?.close();
     chat.close();
     sequencer?.close();
     webhooks?.close();

@@ -55,20 +55,7 @@ export class ApiProfiles {
   readonly directory: Handler = async (req, res) => {
     await this.deps.auth.require(req);
     this.accountsOnly();
-    const query = new URL(req.url ?? '/', 'http://x').searchParams;
-    const prefix = (query.get('q') ?? '').normalize('NFC').trim();
-    const after = query.get('after') ?? '';
-    const rawLimit = query.get('limit');
-    const limit = rawLimit === null ? DEFAULT_PAGE : Number(rawLimit);
-    if ([...prefix].length > MAX_DISPLAY_NAME || after.length > MAX_AFTER) {
-      throw new ChatError(
-        'API_QUERY_INVALID',
-        `q and after are at most ${MAX_DISPLAY_NAME} characters`,
-      );
-    }
-    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_DIRECTORY_PAGE) {
-      throw new ChatError('API_QUERY_INVALID', `limit must be 1 to ${MAX_DIRECTORY_PAGE}`);
-    }
+    const { prefix, after, limit } = directoryQuery(req);
     sendJson(res, 200, await this.deps.profiles.directory(prefix, after, limit));
   };
 
@@ -126,6 +113,32 @@ export class ApiProfiles {
   private accountsOnly(): void {
     if (this.deps.config.auth !== 'accounts') throw new ChatError('AUTH_ACCOUNTS_ONLY');
   }
+}
+
+/**
+ * The `q`, `after` and `limit` of a directory request (`GET /api/v1/users`, and the admins'
+ * `GET /api/v1/admin/users`), checked: API_QUERY_INVALID when out of bounds.
+ */
+export function directoryQuery(req: IncomingMessage): {
+  prefix: string;
+  after: string;
+  limit: number;
+} {
+  const query = new URL(req.url ?? '/', 'http://x').searchParams;
+  const prefix = (query.get('q') ?? '').normalize('NFC').trim();
+  const after = query.get('after') ?? '';
+  const rawLimit = query.get('limit');
+  const limit = rawLimit === null ? DEFAULT_PAGE : Number(rawLimit);
+  if ([...prefix].length > MAX_DISPLAY_NAME || after.length > MAX_AFTER) {
+    throw new ChatError(
+      'API_QUERY_INVALID',
+      `q and after are at most ${MAX_DISPLAY_NAME} characters`,
+    );
+  }
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_DIRECTORY_PAGE) {
+    throw new ChatError('API_QUERY_INVALID', `limit must be 1 to ${MAX_DIRECTORY_PAGE}`);
+  }
+  return { prefix, after, limit };
 }
 
 /** The change a PATCH body asks for: `displayName` and `avatar`, each a string or null. */

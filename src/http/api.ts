@@ -9,12 +9,16 @@ import type { Resume } from '../core/resume.js';
 import { ChatError } from '../domain/errors.js';
 import { type EventId, MAX_ATTACHMENTS } from '../domain/events.js';
 import type { Logger } from '../logger.js';
+import type { MessageRate } from '../ops/message-rate.js';
+import type { Readiness } from '../ops/readiness.js';
 import type { Stats } from '../ops/stats.js';
 import type { PushSubscriptions } from '../outbound/push/subscriptions.js';
 import type { Credential } from '../store/accounts.js';
+import type { RosterStore } from '../store/roster-store.js';
 import type { Uploads } from '../uploads/uploads.js';
 import type { Admission } from './admission.js';
 import { ApiAccount } from './api-account.js';
+import { ApiAdminView } from './api-admin-view.js';
 import { ApiNotify } from './api-notify.js';
 import { decodeSegment, messageId } from './api-paths.js';
 import { ApiProfiles } from './api-profiles.js';
@@ -60,6 +64,14 @@ export interface ApiDeps {
   readonly uploads: Uploads;
   /** Display names, avatars and the directory (core/profiles.ts). */
   readonly profiles: Profiles;
+  /** What the admins' health view reports (readiness of the store and bus). */
+  readonly readiness: Pick<Readiness, 'check'>;
+  /** Admins' view of accounts (store/roster-store.ts). */
+  readonly roster: RosterStore;
+  /** Messages accepted in the last minute. */
+  readonly rate: MessageRate;
+  /** When this process started, ms since the epoch. */
+  readonly started: number;
 }
 
 /**
@@ -85,6 +97,8 @@ export class Api {
   readonly people: ApiProfiles;
   /** The handlers of `/api/v1/messages/<id>/reactions/<emoji>`. */
   readonly reactions: ApiReactions;
+  /** `GET /api/v1/admin/health` and `GET /api/v1/admin/users`. */
+  readonly adminView: ApiAdminView;
   private readonly receipts = new RateLimiter(RECEIPTS);
   /** Largest JSON body: the longest message, each character escaped at worst, plus slack. */
   private readonly maxBodyBytes: number;
@@ -141,6 +155,17 @@ export class Api {
       auth: deps.auth,
       logger,
       body: (req, res) => this.body(req, res),
+    });
+    this.adminView = new ApiAdminView({
+      // TODO(h-core merge): ApiAdmin.requireAdmin.
+      requireAdmin: (req) => this.deps.auth.require(req),
+      chat,
+      profiles: deps.profiles,
+      roster: deps.roster,
+      stats,
+      rate: deps.rate,
+      readiness: deps.readiness,
+      started: deps.started,
     });
     this.push = new ApiPush({
       push: deps.push,

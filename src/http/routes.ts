@@ -13,6 +13,8 @@ export interface Edge {
   readonly ops: OpsEndpoints;
   /** Our chat page (`/`). */
   readonly index: StaticPage;
+  /** The server admins' page (`/admin`, web/admin.html). */
+  readonly adminPage: StaticPage;
   /** The seed's own page (`/classic`), unchanged. */
   readonly seedPage: StaticPage;
   /** The page's scripts, styles and icon (`/assets/<name>`). */
@@ -110,6 +112,8 @@ export const ROUTES: readonly RouteSpec[] = [
     head: true,
   },
   { ...api('/uploads/:id/thumb', { GET: (e) => e.api.files.thumb }), head: true },
+  api('/admin/health', { GET: (e) => e.api.adminView.health }),
+  api('/admin/users', { GET: (e) => e.api.adminView.users }),
   api('/push/key', { GET: (e) => e.api.push.key }),
   api('/push/subscriptions', {
     POST: (e) => e.api.push.subscribe,
@@ -136,6 +140,8 @@ export const ROUTES: readonly RouteSpec[] = [
     when: wantsStream,
   },
   page('/classic', (e) => (req, res) => e.seedPage.serve(req, res)),
+  // The server admins' page: the same CSP as `/`; what it shows, it asks the admin API for.
+  page('/admin', (e) => (req, res) => e.adminPage.serve(req, res)),
   // The page's service worker (web/sw.js) at the root, since a worker's scope is the folder
   // of its URL: here, the whole origin, without a Service-Worker-Allowed header.
   page('/sw.js', (e) => (req, res) => {

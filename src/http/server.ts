@@ -8,10 +8,12 @@ import type { Profiles } from '../core/profiles.js';
 import type { Resume } from '../core/resume.js';
 import { ChatError } from '../domain/errors.js';
 import type { Logger } from '../logger.js';
+import type { MessageRate } from '../ops/message-rate.js';
 import type { Metrics } from '../ops/prometheus.js';
 import type { Readiness } from '../ops/readiness.js';
 import type { StoreOutageLog } from '../ops/store-outage-log.js';
 import type { PushSubscriptions } from '../outbound/push/subscriptions.js';
+import type { RosterStore } from '../store/roster-store.js';
 import type { Uploads } from '../uploads/uploads.js';
 import type { Admission } from './admission.js';
 import { Api } from './api.js';
@@ -79,6 +81,12 @@ export interface HttpDeps {
   readonly uploads: Uploads;
   /** Display names, avatars and the directory (core/profiles.ts). */
   readonly profiles: Profiles;
+  /** Admins' view of accounts: role, last seen, sanctions (store/roster-store.ts). */
+  readonly roster: RosterStore;
+  /** Messages accepted in the last minute (admins' health). */
+  readonly rate: MessageRate;
+  /** When this process started, ms since the epoch (admins' health: uptime). */
+  readonly started: number;
 }
 
 /**
@@ -91,11 +99,10 @@ export function createHttpServer(deps: HttpDeps): Server {
   const web = findWebDir();
   // The seed's page runs inline code; its CSP allows exactly that code, by hash.
   const seedPath = join(web, 'classic.html');
+  const pageHeaders = { 'Content-Security-Policy': PAGE_CSP, 'X-Frame-Options': 'DENY' };
   const router = createRouter({
-    index: new StaticPage(join(web, 'index.html'), 'text/html; charset=utf-8', {
-      'Content-Security-Policy': PAGE_CSP,
-      'X-Frame-Options': 'DENY',
-    }),
+    index: new StaticPage(join(web, 'index.html'), 'text/html; charset=utf-8', pageHeaders),
+    adminPage: new StaticPage(join(web, 'admin.html'), 'text/html; charset=utf-8', pageHeaders),
     seedPage: new StaticPage(seedPath, 'text/html; charset=UTF-8', inlineCodeHeaders(seedPath)),
     assets: new StaticAssets(web),
     classic: new ClassicProtocol({

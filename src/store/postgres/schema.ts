@@ -305,6 +305,9 @@ const MIGRATIONS = [
      ts         BIGINT NOT NULL,
      PRIMARY KEY (message_id, emoji, nick)
    );`,
+  `-- Last seen (roster-store.ts, issue 23); see sqlite/schema.ts, the last_seen step. With a
+   -- constant default, ADD COLUMN changes only the catalog.
+   ALTER TABLE users ADD COLUMN IF NOT EXISTS last_seen BIGINT NOT NULL DEFAULT 0;`,
 ];
 
 /** The schema version this ssechat writes; a database with a higher one is refused. */

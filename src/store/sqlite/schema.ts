@@ -345,6 +345,10 @@ const MIGRATIONS: ReadonlyArray<string | ((db: Database.Database) => void)> = [
   // table as step 3 did: allowing one more value cannot make a stored row invalid, and a
   // rebuild rewrites every row (seconds on a million messages, at startup, holding the lock).
   loosenKindCheck,
+
+  // Last seen (roster-store.ts, issue 23): ms since the epoch when a stream of the account last
+  // opened or closed, written in batches at most once a minute (core/last-seen.ts); 0: never.
+  'ALTER TABLE users ADD COLUMN last_seen INTEGER NOT NULL DEFAULT 0;',
 ];
 
 /**

@@ -41,6 +41,7 @@ import { SqlitePush } from './push.js';
 import { SqliteReactions } from './reactions.js';
 import { SqliteReplies } from './replies.js';
 import { SqliteRooms } from './rooms.js';
+import { SqliteRoster } from './roster.js';
 import { checkIntegrity, migrate, writeProbe } from './schema.js';
 import { SqliteSearch } from './search.js';
 import { SqliteUploads } from './uploads.js';
@@ -83,6 +84,7 @@ export class SqliteStore implements Store {
   readonly notify: SqliteNotify;
   readonly uploads: SqliteUploads;
   readonly profiles: SqliteProfiles;
+  readonly roster: SqliteRoster;
   private readonly journal: SqliteLog;
   private readonly index: SqliteSearch;
   private readonly reactions: SqliteReactions;
@@ -146,6 +148,7 @@ export class SqliteStore implements Store {
       (nick) => this.accounts.registeredAt(nick),
     );
     this.profiles = new SqliteProfiles(db, () => this.flush());
+    this.roster = new SqliteRoster(db);
     const appender = new SqliteAppender(
       db,
       this.roomState,
