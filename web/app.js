@@ -33,6 +33,21 @@ function enter(user, auth, notice = '') {
   tellTabs({ t: 'login', user });
   chat = new Chat(user, auth, tellTabs);
   chat.start(notice);
+  // The sign-in's answer said whether the user is an admin; the session says it again.
+  call('GET', 'session').then(
+    (s) => showAdminLink(/** @type {{ admin?: boolean }} */ (s)),
+    () => {},
+  );
+}
+
+/**
+ * Shows the link to the admins' page (/admin) to server admins only; the page and its API
+ * check again.
+ * @param {{ admin?: boolean }} session
+ */
+function showAdminLink(session) {
+  const link = document.getElementById('admin-link');
+  if (link) link.hidden = session.admin !== true;
 }
 
 if (sessions) {
@@ -60,6 +75,7 @@ async function boot() {
   }
   chat = new Chat(session.user, session.auth, tellTabs);
   rememberMode(session.auth);
+  showAdminLink(session);
   chat.start('');
 }
 
