@@ -35,7 +35,7 @@ function enter(user, auth, notice = '') {
   chat.start(notice);
   // The sign-in's answer said whether the user is an admin; the session says it again.
   call('GET', 'session').then(
-    (s) => showAdminLink(/** @type {{ admin?: boolean }} */ (s)),
+    (s) => showAdminLink(Object(s)),
     () => {},
   );
 }
@@ -43,11 +43,11 @@ function enter(user, auth, notice = '') {
 /**
  * Shows the link to the admins' page (/admin) to server admins only; the page and its API
  * check again.
- * @param {{ admin?: boolean }} session
+ * @param {object} session the answer of GET /api/v1/session
  */
 function showAdminLink(session) {
   const link = document.getElementById('admin-link');
-  if (link) link.hidden = session.admin !== true;
+  if (link) link.hidden = !('admin' in session && session.admin === true);
 }
 
 if (sessions) {
