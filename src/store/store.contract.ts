@@ -14,6 +14,7 @@ import { reactionsContract } from './reactions.contract.js';
 import { repliesContract } from './replies.contract.js';
 import { roomLivesContract } from './room-lives.contract.js';
 import { roomsContract } from './rooms.contract.js';
+import { rosterContract } from './roster.contract.js';
 import { searchContract } from './search.contract.js';
 import type { Store } from './store.js';
 import { uploadsContract } from './uploads.contract.js';
@@ -401,6 +402,7 @@ export function storeContract(name: string, open: StoreFactory): void {
   mentionsContract(name, open);
   uploadsContract(name, open);
   profilesContract(name, open);
+  rosterContract(name, open);
   searchContract(name, open);
   repliesContract(name, () => open({ maxOfflinePerUser: 10 }));
   reactionsContract(name, open);
