@@ -56,7 +56,7 @@ describe('admin views (accounts mode)', () => {
     try {
       await stream.waitFor((c) => c.events.length > 0);
       for (const text of ['one', 'two']) {
-        assert.equal((await call('bob', 'POST', '/messages', { to: '*', text })).status, 201);
+        assert.equal((await call('bob', 'POST', '/messages', { to: 'all', text })).status, 201);
       }
       const h = (await call('root', 'GET', '/admin/health')).json;
       assert.deepEqual(Object.keys(h).sort(), [

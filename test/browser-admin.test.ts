@@ -56,7 +56,7 @@ test('an admin bans from a report', { timeout: TEST_TIMEOUT }, async (t) => {
     base,
     'POST',
     '/api/v1/messages',
-    { to: '*', text: 'cheap pills <b>here</b>' },
+    { to: 'all', text: 'cheap pills <b>here</b>' },
     malloryApi,
   );
   assert.equal(sent.status, 201, sent.body);

@@ -66,8 +66,8 @@ export function rosterSelect(now: string): string {
     `LEFT JOIN sanctions ${alias} ON ${alias}.nick = u.nick AND ${alias}.kind = '${kind}'
        AND (${alias}.until = 0 OR ${alias}.until > ${now})`;
   return `SELECT u.nick, u.created, u.admin, u.last_seen,
-      b.reason AS ban_reason, b.until AS ban_until, b.by AS ban_by, b.since AS ban_since,
-      m.reason AS mute_reason, m.until AS mute_until, m.by AS mute_by, m.since AS mute_since
+      b.reason AS ban_reason, b.until AS ban_until, b."by" AS ban_by, b.since AS ban_since,
+      m.reason AS mute_reason, m.until AS mute_until, m."by" AS mute_by, m.since AS mute_since
     FROM users u ${inForce('b', 'ban')} ${inForce('m', 'mute')}`;
 }
 
