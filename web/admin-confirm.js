@@ -38,7 +38,7 @@ export function confirmAction(c) {
   $('confirm-title').textContent = c.title;
   $('confirm-what').textContent = c.what;
   $('confirm-extra').replaceChildren(...(c.extra ?? []));
-  const reason = $('confirm-reason', HTMLTextAreaElement);
+  const reason = $('confirm-reason', HTMLInputElement);
   reason.value = '';
   reason.required = c.reasonRequired === true;
   reason.hidden = c.noReason === true;
@@ -79,7 +79,7 @@ export function initConfirm() {
     e.preventDefault();
     const c = current;
     if (!c) return;
-    const reason = $('confirm-reason', HTMLTextAreaElement).value.trim();
+    const reason = $('confirm-reason', HTMLInputElement).value.trim();
     const error = $('confirm-error');
     if (c.reasonRequired && reason === '') {
       error.textContent = 'Please give a reason: it is kept in the audit log.';

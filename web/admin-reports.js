@@ -191,7 +191,8 @@ export class ReportsTab {
       what: a.what(r),
       go: a.go,
       danger: a.danger,
-      reasonRequired: true,
+      // The server keeps the reason as the report's note; a dismissal may go without one.
+      reasonRequired: a.action !== 'dismiss',
       extra,
       act: async (reason) => {
         /** @type {{ action: string, reason: string, minutes?: number, deleteMessages?: boolean }} */
