@@ -13,6 +13,7 @@ import type { Stats } from '../ops/stats.js';
 import type { PushSubscriptions } from '../outbound/push/subscriptions.js';
 import type { Credential } from '../store/accounts.js';
 import type { Uploads } from '../uploads/uploads.js';
+import type { AddressBans } from './address-bans.js';
 import type { Admission } from './admission.js';
 import { ApiAccount } from './api-account.js';
 import { ApiNotify } from './api-notify.js';
@@ -22,6 +23,7 @@ import { ApiPush } from './api-push.js';
 import { ApiReactions } from './api-reactions.js';
 import { ApiReading } from './api-reading.js';
 import { ApiRooms } from './api-rooms.js';
+import { ApiSanctions } from './api-sanctions.js';
 import { ApiStream } from './api-stream.js';
 import type { ApiSession } from './api-types.js';
 import { ApiUploads } from './api-uploads.js';
@@ -60,6 +62,8 @@ export interface ApiDeps {
   readonly uploads: Uploads;
   /** Display names, avatars and the directory (core/profiles.ts). */
   readonly profiles: Profiles;
+  /** This process's copy of the address bans (address-bans.ts). */
+  readonly addressBans?: AddressBans;
 }
 
 /**
@@ -85,6 +89,8 @@ export class Api {
   readonly people: ApiProfiles;
   /** The handlers of `/api/v1/messages/<id>/reactions/<emoji>`. */
   readonly reactions: ApiReactions;
+  /** Bans, mutes, kicks and address bans (api-sanctions.ts). */
+  readonly sanctions: ApiSanctions;
   private readonly receipts = new RateLimiter(RECEIPTS);
   /** Largest JSON body: the longest message, each character escaped at worst, plus slack. */
   private readonly maxBodyBytes: number;
@@ -142,6 +148,14 @@ export class Api {
       logger,
       body: (req, res) => this.body(req, res),
     });
+    this.sanctions = new ApiSanctions({
+      chat,
+      auth: deps.auth,
+      admission,
+      requireAdmin: (req) => this.admin.requireAdmin(req),
+      addressBans: deps.addressBans,
+      body: (req, res) => this.body(req, res),
+    });
     this.push = new ApiPush({
       push: deps.push,
       auth: deps.auth,
@@ -161,7 +175,7 @@ export class Api {
   /** `GET /api/v1/session`: who the caller is. */
   readonly whoami: Handler = async (req, res) => {
     const { nick } = await this.deps.auth.require(req);
-    sendJson(res, 200, this.session(nick));
+    sendJson(res, 200, await this.session(nick));
   };
 
   /** `POST /api/v1/session`: logs in and sets the session cookie. */
@@ -169,13 +183,19 @@ export class Api {
     const body = await this.body(req, res);
     const nick = this.deps.chat.parseNick(stringField(body, 'nick'));
     const user = await this.deps.auth.login(req, res, nick, body.password);
-    sendJson(res, 201, this.session(user));
+    sendJson(res, 201, await this.session(user));
   };
 
-  /** What GET and POST /session answer: the user, and the server's mode and text limit. */
-  private session(nick: string): ApiSession {
+  /** What GET and POST /session answer: the user, the server's mode and text limit, a mute. */
+  private async session(nick: string): Promise<ApiSession> {
     const { auth, maxMessageLength } = this.deps.config;
-    return { user: nick, auth, maxMessageLength };
+    const mute = auth === 'accounts' ? await this.deps.chat.sanctions.muted(nick) : undefined;
+    return {
+      user: nick,
+      auth,
+      maxMessageLength,
+      ...(mute && { muted: { until: mute.until, reason: mute.reason } }),
+    };
   }
 
   /**

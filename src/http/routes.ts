@@ -95,6 +95,7 @@ export const ROUTES: readonly RouteSpec[] = [
     PUT: (e) => e.api.rooms.member,
     DELETE: (e) => e.api.rooms.member,
   }),
+  api('/rooms/:name/kick', { POST: (e) => e.api.sanctions.kick }),
   api('/search', { GET: (e) => e.api.reading.search }),
   api('/typing', { POST: (e) => e.api.typing }),
   api('/events', { GET: (e) => e.api.events }),
@@ -110,6 +111,20 @@ export const ROUTES: readonly RouteSpec[] = [
     head: true,
   },
   { ...api('/uploads/:id/thumb', { GET: (e) => e.api.files.thumb }), head: true },
+  // Sanctions (api-sanctions.ts): server admins only.
+  api('/admin/users/:nick/ban', {
+    POST: (e) => e.api.sanctions.ban,
+    DELETE: (e) => e.api.sanctions.unban,
+  }),
+  api('/admin/users/:nick/mute', {
+    POST: (e) => e.api.sanctions.mute,
+    DELETE: (e) => e.api.sanctions.unmute,
+  }),
+  api('/admin/addresses', {
+    GET: (e) => e.api.sanctions.addresses,
+    POST: (e) => e.api.sanctions.banAddress,
+  }),
+  api('/admin/addresses/:id', { DELETE: (e) => e.api.sanctions.unbanAddress }),
   api('/push/key', { GET: (e) => e.api.push.key }),
   api('/push/subscriptions', {
     POST: (e) => e.api.push.subscribe,

@@ -345,6 +345,28 @@ const MIGRATIONS: ReadonlyArray<string | ((db: Database.Database) => void)> = [
   // table as step 3 did: allowing one more value cannot make a stored row invalid, and a
   // rebuild rewrites every row (seconds on a million messages, at startup, holding the lock).
   loosenKindCheck,
+  // Sanctions (issue 23; core/sanctions.ts): a user's ban or mute, one row per kind, kept
+  // after it expires (until the next change) but only in force while until is 0 or ahead;
+  // and bans of client addresses (open mode), each a network (an IPv4 /32 or IPv6 /64),
+  // read whole by every process every second (MAX_ADDRESS_BANS).
+  `CREATE TABLE sanctions (
+     nick   TEXT    NOT NULL,
+     kind   TEXT    NOT NULL CHECK (kind IN ('ban', 'mute')),
+     since  INTEGER NOT NULL,
+     until  INTEGER NOT NULL,
+     reason TEXT    NOT NULL,
+     "by"   TEXT    NOT NULL,
+     PRIMARY KEY (nick, kind)
+   ) WITHOUT ROWID;
+   CREATE TABLE address_bans (
+     id     INTEGER PRIMARY KEY AUTOINCREMENT,
+     prefix TEXT    NOT NULL,
+     since  INTEGER NOT NULL,
+     until  INTEGER NOT NULL,
+     reason TEXT    NOT NULL,
+     "by"   TEXT    NOT NULL
+   );
+   CREATE INDEX address_bans_prefix ON address_bans (prefix);`,
 ];
 
 /**

@@ -41,6 +41,7 @@ import { SqlitePush } from './push.js';
 import { SqliteReactions } from './reactions.js';
 import { SqliteReplies } from './replies.js';
 import { SqliteRooms } from './rooms.js';
+import { SqliteSanctions } from './sanctions.js';
 import { checkIntegrity, migrate, writeProbe } from './schema.js';
 import { SqliteSearch } from './search.js';
 import { SqliteUploads } from './uploads.js';
@@ -83,6 +84,7 @@ export class SqliteStore implements Store {
   readonly notify: SqliteNotify;
   readonly uploads: SqliteUploads;
   readonly profiles: SqliteProfiles;
+  readonly sanctions: SqliteSanctions;
   private readonly journal: SqliteLog;
   private readonly index: SqliteSearch;
   private readonly reactions: SqliteReactions;
@@ -145,6 +147,7 @@ export class SqliteStore implements Store {
       () => this.flush(),
       (nick) => this.accounts.registeredAt(nick),
     );
+    this.sanctions = new SqliteSanctions(db);
     this.profiles = new SqliteProfiles(db, () => this.flush());
     const appender = new SqliteAppender(
       db,
