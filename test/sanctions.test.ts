@@ -177,7 +177,7 @@ describe('bans and mutes (accounts mode)', () => {
       root,
     );
     assert.equal(banned.status, 201, banned.body);
-    await stream.waitFor((c) => c.of('delete').some((d) => d.target === sent.json.id));
+    await stream.waitFor((c) => c.of('delete').some((d) => d.message === sent.json.id));
     stream.close();
   });
 

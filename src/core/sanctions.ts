@@ -1,6 +1,6 @@
 import type { NewAuditEntry } from '../domain/audit.js';
 import { ChatError } from '../domain/errors.js';
-import type { SharedEvent } from '../domain/events.js';
+import type { SharedEvent, StoredMemberChange } from '../domain/events.js';
 import {
   type AddressBan,
   inForce,
@@ -14,6 +14,7 @@ import {
 import type { Logger } from '../logger.js';
 import type { AddressBanTarget } from '../store/sanctions-store.js';
 import type { Store } from '../store/store.js';
+import type { ChatRooms } from './chat-rooms.js';
 
 /**
  * How long a process trusts what it read of a user's mute, in ms, and for how many users at
@@ -33,6 +34,8 @@ export interface SanctionStatus {
 /** What Sanctions needs from the chat service. */
 export interface SanctionsDeps {
   readonly store: Store;
+  /** Room changes by the room rules (kick). */
+  readonly rooms: Pick<ChatRooms, 'remove'>;
   readonly now: () => number;
   readonly logger: Logger;
   /** Publishes an ephemeral event on the Bus (best effort). */
@@ -163,6 +166,32 @@ export class Sanctions {
         reason: mute.reason,
       });
     }
+  }
+
+  /**
+   * Removes `nickRaw` from `room` by the room's rules (owners and moderators, server admins as
+   * owners: ChatRooms.remove), with `reason` in the audit log ('kick'). The user's streams get
+   * the removal's `member` event.
+   */
+  async kick(
+    by: string,
+    room: string,
+    nickRaw: string,
+    options: { reason: string },
+  ): Promise<StoredMemberChange | undefined> {
+    const change = await this.deps.rooms.remove(by, room, nickRaw);
+    if (change) {
+      await this.deps.store.audit.record({
+        ts: change.ts,
+        actor: by,
+        action: 'kick',
+        target: change.user,
+        room: change.room,
+        reason: options.reason,
+        detail: { event: change.id },
+      });
+    }
+    return change;
   }
 
   /** The address bans in force, oldest first (at most MAX_ADDRESS_BANS). */

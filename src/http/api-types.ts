@@ -261,6 +261,8 @@ export interface ApiSession {
   readonly auth: ApiAuthMode;
   /** The longest message text the server takes, in code points (`--max-message-length`). */
   readonly maxMessageLength: number;
+  /** Whether the user is a server admin (accounts mode; always false in open mode). */
+  readonly admin: boolean;
   /**
    * Present while the user is muted (core/sanctions.ts): until when (ms) and why. Sends,
    * edits and reactions are refused (CHAT_MUTED) until then; a `sanction` stream event says

@@ -16,6 +16,7 @@ import type { Uploads } from '../uploads/uploads.js';
 import type { AddressBans } from './address-bans.js';
 import type { Admission } from './admission.js';
 import { ApiAccount } from './api-account.js';
+import { ApiAdmin } from './api-admin.js';
 import { ApiNotify } from './api-notify.js';
 import { decodeSegment, messageId } from './api-paths.js';
 import { ApiProfiles } from './api-profiles.js';
@@ -81,6 +82,8 @@ export class Api {
   readonly notify: ApiNotify;
   /** The handlers of `/api/v1/account` and below. */
   readonly account: ApiAccount;
+  /** The handlers of `/api/v1/admin` and below (server admins). */
+  readonly admin: ApiAdmin;
   /** The handlers of `/api/v1/push/…`. */
   readonly push: ApiPush;
   /** The handlers of `/api/v1/uploads` and below. */
@@ -148,6 +151,11 @@ export class Api {
       logger,
       body: (req, res) => this.body(req, res),
     });
+    this.admin = new ApiAdmin({
+      chat,
+      auth: deps.auth,
+      body: (req, res) => this.body(req, res),
+    });
     this.sanctions = new ApiSanctions({
       chat,
       auth: deps.auth,
@@ -186,14 +194,19 @@ export class Api {
     sendJson(res, 201, await this.session(user));
   };
 
-  /** What GET and POST /session answer: the user, the server's mode and text limit, a mute. */
+  /**
+   * What GET and POST /session answer: the user, whether they are a server admin, the
+   * server's mode and text limit, and their mute while they are muted.
+   */
   private async session(nick: string): Promise<ApiSession> {
     const { auth, maxMessageLength } = this.deps.config;
+    const admin = await this.deps.chat.admins.isAdmin(nick);
     const mute = auth === 'accounts' ? await this.deps.chat.sanctions.muted(nick) : undefined;
     return {
       user: nick,
       auth,
       maxMessageLength,
+      admin,
       ...(mute && { muted: { until: mute.until, reason: mute.reason } }),
     };
   }

@@ -111,6 +111,10 @@ export const ROUTES: readonly RouteSpec[] = [
     head: true,
   },
   { ...api('/uploads/:id/thumb', { GET: (e) => e.api.files.thumb }), head: true },
+  // Server admins (api-admin.ts): every route answers 404 in open mode, 401 anonymous, 403
+  // to a non-admin (test/admin-routes.test.ts walks them).
+  api('/admin/audit', { GET: (e) => e.api.admin.audit }),
+  api('/admin/users/:nick/role', { PUT: (e) => e.api.admin.role }),
   // Sanctions (api-sanctions.ts): server admins only.
   api('/admin/users/:nick/ban', {
     POST: (e) => e.api.sanctions.ban,

@@ -59,6 +59,7 @@ import type {
 } from '../store.js';
 import { WriteHealth, type WriteHealthListener } from '../write-health.js';
 import { PostgresAccounts } from './accounts.js';
+import { PostgresAudit } from './audit.js';
 import { PostgresLog } from './log.js';
 import { PostgresNotify } from './notify.js';
 import { PostgresProfiles } from './profiles.js';
@@ -148,6 +149,7 @@ export class PostgresStore implements Store {
   readonly notify: PostgresNotify;
   readonly uploads: PostgresUploads;
   readonly profiles: PostgresProfiles;
+  readonly audit: PostgresAudit;
   readonly sanctions: PostgresSanctions;
   private readonly journal: PostgresLog;
   private readonly index: PostgresSearch;
@@ -212,6 +214,7 @@ export class PostgresStore implements Store {
     this.uploads = new PostgresUploads(pool, () => this.writes.flushed());
     this.sanctions = new PostgresSanctions(pool);
     this.profiles = new PostgresProfiles(pool, () => this.writes.flushed());
+    this.audit = new PostgresAudit(pool);
     this.backfill = this.runBackfill();
   }
 

@@ -34,6 +34,7 @@ import { WriteHealth, type WriteHealthListener } from '../write-health.js';
 import { WriteQueue } from '../write-queue.js';
 import { SqliteAccounts } from './accounts.js';
 import { type PendingWrite, SqliteAppender } from './append.js';
+import { SqliteAudit } from './audit.js';
 import { SqliteLog } from './log.js';
 import { SqliteNotify } from './notify.js';
 import { SqliteProfiles } from './profiles.js';
@@ -84,6 +85,7 @@ export class SqliteStore implements Store {
   readonly notify: SqliteNotify;
   readonly uploads: SqliteUploads;
   readonly profiles: SqliteProfiles;
+  readonly audit: SqliteAudit;
   readonly sanctions: SqliteSanctions;
   private readonly journal: SqliteLog;
   private readonly index: SqliteSearch;
@@ -149,6 +151,7 @@ export class SqliteStore implements Store {
     );
     this.sanctions = new SqliteSanctions(db);
     this.profiles = new SqliteProfiles(db, () => this.flush());
+    this.audit = new SqliteAudit(db);
     const appender = new SqliteAppender(
       db,
       this.roomState,
