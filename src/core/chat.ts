@@ -31,6 +31,7 @@ import { ChatRooms } from './chat-rooms.js';
 import { ChatSearch } from './chat-search.js';
 import type { Hub } from './hub.js';
 import { PresenceSnapshots } from './presence-snapshots.js';
+import { Sanctions } from './sanctions.js';
 import type { Sequencer } from './sequencer.js';
 import type { Subscriber } from './subscriber.js';
 import { TypingThrottle } from './typing.js';
@@ -116,6 +117,8 @@ export class ChatService {
   /** A user's export of their data (core/account-export.ts). */
   readonly exports: AccountExport;
   private readonly reactions: ChatReactions;
+  /** Bans and mutes (core/sanctions.ts). */
+  readonly sanctions: Sanctions;
   /** Search, and the pages around a message. */
   readonly search: ChatSearch;
   private readonly snapshots: PresenceSnapshots;
@@ -166,6 +169,15 @@ export class ChatService {
       endUser: (nick) => this.endUser(nick),
     });
     this.exports = new AccountExport(deps.store);
+    this.sanctions = new Sanctions({
+      store: deps.store,
+      rooms: this.rooms,
+      now: this.now,
+      logger: this.logger,
+      publish: (event) => deps.bus.publish(event),
+      endUser: (nick) => this.endUser(nick),
+      purge: (nick) => this.accounts.purgeMessages(nick),
+    });
     this.reactions = new ChatReactions({
       store: deps.store,
       now: this.now,
@@ -187,6 +199,7 @@ export class ChatService {
         this.ended(e.nick);
         return;
       }
+      if (e.kind === 'sanction') this.sanctions.forget(e.nick);
       this.snapshots.seen(e);
       deliver(e);
     });
@@ -309,6 +322,7 @@ export class ChatService {
     if (clientId !== undefined && !CLIENT_ID.test(clientId)) {
       throw new ChatError('CHAT_CLIENT_ID_INVALID');
     }
+    await this.requireUnmuted(from);
     // Room members catch up from the log (resume, history), not from a mailbox.
     const room = isRoom(to);
     if (room) await this.rooms.requirePoster(to, from);
@@ -370,7 +384,8 @@ export class ChatService {
   }
 
   /** Replaces the text of message `id`, which `by` sent (see ChatEdits.edit). */
-  edit(by: string, id: EventId, textRaw: string): Promise<StoredEdit> {
+  async edit(by: string, id: EventId, textRaw: string): Promise<StoredEdit> {
+    await this.requireUnmuted(by);
     return this.edits.edit(by, id, textRaw);
   }
 
@@ -380,8 +395,14 @@ export class ChatService {
   }
 
   /** Adds (`on`) or takes back `by`'s reaction on message `id` (see ChatReactions.react). */
-  react(by: string, id: EventId, emoji: string, on: boolean): Promise<Reacted> {
+  async react(by: string, id: EventId, emoji: string, on: boolean): Promise<Reacted> {
+    await this.requireUnmuted(by);
     return this.reactions.react(by, id, emoji, on);
+  }
+
+  /** CHAT_MUTED for a muted user (accounts mode: open mode has no mutes). */
+  private async requireUnmuted(nick: string): Promise<void> {
+    if (this.deps.limits.auth === 'accounts') await this.sanctions.requireUnmuted(nick);
   }
 
   /**

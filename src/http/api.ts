@@ -16,6 +16,7 @@ import type { PushSubscriptions } from '../outbound/push/subscriptions.js';
 import type { Credential } from '../store/accounts.js';
 import type { RosterStore } from '../store/roster-store.js';
 import type { Uploads } from '../uploads/uploads.js';
+import type { AddressBans } from './address-bans.js';
 import type { Admission } from './admission.js';
 import { ApiAccount } from './api-account.js';
 import { ApiAdmin } from './api-admin.js';
@@ -27,6 +28,7 @@ import { ApiPush } from './api-push.js';
 import { ApiReactions } from './api-reactions.js';
 import { ApiReading } from './api-reading.js';
 import { ApiRooms } from './api-rooms.js';
+import { ApiSanctions } from './api-sanctions.js';
 import { ApiStream } from './api-stream.js';
 import type { ApiSession } from './api-types.js';
 import { ApiUploads } from './api-uploads.js';
@@ -65,6 +67,8 @@ export interface ApiDeps {
   readonly uploads: Uploads;
   /** Display names, avatars and the directory (core/profiles.ts). */
   readonly profiles: Profiles;
+  /** This process's copy of the address bans (address-bans.ts). */
+  readonly addressBans?: AddressBans;
   /** What the admins' health view reports (readiness of the store and bus). */
   readonly readiness: Pick<Readiness, 'check'>;
   /** Admins' view of accounts (store/roster-store.ts). */
@@ -100,6 +104,8 @@ export class Api {
   readonly people: ApiProfiles;
   /** The handlers of `/api/v1/messages/<id>/reactions/<emoji>`. */
   readonly reactions: ApiReactions;
+  /** Bans, mutes, kicks and address bans (api-sanctions.ts). */
+  readonly sanctions: ApiSanctions;
   /** `GET /api/v1/admin/health` and `GET /api/v1/admin/users`. */
   readonly adminView: ApiAdminView;
   private readonly receipts = new RateLimiter(RECEIPTS);
@@ -164,6 +170,14 @@ export class Api {
       auth: deps.auth,
       body: (req, res) => this.body(req, res),
     });
+    this.sanctions = new ApiSanctions({
+      chat,
+      auth: deps.auth,
+      admission,
+      requireAdmin: (req) => this.admin.requireAdmin(req),
+      addressBans: deps.addressBans,
+      body: (req, res) => this.body(req, res),
+    });
     this.adminView = new ApiAdminView({
       requireAdmin: (req) => this.admin.requireAdmin(req),
       chat,
@@ -205,13 +219,20 @@ export class Api {
   };
 
   /**
-   * What GET and POST /session answer: the user, whether they are a server admin, and the
-   * server's mode and text limit.
+   * What GET and POST /session answer: the user, whether they are a server admin, the
+   * server's mode and text limit, and their mute while they are muted.
    */
   private async session(nick: string): Promise<ApiSession> {
     const { auth, maxMessageLength } = this.deps.config;
     const admin = await this.deps.chat.admins.isAdmin(nick);
-    return { user: nick, auth, maxMessageLength, admin };
+    const mute = auth === 'accounts' ? await this.deps.chat.sanctions.muted(nick) : undefined;
+    return {
+      user: nick,
+      auth,
+      maxMessageLength,
+      admin,
+      ...(mute && { muted: { until: mute.until, reason: mute.reason } }),
+    };
   }
 
   /**

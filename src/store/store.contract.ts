@@ -15,6 +15,7 @@ import { repliesContract } from './replies.contract.js';
 import { roomLivesContract } from './room-lives.contract.js';
 import { roomsContract } from './rooms.contract.js';
 import { rosterContract } from './roster.contract.js';
+import { sanctionsContract } from './sanctions.contract.js';
 import { searchContract } from './search.contract.js';
 import type { Store } from './store.js';
 import { uploadsContract } from './uploads.contract.js';
@@ -406,4 +407,5 @@ export function storeContract(name: string, open: StoreFactory): void {
   searchContract(name, open);
   repliesContract(name, () => open({ maxOfflinePerUser: 10 }));
   reactionsContract(name, open);
+  sanctionsContract(name, open);
 }

@@ -38,10 +38,11 @@ async function beforeSearch(n: number, text = (i: number) => `word${i} common`):
   for (let i = 0; i < n; i++) sends.push(store.append(msg({ text: text(i), ts: i })));
   await Promise.all(sends);
   await store.close();
-  // The steps after search (profiles, departed, replies, admins; reactions runs again as it
+  // The steps after search (profiles, departed, replies, admins, sanctions; reactions runs again as it
   // is) first.
   await admin(`SET search_path TO ${schema};
     ALTER TABLE users DROP COLUMN last_seen;
+    DROP TABLE sanctions, address_bans;
     DROP TABLE audit;
     DROP FUNCTION audit_refuse();
     ALTER TABLE users DROP COLUMN admin;
