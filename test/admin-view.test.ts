@@ -135,6 +135,41 @@ describe('admin views (accounts mode)', () => {
     }
   });
 
+  test('users: the ban and mute in force, with reason, until, by and since', async () => {
+    const banned = await call('root', 'POST', '/admin/users/dave/ban', {
+      reason: 'spam',
+      minutes: 60,
+    });
+    assert.equal(banned.status, 201, banned.body);
+    const muted = await call('root', 'POST', '/admin/users/Carol/mute', {
+      reason: 'shouting',
+      minutes: 10,
+    });
+    assert.equal(muted.status, 201, muted.body);
+    const t = Date.now();
+    type Sanction = { reason: string; until: number; by: string; since: number } | null;
+    type Listed = { nick: string; ban: Sanction; mute: Sanction };
+    const listed = (await call('root', 'GET', '/admin/users')).json.users as Listed[];
+    const users = new Map(listed.map((u) => [u.nick, u]));
+    const ban = users.get('dave')?.ban;
+    assert.equal(ban?.reason, 'spam');
+    assert.equal(ban?.by, 'root');
+    assert.ok(ban && ban.since <= t && Math.abs(ban.until - ban.since - 3_600_000) < 5_000);
+    assert.equal(users.get('dave')?.mute, null);
+    const mute = users.get('Carol')?.mute;
+    assert.equal(mute?.reason, 'shouting');
+    assert.ok(mute && Math.abs(mute.until - mute.since - 600_000) < 5_000);
+    assert.equal(users.get('Carol')?.ban, null);
+
+    assert.equal((await call('root', 'DELETE', '/admin/users/dave/ban', {})).status < 300, true);
+    assert.equal((await call('root', 'DELETE', '/admin/users/Carol/mute', {})).status < 300, true);
+    const after = (await call('root', 'GET', '/admin/users')).json.users as Array<{
+      ban: unknown;
+      mute: unknown;
+    }>;
+    assert.ok(after.every((u) => u.ban === null && u.mute === null));
+  });
+
   test('lastSeen: written in a batch, at the latest when the server stops', async () => {
     const stream = await SseClient.open(server.url, '/api/v1/events', await as('bob'));
     await stream.waitFor((c) => c.events.length > 0);
