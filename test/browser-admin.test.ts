@@ -134,3 +134,84 @@ test('an admin bans from a report', { timeout: TEST_TIMEOUT }, async (t) => {
   );
   noPageErrors();
 });
+
+test('the users tab: mute and ban with a reason, the banned page signed out, the audit log', {
+  timeout: TEST_TIMEOUT,
+}, async (t) => {
+  const dir = dataDir();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const server = await setup(t, { auth: 'accounts', dataDir: dir });
+  if (!server) return;
+  const base = server.url;
+  await session(base, 'root', PASSWORD, true);
+  await session(base, 'eve', PASSWORD, true);
+  await promote(dir, 'root');
+  const eve = await signIn(await newContext(), 'eve');
+
+  const root = await newContext().then((c) => c.newPage());
+  await root.goto('/admin');
+  // Not signed in: "Admins only", and a way to sign in.
+  await until(root, 'Admins only', () =>
+    document.getElementById('admin-state')?.textContent?.startsWith('Admins only'),
+  );
+  await root.goto('/');
+  await root.fill('#nick', 'root');
+  await root.fill('#password', PASSWORD);
+  await root.click('#signin');
+  await connected(root);
+  await root.locator('#admin-link').waitFor({ state: 'visible' });
+  await root.goto('/admin#users');
+  const row = root.locator('#users-rows tr[data-nick="eve"]');
+  await row.waitFor();
+  // Oneself has no actions.
+  assert.equal(await root.locator('#users-rows tr[data-nick="root"] button').count(), 0);
+
+  // Mute: the dialog asks for a reason and a duration; cancelling does nothing.
+  await row.getByRole('button', { name: 'Mute…' }).click();
+  await root.click('#confirm-cancel');
+  await root.locator('#confirm').waitFor({ state: 'hidden' });
+  assert.equal(await row.locator('.sanction').count(), 0);
+  await row.getByRole('button', { name: 'Mute…' }).click();
+  await root.selectOption('#mute-minutes', '10');
+  await root.fill('#confirm-reason', 'cool down');
+  await root.click('#confirm-go');
+  await until(root, 'eve shown as muted', () =>
+    document
+      .querySelector('#users-rows tr[data-nick="eve"] .sanction.mute')
+      ?.textContent?.includes('cool down'),
+  );
+
+  // Ban until lifted: eve's open page is signed out.
+  await root
+    .locator('#users-rows tr[data-nick="eve"]')
+    .getByRole('button', { name: 'Ban…' })
+    .click();
+  await root.fill('#confirm-reason', 'enough');
+  await root.click('#confirm-go');
+  await root.locator('#confirm').waitFor({ state: 'hidden' });
+  await eve.locator('#login-view').waitFor({ state: 'visible' });
+  await until(root, 'eve shown as banned', () =>
+    document
+      .querySelector('#users-rows tr[data-nick="eve"] .sanction.ban')
+      ?.textContent?.includes('until lifted'),
+  );
+
+  // The audit log, filtered by target, has both with their reasons.
+  await root.click('#tab-audit');
+  await root.fill('#audit-target', 'eve');
+  await root.press('#audit-target', 'Enter');
+  await until(root, 'the mute and the ban in the audit log', () => {
+    const rows = Array.from(document.querySelectorAll('#audit-rows tr')).map(
+      (tr) => tr.textContent ?? '',
+    );
+    return (
+      rows.some((r) => r.includes('mute') && r.includes('cool down')) &&
+      rows.some((r) => r.includes('ban') && r.includes('enough'))
+    );
+  });
+  await root.click('#tab-health');
+  await until(root, 'health numbers', () =>
+    document.getElementById('health')?.textContent?.includes('Users online'),
+  );
+  noPageErrors();
+});
