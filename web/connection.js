@@ -29,6 +29,7 @@ const TYPES = [
   'presence', // who is online, anew, after the server missed joins and leaves
   'profile', // a user's display name or avatar changed
   ...['marker', 'notify'], // our read markers and notification levels, from any device
+  'report', // a report we made was handled
 ];
 /** First reconnect delay (before jitter); it doubles per failure up to MAX_DELAY_MS. */
 const BASE_DELAY_MS = 1_000;

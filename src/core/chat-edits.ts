@@ -77,6 +77,28 @@ export class ChatEdits {
   }
 
   /**
+   * Deletes a reported message for the moderator `by` who handles its report (core/reports.ts):
+   * who may was decided by the report queue's query (an admin, or an owner or moderator of
+   * the message's room now), so no visibility check here: an admin deletes a direct message
+   * they are no party to, a moderator a message from before they joined. CHAT_MESSAGE_NOT_FOUND
+   * when it is deleted already.
+   */
+  async deleteReported(
+    by: string,
+    message: { readonly id: EventId; readonly to: string; readonly from: string },
+    _reason: string,
+  ): Promise<StoredDelete> {
+    const del = await this.deps.store.appendDelete({
+      target: message.id,
+      from: by,
+      to: message.to,
+      ts: this.deps.now(),
+    });
+    await this.deps.publish({ kind: 'delete', delete: del });
+    return del;
+  }
+
+  /**
    * Whether `by` sent `message` as the account they are: what their nick sent before it was
    * registered (at or below its registration point, e.g. in open mode before a switch) was
    * sent by someone else of that name.

@@ -30,6 +30,7 @@ import { ChatRooms } from './chat-rooms.js';
 import { ChatSearch } from './chat-search.js';
 import type { Hub } from './hub.js';
 import { PresenceSnapshots } from './presence-snapshots.js';
+import { ChatReports } from './reports.js';
 import type { Sequencer } from './sequencer.js';
 import type { Subscriber } from './subscriber.js';
 import { TypingThrottle } from './typing.js';
@@ -115,6 +116,8 @@ export class ChatService {
   private readonly reactions: ChatReactions;
   /** Search, and the pages around a message. */
   readonly search: ChatSearch;
+  /** Reports of messages, their queues and outcomes (core/reports.ts). */
+  readonly reports: ChatReports;
   private readonly snapshots: PresenceSnapshots;
   private closed = false;
   /** Called on every `ended` event from the Bus (see onEnded). */
@@ -158,6 +161,17 @@ export class ChatService {
       endUser: (nick) => this.endUser(nick),
     });
     this.exports = new AccountExport(deps.store);
+    this.reports = new ChatReports({
+      store: deps.store,
+      now: this.now,
+      isAdmin: async () => false,
+      sanctions: () => undefined,
+      kick: (by, room, nick) => this.rooms.remove(by, room, nick),
+      deleteMessage: (by, message, reason) =>
+        this.edits.deleteReported(by, message, reason).then(() => {}),
+      // Like typing, best effort: the outcome is in the Store (GET /api/v1/reports/mine).
+      tell: (nick, change) => deps.bus.publish({ kind: 'own', nick, change }).catch(() => {}),
+    });
     this.reactions = new ChatReactions({
       store: deps.store,
       now: this.now,

@@ -106,10 +106,20 @@ export const ERRORS = {
   AUTH_PASSWORD_WEAK: { status: 400, message: 'password does not meet the rules' },
   AUTH_RATE_LIMITED: { status: 429, message: 'too many attempts; try again later' },
   AUTH_TICKET_INVALID: { status: 401, message: 'unknown, used or expired stream ticket' },
+  AUTH_ADMIN_ONLY: { status: 403, message: 'server admins only' },
   AUTH_METRICS_TOKEN: {
     status: 401,
     message: 'send the metrics token as Authorization: Bearer <token>',
   },
+  MOD_REASON_INVALID: {
+    status: 400,
+    message: 'a reason is at most 500 characters of one line, without control characters',
+  },
+  ADMIN_LAST: {
+    status: 409,
+    message: 'the server needs an admin: make another user an admin first',
+  },
+  USER_NOT_FOUND: { status: 404, message: 'no such user' },
   API_JSON_REQUIRED: { status: 415, message: 'send the body as Content-Type: application/json' },
   API_BODY_INVALID: { status: 400, message: 'malformed request body' },
   API_BODY_TOO_LARGE: { status: 413, message: 'request body is too large' },
@@ -147,6 +157,17 @@ export const ERRORS = {
   SERVER_STORE_UNAVAILABLE: {
     status: 503,
     message: 'the server cannot store anything now; try again later',
+  },
+  // Reports of messages (domain/reports.ts).
+  REPORT_NOT_FOUND: { status: 404, message: 'no such report' },
+  REPORT_CLOSED: { status: 409, message: 'this report was handled already' },
+  REPORT_ACTION_INVALID: {
+    status: 400,
+    message: 'action must be dismiss, delete, kick, mute or ban (kick: a room message only)',
+  },
+  REPORTS_FULL: {
+    status: 429,
+    message: 'you have too many open reports; wait until moderators handle some',
   },
   INTERNAL: { status: 500, message: 'internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;

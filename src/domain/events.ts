@@ -352,7 +352,18 @@ export type OwnChange =
   /** Their level in `with` changed; null: back to the default. */
   | { readonly type: 'level'; readonly with: string; readonly level: NotifyLevel | null }
   /** Whether pushes hide the text and the sender. */
-  | { readonly type: 'hideText'; readonly hideText: boolean };
+  | { readonly type: 'hideText'; readonly hideText: boolean }
+  /** A report they made was handled (domain/reports.ts): the outcome, for a notice. */
+  | { readonly type: 'report'; readonly report: ReportOutcome };
+
+/** What a reporter is told when their report is handled (the stream's `report` event). */
+export interface ReportOutcome {
+  readonly id: number;
+  readonly status: string;
+  readonly outcome: string | null;
+  /** The reported message's id. */
+  readonly message: EventId;
+}
 
 /** Made by one process for its own streams; never on the Bus, never stored. */
 export type LocalEvent =

@@ -220,6 +220,16 @@ export interface ApiEvents {
   ping: Record<string, never>;
   bye: ApiBye;
   profile: ApiProfileEvent;
+  report: ApiReportEvent;
+}
+
+/** The `report` event: a report the user made was handled (docs/api.md, Reports). */
+export interface ApiReportEvent {
+  readonly id: number;
+  readonly status: string;
+  readonly outcome: string | null;
+  /** The reported message's id. */
+  readonly message: number;
 }
 
 /** A user's profile as others see it (`GET /users/<nick>`); `avatar` is a path, or null. */

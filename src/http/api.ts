@@ -21,6 +21,7 @@ import { ApiProfiles } from './api-profiles.js';
 import { ApiPush } from './api-push.js';
 import { ApiReactions } from './api-reactions.js';
 import { ApiReading } from './api-reading.js';
+import { ApiReports } from './api-reports.js';
 import { ApiRooms } from './api-rooms.js';
 import { ApiStream } from './api-stream.js';
 import type { ApiSession } from './api-types.js';
@@ -85,6 +86,8 @@ export class Api {
   readonly people: ApiProfiles;
   /** The handlers of `/api/v1/messages/<id>/reactions/<emoji>`. */
   readonly reactions: ApiReactions;
+  /** The handlers of `/api/v1/reports` and below, and of a message's `/report`. */
+  readonly reports: ApiReports;
   private readonly receipts = new RateLimiter(RECEIPTS);
   /** Largest JSON body: the longest message, each character escaped at worst, plus slack. */
   private readonly maxBodyBytes: number;
@@ -110,6 +113,13 @@ export class Api {
       admission: deps.admission,
     });
     this.reactions = new ApiReactions({ chat, auth: deps.auth, admission });
+    this.reports = new ApiReports({
+      chat,
+      auth: deps.auth,
+      admission,
+      body: (req, res) => this.body(req, res),
+      accounts: config.auth === 'accounts',
+    });
     this.rooms = new ApiRooms({
       chat,
       auth: deps.auth,

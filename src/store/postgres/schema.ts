@@ -305,6 +305,28 @@ const MIGRATIONS = [
      ts         BIGINT NOT NULL,
      PRIMARY KEY (message_id, emoji, nick)
    );`,
+  `-- Reports of messages (issue 23); see sqlite/schema.ts, the reports step. IF NOT EXISTS:
+   -- the migration tests take a current schema back to an older version and run the later
+   -- steps again.
+   CREATE TABLE IF NOT EXISTS reports (
+     id         BIGSERIAL PRIMARY KEY,
+     message    BIGINT NOT NULL,
+     reporter   TEXT   NOT NULL,
+     reason     TEXT   NOT NULL,
+     ts         BIGINT NOT NULL,
+     room       TEXT,
+     status     TEXT   NOT NULL DEFAULT 'open'
+                CHECK (status IN ('open', 'dismissed', 'actioned')),
+     outcome    TEXT   CHECK (outcome IN ('dismiss', 'delete', 'mute', 'ban', 'kick')),
+     handled_by TEXT,
+     handled_ts BIGINT,
+     note       TEXT   NOT NULL DEFAULT ''
+   );
+   CREATE UNIQUE INDEX IF NOT EXISTS reports_open_once ON reports (message, reporter)
+     WHERE status = 'open';
+   CREATE INDEX IF NOT EXISTS reports_reporter ON reports (reporter, id);
+   CREATE INDEX IF NOT EXISTS reports_room ON reports (room, id);
+   CREATE INDEX IF NOT EXISTS reports_status ON reports (status, id);`,
 ];
 
 /** The schema version this ssechat writes; a database with a higher one is refused. */

@@ -40,7 +40,7 @@ async function beforeSearch(n: number, text = (i: number) => `word${i} common`):
   await store.close();
   // The steps after search (profiles, departed, replies; reactions runs again as it is) first.
   await admin(`SET search_path TO ${schema};
-    DROP TABLE profiles, departed;
+    DROP TABLE profiles, departed, reports;
     ALTER TABLE messages DROP COLUMN reply_to;
     ALTER TABLE messages DROP COLUMN search;
     DELETE FROM meta WHERE key = 'search_backfill';

@@ -62,6 +62,7 @@ import { PostgresAccounts } from './accounts.js';
 import { PostgresLog } from './log.js';
 import { PostgresNotify } from './notify.js';
 import { PostgresProfiles } from './profiles.js';
+import { PostgresReports } from './reports.js';
 import { PostgresPush } from './push.js';
 import { AppendQueue } from './queue.js';
 import { withReactions } from './reactions.js';
@@ -147,6 +148,7 @@ export class PostgresStore implements Store {
   readonly notify: PostgresNotify;
   readonly uploads: PostgresUploads;
   readonly profiles: PostgresProfiles;
+  readonly reports: PostgresReports;
   private readonly journal: PostgresLog;
   private readonly index: PostgresSearch;
   /** The search backfill's loop (runBackfill): ends when nothing is left, or at close(). */
@@ -209,6 +211,7 @@ export class PostgresStore implements Store {
     this.notify = new PostgresNotify(pool, () => this.writes.flushed());
     this.uploads = new PostgresUploads(pool, () => this.writes.flushed());
     this.profiles = new PostgresProfiles(pool, () => this.writes.flushed());
+    this.reports = new PostgresReports(pool);
     this.backfill = this.runBackfill();
   }
 

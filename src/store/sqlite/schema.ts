@@ -345,6 +345,30 @@ const MIGRATIONS: ReadonlyArray<string | ((db: Database.Database) => void)> = [
   // table as step 3 did: allowing one more value cannot make a stored row invalid, and a
   // rebuild rewrites every row (seconds on a million messages, at startup, holding the lock).
   loosenKindCheck,
+
+  // Reports of messages (issue 23, domain/reports.ts, store/reports-store.ts). One open report
+  // per (message, reporter): a repeat finds it (reports_open_once). room is the message's room
+  // (NULL for a direct message or a broadcast): a room's owners and moderators read its
+  // reports through reports_room. Kept when the message is deleted or pruned (the report
+  // then shows it as deleted); a report holds no copy of the text.
+  `CREATE TABLE reports (
+     id         INTEGER PRIMARY KEY AUTOINCREMENT,
+     message    INTEGER NOT NULL,
+     reporter   TEXT    NOT NULL,
+     reason     TEXT    NOT NULL,
+     ts         INTEGER NOT NULL,
+     room       TEXT,
+     status     TEXT    NOT NULL DEFAULT 'open'
+                CHECK (status IN ('open', 'dismissed', 'actioned')),
+     outcome    TEXT    CHECK (outcome IN ('dismiss', 'delete', 'mute', 'ban', 'kick')),
+     handled_by TEXT,
+     handled_ts INTEGER,
+     note       TEXT    NOT NULL DEFAULT ''
+   );
+   CREATE UNIQUE INDEX reports_open_once ON reports (message, reporter) WHERE status = 'open';
+   CREATE INDEX reports_reporter ON reports (reporter, id);
+   CREATE INDEX reports_room ON reports (room, id);
+   CREATE INDEX reports_status ON reports (status, id);`,
 ];
 
 /**

@@ -37,6 +37,7 @@ import { type PendingWrite, SqliteAppender } from './append.js';
 import { SqliteLog } from './log.js';
 import { SqliteNotify } from './notify.js';
 import { SqliteProfiles } from './profiles.js';
+import { SqliteReports } from './reports.js';
 import { SqlitePush } from './push.js';
 import { SqliteReactions } from './reactions.js';
 import { SqliteReplies } from './replies.js';
@@ -83,6 +84,7 @@ export class SqliteStore implements Store {
   readonly notify: SqliteNotify;
   readonly uploads: SqliteUploads;
   readonly profiles: SqliteProfiles;
+  readonly reports: SqliteReports;
   private readonly journal: SqliteLog;
   private readonly index: SqliteSearch;
   private readonly reactions: SqliteReactions;
@@ -146,6 +148,7 @@ export class SqliteStore implements Store {
       (nick) => this.accounts.registeredAt(nick),
     );
     this.profiles = new SqliteProfiles(db, () => this.flush());
+    this.reports = new SqliteReports(db);
     const appender = new SqliteAppender(
       db,
       this.roomState,
