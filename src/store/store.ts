@@ -18,6 +18,7 @@ import type {
 } from '../domain/events.js';
 import type { SearchRequest } from '../domain/search.js';
 import type { AccountStore } from './accounts.js';
+import type { AuditStore } from './audit-store.js';
 import type { NotifyStore } from './notify-store.js';
 import type { ProfileStore } from './profiles-store.js';
 import type { PushStore } from './push-store.js';
@@ -223,6 +224,8 @@ export interface Store extends EventLog, Mailbox, RoomStore {
   readonly uploads: UploadStore;
   /** Display names and avatars beside the accounts (profiles-store.ts). */
   readonly profiles: ProfileStore;
+  /** The append-only audit log of admin and moderator actions (audit-store.ts). */
+  readonly audit: AuditStore;
   /** Reports of messages and their outcomes (reports-store.ts). */
   readonly reports: ReportStore;
   /** Checks that the backend can serve requests now (readiness); see the contract above. */

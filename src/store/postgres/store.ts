@@ -59,14 +59,15 @@ import type {
 } from '../store.js';
 import { WriteHealth, type WriteHealthListener } from '../write-health.js';
 import { PostgresAccounts } from './accounts.js';
+import { PostgresAudit } from './audit.js';
 import { PostgresLog } from './log.js';
 import { PostgresNotify } from './notify.js';
 import { PostgresProfiles } from './profiles.js';
-import { PostgresReports } from './reports.js';
 import { PostgresPush } from './push.js';
 import { AppendQueue } from './queue.js';
 import { withReactions } from './reactions.js';
 import { PostgresReplies } from './replies.js';
+import { PostgresReports } from './reports.js';
 import { PostgresRooms } from './rooms.js';
 import { checkSchemaName, effectiveSchema, migrate, poolConfig, schemaKey } from './schema.js';
 import { type BackfillStep, PostgresSearch } from './search.js';
@@ -148,6 +149,7 @@ export class PostgresStore implements Store {
   readonly notify: PostgresNotify;
   readonly uploads: PostgresUploads;
   readonly profiles: PostgresProfiles;
+  readonly audit: PostgresAudit;
   readonly reports: PostgresReports;
   private readonly journal: PostgresLog;
   private readonly index: PostgresSearch;
@@ -211,6 +213,7 @@ export class PostgresStore implements Store {
     this.notify = new PostgresNotify(pool, () => this.writes.flushed());
     this.uploads = new PostgresUploads(pool, () => this.writes.flushed());
     this.profiles = new PostgresProfiles(pool, () => this.writes.flushed());
+    this.audit = new PostgresAudit(pool);
     this.reports = new PostgresReports(pool);
     this.backfill = this.runBackfill();
   }

@@ -34,13 +34,14 @@ import { WriteHealth, type WriteHealthListener } from '../write-health.js';
 import { WriteQueue } from '../write-queue.js';
 import { SqliteAccounts } from './accounts.js';
 import { type PendingWrite, SqliteAppender } from './append.js';
+import { SqliteAudit } from './audit.js';
 import { SqliteLog } from './log.js';
 import { SqliteNotify } from './notify.js';
 import { SqliteProfiles } from './profiles.js';
-import { SqliteReports } from './reports.js';
 import { SqlitePush } from './push.js';
 import { SqliteReactions } from './reactions.js';
 import { SqliteReplies } from './replies.js';
+import { SqliteReports } from './reports.js';
 import { SqliteRooms } from './rooms.js';
 import { checkIntegrity, migrate, writeProbe } from './schema.js';
 import { SqliteSearch } from './search.js';
@@ -84,6 +85,7 @@ export class SqliteStore implements Store {
   readonly notify: SqliteNotify;
   readonly uploads: SqliteUploads;
   readonly profiles: SqliteProfiles;
+  readonly audit: SqliteAudit;
   readonly reports: SqliteReports;
   private readonly journal: SqliteLog;
   private readonly index: SqliteSearch;
@@ -148,6 +150,7 @@ export class SqliteStore implements Store {
       (nick) => this.accounts.registeredAt(nick),
     );
     this.profiles = new SqliteProfiles(db, () => this.flush());
+    this.audit = new SqliteAudit(db);
     this.reports = new SqliteReports(db);
     const appender = new SqliteAppender(
       db,
