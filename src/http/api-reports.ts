@@ -6,6 +6,7 @@ import {
   DEFAULT_REPORTS_PAGE,
   MAX_REPORTS_PAGE,
   REPORTS_PER_MINUTE,
+  type ReportedMessage,
   type ReportView,
   type StoredReport,
 } from '../domain/reports.js';
@@ -26,6 +27,12 @@ export interface ApiReportsDeps {
   readonly body: (req: IncomingMessage, res: ServerResponse) => Promise<JsonBody>;
   /** `open` (the default) or `accounts`: reports need accounts (AUTH_ACCOUNTS_ONLY). */
   readonly accounts: boolean;
+}
+
+/** A report as the API shows it (docs/api.md, Reports). */
+interface ApiReport extends Omit<StoredReport, 'message'> {
+  /** The reported message: as it is now in lists, its id alone in the answers of POSTs. */
+  readonly message: ReportedMessage | { readonly id: number };
 }
 
 /** The ids of reports: positive whole numbers. */
@@ -121,10 +128,10 @@ function pageOf(query: URLSearchParams): { before?: number; limit: number } {
  * A report as the API shows it, its message as `{id}` only (the answers of filing and acting).
  * `moderator`: for those who moderate it; a reporter's own list does not name who handled it.
  */
-function ownReport(r: StoredReport, moderator: boolean) {
+function ownReport(r: StoredReport, moderator: boolean): ApiReport {
   return {
     id: r.id,
-    message: { id: r.message } as ReportView['body'] | { id: number },
+    message: { id: r.message },
     reporter: r.reporter,
     reason: r.reason,
     ts: r.ts,
@@ -138,7 +145,7 @@ function ownReport(r: StoredReport, moderator: boolean) {
 }
 
 /** A report with its message as it is now (docs/api.md, Reports). */
-function apiReport(r: ReportView, moderator: boolean) {
+function apiReport(r: ReportView, moderator: boolean): ApiReport {
   return { ...ownReport(r, moderator), message: r.body };
 }
 
