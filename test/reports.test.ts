@@ -260,7 +260,13 @@ for (const engine of ['sqlite', 'postgres'] as const)
 
     test('a moderator kicks the author from the room in one step', async () => {
       const culprit = await say('plain', '#a', 'off-topic again');
-      assert.equal((await report('rep', culprit, 'off-topic')).status, 201);
+      const watch = await stream('mo');
+      const bystander = await stream('bo');
+      const filed = await report('rep', culprit, 'off-topic');
+      assert.equal(filed.status, 201);
+      // The room's moderators hear of it live; the owner of another room does not.
+      await watch.waitFor((s) => s.of('reported').some((e) => e.id === filed.json.report.id));
+      assert.deepEqual(watch.of('reported').at(-1), { id: filed.json.report.id, room: '#a' });
       const [r] = await queue('mo');
       assert.equal(r?.message.id, culprit);
       const kicked = await ok('mo', 'POST', `/reports/${r?.id}`, {
@@ -270,6 +276,7 @@ for (const engine of ['sqlite', 'postgres'] as const)
       assert.equal(kicked.report.outcome, 'kick');
       const members = await ok('olga', 'GET', '/rooms/a');
       assert.ok(!JSON.stringify(members).includes('"plain"'), 'plain is no longer a member');
+      assert.deepEqual(bystander.of('reported'), []);
     });
   });
 

@@ -3,12 +3,14 @@ import { ChatError } from '../domain/errors.js';
 import { type EventId, isRoom, type OwnChange } from '../domain/events.js';
 import {
   ADMIN_ACTIONS,
+  MAX_ALERTED,
   MAX_OPEN_REPORTS_PER_USER,
   parseReportAction,
   type ReportQuery,
   type ReportView,
   type StoredReport,
 } from '../domain/reports.js';
+import { canModerate } from '../domain/room-rules.js';
 import type { Filed, ReportPage } from '../store/reports-store.js';
 import type { Store } from '../store/store.js';
 import { visibleMessage } from './visible-message.js';
@@ -70,16 +72,29 @@ export class ChatReports {
     if (message.from === reporter) {
       throw new ChatError('CHAT_FORBIDDEN', 'you cannot report your own message');
     }
-    return this.deps.store.reports.file(
-      {
-        message: id,
-        reporter,
-        reason,
-        ts: this.deps.now(),
-        room: isRoom(message.to) ? message.to : null,
-      },
+    const room = isRoom(message.to) ? message.to : null;
+    const filed = await this.deps.store.reports.file(
+      { message: id, reporter, reason, ts: this.deps.now(), room },
       MAX_OPEN_REPORTS_PER_USER,
     );
+    if (filed.created) await this.announce(filed.report.id, room, reporter);
+    return filed;
+  }
+
+  /**
+   * Tells the moderators of a new report, live (the `reported` event, best effort): the
+   * admins, and the owners and moderators of its room, at most MAX_ALERTED of them.
+   */
+  private async announce(id: number, room: string | null, reporter: string): Promise<void> {
+    const { store } = this.deps;
+    const to = new Set(await store.accounts.admins());
+    if (room !== null) {
+      for (const m of await store.members(room)) if (canModerate(m.role)) to.add(m.user);
+    }
+    to.delete(reporter);
+    for (const nick of [...to].slice(0, MAX_ALERTED)) {
+      await this.deps.tell(nick, { type: 'reported', report: { id, room } });
+    }
   }
 
   /** The reports `nick` moderates (see ReportStore.queue). */

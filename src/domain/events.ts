@@ -354,7 +354,12 @@ export type OwnChange =
   /** Whether pushes hide the text and the sender. */
   | { readonly type: 'hideText'; readonly hideText: boolean }
   /** A report they made was handled (domain/reports.ts): the outcome, for a notice. */
-  | { readonly type: 'report'; readonly report: ReportOutcome };
+  | { readonly type: 'report'; readonly report: ReportOutcome }
+  /** A message they moderate was reported (domain/reports.ts): their queue has a new report. */
+  | {
+      readonly type: 'reported';
+      readonly report: { readonly id: number; readonly room: string | null };
+    };
 
 /** What a reporter is told when their report is handled (the stream's `report` event). */
 export interface ReportOutcome {

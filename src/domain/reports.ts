@@ -23,6 +23,12 @@ export type ReportStatus = 'open' | 'dismissed' | 'actioned';
  */
 export const MAX_OPEN_REPORTS_PER_USER = 100;
 
+/**
+ * Most moderators a new report is announced to live (the `reported` event): the admins first,
+ * then the room's owners and moderators. Each is an event on the Bus; the queue has them all.
+ */
+export const MAX_ALERTED = 100;
+
 /** Reports one user may file per minute (CHAT_RATE_LIMITED), repeats of an open one included. */
 export const REPORTS_PER_MINUTE = 10;
 

@@ -48,6 +48,8 @@ function ownFrame(change: OwnChange): string {
       return apiFrame('notify', { hideText: change.hideText });
     case 'report':
       return apiFrame('report', change.report);
+    case 'reported':
+      return apiFrame('reported', change.report);
   }
 }
 

@@ -221,6 +221,14 @@ export interface ApiEvents {
   bye: ApiBye;
   profile: ApiProfileEvent;
   report: ApiReportEvent;
+  reported: ApiReportedEvent;
+}
+
+/** The `reported` event: a message the user moderates was reported (docs/api.md, Reports). */
+export interface ApiReportedEvent {
+  readonly id: number;
+  /** The message's room; null for a direct message or a broadcast (admins only). */
+  readonly room: string | null;
 }
 
 /** The `report` event: a report the user made was handled (docs/api.md, Reports). */
