@@ -141,6 +141,7 @@ export class ChatService {
       limits: deps.limits,
       bigRoom: deps.bigRoom ?? 200,
       registered: deps.registered,
+      isAdmin: (nick) => this.admins.isAdmin(nick),
       now: this.now,
       publish: (event) => this.publish(event),
     });
@@ -154,6 +155,7 @@ export class ChatService {
       store: deps.store,
       limits: deps.limits,
       now: this.now,
+      isAdmin: (nick) => this.admins.isAdmin(nick),
       publish: async (event) => {
         await this.publish(event);
         if (event.kind === 'edit') deps.onLogged?.();
@@ -174,9 +176,9 @@ export class ChatService {
       now: this.now,
       isAdmin: (nick) => this.admins.isAdmin(nick),
       sanctions: () => undefined,
-      kick: (by, room, nick) => this.rooms.remove(by, room, nick),
-      deleteMessage: (by, message, reason) =>
-        this.edits.deleteReported(by, message, reason).then(() => {}),
+      kick: (by, room, nick, reason) => this.rooms.remove(by, room, nick, reason),
+      deleteMessage: (by, message, reason, report) =>
+        this.edits.deleteReported(by, message, reason, report).then(() => {}),
       // Like typing, best effort: the outcome is in the Store (GET /api/v1/reports/mine).
       tell: (nick, change) => deps.bus.publish({ kind: 'own', nick, change }).catch(() => {}),
     });
@@ -388,9 +390,9 @@ export class ChatService {
     return this.edits.edit(by, id, textRaw);
   }
 
-  /** Deletes message `id` (see ChatEdits.delete). */
-  delete(by: string, id: EventId): Promise<StoredDelete> {
-    return this.edits.delete(by, id);
+  /** Deletes message `id`, audited when it is someone else's (see ChatEdits.delete). */
+  delete(by: string, id: EventId, reason?: unknown): Promise<StoredDelete> {
+    return this.edits.delete(by, id, reason);
   }
 
   /** Adds (`on`) or takes back `by`'s reaction on message `id` (see ChatReactions.react). */

@@ -40,6 +40,7 @@ export interface ChatReportsDeps {
     by: string,
     message: { readonly id: EventId; readonly to: string; readonly from: string },
     reason: string,
+    report: number,
   ) => Promise<void>;
   /** Tells the user's own streams, on every process (an `own` event on the Bus). */
   readonly tell: (nick: string, change: OwnChange) => Promise<void>;
@@ -170,7 +171,7 @@ export class ChatReports {
       case 'delete':
         // A message deleted meanwhile (by its author, or another moderator) needs nothing more.
         if (report.body.deleted) return;
-        await this.deps.deleteMessage(by, report.body, reason).catch((err: unknown) => {
+        await this.deps.deleteMessage(by, report.body, reason, report.id).catch((err: unknown) => {
           if (!(err instanceof ChatError && err.code === 'CHAT_MESSAGE_NOT_FOUND')) throw err;
         });
         return;
