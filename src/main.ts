@@ -15,6 +15,7 @@ import { RoomDirectory } from './core/rooms.js';
 import { Sequencer } from './core/sequencer.js';
 import { endStrayMemberships } from './core/stray-members.js';
 import { openFiles } from './files.js';
+import { AddressBans } from './http/address-bans.js';
 import { Admission, type AdmissionLimiters } from './http/admission.js';
 import { Auth } from './http/auth.js';
 import { createHttpServer } from './http/server.js';
@@ -253,8 +254,25 @@ export async function startServer(
   let closeUnused = (): void => {};
   let stopHeartbeat = (): void => {};
   let stopMaintenance = (): void => {};
+  // Address bans (open mode's sanction, made with the command line), re-read every second.
+  const addressBans = new AddressBans({
+    store: store.sanctions,
+    trustProxy: config.trustProxy === 'yes',
+    logger,
+    closeStreams: (banned) => {
+      hub.forEach((sub) => {
+        if (banned(sub.address)) sub.close();
+      });
+    },
+  });
   try {
-    const auth = new Auth({ accounts: store.accounts, config });
+    await addressBans.start();
+    const auth = new Auth({
+      accounts: store.accounts,
+      config,
+      bans: chat.sanctions,
+      addressBans,
+    });
     // A user ended anywhere in the cluster (a deleted account) is trusted nowhere a moment more.
     chat.onEnded((nick) => {
       auth.forgetUser(nick);
@@ -268,6 +286,7 @@ export async function startServer(
       accounts: config.auth === 'accounts',
       maxStreamsPerUser: config.maxStreamsPerUser,
       stats: metrics.stats,
+      bans: addressBans,
     });
     readiness = new Readiness({ checks: { store, bus, presence }, logger });
     server = createHttpServer({
@@ -285,6 +304,7 @@ export async function startServer(
       notify: notifications.notify(chat),
       uploads: files.uploads,
       profiles: new Profiles({ store: store.profiles, bus, presence }),
+      addressBans,
     });
     closeUnused = trackUnusedSockets(server);
     stopHeartbeat = startHeartbeat(hub, config.heartbeatMs);
@@ -303,6 +323,7 @@ export async function startServer(
       });
     });
   } catch (err) {
+    addressBans.close();
     stopHeartbeat();
     stopMaintenance();
     chat.close();
@@ -322,6 +343,7 @@ export async function startServer(
   let closing: Promise<void> | undefined;
   const close = async (): Promise<void> => {
     readiness.markDraining();
+    addressBans.close();
     stopHeartbeat();
     stopMaintenance();
     const closed = new Promise<void>((ok) => server.close(() => ok()));

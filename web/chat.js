@@ -25,6 +25,7 @@ import { Members } from './members.js';
 import { MessageTools } from './message-tools.js';
 import { MessageView } from './message-view.js';
 import { EVERYONE, KEEP, Model } from './model.js';
+import { MuteBanner } from './mute.js';
 import { NickComplete } from './nick-complete.js';
 import { People } from './people.js';
 import { Profiles } from './profiles.js';
@@ -204,7 +205,9 @@ export class Chat {
       loggedOut,
     });
     this.people = auth === 'accounts' ? new People({ open, seen: (p) => profiles.set(p) }) : null;
+    this.mute = new MuteBanner();
     this.onEvent = eventApplier({
+      mute: this.mute,
       profiles,
       model,
       active,
@@ -252,6 +255,7 @@ export class Chat {
     this.view.wire();
     this.nicks.wire();
     this.composer.wire();
+    this.mute.wire();
     this.lightbox.wire();
     this.alerts.wire();
     this.account.wire();

@@ -28,6 +28,7 @@ const TYPES = [
   'online', // the number online, instead of join and leave, in a crowd
   'presence', // who is online, anew, after the server missed joins and leaves
   'profile', // a user's display name or avatar changed
+  'sanction', // we were muted or unmuted (mute.js)
   ...['marker', 'notify'], // our read markers and notification levels, from any device
   'report', // a report we made was handled
 ];

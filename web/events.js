@@ -32,6 +32,7 @@ import { call } from './api.js';
  * @property {import('./alerts.js').Alerts} alerts unread counts, markers, levels and
  *   notifications
  * @property {import('./profiles.js').Profiles} profiles display names and avatars
+ * @property {import('./mute.js').MuteBanner} mute the banner of a mute of ours
  */
 
 /**
@@ -146,6 +147,9 @@ function applyEvent(deps, event) {
     }
     case 'typing':
       deps.typing.onEvent(event.data);
+      return;
+    case 'sanction':
+      deps.mute.onEvent(event.data);
       return;
     case 'reset':
       // Our view cannot be brought up to date exactly: drop it; the hello that follows

@@ -2,6 +2,7 @@ import { ConfigError, helpText, loadConfig, parseArgs, resolveConfig } from '../
 import { redactedConfig } from '../config-redact.js';
 import { serve } from '../main.js';
 import { type AccountCommand, runAccountCommand } from './accounts.js';
+import { BAN_HELP, type BanCommand, runBanCommand } from './bans.js';
 import { UsageError } from './errors.js';
 import { packageVersion } from './version.js';
 
@@ -11,6 +12,10 @@ const USAGE = `Usage:
   ssechat user passwd <nick> [options]  Set an account's password and end its sessions and tokens
   ssechat token create <nick> [--name <label>] [options]
                                         Issue a bearer token and print it, once, to stdout
+  ssechat ban address <ip> --reason <text> [--minutes <n>]
+                                        Ban a client address (IPv6: its /64)
+  ssechat ban list                      Print the address bans in force
+  ssechat unban address <id|ip>         Lift an address ban
   ssechat config [options]              Print the effective config as JSON, secrets redacted
   ssechat version                       Print the version (also --version or -V, anywhere)
   ssechat <command> --help              Help on one command
@@ -42,6 +47,8 @@ Issues a bearer token (Authorization: Bearer <token>) for the registered user <n
 prints it to stdout; it is shown this once and only its hash is kept. --name labels it in
 GET /api/v1/tokens (at most 100 characters). Options: those of serve that choose the store.
 `,
+  ban: BAN_HELP,
+  unban: BAN_HELP,
   config: `Usage:
   ssechat config [options]
 
@@ -88,7 +95,7 @@ async function run(argv: readonly string[], env: NodeJS.ProcessEnv, streams: Cli
   // --version (-V) anywhere on the line, as --help: after the command, among its options.
   const serving = command === undefined || command === 'serve' || /^(-|\d)/.test(command);
   const words = serving && command !== 'serve' ? argv : argv.slice(1);
-  if (parseArgs(words, command === 'token' ? ['--name'] : []).version) {
+  if (parseArgs(words, extraFlagsOf(command)).version) {
     return write(`${packageVersion()}\n`);
   }
   if (serving) {
@@ -100,7 +107,7 @@ async function run(argv: readonly string[], env: NodeJS.ProcessEnv, streams: Cli
   if (command === 'help') return write(`${USAGE}\n${helpText()}`);
   const help = COMMAND_HELP[command];
   if (help === undefined) throw new UsageError(`unknown command "${command}"; see --help`);
-  const parsed = parseArgs(argv.slice(1), command === 'token' ? ['--name'] : []);
+  const parsed = parseArgs(argv.slice(1), extraFlagsOf(command));
   if (parsed.help) return write(help);
   if (command === 'config') {
     if (parsed.positionals.length > 0) {
@@ -108,6 +115,7 @@ async function run(argv: readonly string[], env: NodeJS.ProcessEnv, streams: Cli
     }
     return write(`${JSON.stringify(redactedConfig(resolveConfig(parsed, env)), null, 2)}\n`);
   }
+  if (command === 'ban' || command === 'unban') return runBan(command, argv, env, write);
   const verbs = command === 'user' ? ['add', 'passwd'] : ['create'];
   const [verb, nick, extra] = parsed.positionals;
   if (verb === undefined || !verbs.includes(verb)) {
@@ -131,4 +139,35 @@ async function run(argv: readonly string[], env: NodeJS.ProcessEnv, streams: Cli
       note: (text) => void streams.stderr.write(text),
     },
   );
+}
+
+/** `ssechat ban …` and `ssechat unban …` (cli/bans.ts). */
+async function runBan(
+  command: 'ban' | 'unban',
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  write: (text: string) => void,
+): Promise<void> {
+  const parsed = parseArgs(argv.slice(1), ['--reason', '--minutes']);
+  const [verb, arg, extra] = parsed.positionals;
+  const verbs = command === 'ban' ? ['address', 'list'] : ['address'];
+  if (verb === undefined || !verbs.includes(verb)) {
+    throw new UsageError(`${command} needs one of: ${verbs.join(', ')}; see ${command} --help`);
+  }
+  const unexpected = verb === 'list' ? arg : extra;
+  if (unexpected !== undefined) throw new UsageError(`unexpected argument "${unexpected}"`);
+  await runBanCommand(
+    `${command} ${verb}` as BanCommand,
+    arg,
+    { reason: parsed.extras.get('--reason'), minutes: parsed.extras.get('--minutes') },
+    resolveConfig(parsed, env),
+    write,
+  );
+}
+
+/** The flags of a command besides the config's (parseArgs). */
+function extraFlagsOf(command: string | undefined): string[] {
+  if (command === 'token') return ['--name'];
+  if (command === 'ban' || command === 'unban') return ['--reason', '--minutes'];
+  return [];
 }

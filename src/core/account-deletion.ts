@@ -89,6 +89,14 @@ export class AccountDeletion {
     return true;
   }
 
+  /**
+   * Deletes every message `nick` sent, through the log, in the background (a ban's
+   * `deleteMessages`); settled() waits for it.
+   */
+  purgeMessages(nick: string): void {
+    this.startPurge(nick);
+  }
+
   /** Waits for the background purges (tests, shutdown). */
   async settled(): Promise<void> {
     while (this.purges.size > 0) await Promise.all([...this.purges]);

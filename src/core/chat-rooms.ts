@@ -47,6 +47,12 @@ export interface RoomView {
 }
 
 /**
+ * How a removal of another member is audited: a plain removal ('room.remove', its reason
+ * optional), or a kick (Sanctions.kick: 'kick', its reason required).
+ */
+export type RemovalAudit = 'room.remove' | 'kick';
+
+/**
  * Rooms: creating them and changing who is in them. The rules live in the Store's
  * transaction (room-rules.ts), so that two processes cannot both let a change through; this
  * class validates input, logs the change, and publishes it like any other logged event.
@@ -122,9 +128,10 @@ export class ChatRooms {
     room: string,
     userRaw: string,
     reasonRaw?: unknown,
+    auditAs: RemovalAudit = 'room.remove',
   ): Promise<StoredMemberChange | undefined> {
-    const reason = parseReason(reasonRaw, false);
-    return this.change(by, 'remove', room, userRaw, undefined, undefined, reason);
+    const reason = parseReason(reasonRaw, auditAs === 'kick');
+    return this.change(by, 'remove', room, userRaw, undefined, undefined, reason, auditAs);
   }
 
   /** `by` sets the room role of `userRaw`, audited ('room.role', detail {role}) when it changes. */
@@ -199,6 +206,7 @@ export class ChatRooms {
     settings?: RoomSettings,
     role?: Role,
     reason = '',
+    auditAs: RemovalAudit = 'room.remove',
   ): Promise<StoredMemberChange | undefined> {
     const { store, limits, bigRoom, now } = this.deps;
     const room = parseRoom(roomRaw);
@@ -209,7 +217,13 @@ export class ChatRooms {
     const moderating =
       action === 'invite' || action === 'role' || (action === 'remove' && user !== by);
     const asOwner = moderating && (await this.deps.isAdmin?.(by)) === true;
-    const audit = this.audit(action, { ts, actor: by, room, target: user, reason }, role, asOwner);
+    const audit = this.audit(
+      action,
+      { ts, actor: by, room, target: user, reason },
+      role,
+      asOwner,
+      auditAs,
+    );
     const change: NewMemberChange = {
       room,
       user,
@@ -239,10 +253,11 @@ export class ChatRooms {
     base: Omit<NewAuditEntry, 'action'> & { readonly target: string },
     role: Role | undefined,
     admin: boolean,
+    auditAs: RemovalAudit,
   ): NewAuditEntry | undefined {
     const adminDetail = admin ? { admin: true } : {};
     if (action === 'remove' && base.target !== base.actor) {
-      return { ...base, action: 'room.remove', ...(admin && { detail: adminDetail }) };
+      return { ...base, action: auditAs, ...(admin && { detail: adminDetail }) };
     }
     if (action === 'role')
       return { ...base, action: 'room.role', detail: { role, ...adminDetail } };

@@ -32,6 +32,7 @@ import { ChatSearch } from './chat-search.js';
 import type { Hub } from './hub.js';
 import { PresenceSnapshots } from './presence-snapshots.js';
 import { ChatReports } from './reports.js';
+import { Sanctions } from './sanctions.js';
 import type { Sequencer } from './sequencer.js';
 import type { Subscriber } from './subscriber.js';
 import { TypingThrottle } from './typing.js';
@@ -117,6 +118,8 @@ export class ChatService {
   /** A user's export of their data (core/account-export.ts). */
   readonly exports: AccountExport;
   private readonly reactions: ChatReactions;
+  /** Bans and mutes (core/sanctions.ts). */
+  readonly sanctions: Sanctions;
   /** Search, and the pages around a message. */
   readonly search: ChatSearch;
   /** Reports of messages, their queues and outcomes (core/reports.ts). */
@@ -171,12 +174,21 @@ export class ChatService {
       endUser: (nick) => this.endUser(nick),
     });
     this.exports = new AccountExport(deps.store);
+    this.sanctions = new Sanctions({
+      store: deps.store,
+      rooms: this.rooms,
+      now: this.now,
+      logger: this.logger,
+      publish: (event) => deps.bus.publish(event),
+      endUser: (nick) => this.endUser(nick),
+      purge: (nick) => this.accounts.purgeMessages(nick),
+    });
     this.reports = new ChatReports({
       store: deps.store,
       now: this.now,
       isAdmin: (nick) => this.admins.isAdmin(nick),
-      sanctions: () => undefined,
-      kick: (by, room, nick, reason) => this.rooms.remove(by, room, nick, reason),
+      sanctions: () => this.sanctions,
+      kick: (by, room, nick, reason) => this.sanctions.kick(by, room, nick, { reason }),
       deleteMessage: (by, message, reason, report) =>
         this.edits.deleteReported(by, message, reason, report).then(() => {}),
       // Like typing, best effort: the outcome is in the Store (GET /api/v1/reports/mine).
@@ -203,6 +215,7 @@ export class ChatService {
         this.ended(e.nick);
         return;
       }
+      if (e.kind === 'sanction') this.sanctions.forget(e.nick);
       this.snapshots.seen(e);
       deliver(e);
     });
@@ -325,6 +338,7 @@ export class ChatService {
     if (clientId !== undefined && !CLIENT_ID.test(clientId)) {
       throw new ChatError('CHAT_CLIENT_ID_INVALID');
     }
+    await this.requireUnmuted(from);
     // Room members catch up from the log (resume, history), not from a mailbox.
     const room = isRoom(to);
     if (room) await this.rooms.requirePoster(to, from);
@@ -386,7 +400,8 @@ export class ChatService {
   }
 
   /** Replaces the text of message `id`, which `by` sent (see ChatEdits.edit). */
-  edit(by: string, id: EventId, textRaw: string): Promise<StoredEdit> {
+  async edit(by: string, id: EventId, textRaw: string): Promise<StoredEdit> {
+    await this.requireUnmuted(by);
     return this.edits.edit(by, id, textRaw);
   }
 
@@ -396,8 +411,14 @@ export class ChatService {
   }
 
   /** Adds (`on`) or takes back `by`'s reaction on message `id` (see ChatReactions.react). */
-  react(by: string, id: EventId, emoji: string, on: boolean): Promise<Reacted> {
+  async react(by: string, id: EventId, emoji: string, on: boolean): Promise<Reacted> {
+    await this.requireUnmuted(by);
     return this.reactions.react(by, id, emoji, on);
+  }
+
+  /** CHAT_MUTED for a muted user (accounts mode: open mode has no mutes). */
+  private async requireUnmuted(nick: string): Promise<void> {
+    if (this.deps.limits.auth === 'accounts') await this.sanctions.requireUnmuted(nick);
   }
 
   /**

@@ -128,6 +128,7 @@ export class Hub {
         this.toRoom(event.room, event, undefined);
         return;
       case 'own':
+      case 'sanction':
         this.toNick(event.nick, event, undefined);
         return;
       case 'profile':

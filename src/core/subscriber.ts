@@ -43,6 +43,8 @@ export interface Subscriber {
   readonly format: Format;
   /** The id of the credential that opened it, if any: revoking that credential ends it. */
   readonly credential?: string;
+  /** The client's network as an address ban names it (domain/sanctions.ts), when known. */
+  readonly address?: string;
   /**
    * Queues a frame; must not throw, even after the client went away. `id` is the logged
    * event's id, so that a stream replaying from the Store can drop live copies it replayed.

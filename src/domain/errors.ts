@@ -14,6 +14,7 @@ export const ERRORS = {
     status: 429,
     message: "the recipient's offline mailbox is full; try again after they log in",
   },
+  CHAT_MUTED: { status: 403, message: 'you are muted' },
   CHAT_CLIENT_ID_INVALID: {
     status: 400,
     message: 'clientId must be 1 to 64 characters from A-Z a-z 0-9 . _ : -',
@@ -102,6 +103,10 @@ export const ERRORS = {
   AUTH_FORBIDDEN: { status: 403, message: 'this session may not act as that user' },
   AUTH_CROSS_SITE: { status: 403, message: 'cross-site request refused' },
   AUTH_NICK_TAKEN: { status: 409, message: 'this nickname is already registered' },
+  // Sanctions (core/sanctions.ts): the body's error carries `until` (ms; null: until lifted)
+  // and `reason`.
+  AUTH_BANNED: { status: 403, message: 'this account is banned' },
+  AUTH_ADDRESS_BANNED: { status: 403, message: 'this address is banned' },
   AUTH_ACCOUNTS_ONLY: { status: 404, message: 'this server runs without accounts (auth=open)' },
   AUTH_PASSWORD_WEAK: { status: 400, message: 'password does not meet the rules' },
   AUTH_RATE_LIMITED: { status: 429, message: 'too many attempts; try again later' },
@@ -158,6 +163,11 @@ export const ERRORS = {
     status: 503,
     message: 'the server cannot store anything now; try again later',
   },
+  MOD_TARGET_ADMIN: { status: 403, message: 'admins cannot ban or mute an admin or themselves' },
+  MOD_DURATION_INVALID: { status: 400, message: 'minutes must be an integer from 1 to 525600' },
+  MOD_SANCTION_NOT_FOUND: { status: 404, message: 'no such sanction in force' },
+  MOD_ADDRESS_INVALID: { status: 400, message: 'not an IPv4 or IPv6 address' },
+  MOD_ADDRESS_BANS_FULL: { status: 409, message: 'too many address bans in force' },
   // Reports of messages (domain/reports.ts).
   REPORT_NOT_FOUND: { status: 404, message: 'no such report' },
   REPORT_CLOSED: { status: 409, message: 'this report was handled already' },
@@ -187,8 +197,18 @@ export class ChatError extends Error {
   readonly status: number;
   /** For a 429 or 503: when the client may try again (the Retry-After header), in ms. */
   readonly retryAfterMs: number | undefined;
+  /**
+   * Fields the error body carries beside code and message, for a client to act on (a ban's
+   * or a mute's `until` and `reason`); plain JSON values only.
+   */
+  readonly details: Readonly<Record<string, string | number | null>> | undefined;
 
-  constructor(code: ErrorCode, detail?: string, retryAfterMs?: number) {
+  constructor(
+    code: ErrorCode,
+    detail?: string,
+    retryAfterMs?: number,
+    details?: Readonly<Record<string, string | number | null>>,
+  ) {
     const entry = ERRORS[code];
     // A ChatError is an answer to a client, not a bug: capturing a stack trace would make
     // every rejected request cost as much as two accepted ones (measured with wrk), a cheap
@@ -201,6 +221,7 @@ export class ChatError extends Error {
     this.code = code;
     this.status = entry.status;
     this.retryAfterMs = retryAfterMs;
+    this.details = details;
   }
 }
 

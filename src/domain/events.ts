@@ -349,7 +349,19 @@ export type SharedEvent =
    * Ephemeral: a public room was created, so every room list may add it at once (issue 22:
    * live discovery). Not stored: a client that missed it finds the room in GET /rooms.
    */
-  | { readonly kind: 'listed'; readonly room: ListedRoom };
+  | { readonly kind: 'listed'; readonly room: ListedRoom }
+  /**
+   * Ephemeral: `nick` was muted until `until` (ms) for `reason`, or unmuted (core/sanctions.ts).
+   * Only their own streams hear it (the page disables its composer until then); every process
+   * forgets what it cached of their mute.
+   */
+  | {
+      readonly kind: 'sanction';
+      readonly nick: string;
+      readonly action: 'mute' | 'unmute';
+      readonly until: number | null;
+      readonly reason: string;
+    };
 
 /** A public room as its `listed` event announces it (the fields of GET /api/v1/rooms). */
 export interface ListedRoom extends RoomSettings {
@@ -436,6 +448,7 @@ export function isLogged(event: ChatEvent): event is LoggedEvent {
     case 'own':
     case 'profile':
     case 'listed':
+    case 'sanction':
     case 'room':
     case 'presence':
       return false;

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { isIPv6 } from 'node:net';
 import { ChatError } from '../domain/errors.js';
+import { addressPrefix } from '../domain/sanctions.js';
 import type { Limiter } from '../limits/limiter.js';
 import type { Refusal, Stats } from '../ops/stats.js';
 import { clientAddress } from './auth.js';
@@ -27,6 +28,8 @@ export interface AdmissionDeps {
   readonly maxStreamsPerUser: number;
   /** Counts refusals, by what was refused. */
   readonly stats?: Stats;
+  /** The address bans in force (address-bans.ts); absent: none are checked. */
+  readonly bans?: { check(req: IncomingMessage): void };
 }
 
 /**
@@ -54,12 +57,14 @@ export class Admission {
 
   /** Counts a message or receipt from `nick`; throws CHAT_RATE_LIMITED when over a limit. */
   send(req: IncomingMessage, nick: string): Promise<void> {
+    this.deps.bans?.check(req);
     const { sendIp, sendUser } = this.deps.limiters;
     return this.take(req, nick, sendIp, sendUser, 'send');
   }
 
   /** Counts a stream opened by `nick`; throws CHAT_RATE_LIMITED when over a limit. */
   connect(req: IncomingMessage, nick: string): Promise<void> {
+    this.deps.bans?.check(req);
     const { connectIp, connectUser } = this.deps.limiters;
     return this.take(req, nick, connectIp, connectUser, 'connect');
   }
@@ -104,6 +109,11 @@ export class Admission {
    */
   claimedKey(req: IncomingMessage): string | undefined {
     return this.deps.accounts ? undefined : this.addressOf(req);
+  }
+
+  /** The network an address ban of the client would name (domain/sanctions.ts). */
+  prefixOf(req: IncomingMessage): string | undefined {
+    return addressPrefix(clientAddress(req, this.deps.trustProxy));
   }
 
   private addressOf(req: IncomingMessage): string {

@@ -186,6 +186,12 @@ export class ApiFormat implements Format {
         });
       case 'listed':
         return apiFrame('room-listed', event.room);
+      case 'sanction':
+        return apiFrame('sanction', {
+          kind: event.action,
+          until: event.until,
+          reason: event.reason,
+        });
       case 'presence':
         // Built by hand to reuse the list's JSON, as apiFrame('presence', {online,
         // onlineCount}) would write it.

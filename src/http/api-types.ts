@@ -220,6 +220,7 @@ export interface ApiEvents {
   ping: Record<string, never>;
   bye: ApiBye;
   profile: ApiProfileEvent;
+  sanction: ApiSanctionEvent;
   report: ApiReportEvent;
   reported: ApiReportedEvent;
 }
@@ -280,6 +281,19 @@ export interface ApiSession {
   readonly maxMessageLength: number;
   /** Whether the user is a server admin (accounts mode; always false in open mode). */
   readonly admin: boolean;
+  /**
+   * Present while the user is muted (core/sanctions.ts): until when (ms) and why. Sends,
+   * edits and reactions are refused (CHAT_MUTED) until then; a `sanction` stream event says
+   * when it changes.
+   */
+  readonly muted?: { readonly until: number | null; readonly reason: string };
+}
+
+/** `sanction` stream event: the user was muted (until, reason) or unmuted. */
+export interface ApiSanctionEvent {
+  readonly kind: 'mute' | 'unmute';
+  readonly until: number | null;
+  readonly reason: string;
 }
 
 /** `POST /users`: the account made. */

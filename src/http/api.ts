@@ -13,6 +13,7 @@ import type { Stats } from '../ops/stats.js';
 import type { PushSubscriptions } from '../outbound/push/subscriptions.js';
 import type { Credential } from '../store/accounts.js';
 import type { Uploads } from '../uploads/uploads.js';
+import type { AddressBans } from './address-bans.js';
 import type { Admission } from './admission.js';
 import { ApiAccount } from './api-account.js';
 import { ApiAdmin } from './api-admin.js';
@@ -24,6 +25,7 @@ import { ApiReactions } from './api-reactions.js';
 import { ApiReading } from './api-reading.js';
 import { ApiReports } from './api-reports.js';
 import { ApiRooms } from './api-rooms.js';
+import { ApiSanctions } from './api-sanctions.js';
 import { ApiStream } from './api-stream.js';
 import type { ApiSession } from './api-types.js';
 import { ApiUploads } from './api-uploads.js';
@@ -62,6 +64,8 @@ export interface ApiDeps {
   readonly uploads: Uploads;
   /** Display names, avatars and the directory (core/profiles.ts). */
   readonly profiles: Profiles;
+  /** This process's copy of the address bans (address-bans.ts). */
+  readonly addressBans?: AddressBans;
 }
 
 /**
@@ -89,6 +93,8 @@ export class Api {
   readonly people: ApiProfiles;
   /** The handlers of `/api/v1/messages/<id>/reactions/<emoji>`. */
   readonly reactions: ApiReactions;
+  /** Bans, mutes, kicks and address bans (api-sanctions.ts). */
+  readonly sanctions: ApiSanctions;
   /** The handlers of `/api/v1/reports` and below, and of a message's `/report`. */
   readonly reports: ApiReports;
   private readonly receipts = new RateLimiter(RECEIPTS);
@@ -160,6 +166,14 @@ export class Api {
       auth: deps.auth,
       body: (req, res) => this.body(req, res),
     });
+    this.sanctions = new ApiSanctions({
+      chat,
+      auth: deps.auth,
+      admission,
+      requireAdmin: (req) => this.admin.requireAdmin(req),
+      addressBans: deps.addressBans,
+      body: (req, res) => this.body(req, res),
+    });
     this.push = new ApiPush({
       push: deps.push,
       auth: deps.auth,
@@ -191,13 +205,20 @@ export class Api {
   };
 
   /**
-   * What GET and POST /session answer: the user, whether they are a server admin, and the
-   * server's mode and text limit.
+   * What GET and POST /session answer: the user, whether they are a server admin, the
+   * server's mode and text limit, and their mute while they are muted.
    */
   private async session(nick: string): Promise<ApiSession> {
     const { auth, maxMessageLength } = this.deps.config;
     const admin = await this.deps.chat.admins.isAdmin(nick);
-    return { user: nick, auth, maxMessageLength, admin };
+    const mute = auth === 'accounts' ? await this.deps.chat.sanctions.muted(nick) : undefined;
+    return {
+      user: nick,
+      auth,
+      maxMessageLength,
+      admin,
+      ...(mute && { muted: { until: mute.until, reason: mute.reason } }),
+    };
   }
 
   /**

@@ -50,6 +50,10 @@ export interface AuthDeps {
   readonly accounts: AccountStore;
   readonly config: Pick<Config, 'auth' | 'cookieSecure' | 'trustProxy'>;
   readonly now?: () => number;
+  /** Refuses a banned account (core/sanctions.ts: AUTH_BANNED); absent: none are. */
+  readonly bans?: { requireNotBanned(nick: string): Promise<void> };
+  /** Refuses a banned address (address-bans.ts: AUTH_ADDRESS_BANNED); absent: none is. */
+  readonly addressBans?: { check(req: IncomingMessage): void };
 }
 
 /**
@@ -148,7 +152,10 @@ export class Auth {
   /** Registers an account (accounts mode) and logs the client in. */
   async register(req: IncomingMessage, res: ServerResponse, nick: string, password: unknown) {
     if (!this.accountsMode) throw new ChatError('AUTH_ACCOUNTS_ONLY');
+    this.deps.addressBans?.check(req);
     this.limitAddress(req);
+    // A banned account's nick is taken anyway; say why.
+    await this.deps.bans?.requireNotBanned(nick);
     await this.users.create(nick, password);
     return this.startSession(req, res, nick);
   }
@@ -165,13 +172,25 @@ export class Auth {
     nick: string,
     password: unknown,
   ): Promise<string> {
+    this.deps.addressBans?.check(req);
     const address = this.limitAddress(req);
     let user = nick;
     if (this.accountsMode) {
       user = (await this.deps.accounts.canonicalNick(nick)) ?? nick;
       await this.checkPassword(user, address, password);
     }
-    await this.startSession(req, res, user);
+    const { credential } = await this.startSession(req, res, user);
+    // Checked after the session exists (and only for the right password): a ban committed
+    // before this read is seen here, and one committed after it deleted this session.
+    if (this.accountsMode && this.deps.bans) {
+      try {
+        await this.deps.bans.requireNotBanned(user);
+      } catch (err) {
+        await this.deps.accounts.revoke(user, credential.id);
+        res.removeHeader('Set-Cookie');
+        throw err;
+      }
+    }
     return user;
   }
 

@@ -59,6 +59,7 @@ export class ClassicFormat implements Format {
       case 'own':
       case 'profile':
       case 'listed':
+      case 'sanction':
       case 'room':
       // A presence snapshot cannot be said in the seed's lines: a classic page keeps the list
       // it was greeted with, and joins and leaves from then on (docs/cluster.md).

@@ -76,6 +76,8 @@ class ChatStream extends SseStream {
   readonly graceMs: number;
   /** The request that opened the stream, for log lines. */
   readonly request: IncomingMessage;
+  /** See Subscriber.address: an address ban ends the stream. */
+  readonly address: string | undefined;
 
   constructor(
     request: StreamRequest,
@@ -83,10 +85,12 @@ class ChatStream extends SseStream {
     options: SseOptions,
     /** Gives back the stream's place under --max-streams-per-user. */
     readonly release: () => void,
+    address: string | undefined,
   ) {
     super(streams.attach(request.res), request.nick, request.format, options, request.credential);
     this.graceMs = request.graceMs;
     this.request = request.req;
+    this.address = address;
   }
 }
 
@@ -136,7 +140,13 @@ export class StreamOpener {
     setRequestUser(req, nick);
     let sub: ChatStream;
     try {
-      sub = new ChatStream(request, this.deps.streams, this.options, release);
+      sub = new ChatStream(
+        request,
+        this.deps.streams,
+        this.options,
+        release,
+        this.deps.admission.prefixOf(req),
+      );
     } catch (err) {
       // The stream never opened: give its place back.
       release();

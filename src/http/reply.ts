@@ -12,7 +12,7 @@ import { requestFields } from './request-context.js';
 
 /** The error object of every error body: `{"error": {"code", "message"}}`. */
 export function errorObject(error: ChatError): { error: { code: string; message: string } } {
-  return { error: { code: error.code, message: error.message } };
+  return { error: { ...error.details, code: error.code, message: error.message } };
 }
 
 /** The JSON body of every error response: `{"error": {"code", "message"}}`. */

@@ -13,6 +13,7 @@ import type { Readiness } from '../ops/readiness.js';
 import type { StoreOutageLog } from '../ops/store-outage-log.js';
 import type { PushSubscriptions } from '../outbound/push/subscriptions.js';
 import type { Uploads } from '../uploads/uploads.js';
+import type { AddressBans } from './address-bans.js';
 import type { Admission } from './admission.js';
 import { Api } from './api.js';
 import type { Auth } from './auth.js';
@@ -79,6 +80,8 @@ export interface HttpDeps {
   readonly uploads: Uploads;
   /** Display names, avatars and the directory (core/profiles.ts). */
   readonly profiles: Profiles;
+  /** This process's copy of the address bans (address-bans.ts); absent in some tests. */
+  readonly addressBans?: AddressBans;
 }
 
 /**

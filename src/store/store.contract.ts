@@ -14,6 +14,7 @@ import { reactionsContract } from './reactions.contract.js';
 import { repliesContract } from './replies.contract.js';
 import { roomLivesContract } from './room-lives.contract.js';
 import { roomsContract } from './rooms.contract.js';
+import { sanctionsContract } from './sanctions.contract.js';
 import { searchContract } from './search.contract.js';
 import type { Store } from './store.js';
 import { uploadsContract } from './uploads.contract.js';
@@ -404,4 +405,5 @@ export function storeContract(name: string, open: StoreFactory): void {
   searchContract(name, open);
   repliesContract(name, () => open({ maxOfflinePerUser: 10 }));
   reactionsContract(name, open);
+  sanctionsContract(name, open);
 }

@@ -23,6 +23,7 @@ import type { NotifyStore } from './notify-store.js';
 import type { ProfileStore } from './profiles-store.js';
 import type { PushStore } from './push-store.js';
 import type { ReportStore } from './reports-store.js';
+import type { SanctionStore } from './sanctions-store.js';
 import type { UploadStore } from './uploads-store.js';
 
 /** What `append` did: stored the message, or found an earlier one with the same clientId. */
@@ -226,6 +227,8 @@ export interface Store extends EventLog, Mailbox, RoomStore {
   readonly profiles: ProfileStore;
   /** The append-only audit log of admin and moderator actions (audit-store.ts). */
   readonly audit: AuditStore;
+  /** Bans, mutes and address bans, audited in their transactions (sanctions-store.ts). */
+  readonly sanctions: SanctionStore;
   /** Reports of messages and their outcomes (reports-store.ts). */
   readonly reports: ReportStore;
   /** Checks that the backend can serve requests now (readiness); see the contract above. */

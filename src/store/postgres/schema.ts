@@ -337,6 +337,28 @@ const MIGRATIONS = [
    DROP TRIGGER IF EXISTS audit_append_only ON audit;
    CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit
      FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse();`,
+  // Sanctions (issue 23; core/sanctions.ts): a user's ban or mute, one row per kind, kept
+  // after it expires (until the next change) but only in force while until is 0 or ahead;
+  // and bans of client addresses (open mode), each a network (an IPv4 /32 or IPv6 /64),
+  // read whole by every process every second (MAX_ADDRESS_BANS).
+  `CREATE TABLE IF NOT EXISTS sanctions (
+     nick   TEXT    NOT NULL,
+     kind   TEXT    NOT NULL CHECK (kind IN ('ban', 'mute')),
+     since  BIGINT  NOT NULL,
+     until  BIGINT  NOT NULL,
+     reason TEXT    NOT NULL,
+     "by"   TEXT    NOT NULL,
+     PRIMARY KEY (nick, kind)
+   );
+   CREATE TABLE IF NOT EXISTS address_bans (
+     id     BIGSERIAL PRIMARY KEY,
+     prefix TEXT    NOT NULL,
+     since  BIGINT  NOT NULL,
+     until  BIGINT  NOT NULL,
+     reason TEXT    NOT NULL,
+     "by"   TEXT    NOT NULL
+   );
+   CREATE INDEX IF NOT EXISTS address_bans_prefix ON address_bans (prefix);`,
   `-- Reports of messages (issue 23); see sqlite/schema.ts, the reports step. IF NOT EXISTS:
    -- the migration tests take a current schema back to an older version and run the later
    -- steps again.

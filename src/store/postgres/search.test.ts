@@ -38,9 +38,10 @@ async function beforeSearch(n: number, text = (i: number) => `word${i} common`):
   for (let i = 0; i < n; i++) sends.push(store.append(msg({ text: text(i), ts: i })));
   await Promise.all(sends);
   await store.close();
-  // The steps after search (profiles, departed, replies, admins, reports; reactions runs again as it
-  // is) first.
+  // The steps after search (profiles, departed, replies, admins, sanctions, reports; reactions
+  // runs again as it is) first.
   await admin(`SET search_path TO ${schema};
+    DROP TABLE sanctions, address_bans;
     DROP TABLE audit;
     DROP FUNCTION audit_refuse();
     ALTER TABLE users DROP COLUMN admin;

@@ -79,8 +79,9 @@ const BEFORE_SEARCH = 8;
 
 /** Undoes step 9 (search) in `schema`, to go back before it. */
 async function undoSearch(schema: string): Promise<void> {
-  // The steps after search (departed, profiles, replies, admins, reports) first.
+  // The steps after search (departed, profiles, replies, admins, sanctions, reports) first.
   await admin(`SET search_path TO ${schema};
+    DROP TABLE sanctions, address_bans;
     DROP TABLE audit;
     DROP FUNCTION audit_refuse();
     ALTER TABLE users DROP COLUMN admin;

@@ -69,6 +69,7 @@ import { withReactions } from './reactions.js';
 import { PostgresReplies } from './replies.js';
 import { PostgresReports } from './reports.js';
 import { PostgresRooms } from './rooms.js';
+import { PostgresSanctions } from './sanctions.js';
 import { checkSchemaName, effectiveSchema, migrate, poolConfig, schemaKey } from './schema.js';
 import { type BackfillStep, PostgresSearch } from './search.js';
 import { PostgresUploads } from './uploads.js';
@@ -150,6 +151,7 @@ export class PostgresStore implements Store {
   readonly uploads: PostgresUploads;
   readonly profiles: PostgresProfiles;
   readonly audit: PostgresAudit;
+  readonly sanctions: PostgresSanctions;
   readonly reports: PostgresReports;
   private readonly journal: PostgresLog;
   private readonly index: PostgresSearch;
@@ -212,6 +214,7 @@ export class PostgresStore implements Store {
     this.writes = new AppendQueue(pool, key, options.maxOfflinePerUser, this.health);
     this.notify = new PostgresNotify(pool, () => this.writes.flushed());
     this.uploads = new PostgresUploads(pool, () => this.writes.flushed());
+    this.sanctions = new PostgresSanctions(pool);
     this.profiles = new PostgresProfiles(pool, () => this.writes.flushed());
     this.audit = new PostgresAudit(pool);
     this.reports = new PostgresReports(pool);

@@ -374,6 +374,28 @@ const MIGRATIONS: ReadonlyArray<string | ((db: Database.Database) => void)> = [
      BEGIN SELECT RAISE(ABORT, 'audit rows are never changed'); END;
    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
      BEGIN SELECT RAISE(ABORT, 'audit rows are never deleted'); END;`,
+  // Sanctions (issue 23; core/sanctions.ts): a user's ban or mute, one row per kind, kept
+  // after it expires (until the next change) but only in force while until is 0 or ahead;
+  // and bans of client addresses (open mode), each a network (an IPv4 /32 or IPv6 /64),
+  // read whole by every process every second (MAX_ADDRESS_BANS).
+  `CREATE TABLE sanctions (
+     nick   TEXT    NOT NULL,
+     kind   TEXT    NOT NULL CHECK (kind IN ('ban', 'mute')),
+     since  INTEGER NOT NULL,
+     until  INTEGER NOT NULL,
+     reason TEXT    NOT NULL,
+     "by"   TEXT    NOT NULL,
+     PRIMARY KEY (nick, kind)
+   ) WITHOUT ROWID;
+   CREATE TABLE address_bans (
+     id     INTEGER PRIMARY KEY AUTOINCREMENT,
+     prefix TEXT    NOT NULL,
+     since  INTEGER NOT NULL,
+     until  INTEGER NOT NULL,
+     reason TEXT    NOT NULL,
+     "by"   TEXT    NOT NULL
+   );
+   CREATE INDEX address_bans_prefix ON address_bans (prefix);`,
   // Reports of messages (issue 23, domain/reports.ts, store/reports-store.ts). One open report
   // per (message, reporter): a repeat finds it (reports_open_once). room is the message's room
   // (NULL for a direct message or a broadcast): a room's owners and moderators read its

@@ -43,6 +43,7 @@ import { SqliteReactions } from './reactions.js';
 import { SqliteReplies } from './replies.js';
 import { SqliteReports } from './reports.js';
 import { SqliteRooms } from './rooms.js';
+import { SqliteSanctions } from './sanctions.js';
 import { checkIntegrity, migrate, writeProbe } from './schema.js';
 import { SqliteSearch } from './search.js';
 import { SqliteUploads } from './uploads.js';
@@ -86,6 +87,7 @@ export class SqliteStore implements Store {
   readonly uploads: SqliteUploads;
   readonly profiles: SqliteProfiles;
   readonly audit: SqliteAudit;
+  readonly sanctions: SqliteSanctions;
   readonly reports: SqliteReports;
   private readonly journal: SqliteLog;
   private readonly index: SqliteSearch;
@@ -149,6 +151,7 @@ export class SqliteStore implements Store {
       () => this.flush(),
       (nick) => this.accounts.registeredAt(nick),
     );
+    this.sanctions = new SqliteSanctions(db);
     this.profiles = new SqliteProfiles(db, () => this.flush());
     this.audit = new SqliteAudit(db);
     this.reports = new SqliteReports(db);
