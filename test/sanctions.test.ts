@@ -247,6 +247,98 @@ describe('bans and mutes (accounts mode)', () => {
     const bad = await api(base, 'POST', '/api/v1/admin/users/eve/mute', { reason: 'x' }, root);
     assert.equal(bad.json.error.code, 'MOD_DURATION_INVALID');
   });
+
+  test('a kick removes a member by the room rules, with its reason in the audit log', async () => {
+    const owner = await session(base, 'owner', PASSWORD, true);
+    const fay = await session(base, 'fay', PASSWORD, true);
+    const made = await api(base, 'POST', '/api/v1/rooms', { name: 'lobby' }, owner);
+    assert.equal(made.status, 201, made.body);
+    assert.equal((await api(base, 'POST', '/api/v1/rooms/lobby/join', {}, fay)).status, 201);
+    const stream = await openEvents(base, fay);
+    const refused = await api(
+      base,
+      'POST',
+      '/api/v1/rooms/lobby/kick',
+      { nick: 'owner', reason: 'x' },
+      fay,
+    );
+    assert.equal(refused.status, 403, refused.body);
+    const noReason = await api(base, 'POST', '/api/v1/rooms/lobby/kick', { nick: 'fay' }, owner);
+    assert.equal(noReason.json.error.code, 'MOD_REASON_INVALID');
+    const kicked = await api(
+      base,
+      'POST',
+      '/api/v1/rooms/lobby/kick',
+      { nick: 'fay', reason: 'rude' },
+      owner,
+    );
+    assert.equal(kicked.status, 200, kicked.body);
+    await stream.waitFor((c) =>
+      c.of('member').some((m) => m.action === 'remove' && m.user === 'fay' && m.by === 'owner'),
+    );
+    stream.close();
+    const audit = await api(base, 'GET', '/api/v1/admin/audit?action=kick', undefined, root);
+    const [entry] = audit.json.entries;
+    assert.deepEqual(
+      [entry.actor, entry.target, entry.room, entry.reason],
+      ['owner', 'fay', '#lobby', 'rude'],
+    );
+    // A server admin kicks in any room.
+    assert.equal((await api(base, 'POST', '/api/v1/rooms/lobby/join', {}, fay)).status, 201);
+    const byAdmin = await api(
+      base,
+      'POST',
+      '/api/v1/rooms/lobby/kick',
+      { nick: 'fay', reason: 'again' },
+      root,
+    );
+    assert.equal(byAdmin.status, 200, byAdmin.body);
+  });
+
+  test('admins ban addresses with the API too; a banned address cannot even log in', async () => {
+    const list = async () =>
+      (await api(base, 'GET', '/api/v1/admin/addresses', undefined, root)).json.bans;
+    assert.deepEqual(await list(), []);
+    for (const body of [{ address: 'nope', reason: 'x' }, { address: '192.0.2.1' }]) {
+      const bad = await api(base, 'POST', '/api/v1/admin/addresses', body, root);
+      assert.equal(bad.status, 400, bad.body);
+    }
+    const made = await api(
+      base,
+      'POST',
+      '/api/v1/admin/addresses',
+      { address: '2001:db8:0:7::1', reason: 'flood', minutes: 60 },
+      root,
+    );
+    assert.equal(made.status, 201, made.body);
+    assert.equal(made.json.prefix, '2001:db8:0:7::/64');
+    assert.deepEqual(await list(), [made.json]);
+    const gone = await api(
+      base,
+      'DELETE',
+      `/api/v1/admin/addresses/${made.json.id}`,
+      undefined,
+      root,
+    );
+    assert.equal(gone.status, 204, gone.body);
+    assert.deepEqual(await list(), []);
+    const again = await api(
+      base,
+      'DELETE',
+      `/api/v1/admin/addresses/${made.json.id}`,
+      undefined,
+      root,
+    );
+    assert.equal(again.json.error.code, 'MOD_SANCTION_NOT_FOUND');
+    const actions = await api(
+      base,
+      'GET',
+      '/api/v1/admin/audit?action=address.ban',
+      undefined,
+      root,
+    );
+    assert.equal(actions.json.entries[0].detail.prefix, '2001:db8:0:7::/64');
+  });
 });
 
 describe('address bans (open mode, from the command line)', () => {

@@ -151,6 +151,7 @@ export class Chat {
       beginReply: (conv, m) => this.composer.beginReply(conv, m),
       messageGone: (id) => this.composer.messageGone(id),
       reactions: this.reactions,
+      reports: auth === 'accounts',
     });
     const tools = this.tools;
     this.composer = new Composer({
@@ -221,6 +222,7 @@ export class Chat {
       renderHeader,
       renderIf,
       markRead,
+      notify,
     });
   }
 

@@ -30,6 +30,7 @@ const TYPES = [
   'profile', // a user's display name or avatar changed
   'sanction', // we were muted or unmuted (mute.js)
   ...['marker', 'notify'], // our read markers and notification levels, from any device
+  'report', // a report we made was handled
 ];
 /** First reconnect delay (before jitter); it doubles per failure up to MAX_DELAY_MS. */
 const BASE_DELAY_MS = 1_000;

@@ -28,6 +28,7 @@ import { call } from './api.js';
  * @property {() => void} renderHeader the open conversation's header may have changed
  * @property {(conv: Conversation, scroll?: Scroll) => void} renderIf renders `conv` if shown
  * @property {() => void} markRead the user sees the open conversation
+ * @property {(text: string) => void} notify says something in the notice line
  * @property {import('./alerts.js').Alerts} alerts unread counts, markers, levels and
  *   notifications
  * @property {import('./profiles.js').Profiles} profiles display names and avatars
@@ -126,6 +127,9 @@ function applyEvent(deps, event) {
     case 'room-listed':
       rooms.onListed(event.data);
       return;
+    case 'report':
+      deps.notify(reportNotice(event.data));
+      return;
     case 'edit':
     case 'delete': {
       const conv = model.addPatch(event.data);
@@ -169,4 +173,24 @@ function onMessage(deps, m) {
   deps.renderIf(conv, m.from === deps.model.me ? 'bottom' : 'auto');
   deps.markRead();
   deps.alerts.message(m);
+}
+
+/** What each outcome of a report did, for the notice the reporter reads. */
+const OUTCOMES = {
+  dismiss: 'moderators looked at it and left the message as it is',
+  delete: 'the message was deleted',
+  kick: 'its author was removed from the room',
+  mute: 'its author was muted',
+  ban: 'its author was banned',
+};
+
+/**
+ * The notice of a handled report.
+ * @param {import('../src/http/api-types.js').ApiReportEvent} r
+ */
+export function reportNotice(r) {
+  const did = Object.hasOwn(OUTCOMES, r.outcome ?? '')
+    ? OUTCOMES[/** @type {keyof typeof OUTCOMES} */ (r.outcome)]
+    : 'it was closed';
+  return `Your report was handled: ${did}. Thank you.`;
 }

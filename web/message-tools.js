@@ -1,6 +1,7 @@
-// React, Edit and Delete on a message: the buttons under it (React on any message; Edit and
-// Delete on our own; any message in a room we own or moderate may be deleted), the "Delete this
-// message?" question, and the requests. React opens the picker of reactions.js.
+// React, Edit, Delete and Report on a message: the buttons under it (React on any message; Edit
+// and Delete on our own; any message in a room we own or moderate may be deleted; Report on
+// others' messages, with accounts), the "Delete this message?" question, the reason of a
+// report, and the requests. React opens the picker of reactions.js.
 // Editing happens in the message box (composer.js); the `edit` and `delete` events that the
 // server sends to everyone who sees the message apply them everywhere (model.js addPatch).
 
@@ -23,7 +24,11 @@ import { el, part } from './view.js';
  * @property {(conv: Conversation, m: Message) => void} beginReply the next message answers `m`
  * @property {(id: number) => void} messageGone message `id` was deleted (the box lets go of it)
  * @property {import('./reactions.js').Reactions} reactions the chips and picker of reactions
+ * @property {boolean} reports whether messages may be reported (accounts mode)
  */
+
+/** Longest reason of a report (the server's MAX_REASON_CHARS). */
+const MAX_REASON_CHARS = 500;
 
 /** Characters of a message quoted in a button's accessible name. */
 const QUOTE_CHARS = 40;
@@ -38,6 +43,8 @@ export class MessageTools {
     this.deps = deps;
     /** The message whose delete waits for a yes, or 0. */
     this.confirming = 0;
+    /** The message whose report waits for its reason, or 0. */
+    this.reporting = 0;
   }
 
   /**
@@ -66,14 +73,15 @@ export class MessageTools {
     const can = this.allowed(conv, m);
     const confirming = this.confirming === m.id && can.del;
     const picking = reactions.picking === m.id;
-    const signature = `${can.edit}|${can.del}|${confirming}|${picking}|${Boolean(m.deleted)}`;
+    const reporting = this.reporting === m.id && !m.deleted;
+    const signature = `${can.edit}|${can.del}|${confirming}|${picking}|${reporting}|${Boolean(m.deleted)}`;
     // An edit replaces the message object: the buttons' names quote the new text.
     if (li.dataset.tools === signature && toolsFor.get(li) === m) return;
     li.dataset.tools = signature;
     toolsFor.set(li, m);
     const box = part(li, '.tools');
     box.replaceChildren();
-    box.classList.toggle('asking', confirming);
+    box.classList.toggle('asking', confirming || reporting);
     // A message of files alone is named by its first file.
     const said = m.text || attachmentsOf(m)[0]?.name || '';
     const quote = said.length > QUOTE_CHARS ? `${said.slice(0, QUOTE_CHARS)}…` : said;
@@ -83,6 +91,10 @@ export class MessageTools {
       );
       const no = this.button('', 'Cancel', 'Keep the message', () => this.ask(conv, 0));
       box.append(el('span', '', 'Delete this message? '), yes, ' ', no);
+      return;
+    }
+    if (reporting) {
+      this.reportForm(box, conv, m, quote);
       return;
     }
     if (!m.deleted) {
@@ -102,6 +114,69 @@ export class MessageTools {
       box.append(' ');
       box.append(this.button('', 'Delete', `Delete “${quote}”`, () => this.ask(conv, m.id)));
     }
+    if (this.deps.reports && !m.deleted && m.from !== this.deps.me) {
+      box.append(' ');
+      box.append(this.button('', 'Report', `Report “${quote}”`, () => this.askReport(conv, m.id)));
+    }
+  }
+
+  /**
+   * The question of a report: why, then Report or Cancel.
+   * @param {HTMLElement} box
+   * @param {Conversation} conv
+   * @param {Message} m
+   * @param {string} quote
+   */
+  reportForm(box, conv, m, quote) {
+    const form = el('form', 'report-form');
+    const reason = el('input');
+    reason.type = 'text';
+    reason.required = true;
+    reason.maxLength = MAX_REASON_CHARS;
+    reason.placeholder = 'What is wrong with it?';
+    reason.setAttribute('aria-label', `Why report “${quote}”`);
+    const send = el('button', 'link danger', 'Report');
+    send.type = 'submit';
+    send.setAttribute('aria-label', `Report “${quote}” to the moderators`);
+    const no = this.button('', 'Cancel', 'Do not report it', () => this.askReport(conv, 0));
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      const why = reason.value.trim();
+      if (why !== '') this.report(conv, m, why);
+    });
+    form.append(el('span', '', 'Report to the moderators: '), reason, ' ', send, ' ', no);
+    box.append(form);
+    queueMicrotask(() => reason.focus());
+  }
+
+  /**
+   * Opens the report question for message `id` (0: closes it).
+   * @param {Conversation} conv
+   * @param {number} id
+   */
+  askReport(conv, id) {
+    this.reporting = id;
+    this.confirming = 0;
+    this.deps.renderIf(conv);
+  }
+
+  /**
+   * Reports message `m` of `conv` with `reason`.
+   * @param {Conversation} conv
+   * @param {Message} m
+   * @param {string} reason
+   */
+  async report(conv, m, reason) {
+    this.askReport(conv, 0);
+    try {
+      await call('POST', `messages/${m.id}/report`, { reason });
+    } catch (e) {
+      const err = ApiError.from(e);
+      if (err.status === 401) this.deps.loggedOut();
+      this.deps.notify(`Could not report the message: ${err.message}.`);
+      return;
+    }
+    this.deps.notify('Reported. The moderators will look at it; you will hear what they decide.');
   }
 
   /**

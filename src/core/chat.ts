@@ -31,6 +31,7 @@ import { ChatRooms } from './chat-rooms.js';
 import { ChatSearch } from './chat-search.js';
 import type { Hub } from './hub.js';
 import { PresenceSnapshots } from './presence-snapshots.js';
+import { ChatReports } from './reports.js';
 import { Sanctions } from './sanctions.js';
 import type { Sequencer } from './sequencer.js';
 import type { Subscriber } from './subscriber.js';
@@ -121,6 +122,8 @@ export class ChatService {
   readonly sanctions: Sanctions;
   /** Search, and the pages around a message. */
   readonly search: ChatSearch;
+  /** Reports of messages, their queues and outcomes (core/reports.ts). */
+  readonly reports: ChatReports;
   private readonly snapshots: PresenceSnapshots;
   private closed = false;
   /** Called on every `ended` event from the Bus (see onEnded). */
@@ -141,6 +144,7 @@ export class ChatService {
       limits: deps.limits,
       bigRoom: deps.bigRoom ?? 200,
       registered: deps.registered,
+      isAdmin: (nick) => this.admins.isAdmin(nick),
       now: this.now,
       publish: (event) => this.publish(event),
     });
@@ -154,6 +158,7 @@ export class ChatService {
       store: deps.store,
       limits: deps.limits,
       now: this.now,
+      isAdmin: (nick) => this.admins.isAdmin(nick),
       publish: async (event) => {
         await this.publish(event);
         if (event.kind === 'edit') deps.onLogged?.();
@@ -177,6 +182,17 @@ export class ChatService {
       publish: (event) => deps.bus.publish(event),
       endUser: (nick) => this.endUser(nick),
       purge: (nick) => this.accounts.purgeMessages(nick),
+    });
+    this.reports = new ChatReports({
+      store: deps.store,
+      now: this.now,
+      isAdmin: (nick) => this.admins.isAdmin(nick),
+      sanctions: () => this.sanctions,
+      kick: (by, room, nick, reason) => this.sanctions.kick(by, room, nick, { reason }),
+      deleteMessage: (by, message, reason, report) =>
+        this.edits.deleteReported(by, message, reason, report).then(() => {}),
+      // Like typing, best effort: the outcome is in the Store (GET /api/v1/reports/mine).
+      tell: (nick, change) => deps.bus.publish({ kind: 'own', nick, change }).catch(() => {}),
     });
     this.reactions = new ChatReactions({
       store: deps.store,
@@ -389,9 +405,9 @@ export class ChatService {
     return this.edits.edit(by, id, textRaw);
   }
 
-  /** Deletes message `id` (see ChatEdits.delete). */
-  delete(by: string, id: EventId): Promise<StoredDelete> {
-    return this.edits.delete(by, id);
+  /** Deletes message `id`, audited when it is someone else's (see ChatEdits.delete). */
+  delete(by: string, id: EventId, reason?: unknown): Promise<StoredDelete> {
+    return this.edits.delete(by, id, reason);
   }
 
   /** Adds (`on`) or takes back `by`'s reaction on message `id` (see ChatReactions.react). */

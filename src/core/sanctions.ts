@@ -170,8 +170,9 @@ export class Sanctions {
 
   /**
    * Removes `nickRaw` from `room` by the room's rules (owners and moderators, server admins as
-   * owners: ChatRooms.remove), with `reason` in the audit log ('kick'). The user's streams get
-   * the removal's `member` event.
+   * owners: ChatRooms.remove), audited as a 'kick' with `reason` in the removal's transaction.
+   * The user's streams get the removal's `member` event; a kick of oneself is a leave (not
+   * audited), one of a non-member CHAT_NOT_MEMBER.
    */
   async kick(
     by: string,
@@ -179,19 +180,7 @@ export class Sanctions {
     nickRaw: string,
     options: { reason: string },
   ): Promise<StoredMemberChange | undefined> {
-    const change = await this.deps.rooms.remove(by, room, nickRaw);
-    if (change) {
-      await this.deps.store.audit.record({
-        ts: change.ts,
-        actor: by,
-        action: 'kick',
-        target: change.user,
-        room: change.room,
-        reason: options.reason,
-        detail: { event: change.id },
-      });
-    }
-    return change;
+    return this.deps.rooms.remove(by, room, nickRaw, options.reason, 'kick');
   }
 
   /** The address bans in force, oldest first (at most MAX_ADDRESS_BANS). */

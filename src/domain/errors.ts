@@ -168,6 +168,17 @@ export const ERRORS = {
   MOD_SANCTION_NOT_FOUND: { status: 404, message: 'no such sanction in force' },
   MOD_ADDRESS_INVALID: { status: 400, message: 'not an IPv4 or IPv6 address' },
   MOD_ADDRESS_BANS_FULL: { status: 409, message: 'too many address bans in force' },
+  // Reports of messages (domain/reports.ts).
+  REPORT_NOT_FOUND: { status: 404, message: 'no such report' },
+  REPORT_CLOSED: { status: 409, message: 'this report was handled already' },
+  REPORT_ACTION_INVALID: {
+    status: 400,
+    message: 'action must be dismiss, delete, kick, mute or ban (kick: a room message only)',
+  },
+  REPORTS_FULL: {
+    status: 429,
+    message: 'you have too many open reports; wait until moderators handle some',
+  },
   INTERNAL: { status: 500, message: 'internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -1,3 +1,4 @@
+import type { NewAuditEntry } from './audit.js';
 import type { NotifyLevel } from './notify.js';
 import type { ReplyPreview, ReplyReaders } from './replies.js';
 
@@ -187,6 +188,16 @@ export interface NewMemberChange {
    * creations per address instead (http/claimed-limit.ts). Absent or false: applied.
    */
   readonly claimed?: boolean;
+  /**
+   * True when `by` is a server admin (core/admins.ts): the rules treat them as an owner of the
+   * room whatever their role there (none included). Absent or false: their role decides.
+   */
+  readonly asOwner?: boolean;
+  /**
+   * An audit row the Store writes in the transaction that logs the change, only when it logs
+   * it (a removal of another user, a role change: core/chat-rooms.ts).
+   */
+  readonly audit?: NewAuditEntry;
 }
 
 /** `remove` is done by an owner or moderator to another member. */
@@ -257,9 +268,14 @@ export interface NewDelete {
   readonly from: string;
   readonly to: string;
   readonly ts: number;
+  /**
+   * An audit row the Store writes in the delete's transaction (a delete of someone else's
+   * message: core/chat-edits.ts); never part of the logged event.
+   */
+  readonly audit?: NewAuditEntry;
 }
 
-export interface StoredDelete extends NewDelete {
+export interface StoredDelete extends Omit<NewDelete, 'audit'> {
   readonly id: EventId;
 }
 
@@ -364,7 +380,23 @@ export type OwnChange =
   /** Their level in `with` changed; null: back to the default. */
   | { readonly type: 'level'; readonly with: string; readonly level: NotifyLevel | null }
   /** Whether pushes hide the text and the sender. */
-  | { readonly type: 'hideText'; readonly hideText: boolean };
+  | { readonly type: 'hideText'; readonly hideText: boolean }
+  /** A report they made was handled (domain/reports.ts): the outcome, for a notice. */
+  | { readonly type: 'report'; readonly report: ReportOutcome }
+  /** A message they moderate was reported (domain/reports.ts): their queue has a new report. */
+  | {
+      readonly type: 'reported';
+      readonly report: { readonly id: number; readonly room: string | null };
+    };
+
+/** What a reporter is told when their report is handled (the stream's `report` event). */
+export interface ReportOutcome {
+  readonly id: number;
+  readonly status: string;
+  readonly outcome: string | null;
+  /** The reported message's id. */
+  readonly message: EventId;
+}
 
 /** Made by one process for its own streams; never on the Bus, never stored. */
 export type LocalEvent =

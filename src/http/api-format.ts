@@ -46,6 +46,10 @@ function ownFrame(change: OwnChange): string {
       return apiFrame('notify', { with: change.with, level: change.level });
     case 'hideText':
       return apiFrame('notify', { hideText: change.hideText });
+    case 'report':
+      return apiFrame('report', change.report);
+    case 'reported':
+      return apiFrame('reported', change.report);
   }
 }
 

@@ -221,6 +221,24 @@ export interface ApiEvents {
   bye: ApiBye;
   profile: ApiProfileEvent;
   sanction: ApiSanctionEvent;
+  report: ApiReportEvent;
+  reported: ApiReportedEvent;
+}
+
+/** The `reported` event: a message the user moderates was reported (docs/api.md, Reports). */
+export interface ApiReportedEvent {
+  readonly id: number;
+  /** The message's room; null for a direct message or a broadcast (admins only). */
+  readonly room: string | null;
+}
+
+/** The `report` event: a report the user made was handled (docs/api.md, Reports). */
+export interface ApiReportEvent {
+  readonly id: number;
+  readonly status: string;
+  readonly outcome: string | null;
+  /** The reported message's id. */
+  readonly message: number;
 }
 
 /** A user's profile as others see it (`GET /users/<nick>`); `avatar` is a path, or null. */

@@ -27,13 +27,14 @@ import { ApiProfiles } from './api-profiles.js';
 import { ApiPush } from './api-push.js';
 import { ApiReactions } from './api-reactions.js';
 import { ApiReading } from './api-reading.js';
+import { ApiReports } from './api-reports.js';
 import { ApiRooms } from './api-rooms.js';
 import { ApiSanctions } from './api-sanctions.js';
 import { ApiStream } from './api-stream.js';
 import type { ApiSession } from './api-types.js';
 import { ApiUploads } from './api-uploads.js';
 import { type Auth, type Identity, TICKET_TTL_MS } from './auth.js';
-import { type JsonBody, optionalString, readJson, stringField } from './body.js';
+import { hasBody, type JsonBody, optionalString, readJson, stringField } from './body.js';
 import { requireOwnConnection } from './open-stream.js';
 import { sendEmpty, sendJson } from './reply.js';
 import type { Handler } from './router.js';
@@ -106,6 +107,8 @@ export class Api {
   readonly reactions: ApiReactions;
   /** Bans, mutes, kicks and address bans (api-sanctions.ts). */
   readonly sanctions: ApiSanctions;
+  /** The handlers of `/api/v1/reports` and below, and of a message's `/report`. */
+  readonly reports: ApiReports;
   /** `GET /api/v1/admin/health` and `GET /api/v1/admin/users`. */
   readonly adminView: ApiAdminView;
   private readonly receipts = new RateLimiter(RECEIPTS);
@@ -133,6 +136,13 @@ export class Api {
       admission: deps.admission,
     });
     this.reactions = new ApiReactions({ chat, auth: deps.auth, admission });
+    this.reports = new ApiReports({
+      chat,
+      auth: deps.auth,
+      admission,
+      body: (req, res) => this.body(req, res),
+      accounts: config.auth === 'accounts',
+    });
     this.rooms = new ApiRooms({
       chat,
       auth: deps.auth,
@@ -341,7 +351,8 @@ export class Api {
     const arg = decodeSegment(params.id ?? '');
     const { nick } = await this.deps.auth.require(req);
     await this.deps.admission.send(req, nick);
-    const del = await this.deps.chat.delete(nick, messageId(arg));
+    const body = hasBody(req) ? await this.body(req, res) : {};
+    const del = await this.deps.chat.delete(nick, messageId(arg), body.reason);
     sendJson(res, 200, { id: del.id });
   };
 

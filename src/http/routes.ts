@@ -85,6 +85,11 @@ export const ROUTES: readonly RouteSpec[] = [
     PUT: (e) => e.api.reactions.add,
     DELETE: (e) => e.api.reactions.remove,
   }),
+  api('/messages/:id/report', { POST: (e) => e.api.reports.file }),
+  api('/reports', { GET: (e) => e.api.reports.queue }),
+  // Before /reports/:id, which has no GET: `mine` is not an id.
+  api('/reports/mine', { GET: (e) => e.api.reports.mine }),
+  api('/reports/:id', { POST: (e) => e.api.reports.act }),
   api('/rooms', { GET: (e) => e.api.rooms.list, POST: (e) => e.api.rooms.create }),
   api('/rooms/:name', { GET: (e) => e.api.rooms.view }),
   api('/rooms/:name/join', { POST: (e) => e.api.rooms.join }),

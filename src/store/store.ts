@@ -22,6 +22,7 @@ import type { AuditStore } from './audit-store.js';
 import type { NotifyStore } from './notify-store.js';
 import type { ProfileStore } from './profiles-store.js';
 import type { PushStore } from './push-store.js';
+import type { ReportStore } from './reports-store.js';
 import type { RosterStore } from './roster-store.js';
 import type { SanctionStore } from './sanctions-store.js';
 import type { UploadStore } from './uploads-store.js';
@@ -229,6 +230,8 @@ export interface Store extends EventLog, Mailbox, RoomStore {
   readonly audit: AuditStore;
   /** Bans, mutes and address bans, audited in their transactions (sanctions-store.ts). */
   readonly sanctions: SanctionStore;
+  /** Reports of messages and their outcomes (reports-store.ts). */
+  readonly reports: ReportStore;
   /** What server admins see of accounts: role, last seen, sanctions (roster-store.ts). */
   readonly roster: RosterStore;
   /** Checks that the backend can serve requests now (readiness); see the contract above. */

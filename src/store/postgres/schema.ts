@@ -359,6 +359,28 @@ const MIGRATIONS = [
      "by"   TEXT    NOT NULL
    );
    CREATE INDEX IF NOT EXISTS address_bans_prefix ON address_bans (prefix);`,
+  `-- Reports of messages (issue 23); see sqlite/schema.ts, the reports step. IF NOT EXISTS:
+   -- the migration tests take a current schema back to an older version and run the later
+   -- steps again.
+   CREATE TABLE IF NOT EXISTS reports (
+     id         BIGSERIAL PRIMARY KEY,
+     message    BIGINT NOT NULL,
+     reporter   TEXT   NOT NULL,
+     reason     TEXT   NOT NULL,
+     ts         BIGINT NOT NULL,
+     room       TEXT,
+     status     TEXT   NOT NULL DEFAULT 'open'
+                CHECK (status IN ('open', 'dismissed', 'actioned')),
+     outcome    TEXT   CHECK (outcome IN ('dismiss', 'delete', 'mute', 'ban', 'kick')),
+     handled_by TEXT,
+     handled_ts BIGINT,
+     note       TEXT   NOT NULL DEFAULT ''
+   );
+   CREATE UNIQUE INDEX IF NOT EXISTS reports_open_once ON reports (message, reporter)
+     WHERE status = 'open';
+   CREATE INDEX IF NOT EXISTS reports_reporter ON reports (reporter, id);
+   CREATE INDEX IF NOT EXISTS reports_room ON reports (room, id);
+   CREATE INDEX IF NOT EXISTS reports_status ON reports (status, id);`,
   `-- Last seen (roster-store.ts, issue 23); see sqlite/schema.ts, the last_seen step. With a
    -- constant default, ADD COLUMN changes only the catalog.
    ALTER TABLE users ADD COLUMN IF NOT EXISTS last_seen BIGINT NOT NULL DEFAULT 0;`,

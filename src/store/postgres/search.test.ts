@@ -38,15 +38,15 @@ async function beforeSearch(n: number, text = (i: number) => `word${i} common`):
   for (let i = 0; i < n; i++) sends.push(store.append(msg({ text: text(i), ts: i })));
   await Promise.all(sends);
   await store.close();
-  // The steps after search (profiles, departed, replies, admins, sanctions; reactions runs again as it
-  // is) first.
+  // The steps after search (profiles, departed, replies, admins, sanctions, reports; reactions
+  // runs again as it is) first.
   await admin(`SET search_path TO ${schema};
     ALTER TABLE users DROP COLUMN last_seen;
     DROP TABLE sanctions, address_bans;
     DROP TABLE audit;
     DROP FUNCTION audit_refuse();
     ALTER TABLE users DROP COLUMN admin;
-    DROP TABLE profiles, departed;
+    DROP TABLE profiles, departed, reports;
     ALTER TABLE messages DROP COLUMN reply_to;
     ALTER TABLE messages DROP COLUMN search;
     DELETE FROM meta WHERE key = 'search_backfill';

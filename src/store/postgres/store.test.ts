@@ -79,13 +79,14 @@ const BEFORE_SEARCH = 8;
 
 /** Undoes step 9 (search) in `schema`, to go back before it. */
 async function undoSearch(schema: string): Promise<void> {
-  // The steps after search (departed, profiles, replies, admins, sanctions) first.
+  // The steps after search (departed, profiles, replies, admins, sanctions, reports) first.
   await admin(`SET search_path TO ${schema};
     ALTER TABLE users DROP COLUMN last_seen;
     DROP TABLE sanctions, address_bans;
     DROP TABLE audit;
     DROP FUNCTION audit_refuse();
     ALTER TABLE users DROP COLUMN admin;
+    DROP TABLE reports;
     DROP TABLE departed;
     DROP TABLE profiles;
     ALTER TABLE messages DROP COLUMN reply_to;

@@ -67,6 +67,7 @@ import { PostgresPush } from './push.js';
 import { AppendQueue } from './queue.js';
 import { withReactions } from './reactions.js';
 import { PostgresReplies } from './replies.js';
+import { PostgresReports } from './reports.js';
 import { PostgresRooms } from './rooms.js';
 import { PostgresRoster } from './roster.js';
 import { PostgresSanctions } from './sanctions.js';
@@ -152,6 +153,7 @@ export class PostgresStore implements Store {
   readonly profiles: PostgresProfiles;
   readonly audit: PostgresAudit;
   readonly sanctions: PostgresSanctions;
+  readonly reports: PostgresReports;
   readonly roster: PostgresRoster;
   private readonly journal: PostgresLog;
   private readonly index: PostgresSearch;
@@ -217,6 +219,7 @@ export class PostgresStore implements Store {
     this.sanctions = new PostgresSanctions(pool);
     this.profiles = new PostgresProfiles(pool, () => this.writes.flushed());
     this.audit = new PostgresAudit(pool);
+    this.reports = new PostgresReports(pool);
     this.roster = new PostgresRoster(pool);
     this.backfill = this.runBackfill();
   }

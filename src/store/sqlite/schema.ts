@@ -396,6 +396,29 @@ const MIGRATIONS: ReadonlyArray<string | ((db: Database.Database) => void)> = [
      "by"   TEXT    NOT NULL
    );
    CREATE INDEX address_bans_prefix ON address_bans (prefix);`,
+  // Reports of messages (issue 23, domain/reports.ts, store/reports-store.ts). One open report
+  // per (message, reporter): a repeat finds it (reports_open_once). room is the message's room
+  // (NULL for a direct message or a broadcast): a room's owners and moderators read its
+  // reports through reports_room. Kept when the message is deleted or pruned (the report
+  // then shows it as deleted); a report holds no copy of the text.
+  `CREATE TABLE reports (
+     id         INTEGER PRIMARY KEY AUTOINCREMENT,
+     message    INTEGER NOT NULL,
+     reporter   TEXT    NOT NULL,
+     reason     TEXT    NOT NULL,
+     ts         INTEGER NOT NULL,
+     room       TEXT,
+     status     TEXT    NOT NULL DEFAULT 'open'
+                CHECK (status IN ('open', 'dismissed', 'actioned')),
+     outcome    TEXT    CHECK (outcome IN ('dismiss', 'delete', 'mute', 'ban', 'kick')),
+     handled_by TEXT,
+     handled_ts INTEGER,
+     note       TEXT    NOT NULL DEFAULT ''
+   );
+   CREATE UNIQUE INDEX reports_open_once ON reports (message, reporter) WHERE status = 'open';
+   CREATE INDEX reports_reporter ON reports (reporter, id);
+   CREATE INDEX reports_room ON reports (room, id);
+   CREATE INDEX reports_status ON reports (status, id);`,
 
   // Last seen (roster-store.ts, issue 23): ms since the epoch when a stream of the account last
   // opened or closed, written in batches at most once a minute (core/last-seen.ts); 0: never.

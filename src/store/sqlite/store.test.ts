@@ -98,7 +98,8 @@ const BEFORE_INVITE_ORDER = 6;
 // Each undoes one migration step, back to the version before it.
 // (The reactions step's wider CHECK on kind stays: it cannot be narrowed, and the step keeps it.)
 const UNDO_LAST_SEEN = 'ALTER TABLE users DROP COLUMN last_seen;';
-const UNDO_SANCTIONS = `${UNDO_LAST_SEEN} DROP TABLE sanctions; DROP TABLE address_bans;`;
+const UNDO_REPORTS = `${UNDO_LAST_SEEN} DROP TABLE reports;`;
+const UNDO_SANCTIONS = `${UNDO_REPORTS} DROP TABLE sanctions; DROP TABLE address_bans;`;
 const UNDO_ADMINS = `${UNDO_SANCTIONS} DROP TABLE audit; ALTER TABLE users DROP COLUMN admin;`;
 const UNDO_REACTIONS = `${UNDO_ADMINS} DROP TABLE reactions;`;
 const UNDO_DEPARTED = `${UNDO_REACTIONS} DROP TABLE departed;`;

@@ -41,6 +41,7 @@ import { SqliteProfiles } from './profiles.js';
 import { SqlitePush } from './push.js';
 import { SqliteReactions } from './reactions.js';
 import { SqliteReplies } from './replies.js';
+import { SqliteReports } from './reports.js';
 import { SqliteRooms } from './rooms.js';
 import { SqliteRoster } from './roster.js';
 import { SqliteSanctions } from './sanctions.js';
@@ -88,6 +89,7 @@ export class SqliteStore implements Store {
   readonly profiles: SqliteProfiles;
   readonly audit: SqliteAudit;
   readonly sanctions: SqliteSanctions;
+  readonly reports: SqliteReports;
   readonly roster: SqliteRoster;
   private readonly journal: SqliteLog;
   private readonly index: SqliteSearch;
@@ -154,6 +156,7 @@ export class SqliteStore implements Store {
     this.sanctions = new SqliteSanctions(db);
     this.profiles = new SqliteProfiles(db, () => this.flush());
     this.audit = new SqliteAudit(db);
+    this.reports = new SqliteReports(db);
     this.roster = new SqliteRoster(db);
     const appender = new SqliteAppender(
       db,
