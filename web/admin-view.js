@@ -49,6 +49,10 @@ export function untilText(until) {
  */
 export function failure(e) {
   const err = ApiError.from(e);
+  // No longer an admin (demoted, or signed out meanwhile): the page says so and shows nothing.
+  if (err.code === 'AUTH_ADMIN_ONLY' || err.status === 401) {
+    document.dispatchEvent(new CustomEvent('admin-lost', { detail: err.status }));
+  }
   return err.status === 0 ? 'Cannot reach the server.' : `${err.message} (${err.code})`;
 }
 

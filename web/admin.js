@@ -46,6 +46,11 @@ async function boot() {
     only('Admins only.');
     return;
   }
+  document.addEventListener('admin-lost', (e) => {
+    const signedOut = e instanceof CustomEvent && e.detail === 401;
+    $('admin-state').hidden = false;
+    only(signedOut ? 'Admins only. You are not signed in.' : 'Admins only.', signedOut);
+  });
   $('admin-state').hidden = true;
   $('admin').hidden = false;
   $('admin-me').textContent = session.user;
