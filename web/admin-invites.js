@@ -55,19 +55,22 @@ export class InvitesTab {
   /** Shows the registration mode, with a button to change it. */
   async showMode() {
     const box = $('registration-mode');
+    /** @type {{ mode?: string, stored?: string | null } | null} */
+    let modes = null;
     try {
-      const server = /** @type {{ registrationMode?: string | null }} */ (
-        await call('GET', 'server')
+      modes = /** @type {{ mode?: string, stored?: string | null }} */ (
+        await call('GET', 'admin/registration')
       );
-      this.mode = server.registrationMode ?? null;
     } catch {
-      this.mode = null;
+      modes = null;
     }
+    this.mode = modes?.mode ?? null;
     const shown = MODES.find(([m]) => m === this.mode);
     box.replaceChildren();
     if (!shown) return;
+    const from = modes?.stored ? '' : ' (from --registration)';
     box.append(
-      `${shown[1]}. `,
+      `${shown[1]}${from}. `,
       button('Change…', () => this.changeMode()),
     );
   }
