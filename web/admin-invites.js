@@ -30,26 +30,43 @@ export class InvitesTab {
   constructor() {
     $('invite-new').addEventListener('click', () => this.create());
     $('invite-copy').addEventListener('click', () => this.copy());
+    $('invites-more').addEventListener('click', () => this.page());
+    /** @type {string | null} */
+    this.next = null;
+    this.generation = 0;
     /** @type {string | null} */
     this.mode = null;
   }
 
-  async load() {
+  /** Shows the registration mode and the first page of invites. */
+  load() {
+    this.next = null;
+    this.generation++;
+    $('invites-rows').replaceChildren();
+    this.showMode();
+    return this.page(true);
+  }
+
+  /** Appends the next page of invites (newest first). */
+  async page(first = false) {
+    const generation = this.generation;
     const state = $('invites-state');
     state.textContent = 'Loading…';
-    this.showMode();
+    const query = new URLSearchParams({ limit: '50' });
+    if (!first && this.next) query.set('before', this.next);
+    /** @type {{ invites?: Invite[], next?: string | null }} */
     let answer;
     try {
-      answer = await call('GET', 'admin/invites');
+      answer = Object(await call('GET', `admin/invites?${query}`));
     } catch (e) {
-      state.textContent = failure(e);
+      if (generation === this.generation) state.textContent = failure(e);
       return;
     }
-    /** @type {{ invites?: Invite[] }} */
-    const wrapped = Array.isArray(answer) ? { invites: answer } : Object(answer);
-    const list = wrapped.invites ?? [];
-    $('invites-rows').replaceChildren(...list.map((i) => this.row(i)));
-    state.textContent = list.length === 0 ? 'No invite links yet.' : '';
+    if (generation !== this.generation) return;
+    for (const invite of answer.invites ?? []) $('invites-rows').append(this.row(invite));
+    this.next = answer.next ?? null;
+    $('invites-more').hidden = this.next === null;
+    state.textContent = $('invites-rows').childElementCount === 0 ? 'No invite links yet.' : '';
   }
 
   /** Shows the registration mode, with a button to change it. */
