@@ -67,6 +67,52 @@ export class UsersTab {
       this.load($('users-q', HTMLInputElement).value.trim());
     });
     $('users-more').addEventListener('click', () => this.page());
+    $('user-new').addEventListener('click', () => this.create());
+  }
+
+  /** Makes an account (POST /api/v1/admin/users), in any registration mode. */
+  async create() {
+    const nick = document.createElement('input');
+    nick.id = 'new-nick';
+    nick.autocomplete = 'off';
+    nick.spellcheck = false;
+    nick.maxLength = 64;
+    const password = document.createElement('input');
+    password.id = 'new-password';
+    password.type = 'password';
+    password.autocomplete = 'new-password';
+    password.maxLength = 256;
+    const admin = document.createElement('input');
+    admin.type = 'checkbox';
+    admin.id = 'new-admin';
+    const adminLabel = el('label', '', ' A server admin');
+    adminLabel.prepend(admin);
+    const done = await confirmAction({
+      title: 'Create an account',
+      what: 'The account is made whatever the registration mode; tell its owner the password.',
+      go: 'Create account',
+      extra: [
+        label('new-nick', 'Nickname'),
+        nick,
+        label('new-password', 'Password (at least 8 characters)'),
+        password,
+        adminLabel,
+      ],
+      act: async (reason) => {
+        await call(
+          'POST',
+          'admin/users',
+          withReason(
+            { nick: nick.value.trim(), password: password.value, admin: admin.checked },
+            reason,
+          ),
+        );
+      },
+    });
+    if (done) {
+      notice(`Account ${nick.value.trim()} created.`);
+      await this.load();
+    }
   }
 
   /** Shows the first page for `q` (all users for ''). */
