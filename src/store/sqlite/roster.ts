@@ -11,12 +11,14 @@ import {
 /** The RosterStore of SqliteStore (roster-store.ts). */
 export class SqliteRoster implements RosterStore {
   private readonly seenTx: (nicks: readonly string[], at: number) => void;
-  private readonly db: Database.Database;
+  private readonly selectDetails: Database.Statement<[{ now: number; nicks: string }], RosterRow>;
 
   constructor(db: Database.Database) {
-    this.db = db;
-    // Exact nick (the NOCASE key would also match another case, but callers pass the nick as
-    // registered, and there is one account per folded nick anyway).
+    // The nicks come as one JSON array, so that one prepared statement serves any page size.
+    this.selectDetails = db.prepare(
+      `${rosterSelect('@now')} WHERE u.nick IN (SELECT value FROM json_each(@nicks))`,
+    );
+    // The NOCASE key matches any ASCII case: one account per folded nick, passed as registered.
     const touch = db.prepare<[number, string, number]>(
       'UPDATE users SET last_seen = ? WHERE nick = ? AND last_seen < ?',
     );
@@ -33,12 +35,7 @@ export class SqliteRoster implements RosterStore {
   async details(nicks: readonly string[], now: number): Promise<RosterEntry[]> {
     const some = nicks.slice(0, MAX_ROSTER_BATCH);
     if (some.length === 0) return [];
-    // One statement per page size would be cached by SQLite; json_each keeps it one statement.
-    const rows = this.db
-      .prepare<[{ now: number; nicks: string }], RosterRow>(
-        `${rosterSelect('@now')} WHERE u.nick IN (SELECT value FROM json_each(@nicks))`,
-      )
-      .all({ now, nicks: JSON.stringify(some) });
+    const rows = this.selectDetails.all({ now, nicks: JSON.stringify(some) });
     return rows.map(toRosterEntry);
   }
 }
