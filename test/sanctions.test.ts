@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { runBanCommand } from '../src/cli/bans.js';
+import { main } from '../src/cli/main.js';
 import { type Config, configWith } from '../src/config.js';
 import { silentLogger } from '../src/logger.js';
 import type { RunningServer } from '../src/main.js';
@@ -412,5 +413,63 @@ describe('address bans (open mode, from the command line)', () => {
     } finally {
       await store.close();
     }
+  });
+});
+
+describe('the address-ban command line', () => {
+  /** Runs `ssechat <argv>` in this process; its exit code and output. */
+  async function ssechat(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+    let out = '';
+    let err = '';
+    const saved = process.exitCode;
+    process.exitCode = 0;
+    await main(
+      argv,
+      {},
+      {
+        stdin: process.stdin,
+        stdout: { write: (t: string) => (out += t) },
+        stderr: { write: (t: string) => (err += t) },
+      },
+    );
+    const code = Number(process.exitCode ?? 0);
+    process.exitCode = saved;
+    return { code, out, err };
+  }
+
+  test('bans, lists and lifts; usage errors exit 2', async () => {
+    const dir = freshDir();
+    const store = ['--data-dir', dir];
+    for (const argv of [
+      ['ban'],
+      ['ban', 'address'],
+      ['ban', 'address', '192.0.2.1'],
+      ['ban', 'address', 'nope', '--reason', 'x'],
+      ['ban', 'address', '192.0.2.1', '--reason', 'x', '--minutes', '0'],
+      ['ban', 'list', 'extra'],
+      ['unban', 'list'],
+    ]) {
+      const { code, err } = await ssechat([...argv, ...store]);
+      assert.equal(code, 2, `${argv.join(' ')}: ${err}`);
+    }
+    const made = await ssechat([
+      'ban',
+      'address',
+      '2001:db8::5',
+      '--reason',
+      'flood',
+      '--minutes',
+      '60',
+      ...store,
+    ]);
+    assert.equal(made.code, 0, made.err);
+    assert.equal(made.out, 'address ban 1: 2001:db8:0:0::/64\n');
+    const listed = await ssechat(['ban', 'list', ...store]);
+    assert.match(listed.out, /^1\t2001:db8:0:0::\/64\t\d{4}-\d\d-\d\dT[\d:.]+Z\t\(cli\)\tflood\n$/);
+    assert.equal((await ssechat(['unban', 'address', '1', ...store])).code, 0);
+    const again = await ssechat(['unban', 'address', '1', ...store]);
+    assert.equal(again.code, 1);
+    assert.match(again.err, /no address ban in force/);
+    assert.match((await ssechat(['ban', '--help'])).out, /ssechat ban address <ip>/);
   });
 });

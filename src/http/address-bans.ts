@@ -69,7 +69,9 @@ export class AddressBans {
     }
     const fresh = new Map<string, AddressBan>();
     for (const ban of list) fresh.set(ban.prefix, ban);
-    const added = [...fresh.keys()].some((prefix) => !this.bans.has(prefix));
+    // By id: a ban lifted and made again between two reads is new too.
+    const known = new Set([...this.bans.values()].map((ban) => ban.id));
+    const added = list.some((ban) => !known.has(ban.id));
     this.bans = fresh;
     if (added)
       this.deps.closeStreams((prefix) => prefix !== undefined && this.ban(prefix) !== undefined);
