@@ -278,6 +278,44 @@ for (const engine of ['sqlite', 'postgres'] as const)
       assert.ok(!JSON.stringify(members).includes('"plain"'), 'plain is no longer a member');
       assert.deepEqual(bystander.of('reported'), []);
     });
+
+    test('handling a report closes every open report of the message; a new one is new', async () => {
+      const id = await say('olga', '#a', 'a borderline joke');
+      const first = await report('rep', id, 'not funny');
+      const second = await report('mo', id, 'offensive');
+      assert.equal(first.status, 201);
+      assert.equal(second.status, 201);
+      assert.notEqual(first.json.report.id, second.json.report.id);
+      const dismissed = await ok('ada', 'POST', `/reports/${first.json.report.id}`, {
+        action: 'dismiss',
+      });
+      assert.equal(dismissed.report.status, 'dismissed');
+      for (const nick of ['rep', 'mo']) {
+        const mine = await ok(nick, 'GET', '/reports/mine');
+        const r = mine.reports.find((x: { message: { id: number } }) => x.message.id === id);
+        assert.equal(r?.status, 'dismissed', nick);
+        assert.equal(r?.outcome, 'dismiss', nick);
+      }
+      const again = await report('rep', id, 'still not funny');
+      assert.equal(again.status, 201, 'a closed report does not swallow a new one');
+      // Kick is for a room's message: a direct message's report stays open.
+      const dmId = await say('olga', 'rep', 'a direct message');
+      const filed = await report('rep', dmId, 'unwanted');
+      const kick = await call('ada', 'POST', `/reports/${filed.json.report.id}`, {
+        action: 'kick',
+        reason: 'no',
+      });
+      assert.equal(kick.status, 400);
+      assert.equal(kick.json.error.code, 'REPORT_ACTION_INVALID');
+      const open = await queue('ada');
+      assert.ok(open.some((r) => r.id === filed.json.report.id));
+      assert.ok(
+        !(await queue('olga')).some((r) => r.id === filed.json.report.id),
+        'DMs: admins only',
+      );
+      const bad = await call('ada', 'POST', `/reports/${filed.json.report.id}`, { action: 'nuke' });
+      assert.equal(bad.json.error.code, 'REPORT_ACTION_INVALID');
+    });
   });
 
 describe('reports (open mode)', () => {
