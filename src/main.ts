@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
+import { Registration } from './auth/registration.js';
 import { RegisteredNicks } from './auth/users.js';
 import type { Bus } from './bus/bus.js';
 import { MemoryBus } from './bus/memory-bus.js';
@@ -285,6 +286,7 @@ export async function startServer(
       notify: notifications.notify(chat),
       uploads: files.uploads,
       profiles: new Profiles({ store: store.profiles, bus, presence }),
+      registration: new Registration(store.registration, config.registration),
     });
     closeUnused = trackUnusedSockets(server);
     stopHeartbeat = startHeartbeat(hub, config.heartbeatMs);

@@ -247,8 +247,10 @@ export interface ApiDirectory {
 /** `GET /server`: what a client needs before signing in. */
 export interface ApiServerInfo {
   readonly auth: ApiAuthMode;
-  /** Whether `POST /users` registers accounts here. */
+  /** Whether `POST /users` registers accounts here (accounts mode, registration not closed). */
   readonly registration: boolean;
+  /** Who may register (accounts mode): anyone, with an invite link, nobody; null in open auth. */
+  readonly registrationMode: 'open' | 'invite' | 'closed' | null;
 }
 
 /** The server's login mode. */

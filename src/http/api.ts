@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RateLimiter } from '../auth/rate-limit.js';
+import type { Registration } from '../auth/registration.js';
 import { MAX_TOKENS_PER_USER } from '../auth/users.js';
 import type { Config } from '../config.js';
 import type { ChatService } from '../core/chat.js';
@@ -21,6 +22,7 @@ import { ApiProfiles } from './api-profiles.js';
 import { ApiPush } from './api-push.js';
 import { ApiReactions } from './api-reactions.js';
 import { ApiReading } from './api-reading.js';
+import { ApiRegistration } from './api-registration.js';
 import { ApiRooms } from './api-rooms.js';
 import { ApiStream } from './api-stream.js';
 import type { ApiSession } from './api-types.js';
@@ -60,6 +62,8 @@ export interface ApiDeps {
   readonly uploads: Uploads;
   /** Display names, avatars and the directory (core/profiles.ts). */
   readonly profiles: Profiles;
+  /** Who may register: the mode and the invite links (auth/registration.ts). */
+  readonly registration: Registration;
 }
 
 /**
@@ -85,6 +89,8 @@ export class Api {
   readonly people: ApiProfiles;
   /** The handlers of `/api/v1/messages/<id>/reactions/<emoji>`. */
   readonly reactions: ApiReactions;
+  /** The handlers of `/api/v1/admin/registration`, `/admin/invites` and POST `/admin/users`. */
+  readonly registration: ApiRegistration;
   private readonly receipts = new RateLimiter(RECEIPTS);
   /** Largest JSON body: the longest message, each character escaped at worst, plus slack. */
   private readonly maxBodyBytes: number;
@@ -128,8 +134,16 @@ export class Api {
       admission,
       maxBytes: config.maxUploadBytes,
     });
+    this.registration = new ApiRegistration({
+      config,
+      chat,
+      auth: deps.auth,
+      registration: deps.registration,
+      requireAdmin: (req) => this.admin.requireAdmin(req),
+    });
     this.people = new ApiProfiles({
       config,
+      registration: deps.registration,
       profiles: deps.profiles,
       uploads: deps.uploads,
       auth: deps.auth,
@@ -150,11 +164,15 @@ export class Api {
     });
   }
 
-  /** `POST /api/v1/users`: registers an account (accounts mode) and logs it in. */
+  /**
+   * `POST /api/v1/users {nick, password, invite?}`: registers an account (accounts mode) and
+   * logs it in, if the registration mode lets it (invite mode: with a valid invite code).
+   */
   readonly register: Handler = async (req, res) => {
     const body = await this.body(req, res);
     const nick = this.deps.chat.parseNick(stringField(body, 'nick'));
-    await this.deps.auth.register(req, res, nick, body.password);
+    const gate = this.deps.registration.gate(body.invite);
+    await this.deps.auth.register(req, res, nick, body.password, gate);
     sendJson(res, 201, { user: nick });
   };
 

@@ -116,6 +116,18 @@ export const ROUTES: readonly RouteSpec[] = [
     DELETE: (e) => e.api.push.unsubscribe,
   }),
 
+  // Who may register (api-registration.ts): admins only, accounts mode only.
+  api('/admin/registration', {
+    GET: (e) => e.api.registration.mode,
+    PUT: (e) => e.api.registration.setMode,
+  }),
+  api('/admin/invites', {
+    GET: (e) => e.api.registration.invites,
+    POST: (e) => e.api.registration.createInvite,
+  }),
+  api('/admin/invites/:id', { DELETE: (e) => e.api.registration.revokeInvite }),
+  api('/admin/users', { POST: (e) => e.api.registration.createUser }),
+
   // Our page and its files.
   page('/', (e) => (req, res) => e.index.serve(req, res)),
   page('/assets/*name', (e) => (req, res, { name = '' }) => {

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
+import type { Registration } from '../auth/registration.js';
 import type { Config } from '../config.js';
 import type { ChatService } from '../core/chat.js';
 import type { ChatNotify } from '../core/chat-notify.js';
@@ -79,6 +80,8 @@ export interface HttpDeps {
   readonly uploads: Uploads;
   /** Display names, avatars and the directory (core/profiles.ts). */
   readonly profiles: Profiles;
+  /** Who may register: the mode and the invite links (auth/registration.ts). */
+  readonly registration: Registration;
 }
 
 /**

@@ -21,6 +21,7 @@ import type { AccountStore } from './accounts.js';
 import type { NotifyStore } from './notify-store.js';
 import type { ProfileStore } from './profiles-store.js';
 import type { PushStore } from './push-store.js';
+import type { RegistrationStore } from './registration-store.js';
 import type { UploadStore } from './uploads-store.js';
 
 /** What `append` did: stored the message, or found an earlier one with the same clientId. */
@@ -222,6 +223,8 @@ export interface Store extends EventLog, Mailbox, RoomStore {
   readonly uploads: UploadStore;
   /** Display names and avatars beside the accounts (profiles-store.ts). */
   readonly profiles: ProfileStore;
+  /** Who may register: the runtime mode and the invite links (registration-store.ts). */
+  readonly registration: RegistrationStore;
   /** Checks that the backend can serve requests now (readiness); see the contract above. */
   ping(): Promise<void>;
   /** Flushes and releases the backend. */

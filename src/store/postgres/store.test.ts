@@ -73,8 +73,9 @@ const BEFORE_SEARCH = 8;
 
 /** Undoes step 9 (search) in `schema`, to go back before it. */
 async function undoSearch(schema: string): Promise<void> {
-  // The steps after search (departed, profiles, replies) first.
+  // The steps after search (departed, profiles, replies, invites) first.
   await admin(`SET search_path TO ${schema};
+    DROP TABLE invite_links, server_settings;
     DROP TABLE departed;
     DROP TABLE profiles;
     ALTER TABLE messages DROP COLUMN reply_to;

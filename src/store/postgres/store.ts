@@ -65,6 +65,7 @@ import { PostgresProfiles } from './profiles.js';
 import { PostgresPush } from './push.js';
 import { AppendQueue } from './queue.js';
 import { withReactions } from './reactions.js';
+import { PostgresRegistration } from './registration.js';
 import { PostgresReplies } from './replies.js';
 import { PostgresRooms } from './rooms.js';
 import { checkSchemaName, effectiveSchema, migrate, poolConfig, schemaKey } from './schema.js';
@@ -147,6 +148,7 @@ export class PostgresStore implements Store {
   readonly notify: PostgresNotify;
   readonly uploads: PostgresUploads;
   readonly profiles: PostgresProfiles;
+  readonly registration: PostgresRegistration;
   private readonly journal: PostgresLog;
   private readonly index: PostgresSearch;
   /** The search backfill's loop (runBackfill): ends when nothing is left, or at close(). */
@@ -208,6 +210,7 @@ export class PostgresStore implements Store {
     this.writes = new AppendQueue(pool, key, options.maxOfflinePerUser, this.health);
     this.notify = new PostgresNotify(pool, () => this.writes.flushed());
     this.uploads = new PostgresUploads(pool, () => this.writes.flushed());
+    this.registration = new PostgresRegistration(pool);
     this.profiles = new PostgresProfiles(pool, () => this.writes.flushed());
     this.backfill = this.runBackfill();
   }

@@ -345,6 +345,29 @@ const MIGRATIONS: ReadonlyArray<string | ((db: Database.Database) => void)> = [
   // table as step 3 did: allowing one more value cannot make a stored row invalid, and a
   // rebuild rewrites every row (seconds on a million messages, at startup, holding the lock).
   loosenKindCheck,
+
+  // Registration (issue 23; registration-store.ts): the mode an admin set at runtime (one
+  // row; NULL or no row: the --registration flag), and the invite links. An invite keeps only
+  // the hash of its code; seq orders the list (newest first); the partial index serves the
+  // count of active invites (MAX_ACTIVE_INVITES). Not `invites`: that table is the rooms'.
+  `CREATE TABLE server_settings (
+     id           INTEGER PRIMARY KEY CHECK (id = 1),
+     registration TEXT CHECK (registration IN ('open', 'invite', 'closed'))
+   );
+   CREATE TABLE invite_links (
+     seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+     id         TEXT    NOT NULL UNIQUE,
+     code_hash  TEXT    NOT NULL UNIQUE,
+     created_by TEXT    NOT NULL,
+     created    INTEGER NOT NULL,
+     expires    INTEGER NOT NULL,
+     max_uses   INTEGER NOT NULL CHECK (max_uses >= 1),
+     uses       INTEGER NOT NULL DEFAULT 0,
+     revoked    INTEGER NOT NULL DEFAULT 0,
+     CHECK (uses <= max_uses)
+   );
+   CREATE INDEX invite_links_active ON invite_links (expires)
+     WHERE revoked = 0 AND uses < max_uses;`,
 ];
 
 /**

@@ -39,6 +39,7 @@ import { SqliteNotify } from './notify.js';
 import { SqliteProfiles } from './profiles.js';
 import { SqlitePush } from './push.js';
 import { SqliteReactions } from './reactions.js';
+import { SqliteRegistration } from './registration.js';
 import { SqliteReplies } from './replies.js';
 import { SqliteRooms } from './rooms.js';
 import { checkIntegrity, migrate, writeProbe } from './schema.js';
@@ -83,6 +84,7 @@ export class SqliteStore implements Store {
   readonly notify: SqliteNotify;
   readonly uploads: SqliteUploads;
   readonly profiles: SqliteProfiles;
+  readonly registration: SqliteRegistration;
   private readonly journal: SqliteLog;
   private readonly index: SqliteSearch;
   private readonly reactions: SqliteReactions;
@@ -145,6 +147,7 @@ export class SqliteStore implements Store {
       () => this.flush(),
       (nick) => this.accounts.registeredAt(nick),
     );
+    this.registration = new SqliteRegistration(db);
     this.profiles = new SqliteProfiles(db, () => this.flush());
     const appender = new SqliteAppender(
       db,
