@@ -15,7 +15,12 @@ describe('JSON API, open mode', () => {
   test('a session is a nick alone, in an HttpOnly SameSite=Lax cookie', async () => {
     const reply = await api(base, 'POST', '/api/v1/session', { nick: 'ann' });
     assert.equal(reply.status, 201);
-    assert.deepEqual(reply.json, { user: 'ann', auth: 'open', maxMessageLength: 2000 });
+    assert.deepEqual(reply.json, {
+      user: 'ann',
+      auth: 'open',
+      maxMessageLength: 2000,
+      admin: false,
+    });
     const cookie = String(reply.headers['set-cookie']?.[0]);
     assert.match(
       cookie,
@@ -24,7 +29,7 @@ describe('JSON API, open mode', () => {
     const who = await api(base, 'GET', '/api/v1/session', undefined, {
       Cookie: cookie.split(';')[0] ?? '',
     });
-    assert.deepEqual(who.json, { user: 'ann', auth: 'open', maxMessageLength: 2000 });
+    assert.deepEqual(who.json, { user: 'ann', auth: 'open', maxMessageLength: 2000, admin: false });
   });
 
   test('the cookie is Secure behind TLS', async () => {

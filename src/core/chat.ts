@@ -23,6 +23,7 @@ import type { Presence } from '../presence/presence.js';
 import type { Appended, Store } from '../store/store.js';
 import { AccountDeletion, type DeletionPolicy } from './account-deletion.js';
 import { AccountExport } from './account-export.js';
+import { Admins } from './admins.js';
 import { ChatEdits } from './chat-edits.js';
 import { ChatReactions, type Reacted } from './chat-reactions.js';
 import { replyLive, replyTarget } from './chat-replies.js';
@@ -107,6 +108,8 @@ export class ChatService {
   private readonly typed = new TypingThrottle();
   /** Creating rooms and changing their members. */
   readonly rooms: ChatRooms;
+  /** Server admins and the audit log (core/admins.ts). */
+  readonly admins: Admins;
   private readonly edits: ChatEdits;
   /** Deleting accounts (core/account-deletion.ts). */
   readonly accounts: AccountDeletion;
@@ -123,6 +126,11 @@ export class ChatService {
   constructor(private readonly deps: ChatDeps) {
     this.now = deps.now ?? Date.now;
     this.logger = deps.logger ?? silentLogger;
+    this.admins = new Admins({
+      store: deps.store,
+      accounts: deps.limits.auth === 'accounts',
+      now: this.now,
+    });
     this.rooms = new ChatRooms({
       store: deps.store,
       directory: deps.hub.rooms,

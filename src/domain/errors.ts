@@ -125,10 +125,20 @@ export const ERRORS = {
     message: 'there are as many active invites as allowed; revoke some first',
   },
   REGISTRATION_MODE_INVALID: { status: 400, message: 'mode must be open, invite or closed' },
+  AUTH_ADMIN_ONLY: { status: 403, message: 'server admins only' },
   AUTH_METRICS_TOKEN: {
     status: 401,
     message: 'send the metrics token as Authorization: Bearer <token>',
   },
+  MOD_REASON_INVALID: {
+    status: 400,
+    message: 'a reason is at most 500 characters of one line, without control characters',
+  },
+  ADMIN_LAST: {
+    status: 409,
+    message: 'the server needs an admin: make another user an admin first',
+  },
+  USER_NOT_FOUND: { status: 404, message: 'no such user' },
   API_JSON_REQUIRED: { status: 415, message: 'send the body as Content-Type: application/json' },
   API_BODY_INVALID: { status: 400, message: 'malformed request body' },
   API_BODY_TOO_LARGE: { status: 413, message: 'request body is too large' },

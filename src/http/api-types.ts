@@ -262,6 +262,8 @@ export interface ApiSession {
   readonly auth: ApiAuthMode;
   /** The longest message text the server takes, in code points (`--max-message-length`). */
   readonly maxMessageLength: number;
+  /** Whether the user is a server admin (accounts mode; always false in open mode). */
+  readonly admin: boolean;
 }
 
 /** `POST /users`: the account made. */

@@ -16,6 +16,7 @@ import type { Credential } from '../store/accounts.js';
 import type { Uploads } from '../uploads/uploads.js';
 import type { Admission } from './admission.js';
 import { ApiAccount } from './api-account.js';
+import { ApiAdmin } from './api-admin.js';
 import { ApiNotify } from './api-notify.js';
 import { decodeSegment, messageId } from './api-paths.js';
 import { ApiProfiles } from './api-profiles.js';
@@ -81,6 +82,8 @@ export class Api {
   readonly notify: ApiNotify;
   /** The handlers of `/api/v1/account` and below. */
   readonly account: ApiAccount;
+  /** The handlers of `/api/v1/admin` and below (server admins). */
+  readonly admin: ApiAdmin;
   /** The handlers of `/api/v1/push/…`. */
   readonly push: ApiPush;
   /** The handlers of `/api/v1/uploads` and below. */
@@ -156,6 +159,11 @@ export class Api {
       logger,
       body: (req, res) => this.body(req, res),
     });
+    this.admin = new ApiAdmin({
+      chat,
+      auth: deps.auth,
+      body: (req, res) => this.body(req, res),
+    });
     this.push = new ApiPush({
       push: deps.push,
       auth: deps.auth,
@@ -179,7 +187,7 @@ export class Api {
   /** `GET /api/v1/session`: who the caller is. */
   readonly whoami: Handler = async (req, res) => {
     const { nick } = await this.deps.auth.require(req);
-    sendJson(res, 200, this.session(nick));
+    sendJson(res, 200, await this.session(nick));
   };
 
   /** `POST /api/v1/session`: logs in and sets the session cookie. */
@@ -187,13 +195,17 @@ export class Api {
     const body = await this.body(req, res);
     const nick = this.deps.chat.parseNick(stringField(body, 'nick'));
     const user = await this.deps.auth.login(req, res, nick, body.password);
-    sendJson(res, 201, this.session(user));
+    sendJson(res, 201, await this.session(user));
   };
 
-  /** What GET and POST /session answer: the user, and the server's mode and text limit. */
-  private session(nick: string): ApiSession {
+  /**
+   * What GET and POST /session answer: the user, whether they are a server admin, and the
+   * server's mode and text limit.
+   */
+  private async session(nick: string): Promise<ApiSession> {
     const { auth, maxMessageLength } = this.deps.config;
-    return { user: nick, auth, maxMessageLength };
+    const admin = await this.deps.chat.admins.isAdmin(nick);
+    return { user: nick, auth, maxMessageLength, admin };
   }
 
   /**

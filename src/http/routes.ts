@@ -110,6 +110,10 @@ export const ROUTES: readonly RouteSpec[] = [
     head: true,
   },
   { ...api('/uploads/:id/thumb', { GET: (e) => e.api.files.thumb }), head: true },
+  // Server admins (api-admin.ts): every route answers 404 in open mode, 401 anonymous, 403
+  // to a non-admin (test/admin-routes.test.ts walks them).
+  api('/admin/audit', { GET: (e) => e.api.admin.audit }),
+  api('/admin/users/:nick/role', { PUT: (e) => e.api.admin.role }),
   api('/push/key', { GET: (e) => e.api.push.key }),
   api('/push/subscriptions', {
     POST: (e) => e.api.push.subscribe,

@@ -78,6 +78,17 @@ export interface Credential {
  *   must not (createUser would drop them then; this frees the space at once).
  */
 export interface AccountStore {
+  /** Whether exactly this nick has an account that is a server admin. */
+  isAdmin(nick: string): Promise<boolean>;
+  /**
+   * Makes exactly this nick's account an admin or a plain user, writing `audit` in the same
+   * transaction when that changed something; false when it has no account. Refuses to make
+   * the last admin a plain user (ChatError ADMIN_LAST), decided in the transaction, so that
+   * two admins demoting each other at once leave one.
+   */
+  setAdmin(nick: string, admin: boolean, audit: NewAuditEntry): Promise<boolean>;
+  /** The nicks of every server admin, in nick order. */
+  admins(): Promise<string[]>;
   /**
    * Registers a user, recording the log head as its registration point and dropping what was
    * addressed to the nick before (see above); false when the nick (in any ASCII case) is taken,

@@ -18,6 +18,7 @@ import type {
 } from '../domain/events.js';
 import type { SearchRequest } from '../domain/search.js';
 import type { AccountStore } from './accounts.js';
+import type { AuditStore } from './audit-store.js';
 import type { NotifyStore } from './notify-store.js';
 import type { ProfileStore } from './profiles-store.js';
 import type { PushStore } from './push-store.js';
@@ -225,6 +226,8 @@ export interface Store extends EventLog, Mailbox, RoomStore {
   readonly profiles: ProfileStore;
   /** Who may register: the runtime mode and the invite links (registration-store.ts). */
   readonly registration: RegistrationStore;
+  /** The append-only audit log of admin and moderator actions (audit-store.ts). */
+  readonly audit: AuditStore;
   /** Checks that the backend can serve requests now (readiness); see the contract above. */
   ping(): Promise<void>;
   /** Flushes and releases the backend. */

@@ -1,7 +1,9 @@
 import type pg from 'pg';
+import type { NewAuditEntry } from '../../domain/audit.js';
 import { nickKey } from '../../domain/confusables.js';
 import type { AccountStore, Credential, CredentialKind, NewUserOptions } from '../accounts.js';
 import { CREDENTIAL, type CredentialRow, toCredential } from '../credential-row.js';
+import { admins, isAdmin, setAdmin } from './admins.js';
 import { insertAudit } from './audit.js';
 import { inTransaction } from './client.js';
 import { checkRegistration, countInviteUse } from './registration.js';
@@ -28,6 +30,18 @@ export class PostgresAccounts implements AccountStore {
     private readonly pool: pg.Pool,
     private readonly lockKey: number,
   ) {}
+
+  isAdmin(nick: string): Promise<boolean> {
+    return isAdmin(this.pool, nick);
+  }
+
+  setAdmin(nick: string, admin: boolean, audit: NewAuditEntry): Promise<boolean> {
+    return setAdmin(this.pool, nick, admin, audit);
+  }
+
+  admins(): Promise<string[]> {
+    return admins(this.pool);
+  }
 
   async createUser(
     nick: string,

@@ -305,6 +305,39 @@ const MIGRATIONS = [
      ts         BIGINT NOT NULL,
      PRIMARY KEY (message_id, emoji, nick)
    );`,
+  `-- Server admins and the audit log (issue 23); see sqlite/schema.ts, the admins step. A
+   -- server-wide role, and the append-only log of every admin and moderator action, written in
+   -- the transaction of the change it records. The trigger refuses every UPDATE, DELETE and
+   -- TRUNCATE of it, whatever it would touch; retention never touches it. detail is JSON (as
+   -- text, read back as written). IF NOT EXISTS / OR REPLACE: the migration tests take a
+   -- current schema back to an older version and run the later steps again.
+   ALTER TABLE users ADD COLUMN IF NOT EXISTS admin BOOLEAN NOT NULL DEFAULT false;
+   CREATE TABLE IF NOT EXISTS audit (
+     id      BIGSERIAL PRIMARY KEY,
+     ts      BIGINT NOT NULL,
+     actor   TEXT   NOT NULL,
+     action  TEXT   NOT NULL,
+     target  TEXT,
+     room    TEXT,
+     message BIGINT,
+     reason  TEXT   NOT NULL DEFAULT '',
+     detail  TEXT
+   );
+   -- Pages newest first by id, narrowed by one of these (AuditStore.list).
+   CREATE INDEX IF NOT EXISTS audit_actor ON audit (actor, id);
+   CREATE INDEX IF NOT EXISTS audit_target ON audit (target, id);
+   CREATE INDEX IF NOT EXISTS audit_action ON audit (action, id);
+   CREATE INDEX IF NOT EXISTS audit_room ON audit (room, id);
+   CREATE OR REPLACE FUNCTION audit_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+     BEGIN
+       RAISE EXCEPTION 'audit rows are never changed or deleted'
+         USING ERRCODE = 'insufficient_privilege';
+     END
+   $$;
+   DROP TRIGGER IF EXISTS audit_append_only ON audit;
+   CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit
+     FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse();`,
+
   `-- Registration (issue 23; registration-store.ts): the mode an admin set at runtime (one
    -- row; NULL or no row: the --registration flag), and the invite links. An invite keeps only
    -- the hash of its code; seq orders the list (newest first); the partial index serves the

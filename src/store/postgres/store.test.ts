@@ -9,6 +9,7 @@ import { parseSearch } from '../../domain/search.js';
 import { isStoreUnavailable } from '../../domain/store-unavailable.js';
 import { accountsContract } from '../accounts.contract.js';
 import { LEGACY_PREFIX } from '../accounts-keys.js';
+import { auditContract } from '../audit.contract.js';
 import { notifyContract } from '../notify.contract.js';
 import { pushContract } from '../push.contract.js';
 import { checkMigratedRooms } from '../room-lives.contract.js';
@@ -62,6 +63,11 @@ notifyContract('postgres', {
     )[0]?.n ?? 0,
 });
 
+auditContract('postgres', {
+  open: () => openIn(newSchema()),
+  exec: (store, sql) => admin(`SET search_path TO ${schemas.get(store)}; ${sql}`),
+});
+
 // The versions the migration tests go back to, named by the step that follows each: a new
 // step at the end must not move them. Going back also undoes every later step.
 /** Before step 5 (users.registered). */
@@ -73,9 +79,12 @@ const BEFORE_SEARCH = 8;
 
 /** Undoes step 9 (search) in `schema`, to go back before it. */
 async function undoSearch(schema: string): Promise<void> {
-  // The steps after search (departed, profiles, replies, invites) first.
+  // The steps after search (departed, profiles, replies, admins, invites) first.
   await admin(`SET search_path TO ${schema};
     DROP TABLE invite_links, server_settings;
+    DROP TABLE audit;
+    DROP FUNCTION audit_refuse();
+    ALTER TABLE users DROP COLUMN admin;
     DROP TABLE departed;
     DROP TABLE profiles;
     ALTER TABLE messages DROP COLUMN reply_to;

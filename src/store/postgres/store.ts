@@ -59,6 +59,7 @@ import type {
 } from '../store.js';
 import { WriteHealth, type WriteHealthListener } from '../write-health.js';
 import { PostgresAccounts } from './accounts.js';
+import { PostgresAudit } from './audit.js';
 import { PostgresLog } from './log.js';
 import { PostgresNotify } from './notify.js';
 import { PostgresProfiles } from './profiles.js';
@@ -149,6 +150,7 @@ export class PostgresStore implements Store {
   readonly uploads: PostgresUploads;
   readonly profiles: PostgresProfiles;
   readonly registration: PostgresRegistration;
+  readonly audit: PostgresAudit;
   private readonly journal: PostgresLog;
   private readonly index: PostgresSearch;
   /** The search backfill's loop (runBackfill): ends when nothing is left, or at close(). */
@@ -212,6 +214,7 @@ export class PostgresStore implements Store {
     this.uploads = new PostgresUploads(pool, () => this.writes.flushed());
     this.registration = new PostgresRegistration(pool);
     this.profiles = new PostgresProfiles(pool, () => this.writes.flushed());
+    this.audit = new PostgresAudit(pool);
     this.backfill = this.runBackfill();
   }
 

@@ -1,7 +1,9 @@
 import type Database from 'better-sqlite3';
+import type { NewAuditEntry } from '../../domain/audit.js';
 import { nickKey } from '../../domain/confusables.js';
 import type { AccountStore, Credential, CredentialKind, NewUserOptions } from '../accounts.js';
 import { CREDENTIAL, type CredentialRow, toCredential } from '../credential-row.js';
+import { SqliteAdmins } from './admins.js';
 import { insertAudit } from './audit.js';
 import { registrationGate } from './registration.js';
 
@@ -46,10 +48,12 @@ export class SqliteAccounts implements AccountStore {
   private readonly selectDeparted: Database.Statement<[string, number], { nick: string }>;
   private readonly selectSent: Database.Statement<[number, string, number], { id: number }>;
   private readonly db: Database.Database;
+  private readonly adminRole: SqliteAdmins;
 
   /** Prepares its statements on `db`, which must already have the current schema. */
   constructor(db: Database.Database) {
     this.db = db;
+    this.adminRole = new SqliteAdmins(db);
     // The column's NOCASE collation makes a nick taken in any ASCII case a conflict, and the
     // unique index on nick_key a look-alike one: DO NOTHING without a target covers both. The
     // head is read in the same statement, and the mailbox and invitations are dropped in the
@@ -158,6 +162,18 @@ export class SqliteAccounts implements AccountStore {
     this.dropAllOrphans = db.prepare(
       'DELETE FROM push_subscriptions WHERE session NOT IN (SELECT id FROM credentials)',
     );
+  }
+
+  async isAdmin(nick: string): Promise<boolean> {
+    return this.adminRole.isAdmin(nick);
+  }
+
+  async setAdmin(nick: string, admin: boolean, audit: NewAuditEntry): Promise<boolean> {
+    return this.adminRole.setAdmin(nick, admin, audit);
+  }
+
+  async admins(): Promise<string[]> {
+    return this.adminRole.admins();
   }
 
   async createUser(

@@ -346,6 +346,35 @@ const MIGRATIONS: ReadonlyArray<string | ((db: Database.Database) => void)> = [
   // rebuild rewrites every row (seconds on a million messages, at startup, holding the lock).
   loosenKindCheck,
 
+  // Server admins and the audit log (issue 23, domain/audit.ts, store/audit-store.ts).
+  `-- A server-wide role: admins act as owners of every room and reach /api/v1/admin.
+   ALTER TABLE users ADD COLUMN admin INTEGER NOT NULL DEFAULT 0;
+   -- The audit log: every admin and moderator action, written in the transaction of the
+   -- change it records. AUTOINCREMENT: an id is never reused, even if the newest row were
+   -- ever removed by hand. Append-only: the triggers refuse every UPDATE and DELETE (DROP
+   -- TABLE drops them first, so a migration test can still undo the step), and retention
+   -- never touches it. detail is JSON.
+   CREATE TABLE audit (
+     id      INTEGER PRIMARY KEY AUTOINCREMENT,
+     ts      INTEGER NOT NULL,
+     actor   TEXT    NOT NULL,
+     action  TEXT    NOT NULL,
+     target  TEXT,
+     room    TEXT,
+     message INTEGER,
+     reason  TEXT    NOT NULL DEFAULT '',
+     detail  TEXT
+   );
+   -- Pages newest first by id, narrowed by one of these (AuditStore.list).
+   CREATE INDEX audit_actor ON audit (actor, id);
+   CREATE INDEX audit_target ON audit (target, id);
+   CREATE INDEX audit_action ON audit (action, id);
+   CREATE INDEX audit_room ON audit (room, id);
+   CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+     BEGIN SELECT RAISE(ABORT, 'audit rows are never changed'); END;
+   CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+     BEGIN SELECT RAISE(ABORT, 'audit rows are never deleted'); END;`,
+
   // Registration (issue 23; registration-store.ts): the mode an admin set at runtime (one
   // row; NULL or no row: the --registration flag), and the invite links. An invite keeps only
   // the hash of its code; seq orders the list (newest first); the partial index serves the

@@ -9,6 +9,7 @@ import { ChatError } from '../../domain/errors.js';
 import { isStoreUnavailable } from '../../domain/store-unavailable.js';
 import { accountsContract } from '../accounts.contract.js';
 import { LEGACY_PREFIX } from '../accounts-keys.js';
+import { auditContract } from '../audit.contract.js';
 import { notifyContract } from '../notify.contract.js';
 import { pushContract } from '../push.contract.js';
 import { checkMigratedRooms } from '../room-lives.contract.js';
@@ -77,6 +78,16 @@ for (const [name, path] of [
   });
 }
 
+for (const [name, path] of [
+  ['sqlite', file],
+  ['sqlite :memory:', () => ':memory:'],
+] as const) {
+  auditContract(name, {
+    open: () => openWired(path()),
+    exec: async (store, sql) => wired(store).db.exec(sql),
+  });
+}
+
 // The versions the migration tests go back to, named by the step that follows each: a new
 // step at the end must not move them. Going back also undoes every later step (in reverse).
 /** Before step 6 (users.registered). */
@@ -87,7 +98,8 @@ const BEFORE_INVITE_ORDER = 6;
 // Each undoes one migration step, back to the version before it.
 // (The reactions step's wider CHECK on kind stays: it cannot be narrowed, and the step keeps it.)
 const UNDO_INVITES = 'DROP TABLE invite_links; DROP TABLE server_settings;';
-const UNDO_REACTIONS = `${UNDO_INVITES} DROP TABLE reactions;`;
+const UNDO_ADMINS = `${UNDO_INVITES} DROP TABLE audit; ALTER TABLE users DROP COLUMN admin;`;
+const UNDO_REACTIONS = `${UNDO_ADMINS} DROP TABLE reactions;`;
 const UNDO_DEPARTED = `${UNDO_REACTIONS} DROP TABLE departed;`;
 const UNDO_PROFILES = `${UNDO_DEPARTED} DROP TABLE profiles;`;
 const UNDO_REPLIES = `${UNDO_PROFILES} ALTER TABLE messages DROP COLUMN reply_to;`;

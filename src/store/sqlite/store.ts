@@ -34,6 +34,7 @@ import { WriteHealth, type WriteHealthListener } from '../write-health.js';
 import { WriteQueue } from '../write-queue.js';
 import { SqliteAccounts } from './accounts.js';
 import { type PendingWrite, SqliteAppender } from './append.js';
+import { SqliteAudit } from './audit.js';
 import { SqliteLog } from './log.js';
 import { SqliteNotify } from './notify.js';
 import { SqliteProfiles } from './profiles.js';
@@ -85,6 +86,7 @@ export class SqliteStore implements Store {
   readonly uploads: SqliteUploads;
   readonly profiles: SqliteProfiles;
   readonly registration: SqliteRegistration;
+  readonly audit: SqliteAudit;
   private readonly journal: SqliteLog;
   private readonly index: SqliteSearch;
   private readonly reactions: SqliteReactions;
@@ -149,6 +151,7 @@ export class SqliteStore implements Store {
     );
     this.registration = new SqliteRegistration(db);
     this.profiles = new SqliteProfiles(db, () => this.flush());
+    this.audit = new SqliteAudit(db);
     const appender = new SqliteAppender(
       db,
       this.roomState,
