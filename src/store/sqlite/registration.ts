@@ -78,7 +78,7 @@ export class SqliteRegistration implements RegistrationStore {
   private readonly revokeTx: (id: string, audit: NewAuditEntry) => boolean;
   private readonly selectInvite: Database.Statement<[string], InviteRow>;
   private readonly selectPage: Database.Statement<
-    [string | null, number],
+    [{ before: string | null; limit: number }],
     InviteRow & { seq: number }
   >;
 
@@ -122,8 +122,8 @@ export class SqliteRegistration implements RegistrationStore {
     // Newest first by seq (the order of creation); `before` is an invite's id.
     this.selectPage = db.prepare(
       `SELECT seq, ${INVITE} FROM invite_links
-        WHERE seq < coalesce((SELECT seq FROM invite_links WHERE id = ?1), 9223372036854775807)
-        ORDER BY seq DESC LIMIT ?2`,
+        WHERE seq < coalesce((SELECT seq FROM invite_links WHERE id = @before), 9223372036854775807)
+        ORDER BY seq DESC LIMIT @limit`,
     );
   }
 
@@ -140,7 +140,7 @@ export class SqliteRegistration implements RegistrationStore {
   }
 
   async invites(before: string | undefined, limit: number): Promise<InvitePage> {
-    const rows = this.selectPage.all(before ?? null, limit + 1);
+    const rows = this.selectPage.all({ before: before ?? null, limit: limit + 1 });
     const page = rows.slice(0, limit).map(toInvite);
     return { invites: page, next: rows.length > limit ? (page.at(-1)?.id ?? null) : null };
   }
