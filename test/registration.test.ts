@@ -296,6 +296,25 @@ describe('registration modes and invite links (SQLite)', () => {
   });
 });
 
+describe('wrong invites and the address limit', () => {
+  test('each wrong invite counts against the address, as a login does', async () => {
+    const server = await startTestServer({ auth: 'accounts', registration: 'invite' });
+    try {
+      // The limit of logins and registrations per address (http/auth.ts PER_IP): 100 a window.
+      for (let i = 0; i < 100; i++) {
+        expectError(
+          await register(server.url, `guess${i}`, `wrong-${i}`),
+          403,
+          'AUTH_INVITE_INVALID',
+        );
+      }
+      expectError(await register(server.url, 'guess', 'wrong'), 429, 'AUTH_RATE_LIMITED');
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('registration in open auth', () => {
   test('GET /server says null; the admin routes are not there; the flag needs accounts', async () => {
     const server = await startTestServer({ auth: 'open' });

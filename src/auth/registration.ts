@@ -81,6 +81,15 @@ export class Registration {
   }
 
   /**
+   * Throws when `gate` would be refused now (mode closed, no invite, an invite that cannot be
+   * used), before anything costly: the password's hash waits for this. The Store decides
+   * again in the account's transaction.
+   */
+  admits(gate: RegistrationGate): Promise<void> {
+    return this.store.admits(gate, this.now());
+  }
+
+  /**
    * Makes an invite for `maxUses` registrations (1..MAX_INVITE_USES, default 1) that works for
    * `expiresInHours` (1..MAX_INVITE_HOURS, default a week); audited 'invite.create'. The code
    * is in the answer this once: only its hash is stored.

@@ -179,8 +179,11 @@ export class Api {
   readonly register: Handler = async (req, res) => {
     const body = await this.body(req, res);
     const nick = this.deps.chat.parseNick(stringField(body, 'nick'));
-    const gate = this.deps.registration.gate(body.invite);
-    await this.deps.auth.register(req, res, nick, body.password, gate);
+    const { registration } = this.deps;
+    const gate = registration.gate(body.invite);
+    await this.deps.auth.register(req, res, nick, body.password, gate, () =>
+      registration.admits(gate),
+    );
     sendJson(res, 201, { user: nick });
   };
 

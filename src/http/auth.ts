@@ -148,7 +148,8 @@ export class Auth {
 
   /**
    * Registers an account (accounts mode) and logs the client in. `gate`: the registration
-   * mode and invite (Registration.gate), checked in the account's transaction. The attempt
+   * mode and invite (Registration.gate), checked in the account's transaction; `admits`
+   * refuses it early, before the password is hashed (a refusal costs no scrypt). The attempt
    * counts against the address's limit first, so a wrong invite does too.
    */
   async register(
@@ -157,9 +158,11 @@ export class Auth {
     nick: string,
     password: unknown,
     gate: RegistrationGate,
+    admits: () => Promise<void>,
   ) {
     if (!this.accountsMode) throw new ChatError('AUTH_ACCOUNTS_ONLY');
     this.limitAddress(req);
+    await admits();
     await this.users.create(nick, password, { gate });
     return this.startSession(req, res, nick);
   }

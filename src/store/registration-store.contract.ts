@@ -110,6 +110,15 @@ export function registrationStoreContract(
         store.accounts.createUser('ann', 'h', TS, { gate: gate('code-b') }),
         refused('AUTH_INVITE_INVALID', /expired/),
       );
+      // The early check (before the password is hashed) says the same, and writes nothing.
+      await assert.rejects(
+        store.registration.admits(gate('code-b'), TS),
+        refused('AUTH_INVITE_INVALID', /expired/),
+      );
+      await assert.rejects(store.registration.admits(gate(), TS), refused('AUTH_INVITE_REQUIRED'));
+      await store.registration.admits(gate('code-a'), TS);
+      await store.registration.admits({ fallback: 'open' }, TS);
+      assert.equal((await store.registration.invite('a'))?.uses, 0);
       assert.equal(await store.accounts.createUser('ann', 'h', TS, { gate: gate('code-a') }), true);
       assert.equal((await store.registration.invite('a'))?.uses, 1);
       await assert.rejects(

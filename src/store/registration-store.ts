@@ -1,5 +1,5 @@
 import type { NewAuditEntry } from '../domain/audit.js';
-import type { Invite, RegistrationMode } from '../domain/registration.js';
+import type { Invite, RegistrationGate, RegistrationMode } from '../domain/registration.js';
 
 /** A new invite: its public id, the hash of its code, who made it, when, for how long and how often. */
 export interface NewInvite {
@@ -33,6 +33,12 @@ export interface InvitePage {
  *   that id, or it was revoked already (then no audit row is written).
  */
 export interface RegistrationStore {
+  /**
+   * Throws as createUser would for `gate` at `now` (AUTH_REGISTRATION_CLOSED,
+   * AUTH_INVITE_REQUIRED, AUTH_INVITE_INVALID), without writing: a refusal before the password
+   * is hashed. createUser decides again in its own transaction.
+   */
+  admits(gate: RegistrationGate, now: number): Promise<void>;
   /** The mode an admin stored, if any. */
   mode(): Promise<RegistrationMode | undefined>;
   /** Stores the mode, with its audit row, in one transaction. */

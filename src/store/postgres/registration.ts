@@ -44,9 +44,10 @@ function toInvite(row: InviteRow): Invite {
  * invite's use is to be counted (countInviteUse, after the insert).
  */
 export async function checkRegistration(
-  client: pg.PoolClient,
+  client: pg.PoolClient | pg.Pool,
   gate: RegistrationGate,
   now: number,
+  lock = true,
 ): Promise<boolean> {
   const stored = await client.query<{ registration: RegistrationMode | null }>(
     'SELECT registration FROM server_settings WHERE id = 1',
@@ -56,7 +57,7 @@ export async function checkRegistration(
   if (mode === 'open') return false;
   if (gate.inviteHash === undefined) throw new ChatError('AUTH_INVITE_REQUIRED');
   const { rows } = await client.query<InviteRow>(
-    `SELECT ${INVITE} FROM invite_links WHERE code_hash = $1 FOR UPDATE`,
+    `SELECT ${INVITE} FROM invite_links WHERE code_hash = $1${lock ? ' FOR UPDATE' : ''}`,
     [gate.inviteHash],
   );
   const row = rows[0];
@@ -82,6 +83,10 @@ export async function countInviteUse(
 /** The RegistrationStore of PostgresStore: tables server_settings and invite_links. */
 export class PostgresRegistration implements RegistrationStore {
   constructor(private readonly pool: pg.Pool) {}
+
+  async admits(gate: RegistrationGate, now: number): Promise<void> {
+    await checkRegistration(this.pool, gate, now, false);
+  }
 
   async mode(): Promise<RegistrationMode | undefined> {
     const { rows } = await this.pool.query<{ registration: RegistrationMode | null }>(

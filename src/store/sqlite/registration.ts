@@ -82,7 +82,10 @@ export class SqliteRegistration implements RegistrationStore {
     InviteRow & { seq: number }
   >;
 
+  private readonly gate: ReturnType<typeof registrationGate>;
+
   constructor(db: Database.Database) {
+    this.gate = registrationGate(db);
     this.selectMode = db.prepare('SELECT registration FROM server_settings WHERE id = 1');
     const upsertMode = db.prepare<[RegistrationMode]>(
       `INSERT INTO server_settings (id, registration) VALUES (1, ?)
@@ -125,6 +128,10 @@ export class SqliteRegistration implements RegistrationStore {
         WHERE seq < coalesce((SELECT seq FROM invite_links WHERE id = @before), 9223372036854775807)
         ORDER BY seq DESC LIMIT @limit`,
     );
+  }
+
+  async admits(gate: RegistrationGate, now: number): Promise<void> {
+    this.gate.check(gate, now);
   }
 
   async mode(): Promise<RegistrationMode | undefined> {
