@@ -6,6 +6,7 @@ import { parseReason } from '../domain/audit.js';
 import { ChatError } from '../domain/errors.js';
 import { parseRegistrationMode } from '../domain/registration.js';
 import { decodeSegment } from './api-paths.js';
+import type { ApiInvite, ApiInvitePage, ApiNewInvite } from './api-types.js';
 import type { Auth, Identity } from './auth.js';
 import { type JsonBody, readJson, stringField } from './body.js';
 import { sendJson } from './reply.js';
@@ -65,7 +66,8 @@ export class ApiRegistration {
       body.maxUses,
       body.expiresInHours,
     );
-    sendJson(res, 201, { ...inviteInfo(invite), code, url: this.inviteUrl(req, code) });
+    const made: ApiNewInvite = { ...inviteInfo(invite), code, url: this.inviteUrl(req, code) };
+    sendJson(res, 201, made);
   };
 
   /** `GET /api/v1/admin/invites?before=&limit=`: invites newest first, without their codes. */
@@ -82,7 +84,8 @@ export class ApiRegistration {
       throw new ChatError('API_QUERY_INVALID', `before is at most ${MAX_BEFORE} characters`);
     }
     const page = await this.deps.registration.invites(before, limit);
-    sendJson(res, 200, { invites: page.invites.map(inviteInfo), next: page.next });
+    const answer: ApiInvitePage = { invites: page.invites.map(inviteInfo), next: page.next };
+    sendJson(res, 200, answer);
   };
 
   /** `DELETE /api/v1/admin/invites/<id> {reason?}`: revokes an invite (it stays listed). */
@@ -126,7 +129,7 @@ export class ApiRegistration {
 }
 
 /** An invite as the API shows it: never its code or its hash. */
-function inviteInfo(invite: InviteView) {
+function inviteInfo(invite: InviteView): ApiInvite {
   const { id, createdBy, created, expires, maxUses, uses, revoked, status } = invite;
   return { id, createdBy, created, expires, maxUses, uses, revoked, status };
 }
