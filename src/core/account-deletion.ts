@@ -113,7 +113,7 @@ export class AccountDeletion {
           const others = members.filter((m) => m.user !== nick);
           const [heir] = others;
           if (heir && !others.some((m) => m.role === 'owner')) {
-            await rooms.setRole(nick, room.name, heir.user, 'owner');
+            await rooms.setRole(nick, room.name, heir.user, 'owner', 'their account was deleted');
           }
         }
         if (room.role !== null) await rooms.leave(nick, room.name);

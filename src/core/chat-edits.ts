@@ -1,3 +1,4 @@
+import { parseReason } from '../domain/audit.js';
 import { ChatError } from '../domain/errors.js';
 import {
   type EventId,
@@ -17,6 +18,11 @@ export interface ChatEditsDeps {
   readonly store: Store;
   readonly limits: InputLimits;
   readonly now: () => number;
+  /**
+   * Whether a nick is a server admin (core/admins.ts): they delete any message; absent:
+   * nobody is.
+   */
+  readonly isAdmin?: (nick: string) => Promise<boolean>;
   /** Publishes a logged event (ChatService.publish). */
   readonly publish: (event: SharedEvent) => Promise<void>;
 }
@@ -53,27 +59,62 @@ export class ChatEdits {
 
   /**
    * Deletes message `id`: `by` sent it, or it is in a room where `by` is an owner or
-   * moderator. Its text is gone from the Store once this resolves.
+   * moderator, or `by` is a server admin (any message, a direct one included: reports of
+   * direct messages go to admins). A delete of someone else's message is audited
+   * ('message.delete', with `reasonRaw`) in its transaction. Its text is gone from the Store
+   * once this resolves.
    */
-  async delete(by: string, id: EventId): Promise<StoredDelete> {
-    const message = await visibleMessage(this.deps.store, by, id);
-    if (!(await this.own(by, message))) {
+  async delete(by: string, id: EventId, reasonRaw?: unknown): Promise<StoredDelete> {
+    const reason = parseReason(reasonRaw, false);
+    const message = await this.target(by, id);
+    const mine = await this.own(by, message);
+    let admin = false;
+    if (!mine) {
       const role = isRoom(message.to) ? await this.deps.store.role(message.to, by) : null;
-      if (!canModerate(role)) {
+      admin = !canModerate(role) && (await this.deps.isAdmin?.(by)) === true;
+      if (!canModerate(role) && !admin) {
         throw new ChatError(
           'CHAT_FORBIDDEN',
           "only a room's owners and moderators delete others' messages",
         );
       }
     }
+    const ts = this.deps.now();
     const del = await this.deps.store.appendDelete({
       target: id,
       from: by,
       to: message.to,
-      ts: this.deps.now(),
+      ts,
+      ...(!mine && {
+        audit: {
+          ts,
+          actor: by,
+          action: 'message.delete' as const,
+          target: message.from,
+          ...(isRoom(message.to) && { room: message.to }),
+          message: id,
+          reason,
+          ...(admin && { detail: { admin: true } }),
+        },
+      }),
     });
     await this.deps.publish({ kind: 'delete', delete: del });
     return del;
+  }
+
+  /**
+   * Message `id` as `by` may delete it: one they see (visibleMessage), or for a server admin
+   * any stored message not yet deleted; else CHAT_MESSAGE_NOT_FOUND.
+   */
+  private async target(by: string, id: EventId): Promise<StoredMessage> {
+    try {
+      return await visibleMessage(this.deps.store, by, id);
+    } catch (err) {
+      if (!(err instanceof ChatError) || !(await this.deps.isAdmin?.(by))) throw err;
+      const message = await this.deps.store.message(id);
+      if (!message || message.deleted) throw err;
+      return message;
+    }
   }
 
   /**

@@ -1,3 +1,4 @@
+import { type NewAuditEntry, parseReason } from '../domain/audit.js';
 import { ChatError } from '../domain/errors.js';
 import type {
   MemberAction,
@@ -26,6 +27,11 @@ export interface ChatRoomsDeps {
    * open mode, where changes are logged `claimed` (NewMemberChange).
    */
   readonly registered?: (nick: string) => Promise<boolean>;
+  /**
+   * Whether a nick is a server admin (core/admins.ts), who acts as an owner of every room;
+   * absent: nobody is.
+   */
+  readonly isAdmin?: (nick: string) => Promise<boolean>;
   readonly now: () => number;
   /** Publishes a logged event (ChatService.publish). */
   readonly publish: (event: SharedEvent) => Promise<void>;
@@ -107,20 +113,33 @@ export class ChatRooms {
     return this.change(by, 'invite', room, user);
   }
 
-  remove(by: string, room: string, userRaw: string): Promise<StoredMemberChange | undefined> {
-    return this.change(by, 'remove', room, userRaw);
+  /**
+   * `by` removes `userRaw` from `room` (or withdraws their invitation); a removal of another
+   * user is audited ('room.remove', with `reasonRaw`) in the transaction that logs it.
+   */
+  remove(
+    by: string,
+    room: string,
+    userRaw: string,
+    reasonRaw?: unknown,
+  ): Promise<StoredMemberChange | undefined> {
+    const reason = parseReason(reasonRaw, false);
+    return this.change(by, 'remove', room, userRaw, undefined, undefined, reason);
   }
 
+  /** `by` sets the room role of `userRaw`, audited ('room.role', detail {role}) when it changes. */
   setRole(
     by: string,
     room: string,
     userRaw: string,
     role: unknown,
+    reasonRaw?: unknown,
   ): Promise<StoredMemberChange | undefined> {
     if (role !== 'owner' && role !== 'moderator' && role !== 'member') {
       throw new ChatError('CHAT_ROLE_INVALID');
     }
-    return this.change(by, 'role', room, userRaw, undefined, role);
+    const reason = parseReason(reasonRaw, false);
+    return this.change(by, 'role', room, userRaw, undefined, role, reason);
   }
 
   /** The rooms `viewer` is in or invited to, and the public ones. */
@@ -179,22 +198,54 @@ export class ChatRooms {
     userRaw: string,
     settings?: RoomSettings,
     role?: Role,
+    reason = '',
   ): Promise<StoredMemberChange | undefined> {
     const { store, limits, bigRoom, now } = this.deps;
+    const room = parseRoom(roomRaw);
+    const user = parseNick(userRaw, limits);
+    const ts = now();
+    // Acting on someone else as an owner might: a server admin is one in every room. Only
+    // these read the role (a join, a leave or a decline never needs it).
+    const moderating =
+      action === 'invite' || action === 'role' || (action === 'remove' && user !== by);
+    const asOwner = moderating && (await this.deps.isAdmin?.(by)) === true;
+    const audit = this.audit(action, { ts, actor: by, room, target: user, reason }, role, asOwner);
     const change: NewMemberChange = {
-      room: parseRoom(roomRaw),
-      user: parseNick(userRaw, limits),
+      room,
+      user,
       by,
       action,
-      ts: now(),
+      ts,
       bigRoom,
       ...(!this.deps.registered && { claimed: true }),
       ...(settings && { settings }),
       ...(role && { role }),
+      ...(asOwner && { asOwner }),
+      ...(audit && { audit }),
     };
     // The withdrawn invitations come first, in id order, then the change itself.
     const logged = await store.appendMember(change);
     for (const stored of logged) await this.deps.publish({ kind: 'member', change: stored });
     return logged.at(-1);
+  }
+
+  /**
+   * The audit row of a change, when it is a moderation: a removal of another user, a role
+   * change (detail: the role; `admin` when a server admin made it). The Store writes it only
+   * when it logs the change.
+   */
+  private audit(
+    action: MemberAction,
+    base: Omit<NewAuditEntry, 'action'> & { readonly target: string },
+    role: Role | undefined,
+    admin: boolean,
+  ): NewAuditEntry | undefined {
+    const adminDetail = admin ? { admin: true } : {};
+    if (action === 'remove' && base.target !== base.actor) {
+      return { ...base, action: 'room.remove', ...(admin && { detail: adminDetail }) };
+    }
+    if (action === 'role')
+      return { ...base, action: 'room.role', detail: { role, ...adminDetail } };
+    return undefined;
   }
 }

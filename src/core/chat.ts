@@ -138,6 +138,7 @@ export class ChatService {
       limits: deps.limits,
       bigRoom: deps.bigRoom ?? 200,
       registered: deps.registered,
+      isAdmin: (nick) => this.admins.isAdmin(nick),
       now: this.now,
       publish: (event) => this.publish(event),
     });
@@ -151,6 +152,7 @@ export class ChatService {
       store: deps.store,
       limits: deps.limits,
       now: this.now,
+      isAdmin: (nick) => this.admins.isAdmin(nick),
       publish: async (event) => {
         await this.publish(event);
         if (event.kind === 'edit') deps.onLogged?.();
@@ -374,9 +376,9 @@ export class ChatService {
     return this.edits.edit(by, id, textRaw);
   }
 
-  /** Deletes message `id` (see ChatEdits.delete). */
-  delete(by: string, id: EventId): Promise<StoredDelete> {
-    return this.edits.delete(by, id);
+  /** Deletes message `id`, audited when it is someone else's (see ChatEdits.delete). */
+  delete(by: string, id: EventId, reason?: unknown): Promise<StoredDelete> {
+    return this.edits.delete(by, id, reason);
   }
 
   /** Adds (`on`) or takes back `by`'s reaction on message `id` (see ChatReactions.react). */

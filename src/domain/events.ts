@@ -1,3 +1,4 @@
+import type { NewAuditEntry } from './audit.js';
 import type { NotifyLevel } from './notify.js';
 import type { ReplyPreview, ReplyReaders } from './replies.js';
 
@@ -187,6 +188,16 @@ export interface NewMemberChange {
    * creations per address instead (http/claimed-limit.ts). Absent or false: applied.
    */
   readonly claimed?: boolean;
+  /**
+   * True when `by` is a server admin (core/admins.ts): the rules treat them as an owner of the
+   * room whatever their role there (none included). Absent or false: their role decides.
+   */
+  readonly asOwner?: boolean;
+  /**
+   * An audit row the Store writes in the transaction that logs the change, only when it logs
+   * it (a removal of another user, a role change: core/chat-rooms.ts).
+   */
+  readonly audit?: NewAuditEntry;
 }
 
 /** `remove` is done by an owner or moderator to another member. */
@@ -257,9 +268,14 @@ export interface NewDelete {
   readonly from: string;
   readonly to: string;
   readonly ts: number;
+  /**
+   * An audit row the Store writes in the delete's transaction (a delete of someone else's
+   * message: core/chat-edits.ts); never part of the logged event.
+   */
+  readonly audit?: NewAuditEntry;
 }
 
-export interface StoredDelete extends NewDelete {
+export interface StoredDelete extends Omit<NewDelete, 'audit'> {
   readonly id: EventId;
 }
 

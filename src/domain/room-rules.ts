@@ -110,14 +110,17 @@ const ROLES: readonly Role[] = ['owner', 'moderator', 'member'];
  *   withdraws an invitation. A user who holds an invitation removes it themselves to decline
  *   it (`by` is `user`); declining without one changes nothing.
  * - `role`: owners set a member's role.
+ * - A server admin (`asOwner`) is an owner for all of these, whatever their role in the room.
  *
  * A join or leave is quiet when the room had more than `bigRoom` members before it.
  */
 export function decideMembership(
   change: NewMemberChange,
-  state: MembershipState,
+  stateRead: MembershipState,
 ): MembershipOutcome | null {
   const { action } = change;
+  // A server admin acts as an owner of every room (NewMemberChange.asOwner).
+  const state: MembershipState = change.asOwner ? { ...stateRead, byRole: 'owner' } : stateRead;
   if (action === 'create') {
     if (state.room) throw new ChatError('CHAT_ROOM_EXISTS');
     full(state);

@@ -5,7 +5,7 @@ import type { HistoryMode, StoredMemberChange, Visibility } from '../domain/even
 import type { Admission } from './admission.js';
 import { decodeSegment } from './api-paths.js';
 import type { Auth } from './auth.js';
-import { type JsonBody, optionalString, stringField } from './body.js';
+import { hasBody, type JsonBody, optionalString, stringField } from './body.js';
 import { ClaimedLimit, OPEN_ROOM_CREATIONS } from './claimed-limit.js';
 import { sendJson } from './reply.js';
 import type { Handler, RouteParams } from './router.js';
@@ -87,7 +87,10 @@ export class ApiRooms {
     sendJson(res, 200, { id: change?.id ?? null });
   };
 
-  /** `PUT` (a role) and `DELETE` (a removal) of `/api/v1/rooms/<name>/members/<user>`. */
+  /**
+   * `PUT` (a role, `{role, reason?}`) and `DELETE` (a removal, optional body `{reason?}`) of
+   * `/api/v1/rooms/<name>/members/<user>`; audited in the change's transaction.
+   */
   readonly member: Handler = async (req, res, params) => {
     const room = roomOf(params);
     const user = decodeSegment(params.user ?? '');
@@ -95,8 +98,13 @@ export class ApiRooms {
     await this.deps.admission.send(req, nick);
     const rooms = this.deps.chat.rooms;
     let change: StoredMemberChange | undefined;
-    if (req.method === 'DELETE') change = await rooms.remove(nick, room, user);
-    else change = await rooms.setRole(nick, room, user, (await this.deps.body(req, res)).role);
+    if (req.method === 'DELETE') {
+      const body = hasBody(req) ? await this.deps.body(req, res) : {};
+      change = await rooms.remove(nick, room, user, body.reason);
+    } else {
+      const body = await this.deps.body(req, res);
+      change = await rooms.setRole(nick, room, user, body.role, body.reason);
+    }
     sendJson(res, 200, { id: change?.id ?? null });
   };
 

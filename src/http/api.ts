@@ -29,7 +29,7 @@ import { ApiStream } from './api-stream.js';
 import type { ApiSession } from './api-types.js';
 import { ApiUploads } from './api-uploads.js';
 import { type Auth, type Identity, TICKET_TTL_MS } from './auth.js';
-import { type JsonBody, optionalString, readJson, stringField } from './body.js';
+import { hasBody, type JsonBody, optionalString, readJson, stringField } from './body.js';
 import { requireOwnConnection } from './open-stream.js';
 import { sendEmpty, sendJson } from './reply.js';
 import type { Handler } from './router.js';
@@ -317,7 +317,8 @@ export class Api {
     const arg = decodeSegment(params.id ?? '');
     const { nick } = await this.deps.auth.require(req);
     await this.deps.admission.send(req, nick);
-    const del = await this.deps.chat.delete(nick, messageId(arg));
+    const body = hasBody(req) ? await this.body(req, res) : {};
+    const del = await this.deps.chat.delete(nick, messageId(arg), body.reason);
     sendJson(res, 200, { id: del.id });
   };
 

@@ -34,6 +34,19 @@ export async function readJson(
   return body as JsonBody;
 }
 
+/**
+ * Whether a request says it carries a body (a Content-Type, a Content-Length above 0, or a
+ * Transfer-Encoding): a DELETE whose JSON body is optional (`{reason}`) is read only then.
+ */
+export function hasBody(req: IncomingMessage): boolean {
+  const { headers } = req;
+  return (
+    headers['content-type'] !== undefined ||
+    headers['transfer-encoding'] !== undefined ||
+    Number(headers['content-length'] ?? 0) > 0
+  );
+}
+
 const TOO_LARGE = Symbol('too large');
 
 /**

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import type { NewAuditEntry } from '../domain/audit.js';
 import { ChatError } from '../domain/errors.js';
-import { TS } from './rooms.contract.js';
+import { code, memberAt, sendAt, TS } from './rooms.contract.js';
 import type { Store } from './store.js';
 
 /** How the audit suite reaches an engine: a fresh store, and raw SQL on its database. */
@@ -182,6 +182,85 @@ export function auditContract(name: string, harness: AuditHarness): void {
       assert.equal((await store.accounts.admins()).length, 1);
       // The refused change wrote no audit row: two promotions and one demotion.
       assert.equal((await store.audit.list({ limit: 10 })).entries.length, 3);
+    });
+
+    test('a membership change writes its audit row in its transaction, only when logged', async () => {
+      await memberAt(store, '#r', 'own', 'create');
+      await memberAt(store, '#r', 'bob', 'join');
+      const change = (user: string, by: string, over: Record<string, unknown> = {}) =>
+        store.appendMember({
+          room: '#r',
+          user,
+          by,
+          action: 'remove',
+          ts: TS,
+          bigRoom: 100,
+          audit: entry({ actor: by, action: 'room.remove', target: user, room: '#r' }),
+          ...over,
+        });
+      // Refused by the rules (bob is no moderator): no row.
+      await assert.rejects(change('own', 'bob'), code('CHAT_FORBIDDEN'));
+      // Changes nothing (cat holds no invitation and is no member of it): no row either.
+      await assert.rejects(change('cat', 'own'), code('CHAT_NOT_MEMBER'));
+      assert.deepEqual((await store.audit.list({ limit: 10 })).entries, []);
+      const logged = await change('bob', 'own');
+      assert.equal(logged.length, 1);
+      // The event carries no audit.
+      assert.equal('audit' in (logged[0] as object), false);
+      const [row] = (await store.audit.list({ limit: 10 })).entries;
+      assert.equal(row?.action, 'room.remove');
+      assert.equal(row?.target, 'bob');
+      assert.equal(row?.room, '#r');
+    });
+
+    test('asOwner: a server admin acts as an owner in a room they are not in', async () => {
+      await memberAt(store, '#r', 'own', 'create');
+      await memberAt(store, '#r', 'bob', 'join');
+      const base = { room: '#r', by: 'adm', ts: TS, bigRoom: 100 } as const;
+      await assert.rejects(
+        store.appendMember({ ...base, user: 'bob', action: 'role', role: 'moderator' }),
+        code('CHAT_NOT_MEMBER'),
+      );
+      const role = await store.appendMember({
+        ...base,
+        user: 'bob',
+        action: 'role',
+        role: 'moderator',
+        asOwner: true,
+      });
+      assert.equal(role.at(-1)?.role, 'moderator');
+      // Owners are removed by an admin too; the room still needs an owner to change its own.
+      const removed = await store.appendMember({
+        ...base,
+        user: 'bob',
+        action: 'remove',
+        asOwner: true,
+      });
+      assert.equal(removed.at(-1)?.role, null);
+      assert.deepEqual(
+        (await store.members('#r')).map((m) => m.user),
+        ['own'],
+      );
+    });
+
+    test('a delete writes its audit row in its transaction, not when refused', async () => {
+      const m = await sendAt(store, 'bob', 'all', 'hello');
+      const del = (target: number) =>
+        store.appendDelete({
+          target,
+          from: 'adm',
+          to: 'all',
+          ts: TS,
+          audit: entry({ actor: 'adm', action: 'message.delete', target: 'bob', message: target }),
+        });
+      await assert.rejects(del(m.id + 100), code('CHAT_MESSAGE_NOT_FOUND'));
+      assert.deepEqual((await store.audit.list({ limit: 10 })).entries, []);
+      const done = await del(m.id);
+      assert.equal('audit' in done, false);
+      await assert.rejects(del(m.id), code('CHAT_MESSAGE_NOT_FOUND'));
+      const rows = (await store.audit.list({ limit: 10 })).entries;
+      assert.equal(rows.length, 1);
+      assert.equal(rows[0]?.message, m.id);
     });
 
     test('a deleted account is no admin, nor is whoever registers the nick again', async () => {

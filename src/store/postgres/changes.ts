@@ -16,6 +16,7 @@ import {
   type MembershipOutcome,
   WITHDRAWN,
 } from '../../domain/room-rules.js';
+import { insertAudit } from './audit.js';
 import { mentionsColumn, resolveMentions } from './mentions.js';
 import { searchVector } from './search.js';
 import { dropUploads } from './uploads.js';
@@ -241,6 +242,7 @@ export async function writeMember(
   const was = state.user_role !== null;
   const members = before + (outcome.role !== null ? 1 : 0) - (was ? 1 : 0);
   logged.push(await write(client, change, outcome, was, members));
+  if (change.audit) await insertAudit(client, change.audit);
   if (outcome.closes) {
     await client.query({ ...CLOSE_ROOM, values: [room] });
     // Its files: nobody can see its messages any more (sqlite/uploads.ts, dropRoomFiles).
@@ -315,6 +317,7 @@ export async function writeDelete(client: pg.ClientBase, del: NewDelete): Promis
   const { target, from, to, ts } = del;
   const id = await oneId(client, DELETE, [ts, from, to, target]);
   if (id === undefined) throw new ChatError('CHAT_MESSAGE_NOT_FOUND');
+  if (del.audit) await insertAudit(client, del.audit);
   return { id, target, from, to, ts };
 }
 

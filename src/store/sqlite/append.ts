@@ -14,6 +14,7 @@ import { findMentions } from '../../domain/mentions.js';
 import type { PendingWrite, Settle } from '../pending-write.js';
 import { COLUMNS, type Row, toMessage } from '../rows.js';
 import type { Appended } from '../store.js';
+import { insertAudit } from './audit.js';
 import { mentionsColumn, SqliteMentions } from './mentions.js';
 import type { SqliteReactions } from './reactions.js';
 import type { SqliteRooms } from './rooms.js';
@@ -67,7 +68,7 @@ export class SqliteAppender {
   private readonly attachments: SqliteAttachments;
 
   constructor(
-    db: Database.Database,
+    private readonly db: Database.Database,
     private readonly rooms: SqliteRooms,
     private readonly search: SqliteSearch,
     private readonly reactions: SqliteReactions,
@@ -249,6 +250,7 @@ export class SqliteAppender {
     this.attachments.drop(target, ts);
     this.reactions.drop(target);
     const { lastInsertRowid } = this.insertEdit.run('delete', ts, from, to, '', target, null, null);
+    if (del.audit) insertAudit(this.db, del.audit);
     return { id: Number(lastInsertRowid), target, from, to, ts };
   }
 }

@@ -16,6 +16,7 @@ import {
 } from '../../domain/room-rules.js';
 import { COLUMNS, type Row, toMessage } from '../rows.js';
 import { MAX_ROOM_LISTING, type Member, type RoomInfo, type RoomListing } from '../store.js';
+import { insertAudit } from './audit.js';
 import { OPEN } from './log.js';
 import { SqliteAttachments } from './uploads.js';
 
@@ -135,7 +136,7 @@ export class SqliteRooms {
   private readonly closeSpan: Statement<[number, string, string]>;
 
   /** Prepares its statements on `db`, which must already have the current schema. */
-  constructor(db: Database.Database) {
+  constructor(private readonly db: Database.Database) {
     this.selectRoom = db.prepare(`SELECT ${ROOM_COLUMNS} FROM rooms r WHERE r.name = ?`);
     this.selectListing = db.prepare(LISTING);
     this.selectRole = db.prepare('SELECT role FROM members WHERE room = ? AND nick = ?');
@@ -230,6 +231,7 @@ export class SqliteRooms {
       logged.push(this.write(replaced, WITHDRAWN, null, true));
     }
     logged.push(this.write(change, outcome, userRole, invited));
+    if (change.audit) insertAudit(this.db, change.audit);
     if (outcome.closes) {
       this.deleteRoom.run(room);
       this.attachments.dropRoomFiles(room, change.ts);
