@@ -166,6 +166,14 @@ describe('registration modes and invite links (SQLite)', () => {
     expectError(third, 403, 'AUTH_INVITE_INVALID');
     assert.match(third.json.error.message, /used/);
 
+    const one = await call(base, root, 'GET', `/admin/invites/${id}`);
+    assert.equal(one.status, 200, one.body);
+    assert.deepEqual(
+      one.json.usedBy.map((u: { nick: string }) => u.nick),
+      ['ann', 'bob'],
+    );
+    assert.equal(one.json.code, undefined);
+    expectError(await call(base, root, 'GET', '/admin/invites/nope'), 404, 'INVITE_NOT_FOUND');
     const list = await call(base, root, 'GET', '/admin/invites');
     const listed = list.json.invites.find((i: { id: string }) => i.id === id);
     assert.equal(listed.status, 'used');

@@ -13,7 +13,7 @@ import {
   type RegistrationGate,
   type RegistrationMode,
 } from '../domain/registration.js';
-import type { InvitePage, RegistrationStore } from '../store/registration-store.js';
+import type { InvitePage, InviteUse, RegistrationStore } from '../store/registration-store.js';
 import { hashSecret, newId, newSecret } from './secrets.js';
 
 /** A code hash no invite has (hashSecret gives 64 hex digits). */
@@ -134,6 +134,14 @@ export class Registration {
       invites: page.invites.map((invite) => ({ ...invite, status: inviteStatus(invite, now) })),
       next: page.next,
     };
+  }
+
+  /** One invite with who registered through it; INVITE_NOT_FOUND when there is none. */
+  async invite(id: string): Promise<{ invite: InviteView; usedBy: InviteUse[] }> {
+    const found = await this.store.invite(id);
+    if (!found) throw new ChatError('INVITE_NOT_FOUND');
+    const usedBy = await this.store.inviteUses(id);
+    return { invite: { ...found, status: inviteStatus(found, this.now()) }, usedBy };
   }
 
   /** Revokes an invite, audited 'invite.revoke'; INVITE_NOT_FOUND when there is none. */

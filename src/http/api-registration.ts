@@ -6,7 +6,7 @@ import { parseReason } from '../domain/audit.js';
 import { ChatError } from '../domain/errors.js';
 import { parseRegistrationMode } from '../domain/registration.js';
 import { decodeSegment } from './api-paths.js';
-import type { ApiInvite, ApiInvitePage, ApiNewInvite } from './api-types.js';
+import type { ApiInvite, ApiInviteDetail, ApiInvitePage, ApiNewInvite } from './api-types.js';
 import type { Auth, Identity } from './auth.js';
 import { type JsonBody, readJson, stringField } from './body.js';
 import { sendJson } from './reply.js';
@@ -85,6 +85,15 @@ export class ApiRegistration {
     }
     const page = await this.deps.registration.invites(before, limit);
     const answer: ApiInvitePage = { invites: page.invites.map(inviteInfo), next: page.next };
+    sendJson(res, 200, answer);
+  };
+
+  /** `GET /api/v1/admin/invites/<id>`: an invite and who registered with it, oldest first. */
+  readonly invite: Handler = async (req, res, params) => {
+    const id = decodeSegment(params.id ?? '');
+    await this.deps.requireAdmin(req);
+    const { invite, usedBy } = await this.deps.registration.invite(id);
+    const answer: ApiInviteDetail = { ...inviteInfo(invite), usedBy };
     sendJson(res, 200, answer);
   };
 

@@ -283,6 +283,11 @@ export interface ApiNewInvite extends ApiInvite {
   readonly url: string;
 }
 
+/** `GET /admin/invites/<id>`: the invite and who registered with it (ts in ms), oldest first. */
+export interface ApiInviteDetail extends ApiInvite {
+  readonly usedBy: ReadonlyArray<{ readonly nick: string; readonly ts: number }>;
+}
+
 /** `GET /admin/invites`: newest first; `next` is the `before` of the next page. */
 export interface ApiInvitePage {
   readonly invites: readonly ApiInvite[];

@@ -129,7 +129,10 @@ export const ROUTES: readonly RouteSpec[] = [
     GET: (e) => e.api.registration.invites,
     POST: (e) => e.api.registration.createInvite,
   }),
-  api('/admin/invites/:id', { DELETE: (e) => e.api.registration.revokeInvite }),
+  api('/admin/invites/:id', {
+    GET: (e) => e.api.registration.invite,
+    DELETE: (e) => e.api.registration.revokeInvite,
+  }),
   api('/admin/users', { POST: (e) => e.api.registration.createUser }),
 
   // Our page and its files.

@@ -121,6 +121,8 @@ export function registrationStoreContract(
       assert.equal((await store.registration.invite('a'))?.uses, 0);
       assert.equal(await store.accounts.createUser('ann', 'h', TS, { gate: gate('code-a') }), true);
       assert.equal((await store.registration.invite('a'))?.uses, 1);
+      assert.deepEqual(await store.registration.inviteUses('a'), [{ nick: 'ann', ts: TS }]);
+      assert.deepEqual(await store.registration.inviteUses('c'), []);
       await assert.rejects(
         store.accounts.createUser('bob', 'h', TS, { gate: gate('code-a') }),
         refused('AUTH_INVITE_INVALID', /used/),
@@ -148,6 +150,7 @@ export function registrationStoreContract(
         false,
       );
       assert.equal((await store.registration.invite('a'))?.uses, 0);
+      assert.deepEqual(await store.registration.inviteUses('a'), []);
       assert.equal(await store.accounts.createUser('bob', 'h', TS, { gate: gate('code-a') }), true);
     });
 
@@ -174,6 +177,12 @@ export function registrationStoreContract(
           if ((await store.accounts.passwordHash(nick)) !== undefined) accounts++;
         assert.equal(accounts, 2);
         assert.equal((await store.registration.invite('two'))?.uses, 2);
+        const usedBy = (await store.registration.inviteUses('two')).map((u) => u.nick).sort();
+        const winners = nicks.filter((_, i) => {
+          const r = results[i];
+          return r?.status === 'fulfilled' && r.value === true;
+        });
+        assert.deepEqual(usedBy, winners.sort());
       } finally {
         await other.close();
       }

@@ -11,6 +11,12 @@ export interface NewInvite {
   readonly maxUses: number;
 }
 
+/** A registration through an invite: who, and when (ms since the epoch). */
+export interface InviteUse {
+  readonly nick: string;
+  readonly ts: number;
+}
+
 /** A page of invites, newest first; `next` is the `before` of the next page. */
 export interface InvitePage {
   readonly invites: Invite[];
@@ -49,6 +55,12 @@ export interface RegistrationStore {
   invites(before: string | undefined, limit: number): Promise<InvitePage>;
   /** The invite of this id, if any. */
   invite(id: string): Promise<Invite | undefined>;
+  /**
+   * Who registered with the invite of this id, oldest first (at most its maxUses, so at most
+   * MAX_INVITE_USES); recorded by createUser in the account's transaction, kept when an
+   * account is deleted.
+   */
+  inviteUses(id: string): Promise<InviteUse[]>;
   /** Revokes the invite of this id, with its audit row, in one transaction; see above. */
   revokeInvite(id: string, audit: NewAuditEntry): Promise<boolean>;
 }

@@ -72,7 +72,7 @@ export class PostgresAccounts implements AccountStore {
           [nick, passwordHash, now, nickKey(nick)],
         );
         if (rowCount !== 1) return false;
-        if (invited && gate) await countInviteUse(client, gate, now);
+        if (invited && gate) await countInviteUse(client, gate, now, nick);
         if (options.admin)
           await client.query('UPDATE users SET admin = true WHERE nick = $1', [nick]);
         if (options.audit) await insertAudit(client, options.audit);

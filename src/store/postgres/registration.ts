@@ -9,7 +9,7 @@ import {
   type RegistrationGate,
   type RegistrationMode,
 } from '../../domain/registration.js';
-import type { InvitePage, NewInvite, RegistrationStore } from '../registration-store.js';
+import type { InvitePage, InviteUse, NewInvite, RegistrationStore } from '../registration-store.js';
 import { insertAudit } from './audit.js';
 import { inTransaction } from './client.js';
 
@@ -71,13 +71,20 @@ export async function countInviteUse(
   client: pg.PoolClient,
   gate: RegistrationGate,
   now: number,
+  nick: string,
 ): Promise<void> {
-  const { rowCount } = await client.query(
+  const { rows } = await client.query<{ id: string }>(
     `UPDATE invite_links SET uses = uses + 1
-      WHERE code_hash = $1 AND NOT revoked AND uses < max_uses AND expires >= $2`,
+      WHERE code_hash = $1 AND NOT revoked AND uses < max_uses AND expires >= $2 RETURNING id`,
     [gate.inviteHash ?? '', now],
   );
-  if (rowCount !== 1) throw inviteRefusal(undefined);
+  const used = rows[0];
+  if (used === undefined) throw inviteRefusal(undefined);
+  await client.query('INSERT INTO invite_uses (invite, nick, ts) VALUES ($1, $2, $3)', [
+    used.id,
+    nick,
+    now,
+  ]);
 }
 
 /** The RegistrationStore of PostgresStore: tables server_settings and invite_links. */
@@ -151,6 +158,14 @@ export class PostgresRegistration implements RegistrationStore {
       [id],
     );
     return rows[0] && toInvite(rows[0]);
+  }
+
+  async inviteUses(id: string): Promise<InviteUse[]> {
+    const { rows } = await this.pool.query<{ nick: string; ts: string | number }>(
+      'SELECT nick, ts FROM invite_uses WHERE invite = $1 ORDER BY ts, nick',
+      [id],
+    );
+    return rows.map((r) => ({ nick: r.nick, ts: Number(r.ts) }));
   }
 
   async revokeInvite(id: string, audit: NewAuditEntry): Promise<boolean> {

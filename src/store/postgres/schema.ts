@@ -359,7 +359,15 @@ const MIGRATIONS = [
      CHECK (uses <= max_uses)
    );
    CREATE INDEX invite_links_active ON invite_links (expires)
-     WHERE NOT revoked AND uses < max_uses;`,
+     WHERE NOT revoked AND uses < max_uses;
+   -- Who registered with which invite, and when (GET /api/v1/admin/invites/<id>): a row per
+   -- use, written in the account's transaction; kept when the account goes, as history.
+   CREATE TABLE invite_uses (
+     invite TEXT   NOT NULL,
+     nick   TEXT   NOT NULL,
+     ts     BIGINT NOT NULL,
+     PRIMARY KEY (invite, nick)
+   );`,
 ];
 
 /** The schema version this ssechat writes; a database with a higher one is refused. */

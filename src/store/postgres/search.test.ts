@@ -41,7 +41,7 @@ async function beforeSearch(n: number, text = (i: number) => `word${i} common`):
   // The steps after search (profiles, departed, replies, admins, invites; reactions runs
   // again as it is) first.
   await admin(`SET search_path TO ${schema};
-    DROP TABLE invite_links, server_settings;
+    DROP TABLE invite_uses, invite_links, server_settings;
     DROP TABLE audit;
     DROP FUNCTION audit_refuse();
     ALTER TABLE users DROP COLUMN admin;

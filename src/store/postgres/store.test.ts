@@ -81,7 +81,7 @@ const BEFORE_SEARCH = 8;
 async function undoSearch(schema: string): Promise<void> {
   // The steps after search (departed, profiles, replies, admins, invites) first.
   await admin(`SET search_path TO ${schema};
-    DROP TABLE invite_links, server_settings;
+    DROP TABLE invite_uses, invite_links, server_settings;
     DROP TABLE audit;
     DROP FUNCTION audit_refuse();
     ALTER TABLE users DROP COLUMN admin;

@@ -81,7 +81,7 @@ export class SqliteAccounts implements AccountStore {
         const invited = options.gate !== undefined && gate.check(options.gate, now);
         if (reserved.get(nickKey(nick), now) !== undefined) return false;
         if (insertUser.run(nick, passwordHash, now, nickKey(nick)).changes !== 1) return false;
-        if (invited && options.gate) gate.count(options.gate, now);
+        if (invited && options.gate) gate.count(options.gate, now, nick);
         if (options.admin) makeAdmin.run({ nick });
         if (options.audit) insertAudit(db, options.audit);
         dropMailbox.run(nick);

@@ -9,7 +9,7 @@ import {
   type RegistrationGate,
   type RegistrationMode,
 } from '../../domain/registration.js';
-import type { InvitePage, NewInvite, RegistrationStore } from '../registration-store.js';
+import type { InvitePage, InviteUse, NewInvite, RegistrationStore } from '../registration-store.js';
 import { insertAudit } from './audit.js';
 
 interface InviteRow {
@@ -49,9 +49,12 @@ export function registrationGate(db: Database.Database) {
   const selectInvite = db.prepare<[string], InviteRow>(
     `SELECT ${INVITE} FROM invite_links WHERE code_hash = ?`,
   );
-  const countUse = db.prepare<[string, number]>(
+  const countUse = db.prepare<[string, number], { id: string }>(
     `UPDATE invite_links SET uses = uses + 1
-      WHERE code_hash = ? AND revoked = 0 AND uses < max_uses AND expires >= ?`,
+      WHERE code_hash = ? AND revoked = 0 AND uses < max_uses AND expires >= ? RETURNING id`,
+  );
+  const recordUse = db.prepare<[string, string, number]>(
+    'INSERT INTO invite_uses (invite, nick, ts) VALUES (?, ?, ?)',
   );
   return {
     check(gate: RegistrationGate, now: number): boolean {
@@ -64,8 +67,10 @@ export function registrationGate(db: Database.Database) {
       if (status !== 'active') throw inviteRefusal(status);
       return true;
     },
-    count(gate: RegistrationGate, now: number): void {
-      if (countUse.run(gate.inviteHash ?? '', now).changes !== 1) throw inviteRefusal(undefined);
+    count(gate: RegistrationGate, now: number, nick: string): void {
+      const used = countUse.get(gate.inviteHash ?? '', now);
+      if (used === undefined) throw inviteRefusal(undefined);
+      recordUse.run(used.id, nick, now);
     },
   };
 }
@@ -83,9 +88,13 @@ export class SqliteRegistration implements RegistrationStore {
   >;
 
   private readonly gate: ReturnType<typeof registrationGate>;
+  private readonly selectUses: Database.Statement<[string], InviteUse>;
 
   constructor(db: Database.Database) {
     this.gate = registrationGate(db);
+    this.selectUses = db.prepare(
+      'SELECT nick, ts FROM invite_uses WHERE invite = ? ORDER BY ts, nick',
+    );
     this.selectMode = db.prepare('SELECT registration FROM server_settings WHERE id = 1');
     const upsertMode = db.prepare<[RegistrationMode]>(
       `INSERT INTO server_settings (id, registration) VALUES (1, ?)
@@ -155,6 +164,10 @@ export class SqliteRegistration implements RegistrationStore {
   async invite(id: string): Promise<Invite | undefined> {
     const row = this.selectInvite.get(id);
     return row && toInvite(row);
+  }
+
+  async inviteUses(id: string): Promise<InviteUse[]> {
+    return this.selectUses.all(id);
   }
 
   async revokeInvite(id: string, audit: NewAuditEntry): Promise<boolean> {

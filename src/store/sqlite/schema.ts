@@ -396,7 +396,15 @@ const MIGRATIONS: ReadonlyArray<string | ((db: Database.Database) => void)> = [
      CHECK (uses <= max_uses)
    );
    CREATE INDEX invite_links_active ON invite_links (expires)
-     WHERE revoked = 0 AND uses < max_uses;`,
+     WHERE revoked = 0 AND uses < max_uses;
+   -- Who registered with which invite, and when (GET /api/v1/admin/invites/<id>): a row per
+   -- use, written in the account's transaction; kept when the account goes, as history.
+   CREATE TABLE invite_uses (
+     invite TEXT   NOT NULL,
+     nick   TEXT   NOT NULL,
+     ts     INTEGER NOT NULL,
+     PRIMARY KEY (invite, nick)
+   );`,
 ];
 
 /**

@@ -97,7 +97,7 @@ const BEFORE_INVITE_ORDER = 6;
 /** Undoes step 8 (notifications), so that a test can go back to a version before it. */
 // Each undoes one migration step, back to the version before it.
 // (The reactions step's wider CHECK on kind stays: it cannot be narrowed, and the step keeps it.)
-const UNDO_INVITES = 'DROP TABLE invite_links; DROP TABLE server_settings;';
+const UNDO_INVITES = 'DROP TABLE invite_uses; DROP TABLE invite_links; DROP TABLE server_settings;';
 const UNDO_ADMINS = `${UNDO_INVITES} DROP TABLE audit; ALTER TABLE users DROP COLUMN admin;`;
 const UNDO_REACTIONS = `${UNDO_ADMINS} DROP TABLE reactions;`;
 const UNDO_DEPARTED = `${UNDO_REACTIONS} DROP TABLE departed;`;
