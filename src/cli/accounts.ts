@@ -1,5 +1,6 @@
 import { Users } from '../auth/users.js';
 import type { Config } from '../config.js';
+import { CLI_ACTOR, parseReason } from '../domain/audit.js';
 import { ChatError } from '../domain/errors.js';
 import { parseNick } from '../domain/input.js';
 import { silentLogger } from '../logger.js';
@@ -18,7 +19,19 @@ export interface CommandIO {
 }
 
 /** The account commands, by their words after `ssechat`. */
-export type AccountCommand = 'user add' | 'user passwd' | 'token create';
+export type AccountCommand = 'user add' | 'user passwd' | 'user role' | 'token create';
+
+/** What an account command takes besides the nick. */
+export interface AccountOptions {
+  /** `token create --name`. */
+  readonly label?: string;
+  /** `user add --admin`: the new account is a server admin. */
+  readonly admin?: boolean;
+  /** `user role <nick> admin|user`. */
+  readonly role?: string;
+  /** `--reason`, kept in the audit log (at most 500 characters). */
+  readonly reason?: string;
+}
 
 /**
  * Runs an account command against the configured store, through the same Users rules as the
@@ -29,7 +42,7 @@ export type AccountCommand = 'user add' | 'user passwd' | 'token create';
 export async function runAccountCommand(
   command: AccountCommand,
   rawNick: string,
-  options: { readonly label?: string },
+  options: AccountOptions,
   config: Config,
   io: CommandIO,
 ): Promise<void> {
@@ -41,6 +54,7 @@ export async function runAccountCommand(
     // Accounts mode's rules: the nick names an account, which may predate the rules for new
     // nicks; `user add` applies those (Users.create).
     nick = parseNick(rawNick, { ...config, auth: 'accounts' });
+    parseReason(options.reason, false);
   } catch (err) {
     if (err instanceof ChatError) throw new UsageError(`${err.message}: "${rawNick}"`);
     throw err;
@@ -49,12 +63,40 @@ export async function runAccountCommand(
   try {
     const users = new Users(store.accounts);
     const exists = await users.exists(nick);
+    // What the operator does to accounts is audited, with the command line as its actor.
+    const audit = { ts: Date.now(), actor: CLI_ACTOR, target: nick };
+    const reason = parseReason(options.reason, false);
     if (command === 'user add') {
       if (exists) throw new CliError(`user "${nick}" already exists`);
       await users.create(nick, await readNewPassword(io.stdin, io.note, nick));
-      io.out(`user ${nick} created\n`);
+      const admin = options.admin === true;
+      await store.audit.record({ ...audit, action: 'user.create', reason, detail: { admin } });
+      if (admin) {
+        await store.accounts.setAdmin(nick, true, {
+          ...audit,
+          action: 'role',
+          reason,
+          detail: { role: 'admin' },
+        });
+      }
+      io.out(`user ${nick} created${admin ? ' (a server admin)' : ''}\n`);
     } else if (!exists) {
       throw new CliError(`no user "${nick}"; create it with: ssechat user add ${nick}`);
+    } else if (command === 'user role') {
+      const role = options.role;
+      if (role !== 'admin' && role !== 'user') {
+        throw new UsageError('user role needs <nick> admin or <nick> user');
+      }
+      // The account as registered: `exists` matched it in any ASCII letter case.
+      const registered = (await store.accounts.canonicalNick(nick)) ?? nick;
+      await store.accounts.setAdmin(registered, role === 'admin', {
+        ...audit,
+        target: registered,
+        action: 'role',
+        reason,
+        detail: { role },
+      });
+      io.out(`${registered} is ${role === 'admin' ? 'a server admin' : 'a plain user'}\n`);
     } else if (command === 'user passwd') {
       const password = await readNewPassword(io.stdin, io.note, nick);
       const ended = await users.setPassword(nick, password);

@@ -8,7 +8,9 @@ import { packageVersion } from './version.js';
 const USAGE = `Usage:
   ssechat [serve] [PORT] [options]      Run the chat server (the default command)
   ssechat user add <nick> [options]     Register an account; the password is read from stdin
+  ssechat user add --admin <nick>       Register a server admin (accounts mode)
   ssechat user passwd <nick> [options]  Set an account's password and end its sessions and tokens
+  ssechat user role <nick> admin|user   Make an account a server admin, or a plain user again
   ssechat token create <nick> [--name <label>] [options]
                                         Issue a bearer token and print it, once, to stdout
   ssechat config [options]              Print the effective config as JSON, secrets redacted
@@ -26,11 +28,16 @@ a data directory that cannot be written), 2 bad usage or configuration.
 
 const COMMAND_HELP: Record<string, string> = {
   user: `Usage:
-  ssechat user add <nick> [options]
+  ssechat user add [--admin] [--reason <text>] <nick> [options]
   ssechat user passwd <nick> [options]
+  ssechat user role <nick> admin|user [--reason <text>] [options]
 
-add registers <nick> (it must not exist yet); passwd sets the password of an existing user and
-ends every session, token and ticket of theirs. The password is read from stdin: typed twice
+add registers <nick> (it must not exist yet), with --admin as a server admin; passwd sets the
+password of an existing user and ends every session, token and ticket of theirs; role makes an
+existing user a server admin (admin) or a plain user (user). Server admins (accounts mode) act
+as owners of every room and use /api/v1/admin; the first one is made here. What add and role
+do is kept in the audit log (GET /api/v1/admin/audit) with the actor (cli) and the --reason
+(at most 500 characters). The last admin cannot be made a plain user. The password is read from stdin: typed twice
 without echo on a terminal, else the first line (printf '%s\\n' "$PW" | ssechat user add bob).
 Accounts are checked only by a server run with --auth accounts; in open mode the command works
 and says so. Options: those of serve (ssechat serve --help) that choose the store.
@@ -88,7 +95,12 @@ async function run(argv: readonly string[], env: NodeJS.ProcessEnv, streams: Cli
   // --version (-V) anywhere on the line, as --help: after the command, among its options.
   const serving = command === undefined || command === 'serve' || /^(-|\d)/.test(command);
   const words = serving && command !== 'serve' ? argv : argv.slice(1);
-  if (parseArgs(words, command === 'token' ? ['--name'] : []).version) {
+  // --admin is the one flag without a value (user add); the others take one.
+  const end = words.includes('--') ? words.indexOf('--') : words.length;
+  const admin = command === 'user' && words.slice(0, end).includes('--admin');
+  const args = admin ? words.filter((a, i) => i >= end || a !== '--admin') : words;
+  const extraFlags = command === 'token' ? ['--name'] : command === 'user' ? ['--reason'] : [];
+  if (parseArgs(args, extraFlags).version) {
     return write(`${packageVersion()}\n`);
   }
   if (serving) {
@@ -100,7 +112,7 @@ async function run(argv: readonly string[], env: NodeJS.ProcessEnv, streams: Cli
   if (command === 'help') return write(`${USAGE}\n${helpText()}`);
   const help = COMMAND_HELP[command];
   if (help === undefined) throw new UsageError(`unknown command "${command}"; see --help`);
-  const parsed = parseArgs(argv.slice(1), command === 'token' ? ['--name'] : []);
+  const parsed = parseArgs(args, extraFlags);
   if (parsed.help) return write(help);
   if (command === 'config') {
     if (parsed.positionals.length > 0) {
@@ -108,12 +120,20 @@ async function run(argv: readonly string[], env: NodeJS.ProcessEnv, streams: Cli
     }
     return write(`${JSON.stringify(redactedConfig(resolveConfig(parsed, env)), null, 2)}\n`);
   }
-  const verbs = command === 'user' ? ['add', 'passwd'] : ['create'];
-  const [verb, nick, extra] = parsed.positionals;
+  const verbs = command === 'user' ? ['add', 'passwd', 'role'] : ['create'];
+  const [verb, nick, ...more] = parsed.positionals;
   if (verb === undefined || !verbs.includes(verb)) {
-    throw new UsageError(`${command} needs one of: ${verbs.join(', ')}; see ${command} --help`);
+    throw new UsageError(
+      `${command} ${verb} needs one of: ${verbs.join(', ')}; see ${command} --help`,
+    );
   }
   if (nick === undefined) throw new UsageError(`${command} ${verb} needs a <nick>`);
+  if (admin && verb !== 'add') throw new UsageError('--admin goes with user add only');
+  const role = verb === 'role' ? more.shift() : undefined;
+  if (verb === 'role' && role !== 'admin' && role !== 'user') {
+    throw new UsageError('user role needs <nick> admin or <nick> user');
+  }
+  const extra = more[0];
   if (extra !== undefined) {
     throw new UsageError(
       `unexpected argument "${extra}" (passwords are read from stdin, never from arguments)`,
@@ -123,7 +143,12 @@ async function run(argv: readonly string[], env: NodeJS.ProcessEnv, streams: Cli
   await runAccountCommand(
     `${command} ${verb}` as AccountCommand,
     nick,
-    { label: parsed.extras.get('--name') },
+    {
+      label: parsed.extras.get('--name'),
+      admin,
+      ...(role !== undefined && { role }),
+      reason: parsed.extras.get('--reason'),
+    },
     config,
     {
       stdin: streams.stdin,
