@@ -302,6 +302,26 @@ describe('registration modes and invite links (SQLite)', () => {
     );
     await call(base, root, 'PUT', '/admin/registration', { mode: 'invite' });
   });
+
+  test('the stored mode survives a restart and wins over the flag', async () => {
+    await server.close();
+    server = await startTestServer({
+      ...NO_LIMITS,
+      auth: 'accounts',
+      registration: 'open',
+      dataDir: dir,
+    });
+    base = server.url;
+    assert.deepEqual((await api(base, 'GET', '/api/v1/server')).json, {
+      auth: 'accounts',
+      registration: true,
+      registrationMode: 'invite',
+    });
+    expectError(await register(base, 'gus'), 403, 'AUTH_INVITE_REQUIRED');
+    root = await session(base, 'root', PASSWORD);
+    const modes = await call(base, root, 'GET', '/admin/registration');
+    assert.deepEqual(modes.json, { mode: 'invite', flag: 'open', stored: 'invite' });
+  });
 });
 
 describe('wrong invites and the address limit', () => {
