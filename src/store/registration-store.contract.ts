@@ -220,6 +220,7 @@ export function registrationStoreContract(
         ['i1'],
       );
       assert.equal(second.next, null);
+      assert.deepEqual((await store.registration.invites('unknown', 2)).invites, []);
       assert.deepEqual(first.invites[0], {
         id: 'i3',
         createdBy: 'root',

@@ -51,7 +51,10 @@ export interface RegistrationStore {
   setMode(mode: RegistrationMode, audit: NewAuditEntry): Promise<void>;
   /** Stores an invite, with its audit row, in one transaction. */
   createInvite(invite: NewInvite, audit: NewAuditEntry): Promise<void>;
-  /** Invites newest first (by creation, then id), those created before `before`'s if given. */
+  /**
+   * Invites newest first (in the order they were made), those made before the invite of id
+   * `before` if given (none when there is no such invite).
+   */
   invites(before: string | undefined, limit: number): Promise<InvitePage>;
   /** The invite of this id, if any. */
   invite(id: string): Promise<Invite | undefined>;

@@ -144,7 +144,7 @@ export class PostgresRegistration implements RegistrationStore {
   async invites(before: string | undefined, limit: number): Promise<InvitePage> {
     const { rows } = await this.pool.query<InviteRow>(
       `SELECT ${INVITE} FROM invite_links
-        WHERE seq < coalesce((SELECT seq FROM invite_links WHERE id = $1), 9223372036854775807)
+        WHERE $1::text IS NULL OR seq < (SELECT seq FROM invite_links WHERE id = $1)
         ORDER BY seq DESC LIMIT $2`,
       [before ?? null, limit + 1],
     );

@@ -131,10 +131,11 @@ export class SqliteRegistration implements RegistrationStore {
     });
     this.revokeTx = (id, audit) => revokeTx.immediate(id, audit);
     this.selectInvite = db.prepare(`SELECT ${INVITE} FROM invite_links WHERE id = ?`);
-    // Newest first by seq (the order of creation); `before` is an invite's id.
+    // Newest first by seq (the order of creation); `before` is an invite's id (an unknown one:
+    // nothing before it).
     this.selectPage = db.prepare(
       `SELECT seq, ${INVITE} FROM invite_links
-        WHERE seq < coalesce((SELECT seq FROM invite_links WHERE id = @before), 9223372036854775807)
+        WHERE @before IS NULL OR seq < (SELECT seq FROM invite_links WHERE id = @before)
         ORDER BY seq DESC LIMIT @limit`,
     );
   }
