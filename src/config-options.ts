@@ -217,6 +217,12 @@ export const OPTIONS = {
     ['open', 'accounts'],
     'open: anyone may use any nickname, as in the seed; accounts: users register with a password',
   ),
+  registration: oneOf(
+    '--registration',
+    'open',
+    ['open', 'invite', 'closed'],
+    'With --auth accounts, who may register: open: anyone; invite: only with an invite link an admin made; closed: only admins and the command line make accounts. An admin may change it at runtime (PUT /api/v1/admin/registration): the stored mode then wins over this option',
+  ),
   cookieSecure: oneOf(
     '--cookie-secure',
     'auto',

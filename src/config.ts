@@ -156,6 +156,11 @@ function checkCombinations(config: Config): void {
       `--bus redis needs --store postgres: with --store ${config.store} every process would keep its own messages, and clients moving between processes would miss them`,
     );
   }
+  if (config.registration !== 'open' && config.auth !== 'accounts') {
+    throw new ConfigError(
+      `--registration ${config.registration} needs --auth accounts: in open mode nobody registers, anyone may use any nickname`,
+    );
+  }
   if (config.presenceNodeTtlMs < 2 * config.presenceHeartbeatMs) {
     throw new ConfigError(
       '--presence-node-ttl-ms must be at least twice --presence-heartbeat-ms: one late heartbeat must not be a death',

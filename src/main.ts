@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
+import { Registration } from './auth/registration.js';
 import { RegisteredNicks } from './auth/users.js';
 import type { Bus } from './bus/bus.js';
 import { MemoryBus } from './bus/memory-bus.js';
@@ -314,6 +315,7 @@ export async function startServer(
       roster: store.roster,
       rate,
       started,
+      registration: new Registration(store.registration, config.registration),
     });
     closeUnused = trackUnusedSockets(server);
     stopHeartbeat = startHeartbeat(hub, config.heartbeatMs);

@@ -40,7 +40,7 @@ describe('profiles (accounts mode)', () => {
   test('GET /server tells the mode without a session', async () => {
     const r = await api(base(), 'GET', '/api/v1/server');
     assert.equal(r.status, 200);
-    assert.deepEqual(r.json, { auth: 'accounts', registration: true });
+    assert.deepEqual(r.json, { auth: 'accounts', registration: true, registrationMode: 'open' });
   });
 
   test('a profile is read in any case; only its user may change it', async () => {
@@ -248,7 +248,7 @@ describe('profiles (open mode)', () => {
   test('nobody has a profile, and nobody can set one', async () => {
     const me = await session(server.url, 'zed');
     const info = await api(server.url, 'GET', '/api/v1/server');
-    assert.deepEqual(info.json, { auth: 'open', registration: false });
+    assert.deepEqual(info.json, { auth: 'open', registration: false, registrationMode: null });
     for (const path of ['/api/v1/users', '/api/v1/users/zed', '/api/v1/users/zed/avatar']) {
       const r = await api(server.url, 'GET', path, undefined, me);
       assert.equal(r.status, 404, path);

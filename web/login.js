@@ -6,6 +6,10 @@
 //   typed, is not sent); "Register" gets 404 AUTH_ACCOUNTS_ONLY, and the page then joins
 //   with the nickname, saying that this server has no accounts.
 //
+// Who may register (accounts mode) is the server's registrationMode: open; invite (Register
+// needs an invite link, /?invite=<code>: the form keeps the code in a hidden field and says
+// "You were invited"); closed (only admins make accounts: no Register button).
+//
 // Every answer tells the mode too; the page remembers it in localStorage and shapes the form
 // to it at once on the next visit (open: no password field; accounts: password required),
 // and while GET /server is on its way or could not be read.
@@ -68,23 +72,81 @@ export function nickProblem(nick) {
   return '';
 }
 
+const INVITE_KEY = 'ssechat:invite';
+/** Longest invite code the page keeps (the server's MAX_INVITE_CODE_LENGTH). */
+const MAX_INVITE_LENGTH = 128;
+
 /**
- * Shapes the form to the mode this browser knows the server runs in.
- * @param {ApiAuthMode | null} mode
+ * The invite code of this visit: taken from `?invite=` (and then out of the address bar, so
+ * that it is not bookmarked or shared by accident; kept for this tab's reloads), or ''.
  */
-function shapeForm(mode) {
+function takeInvite() {
+  const params = new URLSearchParams(location.search);
+  const fromUrl = params.get('invite');
+  if (fromUrl !== null) {
+    params.delete('invite');
+    const query = params.toString();
+    history.replaceState(
+      null,
+      '',
+      `${location.pathname}${query ? `?${query}` : ''}${location.hash}`,
+    );
+    if (fromUrl !== '' && fromUrl.length <= MAX_INVITE_LENGTH) {
+      try {
+        sessionStorage.setItem(INVITE_KEY, fromUrl);
+      } catch {
+        // Kept in the form only.
+      }
+      return fromUrl;
+    }
+  }
+  try {
+    return sessionStorage.getItem(INVITE_KEY) ?? '';
+  } catch {
+    return '';
+  }
+}
+
+/** Forgets the invite: it was used (or the user signed in instead). */
+function dropInvite() {
+  $('invite', HTMLInputElement).value = '';
+  try {
+    sessionStorage.removeItem(INVITE_KEY);
+  } catch {
+    // Nothing kept.
+  }
+}
+
+/**
+ * Shapes the form to the mode this browser knows the server runs in, and who may register
+ * (undefined while unknown).
+ * @param {ApiAuthMode | null} mode
+ * @param {ApiServerInfo['registrationMode']} [registration]
+ */
+function shapeForm(mode, registration) {
   const form = $('login');
+  const invited = $('invite', HTMLInputElement).value !== '';
   form.dataset.mode = mode ?? 'unknown';
+  form.dataset.registration = registration ?? 'unknown';
   $('password-row').hidden = mode === 'open';
   $('password', HTMLInputElement).required = mode === 'accounts';
-  $('register').hidden = mode === 'open';
+  const noSignup =
+    mode === 'accounts' && (registration === 'closed' || (registration === 'invite' && !invited));
+  $('register').hidden = mode === 'open' || noSignup;
   $('signin').textContent = mode === 'open' ? 'Join' : 'Sign in';
+  $('password', HTMLInputElement).autocomplete = invited ? 'new-password' : 'current-password';
   $('login-hint').textContent =
     mode === 'open'
       ? 'This server has no accounts: pick any nickname to join.'
-      : mode === 'accounts'
-        ? 'New here? Choose a nickname and a password of at least 8 characters, then Register.'
-        : 'New here? Choose Register. On a server without accounts a nickname is enough.';
+      : registration === 'closed'
+        ? 'Registration is closed on this server: sign in, or ask an admin for an account.'
+        : invited
+          ? 'You were invited! Choose a nickname and a password of at least 8 characters, then Register.'
+          : registration === 'invite'
+            ? 'Registration on this server needs an invite link: sign in, or open the link you were sent.'
+            : mode === 'accounts'
+              ? 'New here? Choose a nickname and a password of at least 8 characters, then Register.'
+              : 'New here? Choose Register. On a server without accounts a nickname is enough.';
 }
 
 /**
@@ -97,12 +159,13 @@ export function showLogin(enter, error = '') {
   document.title = 'ssechat';
   $('app').hidden = true;
   $('login-view').hidden = false;
+  $('invite', HTMLInputElement).value = takeInvite();
   shapeForm(knownMode());
   call('GET', 'server').then(
     (answer) => {
-      const { auth } = /** @type {ApiServerInfo} */ (answer);
+      const { auth, registrationMode } = /** @type {ApiServerInfo} */ (answer);
       rememberMode(auth);
-      shapeForm(auth);
+      shapeForm(auth, registrationMode);
     },
     () => {},
   );
@@ -125,6 +188,7 @@ export function showLogin(enter, error = '') {
         : await signIn(nick, password);
       rememberMode(auth);
       $('password', HTMLInputElement).value = '';
+      dropInvite();
       enter(user, auth, notice);
     } catch (e) {
       const err = ApiError.from(e);
@@ -170,7 +234,9 @@ async function signIn(nick, password) {
  */
 async function registerOrJoin(nick, password) {
   try {
-    const reply = /** @type {ApiRegistered} */ (await call('POST', 'users', { nick, password }));
+    const invite = $('invite', HTMLInputElement).value;
+    const body = invite ? { nick, password, invite } : { nick, password };
+    const reply = /** @type {ApiRegistered} */ (await call('POST', 'users', body));
     return { user: reply.user, auth: 'accounts', notice: '' };
   } catch (err) {
     if (ApiError.from(err).code !== 'AUTH_ACCOUNTS_ONLY') throw err;
@@ -198,6 +264,12 @@ function explain(err, register) {
       return 'Wrong nickname or password.';
     case 'AUTH_NICK_TAKEN':
       return 'This nickname is already registered. Sign in, or pick another.';
+    case 'AUTH_INVITE_INVALID':
+      return `This invite link cannot be used (${err.message.replace(/^this invite cannot be used: /, '')}). Ask for a new one.`;
+    case 'AUTH_INVITE_REQUIRED':
+      return 'Registration on this server needs an invite link. Open the link you were sent.';
+    case 'AUTH_REGISTRATION_CLOSED':
+      return 'Registration is closed on this server. Ask an admin for an account.';
     case 'NETWORK':
       return 'Cannot reach the server. Check your connection and try again.';
     default:

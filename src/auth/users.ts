@@ -1,6 +1,11 @@
 import { ChatError } from '../domain/errors.js';
 import { checkNewNick } from '../domain/input.js';
-import type { AccountStore, Credential, CredentialKind } from '../store/accounts.js';
+import type {
+  AccountStore,
+  Credential,
+  CredentialKind,
+  NewUserOptions,
+} from '../store/accounts.js';
 import { checkNewPassword, hashPassword } from './passwords.js';
 import { hashSecret, newId, newSecret } from './secrets.js';
 
@@ -76,12 +81,15 @@ export class Users {
    * parseNick lets both pass, for the accounts that predate the rule), AUTH_PASSWORD_WEAK, or
    * AUTH_NICK_TAKEN when the nick, or one that looks like it, is registered or reserved for a
    * deleted account (AccountStore.deleteUser): the store refuses
-   * both in the insert itself, so that concurrent registrations cannot both win.
+   * both in the insert itself, so that concurrent registrations cannot both win. `options`:
+   * a registration's gate (mode and invite, checked in the same transaction: throws
+   * AUTH_REGISTRATION_CLOSED, AUTH_INVITE_REQUIRED, AUTH_INVITE_INVALID), an admin's flag and
+   * audit row (AccountStore.createUser).
    */
-  async create(nick: string, password: unknown): Promise<void> {
+  async create(nick: string, password: unknown, options: NewUserOptions = {}): Promise<void> {
     checkNewNick(nick);
     const hash = await hashPassword(checkNewPassword(password));
-    if (!(await this.accounts.createUser(nick, hash, this.now()))) {
+    if (!(await this.accounts.createUser(nick, hash, this.now(), options))) {
       // Only for the message: the refusal itself was the insert's.
       const like = await this.accounts.lookAlike(nick);
       if (like !== undefined && like.toLowerCase() !== nick.toLowerCase()) {

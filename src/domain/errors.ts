@@ -111,6 +111,25 @@ export const ERRORS = {
   AUTH_PASSWORD_WEAK: { status: 400, message: 'password does not meet the rules' },
   AUTH_RATE_LIMITED: { status: 429, message: 'too many attempts; try again later' },
   AUTH_TICKET_INVALID: { status: 401, message: 'unknown, used or expired stream ticket' },
+  AUTH_REGISTRATION_CLOSED: {
+    status: 403,
+    message: 'registration is closed on this server; ask an admin for an account',
+  },
+  AUTH_INVITE_REQUIRED: {
+    status: 403,
+    message: 'registration on this server needs an invite link; ask an admin or a member for one',
+  },
+  AUTH_INVITE_INVALID: { status: 403, message: 'this invite cannot be used' },
+  INVITE_INVALID: {
+    status: 400,
+    message: 'maxUses must be 1 to 1000 and expiresInHours 1 to 8760 (whole numbers)',
+  },
+  INVITE_NOT_FOUND: { status: 404, message: 'no such invite' },
+  INVITES_FULL: {
+    status: 409,
+    message: 'there are as many active invites as allowed; revoke some first',
+  },
+  REGISTRATION_MODE_INVALID: { status: 400, message: 'mode must be open, invite or closed' },
   AUTH_ADMIN_ONLY: { status: 403, message: 'server admins only' },
   AUTH_METRICS_TOKEN: {
     status: 401,

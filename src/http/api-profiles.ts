@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { RateLimiter } from '../auth/rate-limit.js';
+import type { Registration } from '../auth/registration.js';
 import type { Config } from '../config.js';
 import { MAX_DIRECTORY_PAGE, type Profiles } from '../core/profiles.js';
 import { ChatError } from '../domain/errors.js';
@@ -9,6 +10,7 @@ import type { ProfileChange } from '../store/profiles-store.js';
 import type { Uploads } from '../uploads/uploads.js';
 import type { Admission } from './admission.js';
 import { decodeSegment } from './api-paths.js';
+import type { ApiServerInfo } from './api-types.js';
 import { SAFE_HEADERS } from './api-uploads.js';
 import type { Auth } from './auth.js';
 import type { JsonBody } from './body.js';
@@ -28,6 +30,7 @@ const MAX_AFTER = 256;
 /** What the profile routes need from the JSON API. */
 export interface ApiProfilesDeps {
   readonly config: Config;
+  readonly registration: Registration;
   readonly profiles: Profiles;
   readonly uploads: Uploads;
   readonly auth: Auth;
@@ -45,10 +48,20 @@ export class ApiProfiles {
 
   constructor(private readonly deps: ApiProfilesDeps) {}
 
-  /** `GET /api/v1/server`: the auth mode, before any sign-in (no credentials needed). */
+  /**
+   * `GET /api/v1/server`: the auth mode and who may register, before any sign-in (no
+   * credentials needed). `registration`: whether POST /users can register at all here (accounts
+   * mode, not closed); `registrationMode`: open, invite or closed (null in open auth).
+   */
   readonly server: Handler = async (_req, res) => {
     const auth = this.deps.config.auth;
-    sendJson(res, 200, { auth, registration: auth === 'accounts' });
+    const mode = auth === 'accounts' ? await this.deps.registration.mode() : null;
+    const info: ApiServerInfo = {
+      auth,
+      registration: mode !== null && mode !== 'closed',
+      registrationMode: mode,
+    };
+    sendJson(res, 200, info);
   };
 
   /** `GET /api/v1/users?q=&after=&limit=`: a page of the directory. */

@@ -266,8 +266,51 @@ export interface ApiDirectory {
 /** `GET /server`: what a client needs before signing in. */
 export interface ApiServerInfo {
   readonly auth: ApiAuthMode;
-  /** Whether `POST /users` registers accounts here. */
+  /** Whether `POST /users` registers accounts here (accounts mode, registration not closed). */
   readonly registration: boolean;
+  /** Who may register (accounts mode): anyone, with an invite link, nobody; null in open auth. */
+  readonly registrationMode: ApiRegistrationMode | null;
+}
+
+/** Who may register (accounts mode): anyone, with an invite link, or only admins. */
+export type ApiRegistrationMode = 'open' | 'invite' | 'closed';
+
+/** `GET` and `PUT /admin/registration`: the mode in force, the flag's, the one an admin stored. */
+export interface ApiRegistrationModes {
+  readonly mode: ApiRegistrationMode;
+  readonly flag: ApiRegistrationMode;
+  readonly stored: ApiRegistrationMode | null;
+}
+
+/** An invite link as `/admin/invites` lists it: never its code. Times in ms since the epoch. */
+export interface ApiInvite {
+  readonly id: string;
+  readonly createdBy: string;
+  readonly created: number;
+  /** The last moment it works. */
+  readonly expires: number;
+  readonly maxUses: number;
+  readonly uses: number;
+  readonly revoked: boolean;
+  readonly status: 'active' | 'expired' | 'used' | 'revoked';
+}
+
+/** `POST /admin/invites`: the new invite, with its code and link, shown this once. */
+export interface ApiNewInvite extends ApiInvite {
+  readonly code: string;
+  /** `<origin>/?invite=<code>` */
+  readonly url: string;
+}
+
+/** `GET /admin/invites/<id>`: the invite and who registered with it (ts in ms), oldest first. */
+export interface ApiInviteDetail extends ApiInvite {
+  readonly usedBy: ReadonlyArray<{ readonly nick: string; readonly ts: number }>;
+}
+
+/** `GET /admin/invites`: newest first; `next` is the `before` of the next page. */
+export interface ApiInvitePage {
+  readonly invites: readonly ApiInvite[];
+  readonly next: string | null;
 }
 
 /** The server's login mode. */

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RateLimiter } from '../auth/rate-limit.js';
+import type { Registration } from '../auth/registration.js';
 import { MAX_TOKENS_PER_USER } from '../auth/users.js';
 import type { Config } from '../config.js';
 import type { ChatService } from '../core/chat.js';
@@ -27,6 +28,7 @@ import { ApiProfiles } from './api-profiles.js';
 import { ApiPush } from './api-push.js';
 import { ApiReactions } from './api-reactions.js';
 import { ApiReading } from './api-reading.js';
+import { ApiRegistration } from './api-registration.js';
 import { ApiReports } from './api-reports.js';
 import { ApiRooms } from './api-rooms.js';
 import { ApiSanctions } from './api-sanctions.js';
@@ -78,6 +80,8 @@ export interface ApiDeps {
   readonly rate: MessageRate;
   /** When this process started, ms since the epoch. */
   readonly started: number;
+  /** Who may register: the mode and the invite links (auth/registration.ts). */
+  readonly registration: Registration;
 }
 
 /**
@@ -111,6 +115,8 @@ export class Api {
   readonly reports: ApiReports;
   /** `GET /api/v1/admin/health` and `GET /api/v1/admin/users`. */
   readonly adminView: ApiAdminView;
+  /** The handlers of `/api/v1/admin/registration`, `/admin/invites` and POST `/admin/users`. */
+  readonly registration: ApiRegistration;
   private readonly receipts = new RateLimiter(RECEIPTS);
   /** Largest JSON body: the longest message, each character escaped at worst, plus slack. */
   private readonly maxBodyBytes: number;
@@ -161,8 +167,16 @@ export class Api {
       admission,
       maxBytes: config.maxUploadBytes,
     });
+    this.registration = new ApiRegistration({
+      config,
+      chat,
+      auth: deps.auth,
+      registration: deps.registration,
+      requireAdmin: (req) => this.admin.requireAdmin(req),
+    });
     this.people = new ApiProfiles({
       config,
+      registration: deps.registration,
       profiles: deps.profiles,
       uploads: deps.uploads,
       auth: deps.auth,
@@ -206,11 +220,18 @@ export class Api {
     });
   }
 
-  /** `POST /api/v1/users`: registers an account (accounts mode) and logs it in. */
+  /**
+   * `POST /api/v1/users {nick, password, invite?}`: registers an account (accounts mode) and
+   * logs it in, if the registration mode lets it (invite mode: with a valid invite code).
+   */
   readonly register: Handler = async (req, res) => {
     const body = await this.body(req, res);
     const nick = this.deps.chat.parseNick(stringField(body, 'nick'));
-    await this.deps.auth.register(req, res, nick, body.password);
+    const { registration } = this.deps;
+    const gate = registration.gate(body.invite);
+    await this.deps.auth.register(req, res, nick, body.password, gate, () =>
+      registration.admits(gate),
+    );
     sendJson(res, 201, { user: nick });
   };
 

@@ -5,7 +5,8 @@ import { hashSecret } from '../auth/secrets.js';
 import { type Issued, Users } from '../auth/users.js';
 import type { Config } from '../config.js';
 import { ChatError } from '../domain/errors.js';
-import type { AccountStore, Credential } from '../store/accounts.js';
+import type { RegistrationGate } from '../domain/registration.js';
+import type { AccountStore, Credential, NewUserOptions } from '../store/accounts.js';
 import { addressKey } from './admission.js';
 import { ClaimedLimit, OPEN_TICKETS, OPEN_TOKENS } from './claimed-limit.js';
 import { setRequestUser } from './request-context.js';
@@ -149,15 +150,37 @@ export class Auth {
     checkSameSite(req, this.deps.config.trustProxy === 'yes');
   }
 
-  /** Registers an account (accounts mode) and logs the client in. */
-  async register(req: IncomingMessage, res: ServerResponse, nick: string, password: unknown) {
+  /**
+   * Registers an account (accounts mode) and logs the client in. `gate`: the registration
+   * mode and invite (Registration.gate), checked in the account's transaction; `admits`
+   * refuses it early, before the password is hashed (a refusal costs no scrypt). The attempt
+   * counts against the address's limit first, so a wrong invite does too.
+   */
+  async register(
+    req: IncomingMessage,
+    res: ServerResponse,
+    nick: string,
+    password: unknown,
+    gate: RegistrationGate,
+    admits: () => Promise<void>,
+  ) {
     if (!this.accountsMode) throw new ChatError('AUTH_ACCOUNTS_ONLY');
     this.deps.addressBans?.check(req);
     this.limitAddress(req);
     // A banned account's nick is taken anyway; say why.
     await this.deps.bans?.requireNotBanned(nick);
-    await this.users.create(nick, password);
+    await admits();
+    await this.users.create(nick, password, { gate });
     return this.startSession(req, res, nick);
+  }
+
+  /**
+   * Makes an account for someone else (an admin, `POST /api/v1/admin/users`), in any
+   * registration mode; nobody is signed in. Accounts mode only.
+   */
+  async createAccount(nick: string, password: unknown, options: NewUserOptions): Promise<void> {
+    if (!this.accountsMode) throw new ChatError('AUTH_ACCOUNTS_ONLY');
+    await this.users.create(nick, password, options);
   }
 
   /**

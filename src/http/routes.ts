@@ -137,11 +137,28 @@ export const ROUTES: readonly RouteSpec[] = [
   }),
   api('/admin/addresses/:id', { DELETE: (e) => e.api.sanctions.unbanAddress }),
   api('/admin/health', { GET: (e) => e.api.adminView.health }),
-  api('/admin/users', { GET: (e) => e.api.adminView.users }),
+  api('/admin/users', {
+    GET: (e) => e.api.adminView.users,
+    POST: (e) => e.api.registration.createUser,
+  }),
   api('/push/key', { GET: (e) => e.api.push.key }),
   api('/push/subscriptions', {
     POST: (e) => e.api.push.subscribe,
     DELETE: (e) => e.api.push.unsubscribe,
+  }),
+
+  // Who may register (api-registration.ts): admins only, accounts mode only.
+  api('/admin/registration', {
+    GET: (e) => e.api.registration.mode,
+    PUT: (e) => e.api.registration.setMode,
+  }),
+  api('/admin/invites', {
+    GET: (e) => e.api.registration.invites,
+    POST: (e) => e.api.registration.createInvite,
+  }),
+  api('/admin/invites/:id', {
+    GET: (e) => e.api.registration.invite,
+    DELETE: (e) => e.api.registration.revokeInvite,
   }),
 
   // Our page and its files.

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
+import type { Registration } from '../auth/registration.js';
 import type { Config } from '../config.js';
 import type { ChatService } from '../core/chat.js';
 import type { ChatNotify } from '../core/chat-notify.js';
@@ -90,6 +91,8 @@ export interface HttpDeps {
   readonly rate: MessageRate;
   /** When this process started, ms since the epoch (admins' health: uptime). */
   readonly started: number;
+  /** Who may register: the mode and the invite links (auth/registration.ts). */
+  readonly registration: Registration;
 }
 
 /**

@@ -1,4 +1,20 @@
 import type { NewAuditEntry } from '../domain/audit.js';
+import type { RegistrationGate } from '../domain/registration.js';
+
+/** How createUser makes an account besides its nick and password. */
+export interface NewUserOptions {
+  /**
+   * A registration by the user themself: refused in the same transaction unless the mode
+   * allows it (AUTH_REGISTRATION_CLOSED, AUTH_INVITE_REQUIRED, AUTH_INVITE_INVALID thrown),
+   * and an invite's use counted there (registration-store.ts). Absent: the command line or an
+   * admin, in any mode.
+   */
+  readonly gate?: RegistrationGate;
+  /** The account is a server admin from the start. */
+  readonly admin?: boolean;
+  /** An audit row to write in the same transaction (an admin's 'user.create'). */
+  readonly audit?: NewAuditEntry;
+}
 
 /** What a credential is for. */
 export type CredentialKind = 'session' | 'token' | 'ticket';
@@ -77,9 +93,15 @@ export interface AccountStore {
    * Registers a user, recording the log head as its registration point and dropping what was
    * addressed to the nick before (see above); false when the nick (in any ASCII case) is taken,
    * or an account looks like it (the same nickKey), or a deleted account's reservation covers
-   * it at `now` (deleteUser).
+   * it at `now` (deleteUser). `options`: see NewUserOptions; nothing of a refused
+   * registration (neither the account nor an invite's use) is stored.
    */
-  createUser(nick: string, passwordHash: string, now: number): Promise<boolean>;
+  createUser(
+    nick: string,
+    passwordHash: string,
+    now: number,
+    options?: NewUserOptions,
+  ): Promise<boolean>;
   /** The account that looks like `nick` (the same nickKey), if any: whom a refusal met. */
   lookAlike(nick: string): Promise<string | undefined>;
   /**

@@ -22,6 +22,7 @@ import type { AuditStore } from './audit-store.js';
 import type { NotifyStore } from './notify-store.js';
 import type { ProfileStore } from './profiles-store.js';
 import type { PushStore } from './push-store.js';
+import type { RegistrationStore } from './registration-store.js';
 import type { ReportStore } from './reports-store.js';
 import type { RosterStore } from './roster-store.js';
 import type { SanctionStore } from './sanctions-store.js';
@@ -226,6 +227,8 @@ export interface Store extends EventLog, Mailbox, RoomStore {
   readonly uploads: UploadStore;
   /** Display names and avatars beside the accounts (profiles-store.ts). */
   readonly profiles: ProfileStore;
+  /** Who may register: the runtime mode and the invite links (registration-store.ts). */
+  readonly registration: RegistrationStore;
   /** The append-only audit log of admin and moderator actions (audit-store.ts). */
   readonly audit: AuditStore;
   /** Bans, mutes and address bans, audited in their transactions (sanctions-store.ts). */

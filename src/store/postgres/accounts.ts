@@ -1,10 +1,12 @@
 import type pg from 'pg';
 import type { NewAuditEntry } from '../../domain/audit.js';
 import { nickKey } from '../../domain/confusables.js';
-import type { AccountStore, Credential, CredentialKind } from '../accounts.js';
+import type { AccountStore, Credential, CredentialKind, NewUserOptions } from '../accounts.js';
 import { CREDENTIAL, type CredentialRow, toCredential } from '../credential-row.js';
 import { admins, isAdmin, setAdmin } from './admins.js';
+import { insertAudit } from './audit.js';
 import { inTransaction } from './client.js';
+import { checkRegistration, countInviteUse } from './registration.js';
 import { appendLock, LOCK } from './schema.js';
 
 // `expires` is the last ms at which a credential works; 0 means it never expires.
@@ -41,7 +43,12 @@ export class PostgresAccounts implements AccountStore {
     return admins(this.pool);
   }
 
-  async createUser(nick: string, passwordHash: string, now: number): Promise<boolean> {
+  async createUser(
+    nick: string,
+    passwordHash: string,
+    now: number,
+    options: NewUserOptions = {},
+  ): Promise<boolean> {
     // Under the append lock no append is in flight (store.ts), so max(id) is the
     // exact head, and no message or invitation to the nick lands between that read and the
     // deletes. The unique index on lower(nick) makes a nick taken in any ASCII case a conflict,
@@ -50,6 +57,10 @@ export class PostgresAccounts implements AccountStore {
     return inTransaction(
       this.pool,
       async (client) => {
+        // Registration modes and invites (registration.ts): checked first, counted after the
+        // insert, in this transaction, under the lock every registration takes.
+        const { gate } = options;
+        const invited = gate !== undefined && (await checkRegistration(client, gate, now));
         const held = await client.query(
           'SELECT 1 FROM departed WHERE nick_key = $1 AND until > $2',
           [nickKey(nick), now],
@@ -61,6 +72,10 @@ export class PostgresAccounts implements AccountStore {
           [nick, passwordHash, now, nickKey(nick)],
         );
         if (rowCount !== 1) return false;
+        if (invited && gate) await countInviteUse(client, gate, now, nick);
+        if (options.admin)
+          await client.query('UPDATE users SET admin = true WHERE nick = $1', [nick]);
+        if (options.audit) await insertAudit(client, options.audit);
         await client.query('DELETE FROM offline WHERE recipient = $1', [nick]);
         await client.query('DELETE FROM invites WHERE nick = $1', [nick]);
         // Notification state the nick had before its account (accounts.ts): one statement.

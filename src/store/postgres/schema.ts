@@ -384,6 +384,37 @@ const MIGRATIONS = [
   `-- Last seen (roster-store.ts, issue 23); see sqlite/schema.ts, the last_seen step. With a
    -- constant default, ADD COLUMN changes only the catalog.
    ALTER TABLE users ADD COLUMN IF NOT EXISTS last_seen BIGINT NOT NULL DEFAULT 0;`,
+
+  `-- Registration (issue 23; registration-store.ts): the mode an admin set at runtime (one
+   -- row; NULL or no row: the --registration flag), and the invite links. An invite keeps only
+   -- the hash of its code; seq orders the list (newest first); the partial index serves the
+   -- count of active invites (MAX_ACTIVE_INVITES). Not \`invites\`: that table is the rooms'.
+   CREATE TABLE server_settings (
+     id           INTEGER PRIMARY KEY CHECK (id = 1),
+     registration TEXT CHECK (registration IN ('open', 'invite', 'closed'))
+   );
+   CREATE TABLE invite_links (
+     seq        BIGSERIAL PRIMARY KEY,
+     id         TEXT    NOT NULL UNIQUE,
+     code_hash  TEXT    NOT NULL UNIQUE,
+     created_by TEXT    NOT NULL,
+     created    BIGINT  NOT NULL,
+     expires    BIGINT  NOT NULL,
+     max_uses   INTEGER NOT NULL CHECK (max_uses >= 1),
+     uses       INTEGER NOT NULL DEFAULT 0,
+     revoked    BOOLEAN NOT NULL DEFAULT false,
+     CHECK (uses <= max_uses)
+   );
+   CREATE INDEX invite_links_active ON invite_links (expires)
+     WHERE NOT revoked AND uses < max_uses;
+   -- Who registered with which invite, and when (GET /api/v1/admin/invites/<id>): a row per
+   -- use, written in the account's transaction; kept when the account goes, as history.
+   CREATE TABLE invite_uses (
+     invite TEXT   NOT NULL,
+     nick   TEXT   NOT NULL,
+     ts     BIGINT NOT NULL,
+     PRIMARY KEY (invite, nick)
+   );`,
 ];
 
 /** The schema version this ssechat writes; a database with a higher one is refused. */

@@ -41,6 +41,7 @@ async function beforeSearch(n: number, text = (i: number) => `word${i} common`):
   // The steps after search (profiles, departed, replies, admins, sanctions, reports; reactions
   // runs again as it is) first.
   await admin(`SET search_path TO ${schema};
+    DROP TABLE invite_uses, invite_links, server_settings;
     ALTER TABLE users DROP COLUMN last_seen;
     DROP TABLE sanctions, address_bans;
     DROP TABLE audit;

@@ -66,6 +66,7 @@ import { PostgresProfiles } from './profiles.js';
 import { PostgresPush } from './push.js';
 import { AppendQueue } from './queue.js';
 import { withReactions } from './reactions.js';
+import { PostgresRegistration } from './registration.js';
 import { PostgresReplies } from './replies.js';
 import { PostgresReports } from './reports.js';
 import { PostgresRooms } from './rooms.js';
@@ -151,6 +152,7 @@ export class PostgresStore implements Store {
   readonly notify: PostgresNotify;
   readonly uploads: PostgresUploads;
   readonly profiles: PostgresProfiles;
+  readonly registration: PostgresRegistration;
   readonly audit: PostgresAudit;
   readonly sanctions: PostgresSanctions;
   readonly reports: PostgresReports;
@@ -217,6 +219,7 @@ export class PostgresStore implements Store {
     this.notify = new PostgresNotify(pool, () => this.writes.flushed());
     this.uploads = new PostgresUploads(pool, () => this.writes.flushed());
     this.sanctions = new PostgresSanctions(pool);
+    this.registration = new PostgresRegistration(pool);
     this.profiles = new PostgresProfiles(pool, () => this.writes.flushed());
     this.audit = new PostgresAudit(pool);
     this.reports = new PostgresReports(pool);

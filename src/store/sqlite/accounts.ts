@@ -1,9 +1,11 @@
 import type Database from 'better-sqlite3';
 import type { NewAuditEntry } from '../../domain/audit.js';
 import { nickKey } from '../../domain/confusables.js';
-import type { AccountStore, Credential, CredentialKind } from '../accounts.js';
+import type { AccountStore, Credential, CredentialKind, NewUserOptions } from '../accounts.js';
 import { CREDENTIAL, type CredentialRow, toCredential } from '../credential-row.js';
 import { SqliteAdmins } from './admins.js';
+import { insertAudit } from './audit.js';
+import { registrationGate } from './registration.js';
 
 // `expires` is the last ms at which a credential works; 0 means it never expires.
 const UNEXPIRED = '(expires = 0 OR expires >= ?)';
@@ -18,7 +20,12 @@ const NOTIFY_TABLES = ['read_markers', 'notify_levels', 'attention', 'user_setti
 
 /** The AccountStore of SqliteStore: the users and credentials tables of the same database. */
 export class SqliteAccounts implements AccountStore {
-  private readonly createTx: (nick: string, passwordHash: string, now: number) => boolean;
+  private readonly createTx: (
+    nick: string,
+    passwordHash: string,
+    now: number,
+    options: NewUserOptions,
+  ) => boolean;
   private readonly selectRegistered: Database.Statement<[{ nick: string }], { registered: number }>;
   private readonly selectLookAlike: Database.Statement<[string], { nick: string }>;
   private readonly selectCanonical: Database.Statement<[string], { nick: string }>;
@@ -63,15 +70,28 @@ export class SqliteAccounts implements AccountStore {
       db.prepare(`DELETE FROM ${table} WHERE nick = ?`),
     );
     const reserved = db.prepare('SELECT 1 FROM departed WHERE nick_key = ? AND until > ?');
-    const create = db.transaction((nick: string, passwordHash: string, now: number) => {
-      if (reserved.get(nickKey(nick), now) !== undefined) return false;
-      if (insertUser.run(nick, passwordHash, now, nickKey(nick)).changes !== 1) return false;
-      dropMailbox.run(nick);
-      dropInvites.run(nick);
-      for (const drop of dropNotify) drop.run(nick);
-      return true;
-    });
-    this.createTx = (nick, passwordHash, now) => create.immediate(nick, passwordHash, now);
+    // Registration modes and invites (registration.ts): checked first, counted after the
+    // insert, all in this transaction.
+    const gate = registrationGate(db);
+    const makeAdmin = db.prepare(
+      'UPDATE users SET admin = 1 WHERE nick = @nick AND nick = @nick COLLATE BINARY',
+    );
+    const create = db.transaction(
+      (nick: string, passwordHash: string, now: number, options: NewUserOptions) => {
+        const invited = options.gate !== undefined && gate.check(options.gate, now);
+        if (reserved.get(nickKey(nick), now) !== undefined) return false;
+        if (insertUser.run(nick, passwordHash, now, nickKey(nick)).changes !== 1) return false;
+        if (invited && options.gate) gate.count(options.gate, now, nick);
+        if (options.admin) makeAdmin.run({ nick });
+        if (options.audit) insertAudit(db, options.audit);
+        dropMailbox.run(nick);
+        dropInvites.run(nick);
+        for (const drop of dropNotify) drop.run(nick);
+        return true;
+      },
+    );
+    this.createTx = (nick, passwordHash, now, options) =>
+      create.immediate(nick, passwordHash, now, options);
     // Deleting an account (accounts.ts): everything keyed by the nick, in one transaction.
     const deleteUser = db.prepare(
       'DELETE FROM users WHERE nick = @nick AND nick = @nick COLLATE BINARY',
@@ -156,8 +176,13 @@ export class SqliteAccounts implements AccountStore {
     return this.adminRole.admins();
   }
 
-  async createUser(nick: string, passwordHash: string, now: number): Promise<boolean> {
-    return this.createTx(nick, passwordHash, now);
+  async createUser(
+    nick: string,
+    passwordHash: string,
+    now: number,
+    options: NewUserOptions = {},
+  ): Promise<boolean> {
+    return this.createTx(nick, passwordHash, now, options);
   }
 
   async lookAlike(nick: string): Promise<string | undefined> {

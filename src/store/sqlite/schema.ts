@@ -423,6 +423,37 @@ const MIGRATIONS: ReadonlyArray<string | ((db: Database.Database) => void)> = [
   // Last seen (roster-store.ts, issue 23): ms since the epoch when a stream of the account last
   // opened or closed, written in batches at most once a minute (core/last-seen.ts); 0: never.
   'ALTER TABLE users ADD COLUMN last_seen INTEGER NOT NULL DEFAULT 0;',
+
+  // Registration (issue 23; registration-store.ts): the mode an admin set at runtime (one
+  // row; NULL or no row: the --registration flag), and the invite links. An invite keeps only
+  // the hash of its code; seq orders the list (newest first); the partial index serves the
+  // count of active invites (MAX_ACTIVE_INVITES). Not `invites`: that table is the rooms'.
+  `CREATE TABLE server_settings (
+     id           INTEGER PRIMARY KEY CHECK (id = 1),
+     registration TEXT CHECK (registration IN ('open', 'invite', 'closed'))
+   );
+   CREATE TABLE invite_links (
+     seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+     id         TEXT    NOT NULL UNIQUE,
+     code_hash  TEXT    NOT NULL UNIQUE,
+     created_by TEXT    NOT NULL,
+     created    INTEGER NOT NULL,
+     expires    INTEGER NOT NULL,
+     max_uses   INTEGER NOT NULL CHECK (max_uses >= 1),
+     uses       INTEGER NOT NULL DEFAULT 0,
+     revoked    INTEGER NOT NULL DEFAULT 0,
+     CHECK (uses <= max_uses)
+   );
+   CREATE INDEX invite_links_active ON invite_links (expires)
+     WHERE revoked = 0 AND uses < max_uses;
+   -- Who registered with which invite, and when (GET /api/v1/admin/invites/<id>): a row per
+   -- use, written in the account's transaction; kept when the account goes, as history.
+   CREATE TABLE invite_uses (
+     invite TEXT   NOT NULL,
+     nick   TEXT   NOT NULL,
+     ts     INTEGER NOT NULL,
+     PRIMARY KEY (invite, nick)
+   );`,
 ];
 
 /**

@@ -40,6 +40,7 @@ import { SqliteNotify } from './notify.js';
 import { SqliteProfiles } from './profiles.js';
 import { SqlitePush } from './push.js';
 import { SqliteReactions } from './reactions.js';
+import { SqliteRegistration } from './registration.js';
 import { SqliteReplies } from './replies.js';
 import { SqliteReports } from './reports.js';
 import { SqliteRooms } from './rooms.js';
@@ -87,6 +88,7 @@ export class SqliteStore implements Store {
   readonly notify: SqliteNotify;
   readonly uploads: SqliteUploads;
   readonly profiles: SqliteProfiles;
+  readonly registration: SqliteRegistration;
   readonly audit: SqliteAudit;
   readonly sanctions: SqliteSanctions;
   readonly reports: SqliteReports;
@@ -154,6 +156,7 @@ export class SqliteStore implements Store {
       (nick) => this.accounts.registeredAt(nick),
     );
     this.sanctions = new SqliteSanctions(db);
+    this.registration = new SqliteRegistration(db);
     this.profiles = new SqliteProfiles(db, () => this.flush());
     this.audit = new SqliteAudit(db);
     this.reports = new SqliteReports(db);
