@@ -131,9 +131,7 @@ async function run(argv: readonly string[], env: NodeJS.ProcessEnv, streams: Cli
   const verbs = command === 'user' ? ['add', 'passwd', 'role'] : ['create'];
   const [verb, nick, ...more] = parsed.positionals;
   if (verb === undefined || !verbs.includes(verb)) {
-    throw new UsageError(
-      `${command} ${verb} needs one of: ${verbs.join(', ')}; see ${command} --help`,
-    );
+    throw new UsageError(`${command} needs one of: ${verbs.join(', ')}; see ${command} --help`);
   }
   if (nick === undefined) throw new UsageError(`${command} ${verb} needs a <nick>`);
   if (admin && verb !== 'add') throw new UsageError('--admin goes with user add only');
