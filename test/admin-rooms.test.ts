@@ -146,6 +146,10 @@ describe('admins and moderation in rooms, audited', () => {
       (await call('own', 'POST', '/rooms', { name: '#p', visibility: 'private' })).status,
       201,
     );
+    // The admin sees who is in a private room (not its messages).
+    assert.equal((await call('boss', 'GET', '/rooms/p')).status, 200);
+    assert.equal((await call('cat', 'GET', '/rooms/p')).status, 403);
+    assert.equal((await call('boss', 'GET', '/messages?with=%23p')).status, 403);
     const invite = await call('boss', 'POST', '/rooms/p/invite', { user: 'dan' });
     assert.equal(invite.status, 201, invite.body);
     assert.equal((await call('dan', 'POST', '/rooms/p/join', {})).status, 201);

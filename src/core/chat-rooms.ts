@@ -156,7 +156,7 @@ export class ChatRooms {
 
   /**
    * A room and its members with who of them is online. A private room shows itself only to
-   * its members and to those invited to it.
+   * its members, to those invited to it and to server admins.
    */
   async view(viewer: string, nameRaw: string): Promise<RoomView> {
     const { store, presence } = this.deps;
@@ -166,7 +166,9 @@ export class ChatRooms {
     const members = await store.members(name);
     if (room.visibility === 'private' && !members.some((m) => m.user === viewer)) {
       const listed = await store.rooms(viewer);
-      if (!listed.some((r) => r.name === name && r.invited)) throw new ChatError('CHAT_NOT_MEMBER');
+      // A server admin, an owner of every room, sees who is in it (not what is said in it).
+      const invited = listed.some((r) => r.name === name && r.invited);
+      if (!invited && !(await this.deps.isAdmin?.(viewer))) throw new ChatError('CHAT_NOT_MEMBER');
     }
     const online = new Set(await presence.online());
     const listed = members.slice(0, MAX_MEMBER_LISTING);

@@ -85,6 +85,9 @@ export interface AuditEntry {
   readonly detail: Readonly<Record<string, unknown>> | null;
 }
 
+/** Most rows one page of the audit log holds (`GET /api/v1/admin/audit?limit=`, 1..200). */
+export const MAX_AUDIT_PAGE = 200;
+
 /**
  * Longest reason of a moderation action, in code points (after NFC and trimming): a sentence
  * or two, shown to the sanctioned user and in the audit log; every audit row carries one.

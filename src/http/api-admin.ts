@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseAuditAction } from '../core/admins.js';
 import type { ChatService } from '../core/chat.js';
+import { MAX_AUDIT_PAGE } from '../domain/audit.js';
 import { ChatError } from '../domain/errors.js';
-import { type AuditQuery, MAX_AUDIT_PAGE } from '../store/audit-store.js';
+import type { AuditQuery } from '../store/audit-store.js';
 import { decodeSegment, intParam } from './api-paths.js';
 import type { Auth, Identity } from './auth.js';
 import type { JsonBody } from './body.js';

@@ -1,13 +1,10 @@
 import type { AuditAction, AuditEntry, NewAuditEntry } from '../domain/audit.js';
 
-/** Most rows one `list` page returns (the edge bounds `limit` to it: 1..200). */
-export const MAX_AUDIT_PAGE = 200;
-
 /** One page of the audit log: newest first, narrowed by every filter given (exact match). */
 export interface AuditQuery {
   /** Rows with an id below this; absent for the newest. */
   readonly before?: number;
-  /** At most this many (1..MAX_AUDIT_PAGE). */
+  /** At most this many (the edge bounds it: MAX_AUDIT_PAGE, domain/audit.ts). */
   readonly limit: number;
   readonly actor?: string;
   readonly target?: string;
