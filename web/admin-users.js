@@ -21,7 +21,7 @@ import { call, segment } from './api.js';
  * A user as the admin listing shows them (src/http/api-admin-view.ts AdminUser).
  * @typedef {object} Sanction
  * @property {string} reason
- * @property {number} until
+ * @property {number | null} until
  * @property {string} by
  * @property {number} since
  * @typedef {object} AdminUser

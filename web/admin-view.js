@@ -37,10 +37,10 @@ export function ago(ms, now = Date.now()) {
 
 /**
  * Until when a sanction lasts, in words.
- * @param {number} until ms since the epoch, 0 until lifted
+ * @param {number | null} until ms since the epoch; null (or 0) until lifted
  */
 export function untilText(until) {
-  return until === 0 ? 'until lifted' : `until ${when(until)}`;
+  return until === null || until === 0 ? 'until lifted' : `until ${when(until)}`;
 }
 
 /**

@@ -1,8 +1,8 @@
 /** A ban or a mute in force (the sanctions table of issue 23, part C). */
 export interface SanctionView {
   readonly reason: string;
-  /** When it lifts, ms since the epoch; 0 while it lasts until lifted. */
-  readonly until: number;
+  /** When it lifts, ms since the epoch; null while it lasts until lifted (as the sanction routes say). */
+  readonly until: number | null;
   /** Who imposed it: an admin's nick, or `(cli)`. */
   readonly by: string;
   readonly since: number;
@@ -81,7 +81,12 @@ export function toRosterEntry(row: RosterRow): RosterEntry {
   ) =>
     reason === null
       ? null
-      : { reason, until: Number(until ?? 0), by: by ?? '', since: Number(since ?? 0) };
+      : {
+          reason,
+          until: Number(until ?? 0) === 0 ? null : Number(until),
+          by: by ?? '',
+          since: Number(since ?? 0),
+        };
   const lastSeen = Number(row.last_seen);
   return {
     nick: row.nick,
