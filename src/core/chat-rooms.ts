@@ -115,16 +115,18 @@ export class ChatRooms {
 
   /**
    * `by` removes `userRaw` from `room` (or withdraws their invitation); a removal of another
-   * user is audited ('room.remove', with `reasonRaw`) in the transaction that logs it.
+   * user is audited (`auditAs`: 'room.remove', or 'kick' for Sanctions.kick, with `reasonRaw`)
+   * in the transaction that logs it.
    */
   remove(
     by: string,
     room: string,
     userRaw: string,
     reasonRaw?: unknown,
+    auditAs: 'room.remove' | 'kick' = 'room.remove',
   ): Promise<StoredMemberChange | undefined> {
     const reason = parseReason(reasonRaw, false);
-    return this.change(by, 'remove', room, userRaw, undefined, undefined, reason);
+    return this.change(by, 'remove', room, userRaw, undefined, undefined, reason, auditAs);
   }
 
   /** `by` sets the room role of `userRaw`, audited ('room.role', detail {role}) when it changes. */
@@ -201,6 +203,7 @@ export class ChatRooms {
     settings?: RoomSettings,
     role?: Role,
     reason = '',
+    removeAs: 'room.remove' | 'kick' = 'room.remove',
   ): Promise<StoredMemberChange | undefined> {
     const { store, limits, bigRoom, now } = this.deps;
     const room = parseRoom(roomRaw);
@@ -211,7 +214,8 @@ export class ChatRooms {
     const moderating =
       action === 'invite' || action === 'role' || (action === 'remove' && user !== by);
     const asOwner = moderating && (await this.deps.isAdmin?.(by)) === true;
-    const audit = this.audit(action, { ts, actor: by, room, target: user, reason }, role, asOwner);
+    const base = { ts, actor: by, room, target: user, reason };
+    const audit = this.audit(action, base, role, asOwner, removeAs);
     const change: NewMemberChange = {
       room,
       user,
@@ -241,10 +245,11 @@ export class ChatRooms {
     base: Omit<NewAuditEntry, 'action'> & { readonly target: string },
     role: Role | undefined,
     admin: boolean,
+    removeAs: 'room.remove' | 'kick',
   ): NewAuditEntry | undefined {
     const adminDetail = admin ? { admin: true } : {};
     if (action === 'remove' && base.target !== base.actor) {
-      return { ...base, action: 'room.remove', ...(admin && { detail: adminDetail }) };
+      return { ...base, action: removeAs, ...(admin && { detail: adminDetail }) };
     }
     if (action === 'role')
       return { ...base, action: 'room.role', detail: { role, ...adminDetail } };
