@@ -15,6 +15,7 @@ import type { Credential } from '../store/accounts.js';
 import type { Uploads } from '../uploads/uploads.js';
 import type { Admission } from './admission.js';
 import { ApiAccount } from './api-account.js';
+import { ApiBlocks } from './api-blocks.js';
 import { ApiNotify } from './api-notify.js';
 import { decodeSegment, messageId } from './api-paths.js';
 import { ApiProfiles } from './api-profiles.js';
@@ -73,6 +74,8 @@ export class Api {
   readonly reading: ApiReading;
   /** The handlers of `/api/v1/rooms` and below. */
   readonly rooms: ApiRooms;
+  /** The handlers of `/api/v1/blocks` and `/api/v1/blocks/:nick`. */
+  readonly blocks: ApiBlocks;
   /** The handlers of `/api/v1/unread`, `/markers`, `/notify` and `/attention`. */
   readonly notify: ApiNotify;
   /** The handlers of `/api/v1/account` and below. */
@@ -116,6 +119,7 @@ export class Api {
       admission,
       body: (req, res) => this.body(req, res),
     });
+    this.blocks = new ApiBlocks({ config, blocks: chat.blocks, auth: deps.auth, admission });
     this.notify = new ApiNotify({
       notify: deps.notify,
       auth: deps.auth,

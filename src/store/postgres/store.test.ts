@@ -75,6 +75,8 @@ const BEFORE_SEARCH = 8;
 async function undoSearch(schema: string): Promise<void> {
   // The steps after search (departed, profiles, replies) first.
   await admin(`SET search_path TO ${schema};
+    DROP TABLE blocks;
+    ALTER TABLE messages DROP COLUMN withheld;
     DROP TABLE departed;
     DROP TABLE profiles;
     ALTER TABLE messages DROP COLUMN reply_to;

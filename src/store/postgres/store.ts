@@ -59,6 +59,7 @@ import type {
 } from '../store.js';
 import { WriteHealth, type WriteHealthListener } from '../write-health.js';
 import { PostgresAccounts } from './accounts.js';
+import { PostgresBlocks } from './blocks.js';
 import { PostgresLog } from './log.js';
 import { PostgresNotify } from './notify.js';
 import { PostgresProfiles } from './profiles.js';
@@ -147,6 +148,7 @@ export class PostgresStore implements Store {
   readonly notify: PostgresNotify;
   readonly uploads: PostgresUploads;
   readonly profiles: PostgresProfiles;
+  readonly blocks: PostgresBlocks;
   private readonly journal: PostgresLog;
   private readonly index: PostgresSearch;
   /** The search backfill's loop (runBackfill): ends when nothing is left, or at close(). */
@@ -209,6 +211,7 @@ export class PostgresStore implements Store {
     this.notify = new PostgresNotify(pool, () => this.writes.flushed());
     this.uploads = new PostgresUploads(pool, () => this.writes.flushed());
     this.profiles = new PostgresProfiles(pool, () => this.writes.flushed());
+    this.blocks = new PostgresBlocks(pool, () => this.writes.flushed());
     this.backfill = this.runBackfill();
   }
 

@@ -86,7 +86,8 @@ const BEFORE_INVITE_ORDER = 6;
 /** Undoes step 8 (notifications), so that a test can go back to a version before it. */
 // Each undoes one migration step, back to the version before it.
 // (The reactions step's wider CHECK on kind stays: it cannot be narrowed, and the step keeps it.)
-const UNDO_REACTIONS = 'DROP TABLE reactions;';
+const UNDO_BLOCKS = 'DROP TABLE blocks; ALTER TABLE messages DROP COLUMN withheld;';
+const UNDO_REACTIONS = `${UNDO_BLOCKS} DROP TABLE reactions;`;
 const UNDO_DEPARTED = `${UNDO_REACTIONS} DROP TABLE departed;`;
 const UNDO_PROFILES = `${UNDO_DEPARTED} DROP TABLE profiles;`;
 const UNDO_REPLIES = `${UNDO_PROFILES} ALTER TABLE messages DROP COLUMN reply_to;`;

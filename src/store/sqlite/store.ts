@@ -34,6 +34,7 @@ import { WriteHealth, type WriteHealthListener } from '../write-health.js';
 import { WriteQueue } from '../write-queue.js';
 import { SqliteAccounts } from './accounts.js';
 import { type PendingWrite, SqliteAppender } from './append.js';
+import { SqliteBlocks } from './blocks.js';
 import { SqliteLog } from './log.js';
 import { SqliteNotify } from './notify.js';
 import { SqliteProfiles } from './profiles.js';
@@ -83,6 +84,7 @@ export class SqliteStore implements Store {
   readonly notify: SqliteNotify;
   readonly uploads: SqliteUploads;
   readonly profiles: SqliteProfiles;
+  readonly blocks: SqliteBlocks;
   private readonly journal: SqliteLog;
   private readonly index: SqliteSearch;
   private readonly reactions: SqliteReactions;
@@ -146,6 +148,7 @@ export class SqliteStore implements Store {
       (nick) => this.accounts.registeredAt(nick),
     );
     this.profiles = new SqliteProfiles(db, () => this.flush());
+    this.blocks = new SqliteBlocks(db, () => this.flush());
     const appender = new SqliteAppender(
       db,
       this.roomState,
