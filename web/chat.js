@@ -15,6 +15,7 @@ import { AccountData } from './account-data.js';
 import { linkedConv, showConv } from './address.js';
 import { Alerts } from './alerts.js';
 import { ApiError, call } from './api.js';
+import { loadBlocks, onBlocksChange } from './blocks.js';
 import { Composer } from './composer.js';
 import { eventApplier } from './events.js';
 import { Header } from './header.js';
@@ -150,6 +151,7 @@ export class Chat {
       beginReply: (conv, m) => this.composer.beginReply(conv, m),
       messageGone: (id) => this.composer.messageGone(id),
       reactions: this.reactions,
+      accounts: auth === 'accounts',
     });
     const tools = this.tools;
     this.composer = new Composer({
@@ -236,6 +238,14 @@ export class Chat {
     this.open(linkedConv() ?? EVERYONE, false);
     this.status.show('connecting', 0);
     this.stream.start();
+    if (this.auth === 'accounts') {
+      // Blocks change what the open conversation shows (message-list.js folds their lines).
+      onBlocksChange(() => {
+        const conv = this.model.conv(this.active);
+        if (conv) this.renderIf(conv);
+      });
+      loadBlocks().catch(() => {});
+    }
     $('text').focus();
   }
 
