@@ -175,7 +175,7 @@ const DELETE: pg.QueryConfig = {
   WITH target AS (
     UPDATE messages SET text = '', deleted = true, mentions = NULL, attachments = NULL,
                         search = NULL
-     WHERE id = $4 AND kind = 'message' AND NOT deleted AND ${CURRENT} RETURNING id
+     WHERE id = $4 AND kind = 'message' AND NOT deleted AND ${CURRENT} RETURNING id, withheld
   ), edits AS (
     UPDATE messages SET text = '', mentions = NULL, added = NULL
      WHERE kind = 'edit' AND up_to = $4 AND text <> '' AND EXISTS (SELECT 1 FROM target)
