@@ -204,7 +204,8 @@ export class Chat {
       changed: (p) => profiles.set(p),
       loggedOut,
     });
-    this.people = auth === 'accounts' ? new People({ open, seen: (p) => profiles.set(p) }) : null;
+    this.people =
+      auth === 'accounts' ? new People({ me, open, seen: (p) => profiles.set(p) }) : null;
     this.onEvent = eventApplier({
       profiles,
       model,
