@@ -33,6 +33,8 @@ import { call } from './api.js';
  *   notifications
  * @property {import('./profiles.js').Profiles} profiles display names and avatars
  * @property {import('./mute.js').MuteBanner} mute the banner of a mute of ours
+ * @property {import('./mod-queue.js').ModQueue} [modQueue] the reports we moderate (accounts
+ *   mode)
  */
 
 /**
@@ -65,6 +67,7 @@ function applyEvent(deps, event) {
       // Whatever changed in our rooms while we were away is in the list; counts likewise.
       rooms.load();
       deps.alerts.live();
+      deps.modQueue?.live();
       // Profile changes are not replayed: read the ones shown again.
       deps.profiles.refresh();
       return;
@@ -129,6 +132,9 @@ function applyEvent(deps, event) {
       return;
     case 'report':
       deps.notify(reportNotice(event.data));
+      return;
+    case 'reported':
+      deps.modQueue?.onReported();
       return;
     case 'edit':
     case 'delete': {
