@@ -5,7 +5,8 @@
  * room, the dialog shows the report as text (the markup in it is not markup) with only the
  * actions a moderator has, deletes the message in one step with a reason, and the reporter's
  * page says what was done. A refusal of the server (kicking the room's owner) is shown in the
- * confirmation dialog. Same harness as browser.test.ts.
+ * confirmation dialog. An outcome reached while the reporter's page was closed is told when
+ * they come back. Same harness as browser.test.ts.
  */
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
@@ -176,5 +177,24 @@ test('a room moderator handles a report from the chat page', {
   const open = await api(base, 'GET', '/api/v1/reports', undefined, mia);
   assert.equal(open.json.reports.length, 1);
   assert.equal(open.json.reports[0].status, 'open');
+
+  // ben closes his page; mia dismisses the report (no reason needed). When ben comes back, his
+  // page tells him what became of it, once (the first outcome was told already).
+  const benContext = benPage.context();
+  await benPage.close();
+  await second.getByRole('button', { name: 'Dismiss…' }).click();
+  await miaPage.click('#confirm-go');
+  await confirm.waitFor({ state: 'hidden' });
+  await until(miaPage, 'the queue emptied again', () =>
+    document.getElementById('mod-queue-state')?.textContent?.includes('No open reports'),
+  );
+  const back = await benContext.newPage();
+  await back.goto('/');
+  await connected(back);
+  await until(back, 'the outcome told on return', () =>
+    document
+      .getElementById('notice-text')
+      ?.textContent?.startsWith('While you were away, your report was handled: moderators'),
+  );
   noPageErrors();
 });

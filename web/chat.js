@@ -32,6 +32,7 @@ import { People } from './people.js';
 import { Profiles } from './profiles.js';
 import { Reactions } from './reactions.js';
 import { Reading } from './reading.js';
+import { ReportOutcomes } from './report-outcomes.js';
 import { RoomOffers } from './room-offers.js';
 import { Rooms } from './rooms.js';
 import { Search } from './search.js';
@@ -217,6 +218,7 @@ export class Chat {
     this.onEvent = eventApplier({
       mute: this.mute,
       modQueue: this.modQueue,
+      outcomes: auth === 'accounts' ? new ReportOutcomes(me, notify) : undefined,
       profiles,
       model,
       active,
