@@ -47,7 +47,10 @@ function enter(user, auth, notice = '') {
  */
 function showAdminLink(session) {
   const link = document.getElementById('admin-link');
-  if (link) link.hidden = !('admin' in session && session.admin === true);
+  const admin = 'admin' in session && session.admin === true;
+  if (link) link.hidden = !admin;
+  // Admins moderate every report: the Reports button shows for them (mod-queue.js).
+  chat?.modQueue?.setAdmin(admin);
 }
 
 if (sessions) {

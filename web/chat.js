@@ -25,6 +25,7 @@ import { Lightbox } from './lightbox.js';
 import { Members } from './members.js';
 import { MessageTools } from './message-tools.js';
 import { MessageView } from './message-view.js';
+import { ModQueue } from './mod-queue.js';
 import { EVERYONE, KEEP, Model } from './model.js';
 import { MuteBanner } from './mute.js';
 import { NickComplete } from './nick-complete.js';
@@ -32,6 +33,7 @@ import { People } from './people.js';
 import { Profiles } from './profiles.js';
 import { Reactions } from './reactions.js';
 import { Reading } from './reading.js';
+import { ReportOutcomes } from './report-outcomes.js';
 import { RoomOffers } from './room-offers.js';
 import { Rooms } from './rooms.js';
 import { Search } from './search.js';
@@ -71,7 +73,11 @@ export class Chat {
     /** @type {(text: string) => void} */
     const notify = (text) => this.status.say(text);
     const loggedOut = () => this.loggedOut();
-    const renderList = () => this.sidebar.render();
+    const renderList = () => {
+      this.sidebar.render();
+      // Our rooms or roles may have changed: the Reports button follows (mod-queue.js).
+      this.modQueue?.roomsChanged();
+    };
     const renderHeader = () => this.header.render();
     /** @type {(conv: Conversation, scroll?: Scroll) => void} */
     const renderIf = (conv, scroll) => this.renderIf(conv, scroll);
@@ -209,8 +215,13 @@ export class Chat {
     this.people =
       auth === 'accounts' ? new People({ me, open, seen: (p) => profiles.set(p) }) : null;
     this.mute = new MuteBanner();
+    /** @type {ModQueue | undefined} set last: renderList may run before */
+    this.modQueue =
+      auth === 'accounts' ? new ModQueue({ rooms, open, notify, loggedOut }) : undefined;
     this.onEvent = eventApplier({
       mute: this.mute,
+      modQueue: this.modQueue,
+      outcomes: auth === 'accounts' ? new ReportOutcomes(me, notify) : undefined,
       profiles,
       model,
       active,
@@ -271,6 +282,7 @@ export class Chat {
     this.alerts.wire();
     this.account.wire();
     this.people?.wire();
+    this.modQueue?.wire();
     this.accountData.wire();
     // A reply's quote (replies.js) goes to the original: where it is shown already, else
     // the page around it (jump.js).

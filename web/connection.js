@@ -31,6 +31,7 @@ const TYPES = [
   'sanction', // we were muted or unmuted (mute.js)
   ...['marker', 'notify'], // our read markers and notification levels, from any device
   'report', // a report we made was handled
+  'reported', // a message we moderate was reported (mod-queue.js)
 ];
 /** First reconnect delay (before jitter); it doubles per failure up to MAX_DELAY_MS. */
 const BASE_DELAY_MS = 1_000;

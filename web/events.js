@@ -33,6 +33,10 @@ import { call } from './api.js';
  *   notifications
  * @property {import('./profiles.js').Profiles} profiles display names and avatars
  * @property {import('./mute.js').MuteBanner} mute the banner of a mute of ours
+ * @property {import('./report-outcomes.js').ReportOutcomes} [outcomes] what became of our
+ *   reports (accounts mode)
+ * @property {import('./mod-queue.js').ModQueue} [modQueue] the reports we moderate (accounts
+ *   mode)
  */
 
 /**
@@ -65,6 +69,8 @@ function applyEvent(deps, event) {
       // Whatever changed in our rooms while we were away is in the list; counts likewise.
       rooms.load();
       deps.alerts.live();
+      deps.modQueue?.live();
+      void deps.outcomes?.catchUp();
       // Profile changes are not replayed: read the ones shown again.
       deps.profiles.refresh();
       return;
@@ -128,7 +134,10 @@ function applyEvent(deps, event) {
       rooms.onListed(event.data);
       return;
     case 'report':
-      deps.notify(reportNotice(event.data));
+      deps.outcomes?.onEvent(event.data);
+      return;
+    case 'reported':
+      deps.modQueue?.onReported();
       return;
     case 'edit':
     case 'delete': {
@@ -173,24 +182,4 @@ function onMessage(deps, m) {
   deps.renderIf(conv, m.from === deps.model.me ? 'bottom' : 'auto');
   deps.markRead();
   deps.alerts.message(m);
-}
-
-/** What each outcome of a report did, for the notice the reporter reads. */
-const OUTCOMES = {
-  dismiss: 'moderators looked at it and left the message as it is',
-  delete: 'the message was deleted',
-  kick: 'its author was removed from the room',
-  mute: 'its author was muted',
-  ban: 'its author was banned',
-};
-
-/**
- * The notice of a handled report.
- * @param {import('../src/http/api-types.js').ApiReportEvent} r
- */
-export function reportNotice(r) {
-  const did = Object.hasOwn(OUTCOMES, r.outcome ?? '')
-    ? OUTCOMES[/** @type {keyof typeof OUTCOMES} */ (r.outcome)]
-    : 'it was closed';
-  return `Your report was handled: ${did}. Thank you.`;
 }
