@@ -148,6 +148,17 @@ export function blocksContract(name: string, open: StoreFactory): void {
       assert.ok(ids(await store.since('carl', 0, 100)).includes(reaction.id));
       assert.deepEqual(await store.blocks.blockersIn('#p', 'Eve'), ['ann']);
       assert.ok(ids(await store.since('ann', 0, 100)).includes(said.id), 'room messages stay');
+      // Nor do history pages count Eve's reaction for Ann; others still see it.
+      await store.appendReaction({
+        ...{ target: asked.id, to: '#p', ts: TS },
+        from: 'carl',
+        emoji: '👍',
+        on: true,
+      });
+      const summary = async (viewer: string) =>
+        (await store.history(viewer, '#p', NEWEST, 10)).find((m) => m.id === asked.id)?.reactions;
+      assert.deepEqual(await summary('ann'), [{ emoji: '👍', count: 1, users: ['carl'] }]);
+      assert.deepEqual(await summary('carl'), [{ emoji: '👍', count: 2, users: ['Eve', 'carl'] }]);
     });
   });
 }

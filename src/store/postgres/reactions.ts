@@ -58,7 +58,9 @@ const SUMMARIES: pg.QueryConfig = {
            row_number() OVER (PARTITION BY message_id, emoji ORDER BY event_id) AS rank,
            count(*) OVER (PARTITION BY message_id, emoji) AS n,
            min(event_id) OVER (PARTITION BY message_id, emoji) AS first
-      FROM reactions WHERE message_id = ANY ($1::int8[])) s
+      FROM reactions
+     WHERE message_id = ANY ($1::int8[])
+       AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker = $2 AND b.blocked = reactions.nick)) s
    WHERE rank <= ${MAX_REACTION_USERS}
    ORDER BY message_id, first, event_id`,
 };
@@ -96,15 +98,19 @@ export async function writeReaction(
   return { id, target, from, to, emoji, on, ts, ...(held && { withheld: true as const }) };
 }
 
-/** `messages`, each with its reactions' summary when it has reactions (one query). */
+/**
+ * `messages`, each with its reactions' summary as `viewer` sees it (without the reactions of
+ * users they block) when it has reactions (one query).
+ */
 export async function withReactions<T extends StoredMessage>(
   pool: pg.Pool,
+  viewer: string,
   messages: T[],
 ): Promise<T[]> {
   if (messages.length === 0) return messages;
   const { rows } = await pool.query<SummaryRow>({
     ...SUMMARIES,
-    values: [messages.map((m) => m.id)],
+    values: [messages.map((m) => m.id), viewer],
   });
   return withSummaries(messages, summarize(rows));
 }

@@ -11,13 +11,17 @@ type Statement<P extends unknown[], R = unknown> = Database.Statement<P, R>;
 // The summaries of a page's messages ($1: their ids as a JSON array), in one query: each
 // emoji's count and first users, emoji in order of their first reaction (the lowest event_id),
 // users oldest first. The window functions read each message's rows once, by the primary key.
+// The reactions of users the viewer ($2) blocks are left out (docs/api.md, Blocks): they are
+// not counted, as they were never delivered to the viewer live or in replay.
 const SUMMARIES = `
   SELECT message_id, emoji, n, nick FROM (
     SELECT message_id, emoji, nick, event_id,
            row_number() OVER (PARTITION BY message_id, emoji ORDER BY event_id) AS rank,
            count(*) OVER (PARTITION BY message_id, emoji) AS n,
            min(event_id) OVER (PARTITION BY message_id, emoji) AS first
-      FROM reactions WHERE message_id IN (SELECT value FROM json_each(?)))
+      FROM reactions
+     WHERE message_id IN (SELECT value FROM json_each(?))
+       AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker = ? AND b.blocked = reactions.nick))
    WHERE rank <= ${MAX_REACTION_USERS}
    ORDER BY message_id, first, event_id`;
 
@@ -37,7 +41,7 @@ export class SqliteReactions {
   private readonly withheld: SqliteWithheld;
   private readonly deleteFor: Statement<[number]>;
   private readonly deleteThrough: Statement<[number]>;
-  private readonly selectSummaries: Statement<[string], SummaryRow>;
+  private readonly selectSummaries: Statement<[string, string], SummaryRow>;
 
   constructor(db: Database.Database) {
     this.withheld = new SqliteWithheld(db);
@@ -108,10 +112,13 @@ export class SqliteReactions {
     this.deleteThrough.run(last);
   }
 
-  /** `messages`, each with its reactions' summary when it has reactions (one query). */
-  attach<T extends StoredMessage>(messages: T[]): T[] {
+  /**
+   * `messages`, each with its reactions' summary as `viewer` sees it (without the reactions of
+   * users they block) when it has reactions (one query).
+   */
+  attach<T extends StoredMessage>(viewer: string, messages: T[]): T[] {
     if (messages.length === 0) return messages;
-    const rows = this.selectSummaries.all(JSON.stringify(messages.map((m) => m.id)));
+    const rows = this.selectSummaries.all(JSON.stringify(messages.map((m) => m.id)), viewer);
     return withSummaries(messages, summarize(rows));
   }
 }
