@@ -337,10 +337,33 @@ test('a public room: edits and deletes made while a member was away show after a
   await memberListed(alice, 'bob', false);
   await until(bob, 'Everyone open', () => document.getElementById('app')?.dataset.conv === 'all');
   await until(bob, 'the notice', () =>
-    document.getElementById('notice-text')?.textContent?.includes('alice removed you from #lobby'),
+    document
+      .getElementById('notice-text')
+      ?.textContent?.includes('You were removed from #lobby by alice.'),
   );
   await bob.getByRole('button', { name: 'Join #lobby' }).waitFor();
   assert.equal(await bob.locator('#convs button[data-conv="#lobby"]').count(), 0);
+
+  // Back in, then removed with a reason: the notice says who and why, as text only.
+  await bob.getByRole('button', { name: 'Join #lobby' }).click();
+  await until(bob, '#lobby open', () => document.getElementById('app')?.dataset.conv === '#lobby');
+  const status = await alice.evaluate(async () => {
+    const res = await fetch('/api/v1/rooms/lobby/members/bob', {
+      method: 'DELETE',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ reason: '<b>spam</b> again' }),
+    });
+    return res.status;
+  });
+  assert.equal(status, 200);
+  await until(
+    bob,
+    'the notice with the reason',
+    () =>
+      document.getElementById('notice-text')?.textContent ===
+      'You were removed from #lobby by alice: <b>spam</b> again',
+  );
+  assert.equal(await bob.locator('#notice-text b').count(), 0);
   noPageErrors();
 });
 

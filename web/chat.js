@@ -171,6 +171,8 @@ export class Chat {
       renderIf,
       live: (conv) => this.jump.toLive(conv),
       loggedOut,
+      notMember: (room) => rooms.notMember(room),
+      notify,
     });
     this.view = new MessageView({
       me,

@@ -31,6 +31,9 @@ import { $ } from './view.js';
  * @property {(conv: Conversation) => void} live brings `conv` back to its newest messages if
  *   it shows an older window (Jump.toLive)
  * @property {() => void} loggedOut the session is gone
+ * @property {(room: string) => string} notMember why we may not send to `room` any more
+ *   (Rooms.notMember)
+ * @property {(text: string) => void} notify says something in the notice line
  */
 
 /** The message box: sending (through the outbox) and editing one of our messages. */
@@ -43,6 +46,15 @@ export class Composer {
       onChange: (item) => renderIf(model.conv(item.to)),
       onSent: (item, reply) => this.sent(item, reply),
       onLoggedOut: () => loggedOut(),
+      // Refused for a room we are no longer in (removed while the page had not heard, or
+      // offline): say which room and why, also in the notice line, as its conversation goes
+      // once the removal arrives.
+      explain: (item, err) => {
+        if (err.code !== 'CHAT_NOT_MEMBER' || !item.to.startsWith('#')) return err.message;
+        const why = deps.notMember(item.to);
+        deps.notify(`Not sent to ${item.to}: ${why}`);
+        return why;
+      },
     });
     /** What a failed message offers (message-list.js renderMessages). */
     this.actions = {

@@ -29,6 +29,8 @@ import { previewOf } from './replies.js';
  * @property {(item: OutboxItem) => void} onChange an item's state changed
  * @property {(item: OutboxItem, reply: ApiSent) => void} onSent the server stored it
  * @property {() => void} onLoggedOut the server answered 401
+ * @property {(item: OutboxItem, err: ApiError) => string} [explain] what to say of a refusal
+ *   (the item's `error`); absent: the server's message
  */
 
 /** Automatic attempts before a message is shown as failed (the user can still retry). */
@@ -114,7 +116,7 @@ export class Outbox {
       }
       this.queue.shift();
       item.state = 'failed';
-      item.error = err.message;
+      item.error = this.h.explain?.(item, err) ?? err.message;
       this.h.onChange(item);
       if (err.status === 401) this.h.onLoggedOut();
       else this.next();

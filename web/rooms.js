@@ -33,6 +33,20 @@ import { $ } from './view.js';
 /** Member events about the user that arrive together cost one reload of the list. */
 const RELOAD_DELAY_MS = 150;
 
+/** Removals remembered for the error of a send to their room (Rooms.notMember). */
+const MAX_REMOVALS = 50;
+
+/**
+ * What the page says when someone else removed us from `room` (a kick, a moderator's
+ * removal), with their reason when they gave one: text only (the notice line's textContent).
+ * @param {string} room
+ * @param {{ by: string, reason?: string }} e
+ */
+export function removedNotice(room, e) {
+  const reason = typeof e.reason === 'string' && e.reason !== '' ? `: ${e.reason}` : '.';
+  return `You were removed from ${room} by ${e.by}${reason}`;
+}
+
 /**
  * The API path of room `name` ('#x' → 'rooms/x').
  * @param {string} name
@@ -63,6 +77,12 @@ export class Rooms {
     /** The generation current when a `member` or `room` event last arrived (see load). */
     this.changedSince = -1;
     this.reloadTimer = 0;
+    /**
+     * Rooms someone else removed us from, with what the notice said (at most MAX_REMOVALS,
+     * the newest), for the error of a send there; a join forgets it.
+     * @type {Map<string, string>}
+     */
+    this.removals = new Map();
   }
 
   wire() {
@@ -171,7 +191,10 @@ export class Rooms {
     const room = this.byName.get(e.room);
     this.changedSince = this.generation;
     if (e.user === model.me) {
-      if (e.action === 'join' || e.action === 'create') joinedAt(model.conv(e.room), e.id);
+      if (e.action === 'join' || e.action === 'create') {
+        this.removals.delete(e.room);
+        joinedAt(model.conv(e.room), e.id);
+      }
       if (!room) {
         this.reloadSoon();
         return;
@@ -226,22 +249,39 @@ export class Rooms {
   }
 
   /**
-   * We left `room` or were removed from it (by `e.by`).
+   * We left `room` or were removed from it (by `e.by`, for `e.reason` if they gave one).
+   * Removed by someone else, we are told wherever we are; a leave only where it happened.
    * @param {Room} room
-   * @param {{ action: string, by: string }} e
+   * @param {{ action: string, by: string, reason?: string }} e
    */
   lost(room, e) {
     // A private room is not listed to those outside it (unless invited again).
     if (room.visibility !== 'public' && !room.invited) this.byName.delete(room.name);
     const active = this.deps.active() === room.name;
     this.gone(room.name);
-    if (active) {
-      this.deps.notify(
-        e.action === 'remove' && e.by !== this.deps.model.me
-          ? `${e.by} removed you from ${room.name}.`
-          : `You left ${room.name}.`,
-      );
+    if (e.action === 'remove' && e.by !== this.deps.model.me) {
+      const notice = removedNotice(room.name, e);
+      this.removals.delete(room.name);
+      this.removals.set(room.name, notice);
+      for (const name of this.removals.keys()) {
+        if (this.removals.size <= MAX_REMOVALS) break;
+        this.removals.delete(name);
+      }
+      this.deps.notify(notice);
+    } else if (active) {
+      this.deps.notify(`You left ${room.name}.`);
     }
+  }
+
+  /**
+   * Why a send to `room` was refused as not a member's (CHAT_NOT_MEMBER), for the failed
+   * message: our removal from it when we saw one, else that we are not in it (any more).
+   * @param {string} room
+   */
+  notMember(room) {
+    const removal = this.removals.get(room);
+    if (removal) return removal.replace(/^You were/, 'you were').replace(/\.$/, '');
+    return `you are not a member of ${room} (any more)`;
   }
 
   /**

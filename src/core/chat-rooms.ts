@@ -238,6 +238,8 @@ export class ChatRooms {
       ...(role && { role }),
       ...(asOwner && { asOwner }),
       ...(audit && { audit }),
+      // A moderator's removal tells its user (and the room) why, in the change itself.
+      ...(moderating && action === 'remove' && reason !== '' && { reason }),
     };
     // The withdrawn invitations come first, in id order, then the change itself.
     const logged = await store.appendMember(change);

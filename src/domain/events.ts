@@ -210,6 +210,13 @@ export interface NewMemberChange {
    * it (a removal of another user, a role change: core/chat-rooms.ts).
    */
   readonly audit?: NewAuditEntry;
+  /**
+   * Why a moderator removed `user` (a `remove` of another user that had a reason): logged
+   * with the change (the text column of its row), so its user and the room's members see it
+   * live and in a replay alike. Checked by parseReason (MAX_REASON_CHARS); absent or '': none.
+   * The invitations the change withdraws do not carry it.
+   */
+  readonly reason?: string;
 }
 
 /** `remove` is done by an owner or moderator to another member. */
@@ -232,6 +239,8 @@ export interface StoredMemberChange {
    * sees it, the other members get a coalesced member count instead.
    */
   readonly quiet: boolean;
+  /** Why a moderator removed `user` (NewMemberChange.reason); absent when none was given. */
+  readonly reason?: string;
 }
 
 /** An edit: `from` (its sender) replaces the text of message `target`, which was sent `to`. */

@@ -94,6 +94,7 @@ export function apiMember(c: StoredMemberChange): ApiMember {
     by: c.by,
     role: c.role,
     ts: c.ts,
+    ...(c.reason !== undefined && { reason: c.reason }),
   };
 }
 

@@ -54,6 +54,8 @@ export interface ApiMember {
   /** The role of `user` after the change; null when they are not (or no longer) a member. */
   readonly role: Role | null;
   readonly ts: number;
+  /** Why a moderator removed `user` (a `remove` that had one); absent when none was given. */
+  readonly reason?: string;
 }
 
 /** An edit (the `edit` event); `message` is the edited message's id. */

@@ -370,6 +370,38 @@ export function roomsContract(name: string, open: StoreFactory): void {
       ]);
     });
 
+    test('a removal carries its reason, logged and replayed alike; its withdrawals do not', async () => {
+      await create('ann');
+      await change({ action: 'join', user: 'bob' });
+      await change({ action: 'role', user: 'bob', by: 'ann', role: 'moderator' });
+      await change({ action: 'invite', user: 'cat', by: 'bob' });
+      await change({ action: 'join', user: 'dan' });
+      const logged = await changes({ action: 'remove', user: 'bob', by: 'ann', reason: 'spam' });
+      assert.deepEqual(
+        logged.map((c) => [c.user, c.by, c.reason]),
+        [
+          ['cat', 'bob', undefined],
+          ['bob', 'ann', 'spam'],
+        ],
+      );
+      assert.ok(!('reason' in (logged[0] as StoredMemberChange)), 'a withdrawal has none');
+      /** The member events `viewer` replays about `user`. */
+      const replayed = async (viewer: string, user: string) =>
+        (await store.since(viewer, 0, 1000)).flatMap((e) =>
+          e.kind === 'member' && e.change.user === user ? [e.change] : [],
+        );
+      // The removed user, and a member of the room, replay what was logged, reason included.
+      assert.deepEqual((await replayed('bob', 'bob')).at(-1), logged[1]);
+      assert.deepEqual((await replayed('dan', 'bob')).at(-1), logged[1]);
+      assert.deepEqual((await replayed('cat', 'cat')).at(-1), logged[0]);
+      // Without a reason, none: no key, neither logged nor replayed.
+      const plain = await change({ action: 'remove', user: 'dan', by: 'ann' });
+      assert.ok(plain && !('reason' in plain));
+      const back = (await replayed('dan', 'dan')).at(-1);
+      assert.deepEqual(back, plain);
+      assert.ok(back && !('reason' in back));
+    });
+
     test('joins and leaves of a big room are quiet: only their user sees them', async () => {
       await create('ann');
       const small = await change({ action: 'join', user: 'bob', bigRoom: 2 });

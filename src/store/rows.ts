@@ -11,7 +11,7 @@ export type Flag = boolean | number;
  * (int8 as number). For a membership change, sender is its user and recipient its room, actor
  * who made the change; for a receipt, up_to is the last message read; for an edit, a delete or
  * a reaction, up_to is its target (a reaction's text is its emoji, deleted set when it was
- * taken back). See the columns by kind in each engine's schema.ts.
+ * taken back; a membership change's text is a removal's reason, '' for none). See the columns by kind in each engine's schema.ts.
  */
 export interface Row {
   id: number;
@@ -108,7 +108,10 @@ export function toEvent(row: Row): LoggedEvent {
       // rules decided); the row type cannot say so per kind. No default stands in for one.
       const action = row.action as MemberAction;
       const change = { id, ts, room: to, user: from, by: actor ?? from, role };
-      return { kind: 'member', change: { ...change, quiet: isSet(row.quiet), action, ...hidden } };
+      // Its text is a removal's reason (NewMemberChange.reason), '' for none.
+      const why = row.text !== '' ? { reason: row.text } : {};
+      const flags = { quiet: isSet(row.quiet), action, ...why, ...hidden };
+      return { kind: 'member', change: { ...change, ...flags } };
     }
   }
 }

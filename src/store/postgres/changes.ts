@@ -71,7 +71,8 @@ const STATE: pg.QueryConfig = {
 // its end, when a room it creates exists. Parameters: $1 ts, $2 room, $3 user, $4 by,
 // $5 action, $6 role afterwards (NULL: not a member), $7 quiet, $8 invited afterwards,
 // $9 create, $10 visibility, $11 history, $12 member count afterwards, $13 whether the user
-// was a member before. An invitation (or its withdrawal) of a non-member by someone they
+// was a member before, $14 the text: a removal's reason (NewMemberChange.reason), '' for
+// none. An invitation (or its withdrawal) of a non-member by someone they
 // block is withheld from them (blocks-store.ts). A room it creates begins its life (created_id) at the change's id;
 // an invitation records who gave it ($4).
 const WRITE_MEMBER: pg.QueryConfig = {
@@ -80,7 +81,7 @@ const WRITE_MEMBER: pg.QueryConfig = {
   WITH logged AS (
     INSERT INTO messages (id, kind, ts, sender, recipient, text, actor, action, role, quiet,
                           withheld)
-    VALUES (nextval('messages_id_seq'), 'member', $1, $3, $2, '', $4, $5, $6, $7,
+    VALUES (nextval('messages_id_seq'), 'member', $1, $3, $2, $14, $4, $5, $6, $7,
             NOT $13 AND $6::text IS NULL AND $3 <> $4 AND ${blocks('$3', '$4')})
     RETURNING id, withheld
   ), made AS (
@@ -238,17 +239,17 @@ export async function writeMember(
     });
     for (const { nick } of invitees) {
       const withdrawal = { ...change, action: 'remove' as const, user: nick, by: user };
-      logged.push(await write(client, withdrawal, WITHDRAWN, false, before));
+      logged.push(await write(client, withdrawal, WITHDRAWN, false, before, ''));
     }
   }
   if (outcome.replaces) {
     // The replaced invitation is in another room: its member count stays what it is.
     const replaced = { ...change, ...outcome.replaces, action: 'remove' as const };
-    logged.push(await write(client, replaced, WITHDRAWN, false, state.oldest_members ?? 0));
+    logged.push(await write(client, replaced, WITHDRAWN, false, state.oldest_members ?? 0, ''));
   }
   const was = state.user_role !== null;
   const members = before + (outcome.role !== null ? 1 : 0) - (was ? 1 : 0);
-  logged.push(await write(client, change, outcome, was, members));
+  logged.push(await write(client, change, outcome, was, members, change.reason ?? ''));
   if (change.audit) await insertAudit(client, change.audit);
   if (outcome.closes) {
     await client.query({ ...CLOSE_ROOM, values: [room] });
@@ -258,13 +259,17 @@ export async function writeMember(
   return logged;
 }
 
-/** Logs a decided change and writes its outcome; `was`: the user was a member before. */
+/**
+ * Logs a decided change and writes its outcome; `was`: the user was a member before, `reason`
+ * the change's own (NewMemberChange.reason: not the withdrawals').
+ */
 async function write(
   client: pg.ClientBase,
   change: NewMemberChange,
   outcome: MembershipOutcome,
   was: boolean,
   members: number,
+  reason: string,
 ): Promise<StoredMemberChange> {
   const { room, user, by, action, ts } = change;
   const { role, quiet, invited, create } = outcome;
@@ -283,9 +288,11 @@ async function write(
     settings.history,
     members,
     was,
+    reason,
   ]);
   const hidden = held ? { withheld: true as const } : {};
-  return { id: id as number, room, user, by, action, ts, role, quiet, ...hidden };
+  const why = reason !== '' ? { reason } : {};
+  return { id: id as number, room, user, by, action, ts, role, quiet, ...why, ...hidden };
 }
 
 /**

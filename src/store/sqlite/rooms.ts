@@ -128,7 +128,7 @@ export class SqliteRooms {
   private readonly selectAfterAll: Statement<[AfterPage], Row>;
   private readonly selectAfterSpans: Statement<[AfterPage], Row>;
   private readonly insertChange: Statement<
-    [number, string, string, string, string, Role | null, number, number]
+    [number, string, string, string, string, string, Role | null, number, number]
   >;
   private readonly withheld: SqliteWithheld;
   private readonly insertRoom: Statement<[string, Visibility, HistoryMode, string, number, number]>;
@@ -177,8 +177,9 @@ export class SqliteRooms {
     this.selectAfterAll = db.prepare(HISTORY_ALL_AFTER);
     this.selectAfterSpans = db.prepare(HISTORY_SPANS_AFTER);
     this.insertChange = db.prepare(
+      // text: a removal's reason (NewMemberChange.reason), '' for none.
       `INSERT INTO messages (kind, ts, sender, recipient, text, actor, action, role, quiet,
-         withheld) VALUES ('member', ?, ?, ?, '', ?, ?, ?, ?, ?)`,
+         withheld) VALUES ('member', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.insertRoom = db.prepare(
       `INSERT INTO rooms (name, visibility, history, created_by, created, created_id)
@@ -230,14 +231,14 @@ export class SqliteRooms {
     if (outcome.lapses || outcome.closes) {
       for (const { nick } of this.selectWithdrawn.all(room, user, outcome.closes ? 1 : 0)) {
         const withdrawal = { ...change, action: 'remove' as const, user: nick, by: user };
-        logged.push(this.write(withdrawal, WITHDRAWN, null, true));
+        logged.push(this.write(withdrawal, WITHDRAWN, null, true, ''));
       }
     }
     if (outcome.replaces) {
       const replaced = { ...change, ...outcome.replaces, action: 'remove' as const };
-      logged.push(this.write(replaced, WITHDRAWN, null, true));
+      logged.push(this.write(replaced, WITHDRAWN, null, true, ''));
     }
-    logged.push(this.write(change, outcome, userRole, invited));
+    logged.push(this.write(change, outcome, userRole, invited, change.reason ?? ''));
     if (change.audit) insertAudit(this.db, change.audit);
     if (outcome.closes) {
       this.deleteRoom.run(room);
@@ -246,12 +247,16 @@ export class SqliteRooms {
     return logged;
   }
 
-  /** Logs a decided change and writes its outcome; `userRole` and `invited` are from before. */
+  /**
+   * Logs a decided change and writes its outcome; `userRole` and `invited` are from before,
+   * `reason` the change's own (NewMemberChange.reason: not the withdrawals').
+   */
   private write(
     change: NewMemberChange,
     outcome: MembershipOutcome,
     userRole: Role | null,
     invited: boolean,
+    reason: string,
   ): StoredMemberChange {
     const { room, user, by, action, ts } = change;
     const { role, quiet } = outcome;
@@ -262,6 +267,7 @@ export class SqliteRooms {
       ts,
       user,
       room,
+      reason,
       by,
       action,
       role,
@@ -298,6 +304,7 @@ export class SqliteRooms {
       ts,
       role,
       quiet,
+      ...(reason !== '' && { reason }),
       ...(held && { withheld: true as const }),
     };
   }
