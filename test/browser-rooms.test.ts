@@ -337,9 +337,7 @@ test('a public room: edits and deletes made while a member was away show after a
   await memberListed(alice, 'bob', false);
   await until(bob, 'Everyone open', () => document.getElementById('app')?.dataset.conv === 'all');
   await until(bob, 'the notice', () =>
-    document
-      .getElementById('notice-text')
-      ?.textContent?.includes('You were removed from #lobby by alice.'),
+    document.getElementById('notice-text')?.textContent?.includes('alice removed you from #lobby.'),
   );
   await bob.getByRole('button', { name: 'Join #lobby' }).waitFor();
   assert.equal(await bob.locator('#convs button[data-conv="#lobby"]').count(), 0);
@@ -361,7 +359,7 @@ test('a public room: edits and deletes made while a member was away show after a
     'the notice with the reason',
     () =>
       document.getElementById('notice-text')?.textContent ===
-      'You were removed from #lobby by alice: <b>spam</b> again',
+      'alice removed you from #lobby: <b>spam</b> again',
   );
   assert.equal(await bob.locator('#notice-text b').count(), 0);
   noPageErrors();

@@ -44,7 +44,7 @@ const MAX_REMOVALS = 50;
  */
 export function removedNotice(room, e) {
   const reason = typeof e.reason === 'string' && e.reason !== '' ? `: ${e.reason}` : '.';
-  return `You were removed from ${room} by ${e.by}${reason}`;
+  return `${e.by} removed you from ${room}${reason}`;
 }
 
 /**
