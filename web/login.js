@@ -109,7 +109,7 @@ function takeInvite() {
 
 /** Forgets the invite: it was used (or the user signed in instead). */
 function dropInvite() {
-  $('invite', HTMLInputElement).value = '';
+  $('invite-code', HTMLInputElement).value = '';
   try {
     sessionStorage.removeItem(INVITE_KEY);
   } catch {
@@ -125,7 +125,7 @@ function dropInvite() {
  */
 function shapeForm(mode, registration) {
   const form = $('login');
-  const invited = $('invite', HTMLInputElement).value !== '';
+  const invited = $('invite-code', HTMLInputElement).value !== '';
   form.dataset.mode = mode ?? 'unknown';
   form.dataset.registration = registration ?? 'unknown';
   $('password-row').hidden = mode === 'open';
@@ -159,7 +159,7 @@ export function showLogin(enter, error = '') {
   document.title = 'ssechat';
   $('app').hidden = true;
   $('login-view').hidden = false;
-  $('invite', HTMLInputElement).value = takeInvite();
+  $('invite-code', HTMLInputElement).value = takeInvite();
   shapeForm(knownMode());
   call('GET', 'server').then(
     (answer) => {
@@ -234,7 +234,7 @@ async function signIn(nick, password) {
  */
 async function registerOrJoin(nick, password) {
   try {
-    const invite = $('invite', HTMLInputElement).value;
+    const invite = $('invite-code', HTMLInputElement).value;
     const body = invite ? { nick, password, invite } : { nick, password };
     const reply = /** @type {ApiRegistered} */ (await call('POST', 'users', body));
     return { user: reply.user, auth: 'accounts', notice: '' };

@@ -79,3 +79,13 @@ test('the libraries the page imports are self-contained ES modules, with types f
     assert.match(types, /export \{ default \} from/);
   }
 });
+
+test('every id in the pages is used once (scripts find their elements by id)', () => {
+  const dir = findWebDir();
+  for (const page of ['index.html', 'admin.html']) {
+    const html = readFileSync(join(dir, page), 'utf8');
+    const ids = [...html.matchAll(/\sid="([^"]+)"/g)].map((m) => m[1]);
+    const twice = ids.filter((id, i) => ids.indexOf(id) !== i);
+    assert.deepEqual(twice, [], `${page}: ids used more than once`);
+  }
+});
