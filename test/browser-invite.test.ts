@@ -71,7 +71,7 @@ test('an invite link registers a fresh browser once; a second use is refused', {
   assert.ok(await guest.locator('#register').isVisible());
   // The code left the address bar, and waits in the form.
   assert.equal(new URL(guest.url()).search, '');
-  assert.equal(await guest.inputValue('#invite'), made.json.code);
+  assert.equal(await guest.inputValue('#invite-code'), made.json.code);
   await guest.fill('#nick', 'guest');
   await guest.fill('#password', PASSWORD);
   await guest.click('#register');
