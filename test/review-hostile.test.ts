@@ -1,0 +1,163 @@
+/**
+ * Hostile review of issue 23 (admins, sanctions, reports, registration, blocks): each test is
+ * an attack that once worked or that the review tried, over the real wire.
+ */
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { after, before, describe, test } from 'node:test';
+import { configWith } from '../src/config.js';
+import { silentLogger } from '../src/logger.js';
+import type { RunningServer } from '../src/main.js';
+import { openStore } from '../src/open-store.js';
+import { dataDir, promote } from './admin-kit.js';
+import { api, NO_LIMITS, SseClient, session, startTestServer } from './helpers.js';
+import { SUBJECT } from './push-fixture.js';
+import { FakePushService } from './push-service.js';
+
+const PASSWORD = 'correct horse';
+
+/** The answer to a held request. */
+interface HeldReply {
+  readonly status: number;
+  // biome-ignore lint/suspicious/noExplicitAny: test assertions check the shape themselves
+  readonly json: any;
+}
+
+/**
+ * Starts `method path` with its headers and holds the body back until `send` is called: a
+ * request authenticated before something happens and completed after it.
+ */
+function heldRequest(
+  base: string,
+  method: string,
+  path: string,
+  body: unknown,
+  headers: Record<string, string>,
+): { send: () => Promise<HeldReply> } {
+  const payload = JSON.stringify(body);
+  let resolveReply: (r: HeldReply) => void = () => {};
+  let rejectReply: (e: unknown) => void = () => {};
+  const reply = new Promise<HeldReply>((resolve, reject) => {
+    resolveReply = resolve;
+    rejectReply = reject;
+  });
+  const req = request(
+    `${base}/`,
+    {
+      method,
+      path,
+      agent: false,
+      headers: {
+        ...headers,
+        'Content-Type': 'application/json',
+        'Content-Length': String(Buffer.byteLength(payload)),
+      },
+    },
+    (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        text += c;
+      });
+      res.on('end', () =>
+        resolveReply({
+          status: res.statusCode ?? 0,
+          json: text === '' ? undefined : JSON.parse(text),
+        }),
+      );
+    },
+  );
+  req.on('error', rejectReply);
+  req.flushHeaders();
+  return {
+    send: () => {
+      req.end(payload);
+      return reply;
+    },
+  };
+}
+
+describe('review: bans, mutes, reports (accounts mode)', () => {
+  const dir = dataDir();
+  const config = { auth: 'accounts', dataDir: dir, pushSubject: SUBJECT, ...NO_LIMITS } as const;
+  let server: RunningServer;
+  let base: string;
+  let root: Record<string, string>;
+  let service: FakePushService;
+
+  before(async () => {
+    service = await FakePushService.start(SUBJECT);
+    server = await startTestServer(config);
+    base = server.url;
+    root = await session(base, 'root', PASSWORD, true);
+    await promote(dir, 'root');
+  });
+  after(async () => {
+    await server.close();
+    await service.close();
+  });
+
+  test('a token asked for before a ban and finished after it does not outlive the ban', async () => {
+    const ann = await session(base, 'tokann', PASSWORD, true);
+    const held = heldRequest(base, 'POST', '/api/v1/tokens', { label: 'bot' }, ann);
+    // The server has read the headers (and the session) before the ban.
+    await new Promise((r) => setTimeout(r, 150));
+    const banned = await api(
+      base,
+      'POST',
+      '/api/v1/admin/users/tokann/ban',
+      { reason: 'spam' },
+      root,
+    );
+    assert.equal(banned.status, 201, banned.body);
+    const reply = await held.send();
+    if (reply.status === 201) {
+      const bearer = { Authorization: `Bearer ${reply.json.token}` };
+      const me = await api(base, 'GET', '/api/v1/session', undefined, bearer);
+      assert.equal(me.status, 401, `the token made across the ban works: ${me.body}`);
+      const sent = await api(base, 'POST', '/api/v1/messages', { to: 'root', text: 'hi' }, bearer);
+      assert.notEqual(sent.status, 201, 'a banned user sends with the token');
+    } else {
+      assert.ok([401, 403].includes(reply.status), JSON.stringify(reply.json));
+    }
+  });
+
+  test('a ticket asked for across a ban opens no stream', async () => {
+    const ann = await session(base, 'tickann', PASSWORD, true);
+    // No body: the ticket route reads none; the race is the Store's (auth then insert).
+    const banned = api(base, 'POST', '/api/v1/admin/users/tickann/ban', { reason: 'spam' }, root);
+    const ticket = await api(base, 'POST', '/api/v1/tickets', {}, ann);
+    assert.equal((await banned).status, 201);
+    if (ticket.status === 201) {
+      const s = await SseClient.open(base, `/api/v1/events?ticket=${ticket.json.ticket}`);
+      try {
+        assert.notEqual(s.status, 200, 'a banned user opened a stream');
+      } finally {
+        s.close();
+      }
+    }
+  });
+
+  test('a push subscription asked for across a ban does not outlive it', async () => {
+    const ann = await session(base, 'pushann', PASSWORD, true);
+    const json = { ...service.browser().json, endpoint: 'https://93.184.215.14/push/review' };
+    const held = heldRequest(base, 'POST', '/api/v1/push/subscriptions', json, ann);
+    await new Promise((r) => setTimeout(r, 150));
+    const banned = await api(
+      base,
+      'POST',
+      '/api/v1/admin/users/pushann/ban',
+      { reason: 'x' },
+      root,
+    );
+    assert.equal(banned.status, 201, banned.body);
+    const reply = await held.send();
+    assert.notEqual(reply.status, 201, JSON.stringify(reply.json));
+    const store = await openStore(configWith({ store: 'sqlite', dataDir: dir }), silentLogger);
+    try {
+      assert.deepEqual(await store.push.subscriptions(['pushann']), []);
+    } finally {
+      await store.close();
+    }
+  });
+});
