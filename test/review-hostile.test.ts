@@ -160,4 +160,28 @@ describe('review: bans, mutes, reports (accounts mode)', () => {
       await store.close();
     }
   });
+
+  test('requests held open across a ban and finished after it act as nobody', async () => {
+    const ann = await session(base, 'heldann', PASSWORD, true);
+    const sends = Array.from({ length: 3 }, (_, i) =>
+      heldRequest(base, 'POST', '/api/v1/messages', { to: 'root', text: `after ${i}` }, ann),
+    );
+    const profile = heldRequest(base, 'PATCH', '/api/v1/users/heldann', { displayName: 'x' }, ann);
+    await new Promise((r) => setTimeout(r, 150));
+    const banned = await api(
+      base,
+      'POST',
+      '/api/v1/admin/users/heldann/ban',
+      { reason: 'x' },
+      root,
+    );
+    assert.equal(banned.status, 201, banned.body);
+    for (const held of [...sends, profile]) {
+      const reply = await held.send();
+      assert.equal(reply.status, 401, JSON.stringify(reply.json));
+    }
+    const history = await api(base, 'GET', '/api/v1/messages?with=heldann', undefined, root);
+    assert.equal(history.status, 200, history.body);
+    assert.deepEqual(history.json.messages, []);
+  });
 });
