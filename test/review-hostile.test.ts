@@ -184,4 +184,66 @@ describe('review: bans, mutes, reports (accounts mode)', () => {
     assert.equal(history.status, 200, history.body);
     assert.deepEqual(history.json.messages, []);
   });
+
+  test('an account with audit rows and an invite use is deleted; its audit rows stay', async () => {
+    // The audit row names them as a target (a kick), and they registered with an invite.
+    const made = await api(base, 'POST', '/api/v1/admin/invites', { maxUses: 5 }, root);
+    assert.equal(made.status, 201, made.body);
+    const reg = { nick: 'gone', password: PASSWORD, invite: made.json.code };
+    assert.equal((await api(base, 'POST', '/api/v1/users', reg)).status, 201);
+    const gone = await session(base, 'gone', PASSWORD);
+    assert.equal(
+      (await api(base, 'POST', '/api/v1/rooms', { name: '#audited' }, root)).status,
+      201,
+    );
+    assert.ok((await api(base, 'POST', '/api/v1/rooms/audited/join', {}, gone)).status < 300);
+    const kick = { nick: 'gone', reason: 'rude' };
+    const kicked = await api(base, 'POST', '/api/v1/rooms/audited/kick', kick, root);
+    assert.equal(kicked.status, 200, kicked.body);
+    const del = await api(base, 'DELETE', '/api/v1/account', { password: PASSWORD }, gone);
+    assert.equal(del.status, 204, del.body);
+    const audit = await api(base, 'GET', '/api/v1/admin/audit?target=gone', undefined, root);
+    assert.deepEqual(
+      audit.json.entries.map((e: { action: string }) => e.action),
+      ['kick'],
+    );
+  });
+
+  test('a reported message edited afterwards says so in the queue (no silent evasion)', async () => {
+    const troll = await session(base, 'edtroll', PASSWORD, true);
+    const rep = await session(base, 'edrep', PASSWORD, true);
+    assert.equal((await api(base, 'POST', '/api/v1/rooms', { name: '#edits' }, root)).status, 201);
+    for (const who of [troll, rep]) {
+      assert.ok((await api(base, 'POST', '/api/v1/rooms/edits/join', {}, who)).status < 300);
+    }
+    const sent = await api(
+      base,
+      'POST',
+      '/api/v1/messages',
+      { to: '#edits', text: 'abuse' },
+      troll,
+    );
+    assert.equal(sent.status, 201, sent.body);
+    const filed = await api(
+      base,
+      'POST',
+      `/api/v1/messages/${sent.json.id}/report`,
+      { reason: 'x' },
+      rep,
+    );
+    assert.equal(filed.status, 201, filed.body);
+    const edit = await api(
+      base,
+      'PATCH',
+      `/api/v1/messages/${sent.json.id}`,
+      { text: 'hi' },
+      troll,
+    );
+    assert.ok(edit.status < 300, edit.body);
+    const queue = await api(base, 'GET', '/api/v1/reports', undefined, root);
+    const mine = queue.json.reports.find((r: { id: number }) => r.id === filed.json.report.id);
+    assert.equal(mine.message.text, 'hi');
+    assert.equal(typeof mine.message.edited, 'number', JSON.stringify(mine.message));
+    assert.ok(mine.message.edited >= mine.ts);
+  });
 });
