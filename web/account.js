@@ -3,6 +3,7 @@
 // (uploader.js), then made the avatar: the server keeps a small copy of it.
 
 import { ApiError, call, segment } from './api.js';
+import { blockedNicks, loadBlocks, onBlocksChange, setBlocked } from './blocks.js';
 import { safeName, upload } from './uploader.js';
 import { $, avatar } from './view.js';
 
@@ -35,6 +36,7 @@ export class Account {
     const accounts = this.deps.auth === 'accounts';
     $('profile-form').hidden = !accounts;
     $('password-form').hidden = !accounts;
+    $('blocks-part').hidden = !accounts;
     if (!accounts) {
       // Open mode: nothing to keep; say so rather than show an empty dialog.
       $('account-open').hidden = true;
@@ -51,6 +53,7 @@ export class Account {
       void this.changePassword();
     });
     $('profile-avatar-input').addEventListener('change', () => void this.choosePicture());
+    onBlocksChange(() => this.renderBlocks());
     $('profile-avatar-clear').addEventListener('click', () => {
       this.avatar = null;
       this.preview(null);
@@ -65,6 +68,11 @@ export class Account {
     }
     this.avatar = undefined;
     dialog.showModal();
+    $('blocks-error').textContent = '';
+    this.renderBlocks();
+    loadBlocks().catch((e) => {
+      $('blocks-error').textContent = ApiError.from(e).message;
+    });
     try {
       const p = /** @type {ApiProfile} */ (await call('GET', `users/${segment(this.deps.me)}`));
       $('profile-name', HTMLInputElement).value = p.displayName ?? '';
@@ -72,6 +80,29 @@ export class Account {
     } catch (e) {
       this.fail('profile-error', ApiError.from(e));
     }
+  }
+
+  /** The list of users we block, each with Unblock (blocks.js). */
+  renderBlocks() {
+    const nicks = blockedNicks();
+    $('blocks-empty').hidden = nicks.length > 0;
+    $('blocks-list').replaceChildren(
+      ...nicks.map((nick) => {
+        const li = document.createElement('li');
+        const name = document.createElement('span');
+        name.textContent = nick;
+        const unblock = document.createElement('button');
+        unblock.type = 'button';
+        unblock.className = 'quiet small';
+        unblock.textContent = 'Unblock';
+        unblock.setAttribute('aria-label', `Unblock ${nick}`);
+        unblock.addEventListener('click', async () => {
+          $('blocks-error').textContent = await setBlocked(nick, false);
+        });
+        li.append(name, ' ', unblock);
+        return li;
+      }),
+    );
   }
 
   /**

@@ -15,6 +15,7 @@ import { AccountData } from './account-data.js';
 import { linkedConv, showConv } from './address.js';
 import { Alerts } from './alerts.js';
 import { ApiError, call } from './api.js';
+import { loadBlocks, onBlocksChange } from './blocks.js';
 import { Composer } from './composer.js';
 import { eventApplier } from './events.js';
 import { Header } from './header.js';
@@ -152,6 +153,7 @@ export class Chat {
       messageGone: (id) => this.composer.messageGone(id),
       reactions: this.reactions,
       reports: auth === 'accounts',
+      accounts: auth === 'accounts',
     });
     const tools = this.tools;
     this.composer = new Composer({
@@ -204,7 +206,8 @@ export class Chat {
       changed: (p) => profiles.set(p),
       loggedOut,
     });
-    this.people = auth === 'accounts' ? new People({ open, seen: (p) => profiles.set(p) }) : null;
+    this.people =
+      auth === 'accounts' ? new People({ me, open, seen: (p) => profiles.set(p) }) : null;
     this.mute = new MuteBanner();
     this.onEvent = eventApplier({
       mute: this.mute,
@@ -241,6 +244,14 @@ export class Chat {
     this.open(linkedConv() ?? EVERYONE, false);
     this.status.show('connecting', 0);
     this.stream.start();
+    if (this.auth === 'accounts') {
+      // Blocks change what the open conversation shows (message-list.js folds their lines).
+      onBlocksChange(() => {
+        const conv = this.model.conv(this.active);
+        if (conv) this.renderIf(conv);
+      });
+      loadBlocks().catch(() => {});
+    }
     $('text').focus();
   }
 

@@ -5,6 +5,7 @@
 // message carries show below its text (attachments.js).
 
 import { attachmentsOf, renderAttachments } from './attachments.js';
+import { isBlocked, isRevealed, reveal } from './blocks.js';
 import { appendFormatted } from './markdown.js';
 import { appendMentions, mentionsMe } from './mentions.js';
 import { renderQuote } from './replies.js';
@@ -43,6 +44,8 @@ const GROUP_MS = 5 * 60_000;
 
 /** The message each node shows (updateBody), so that an unchanged one costs nothing. */
 const shown = new WeakMap();
+/** Nodes shown folded (a blocked user's message, blocks.js). */
+const foldedNodes = new WeakSet();
 
 /** @param {number} ts */
 function dayKey(ts) {
@@ -124,7 +127,10 @@ export function renderMessages(ol, conv, me, actions, tools) {
       update: (li) => {
         li.classList.toggle('grouped', grouped);
         if (row.message) {
-          updateBody(li, row.message, me);
+          // In a room, a blocked user's message folds into one line until it is clicked.
+          const m = row.message;
+          const folded = conv.isRoom && isBlocked(m.from) && !isRevealed(m.id);
+          updateBody(li, m, me, folded);
           tools?.update(li, conv, row.message);
         }
         if (row.from === me) updateOwnState(li, conv, row, actions);
@@ -190,12 +196,29 @@ function dividerNode() {
  * @param {HTMLElement} li
  * @param {Message} m
  * @param {string} me
+ * @param {boolean} folded a blocked user's message, shown as one line (blocks.js)
  */
-function updateBody(li, m, me) {
-  if (shown.get(li) === m) return;
+function updateBody(li, m, me, folded) {
+  if (shown.get(li) === m && foldedNodes.has(li) === folded) return;
   shown.set(li, m);
+  if (folded) foldedNodes.add(li);
+  else foldedNodes.delete(li);
   const body = part(li, '.text');
   body.replaceChildren();
+  li.classList.toggle('blocked', folded);
+  if (folded) {
+    li.classList.remove('mentioned');
+    part(li, '.mention-note').hidden = true;
+    renderQuote(part(li, '.quote'), {});
+    renderAttachments(part(li, '.files'), []);
+    part(li, '.edited').hidden = true;
+    const show = el('button', 'link', 'Message from a blocked user');
+    show.type = 'button';
+    show.title = 'Show it';
+    show.addEventListener('click', () => reveal(m.id));
+    body.append(show);
+    return;
+  }
   li.classList.toggle('deleted', Boolean(m.deleted));
   const mentions = m.mentions ?? [];
   const mentioned = !m.deleted && m.from !== me && mentionsMe(mentions, me);

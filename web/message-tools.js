@@ -7,6 +7,7 @@
 
 import { ApiError, call } from './api.js';
 import { attachmentsOf } from './attachments.js';
+import { isBlocked, isRevealed, setBlocked } from './blocks.js';
 import { moderates } from './rooms.js';
 import { el, part } from './view.js';
 
@@ -25,6 +26,7 @@ import { el, part } from './view.js';
  * @property {(id: number) => void} messageGone message `id` was deleted (the box lets go of it)
  * @property {import('./reactions.js').Reactions} reactions the chips and picker of reactions
  * @property {boolean} reports whether messages may be reported (accounts mode)
+ * @property {boolean} accounts whether users can block others (accounts mode, blocks.js)
  */
 
 /** Longest reason of a report (the server's MAX_REASON_CHARS). */
@@ -74,7 +76,12 @@ export class MessageTools {
     const confirming = this.confirming === m.id && can.del;
     const picking = reactions.picking === m.id;
     const reporting = this.reporting === m.id && !m.deleted;
-    const signature = `${can.edit}|${can.del}|${confirming}|${picking}|${reporting}|${Boolean(m.deleted)}`;
+    const blockable = this.deps.accounts && m.from !== this.deps.me;
+    const blocked = blockable && isBlocked(m.from);
+    // A folded message (message-list.js) offers Unblock alone: the other buttons' names
+    // quote its text.
+    const folded = blocked && conv.isRoom && !isRevealed(m.id);
+    const signature = `${can.edit}|${can.del}|${confirming}|${picking}|${reporting}|${Boolean(m.deleted)}|${blockable}|${blocked}|${folded}`;
     // An edit replaces the message object: the buttons' names quote the new text.
     if (li.dataset.tools === signature && toolsFor.get(li) === m) return;
     li.dataset.tools = signature;
@@ -82,6 +89,12 @@ export class MessageTools {
     const box = part(li, '.tools');
     box.replaceChildren();
     box.classList.toggle('asking', confirming || reporting);
+    if (folded) {
+      box.append(
+        this.button('', 'Unblock', `Unblock ${m.from}`, () => void this.block(conv, m.from, false)),
+      );
+      return;
+    }
     // A message of files alone is named by its first file.
     const said = m.text || attachmentsOf(m)[0]?.name || '';
     const quote = said.length > QUOTE_CHARS ? `${said.slice(0, QUOTE_CHARS)}…` : said;
@@ -117,6 +130,14 @@ export class MessageTools {
     if (this.deps.reports && !m.deleted && m.from !== this.deps.me) {
       box.append(' ');
       box.append(this.button('', 'Report', `Report “${quote}”`, () => this.askReport(conv, m.id)));
+    }
+    if (blockable) {
+      // They are not told (docs/api.md, Blocks); Unblock is also in the Account dialog.
+      const text = blocked ? 'Unblock' : 'Block';
+      box.append(' ');
+      box.append(
+        this.button('', text, `${text} ${m.from}`, () => void this.block(conv, m.from, !blocked)),
+      );
     }
   }
 
@@ -177,6 +198,20 @@ export class MessageTools {
       return;
     }
     this.deps.notify('Reported. The moderators will look at it; you will hear what they decide.');
+  }
+
+  /**
+   * Blocks (`on`) or unblocks `nick`, then shows `conv` again.
+   * @param {Conversation} conv
+   * @param {string} nick
+   * @param {boolean} on
+   */
+  async block(conv, nick, on) {
+    const error = await setBlocked(nick, on);
+    if (error) this.deps.notify(`Could not ${on ? 'block' : 'unblock'} ${nick}: ${error}.`);
+    else
+      this.deps.notify(on ? `You blocked ${nick}. They are not told.` : `You unblocked ${nick}.`);
+    this.deps.renderIf(conv);
   }
 
   /**

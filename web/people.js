@@ -1,7 +1,9 @@
 // The People dialog (accounts mode): the registered users, found by nickname or display name
-// (GET /users?q=), with who is online; choosing one opens a conversation with them.
+// (GET /users?q=), with who is online; choosing one opens a conversation with them. Each
+// other user has Block (or Unblock) beside them (blocks.js).
 
 import { ApiError, call } from './api.js';
+import { isBlocked, setBlocked } from './blocks.js';
 import { $, avatar, el } from './view.js';
 
 /** @typedef {import('../src/http/api-types.js').ApiDirectory} ApiDirectory */
@@ -15,6 +17,7 @@ export class People {
    * @param {object} deps
    * @param {(id: string, byUser: boolean) => void} deps.open opens a conversation
    * @param {(p: ApiDirectory['users'][number]) => void} deps.seen a profile read here
+   * @param {string} deps.me the signed-in user (who cannot block themself)
    */
   constructor(deps) {
     this.deps = deps;
@@ -91,6 +94,28 @@ export class People {
       this.deps.open(user.nick, true);
     });
     li.append(button);
+    if (user.nick !== this.deps.me) li.append(this.blockButton(user.nick));
     return li;
+  }
+
+  /**
+   * Block or Unblock `nick`; they are not told (docs/api.md, Blocks).
+   * @param {string} nick
+   */
+  blockButton(nick) {
+    const block = el('button', 'quiet small block');
+    block.type = 'button';
+    const label = () => {
+      const text = isBlocked(nick) ? 'Unblock' : 'Block';
+      block.textContent = text;
+      block.setAttribute('aria-label', `${text} ${nick}`);
+    };
+    label();
+    block.addEventListener('click', async () => {
+      const error = await setBlocked(nick, !isBlocked(nick));
+      $('people-state').textContent = error ? `${error}.` : '';
+      label();
+    });
+    return block;
   }
 }

@@ -1,4 +1,10 @@
-import type { EventId, ReactionSummary, SharedEvent, StoredReaction } from '../domain/events.js';
+import {
+  type EventId,
+  isRoom,
+  type ReactionSummary,
+  type SharedEvent,
+  type StoredReaction,
+} from '../domain/events.js';
 import { parseEmoji } from '../domain/reactions.js';
 import type { Store } from '../store/store.js';
 import { conversation, visibleMessage } from './visible-message.js';
@@ -48,7 +54,12 @@ export class ChatReactions {
       on,
       ts: this.deps.now(),
     });
-    if (reaction) await this.deps.publish({ kind: 'react', reaction });
+    if (reaction) {
+      // In a room, members who block `by` are not shown it live (blocks-store.ts); their
+      // replay and history leave it out in the Store's queries.
+      const hide = isRoom(peer) ? await store.blocks.blockersIn(peer, by) : [];
+      await this.deps.publish({ kind: 'react', reaction, ...(hide.length > 0 && { hide }) });
+    }
     // The summary as `by`'s history shows it now (history pages carry them, store.ts).
     const [message] = await store.history(by, peer, id + 1, 1);
     return { reaction, reactions: message?.id === id ? (message.reactions ?? []) : [] };

@@ -24,6 +24,7 @@ import type { Appended, Store } from '../store/store.js';
 import { AccountDeletion, type DeletionPolicy } from './account-deletion.js';
 import { AccountExport } from './account-export.js';
 import { Admins } from './admins.js';
+import { ChatBlocks } from './chat-blocks.js';
 import { ChatEdits } from './chat-edits.js';
 import { ChatReactions, type Reacted } from './chat-reactions.js';
 import { replyLive, replyTarget } from './chat-replies.js';
@@ -120,6 +121,8 @@ export class ChatService {
   private readonly reactions: ChatReactions;
   /** Bans and mutes (core/sanctions.ts). */
   readonly sanctions: Sanctions;
+  /** A user's blocks (issue 23). */
+  readonly blocks: ChatBlocks;
   /** Search, and the pages around a message. */
   readonly search: ChatSearch;
   /** Reports of messages, their queues and outcomes (core/reports.ts). */
@@ -193,6 +196,11 @@ export class ChatService {
         this.edits.deleteReported(by, message, reason, report).then(() => {}),
       // Like typing, best effort: the outcome is in the Store (GET /api/v1/reports/mine).
       tell: (nick, change) => deps.bus.publish({ kind: 'own', nick, change }).catch(() => {}),
+    });
+    this.blocks = new ChatBlocks({
+      blocks: deps.store.blocks,
+      parseNick: (raw) => this.parseNick(raw),
+      now: this.now,
     });
     this.reactions = new ChatReactions({
       store: deps.store,
@@ -432,8 +440,17 @@ export class ChatService {
       throw new ChatError('CHAT_MESSAGE_MALFORMED', 'typing goes to a user or a room');
     if (isRoom(to)) await this.rooms.requirePoster(to, from);
     if (!this.typed.pass(from, to, this.now())) return false;
-    // Like presence, typing is best effort: lost with the Bus, never an error for the client.
-    this.deps.bus.publish({ kind: 'typing', from, to }).catch(() => {});
+    // Who blocks `from` never hears it (blocks-store.ts); `from` is answered the same either
+    // way. Read from the Store, which every process shares, once per notice passed on.
+    const { blocks } = this.deps.store;
+    if (isRoom(to)) {
+      const hide = await blocks.blockersIn(to, from);
+      const event = { kind: 'typing' as const, from, to, ...(hide.length > 0 && { hide }) };
+      // Like presence, typing is best effort: lost with the Bus, never an error for the client.
+      this.deps.bus.publish(event).catch(() => {});
+    } else if (!(await blocks.blocks(to, from))) {
+      this.deps.bus.publish({ kind: 'typing', from, to }).catch(() => {});
+    }
     return true;
   }
 

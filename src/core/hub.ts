@@ -121,7 +121,7 @@ export class Hub {
   deliver(event: ChatEvent): void {
     switch (event.kind) {
       case 'typing':
-        if (isRoom(event.to)) this.toRoom(event.to, event, undefined, event.from);
+        if (isRoom(event.to)) this.toRoom(event.to, event, undefined, event.from, event.hide);
         else if (event.to !== event.from) this.toNick(event.to, event, undefined);
         return;
       case 'room':
@@ -160,7 +160,13 @@ export class Hub {
         // is the format's call (the classic one leaves it to the mailbox; the JSON one shows
         // it, and a stream that replayed it drops the copy by id).
         if (event.kind === 'message' && event.message.replyTo !== undefined) this.reply(event);
-        else this.reach(audience(event), event, eventId(event));
+        else
+          this.reach(
+            audience(event),
+            event,
+            eventId(event),
+            (event.kind === 'react' && event.hide) || undefined,
+          );
     }
   }
 
@@ -194,11 +200,14 @@ export class Hub {
         return;
       case 'room': {
         if (readers?.kind !== 'members') {
-          this.toRoom(to.room, hidden, id);
+          this.toRoom(to.room, hidden, id, undefined);
           return;
         }
         const upTo = readers.upTo ?? Number.POSITIVE_INFINITY;
-        this.toRoom(to.room, shown, id, undefined, Number.POSITIVE_INFINITY, { hidden, upTo });
+        this.toRoom(to.room, shown, id, undefined, undefined, Number.POSITIVE_INFINITY, {
+          hidden,
+          upTo,
+        });
         return;
       }
       default:
@@ -207,7 +216,13 @@ export class Hub {
   }
 
   /** Hands a logged event to its audience (domain/visibility.ts) among the local streams. */
-  private reach(to: Audience, event: ChatEvent, id: EventId): void {
+  private reach(
+    to: Audience,
+    event: ChatEvent,
+    id: EventId,
+    /** In a room: members not handed it (they block its sender). */
+    hide?: readonly string[],
+  ): void {
     switch (to.kind) {
       case 'everyone':
         this.toEveryone(event, undefined, id);
@@ -217,7 +232,7 @@ export class Hub {
         if (to.from !== to.to) this.toNick(to.from, event, id);
         return;
       case 'room':
-        this.toRoom(to.room, event, id, undefined, to.coveredFrom);
+        this.toRoom(to.room, event, id, undefined, hide, to.coveredFrom);
         if (to.user !== undefined && !this.rooms.has(to.room, to.user)) {
           this.toNick(to.user, event, id);
         }
@@ -278,6 +293,8 @@ export class Hub {
     event: ChatEvent,
     id: EventId | undefined,
     skip?: string,
+    /** Members not handed it (they block its sender: blocks-store.ts). */
+    hide?: readonly string[],
     /** Only members since this id or earlier. */
     before = Number.POSITIVE_INFINITY,
     /** Members since a later id than `upTo` get `hidden` instead (a reply's preview). */
@@ -307,12 +324,16 @@ export class Hub {
     if (members.size <= this.byNick.size) {
       for (const [nick, member] of members) {
         const tabs = this.byNick.get(nick);
-        if (tabs && nick !== skip && member.since <= before) visit(tabs, member.since);
+        if (tabs && nick !== skip && member.since <= before && !hide?.includes(nick)) {
+          visit(tabs, member.since);
+        }
       }
     } else {
       for (const [nick, tabs] of this.byNick) {
         const member = members.get(nick);
-        if (member && nick !== skip && member.since <= before) visit(tabs, member.since);
+        if (member && nick !== skip && member.since <= before && !hide?.includes(nick)) {
+          visit(tabs, member.since);
+        }
       }
     }
     this.stats.deliveries += handed;

@@ -98,6 +98,8 @@ export const ERRORS = {
     status: 503,
     message: 'the server is exporting too many accounts at once; try again shortly',
   },
+  BLOCK_INVALID: { status: 400, message: 'you cannot block yourself' },
+  BLOCKS_FULL: { status: 409, message: 'you block as many users as you may; unblock one first' },
   AUTH_REQUIRED: { status: 401, message: 'log in first' },
   AUTH_FAILED: { status: 401, message: 'wrong nickname or password' },
   AUTH_FORBIDDEN: { status: 403, message: 'this session may not act as that user' },

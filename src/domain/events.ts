@@ -72,6 +72,12 @@ export interface Attachment {
 /** A message after the Store has made it durable and given it an id. */
 export interface StoredMessage extends NewMessage {
   readonly id: EventId;
+  /**
+   * Set when the recipient (a nick) never sees it: they had blocked its sender when it was
+   * logged, or it is about a withheld message (store/blocks-store.ts). Only the sender's side
+   * sees it; formats never show the flag, so the sender cannot tell.
+   */
+  readonly withheld?: true;
   /** When it was last edited (ms since the epoch); absent (the key is not set) if never. */
   readonly edited?: number;
   /** Set once it was deleted: its text, and its edits' texts, are then empty in the Store. */
@@ -139,6 +145,12 @@ export interface NewReceipt {
 /** A receipt after the Store has given it an id (from the same sequence as messages). */
 export interface StoredReceipt extends NewReceipt {
   readonly id: EventId;
+  /**
+   * Set when the recipient (a nick) never sees it: they had blocked its sender when it was
+   * logged, or it is about a withheld message (store/blocks-store.ts). Only the sender's side
+   * sees it; formats never show the flag, so the sender cannot tell.
+   */
+  readonly withheld?: true;
 }
 
 /** A room's name: `#` and 1 to 48 of `a-z 0-9 - _`, starting with a letter or digit. */
@@ -206,6 +218,8 @@ export type MemberAction = 'create' | 'join' | 'invite' | 'leave' | 'remove' | '
 /** A membership change after the Store has logged it. */
 export interface StoredMemberChange {
   readonly id: EventId;
+  /** An invitation its user never sees: they had blocked who gave it (blocks-store.ts). */
+  readonly withheld?: true;
   readonly room: string;
   readonly user: string;
   readonly by: string;
@@ -233,6 +247,12 @@ export interface NewEdit {
 
 export interface StoredEdit extends NewEdit {
   readonly id: EventId;
+  /**
+   * Set when the recipient (a nick) never sees it: they had blocked its sender when it was
+   * logged, or it is about a withheld message (store/blocks-store.ts). Only the sender's side
+   * sees it; formats never show the flag, so the sender cannot tell.
+   */
+  readonly withheld?: true;
   /** Who the new text mentions (see StoredMessage.mentions); absent when none. */
   readonly mentions?: readonly string[];
   /** Of those, the ones the text before did not mention: only they are notified. */
@@ -277,6 +297,12 @@ export interface NewDelete {
 
 export interface StoredDelete extends Omit<NewDelete, 'audit'> {
   readonly id: EventId;
+  /**
+   * Set when the recipient (a nick) never sees it: they had blocked its sender when it was
+   * logged, or it is about a withheld message (store/blocks-store.ts). Only the sender's side
+   * sees it; formats never show the flag, so the sender cannot tell.
+   */
+  readonly withheld?: true;
 }
 
 /**
@@ -298,6 +324,12 @@ export interface NewReaction {
 /** A reaction after the Store has logged it. */
 export interface StoredReaction extends NewReaction {
   readonly id: EventId;
+  /**
+   * Set when the recipient (a nick) never sees it: they had blocked its sender when it was
+   * logged, or it is about a withheld message (store/blocks-store.ts). Only the sender's side
+   * sees it; formats never show the flag, so the sender cannot tell.
+   */
+  readonly withheld?: true;
 }
 
 /**
@@ -327,9 +359,25 @@ export type SharedEvent =
   | { readonly kind: 'member'; readonly change: StoredMemberChange }
   | { readonly kind: 'edit'; readonly edit: StoredEdit }
   | { readonly kind: 'delete'; readonly delete: StoredDelete }
-  | { readonly kind: 'react'; readonly reaction: StoredReaction }
-  /** Ephemeral: `from` is typing to `to` (a nick or a room). Never stored. */
-  | { readonly kind: 'typing'; readonly from: string; readonly to: string }
+  | {
+      readonly kind: 'react';
+      readonly reaction: StoredReaction;
+      /**
+       * In a room: members who block the reactor (blocks-store.ts), read when it was
+       * published; the Hub does not hand it to them. Absent: none (or read from the Store).
+       */
+      readonly hide?: readonly string[];
+    }
+  /**
+   * Ephemeral: `from` is typing to `to` (a nick or a room). Never stored. `hide`: in a room,
+   * the members who block `from`, whom the Hub skips (blocks-store.ts).
+   */
+  | {
+      readonly kind: 'typing';
+      readonly from: string;
+      readonly to: string;
+      readonly hide?: readonly string[];
+    }
   /**
    * Ephemeral: `nick` changed their own notification state on some device (the Store keeps
    * it, store/notify-store.ts): only their own streams hear it, so tabs and devices agree.

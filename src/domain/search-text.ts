@@ -147,11 +147,19 @@ export function searchTokens(text: string): string[] {
  * ASCII case in filters). The Store's search query states who sees what with them, and
  * checks it once more against the rows (store.ts, Search).
  */
-export function audienceTokens(from: string, to: string): string[] {
+export function audienceTokens(from: string, to: string, withheld = false): string[] {
   if (to === 'all') return ['a', senderToken(from)];
   if (to.startsWith('#')) return [roomToken(to), senderToken(from)];
-  return ['d', senderToken(from), recipientToken(to)];
+  const tokens = ['d', senderToken(from), recipientToken(to)];
+  if (withheld) tokens.push(WITHHELD_TOKEN);
+  return tokens;
 }
+
+/**
+ * The audience token of a direct message withheld from its recipient (blocks-store.ts): the
+ * recipient's arm of a search excludes it, so it never fills nor ends their page.
+ */
+export const WITHHELD_TOKEN = 'h';
 
 /** The audience token of a room (see audienceTokens). */
 export function roomToken(room: string): string {

@@ -40,6 +40,34 @@ function conversation(from: string, to: string, coveredFrom = Number.POSITIVE_IN
 
 /** Who `event` reaches live (see Audience); a replay or history gives each of them the same. */
 export function audience(event: LoggedEvent): Audience {
+  const to = reached(event);
+  // A withheld entry (blocks) reaches its sender's side only: the recipient never sees it.
+  if (!withheld(event)) return to;
+  if (to.kind === 'pair') return { kind: 'pair', from: to.from, to: to.from };
+  if (to.kind === 'room') return { kind: 'room', room: to.room, coveredFrom: to.coveredFrom };
+  return to;
+}
+
+/** Whether a logged event is withheld from its recipient (StoredMessage.withheld). */
+export function withheld(event: LoggedEvent): boolean {
+  switch (event.kind) {
+    case 'message':
+      return event.message.withheld === true;
+    case 'read':
+      return event.receipt.withheld === true;
+    case 'edit':
+      return event.edit.withheld === true;
+    case 'delete':
+      return event.delete.withheld === true;
+    case 'react':
+      return event.reaction.withheld === true;
+    case 'member':
+      return event.change.withheld === true;
+  }
+}
+
+/** Who `event` reaches, before blocks (see audience). */
+function reached(event: LoggedEvent): Audience {
   switch (event.kind) {
     case 'message':
       return conversation(event.message.from, event.message.to);
@@ -62,7 +90,11 @@ export function audience(event: LoggedEvent): Audience {
   }
 }
 
-/** Whether `viewer` may see a direct message or a broadcast: one to all, to them or by them. */
+/**
+ * Whether `viewer` may see a direct message or a broadcast: one to all, to them (unless
+ * withheld: they blocked its sender) or by them.
+ */
 export function sees(viewer: string, message: StoredMessage): boolean {
-  return message.to === EVERYONE || message.to === viewer || message.from === viewer;
+  if (message.from === viewer || message.to === EVERYONE) return true;
+  return message.to === viewer && message.withheld !== true;
 }

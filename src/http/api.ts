@@ -22,6 +22,7 @@ import type { Admission } from './admission.js';
 import { ApiAccount } from './api-account.js';
 import { ApiAdmin } from './api-admin.js';
 import { ApiAdminView } from './api-admin-view.js';
+import { ApiBlocks } from './api-blocks.js';
 import { ApiNotify } from './api-notify.js';
 import { decodeSegment, messageId } from './api-paths.js';
 import { ApiProfiles } from './api-profiles.js';
@@ -96,6 +97,8 @@ export class Api {
   readonly reading: ApiReading;
   /** The handlers of `/api/v1/rooms` and below. */
   readonly rooms: ApiRooms;
+  /** The handlers of `/api/v1/blocks` and `/api/v1/blocks/:nick`. */
+  readonly blocks: ApiBlocks;
   /** The handlers of `/api/v1/unread`, `/markers`, `/notify` and `/attention`. */
   readonly notify: ApiNotify;
   /** The handlers of `/api/v1/account` and below. */
@@ -156,6 +159,7 @@ export class Api {
       admission,
       body: (req, res) => this.body(req, res),
     });
+    this.blocks = new ApiBlocks({ config, blocks: chat.blocks, auth: deps.auth, admission });
     this.notify = new ApiNotify({
       notify: deps.notify,
       auth: deps.auth,

@@ -103,6 +103,8 @@ export const ROUTES: readonly RouteSpec[] = [
     DELETE: (e) => e.api.rooms.member,
   }),
   api('/rooms/:name/kick', { POST: (e) => e.api.sanctions.kick }),
+  api('/blocks', { GET: (e) => e.api.blocks.list }),
+  api('/blocks/:nick', { PUT: (e) => e.api.blocks.block, DELETE: (e) => e.api.blocks.unblock }),
   api('/search', { GET: (e) => e.api.reading.search }),
   api('/typing', { POST: (e) => e.api.typing }),
   api('/events', { GET: (e) => e.api.events }),

@@ -37,6 +37,8 @@ export interface Row {
   attachments: string | null;
   /** The id of the message a message answers (NewMessage.replyTo); NULL for none. */
   reply_to: number | null;
+  /** Never shown to its recipient (a nick that blocked the sender): see blocks-store.ts. */
+  withheld: Flag;
 }
 
 /**
@@ -45,7 +47,7 @@ export interface Row {
  */
 export const COLUMNS =
   'id, kind, ts, sender, recipient, text, offline, client_id, up_to, edited, deleted, actor, ' +
-  'action, role, quiet, mentions, added, attachments, reply_to';
+  'action, role, quiet, mentions, added, attachments, reply_to, withheld';
 
 /** Whether a stored flag is set, whichever engine read it. */
 function isSet(flag: Flag): boolean {
@@ -68,6 +70,7 @@ export function toMessage(row: Row): StoredMessage {
     ...(row.mentions !== null && { mentions: row.mentions.split(' ') }),
     ...(row.attachments !== null && { attachments: JSON.parse(row.attachments) }),
     ...(row.reply_to !== null && { replyTo: row.reply_to }),
+    ...(isSet(row.withheld) && { withheld: true as const }),
   };
 }
 
@@ -75,13 +78,14 @@ export function toMessage(row: Row): StoredMessage {
 export function toEvent(row: Row): LoggedEvent {
   const { id, ts, sender: from, recipient: to } = row;
   const target = row.up_to ?? 0;
+  const hidden = isSet(row.withheld) ? { withheld: true as const } : {};
   switch (row.kind) {
     case 'message':
       return { kind: 'message', message: toMessage(row) };
     case 'read':
-      return { kind: 'read', receipt: { id, ts, from, to, upTo: target } };
+      return { kind: 'read', receipt: { id, ts, from, to, upTo: target, ...hidden } };
     case 'edit': {
-      const edit = { id, ts, from, to, target, text: row.text };
+      const edit = { id, ts, from, to, target, text: row.text, ...hidden };
       return {
         kind: 'edit',
         edit: {
@@ -92,9 +96,10 @@ export function toEvent(row: Row): LoggedEvent {
       };
     }
     case 'delete':
-      return { kind: 'delete', delete: { id, ts, from, to, target } };
+      return { kind: 'delete', delete: { id, ts, from, to, target, ...hidden } };
     case 'react': {
-      const reaction = { id, ts, from, to, target, emoji: row.text, on: !isSet(row.deleted) };
+      const on = !isSet(row.deleted);
+      const reaction = { id, ts, from, to, target, emoji: row.text, on, ...hidden };
       return { kind: 'react', reaction };
     }
     case 'member': {
@@ -103,7 +108,7 @@ export function toEvent(row: Row): LoggedEvent {
       // rules decided); the row type cannot say so per kind. No default stands in for one.
       const action = row.action as MemberAction;
       const change = { id, ts, room: to, user: from, by: actor ?? from, role };
-      return { kind: 'member', change: { ...change, quiet: isSet(row.quiet), action } };
+      return { kind: 'member', change: { ...change, quiet: isSet(row.quiet), action, ...hidden } };
     }
   }
 }

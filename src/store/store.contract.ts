@@ -8,6 +8,7 @@ import {
   type NewReceipt,
   type StoredMessage,
 } from '../domain/events.js';
+import { blocksContract } from './blocks.contract.js';
 import { mentionsContract } from './mentions.contract.js';
 import { profilesContract } from './profiles.contract.js';
 import { reactionsContract } from './reactions.contract.js';
@@ -408,4 +409,5 @@ export function storeContract(name: string, open: StoreFactory): void {
   repliesContract(name, () => open({ maxOfflinePerUser: 10 }));
   reactionsContract(name, open);
   sanctionsContract(name, open);
+  blocksContract(name, open);
 }

@@ -19,6 +19,7 @@ import type {
 import type { SearchRequest } from '../domain/search.js';
 import type { AccountStore } from './accounts.js';
 import type { AuditStore } from './audit-store.js';
+import type { BlockStore } from './blocks-store.js';
 import type { NotifyStore } from './notify-store.js';
 import type { ProfileStore } from './profiles-store.js';
 import type { PushStore } from './push-store.js';
@@ -30,6 +31,7 @@ import type { UploadStore } from './uploads-store.js';
 
 /** What `append` did: stored the message, or found an earlier one with the same clientId. */
 export interface Appended {
+  /** `withheld` set when its recipient blocks its sender (blocks-store.ts). */
   readonly message: StoredMessage;
   /** False when (from, clientId) was already stored: `message` is that first one. */
   readonly created: boolean;
@@ -237,6 +239,8 @@ export interface Store extends EventLog, Mailbox, RoomStore {
   readonly reports: ReportStore;
   /** What server admins see of accounts: role, last seen, sanctions (roster-store.ts). */
   readonly roster: RosterStore;
+  /** Who blocks whom (blocks-store.ts); what they write is withheld in the append's transaction. */
+  readonly blocks: BlockStore;
   /** Checks that the backend can serve requests now (readiness); see the contract above. */
   ping(): Promise<void>;
   /** Flushes and releases the backend. */

@@ -15,6 +15,7 @@ import { mentionsColumn, resolveMentions } from './mentions.js';
 import { writeReaction } from './reactions.js';
 import { searchVector } from './search.js';
 import { attachUploads, usableUploads } from './uploads.js';
+import { WITHHELD_PAIR } from './withheld.js';
 
 export type { PendingWrite, Settle };
 
@@ -53,24 +54,27 @@ const INSERT: pg.QueryConfig = {
     SELECT id, row_number() OVER (ORDER BY id) AS ord FROM ids
   ), stored AS (
     INSERT INTO messages (id, kind, ts, sender, recipient, text, offline, client_id, up_to,
-                          mentions, attachments, search, reply_to)
+                          mentions, attachments, search, reply_to, withheld)
     SELECT r.id, u.kind, u.ts, u.sender, u.recipient, u.text, u.offline, u.client_id, u.up_to,
-           u.mentions, u.attachments, u.search::tsvector, u.reply_to
+           u.mentions, u.attachments, u.search::tsvector, u.reply_to,
+           ${WITHHELD_PAIR('u.sender', 'u.recipient')}
       FROM unnest($2::text[], $3::int8[], $4::text[], $5::text[], $6::text[], $7::bool[],
                   $8::text[], $9::int8[], $10::text[], $14::text[], $15::text[], $16::int8[])
              WITH ORDINALITY AS u (kind, ts, sender, recipient, text, offline, client_id,
                                    up_to, mentions, attachments, search, reply_to, ord)
       JOIN ranked r ON r.ord = u.ord
-    RETURNING id, recipient, offline
+    RETURNING id, recipient, offline, withheld
   ), mailed AS (
-    INSERT INTO offline (recipient, message_id) SELECT recipient, id FROM stored WHERE offline
+    -- A withheld message never enters its recipient's mailbox (blocks-store.ts).
+    INSERT INTO offline (recipient, message_id) SELECT recipient, id FROM stored
+     WHERE offline AND NOT withheld
   ), mentioned AS (
     INSERT INTO mention_rows (nick, event_id, target, recipient)
     SELECT x.nick, r.id, r.id, x.recipient
       FROM unnest($11::int8[], $12::text[], $13::text[]) AS x (ord, nick, recipient)
       JOIN ranked r ON r.ord = x.ord
   )
-  SELECT id FROM stored`,
+  SELECT id, withheld FROM stored`,
 };
 
 /**
@@ -94,6 +98,7 @@ export async function writeBatch(
   // The ids of rows[0 .. ids.length), and whom each mentions: rows are inserted before each
   // room write (so a message mentions who joined before it), and at the end.
   const ids: number[] = [];
+  const held: boolean[] = [];
   const mentions: string[][] = [];
   // The files of the batch's messages that carry some (uploads.ts), and the uploads taken.
   const files = new Map<PendingRow, Attachment[]>();
@@ -109,6 +114,7 @@ export async function writeBatch(
       ),
     );
     ids.push(...inserted.ids);
+    held.push(...inserted.withheld);
     mentions.push(...inserted.mentions);
   };
   for (const p of batch) {
@@ -159,7 +165,7 @@ export async function writeBatch(
   }
   await flush();
   const stored = rows.map((p, i) =>
-    toStored(p, ids[i] as number, mentions[i] as string[], files.get(p)),
+    toStored(p, ids[i] as number, mentions[i] as string[], files.get(p), held[i] === true),
   );
   return settlers.map((settler) => settler(stored));
 }
@@ -233,7 +239,7 @@ async function insert(
   client: pg.PoolClient,
   rows: PendingRow[],
   files: ReadonlyMap<PendingRow, Attachment[]>,
-): Promise<{ ids: number[]; mentions: string[][] }> {
+): Promise<{ ids: number[]; mentions: string[][]; withheld: boolean[] }> {
   const texts = rows.flatMap((p) =>
     p.kind === 'message' && p.message.text.includes('@') ? [p] : [],
   );
@@ -293,12 +299,13 @@ async function insert(
     }
     mentions.push(nicks);
   }
-  const { rows: ids } = await client.query<{ id: number }>({
+  const { rows: ids } = await client.query<{ id: number; withheld: boolean }>({
     ...INSERT,
     values: [rows.length, ...Object.values(columns)],
   });
   if (ids.length !== rows.length) throw new Error('the append stored fewer rows than it was given');
-  return { ids: ids.map((r) => r.id).sort((a, b) => a - b), mentions };
+  const sorted = ids.sort((a, b) => a.id - b.id);
+  return { ids: sorted.map((r) => r.id), mentions, withheld: sorted.map((r) => r.withheld) };
 }
 
 function toStored(
@@ -306,15 +313,18 @@ function toStored(
   id: EventId,
   mentions: string[],
   attachments: Attachment[] | undefined,
+  withheld: boolean,
 ): StoredMessage | StoredReceipt {
+  const hidden = withheld ? { withheld: true as const } : {};
   if (p.kind === 'read') {
     const { from, to, upTo, ts } = p.receipt;
-    return { from, to, upTo, ts, id };
+    return { from, to, upTo, ts, id, ...hidden };
   }
   return {
     ...storedMessage(p.message, id),
     ...(mentions.length > 0 && { mentions }),
     ...(attachments !== undefined && { attachments }),
+    ...hidden,
   };
 }
 

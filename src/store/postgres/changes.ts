@@ -20,6 +20,7 @@ import { insertAudit } from './audit.js';
 import { mentionsColumn, resolveMentions } from './mentions.js';
 import { searchVector } from './search.js';
 import { dropUploads } from './uploads.js';
+import { blocks, WITHHELD_PAIR } from './withheld.js';
 
 // The writes of this file run inside an append batch's transaction, which holds the append
 // lock (store.ts): no other writer, on any node, runs between a decision and its
@@ -70,15 +71,18 @@ const STATE: pg.QueryConfig = {
 // its end, when a room it creates exists. Parameters: $1 ts, $2 room, $3 user, $4 by,
 // $5 action, $6 role afterwards (NULL: not a member), $7 quiet, $8 invited afterwards,
 // $9 create, $10 visibility, $11 history, $12 member count afterwards, $13 whether the user
-// was a member before. A room it creates begins its life (created_id) at the change's id;
+// was a member before. An invitation (or its withdrawal) of a non-member by someone they
+// block is withheld from them (blocks-store.ts). A room it creates begins its life (created_id) at the change's id;
 // an invitation records who gave it ($4).
 const WRITE_MEMBER: pg.QueryConfig = {
   name: 'ssechat_member_write',
   text: `
   WITH logged AS (
-    INSERT INTO messages (id, kind, ts, sender, recipient, text, actor, action, role, quiet)
-    VALUES (nextval('messages_id_seq'), 'member', $1, $3, $2, '', $4, $5, $6, $7)
-    RETURNING id
+    INSERT INTO messages (id, kind, ts, sender, recipient, text, actor, action, role, quiet,
+                          withheld)
+    VALUES (nextval('messages_id_seq'), 'member', $1, $3, $2, '', $4, $5, $6, $7,
+            NOT $13 AND $6::text IS NULL AND $3 <> $4 AND ${blocks('$3', '$4')})
+    RETURNING id, withheld
   ), made AS (
     INSERT INTO rooms (name, visibility, history, created_by, created, members, created_id)
     SELECT $2, $10, $11, $3, $1, $12, id FROM logged WHERE $9
@@ -102,7 +106,7 @@ const WRITE_MEMBER: pg.QueryConfig = {
     UPDATE spans SET to_id = (SELECT id FROM logged)
      WHERE nick = $3 AND room = $2 AND to_id IS NULL AND $6::text IS NULL AND $13
   )
-  SELECT id FROM logged`,
+  SELECT id, withheld FROM logged`,
 };
 
 // The invitations a change withdraws (store.ts): those its user ($2) gave, or all ($3) when
@@ -144,16 +148,18 @@ const EDIT: pg.QueryConfig = {
   text: `
   WITH target AS (
     UPDATE messages SET text = $4, edited = $1, mentions = $6, search = $9::tsvector
-     WHERE id = $5 AND kind = 'message' AND NOT deleted AND ${CURRENT} RETURNING id
+     WHERE id = $5 AND kind = 'message' AND NOT deleted AND ${CURRENT} RETURNING id, withheld
   ), logged AS (
-    INSERT INTO messages (id, kind, ts, sender, recipient, text, up_to, mentions, added)
-    SELECT nextval('messages_id_seq'), 'edit', $1, $2, $3, $4, id, $6, $7 FROM target
-    RETURNING id
+    INSERT INTO messages (id, kind, ts, sender, recipient, text, up_to, mentions, added,
+                          withheld)
+    SELECT nextval('messages_id_seq'), 'edit', $1, $2, $3, $4, id, $6, $7,
+           withheld OR ${WITHHELD_PAIR('$2', '$3')} FROM target
+    RETURNING id, withheld
   ), noted AS (
     INSERT INTO mention_rows (nick, event_id, target, recipient)
     SELECT n.nick, l.id, $5, $3 FROM logged l CROSS JOIN unnest($8::text[]) AS n (nick)
   )
-  SELECT id FROM logged`,
+  SELECT id, withheld FROM logged`,
 };
 
 const MENTIONS: pg.QueryConfig = {
@@ -170,7 +176,7 @@ const DELETE: pg.QueryConfig = {
   WITH target AS (
     UPDATE messages SET text = '', deleted = true, mentions = NULL, attachments = NULL,
                         search = NULL
-     WHERE id = $4 AND kind = 'message' AND NOT deleted AND ${CURRENT} RETURNING id
+     WHERE id = $4 AND kind = 'message' AND NOT deleted AND ${CURRENT} RETURNING id, withheld
   ), edits AS (
     UPDATE messages SET text = '', mentions = NULL, added = NULL
      WHERE kind = 'edit' AND up_to = $4 AND text <> '' AND EXISTS (SELECT 1 FROM target)
@@ -186,9 +192,10 @@ const DELETE: pg.QueryConfig = {
      WHERE k.key IS NOT NULL
     ON CONFLICT (key) DO UPDATE SET since = greatest(blob_trash.since, excluded.since)
   )
-  INSERT INTO messages (id, kind, ts, sender, recipient, text, up_to)
-  SELECT nextval('messages_id_seq'), 'delete', $1, $2, $3, '', id FROM target
-  RETURNING id`,
+  INSERT INTO messages (id, kind, ts, sender, recipient, text, up_to, withheld)
+  SELECT nextval('messages_id_seq'), 'delete', $1, $2, $3, '', id,
+         withheld OR ${WITHHELD_PAIR('$2', '$3')} FROM target
+  RETURNING id, withheld`,
 };
 
 /**
@@ -262,7 +269,7 @@ async function write(
   const { room, user, by, action, ts } = change;
   const { role, quiet, invited, create } = outcome;
   const settings = change.settings ?? { visibility: 'public', history: 'joined' };
-  const id = await oneId(client, WRITE_MEMBER, [
+  const [id, held] = await idAndWithheld(client, WRITE_MEMBER, [
     ts,
     room,
     user,
@@ -277,7 +284,8 @@ async function write(
     members,
     was,
   ]);
-  return { id: id as number, room, user, by, action, ts, role, quiet };
+  const hidden = held ? { withheld: true as const } : {};
+  return { id: id as number, room, user, by, action, ts, role, quiet, ...hidden };
 }
 
 /**
@@ -297,7 +305,7 @@ export async function writeEdit(client: pg.ClientBase, edit: NewEdit): Promise<S
     const before = rows[0]?.mentions?.split(' ') ?? [];
     added = mentions.filter((nick) => !before.includes(nick));
   }
-  const id = await oneId(client, EDIT, [
+  const [id, held] = await idAndWithheld(client, EDIT, [
     ts,
     from,
     to,
@@ -309,24 +317,25 @@ export async function writeEdit(client: pg.ClientBase, edit: NewEdit): Promise<S
     searchVector(text),
   ]);
   if (id === undefined) throw new ChatError('CHAT_MESSAGE_NOT_FOUND');
-  return storedEdit(edit, id, mentions, added);
+  const stored = storedEdit(edit, id, mentions, added);
+  return held ? { ...stored, withheld: true } : stored;
 }
 
 /** Applies and logs a delete; throws CHAT_MESSAGE_NOT_FOUND, writing nothing, without a target. */
 export async function writeDelete(client: pg.ClientBase, del: NewDelete): Promise<StoredDelete> {
   const { target, from, to, ts } = del;
-  const id = await oneId(client, DELETE, [ts, from, to, target]);
+  const [id, held] = await idAndWithheld(client, DELETE, [ts, from, to, target]);
   if (id === undefined) throw new ChatError('CHAT_MESSAGE_NOT_FOUND');
   if (del.audit) await insertAudit(client, del.audit);
-  return { id, target, from, to, ts };
+  return { id, target, from, to, ts, ...(held && { withheld: true as const }) };
 }
 
-/** The id a statement returned, undefined when it returned no row. */
-async function oneId(
+/** The id and the withheld flag a statement returned; the id undefined when no row. */
+async function idAndWithheld(
   client: pg.ClientBase,
   query: pg.QueryConfig,
   values: unknown[],
-): Promise<number | undefined> {
-  const { rows } = await client.query<{ id: number }>({ ...query, values });
-  return rows[0]?.id;
+): Promise<[number | undefined, boolean]> {
+  const { rows } = await client.query<{ id: number; withheld: boolean }>({ ...query, values });
+  return [rows[0]?.id, rows[0]?.withheld === true];
 }

@@ -11,6 +11,7 @@ import type { RetentionPolicy } from '../store.js';
 import { registered } from './accounts.js';
 import { inTransaction, MAINTENANCE_QUERY_TIMEOUT_MS, timed } from './client.js';
 import { dropUploads } from './uploads.js';
+import { blocks } from './withheld.js';
 
 /**
  * Most rows one prune transaction deletes. Between chunks the row locks are released and the
@@ -31,7 +32,9 @@ export const COVERS = 'm.id >= s.from_id AND m.id <= coalesce(s.to_id, 922337203
 // (quiet, or outside their spans: an invitation); the fourth reads each room in the viewer's
 // spans from the recipient index, within that span. What was addressed to the viewer, and
 // their own membership changes, count only above their registration point (store.ts): for an
-// edit, a delete or a receipt, up_to is the message it is about.
+// edit, a delete or a receipt, up_to is the message it is about. What is withheld from the
+// viewer (they blocked its sender, blocks-store.ts) is never theirs, and in rooms the
+// reactions of users the viewer blocks are left out.
 const SINCE: pg.QueryConfig = {
   name: 'ssechat_since',
   text: `
@@ -39,11 +42,11 @@ const SINCE: pg.QueryConfig = {
     WHERE recipient = '${EVERYONE}' AND kind <> 'read' AND id > $1 ORDER BY id LIMIT $3)
   UNION ALL
   (SELECT ${COLUMNS} FROM messages WHERE recipient = $2 AND id > $1
-      AND coalesce(up_to, id) > ${registered(2)} ORDER BY id LIMIT $3)
+      AND coalesce(up_to, id) > ${registered(2)} AND NOT withheld ORDER BY id LIMIT $3)
   UNION ALL
   (SELECT ${COLUMNS} FROM messages m WHERE sender = $2 AND recipient <> $2 AND id > $1
       AND NOT (recipient = '${EVERYONE}' AND kind <> 'read')
-      AND (recipient NOT LIKE '#%' OR (kind = 'member' AND id > ${registered(2)}
+      AND (recipient NOT LIKE '#%' OR (kind = 'member' AND id > ${registered(2)} AND NOT withheld
         AND (quiet OR NOT EXISTS (
         SELECT 1 FROM spans s WHERE s.nick = $2 AND s.room = m.recipient AND ${COVERS}))))
       ORDER BY id LIMIT $3)
@@ -53,6 +56,7 @@ const SINCE: pg.QueryConfig = {
        WHERE recipient = s.room AND id > greatest($1, s.from_id - 1)
          AND id <= coalesce(s.to_id, 9223372036854775807) AND NOT quiet
          AND (kind NOT IN ('edit', 'react') OR up_to >= s.from_id)
+         AND (kind <> 'react' OR NOT ${blocks('$2', 'm.sender')})
        ORDER BY id LIMIT $3) m
     WHERE s.nick = $2 AND (s.to_id IS NULL OR s.to_id > $1) ORDER BY id LIMIT $3)
   ORDER BY id LIMIT $3`,
@@ -83,7 +87,7 @@ const DIRECT: pg.QueryConfig = {
   UNION ALL
   (SELECT ${COLUMNS} FROM messages
     WHERE recipient = $1 AND sender = $2 AND kind = 'message' AND id < $3
-      AND id > ${registered(1)}
+      AND id > ${registered(1)} AND NOT withheld
     ORDER BY id DESC LIMIT $4)
   ORDER BY id DESC LIMIT $4`,
 };
@@ -132,7 +136,7 @@ const DIRECT_AFTER: pg.QueryConfig = {
   UNION ALL
   (SELECT ${COLUMNS} FROM messages
     WHERE recipient = $1 AND sender = $2 AND kind = 'message' AND id > $3
-      AND id > ${registered(1)}
+      AND id > ${registered(1)} AND NOT withheld
     ORDER BY id LIMIT $4)
   ORDER BY id LIMIT $4`,
 };

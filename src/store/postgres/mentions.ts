@@ -25,16 +25,26 @@ export interface MentionItem {
 // Each (scope, key, target) pair: the members of room `scope` whose folded nick is `key`
 // (members_folded), since `target` or earlier when it is set; or, for scope `all`, the
 // account (users_nick_folded). lower(… COLLATE "C") folds ASCII only, as foldNick does.
+// $4: each key's sender: a user who blocks the sender is not mentioned (blocks-store.ts).
 const LOOKUP: pg.QueryConfig = {
   name: 'ssechat_mentions',
   text: `
-  SELECT k.scope, k.key, m.nick FROM unnest($1::text[], $2::text[], $3::int8[]) AS k (scope, key, target)
+  SELECT k.scope, k.key, m.nick
+    FROM unnest($1::text[], $2::text[], $3::int8[], $4::text[]) AS k (scope, key, target, sender)
     JOIN members m ON m.room = k.scope AND lower(m.nick COLLATE "C") = k.key
      AND (k.target IS NULL OR m.since <= k.target)
+   WHERE NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker = m.nick AND b.blocked = k.sender)
   UNION ALL
-  SELECT k.scope, k.key, u.nick FROM unnest($1::text[], $2::text[]) AS k (scope, key)
+  SELECT k.scope, k.key, u.nick FROM unnest($1::text[], $2::text[], $4::text[]) AS k (scope, key, sender)
     JOIN users u ON lower(u.nick COLLATE "C") = k.key
-   WHERE k.scope = '${EVERYONE}'`,
+   WHERE k.scope = '${EVERYONE}'
+     AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker = u.nick AND b.blocked = k.sender)`,
+};
+
+// A DM's recipient is not mentioned by a sender they block.
+const BLOCKED: pg.QueryConfig = {
+  name: 'ssechat_mentions_blocked',
+  text: 'SELECT 1 FROM blocks WHERE blocker = $1 AND blocked = $2',
 };
 
 const REGISTERED: pg.QueryConfig = {
@@ -55,6 +65,7 @@ export async function resolveMentions(
   const scopes: string[] = [];
   const keys: string[] = [];
   const targets: Array<EventId | null> = [];
+  const senders: string[] = [];
   items.forEach((item, i) => {
     const { to, claimed, target } = item;
     if ((to === EVERYONE && !claimed) || isRoom(to)) {
@@ -62,6 +73,7 @@ export async function resolveMentions(
         scopes.push(to);
         keys.push(key);
         targets.push(target ?? null);
+        senders.push(item.from);
       }
     }
   });
@@ -69,7 +81,7 @@ export async function resolveMentions(
   if (scopes.length > 0) {
     const { rows } = await client.query<{ scope: string; key: string; nick: string }>({
       ...LOOKUP,
-      values: [scopes, keys, targets],
+      values: [scopes, keys, targets, senders],
     });
     for (const { scope, key, nick } of rows) {
       const at = `${scope}\u0000${key}`;
@@ -91,7 +103,11 @@ export async function resolveMentions(
     } else {
       // A DM: its two parties; the sender is left out by pickMentions.
       const peer = foldNick(to);
-      const picked = pickMentions(candidates, (key) => (key === peer ? [to] : undefined), from);
+      let picked = pickMentions(candidates, (key) => (key === peer ? [to] : undefined), from);
+      if (picked.length > 0) {
+        const { rows } = await client.query({ ...BLOCKED, values: [to, from] });
+        if (rows.length > 0) picked = [];
+      }
       // An edit of a DM sent before the recipient registered is not theirs (store.ts).
       if (picked.length > 0 && target !== undefined) {
         const { rows } = await client.query<{ registered: number }>({

@@ -51,7 +51,7 @@ const AUDIENCE: pg.QueryConfig = {
   text: `
   WITH e AS (
     SELECT id, sender, recipient, coalesce(up_to, id) AS subject FROM messages
-     WHERE id = $1 AND kind IN ('message', 'edit')
+     WHERE id = $1 AND kind IN ('message', 'edit') AND NOT withheld
   ), seen (nick) AS (
     SELECT DISTINCT p.nick FROM e JOIN push_subscriptions p ON e.recipient = '${EVERYONE}'
     UNION

@@ -4,6 +4,7 @@ import type { NewReaction, StoredMessage, StoredReaction } from '../../domain/ev
 import { MAX_REACTION_EMOJI, MAX_REACTION_USERS } from '../../domain/reactions.js';
 import { type SummaryRow, summarize, withSummaries } from '../reaction-rows.js';
 import { CURRENT } from './changes.js';
+import { WITHHELD_PAIR } from './withheld.js';
 
 // The writes of this file run inside an append batch's transaction, which holds the append
 // lock (store.ts): nothing changes a message's reactions between the state read and the write.
@@ -31,14 +32,16 @@ const LOG: pg.QueryConfig = {
   name: 'ssechat_reaction_log',
   text: `
   WITH logged AS (
-    INSERT INTO messages (id, kind, ts, sender, recipient, text, up_to, deleted)
-    VALUES (nextval('messages_id_seq'), 'react', $1, $2, $3, $4, $5, $6)
-    RETURNING id
+    INSERT INTO messages (id, kind, ts, sender, recipient, text, up_to, deleted, withheld)
+    VALUES (nextval('messages_id_seq'), 'react', $1, $2, $3, $4, $5, $6,
+            ${WITHHELD_PAIR('$2', '$3')}
+            OR coalesce((SELECT withheld FROM messages WHERE id = $5), false))
+    RETURNING id, withheld
   ), added AS (
     INSERT INTO reactions (message_id, emoji, nick, event_id, ts)
     SELECT $5, $4, $2, id, $1 FROM logged WHERE NOT $6
   )
-  SELECT id FROM logged`,
+  SELECT id, withheld FROM logged`,
 };
 
 const REMOVE: pg.QueryConfig = {
@@ -84,12 +87,13 @@ export async function writeReaction(
     if (!state.present) return null;
     await client.query({ ...REMOVE, values: [target, emoji, from] });
   }
-  const logged = await client.query<{ id: number }>({
+  const logged = await client.query<{ id: number; withheld: boolean }>({
     ...LOG,
     values: [ts, from, to, emoji, target, !on],
   });
   const id = logged.rows[0]?.id as number;
-  return { id, target, from, to, emoji, on, ts };
+  const held = logged.rows[0]?.withheld === true;
+  return { id, target, from, to, emoji, on, ts, ...(held && { withheld: true as const }) };
 }
 
 /** `messages`, each with its reactions' summary when it has reactions (one query). */

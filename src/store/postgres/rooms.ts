@@ -7,6 +7,7 @@ import {
   type RoomInfo,
   type RoomListing,
 } from '../store.js';
+import { blocks } from './withheld.js';
 
 /** A row of rooms, with the viewer's role and invitation when listed. */
 interface RoomRow {
@@ -35,7 +36,8 @@ const LIST: pg.QueryConfig = {
   WITH listed AS (
     SELECT room AS name FROM members WHERE nick = $1
     UNION
-    (SELECT room FROM invites WHERE nick = $1 ORDER BY room COLLATE "C" LIMIT $2)
+    (SELECT room FROM invites i WHERE nick = $1 AND NOT ${blocks('$1', 'i.invited_by')}
+      ORDER BY room COLLATE "C" LIMIT $2)
     UNION
     (SELECT name FROM rooms WHERE visibility = 'public'
       ORDER BY members DESC, name COLLATE "C" LIMIT $2)
@@ -45,6 +47,7 @@ const LIST: pg.QueryConfig = {
     FROM listed JOIN rooms r USING (name)
     LEFT JOIN members m ON m.room = r.name AND m.nick = $1
     LEFT JOIN invites i ON i.room = r.name AND i.nick = $1
+     AND NOT ${blocks('$1', 'i.invited_by')}
    ORDER BY r.name COLLATE "C"`,
 };
 

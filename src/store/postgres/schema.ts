@@ -415,6 +415,16 @@ const MIGRATIONS = [
      ts     BIGINT NOT NULL,
      PRIMARY KEY (invite, nick)
    );`,
+  `-- Blocks (issue 23); see sqlite/schema.ts, the blocks step. IF NOT EXISTS: the migration
+   -- tests take a current schema back to an older version and run the later steps again.
+   CREATE TABLE IF NOT EXISTS blocks (
+     blocker TEXT   NOT NULL,
+     blocked TEXT   NOT NULL,
+     since   BIGINT NOT NULL,
+     PRIMARY KEY (blocker, blocked)
+   );
+   CREATE INDEX IF NOT EXISTS blocks_blocked ON blocks (blocked, blocker);
+   ALTER TABLE messages ADD COLUMN IF NOT EXISTS withheld BOOLEAN NOT NULL DEFAULT false;`,
 ];
 
 /** The schema version this ssechat writes; a database with a higher one is refused. */

@@ -38,9 +38,11 @@ async function beforeSearch(n: number, text = (i: number) => `word${i} common`):
   for (let i = 0; i < n; i++) sends.push(store.append(msg({ text: text(i), ts: i })));
   await Promise.all(sends);
   await store.close();
-  // The steps after search (profiles, departed, replies, admins, sanctions, reports; reactions
-  // runs again as it is) first.
+  // The steps after search (profiles, departed, replies, admins, sanctions, reports,
+  // last_seen, invites, blocks; reactions runs again as it is) first.
   await admin(`SET search_path TO ${schema};
+    DROP TABLE blocks;
+    ALTER TABLE messages DROP COLUMN withheld;
     DROP TABLE invite_uses, invite_links, server_settings;
     ALTER TABLE users DROP COLUMN last_seen;
     DROP TABLE sanctions, address_bans;

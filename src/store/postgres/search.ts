@@ -79,7 +79,7 @@ const VISIBLE = `
   m.search @@ $1::tsquery AND m.kind = 'message' AND NOT m.deleted AND (
        m.recipient = '${EVERYONE}'
     OR (m.sender = $2 AND m.recipient <> $2 AND m.recipient NOT LIKE '#%')
-    OR (m.recipient = $2 AND m.id > ${registered(2)})
+    OR (m.recipient = $2 AND m.id > ${registered(2)} AND NOT m.withheld)
     OR (m.recipient LIKE '#%' AND (
          EXISTS (SELECT 1 FROM spans s WHERE s.nick = $2 AND s.room = m.recipient AND ${COVERS})
       OR EXISTS (SELECT 1 FROM rooms r JOIN members mb ON mb.room = r.name AND mb.nick = $2

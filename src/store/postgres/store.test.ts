@@ -79,8 +79,11 @@ const BEFORE_SEARCH = 8;
 
 /** Undoes step 9 (search) in `schema`, to go back before it. */
 async function undoSearch(schema: string): Promise<void> {
-  // The steps after search (departed, profiles, replies, admins, sanctions, reports, last_seen, invites) first.
+  // The steps after search (departed, profiles, replies, admins, sanctions, reports, last_seen, invites,
+  // blocks) first.
   await admin(`SET search_path TO ${schema};
+    DROP TABLE blocks;
+    ALTER TABLE messages DROP COLUMN withheld;
     DROP TABLE invite_uses, invite_links, server_settings;
     ALTER TABLE users DROP COLUMN last_seen;
     DROP TABLE sanctions, address_bans;

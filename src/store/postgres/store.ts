@@ -60,6 +60,7 @@ import type {
 import { WriteHealth, type WriteHealthListener } from '../write-health.js';
 import { PostgresAccounts } from './accounts.js';
 import { PostgresAudit } from './audit.js';
+import { PostgresBlocks } from './blocks.js';
 import { PostgresLog } from './log.js';
 import { PostgresNotify } from './notify.js';
 import { PostgresProfiles } from './profiles.js';
@@ -157,6 +158,7 @@ export class PostgresStore implements Store {
   readonly sanctions: PostgresSanctions;
   readonly reports: PostgresReports;
   readonly roster: PostgresRoster;
+  readonly blocks: PostgresBlocks;
   private readonly journal: PostgresLog;
   private readonly index: PostgresSearch;
   /** The search backfill's loop (runBackfill): ends when nothing is left, or at close(). */
@@ -224,6 +226,7 @@ export class PostgresStore implements Store {
     this.audit = new PostgresAudit(pool);
     this.reports = new PostgresReports(pool);
     this.roster = new PostgresRoster(pool);
+    this.blocks = new PostgresBlocks(pool, () => this.writes.flushed());
     this.backfill = this.runBackfill();
   }
 

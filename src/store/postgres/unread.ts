@@ -11,7 +11,7 @@ const OPEN = '9223372036854775807';
 // as sqlite/unread.ts explains: the newest UNREAD_SCAN rows addressed to the viewer (all of
 // their DMs, by the recipient index) above their baseline and registration point, the newest
 // UNREAD_SCAN of each room's (member rooms only) and of `all` above the marker, and the newest
-// UNREAD_SCAN of their mention rows. The filters (own, deleted, other kinds, outside the
+// UNREAD_SCAN of their mention rows. The filters (own, deleted, withheld, other kinds, outside the
 // viewer's spans) sit outside each window, so rows that do not count cost at most the window.
 
 /**
@@ -54,9 +54,10 @@ const DM = `
               FROM b CROSS JOIN (
                 SELECT w.sender, array_agg(w.id) AS ids
                   FROM b CROSS JOIN LATERAL (
-                    SELECT id, sender, kind, deleted FROM messages
+                    SELECT id, sender, kind, deleted, withheld FROM messages
                      WHERE ${windowOf('$1', 'b.floor')} LIMIT ${UNREAD_SCAN}) w
-                 WHERE w.kind = 'message' AND NOT w.deleted AND w.sender <> $1
+                 WHERE w.kind = 'message' AND NOT w.deleted AND NOT w.withheld
+                   AND w.sender <> $1
                  GROUP BY w.sender) d
             OFFSET 0) p
   )`;

@@ -20,6 +20,7 @@ import type { SqliteReactions } from './reactions.js';
 import type { SqliteRooms } from './rooms.js';
 import type { SqliteSearch } from './search.js';
 import { SqliteAttachments } from './uploads.js';
+import { SqliteWithheld } from './withheld.js';
 
 export type { PendingWrite, Settle };
 
@@ -51,12 +52,24 @@ export class SqliteAppender {
       string | null,
       string | null,
       number | null,
+      number,
     ]
   >;
-  private readonly insertReceipt: Statement<[number, string, string, number]>;
+  private readonly insertReceipt: Statement<[number, string, string, number, number]>;
   private readonly insertEdit: Statement<
-    ['edit' | 'delete', number, string, string, string, number, string | null, string | null]
+    [
+      'edit' | 'delete',
+      number,
+      string,
+      string,
+      string,
+      number,
+      string | null,
+      string | null,
+      number,
+    ]
   >;
+  private readonly withheld: SqliteWithheld;
   private readonly selectMentions: Statement<[number], { mentions: string | null }>;
   private readonly applyEdit: Statement<[string, number, string | null, number]>;
   private readonly applyDelete: Statement<[number]>;
@@ -78,16 +91,18 @@ export class SqliteAppender {
     // the same clientId after our lookup (see writeMessage). The id never conflicts.
     this.insertMessage = db.prepare(
       `INSERT INTO messages (ts, sender, recipient, text, offline, client_id, mentions,
-         attachments, reply_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+         attachments, reply_to, withheld) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT DO NOTHING`,
     );
     this.insertReceipt = db.prepare(
-      `INSERT INTO messages (kind, ts, sender, recipient, text, up_to)
-       VALUES ('read', ?, ?, ?, '', ?)`,
+      `INSERT INTO messages (kind, ts, sender, recipient, text, up_to, withheld)
+       VALUES ('read', ?, ?, ?, '', ?, ?)`,
     );
     this.insertEdit = db.prepare(
-      `INSERT INTO messages (kind, ts, sender, recipient, text, up_to, mentions, added)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO messages (kind, ts, sender, recipient, text, up_to, mentions, added, withheld)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
+    this.withheld = new SqliteWithheld(db);
     const live = LIVE_TARGET;
     this.selectMentions = db.prepare('SELECT mentions FROM messages WHERE id = ?');
     this.applyEdit = db.prepare(
@@ -127,8 +142,10 @@ export class SqliteAppender {
         return this.writeMessage(p.message, p.done);
       case 'read': {
         const { from, to, upTo, ts } = p.receipt;
-        const { lastInsertRowid } = this.insertReceipt.run(ts, from, to, upTo);
-        const stored: StoredReceipt = { from, to, upTo, ts, id: Number(lastInsertRowid) };
+        const held = this.withheld.of(from, to);
+        const { lastInsertRowid } = this.insertReceipt.run(ts, from, to, upTo, held ? 1 : 0);
+        const id = Number(lastInsertRowid);
+        const stored: StoredReceipt = { from, to, upTo, ts, id, ...(held && { withheld: true }) };
         return () => p.done.resolve(stored);
       }
       case 'member':
@@ -171,7 +188,11 @@ export class SqliteAppender {
       const first = this.selectByClientId.get(from, clientId);
       if (first) return () => done.resolve({ message: toMessage(first), created: false });
     }
+    // Decided before anything is written, in the write's transaction (blocks-store.ts).
+    const held = this.withheld.of(from, to);
     if (offline) {
+      // A withheld message is refused by a full mailbox like any other (the sender cannot
+      // tell), but never enters it.
       const waiting = this.countOffline.get(to)?.n ?? 0;
       if (waiting >= this.maxOfflinePerUser) {
         return () => done.reject(new ChatError('CHAT_MAILBOX_FULL'));
@@ -191,6 +212,7 @@ export class SqliteAppender {
       mentionsColumn(mentions),
       files.length > 0 ? JSON.stringify(files) : null,
       message.replyTo ?? null,
+      held ? 1 : 0,
     );
     if (changes === 0) {
       // Only the clientId index can refuse the row: another process stored it since the lookup.
@@ -204,9 +226,10 @@ export class SqliteAppender {
       ...plain,
       ...(mentions.length > 0 && { mentions }),
       ...(files.length > 0 && { attachments: files }),
+      ...(held && { withheld: true as const }),
     };
-    if (offline) this.insertOffline.run(to, stored.id);
-    this.search.add(id, from, to, text);
+    if (offline && !held) this.insertOffline.run(to, stored.id);
+    this.search.add(id, from, to, text, held);
     this.attachments.attach(files, id);
     this.mentions.record(mentions, id, id, to);
     return () => done.resolve({ message: stored, created: true });
@@ -223,6 +246,7 @@ export class SqliteAppender {
     const before = this.selectMentions.get(target)?.mentions?.split(' ') ?? [];
     const added = mentions.filter((nick) => !before.includes(nick));
     const column = mentionsColumn(mentions);
+    const held = this.withheld.of(from, to, target);
     if (this.applyEdit.run(text, ts, column, target).changes === 0) {
       throw new ChatError('CHAT_MESSAGE_NOT_FOUND');
     }
@@ -235,11 +259,13 @@ export class SqliteAppender {
       target,
       column,
       mentionsColumn(added),
+      held ? 1 : 0,
     );
     const id = Number(lastInsertRowid);
-    this.search.update(target, from, to, text);
+    this.search.update(target, from, to, text, this.withheld.isWithheld(target));
     this.mentions.record(added, id, target, to);
-    return storedEdit(edit, id, mentions, added);
+    const stored = storedEdit(edit, id, mentions, added);
+    return held ? { ...stored, withheld: true } : stored;
   }
 
   private writeDelete(del: NewDelete): StoredDelete {
@@ -249,9 +275,21 @@ export class SqliteAppender {
     this.search.drop(target);
     this.attachments.drop(target, ts);
     this.reactions.drop(target);
-    const { lastInsertRowid } = this.insertEdit.run('delete', ts, from, to, '', target, null, null);
+    const held = this.withheld.of(from, to, target);
+    const { lastInsertRowid } = this.insertEdit.run(
+      'delete',
+      ts,
+      from,
+      to,
+      '',
+      target,
+      null,
+      null,
+      held ? 1 : 0,
+    );
     if (del.audit) insertAudit(this.db, del.audit);
-    return { id: Number(lastInsertRowid), target, from, to, ts };
+    const id = Number(lastInsertRowid);
+    return { id, target, from, to, ts, ...(held && { withheld: true as const }) };
   }
 }
 

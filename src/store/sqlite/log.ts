@@ -52,13 +52,15 @@ export const NOT_ROOM = "substr(recipient, 1, 1) <> '#'";
 // span's older rows; SQLite sorts that arm, but leaves a span's range once it holds `limit`
 // smaller rows. Receipts are never broadcasts, whatever their recipient. What was addressed
 // to the viewer, and their own membership changes, count only above their registration point
-// (store.ts): for an edit, a delete or a receipt, up_to is the message it is about.
+// (store.ts): for an edit, a delete or a receipt, up_to is the message it is about. What is
+// withheld from the viewer (they blocked its sender, blocks-store.ts) is never theirs, and in
+// rooms the reactions of users the viewer blocks are left out.
 const PEOPLE_ARMS = `
   SELECT ${COLUMNS} FROM messages
    WHERE recipient = '${EVERYONE}' AND kind <> 'read' AND id > @after
   UNION ALL
   SELECT ${COLUMNS} FROM messages WHERE recipient = @viewer AND id > @after
-     AND coalesce(up_to, id) > @registered
+     AND coalesce(up_to, id) > @registered AND withheld = 0
   UNION ALL
   SELECT ${COLUMNS} FROM messages
    WHERE sender = @viewer AND ${NOT_ROOM} AND id > @after AND recipient <> @viewer
@@ -66,6 +68,7 @@ const PEOPLE_ARMS = `
 const ROOM_ARMS = `
   SELECT ${COLUMNS} FROM messages m
    WHERE sender = @viewer AND kind = 'member' AND id > @after AND id > @registered
+     AND withheld = 0
      AND (quiet = 1 OR NOT EXISTS (
        SELECT 1 FROM spans s WHERE s.nick = @viewer AND s.room = m.recipient
           AND s.from_id <= m.id AND ifnull(s.to_id, ${OPEN}) >= m.id))
@@ -74,7 +77,9 @@ const ROOM_ARMS = `
     JOIN messages m ON m.recipient = s.room
      AND m.id > max(s.from_id - 1, @after) AND m.id <= ifnull(s.to_id, ${OPEN})
    WHERE s.nick = @viewer AND ifnull(s.to_id, ${OPEN}) > @after AND m.quiet = 0
-     AND (m.kind NOT IN ('edit', 'react') OR m.up_to >= s.from_id)`;
+     AND (m.kind NOT IN ('edit', 'react') OR m.up_to >= s.from_id)
+     AND (m.kind <> 'react' OR NOT EXISTS (SELECT 1 FROM blocks b
+       WHERE b.blocker = @viewer AND b.blocked = m.sender))`;
 const SINCE = `${PEOPLE_ARMS}\n  UNION ALL${ROOM_ARMS}\n  ORDER BY id LIMIT_N`;
 // A viewer who was never in a room nor invited to one (most, in a chat without rooms) needs
 // only the first three arms: the two others cost as much again per resume.
@@ -91,7 +96,7 @@ const DIRECT = `
   UNION ALL
   SELECT ${COLUMNS} FROM messages
    WHERE recipient = @viewer AND sender = @peer AND ${NOT_ROOM} AND kind = 'message'
-     AND id < @before AND id > @registered
+     AND id < @before AND id > @registered AND withheld = 0
   ORDER BY id DESC LIMIT @limit`;
 
 // historyAfter's pages: the same arms going forward, oldest first.
@@ -102,7 +107,7 @@ const DIRECT_AFTER = `
   UNION ALL
   SELECT ${COLUMNS} FROM messages
    WHERE recipient = @viewer AND sender = @peer AND ${NOT_ROOM} AND kind = 'message'
-     AND id > @after AND id > @registered
+     AND id > @after AND id > @registered AND withheld = 0
   ORDER BY id LIMIT @limit`;
 
 interface AfterPage {

@@ -33,6 +33,7 @@ export class SqliteMentions {
   private readonly selectUser: Statement<[string], { nick: string }>;
   private readonly selectRegistered: Statement<[{ nick: string }], { registered: number }>;
   private readonly insertRow: Statement<[string, number, number, string]>;
+  private readonly selectBlocked: Statement<[string, string], { x: number }>;
 
   /** Prepares its statements on `db`, which must already have the current schema. */
   constructor(db: Database.Database) {
@@ -49,13 +50,23 @@ export class SqliteMentions {
     this.selectRegistered = db.prepare(
       'SELECT registered FROM users WHERE nick = @nick AND nick = @nick COLLATE BINARY',
     );
+    this.selectBlocked = db.prepare('SELECT 1 AS x FROM blocks WHERE blocker = ? AND blocked = ?');
     this.insertRow = db.prepare(
       'INSERT INTO mention_rows (nick, event_id, target, recipient) VALUES (?, ?, ?, ?)',
     );
   }
 
-  /** Who `found` mentions among those who see a message sent as `scope` says. */
+  /**
+   * Who `found` mentions among those who see a message sent as `scope` says, but those who
+   * block its sender (blocks-store.ts): one more index lookup per user picked.
+   */
   resolve(found: MentionCandidates, scope: MentionScope): string[] {
+    const picked = this.pick(found, scope);
+    if (picked.length === 0) return picked;
+    return picked.filter((nick) => this.selectBlocked.get(nick, scope.from) === undefined);
+  }
+
+  private pick(found: MentionCandidates, scope: MentionScope): string[] {
     if (found.runs.length === 0) return [];
     const { from, to, target } = scope;
     if (to === EVERYONE) {

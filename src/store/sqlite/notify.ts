@@ -20,7 +20,7 @@ type Statement<P extends unknown[], R = unknown> = Database.Statement<P, R>;
 const AUDIENCE = `
   WITH e AS (
     SELECT id, sender, recipient, coalesce(up_to, id) AS subject FROM messages
-     WHERE id = @id AND kind IN ('message', 'edit')
+     WHERE id = @id AND kind IN ('message', 'edit') AND withheld = 0
   ), seen (nick) AS (
     SELECT DISTINCT p.nick FROM e JOIN push_subscriptions p ON e.recipient = '${EVERYONE}'
     UNION

@@ -4,6 +4,7 @@ import type { NewReaction, StoredMessage, StoredReaction } from '../../domain/ev
 import { MAX_REACTION_EMOJI, MAX_REACTION_USERS } from '../../domain/reactions.js';
 import { type SummaryRow, summarize, withSummaries } from '../reaction-rows.js';
 import { LIVE_TARGET } from './append.js';
+import { SqliteWithheld } from './withheld.js';
 
 type Statement<P extends unknown[], R = unknown> = Database.Statement<P, R>;
 
@@ -32,12 +33,14 @@ export class SqliteReactions {
   private readonly countEmoji: Statement<[number], { n: number }>;
   private readonly insertRow: Statement<[number, string, string, number, number]>;
   private readonly deleteRow: Statement<[number, string, string]>;
-  private readonly insertEvent: Statement<[number, string, string, string, number, number]>;
+  private readonly insertEvent: Statement<[number, string, string, string, number, number, number]>;
+  private readonly withheld: SqliteWithheld;
   private readonly deleteFor: Statement<[number]>;
   private readonly deleteThrough: Statement<[number]>;
   private readonly selectSummaries: Statement<[string], SummaryRow>;
 
   constructor(db: Database.Database) {
+    this.withheld = new SqliteWithheld(db);
     // The targets edits may have (append.ts).
     this.selectTarget = db.prepare(`SELECT id FROM messages WHERE ${LIVE_TARGET}`);
     this.selectOne = db.prepare(
@@ -56,8 +59,8 @@ export class SqliteReactions {
       'DELETE FROM reactions WHERE message_id = ? AND emoji = ? AND nick = ?',
     );
     this.insertEvent = db.prepare(
-      `INSERT INTO messages (kind, ts, sender, recipient, text, up_to, deleted)
-       VALUES ('react', ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO messages (kind, ts, sender, recipient, text, up_to, deleted, withheld)
+       VALUES ('react', ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.deleteFor = db.prepare('DELETE FROM reactions WHERE message_id = ?');
     this.deleteThrough = db.prepare('DELETE FROM reactions WHERE message_id <= ?');
@@ -80,10 +83,19 @@ export class SqliteReactions {
         throw new ChatError('CHAT_REACTIONS_FULL', `at most ${MAX_REACTION_EMOJI} emoji`);
       }
     } else if (this.deleteRow.run(target, emoji, from).changes === 0) return null;
-    const { lastInsertRowid } = this.insertEvent.run(ts, from, to, emoji, target, on ? 0 : 1);
+    const held = this.withheld.of(from, to, target);
+    const { lastInsertRowid } = this.insertEvent.run(
+      ts,
+      from,
+      to,
+      emoji,
+      target,
+      on ? 0 : 1,
+      held ? 1 : 0,
+    );
     const id = Number(lastInsertRowid);
     if (on) this.insertRow.run(target, emoji, from, id, ts);
-    return { id, target, from, to, emoji, on, ts };
+    return { id, target, from, to, emoji, on, ts, ...(held && { withheld: true as const }) };
   }
 
   /** Removes a deleted message's reactions (in the delete's transaction). */

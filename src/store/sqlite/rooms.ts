@@ -19,6 +19,7 @@ import { MAX_ROOM_LISTING, type Member, type RoomInfo, type RoomListing } from '
 import { insertAudit } from './audit.js';
 import { OPEN } from './log.js';
 import { SqliteAttachments } from './uploads.js';
+import { SqliteWithheld } from './withheld.js';
 
 type Statement<P extends unknown[], R = unknown> = Database.Statement<P, R>;
 
@@ -53,18 +54,22 @@ const ROOM_COLUMNS =
 // limit: others could otherwise push a user's rooms out with public rooms, or invitations,
 // that sort first; and rooms with one member cannot push out rooms people share. CROSS JOIN
 // keeps that order of the loops: SQLite's statistics may otherwise make it scan every room.
+// An invitation from a user the viewer blocks is not listed (blocks-store.ts).
+const NOT_BLOCKED = `NOT EXISTS (SELECT 1 FROM blocks b
+  WHERE b.blocker = @viewer AND b.blocked = i.invited_by)`;
 const LISTING = `
   WITH listed (name) AS (
     SELECT room FROM members WHERE nick = @viewer
     UNION SELECT room FROM (
-      SELECT room FROM invites WHERE nick = @viewer ORDER BY room LIMIT ${MAX_ROOM_LISTING})
+      SELECT room FROM invites i WHERE nick = @viewer AND ${NOT_BLOCKED}
+       ORDER BY room LIMIT ${MAX_ROOM_LISTING})
     UNION SELECT name FROM (
       SELECT name FROM rooms WHERE visibility = 'public'
        ORDER BY members DESC, name LIMIT ${MAX_ROOM_LISTING}))
   SELECT ${ROOM_COLUMNS}, m.role, i.nick IS NOT NULL AS invited
     FROM listed l CROSS JOIN rooms r ON r.name = l.name
     LEFT JOIN members m ON m.room = r.name AND m.nick = @viewer
-    LEFT JOIN invites i ON i.room = r.name AND i.nick = @viewer
+    LEFT JOIN invites i ON i.room = r.name AND i.nick = @viewer AND ${NOT_BLOCKED}
    ORDER BY r.name`;
 
 // Newest first, so that LIMIT keeps the page next to `before`; the caller reverses them.
@@ -123,8 +128,9 @@ export class SqliteRooms {
   private readonly selectAfterAll: Statement<[AfterPage], Row>;
   private readonly selectAfterSpans: Statement<[AfterPage], Row>;
   private readonly insertChange: Statement<
-    [number, string, string, string, string, Role | null, number]
+    [number, string, string, string, string, Role | null, number, number]
   >;
+  private readonly withheld: SqliteWithheld;
   private readonly insertRoom: Statement<[string, Visibility, HistoryMode, string, number, number]>;
   private readonly countMembers: Statement<[number, string]>;
   private readonly insertMember: Statement<[string, string, Role, number]>;
@@ -137,6 +143,7 @@ export class SqliteRooms {
 
   /** Prepares its statements on `db`, which must already have the current schema. */
   constructor(private readonly db: Database.Database) {
+    this.withheld = new SqliteWithheld(db);
     this.selectRoom = db.prepare(`SELECT ${ROOM_COLUMNS} FROM rooms r WHERE r.name = ?`);
     this.selectListing = db.prepare(LISTING);
     this.selectRole = db.prepare('SELECT role FROM members WHERE room = ? AND nick = ?');
@@ -170,8 +177,8 @@ export class SqliteRooms {
     this.selectAfterAll = db.prepare(HISTORY_ALL_AFTER);
     this.selectAfterSpans = db.prepare(HISTORY_SPANS_AFTER);
     this.insertChange = db.prepare(
-      `INSERT INTO messages (kind, ts, sender, recipient, text, actor, action, role, quiet)
-       VALUES ('member', ?, ?, ?, '', ?, ?, ?, ?)`,
+      `INSERT INTO messages (kind, ts, sender, recipient, text, actor, action, role, quiet,
+         withheld) VALUES ('member', ?, ?, ?, '', ?, ?, ?, ?, ?)`,
     );
     this.insertRoom = db.prepare(
       `INSERT INTO rooms (name, visibility, history, created_by, created, created_id)
@@ -248,6 +255,9 @@ export class SqliteRooms {
   ): StoredMemberChange {
     const { room, user, by, action, ts } = change;
     const { role, quiet } = outcome;
+    // An invitation (or its withdrawal) by someone the user blocks never reaches them
+    // (blocks-store.ts): a change of a non-member made by another, and still no member after.
+    const held = userRole === null && role === null && by !== user && this.withheld.of(by, user);
     const { lastInsertRowid } = this.insertChange.run(
       ts,
       user,
@@ -256,6 +266,7 @@ export class SqliteRooms {
       action,
       role,
       quiet ? 1 : 0,
+      held ? 1 : 0,
     );
     const id = Number(lastInsertRowid);
     if (outcome.create) {
@@ -278,7 +289,17 @@ export class SqliteRooms {
     }
     if (outcome.invited && !invited) this.insertInvite.run(room, user, by, id);
     else if (!outcome.invited && invited) this.deleteInvite.run(room, user);
-    return { id, room, user, by, action, ts, role, quiet };
+    return {
+      id,
+      room,
+      user,
+      by,
+      action,
+      ts,
+      role,
+      quiet,
+      ...(held && { withheld: true as const }),
+    };
   }
 
   /** See Store.room. */

@@ -26,6 +26,7 @@ export type RawRow = [
   string | null,
   string | null,
   number | null,
+  number,
 ];
 
 /** The Row a RawRow stands for. */
@@ -50,5 +51,6 @@ export function fromRaw(r: RawRow): Row {
     added: r[16],
     attachments: r[17],
     reply_to: r[18],
+    withheld: r[19],
   };
 }

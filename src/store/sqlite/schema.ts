@@ -454,6 +454,19 @@ const MIGRATIONS: ReadonlyArray<string | ((db: Database.Database) => void)> = [
      ts     INTEGER NOT NULL,
      PRIMARY KEY (invite, nick)
    );`,
+  // Blocks (issue 23, store/blocks-store.ts): who blocked whom, and since when. blocks_blocked
+  // serves the reverse look-ups (who among a room's members blocked a sender). `withheld` marks
+  // a log entry addressed to a nick that is never shown to that nick (its sender was blocked
+  // when it was written, or it is about a withheld message); decided in the append's
+  // transaction, so an unblock does not bring it back. Its sender sees it as any other.
+  `CREATE TABLE blocks (
+     blocker TEXT    NOT NULL,
+     blocked TEXT    NOT NULL,
+     since   INTEGER NOT NULL,
+     PRIMARY KEY (blocker, blocked)
+   ) WITHOUT ROWID;
+   CREATE INDEX blocks_blocked ON blocks (blocked, blocker);
+   ALTER TABLE messages ADD COLUMN withheld INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 /**

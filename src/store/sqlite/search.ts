@@ -8,6 +8,7 @@ import {
   roomToken,
   searchTokens,
   senderToken,
+  WITHHELD_TOKEN,
 } from '../../domain/search-text.js';
 import { COLUMNS, type Row, toMessage } from '../rows.js';
 import type { SearchPage } from '../store.js';
@@ -34,7 +35,7 @@ const VISIBLE = `
   m.kind = 'message' AND m.deleted = 0 AND (
        m.recipient = '${EVERYONE}'
     OR (m.sender = @viewer AND m.recipient <> @viewer AND ${NOT_ROOM.replace('recipient', 'm.recipient')})
-    OR (m.recipient = @viewer AND m.id > @registered)
+    OR (m.recipient = @viewer AND m.id > @registered AND m.withheld = 0)
     OR (substr(m.recipient, 1, 1) = '#' AND (
          EXISTS (SELECT 1 FROM spans s WHERE s.nick = @viewer AND s.room = m.recipient
                     AND s.from_id <= m.id AND ifnull(s.to_id, ${OPEN}) >= m.id)
@@ -125,17 +126,17 @@ export class SqliteSearch {
   }
 
   /** Indexes a new message of `from` to `to` (in its append's transaction). */
-  add(id: EventId, from: string, to: string, text: string): void {
+  add(id: EventId, from: string, to: string, text: string, withheld = false): void {
     const tokens = searchTokens(text);
     if (tokens.length > 0)
-      this.insert.run(id, tokens.join(' '), audienceTokens(from, to).join(' '));
+      this.insert.run(id, tokens.join(' '), audienceTokens(from, to, withheld).join(' '));
   }
 
   /** Indexes a message's new text in place of its old one (in the edit's transaction). */
-  update(id: EventId, from: string, to: string, text: string): void {
+  update(id: EventId, from: string, to: string, text: string, withheld = false): void {
     const tokens = searchTokens(text);
     if (tokens.length > 0) {
-      this.replace.run(id, tokens.join(' '), audienceTokens(from, to).join(' '));
+      this.replace.run(id, tokens.join(' '), audienceTokens(from, to, withheld).join(' '));
     } else this.remove.run(id);
   }
 
@@ -320,7 +321,13 @@ export function searchArms(
         to: END,
       });
     }
-    arms.push({ match: `${q(me)}${fromPeer}${sender}`, from: state.registered + 1, to: END });
+    // Not what is withheld from the viewer (blocks-store.ts).
+    const shown = ` NOT ${q(WITHHELD_TOKEN)}`;
+    arms.push({
+      match: `${q(me)}${fromPeer}${sender}${shown}`,
+      from: state.registered + 1,
+      to: END,
+    });
   }
   if (peer === undefined || isRoom(peer)) {
     const since = new Map(state.allRooms.map((r) => [r.room, r.since]));

@@ -97,7 +97,8 @@ const BEFORE_INVITE_ORDER = 6;
 /** Undoes step 8 (notifications), so that a test can go back to a version before it. */
 // Each undoes one migration step, back to the version before it.
 // (The reactions step's wider CHECK on kind stays: it cannot be narrowed, and the step keeps it.)
-const UNDO_INVITES = 'DROP TABLE invite_uses; DROP TABLE invite_links; DROP TABLE server_settings;';
+const UNDO_BLOCKS = 'DROP TABLE blocks; ALTER TABLE messages DROP COLUMN withheld;';
+const UNDO_INVITES = `${UNDO_BLOCKS} DROP TABLE invite_uses; DROP TABLE invite_links; DROP TABLE server_settings;`;
 const UNDO_LAST_SEEN = `${UNDO_INVITES} ALTER TABLE users DROP COLUMN last_seen;`;
 const UNDO_REPORTS = `${UNDO_LAST_SEEN} DROP TABLE reports;`;
 const UNDO_SANCTIONS = `${UNDO_REPORTS} DROP TABLE sanctions; DROP TABLE address_bans;`;

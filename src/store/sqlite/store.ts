@@ -35,6 +35,7 @@ import { WriteQueue } from '../write-queue.js';
 import { SqliteAccounts } from './accounts.js';
 import { type PendingWrite, SqliteAppender } from './append.js';
 import { SqliteAudit } from './audit.js';
+import { SqliteBlocks } from './blocks.js';
 import { SqliteLog } from './log.js';
 import { SqliteNotify } from './notify.js';
 import { SqliteProfiles } from './profiles.js';
@@ -93,6 +94,7 @@ export class SqliteStore implements Store {
   readonly sanctions: SqliteSanctions;
   readonly reports: SqliteReports;
   readonly roster: SqliteRoster;
+  readonly blocks: SqliteBlocks;
   private readonly journal: SqliteLog;
   private readonly index: SqliteSearch;
   private readonly reactions: SqliteReactions;
@@ -161,6 +163,7 @@ export class SqliteStore implements Store {
     this.audit = new SqliteAudit(db);
     this.reports = new SqliteReports(db);
     this.roster = new SqliteRoster(db);
+    this.blocks = new SqliteBlocks(db, () => this.flush());
     const appender = new SqliteAppender(
       db,
       this.roomState,

@@ -23,11 +23,12 @@ interface Scope {
 
 // Every statement reads a window: the newest UNREAD_SCAN rows of a conversation (DMs: of all
 // of the viewer's, by the recipient index) above what is read, newest first, then filters it
-// (notify-store.ts: own, deleted, other kinds, outside the viewer's spans) and stops at `cap`
+// (notify-store.ts: own, deleted, withheld (blocks-store.ts), other kinds, outside the
+// viewer's spans) and stops at `cap`
 // counted rows. The filters sit outside the window, so rows that do not count (a flood of
 // deleted messages, receipts) still cost at most the window.
 const WINDOW = (where: string) => `
-  SELECT id, sender, kind, deleted FROM messages
+  SELECT id, sender, kind, deleted, withheld FROM messages
    WHERE ${where} ORDER BY id DESC LIMIT ${UNREAD_SCAN}`;
 const DM_WINDOW = WINDOW('recipient = @me AND id > @floor');
 // A peer's marker, else the baseline (a marker is never below it).
@@ -35,7 +36,8 @@ const PEER_MARKER = 'max(ifnull(rm.up_to, @base), @base)';
 const DM_ROWS = `
   FROM (${DM_WINDOW}) w
   LEFT JOIN read_markers rm ON rm.nick = @me AND rm.conversation = w.sender
- WHERE w.kind = 'message' AND w.deleted = 0 AND w.sender <> @me AND w.id > ${PEER_MARKER}`;
+ WHERE w.kind = 'message' AND w.deleted = 0 AND w.withheld = 0 AND w.sender <> @me
+   AND w.id > ${PEER_MARKER}`;
 // Every DM count in one pass: one window, grouped by sender.
 const DIRECT_COUNTS = `
   SELECT w.sender AS conv, ${PEER_MARKER} AS marker, min(count(*), ${MAX_UNREAD_COUNT}) AS n
