@@ -11,6 +11,7 @@ import type { RunningServer } from '../src/main.js';
 import { openStore } from '../src/open-store.js';
 import { dataDir, promote } from './admin-kit.js';
 import { api, NO_LIMITS, SseClient, session, startTestServer } from './helpers.js';
+import { TEST_DATABASE_URL, testSchemas } from './pg-schemas.js';
 import { SUBJECT } from './push-fixture.js';
 import { FakePushService } from './push-service.js';
 
@@ -247,3 +248,73 @@ describe('review: bans, mutes, reports (accounts mode)', () => {
     assert.ok(mine.message.edited >= mine.ts);
   });
 });
+
+const pgSchema = testSchemas('review_');
+
+for (const engine of ['sqlite', 'postgres'] as const)
+  describe(`review: blocks (accounts mode, ${engine})`, () => {
+    let server: RunningServer;
+    let base: string;
+    const cookies = new Map<string, Record<string, string>>();
+    const as = async (nick: string) => {
+      let c = cookies.get(nick);
+      if (!c) {
+        c = await session(base, nick, PASSWORD, true);
+        cookies.set(nick, c);
+      }
+      return c;
+    };
+    const call = async (nick: string, method: string, path: string, body?: unknown) =>
+      api(base, method, `/api/v1${path}`, body, await as(nick));
+
+    before(async () => {
+      server = await startTestServer({
+        ...NO_LIMITS,
+        auth: 'accounts',
+        ...(engine === 'postgres' && {
+          store: 'postgres',
+          databaseUrl: TEST_DATABASE_URL,
+          databaseSchema: pgSchema(),
+        }),
+      });
+      base = server.url;
+    });
+    after(async () => {
+      await server.close();
+    });
+
+    test("a blocked user's edit of an older DM does not reach the blocker's history", async () => {
+      await as('ann');
+      const old = await call('eve', 'POST', '/messages', { to: 'ann', text: 'hello ann' });
+      assert.equal(old.status, 201, old.body);
+      assert.equal((await call('ann', 'PUT', '/blocks/eve')).status, 200);
+      const edit = await call('eve', 'PATCH', `/messages/${old.json.id}`, { text: 'new abuse' });
+      assert.ok(edit.status < 300, edit.body);
+      const history = await call('ann', 'GET', '/messages?with=eve');
+      const texts = history.json.messages.map((m: { text: string }) => m.text);
+      assert.ok(!texts.includes('new abuse'), `the blocker reads the edit: ${texts}`);
+      const found = await call('ann', 'GET', '/search?q=abuse');
+      assert.equal(found.status, 200, found.body);
+      assert.equal(JSON.stringify(found.json).includes('new abuse'), false, found.body);
+    });
+
+    test('the blocked user cannot read the block from a reaction or typing event of a third party', async () => {
+      // Room typing and reactions carry a list of the blockers to skip: it must never be shown.
+      for (const nick of ['bob', 'cid']) await as(nick);
+      assert.equal((await call('bob', 'POST', '/rooms', { name: '#blk' })).status, 201);
+      for (const nick of ['cid', 'ann', 'eve']) {
+        assert.ok((await call(nick, 'POST', '/rooms/blk/join', {})).status < 300);
+      }
+      const watch = await SseClient.open(base, '/api/v1/events', await as('cid'));
+      try {
+        await watch.waitFor((c) => c.of('hello').length > 0);
+        const typed = await call('eve', 'POST', '/typing', { to: '#blk' });
+        assert.ok(typed.status < 300, typed.body);
+        await watch.waitFor((c) => c.of('typing').length > 0);
+        assert.equal(watch.raw.includes('hide'), false, watch.raw);
+        assert.equal(watch.raw.includes('"ann"'), false, watch.raw);
+      } finally {
+        watch.close();
+      }
+    });
+  });
