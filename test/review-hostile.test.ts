@@ -317,4 +317,28 @@ for (const engine of ['sqlite', 'postgres'] as const)
         watch.close();
       }
     });
+
+    test("a blocked user's reaction to the blocker's own DM does not reach the blocker", async () => {
+      await as('amy');
+      await as('evan');
+      const mine = await call('amy', 'POST', '/messages', { to: 'evan', text: 'before the block' });
+      assert.equal(mine.status, 201, mine.body);
+      assert.equal((await call('amy', 'PUT', '/blocks/evan')).status, 200);
+      const watch = await SseClient.open(base, '/api/v1/events', await as('amy'));
+      try {
+        await watch.waitFor((c) => c.of('hello').length > 0);
+        const put = await call('evan', 'PUT', `/messages/${mine.json.id}/reactions/%F0%9F%91%8D`);
+        assert.ok(put.status < 300, put.body);
+        // A barrier: amy's note to herself arrives after anything logged before it.
+        const note = await call('amy', 'POST', '/messages', { to: 'amy', text: 'barrier' });
+        await watch.waitFor((c) => c.of('message').some((m) => m.id === note.json.id));
+        assert.deepEqual(watch.of('reaction'), [], 'the reaction reached the blocker live');
+      } finally {
+        watch.close();
+      }
+      const history = await call('amy', 'GET', '/messages?with=evan');
+      const [m] = history.json.messages;
+      assert.equal(JSON.stringify(m.reactions ?? []).includes('evan'), false, JSON.stringify(m));
+      assert.equal(m.reactions?.length ?? 0, 0, JSON.stringify(m));
+    });
   });

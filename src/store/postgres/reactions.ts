@@ -49,7 +49,8 @@ const REMOVE: pg.QueryConfig = {
   text: 'DELETE FROM reactions WHERE message_id = $1 AND emoji = $2 AND nick = $3',
 };
 
-// The summaries of a page's messages ($1: their ids): see sqlite/reactions.ts, SUMMARIES.
+// The summaries of a page's messages ($1: their ids) as viewer $2 sees them: see
+// sqlite/reactions.ts, SUMMARIES.
 const SUMMARIES: pg.QueryConfig = {
   name: 'ssechat_reaction_summaries',
   text: `
@@ -58,7 +59,8 @@ const SUMMARIES: pg.QueryConfig = {
            row_number() OVER (PARTITION BY message_id, emoji ORDER BY event_id) AS rank,
            count(*) OVER (PARTITION BY message_id, emoji) AS n,
            min(event_id) OVER (PARTITION BY message_id, emoji) AS first
-      FROM reactions WHERE message_id = ANY ($1::int8[])) s
+      FROM reactions WHERE message_id = ANY ($1::int8[])
+       AND nick NOT IN (SELECT blocked FROM blocks WHERE blocker = $2)) s
    WHERE rank <= ${MAX_REACTION_USERS}
    ORDER BY message_id, first, event_id`,
 };
@@ -96,15 +98,19 @@ export async function writeReaction(
   return { id, target, from, to, emoji, on, ts, ...(held && { withheld: true as const }) };
 }
 
-/** `messages`, each with its reactions' summary when it has reactions (one query). */
+/**
+ * `messages`, each with its reactions' summary as `viewer` sees it when it has reactions (one
+ * query): without the reactions of the users `viewer` blocks.
+ */
 export async function withReactions<T extends StoredMessage>(
   pool: pg.Pool,
   messages: T[],
+  viewer: string,
 ): Promise<T[]> {
   if (messages.length === 0) return messages;
   const { rows } = await pool.query<SummaryRow>({
     ...SUMMARIES,
-    values: [messages.map((m) => m.id)],
+    values: [messages.map((m) => m.id), viewer],
   });
   return withSummaries(messages, summarize(rows));
 }

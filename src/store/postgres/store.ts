@@ -298,7 +298,7 @@ export class PostgresStore implements Store {
   ): Promise<StoredMessage[]> {
     await this.writes.flushed();
     const page = await this.journal.history(viewer, peer, before, limit);
-    return withReactions(this.pool, await this.replies.messages(viewer, page));
+    return withReactions(this.pool, await this.replies.messages(viewer, page), viewer);
   }
 
   async historyAfter(
@@ -309,7 +309,7 @@ export class PostgresStore implements Store {
   ): Promise<StoredMessage[]> {
     await this.writes.flushed();
     const page = await this.journal.historyAfter(viewer, peer, after, limit);
-    return withReactions(this.pool, await this.replies.messages(viewer, page));
+    return withReactions(this.pool, await this.replies.messages(viewer, page), viewer);
   }
 
   async search(viewer: string, request: SearchRequest): Promise<SearchPage> {

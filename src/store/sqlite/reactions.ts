@@ -11,13 +11,15 @@ type Statement<P extends unknown[], R = unknown> = Database.Statement<P, R>;
 // The summaries of a page's messages ($1: their ids as a JSON array), in one query: each
 // emoji's count and first users, emoji in order of their first reaction (the lowest event_id),
 // users oldest first. The window functions read each message's rows once, by the primary key.
+// $2: the viewer: the reactions of users they block are not theirs to see (blocks-store.ts).
 const SUMMARIES = `
   SELECT message_id, emoji, n, nick FROM (
     SELECT message_id, emoji, nick, event_id,
            row_number() OVER (PARTITION BY message_id, emoji ORDER BY event_id) AS rank,
            count(*) OVER (PARTITION BY message_id, emoji) AS n,
            min(event_id) OVER (PARTITION BY message_id, emoji) AS first
-      FROM reactions WHERE message_id IN (SELECT value FROM json_each(?)))
+      FROM reactions WHERE message_id IN (SELECT value FROM json_each(?))
+       AND nick NOT IN (SELECT blocked FROM blocks WHERE blocker = ?))
    WHERE rank <= ${MAX_REACTION_USERS}
    ORDER BY message_id, first, event_id`;
 
@@ -37,7 +39,7 @@ export class SqliteReactions {
   private readonly withheld: SqliteWithheld;
   private readonly deleteFor: Statement<[number]>;
   private readonly deleteThrough: Statement<[number]>;
-  private readonly selectSummaries: Statement<[string], SummaryRow>;
+  private readonly selectSummaries: Statement<[string, string], SummaryRow>;
 
   constructor(db: Database.Database) {
     this.withheld = new SqliteWithheld(db);
@@ -108,10 +110,13 @@ export class SqliteReactions {
     this.deleteThrough.run(last);
   }
 
-  /** `messages`, each with its reactions' summary when it has reactions (one query). */
-  attach<T extends StoredMessage>(messages: T[]): T[] {
+  /**
+   * `messages`, each with its reactions' summary as `viewer` sees it when it has reactions
+   * (one query): without the reactions of the users `viewer` blocks.
+   */
+  attach<T extends StoredMessage>(messages: T[], viewer: string): T[] {
     if (messages.length === 0) return messages;
-    const rows = this.selectSummaries.all(JSON.stringify(messages.map((m) => m.id)));
+    const rows = this.selectSummaries.all(JSON.stringify(messages.map((m) => m.id)), viewer);
     return withSummaries(messages, summarize(rows));
   }
 }

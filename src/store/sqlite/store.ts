@@ -301,7 +301,7 @@ export class SqliteStore implements Store {
     const page = isRoom(peer)
       ? this.roomState.history(viewer, peer, before, limit)
       : this.journal.history(viewer, peer, before, limit);
-    return this.reactions.attach(this.replies.messages(viewer, page));
+    return this.reactions.attach(this.replies.messages(viewer, page), viewer);
   }
 
   async historyAfter(
@@ -314,7 +314,7 @@ export class SqliteStore implements Store {
     const page = isRoom(peer)
       ? this.roomState.historyAfter(viewer, peer, after, limit)
       : this.journal.historyAfter(viewer, peer, after, limit);
-    return this.reactions.attach(this.replies.messages(viewer, page));
+    return this.reactions.attach(this.replies.messages(viewer, page), viewer);
   }
 
   async search(viewer: string, request: SearchRequest): Promise<SearchPage> {
