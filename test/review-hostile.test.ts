@@ -287,12 +287,16 @@ for (const engine of ['sqlite', 'postgres'] as const)
       await as('ann');
       const old = await call('eve', 'POST', '/messages', { to: 'ann', text: 'hello ann' });
       assert.equal(old.status, 201, old.body);
+      const answer = { to: 'eve', text: 'hi eve', replyTo: old.json.id };
+      assert.equal((await call('ann', 'POST', '/messages', answer)).status, 201);
       assert.equal((await call('ann', 'PUT', '/blocks/eve')).status, 200);
       const edit = await call('eve', 'PATCH', `/messages/${old.json.id}`, { text: 'new abuse' });
       assert.ok(edit.status < 300, edit.body);
       const history = await call('ann', 'GET', '/messages?with=eve');
       const texts = history.json.messages.map((m: { text: string }) => m.text);
       assert.ok(!texts.includes('new abuse'), `the blocker reads the edit: ${texts}`);
+      // Nor through the preview of their own reply to it.
+      assert.equal(JSON.stringify(history.json).includes('new abuse'), false, history.body);
       const found = await call('ann', 'GET', '/search?q=abuse');
       assert.equal(found.status, 200, found.body);
       assert.equal(JSON.stringify(found.json).includes('new abuse'), false, found.body);
