@@ -247,6 +247,36 @@ describe('review: bans, mutes, reports (accounts mode)', () => {
     assert.equal(typeof mine.message.edited, 'number', JSON.stringify(mine.message));
     assert.ok(mine.message.edited >= mine.ts);
   });
+
+  test('an admin demoted while a request of theirs waits for its body cannot finish it', async () => {
+    const rogue = await session(base, 'rogue', PASSWORD, true);
+    await session(base, 'pal', PASSWORD, true);
+    await promote(dir, 'rogue');
+    const held = [
+      heldRequest(base, 'PUT', '/api/v1/admin/users/pal/role', { role: 'admin' }, rogue),
+      heldRequest(base, 'POST', '/api/v1/admin/users/pal/mute', { reason: 'x', minutes: 5 }, rogue),
+      heldRequest(base, 'POST', '/api/v1/admin/invites', { maxUses: 5 }, rogue),
+      heldRequest(base, 'PUT', '/api/v1/admin/registration', { mode: 'open' }, rogue),
+      heldRequest(base, 'POST', '/api/v1/admin/users', { nick: 'sock', password: PASSWORD }, rogue),
+    ];
+    await new Promise((r) => setTimeout(r, 150));
+    const demoted = await api(
+      base,
+      'PUT',
+      '/api/v1/admin/users/rogue/role',
+      { role: 'user' },
+      root,
+    );
+    assert.equal(demoted.status, 200, demoted.body);
+    for (const h of held) {
+      const reply = await h.send();
+      assert.equal(reply.status, 403, JSON.stringify(reply.json));
+      assert.equal(reply.json.error.code, 'AUTH_ADMIN_ONLY');
+    }
+    const pal = await api(base, 'GET', '/api/v1/admin/users?q=pal', undefined, root);
+    assert.equal(pal.json.users[0].admin, false);
+    assert.equal(pal.json.users[0].mute, null);
+  });
 });
 
 const pgSchema = testSchemas('review_');
