@@ -277,6 +277,27 @@ describe('review: bans, mutes, reports (accounts mode)', () => {
     assert.equal(pal.json.users[0].admin, false);
     assert.equal(pal.json.users[0].mute, null);
   });
+
+  test('a muted user cannot change the name everyone sees', async () => {
+    const mo = await session(base, 'mutedmo', PASSWORD, true);
+    const muted = await api(
+      base,
+      'POST',
+      '/api/v1/admin/users/mutedmo/mute',
+      { reason: 'x', minutes: 5 },
+      root,
+    );
+    assert.equal(muted.status, 201, muted.body);
+    const renamed = await api(
+      base,
+      'PATCH',
+      '/api/v1/users/mutedmo',
+      { displayName: 'insult' },
+      mo,
+    );
+    assert.equal(renamed.status, 403, renamed.body);
+    assert.equal(renamed.json.error.code, 'CHAT_MUTED');
+  });
 });
 
 const pgSchema = testSchemas('review_');

@@ -187,6 +187,7 @@ export class Api {
       auth: deps.auth,
       admission,
       body: (req, res) => this.body(req, res),
+      requireUnmuted: (nick) => chat.sanctions.requireUnmuted(nick),
     });
     this.account = new ApiAccount({
       chat,
