@@ -16,6 +16,7 @@ import { call, segment } from './api.js';
  * @property {string} to
  * @property {string} text
  * @property {number} ts
+ * @property {number} [edited] when its text was last edited
  * @property {boolean} [deleted]
  * @typedef {object} Report
  * @property {number | string} id
@@ -104,6 +105,10 @@ export function reportCard(r, { allowed, onAct, extra = [] }) {
   );
   const quote = el('blockquote', 'report-text', r.message.text);
   if (r.message.deleted) quote.append(el('span', 'muted', ' (deleted)'));
+  // The author may have edited the text since it was reported: this is not what was seen.
+  else if (r.message.edited !== undefined && r.message.edited >= r.ts) {
+    quote.append(el('span', 'muted', ` (edited after the report, ${when(r.message.edited)})`));
+  }
   const why = el('p', 'report-reason');
   why.append(
     el('span', 'muted', `Reported by ${r.reporter}, ${when(r.ts)}: `),

@@ -56,6 +56,11 @@ export interface ReportedMessage {
   /** Its current text: empty once deleted (a delete removes the text from the Store). */
   readonly text: string;
   readonly ts: number;
+  /**
+   * When its text was last edited, if ever: a text edited after the report (`edited` later
+   * than the report's `ts`) is not what was reported, and the queue says so.
+   */
+  readonly edited?: number;
   /** True when deleted or no longer stored. */
   readonly deleted?: true;
 }

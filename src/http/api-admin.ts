@@ -37,7 +37,9 @@ export class ApiAdmin {
    * The identity of a request by a server admin, or throws: AUTH_ACCOUNTS_ONLY (404) in open
    * mode, where a nick is only a claim and nobody is trusted as admin; AUTH_REQUIRED (401)
    * without a login; AUTH_ADMIN_ONLY (403) for anyone else. The role is read from the Store
-   * on every request, so a demotion holds at once on every process.
+   * on every request, so a demotion holds at once on every process. A handler that reads a
+   * body asks again once it has it: an admin demoted meanwhile must not finish a request
+   * they began (held its body) while still an admin.
    */
   async requireAdmin(req: IncomingMessage): Promise<Identity> {
     if (!this.deps.auth.accountsMode) throw new ChatError('AUTH_ACCOUNTS_ONLY');
@@ -93,8 +95,10 @@ export class ApiAdmin {
    * a server admin or a plain user, audited. 404 USER_NOT_FOUND, 409 ADMIN_LAST.
    */
   readonly role: Handler = async (req, res, params) => {
-    const { nick: actor } = await this.requireAdmin(req);
+    await this.requireAdmin(req);
     const body = await this.deps.body(req, res);
+    // Again: a demotion while the body was on its way holds (see requireAdmin).
+    const { nick: actor } = await this.requireAdmin(req);
     const nick = decodeSegment(params.nick ?? '');
     const done = await this.deps.chat.admins.setRole(actor, nick, body.role, body.reason);
     sendJson(res, 200, done);

@@ -36,6 +36,11 @@ export interface ApiProfilesDeps {
   readonly auth: Auth;
   readonly admission: Admission;
   readonly body: (req: IncomingMessage, res: ServerResponse) => Promise<JsonBody>;
+  /**
+   * CHAT_MUTED for a muted user (core/sanctions.ts): a display name or an avatar is words
+   * and pictures every user sees, which a mute takes away with sends and reactions.
+   */
+  readonly requireUnmuted?: (nick: string) => Promise<void>;
 }
 
 /**
@@ -88,6 +93,7 @@ export class ApiProfiles {
     }
     const change = profileChange(await this.deps.body(req, res));
     await this.deps.admission.send(req, nick);
+    await this.deps.requireUnmuted?.(nick);
     const wait = this.changes.hit(nick);
     if (wait > 0) throw new ChatError('CHAT_RATE_LIMITED', 'profile changes', wait);
     sendJson(res, 200, await this.deps.profiles.update(nick, change));

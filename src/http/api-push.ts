@@ -35,6 +35,9 @@ export class ApiPush {
     await this.deps.admission.send(req, nick);
     const body = await this.deps.body(req, res);
     const endpoint = await this.deps.push.subscribe(nick, credential.id, body);
+    // The body arrives after the session was read: a ban made meanwhile ended every
+    // subscription of the user, this one must not outlive it.
+    await this.deps.auth.undoIfBanned(nick, () => this.deps.push.unsubscribe(nick, endpoint));
     sendJson(res, 201, { endpoint });
   };
 

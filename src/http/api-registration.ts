@@ -50,8 +50,10 @@ export class ApiRegistration {
 
   /** `PUT /api/v1/admin/registration {mode, reason?}`: stores the mode (wins over the flag). */
   readonly setMode: Handler = async (req, res) => {
-    const { nick } = await this.deps.requireAdmin(req);
+    await this.deps.requireAdmin(req);
     const body = await readJson(req, res, MAX_BODY_BYTES);
+    // Again once the body is in: a demotion meanwhile holds (ApiAdmin.requireAdmin).
+    const { nick } = await this.deps.requireAdmin(req);
     const mode = parseRegistrationMode(body.mode);
     await this.deps.registration.setMode(nick, mode, parseReason(body.reason, false));
     sendJson(res, 200, await this.deps.registration.modes());
@@ -59,8 +61,10 @@ export class ApiRegistration {
 
   /** `POST /api/v1/admin/invites {maxUses?, expiresInHours?}`: a new invite link, shown once. */
   readonly createInvite: Handler = async (req, res) => {
-    const { nick } = await this.deps.requireAdmin(req);
+    await this.deps.requireAdmin(req);
     const body = await readJson(req, res, MAX_BODY_BYTES);
+    // Again once the body is in: a demotion meanwhile holds (ApiAdmin.requireAdmin).
+    const { nick } = await this.deps.requireAdmin(req);
     const { invite, code } = await this.deps.registration.createInvite(
       nick,
       body.maxUses,
@@ -100,8 +104,9 @@ export class ApiRegistration {
   /** `DELETE /api/v1/admin/invites/<id> {reason?}`: revokes an invite (it stays listed). */
   readonly revokeInvite: Handler = async (req, res, params) => {
     const id = decodeSegment(params.id ?? '');
-    const { nick } = await this.deps.requireAdmin(req);
+    await this.deps.requireAdmin(req);
     const body = await optionalBody(req, res);
+    const { nick } = await this.deps.requireAdmin(req);
     const reason = parseReason(body.reason, false);
     const invite = await this.deps.registration.revoke(nick, id, reason);
     sendJson(res, 200, inviteInfo(invite));
@@ -112,8 +117,9 @@ export class ApiRegistration {
    * registration mode, audited 'user.create' in the same transaction. Nobody is signed in.
    */
   readonly createUser: Handler = async (req, res) => {
-    const identity = await this.deps.requireAdmin(req);
+    await this.deps.requireAdmin(req);
     const body = await readJson(req, res, MAX_BODY_BYTES);
+    const identity = await this.deps.requireAdmin(req);
     const nick = this.deps.chat.parseNick(stringField(body, 'nick'));
     if (body.admin !== undefined && typeof body.admin !== 'boolean') {
       throw new ChatError('API_BODY_INVALID', '"admin" must be true or false');

@@ -40,8 +40,9 @@ export class ApiSanctions {
 
   /** `POST /api/v1/admin/users/<nick>/ban {reason, deleteMessages?, minutes?}` → 201 status. */
   readonly ban: Handler = async (req, res, params) => {
-    const { nick: by } = await this.deps.requireAdmin(req);
+    await this.deps.requireAdmin(req);
     const body = await this.deps.body(req, res);
+    const { nick: by } = await this.deps.requireAdmin(req);
     const reason = parseReason(body.reason, true);
     const deleteMessages = body.deleteMessages;
     if (deleteMessages !== undefined && typeof deleteMessages !== 'boolean') {
@@ -59,16 +60,18 @@ export class ApiSanctions {
 
   /** `DELETE /api/v1/admin/users/<nick>/ban {reason?}` → 204. */
   readonly unban: Handler = async (req, res, params) => {
-    const { nick: by } = await this.deps.requireAdmin(req);
+    await this.deps.requireAdmin(req);
     const reason = parseReason((await this.optionalBody(req, res)).reason, false);
+    const { nick: by } = await this.deps.requireAdmin(req);
     await this.deps.chat.sanctions.unban(by, nickOf(params), { reason });
     sendEmpty(res, 204);
   };
 
   /** `POST /api/v1/admin/users/<nick>/mute {reason, minutes}` → 201 status. */
   readonly mute: Handler = async (req, res, params) => {
-    const { nick: by } = await this.deps.requireAdmin(req);
+    await this.deps.requireAdmin(req);
     const body = await this.deps.body(req, res);
+    const { nick: by } = await this.deps.requireAdmin(req);
     const reason = parseReason(body.reason, true);
     const minutes = parseMinutes(body.minutes, false) ?? MAX_SANCTION_MINUTES;
     const nick = nickOf(params);
@@ -78,8 +81,9 @@ export class ApiSanctions {
 
   /** `DELETE /api/v1/admin/users/<nick>/mute {reason?}` → 204. */
   readonly unmute: Handler = async (req, res, params) => {
-    const { nick: by } = await this.deps.requireAdmin(req);
+    await this.deps.requireAdmin(req);
     const reason = parseReason((await this.optionalBody(req, res)).reason, false);
+    const { nick: by } = await this.deps.requireAdmin(req);
     await this.deps.chat.sanctions.unmute(by, nickOf(params), { reason });
     sendEmpty(res, 204);
   };
@@ -93,8 +97,9 @@ export class ApiSanctions {
 
   /** `POST /api/v1/admin/addresses {address, reason, minutes?}` → 201 the ban. */
   readonly banAddress: Handler = async (req, res) => {
-    const { nick: by } = await this.deps.requireAdmin(req);
+    await this.deps.requireAdmin(req);
     const body = await this.deps.body(req, res);
+    const { nick: by } = await this.deps.requireAdmin(req);
     const prefix = parseAddress(body.address);
     const reason = parseReason(body.reason, true);
     const minutes = parseMinutes(body.minutes, true);
@@ -105,10 +110,11 @@ export class ApiSanctions {
 
   /** `DELETE /api/v1/admin/addresses/<id> {reason?}` → 204. */
   readonly unbanAddress: Handler = async (req, res, params) => {
-    const { nick: by } = await this.deps.requireAdmin(req);
+    await this.deps.requireAdmin(req);
     const id = Number(decodeSegment(params.id ?? ''));
     if (!Number.isSafeInteger(id) || id < 1) throw new ChatError('MOD_SANCTION_NOT_FOUND');
     const reason = parseReason((await this.optionalBody(req, res)).reason, false);
+    const { nick: by } = await this.deps.requireAdmin(req);
     const lifted = await this.deps.chat.sanctions.unbanAddress(by, { id }, { reason });
     if (lifted.length === 0) throw new ChatError('MOD_SANCTION_NOT_FOUND');
     await this.deps.addressBans?.reload();

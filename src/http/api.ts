@@ -40,6 +40,7 @@ import { type Auth, type Identity, TICKET_TTL_MS } from './auth.js';
 import { hasBody, type JsonBody, optionalString, readJson, stringField } from './body.js';
 import { requireOwnConnection } from './open-stream.js';
 import { sendEmpty, sendJson } from './reply.js';
+import { requestUser } from './request-context.js';
 import type { Handler } from './router.js';
 import type { NodeStreams } from './sse/node-transport.js';
 
@@ -186,6 +187,7 @@ export class Api {
       auth: deps.auth,
       admission,
       body: (req, res) => this.body(req, res),
+      requireUnmuted: (nick) => chat.sanctions.requireUnmuted(nick),
     });
     this.account = new ApiAccount({
       chat,
@@ -430,8 +432,23 @@ export class Api {
     return this.deps.auth.require(req);
   }
 
-  private body(req: IncomingMessage, res: ServerResponse): Promise<JsonBody> {
-    return readJson(req, res, this.maxBodyBytes);
+  private async body(req: IncomingMessage, res: ServerResponse): Promise<JsonBody> {
+    const body = await readJson(req, res, this.maxBodyBytes);
+    await this.stillSignedIn(req);
+    return body;
+  }
+
+  /**
+   * AUTH_REQUIRED when the request was signed in before its body arrived and its credential
+   * is gone now. A handler reads the identity first and the body after: a client could
+   * otherwise open requests, hold their bodies back across a ban (or a logout, a password
+   * change, an account deletion) and finish them after it, acting as the ended user. An
+   * ended user's cached credentials are dropped on every process (ChatService.onEnded), so
+   * this reads the Store then; otherwise it is the credential cache's lookup.
+   */
+  private async stillSignedIn(req: IncomingMessage): Promise<void> {
+    if (!this.deps.auth.accountsMode || requestUser(req) === undefined) return;
+    if (!(await this.deps.auth.identify(req))) throw new ChatError('AUTH_REQUIRED');
   }
 
   /**

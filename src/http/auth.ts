@@ -278,10 +278,40 @@ export class Auth {
    * expires (Users.createToken) and the edge's open-mode limits apply instead of the cap per
    * nick.
    */
-  createToken(req: IncomingMessage, nick: string, label: unknown): Promise<Issued> {
-    if (this.accountsMode) return this.users.createToken(nick, label);
-    this.openTokens.hit(this.address(req), nick, this.now());
-    return this.users.createToken(nick, label, true);
+  async createToken(req: IncomingMessage, nick: string, label: unknown): Promise<Issued> {
+    if (!this.accountsMode) {
+      this.openTokens.hit(this.address(req), nick, this.now());
+      return this.users.createToken(nick, label, true);
+    }
+    const issued = await this.users.createToken(nick, label);
+    await this.refuseIfBanned(nick, issued.credential.id);
+    return issued;
+  }
+
+  /**
+   * Revokes credential `id` of `nick`, just issued, and throws AUTH_BANNED when `nick` is
+   * banned now. A request is authenticated before its body arrives, so a ban can commit
+   * between the two (and delete every credential of the user) while the request then issues
+   * a new one: checked after the insert, as login does, a ban committed before this read is
+   * seen here, and one committed after it deleted the new credential.
+   */
+  private refuseIfBanned(nick: string, id: string): Promise<void> {
+    return this.undoIfBanned(nick, () => this.deps.accounts.revoke(nick, id));
+  }
+
+  /**
+   * Throws AUTH_BANNED after running `undo` when `nick` is banned now (accounts mode): for
+   * whatever a request authenticated before a ban stored for the user after it (a
+   * credential, a push subscription; see refuseIfBanned).
+   */
+  async undoIfBanned(nick: string, undo: () => Promise<unknown>): Promise<void> {
+    if (!this.accountsMode || !this.deps.bans) return;
+    try {
+      await this.deps.bans.requireNotBanned(nick);
+    } catch (err) {
+      await undo();
+      throw err;
+    }
   }
 
   /** A user's bearer tokens, without their secrets. */
@@ -306,7 +336,9 @@ export class Auth {
     } else {
       this.openTickets.hit(this.address(req), nick, this.now());
     }
-    return (await this.users.issue('ticket', nick, '', TICKET_TTL_MS)).token;
+    const issued = await this.users.issue('ticket', nick, '', TICKET_TTL_MS);
+    await this.refuseIfBanned(nick, issued.credential.id);
+    return issued.token;
   }
 
   /** Redeems a stream ticket: its identity, or AUTH_TICKET_INVALID. It cannot be used again. */

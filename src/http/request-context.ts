@@ -82,6 +82,11 @@ export function setRequestUser(req: IncomingMessage, nick: string): void {
   if (req instanceof TracedRequest) req.user = nick;
 }
 
+/** Who the request acts as, once known (setRequestUser); undefined outside our server. */
+export function requestUser(req: IncomingMessage): string | undefined {
+  return req instanceof TracedRequest ? req.user : undefined;
+}
+
 /** The log fields that tie a line to its request: `reqId` and, once known, `user`. */
 export function requestFields(req: IncomingMessage | undefined): {
   reqId?: string;

@@ -75,12 +75,13 @@ export interface ReportRow {
   m_text?: string | null;
   m_ts?: number | string | null;
   m_deleted?: number | boolean | null;
+  m_edited?: number | string | null;
 }
 
 /** The columns of a ReportRow, for SELECT lists over `reports r LEFT JOIN messages m`. */
 export const REPORT_COLUMNS = `r.id, r.message, r.reporter, r.reason, r.ts, r.room, r.status,
   r.outcome, r.handled_by, r.handled_ts, r.note, m.sender AS m_from, m.recipient AS m_to,
-  m.text AS m_text, m.ts AS m_ts, m.deleted AS m_deleted`;
+  m.text AS m_text, m.ts AS m_ts, m.deleted AS m_deleted, m.edited AS m_edited`;
 
 /** A ReportRow without its message. */
 export function toReport(row: ReportRow): StoredReport {
@@ -111,6 +112,9 @@ export function toReportView(row: ReportRow): ReportView {
       to: row.m_to ?? row.room ?? '',
       text: deleted ? '' : (row.m_text ?? ''),
       ts: Number(row.m_ts ?? 0),
+      ...(!deleted &&
+        row.m_edited !== null &&
+        row.m_edited !== undefined && { edited: Number(row.m_edited) }),
       ...(deleted && { deleted: true as const }),
     },
   };

@@ -143,18 +143,20 @@ export const CURRENT = `(recipient NOT LIKE '#%' OR EXISTS (
 // is drawn (nextval runs once per row of target). $6: the new text's mentions (the target's
 // and the edit's column), $7: those the target lacked (the edit's added), $8: the same as an
 // array, each notified (mention_rows); $9: the new text's search vector (search.ts), so that
-// the message is found by its new text only.
+// the message is found by its new text only. An edit from a user its recipient blocks marks
+// the message withheld too: its new text is new words from them (blocks-store.ts).
 const EDIT: pg.QueryConfig = {
   name: 'ssechat_edit',
   text: `
   WITH target AS (
-    UPDATE messages SET text = $4, edited = $1, mentions = $6, search = $9::tsvector
+    UPDATE messages SET text = $4, edited = $1, mentions = $6, search = $9::tsvector,
+           withheld = withheld OR ${WITHHELD_PAIR('$2', '$3')}
      WHERE id = $5 AND kind = 'message' AND NOT deleted AND ${CURRENT} RETURNING id, withheld
   ), logged AS (
     INSERT INTO messages (id, kind, ts, sender, recipient, text, up_to, mentions, added,
                           withheld)
-    SELECT nextval('messages_id_seq'), 'edit', $1, $2, $3, $4, id, $6, $7,
-           withheld OR ${WITHHELD_PAIR('$2', '$3')} FROM target
+    SELECT nextval('messages_id_seq'), 'edit', $1, $2, $3, $4, id, $6, $7, withheld
+      FROM target
     RETURNING id, withheld
   ), noted AS (
     INSERT INTO mention_rows (nick, event_id, target, recipient)

@@ -21,7 +21,7 @@ const SEEN: pg.QueryConfig = {
    WHERE m.id = ANY ($1::int8[]) AND m.kind = 'message' AND NOT m.deleted
      AND (m.recipient = '${EVERYONE}'
        OR (m.sender = $2 AND m.recipient <> $2 AND m.recipient NOT LIKE '#%')
-       OR (m.recipient = $2 AND m.id > ${registered(2)})
+       OR (m.recipient = $2 AND m.id > ${registered(2)} AND NOT m.withheld)
        OR (m.recipient LIKE '#%' AND EXISTS (
              SELECT 1 FROM rooms r WHERE r.name = m.recipient AND r.created_id <= m.id AND (
                   EXISTS (SELECT 1 FROM spans s

@@ -72,6 +72,7 @@ export class SqliteAppender {
   private readonly withheld: SqliteWithheld;
   private readonly selectMentions: Statement<[number], { mentions: string | null }>;
   private readonly applyEdit: Statement<[string, number, string | null, number]>;
+  private readonly markWithheld: Statement<[number]>;
   private readonly applyDelete: Statement<[number]>;
   private readonly emptyEdits: Statement<[number]>;
   private readonly selectByClientId: Statement<[string, string], Row>;
@@ -105,6 +106,7 @@ export class SqliteAppender {
     this.withheld = new SqliteWithheld(db);
     const live = LIVE_TARGET;
     this.selectMentions = db.prepare('SELECT mentions FROM messages WHERE id = ?');
+    this.markWithheld = db.prepare('UPDATE messages SET withheld = 1 WHERE id = ?');
     this.applyEdit = db.prepare(
       `UPDATE messages SET text = ?, edited = ?, mentions = ? WHERE ${live}`,
     );
@@ -250,6 +252,10 @@ export class SqliteAppender {
     if (this.applyEdit.run(text, ts, column, target).changes === 0) {
       throw new ChatError('CHAT_MESSAGE_NOT_FOUND');
     }
+    // The new text of a DM made before its recipient blocked the sender is new words from
+    // a blocked user: the message is withheld from them from now on (history, search, unread),
+    // or its row, which all read, would carry the text to the blocker.
+    if (held) this.markWithheld.run(target);
     const { lastInsertRowid } = this.insertEdit.run(
       'edit',
       ts,

@@ -6,9 +6,9 @@ import { NOT_ROOM, OPEN } from './log.js';
 
 // The targets of a page's replies that the viewer sees, by the rule of history (store.ts): a
 // broadcast; a direct message they sent, or one sent to them above their registration point
-// (notes to self by the second arm, as the notes page does); a message of a room's current
-// life that one of their spans covers, or any of it while they are a member of a room whose
-// history mode is `all`. Deleted targets are left out: they read as unavailable. The text is
+// (notes to self by the second arm, as the notes page does; not one withheld from them,
+// blocks-store.ts); a message of a room's current life that one of their spans covers, or any
+// of it while they are a member of a room whose history mode is `all`. Deleted targets are left out: they read as unavailable. The text is
 // cut in SQL to twice the preview's bound (a grapheme may take several code points), and to
 // the bound on a grapheme boundary in JavaScript (domain/replies.ts).
 const SEEN = `
@@ -18,7 +18,7 @@ const SEEN = `
    WHERE m.id IN (SELECT value FROM json_each(@ids)) AND m.kind = 'message' AND m.deleted = 0
      AND (m.recipient = '${EVERYONE}'
        OR (m.sender = @viewer AND m.recipient <> @viewer AND ${NOT_ROOM.replace('recipient', 'm.recipient')})
-       OR (m.recipient = @viewer AND m.id > @registered)
+       OR (m.recipient = @viewer AND m.id > @registered AND m.withheld = 0)
        OR (substr(m.recipient, 1, 1) = '#' AND EXISTS (
              SELECT 1 FROM rooms r WHERE r.name = m.recipient AND r.created_id <= m.id AND (
                   EXISTS (SELECT 1 FROM spans s WHERE s.nick = @viewer AND s.room = m.recipient
