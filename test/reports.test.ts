@@ -133,7 +133,7 @@ for (const engine of ['sqlite', 'postgres'] as const)
       assert.equal(again.json.report.id, first.json.report.id);
       assert.equal((await report('rep', inB)).status, 201);
       assert.equal((await report('rep', dm)).status, 201);
-      const mine = await ok('rep', 'GET', '/reports/mine');
+      const mine = await ok('rep', 'GET', '/account/reports');
       assert.equal(mine.reports.length, 3, 'no duplicate');
       // A reason is required, and one's own message is not reported.
       assert.equal(
@@ -202,7 +202,7 @@ for (const engine of ['sqlite', 'postgres'] as const)
       await watch.waitFor((s) => s.of('report').some((r) => r.id === a.id));
       const event = watch.of('report').find((r) => r.id === a.id);
       assert.deepEqual(event, { id: a.id, status: 'actioned', outcome: 'delete', message: inA });
-      const mine = await ok('rep', 'GET', '/reports/mine?status=closed');
+      const mine = await ok('rep', 'GET', '/account/reports?status=closed');
       assert.equal(mine.reports.length, 1);
       assert.equal(mine.reports[0].outcome, 'delete');
       assert.equal(mine.reports[0].handledBy, null);
@@ -250,7 +250,7 @@ for (const engine of ['sqlite', 'postgres'] as const)
       const audit = await ok('ada', 'GET', '/admin/audit?target=troll');
       const actions = audit.entries.map((e: { action: string }) => e.action);
       for (const a of ['mute', 'ban', 'report.act']) assert.ok(actions.includes(a), a);
-      const mine = await ok('rep', 'GET', '/reports/mine?status=closed');
+      const mine = await ok('rep', 'GET', '/account/reports?status=closed');
       assert.deepEqual(mine.reports.map((r: { outcome: string }) => r.outcome).sort(), [
         'ban',
         'delete',
@@ -291,7 +291,7 @@ for (const engine of ['sqlite', 'postgres'] as const)
       });
       assert.equal(dismissed.report.status, 'dismissed');
       for (const nick of ['rep', 'mo']) {
-        const mine = await ok(nick, 'GET', '/reports/mine');
+        const mine = await ok(nick, 'GET', '/account/reports');
         const r = mine.reports.find((x: { message: { id: number } }) => x.message.id === id);
         assert.equal(r?.status, 'dismissed', nick);
         assert.equal(r?.outcome, 'dismiss', nick);

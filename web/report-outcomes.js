@@ -1,7 +1,7 @@
 // What became of our own reports. A report handled while a page of ours is open arrives as a
 // `report` event (events.js) and is said in the notice line at once; one handled while none
 // was open (the event is not stored) is caught up when the stream is live again, from
-// GET /api/v1/reports/mine?status=closed. The ids already told are kept in this browser
+// GET /api/v1/account/reports?status=closed. The ids already told are kept in this browser
 // (localStorage, the newest MAX_TOLD), so that each outcome is told once.
 
 import { call } from './api.js';
@@ -88,7 +88,7 @@ export class ReportOutcomes {
     let answer;
     try {
       answer = /** @type {{ reports: OwnReport[] }} */ (
-        await call('GET', `reports/mine?status=closed&limit=${PAGE}`)
+        await call('GET', `account/reports?status=closed&limit=${PAGE}`)
       );
     } catch {
       // A lost session is the stream's to notice; the next hello tries again.

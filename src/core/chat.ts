@@ -194,7 +194,7 @@ export class ChatService {
       kick: (by, room, nick, reason) => this.sanctions.kick(by, room, nick, { reason }),
       deleteMessage: (by, message, reason, report) =>
         this.edits.deleteReported(by, message, reason, report).then(() => {}),
-      // Like typing, best effort: the outcome is in the Store (GET /api/v1/reports/mine).
+      // Like typing, best effort: the outcome is in the Store (GET /api/v1/account/reports).
       tell: (nick, change) => deps.bus.publish({ kind: 'own', nick, change }).catch(() => {}),
     });
     this.blocks = new ChatBlocks({

@@ -1,6 +1,7 @@
+import { MAX_ROSTER_BATCH } from '../domain/profile.js';
 import type { Logger } from '../logger.js';
 import type { Presence } from '../presence/presence.js';
-import { MAX_ROSTER_BATCH, type RosterStore } from '../store/roster-store.js';
+import type { RosterStore } from '../store/roster-store.js';
 
 /**
  * How often the nicks seen are written (the `last_seen` column, roster-store.ts): a user's

@@ -49,3 +49,9 @@ export function foldAscii(s: string): string {
 export function nameKey(name: string): string {
   return name.toLowerCase();
 }
+
+/**
+ * Most nicks one RosterStore `details` or `seen` call takes (store/roster-store.ts): a
+ * directory page, or a batch of core/last-seen.ts.
+ */
+export const MAX_ROSTER_BATCH = 1000;

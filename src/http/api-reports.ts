@@ -39,7 +39,7 @@ interface ApiReport extends Omit<StoredReport, 'message'> {
 const LAST_ID = Number.MAX_SAFE_INTEGER;
 
 /**
- * `POST /api/v1/messages/<id>/report`, `GET /api/v1/reports`, `GET /api/v1/reports/mine` and
+ * `POST /api/v1/messages/<id>/report`, `GET /api/v1/reports`, `GET /api/v1/account/reports` and
  * `POST /api/v1/reports/<id>` (docs/api.md, Reports). Accounts mode only: in open mode a nick
  * is only a claim, so nobody could be trusted with the reports of another's messages.
  */
@@ -77,7 +77,7 @@ export class ApiReports {
     sendJson(res, 200, apiPage(page, true));
   };
 
-  /** `GET /api/v1/reports/mine?status=&before=&limit=`: the caller's own reports. */
+  /** `GET /api/v1/account/reports?status=&before=&limit=`: the caller's own reports. */
   readonly mine: Handler = async (req, res) => {
     const nick = await this.user(req);
     const query = new URL(req.url ?? '/', 'http://x').searchParams;

@@ -76,6 +76,7 @@ export const ROUTES: readonly RouteSpec[] = [
   api('/password', { POST: (e) => e.api.changePassword }),
   api('/account', { DELETE: (e) => e.api.account.remove }),
   api('/account/export', { GET: (e) => e.api.account.export }),
+  api('/account/reports', { GET: (e) => e.api.reports.mine }),
   api('/tokens', { GET: (e) => e.api.listTokens, POST: (e) => e.api.createToken }),
   api('/tokens/:id', { DELETE: (e) => e.api.revokeToken }),
   api('/tickets', { POST: (e) => e.api.createTicket }),
@@ -87,8 +88,6 @@ export const ROUTES: readonly RouteSpec[] = [
   }),
   api('/messages/:id/report', { POST: (e) => e.api.reports.file }),
   api('/reports', { GET: (e) => e.api.reports.queue }),
-  // Before /reports/:id, which has no GET: `mine` is not an id.
-  api('/reports/mine', { GET: (e) => e.api.reports.mine }),
   api('/reports/:id', { POST: (e) => e.api.reports.act }),
   api('/rooms', { GET: (e) => e.api.rooms.list, POST: (e) => e.api.rooms.create }),
   api('/rooms/:name', { GET: (e) => e.api.rooms.view }),

@@ -21,8 +21,9 @@ export interface RosterEntry {
   readonly mute: SanctionView | null;
 }
 
-/** Most nicks one `details` or `seen` call takes: a directory page, or a batch of LastSeen. */
-export const MAX_ROSTER_BATCH = 1000;
+import { MAX_ROSTER_BATCH } from '../domain/profile.js';
+
+export { MAX_ROSTER_BATCH };
 
 /**
  * What server admins see of accounts beyond the directory (Store.roster).
