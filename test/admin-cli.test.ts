@@ -49,7 +49,7 @@ describe('ssechat user add --admin and user role', () => {
     const reply = await api(server.url, 'POST', '/api/v1/session', { nick, password: PASSWORD });
     assert.equal(reply.status, 201, reply.body);
     return {
-      admin: reply.json.admin as boolean,
+      admin: reply.json.admin === true,
       who: { Cookie: String((reply.headers['set-cookie'] as string[])[0]).split(';')[0] ?? '' },
     };
   };

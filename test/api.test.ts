@@ -15,12 +15,7 @@ describe('JSON API, open mode', () => {
   test('a session is a nick alone, in an HttpOnly SameSite=Lax cookie', async () => {
     const reply = await api(base, 'POST', '/api/v1/session', { nick: 'ann' });
     assert.equal(reply.status, 201);
-    assert.deepEqual(reply.json, {
-      user: 'ann',
-      auth: 'open',
-      maxMessageLength: 2000,
-      admin: false,
-    });
+    assert.deepEqual(reply.json, { user: 'ann', auth: 'open', maxMessageLength: 2000 });
     const cookie = String(reply.headers['set-cookie']?.[0]);
     assert.match(
       cookie,
@@ -29,7 +24,7 @@ describe('JSON API, open mode', () => {
     const who = await api(base, 'GET', '/api/v1/session', undefined, {
       Cookie: cookie.split(';')[0] ?? '',
     });
-    assert.deepEqual(who.json, { user: 'ann', auth: 'open', maxMessageLength: 2000, admin: false });
+    assert.deepEqual(who.json, { user: 'ann', auth: 'open', maxMessageLength: 2000 });
   });
 
   test('the cookie is Secure behind TLS', async () => {

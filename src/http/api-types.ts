@@ -324,8 +324,11 @@ export interface ApiSession {
   readonly auth: ApiAuthMode;
   /** The longest message text the server takes, in code points (`--max-message-length`). */
   readonly maxMessageLength: number;
-  /** Whether the user is a server admin (accounts mode; always false in open mode). */
-  readonly admin: boolean;
+  /**
+   * Present, true, for a server admin (accounts mode; never in open mode); absent for everyone
+   * else, so the answer of earlier versions is unchanged for them.
+   */
+  readonly admin?: true;
   /**
    * Present while the user is muted (core/sanctions.ts): until when (ms) and why. Sends,
    * edits and reactions are refused (CHAT_MUTED) until then; a `sanction` stream event says

@@ -267,7 +267,7 @@ export class Api {
       user: nick,
       auth,
       maxMessageLength,
-      admin,
+      ...(admin && { admin: true as const }),
       ...(mute && { muted: { until: mute.until, reason: mute.reason } }),
     };
   }
