@@ -19,8 +19,11 @@ function harness(opts: {
   attentive?: string[];
   hide?: string[];
   mentionsNotify?: boolean;
+  /** Whether anyone has a push subscription (default true). */
+  subscribed?: boolean;
 }) {
   const sent: Sent[] = [];
+  const calls = { claimed: 0, skipped: 0 };
   let work = opts.work;
   const sub = (nick: string): PushSubscriptionRecord => ({
     endpoint: `https://push.example/${nick}`,
@@ -33,9 +36,14 @@ function harness(opts: {
   const dispatch = new PushDispatch({
     notify: {
       claimPushWork: async () => {
+        calls.claimed++;
         const out = work;
         work = [];
         return out;
+      },
+      skipPushWork: async () => {
+        calls.skipped++;
+        work = [];
       },
       pushAudience: async (id) => opts.audience[id] ?? [],
       attentive: async (nicks) => new Set(nicks.filter((n) => opts.attentive?.includes(n))),
@@ -44,7 +52,7 @@ function harness(opts: {
     push: {
       subscriptions: async (nicks) => nicks.map(sub),
       hideText: async (nick) => opts.hide?.includes(nick) ?? false,
-      anySubscriptions: async () => true,
+      anySubscriptions: async () => opts.subscribed ?? true,
     },
     isConnected: async (nick) => opts.connected?.includes(nick) ?? false,
     sender: {
@@ -52,7 +60,7 @@ function harness(opts: {
     },
     mentionsNotify: opts.mentionsNotify ?? true,
   });
-  return { sent, dispatch };
+  return { sent, dispatch, calls };
 }
 
 const message = (id: number, from: string, to: string, text: string): LoggedEvent => ({
@@ -200,4 +208,15 @@ test('a message of files alone is pushed as its files', async () => {
     sent.map((s) => s.payload.body),
     ['📎 q3.pdf', '📎 2 files'],
   );
+});
+
+test('nobody subscribed: the cursor skips the events, none is read or pushed', async () => {
+  const h = harness({
+    work: [message(1, 'ann', 'bob', 'hi bob')],
+    audience: { 1: [{ nick: 'bob', level: null, mentioned: false }] },
+    subscribed: false,
+  });
+  assert.deepEqual(await run(h), []);
+  assert.equal(h.calls.claimed, 0);
+  assert.ok(h.calls.skipped >= 1);
 });

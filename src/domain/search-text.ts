@@ -176,11 +176,21 @@ export function recipientToken(nick: string): string {
   return `t${hexName(nick)}`;
 }
 
-const UTF8 = new TextEncoder();
+/**
+ * Names hexName remembers: every indexed message names its sender and most a recipient or a
+ * room, so the same few names come back on the send path. Bounded; cleared when full.
+ */
+const HEX_CACHE_SIZE = 4096;
+const hexCache = new Map<string, string>();
 
 function hexName(name: string): string {
-  const bytes = UTF8.encode(name.replace(/[A-Z]/g, (c) => c.toLowerCase()));
-  let out = '';
-  for (const b of bytes) out += b.toString(16).padStart(2, '0');
+  let out = hexCache.get(name);
+  if (out !== undefined) return out;
+  out = Buffer.from(
+    name.replace(/[A-Z]/g, (c) => c.toLowerCase()),
+    'utf8',
+  ).toString('hex');
+  if (hexCache.size >= HEX_CACHE_SIZE) hexCache.clear();
+  hexCache.set(name, out);
   return out;
 }

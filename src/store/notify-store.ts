@@ -75,6 +75,9 @@ export interface PushCandidate {
  *   cursor, oldest first, at most `limit`, and moves the cursor past them in the same
  *   transaction: two processes never get the same event. The first call on a new store sets
  *   the cursor at the head and hands out nothing (no pushes for history).
+ * - `skipPushWork()` moves the push cursor to the head (setting it on a new store) and hands
+ *   out nothing: what a process does when nobody has a push subscription, without reading
+ *   the events it passes.
  * - `pushAudience(id)` returns, for the message or edit `id`, every user who sees it (the rule
  *   of `since`: a DM's two parties, the room's members whose span covers it, everyone for
  *   `all`) and has at least one push subscription, except its sender.
@@ -101,6 +104,8 @@ export interface NotifyStore {
   pruneAttention(now: number): Promise<number>;
   /** Logged messages and edits above the push cursor, which moves past them (see above). */
   claimPushWork(limit: number): Promise<LoggedEvent[]>;
+  /** Moves the push cursor to the head without handing anything out (see above). */
+  skipPushWork(): Promise<void>;
   /** Who to consider pushing logged message or edit `id` to (see the contract). */
   pushAudience(id: EventId): Promise<PushCandidate[]>;
 }

@@ -252,6 +252,37 @@ export function notifyContract(name: string, factory: NotifyFactory): void {
       assert.deepEqual(await store.notify.claimPushWork(0), []);
     });
 
+    test('skipPushWork moves the cursor to the head and hands nothing out', async () => {
+      // On a new store it sets the cursor, as the first claim does.
+      await send('ann', 'bob');
+      await store.notify.skipPushWork();
+      assert.deepEqual(await store.notify.claimPushWork(10), []);
+      await send('ann', 'bob', 'passed');
+      await send('ann', 'all', 'passed too');
+      await store.notify.skipPushWork();
+      assert.deepEqual(await store.notify.claimPushWork(10), []);
+      const after = await send('ann', 'bob', 'after');
+      assert.deepEqual(await store.notify.claimPushWork(10), [{ kind: 'message', message: after }]);
+    });
+
+    test('skipPushWork never moves the cursor back past a claim', async () => {
+      await store.notify.claimPushWork(1);
+      const twin = factory.twin ? await factory.twin(store) : store;
+      try {
+        for (let i = 0; i < 10; i++) await send('ann', 'all', `m${i}`);
+        const [claimed] = await Promise.all([
+          twin.notify.claimPushWork(100),
+          store.notify.skipPushWork(),
+        ]);
+        // Whatever the order, nothing is handed out twice.
+        assert.ok(claimed.length === 0 || claimed.length === 10);
+        assert.deepEqual(await store.notify.claimPushWork(100), []);
+        assert.deepEqual(await twin.notify.claimPushWork(100), []);
+      } finally {
+        if (twin !== store) await twin.close();
+      }
+    });
+
     test('claimPushWork hands each event out once under concurrency', async () => {
       await store.notify.claimPushWork(1);
       const twin = factory.twin ? await factory.twin(store) : store;

@@ -203,6 +203,14 @@ export class PostgresNotify implements NotifyStore {
     });
   }
 
+  // One statement: never moves the cursor back past another process's claim.
+  async skipPushWork(): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO meta (key, value) SELECT 'push_cursor', coalesce(max(id), 0) FROM messages
+       ON CONFLICT (key) DO UPDATE SET value = GREATEST(meta.value, excluded.value)`,
+    );
+  }
+
   async pushAudience(id: EventId): Promise<PushCandidate[]> {
     const { rows } = await this.pool.query<PushCandidate>({ ...AUDIENCE, values: [id] });
     return rows.map(({ nick, level, mentioned }) => ({ nick, level, mentioned }));

@@ -71,6 +71,7 @@ export class SqliteNotify implements NotifyStore {
   private readonly totalTx: (nick: string) => number;
   private readonly markTx: (nick: string, conversation: string, upTo: number) => number;
   private readonly claimTx: (limit: number) => LoggedEvent[];
+  private readonly skipTx: () => void;
   private readonly attendTx: (nick: string, client: string, until: number) => void;
 
   /** Prepares its statements on `db`, which must already have the current schema. */
@@ -159,6 +160,13 @@ export class SqliteNotify implements NotifyStore {
       return rows.map((r) => toEvent(fromRaw(r)));
     });
     this.claimTx = (limit) => claim.immediate(limit);
+    // One statement, atomic: never moves the cursor back past another process's claim.
+    const skip = db.prepare(
+      `INSERT INTO meta (key, value)
+         SELECT 'push_cursor', coalesce(max(id), 0) FROM messages WHERE true
+       ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)`,
+    );
+    this.skipTx = () => skip.run();
     const attend = db.transaction((nick: string, client: string, until: number) => {
       this.upsertAttention.run(nick, client, until);
       this.trimAttention.run({ nick });
@@ -210,6 +218,11 @@ export class SqliteNotify implements NotifyStore {
   async claimPushWork(limit: number): Promise<LoggedEvent[]> {
     if (!Number.isSafeInteger(limit) || limit <= 0) return [];
     return this.claimTx(limit);
+  }
+
+  // No flush, as for claimPushWork.
+  async skipPushWork(): Promise<void> {
+    this.skipTx();
   }
 
   async pushAudience(id: EventId): Promise<PushCandidate[]> {
