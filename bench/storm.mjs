@@ -93,7 +93,7 @@ async function parent() {
   if (CLIENTS / PROCS > 18_000)
     throw new Error('at most 18,000 clients per process (20,000 files)');
 
-  installCleanup(Number(args.timeout ?? 1200) * 1000, 'bench/storm');
+  installCleanup(Number(args.timeout ?? 1800) * 1000, 'bench/storm');
   pinSelf();
 
   const rows = [];
