@@ -36,57 +36,6 @@ export function requireOwnConnection(res: ServerResponse): void {
   }
 }
 
-/**
- * Streams whose opening frames (the replay's reads and rendering, the greeting's write) are
- * begun per turn of the event loop. They used to be begun in the callback that read the
- * request, so when thousands of clients reconnect at once, node's poll phase ran up to a
- * thousand of them (one epoll batch, a few hundred µs each) before it accepted connections
- * again: the kernel's accept queue (net.core.somaxconn, 4,096 by default) overflowed, and every
- * connection it dropped waited for its client's retransmit, 1 s and then 3 s later
- * (bench/storm.mjs: listen_overflows). Queued, they start STARTS_PER_TURN at a time, with a poll
- * phase (accepting and reading requests) between two batches. Alone, a stream waits only for
- * the end of the turn. The login itself (the Hub, presence, the mailbox, the head) is not
- * queued: a stream is in the Hub, where a revoke or a ban finds it, as soon as it is opened.
- */
-export const STARTS_PER_TURN = 32;
-
-/** Runs queued starts, STARTS_PER_TURN per turn of the event loop (setImmediate), in order. */
-export class StartQueue {
-  private waiting: Array<() => void> = [];
-  private next = 0;
-  private scheduled = false;
-  private readonly drain = (): void => this.runBatch();
-
-  /** Resolves in a later turn, in the order asked, at most STARTS_PER_TURN per turn. */
-  turn(): Promise<void> {
-    return new Promise<void>((go) => {
-      this.waiting.push(go);
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(this.drain);
-      }
-    });
-  }
-
-  /** Starts waiting now. */
-  get size(): number {
-    return this.waiting.length - this.next;
-  }
-
-  private runBatch(): void {
-    const end = Math.min(this.next + STARTS_PER_TURN, this.waiting.length);
-    // Resolved here, each login runs in the microtasks that follow this callback.
-    for (; this.next < end; this.next++) (this.waiting[this.next] as () => void)();
-    if (this.next < this.waiting.length) {
-      setImmediate(this.drain);
-      return;
-    }
-    this.waiting = [];
-    this.next = 0;
-    this.scheduled = false;
-  }
-}
-
 /** What opening a stream needs, whichever front door it is for. */
 export interface StreamDeps {
   readonly chat: ChatService;
@@ -154,8 +103,6 @@ class ChatStream extends SseStream {
 export class StreamOpener {
   /** Shared by every stream of this door (see ChatStream). */
   private readonly options: SseOptions;
-  /** Logins waiting for their turn (see StartQueue). */
-  private readonly starts = new StartQueue();
 
   constructor(
     private readonly deps: StreamDeps,
@@ -210,11 +157,9 @@ export class StreamOpener {
     stats.streamsOpened[this.door]++;
     const opening = chat
       .connect(sub)
-      .then(async (greeting) => {
+      .then((greeting) => {
         sub.loggedIn = true;
-        // In the Hub now, the stream holds what is published meanwhile (SseStream.open).
-        await this.starts.turn();
-        if (!sub.isClosed) await start(sub, greeting);
+        return start(sub, greeting);
       })
       .catch((err: unknown) => {
         logger.error('stream start failed', { err, ...requestFields(req) });
