@@ -54,8 +54,8 @@ export async function prepareSendLoad(port, dir, agent, text = SEND_TEXT) {
  * The same load against a peer (bench/lib/peers.mjs), whose messages have no ids to check: the
  * receiver (an SSE stream, or a socket.io-client socket for `socketio`) counts every message
  * carrying `text` between a start and an end marker (`~M<n>~`, sent one at a time around the
- * wrk run), and delivery compares that count with wrk's 2xx answers: fewer is loss, more are
- * duplicates. Nchan publishes the POSTed body as is, so the JSON of wrk's body is the message.
+ * wrk run), and `delivery` compares that count with what was published (below): fewer is loss,
+ * more are duplicates. Nchan publishes the POSTed body as is: wrk's JSON is the message.
  */
 export async function preparePeerSendLoad(peer, port, dir, agent, text = SEND_TEXT) {
   const tx = await login(port, 'tx', { agent });
