@@ -54,7 +54,8 @@ const servers = String(args.servers ?? 'ssechat,baseline')
 const { peers, skipped } = selectPeers(args);
 const nCookies = Number(args.cookies ?? 20);
 
-installCleanup((quick ? 120 : 600) * 1000, 'fanout');
+// The peers run after the servers: more time for each.
+installCleanup(((quick ? 120 : 600) + peers.length * (quick ? 40 : 200)) * 1000, 'fanout');
 pinSelf();
 
 /**
