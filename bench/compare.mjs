@@ -95,6 +95,8 @@ function runScenario(name, bin) {
     argv.push('--readme', join(dir, 'README.md'));
   }
   if (name === 'send') argv.push('--no-php');
+  // The peers (bench/lib/peers.mjs) do not depend on the build either; `-- --peers …` runs them.
+  if (['send', 'fanout', 'idle'].includes(name)) argv.push('--peers', 'none');
   if (name !== 'seed') argv.push(...extra);
   return new Promise((resolve) => {
     const child = spawn(cmd, argv, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });

@@ -1,6 +1,12 @@
 #!/usr/bin/env node
 // bench/fanout.mjs [--quick] [--sizes 1000,10000] [--rate 20,10] [--seconds 10] [--burst 200]
 //                  [--servers ssechat,baseline,ssechat-room] [--cookies 20]
+//                  [--peers better-sse,socketio,nchan]
+//
+// Peers (issue 24; bench/lib/peers.mjs; --peers, default all installed): better-sse, Socket.IO
+// (socket.io-client subscribers, WebSocket) and Nchan take the same phases after the servers,
+// each in a fresh process; the goal-style rows compare ssechat's deliveries per CPU-second at
+// the burst and its p99 at the rate with each. None of them stores a message; ssechat does.
 //
 // `ssechat-room` (issue 9) is ssechat with the same load sent to a room instead of `all`:
 // every subscriber is a user of its own, a member of `#bench`, and the broadcasts are
@@ -23,6 +29,7 @@
 // to the servers' node; SSECHAT_BIN runs another build of ssechat (to measure a patch).
 import { client, phase } from './lib/fanout-load.mjs';
 import { freePort, login } from './lib/http.mjs';
+import { selectPeers, startPeer, subscriberMode } from './lib/peers.mjs';
 import { installCleanup, pinSelf, sleep, withBenchLock } from './lib/process.mjs';
 import { parseArgs, printResult, say, table } from './lib/report.mjs';
 import { startBaseline, startSsechat } from './lib/server.mjs';
@@ -41,10 +48,14 @@ const rates = String(args.rate ?? (quick ? '20' : '20,10'))
 const rateFor = (size) => rates[Math.min(sizes.indexOf(size), rates.length - 1)];
 const seconds = Number(args.seconds ?? (quick ? 2 : 10));
 const burst = Number(args.burst ?? (quick ? 100 : 200));
-const servers = String(args.servers ?? 'ssechat,baseline').split(',');
+const servers = String(args.servers ?? 'ssechat,baseline')
+  .split(',')
+  .filter(Boolean);
+const { peers, skipped } = selectPeers(args);
 const nCookies = Number(args.cookies ?? 20);
 
-installCleanup((quick ? 120 : 600) * 1000, 'fanout');
+// The peers run after the servers: more time for each.
+installCleanup(((quick ? 120 : 600) + peers.length * (quick ? 40 : 200)) * 1000, 'fanout');
 pinSelf();
 
 /**
@@ -61,9 +72,12 @@ const loginVia = (http, nick, from) =>
 async function runOne(name, size) {
   const port = Number(args.port ?? (await freePort()));
   const room = name === 'ssechat-room' ? '#bench' : undefined;
+  const peer = peers.includes(name);
   const server = name.startsWith('ssechat')
     ? await startSsechat(port, room ? ['--trust-proxy', 'yes'] : [])
-    : await startBaseline(port);
+    : peer
+      ? await startPeer(name, port)
+      : await startBaseline(port);
   const http = client(port, 8);
   let fleet;
   try {
@@ -96,7 +110,7 @@ async function runOne(name, size) {
       for (let i = 0; i < nCookies; i++) cookies.push(await loginVia(http, `sub${i}`));
     }
     fleet = await SseFleet.start(SseFleet.childrenFor(size));
-    const c = await fleet.connect(size, { port, cookies });
+    const c = await fleet.connect(size, { port, cookies, ...(peer ? subscriberMode(name) : {}) });
     if (c.failed)
       throw new Error(`${name}: ${c.failed} of ${size} streams failed: ${c.errors.join('; ')}`);
     say(`  ${name} ${size}: ${c.ok} streams up in ${(c.ms / 1000).toFixed(1)} s`);
@@ -131,7 +145,7 @@ async function runOne(name, size) {
 const rows = [];
 const t0 = Date.now();
 for (const size of sizes) {
-  for (const name of servers) {
+  for (const name of [...servers, ...peers]) {
     say(`fanout: ${name}, ${size} subscribers`);
     rows.push(...(await withBenchLock(() => runOne(name, size))));
   }
@@ -219,6 +233,33 @@ if (sr) {
     met: sr.p99Ms <= 50,
   });
 }
+// ssechat beside each peer (issue 24), at the largest size: the ratio is ssechat / peer.
+const peerGoals = [];
+for (const p of peers) {
+  const pb = find(p, 'burst');
+  const pr = find(p, 'rate');
+  if (sb && pb) {
+    const v = Math.round(1e6 / sb.cpuUsPerDelivery);
+    const b = Math.round(1e6 / pb.cpuUsPerDelivery);
+    peerGoals.push({
+      goal: `fan-out ${top} burst deliveries per server CPU-second >= 1.0x ${p}`,
+      value: v,
+      baseline: b,
+      ratio: +(v / b).toFixed(2),
+      met: v >= b && sb.lost === 0 && sb.dups === 0,
+    });
+  }
+  if (sr && pr) {
+    peerGoals.push({
+      goal: `fan-out ${top} p99 publish->deliver at ${rateFor(top)}/s <= 1.0x ${p}`,
+      value: sr.p99Ms,
+      baseline: pr.p99Ms,
+      ratio: +(sr.p99Ms / pr.p99Ms).toFixed(2),
+      met: sr.p99Ms <= pr.p99Ms,
+    });
+  }
+}
+goals.push(...peerGoals);
 const rb = find('ssechat-room', 'burst');
 if (rb) {
   goals.push({
@@ -245,5 +286,24 @@ for (const g of goals) {
   );
 }
 say(`fanout: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-printResult({ scenario: 'fanout', quick, rows, goals });
+// What each peer delivered: every subscriber should get every broadcast once.
+const peerLoss = peers.map((p) => {
+  const mine = rows.filter((r) => r.server === p);
+  return {
+    peer: p,
+    persists: false,
+    lost: mine.reduce((a, r) => a + r.lost, 0),
+    dups: mine.reduce((a, r) => a + r.dups, 0),
+    complete: mine.every((r) => r.complete),
+  };
+});
+for (const l of peerLoss)
+  say(`${l.peer}: lost ${l.lost}, dups ${l.dups}${l.complete ? '' : ' (incomplete)'}`);
+printResult({
+  scenario: 'fanout',
+  quick,
+  rows,
+  goals,
+  peers: { measured: peers, skipped, delivery: peerLoss },
+});
 process.exit(0);

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // bench/idle.mjs [--quick] [--sizes 1000,10000,18000] [--idle 5] [--servers ssechat,baseline]
-//               [--cookies 20]
+//               [--cookies 20] [--peers better-sse,socketio,nchan]
 //
 // Idle connections (issue 6, scenario 4): hold N SSE streams on `GET /api/v1/events` against
 // ssechat (SQLite on) and, in the same run, the bare node:http baseline
@@ -12,8 +12,12 @@
 // `marginal KB/conn` is the RSS added per connection between two sizes of the same server: it
 // leaves out the fixed growth (V8's young generation, pools) a first batch brings, which
 // dominates at 1k. Prints a table to stderr and one JSON line to stdout.
+// Peers (issue 24; bench/lib/peers.mjs; --peers, default all installed): better-sse, Socket.IO
+// (socket.io-client sockets, WebSocket) and Nchan hold the same streams after the servers; the
+// goal-style rows compare ssechat's KiB per stream with each at the largest size.
 import { freePort, login } from './lib/http.mjs';
 import { cpuNs, memKB } from './lib/measure.mjs';
+import { selectPeers, startPeer, subscriberMode } from './lib/peers.mjs';
 import { installCleanup, pinSelf, sleep, withBenchLock } from './lib/process.mjs';
 import { parseArgs, printResult, say, table } from './lib/report.mjs';
 import { startBaseline, startSsechat } from './lib/server.mjs';
@@ -25,15 +29,26 @@ const sizes = String(args.sizes ?? (quick ? '1000' : '1000,10000,18000'))
   .split(',')
   .map(Number);
 const idleS = Number(args.idle ?? (quick ? 3 : 5));
-const servers = String(args.servers ?? 'ssechat,baseline').split(',');
+const servers = String(args.servers ?? 'ssechat,baseline')
+  .split(',')
+  .filter(Boolean);
+const { peers, skipped } = selectPeers(args);
 const nCookies = Number(args.cookies ?? 20);
 
-installCleanup((quick ? 120 : 600) * 1000, 'idle');
+// The peers run after the servers: more time for each.
+installCleanup(((quick ? 120 : 600) + peers.length * (quick ? 40 : 200)) * 1000, 'idle');
 pinSelf();
 
 async function runOne(name, size) {
   const port = Number(args.port ?? (await freePort()));
-  const server = name === 'ssechat' ? await startSsechat(port) : await startBaseline(port);
+  const peer = peers.includes(name);
+  const server =
+    name === 'ssechat'
+      ? await startSsechat(port)
+      : peer
+        ? await startPeer(name, port)
+        : await startBaseline(port);
+  const mode = peer ? subscriberMode(name) : {};
   let fleet;
   let warm;
   try {
@@ -42,14 +57,14 @@ async function runOne(name, size) {
     // Warm-up: a few streams opened and closed, so that code paths loaded on first use are
     // in the "before" figure rather than charged to the connections.
     warm = await SseFleet.start(1);
-    await warm.connect(50, { port, cookies });
+    await warm.connect(50, { port, cookies, ...mode });
     await warm.close();
     warm = undefined;
     fleet = await SseFleet.start(SseFleet.childrenFor(size));
     await sleep(2000);
     const before = memKB(server.pid);
     const cpu0 = cpuNs(server.pid);
-    const c = await fleet.connect(size, { port, cookies });
+    const c = await fleet.connect(size, { port, cookies, ...mode });
     if (c.failed)
       throw new Error(`${name}: ${c.failed} of ${size} streams failed: ${c.errors.join('; ')}`);
     const connectCpu = cpuNs(server.pid) - cpu0;
@@ -80,7 +95,7 @@ async function runOne(name, size) {
 const rows = [];
 const t0 = Date.now();
 for (const size of sizes) {
-  for (const name of servers) {
+  for (const name of [...servers, ...peers]) {
     say(`idle: ${name}, ${size} connections`);
     rows.push(await withBenchLock(() => runOne(name, size)));
   }
@@ -145,6 +160,18 @@ if (s) {
     met: b ? s.kbPerConn < b.kbPerConn : false,
   });
 }
+// ssechat beside each peer (issue 24): the ratio is ssechat / peer.
+for (const p of peers) {
+  const r = rows.find((x) => x.server === p && x.connections === top);
+  if (!s || !r) continue;
+  goals.push({
+    goal: `idle ${top}: RSS per connection <= 1.0x ${p}`,
+    value: +s.kbPerConn.toFixed(2),
+    baseline: +r.kbPerConn.toFixed(2),
+    ratio: +(s.kbPerConn / r.kbPerConn).toFixed(2),
+    met: s.kbPerConn <= r.kbPerConn,
+  });
+}
 say('');
 for (const g of goals) {
   say(
@@ -152,5 +179,5 @@ for (const g of goals) {
   );
 }
 say(`idle: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-printResult({ scenario: 'idle', quick, rows, goals });
+printResult({ scenario: 'idle', quick, rows, goals, peers: { measured: peers, skipped } });
 process.exit(0);

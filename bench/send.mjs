@@ -1,5 +1,6 @@
 // bench/send.mjs [--quick] [--duration 10s] [--reps 3] [--conns 10,50] [--php-n 10000]
-//               [--servers ssechat,baseline] [--text "what wrk sends"]
+//               [--servers ssechat,baseline] [--peers better-sse,socketio,nchan]
+//               [--text "what wrk sends"]
 //
 // "Keep-alive send" (issue 6, scenario 2): wrk POSTs /api/v1/messages over keep-alive
 // connections for a fixed time; every message is stored (SQLite, persistence on) and delivered
@@ -9,6 +10,9 @@
 // Also in the same run, the same wrk load against the bare node:http server of the fan-out
 // and idle scenarios (bench/lib/baseline-sse.mjs: it parses the JSON body and writes the frame
 // to the receiver, with no store, no auth and no checks): what node:http itself allows here.
+// And the peers (bench/lib/peers.mjs, issue 24; --peers, default all that are installed):
+// better-sse, Socket.IO and Nchan take the same wrk load on their publishing path, one
+// receiver counting every message (none of them stores one; ssechat does).
 //
 // Servers run pinned to CPU 0; wrk, ab, curl and this process (the ssechat receiver) on CPU 1.
 // Every timed run holds /tmp/bench.lock. Prints progress on stderr and one JSON line on stdout.
@@ -18,6 +22,7 @@ import { Agent } from 'node:http';
 import { join } from 'node:path';
 import { assertPortFree, freePort } from './lib/http.mjs';
 import { cpuWatch, goal, median, memKB, round } from './lib/measure.mjs';
+import { selectPeers, startPeer } from './lib/peers.mjs';
 import {
   installCleanup,
   pinSelf,
@@ -30,7 +35,7 @@ import {
   withBenchLock,
 } from './lib/process.mjs';
 import { parseArgs, printResult, say } from './lib/report.mjs';
-import { measureSend, prepareSendLoad, SEND_TEXT } from './lib/send-load.mjs';
+import { measureSend, preparePeerSendLoad, prepareSendLoad, SEND_TEXT } from './lib/send-load.mjs';
 import { startBaseline, startScenarioServer, startServer } from './lib/server.mjs';
 
 const args = parseArgs(process.argv.slice(2));
@@ -47,7 +52,10 @@ const PHP = process.env.PHP ?? 'php8.2';
 // Fixed ports with --php-port/--port; by default free ones (other benchmarks run here too).
 const PHP_PORT = Number(args['php-port'] ?? (await freePort()));
 const PORT = Number(args.port ?? (await freePort()));
-const SERVERS = String(args.servers ?? 'ssechat,baseline').split(',');
+const SERVERS = String(args.servers ?? 'ssechat,baseline')
+  .split(',')
+  .filter(Boolean);
+const { peers: PEERS, skipped: SKIPPED } = selectPeers(args);
 // The message text: its words are what the search index adds per send (bench/search.mjs).
 const TEXT = String(args.text ?? SEND_TEXT);
 
@@ -131,16 +139,23 @@ async function phpMsgC10() {
 
 // ---- ssechat: wrk POST /api/v1/messages over keep-alive ------------------------------------
 
-/** The keep-alive send runs against `name`: ssechat (SQLite on) or the bare baseline. */
+/** The keep-alive send runs against `name`: ssechat (SQLite on), the bare baseline or a peer. */
 async function keepAliveSend(name, phpRps) {
   await assertPortFree(PORT);
+  const peer = PEERS.includes(name);
   const server =
-    name === 'ssechat' ? await startScenarioServer(PORT, args) : await startBaseline(PORT);
+    name === 'ssechat'
+      ? await startScenarioServer(PORT, args)
+      : peer
+        ? await startPeer(name, PORT)
+        : await startBaseline(PORT);
   const dir = tempDir('ssechat-bench-send-');
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const rows = [];
   try {
-    const load = await prepareSendLoad(PORT, dir, agent, TEXT);
+    const load = peer
+      ? await preparePeerSendLoad(name, PORT, dir, agent, TEXT)
+      : await prepareSendLoad(PORT, dir, agent, TEXT);
 
     say(`${name} warm-up: wrk -c10 -d${WARMUP}`);
     await withBenchLock(() => load.wrk(10, WARMUP));
@@ -151,7 +166,7 @@ async function keepAliveSend(name, phpRps) {
         const one = await measureSend(load, server, c, DURATION);
         say(
           `${name} send c${c} run ${r}: ${one.msgs_per_s} msg/s, p50 ${one.p50_ms} ms, p99 ${one.p99_ms} ms, ` +
-            `${one.us_per_msg} µs/msg, delivered ${one.delivered}/${one.stored}, dup ${one.duplicates}, non-2xx ${one.non2xx}` +
+            `${one.us_per_msg} µs/msg, delivered ${one.delivered}/${one.stored ?? one.published ?? `${one.requests - one.non2xx}+`}, dup ${one.duplicates}, non-2xx ${one.non2xx}` +
             ` (other load on CPU ${SERVER_CPU}: ${one.other_cpu0_pct}%)`,
         );
         runs.push(one);
@@ -166,6 +181,9 @@ async function keepAliveSend(name, phpRps) {
         p99_ms: med('p99_ms'),
         us_per_msg: med('us_per_msg'),
         all_delivered: runs.every((x) => x.lost === 0 && x.duplicates === 0 && x.non2xx === 0),
+        lost: runs.reduce((a, x) => a + x.lost, 0),
+        duplicates: runs.reduce((a, x) => a + x.duplicates, 0),
+        persists: name === 'ssechat',
         vs_php_msg_c10: round(med('msgs_per_s') / phpRps, 2),
         runs,
       });
@@ -190,7 +208,7 @@ const php = args['no-php']
   ? { server: 'php', scenario: 'msg c10', rps: Number.NaN, all_delivered: false, skipped: true }
   : await phpMsgC10();
 const rows = [];
-for (const name of SERVERS) rows.push(...(await keepAliveSend(name, php.rps)));
+for (const name of [...SERVERS, ...PEERS]) rows.push(...(await keepAliveSend(name, php.rps)));
 for (const r of rows) {
   const bare = rows.find((b) => b.server === 'baseline' && b.scenario === r.scenario);
   if (r.server !== 'ssechat' || !bare) continue;
@@ -200,6 +218,30 @@ for (const r of rows) {
       `against php msg c10: ssechat ${r.vs_php_msg_c10}×, bare node:http ${bare.vs_php_msg_c10}×`,
   );
 }
+// ssechat beside each peer, per load: msg/s and CPU per message, and what each delivered.
+const peerRatios = [];
+for (const r of rows) {
+  const s = rows.find((x) => x.server === 'ssechat' && x.scenario === r.scenario);
+  if (!PEERS.includes(r.server) || !s) continue;
+  const p = {
+    peer: r.server,
+    scenario: r.scenario,
+    msgs_per_s: r.msgs_per_s,
+    us_per_msg: r.us_per_msg,
+    p99_ms: r.p99_ms,
+    lost: r.lost,
+    duplicates: r.duplicates,
+    persists: false,
+    ssechat_msgs_ratio: round(s.msgs_per_s / r.msgs_per_s, 2),
+    ssechat_us_ratio: round(s.us_per_msg / r.us_per_msg, 2),
+  };
+  peerRatios.push(p);
+  say(
+    `${r.scenario}: ssechat ${s.msgs_per_s} msg/s, ${s.us_per_msg} µs/msg (stored); ${r.server} ` +
+      `${r.msgs_per_s} msg/s, ${r.us_per_msg} µs/msg (not stored), lost ${r.lost}, dup ` +
+      `${r.duplicates}: ssechat ${p.ssechat_msgs_ratio}× the msg/s, ${p.ssechat_us_ratio}× the CPU`,
+  );
+}
 const c10 = rows.find((r) => r.server === 'ssechat' && r.scenario === 'send c10');
 const goals = [];
 if (c10) {
@@ -207,6 +249,26 @@ if (c10) {
   g.met = g.met && c10.all_delivered && php.all_delivered;
   g.unit = 'msg/s';
   goals.push(g);
+  // Issue 24's two send goals, from the same run.
+  const bs = rows.find((r) => r.server === 'better-sse' && r.scenario === 'send c10');
+  if (bs) {
+    const g = goal(
+      'send c10: server CPU µs per message ≤ 1.0× better-sse',
+      c10.us_per_msg,
+      bs.us_per_msg,
+      Number.NaN,
+    );
+    g.met = Number.isFinite(g.ratio) && g.ratio <= 1 && c10.all_delivered;
+    g.unit = 'µs/msg';
+    goals.push(g);
+  }
+  const bare = rows.find((r) => r.server === 'baseline' && r.scenario === 'send c10');
+  if (bare) {
+    const g = goal('send c10 msg/s ≥ 0.8× bare node:http', c10.msgs_per_s, bare.msgs_per_s, 0.8);
+    g.met = g.met && c10.all_delivered;
+    g.unit = 'msg/s';
+    goals.push(g);
+  }
 }
 printResult({
   scenario: 'send',
@@ -218,8 +280,10 @@ printResult({
     warmup: WARMUP,
     quick,
     text: TEXT,
+    peers: PEERS,
   },
   rows: [php, ...rows],
   goals,
+  peers: { measured: PEERS, skipped: SKIPPED, ratios: peerRatios },
 });
 process.exit(0);

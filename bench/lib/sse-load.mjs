@@ -9,9 +9,15 @@
 // phase, and <µs> is the send time on the system's monotonic clock (process.hrtime, shared by
 // every process on the box), so each child measures publish→deliver latency for every frame.
 // Frames are found by scanning bytes; nothing is JSON-parsed on the hot path.
+//
+// Peers (bench/lib/peers.mjs): a stream may be "up" on another first frame (`hello`: Nchan
+// sends `: hi`), and in `socketio` mode a child holds socket.io-client sockets (WebSocket
+// transport) instead, up on their `hello` event, each `message` event's text scanned for the
+// same marker: the same counts, per subscriber, in the same report.
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { cpuNs } from './measure.mjs';
+import { socketIoClient } from './peers.mjs';
 import { LOAD_CPU, spawnTracked } from './process.mjs';
 
 /** Streams per client process; the file limit is 20,000 per process. */
@@ -95,9 +101,13 @@ export class SseFleet {
    * Opens `total` streams to `GET path` on 127.0.0.1:port, split evenly over the children,
    * each from its own 127.0.0.x address. `cookies` are used round-robin (several streams per
    * user are allowed); given at least one per stream, each stream gets its own. Resolves with { ok, failed, ms, errors } once every stream got `hello`
-   * or failed.
+   * or failed. `mode` 'socketio' opens socket.io-client sockets instead (path and cookies
+   * unused); `hello` is the text that marks a stream up (default `event: hello`).
    */
-  async connect(total, { port, path = '/api/v1/events', cookies = [], concurrency = 200 }) {
+  async connect(
+    total,
+    { port, path = '/api/v1/events', cookies = [], concurrency = 200, mode = 'sse', hello },
+  ) {
     const t0 = Date.now();
     const n = this.children.length;
     // With a cookie per stream (one user each), every child takes its own slice.
@@ -115,6 +125,8 @@ export class SseFleet {
             path,
             cookies: own ? cookies.slice(offset - count, offset) : cookies,
             localAddress: c.address,
+            mode,
+            hello,
             concurrency: Math.max(1, Math.floor(concurrency / n)),
           },
           'connected',
@@ -202,7 +214,7 @@ function histPercentile(hist, p) {
 // Child side.
 
 const MARK = Buffer.from('~B');
-const HELLO = Buffer.from('event: hello');
+const HELLO = 'event: hello';
 
 function child() {
   /** Per-stream state: { sock, up, count, seen (a byte per broadcast of the phase), tail, pre } */
@@ -274,6 +286,7 @@ function child() {
 
   let port = PORT_LO;
   const open = async (opts, cookie) => {
+    if (opts.mode === 'socketio') return openSocketIo(opts);
     for (let tries = 0; ; tries++) {
       if (port > PORT_HI) return { err: 'out of client ports' };
       const r = await open1(opts, cookie, port++);
@@ -285,6 +298,7 @@ function child() {
   const open1 = (opts, cookie, localPort) =>
     new Promise((resolve) => {
       const st = { sock: null, up: false, count: 0, seen: null, tail: null, pre: null };
+      const hello = Buffer.from(opts.hello ?? HELLO);
       let settled = false;
       let connected = false;
       const settle = (err, code) => {
@@ -315,7 +329,7 @@ function child() {
           return;
         }
         st.pre = st.pre ? Buffer.concat([st.pre, chunk]) : chunk;
-        if (st.pre.indexOf(HELLO) === -1) {
+        if (st.pre.indexOf(hello) === -1) {
           if (st.pre.length > 65536) sock.destroy(new Error('no hello in the first 64 KiB'));
           return;
         }
@@ -331,6 +345,44 @@ function child() {
       });
       sock.on('error', (err) => settle(err.message, err.code));
       sock.on('close', () => {
+        if (st.up) closed++;
+        settle('closed before hello');
+      });
+    });
+
+  // A socket.io-client socket of its own (forceNew: no shared Manager), WebSocket only, no
+  // reconnection; the kernel picks its client port (ws binds no local address here).
+  let io;
+  const openSocketIo = (opts) =>
+    new Promise((resolve) => {
+      io ??= socketIoClient().io;
+      const st = { sock: null, up: false, count: 0, seen: null, tail: null, pre: null };
+      const socket = io(`http://127.0.0.1:${opts.port}`, {
+        transports: ['websocket'],
+        forceNew: true,
+        reconnection: false,
+        timeout: 60_000,
+      });
+      st.sock = { destroy: () => socket.disconnect() };
+      let settled = false;
+      const settle = (err) => {
+        if (settled) return;
+        settled = true;
+        resolve(err ? { err } : { st });
+      };
+      socket.on('hello', () => {
+        st.up = true;
+        settle();
+      });
+      socket.on('message', (msg) => {
+        const text = msg?.text;
+        if (typeof text !== 'string') return;
+        const now = nowUs();
+        const m = /~B(\d+)~T(\d+)~/.exec(text);
+        if (m) record(st, Number(m[1]), now - Number(m[2]), now);
+      });
+      socket.on('connect_error', (err) => settle(err.message));
+      socket.on('disconnect', () => {
         if (st.up) closed++;
         settle('closed before hello');
       });
