@@ -271,8 +271,10 @@ function child() {
       });
 
     let next = lo;
+    let late = false;
     const worker = async () => {
-      while (next < hi) {
+      // Past the time limit, no new stream: the run ends and reports what it has.
+      while (next < hi && !late) {
         const i = next++;
         for (let tries = 0; ; tries++) {
           if (port > PORT_HI) {
@@ -289,7 +291,10 @@ function child() {
         }
       }
     };
-    const timer = setTimeout(finish, msg.timeoutMs);
+    const timer = setTimeout(() => {
+      late = true;
+      finish();
+    }, msg.timeoutMs);
     await Promise.all(Array.from({ length: Math.min(msg.concurrency, count) }, worker));
     await finished;
     clearTimeout(timer);

@@ -115,7 +115,10 @@ export class SseStream implements Subscriber, Flushable {
   }
 
   send(frame: string, id?: EventId): void {
-    if (this.isClosed) return;
+    // Only the stream's own flag, not the transport's: this runs once per stream per
+    // broadcast, and a stream the transport ended meanwhile writes nothing at the flush
+    // (write checks isClosed), nor past maxQueueBytes while held.
+    if (this.closed) return;
     if (id !== undefined && id <= this.floor) return;
     if (this.held) {
       this.held.push([frame, id]);
