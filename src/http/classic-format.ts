@@ -80,9 +80,9 @@ export class ClassicFormat implements Format {
 
   /** The stream's first lines: welcome, who is online, then the offline mailbox. */
   greeting(nick: string, greeting: Greeting): string {
-    let out =
-      classicFrame(`Welcome ${nick}!`) +
-      classicFrame(`now online: ${this.online(greeting.online)}`);
+    // Not classicFrame for the list: nicks hold no line break (parseNick: no whitespace), and
+    // scanning a crowd's thousands of names for one was much of a greeting's cost.
+    let out = `${classicFrame(`Welcome ${nick}!`)}data: now online: ${this.online(greeting.online)}\n\n`;
     for (const m of greeting.offline) {
       out += classicFrame(`${m.from} (${seedTimestamp(m.ts)}): ${classicText(m)}`, m.id);
     }
