@@ -11,7 +11,7 @@
 //
 // Order: for each scenario, `rounds` rounds, base-head in odd rounds and head-base in even ones
 // (ABBA). Scenarios: seed (bench/seed.sh ssechat: the ssechat column of the seed's bench.sh
-// only), send (with --no-php: PHP's figure does not depend on the build), fanout, idle, storm, cluster, flood, hold, soak, uploads; default the five of
+// only), send (with --no-php: PHP's figure does not depend on the build), fanout, idle, classic-crowd, storm, cluster, flood, hold, soak, uploads; default the five of
 // `npm run bench`. --quick passes --quick to the scripts that have it (seed: N=2000 REPS=1
 // WRKDUR=2s), so a comparison is a smoke test; without it a scenario takes what its full run
 // takes, times 2 × rounds (bench/README.md lists the durations).
@@ -39,6 +39,7 @@ const SCENARIOS = [
   'send',
   'fanout',
   'idle',
+  'classic-crowd',
   'storm',
   'cluster',
   'flood',
@@ -47,7 +48,15 @@ const SCENARIOS = [
   'uploads',
 ];
 /** Scripts that take --quick (the others run with their own flags, given after `--`). */
-const HAS_QUICK = new Set(['send', 'fanout', 'idle', 'storm', 'cluster', 'uploads']);
+const HAS_QUICK = new Set([
+  'send',
+  'fanout',
+  'idle',
+  'classic-crowd',
+  'storm',
+  'cluster',
+  'uploads',
+]);
 const only = String(args.only ?? 'seed,send,fanout,idle,storm').split(',');
 for (const s of only)
   if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario ${s} (${SCENARIOS.join(', ')})`);

@@ -1,7 +1,7 @@
-// bench/run.mjs [--quick] [--only seed,send,fanout,idle,storm,uploads] -- `npm run bench`.
+// bench/run.mjs [--quick] [--only seed,send,fanout,idle,classic-crowd,storm,uploads] -- `npm run bench`.
 //
 // Runs every scenario of issue 6 in one invocation, in this order: the seed's benchmark
-// (bench/seed.sh), send, fanout, idle, storm, uploads (text sends and fan-out beside file
+// (bench/seed.sh), send, fanout, idle, classic-crowd, storm, uploads (text sends and fan-out beside file
 // uploads, issue 20). A scenario script that does not exist yet is
 // skipped with a note. Each scenario script prints one JSON line at the end
 // ({scenario, date, commit, rows, goals}); bench/seed.sh writes bench/results/<date>-seed.json,
@@ -23,7 +23,7 @@ import { gitCommit, parseArgs, say, today } from './lib/report.mjs';
 const args = parseArgs(process.argv.slice(2));
 const quick = Boolean(args.quick);
 const noPhp = Boolean(args['no-php']);
-const ORDER = ['seed', 'send', 'fanout', 'idle', 'storm', 'uploads'];
+const ORDER = ['seed', 'send', 'fanout', 'idle', 'classic-crowd', 'storm', 'uploads'];
 const only = args.only ? String(args.only).split(',') : ORDER;
 for (const s of only)
   if (!ORDER.includes(s)) throw new Error(`unknown scenario ${s} (${ORDER.join(', ')})`);

@@ -137,7 +137,7 @@ export class Hub {
         return;
       case 'joined':
         if (event.first) this.online++;
-        this.toPresence(event, event.origin);
+        this.toPresence(event, this.local(event.nick, event.origin));
         return;
       case 'left':
         this.online = Math.max(0, this.online - 1);
@@ -276,11 +276,11 @@ export class Hub {
    * that count a crowd get the count instead, within ROOM_COUNT_MS, and the end of a crowd is
    * told at once.
    */
-  private toPresence(event: ChatEvent, skipId: string | undefined): void {
+  private toPresence(event: ChatEvent, skip: Subscriber | undefined): void {
     const crowded = this.online > this.crowd;
     if (!crowded && this.inCrowd) this.tellOnline(true);
     this.inCrowd = crowded;
-    this.toEveryone(event, skipId, undefined, crowded);
+    this.toEveryone(event, skip, undefined, crowded);
   }
 
   /**
@@ -342,7 +342,7 @@ export class Hub {
   /** `counted`: formats that count a crowd are told the count later instead (toPresence). */
   private toEveryone(
     event: ChatEvent,
-    skipId: string | undefined,
+    skip: Subscriber | undefined,
     id?: EventId,
     counted = false,
   ): void {
@@ -358,25 +358,47 @@ export class Hub {
       const frame = format.render(event, '');
       if (frame !== null) frames.set(format, frame);
     }
-    this.toAll(frames, skipId, id);
+    this.toAll(frames, skip, id);
   }
 
-  /** Hands each stream the frame of its format, if there is one (but the stream `skipId`). */
+  /**
+   * Hands each stream the frame of its format, if there is one (but the stream `skip`). This
+   * loop runs once per stream per join, leave and broadcast (N² for a crowd of classic
+   * logins: issue 24), so it compares objects only: with one format to send, not even a Map
+   * lookup per stream.
+   */
   private toAll(
     frames: Map<Format, string>,
-    skipId: string | undefined,
+    skip: Subscriber | undefined,
     id: EventId | undefined,
   ): void {
     if (frames.size === 0) return;
     let handed = 0;
-    for (const sub of this.all) {
-      const frame = frames.get(sub.format);
-      if (frame !== undefined && sub.id !== skipId) {
-        sub.send(frame, id);
-        handed++;
+    if (frames.size === 1) {
+      const [format, frame] = frames.entries().next().value as [Format, string];
+      for (const sub of this.all) {
+        if (sub.format === format && sub !== skip) {
+          sub.send(frame, id);
+          handed++;
+        }
+      }
+    } else {
+      for (const sub of this.all) {
+        const frame = frames.get(sub.format);
+        if (frame !== undefined && sub !== skip) {
+          sub.send(frame, id);
+          handed++;
+        }
       }
     }
     this.stats.deliveries += handed;
+  }
+
+  /** The local stream of `nick` whose id is `id`, if it is on this process. */
+  private local(nick: string, id: string): Subscriber | undefined {
+    const tabs = this.byNick.get(nick);
+    if (tabs) for (const sub of tabs) if (sub.id === id) return sub;
+    return undefined;
   }
 
   private toNick(nick: string, event: ChatEvent, id: EventId | undefined): void {

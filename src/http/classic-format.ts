@@ -42,6 +42,15 @@ export function classicText(m: StoredMessage): string {
 
 /** The text lines of the 2012 post, byte for byte. */
 export class ClassicFormat implements Format {
+  /**
+   * The last greeting's list and its `now online:` frame. Presence hands out one frozen list
+   * until someone comes or goes, and each new one is the last plus the newcomers at its end
+   * (in order of arrival) unless someone left: a crowd logging in then extends the text by
+   * its new names, instead of joining thousands of names again for every login (issue 24).
+   */
+  private lastOnline: readonly string[] = [];
+  private lastOnlineText = '';
+
   render(event: ChatEvent, viewer: string): string | null {
     switch (event.kind) {
       case 'joined':
@@ -71,12 +80,31 @@ export class ClassicFormat implements Format {
 
   /** The stream's first lines: welcome, who is online, then the offline mailbox. */
   greeting(nick: string, greeting: Greeting): string {
-    let out =
-      classicFrame(`Welcome ${nick}!`) + classicFrame(`now online: ${greeting.online.join(', ')}`);
+    // Not classicFrame for the list: nicks hold no line break (parseNick: no whitespace), and
+    // scanning a crowd's thousands of names for one was much of a greeting's cost.
+    let out = `${classicFrame(`Welcome ${nick}!`)}data: now online: ${this.online(greeting.online)}\n\n`;
     for (const m of greeting.offline) {
       out += classicFrame(`${m.from} (${seedTimestamp(m.ts)}): ${classicText(m)}`, m.id);
     }
     return out;
+  }
+
+  /** `online` joined with `, `, from the last list's text when `online` extends that list. */
+  private online(online: readonly string[]): string {
+    const last = this.lastOnline;
+    if (online === last) return this.lastOnlineText;
+    let extends_ = last.length > 0 && online.length >= last.length;
+    // Pointer comparisons mostly (the same nick strings): far cheaper than joining anew.
+    for (let i = 0; extends_ && i < last.length; i++) extends_ = online[i] === last[i];
+    const rest = online.slice(extends_ ? last.length : 0).join(', ');
+    const text = !extends_
+      ? rest
+      : rest === ''
+        ? this.lastOnlineText
+        : `${this.lastOnlineText}, ${rest}`;
+    this.lastOnline = online;
+    this.lastOnlineText = text;
+    return text;
   }
 
   private message(m: StoredMessage, viewer: string): string | null {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ChatError } from '../domain/errors.js';
 import { decodeClassic, parseClassicMessage } from './classic.js';
-import { classicFrame, seedTimestamp } from './classic-format.js';
+import { ClassicFormat, classicFrame, seedTimestamp } from './classic-format.js';
 
 test('decodeClassic reads UTF-8, the seed page escape() encoding, and + as space', () => {
   assert.equal(decodeClassic('john%20hello'), 'john hello');
@@ -45,4 +45,30 @@ test('classicFrame frames one line, an id, and multi-line text as several data l
 test('seedTimestamp formats like PHP date("Y-m-d H:i") in local time', () => {
   const d = new Date(2026, 0, 2, 3, 4, 59);
   assert.equal(seedTimestamp(d.getTime()), '2026-01-02 03:04');
+});
+
+test('the greeting lists who is online, whether each list extends the last one or not', () => {
+  const format = new ClassicFormat();
+  const online = (list: readonly string[]): string => {
+    const g = format.greeting('me', { online: list, offline: [], head: 0 });
+    return g.slice(g.indexOf('data: now online:'));
+  };
+  const lists: string[][] = [
+    [],
+    ['a'],
+    ['a', 'b'],
+    ['a', 'b'],
+    ['a', 'b', 'c', 'd'],
+    ['a', 'c'],
+    ['a', 'c', 'e'],
+    [],
+    ['x'],
+  ];
+  for (const list of lists) {
+    assert.equal(online(Object.freeze([...list])), `data: now online: ${list.join(', ')}\n\n`);
+  }
+  // The very same list again (presence hands one out until someone comes or goes).
+  const same = Object.freeze(['p', 'q']);
+  assert.equal(online(same), 'data: now online: p, q\n\n');
+  assert.equal(online(same), 'data: now online: p, q\n\n');
 });

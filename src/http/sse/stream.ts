@@ -43,7 +43,7 @@ export interface SseOptions {
   readonly onClose: (sub: SseStream) => void;
   /** Called when the stream is closed for exceeding maxQueueBytes. */
   readonly onOverflow: (sub: SseStream) => void;
-  /** Where streams with frames waiting are flushed at the end of the tick. */
+  /** Where streams with frames waiting are flushed at the end of the window (a tick, or more). */
   readonly flush: TickFlush;
   /** Where the streams' ids come from. */
   readonly ids: StreamIds;
@@ -53,7 +53,8 @@ export interface SseOptions {
  * One SSE stream, what it means apart from how its bytes travel (a StreamTransport): frames
  * held until the greeting, the replay floor under which live copies are dropped, the
  * heartbeat, the farewell `retry:`, and the slow-consumer policy (past maxQueueBytes the
- * stream is cut). Frames sent within one tick go out in one write (TickFlush).
+ * stream is cut). Frames sent within one window (a tick, longer under load) go out in one
+ * write (TickFlush).
  */
 export class SseStream implements Subscriber, Flushable {
   readonly id: string;
@@ -62,8 +63,14 @@ export class SseStream implements Subscriber, Flushable {
   private heldBytes = 0;
   /** Logged events up to this id were replayed from the Store: live copies are dropped. */
   private floor = 0;
-  /** Frames sent in this tick, or null when none wait. */
-  private pending: string[] | null = null;
+  /**
+   * The frames sent in this window, as runs of the TickFlush's log: the last run is
+   * [runStart, runEnd), empty when none wait; `runs` holds the earlier ones (start and end in
+   * turn), when the stream's frames are not one run (it was not sent one in the middle).
+   */
+  private runStart = 0;
+  private runEnd = 0;
+  private runs: number[] | null = null;
   private closed = false;
 
   constructor(
@@ -108,7 +115,10 @@ export class SseStream implements Subscriber, Flushable {
   }
 
   send(frame: string, id?: EventId): void {
-    if (this.isClosed) return;
+    // Only the stream's own flag, not the transport's: this runs once per stream per
+    // broadcast, and a stream the transport ended meanwhile writes nothing at the flush
+    // (write checks isClosed), nor past maxQueueBytes while held.
+    if (this.closed) return;
     if (id !== undefined && id <= this.floor) return;
     if (this.held) {
       this.held.push([frame, id]);
@@ -117,19 +127,41 @@ export class SseStream implements Subscriber, Flushable {
       if (this.heldBytes > this.options.maxQueueBytes) this.overflow();
       return;
     }
-    if (this.pending !== null) {
-      this.pending.push(frame);
-      return;
+    const at = this.options.flush.indexOf(frame);
+    if (this.runEnd === this.runStart) {
+      this.runStart = at;
+      this.options.flush.add(this);
+    } else if (at !== this.runEnd) {
+      this.runs ??= [];
+      this.runs.push(this.runStart, this.runEnd);
+      this.runStart = at;
     }
-    this.pending = [frame];
-    this.options.flush.add(this);
+    this.runEnd = at + 1;
   }
 
-  /** Writes the frames sent in this tick (called by the TickFlush). */
+  /** Writes the frames sent in this window, in one write (called by the TickFlush). */
   flushNow(): void {
-    const frames = this.pending;
-    this.pending = null;
-    if (frames !== null) this.write(this.options.flush.chunkFor(frames));
+    if (this.runEnd === this.runStart) return;
+    const flush = this.options.flush;
+    const last = flush.chunk(this.runStart, this.runEnd);
+    const runs = this.runs;
+    this.runStart = this.runEnd = 0;
+    this.runs = null;
+    if (runs === null) {
+      this.write(last);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    for (let i = 0; i < runs.length; i += 2) {
+      chunks.push(flush.chunk(runs[i] as number, runs[i + 1] as number));
+    }
+    chunks.push(last);
+    this.write(Buffer.concat(chunks));
+  }
+
+  /** True while frames sent in this window wait for the flush. */
+  private get pending(): boolean {
+    return this.runEnd !== this.runStart;
   }
 
   /** Unsent bytes: the transport's buffer plus frames held during the greeting. */
@@ -147,7 +179,7 @@ export class SseStream implements Subscriber, Flushable {
   }
 
   heartbeat(): void {
-    if (this.held === null && this.pending === null) this.write(this.format.heartbeat ?? HEARTBEAT);
+    if (this.held === null && !this.pending) this.write(this.format.heartbeat ?? HEARTBEAT);
   }
 
   close(retryMs?: number): void {
@@ -189,7 +221,8 @@ export class SseStream implements Subscriber, Flushable {
     if (this.closed) return;
     this.closed = true;
     this.held = null;
-    this.pending = null;
+    this.runStart = this.runEnd = 0;
+    this.runs = null;
     this.options.onClose(this);
   }
 }
