@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Settle } from './pending-write.js';
-import { type CommitBatch, WriteQueue } from './write-queue.js';
+import { type CommitBatch, LINGER_BUSY_MS, MAX_LINGER_TURNS, WriteQueue } from './write-queue.js';
 
 interface Item {
   readonly n: number;
@@ -9,7 +9,12 @@ interface Item {
 }
 
 /** A queue whose commits are recorded, settling each item with its number. */
-function queue(sync: boolean, maxBatch?: number, fail?: (batch: Item[]) => boolean) {
+function queue(
+  sync: boolean,
+  maxBatch?: number,
+  fail?: (batch: Item[]) => boolean,
+  lingerBusyMs?: number,
+) {
   const batches: number[][] = [];
   const outcomes: string[] = [];
   const write = (batch: Item[]) => {
@@ -22,7 +27,7 @@ function queue(sync: boolean, maxBatch?: number, fail?: (batch: Item[]) => boole
     succeeded: () => void outcomes.push('ok'),
     failed: (err: unknown) => void outcomes.push((err as Error).message),
   };
-  const q = new WriteQueue<Item>({ commit, maxBatch, health });
+  const q = new WriteQueue<Item>({ commit, maxBatch, health, lingerBusyMs });
   const add = (n: number) => q.add<number>((done) => ({ n, done }));
   return { q, add, batches, outcomes };
 }
@@ -73,7 +78,44 @@ for (const sync of [true, false]) {
     assert.deepEqual(await Promise.all([add(1), add(2)]), [1, 2]);
     assert.equal(await add(3), 3, 'the queue went on writing');
   });
+
+  test(`${engine}: an idle queue's lone write does not wait; nor does one with no company`, async () => {
+    const { add, batches } = queue(sync);
+    await add(1);
+    await new Promise((r) => setTimeout(r, 5 * LINGER_BUSY_MS));
+    const two = add(2);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(batches, [[1], [2]], 'written at the end of its turn');
+    await two;
+    const busy = queue(sync, undefined, undefined, 60_000);
+    await busy.add(1);
+    const lone = busy.add(2);
+    // One turn for the write, one turn of waiting that brings nothing: then it goes.
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(busy.batches, [[1], [2]]);
+    await lone;
+  });
 }
+
+// An asynchronous engine's writes made during a commit join the next batch anyway (the
+// writer picks them up when the commit settles).
+test('a synchronous engine: a lone write while busy waits turns for company, up to MAX_LINGER_TURNS', async () => {
+  // Busy however slow the machine: the last commit counts as recent for a minute.
+  const { add, batches } = queue(true, undefined, undefined, 60_000);
+  await add(1);
+  // One write per turn, as a client whose requests arrive one per turn sends them.
+  const later = [add(2)];
+  for (let n = 3; n <= 6; n++) {
+    await new Promise((r) => setImmediate(r));
+    later.push(add(n));
+  }
+  await Promise.all(later);
+  // 2 waited MAX_LINGER_TURNS turns, taking 3, 4 and 5; 6 came after the commit.
+  assert.equal(MAX_LINGER_TURNS, 3);
+  assert.deepEqual(batches, [[1], [2, 3, 4, 5], [6]]);
+});
 
 test('flushNow writes a synchronous engine queue before it returns', async () => {
   const { q, add, batches } = queue(true);

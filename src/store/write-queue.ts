@@ -27,6 +27,8 @@ export interface WriteQueueOptions<W> {
    * without waiting for the end of the turn.
    */
   readonly maxBatch?: number;
+  /** See MAX_LINGER_TURNS (default LINGER_BUSY_MS); a test seam. */
+  readonly lingerBusyMs?: number;
   /** Hears each batch's outcome (a Store engine's WriteHealth, for readiness). */
   readonly health?: Pick<WriteHealth, 'succeeded' | 'failed'>;
 }
@@ -37,6 +39,17 @@ export interface WriteQueueOptions<W> {
  * lock, PostgreSQL's cluster-wide append lock) short.
  */
 export const MAX_BATCH = 256;
+
+/**
+ * Turns of the event loop a lone write may wait for others while the queue is busy (its last
+ * commit ended less than LINGER_BUSY_MS ago), as long as each turn brings another write. A
+ * client that has several requests in flight but whose requests arrive one per turn (ab,
+ * which the seed's benchmark uses, does) would otherwise get a commit per message, and with
+ * the search index a commit costs as much as ten inserts (bench/store-cost.mjs). An idle
+ * queue, a full batch and flushNow never wait.
+ */
+export const MAX_LINGER_TURNS = 3;
+export const LINGER_BUSY_MS = 1;
 
 /**
  * The group commit both engines share: the writes called in one turn of the event loop form
@@ -56,10 +69,16 @@ export class WriteQueue<W extends Queued> {
   private queued = 0;
   private settled = 0;
   private waiters: Array<{ readonly upTo: number; readonly wake: () => void }> = [];
+  /** When the last batch finished (performance.now()), and the wait of the next (see above). */
+  private lastCommitEnd = Number.NEGATIVE_INFINITY;
+  private lingered = 0;
+  private lingerSeen = 0;
+  private readonly lingerBusyMs: number;
 
   constructor(options: WriteQueueOptions<W>) {
     this.commit = options.commit;
     this.maxBatch = options.maxBatch ?? MAX_BATCH;
+    this.lingerBusyMs = options.lingerBusyMs ?? LINGER_BUSY_MS;
     this.health = options.health;
   }
 
@@ -74,7 +93,7 @@ export class WriteQueue<W extends Queued> {
    * that follows sees it; an asynchronous engine's reads wait for `flushed` instead.
    */
   flushNow(): void {
-    if (!this.writing) this.drain();
+    if (!this.writing) this.start();
   }
 
   /** Resolves once every write queued before the call has settled. */
@@ -89,19 +108,48 @@ export class WriteQueue<W extends Queued> {
     this.queued++;
     // While a batch is being written, the writer picks this one up when it finishes.
     if (this.writing) return;
-    if (this.pending.length >= this.maxBatch) this.drain();
+    if (this.pending.length >= this.maxBatch) this.start();
     else if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(this.drain);
     }
   }
 
+  /** The end of the turn: writes what is queued, unless it lingers a turn (see above). */
   private readonly drain = (): void => {
     this.scheduled = false;
     if (this.writing) return;
+    if (this.lingers()) {
+      this.scheduled = true;
+      setImmediate(this.drain);
+      return;
+    }
+    this.start();
+  };
+
+  /** Writes what is queued now. */
+  private start(): void {
+    this.scheduled = false;
+    if (this.writing) return;
+    this.lingered = 0;
+    this.lingerSeen = 0;
     this.writing = true;
     this.next();
-  };
+  }
+
+  /** Whether the queued writes wait one more turn for others (MAX_LINGER_TURNS). */
+  private lingers(): boolean {
+    const n = this.pending.length;
+    // It starts with a lone write, and goes on only while every turn brings one more.
+    if (this.lingered === 0 ? n !== 1 : n <= this.lingerSeen) return false;
+    if (this.lingered >= MAX_LINGER_TURNS) return false;
+    if (this.lingered === 0 && performance.now() - this.lastCommitEnd >= this.lingerBusyMs) {
+      return false;
+    }
+    this.lingered++;
+    this.lingerSeen = n;
+    return true;
+  }
 
   /**
    * Writes batches of at most maxBatch until the queue is empty. A synchronous commit goes on
@@ -129,6 +177,7 @@ export class WriteQueue<W extends Queued> {
       this.committed(batch, outcome);
     }
     this.writing = false;
+    this.lastCommitEnd = performance.now();
   }
 
   private committed(batch: W[], settlers: Settlers): void {
