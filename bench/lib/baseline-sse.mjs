@@ -10,6 +10,7 @@
 //   POST /api/v1/messages {to, text, clientId?} -> the frame to every stream, then 201 {id, ts}
 // Anything else gets 404. The cookie is accepted and ignored.
 import { createServer } from 'node:http';
+import { json, readBody } from '../peers/api.mjs';
 
 const port = Number(process.argv[2] ?? 18720);
 const streams = [];
@@ -20,31 +21,6 @@ const SSE_HEADERS = {
   'Cache-Control': 'no-cache',
   'X-Accel-Buffering': 'no',
 };
-
-function json(res, status, body, headers = {}) {
-  const s = JSON.stringify(body);
-  res.writeHead(status, {
-    'Content-Type': 'application/json',
-    'Content-Length': Buffer.byteLength(s),
-    ...headers,
-  });
-  res.end(s);
-}
-
-function readBody(req, cb) {
-  let body = '';
-  req.setEncoding('utf8');
-  req.on('data', (d) => {
-    body += d;
-  });
-  req.on('end', () => {
-    try {
-      cb(JSON.parse(body || '{}'));
-    } catch {
-      cb(null);
-    }
-  });
-}
 
 const server = createServer((req, res) => {
   const path = req.url.split('?')[0];

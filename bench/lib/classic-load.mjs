@@ -12,8 +12,8 @@
 // in a join, and no join twice.
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { startLoadChild } from './load-child.mjs';
 import { cpuNs } from './measure.mjs';
-import { LOAD_CPU, spawnTracked } from './process.mjs';
 
 /** Streams per client process (a process may hold at most ~20,000 files here). */
 export const MAX_PER_CHILD = 5000;
@@ -28,7 +28,6 @@ const ONLINE = Buffer.from('data: now online: ');
 const END = Buffer.from('\n\n');
 const PORT_LO = 20000;
 const PORT_HI = 32767;
-let nextAddress = 0;
 
 /** Monotonic microseconds, comparable across processes of this box. */
 const nowUs = () => Number(process.hrtime.bigint() / 1000n);
@@ -47,28 +46,7 @@ export class ClassicFleet {
     const self = fileURLToPath(import.meta.url);
     const kids = [];
     for (let i = 0; i < Math.max(1, Math.ceil(total / MAX_PER_CHILD)); i++) {
-      const proc = spawnTracked(process.execPath, [self, '--child'], {
-        cpu: LOAD_CPU,
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      });
-      const waiting = new Map();
-      proc.on('message', (m) => {
-        const w = waiting.get(m.op);
-        if (w) {
-          waiting.delete(m.op);
-          w.resolve(m);
-        }
-      });
-      proc.on('exit', (code, sig) => {
-        for (const w of waiting.values()) w.reject(new Error(`load child exited (${code ?? sig})`));
-        waiting.clear();
-      });
-      const ask = (msg, reply) =>
-        new Promise((resolve, reject) => {
-          waiting.set(reply, { resolve, reject });
-          proc.send(msg);
-        });
-      kids.push({ proc, ask, address: `127.0.0.${10 + (nextAddress++ % 240)}` });
+      kids.push(startLoadChild(self));
     }
     return new ClassicFleet(kids);
   }

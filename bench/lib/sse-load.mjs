@@ -16,9 +16,9 @@
 // same marker: the same counts, per subscriber, in the same report.
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { startLoadChild } from './load-child.mjs';
 import { cpuNs } from './measure.mjs';
 import { socketIoClient } from './peers.mjs';
-import { LOAD_CPU, spawnTracked } from './process.mjs';
 
 /** Streams per client process; the file limit is 20,000 per process. */
 export const MAX_PER_CHILD = 9000;
@@ -30,9 +30,6 @@ export const MAX_PER_CHILD = 9000;
  */
 const PORT_LO = 20000;
 const PORT_HI = 32767;
-// Each child started gets the next source address, so fleets started one after another do not
-// reuse each other's 4-tuples (still in TIME_WAIT).
-let nextAddress = 0;
 /** Latency histogram: 10 µs buckets up to 100 ms, 1 ms buckets up to 120 s, then overflow. */
 const FINE_US = 10;
 const FINE = 10_000;
@@ -66,28 +63,7 @@ export class SseFleet {
     const self = fileURLToPath(import.meta.url);
     const kids = [];
     for (let i = 0; i < n; i++) {
-      const proc = spawnTracked(process.execPath, [self, '--child'], {
-        cpu: LOAD_CPU,
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      });
-      const waiting = new Map();
-      proc.on('message', (m) => {
-        const w = waiting.get(m.op);
-        if (w) {
-          waiting.delete(m.op);
-          w.resolve(m);
-        }
-      });
-      proc.on('exit', (code, sig) => {
-        for (const w of waiting.values()) w.reject(new Error(`load child exited (${code ?? sig})`));
-        waiting.clear();
-      });
-      const ask = (msg, reply) =>
-        new Promise((resolve, reject) => {
-          waiting.set(reply, { resolve, reject });
-          proc.send(msg);
-        });
-      kids.push({ proc, ask, address: `127.0.0.${10 + (nextAddress++ % 240)}` });
+      kids.push(startLoadChild(self));
     }
     return new SseFleet(kids);
   }

@@ -1,5 +1,6 @@
-// bench/peers/api.mjs -- what the node peers share with bench/lib/baseline-sse.mjs: the JSON
-// API's shapes, so that the load tools drive every server alike.
+// bench/peers/api.mjs -- what the node peers share with bench/lib/baseline-sse.mjs (which
+// takes json and readBody from here): the JSON API's shapes, so that the load tools drive
+// every server alike.
 //   POST /api/v1/session {nick}                 -> 201 {user, auth:"open"} + Set-Cookie
 //   POST /api/v1/messages {to, text, clientId?} -> publish(msg), then 201 {id, ts}
 // `route(req, res, publish)` answers those two and returns true, or returns false for the
@@ -15,7 +16,7 @@ export function json(res, status, body, headers = {}) {
   res.end(s);
 }
 
-function readBody(req, cb) {
+export function readBody(req, cb) {
   let body = '';
   req.setEncoding('utf8');
   req.on('data', (d) => {
