@@ -183,13 +183,14 @@ export function recipientToken(nick: string): string {
 const HEX_CACHE_SIZE = 4096;
 const hexCache = new Map<string, string>();
 
+const UTF8 = new TextEncoder();
+
 function hexName(name: string): string {
-  let out = hexCache.get(name);
-  if (out !== undefined) return out;
-  out = Buffer.from(
-    name.replace(/[A-Z]/g, (c) => c.toLowerCase()),
-    'utf8',
-  ).toString('hex');
+  const known = hexCache.get(name);
+  if (known !== undefined) return known;
+  const bytes = UTF8.encode(name.replace(/[A-Z]/g, (c) => c.toLowerCase()));
+  let out = '';
+  for (const b of bytes) out += b.toString(16).padStart(2, '0');
   if (hexCache.size >= HEX_CACHE_SIZE) hexCache.clear();
   hexCache.set(name, out);
   return out;
