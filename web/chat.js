@@ -77,6 +77,8 @@ export class Chat {
       this.sidebar.render();
       // Our rooms or roles may have changed: the Reports button follows (mod-queue.js).
       this.modQueue?.roomsChanged();
+      // And an open search's "In" filter (search.js).
+      this.search?.listChanged();
     };
     const renderHeader = () => this.header.render();
     /** @type {(conv: Conversation, scroll?: Scroll) => void} */

@@ -121,6 +121,15 @@ export class Search {
   }
 
   /**
+   * The conversation list changed (a room joined or loaded, a new person): an open panel's
+   * filters offer what the page knows now, the choice kept. A panel opened before the room
+   * list had loaded would otherwise never offer those rooms.
+   */
+  listChanged() {
+    if (this.isOpen()) fillFilters(this.deps.model, this.deps.rooms);
+  }
+
+  /**
    * Closes the panel; `refocus` puts focus back where it was before it opened.
    * @param {boolean} refocus
    */
